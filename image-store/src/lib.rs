@@ -1,0 +1,43 @@
+//! berth-image-store: the content-addressed store, snapshots, image records and local formats.
+//!
+//! Layout under the store root (mode 0700):
+//!
+//! ```text
+//! blobs/sha256/<hex>     immutable blobs, visible only after digest and size matched
+//! ingest/<random>        partial writes; a killed process leaves only these
+//! overlay/<chain-hex>/   one unpacked layer per chain id (`diff/`), marked incomplete until done
+//! snapshots/<key>/       writable snapshots (`upper/`, `work/`, `merged/`) for containers and builds
+//! mounts/<image-hex>/    read-only image mounts (`berth image mount`)
+//! berth.db               SQLite (WAL): images, names, layers, snapshots
+//! lock                   store-wide file lock for gc and check
+//! ```
+//!
+//! Principal types:
+//! - [`Store`]: opens a root, owns the database and the [`ContentStore`]; image records
+//!   ([`ImageRecord`]), names ([`names`]), snapshots ([`snapshot`]), gc and check.
+//! - [`content::ContentStore`]: ingest → verify → rename; [`content::IngestWriter`].
+//! - [`mount::Mount`]: a mount as plain data; [`mount::MountGuard`] unmounts on drop.
+//! - [`copy`]: [`copy::ImageSource`] / [`copy::ImageDestination`] and the one
+//!   [`copy::copy_image`] routine that save, load and (later) pull and push use;
+//!   [`transports`] implements them for OCI layouts, oci-archive and docker-archive.
+//! - [`import`]: a rootfs tarball → a one-layer image.
+//! - [`error::StoreError`]: every variant names the digest, name or path concerned.
+
+pub mod check;
+pub mod content;
+pub mod copy;
+pub mod db;
+pub mod error;
+pub mod gc;
+pub mod images;
+pub mod import;
+pub mod mount;
+pub mod names;
+pub mod snapshot;
+pub mod store;
+pub mod transports;
+
+pub use content::ContentStore;
+pub use error::{Result, StoreError};
+pub use images::ImageRecord;
+pub use store::Store;

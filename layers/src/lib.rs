@@ -1,0 +1,31 @@
+//! berth-layers: the OCI vocabulary and the layer codec.
+//!
+//! Everything here is synchronous and streams through `Read`/`Write`; nothing holds a whole
+//! blob in memory.
+//!
+//! - [`digest`]: sha256 [`Digest`] helpers, [`digest::HashingWriter`] (hash and count while
+//!   writing) and [`digest::VerifyingReader`] (fails at EOF unless digest and size match).
+//! - [`compression`]: [`Compression`] (none, gzip, zstd) detected by magic bytes, streaming
+//!   decoders, and encoders that use every core (gzp for gzip, zstdmt for zstd).
+//! - [`writer`]: [`LayerWriter`], one pass tar → diff_id hash → compress → digest hash → sink,
+//!   yielding a [`LayerDescriptor`]; deterministic output (sorted entries, numeric owners,
+//!   optional fixed mtime, PAX for long names and xattrs).
+//! - [`diff`]: an overlay upper dir → layer (whiteouts, opaque dirs), and a plain two-directory
+//!   diff as fallback.
+//! - [`apply`]: a layer stream → a directory, created by our own code through in-root
+//!   resolution (pathrs, openat2 `RESOLVE_IN_ROOT`); hostile entries are refused with an error
+//!   naming the entry; limits stop decompression bombs.
+//! - [`error`]: [`LayerError`], every variant naming the entry, path or digest concerned.
+
+pub mod apply;
+pub mod compression;
+pub mod diff;
+pub mod digest;
+pub mod error;
+pub mod writer;
+
+pub use apply::{apply_layer, ApplyLimits, ApplyOptions, ApplyStats, WhiteoutMode};
+pub use compression::Compression;
+pub use digest::Digest;
+pub use error::{LayerError, Result};
+pub use writer::{LayerDescriptor, LayerOptions, LayerWriter};
