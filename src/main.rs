@@ -1,1 +1,147 @@
-fn main() {}
+//! berth: the command line. Parsing, dispatch, output and exit codes only; every operation is a
+//! library call (`berth-image-store`, `berth-layers`), so another front end can make the same
+//! calls.
+//!
+//! One file per command group: [`images`] (images, tag, untag, rmi, image inspect/history/
+//! mount/unmount/prune), [`archive`] (import, save, load), [`system`] (system check/prune/info,
+//! version); [`output`] holds the shared table and human-readable formatting.
+
+mod archive;
+mod images;
+mod output;
+mod system;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+/// Exit code for berth's own errors (as Podman's 125).
+const EXIT_BERTH_ERROR: u8 = 125;
+
+#[derive(Parser)]
+#[command(
+    name = "berth",
+    version,
+    about = "Daemonless container image toolkit: build, store, move, sign and run OCI images",
+    propagate_version = true
+)]
+struct Cli {
+    /// Path to the store root (default /var/lib/berth, rootless ~/.local/share/berth).
+    #[arg(long, global = true, value_name = "PATH")]
+    root: Option<PathBuf>,
+    /// Path to the run state directory (default /run/berth).
+    #[arg(long, global = true, value_name = "PATH")]
+    runroot: Option<PathBuf>,
+    /// Log messages at or above this level: trace, debug, info, warn, error.
+    #[arg(long, global = true, default_value = "warn", value_name = "LEVEL")]
+    log_level: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List images in the store.
+    Images(images::ImagesArgs),
+    /// Add names to an image.
+    Tag(images::TagArgs),
+    /// Remove names from an image.
+    Untag(images::UntagArgs),
+    /// Remove images.
+    Rmi(images::RmiArgs),
+    /// Manage images.
+    #[command(subcommand)]
+    Image(images::ImageCommand),
+    /// Create an image from a rootfs tarball (`-` reads stdin).
+    Import(archive::ImportArgs),
+    /// Save images to an archive or OCI layout.
+    Save(archive::SaveArgs),
+    /// Load images from an archive or OCI layout.
+    Load(archive::LoadArgs),
+    /// Display information about the inspected images (JSON).
+    Inspect(images::InspectArgs),
+    /// Manage the store.
+    #[command(subcommand)]
+    System(system::SystemCommand),
+    /// Display version information.
+    Version(system::VersionArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli.log_level);
+    let ctx = Context {
+        root: cli.root.clone(),
+    };
+    match run(&ctx, cli.command) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("Error: {}", one_line(&err));
+            ExitCode::from(EXIT_BERTH_ERROR)
+        }
+    }
+}
+
+fn run(ctx: &Context, command: Command) -> Result<ExitCode> {
+    match command {
+        Command::Images(a) => images::list(ctx, a),
+        Command::Tag(a) => images::tag(ctx, a),
+        Command::Untag(a) => images::untag(ctx, a),
+        Command::Rmi(a) => images::rmi(ctx, a),
+        Command::Image(c) => images::dispatch(ctx, c),
+        Command::Inspect(a) => images::inspect(ctx, a),
+        Command::Import(a) => archive::import(ctx, a),
+        Command::Save(a) => archive::save(ctx, a),
+        Command::Load(a) => archive::load(ctx, a),
+        Command::System(c) => system::dispatch(ctx, c),
+        Command::Version(a) => system::version(ctx, a),
+    }
+}
+
+/// What every command needs: where the store is.
+pub struct Context {
+    root: Option<PathBuf>,
+}
+
+impl Context {
+    /// The store root chosen by `--root` or the default.
+    pub fn root(&self) -> PathBuf {
+        self.root
+            .clone()
+            .unwrap_or_else(berth_image_store::Store::default_root)
+    }
+
+    /// Open the store.
+    pub fn store(&self) -> Result<berth_image_store::Store> {
+        Ok(berth_image_store::Store::open(&self.root())?)
+    }
+}
+
+/// An error chain as one line: `outer: inner: innermost`, without repeating a cause that the
+/// outer message already contains.
+fn one_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line.replace('\n', " ")
+}
+
+fn init_logging(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .try_init();
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Install the Debian packages berth's tests, examples and benches use. Idempotent: apt-get
+# runs only when something is missing.
+set -euo pipefail
+packages=(
+  busybox-static   # base images for tests and the example
+  skopeo podman buildah umoci   # interop peers and bench comparisons
+  crun runc uidmap              # runtimes (run issue)
+  docker-registry apache2-utils # local registry (registry issue)
+  libseccomp-dev pkg-config openssl gnupg
+  pigz zstd hyperfine time      # bench peers and timing
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "installing: ${missing[*]}"
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi

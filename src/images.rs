@@ -1,0 +1,532 @@
+//! Image commands: `images`, `tag`, `untag`, `rmi`, `inspect`, and `image …`.
+
+use std::process::ExitCode;
+
+use anyhow::{bail, Context as _, Result};
+use berth_image_store::images::RemoveOutcome;
+use berth_image_store::names::split_repo_tag;
+use berth_image_store::{ImageRecord, Store, StoreError};
+use clap::{Args, Subcommand};
+use serde_json::{json, Value};
+
+use crate::output::{human_age, human_size, print_table};
+use crate::{archive, Context};
+
+#[derive(Subcommand)]
+pub enum ImageCommand {
+    /// List images in the store.
+    #[command(alias = "list")]
+    Ls(ImagesArgs),
+    /// Display information about images (JSON).
+    Inspect(InspectArgs),
+    /// Show the history of an image.
+    History(HistoryArgs),
+    /// Add names to an image.
+    Tag(TagArgs),
+    /// Remove names from an image.
+    Untag(UntagArgs),
+    /// Remove images.
+    Rm(RmiArgs),
+    /// Remove unused images.
+    Prune(PruneArgs),
+    /// Mount images read-only and print the mount points (no argument: list mounted images).
+    Mount(MountArgs),
+    /// Unmount images.
+    #[command(alias = "umount")]
+    Unmount(UnmountArgs),
+    /// Create an image from a rootfs tarball.
+    Import(archive::ImportArgs),
+    /// Save images to an archive or OCI layout.
+    Save(archive::SaveArgs),
+    /// Load images from an archive or OCI layout.
+    Load(archive::LoadArgs),
+}
+
+pub fn dispatch(ctx: &Context, command: ImageCommand) -> Result<ExitCode> {
+    match command {
+        ImageCommand::Ls(a) => list(ctx, a),
+        ImageCommand::Inspect(a) => inspect(ctx, a),
+        ImageCommand::History(a) => history(ctx, a),
+        ImageCommand::Tag(a) => tag(ctx, a),
+        ImageCommand::Untag(a) => untag(ctx, a),
+        ImageCommand::Rm(a) => rmi(ctx, a),
+        ImageCommand::Prune(a) => prune(ctx, a),
+        ImageCommand::Mount(a) => mount(ctx, a),
+        ImageCommand::Unmount(a) => unmount(ctx, a),
+        ImageCommand::Import(a) => archive::import(ctx, a),
+        ImageCommand::Save(a) => archive::save(ctx, a),
+        ImageCommand::Load(a) => archive::load(ctx, a),
+    }
+}
+
+#[derive(Args)]
+pub struct ImagesArgs {
+    /// Show only image ids.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Show manifest digests.
+    #[arg(long)]
+    digests: bool,
+    /// Output format: `table` (default) or `json`.
+    #[arg(long, default_value = "table")]
+    format: String,
+    /// Show all images (accepted for compatibility; berth has no intermediate images yet).
+    #[arg(short, long)]
+    all: bool,
+    /// Do not truncate ids.
+    #[arg(long)]
+    no_trunc: bool,
+    /// Do not print the header.
+    #[arg(short, long = "noheading")]
+    noheading: bool,
+    /// Show only images with this name (repository, or repository:tag).
+    image: Option<String>,
+}
+
+pub fn list(ctx: &Context, args: ImagesArgs) -> Result<ExitCode> {
+    let store = ctx.store()?;
+    let mut images = store.list_images()?;
+    if let Some(filter) = &args.image {
+        images.retain(|img| img.names.iter().any(|n| name_matches(n, filter)));
+    }
+    let id_of = |img: &ImageRecord| {
+        if args.no_trunc {
+            img.id.to_string()
+        } else {
+            img.short_id().to_string()
+        }
+    };
+    match args.format.as_str() {
+        "json" => {
+            let out: Vec<Value> = images.iter().map(image_summary_json).collect();
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        }
+        "table" if args.quiet => {
+            let mut seen = std::collections::HashSet::new();
+            for img in &images {
+                if seen.insert(img.id.clone()) {
+                    println!("{}", id_of(img));
+                }
+            }
+        }
+        "table" => {
+            let mut rows = Vec::new();
+            for img in &images {
+                let names: Vec<(String, String)> = if img.names.is_empty() {
+                    vec![("<none>".into(), "<none>".into())]
+                } else {
+                    img.names
+                        .iter()
+                        .map(|n| {
+                            let (repo, tag) = split_repo_tag(n);
+                            (repo.to_string(), tag.to_string())
+                        })
+                        .collect()
+                };
+                for (repo, tag) in names {
+                    let mut row = vec![repo, tag];
+                    if args.digests {
+                        row.push(img.manifest_digest.to_string());
+                    }
+                    row.push(id_of(img));
+                    row.push(human_age(img.created));
+                    row.push(human_size(img.size));
+                    rows.push(row);
+                }
+            }
+            let mut header = vec!["REPOSITORY", "TAG"];
+            if args.digests {
+                header.push("DIGEST");
+            }
+            header.extend(["IMAGE ID", "CREATED", "SIZE"]);
+            if args.noheading {
+                header.clear();
+            }
+            print_rows(&header, &rows);
+        }
+        other => bail!("unknown --format {other:?}: use table or json"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_rows(header: &[&str], rows: &[Vec<String>]) {
+    if header.is_empty() {
+        for row in rows {
+            println!("{}", row.join("  "));
+        }
+    } else {
+        print_table(header, rows);
+    }
+}
+
+/// Whether a stored name matches a user's filter: full name, `repo`, `repo:tag`, or the last
+/// path components of the repository.
+fn name_matches(name: &str, filter: &str) -> bool {
+    let (repo, tag) = split_repo_tag(name);
+    let (frepo, ftag) = match filter.rsplit_once(':') {
+        Some((r, t)) if !t.contains('/') => (r, Some(t)),
+        _ => (filter, None),
+    };
+    let repo_ok = repo == frepo || repo.ends_with(&format!("/{frepo}"));
+    repo_ok && ftag.is_none_or(|t| t == tag)
+}
+
+fn image_summary_json(img: &ImageRecord) -> Value {
+    json!({
+        "Id": img.id.digest(),
+        "ParentId": "",
+        "RepoTags": img.names,
+        "RepoDigests": repo_digests(img),
+        "Size": img.size,
+        "SharedSize": 0,
+        "VirtualSize": img.size,
+        "Containers": 0,
+        "Names": img.names,
+        "Digest": img.manifest_digest.to_string(),
+        "Created": img.created.map(|c| c.timestamp()).unwrap_or(0),
+        "CreatedAt": img.created.map(|c| c.to_rfc3339()),
+    })
+}
+
+fn repo_digests(img: &ImageRecord) -> Vec<String> {
+    let mut out: Vec<String> = img
+        .names
+        .iter()
+        .map(|n| format!("{}@{}", split_repo_tag(n).0, img.manifest_digest))
+        .collect();
+    out.dedup();
+    out
+}
+
+#[derive(Args)]
+pub struct TagArgs {
+    /// The image to name.
+    image: String,
+    /// New names.
+    #[arg(required = true)]
+    names: Vec<String>,
+}
+
+pub fn tag(ctx: &Context, args: TagArgs) -> Result<ExitCode> {
+    let store = ctx.store()?;
+    let img = store.lookup_image(&args.image)?;
+    for name in &args.names {
+        store.tag_image(&img, name)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args)]
+pub struct UntagArgs {
+    /// The image.
+    image: String,
+    /// Names to remove (all when none are given).
+    names: Vec<String>,
+}
+
+pub fn untag(ctx: &Context, args: UntagArgs) -> Result<ExitCode> {
+    let store = ctx.store()?;
+    let img = store.lookup_image(&args.image)?;
+    let names = if args.names.is_empty() {
+        img.names.clone()
+    } else {
+        args.names.clone()
+    };
+    for name in &names {
+        store.untag_image(&img, name)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args)]
+pub struct RmiArgs {
+    /// Remove even if the image is mounted or used by a snapshot.
+    #[arg(short, long)]
+    force: bool,
+    /// Remove all images.
+    #[arg(short, long)]
+    all: bool,
+    /// Images to remove (names or ids).
+    images: Vec<String>,
+}
+
+/// `rmi`: as Podman, exit 1 when an image is not known, 2 when one is in use.
+pub fn rmi(ctx: &Context, args: RmiArgs) -> Result<ExitCode> {
+    let store = ctx.store()?;
+    let targets: Vec<String> = if args.all {
+        store
+            .list_images()?
+            .into_iter()
+            .map(|i| i.id.digest().to_string())
+            .collect()
+    } else if args.images.is_empty() {
+        bail!("image name or ID must be specified");
+    } else {
+        args.images.clone()
+    };
+    let mut code = ExitCode::SUCCESS;
+    for target in &targets {
+        match store.remove_image(target, args.force) {
+            Ok(RemoveOutcome::Untagged(name)) => println!("Untagged: {name}"),
+            Ok(RemoveOutcome::Deleted(id)) => println!("Deleted: {}", id.digest()),
+            Err(err @ StoreError::NotFound(_)) => {
+                eprintln!("Error: {err}");
+                code = ExitCode::from(1);
+            }
+            Err(err @ StoreError::FailedPrecondition(_)) => {
+                eprintln!("Error: {err}");
+                code = ExitCode::from(2);
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Ok(code)
+}
+
+#[derive(Args)]
+pub struct InspectArgs {
+    /// Images to inspect.
+    #[arg(required = true)]
+    images: Vec<String>,
+    /// Output format: `json` (default).
+    #[arg(short, long, default_value = "json")]
+    format: String,
+}
+
+pub fn inspect(ctx: &Context, args: InspectArgs) -> Result<ExitCode> {
+    if args.format != "json" {
+        bail!("unknown --format {:?}: only json is supported", args.format);
+    }
+    let store = ctx.store()?;
+    let mut out = Vec::new();
+    for name in &args.images {
+        let img = store.lookup_image(name)?;
+        out.push(inspect_json(&store, &img)?);
+    }
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The JSON `podman image inspect` prints, built from the stored manifest and config.
+fn inspect_json(store: &Store, img: &ImageRecord) -> Result<Value> {
+    let manifest = store.image_manifest(img)?;
+    let config = store.image_config(img)?;
+    let raw_config = serde_json::to_value(&config)?;
+    let inner = raw_config.get("config").cloned().unwrap_or(json!({}));
+    let labels = inner.get("Labels").cloned().unwrap_or(Value::Null);
+    let user = inner.get("User").cloned().unwrap_or(json!(""));
+    Ok(json!({
+        "Id": img.id.digest(),
+        "Digest": img.manifest_digest.to_string(),
+        "RepoTags": img.names,
+        "RepoDigests": repo_digests(img),
+        "Parent": "",
+        "Comment": config.history().as_ref()
+            .and_then(|h| h.last())
+            .and_then(|h| h.comment().clone())
+            .unwrap_or_default(),
+        "Created": config.created(),
+        "Config": inner,
+        "Version": "",
+        "Author": config.author().clone().unwrap_or_default(),
+        "Architecture": config.architecture().to_string(),
+        "Os": config.os().to_string(),
+        "Size": img.size,
+        "VirtualSize": img.size,
+        "GraphDriver": { "Name": "overlay", "Data": {} },
+        "RootFS": {
+            "Type": "layers",
+            "Layers": config.rootfs().diff_ids(),
+        },
+        "Labels": labels,
+        "Annotations": manifest.annotations().clone().unwrap_or_default(),
+        "ManifestType": img.manifest_media_type,
+        "User": user,
+        "History": raw_config.get("history").cloned().unwrap_or(json!([])),
+        "NamesHistory": img.names,
+    }))
+}
+
+#[derive(Args)]
+pub struct HistoryArgs {
+    /// The image.
+    image: String,
+    /// Show only ids.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Do not truncate output.
+    #[arg(long)]
+    no_trunc: bool,
+    /// Output format: `table` (default) or `json`.
+    #[arg(long, default_value = "table")]
+    format: String,
+}
+
+pub fn history(ctx: &Context, args: HistoryArgs) -> Result<ExitCode> {
+    let store = ctx.store()?;
+    let img = store.lookup_image(&args.image)?;
+    let manifest = store.image_manifest(&img)?;
+    let config = store.image_config(&img)?;
+    let entries = config.history().clone().unwrap_or_default();
+    let mut layer_sizes = manifest.layers().iter().map(|l| l.size());
+    let mut rows = Vec::new();
+    for entry in &entries {
+        let size = if entry.empty_layer().unwrap_or(false) {
+            0
+        } else {
+            layer_sizes.next().unwrap_or(0)
+        };
+        let created = entry
+            .created()
+            .as_deref()
+            .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
+            .map(|c| c.with_timezone(&chrono::Utc));
+        rows.push((created, entry.created_by().clone().unwrap_or_default(), size, entry.comment().clone().unwrap_or_default()));
+    }
+    rows.reverse();
+    match args.format.as_str() {
+        "json" => {
+            let out: Vec<Value> = rows
+                .iter()
+                .enumerate()
+                .map(|(i, (created, by, size, comment))| {
+                    json!({
+                        "id": if i == 0 { img.id.digest().to_string() } else { "<missing>".into() },
+                        "created": created.map(|c| c.to_rfc3339()),
+                        "createdBy": by,
+                        "size": size,
+                        "comment": comment,
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        }
+        "table" => {
+            let table: Vec<Vec<String>> = rows
+                .iter()
+                .enumerate()
+                .map(|(i, (created, by, size, comment))| {
+                    let id = if i > 0 {
+                        "<missing>".to_string()
+                    } else if args.no_trunc {
+                        img.id.digest().to_string()
+                    } else {
+                        img.short_id().to_string()
+                    };
+                    let by = if args.no_trunc || by.chars().count() <= 45 {
+                        by.clone()
+                    } else {
+                        format!("{}...", by.chars().take(42).collect::<String>())
+                    };
+                    vec![id, human_age(*created), by, human_size(*size), comment.clone()]
+                })
+                .collect();
+            if args.quiet {
+                for row in &table {
+                    println!("{}", row[0]);
+                }
+            } else {
+                print_table(&["ID", "CREATED", "CREATED BY", "SIZE", "COMMENT"], &table);
+            }
+        }
+        other => bail!("unknown --format {other:?}: use table or json"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args)]
+pub struct PruneArgs {
+    /// Remove all images not in use, not only dangling ones.
+    #[arg(short, long)]
+    all: bool,
+    /// Do not ask for confirmation.
+    #[arg(short, long)]
+    force: bool,
+}
+
+pub fn prune(ctx: &Context, args: PruneArgs) -> Result<ExitCode> {
+    let what = if args.all {
+        "all images not in use"
+    } else {
+        "all dangling images"
+    };
+    if !args.force && !crate::system::confirm(&format!("This command removes {what}."))? {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let store = ctx.store()?;
+    let report = store.prune_images(args.all)?;
+    for id in &report.images {
+        println!("{}", id.digest());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args)]
+pub struct MountArgs {
+    /// Images to mount (none: list mounted images).
+    images: Vec<String>,
+}
+
+pub fn mount(ctx: &Context, args: MountArgs) -> Result<ExitCode> {
+    let store = ctx.store()?;
+    if args.images.is_empty() {
+        for (img, path) in store.mounted_images()? {
+            let name = img.names.first().cloned().unwrap_or_default();
+            println!("{} {} {}", img.short_id(), name, path.display());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    for name in &args.images {
+        let img = store.lookup_image(name)?;
+        let path = store
+            .mount_image(&img)
+            .with_context(|| format!("mounting image {name}"))?;
+        println!("{}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args)]
+pub struct UnmountArgs {
+    /// Unmount every mounted image.
+    #[arg(short, long)]
+    all: bool,
+    /// Unmount even if other users hold the mount.
+    #[arg(short, long)]
+    force: bool,
+    /// Images to unmount.
+    images: Vec<String>,
+}
+
+pub fn unmount(ctx: &Context, args: UnmountArgs) -> Result<ExitCode> {
+    let store = ctx.store()?;
+    let images: Vec<ImageRecord> = if args.all {
+        store.mounted_images()?.into_iter().map(|(i, _)| i).collect()
+    } else if args.images.is_empty() {
+        bail!("image name or ID must be specified");
+    } else {
+        args.images
+            .iter()
+            .map(|n| store.lookup_image(n))
+            .collect::<Result<_, _>>()?
+    };
+    for img in &images {
+        store.unmount_image(img, args.force || args.all)?;
+        println!("{}", img.id.digest());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::name_matches;
+
+    #[test]
+    fn filters_match_repository_and_tag() {
+        assert!(name_matches("localhost/busybox:latest", "busybox"));
+        assert!(name_matches("localhost/busybox:latest", "busybox:latest"));
+        assert!(!name_matches("localhost/busybox:latest", "busybox:1"));
+        assert!(name_matches("localhost:5000/a/b:1", "localhost:5000/a/b"));
+        assert!(!name_matches("localhost/xbusybox:latest", "busybox"));
+    }
+}

@@ -1,0 +1,91 @@
+//! Shared output formatting: Podman-style human sizes and ages, and aligned tables.
+
+use chrono::{DateTime, Utc};
+
+/// Podman's size format: SI units, three significant digits (`4.86 MB`, `786 kB`, `12 B`).
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 7] = ["B", "kB", "MB", "GB", "TB", "PB", "EB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        return format!("{bytes} B");
+    }
+    let trimmed = if value >= 100.0 {
+        format!("{value:.0}")
+    } else if value >= 10.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.2}")
+    };
+    format!("{trimmed} {}", UNITS[unit])
+}
+
+/// Podman's age format: `About a minute ago`, `3 hours ago`, `2 weeks ago`.
+pub fn human_age(when: Option<DateTime<Utc>>) -> String {
+    let Some(when) = when else {
+        return "N/A".to_string();
+    };
+    let secs = (Utc::now() - when).num_seconds().max(0);
+    let text = match secs {
+        0 => "Less than a second".to_string(),
+        1..=59 => format!("{secs} seconds"),
+        60..=119 => "About a minute".to_string(),
+        120..=3599 => format!("{} minutes", secs / 60),
+        3600..=7199 => "About an hour".to_string(),
+        7200..=172_799 => format!("{} hours", secs / 3600),
+        172_800..=1_209_599 => format!("{} days", secs / 86_400),
+        1_209_600..=5_183_999 => format!("{} weeks", secs / 604_800),
+        5_184_000..=63_071_999 => format!("{} months", secs / 2_592_000),
+        _ => format!("{} years", secs / 31_536_000),
+    };
+    format!("{text} ago")
+}
+
+/// Print rows as left-aligned columns separated by at least two spaces, as Podman's tables.
+pub fn print_table(header: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            widths[i] = widths[i].max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut out = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                out.push_str(cell);
+            } else {
+                out.push_str(&format!("{cell:<w$}  ", w = widths[i]));
+            }
+        }
+        println!("{}", out.trim_end());
+    };
+    line(header.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_like_podman() {
+        assert_eq!(human_size(12), "12 B");
+        assert_eq!(human_size(786_000), "786 kB");
+        assert_eq!(human_size(4_861_000), "4.86 MB");
+        assert_eq!(human_size(12_345_678), "12.3 MB");
+    }
+
+    #[test]
+    fn ages_read_like_podman() {
+        let t = Utc::now() - chrono::Duration::seconds(3 * 3600 + 5);
+        assert_eq!(human_age(Some(t)), "3 hours ago");
+        assert_eq!(human_age(None), "N/A");
+    }
+}

@@ -1,0 +1,177 @@
+//! Store commands: `system check`, `system prune`, `system info`, `version`.
+
+use std::io::{self, BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+
+use anyhow::{bail, Result};
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+use crate::output::human_size;
+use crate::Context;
+
+#[derive(Subcommand)]
+pub enum SystemCommand {
+    /// Verify every blob, unpacked layer, image and name in the store.
+    Check(CheckArgs),
+    /// Remove unused images, unpacked layers, blobs and leftovers.
+    Prune(PruneArgs),
+    /// Show where berth keeps its store and what it holds.
+    Info(InfoArgs),
+}
+
+pub fn dispatch(ctx: &Context, command: SystemCommand) -> Result<ExitCode> {
+    match command {
+        SystemCommand::Check(a) => check(ctx, a),
+        SystemCommand::Prune(a) => prune(ctx, a),
+        SystemCommand::Info(a) => info(ctx, a),
+    }
+}
+
+#[derive(Args)]
+pub struct CheckArgs {
+    /// Remove what is damaged.
+    #[arg(short, long)]
+    repair: bool,
+}
+
+/// Exits 0 when the store is consistent, 1 when damage was found (even if repaired).
+pub fn check(ctx: &Context, args: CheckArgs) -> Result<ExitCode> {
+    let store = ctx.store()?;
+    let report = store.check(args.repair)?;
+    for problem in &report.problems {
+        println!("{}: {}", problem.what, problem.reason);
+    }
+    for removed in &report.repaired {
+        println!("removed {removed}");
+    }
+    eprintln!(
+        "checked {} blobs, {} images, {} layers: {} problems",
+        report.blobs_checked,
+        report.images_checked,
+        report.layers_checked,
+        report.problems.len()
+    );
+    Ok(if report.problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+#[derive(Args)]
+pub struct PruneArgs {
+    /// Remove all images not in use, not only dangling ones.
+    #[arg(short, long)]
+    all: bool,
+    /// Do not ask for confirmation.
+    #[arg(short, long)]
+    force: bool,
+}
+
+pub fn prune(ctx: &Context, args: PruneArgs) -> Result<ExitCode> {
+    let what = if args.all {
+        "all images not in use"
+    } else {
+        "dangling images"
+    };
+    if !args.force
+        && !confirm(&format!(
+            "This command removes {what}, unused layers and blobs, and leftovers of interrupted writes."
+        ))?
+    {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let store = ctx.store()?;
+    let report = store.prune_images(args.all)?;
+    if !report.images.is_empty() {
+        println!("Deleted Images");
+        for id in &report.images {
+            println!("{}", id.digest());
+        }
+    }
+    println!("Total reclaimed space: {}", human_size(report.bytes_freed));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Ask for confirmation on a terminal, as Podman does; without a terminal, proceed.
+pub fn confirm(warning: &str) -> Result<bool> {
+    if !io::stdin().is_terminal() {
+        return Ok(true);
+    }
+    eprint!("WARNING! {warning}\nAre you sure you want to continue? [y/N] ");
+    io::stderr().flush()?;
+    let mut answer = String::new();
+    io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes"))
+}
+
+#[derive(Args)]
+pub struct InfoArgs {
+    /// Output format: `json` (default) or `table`... only json.
+    #[arg(short, long, default_value = "json")]
+    format: String,
+}
+
+pub fn info(ctx: &Context, args: InfoArgs) -> Result<ExitCode> {
+    if args.format != "json" {
+        bail!("unknown --format {:?}: only json is supported", args.format);
+    }
+    let store = ctx.store()?;
+    let images = store.list_images()?;
+    let blobs = store.content().list()?;
+    let out = json!({
+        "host": {
+            "arch": std::env::consts::ARCH,
+            "os": std::env::consts::OS,
+            "kernel": kernel_release(),
+            "rootless": !is_root(),
+        },
+        "store": {
+            "graphRoot": store.root(),
+            "graphDriverName": "overlay",
+            "imageStore": { "number": images.len() },
+            "blobs": blobs.len(),
+            "configFile": "/etc/containers/storage.conf (not read yet)",
+        },
+        "version": { "Version": env!("CARGO_PKG_VERSION") },
+    });
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn kernel_release() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+#[derive(Args)]
+pub struct VersionArgs {
+    /// Output format: `json` or the default text.
+    #[arg(short, long)]
+    format: Option<String>,
+}
+
+pub fn version(_ctx: &Context, args: VersionArgs) -> Result<ExitCode> {
+    let version = env!("CARGO_PKG_VERSION");
+    match args.format.as_deref() {
+        Some("json") => println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({
+                "Client": { "Version": version, "OsArch": format!("{}/{}", std::env::consts::OS, std::env::consts::ARCH) }
+            }))?
+        ),
+        None => {
+            println!("Version:      {version}");
+            println!("OS/Arch:      {}/{}", std::env::consts::OS, std::env::consts::ARCH);
+        }
+        Some(other) => bail!("unknown --format {other:?}: use json"),
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,144 @@
+//! Image commands end to end: import, images, tag, untag, rmi, inspect, history, mount.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::util::TestEnv;
+
+#[test]
+fn import_list_inspect_and_history() {
+    let env = TestEnv::new();
+    let tar = env.busybox_tar();
+    let id = env
+        .ok(&[
+            "import",
+            tar.to_str().unwrap(),
+            "busybox",
+            "--change",
+            "CMD [\"/bin/sh\"]",
+            "--change",
+            "ENV GREETING=hello",
+            "--change",
+            "LABEL org.example.kind=test",
+            "--message",
+            "base image",
+        ])
+        .trim()
+        .to_string();
+    assert_eq!(id.len(), 64, "import prints the full image id: {id}");
+
+    let table = env.ok(&["images"]);
+    let mut lines = table.lines();
+    let header = lines.next().unwrap();
+    for col in ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"] {
+        assert!(header.contains(col), "header {header:?} lacks {col}");
+    }
+    let row = lines.next().expect("one image row");
+    assert!(row.starts_with("localhost/busybox"), "{row}");
+    assert!(row.contains("latest") && row.contains(&id[..12]), "{row}");
+
+    assert_eq!(env.ok(&["images", "-q"]).trim(), &id[..12]);
+    let json: Value = serde_json::from_str(&env.ok(&["images", "--format", "json"])).unwrap();
+    assert_eq!(json[0]["Id"], id.as_str());
+    assert_eq!(json[0]["Names"][0], "localhost/busybox:latest");
+
+    let inspect: Value = serde_json::from_str(&env.ok(&["image", "inspect", "busybox"])).unwrap();
+    let img = &inspect[0];
+    assert_eq!(img["Id"], id.as_str());
+    assert_eq!(img["Config"]["Cmd"][0], "/bin/sh");
+    assert!(img["Config"]["Env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e == "GREETING=hello"));
+    assert_eq!(img["Labels"]["org.example.kind"], "test");
+    assert_eq!(img["RootFS"]["Layers"].as_array().unwrap().len(), 1);
+    assert_eq!(img["Os"], "linux");
+    let digest = img["Digest"].as_str().unwrap().to_string();
+    assert!(digest.starts_with("sha256:"));
+
+    let history = env.ok(&["image", "history", "busybox"]);
+    assert!(history.lines().next().unwrap().contains("CREATED BY"), "{history}");
+    assert!(history.contains("base image"), "{history}");
+
+    // The same image by id prefix, full id and manifest digest.
+    for r in [&id[..8], id.as_str(), digest.as_str()] {
+        let v: Value = serde_json::from_str(&env.ok(&["inspect", r])).unwrap();
+        assert_eq!(v[0]["Id"], id.as_str(), "lookup by {r}");
+    }
+    env.assert_check_clean();
+}
+
+#[test]
+fn tag_untag_and_rmi_follow_podman() {
+    let env = TestEnv::new();
+    let id = env.import_busybox("one");
+    env.ok(&["tag", "one", "two", "example.com/team/three:v1"]);
+    let names: Value = serde_json::from_str(&env.ok(&["images", "--format", "json"])).unwrap();
+    let mut got: Vec<String> = names[0]["Names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        ["example.com/team/three:v1", "localhost/one:latest", "localhost/two:latest"]
+    );
+
+    env.ok(&["untag", "one", "example.com/team/three:v1"]);
+    // rmi of one name of a multi-name image only untags it.
+    let out = env.ok(&["rmi", "two"]);
+    assert_eq!(out.trim(), "Untagged: localhost/two:latest");
+    // Now the last name: the image goes.
+    let out = env.ok(&["rmi", "one"]);
+    assert!(out.contains("Untagged: localhost/one:latest"), "{out}");
+    assert!(out.contains(&format!("Deleted: {id}")), "{out}");
+    assert_eq!(env.ok(&["images", "-q"]).trim(), "");
+
+    // Unknown image: exit 1 (as podman rmi), one line naming it.
+    let err = env.fails(&["rmi", "nosuch"], 1);
+    assert!(err.contains("nosuch"), "{err}");
+    env.assert_check_clean();
+}
+
+#[test]
+fn errors_are_one_line_with_exit_125() {
+    let env = TestEnv::new();
+    let err = env.fails(&["image", "inspect", "missing-image"], 125);
+    assert!(err.starts_with("Error: ") && err.contains("missing-image"), "{err}");
+    let err = env.fails(&["tag", "missing-image", "x"], 125);
+    assert!(err.contains("missing-image"), "{err}");
+    let err = env.fails(&["import", "/nonexistent/rootfs.tar"], 125);
+    assert!(err.contains("/nonexistent/rootfs.tar"), "{err}");
+    env.import_busybox("ok");
+    let err = env.fails(&["tag", "ok", "Bad:Name:x"], 125);
+    assert!(err.contains("Bad:Name:x"), "{err}");
+}
+
+#[test]
+fn image_mount_shows_the_rootfs_and_it_runs() {
+    let env = TestEnv::new();
+    env.import_busybox("busybox");
+    let mnt = env.ok(&["image", "mount", "busybox"]).trim().to_string();
+    let path = std::path::Path::new(&mnt);
+    assert!(path.join("bin/busybox").is_file(), "{mnt} lacks bin/busybox");
+    assert!(path.join("bin/sh").symlink_metadata().unwrap().file_type().is_symlink());
+    let out = Command::new("chroot")
+        .arg(&mnt)
+        .args(["/bin/sh", "-c", "echo hello from $(cat /etc/passwd | head -1 | cut -d: -f1)"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "hello from root");
+    let listed = env.ok(&["image", "mount"]);
+    assert!(listed.contains(&mnt), "{listed}");
+    // A mounted image is in use.
+    let err = env.fails(&["rmi", "busybox"], 2);
+    assert!(err.contains("busybox") || err.contains("mount"), "{err}");
+    env.ok(&["image", "unmount", "busybox"]);
+    assert!(!path.join("bin/busybox").exists(), "still mounted after unmount");
+    env.ok(&["rmi", "busybox"]);
+    env.assert_check_clean();
+}

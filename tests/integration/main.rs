@@ -1,0 +1,11 @@
+//! Integration tests: drive the `berth` binary as a user does, each test in its own store
+//! root, against real files, real overlay mounts and Debian's skopeo, podman and umoci.
+//!
+//! `util` is the harness (temp store, command builder, busybox base image, cleanup).
+
+mod archives;
+mod hostile;
+mod images;
+mod interop;
+mod store;
+mod util;

@@ -1,0 +1,244 @@
+//! Test harness: a temp dir holding a store root and a canary, a command builder for the
+//! binary, a busybox base image, and cleanup of mounts even when a test fails.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use sha2::{Digest as _, Sha256};
+use tempfile::TempDir;
+
+/// One test's world: `dir/store` is the store root, `dir/canary` must never change.
+pub struct TestEnv {
+    pub dir: TempDir,
+    pub root: PathBuf,
+}
+
+impl TestEnv {
+    pub fn new() -> TestEnv {
+        let dir = tempfile::Builder::new()
+            .prefix("berth-it-")
+            .tempdir()
+            .expect("temp dir");
+        let root = dir.path().join("store");
+        let canary = dir.path().join("canary");
+        fs::create_dir_all(&canary).unwrap();
+        fs::write(canary.join("keep"), b"canary").unwrap();
+        TestEnv { dir, root }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// A berth command on this test's store.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth"));
+        cmd.arg("--root").arg(&self.root).args(args);
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().expect("spawn berth")
+    }
+
+    /// Run and require success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "berth {args:?} failed with {:?}\nstdout: {}\nstderr: {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Run and require failure with `code`; returns stderr, which must be one line.
+    pub fn fails(&self, args: &[&str], code: i32) -> String {
+        let out = self.run(args);
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "berth {args:?}: expected exit {code}\nstdout: {}\nstderr: {stderr}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert_eq!(
+            stderr.trim_end().lines().count(),
+            1,
+            "berth {args:?}: error should be one line, got: {stderr}"
+        );
+        stderr
+    }
+
+    /// The canary next to the store is untouched, and nothing else appeared in the test dir
+    /// except what `allowed` names.
+    pub fn assert_canary(&self) {
+        let canary = self.path("canary");
+        let entries: Vec<_> = fs::read_dir(&canary).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(entries, vec![std::ffi::OsString::from("keep")], "canary dir changed");
+        assert_eq!(fs::read(canary.join("keep")).unwrap(), b"canary");
+    }
+
+    /// `system check` passes.
+    pub fn assert_check_clean(&self) {
+        let out = self.run(&["system", "check"]);
+        assert!(
+            out.status.success(),
+            "system check found damage:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Import the busybox base image under `name`; returns its id.
+    pub fn import_busybox(&self, name: &str) -> String {
+        let tar = self.busybox_tar();
+        self.ok(&["import", tar.to_str().unwrap(), name]).trim().to_string()
+    }
+
+    /// A rootfs tarball of Debian's static busybox with its applet links, built once per test.
+    pub fn busybox_tar(&self) -> PathBuf {
+        let path = self.path("busybox-rootfs.tar");
+        if !path.exists() {
+            write_busybox_tar(&path);
+        }
+        path
+    }
+}
+
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        unmount_under(self.dir.path());
+    }
+}
+
+/// Lazily unmount every mount point under `dir` (deepest first), so a failed test leaves no
+/// mounts behind.
+pub fn unmount_under(dir: &Path) {
+    let Ok(info) = fs::read_to_string("/proc/self/mountinfo") else {
+        return;
+    };
+    let prefix = dir.to_string_lossy().to_string();
+    let mut points: Vec<String> = info
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4).map(str::to_string))
+        .filter(|p| p.starts_with(&prefix))
+        .collect();
+    points.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    for p in points {
+        let _ = Command::new("umount").arg("-l").arg(&p).status();
+    }
+}
+
+fn write_busybox_tar(path: &Path) {
+    let busybox = Path::new("/bin/busybox");
+    assert!(
+        busybox.exists(),
+        "/bin/busybox is missing: install Debian's busybox-static (scripts/deps.sh does)"
+    );
+    let list = Command::new(busybox).arg("--list").output().unwrap();
+    let applets = String::from_utf8(list.stdout).unwrap();
+    let file = fs::File::create(path).unwrap();
+    let mut b = tar::Builder::new(file);
+    let dir = |b: &mut tar::Builder<fs::File>, name: &str, mode: u32| {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Directory);
+        h.set_mode(mode);
+        h.set_size(0);
+        h.set_mtime(1_700_000_000);
+        b.append_data(&mut h, name, std::io::empty()).unwrap();
+    };
+    for (d, mode) in [("bin", 0o755), ("etc", 0o755), ("tmp", 0o1777), ("root", 0o700)] {
+        dir(&mut b, d, mode);
+    }
+    let mut h = tar::Header::new_gnu();
+    h.set_mode(0o755);
+    h.set_mtime(1_700_000_000);
+    let data = fs::read(busybox).unwrap();
+    h.set_size(data.len() as u64);
+    b.append_data(&mut h, "bin/busybox", &data[..]).unwrap();
+    for applet in applets.lines().filter(|a| *a != "busybox" && !a.is_empty()) {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Symlink);
+        h.set_mode(0o777);
+        h.set_size(0);
+        h.set_mtime(1_700_000_000);
+        b.append_link(&mut h, format!("bin/{applet}"), "busybox").unwrap();
+    }
+    for (name, body) in [
+        ("etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n"),
+        ("etc/group", "root:x:0:\nnogroup:x:65534:\n"),
+    ] {
+        let mut h = tar::Header::new_gnu();
+        h.set_mode(0o644);
+        h.set_mtime(1_700_000_000);
+        h.set_size(body.len() as u64);
+        b.append_data(&mut h, name, body.as_bytes()).unwrap();
+    }
+    b.into_inner().unwrap().flush().unwrap();
+}
+
+/// A comparable description of a directory tree: path → (type, mode, uid, gid, content hash
+/// or link target). Used to compare unpacked trees from different tools.
+pub fn tree_summary(root: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    walk(root, root, &mut out);
+    out
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
+    let mut entries: Vec<_> = fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    entries.sort();
+    for p in entries {
+        let rel = p.strip_prefix(root).unwrap().to_string_lossy().to_string();
+        let md = fs::symlink_metadata(&p).unwrap();
+        let ft = md.file_type();
+        let what = if ft.is_symlink() {
+            format!("link {}", fs::read_link(&p).unwrap().display())
+        } else if ft.is_dir() {
+            "dir".to_string()
+        } else if ft.is_file() {
+            format!("file {}", hex::encode(Sha256::digest(fs::read(&p).unwrap())))
+        } else {
+            format!("special {:o}", md.mode())
+        };
+        let mode = if ft.is_symlink() {
+            0
+        } else {
+            md.permissions().mode() & 0o7777
+        };
+        out.insert(rel, format!("{what} mode={mode:o} uid={} gid={}", md.uid(), md.gid()));
+        if ft.is_dir() {
+            walk(root, &p, out);
+        }
+    }
+}
+
+/// Whether a command-line tool is present (the tests need it; scripts/deps.sh installs it).
+pub fn require_tool(name: &str) -> PathBuf {
+    for dir in ["/usr/bin", "/usr/sbin", "/bin", "/sbin", "/usr/local/bin"] {
+        let p = Path::new(dir).join(name);
+        if p.exists() {
+            return p;
+        }
+    }
+    panic!("{name} is not installed: run scripts/deps.sh");
+}
+
+/// Run a peer tool and require success; returns stdout.
+pub fn run_tool(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("spawn tool");
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
