@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context as _, Result};
-use berth_image_store::import::{import_rootfs, ImportOptions};
+use berth_image_store::import::{import_directory, import_rootfs, ImportOptions};
 use berth_image_store::names::normalize_local;
 use berth_image_store::transports::{self, ArchiveFormat, SaveItem};
 use berth_layers::{Compression, LayerOptions};
@@ -16,7 +16,7 @@ use crate::Context;
 
 #[derive(Args)]
 pub struct ImportArgs {
-    /// Rootfs tarball (any of uncompressed, gzip, zstd), or `-` for stdin.
+    /// Rootfs tarball (any of uncompressed, gzip, zstd), a directory tree, or `-` for stdin.
     file: String,
     /// Name for the new image.
     reference: Option<String>,
@@ -52,6 +52,8 @@ pub fn import(ctx: &Context, args: ImportArgs) -> Result<ExitCode> {
     };
     let image = if args.file == "-" {
         import_rootfs(&store, BufReader::with_capacity(1 << 20, io::stdin()), &options)
+    } else if std::path::Path::new(&args.file).is_dir() {
+        import_directory(&store, std::path::Path::new(&args.file), &options)
     } else {
         let file = File::open(&args.file).with_context(|| format!("opening {}", args.file))?;
         import_rootfs(&store, BufReader::with_capacity(1 << 20, file), &options)

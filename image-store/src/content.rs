@@ -1,14 +1,21 @@
 //! The content store: blobs by sha256, written through `ingest/`, visible only once verified.
 
-use std::fs::File;
+use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
+use berth_layers::digest::{sha256_from_hex, DigestAlgorithm, Sha256Counter};
 use berth_layers::Digest;
 
-use crate::error::Result;
+use crate::error::{Result, StoreError};
+use crate::store::StoreLock;
 
 /// Blobs under `blobs/sha256/<hex>`, partial writes under `ingest/`.
+///
+/// A committed blob that no image references yet is garbage to `gc`: callers that put blobs
+/// and then record an image hold [`crate::Store::lock_shared`] across both steps.
 pub struct ContentStore {
     root: PathBuf,
 }
@@ -21,93 +28,393 @@ impl ContentStore {
         }
     }
 
-    /// Start writing a blob; nothing is visible until [`IngestWriter::commit`].
+    fn blobs_dir(&self) -> PathBuf {
+        self.root.join("blobs").join("sha256")
+    }
+
+    /// Start writing a blob; nothing is visible until [`IngestWriter::commit`]. The writer
+    /// holds the store lock shared, so gc waits for it.
     pub fn writer(&self) -> Result<IngestWriter> {
-        todo!()
+        let lock = StoreLock::acquire(&self.root, false)?;
+        let ingest = self.root.join("ingest");
+        loop {
+            let path = ingest.join(unique_name());
+            match OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .custom_flags(libc::O_CLOEXEC)
+                .open(&path)
+            {
+                Ok(file) => {
+                    return Ok(IngestWriter {
+                        file: Some(file),
+                        path,
+                        blobs: self.blobs_dir(),
+                        counter: Sha256Counter::new(),
+                        _lock: lock,
+                    })
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(StoreError::io(&path, e)),
+            }
+        }
     }
 
     /// Store bytes already in memory (manifests, configs); returns digest and size.
     pub fn put_bytes(&self, bytes: &[u8]) -> Result<(Digest, u64)> {
-        let _ = bytes;
-        todo!()
+        let digest = berth_layers::digest::digest_bytes(bytes);
+        if self.contains(&digest) {
+            return Ok((digest, bytes.len() as u64));
+        }
+        let mut w = self.writer()?;
+        w.write_all(bytes).map_err(|e| StoreError::io(&w.path, e))?;
+        w.commit(Some((&digest, bytes.len() as u64)))
     }
 
     /// Stream `reader` into the store, refusing it unless it hashes to `expected` (and has
-    /// `expected_size` bytes when given). Already present blobs are not rewritten.
+    /// `expected_size` bytes when given). Already present blobs are not rewritten, and the
+    /// source is then not read.
     pub fn put_verified(
         &self,
-        reader: impl Read,
+        mut reader: impl Read,
         expected: &Digest,
         expected_size: Option<u64>,
     ) -> Result<u64> {
-        let _ = (reader, expected, expected_size);
-        todo!()
+        check_sha256(expected)?;
+        if self.contains(expected) {
+            let size = self.size(expected)?;
+            if let Some(want) = expected_size.filter(|w| *w != size) {
+                return Err(StoreError::DigestMismatch {
+                    what: format!("blob {expected}"),
+                    expected: format!("{want} bytes"),
+                    actual: format!("{size} bytes (stored)"),
+                });
+            }
+            return Ok(size);
+        }
+        let mut w = self.writer()?;
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    return Err(StoreError::Invalid(format!(
+                        "blob {expected}: reading source: {e}"
+                    )))
+                }
+            };
+            if let Some(want) = expected_size {
+                if w.counter.len() + n as u64 > want {
+                    return Err(StoreError::DigestMismatch {
+                        what: format!("blob {expected}"),
+                        expected: format!("{want} bytes"),
+                        actual: format!("more than {want} bytes"),
+                    });
+                }
+            }
+            w.write_all(&buf[..n])
+                .map_err(|e| StoreError::io(&w.path, e))?;
+        }
+        let size = w.counter.len();
+        match expected_size {
+            Some(want) => w.commit(Some((expected, want)))?,
+            None => w.commit_digest(expected)?,
+        };
+        Ok(size)
     }
 
     /// Whether the blob is present.
     pub fn contains(&self, digest: &Digest) -> bool {
-        let _ = digest;
-        todo!()
+        *digest.algorithm() == DigestAlgorithm::Sha256 && self.blob_path(digest).is_file()
     }
 
     /// Open a blob for reading (`StoreError::NotFound` naming the digest if absent).
     pub fn open(&self, digest: &Digest) -> Result<File> {
-        let _ = digest;
-        todo!()
+        check_sha256(digest)?;
+        let path = self.blob_path(digest);
+        File::open(&path).map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => StoreError::NotFound(format!("blob {digest}")),
+            _ => StoreError::io(&path, e),
+        })
     }
 
     /// A blob's size in bytes.
     pub fn size(&self, digest: &Digest) -> Result<u64> {
-        let _ = digest;
-        todo!()
+        check_sha256(digest)?;
+        let path = self.blob_path(digest);
+        match fs::metadata(&path) {
+            Ok(m) => Ok(m.len()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                Err(StoreError::NotFound(format!("blob {digest}")))
+            }
+            Err(e) => Err(StoreError::io(&path, e)),
+        }
     }
 
     /// Read a small blob (manifest, config, index) fully; refuses blobs over `limit` bytes.
     pub fn read_small(&self, digest: &Digest, limit: u64) -> Result<Vec<u8>> {
-        let _ = (digest, limit);
-        todo!()
+        let file = self.open(digest)?;
+        let path = self.blob_path(digest);
+        let len = file.metadata().map_err(|e| StoreError::io(&path, e))?.len();
+        if len > limit {
+            return Err(StoreError::Invalid(format!(
+                "blob {digest}: {len} bytes is over the {limit} byte limit for this kind of blob"
+            )));
+        }
+        let mut out = Vec::with_capacity(len as usize);
+        file.take(limit + 1)
+            .read_to_end(&mut out)
+            .map_err(|e| StoreError::io(&path, e))?;
+        if out.len() as u64 > limit {
+            return Err(StoreError::Invalid(format!(
+                "blob {digest}: over the {limit} byte limit for this kind of blob"
+            )));
+        }
+        Ok(out)
     }
 
     /// Where a blob lives on disk.
     pub fn blob_path(&self, digest: &Digest) -> PathBuf {
-        let _ = digest;
-        todo!()
+        self.blobs_dir().join(digest.digest())
     }
 
-    /// Every blob digest present.
+    /// Every blob digest present (files with other names are skipped).
     pub fn list(&self) -> Result<Vec<Digest>> {
-        todo!()
+        let dir = self.blobs_dir();
+        let mut out = Vec::new();
+        for entry in fs::read_dir(&dir).map_err(|e| StoreError::io(&dir, e))? {
+            let entry = entry.map_err(|e| StoreError::io(&dir, e))?;
+            if let Some(name) = entry.file_name().to_str() {
+                if let Ok(d) = sha256_from_hex(name) {
+                    out.push(d);
+                }
+            }
+        }
+        out.sort_by(|a, b| a.digest().cmp(b.digest()));
+        Ok(out)
     }
 
-    /// Remove a blob.
+    /// Remove a blob (`NotFound` naming it if absent).
     pub fn delete(&self, digest: &Digest) -> Result<()> {
-        let _ = digest;
-        todo!()
+        check_sha256(digest)?;
+        let path = self.blob_path(digest);
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                Err(StoreError::NotFound(format!("blob {digest}")))
+            }
+            Err(e) => Err(StoreError::io(&path, e)),
+        }
     }
+}
+
+fn check_sha256(digest: &Digest) -> Result<()> {
+    if *digest.algorithm() != DigestAlgorithm::Sha256 {
+        return Err(StoreError::Invalid(format!(
+            "{digest}: only sha256 digests are stored"
+        )));
+    }
+    Ok(())
+}
+
+/// A name no other writer (in this or another process) picks.
+pub(crate) fn unique_name() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{}-{nanos:x}-{n}", std::process::id())
+}
+
+/// Fsync a directory (after a rename into it).
+pub(crate) fn fsync_dir(dir: &Path) -> Result<()> {
+    let f = File::open(dir).map_err(|e| StoreError::io(dir, e))?;
+    f.sync_all().map_err(|e| StoreError::io(dir, e))
 }
 
 /// A blob being written under `ingest/`; hashes while writing. `Send + 'static`, so it can be
-/// the sink of a multi-threaded compressor.
+/// the sink of a multi-threaded compressor. Dropping it uncommitted removes the ingest file.
 pub struct IngestWriter {
-    _private: (),
+    file: Option<File>,
+    path: PathBuf,
+    blobs: PathBuf,
+    counter: Sha256Counter,
+    _lock: StoreLock,
 }
 
 impl IngestWriter {
+    /// Bytes written so far.
+    pub fn written(&self) -> u64 {
+        self.counter.len()
+    }
+
     /// Verify (when `expected` is given) digest and size, fsync, rename into `blobs/`, fsync the
     /// directory. Returns the digest and size. On mismatch the ingest file is removed.
     pub fn commit(self, expected: Option<(&Digest, u64)>) -> Result<(Digest, u64)> {
-        let _ = expected;
-        todo!()
+        if let Some((digest, size)) = expected {
+            if self.counter.len() != size {
+                return Err(StoreError::DigestMismatch {
+                    what: format!("blob {digest}"),
+                    expected: format!("{size} bytes"),
+                    actual: format!("{} bytes", self.counter.len()),
+                });
+            }
+        }
+        self.finish(expected.map(|(d, _)| d))
+    }
+
+    /// Like [`IngestWriter::commit`] when only the digest is known.
+    pub fn commit_digest(self, expected: &Digest) -> Result<(Digest, u64)> {
+        self.finish(Some(expected))
+    }
+
+    fn finish(mut self, expected: Option<&Digest>) -> Result<(Digest, u64)> {
+        let (digest, size) = self.counter.clone().finish();
+        if let Some(want) = expected {
+            if *want != digest {
+                return Err(StoreError::DigestMismatch {
+                    what: format!("blob {want}"),
+                    expected: want.to_string(),
+                    actual: digest.to_string(),
+                });
+            }
+        }
+        let file = match self.file.take() {
+            Some(f) => f,
+            None => {
+                return Err(StoreError::Invalid(format!(
+                    "blob {digest}: committed twice"
+                )))
+            }
+        };
+        file.sync_all().map_err(|e| StoreError::io(&self.path, e))?;
+        rustix::fs::fchmod(&file, rustix::fs::Mode::from_raw_mode(0o444))
+            .map_err(|e| StoreError::io(&self.path, e.into()))?;
+        drop(file);
+        let target = self.blobs.join(digest.digest());
+        if target.is_file() {
+            // Someone else committed the same bytes first; ours is dropped in `Drop`.
+            return Ok((digest, size));
+        }
+        fs::rename(&self.path, &target).map_err(|e| StoreError::io(&target, e))?;
+        // The file is gone from ingest/; nothing left for Drop to remove.
+        self.path = PathBuf::new();
+        fsync_dir(&self.blobs)?;
+        Ok((digest, size))
     }
 }
 
 impl Write for IngestWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let _ = buf;
-        todo!()
+        let file = self
+            .file
+            .as_mut()
+            .ok_or_else(|| io::Error::other("ingest writer already committed"))?;
+        let n = file.write(buf)?;
+        self.counter.update(&buf[..n]);
+        Ok(n)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        todo!()
+        match self.file.as_mut() {
+            Some(f) => f.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for IngestWriter {
+    fn drop(&mut self) {
+        if !self.path.as_os_str().is_empty() {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> (tempfile::TempDir, ContentStore) {
+        let dir = tempfile::tempdir().unwrap();
+        for d in ["blobs/sha256", "ingest"] {
+            fs::create_dir_all(dir.path().join(d)).unwrap();
+        }
+        let cs = ContentStore::new(dir.path());
+        (dir, cs)
+    }
+
+    fn ingest_count(dir: &Path) -> usize {
+        fs::read_dir(dir.join("ingest")).unwrap().count()
+    }
+
+    #[test]
+    fn put_and_read_back() {
+        let (dir, cs) = store();
+        let (d, n) = cs.put_bytes(b"hello").unwrap();
+        assert_eq!(n, 5);
+        assert!(cs.contains(&d));
+        assert_eq!(cs.read_small(&d, 10).unwrap(), b"hello");
+        assert!(cs.read_small(&d, 4).is_err());
+        assert_eq!(cs.size(&d).unwrap(), 5);
+        assert_eq!(cs.list().unwrap(), vec![d.clone()]);
+        // Idempotent.
+        cs.put_bytes(b"hello").unwrap();
+        assert_eq!(ingest_count(dir.path()), 0);
+        cs.delete(&d).unwrap();
+        assert!(matches!(cs.open(&d), Err(StoreError::NotFound(m)) if m.contains(d.digest())));
+    }
+
+    #[test]
+    fn mismatch_is_refused_and_cleaned() {
+        let (dir, cs) = store();
+        let want = berth_layers::digest::digest_bytes(b"good");
+        let err = cs.put_verified(&b"evil"[..], &want, Some(4)).unwrap_err();
+        assert!(matches!(err, StoreError::DigestMismatch { .. }), "{err}");
+        assert!(err.to_string().contains(want.digest()), "{err}");
+        assert!(!cs.contains(&want));
+        assert_eq!(ingest_count(dir.path()), 0);
+        let err = cs.put_verified(&b"good!"[..], &want, Some(4)).unwrap_err();
+        assert!(matches!(err, StoreError::DigestMismatch { .. }), "{err}");
+        assert_eq!(cs.put_verified(&b"good"[..], &want, Some(4)).unwrap(), 4);
+        assert!(cs.contains(&want));
+    }
+
+    #[test]
+    fn present_blob_is_not_read_again() {
+        struct Panics;
+        impl Read for Panics {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                panic!("source read although the blob is present");
+            }
+        }
+        let (_dir, cs) = store();
+        let (d, _) = cs.put_bytes(b"abc").unwrap();
+        assert_eq!(cs.put_verified(Panics, &d, Some(3)).unwrap(), 3);
+        assert_eq!(cs.put_verified(Panics, &d, None).unwrap(), 3);
+        assert!(cs.put_verified(Panics, &d, Some(4)).is_err());
+    }
+
+    #[test]
+    fn writer_is_send_static_and_drop_cleans() {
+        fn assert_send<T: Write + Send + 'static>(_: &T) {}
+        let (dir, cs) = store();
+        let mut w = cs.writer().unwrap();
+        assert_send(&w);
+        w.write_all(b"partial").unwrap();
+        assert_eq!(ingest_count(dir.path()), 1);
+        drop(w);
+        assert_eq!(ingest_count(dir.path()), 0);
+        let mut w = cs.writer().unwrap();
+        w.write_all(b"x").unwrap();
+        let (d, _) = w.commit(None).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(cs.blob_path(&d)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o444);
     }
 }

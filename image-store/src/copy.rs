@@ -4,3 +4,249 @@
 //! The store, OCI layouts, oci-archive and docker-archive implement these traits (see
 //! [`crate::transports`]); the registry crate adds `docker://` later, so pull, push, save, load
 //! and copy all run through [`copy_image`].
+//!
+//! Order: the config, then each layer (skipping blobs the destination already has), then the
+//! manifest last, so a destination never records an image whose blobs are missing.
+
+use std::io::Read;
+
+use berth_layers::digest::{digest_bytes, VerifyingReader};
+use berth_layers::Digest;
+use oci_spec::image::{Descriptor, ImageManifest, MediaType};
+
+use crate::error::{Result, StoreError};
+use crate::images::ImageRecord;
+use crate::store::{Store, StoreLock};
+
+/// Largest manifest or config accepted into memory.
+pub const MAX_MANIFEST_SIZE: u64 = 8 * 1024 * 1024;
+
+/// Docker v2s2 manifest media type (stored as it is, next to OCI manifests).
+pub const DOCKER_MANIFEST_V2S2: &str = "application/vnd.docker.distribution.manifest.v2+json";
+/// Docker v2s2 config media type.
+pub const DOCKER_CONFIG_V1: &str = "application/vnd.docker.container.image.v1+json";
+
+/// One image a source holds: its manifest descriptor and the names it carries.
+#[derive(Debug, Clone)]
+pub struct SourceImage {
+    /// Digest, size and media type of the manifest.
+    pub manifest: Descriptor,
+    /// Fully qualified names for the image (may be empty).
+    pub names: Vec<String>,
+}
+
+/// Something images can be read from.
+pub trait ImageSource {
+    /// The images this source holds, with their names.
+    fn images(&self) -> Result<Vec<SourceImage>>;
+
+    /// The raw bytes of a manifest (verified against its digest by [`copy_image`]).
+    fn manifest_bytes(&self, image: &SourceImage) -> Result<Vec<u8>>;
+
+    /// Open a blob (config or layer) for streaming; the destination verifies it.
+    fn open_blob(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send + '_>>;
+}
+
+/// Something images can be written to.
+pub trait ImageDestination {
+    /// Whether the destination already holds this blob (the copy skips it).
+    fn has_blob(&mut self, desc: &Descriptor) -> Result<bool>;
+
+    /// Write a blob, verifying digest and size while it streams; nothing is kept on mismatch.
+    fn put_blob(&mut self, desc: &Descriptor, reader: &mut (dyn Read + Send)) -> Result<()>;
+
+    /// Write the manifest (after its blobs) and record `names` for it. Returns the manifest
+    /// digest.
+    fn put_manifest(
+        &mut self,
+        bytes: &[u8],
+        media_type: &MediaType,
+        names: &[String],
+    ) -> Result<Digest>;
+
+    /// Complete the destination (write indexes, close archives).
+    fn finish(&mut self) -> Result<()>;
+}
+
+/// Whether a media type is a single-image manifest (OCI or Docker v2s2).
+pub fn is_image_manifest(media_type: &MediaType) -> bool {
+    match media_type {
+        MediaType::ImageManifest => true,
+        MediaType::Other(s) => s == DOCKER_MANIFEST_V2S2,
+        _ => false,
+    }
+}
+
+/// Parse a manifest, naming `what` in the error.
+pub fn parse_manifest(bytes: &[u8], what: &str) -> Result<ImageManifest> {
+    ImageManifest::from_reader(bytes)
+        .map_err(|e| StoreError::Invalid(format!("manifest {what}: {e}")))
+}
+
+/// Copy one image from `src` to `dst`: config and layers (skipping present blobs), then the
+/// manifest with the image's names. Returns the manifest digest.
+pub fn copy_image(
+    src: &dyn ImageSource,
+    image: &SourceImage,
+    dst: &mut dyn ImageDestination,
+) -> Result<Digest> {
+    let manifest_desc = &image.manifest;
+    if !is_image_manifest(manifest_desc.media_type()) {
+        return Err(StoreError::Invalid(format!(
+            "manifest {}: unsupported media type {}",
+            manifest_desc.digest(),
+            manifest_desc.media_type()
+        )));
+    }
+    let bytes = src.manifest_bytes(image)?;
+    let actual = digest_bytes(&bytes);
+    if &actual != manifest_desc.digest() {
+        return Err(StoreError::DigestMismatch {
+            what: format!("manifest {}", manifest_desc.digest()),
+            expected: manifest_desc.digest().to_string(),
+            actual: actual.to_string(),
+        });
+    }
+    let manifest = parse_manifest(&bytes, actual.as_ref())?;
+    let blobs = std::iter::once(manifest.config()).chain(manifest.layers().iter());
+    for desc in blobs {
+        if dst.has_blob(desc)? {
+            continue;
+        }
+        let mut reader = src.open_blob(desc)?;
+        dst.put_blob(desc, &mut *reader)?;
+    }
+    dst.put_manifest(&bytes, manifest_desc.media_type(), &image.names)
+}
+
+/// Copy every image of `src` to `dst`, then finish `dst`. Returns the manifest digests.
+pub fn copy_all(src: &dyn ImageSource, dst: &mut dyn ImageDestination) -> Result<Vec<Digest>> {
+    let mut out = Vec::new();
+    for image in src.images()? {
+        out.push(copy_image(src, &image, dst)?);
+    }
+    dst.finish()?;
+    Ok(out)
+}
+
+/// Map an I/O error from a verifying stream to a store error naming the blob.
+pub(crate) fn blob_stream_error(desc: &Descriptor, e: std::io::Error) -> StoreError {
+    if e.kind() == std::io::ErrorKind::InvalidData {
+        StoreError::DigestMismatch {
+            what: format!("blob {}", desc.digest()),
+            expected: format!("{} ({} bytes)", desc.digest(), desc.size()),
+            actual: e.to_string(),
+        }
+    } else {
+        StoreError::Invalid(format!("blob {}: {e}", desc.digest()))
+    }
+}
+
+/// Wrap a reader so it fails unless it yields exactly `desc`'s bytes.
+pub fn verifying<R: Read>(reader: R, desc: &Descriptor) -> VerifyingReader<R> {
+    VerifyingReader::new(reader, desc.digest().clone(), Some(desc.size()))
+}
+
+/// Images in the store as a source (for save and push).
+pub struct StoreSource<'a> {
+    store: &'a Store,
+    images: Vec<SourceImage>,
+}
+
+impl<'a> StoreSource<'a> {
+    /// A source offering `images` (each with the names to write for it).
+    pub fn new(store: &'a Store, images: &[(ImageRecord, Vec<String>)]) -> Result<Self> {
+        let mut list = Vec::new();
+        for (record, names) in images {
+            let size = store.content().size(&record.manifest_digest)?;
+            let desc = Descriptor::new(
+                MediaType::from(record.manifest_media_type.as_str()),
+                size,
+                record.manifest_digest.clone(),
+            );
+            list.push(SourceImage {
+                manifest: desc,
+                names: names.clone(),
+            });
+        }
+        Ok(StoreSource {
+            store,
+            images: list,
+        })
+    }
+}
+
+impl ImageSource for StoreSource<'_> {
+    fn images(&self) -> Result<Vec<SourceImage>> {
+        Ok(self.images.clone())
+    }
+
+    fn manifest_bytes(&self, image: &SourceImage) -> Result<Vec<u8>> {
+        self.store
+            .content()
+            .read_small(image.manifest.digest(), MAX_MANIFEST_SIZE)
+    }
+
+    fn open_blob(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send + '_>> {
+        Ok(Box::new(self.store.content().open(desc.digest())?))
+    }
+}
+
+/// The store as a destination (for load and pull): blobs through `put_verified`; images are
+/// recorded with `add_image` only in [`ImageDestination::finish`], so a copy that fails part
+/// way records nothing. Holds the store lock shared while it lives, so gc cannot collect the
+/// blobs before the images that use them are recorded.
+pub struct StoreDestination<'a> {
+    store: &'a Store,
+    _lock: StoreLock,
+    pending: Vec<(Digest, Vec<String>)>,
+    /// Images recorded by `finish`, in order.
+    pub records: Vec<ImageRecord>,
+}
+
+impl<'a> StoreDestination<'a> {
+    /// A destination writing into `store` (takes the store lock shared).
+    pub fn new(store: &'a Store) -> Result<Self> {
+        Ok(StoreDestination {
+            store,
+            _lock: store.lock_shared()?,
+            pending: Vec::new(),
+            records: Vec::new(),
+        })
+    }
+}
+
+impl ImageDestination for StoreDestination<'_> {
+    fn has_blob(&mut self, desc: &Descriptor) -> Result<bool> {
+        Ok(self.store.content().contains(desc.digest()))
+    }
+
+    fn put_blob(&mut self, desc: &Descriptor, reader: &mut (dyn Read + Send)) -> Result<()> {
+        self.store
+            .content()
+            .put_verified(reader, desc.digest(), Some(desc.size()))?;
+        Ok(())
+    }
+
+    fn put_manifest(
+        &mut self,
+        bytes: &[u8],
+        _media_type: &MediaType,
+        names: &[String],
+    ) -> Result<Digest> {
+        let digest = digest_bytes(bytes);
+        self.store
+            .content()
+            .put_verified(bytes, &digest, Some(bytes.len() as u64))?;
+        self.pending.push((digest.clone(), names.to_vec()));
+        Ok(digest)
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        for (digest, names) in std::mem::take(&mut self.pending) {
+            let record = self.store.add_image(&digest, &names)?;
+            self.records.push(record);
+        }
+        Ok(())
+    }
+}

@@ -41,6 +41,13 @@ pub enum StoreError {
     /// The layer codec.
     #[error(transparent)]
     Layer(#[from] berth_layers::LayerError),
+    /// Unpacking one layer failed (the layer codec's error, with the layer's digest).
+    #[error("layer {layer}: {source}")]
+    Unpack {
+        layer: String,
+        #[source]
+        source: berth_layers::LayerError,
+    },
 }
 
 impl StoreError {

@@ -8,8 +8,8 @@
 //! overlay/<chain-hex>/   one unpacked layer per chain id (`diff/`), marked incomplete until done
 //! snapshots/<key>/       writable snapshots (`upper/`, `work/`, `merged/`) for containers and builds
 //! mounts/<image-hex>/    read-only image mounts (`berth image mount`)
-//! berth.db               SQLite (WAL): images, names, layers, snapshots
-//! lock                   store-wide file lock for gc and check
+//! berth.db               SQLite (WAL): images, names, image_layers, layers, snapshots, image_mounts
+//! lock                   store-wide flock: writers shared, gc and check exclusive
 //! ```
 //!
 //! Principal types:
@@ -22,12 +22,14 @@
 //!   [`transports`] implements them for OCI layouts, oci-archive and docker-archive.
 //! - [`import`]: a rootfs tarball → a one-layer image.
 //! - [`error::StoreError`]: every variant names the digest, name or path concerned.
+//! - `testutil` (hidden): uncompressed test layers and images for tests.
 
 pub mod check;
 pub mod content;
 pub mod copy;
 pub mod db;
 pub mod error;
+mod fsutil;
 pub mod gc;
 pub mod images;
 pub mod import;
@@ -35,6 +37,8 @@ pub mod mount;
 pub mod names;
 pub mod snapshot;
 pub mod store;
+#[doc(hidden)]
+pub mod testutil;
 pub mod transports;
 
 pub use content::ContentStore;

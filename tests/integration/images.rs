@@ -142,3 +142,31 @@ fn image_mount_shows_the_rootfs_and_it_runs() {
     env.ok(&["rmi", "busybox"]);
     env.assert_check_clean();
 }
+
+#[test]
+fn import_of_a_directory_keeps_the_tree() {
+    use std::os::unix::fs::{symlink, PermissionsExt};
+    let env = TestEnv::new();
+    let src = env.path("tree");
+    std::fs::create_dir_all(src.join("usr/bin")).unwrap();
+    std::fs::write(src.join("usr/bin/tool"), b"#!/bin/sh\necho tool\n").unwrap();
+    std::fs::set_permissions(src.join("usr/bin/tool"), std::fs::Permissions::from_mode(0o4755))
+        .unwrap();
+    std::fs::write(src.join("data"), vec![7u8; 300_000]).unwrap();
+    std::fs::hard_link(src.join("data"), src.join("data-link")).unwrap();
+    symlink("usr/bin/tool", src.join("tool-link")).unwrap();
+    let long = "a".repeat(120);
+    std::fs::write(src.join(&long), b"long name").unwrap();
+    for codec in ["gzip", "zstd", "none"] {
+        let name = format!("tree-{codec}");
+        env.ok(&["import", "--compression-format", codec, src.to_str().unwrap(), &name]);
+        let mnt = env.ok(&["image", "mount", &name]);
+        assert_eq!(
+            crate::util::tree_summary(std::path::Path::new(mnt.trim())),
+            crate::util::tree_summary(&src),
+            "{codec}"
+        );
+        env.ok(&["image", "unmount", &name]);
+    }
+    env.assert_check_clean();
+}

@@ -3,11 +3,25 @@
 //! - [`save`]: images from the store → an archive or layout (`berth save`).
 //! - [`load`]: an archive or layout → the store (`berth load`), format detected.
 
+pub mod docker_archive;
+pub mod oci_archive;
+pub mod oci_layout;
+pub mod scan;
+
+use std::fs::{self, File};
+use std::io::{self, BufReader};
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use crate::error::Result;
+use berth_layers::compression::decompress;
+
+use crate::copy::{copy_all, StoreDestination, StoreSource};
+use crate::error::{Result, StoreError};
 use crate::images::ImageRecord;
 use crate::store::Store;
+use docker_archive::{DockerArchiveDestination, DockerArchiveSource};
+use oci_archive::{ScannedLayout, TarSink};
+use oci_layout::{DirSink, LayoutDestination, LayoutSource};
 
 /// Output format of `berth save`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,16 +56,79 @@ pub struct SaveItem {
     pub name: Option<String>,
 }
 
-/// Write `items` to `output` in `format`.
+/// Write `items` to `output` in `format`. The output is written under a temp name beside
+/// `output` and renamed at the end, so a failure leaves no half-written file.
 pub fn save(store: &Store, items: &[SaveItem], format: ArchiveFormat, output: &Path) -> Result<()> {
-    let _ = (store, items, format, output);
-    todo!()
+    let images: Vec<(ImageRecord, Vec<String>)> = items
+        .iter()
+        .map(|i| (i.image.clone(), i.name.iter().cloned().collect()))
+        .collect();
+    let source = StoreSource::new(store, &images)?;
+    let parent = match output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let io_err = |e: io::Error| StoreError::io(output, e);
+    match format {
+        ArchiveFormat::OciArchive | ArchiveFormat::DockerArchive => {
+            let tmp = tempfile::Builder::new()
+                .prefix(".berth-save-")
+                .tempfile_in(parent)
+                .map_err(|e| StoreError::io(parent, e))?;
+            let file = tmp.as_file().try_clone().map_err(io_err)?;
+            if format == ArchiveFormat::OciArchive {
+                let mut dst = LayoutDestination::new(TarSink::new(file), output);
+                copy_all(&source, &mut dst)?;
+            } else {
+                let spool = store.root().join("ingest");
+                let mut dst = DockerArchiveDestination::new(file, &spool, output);
+                copy_all(&source, &mut dst)?;
+            }
+            fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o644)).map_err(io_err)?;
+            tmp.persist(output).map_err(|e| io_err(e.error))?;
+        }
+        ArchiveFormat::OciDir => {
+            let tmp = tempfile::Builder::new()
+                .prefix(".berth-save-")
+                .tempdir_in(parent)
+                .map_err(|e| StoreError::io(parent, e))?;
+            let mut dst = LayoutDestination::new(DirSink::new(tmp.path())?, output);
+            copy_all(&source, &mut dst)?;
+            fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755)).map_err(io_err)?;
+            fs::rename(tmp.path(), output).map_err(io_err)?;
+            // The directory now lives at `output`; nothing is left to clean up.
+            let _ = tmp.keep();
+        }
+    }
+    Ok(())
 }
 
 /// Load every image in the archive or layout at `input` (docker-archive, oci-archive, or an
 /// OCI layout directory; the archive may be gzip- or zstd-compressed). Every blob is verified
-/// while it streams into the store.
+/// while it streams into the store; when anything fails, no image is recorded.
 pub fn load(store: &Store, input: &Path) -> Result<Vec<ImageRecord>> {
-    let _ = (store, input);
-    todo!()
+    let meta = fs::metadata(input).map_err(|e| StoreError::io(input, e))?;
+    // Taken first: it holds the store lock across spooling, blobs and records.
+    let mut dst = StoreDestination::new(store)?;
+    if meta.is_dir() {
+        let source = LayoutSource::open(input)?;
+        copy_all(&source, &mut dst)?;
+        return Ok(dst.records);
+    }
+    let file = File::open(input).map_err(|e| StoreError::io(input, e))?;
+    let (_, tar) = decompress(BufReader::new(file)).map_err(|e| StoreError::io(input, e))?;
+    let scanned = scan::scan_archive(store, tar, input)?;
+    let what = input.display().to_string();
+    if scanned.small.contains_key("index.json") {
+        let source = ScannedLayout::new(store, &scanned, &what)?;
+        copy_all(&source, &mut dst)?;
+    } else if scanned.small.contains_key("manifest.json") {
+        let source = DockerArchiveSource::new(store, &scanned, &what)?;
+        copy_all(&source, &mut dst)?;
+    } else {
+        return Err(StoreError::Invalid(format!(
+            "{what}: neither an oci-archive (index.json) nor a docker-archive (manifest.json)"
+        )));
+    }
+    Ok(dst.records)
 }

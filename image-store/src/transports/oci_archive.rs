@@ -1,0 +1,103 @@
+//! oci-archive: a tar of an OCI image layout.
+//!
+//! Save streams each blob straight into its tar member (sizes come from descriptors, nothing
+//! is buffered). Load never extracts: [`crate::transports::scan`] streams every
+//! `blobs/sha256/<hex>` member into the content store verified against `<hex>`, then
+//! [`ScannedLayout`] serves the images `index.json` lists to the one copy routine.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Write};
+
+use oci_spec::image::Descriptor;
+
+use crate::copy::{ImageSource, SourceImage, MAX_MANIFEST_SIZE};
+use crate::error::{Result, StoreError};
+use crate::store::Store;
+use crate::transports::oci_layout::{check_layout_header, parse_index, LayoutSink};
+use crate::transports::scan::Scanned;
+
+/// A layout (or any set of files) written as tar members, deterministic headers.
+pub struct TarSink {
+    builder: tar::Builder<BufWriter<File>>,
+}
+
+impl TarSink {
+    /// Write a tar stream into `file`.
+    pub fn new(file: File) -> TarSink {
+        TarSink {
+            builder: tar::Builder::new(BufWriter::new(file)),
+        }
+    }
+}
+
+impl LayoutSink for TarSink {
+    fn add(&mut self, path: &str, size: u64, reader: &mut dyn Read) -> io::Result<()> {
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(tar::EntryType::Regular);
+        header.set_size(size);
+        header.set_mode(0o644);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(0);
+        self.builder.append_data(&mut header, path, reader)
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.builder.finish()?;
+        let out = self.builder.get_mut();
+        out.flush()?;
+        out.get_ref().sync_all()
+    }
+}
+
+/// A scanned oci-archive as an [`ImageSource`]: its blobs are already in the content store.
+pub struct ScannedLayout<'a> {
+    store: &'a Store,
+    images: Vec<SourceImage>,
+    what: String,
+}
+
+impl<'a> ScannedLayout<'a> {
+    /// The images of a scanned archive that has `oci-layout` and `index.json`.
+    pub fn new(store: &'a Store, scanned: &Scanned, what: &str) -> Result<Self> {
+        if let Some(header) = scanned.small.get("oci-layout") {
+            check_layout_header(header, &format!("{what}: oci-layout"))?;
+        }
+        let index = scanned
+            .small
+            .get("index.json")
+            .ok_or_else(|| StoreError::Invalid(format!("{what}: no index.json")))?;
+        let images = parse_index(index, what)?;
+        Ok(ScannedLayout {
+            store,
+            images,
+            what: what.to_string(),
+        })
+    }
+
+    fn missing(&self, desc: &Descriptor) -> StoreError {
+        StoreError::NotFound(format!("blob {} (not in {})", desc.digest(), self.what))
+    }
+}
+
+impl ImageSource for ScannedLayout<'_> {
+    fn images(&self) -> Result<Vec<SourceImage>> {
+        Ok(self.images.clone())
+    }
+
+    fn manifest_bytes(&self, image: &SourceImage) -> Result<Vec<u8>> {
+        if !self.store.content().contains(image.manifest.digest()) {
+            return Err(self.missing(&image.manifest));
+        }
+        self.store
+            .content()
+            .read_small(image.manifest.digest(), MAX_MANIFEST_SIZE)
+    }
+
+    fn open_blob(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send + '_>> {
+        if !self.store.content().contains(desc.digest()) {
+            return Err(self.missing(desc));
+        }
+        Ok(Box::new(self.store.content().open(desc.digest())?))
+    }
+}
