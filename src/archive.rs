@@ -51,7 +51,11 @@ pub fn import(ctx: &Context, args: ImportArgs) -> Result<ExitCode> {
         },
     };
     let image = if args.file == "-" {
-        import_rootfs(&store, BufReader::with_capacity(1 << 20, io::stdin()), &options)
+        import_rootfs(
+            &store,
+            BufReader::with_capacity(1 << 20, io::stdin()),
+            &options,
+        )
     } else if std::path::Path::new(&args.file).is_dir() {
         import_directory(&store, std::path::Path::new(&args.file), &options)
     } else {
@@ -104,11 +108,15 @@ pub fn save(ctx: &Context, args: SaveArgs) -> Result<ExitCode> {
             .names
             .iter()
             .find(|n| {
-                normalize_local(name).ok().as_deref() == Some(n.as_str()) || n.as_str() == name.as_str()
+                normalize_local(name).ok().as_deref() == Some(n.as_str())
+                    || n.as_str() == name.as_str()
             })
             .cloned()
             .or_else(|| {
-                let is_id = image.id.digest().starts_with(name.trim_start_matches("sha256:"));
+                let is_id = image
+                    .id
+                    .digest()
+                    .starts_with(name.trim_start_matches("sha256:"));
                 if is_id {
                     None
                 } else {
@@ -136,8 +144,10 @@ pub fn save(ctx: &Context, args: SaveArgs) -> Result<ExitCode> {
                 .context("creating a temporary directory in the store")?;
             let path = tmp.path().join("archive.tar");
             transports::save(&store, &items, format, &path)?;
-            let mut file = File::open(&path).with_context(|| format!("opening {}", path.display()))?;
-            io::copy(&mut file, &mut io::stdout().lock()).context("writing the archive to stdout")?;
+            let mut file =
+                File::open(&path).with_context(|| format!("opening {}", path.display()))?;
+            io::copy(&mut file, &mut io::stdout().lock())
+                .context("writing the archive to stdout")?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -156,8 +166,9 @@ pub struct LoadArgs {
 pub fn load(ctx: &Context, args: LoadArgs) -> Result<ExitCode> {
     let store = ctx.store()?;
     let images = match &args.input {
-        Some(path) => transports::load(&store, path)
-            .with_context(|| format!("loading {}", path.display()))?,
+        Some(path) => {
+            transports::load(&store, path).with_context(|| format!("loading {}", path.display()))?
+        }
         None => {
             if io::stdin().is_terminal() {
                 bail!("no input: use -i FILE or pipe an archive to stdin");

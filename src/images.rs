@@ -266,9 +266,18 @@ pub fn rmi(ctx: &Context, args: RmiArgs) -> Result<ExitCode> {
     };
     let mut code = ExitCode::SUCCESS;
     for target in &targets {
+        let names = match store.lookup_image(target) {
+            Ok(img) => img.names,
+            Err(_) => Vec::new(),
+        };
         match store.remove_image(target, args.force) {
             Ok(RemoveOutcome::Untagged(name)) => println!("Untagged: {name}"),
-            Ok(RemoveOutcome::Deleted(id)) => println!("Deleted: {}", id.digest()),
+            Ok(RemoveOutcome::Deleted(id)) => {
+                for name in &names {
+                    println!("Untagged: {name}");
+                }
+                println!("Deleted: {}", id.digest());
+            }
             Err(err @ StoreError::NotFound(_)) => {
                 eprintln!("Error: {err}");
                 code = ExitCode::from(1);
@@ -381,7 +390,12 @@ pub fn history(ctx: &Context, args: HistoryArgs) -> Result<ExitCode> {
             .as_deref()
             .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
             .map(|c| c.with_timezone(&chrono::Utc));
-        rows.push((created, entry.created_by().clone().unwrap_or_default(), size, entry.comment().clone().unwrap_or_default()));
+        rows.push((
+            created,
+            entry.created_by().clone().unwrap_or_default(),
+            size,
+            entry.comment().clone().unwrap_or_default(),
+        ));
     }
     rows.reverse();
     match args.format.as_str() {
@@ -418,7 +432,13 @@ pub fn history(ctx: &Context, args: HistoryArgs) -> Result<ExitCode> {
                     } else {
                         format!("{}...", by.chars().take(42).collect::<String>())
                     };
-                    vec![id, human_age(*created), by, human_size(*size), comment.clone()]
+                    vec![
+                        id,
+                        human_age(*created),
+                        by,
+                        human_size(*size),
+                        comment.clone(),
+                    ]
                 })
                 .collect();
             if args.quiet {
@@ -501,7 +521,11 @@ pub struct UnmountArgs {
 pub fn unmount(ctx: &Context, args: UnmountArgs) -> Result<ExitCode> {
     let store = ctx.store()?;
     let images: Vec<ImageRecord> = if args.all {
-        store.mounted_images()?.into_iter().map(|(i, _)| i).collect()
+        store
+            .mounted_images()?
+            .into_iter()
+            .map(|(i, _)| i)
+            .collect()
     } else if args.images.is_empty() {
         bail!("image name or ID must be specified");
     } else {

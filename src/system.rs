@@ -169,7 +169,11 @@ pub fn version(_ctx: &Context, args: VersionArgs) -> Result<ExitCode> {
         ),
         None => {
             println!("Version:      {version}");
-            println!("OS/Arch:      {}/{}", std::env::consts::OS, std::env::consts::ARCH);
+            println!(
+                "OS/Arch:      {}/{}",
+                std::env::consts::OS,
+                std::env::consts::ARCH
+            );
         }
         Some(other) => bail!("unknown --format {other:?}: use json"),
     }

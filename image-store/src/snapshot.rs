@@ -121,13 +121,37 @@ impl Store {
             })?;
         }
         if !dir.join("diff").is_dir() {
-            self.unpack_into_place(layer, &dir)?;
+            if let Err(e) = self.unpack_into_place(layer, &dir) {
+                // A refused or failed unpack leaves nothing behind: only a crash leaves an
+                // incomplete row for check and gc to find.
+                if !dir.join("diff").is_dir() {
+                    let mut conn = self.conn();
+                    db::immediate(&mut conn, |tx| {
+                        tx.execute(
+                            "DELETE FROM layers WHERE chain_id = ?1 AND complete = 0",
+                            [&chain],
+                        )?;
+                        Ok(())
+                    })?;
+                }
+                return Err(e);
+            }
         }
         let mut conn = self.conn();
         db::immediate(&mut conn, |tx| {
+            // An upsert: a concurrent failed unpacker may have deleted the incomplete row.
             tx.execute(
-                "UPDATE layers SET complete = 1 WHERE chain_id = ?1",
-                [&chain],
+                "INSERT INTO layers (chain_id, diff_id, parent, digest, size, complete, created)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6)
+                 ON CONFLICT(chain_id) DO UPDATE SET complete = 1",
+                params![
+                    chain,
+                    layer.diff_id.to_string(),
+                    parent.map(|p| p.to_string()),
+                    layer.digest.to_string(),
+                    layer.size as i64,
+                    db::now()
+                ],
             )?;
             Ok(())
         })

@@ -27,6 +27,9 @@ pub fn write_tar(path: &Path, members: &[(String, Vec<u8>)]) {
     let mut b = tar::Builder::new(fs::File::create(path).unwrap());
     for (name, data) in members {
         let mut h = tar::Header::new_gnu();
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(1_700_000_000);
         raw_name(&mut h, name);
         h.set_size(data.len() as u64);
         h.set_mode(if name.ends_with('/') { 0o755 } else { 0o644 });
@@ -65,7 +68,14 @@ fn save_and_load_round_trip_in_every_format() {
         ("oci-dir", "img-oci-dir"),
     ] {
         let out = env.path(file);
-        env.ok(&["save", "--format", format, "-o", out.to_str().unwrap(), "busybox"]);
+        env.ok(&[
+            "save",
+            "--format",
+            format,
+            "-o",
+            out.to_str().unwrap(),
+            "busybox",
+        ]);
         let other = TestEnv::new();
         let loaded = other.ok(&["load", "-i", out.to_str().unwrap()]);
         assert!(
@@ -75,12 +85,18 @@ fn save_and_load_round_trip_in_every_format() {
         let v: Value = serde_json::from_str(&other.ok(&["inspect", "busybox"])).unwrap();
         assert_eq!(v[0]["Id"], id.as_str(), "{format}: the image id survives");
         let mnt = other.ok(&["image", "mount", "busybox"]);
-        assert!(Path::new(mnt.trim()).join("bin/busybox").is_file(), "{format}");
+        assert!(
+            Path::new(mnt.trim()).join("bin/busybox").is_file(),
+            "{format}"
+        );
         other.ok(&["image", "unmount", "busybox"]);
         other.assert_check_clean();
     }
     // Saving to stdout works when stdout is not a terminal.
-    let out = env.cmd(&["save", "--format", "oci-archive", "busybox"]).output().unwrap();
+    let out = env
+        .cmd(&["save", "--format", "oci-archive", "busybox"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     assert!(out.stdout.len() > 1000);
     env.assert_check_clean();
@@ -91,7 +107,14 @@ fn load_refuses_a_member_that_climbs_out() {
     let env = TestEnv::new();
     env.import_busybox("busybox");
     let good = env.path("good.tar");
-    env.ok(&["save", "--format", "oci-archive", "-o", good.to_str().unwrap(), "busybox"]);
+    env.ok(&[
+        "save",
+        "--format",
+        "oci-archive",
+        "-o",
+        good.to_str().unwrap(),
+        "busybox",
+    ]);
     let mut members = read_tar(&good);
     members.push(("../evil".to_string(), b"escape".to_vec()));
     let bad = env.path("bad.tar");
@@ -111,10 +134,21 @@ fn load_refuses_a_manifest_naming_a_missing_blob() {
     let env = TestEnv::new();
     env.import_busybox("busybox");
     let good = env.path("good.tar");
-    env.ok(&["save", "--format", "docker-archive", "-o", good.to_str().unwrap(), "busybox"]);
+    env.ok(&[
+        "save",
+        "--format",
+        "docker-archive",
+        "-o",
+        good.to_str().unwrap(),
+        "busybox",
+    ]);
     let members = read_tar(&good);
     let manifest: Value = serde_json::from_slice(
-        &members.iter().find(|(n, _)| n == "manifest.json").unwrap().1,
+        &members
+            .iter()
+            .find(|(n, _)| n == "manifest.json")
+            .unwrap()
+            .1,
     )
     .unwrap();
     let layer = manifest[0]["Layers"][0].as_str().unwrap().to_string();
@@ -124,7 +158,12 @@ fn load_refuses_a_manifest_naming_a_missing_blob() {
 
     let other = TestEnv::new();
     let err = other.fails(&["load", "-i", bad.to_str().unwrap()], 125);
-    let hex = layer.trim_end_matches(".tar").rsplit('/').next().unwrap().to_string();
+    let hex = layer
+        .trim_end_matches(".tar")
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
     assert!(err.contains(&hex) || err.contains(&layer), "{err}");
     assert_eq!(image_ids(&other).trim(), "");
     other.assert_check_clean();
@@ -135,7 +174,14 @@ fn load_refuses_a_blob_whose_bytes_do_not_match_its_digest() {
     let env = TestEnv::new();
     env.import_busybox("busybox");
     let good = env.path("good.tar");
-    env.ok(&["save", "--format", "oci-archive", "-o", good.to_str().unwrap(), "busybox"]);
+    env.ok(&[
+        "save",
+        "--format",
+        "oci-archive",
+        "-o",
+        good.to_str().unwrap(),
+        "busybox",
+    ]);
     let mut members = read_tar(&good);
     let (name, data) = members
         .iter_mut()
@@ -160,17 +206,34 @@ fn load_refuses_a_layer_whose_diff_id_differs_from_the_config() {
     let env = TestEnv::new();
     env.import_busybox("busybox");
     let good = env.path("good.tar");
-    env.ok(&["save", "--format", "docker-archive", "-o", good.to_str().unwrap(), "busybox"]);
+    env.ok(&[
+        "save",
+        "--format",
+        "docker-archive",
+        "-o",
+        good.to_str().unwrap(),
+        "busybox",
+    ]);
     let mut members = read_tar(&good);
     let manifest: Value = serde_json::from_slice(
-        &members.iter().find(|(n, _)| n == "manifest.json").unwrap().1,
+        &members
+            .iter()
+            .find(|(n, _)| n == "manifest.json")
+            .unwrap()
+            .1,
     )
     .unwrap();
     let layer = manifest[0]["Layers"][0].as_str().unwrap().to_string();
     // Replace the layer with another valid tar: its diff_id no longer matches the config.
     let other_layer = {
         let p = env.path("other-layer.tar");
-        write_tar(&p, &[("etc/".to_string(), vec![]), ("etc/motd".to_string(), b"hi".to_vec())]);
+        write_tar(
+            &p,
+            &[
+                ("etc/".to_string(), vec![]),
+                ("etc/motd".to_string(), b"hi".to_vec()),
+            ],
+        );
         fs::read(p).unwrap()
     };
     for (n, d) in members.iter_mut() {

@@ -19,6 +19,9 @@ fn hostile_tar(path: &Path, entries: &[(&str, Kind)]) {
     let mut b = tar::Builder::new(fs::File::create(path).unwrap());
     for (name, kind) in entries {
         let mut h = tar::Header::new_gnu();
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(1_700_000_000);
         h.set_mode(0o755);
         h.set_size(0);
         let data: &[u8] = match kind {
@@ -62,7 +65,10 @@ fn assert_refused(env: &TestEnv, entries: &[(&str, Kind)], entry: &str) {
         assert_eq!(import.status.code(), Some(125));
         String::from_utf8_lossy(&import.stderr).to_string()
     };
-    assert!(stderr.contains(entry), "error should name {entry:?}: {stderr}");
+    assert!(
+        stderr.contains(entry),
+        "error should name {entry:?}: {stderr}"
+    );
     env.assert_canary();
     env.assert_check_clean();
 }
@@ -91,7 +97,13 @@ fn hardlink_to_outside_is_refused() {
     let env = TestEnv::new();
     assert_refused(
         &env,
-        &[("etc", Kind::Dir), ("etc/shadow", Kind::Hardlink("../../../../etc/shadow".into()))],
+        &[
+            ("etc", Kind::Dir),
+            (
+                "etc/shadow",
+                Kind::Hardlink("../../../../etc/shadow".into()),
+            ),
+        ],
         "etc/shadow",
     );
 }
@@ -99,11 +111,19 @@ fn hardlink_to_outside_is_refused() {
 #[test]
 fn bare_whiteout_is_refused() {
     let env = TestEnv::new();
-    assert_refused(&env, &[("etc", Kind::Dir), ("etc/.wh.", Kind::File(b""))], ".wh.");
+    assert_refused(
+        &env,
+        &[("etc", Kind::Dir), ("etc/.wh.", Kind::File(b""))],
+        ".wh.",
+    );
 }
 
 #[test]
 fn whiteout_of_dotdot_is_refused() {
     let env = TestEnv::new();
-    assert_refused(&env, &[("etc", Kind::Dir), ("etc/.wh...", Kind::File(b""))], ".wh...");
+    assert_refused(
+        &env,
+        &[("etc", Kind::Dir), ("etc/.wh...", Kind::File(b""))],
+        ".wh...",
+    );
 }

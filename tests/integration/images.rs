@@ -59,7 +59,10 @@ fn import_list_inspect_and_history() {
     assert!(digest.starts_with("sha256:"));
 
     let history = env.ok(&["image", "history", "busybox"]);
-    assert!(history.lines().next().unwrap().contains("CREATED BY"), "{history}");
+    assert!(
+        history.lines().next().unwrap().contains("CREATED BY"),
+        "{history}"
+    );
     assert!(history.contains("base image"), "{history}");
 
     // The same image by id prefix, full id and manifest digest.
@@ -85,7 +88,11 @@ fn tag_untag_and_rmi_follow_podman() {
     got.sort();
     assert_eq!(
         got,
-        ["example.com/team/three:v1", "localhost/one:latest", "localhost/two:latest"]
+        [
+            "example.com/team/three:v1",
+            "localhost/one:latest",
+            "localhost/two:latest"
+        ]
     );
 
     env.ok(&["untag", "one", "example.com/team/three:v1"]);
@@ -108,7 +115,10 @@ fn tag_untag_and_rmi_follow_podman() {
 fn errors_are_one_line_with_exit_125() {
     let env = TestEnv::new();
     let err = env.fails(&["image", "inspect", "missing-image"], 125);
-    assert!(err.starts_with("Error: ") && err.contains("missing-image"), "{err}");
+    assert!(
+        err.starts_with("Error: ") && err.contains("missing-image"),
+        "{err}"
+    );
     let err = env.fails(&["tag", "missing-image", "x"], 125);
     assert!(err.contains("missing-image"), "{err}");
     let err = env.fails(&["import", "/nonexistent/rootfs.tar"], 125);
@@ -124,21 +134,39 @@ fn image_mount_shows_the_rootfs_and_it_runs() {
     env.import_busybox("busybox");
     let mnt = env.ok(&["image", "mount", "busybox"]).trim().to_string();
     let path = std::path::Path::new(&mnt);
-    assert!(path.join("bin/busybox").is_file(), "{mnt} lacks bin/busybox");
-    assert!(path.join("bin/sh").symlink_metadata().unwrap().file_type().is_symlink());
+    assert!(
+        path.join("bin/busybox").is_file(),
+        "{mnt} lacks bin/busybox"
+    );
+    assert!(path
+        .join("bin/sh")
+        .symlink_metadata()
+        .unwrap()
+        .file_type()
+        .is_symlink());
     let out = Command::new("chroot")
         .arg(&mnt)
-        .args(["/bin/sh", "-c", "echo hello from $(cat /etc/passwd | head -1 | cut -d: -f1)"])
+        .args([
+            "/bin/sh",
+            "-c",
+            "echo hello from $(cat /etc/passwd | head -1 | cut -d: -f1)",
+        ])
         .output()
         .unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "hello from root");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "hello from root"
+    );
     let listed = env.ok(&["image", "mount"]);
     assert!(listed.contains(&mnt), "{listed}");
     // A mounted image is in use.
     let err = env.fails(&["rmi", "busybox"], 2);
     assert!(err.contains("busybox") || err.contains("mount"), "{err}");
     env.ok(&["image", "unmount", "busybox"]);
-    assert!(!path.join("bin/busybox").exists(), "still mounted after unmount");
+    assert!(
+        !path.join("bin/busybox").exists(),
+        "still mounted after unmount"
+    );
     env.ok(&["rmi", "busybox"]);
     env.assert_check_clean();
 }
@@ -150,8 +178,11 @@ fn import_of_a_directory_keeps_the_tree() {
     let src = env.path("tree");
     std::fs::create_dir_all(src.join("usr/bin")).unwrap();
     std::fs::write(src.join("usr/bin/tool"), b"#!/bin/sh\necho tool\n").unwrap();
-    std::fs::set_permissions(src.join("usr/bin/tool"), std::fs::Permissions::from_mode(0o4755))
-        .unwrap();
+    std::fs::set_permissions(
+        src.join("usr/bin/tool"),
+        std::fs::Permissions::from_mode(0o4755),
+    )
+    .unwrap();
     std::fs::write(src.join("data"), vec![7u8; 300_000]).unwrap();
     std::fs::hard_link(src.join("data"), src.join("data-link")).unwrap();
     symlink("usr/bin/tool", src.join("tool-link")).unwrap();
@@ -159,7 +190,13 @@ fn import_of_a_directory_keeps_the_tree() {
     std::fs::write(src.join(&long), b"long name").unwrap();
     for codec in ["gzip", "zstd", "none"] {
         let name = format!("tree-{codec}");
-        env.ok(&["import", "--compression-format", codec, src.to_str().unwrap(), &name]);
+        env.ok(&[
+            "import",
+            "--compression-format",
+            codec,
+            src.to_str().unwrap(),
+            &name,
+        ]);
         let mnt = env.ok(&["image", "mount", &name]);
         assert_eq!(
             crate::util::tree_summary(std::path::Path::new(mnt.trim())),

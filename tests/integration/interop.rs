@@ -26,9 +26,19 @@ fn skopeo_reads_berth_archives() {
     let id = env.import_busybox("busybox");
     let inspect: Value = serde_json::from_str(&env.ok(&["inspect", "busybox"])).unwrap();
     let layers = inspect[0]["RootFS"]["Layers"].clone();
-    for (format, transport) in [("oci-archive", "oci-archive"), ("docker-archive", "docker-archive")] {
+    for (format, transport) in [
+        ("oci-archive", "oci-archive"),
+        ("docker-archive", "docker-archive"),
+    ] {
         let file = env.path(&format!("{format}.tar"));
-        env.ok(&["save", "--format", format, "-o", file.to_str().unwrap(), "busybox"]);
+        env.ok(&[
+            "save",
+            "--format",
+            format,
+            "-o",
+            file.to_str().unwrap(),
+            "busybox",
+        ]);
         let raw = run_tool(
             Command::new(require_tool("skopeo"))
                 .args(["inspect", "--config"])
@@ -58,11 +68,19 @@ fn podman_loads_berth_archives_and_berth_loads_podman_archives() {
     let out = run_tool(podman(&env).args(["load", "-i"]).arg(&file));
     assert!(out.contains("busybox"), "{out}");
     let listed = run_tool(podman(&env).args(["images", "--format", "{{.ID}} {{.Repository}}"]));
-    assert!(listed.contains(&id[..12]), "podman sees the same image id: {listed}");
+    assert!(
+        listed.contains(&id[..12]),
+        "podman sees the same image id: {listed}"
+    );
 
     // podman → berth, both archive formats.
     let tar = env.busybox_tar();
-    run_tool(podman(&env).arg("import").arg(&tar).arg("localhost/from-podman:1"));
+    run_tool(
+        podman(&env)
+            .arg("import")
+            .arg(&tar)
+            .arg("localhost/from-podman:1"),
+    );
     for format in ["docker-archive", "oci-archive"] {
         let out = env.path(&format!("podman-{format}.tar"));
         run_tool(
@@ -75,7 +93,10 @@ fn podman_loads_berth_archives_and_berth_loads_podman_archives() {
         let loaded = other.ok(&["load", "-i", out.to_str().unwrap()]);
         assert!(loaded.contains("Loaded image:"), "{format}: {loaded}");
         let mnt = other.ok(&["image", "mount", "from-podman:1"]);
-        assert!(Path::new(mnt.trim()).join("bin/busybox").is_file(), "{format}");
+        assert!(
+            Path::new(mnt.trim()).join("bin/busybox").is_file(),
+            "{format}"
+        );
         other.ok(&["image", "unmount", "--all"]);
         other.assert_check_clean();
     }
@@ -87,7 +108,14 @@ fn umoci_unpacks_the_same_tree_as_berth() {
     let env = TestEnv::new();
     env.import_busybox("busybox");
     let layout = env.path("layout");
-    env.ok(&["save", "--format", "oci-dir", "-o", layout.to_str().unwrap(), "busybox"]);
+    env.ok(&[
+        "save",
+        "--format",
+        "oci-dir",
+        "-o",
+        layout.to_str().unwrap(),
+        "busybox",
+    ]);
     let index: Value =
         serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
     let tag = index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"]

@@ -8,7 +8,10 @@ use crate::util::TestEnv;
 
 fn blob_files(env: &TestEnv) -> Vec<std::path::PathBuf> {
     let dir = env.root.join("blobs/sha256");
-    let mut v: Vec<_> = fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut v: Vec<_> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     v.sort();
     v
 }
@@ -41,13 +44,24 @@ fn check_finds_a_corrupt_blob_and_repair_removes_the_damage() {
     let out = env.run(&["system", "check"]);
     assert_eq!(out.status.code(), Some(1));
     let report = String::from_utf8_lossy(&out.stdout);
-    assert!(report.contains(&hex), "check should name the blob: {report}");
+    assert!(
+        report.contains(&hex),
+        "check should name the blob: {report}"
+    );
 
     let out = env.run(&["system", "check", "--repair"]);
-    assert_eq!(out.status.code(), Some(1), "damage was found, even though repaired");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "damage was found, even though repaired"
+    );
     env.assert_check_clean();
     assert!(!layer.exists());
-    assert_eq!(env.ok(&["images", "-q"]).trim(), "", "the damaged image was removed");
+    assert_eq!(
+        env.ok(&["images", "-q"]).trim(),
+        "",
+        "the damaged image was removed"
+    );
 }
 
 #[test]
@@ -74,20 +88,39 @@ fn two_processes_import_and_remove_at_once() {
     for round in 0..3 {
         let a = format!("a{round}");
         let b = format!("b{round}");
-        let mut p1 = env.cmd(&["import", tar, &a]).stdout(Stdio::null()).spawn().unwrap();
-        let mut p2 = env.cmd(&["import", tar, &b]).stdout(Stdio::null()).spawn().unwrap();
+        let mut p1 = env
+            .cmd(&["import", tar, &a])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut p2 = env
+            .cmd(&["import", tar, &b])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
         assert!(p1.wait().unwrap().success(), "import {a}");
         assert!(p2.wait().unwrap().success(), "import {b}");
     }
     let ids = env.ok(&["images", "-q"]);
     assert!(!ids.trim().is_empty());
-    let mut p1 = env.cmd(&["rmi", "a0", "a1", "a2"]).stdout(Stdio::null()).spawn().unwrap();
-    let mut p2 = env.cmd(&["system", "prune", "-f"]).stdout(Stdio::null()).spawn().unwrap();
+    let mut p1 = env
+        .cmd(&["rmi", "a0", "a1", "a2"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut p2 = env
+        .cmd(&["system", "prune", "-f"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
     assert!(p1.wait().unwrap().success());
     assert!(p2.wait().unwrap().success());
     env.assert_check_clean();
     let names = env.ok(&["images"]);
     for b in ["b0", "b1", "b2"] {
-        assert!(names.contains(&format!("localhost/{b}")), "{b} missing: {names}");
+        assert!(
+            names.contains(&format!("localhost/{b}")),
+            "{b} missing: {names}"
+        );
     }
 }

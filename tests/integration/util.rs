@@ -80,8 +80,15 @@ impl TestEnv {
     /// except what `allowed` names.
     pub fn assert_canary(&self) {
         let canary = self.path("canary");
-        let entries: Vec<_> = fs::read_dir(&canary).unwrap().map(|e| e.unwrap().file_name()).collect();
-        assert_eq!(entries, vec![std::ffi::OsString::from("keep")], "canary dir changed");
+        let entries: Vec<_> = fs::read_dir(&canary)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            entries,
+            vec![std::ffi::OsString::from("keep")],
+            "canary dir changed"
+        );
         assert_eq!(fs::read(canary.join("keep")).unwrap(), b"canary");
     }
 
@@ -99,7 +106,9 @@ impl TestEnv {
     /// Import the busybox base image under `name`; returns its id.
     pub fn import_busybox(&self, name: &str) -> String {
         let tar = self.busybox_tar();
-        self.ok(&["import", tar.to_str().unwrap(), name]).trim().to_string()
+        self.ok(&["import", tar.to_str().unwrap(), name])
+            .trim()
+            .to_string()
     }
 
     /// A rootfs tarball of Debian's static busybox with its applet links, built once per test.
@@ -148,16 +157,27 @@ fn write_busybox_tar(path: &Path) {
     let mut b = tar::Builder::new(file);
     let dir = |b: &mut tar::Builder<fs::File>, name: &str, mode: u32| {
         let mut h = tar::Header::new_gnu();
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(1_700_000_000);
         h.set_entry_type(tar::EntryType::Directory);
         h.set_mode(mode);
         h.set_size(0);
         h.set_mtime(1_700_000_000);
         b.append_data(&mut h, name, std::io::empty()).unwrap();
     };
-    for (d, mode) in [("bin", 0o755), ("etc", 0o755), ("tmp", 0o1777), ("root", 0o700)] {
+    for (d, mode) in [
+        ("bin", 0o755),
+        ("etc", 0o755),
+        ("tmp", 0o1777),
+        ("root", 0o700),
+    ] {
         dir(&mut b, d, mode);
     }
     let mut h = tar::Header::new_gnu();
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(1_700_000_000);
     h.set_mode(0o755);
     h.set_mtime(1_700_000_000);
     let data = fs::read(busybox).unwrap();
@@ -165,17 +185,27 @@ fn write_busybox_tar(path: &Path) {
     b.append_data(&mut h, "bin/busybox", &data[..]).unwrap();
     for applet in applets.lines().filter(|a| *a != "busybox" && !a.is_empty()) {
         let mut h = tar::Header::new_gnu();
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(1_700_000_000);
         h.set_entry_type(tar::EntryType::Symlink);
         h.set_mode(0o777);
         h.set_size(0);
         h.set_mtime(1_700_000_000);
-        b.append_link(&mut h, format!("bin/{applet}"), "busybox").unwrap();
+        b.append_link(&mut h, format!("bin/{applet}"), "busybox")
+            .unwrap();
     }
     for (name, body) in [
-        ("etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n"),
+        (
+            "etc/passwd",
+            "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n",
+        ),
         ("etc/group", "root:x:0:\nnogroup:x:65534:\n"),
     ] {
         let mut h = tar::Header::new_gnu();
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(1_700_000_000);
         h.set_mode(0o644);
         h.set_mtime(1_700_000_000);
         h.set_size(body.len() as u64);
@@ -193,7 +223,10 @@ pub fn tree_summary(root: &Path) -> BTreeMap<String, String> {
 }
 
 fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
-    let mut entries: Vec<_> = fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut entries: Vec<_> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     entries.sort();
     for p in entries {
         let rel = p.strip_prefix(root).unwrap().to_string_lossy().to_string();
@@ -204,7 +237,10 @@ fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
         } else if ft.is_dir() {
             "dir".to_string()
         } else if ft.is_file() {
-            format!("file {}", hex::encode(Sha256::digest(fs::read(&p).unwrap())))
+            format!(
+                "file {}",
+                hex::encode(Sha256::digest(fs::read(&p).unwrap()))
+            )
         } else {
             format!("special {:o}", md.mode())
         };
@@ -213,7 +249,10 @@ fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
         } else {
             md.permissions().mode() & 0o7777
         };
-        out.insert(rel, format!("{what} mode={mode:o} uid={} gid={}", md.uid(), md.gid()));
+        out.insert(
+            rel,
+            format!("{what} mode={mode:o} uid={} gid={}", md.uid(), md.gid()),
+        );
         if ft.is_dir() {
             walk(root, &p, out);
         }
