@@ -41,7 +41,10 @@ impl Sha256Counter {
     /// The digest and size of everything fed.
     pub fn finish(self) -> (Digest, u64) {
         let hex = hex::encode(self.hasher.finalize());
-        (sha256_from_hex(&hex).expect("sha256 hex is valid"), self.len)
+        (
+            sha256_from_hex(&hex).expect("sha256 hex is valid"),
+            self.len,
+        )
     }
 }
 
@@ -56,7 +59,9 @@ pub fn sha256_from_hex(hex: &str) -> Result<Digest, String> {
 pub fn parse_sha256(s: &str) -> Result<Digest, String> {
     let d = Digest::from_str(s).map_err(|e| format!("invalid digest {s:?}: {e}"))?;
     if *d.algorithm() != DigestAlgorithm::Sha256 {
-        return Err(format!("unsupported digest algorithm in {s:?}: only sha256"));
+        return Err(format!(
+            "unsupported digest algorithm in {s:?}: only sha256"
+        ));
     }
     Ok(d)
 }
@@ -182,10 +187,7 @@ impl<R: Read> Read for VerifyingReader<R> {
                 if actual != self.expected {
                     return Err(io::Error::new(
                         io::ErrorKind::InvalidData,
-                        format!(
-                            "digest mismatch: expected {}, got {actual}",
-                            self.expected
-                        ),
+                        format!("digest mismatch: expected {}, got {actual}", self.expected),
                     ));
                 }
                 self.verified = true;

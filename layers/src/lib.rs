@@ -14,7 +14,8 @@
 //!   diff as fallback.
 //! - [`apply`]: a layer stream → a directory, created by our own code through in-root
 //!   resolution (pathrs, openat2 `RESOLVE_IN_ROOT`); hostile entries are refused with an error
-//!   naming the entry; limits stop decompression bombs.
+//!   naming the entry; limits stop decompression bombs. `apply/entry.rs` holds the
+//!   per-entry file system work (parents, replacement, metadata, whiteouts).
 //! - [`error`]: [`LayerError`], every variant naming the entry, path or digest concerned.
 
 pub mod apply;
@@ -26,6 +27,7 @@ pub mod writer;
 
 pub use apply::{apply_layer, ApplyLimits, ApplyOptions, ApplyStats, WhiteoutMode};
 pub use compression::Compression;
+pub use diff::{dir_diff_to_layer, overlay_upper_to_layer};
 pub use digest::Digest;
 pub use error::{LayerError, Result};
-pub use writer::{LayerDescriptor, LayerOptions, LayerWriter};
+pub use writer::{tar_stream_to_layer, LayerDescriptor, LayerOptions, LayerWriter};

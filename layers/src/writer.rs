@@ -1,13 +1,23 @@
 //! The layer writer: one pass tar → diff_id hash → compress → digest hash → sink.
+//!
+//! Headers are built here (ustar with PAX extensions), not by `tar::Builder`, so that the
+//! bytes depend only on the tree and the options: numeric owners with empty user and group
+//! names, no atime/ctime, a fixed PAX header name, xattrs sorted by name. Names longer than
+//! the 100-byte ustar field go in a PAX `path` record, long link targets in `linkpath`.
 
-use std::io::{Read, Write};
+use std::collections::HashMap;
+use std::fs;
+use std::io::{self, BufWriter, Read, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
 use oci_spec::image::MediaType;
+use tar::{EntryType, Header};
 
-use crate::compression::Compression;
-use crate::digest::Digest;
-use crate::error::Result;
+use crate::compression::{self, Compression, FinishWrite};
+use crate::digest::{Digest, HashingWriter};
+use crate::error::{LayerError, Result};
 
 /// How to write a layer.
 #[derive(Debug, Clone)]
@@ -46,45 +56,445 @@ pub struct LayerDescriptor {
     pub compression: Compression,
 }
 
+/// Name of the PAX extended header entries (the one GNU tar uses for `--format=posix`
+/// with a fixed name, so output stays deterministic).
+const PAX_HEADER_NAME: &[u8] = b"././@PaxHeader";
+const BLOCK: usize = 512;
+
+/// xattr namespaces that describe overlayfs internals and never go into a layer.
+pub(crate) fn is_overlay_xattr(name: &[u8]) -> bool {
+    name.starts_with(b"trusted.overlay.") || name.starts_with(b"user.overlay.")
+}
+
+type Compressed<W> = Box<dyn FinishWrite<HashingWriter<W>>>;
+
 /// Streams tar entries into a compressed, hashed layer blob.
 ///
 /// Entries are appended by the caller in the order they should appear; [`crate::diff`]
 /// sorts them for deterministic output. Owners are numeric only, long names and xattrs use PAX.
 pub struct LayerWriter<W: Write + Send + 'static> {
-    _sink: std::marker::PhantomData<W>,
+    out: BufWriter<HashingWriter<Compressed<W>>>,
+    options: LayerOptions,
+    /// First layer name of each (dev, ino) with more than one link.
+    links: HashMap<(u64, u64), String>,
 }
 
 impl<W: Write + Send + 'static> LayerWriter<W> {
     /// Start a layer that will be written to `sink`.
     pub fn new(sink: W, options: LayerOptions) -> Result<Self> {
-        let _ = (sink, options);
-        todo!()
+        let comp =
+            compression::compressor(HashingWriter::new(sink), options.compression, options.level)
+                .map_err(LayerError::Sink)?;
+        Ok(LayerWriter {
+            out: BufWriter::with_capacity(256 * 1024, HashingWriter::new(comp)),
+            options,
+            links: HashMap::new(),
+        })
+    }
+
+    fn clamp_mtime(&self, mtime: i64) -> u64 {
+        let m = mtime.max(0) as u64;
+        match self.options.mtime {
+            Some(max) => m.min(max),
+            None => m,
+        }
     }
 
     /// Append the file system object at host path `path` under the layer name `name`
     /// (relative, `/`-separated), reading metadata with lstat and xattrs from the host.
+    ///
+    /// Sockets cannot be stored in a tar and are skipped. A regular file with more than one
+    /// link that was already appended (same device and inode) becomes a hardlink entry to the
+    /// first name.
     pub fn append_path(&mut self, name: &str, path: &Path) -> Result<()> {
-        let _ = (name, path);
-        todo!()
+        let meta = fs::symlink_metadata(path).map_err(|e| LayerError::io(path, e))?;
+        let ft = meta.file_type();
+        let mut name = clean_name(name);
+        let mtime = self.clamp_mtime(meta.mtime());
+        let mode = meta.mode() & 0o7777;
+        let mut pax = Vec::new();
+        let (kind, size, link): (EntryType, u64, Option<Vec<u8>>) = if ft.is_dir() {
+            if !name.ends_with('/') {
+                name.push('/');
+            }
+            (EntryType::Directory, 0, None)
+        } else if ft.is_file() {
+            if meta.nlink() > 1 {
+                let key = (meta.dev(), meta.ino());
+                if let Some(first) = self.links.get(&key) {
+                    let first = first.clone().into_bytes();
+                    (EntryType::Link, 0, Some(first))
+                } else {
+                    self.links.insert(key, name.clone());
+                    (EntryType::Regular, meta.len(), None)
+                }
+            } else {
+                (EntryType::Regular, meta.len(), None)
+            }
+        } else if ft.is_symlink() {
+            let target = fs::read_link(path).map_err(|e| LayerError::io(path, e))?;
+            (
+                EntryType::Symlink,
+                0,
+                Some(target.as_os_str().as_bytes().to_vec()),
+            )
+        } else if ft.is_char_device() {
+            (EntryType::Char, 0, None)
+        } else if ft.is_block_device() {
+            (EntryType::Block, 0, None)
+        } else if ft.is_fifo() {
+            (EntryType::Fifo, 0, None)
+        } else {
+            tracing::debug!(path = %path.display(), "skipping socket: tar cannot store it");
+            return Ok(());
+        };
+        let mut h = new_header(
+            kind,
+            mode,
+            meta.uid() as u64,
+            meta.gid() as u64,
+            mtime,
+            size,
+        );
+        if matches!(kind, EntryType::Char | EntryType::Block) {
+            let rdev = meta.rdev();
+            set_io(h.set_device_major(libc::major(rdev)), &name)?;
+            set_io(h.set_device_minor(libc::minor(rdev)), &name)?;
+        }
+        let xattrs = if kind == EntryType::Link {
+            Vec::new() // the first name carries them
+        } else {
+            read_xattrs(path)?
+        };
+        for (k, v) in xattrs {
+            let mut key = b"SCHILY.xattr.".to_vec();
+            key.extend_from_slice(&k);
+            pax.push((key, v));
+        }
+        if kind == EntryType::Regular {
+            let file = fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+                .open(path)
+                .map_err(|e| LayerError::io(path, e))?;
+            let now = file.metadata().map_err(|e| LayerError::io(path, e))?;
+            if !now.is_file() || now.ino() != meta.ino() || now.dev() != meta.dev() {
+                return Err(LayerError::io(
+                    path,
+                    io::Error::other("replaced while the layer was being written"),
+                ));
+            }
+            self.emit(h, name.as_bytes(), link.as_deref(), pax, Some(file), path)
+        } else {
+            self.emit(
+                h,
+                name.as_bytes(),
+                link.as_deref(),
+                pax,
+                None::<io::Empty>,
+                path,
+            )
+        }
     }
 
     /// Append an empty regular file named `name` (used for whiteouts `.wh.<name>` and the
-    /// opaque marker `.wh..wh..opq`), owned by 0:0, mode 0644... set by the implementation.
+    /// opaque marker `.wh..wh..opq`), owned by 0:0, mode 0644, mtime the options' mtime or 0.
     pub fn append_marker(&mut self, name: &str) -> Result<()> {
-        let _ = name;
-        todo!()
+        let name = clean_name(name);
+        let h = new_header(
+            EntryType::Regular,
+            0o644,
+            0,
+            0,
+            self.options.mtime.unwrap_or(0),
+            0,
+        );
+        self.emit(
+            h,
+            name.as_bytes(),
+            None,
+            Vec::new(),
+            None::<io::Empty>,
+            Path::new(&name),
+        )
     }
 
     /// Append a raw entry from another tar stream (used when re-encoding an existing tar).
+    /// The header's fields are kept; `name` replaces its name (through PAX when long); the
+    /// link name is the header's own field; `data` must hold the header's size in bytes.
     pub fn append_raw(&mut self, header: &tar::Header, name: &str, data: impl Read) -> Result<()> {
-        let _ = (header, name, data);
-        todo!()
+        let link = header.link_name_bytes().map(|l| l.into_owned());
+        self.append_fields(header, name.as_bytes(), link.as_deref(), Vec::new(), data)
+    }
+
+    /// Re-emit a parsed entry with its full path and link name (GNU or PAX long names
+    /// resolved by the parser) and its `SCHILY.xattr.*` PAX records.
+    ///
+    /// Names with `..` components are refused (no layer berth writes can climb out of the
+    /// root); PAX global headers are dropped.
+    pub fn append_entry<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>) -> Result<()> {
+        let name = entry.path_bytes().into_owned();
+        if entry.header().entry_type() == EntryType::XGlobalHeader {
+            return Ok(());
+        }
+        crate::apply::normalize(&name)
+            .map_err(|why| LayerError::entry(String::from_utf8_lossy(&name), why))?;
+        let link = entry.link_name_bytes().map(|l| l.into_owned());
+        let mut pax = Vec::new();
+        let ext = entry.pax_extensions().map_err(|e| {
+            LayerError::entry(String::from_utf8_lossy(&name), format!("PAX header: {e}"))
+        })?;
+        if let Some(ext) = ext {
+            for rec in ext {
+                let rec = rec.map_err(|e| {
+                    LayerError::entry(String::from_utf8_lossy(&name), format!("PAX record: {e}"))
+                })?;
+                if rec.key_bytes().starts_with(b"SCHILY.xattr.") {
+                    pax.push((rec.key_bytes().to_vec(), rec.value_bytes().to_vec()));
+                }
+            }
+        }
+        let mut header = entry.header().clone();
+        let size = entry.size();
+        header.set_size(size);
+        self.append_fields(&header, &name, link.as_deref(), pax, entry)
+    }
+
+    fn append_fields(
+        &mut self,
+        header: &tar::Header,
+        name: &[u8],
+        link: Option<&[u8]>,
+        pax: Vec<(Vec<u8>, Vec<u8>)>,
+        data: impl Read,
+    ) -> Result<()> {
+        let shown = String::from_utf8_lossy(name).into_owned();
+        let err = |e: io::Error| LayerError::entry(shown.clone(), format!("bad header: {e}"));
+        let kind = header.entry_type();
+        let size = header.entry_size().map_err(err)?;
+        let mut h = new_header(
+            kind,
+            header.mode().map_err(err)?,
+            header.uid().map_err(err)?,
+            header.gid().map_err(err)?,
+            self.clamp_mtime(header.mtime().map_err(err)? as i64),
+            size,
+        );
+        if let (Ok(Some(ma)), Ok(Some(mi))) = (header.device_major(), header.device_minor()) {
+            set_io(h.set_device_major(ma), &shown)?;
+            set_io(h.set_device_minor(mi), &shown)?;
+        }
+        let mut name = clean_name(&String::from_utf8_lossy(name));
+        if kind == EntryType::Directory && !name.ends_with('/') {
+            name.push('/');
+        }
+        self.emit(h, name.as_bytes(), link, pax, Some(data), Path::new(&shown))
+    }
+
+    /// Write one entry: an optional PAX header, the ustar header, `size` bytes of data and
+    /// the padding. `origin` names the entry in errors.
+    fn emit(
+        &mut self,
+        mut h: Header,
+        name: &[u8],
+        link: Option<&[u8]>,
+        mut pax: Vec<(Vec<u8>, Vec<u8>)>,
+        data: Option<impl Read>,
+        origin: &Path,
+    ) -> Result<()> {
+        {
+            let ustar = h
+                .as_ustar_mut()
+                .ok_or_else(|| LayerError::Other("internal: header is not ustar".into()))?;
+            if name.len() <= ustar.name.len() {
+                ustar.name[..name.len()].copy_from_slice(name);
+            } else {
+                let n = ustar.name.len();
+                ustar.name.copy_from_slice(&name[..n]);
+                pax.insert(0, (b"path".to_vec(), name.to_vec()));
+            }
+            if let Some(link) = link {
+                if link.len() <= ustar.linkname.len() {
+                    ustar.linkname[..link.len()].copy_from_slice(link);
+                } else {
+                    let n = ustar.linkname.len();
+                    ustar.linkname.copy_from_slice(&link[..n]);
+                    pax.push((b"linkpath".to_vec(), link.to_vec()));
+                }
+            }
+        }
+        if !pax.is_empty() {
+            let body = pax_body(&pax);
+            let mut ph = new_header(EntryType::XHeader, 0o644, 0, 0, 0, body.len() as u64);
+            if let Some(u) = ph.as_ustar_mut() {
+                u.name[..PAX_HEADER_NAME.len()].copy_from_slice(PAX_HEADER_NAME);
+            }
+            ph.set_cksum();
+            self.write_block(ph.as_bytes())?;
+            self.write_all(&body)?;
+            self.pad(body.len() as u64)?;
+        }
+        h.set_cksum();
+        self.write_block(h.as_bytes())?;
+        let size = h.size().unwrap_or(0);
+        if let Some(mut data) = data {
+            let mut left = size;
+            let mut buf = vec![0u8; 64 * 1024];
+            while left > 0 {
+                let want = left.min(buf.len() as u64) as usize;
+                let n = match data.read(&mut buf[..want]) {
+                    Ok(0) => {
+                        return Err(LayerError::io(
+                            origin,
+                            io::Error::new(
+                                io::ErrorKind::UnexpectedEof,
+                                format!(
+                                    "shrank while being written: {left} of {size} bytes missing"
+                                ),
+                            ),
+                        ))
+                    }
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(LayerError::io(origin, e)),
+                };
+                self.write_all(&buf[..n])?;
+                left -= n as u64;
+            }
+            self.pad(size)?;
+        } else if size != 0 {
+            return Err(LayerError::Other(format!(
+                "internal: entry {} has size {size} but no data",
+                origin.display()
+            )));
+        }
+        Ok(())
+    }
+
+    fn write_block(&mut self, b: &[u8]) -> Result<()> {
+        self.write_all(b)
+    }
+
+    fn write_all(&mut self, b: &[u8]) -> Result<()> {
+        self.out.write_all(b).map_err(LayerError::Sink)
+    }
+
+    fn pad(&mut self, size: u64) -> Result<()> {
+        let rem = (size % BLOCK as u64) as usize;
+        if rem != 0 {
+            self.write_all(&[0u8; BLOCK][..BLOCK - rem])?;
+        }
+        Ok(())
     }
 
     /// Finish the tar stream and the codec; return the sink and the layer's descriptor.
-    pub fn finish(self) -> Result<(W, LayerDescriptor)> {
-        todo!()
+    pub fn finish(mut self) -> Result<(W, LayerDescriptor)> {
+        self.write_all(&[0u8; 2 * BLOCK])?;
+        let hashing = self
+            .out
+            .into_inner()
+            .map_err(|e| LayerError::Sink(e.into_error()))?;
+        let (comp, diff_id, _) = hashing.finish();
+        let counted = comp.finish().map_err(LayerError::Sink)?;
+        let (sink, digest, size) = counted.finish();
+        let compression = self.options.compression;
+        Ok((
+            sink,
+            LayerDescriptor {
+                digest,
+                diff_id,
+                size,
+                media_type: compression.oci_layer_media_type(),
+                compression,
+            },
+        ))
     }
+}
+
+fn set_io(r: io::Result<()>, name: &str) -> Result<()> {
+    r.map_err(|e| LayerError::entry(name, format!("cannot encode header field: {e}")))
+}
+
+fn new_header(kind: EntryType, mode: u32, uid: u64, gid: u64, mtime: u64, size: u64) -> Header {
+    let mut h = Header::new_ustar();
+    h.set_entry_type(kind);
+    h.set_mode(mode & 0o7777);
+    h.set_uid(uid);
+    h.set_gid(gid);
+    h.set_mtime(mtime);
+    h.set_size(size);
+    h
+}
+
+/// A layer name without leading `./` or `/`.
+fn clean_name(name: &str) -> String {
+    let mut n = name;
+    loop {
+        if let Some(rest) = n.strip_prefix("./") {
+            n = rest;
+        } else if let Some(rest) = n.strip_prefix('/') {
+            n = rest;
+        } else {
+            break;
+        }
+    }
+    n.to_string()
+}
+
+/// PAX records `"<len> <key>=<value>\n"`, where `<len>` counts the whole record.
+fn pax_body(records: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (k, v) in records {
+        let rest = k.len() + v.len() + 3; // ' ', '=', '\n'
+        let mut len = rest + 1;
+        while len != rest + len.to_string().len() {
+            len = rest + len.to_string().len();
+        }
+        out.extend_from_slice(len.to_string().as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(k);
+        out.push(b'=');
+        out.extend_from_slice(v);
+        out.push(b'\n');
+    }
+    out
+}
+
+/// The xattrs of `path` (not following symlinks), sorted by name, without overlayfs ones
+/// and without `security.selinux`.
+/// A file system without xattr support yields none.
+pub(crate) fn read_xattrs(path: &Path) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    let names = match xattr::list(path) {
+        Ok(n) => n,
+        Err(e) if is_unsupported(&e) => return Ok(Vec::new()),
+        Err(e) => return Err(LayerError::io(path, e)),
+    };
+    let mut out = Vec::new();
+    for n in names {
+        let key = n.as_bytes().to_vec();
+        // overlayfs internals, and the host's SELinux label (it belongs to the host policy,
+        // not to the image; the runtime labels containers itself).
+        if is_overlay_xattr(&key) || key == b"security.selinux" {
+            continue;
+        }
+        match xattr::get(path, &n) {
+            Ok(Some(v)) => out.push((key, v)),
+            Ok(None) => {}
+            Err(e) if is_unsupported(&e) => {}
+            Err(e) => {
+                return Err(LayerError::io(
+                    path,
+                    io::Error::new(e.kind(), format!("xattr {}: {e}", n.to_string_lossy())),
+                ))
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn is_unsupported(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::ENOTSUP) | Some(libc::ENODATA))
 }
 
 /// Re-encode a tar stream in any codec (detected) into a layer blob written to `sink`; used by
@@ -94,6 +504,51 @@ pub fn tar_stream_to_layer<W: Write + Send + 'static>(
     sink: W,
     options: LayerOptions,
 ) -> Result<(W, LayerDescriptor)> {
-    let _ = (input, sink, options);
-    todo!()
+    let (_, reader) = compression::decompress(io::BufReader::with_capacity(256 * 1024, input))
+        .map_err(LayerError::Stream)?;
+    let mut archive = tar::Archive::new(reader);
+    let mut w = LayerWriter::new(sink, options)?;
+    for entry in archive.entries().map_err(LayerError::Stream)? {
+        let mut entry = entry.map_err(LayerError::Stream)?;
+        w.append_entry(&mut entry)?;
+    }
+    w.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pax_record_lengths_count_themselves() {
+        let body = pax_body(&[(b"path".to_vec(), vec![b'a'; 5])]);
+        assert_eq!(body, b"14 path=aaaaa\n");
+        let body = pax_body(&[(b"path".to_vec(), vec![b'a'; 93])]);
+        assert_eq!(body.len(), 103);
+        assert!(body.starts_with(b"103 path="));
+    }
+
+    #[test]
+    fn long_names_and_markers_parse_back() {
+        let long = format!("{}/file", "d".repeat(150));
+        let mut w = LayerWriter::new(
+            Vec::new(),
+            LayerOptions {
+                compression: Compression::None,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        w.append_marker(&long).unwrap();
+        w.append_marker("./.wh.x").unwrap();
+        let (tarball, desc) = w.finish().unwrap();
+        assert_eq!(desc.digest, desc.diff_id);
+        let mut ar = tar::Archive::new(&tarball[..]);
+        let names: Vec<String> = ar
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, vec![long, ".wh.x".to_string()]);
+    }
 }
