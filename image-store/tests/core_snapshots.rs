@@ -87,7 +87,23 @@ fn diff_id_mismatch_is_refused_and_cleaned() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert!(overlay.is_empty(), "{overlay:?}");
-    // The incomplete row is a problem for check, and repair removes it.
+    // A refused unpack leaves nothing: check is clean.
+    let report = store.check(false).unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+
+    // A crash mid-unpack leaves an incomplete row (and maybe a temp dir): check reports it and
+    // repair removes it.
+    let db = rusqlite::Connection::open(store.root().join("berth.db")).unwrap();
+    db.execute(
+        "INSERT INTO layers (chain_id, diff_id, parent, digest, size, complete, created)
+         VALUES (?1, ?1, NULL, ?2, 1, 0, 0)",
+        [
+            berth_layers::digest::digest_bytes(b"crashed").to_string(),
+            layer_digest.to_string(),
+        ],
+    )
+    .unwrap();
+    drop(db);
     let report = store.check(false).unwrap();
     assert!(
         report.problems.iter().any(|p| p.what.starts_with("layer ")),
