@@ -454,14 +454,15 @@ pub fn history(ctx: &Context, args: HistoryArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Flags of `image prune` and `system prune`.
 #[derive(Args)]
 pub struct PruneArgs {
     /// Remove all images not in use, not only dangling ones.
     #[arg(short, long)]
-    all: bool,
+    pub all: bool,
     /// Do not ask for confirmation.
     #[arg(short, long)]
-    force: bool,
+    pub force: bool,
 }
 
 pub fn prune(ctx: &Context, args: PruneArgs) -> Result<ExitCode> {

@@ -7,6 +7,7 @@ use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
 use serde_json::json;
 
+use crate::images::PruneArgs;
 use crate::output::human_size;
 use crate::Context;
 
@@ -57,16 +58,6 @@ pub fn check(ctx: &Context, args: CheckArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
-}
-
-#[derive(Args)]
-pub struct PruneArgs {
-    /// Remove all images not in use, not only dangling ones.
-    #[arg(short, long)]
-    all: bool,
-    /// Do not ask for confirmation.
-    #[arg(short, long)]
-    force: bool,
 }
 
 pub fn prune(ctx: &Context, args: PruneArgs) -> Result<ExitCode> {

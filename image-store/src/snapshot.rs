@@ -43,6 +43,17 @@ pub(crate) fn layer_dir(store: &Store, chain: &Digest) -> PathBuf {
     store.root().join("overlay").join(chain.digest())
 }
 
+/// How many `image mount` references the image's read-only mount holds, if it has a row.
+fn mount_refcount(tx: &rusqlite::Transaction<'_>, image_id: &str) -> Result<Option<i64>> {
+    Ok(tx
+        .query_row(
+            "SELECT refcount FROM image_mounts WHERE image_id = ?1",
+            [image_id],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
 fn snapshot_dir(store: &Store, key: &str) -> PathBuf {
     store.root().join("snapshots").join(key)
 }
@@ -332,13 +343,7 @@ impl Store {
         let id = image.id.to_string();
         let mut conn = self.conn();
         db::immediate(&mut conn, |tx| {
-            let refs: Option<i64> = tx
-                .query_row(
-                    "SELECT refcount FROM image_mounts WHERE image_id = ?1",
-                    [&id],
-                    |r| r.get(0),
-                )
-                .optional()?;
+            let refs = mount_refcount(tx, &id)?;
             if let Some(n) = refs.filter(|n| *n > 0) {
                 if mount::is_mounted(&merged) {
                     tx.execute(
@@ -377,13 +382,7 @@ impl Store {
         let id = image.id.to_string();
         let mut conn = self.conn();
         db::immediate(&mut conn, |tx| {
-            let refs: Option<i64> = tx
-                .query_row(
-                    "SELECT refcount FROM image_mounts WHERE image_id = ?1",
-                    [&id],
-                    |r| r.get(0),
-                )
-                .optional()?;
+            let refs = mount_refcount(tx, &id)?;
             let left = refs.unwrap_or(0) - 1;
             if left > 0 && !force {
                 tx.execute(
