@@ -70,7 +70,7 @@ done
 rm -rf "$work/store"
 t0=$(now); "$berth" --root "$work/store" import "$work/tree.tar" bench >/dev/null; t1=$(now)
 t2=$(now); podman --root "$work/podman" --runroot "$work/podman-run" --storage-driver overlay \
-  import "$work/tree.tar" localhost/bench >/dev/null; t3=$(now)
+  import "$work/tree.tar" localhost/bench >/dev/null 2>&1; t3=$(now)
 b=$(python3 -c "print(f'{$t1 - $t0:.2f}')"); p=$(python3 -c "print(f'{$t3 - $t2:.2f}')")
 line "import_seconds" "$b" "$p" "$p" "$b"
 

@@ -497,6 +497,11 @@ pub fn mount(ctx: &Context, args: MountArgs) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
+    if !uid_zero() {
+        // As Podman: mounts made outside a user namespace are not permitted, and one made in a
+        // private namespace would be invisible to the caller.
+        bail!("cannot run \"berth image mount\" as a plain user outside a user namespace: run it inside `unshare -r -m` (berth unshare comes with the run issue)");
+    }
     for name in &args.images {
         let img = store.lookup_image(name)?;
         let path = store
@@ -505,6 +510,12 @@ pub fn mount(ctx: &Context, args: MountArgs) -> Result<ExitCode> {
         println!("{}", path.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether this process is uid 0, on the host or in a user namespace (where mounts work).
+fn uid_zero() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
 }
 
 #[derive(Args)]

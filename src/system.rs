@@ -137,9 +137,9 @@ fn kernel_release() -> String {
         .unwrap_or_default()
 }
 
+/// Root of the host (not uid 0 in a plain user's namespace).
 fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() == 0 }
+    berth_image_store::store::is_host_root()
 }
 
 #[derive(Args)]

@@ -20,7 +20,7 @@
 //! - [`copy`]: [`copy::ImageSource`] / [`copy::ImageDestination`] and the one
 //!   [`copy::copy_image`] routine that save, load and (later) pull and push use;
 //!   [`transports`] implements them for OCI layouts, oci-archive and docker-archive.
-//! - [`import`]: a rootfs tarball → a one-layer image.
+//! - [`import`]: a rootfs tarball or a directory tree → a one-layer image.
 //! - [`error::StoreError`]: every variant names the digest, name or path concerned.
 //! - `testutil` (hidden): uncompressed test layers and images for tests.
 

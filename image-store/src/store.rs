@@ -53,8 +53,11 @@ impl Store {
 
     /// The default root: `/var/lib/berth` as root, `$XDG_DATA_HOME/berth` (default
     /// `~/.local/share/berth`) otherwise.
+    ///
+    /// Root inside a user namespace (`unshare -r`) is still a plain user: it keeps the
+    /// rootless store, as Podman does under `podman unshare`.
     pub fn default_root() -> PathBuf {
-        if rustix::process::geteuid().is_root() {
+        if is_host_root() {
             return PathBuf::from("/var/lib/berth");
         }
         if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
@@ -159,5 +162,20 @@ mod tests {
         let b = s.lock_shared().unwrap();
         drop((a, b));
         let _x = s.lock_exclusive().unwrap();
+    }
+}
+
+/// Whether this process is root in the initial user namespace (not merely uid 0 inside a
+/// user namespace that a plain user made).
+pub fn is_host_root() -> bool {
+    if !rustix::process::geteuid().is_root() {
+        return false;
+    }
+    // The initial namespace maps the whole 32-bit range onto itself.
+    match std::fs::read_to_string("/proc/self/uid_map") {
+        Ok(map) => {
+            map.split_whitespace().collect::<Vec<_>>().as_slice() == ["0", "0", "4294967295"]
+        }
+        Err(_) => true,
     }
 }

@@ -7,5 +7,6 @@ mod archives;
 mod hostile;
 mod images;
 mod interop;
+mod rootless;
 mod store;
 mod util;
