@@ -135,6 +135,21 @@ impl StoreLock {
     }
 }
 
+/// Whether this process is root in the initial user namespace (not merely uid 0 inside a
+/// user namespace that a plain user made).
+pub fn is_host_root() -> bool {
+    if !rustix::process::geteuid().is_root() {
+        return false;
+    }
+    // The initial namespace maps the whole 32-bit range onto itself.
+    match std::fs::read_to_string("/proc/self/uid_map") {
+        Ok(map) => {
+            map.split_whitespace().collect::<Vec<_>>().as_slice() == ["0", "0", "4294967295"]
+        }
+        Err(_) => true,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,20 +177,5 @@ mod tests {
         let b = s.lock_shared().unwrap();
         drop((a, b));
         let _x = s.lock_exclusive().unwrap();
-    }
-}
-
-/// Whether this process is root in the initial user namespace (not merely uid 0 inside a
-/// user namespace that a plain user made).
-pub fn is_host_root() -> bool {
-    if !rustix::process::geteuid().is_root() {
-        return false;
-    }
-    // The initial namespace maps the whole 32-bit range onto itself.
-    match std::fs::read_to_string("/proc/self/uid_map") {
-        Ok(map) => {
-            map.split_whitespace().collect::<Vec<_>>().as_slice() == ["0", "0", "4294967295"]
-        }
-        Err(_) => true,
     }
 }
