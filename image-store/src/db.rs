@@ -63,9 +63,46 @@ CREATE TABLE image_mounts (
 "#];
 
 /// Open the database at `path`: WAL, busy timeout, foreign keys, migrations.
+///
+/// Openers are serialized by an exclusive flock on `<path>.open-lock`, and a busy answer while
+/// opening is retried until the busy timeout: SQLite can answer "database is locked" to the
+/// first switch to WAL or to a migration racing another new process without calling the busy
+/// handler.
 pub(crate) fn open(path: &Path) -> Result<Connection> {
+    let lock_path = path.with_extension("open-lock");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| StoreError::io(&lock_path, e))?;
+    rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)
+        .map_err(|e| StoreError::io(&lock_path, e.into()))?;
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match open_once(path) {
+            Err(StoreError::Db(e)) if is_busy(&e) && std::time::Instant::now() < deadline => {
+                tracing::debug!(path = %path.display(), error = %e, "store database busy while opening");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// How long a berth process waits for another one holding the database.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+fn open_once(path: &Path) -> Result<Connection> {
     let mut conn = Connection::open(path)?;
-    conn.busy_timeout(Duration::from_secs(30))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     // Switching to WAL needs a write lock; the busy timeout covers concurrent openers.
     let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {

@@ -10,6 +10,7 @@
 //! mounts/<image-hex>/    read-only image mounts (`berth image mount`)
 //! berth.db               SQLite (WAL): images, names, image_layers, layers, snapshots, image_mounts
 //! lock                   store-wide flock: writers shared, gc and check exclusive
+//! berth.open-lock        serializes processes opening (and migrating) the database
 //! ```
 //!
 //! Principal types:
