@@ -3,12 +3,16 @@
 //! calls.
 //!
 //! One file per command group: [`images`] (images, tag, untag, rmi, image inspect/history/
-//! mount/unmount/prune), [`archive`] (import, save, load), [`system`] (system check/prune/info,
+//! mount/unmount/prune), [`archive`] (import, save, load), [`registry`] (pull, push, login,
+//! logout, copy, search), [`containers`] (run, create, start, exec, stop, kill, restart, rm,
+//! ps, logs, wait, commit, export, container …, volume …), [`system`] (system check/prune/info,
 //! version); [`output`] holds the shared table and human-readable formatting.
 
 mod archive;
+mod containers;
 mod images;
 mod output;
+mod registry;
 mod system;
 
 use std::path::PathBuf;
@@ -67,6 +71,53 @@ enum Command {
     System(system::SystemCommand),
     /// Display version information.
     Version(system::VersionArgs),
+    /// Pull an image from a registry into the store.
+    Pull(registry::PullArgs),
+    /// Push an image from the store to a registry.
+    Push(registry::PushArgs),
+    /// Log in to a registry (credentials checked, then saved to auth.json).
+    Login(registry::LoginArgs),
+    /// Remove saved credentials of a registry.
+    Logout(registry::LogoutArgs),
+    /// Copy an image between registries, archives, OCI layouts and the store.
+    Copy(registry::CopyArgs),
+    /// Search a registry's catalog for repositories.
+    Search(registry::SearchArgs),
+    /// Run a command in a new container (network: host by default, or --network none).
+    Run(containers::RunArgs),
+    /// Create a container without starting it.
+    Create(containers::CreateArgs),
+    /// Start containers.
+    Start(containers::StartArgs),
+    /// Run a process in a running container.
+    Exec(containers::ExecArgs),
+    /// Stop running containers (SIGTERM, then SIGKILL after a timeout).
+    Stop(containers::StopArgs),
+    /// Send a signal to running containers.
+    Kill(containers::KillArgs),
+    /// Stop (if running) and start containers again, detached.
+    Restart(containers::StopArgs),
+    /// Create a new image from a container's changes.
+    Commit(containers::CommitArgs),
+    /// Write a container's filesystem as a tar archive.
+    Export(containers::ExportArgs),
+    /// Remove containers.
+    Rm(containers::RmArgs),
+    /// List containers.
+    Ps(containers::PsArgs),
+    /// Show a container's output.
+    Logs(containers::LogsArgs),
+    /// Wait for containers to stop and print their exit codes.
+    Wait(containers::WaitArgs),
+    /// Manage containers.
+    #[command(subcommand)]
+    Container(containers::ContainerCommand),
+    /// Manage named volumes.
+    #[command(subcommand)]
+    Volume(containers::volumes::VolumeCommand),
+    /// Supervise a detached container (started by berth itself).
+    #[command(hide = true)]
+    ContainerMonitor(containers::MonitorArgs),
 }
 
 fn main() -> ExitCode {
@@ -74,6 +125,7 @@ fn main() -> ExitCode {
     init_logging(&cli.log_level);
     let ctx = Context {
         root: cli.root.clone(),
+        runroot: cli.runroot.clone(),
     };
     match run(&ctx, cli.command) {
         Ok(code) => code,
@@ -97,12 +149,36 @@ fn run(ctx: &Context, command: Command) -> Result<ExitCode> {
         Command::Load(a) => archive::load(ctx, a),
         Command::System(c) => system::dispatch(ctx, c),
         Command::Version(a) => system::version(ctx, a),
+        Command::Pull(a) => registry::pull(ctx, a),
+        Command::Push(a) => registry::push(ctx, a),
+        Command::Login(a) => registry::login(ctx, a),
+        Command::Logout(a) => registry::logout(ctx, a),
+        Command::Copy(a) => registry::copy(ctx, a),
+        Command::Search(a) => registry::search(ctx, a),
+        Command::Run(a) => containers::run(ctx, a),
+        Command::Create(a) => containers::create(ctx, a),
+        Command::Start(a) => containers::start(ctx, a),
+        Command::Exec(a) => containers::exec(ctx, a),
+        Command::Stop(a) => containers::stop(ctx, a),
+        Command::Kill(a) => containers::kill(ctx, a),
+        Command::Restart(a) => containers::restart(ctx, a),
+        Command::Commit(a) => containers::commit(ctx, a),
+        Command::Export(a) => containers::export(ctx, a),
+        Command::Rm(a) => containers::rm(ctx, a),
+        Command::Ps(a) => containers::show::ps(ctx, a),
+        Command::Logs(a) => containers::logs(ctx, a),
+        Command::Wait(a) => containers::wait(ctx, a),
+        Command::Container(c) => containers::dispatch(ctx, c),
+        Command::ContainerMonitor(a) => containers::monitor(ctx, a),
+        Command::Volume(c) => containers::volumes::dispatch(ctx, c),
     }
 }
 
 /// What every command needs: where the store is.
 pub struct Context {
     root: Option<PathBuf>,
+    /// `--runroot` (containers' bundles and runtime state).
+    runroot: Option<PathBuf>,
 }
 
 impl Context {

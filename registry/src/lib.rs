@@ -1,5 +1,46 @@
-//! berth-registry: the OCI distribution client and the pull/push pipelines.
+//! berth-registry: image references, registries.conf, credentials, the OCI distribution
+//! client, and the pull and push pipelines between a registry and `berth-image-store`.
 //!
-//! Not built yet (see the registry issue). It will own image references, registries.conf,
-//! credentials, and streaming blobs between a registry and `berth-image-store`, handing every
-//! manifest to `berth-trust` before any blob is stored.
+//! Map:
+//! - [`reference`](mod@reference): Docker normalization (`busybox` → `docker.io/library/busybox:latest`),
+//!   tags, digests, validation naming the input.
+//! - [`config`]: registries.conf v2 (prefix/location rewrite, insecure, blocked, mirrors,
+//!   `unqualified-search-registries`, `short-name-mode`, aliases), drop-ins, strict parsing.
+//! - [`auth`]: auth.json / Docker config.json read and write (0600), lookup by host/repo,
+//!   `credHelpers`/`credsStore` through `docker-credential-*`.
+//! - [`client`]: the HTTP client (ping, Basic/Bearer challenges with per-scope token reuse,
+//!   manifests capped at 4 MiB, streaming blob GET and monolithic upload, tag list, catalog).
+//!   Blocking methods over a tokio runtime; reqwest drops `Authorization` on cross-host
+//!   redirects.
+//! - [`connect`]: `--tls-verify`/`--authfile`/`--creds`/`--cert-dir` → a pinged client.
+//! - [`platform`]: picking one manifest from an index or a manifest list.
+//! - [`remote`]: `docker://` as [`berth_image_store::copy::ImageSource`] (only from a
+//!   [`berth_trust::VerifiedImage`]) and [`berth_image_store::copy::ImageDestination`].
+//! - [`pull`]: resolve → manifest → platform → trust gate → parallel, retried, verified blob
+//!   streams into the store → image record (`--all-tags` too). Pull does not go through
+//!   `copy_image` (it fetches blobs in parallel), but writes through the same
+//!   `StoreDestination` and `ContentStore::put_verified`.
+//! - [`push`]: store → registry: blobs uploaded in parallel (HEAD-skip, retries), then the
+//!   one copy routine writes the manifest by digest, then the tag.
+//! - [`search`]: `berth search` over registry catalogs.
+//! - [`copy`]: `berth copy` between `docker://`, `oci:`, `oci-archive:`, `docker-archive:` and
+//!   the store, through the same routine.
+//!
+//! Data enters as a manifest wrapped in [`berth_trust::UnverifiedImage`]; only after
+//! `berth_trust::Policy::verify` returns a `VerifiedImage` are blobs fetched into the store.
+
+pub mod auth;
+pub mod client;
+pub mod config;
+pub mod connect;
+pub mod copy;
+pub mod error;
+pub mod platform;
+pub mod pull;
+pub mod push;
+pub mod reference;
+pub mod remote;
+pub mod search;
+
+pub use error::{RegistryError, Result};
+pub use reference::Reference;

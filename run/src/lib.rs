@@ -1,3 +1,53 @@
-//! berth-run: OCI runtime spec generation, runtime backends and the container monitor.
+//! berth-run: OCI runtime spec generation, container records, runtime backends and the
+//! per-container monitor.
 //!
-//! Not built yet (see the run issue).
+//! How a container runs: [`engine::Engine::create`] looks the image up in the store, prepares a
+//! writable snapshot keyed by the new container id, mounts it to resolve `-u` inside the image
+//! ([`user`]), generates the runtime spec ([`spec`]) and saves a record ([`container`]) in the
+//! store's `berth.db`. Starting it ([`supervise`]) mounts the snapshot, writes the bundle
+//! (`<runroot>/containers/<id>/config.json`), and drives an [`runtime::OciRuntime`]
+//! (`create`, `start`), then waits for the container's process as a child subreaper, records
+//! the exit code and releases the rootfs; detached containers get a monitor process that
+//! outlives the CLI and writes `ctr.log` ([`logs`]).
+//!
+//! Principal types:
+//! - [`spec::RunOptions`] → [`spec::generate`] → `oci_spec::runtime::Spec`.
+//! - [`runtime::OciRuntime`], implemented by [`runtime::ExternalRuntime`] (runc, crun, a path).
+//! - [`container::Container`] and [`container::Records`] (the `containers` table).
+//! - [`engine::Engine`]: create, start (foreground or detached), stop, kill, remove, list,
+//!   wait, logs.
+//! - [`ephemeral::run_ephemeral`]: a one-off container over a snapshot its caller owns (the
+//!   build's `RUN` steps), with no record.
+//! - [`exec::ExecRequest`]: `exec` in a running container.
+//! - [`rootfs`]: refuses a rootfs whose `/dev`, `/proc` or `/sys` leads elsewhere.
+//! - [`seccomp`]: the default syscall filter (a deny list lifted by capabilities).
+//! - [`commit`]: a container's changes → a new image; `export` → a tar stream.
+//! - [`volumes::Volumes`]: named volumes (`-v NAME:/path`).
+//! - [`console`]: `-t` pseudo-terminals (console socket, raw mode, resize).
+//! - [`error::RunError`]: names the container, path or runtime concerned, and knows its
+//!   Podman exit code (125, 126, 127).
+
+pub mod caps;
+pub mod commit;
+pub mod console;
+pub mod container;
+pub mod engine;
+pub mod ephemeral;
+pub mod error;
+pub mod exec;
+pub mod logfile;
+pub mod logs;
+pub mod names;
+pub mod rootfs;
+pub mod runtime;
+pub mod seccomp;
+pub mod signals;
+pub mod spec;
+pub mod supervise;
+pub mod user;
+pub mod volumes;
+
+pub use container::{Container, State};
+pub use engine::{default_runroot, CreateRequest, Engine};
+pub use error::{Result, RunError};
+pub use spec::RunOptions;

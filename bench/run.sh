@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Container benchmarks: `berth run/exec/ps` against `podman` on the same busybox rootfs, in one
+# run. By hand as root (never in CI): bash bench/run.sh
+# Prints NAME berth=…s podman=…s ratio=… (berth's time over podman's: < 1 means berth is faster).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/deps.sh
+cargo build --release --quiet
+berth=$PWD/target/release/berth
+
+work=$(mktemp -d /var/tmp/berth-bench-run.XXXXXX)
+B=("$berth" --root "$work/store" --runroot "$work/run")
+P=(podman --root "$work/podman" --runroot "$work/podman-run")
+# Podman's default nofile ulimit is above this host kind's hard cap: run it without.
+printf '[containers]\ndefault_ulimits = []\n' > "$work/containers.conf"
+export CONTAINERS_CONF=$work/containers.conf
+cleanup() {
+  "${B[@]}" rm -f -a >/dev/null 2>&1 || true
+  "${P[@]}" rm -f -a -t 0 >/dev/null 2>&1 || true
+  "${P[@]}" rmi -a -f >/dev/null 2>&1 || true
+  grep -o " $work[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# The same busybox rootfs for both.
+root=$work/rootfs
+mkdir -p "$root/bin" "$root/etc" "$root/tmp"
+cp /bin/busybox "$root/bin/"
+for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -s busybox "$root/bin/$a"; done
+printf 'root:x:0:0:root:/root:/bin/sh\n' > "$root/etc/passwd"
+tar -C "$root" -cf "$work/rootfs.tar" .
+"${B[@]}" import "$work/rootfs.tar" bb >/dev/null
+"${P[@]}" import "$work/rootfs.tar" localhost/bb >/dev/null 2>&1
+
+# Median wall time in seconds of `$@` over N runs (after 2 warm-ups).
+median() {
+  local n=$1; shift
+  hyperfine -N -w 2 -r "$n" --export-json "$work/h.json" "$*" >/dev/null 2>&1
+  python3 -c 'import json,sys; print("%.4f" % json.load(open(sys.argv[1]))["results"][0]["median"])' "$work/h.json"
+}
+report() {
+  python3 -c 'import sys; n,b,p=sys.argv[1],float(sys.argv[2]),float(sys.argv[3]); print(f"{n} berth={b}s podman={p}s ratio={b/p:.2f}")' "$@"
+}
+peak_rss() {
+  /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1
+}
+
+report run_true "$(median 20 "${B[*]} run --rm bb true")" \
+  "$(median 20 "${P[*]} run --rm --network host localhost/bb true")"
+if [ -z "$(tr -d '[:space:]' < /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null)" ]; then
+  # crun (Podman's own default here) runs on this host kind once hugetlb has a v1 hierarchy.
+  report run_true_crun "$(median 20 "${B[*]} run --rm --runtime crun bb true")" \
+    "$(median 20 "${P[*]} run --rm --network host localhost/bb true")"
+fi
+report run_network_none "$(median 20 "${B[*]} run --rm --network none bb true")" \
+  "$(median 20 "${P[*]} run --rm --network none localhost/bb true")"
+echo "run_true_peak_rss_kib berth=$(peak_rss "${B[@]}" run --rm bb true) podman=$(peak_rss "${P[@]}" run --rm --network host localhost/bb true)"
+
+"${B[@]}" run -d --name ex bb sleep 1000 >/dev/null
+"${P[@]}" run -d --network host --name ex localhost/bb sleep 1000 >/dev/null
+report exec_true "$(median 20 "${B[*]} exec ex true")" "$(median 20 "${P[*]} exec ex true")"
+"${B[@]}" rm -f ex >/dev/null
+"${P[@]}" rm -f -t 0 ex >/dev/null
+
+for _ in $(seq 100); do
+  "${B[@]}" create bb true >/dev/null
+  "${P[@]}" create localhost/bb true >/dev/null
+done
+report ps_100 "$(median 10 "${B[*]} ps -a")" "$(median 10 "${P[*]} ps -a")"

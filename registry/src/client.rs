@@ -1,0 +1,775 @@
+//! A thin OCI distribution client on `reqwest` (rustls, streaming bodies) and tokio.
+//!
+//! One [`Client`] talks to one registry host. It pings `/v2/`, answers `WWW-Authenticate`
+//! challenges (Basic with the stored credentials; Bearer by fetching a token for
+//! `repository:<name>:pull[,push]`, reused per scope), gets and puts manifests (capped at
+//! [`MAX_MANIFEST_SIZE`], a body longer than announced is refused), streams blobs down and up
+//! (a monolithic POST then PUT `?digest=`), never buffering a blob.
+//!
+//! Methods are blocking (they drive the shared runtime), so the synchronous store and copy
+//! routine can call them from plain threads; blob readers bridge the async body to `Read`.
+//! Redirects: reqwest's policy drops `Authorization` when a redirect leaves the host.
+//! TLS: rustls with the system's roots and Mozilla's, plus `certs.d/<host>` (`*.crt` CAs, a
+//! `*.cert`/`*.key` client pair) from `--cert-dir` or `/etc/containers/certs.d/<host>`.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use base64::Engine as _;
+use berth_layers::Digest;
+use bytes::Bytes;
+use futures_util::TryStreamExt;
+use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
+use reqwest::{Method, Response, StatusCode};
+use tokio::runtime::Runtime;
+
+use crate::auth::Credentials;
+use crate::error::{RegistryError, Result};
+
+/// Largest manifest accepted.
+pub const MAX_MANIFEST_SIZE: u64 = 4 * 1024 * 1024;
+
+/// A read that waits longer than this fails (and a blob fetch is retried): a body that
+/// stalls does not hang berth.
+pub const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// OCI image manifest.
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+/// OCI image index.
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+/// Docker v2s2 manifest.
+pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+/// Docker manifest list.
+pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+
+/// A runtime for the client (two worker threads: the network is the only async part).
+pub fn new_runtime() -> Result<Arc<Runtime>> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map(Arc::new)
+        .map_err(|e| RegistryError::Http {
+            method: "START".into(),
+            url: "tokio runtime".into(),
+            message: e.to_string(),
+        })
+}
+
+/// How to reach a registry.
+#[derive(Debug, Clone, Default)]
+pub struct ClientOptions {
+    /// Allow plain HTTP and unverified TLS (`--tls-verify=false` or `insecure = true`).
+    pub insecure: bool,
+    /// Credentials, if any.
+    pub credentials: Option<Credentials>,
+    /// Directory with `*.crt` CAs and a `*.cert`/`*.key` client pair (default
+    /// `/etc/containers/certs.d/<host>`).
+    pub cert_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+enum Challenge {
+    Basic,
+    Bearer {
+        realm: String,
+        service: Option<String>,
+    },
+}
+
+#[derive(Default)]
+struct AuthState {
+    challenge: Option<Challenge>,
+    tokens: HashMap<String, String>,
+}
+
+/// A fetched manifest.
+#[derive(Debug, Clone)]
+pub struct FetchedManifest {
+    /// Its bytes (at most [`MAX_MANIFEST_SIZE`]).
+    pub bytes: Vec<u8>,
+    /// Its media type (from the body, else the Content-Type header).
+    pub media_type: String,
+    /// Its digest, computed from the bytes.
+    pub digest: Digest,
+}
+
+/// A client for one registry host.
+pub struct Client {
+    rt: Arc<Runtime>,
+    http: reqwest::Client,
+    host: String,
+    base: Mutex<String>,
+    options: ClientOptions,
+    auth: Mutex<AuthState>,
+}
+
+fn http_err(method: &Method, url: &str, e: &(dyn std::error::Error + 'static)) -> RegistryError {
+    let mut message = String::new();
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        let mut text = err.to_string();
+        // reqwest repeats the URL ("… for url (http://…)"); the error names it once.
+        if let Some(i) = text.find(" for url (") {
+            text.truncate(i);
+        }
+        if !message.contains(&text) {
+            if !message.is_empty() {
+                message.push_str(": ");
+            }
+            message.push_str(&text);
+        }
+        cur = err.source();
+    }
+    RegistryError::Http {
+        method: method.to_string(),
+        url: url.to_string(),
+        message,
+    }
+}
+
+async fn status_err(method: &Method, url: &str, resp: Response) -> RegistryError {
+    let status = resp.status().as_u16();
+    let body = resp.text().await.unwrap_or_default();
+    let detail = serde_json::from_str::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v["errors"][0]["message"].as_str().map(str::to_string))
+        .map(|m| format!(" ({m})"))
+        .unwrap_or_default();
+    RegistryError::Status {
+        method: method.to_string(),
+        url: url.to_string(),
+        status,
+        detail,
+    }
+}
+
+fn load_certs(mut builder: reqwest::ClientBuilder, dir: &Path) -> Result<reqwest::ClientBuilder> {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return Ok(builder);
+    };
+    let mut files: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    files.sort();
+    let bad = |p: &Path, e: reqwest::Error| RegistryError::Config {
+        path: p.to_path_buf(),
+        message: e.to_string(),
+    };
+    for p in &files {
+        let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if ext == "crt" {
+            let pem = std::fs::read(p).map_err(|e| RegistryError::io(p, e))?;
+            for cert in reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| bad(p, e))? {
+                builder = builder.add_root_certificate(cert);
+            }
+        } else if ext == "cert" {
+            let key = p.with_extension("key");
+            let mut pem = std::fs::read(p).map_err(|e| RegistryError::io(p, e))?;
+            pem.extend(std::fs::read(&key).map_err(|e| RegistryError::io(&key, e))?);
+            builder = builder.identity(reqwest::Identity::from_pem(&pem).map_err(|e| bad(p, e))?);
+        }
+    }
+    Ok(builder)
+}
+
+impl Client {
+    /// A client for `host` (`host[:port]`); nothing is sent yet.
+    pub fn new(rt: Arc<Runtime>, host: &str, options: ClientOptions) -> Result<Client> {
+        let mut builder = reqwest::Client::builder()
+            .user_agent(concat!("berth/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(std::time::Duration::from_secs(30))
+            .read_timeout(READ_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::limited(10));
+        if options.insecure {
+            builder = builder.danger_accept_invalid_certs(true);
+        }
+        let dir = options
+            .cert_dir
+            .clone()
+            .unwrap_or_else(|| Path::new("/etc/containers/certs.d").join(host));
+        builder = load_certs(builder, &dir)?;
+        let http = builder
+            .build()
+            .map_err(|e| http_err(&Method::GET, host, &e))?;
+        Ok(Client {
+            rt,
+            http,
+            host: host.to_string(),
+            base: Mutex::new(format!("https://{host}")),
+            options,
+            auth: Mutex::new(AuthState::default()),
+        })
+    }
+
+    /// The host this client talks to.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    fn base(&self) -> String {
+        self.base.lock().map(|b| b.clone()).unwrap_or_default()
+    }
+
+    /// GET `/v2/` (over https; when insecure, falls back to http if https fails to connect)
+    /// and note the auth challenge. Returns whether the registry demanded authentication
+    /// (and the credentials were then accepted for the ping).
+    pub fn ping(&self) -> Result<()> {
+        self.rt.block_on(self.ping_async())
+    }
+
+    async fn ping_async(&self) -> Result<()> {
+        match self.ping_at(&format!("https://{}", self.host)).await {
+            Err(RegistryError::Http { .. }) if self.options.insecure => {
+                let base = format!("http://{}", self.host);
+                self.ping_at(&base).await?;
+                if let Ok(mut b) = self.base.lock() {
+                    *b = base;
+                }
+                Ok(())
+            }
+            Err(RegistryError::Http {
+                method,
+                url,
+                message,
+            }) if !self.options.insecure && !message.contains("Connection refused") => {
+                Err(RegistryError::Http {
+                    method,
+                    url,
+                    message: format!(
+                        "{message} (for a registry without verifiable TLS use --tls-verify=false, --cert-dir, or insecure = true in registries.conf)"
+                    ),
+                })
+            }
+            other => other,
+        }
+    }
+
+    async fn ping_at(&self, base: &str) -> Result<()> {
+        let url = format!("{base}/v2/");
+        let resp = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| http_err(&Method::GET, &url, &e))?;
+        match resp.status() {
+            s if s.is_success() => Ok(()),
+            StatusCode::UNAUTHORIZED => {
+                let ch = parse_challenge(resp.headers());
+                if let Ok(mut a) = self.auth.lock() {
+                    a.challenge = ch;
+                }
+                Ok(())
+            }
+            _ => Err(status_err(&Method::GET, &url, resp).await),
+        }
+    }
+
+    /// Check the credentials against `/v2/` (`berth login`): a 401 after authenticating is
+    /// an error.
+    pub fn check_login(&self) -> Result<()> {
+        self.rt.block_on(async {
+            self.ping_async().await?;
+            let url = format!("{}/v2/", self.base());
+            let resp = self.send(Method::GET, &url, "", |r| r).await?;
+            if resp.status().is_success() {
+                Ok(())
+            } else {
+                Err(status_err(&Method::GET, &url, resp).await)
+            }
+        })
+    }
+
+    fn auth_header(&self, scope: &str) -> Option<String> {
+        let a = self.auth.lock().ok()?;
+        match a.challenge.as_ref()? {
+            Challenge::Basic => self.options.credentials.as_ref().map(basic),
+            Challenge::Bearer { .. } => a.tokens.get(scope).map(|t| format!("Bearer {t}")),
+        }
+    }
+
+    async fn authenticate(&self, url: &str, scope: &str, headers: &HeaderMap) -> Result<()> {
+        let challenge = parse_challenge(headers).ok_or_else(|| RegistryError::Auth {
+            url: url.to_string(),
+            message: "401 without a usable WWW-Authenticate challenge".into(),
+        })?;
+        if let Ok(mut a) = self.auth.lock() {
+            a.challenge = Some(challenge.clone());
+        }
+        match challenge {
+            Challenge::Basic => {
+                if self.options.credentials.is_none() {
+                    return Err(RegistryError::Auth {
+                        url: url.to_string(),
+                        message: "the registry requires credentials (use berth login or --creds)"
+                            .into(),
+                    });
+                }
+                Ok(())
+            }
+            Challenge::Bearer { realm, service } => {
+                let mut token_url = url::Url::parse(&realm).map_err(|e| RegistryError::Auth {
+                    url: realm.clone(),
+                    message: format!("bad token realm: {e}"),
+                })?;
+                {
+                    let mut q = token_url.query_pairs_mut();
+                    if let Some(s) = &service {
+                        q.append_pair("service", s);
+                    }
+                    if !scope.is_empty() {
+                        q.append_pair("scope", scope);
+                    }
+                }
+                let mut req = self.http.get(token_url.clone());
+                if let Some(c) = &self.options.credentials {
+                    req = req.header(AUTHORIZATION, basic(c));
+                }
+                let turl = token_url.to_string();
+                let resp = req
+                    .send()
+                    .await
+                    .map_err(|e| http_err(&Method::GET, &turl, &e))?;
+                if !resp.status().is_success() {
+                    return Err(RegistryError::Auth {
+                        url: turl,
+                        message: format!("token request answered {}", resp.status()),
+                    });
+                }
+                let raw = read_capped(resp, &turl, MAX_MANIFEST_SIZE).await?;
+                let body: serde_json::Value =
+                    serde_json::from_slice(&raw).map_err(|e| RegistryError::Auth {
+                        url: turl.clone(),
+                        message: format!("token response: {e}"),
+                    })?;
+                let token = body["token"]
+                    .as_str()
+                    .or(body["access_token"].as_str())
+                    .ok_or_else(|| RegistryError::Auth {
+                        url: turl.clone(),
+                        message: "token response without a token".into(),
+                    })?;
+                if let Ok(mut a) = self.auth.lock() {
+                    a.tokens.insert(scope.to_string(), token.to_string());
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Send a request built by `build` (called again after authenticating on a 401).
+    async fn send(
+        &self,
+        method: Method,
+        url: &str,
+        scope: &str,
+        build: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    ) -> Result<Response> {
+        for attempt in 0..2 {
+            let mut req = build(self.http.request(method.clone(), url));
+            if let Some(h) = self.auth_header(scope) {
+                req = req.header(AUTHORIZATION, h);
+            }
+            let resp = req.send().await.map_err(|e| http_err(&method, url, &e))?;
+            if resp.status() != StatusCode::UNAUTHORIZED {
+                return Ok(resp);
+            }
+            if attempt == 1 {
+                break;
+            }
+            self.authenticate(url, scope, resp.headers()).await?;
+        }
+        Err(RegistryError::Auth {
+            url: url.to_string(),
+            message: "credentials rejected (401)".into(),
+        })
+    }
+
+    /// GET a manifest by tag or digest.
+    pub fn get_manifest(&self, repo: &str, reference: &str) -> Result<FetchedManifest> {
+        self.rt.block_on(async {
+            let url = format!("{}/v2/{repo}/manifests/{reference}", self.base());
+            let accept = [OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST].join(", ");
+            let resp = self
+                .send(Method::GET, &url, &scope(repo, false), |r| {
+                    r.header(ACCEPT, accept.as_str())
+                })
+                .await?;
+            if resp.status() == StatusCode::NOT_FOUND {
+                return Err(RegistryError::ManifestUnknown {
+                    reference: format!("{}/{repo}:{reference}", self.host)
+                        .replace(":sha256:", "@sha256:"),
+                    url,
+                });
+            }
+            if !resp.status().is_success() {
+                return Err(status_err(&Method::GET, &url, resp).await);
+            }
+            let header_type = resp
+                .headers()
+                .get(CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(|s| s.split(';').next().unwrap_or(s).trim().to_string());
+            let bytes = read_capped(resp, &url, MAX_MANIFEST_SIZE).await?;
+            let body_type = serde_json::from_slice::<serde_json::Value>(&bytes)
+                .ok()
+                .and_then(|v| v["mediaType"].as_str().map(str::to_string));
+            let media_type = body_type
+                .or(header_type)
+                .unwrap_or_else(|| OCI_MANIFEST.to_string());
+            let digest = berth_layers::digest::digest_bytes(&bytes);
+            Ok(FetchedManifest {
+                bytes,
+                media_type,
+                digest,
+            })
+        })
+    }
+
+    /// PUT a manifest under `reference` (digest or tag); returns the registry's digest
+    /// header, if any.
+    pub fn put_manifest(
+        &self,
+        repo: &str,
+        reference: &str,
+        bytes: &[u8],
+        media_type: &str,
+    ) -> Result<()> {
+        self.rt.block_on(async {
+            let url = format!("{}/v2/{repo}/manifests/{reference}", self.base());
+            let body = Bytes::copy_from_slice(bytes);
+            let resp = self
+                .send(Method::PUT, &url, &scope(repo, true), |r| {
+                    r.header(CONTENT_TYPE, media_type).body(body.clone())
+                })
+                .await?;
+            if !resp.status().is_success() {
+                return Err(status_err(&Method::PUT, &url, resp).await);
+            }
+            Ok(())
+        })
+    }
+
+    /// Repository names from `GET /v2/_catalog` (at most `limit`, following `Link` pages).
+    pub fn catalog(&self, limit: usize) -> Result<Vec<String>> {
+        self.paged("/v2/_catalog", "registry:catalog:*", "repositories", limit)
+    }
+
+    /// Every tag of `repo` (`GET /v2/<repo>/tags/list`, following `Link: <…>; rel="next"`).
+    pub fn list_tags(&self, repo: &str) -> Result<Vec<String>> {
+        self.paged(
+            &format!("/v2/{repo}/tags/list"),
+            &scope(repo, false),
+            "tags",
+            usize::MAX,
+        )
+    }
+
+    /// A JSON list under `key`, over `Link: <…>; rel="next"` pages.
+    fn paged(&self, path: &str, scope: &str, key: &str, limit: usize) -> Result<Vec<String>> {
+        self.rt.block_on(async {
+            let base = self.base();
+            let mut url = format!("{base}{path}");
+            let mut tags = Vec::new();
+            for _ in 0..1000 {
+                let resp = self.send(Method::GET, &url, scope, |r| r).await?;
+                if !resp.status().is_success() {
+                    return Err(status_err(&Method::GET, &url, resp).await);
+                }
+                let next = resp
+                    .headers()
+                    .get(reqwest::header::LINK)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|l| l.split_once('<'))
+                    .and_then(|(_, rest)| rest.split_once('>'))
+                    .map(|(link, _)| link.to_string());
+                let bytes = read_capped(resp, &url, MAX_MANIFEST_SIZE).await?;
+                let v: serde_json::Value =
+                    serde_json::from_slice(&bytes).map_err(|e| RegistryError::Invalid {
+                        what: url.clone(),
+                        message: format!("{key} list: {e}"),
+                    })?;
+                if let Some(list) = v[key].as_array() {
+                    tags.extend(list.iter().filter_map(|t| t.as_str().map(str::to_string)));
+                }
+                if tags.len() >= limit {
+                    tags.truncate(limit);
+                    break;
+                }
+                match next {
+                    Some(link) => {
+                        url = url::Url::parse(&url)
+                            .and_then(|u| u.join(&link))
+                            .map(|u| u.to_string())
+                            .map_err(|e| RegistryError::Invalid {
+                                what: url.clone(),
+                                message: format!("bad Link {link:?}: {e}"),
+                            })?
+                    }
+                    None => break,
+                }
+            }
+            Ok(tags)
+        })
+    }
+
+    /// Whether the registry has the blob in `repo` (HEAD).
+    pub fn has_blob(&self, repo: &str, digest: &Digest, push: bool) -> Result<bool> {
+        self.rt.block_on(async {
+            let url = format!("{}/v2/{repo}/blobs/{digest}", self.base());
+            let resp = self
+                .send(Method::HEAD, &url, &scope(repo, push), |r| r)
+                .await?;
+            match resp.status() {
+                s if s.is_success() => Ok(true),
+                StatusCode::NOT_FOUND => Ok(false),
+                _ => Err(status_err(&Method::HEAD, &url, resp).await),
+            }
+        })
+    }
+
+    /// Open a blob for streaming (the caller verifies digest and size while it reads).
+    /// Must not be called from inside the runtime.
+    pub fn blob_reader(&self, repo: &str, digest: &Digest) -> Result<Box<dyn Read + Send>> {
+        let url = format!("{}/v2/{repo}/blobs/{digest}", self.base());
+        let resp = self.rt.block_on(async {
+            let resp = self
+                .send(Method::GET, &url, &scope(repo, false), |r| r)
+                .await?;
+            if !resp.status().is_success() {
+                return Err(status_err(&Method::GET, &url, resp).await);
+            }
+            Ok(resp)
+        })?;
+        let stream = resp
+            .bytes_stream()
+            .map_err(move |e| std::io::Error::other(http_err(&Method::GET, &url, &e)));
+        let reader = tokio_util::io::StreamReader::new(stream);
+        Ok(Box::new(tokio_util::io::SyncIoBridge::new_with_handle(
+            reader,
+            self.rt.handle().clone(),
+        )))
+    }
+
+    /// Upload a blob of `size` bytes read from `reader`: POST to start, then one streamed
+    /// PUT with `?digest=`. The registry verifies the digest.
+    pub fn upload_blob(
+        &self,
+        repo: &str,
+        digest: &Digest,
+        size: u64,
+        reader: &mut (dyn Read + Send),
+    ) -> Result<()> {
+        let start = format!("{}/v2/{repo}/blobs/uploads/", self.base());
+        let location = self.rt.block_on(async {
+            let resp = self
+                .send(Method::POST, &start, &scope(repo, true), |r| {
+                    r.header(CONTENT_LENGTH, "0")
+                })
+                .await?;
+            if resp.status() != StatusCode::ACCEPTED {
+                return Err(status_err(&Method::POST, &start, resp).await);
+            }
+            let loc = resp
+                .headers()
+                .get(LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .ok_or_else(|| RegistryError::Invalid {
+                    what: start.clone(),
+                    message: "upload started without a Location".into(),
+                })?;
+            let mut url = url::Url::parse(&start)
+                .and_then(|b| b.join(loc))
+                .map_err(|e| RegistryError::Invalid {
+                    what: start.clone(),
+                    message: format!("bad upload Location {loc:?}: {e}"),
+                })?;
+            url.query_pairs_mut().append_pair("digest", digest.as_ref());
+            Ok(url)
+        })?;
+        let put_url = location.to_string();
+        let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
+        let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        });
+        let body = reqwest::Body::wrap_stream(stream);
+        let auth = self.auth_header(&scope(repo, true));
+        let mut req = self
+            .http
+            .put(location)
+            .header(CONTENT_TYPE, "application/octet-stream")
+            .header(CONTENT_LENGTH, size.to_string())
+            .body(body);
+        if let Some(h) = auth {
+            req = req.header(AUTHORIZATION, h);
+        }
+        let read_error = std::thread::scope(|s| {
+            let feeder = s.spawn(move || {
+                let mut buf = vec![0u8; 1 << 20];
+                loop {
+                    match reader.read(&mut buf) {
+                        Ok(0) => return None,
+                        Ok(n) => {
+                            if tx
+                                .blocking_send(Ok(Bytes::copy_from_slice(&buf[..n])))
+                                .is_err()
+                            {
+                                return None;
+                            }
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) => {
+                            let msg = e.to_string();
+                            let _ = tx.blocking_send(Err(e));
+                            return Some(msg);
+                        }
+                    }
+                }
+            });
+            let result = self.rt.block_on(async {
+                let resp = req
+                    .send()
+                    .await
+                    .map_err(|e| http_err(&Method::PUT, &put_url, &e))?;
+                if resp.status() != StatusCode::CREATED {
+                    return Err(status_err(&Method::PUT, &put_url, resp).await);
+                }
+                Ok(())
+            });
+            let fed = feeder.join().ok().flatten();
+            (result, fed)
+        });
+        match read_error {
+            (_, Some(msg)) => Err(RegistryError::Invalid {
+                what: format!("blob {digest}"),
+                message: format!("reading local blob: {msg}"),
+            }),
+            (r, None) => r,
+        }
+    }
+}
+
+fn scope(repo: &str, push: bool) -> String {
+    if push {
+        format!("repository:{repo}:pull,push")
+    } else {
+        format!("repository:{repo}:pull")
+    }
+}
+
+fn basic(c: &Credentials) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", c.username, c.password))
+    )
+}
+
+/// Read a body of at most `cap` bytes, refusing one longer than its Content-Length.
+async fn read_capped(resp: Response, url: &str, cap: u64) -> Result<Vec<u8>> {
+    let announced = resp.content_length();
+    let invalid = |message: String| RegistryError::Invalid {
+        what: url.to_string(),
+        message,
+    };
+    if let Some(n) = announced.filter(|n| *n > cap) {
+        return Err(invalid(format!(
+            "manifest of {n} bytes is larger than the {cap} byte limit"
+        )));
+    }
+    let limit = announced.unwrap_or(cap);
+    let mut out = Vec::new();
+    let mut stream = resp.bytes_stream();
+    while let Some(chunk) = stream
+        .try_next()
+        .await
+        .map_err(|e| http_err(&Method::GET, url, &e))?
+    {
+        if out.len() as u64 + chunk.len() as u64 > limit {
+            return Err(invalid(match announced {
+                Some(n) => format!("body longer than its Content-Length of {n} bytes"),
+                None => format!("manifest larger than the {cap} byte limit"),
+            }));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+/// Parse `WWW-Authenticate: Bearer realm="…",service="…"` or `Basic …`.
+fn parse_challenge(headers: &HeaderMap) -> Option<Challenge> {
+    let value = headers
+        .get(reqwest::header::WWW_AUTHENTICATE)?
+        .to_str()
+        .ok()?;
+    let (scheme, rest) = value.trim().split_once(' ').unwrap_or((value.trim(), ""));
+    if scheme.eq_ignore_ascii_case("basic") {
+        return Some(Challenge::Basic);
+    }
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    let params = parse_params(rest);
+    Some(Challenge::Bearer {
+        realm: params.get("realm")?.clone(),
+        service: params.get("service").cloned(),
+    })
+}
+
+fn parse_params(s: &str) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    let mut rest = s.trim();
+    while !rest.is_empty() {
+        let Some((key, after)) = rest.split_once('=') else {
+            break;
+        };
+        let key = key
+            .trim()
+            .trim_start_matches(',')
+            .trim()
+            .to_ascii_lowercase();
+        let after = after.trim_start();
+        let (value, next) = if let Some(q) = after.strip_prefix('"') {
+            match q.find('"') {
+                Some(end) => (q[..end].to_string(), &q[end + 1..]),
+                None => (q.to_string(), ""),
+            }
+        } else {
+            match after.find(',') {
+                Some(end) => (after[..end].trim().to_string(), &after[end..]),
+                None => (after.trim().to_string(), ""),
+            }
+        };
+        out.insert(key, value);
+        rest = next.trim_start().trim_start_matches(',').trim_start();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn challenge_parsing() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            reqwest::header::WWW_AUTHENTICATE,
+            r#"Bearer realm="https://auth.example.com/token",service="registry.example.com",scope="repository:a/b:pull""#
+                .parse()
+                .unwrap(),
+        );
+        match parse_challenge(&h) {
+            Some(Challenge::Bearer { realm, service }) => {
+                assert_eq!(realm, "https://auth.example.com/token");
+                assert_eq!(service.as_deref(), Some("registry.example.com"));
+            }
+            other => panic!("{other:?}"),
+        }
+        h.insert(
+            reqwest::header::WWW_AUTHENTICATE,
+            r#"Basic realm="Registry Realm""#.parse().unwrap(),
+        );
+        assert!(matches!(parse_challenge(&h), Some(Challenge::Basic)));
+    }
+}

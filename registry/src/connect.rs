@@ -1,0 +1,55 @@
+//! Options shared by pull, push, login and copy, and opening a client for a reference.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::runtime::Runtime;
+
+use crate::auth::{AuthFiles, Credentials};
+use crate::client::{Client, ClientOptions};
+use crate::error::Result;
+
+/// Transport and credential options (`--tls-verify`, `--authfile`, `--creds`, `--cert-dir`).
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    /// `Some(false)`: allow plain HTTP and unverified TLS; `None`: as registries.conf says.
+    pub tls_verify: Option<bool>,
+    /// `--authfile`.
+    pub authfile: Option<PathBuf>,
+    /// `--creds user:pass` (wins over the auth files).
+    pub creds: Option<Credentials>,
+    /// `--cert-dir`.
+    pub cert_dir: Option<PathBuf>,
+}
+
+impl ConnectOptions {
+    /// A pinged client for `host`, with credentials for `name` (`host/repo`); `insecure` is
+    /// what registries.conf says for this endpoint.
+    pub fn connect(
+        &self,
+        rt: &Arc<Runtime>,
+        host: &str,
+        name: &str,
+        insecure: bool,
+    ) -> Result<Arc<Client>> {
+        let credentials = match &self.creds {
+            Some(c) => Some(c.clone()),
+            None => AuthFiles::discover(self.authfile.as_deref()).lookup(name)?,
+        };
+        let insecure = match self.tls_verify {
+            Some(v) => !v,
+            None => insecure,
+        };
+        let client = Client::new(
+            rt.clone(),
+            host,
+            ClientOptions {
+                insecure,
+                credentials,
+                cert_dir: self.cert_dir.clone(),
+            },
+        )?;
+        client.ping()?;
+        Ok(Arc::new(client))
+    }
+}

@@ -1,0 +1,79 @@
+//! Registry errors: every variant names the URL, reference, digest or file concerned.
+
+use std::path::PathBuf;
+
+/// Result alias for this crate.
+pub type Result<T, E = RegistryError> = std::result::Result<T, E>;
+
+/// An error from references, config, credentials, the client or the pipelines.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// A reference that does not parse.
+    #[error("invalid reference {input:?}: {why}")]
+    Reference { input: String, why: String },
+    /// A config or credentials file that is malformed.
+    #[error("{path}: {message}")]
+    Config { path: PathBuf, message: String },
+    /// I/O on a local file.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The HTTP exchange failed (connection refused, TLS, timeout, body cut).
+    #[error("{method} {url}: {message}")]
+    Http {
+        method: String,
+        url: String,
+        message: String,
+    },
+    /// The registry answered with an unexpected status.
+    #[error("{method} {url}: {status}{detail}")]
+    Status {
+        method: String,
+        url: String,
+        status: u16,
+        detail: String,
+    },
+    /// Authentication failed.
+    #[error("{url}: authentication failed: {message}")]
+    Auth { url: String, message: String },
+    /// A manifest or tag does not exist.
+    #[error("{reference}: manifest unknown ({url})")]
+    ManifestUnknown { reference: String, url: String },
+    /// Content that does not match what was announced.
+    #[error("{what}: {message}")]
+    Invalid { what: String, message: String },
+    /// A registry blocked by registries.conf.
+    #[error("registry {0} is blocked in registries.conf")]
+    Blocked(String),
+    /// The store.
+    #[error(transparent)]
+    Store(#[from] berth_image_store::StoreError),
+    /// The trust gate.
+    #[error(transparent)]
+    Trust(#[from] berth_trust::TrustError),
+}
+
+impl RegistryError {
+    /// Attach a path to an I/O error.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        RegistryError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// Whether retrying the same request may succeed (network trouble, 5xx, 429).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            RegistryError::Http { .. } => true,
+            RegistryError::Status { status, .. } => *status >= 500 || *status == 429,
+            RegistryError::Store(berth_image_store::StoreError::Invalid(m)) => {
+                m.contains("reading source")
+            }
+            _ => false,
+        }
+    }
+}

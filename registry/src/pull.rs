@@ -1,0 +1,371 @@
+//! The pull pipeline: resolve → fetch the manifest (digest verified) → pick the platform →
+//! trust gate → stream config and layers into the store (parallel, retried, verified) →
+//! record the image under its name.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use berth_image_store::copy::{is_image_manifest, ImageDestination, StoreDestination};
+use berth_image_store::{ImageRecord, Store};
+use berth_trust::{Policy, UnverifiedImage, VerifiedImage};
+use oci_spec::image::{Descriptor, ImageIndex, ImageManifest, MediaType};
+
+use crate::client::{Client, DOCKER_LIST, OCI_INDEX};
+use crate::config::RegistriesConf;
+use crate::connect::ConnectOptions;
+use crate::error::{RegistryError, Result};
+use crate::platform::Platform;
+use crate::reference::{parse, Reference};
+use crate::remote::Progress;
+
+/// What `berth pull` takes.
+#[derive(Debug, Clone)]
+pub struct PullOptions {
+    /// Transport and credentials.
+    pub connect: ConnectOptions,
+    /// The platform to pick from an index.
+    pub platform: Platform,
+    /// Attempts after the first for each blob.
+    pub retry: u32,
+    /// First delay between attempts (doubled each time).
+    pub retry_delay: Duration,
+    /// Blobs fetched at once.
+    pub max_parallel: usize,
+    /// `--signature-policy`.
+    pub signature_policy: Option<PathBuf>,
+}
+
+impl Default for PullOptions {
+    fn default() -> Self {
+        PullOptions {
+            connect: ConnectOptions::default(),
+            platform: Platform::host(),
+            retry: 3,
+            retry_delay: Duration::from_secs(1),
+            max_parallel: 6,
+            signature_policy: None,
+        }
+    }
+}
+
+/// An image manifest fetched and checked by the trust gate, with where it came from.
+pub struct Fetched {
+    /// The client for its registry.
+    pub client: Arc<Client>,
+    /// The reference at the endpoint used (after mirrors and rewrites).
+    pub endpoint: Reference,
+    /// The reference the user asked for, qualified.
+    pub reference: Reference,
+    /// The single-platform manifest, verified.
+    pub image: VerifiedImage,
+}
+
+/// Resolve `input` and fetch its manifest through the trust gate (candidates and mirrors in
+/// order; the first success wins, else every attempt's error in one line).
+pub fn fetch_verified(
+    rt: &Arc<tokio::runtime::Runtime>,
+    input: &str,
+    opts: &PullOptions,
+    progress: Progress<'_>,
+) -> Result<Fetched> {
+    let conf = RegistriesConf::load()?;
+    let policy = Policy::load(opts.signature_policy.as_deref())?;
+    let parsed = parse(input)?;
+    let mut errors: Vec<RegistryError> = Vec::new();
+    for candidate in conf.resolve(input, &parsed)? {
+        progress(&format!("Trying to pull {candidate}..."));
+        for endpoint in conf.pull_endpoints(&candidate)? {
+            match fetch_one(rt, &candidate, &endpoint.reference, endpoint.insecure, opts) {
+                Ok((client, unverified)) => {
+                    let image = policy.verify(unverified)?;
+                    return Ok(Fetched {
+                        client,
+                        endpoint: endpoint.reference,
+                        reference: candidate,
+                        image,
+                    });
+                }
+                Err(e) => {
+                    tracing::debug!("pull {}: {e}", endpoint.reference);
+                    errors.push(e);
+                }
+            }
+        }
+    }
+    if errors.len() > 1 {
+        let all: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        return Err(RegistryError::Invalid {
+            what: input.to_string(),
+            message: format!("{} attempts failed: {}", all.len(), all.join("; ")),
+        });
+    }
+    Err(errors.pop().unwrap_or_else(|| RegistryError::Reference {
+        input: input.to_string(),
+        why: "no registry to pull from".into(),
+    }))
+}
+
+fn fetch_one(
+    rt: &Arc<tokio::runtime::Runtime>,
+    reference: &Reference,
+    endpoint: &Reference,
+    insecure: bool,
+    opts: &PullOptions,
+) -> Result<(Arc<Client>, UnverifiedImage)> {
+    let client = opts
+        .connect
+        .connect(rt, &endpoint.registry, &endpoint.name(), insecure)?;
+    let repo = &endpoint.repository;
+    let mut m = client.get_manifest(repo, &endpoint.api_reference())?;
+    if let Some(want) = &endpoint.digest {
+        if &m.digest != want {
+            return Err(RegistryError::Invalid {
+                what: format!("manifest {endpoint}"),
+                message: format!("registry sent content with digest {}", m.digest),
+            });
+        }
+    }
+    if m.media_type == OCI_INDEX || m.media_type == DOCKER_LIST {
+        let what = format!("manifest list {endpoint} ({})", m.digest);
+        let index =
+            serde_json::from_slice::<ImageIndex>(&m.bytes).map_err(|e| RegistryError::Invalid {
+                what: what.clone(),
+                message: e.to_string(),
+            })?;
+        let chosen = opts.platform.select(&index, &what)?;
+        let child = client.get_manifest(repo, chosen.digest().as_ref())?;
+        if child.digest != *chosen.digest() {
+            return Err(RegistryError::Invalid {
+                what: format!("manifest {}@{}", endpoint.name(), chosen.digest()),
+                message: format!("registry sent content with digest {}", child.digest),
+            });
+        }
+        m = child;
+    }
+    if !is_image_manifest(&MediaType::from(m.media_type.as_str())) {
+        return Err(RegistryError::Invalid {
+            what: format!("manifest {endpoint} ({})", m.digest),
+            message: format!("unsupported media type {}", m.media_type),
+        });
+    }
+    let unverified = UnverifiedImage {
+        transport: "docker".into(),
+        reference: reference.to_string(),
+        digest: m.digest,
+        media_type: m.media_type,
+        manifest: m.bytes,
+    };
+    Ok((client, unverified))
+}
+
+/// Pull `input` into `store`; returns the recorded image.
+pub fn pull(
+    store: &Store,
+    input: &str,
+    opts: &PullOptions,
+    progress: Progress<'_>,
+) -> Result<ImageRecord> {
+    let rt = crate::client::new_runtime()?;
+    let fetched = fetch_verified(&rt, input, opts, progress)?;
+    let record = store_verified(store, &fetched, opts, progress)?;
+    drop(fetched);
+    Ok(record)
+}
+
+/// Pull every tag of `input`'s repository (`--all-tags`); `input` must name no tag or
+/// digest. Returns the records in tag order.
+pub fn pull_all_tags(
+    store: &Store,
+    input: &str,
+    opts: &PullOptions,
+    progress: Progress<'_>,
+) -> Result<Vec<ImageRecord>> {
+    let parsed = parse(input)?;
+    if parsed.tag.is_some() || parsed.digest.is_some() {
+        return Err(RegistryError::Reference {
+            input: input.to_string(),
+            why: "--all-tags takes a repository without a tag or digest".into(),
+        });
+    }
+    let conf = RegistriesConf::load()?;
+    let candidate = conf
+        .resolve(input, &parsed)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| RegistryError::Reference {
+            input: input.to_string(),
+            why: "no registry to pull from".into(),
+        })?;
+    let endpoint = conf
+        .pull_endpoints(&candidate)?
+        .pop()
+        .ok_or_else(|| RegistryError::Blocked(candidate.to_string()))?;
+    let rt = crate::client::new_runtime()?;
+    let client = opts.connect.connect(
+        &rt,
+        &endpoint.reference.registry,
+        &endpoint.reference.name(),
+        endpoint.insecure,
+    )?;
+    let mut tags = client.list_tags(&endpoint.reference.repository)?;
+    tags.sort();
+    let mut records = Vec::new();
+    for tag in tags {
+        let one = format!("{}:{tag}", candidate.name());
+        records.push(pull(store, &one, opts, progress)?);
+    }
+    Ok(records)
+}
+
+/// Stream a verified image's blobs into the store and record it under its reference.
+pub fn store_verified(
+    store: &Store,
+    fetched: &Fetched,
+    opts: &PullOptions,
+    progress: Progress<'_>,
+) -> Result<ImageRecord> {
+    let image = &fetched.image;
+    let manifest = serde_json::from_slice::<ImageManifest>(image.manifest()).map_err(|e| {
+        RegistryError::Invalid {
+            what: format!("manifest {} ({})", fetched.endpoint, image.digest()),
+            message: e.to_string(),
+        }
+    })?;
+    check_media_types(
+        &manifest,
+        &format!("manifest {} ({})", fetched.endpoint, image.digest()),
+    )?;
+    let mut dst = StoreDestination::new(store)?;
+    progress("Getting image source signatures");
+    let mut queue: VecDeque<(Descriptor, &str)> = VecDeque::new();
+    for layer in manifest.layers() {
+        queue.push_back((layer.clone(), "blob"));
+    }
+    queue.push_back((manifest.config().clone(), "config"));
+    let mut todo = VecDeque::new();
+    for (desc, kind) in queue {
+        if store.content().contains(desc.digest()) {
+            progress(&format!(
+                "Copying {kind} {} skipped: already exists",
+                desc.digest()
+            ));
+        } else {
+            todo.push_back((desc, kind));
+        }
+    }
+    let workers = opts.max_parallel.max(1).min(todo.len().max(1));
+    let todo = Mutex::new(todo);
+    let failed: Mutex<Option<RegistryError>> = Mutex::new(None);
+    let repo = fetched.endpoint.repository.as_str();
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| loop {
+                if failed.lock().map(|f| f.is_some()).unwrap_or(true) {
+                    return;
+                }
+                let next = todo.lock().ok().and_then(|mut q| q.pop_front());
+                let Some((desc, kind)) = next else { return };
+                progress(&format!("Copying {kind} {}", desc.digest()));
+                if let Err(e) = fetch_blob(store, &fetched.client, repo, &desc, opts) {
+                    if let Ok(mut f) = failed.lock() {
+                        f.get_or_insert(e);
+                    }
+                    return;
+                }
+            });
+        }
+    });
+    if let Some(e) = failed.into_inner().ok().flatten() {
+        return Err(e);
+    }
+    progress("Writing manifest to image destination");
+    let name = fetched.reference.store_name();
+    let media_type = MediaType::from(image.media_type());
+    dst.put_manifest(image.manifest(), &media_type, &[name])?;
+    dst.finish()?;
+    dst.records.pop().ok_or_else(|| RegistryError::Invalid {
+        what: fetched.reference.to_string(),
+        message: "no image was recorded".into(),
+    })
+}
+
+/// Layer media types berth can unpack.
+const LAYER_TYPES: &[&str] = &[
+    "application/vnd.oci.image.layer.v1.tar",
+    "application/vnd.oci.image.layer.v1.tar+gzip",
+    "application/vnd.oci.image.layer.v1.tar+zstd",
+    "application/vnd.oci.image.layer.nondistributable.v1.tar",
+    "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+    "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
+    "application/vnd.docker.image.rootfs.diff.tar.gzip",
+    "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+];
+
+/// Config media types of a runnable image.
+const CONFIG_TYPES: &[&str] = &[
+    "application/vnd.oci.image.config.v1+json",
+    "application/vnd.docker.container.image.v1+json",
+];
+
+/// Refuse a manifest whose config or layers are not image content berth knows (an
+/// artifact, or something unknown), before anything is fetched.
+fn check_media_types(manifest: &ImageManifest, what: &str) -> Result<()> {
+    let config = manifest.config().media_type().to_string();
+    if !CONFIG_TYPES.contains(&config.as_str()) {
+        return Err(RegistryError::Invalid {
+            what: what.to_string(),
+            message: format!(
+                "config {} has media type {config:?}, not an image config",
+                manifest.config().digest()
+            ),
+        });
+    }
+    for layer in manifest.layers() {
+        let mt = layer.media_type().to_string();
+        if !LAYER_TYPES.contains(&mt.as_str()) {
+            return Err(RegistryError::Invalid {
+                what: what.to_string(),
+                message: format!("layer {} has unknown media type {mt:?}", layer.digest()),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Fetch one blob into the store, retrying transient failures with doubling delays.
+fn fetch_blob(
+    store: &Store,
+    client: &Client,
+    repo: &str,
+    desc: &Descriptor,
+    opts: &PullOptions,
+) -> Result<()> {
+    let mut delay = opts.retry_delay;
+    let mut attempt = 0;
+    loop {
+        let result = client.blob_reader(repo, desc.digest()).and_then(|reader| {
+            store
+                .content()
+                .put_verified(reader, desc.digest(), Some(desc.size()))
+                .map(|_| ())
+                .map_err(RegistryError::from)
+        });
+        match result {
+            Ok(()) => return Ok(()),
+            Err(e) if e.is_transient() && attempt < opts.retry => {
+                tracing::warn!(
+                    "blob {}: {e}; retrying in {delay:?} ({}/{})",
+                    desc.digest(),
+                    attempt + 1,
+                    opts.retry
+                );
+                std::thread::sleep(delay);
+                delay = delay.saturating_mul(2);
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}

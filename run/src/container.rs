@@ -1,0 +1,429 @@
+//! Container records in the store's database (`berth.db`, table `containers`).
+//!
+//! A record holds what the container is (id, name, image, snapshot key, command, options,
+//! the generated spec) and what it is doing (state, pids, exit code, times). The state is
+//! `created`, `running` or `exited`; a running record whose monitor and process are both gone
+//! is reported (and saved) as exited with no exit code, so `ps` stays true after a crash.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::Serialize;
+
+use crate::error::{Result, RunError};
+use crate::spec::RunOptions;
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS containers (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    image_id TEXT NOT NULL,
+    image_name TEXT NOT NULL,
+    snapshot TEXT NOT NULL,
+    command TEXT NOT NULL,
+    options TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    runtime TEXT NOT NULL,
+    auto_remove INTEGER NOT NULL,
+    labels TEXT NOT NULL,
+    created TEXT NOT NULL,
+    state TEXT NOT NULL,
+    pid INTEGER,
+    pid_start INTEGER,
+    monitor_pid INTEGER,
+    monitor_start INTEGER,
+    exit_code INTEGER,
+    error TEXT,
+    started TEXT,
+    finished TEXT
+);
+"#;
+
+/// A container's lifecycle state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    Created,
+    Running,
+    Exited,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Created => "created",
+            State::Running => "running",
+            State::Exited => "exited",
+        }
+    }
+
+    fn parse(s: &str) -> State {
+        match s {
+            "running" => State::Running,
+            "exited" => State::Exited,
+            _ => State::Created,
+        }
+    }
+}
+
+/// One container.
+#[derive(Debug, Clone, Serialize)]
+pub struct Container {
+    pub id: String,
+    pub name: String,
+    pub image_id: String,
+    pub image_name: String,
+    pub snapshot: String,
+    pub command: Vec<String>,
+    pub options: RunOptions,
+    /// The runtime spec (`config.json`) as JSON.
+    #[serde(skip)]
+    pub spec: String,
+    pub runtime: String,
+    pub auto_remove: bool,
+    pub labels: Vec<(String, String)>,
+    pub created: DateTime<Utc>,
+    pub state: State,
+    pub pid: Option<u32>,
+    #[serde(skip)]
+    pub pid_start: Option<u64>,
+    pub monitor_pid: Option<u32>,
+    #[serde(skip)]
+    pub monitor_start: Option<u64>,
+    pub exit_code: Option<i32>,
+    pub error: Option<String>,
+    pub started: Option<DateTime<Utc>>,
+    pub finished: Option<DateTime<Utc>>,
+}
+
+impl Container {
+    /// The first 12 characters of the id.
+    pub fn short_id(&self) -> &str {
+        &self.id[..self.id.len().min(12)]
+    }
+}
+
+/// What a new record needs.
+pub struct NewContainer<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub image_id: &'a str,
+    pub image_name: &'a str,
+    pub command: &'a [String],
+    pub options: &'a RunOptions,
+    pub spec: &'a str,
+    pub runtime: &'a str,
+    pub auto_remove: bool,
+    pub labels: &'a [(String, String)],
+}
+
+/// The container table of one store.
+pub struct Records {
+    conn: Connection,
+}
+
+fn time(s: Option<String>) -> Option<DateTime<Utc>> {
+    s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+        .map(|t| t.with_timezone(&Utc))
+}
+
+fn now() -> String {
+    Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+}
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Container> {
+    let json_err = |i: usize, e: serde_json::Error| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+    };
+    let command: String = r.get("command")?;
+    let options: String = r.get("options")?;
+    let labels: String = r.get("labels")?;
+    Ok(Container {
+        id: r.get("id")?,
+        name: r.get("name")?,
+        image_id: r.get("image_id")?,
+        image_name: r.get("image_name")?,
+        snapshot: r.get("snapshot")?,
+        command: serde_json::from_str(&command).map_err(|e| json_err(5, e))?,
+        options: serde_json::from_str(&options).map_err(|e| json_err(6, e))?,
+        spec: r.get("spec")?,
+        runtime: r.get("runtime")?,
+        auto_remove: r.get("auto_remove")?,
+        labels: serde_json::from_str(&labels).map_err(|e| json_err(10, e))?,
+        created: time(r.get("created")?).unwrap_or_default(),
+        state: State::parse(&r.get::<_, String>("state")?),
+        pid: r.get("pid")?,
+        pid_start: r.get::<_, Option<i64>>("pid_start")?.map(|v| v as u64),
+        monitor_pid: r.get("monitor_pid")?,
+        monitor_start: r.get::<_, Option<i64>>("monitor_start")?.map(|v| v as u64),
+        exit_code: r.get("exit_code")?,
+        error: r.get("error")?,
+        started: time(r.get("started")?),
+        finished: time(r.get("finished")?),
+    })
+}
+
+impl Records {
+    /// Open the container table in the store database under `store_root`.
+    pub fn open(store_root: &Path) -> Result<Records> {
+        let conn = Connection::open(store_root.join("berth.db"))?;
+        conn.busy_timeout(Duration::from_secs(30))?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Records { conn })
+    }
+
+    /// Insert a new record (state `created`); a taken name is refused naming its owner.
+    pub fn insert(&self, c: &NewContainer<'_>) -> Result<()> {
+        if let Some(other) = self.find_exact(c.name)? {
+            return Err(RunError::NameInUse {
+                name: c.name.to_string(),
+                id: other.id,
+            });
+        }
+        let res = self.conn.execute(
+            "INSERT INTO containers (id, name, image_id, image_name, snapshot, command, options,
+                 spec, runtime, auto_remove, labels, created, state)
+             VALUES (?1, ?2, ?3, ?4, ?1, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'created')",
+            params![
+                c.id,
+                c.name,
+                c.image_id,
+                c.image_name,
+                to_json(c.command),
+                to_json(c.options),
+                c.spec,
+                c.runtime,
+                c.auto_remove,
+                to_json(c.labels),
+                now()
+            ],
+        );
+        match res {
+            Ok(_) => Ok(()),
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                let id = self
+                    .find_exact(c.name)?
+                    .map(|o| o.id)
+                    .unwrap_or_else(|| "another container".to_string());
+                Err(RunError::NameInUse {
+                    name: c.name.to_string(),
+                    id,
+                })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Whether a name is taken.
+    pub fn name_taken(&self, name: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .query_row("SELECT 1 FROM containers WHERE name = ?1", [name], |_| {
+                Ok(())
+            })
+            .optional()?
+            .is_some())
+    }
+
+    fn find_exact(&self, name_or_id: &str) -> Result<Option<Container>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT * FROM containers WHERE id = ?1 OR name = ?1",
+                [name_or_id],
+                from_row,
+            )
+            .optional()?)
+    }
+
+    /// Find by full id, name, or unique id prefix.
+    pub fn get(&self, name_or_id: &str) -> Result<Container> {
+        if let Some(c) = self.find_exact(name_or_id)? {
+            return Ok(c);
+        }
+        let hex = !name_or_id.is_empty() && name_or_id.bytes().all(|b| b.is_ascii_hexdigit());
+        if hex {
+            let mut st = self
+                .conn
+                .prepare("SELECT * FROM containers WHERE id LIKE ?1 || '%'")?;
+            let found = st
+                .query_map([name_or_id], from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            match found.len() {
+                1 => return Ok(found.into_iter().next().expect("one row")),
+                0 => {}
+                n => {
+                    return Err(RunError::Invalid(format!(
+                        "container id prefix {name_or_id:?} is ambiguous ({n} containers)"
+                    )))
+                }
+            }
+        }
+        Err(RunError::NoSuchContainer(name_or_id.to_string()))
+    }
+
+    /// Every container, newest first.
+    pub fn list(&self) -> Result<Vec<Container>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT * FROM containers ORDER BY created DESC")?;
+        let rows = st
+            .query_map([], from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// Record that the container runs as `pid` under monitor `monitor_pid`.
+    pub fn set_running(&self, id: &str, pid: u32, monitor_pid: u32) -> Result<()> {
+        self.conn.execute(
+            "UPDATE containers SET state = 'running', pid = ?2, pid_start = ?3,
+                 monitor_pid = ?4, monitor_start = ?5, exit_code = NULL, error = NULL,
+                 started = ?6, finished = NULL
+             WHERE id = ?1",
+            params![
+                id,
+                pid,
+                proc_start_time(pid).map(|v| v as i64),
+                monitor_pid,
+                proc_start_time(monitor_pid).map(|v| v as i64),
+                now()
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Record the monitor of a container that is being started (forgetting a previous run's
+    /// exit, so waiters see this run).
+    pub fn set_monitor(&self, id: &str, monitor_pid: u32) -> Result<()> {
+        self.conn.execute(
+            "UPDATE containers SET state = 'created', monitor_pid = ?2, monitor_start = ?3,
+                 error = NULL, exit_code = NULL, pid = NULL, finished = NULL
+             WHERE id = ?1",
+            params![
+                id,
+                monitor_pid,
+                proc_start_time(monitor_pid).map(|v| v as i64)
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Record that starting failed: the container stays `created`, with the error.
+    pub fn set_start_error(&self, id: &str, error: &str, code: i32) -> Result<()> {
+        self.conn.execute(
+            "UPDATE containers SET state = 'created', error = ?2, exit_code = ?3, pid = NULL,
+                 monitor_pid = NULL WHERE id = ?1",
+            params![id, error, code],
+        )?;
+        Ok(())
+    }
+
+    /// Record the exit (`code` is `None` when nobody saw it).
+    pub fn set_exited(&self, id: &str, code: Option<i32>, error: Option<&str>) -> Result<()> {
+        self.conn.execute(
+            "UPDATE containers SET state = 'exited', exit_code = ?2, error = ?3, finished = ?4,
+                 pid = NULL, monitor_pid = NULL
+             WHERE id = ?1 AND state != 'exited'",
+            params![id, code, error, now()],
+        )?;
+        Ok(())
+    }
+
+    /// Delete the record.
+    pub fn delete(&self, id: &str) -> Result<()> {
+        self.conn
+            .execute("DELETE FROM containers WHERE id = ?1", [id])?;
+        Ok(())
+    }
+}
+
+/// JSON text of a value that always serializes (strings, options).
+fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "null".to_string())
+}
+
+/// The start time (clock ticks since boot) of process `pid`, to tell it from a later process
+/// that reused the pid.
+pub fn proc_start_time(pid: u32) -> Option<u64> {
+    let path = format!("/proc/{pid}/stat");
+    let mut text = String::new();
+    File::open(path).ok()?.read_to_string(&mut text).ok()?;
+    // The command name (field 2) may hold spaces and parentheses: split after the last ')'.
+    let rest = &text[text.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // Field 3 (state) is fields[0]; field 22 (starttime) is fields[19].
+    if fields.first() == Some(&"Z") {
+        return None;
+    }
+    fields.get(19)?.parse().ok()
+}
+
+/// Whether `pid` is alive (not a zombie) and is still the process that started at `start`.
+pub fn alive(pid: Option<u32>, start: Option<u64>) -> bool {
+    match (pid, proc_start_time_opt(pid)) {
+        (Some(_), Some(now)) => start.is_none_or(|s| s == now),
+        _ => false,
+    }
+}
+
+fn proc_start_time_opt(pid: Option<u32>) -> Option<u64> {
+    pid.filter(|p| *p > 0).and_then(proc_start_time)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new<'a>(id: &'a str, name: &'a str, opts: &'a RunOptions) -> NewContainer<'a> {
+        NewContainer {
+            id,
+            name,
+            image_id: "sha256:00",
+            image_name: "busybox",
+            command: &[],
+            options: opts,
+            spec: "{}",
+            runtime: "runc",
+            auto_remove: false,
+            labels: &[],
+        }
+    }
+
+    #[test]
+    fn records_lifecycle() {
+        let d = tempfile::tempdir().unwrap();
+        let r = Records::open(d.path()).unwrap();
+        let o = RunOptions::default();
+        r.insert(&new("abc123", "one", &o)).unwrap();
+        let err = r.insert(&new("def456", "one", &o)).unwrap_err();
+        assert!(matches!(err, RunError::NameInUse { .. }), "{err}");
+        assert!(err.to_string().contains("abc123"));
+        assert_eq!(r.get("abc").unwrap().name, "one");
+        assert_eq!(r.get("one").unwrap().state, State::Created);
+        let me = std::process::id();
+        r.set_running("abc123", me, me).unwrap();
+        let c = r.get("abc123").unwrap();
+        assert_eq!(c.state, State::Running);
+        assert!(alive(c.pid, c.pid_start));
+        r.set_exited("abc123", Some(3), None).unwrap();
+        let c = r.get("one").unwrap();
+        assert_eq!((c.state, c.exit_code), (State::Exited, Some(3)));
+        r.delete("abc123").unwrap();
+        assert!(matches!(r.get("one"), Err(RunError::NoSuchContainer(_))));
+    }
+
+    #[test]
+    fn dead_pids_are_not_alive() {
+        assert!(!alive(None, None));
+        assert!(!alive(Some(u32::MAX - 1), None));
+        let me = std::process::id();
+        assert!(alive(Some(me), proc_start_time(me)));
+        assert!(!alive(Some(me), Some(1)));
+    }
+}

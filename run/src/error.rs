@@ -1,0 +1,83 @@
+//! Run errors. Every variant names the container, image or path it concerns.
+
+use std::io;
+use std::path::PathBuf;
+
+/// Result alias for this crate.
+pub type Result<T, E = RunError> = std::result::Result<T, E>;
+
+/// An error from spec generation, the container records or a runtime.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// No such container.
+    #[error("no container with name or id {0:?} found")]
+    NoSuchContainer(String),
+    /// A container name already in use.
+    #[error("the container name {name:?} is already in use by {id}: choose another name or remove that container")]
+    NameInUse { name: String, id: String },
+    /// Bad user input (an option value, a user name, an image config value).
+    #[error("{0}")]
+    Invalid(String),
+    /// The operation is refused in the container's current state.
+    #[error("{0}")]
+    FailedPrecondition(String),
+    /// The image's own files (passwd, group) are unsafe or unreadable.
+    #[error("{path}: {reason}")]
+    Rootfs { path: String, reason: String },
+    /// The container's command could not be found (exit 127).
+    #[error("{0}")]
+    CommandNotFound(String),
+    /// The container's command could not be invoked (exit 126).
+    #[error("{0}")]
+    CannotInvoke(String),
+    /// The OCI runtime failed.
+    #[error("{runtime} {action} {container}: {message}")]
+    Runtime {
+        runtime: String,
+        action: String,
+        container: String,
+        message: String,
+    },
+    /// I/O on a path.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    /// The container records in the store database.
+    #[error("container database: {0}")]
+    Db(#[from] rusqlite::Error),
+    /// The store (image lookup, snapshots, mounts).
+    #[error(transparent)]
+    Store(#[from] berth_image_store::StoreError),
+    /// Building or (de)serializing the runtime spec.
+    #[error("runtime spec: {0}")]
+    Spec(String),
+}
+
+impl RunError {
+    /// Attach a path to an I/O error.
+    pub fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {
+        RunError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// The exit code Podman uses for this error: 127 command not found, 126 cannot invoke,
+    /// otherwise 125.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            RunError::CommandNotFound(_) => 127,
+            RunError::CannotInvoke(_) => 126,
+            _ => 125,
+        }
+    }
+}
+
+impl From<oci_spec::OciSpecError> for RunError {
+    fn from(e: oci_spec::OciSpecError) -> Self {
+        RunError::Spec(e.to_string())
+    }
+}

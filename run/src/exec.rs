@@ -1,0 +1,189 @@
+//! `exec`: another process in a running container, from the container's own process spec with
+//! the command, environment, user and working directory replaced.
+
+use std::fs;
+use std::path::Path;
+use std::process::Stdio;
+
+use oci_spec::runtime::{Process, Spec};
+
+use crate::console::ConsoleSocket;
+use crate::container::{Container, State};
+use crate::engine::Engine;
+use crate::error::{Result, RunError};
+use crate::names::new_id;
+use crate::runtime::{exec_failure, ContainerStdio, OciRuntime, TtySink};
+use crate::spec::merge_env;
+use crate::supervise::{become_subreaper, forward_signals_to, wait_child, TtySession};
+use crate::user::resolve_user;
+
+/// What `exec` runs.
+#[derive(Debug, Clone, Default)]
+pub struct ExecRequest {
+    /// Command and arguments.
+    pub command: Vec<String>,
+    /// `KEY=VALUE` pairs added to the container's environment.
+    pub env: Vec<String>,
+    /// `-u user[:group]`, resolved in the container's files.
+    pub user: Option<String>,
+    /// `-w`.
+    pub workdir: Option<String>,
+    /// `-i`.
+    pub interactive: bool,
+    /// `-t`.
+    pub tty: bool,
+}
+
+impl Engine<'_> {
+    fn exec_process(&self, c: &Container, req: &ExecRequest) -> Result<Process> {
+        let spec: Spec =
+            serde_json::from_str(&c.spec).map_err(|e| RunError::Spec(e.to_string()))?;
+        let mut process = spec
+            .process()
+            .clone()
+            .ok_or_else(|| RunError::Spec(format!("container {} has no process", c.name)))?;
+        if req.command.is_empty() {
+            return Err(RunError::Invalid("exec needs a command".to_string()));
+        }
+        process.set_args(Some(req.command.clone()));
+        let env = process.env().clone().unwrap_or_default();
+        process.set_env(Some(merge_env([env.as_slice(), req.env.as_slice()])));
+        if let Some(w) = &req.workdir {
+            if !w.starts_with('/') {
+                return Err(RunError::Invalid(format!(
+                    "working directory {w:?} must be an absolute path in the container"
+                )));
+            }
+            process.set_cwd(w.into());
+        }
+        if let Some(u) = &req.user {
+            let rootfs = self.store().snapshot(&c.snapshot)?.mountpoint;
+            let resolved = resolve_user(&rootfs, u)?;
+            let mut user = process.user().clone();
+            user.set_uid(resolved.uid);
+            user.set_gid(resolved.gid);
+            user.set_additional_gids(Some(resolved.additional_gids));
+            process.set_user(user);
+        }
+        process.set_terminal(Some(req.tty));
+        if req.tty {
+            // The process starts before berth gets the terminal: size it up front.
+            let stdin = std::io::stdin();
+            if let Ok(size) = rustix::termios::tcgetwinsize(std::os::fd::AsFd::as_fd(&stdin)) {
+                let size = oci_spec::runtime::BoxBuilder::default()
+                    .height(u64::from(size.ws_row))
+                    .width(u64::from(size.ws_col))
+                    .build()?;
+                process.set_console_size(Some(size));
+            }
+        }
+        Ok(process)
+    }
+
+    /// Run `req` in running container `c` with this process's streams; returns its exit
+    /// code (126/127 errors when it could not be invoked or found).
+    pub fn exec(&self, c: &Container, req: &ExecRequest) -> Result<Option<i32>> {
+        let c = self.refresh(c.clone())?;
+        if c.state != State::Running {
+            return Err(RunError::FailedPrecondition(format!(
+                "container {} is not running: start it first",
+                c.name
+            )));
+        }
+        let process = self.exec_process(&c, req)?;
+        let rt = self.runtime_for(&c)?;
+        let bundle = self.bundle_dir(&c.id);
+        let tag: String = new_id()?.chars().take(12).collect();
+        let process_path = bundle.join(format!("exec-{tag}.json"));
+        let log = bundle.join(format!("exec-{tag}.log"));
+        let text = serde_json::to_string(&process).map_err(|e| RunError::Spec(e.to_string()))?;
+        fs::write(&process_path, text).map_err(|e| RunError::io(&process_path, e))?;
+        let result = self.exec_child(&c, &rt, req, &process_path, &log);
+        let _ = fs::remove_file(&process_path);
+        let _ = fs::remove_file(&log);
+        result
+    }
+
+    fn exec_child(
+        &self,
+        c: &Container,
+        rt: &dyn OciRuntime,
+        req: &ExecRequest,
+        process: &Path,
+        log: &Path,
+    ) -> Result<Option<i32>> {
+        if req.tty {
+            return self.exec_tty(c, rt, req, process, log);
+        }
+        let stdio = ContainerStdio::inherit(req.interactive);
+        let mut child = rt.exec(&c.id, process, log, stdio, None)?;
+        forward_signals_to(child.id());
+        let status = child.wait();
+        forward_signals_to(0);
+        let status = status.map_err(|e| RunError::io(log, e))?;
+        if status.success() {
+            return Ok(Some(0));
+        }
+        if let Some(err) = exec_failure(rt.name(), &c.id, log) {
+            return Err(err);
+        }
+        Ok(status.code())
+    }
+
+    /// `exec -t`: the runtime starts the process detached with a terminal sent to a console
+    /// socket; this process (a subreaper) copies the terminal and waits for the process.
+    fn exec_tty(
+        &self,
+        c: &Container,
+        rt: &dyn OciRuntime,
+        req: &ExecRequest,
+        process: &Path,
+        log: &Path,
+    ) -> Result<Option<i32>> {
+        become_subreaper();
+        let sock_path = self
+            .runroot()
+            .join(format!("console-exec-{}.sock", std::process::id()));
+        let sock = ConsoleSocket::bind(&sock_path)?;
+        let stdio = ContainerStdio {
+            stdin: Stdio::null(),
+            stdout: Stdio::null(),
+            stderr: Stdio::inherit(),
+            tty: TtySink::User { interactive: false },
+        };
+        let status = rt
+            .exec(&c.id, process, log, stdio, Some(sock.path()))?
+            .wait()
+            .map_err(|e| RunError::io(log, e))?;
+        let pid_path = log.with_extension("pid");
+        let pid = fs::read_to_string(&pid_path)
+            .ok()
+            .and_then(|t| t.trim().parse::<u32>().ok());
+        let _ = fs::remove_file(&pid_path);
+        let pid = match (status.success(), pid) {
+            (true, Some(pid)) => pid,
+            _ => {
+                return Err(exec_failure(rt.name(), &c.id, log).unwrap_or_else(|| {
+                    RunError::Runtime {
+                        runtime: rt.name().to_string(),
+                        action: "exec".to_string(),
+                        container: c.id.clone(),
+                        message: format!("exited with {status}"),
+                    }
+                }))
+            }
+        };
+        let master = sock.receive()?;
+        let session = TtySession::connect(
+            master,
+            TtySink::User {
+                interactive: req.interactive,
+            },
+        )?;
+        forward_signals_to(pid);
+        let code = wait_child(pid);
+        forward_signals_to(0);
+        session.finish();
+        Ok(code)
+    }
+}

@@ -1,0 +1,523 @@
+//! Container commands: `run`, `create`, `start`, `stop`, `kill`, `rm`, `ps`, `logs`, `wait`,
+//! `container …`, and the hidden `container-monitor` that supervises a detached container.
+//! [`options`] turns flags into a [`berth_run::CreateRequest`]; [`show`] holds `ps` and
+//! `inspect` output; [`volumes`] is `volume …`.
+
+mod options;
+pub mod show;
+pub mod volumes;
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Result};
+use berth_run::runtime::ContainerStdio;
+use berth_run::{Engine, RunError, State};
+use clap::{Args, Subcommand};
+
+use crate::Context;
+pub use options::CreateArgs;
+pub use show::{InspectArgs, PsArgs};
+
+#[derive(Subcommand)]
+pub enum ContainerCommand {
+    /// Run a command in a new container.
+    Run(RunArgs),
+    /// Create a container without starting it.
+    Create(CreateArgs),
+    /// Start containers.
+    Start(StartArgs),
+    /// Run a process in a running container.
+    Exec(ExecArgs),
+    /// Stop running containers (SIGTERM, then SIGKILL after a timeout).
+    Stop(StopArgs),
+    /// Stop (if running) and start containers again, detached.
+    Restart(StopArgs),
+    /// Send a signal to running containers.
+    Kill(KillArgs),
+    /// Remove every container that is not running.
+    Prune(PruneArgs),
+    /// Create a new image from a container's changes.
+    Commit(CommitArgs),
+    /// Write a container's filesystem as a tar archive.
+    Export(ExportArgs),
+    /// Remove containers.
+    Rm(RmArgs),
+    /// List containers.
+    #[command(alias = "ls", alias = "list")]
+    Ps(PsArgs),
+    /// Show a container's output.
+    Logs(LogsArgs),
+    /// Wait for containers to stop and print their exit codes.
+    Wait(WaitArgs),
+    /// Display information about containers (JSON).
+    Inspect(InspectArgs),
+}
+
+pub fn dispatch(ctx: &Context, command: ContainerCommand) -> Result<ExitCode> {
+    match command {
+        ContainerCommand::Run(a) => run(ctx, a),
+        ContainerCommand::Create(a) => create(ctx, a),
+        ContainerCommand::Start(a) => start(ctx, a),
+        ContainerCommand::Exec(a) => exec(ctx, a),
+        ContainerCommand::Stop(a) => stop(ctx, a),
+        ContainerCommand::Restart(a) => restart(ctx, a),
+        ContainerCommand::Kill(a) => kill(ctx, a),
+        ContainerCommand::Prune(a) => prune(ctx, a),
+        ContainerCommand::Commit(a) => commit(ctx, a),
+        ContainerCommand::Export(a) => export(ctx, a),
+        ContainerCommand::Rm(a) => rm(ctx, a),
+        ContainerCommand::Ps(a) => show::ps(ctx, a),
+        ContainerCommand::Logs(a) => logs(ctx, a),
+        ContainerCommand::Wait(a) => wait(ctx, a),
+        ContainerCommand::Inspect(a) => show::inspect(ctx, a),
+    }
+}
+
+/// The run root chosen by `--runroot` or the default.
+pub(crate) fn runroot(ctx: &Context) -> PathBuf {
+    ctx.runroot
+        .clone()
+        .unwrap_or_else(berth_run::default_runroot)
+}
+
+/// Report `err` as Podman does: one `Error:` line, exit 126/127 for a command that cannot be
+/// invoked or found, else 125.
+fn fail(err: RunError) -> Result<ExitCode> {
+    let code = err.exit_code();
+    if code == 125 {
+        return Err(err.into());
+    }
+    eprintln!("Error: {}", err.to_string().replace('\n', " "));
+    Ok(ExitCode::from(code))
+}
+
+/// The global flags a monitor process needs to find the same store and run root.
+fn global_args(ctx: &Context) -> Vec<OsString> {
+    vec![
+        "--root".into(),
+        ctx.root().into_os_string(),
+        "--runroot".into(),
+        runroot(ctx).into_os_string(),
+    ]
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// Run in the background and print the container id.
+    #[arg(short, long)]
+    detach: bool,
+    #[command(flatten)]
+    create: CreateArgs,
+}
+
+pub fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode> {
+    let interactive = args.create.interactive;
+    let req = match args.create.request() {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let store = ctx.store()?;
+    let engine = Engine::new(&store, &runroot(ctx))?;
+    let c = match engine.create(&req) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    if args.detach {
+        let exe = std::env::current_exe()?;
+        return match engine.start_detached(&c, &exe, &global_args(ctx)) {
+            Ok(()) => {
+                println!("{}", c.id);
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                if c.auto_remove {
+                    let _ = remove_quietly(&engine, &c.id);
+                }
+                fail(e)
+            }
+        };
+    }
+    berth_run::supervise::install_signal_forwarding();
+    match engine.run_attached(&c, ContainerStdio::inherit(interactive)) {
+        Ok(code) => Ok(ExitCode::from(code.map(|c| c as u8).unwrap_or(125))),
+        Err(e) => {
+            if c.auto_remove {
+                let _ = remove_quietly(&engine, &c.id);
+            }
+            fail(e)
+        }
+    }
+}
+
+fn remove_quietly(engine: &Engine<'_>, id: &str) -> berth_run::Result<()> {
+    let c = engine.records().get(id)?;
+    engine.remove(&c, true)
+}
+
+pub fn create(ctx: &Context, args: CreateArgs) -> Result<ExitCode> {
+    let req = match args.request() {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let store = ctx.store()?;
+    let engine = Engine::new(&store, &runroot(ctx))?;
+    match engine.create(&req) {
+        Ok(c) => {
+            println!("{}", c.id);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => fail(e),
+    }
+}
+
+#[derive(Args)]
+pub struct StartArgs {
+    /// Attach: run in the foreground with the container's output and exit code.
+    #[arg(short, long)]
+    attach: bool,
+    /// Keep stdin open (with --attach).
+    #[arg(short, long)]
+    interactive: bool,
+    /// Containers (name or id).
+    #[arg(required = true)]
+    containers: Vec<String>,
+}
+
+pub fn start(ctx: &Context, args: StartArgs) -> Result<ExitCode> {
+    let store = ctx.store()?;
+    let engine = Engine::new(&store, &runroot(ctx))?;
+    if args.attach {
+        if args.containers.len() != 1 {
+            bail!("start --attach takes exactly one container");
+        }
+        let c = engine.get(&args.containers[0])?;
+        berth_run::supervise::install_signal_forwarding();
+        return match engine.run_attached(&c, ContainerStdio::inherit(args.interactive)) {
+            Ok(code) => Ok(ExitCode::from(code.map(|c| c as u8).unwrap_or(125))),
+            Err(e) => fail(e),
+        };
+    }
+    let exe = std::env::current_exe()?;
+    for name in &args.containers {
+        let c = engine.get(name)?;
+        if c.state == State::Running {
+            println!("{name}");
+            continue;
+        }
+        if let Err(e) = engine.start_detached(&c, &exe, &global_args(ctx)) {
+            return fail(e);
+        }
+        println!("{name}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args)]
+pub struct ExecArgs {
+    /// Keep stdin open.
+    #[arg(short, long)]
+    interactive: bool,
+    /// Allocate a pseudo-terminal.
+    #[arg(short, long)]
+    tty: bool,
+    /// Set an environment variable (KEY=VALUE, or KEY to copy it from berth's environment).
+    #[arg(short, long = "env", value_name = "KEY[=VALUE]")]
+    env: Vec<String>,
+    /// User (and group) to run as, resolved in the container.
+    #[arg(short, long, value_name = "USER[:GROUP]")]
+    user: Option<String>,
+    /// Working directory inside the container.
+    #[arg(short, long, value_name = "DIR")]
+    workdir: Option<String>,
+    /// Container (name or id).
+    container: String,
+    /// Command and arguments.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+    command: Vec<String>,
+}
+
+pub fn exec(ctx: &Context, args: ExecArgs) -> Result<ExitCode> {
+    let store = ctx.store()?;
+    let engine = Engine::new(&store, &runroot(ctx))?;
+    let c = engine.get(&args.container)?;
+    let req = berth_run::exec::ExecRequest {
+        command: args.command,
+        env: berth_run::spec::resolve_env_args(&args.env, |k| std::env::var(k).ok()),
+        user: args.user,
+        workdir: args.workdir,
+        interactive: args.interactive,
+        tty: args.tty,
+    };
+    berth_run::supervise::install_signal_forwarding();
+    match engine.exec(&c, &req) {
+        Ok(code) => Ok(ExitCode::from(code.map(|c| c as u8).unwrap_or(125))),
+        Err(e) => fail(e),
+    }
+}
+
+#[derive(Args)]
+pub struct StopArgs {
+    /// Seconds to wait after SIGTERM before SIGKILL.
+    #[arg(short = 't', long = "time", default_value_t = 10)]
+    time: u64,
+    /// Containers (name or id).
+    #[arg(required = true)]
+    containers: Vec<String>,
+}
+
+pub fn stop(ctx: &Context, args: StopArgs) -> Result<ExitCode> {
+    let store = ctx.store()?;
+    let engine = Engine::new(&store, &runroot(ctx))?;
+    for name in &args.containers {
+        let c = engine.get(name)?;
+        engine.stop(&c, Duration::from_secs(args.time))?;
+        println!("{name}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn restart(ctx: &Context, args: StopArgs) -> Result<ExitCode> {
+    let store = ctx.store()?;
+    let engine = Engine::new(&store, &runroot(ctx))?;
+    let exe = std::env::current_exe()?;
+    for name in &args.containers {
+        let c = engine.get(name)?;
+        let c = engine.stop(&c, Duration::from_secs(args.time))?;
+        if let Err(e) = engine.start_detached(&c, &exe, &global_args(ctx)) {
+            return fail(e);
+        }
+        println!("{}", c.id);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args)]
+pub struct PruneArgs {
+    /// Do not ask for confirmation (berth never asks; accepted for compatibility).
+    #[arg(short, long)]
+    force: bool,
+}
+
+pub fn prune(ctx: &Context, _args: PruneArgs) -> Result<ExitCode> {
+    let store = ctx.store()?;
+    let engine = Engine::new(&store, &runroot(ctx))?;
+    for c in engine.list()? {
+        if c.state != State::Running {
+            engine.remove(&c, false)?;
+            println!("{}", c.id);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args)]
+pub struct CommitArgs {
+    /// Apply a Dockerfile instruction to the image config (CMD, ENTRYPOINT, ENV, LABEL, USER,
+    /// WORKDIR, EXPOSE, VOLUME, STOPSIGNAL).
+    #[arg(short, long = "change", value_name = "INSTRUCTION")]
+    change: Vec<String>,
+    /// Commit message (history comment).
+    #[arg(short, long)]
+    message: Option<String>,
+    /// Author.
+    #[arg(short, long)]
+    author: Option<String>,
+    /// Print only the image id.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Container (name or id).
+    container: String,
+    /// Name for the new image.
+    image: Option<String>,
+}
+
+pub fn commit(ctx: &Context, args: CommitArgs) -> Result<ExitCode> {
+    let store = ctx.store()?;
+    let engine = Engine::new(&store, &runroot(ctx))?;
+    let c = engine.get(&args.container)?;
+    let img = engine.commit(
+        &c,
+        &berth_run::commit::CommitOptions {
+            name: args.image,
+            changes: args.change,
+            message: args.message,
+            author: args.author,
+        },
+    )?;
+    let _ = args.quiet;
+    println!("{}", img.id.digest());
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args)]
+pub struct ExportArgs {
+    /// Write to FILE instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Container (name or id).
+    container: String,
+}
+
+pub fn export(ctx: &Context, args: ExportArgs) -> Result<ExitCode> {
+    let store = ctx.store()?;
+    let engine = Engine::new(&store, &runroot(ctx))?;
+    let c = engine.get(&args.container)?;
+    match &args.output {
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            engine.export(&c, file)?.sync_all()?;
+        }
+        None => {
+            if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                bail!("refusing to write a tar archive to a terminal: use -o FILE or a pipe");
+            }
+            engine.export(&c, std::io::stdout())?.flush()?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args)]
+pub struct KillArgs {
+    /// Signal to send (name such as TERM or SIGTERM, or number).
+    #[arg(short, long, default_value = "KILL")]
+    signal: String,
+    /// Containers (name or id).
+    #[arg(required = true)]
+    containers: Vec<String>,
+}
+
+pub fn kill(ctx: &Context, args: KillArgs) -> Result<ExitCode> {
+    let signal = berth_run::signals::parse_signal(&args.signal)?;
+    let store = ctx.store()?;
+    let engine = Engine::new(&store, &runroot(ctx))?;
+    for name in &args.containers {
+        let c = engine.get(name)?;
+        engine.kill(&c, signal)?;
+        println!("{name}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args)]
+pub struct RmArgs {
+    /// Kill running containers first.
+    #[arg(short, long)]
+    force: bool,
+    /// Remove every container.
+    #[arg(short, long)]
+    all: bool,
+    /// Containers (name or id).
+    containers: Vec<String>,
+}
+
+pub fn rm(ctx: &Context, args: RmArgs) -> Result<ExitCode> {
+    let store = ctx.store()?;
+    let engine = Engine::new(&store, &runroot(ctx))?;
+    let names: Vec<String> = if args.all {
+        engine.list()?.into_iter().map(|c| c.id).collect()
+    } else {
+        if args.containers.is_empty() {
+            bail!("rm needs at least one container, or --all");
+        }
+        args.containers.clone()
+    };
+    // Podman's codes: 1 no such container, 2 running without --force, 125 other errors.
+    let mut code = 0u8;
+    for name in &names {
+        let result = engine
+            .get(name)
+            .and_then(|c| engine.remove(&c, args.force).map(|_| c));
+        match result {
+            Ok(c) => println!("{}", c.id),
+            Err(e) => {
+                eprintln!("Error: {}", e.to_string().replace('\n', " "));
+                let this = match e {
+                    RunError::NoSuchContainer(_) => 1,
+                    RunError::FailedPrecondition(_) => 2,
+                    _ => 125,
+                };
+                code = code.max(this);
+            }
+        }
+    }
+    Ok(ExitCode::from(code))
+}
+
+#[derive(Args)]
+pub struct LogsArgs {
+    /// Follow the output until the container stops.
+    #[arg(short, long)]
+    follow: bool,
+    /// Show only the last N lines.
+    #[arg(long, value_name = "N")]
+    tail: Option<usize>,
+    /// Prefix each line with its time (RFC 3339).
+    #[arg(short, long)]
+    timestamps: bool,
+    /// Container (name or id).
+    container: String,
+}
+
+pub fn logs(ctx: &Context, args: LogsArgs) -> Result<ExitCode> {
+    let store = ctx.store()?;
+    let engine = Engine::new(&store, &runroot(ctx))?;
+    let c = engine.get(&args.container)?;
+    let (stdout, stderr) = (std::io::stdout(), std::io::stderr());
+    let (mut out, mut err) = (stdout.lock(), stderr.lock());
+    let opts = berth_run::logs::LogOptions {
+        tail: args.tail,
+        follow: args.follow,
+        timestamps: args.timestamps,
+    };
+    engine.logs(
+        &c,
+        &opts,
+        &mut berth_run::logs::LogOutput {
+            stdout: &mut out,
+            stderr: &mut err,
+        },
+    )?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args)]
+pub struct WaitArgs {
+    /// Containers (name or id).
+    #[arg(required = true)]
+    containers: Vec<String>,
+}
+
+pub fn wait(ctx: &Context, args: WaitArgs) -> Result<ExitCode> {
+    let store = ctx.store()?;
+    let engine = Engine::new(&store, &runroot(ctx))?;
+    for name in &args.containers {
+        let c = engine.get(name)?;
+        let code = engine.wait(&c)?;
+        println!("{}", code.unwrap_or(-1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args)]
+pub struct MonitorArgs {
+    /// Container id.
+    id: String,
+}
+
+/// `berth container-monitor ID` (hidden): supervise a detached container until it exits.
+pub fn monitor(ctx: &Context, args: MonitorArgs) -> Result<ExitCode> {
+    let store = ctx.store()?;
+    let engine = Engine::new(&store, &runroot(ctx))?;
+    let c = engine.records().get(&args.id)?;
+    match engine.monitor(&c) {
+        Ok(_) => Ok(ExitCode::SUCCESS),
+        Err(e) => Ok(ExitCode::from(e.exit_code())),
+    }
+}

@@ -1,0 +1,182 @@
+//! `run`/`create` flags (Podman's names) → [`CreateRequest`], and signal names.
+
+use std::path::PathBuf;
+
+use berth_run::spec::{read_env_file, resolve_env_args, Network};
+use berth_run::{CreateRequest, RunError, RunOptions};
+use clap::Args;
+
+#[derive(Args)]
+pub struct CreateArgs {
+    /// Run an init (catatonit or tini from the host) as PID 1: it forwards signals and reaps
+    /// zombies.
+    #[arg(long)]
+    pub init: bool,
+    /// Name of the container (default: a random adjective_noun).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Remove the container when it exits.
+    #[arg(long)]
+    pub rm: bool,
+    /// Keep stdin open.
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-terminal (resized with yours; with -i, your input in raw mode).
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Set an environment variable (KEY=VALUE, or KEY to copy it from berth's environment).
+    #[arg(short, long = "env", value_name = "KEY[=VALUE]")]
+    pub env: Vec<String>,
+    /// Read environment variables from a file (KEY=VALUE lines).
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Vec<PathBuf>,
+    /// Working directory inside the container.
+    #[arg(short, long, value_name = "DIR")]
+    pub workdir: Option<String>,
+    /// User (and group) to run as: name, uid, user:group or uid:gid, resolved in the image.
+    #[arg(short, long, value_name = "USER[:GROUP]")]
+    pub user: Option<String>,
+    /// Override the image's entrypoint (clears the image's cmd); a JSON array or one word.
+    #[arg(long, value_name = "CMD")]
+    pub entrypoint: Option<String>,
+    /// Bind mount a host path or a named volume: HOST-DIR|NAME:CONTAINER-DIR[:ro|rw].
+    #[arg(short, long = "volume", value_name = "HOST:CTR[:OPTS]")]
+    pub volume: Vec<String>,
+    /// Mount a tmpfs: CONTAINER-DIR[:OPTIONS].
+    #[arg(long, value_name = "CTR[:OPTS]")]
+    pub tmpfs: Vec<String>,
+    /// Container host name (default: the short container id).
+    #[arg(long)]
+    pub hostname: Option<String>,
+    /// Mount the container's root filesystem read-only.
+    #[arg(long)]
+    pub read_only: bool,
+    /// Add capabilities (e.g. NET_ADMIN, or ALL).
+    #[arg(long, value_delimiter = ',', value_name = "CAP")]
+    pub cap_add: Vec<String>,
+    /// Drop capabilities (e.g. CHOWN, or ALL).
+    #[arg(long, value_delimiter = ',', value_name = "CAP")]
+    pub cap_drop: Vec<String>,
+    /// Give the container all capabilities and no masked paths.
+    #[arg(long)]
+    pub privileged: bool,
+    /// Security options: no-new-privileges.
+    #[arg(long, value_name = "OPT")]
+    pub security_opt: Vec<String>,
+    /// Network: `host` (the default until private networks land: the host's network
+    /// namespace) or `none` (a new network namespace with only loopback).
+    #[arg(long, alias = "net", default_value = "host", value_name = "MODE")]
+    pub network: String,
+    /// Add a label (KEY=VALUE).
+    #[arg(short, long, value_name = "KEY=VALUE")]
+    pub label: Vec<String>,
+    /// Add an annotation to the runtime spec (KEY=VALUE).
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub annotation: Vec<String>,
+    /// Memory limit (e.g. 64m, 1g).
+    #[arg(short, long, value_name = "SIZE")]
+    pub memory: Option<String>,
+    /// CPU limit as a number of CPUs (e.g. 0.5).
+    #[arg(long, value_name = "N")]
+    pub cpus: Option<f64>,
+    /// Maximum number of processes.
+    #[arg(long, value_name = "N")]
+    pub pids_limit: Option<i64>,
+    /// Signal that `stop` sends first (default: the image's StopSignal, else SIGTERM).
+    #[arg(long, value_name = "SIGNAL")]
+    pub stop_signal: Option<String>,
+    /// OCI runtime: runc, crun or a path (default: runc if installed, else crun).
+    #[arg(long, value_name = "RUNTIME")]
+    pub runtime: Option<String>,
+    /// Image name or id.
+    pub image: String,
+    /// Command and arguments (replace the image's cmd).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+fn key_value(what: &str, s: &str) -> Result<(String, String), RunError> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        None if !s.is_empty() => Ok((s.to_string(), String::new())),
+        _ => Err(RunError::Invalid(format!(
+            "invalid {what} {s:?}: use KEY=VALUE"
+        ))),
+    }
+}
+
+impl CreateArgs {
+    /// The library request for these flags.
+    pub fn request(&self) -> Result<CreateRequest, RunError> {
+        let host = |k: &str| std::env::var(k).ok();
+        let mut env = Vec::new();
+        for f in &self.env_file {
+            env.extend(read_env_file(f, host)?);
+        }
+        env.extend(resolve_env_args(&self.env, host));
+        let entrypoint = match &self.entrypoint {
+            None => None,
+            Some(e) if e.trim_start().starts_with('[') => {
+                Some(serde_json::from_str::<Vec<String>>(e).map_err(|err| {
+                    RunError::Invalid(format!(
+                        "--entrypoint {e:?} is not a JSON array of strings: {err}"
+                    ))
+                })?)
+            }
+            Some(e) if e.is_empty() => Some(Vec::new()),
+            Some(e) => Some(vec![e.clone()]),
+        };
+        let mut options = RunOptions {
+            entrypoint,
+            command: self.command.clone(),
+            env,
+            workdir: self.workdir.clone(),
+            user: self.user.clone(),
+            hostname: self.hostname.clone(),
+            terminal: self.tty,
+            cap_add: self.cap_add.clone(),
+            cap_drop: self.cap_drop.clone(),
+            privileged: self.privileged,
+            no_new_privileges: false,
+            volumes: self.volume.clone(),
+            tmpfs: self.tmpfs.clone(),
+            network: self.network.parse::<Network>()?,
+            read_only: self.read_only,
+            annotations: self
+                .annotation
+                .iter()
+                .map(|a| key_value("annotation", a))
+                .collect::<Result<_, _>>()?,
+            stop_signal: self
+                .stop_signal
+                .as_deref()
+                .map(berth_run::signals::parse_signal)
+                .transpose()?,
+            memory: self
+                .memory
+                .as_deref()
+                .map(berth_run::spec::parse_size)
+                .transpose()?,
+            cpus: self.cpus,
+            pids_limit: self.pids_limit,
+            seccomp: None,
+            named_volumes: Vec::new(),
+            init: self.init,
+        };
+        for opt in &self.security_opt {
+            options.security_opt(opt)?;
+        }
+        Ok(CreateRequest {
+            image: self.image.clone(),
+            name: self.name.clone(),
+            options,
+            runtime: self.runtime.clone(),
+            auto_remove: self.rm,
+            labels: self
+                .label
+                .iter()
+                .map(|l| key_value("label", l))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+}

@@ -1,0 +1,119 @@
+//! Volume commands: `volume create|ls|inspect|rm|prune`.
+
+use std::process::ExitCode;
+
+use anyhow::{bail, Result};
+use berth_run::volumes::{Volume, Volumes};
+use berth_run::Engine;
+use clap::{Args, Subcommand};
+use serde_json::{json, Value};
+
+use super::runroot;
+use crate::output::print_table;
+use crate::Context;
+
+#[derive(Subcommand)]
+pub enum VolumeCommand {
+    /// Create a volume (default name: random).
+    Create(CreateArgs),
+    /// List volumes.
+    #[command(alias = "list")]
+    Ls(LsArgs),
+    /// Display information about volumes (JSON).
+    Inspect(NamesArgs),
+    /// Remove volumes (refused while a container uses them).
+    Rm(NamesArgs),
+    /// Remove every volume no container uses.
+    Prune(PruneArgs),
+}
+
+#[derive(Args)]
+pub struct CreateArgs {
+    /// Volume name.
+    name: Option<String>,
+}
+
+#[derive(Args)]
+pub struct LsArgs {
+    /// Show only names.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Output format: `table` (default) or `json`.
+    #[arg(long, default_value = "table")]
+    format: String,
+}
+
+#[derive(Args)]
+pub struct NamesArgs {
+    /// Volume names.
+    #[arg(required = true)]
+    names: Vec<String>,
+}
+
+#[derive(Args)]
+pub struct PruneArgs {
+    /// Do not ask for confirmation (berth never asks; accepted for compatibility).
+    #[arg(short, long)]
+    force: bool,
+}
+
+fn volume_json(v: &Volume) -> Value {
+    json!({
+        "Name": v.name,
+        "Driver": "local",
+        "Mountpoint": v.mountpoint,
+        "CreatedAt": v.created.to_rfc3339(),
+        "Scope": "local",
+    })
+}
+
+pub fn dispatch(ctx: &Context, command: VolumeCommand) -> Result<ExitCode> {
+    let store = ctx.store()?;
+    let engine = Engine::new(&store, &runroot(ctx))?;
+    let volumes = Volumes::open(store.root())?;
+    match command {
+        VolumeCommand::Create(a) => {
+            println!("{}", volumes.create(a.name.as_deref())?.name);
+        }
+        VolumeCommand::Ls(a) => {
+            let list = volumes.list()?;
+            match a.format.as_str() {
+                "json" => {
+                    let out: Vec<Value> = list.iter().map(volume_json).collect();
+                    println!("{}", serde_json::to_string_pretty(&out)?);
+                }
+                "table" if a.quiet => list.iter().for_each(|v| println!("{}", v.name)),
+                "table" => {
+                    let rows: Vec<Vec<String>> = list
+                        .iter()
+                        .map(|v| vec!["local".to_string(), v.name.clone()])
+                        .collect();
+                    print_table(&["DRIVER", "VOLUME NAME"], &rows);
+                }
+                other => bail!("unknown --format {other:?}: use table or json"),
+            }
+        }
+        VolumeCommand::Inspect(a) => {
+            let mut out = Vec::new();
+            for n in &a.names {
+                out.push(volume_json(&volumes.get(n)?));
+            }
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        }
+        VolumeCommand::Rm(a) => {
+            for n in &a.names {
+                volumes.remove(n, &engine.volume_users(n)?)?;
+                println!("{n}");
+            }
+        }
+        VolumeCommand::Prune(_) => {
+            for v in volumes.list()? {
+                if engine.volume_users(&v.name)?.is_empty() {
+                    volumes.remove(&v.name, &[])?;
+                    println!("{}", v.name);
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

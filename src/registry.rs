@@ -1,0 +1,404 @@
+//! Registry commands: `pull`, `push`, `login`, `logout`, `copy`, `search`. Every operation is a
+//! `berth-registry` call; this file parses flags and prints.
+
+use std::io::{self, BufRead, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context as _, Result};
+use berth_registry::auth::{AuthFiles, Credentials};
+use berth_registry::client::{new_runtime, Client, ClientOptions};
+use berth_registry::config::RegistriesConf;
+use berth_registry::connect::ConnectOptions;
+use berth_registry::copy::{copy as copy_between, CopyOptions, Location};
+use berth_registry::platform::Platform;
+use berth_registry::pull::{pull as pull_image, pull_all_tags, PullOptions};
+use berth_registry::push::{push as push_image, push_destination};
+use clap::Args;
+
+use crate::Context;
+
+/// Flags every registry command shares.
+#[derive(Args, Clone)]
+pub struct ConnectArgs {
+    /// Require HTTPS and verify certificates (`--tls-verify=false` allows plain HTTP).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    tls_verify: Option<bool>,
+    /// Path of the authentication file (default: $REGISTRY_AUTH_FILE or
+    /// ${XDG_RUNTIME_DIR}/containers/auth.json).
+    #[arg(long, value_name = "FILE")]
+    authfile: Option<PathBuf>,
+    /// Directory with certificates (*.crt CAs, *.cert/*.key client pair).
+    #[arg(long, value_name = "DIR")]
+    cert_dir: Option<PathBuf>,
+}
+
+impl ConnectArgs {
+    fn options(&self, creds: Option<&str>) -> Result<ConnectOptions> {
+        Ok(ConnectOptions {
+            tls_verify: self.tls_verify,
+            authfile: self.authfile.clone(),
+            creds: creds.map(Credentials::parse).transpose()?,
+            cert_dir: self.cert_dir.clone(),
+        })
+    }
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit() && c != '.') {
+        Some(i) => (&s[..i], &s[i..]),
+        None => (s, "s"),
+    };
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("invalid duration {s:?}: use e.g. 500ms, 2s, 1m"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        _ => return Err(format!("invalid duration {s:?}: use e.g. 500ms, 2s, 1m")),
+    };
+    Ok(Duration::from_secs_f64(secs))
+}
+
+#[derive(Args)]
+pub struct PullArgs {
+    /// Image to pull: [docker://][REGISTRY/]NAME[:TAG|@DIGEST].
+    reference: String,
+    /// Print only the image id.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Pull every tag of the repository.
+    #[arg(short, long)]
+    all_tags: bool,
+    #[command(flatten)]
+    connect: ConnectArgs,
+    /// Credentials USERNAME:PASSWORD for the registry.
+    #[arg(long, value_name = "USER:PASS")]
+    creds: Option<String>,
+    /// Platform to pull from a multi-platform image: OS/ARCH[/VARIANT].
+    #[arg(long)]
+    platform: Option<String>,
+    /// Architecture to pull (instead of the host's).
+    #[arg(long)]
+    arch: Option<String>,
+    /// Operating system to pull (instead of the host's).
+    #[arg(long)]
+    os: Option<String>,
+    /// Architecture variant to pull.
+    #[arg(long)]
+    variant: Option<String>,
+    /// Retries per blob on network errors.
+    #[arg(long, default_value_t = 3)]
+    retry: u32,
+    /// Delay before the first retry (doubled after each), e.g. 500ms, 2s.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    retry_delay: Duration,
+    /// Blobs fetched at once.
+    #[arg(long, default_value_t = 6)]
+    max_parallel: usize,
+    /// Policy file for the trust check (default ~/.config/containers/policy.json, then
+    /// /etc/containers/policy.json).
+    #[arg(long, value_name = "FILE")]
+    signature_policy: Option<PathBuf>,
+}
+
+fn printer(quiet: bool) -> impl Fn(&str) + Sync {
+    move |line: &str| {
+        if !quiet {
+            let mut err = io::stderr().lock();
+            let _ = writeln!(err, "{line}");
+        }
+    }
+}
+
+pub fn pull(ctx: &Context, args: PullArgs) -> Result<ExitCode> {
+    let opts = PullOptions {
+        connect: args.connect.options(args.creds.as_deref())?,
+        platform: Platform::choose(
+            args.platform.as_deref(),
+            args.os.as_deref(),
+            args.arch.as_deref(),
+            args.variant.as_deref(),
+        )?,
+        retry: args.retry,
+        retry_delay: args.retry_delay,
+        max_parallel: args.max_parallel,
+        signature_policy: args.signature_policy.clone(),
+    };
+    let store = ctx.store()?;
+    let print = printer(args.quiet);
+    if args.all_tags {
+        let records = pull_all_tags(&store, &args.reference, &opts, &print)
+            .with_context(|| format!("pulling every tag of {}", args.reference))?;
+        for record in records {
+            println!("{}", record.id.digest());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let record = pull_image(&store, &args.reference, &opts, &print)
+        .with_context(|| format!("pulling {}", args.reference))?;
+    println!("{}", record.id.digest());
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args)]
+pub struct PushArgs {
+    /// Image in the store (name or id).
+    image: String,
+    /// Destination: [docker://]REGISTRY/NAME[:TAG] (default: the image's name).
+    destination: Option<String>,
+    /// Print nothing but errors.
+    #[arg(short, long)]
+    quiet: bool,
+    #[command(flatten)]
+    connect: ConnectArgs,
+    /// Credentials USERNAME:PASSWORD for the registry.
+    #[arg(long, value_name = "USER:PASS")]
+    creds: Option<String>,
+    /// Write the digest of the pushed manifest to this file.
+    #[arg(long, value_name = "FILE")]
+    digestfile: Option<PathBuf>,
+}
+
+pub fn push(ctx: &Context, args: PushArgs) -> Result<ExitCode> {
+    let dest = match args.destination.as_deref() {
+        Some(d) if transport_prefix(d) => {
+            bail!("push destination {d:?}: only docker:// is supported by push; use berth copy")
+        }
+        d => push_destination(&args.image, d)?,
+    };
+    let opts = args.connect.options(args.creds.as_deref())?;
+    let store = ctx.store()?;
+    let print = printer(args.quiet);
+    let digest = push_image(&store, &args.image, &dest, &opts, &print)
+        .with_context(|| format!("pushing {} to {dest}", args.image))?;
+    if let Some(f) = &args.digestfile {
+        std::fs::write(f, digest.to_string())
+            .with_context(|| format!("writing {}", f.display()))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn transport_prefix(s: &str) -> bool {
+    [
+        "oci:",
+        "oci-archive:",
+        "docker-archive:",
+        "containers-storage:",
+        "dir:",
+    ]
+    .iter()
+    .any(|p| s.starts_with(p))
+}
+
+#[derive(Args)]
+pub struct LoginArgs {
+    /// Registry (`host[:port]`).
+    registry: String,
+    /// User name.
+    #[arg(short, long)]
+    username: Option<String>,
+    /// Password (prefer --password-stdin).
+    #[arg(short, long)]
+    password: Option<String>,
+    /// Read the password from stdin.
+    #[arg(long)]
+    password_stdin: bool,
+    /// Print the user name stored for the registry.
+    #[arg(long)]
+    get_login: bool,
+    #[command(flatten)]
+    connect: ConnectArgs,
+}
+
+/// `host[:port][/repo]` from what a user types (`https://host/v2/` too).
+fn registry_key(input: &str) -> String {
+    let s = input
+        .trim_start_matches("docker://")
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .trim_end_matches('/');
+    let s = s.strip_suffix("/v2").unwrap_or(s);
+    match s {
+        "index.docker.io" | "registry-1.docker.io" => "docker.io".to_string(),
+        other => other.to_string(),
+    }
+}
+
+pub fn login(_ctx: &Context, args: LoginArgs) -> Result<ExitCode> {
+    let key = registry_key(&args.registry);
+    let files = AuthFiles::discover(args.connect.authfile.as_deref());
+    if args.get_login {
+        match files.lookup(&key)? {
+            Some(c) => println!("{}", c.username),
+            None => bail!("not logged into {key}"),
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let Some(username) = args.username.clone() else {
+        bail!("login to {key}: a user name is required (-u USER)");
+    };
+    let password = match (&args.password, args.password_stdin) {
+        (Some(_), true) => bail!("--password and --password-stdin are mutually exclusive"),
+        (Some(p), false) => p.clone(),
+        (None, true) => {
+            let mut line = String::new();
+            io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .context("reading the password from stdin")?;
+            line.trim_end_matches(['\n', '\r']).to_string()
+        }
+        (None, false) => bail!("login to {key}: no password: use -p or --password-stdin"),
+    };
+    let creds = Credentials { username, password };
+    let host = key.split('/').next().unwrap_or(&key).to_string();
+    let conf = RegistriesConf::load()?;
+    let insecure = match args.connect.tls_verify {
+        Some(v) => !v,
+        None => conf.host_insecure(&host),
+    };
+    let api_host = if host == "docker.io" {
+        "registry-1.docker.io"
+    } else {
+        host.as_str()
+    };
+    let rt = new_runtime()?;
+    let client = Client::new(
+        rt,
+        api_host,
+        ClientOptions {
+            insecure,
+            credentials: Some(creds.clone()),
+            cert_dir: args.connect.cert_dir.clone(),
+        },
+    )?;
+    client
+        .check_login()
+        .with_context(|| format!("logging in to {key}"))?;
+    files
+        .store(&key, &creds)
+        .with_context(|| format!("saving credentials for {key}"))?;
+    println!("Login Succeeded!");
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args)]
+pub struct LogoutArgs {
+    /// Registry (`host[:port]`).
+    registry: Option<String>,
+    /// Remove the credentials of every registry.
+    #[arg(short, long)]
+    all: bool,
+    /// Path of the authentication file.
+    #[arg(long, value_name = "FILE")]
+    authfile: Option<PathBuf>,
+}
+
+pub fn logout(_ctx: &Context, args: LogoutArgs) -> Result<ExitCode> {
+    let files = AuthFiles::discover(args.authfile.as_deref());
+    if args.all {
+        files.remove_all()?;
+        println!("Removed login credentials for all registries");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let Some(registry) = &args.registry else {
+        bail!("logout: name a registry or use --all");
+    };
+    let key = registry_key(registry);
+    if !files.remove(&key)? {
+        bail!("not logged into {key}");
+    }
+    println!("Removed login credentials for {key}");
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args)]
+pub struct CopyArgs {
+    /// Source: docker://REF, oci:PATH[:REF], oci-archive:PATH[:REF],
+    /// docker-archive:PATH[:REF], containers-storage:NAME or a name in the store.
+    source: String,
+    /// Destination, in the same forms.
+    destination: String,
+    /// Print nothing but errors.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Require HTTPS and verified certificates for a docker:// source.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    src_tls_verify: Option<bool>,
+    /// Require HTTPS and verified certificates for a docker:// destination.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    dest_tls_verify: Option<bool>,
+    /// Credentials USERNAME:PASSWORD for the source registry.
+    #[arg(long, value_name = "USER:PASS")]
+    src_creds: Option<String>,
+    /// Credentials USERNAME:PASSWORD for the destination registry.
+    #[arg(long, value_name = "USER:PASS")]
+    dest_creds: Option<String>,
+    /// Path of the authentication file.
+    #[arg(long, value_name = "FILE")]
+    authfile: Option<PathBuf>,
+    /// Policy file for the trust check of a docker:// source.
+    #[arg(long, value_name = "FILE")]
+    signature_policy: Option<PathBuf>,
+    /// Write the digest of the copied manifest to this file.
+    #[arg(long, value_name = "FILE")]
+    digestfile: Option<PathBuf>,
+}
+
+pub fn copy(ctx: &Context, args: CopyArgs) -> Result<ExitCode> {
+    let src = Location::parse(&args.source)?;
+    let dst = Location::parse(&args.destination)?;
+    let connect = |tls: Option<bool>, creds: Option<&str>| -> Result<ConnectOptions> {
+        Ok(ConnectOptions {
+            tls_verify: tls,
+            authfile: args.authfile.clone(),
+            creds: creds.map(Credentials::parse).transpose()?,
+            cert_dir: None,
+        })
+    };
+    let opts = CopyOptions {
+        source: PullOptions {
+            connect: connect(args.src_tls_verify, args.src_creds.as_deref())?,
+            signature_policy: args.signature_policy.clone(),
+            ..PullOptions::default()
+        },
+        destination: connect(args.dest_tls_verify, args.dest_creds.as_deref())?,
+    };
+    let store = ctx.store()?;
+    let print = printer(args.quiet);
+    let digest = copy_between(&store, &src, &dst, &opts, &print)
+        .with_context(|| format!("copying {} to {}", args.source, args.destination))?;
+    if let Some(f) = &args.digestfile {
+        std::fs::write(f, digest.to_string())
+            .with_context(|| format!("writing {}", f.display()))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args)]
+pub struct SearchArgs {
+    /// What to look for: [REGISTRY/]TEXT.
+    term: String,
+    /// Most results per registry.
+    #[arg(long, default_value_t = 25)]
+    limit: usize,
+    #[command(flatten)]
+    connect: ConnectArgs,
+    /// Credentials USERNAME:PASSWORD for the registry.
+    #[arg(long, value_name = "USER:PASS")]
+    creds: Option<String>,
+}
+
+pub fn search(_ctx: &Context, args: SearchArgs) -> Result<ExitCode> {
+    let opts = args.connect.options(args.creds.as_deref())?;
+    let names = berth_registry::search::search(&args.term, args.limit, &opts)
+        .with_context(|| format!("searching {}", args.term))?;
+    println!("NAME");
+    for n in names {
+        println!("{n}");
+    }
+    Ok(ExitCode::SUCCESS)
+}

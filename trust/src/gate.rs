@@ -1,0 +1,51 @@
+//! The trust gate's two types. Only this crate constructs a [`VerifiedImage`].
+
+use berth_layers::Digest;
+
+/// A manifest fetched from outside, not yet checked against the policy.
+#[derive(Debug, Clone)]
+pub struct UnverifiedImage {
+    /// Transport name as in policy.json (`docker`).
+    pub transport: String,
+    /// Fully qualified reference: `host[:port]/repo[:tag][@digest]`.
+    pub reference: String,
+    /// Digest of `manifest` (computed by the fetcher, which verified it).
+    pub digest: Digest,
+    /// Manifest media type.
+    pub media_type: String,
+    /// The manifest bytes.
+    pub manifest: Vec<u8>,
+}
+
+/// An image the policy accepted. The fields are private: only [`crate::Policy::verify`]
+/// makes one.
+#[derive(Debug, Clone)]
+pub struct VerifiedImage {
+    inner: UnverifiedImage,
+}
+
+impl VerifiedImage {
+    pub(crate) fn accept(inner: UnverifiedImage) -> VerifiedImage {
+        VerifiedImage { inner }
+    }
+
+    /// The reference it was fetched under.
+    pub fn reference(&self) -> &str {
+        &self.inner.reference
+    }
+
+    /// Digest of the manifest.
+    pub fn digest(&self) -> &Digest {
+        &self.inner.digest
+    }
+
+    /// Manifest media type.
+    pub fn media_type(&self) -> &str {
+        &self.inner.media_type
+    }
+
+    /// The manifest bytes.
+    pub fn manifest(&self) -> &[u8] {
+        &self.inner.manifest
+    }
+}
