@@ -1,10 +1,7 @@
 #!/usr/bin/env bash
 # Quick start, end to end on a fresh Debian machine (as root): install what berth uses, build
-# berth, make a base image from Debian's static busybox, store it, save and load it, mount it
-# and run a command from it.
-#
-# `berth run` is not built yet (the run issue); until then the image's rootfs is run with
-# chroot through `berth image mount`.
+# berth, make a base image from Debian's static busybox, store it, save and load it, run a
+# container from it, and check the store.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
@@ -13,9 +10,9 @@ berth=$PWD/target/release/berth
 
 work=$(mktemp -d /tmp/berth-quickstart.XXXXXX)
 root=$work/store
-mnt=""
 cleanup() {
-  [ -n "$mnt" ] && "$berth" --root "$root" image unmount --all >/dev/null 2>&1 || true
+  "$berth" --root "$root" --runroot "$work/run" rm -f -a >/dev/null 2>&1 || true
+  grep -o " $work[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -35,7 +32,6 @@ set -x
 "$berth" --root "$root" save --format oci-archive -o "$work/busybox-oci.tar" busybox
 "$berth" --root "$root" rmi busybox
 "$berth" --root "$root" load -i "$work/busybox-oci.tar"
-mnt=$("$berth" --root "$root" image mount busybox)
-chroot "$mnt" /bin/sh -c 'echo "hello from $(uname -s) inside the busybox image"'
-"$berth" --root "$root" image unmount busybox
+"$berth" --root "$root" --runroot "$work/run" run --rm busybox \
+  sh -c 'echo "hello from $(hostname) as $(id -un), pid $$"'
 "$berth" --root "$root" system check
