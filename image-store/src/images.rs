@@ -3,7 +3,9 @@
 use berth_layers::digest::{digest_bytes, parse_sha256};
 use berth_layers::Digest;
 use chrono::{DateTime, Utc};
-use oci_spec::image::{ImageConfiguration, ImageManifest, MediaType};
+use oci_spec::image::{
+    Descriptor, ImageConfiguration, ImageManifest, ImageManifestBuilder, MediaType,
+};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::db;
@@ -156,7 +158,37 @@ pub(crate) fn diff_ids(config_digest: &Digest, config: &ImageConfiguration) -> R
         .collect()
 }
 
+/// An OCI image manifest (schema 2) over a config and layers.
+pub fn oci_manifest(config: Descriptor, layers: Vec<Descriptor>) -> Result<ImageManifest> {
+    ImageManifestBuilder::default()
+        .schema_version(2u32)
+        .media_type(MediaType::ImageManifest)
+        .config(config)
+        .layers(layers)
+        .build()
+        .map_err(|e| StoreError::Invalid(format!("building an OCI manifest: {e}")))
+}
+
 impl Store {
+    /// Store `config` and an OCI manifest over `layers` (whose blobs are already in the
+    /// content store) and record the image with `names`. Callers hold [`Store::lock_shared`]
+    /// from writing the layers until this returns, so gc cannot collect them in between.
+    pub fn commit_image(
+        &self,
+        config: &ImageConfiguration,
+        layers: Vec<Descriptor>,
+        names: &[String],
+    ) -> Result<ImageRecord> {
+        let config_bytes = serde_json::to_vec(config)
+            .map_err(|e| StoreError::Invalid(format!("encoding an image config: {e}")))?;
+        let (config_digest, config_size) = self.content().put_bytes(&config_bytes)?;
+        let config = Descriptor::new(MediaType::ImageConfig, config_size, config_digest);
+        let manifest_bytes = serde_json::to_vec(&oci_manifest(config, layers)?)
+            .map_err(|e| StoreError::Invalid(format!("encoding an image manifest: {e}")))?;
+        let (manifest_digest, _) = self.content().put_bytes(&manifest_bytes)?;
+        self.add_image(&manifest_digest, names)
+    }
+
     /// Record the image whose manifest (and config and layers) are already in the content
     /// store, and give it `names` (normalized as local names, moving each name away from any
     /// image that had it). Adding an image that exists only adds the names. A missing layer

@@ -8,8 +8,8 @@ use berth_layers::writer::tar_stream_to_layer;
 use berth_layers::{LayerDescriptor, LayerOptions};
 use chrono::{SecondsFormat, Utc};
 use oci_spec::image::{
-    Arch, Config, ConfigBuilder, Descriptor, HistoryBuilder, ImageConfigurationBuilder,
-    ImageManifestBuilder, MediaType, Os, RootFsBuilder,
+    Arch, Config, ConfigBuilder, Descriptor, HistoryBuilder, ImageConfigurationBuilder, Os,
+    RootFsBuilder,
 };
 
 use crate::content::IngestWriter;
@@ -276,30 +276,9 @@ fn import_with(
         .history(vec![history.build().map_err(spec_err("history"))?])
         .build()
         .map_err(spec_err("config"))?;
-    let config_bytes = serde_json::to_vec(&image_config)
-        .map_err(|e| StoreError::Invalid(format!("import: encoding config: {e}")))?;
-    let (config_digest, config_size) = store.content().put_bytes(&config_bytes)?;
-
-    let manifest = ImageManifestBuilder::default()
-        .schema_version(2u32)
-        .media_type(MediaType::ImageManifest)
-        .config(Descriptor::new(
-            MediaType::ImageConfig,
-            config_size,
-            config_digest,
-        ))
-        .layers(vec![Descriptor::new(
-            layer.media_type.clone(),
-            layer.size,
-            layer.digest.clone(),
-        )])
-        .build()
-        .map_err(spec_err("manifest"))?;
-    let manifest_bytes = serde_json::to_vec(&manifest)
-        .map_err(|e| StoreError::Invalid(format!("import: encoding manifest: {e}")))?;
-    let (manifest_digest, _) = store.content().put_bytes(&manifest_bytes)?;
+    let layer = Descriptor::new(layer.media_type.clone(), layer.size, layer.digest.clone());
     let names: Vec<String> = name.into_iter().collect();
-    store.add_image(&manifest_digest, &names)
+    store.commit_image(&image_config, vec![layer], &names)
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use berth_image_store::names::normalize_local;
 use berth_image_store::ImageRecord;
 use berth_layers::{dir_diff_to_layer, overlay_upper_to_layer, Compression, LayerOptions};
 use chrono::{SecondsFormat, Utc};
-use oci_spec::image::{Descriptor, HistoryBuilder, ImageManifest, MediaType};
+use oci_spec::image::{Descriptor, HistoryBuilder};
 
 use crate::container::Container;
 use crate::engine::Engine;
@@ -86,32 +86,14 @@ impl Engine<'_> {
         if config.architecture().to_string().is_empty() {
             config.set_architecture(host_arch().into());
         }
-        let config_bytes =
-            serde_json::to_vec(&config).map_err(|e| RunError::Spec(format!("commit: {e}")))?;
-        let (config_digest, config_size) = store.content().put_bytes(&config_bytes)?;
-
         let mut layers = manifest.layers().clone();
         layers.push(Descriptor::new(
             layer.media_type.clone(),
             layer.size,
             layer.digest.clone(),
         ));
-        let new_manifest: ImageManifest = oci_spec::image::ImageManifestBuilder::default()
-            .schema_version(2u32)
-            .media_type(MediaType::ImageManifest)
-            .config(Descriptor::new(
-                MediaType::ImageConfig,
-                config_size,
-                config_digest,
-            ))
-            .layers(layers)
-            .build()
-            .map_err(invalid("manifest"))?;
-        let manifest_bytes = serde_json::to_vec(&new_manifest)
-            .map_err(|e| RunError::Spec(format!("commit: {e}")))?;
-        let (manifest_digest, _) = store.content().put_bytes(&manifest_bytes)?;
         let names: Vec<String> = name.into_iter().collect();
-        Ok(store.add_image(&manifest_digest, &names)?)
+        Ok(store.commit_image(&config, layers, &names)?)
     }
 
     /// Write `c`'s whole filesystem (image plus changes) to `out` as an uncompressed tar.

@@ -22,7 +22,9 @@ use berth_layers::digest::{
     digest_bytes, digest_reader, parse_sha256, HashingWriter, Sha256Counter,
 };
 use berth_layers::Digest;
-use oci_spec::image::{Descriptor, ImageManifestBuilder, MediaType};
+use oci_spec::image::{Descriptor, MediaType};
+
+use crate::images::oci_manifest;
 use serde::{Deserialize, Serialize};
 
 use crate::copy::{
@@ -284,12 +286,7 @@ impl<'a> DockerArchiveSource<'a> {
             config_digest.clone(),
         );
         self.blobs.insert(config_digest, entry.config.clone());
-        let manifest = ImageManifestBuilder::default()
-            .schema_version(2u32)
-            .media_type(MediaType::ImageManifest)
-            .config(config_desc)
-            .layers(layers)
-            .build()
+        let manifest = oci_manifest(config_desc, layers)
             .map_err(|e| StoreError::Invalid(format!("{what}: synthesizing manifest: {e}")))?;
         let bytes = serde_json::to_vec(&manifest)
             .map_err(|e| StoreError::Invalid(format!("{what}: synthesizing manifest: {e}")))?;
