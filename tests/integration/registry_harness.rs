@@ -247,15 +247,7 @@ pub fn berth(env: &TestEnv, args: &[&str]) -> Command {
 
 /// Run berth isolated and require success; returns stdout.
 pub fn ok(env: &TestEnv, args: &[&str]) -> String {
-    let out = berth(env, args).output().expect("spawn berth");
-    assert!(
-        out.status.success(),
-        "berth {args:?} failed with {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    crate::util::success_stdout(args, berth(env, args).output().expect("spawn berth"))
 }
 
 /// Run berth isolated and require exit 125 with one `Error:` line (after any progress

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use crate::util::{unmount_under, TestEnv};
+use crate::util::{success_stdout, unmount_under, TestEnv};
 
 /// A test store plus its own run root.
 pub(crate) struct RunEnv {
@@ -38,15 +38,7 @@ impl RunEnv {
     }
 
     pub(crate) fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "berth {args:?} failed with {:?}\nstdout: {}\nstderr: {}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        success_stdout(args, self.run(args))
     }
 
     pub(crate) fn code(&self, args: &[&str]) -> (Option<i32>, String, String) {

@@ -47,15 +47,7 @@ impl TestEnv {
 
     /// Run and require success; returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "berth {args:?} failed with {:?}\nstdout: {}\nstderr: {}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        success_stdout(args, self.run(args))
     }
 
     /// Run and require failure with `code`; returns stderr, which must be one line.
@@ -125,6 +117,18 @@ impl Drop for TestEnv {
     fn drop(&mut self) {
         unmount_under(self.dir.path());
     }
+}
+
+/// Require that berth `args` succeeded; returns its stdout.
+pub fn success_stdout(args: &[&str], out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "berth {args:?} failed with {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }
 
 /// Lazily unmount every mount point under `dir` (deepest first), so a failed test leaves no
