@@ -102,87 +102,70 @@ fn save_and_load_round_trip_in_every_format() {
     env.assert_check_clean();
 }
 
-#[test]
-fn load_refuses_a_member_that_climbs_out() {
-    let env = TestEnv::new();
+/// Import busybox into `env`, save it in `format`, and return the archive's members.
+fn saved_members(env: &TestEnv, format: &str) -> Vec<(String, Vec<u8>)> {
     env.import_busybox("busybox");
     let good = env.path("good.tar");
     env.ok(&[
         "save",
         "--format",
-        "oci-archive",
+        format,
         "-o",
         good.to_str().unwrap(),
         "busybox",
     ]);
-    let mut members = read_tar(&good);
-    members.push(("../evil".to_string(), b"escape".to_vec()));
-    let bad = env.path("bad.tar");
-    write_tar(&bad, &members);
+    read_tar(&good)
+}
 
+/// The member name of the first layer in a docker-archive's manifest.json.
+fn first_docker_layer(members: &[(String, Vec<u8>)]) -> String {
+    let manifest = &members
+        .iter()
+        .find(|(n, _)| n == "manifest.json")
+        .unwrap()
+        .1;
+    let manifest: Value = serde_json::from_slice(manifest).unwrap();
+    manifest[0]["Layers"][0].as_str().unwrap().to_string()
+}
+
+/// Write `members` as an archive, load it into a fresh store and require a one-line refusal
+/// (exit 125) that leaves that store empty and consistent. Returns the store and the error.
+fn refused_load(env: &TestEnv, members: &[(String, Vec<u8>)]) -> (TestEnv, String) {
+    let bad = env.path("bad.tar");
+    write_tar(&bad, members);
     let other = TestEnv::new();
     let err = other.fails(&["load", "-i", bad.to_str().unwrap()], 125);
+    assert_eq!(image_ids(&other).trim(), "", "nothing is recorded: {err}");
+    other.assert_check_clean();
+    (other, err)
+}
+
+#[test]
+fn load_refuses_a_member_that_climbs_out() {
+    let env = TestEnv::new();
+    let mut members = saved_members(&env, "oci-archive");
+    members.push(("../evil".to_string(), b"escape".to_vec()));
+    let (other, err) = refused_load(&env, &members);
     assert!(err.contains("../evil"), "{err}");
     assert!(!other.path("evil").exists() && !other.root.join("../evil").exists());
-    assert_eq!(image_ids(&other).trim(), "");
     other.assert_canary();
-    other.assert_check_clean();
 }
 
 #[test]
 fn load_refuses_a_manifest_naming_a_missing_blob() {
     let env = TestEnv::new();
-    env.import_busybox("busybox");
-    let good = env.path("good.tar");
-    env.ok(&[
-        "save",
-        "--format",
-        "docker-archive",
-        "-o",
-        good.to_str().unwrap(),
-        "busybox",
-    ]);
-    let members = read_tar(&good);
-    let manifest: Value = serde_json::from_slice(
-        &members
-            .iter()
-            .find(|(n, _)| n == "manifest.json")
-            .unwrap()
-            .1,
-    )
-    .unwrap();
-    let layer = manifest[0]["Layers"][0].as_str().unwrap().to_string();
+    let members = saved_members(&env, "docker-archive");
+    let layer = first_docker_layer(&members);
     let without: Vec<_> = members.into_iter().filter(|(n, _)| *n != layer).collect();
-    let bad = env.path("bad.tar");
-    write_tar(&bad, &without);
-
-    let other = TestEnv::new();
-    let err = other.fails(&["load", "-i", bad.to_str().unwrap()], 125);
-    let hex = layer
-        .trim_end_matches(".tar")
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_string();
-    assert!(err.contains(&hex) || err.contains(&layer), "{err}");
-    assert_eq!(image_ids(&other).trim(), "");
-    other.assert_check_clean();
+    let (_, err) = refused_load(&env, &without);
+    let hex = layer.trim_end_matches(".tar").rsplit('/').next().unwrap();
+    assert!(err.contains(hex) || err.contains(&layer), "{err}");
 }
 
 #[test]
 fn load_refuses_a_blob_whose_bytes_do_not_match_its_digest() {
     let env = TestEnv::new();
-    env.import_busybox("busybox");
-    let good = env.path("good.tar");
-    env.ok(&[
-        "save",
-        "--format",
-        "oci-archive",
-        "-o",
-        good.to_str().unwrap(),
-        "busybox",
-    ]);
-    let mut members = read_tar(&good);
+    let mut members = saved_members(&env, "oci-archive");
     let (name, data) = members
         .iter_mut()
         .filter(|(n, _)| n.contains("blobs/sha256/"))
@@ -191,62 +174,30 @@ fn load_refuses_a_blob_whose_bytes_do_not_match_its_digest() {
     let mid = data.len() / 2;
     data[mid] ^= 0xff;
     let hex = name.rsplit('/').next().unwrap().to_string();
-    let bad = env.path("bad.tar");
-    write_tar(&bad, &members);
-
-    let other = TestEnv::new();
-    let err = other.fails(&["load", "-i", bad.to_str().unwrap()], 125);
+    let (_, err) = refused_load(&env, &members);
     assert!(err.contains(&hex), "{err}");
-    assert_eq!(image_ids(&other).trim(), "");
-    other.assert_check_clean();
 }
 
 #[test]
 fn load_refuses_a_layer_whose_diff_id_differs_from_the_config() {
     let env = TestEnv::new();
-    env.import_busybox("busybox");
-    let good = env.path("good.tar");
-    env.ok(&[
-        "save",
-        "--format",
-        "docker-archive",
-        "-o",
-        good.to_str().unwrap(),
-        "busybox",
-    ]);
-    let mut members = read_tar(&good);
-    let manifest: Value = serde_json::from_slice(
-        &members
-            .iter()
-            .find(|(n, _)| n == "manifest.json")
-            .unwrap()
-            .1,
-    )
-    .unwrap();
-    let layer = manifest[0]["Layers"][0].as_str().unwrap().to_string();
+    let mut members = saved_members(&env, "docker-archive");
+    let layer = first_docker_layer(&members);
     // Replace the layer with another valid tar: its diff_id no longer matches the config.
-    let other_layer = {
-        let p = env.path("other-layer.tar");
-        write_tar(
-            &p,
-            &[
-                ("etc/".to_string(), vec![]),
-                ("etc/motd".to_string(), b"hi".to_vec()),
-            ],
-        );
-        fs::read(p).unwrap()
-    };
+    let other_layer = env.path("other-layer.tar");
+    write_tar(
+        &other_layer,
+        &[
+            ("etc/".to_string(), vec![]),
+            ("etc/motd".to_string(), b"hi".to_vec()),
+        ],
+    );
+    let other_layer = fs::read(other_layer).unwrap();
     for (n, d) in members.iter_mut() {
         if *n == layer {
             *d = other_layer.clone();
         }
     }
-    let bad = env.path("bad.tar");
-    write_tar(&bad, &members);
-
-    let other = TestEnv::new();
-    let err = other.fails(&["load", "-i", bad.to_str().unwrap()], 125);
+    let (_, err) = refused_load(&env, &members);
     assert!(err.contains("diff") || err.contains("digest"), "{err}");
-    assert_eq!(image_ids(&other).trim(), "");
-    other.assert_check_clean();
 }
