@@ -9,6 +9,7 @@
 //! version); [`output`] holds the shared table and human-readable formatting.
 
 mod archive;
+mod build;
 mod containers;
 mod images;
 mod output;
@@ -115,6 +116,11 @@ enum Command {
     /// Manage named volumes.
     #[command(subcommand)]
     Volume(containers::volumes::VolumeCommand),
+    /// Build an image from a Containerfile and a context directory.
+    Build(build::BuildArgs),
+    /// Docker compatibility: `berth buildx build` is `berth build`.
+    #[command(subcommand, hide = true)]
+    Buildx(build::BuildxCommand),
     /// Supervise a detached container (started by berth itself).
     #[command(hide = true)]
     ContainerMonitor(containers::MonitorArgs),
@@ -170,6 +176,8 @@ fn run(ctx: &Context, command: Command) -> Result<ExitCode> {
         Command::Wait(a) => containers::wait(ctx, a),
         Command::Container(c) => containers::dispatch(ctx, c),
         Command::ContainerMonitor(a) => containers::monitor(ctx, a),
+        Command::Build(a) => build::build(ctx, a),
+        Command::Buildx(c) => build::buildx(ctx, c),
         Command::Volume(c) => containers::volumes::dispatch(ctx, c),
     }
 }

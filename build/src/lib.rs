@@ -1,5 +1,62 @@
 //! berth-build: Containerfile parsing, planning and execution.
 //!
-//! Not built yet (see the build issue). Each step will prepare a snapshot from
-//! `berth-image-store`, run in a `berth-run` container, and turn the upper dir into a layer
-//! through `berth-layers`.
+//! How a build flows: [`parse`] turns the text into berth's own AST ([`ast::Containerfile`]:
+//! [`ast::Instruction`]s with `file:line:col` spans, flags and heredocs; arguments kept raw);
+//! [`plan::Plan`] splits it into stages and picks those the target needs; [`build`] runs
+//! them ([`executor`]): FROM a local image, a registry image (pulled through
+//! `berth-registry`, trust gate included, per `--pull`) or `scratch`, then one step per
+//! instruction. A filesystem step is looked up in the layer [`cache`]; on a miss it prepares
+//! a writable snapshot (`berth-image-store`) over the stage's current image, does its work
+//! (RUN through `berth_run::ephemeral::run_ephemeral`, COPY/ADD through [`copy`]), turns the
+//! overlay upper dir into a layer (`berth-layers`) and records an unnamed intermediate
+//! image for the next step; metadata steps only change the config.
+//! The target's image is written with its names; intermediates are removed; a failure tags
+//! nothing and leaves no snapshot or mount.
+//!
+//! Modules:
+//! - [`parser`]: directives, comments, continuations, heredocs; `parser::args` the arguments
+//!   of each instruction (JSON and shell forms, key=value, flags).
+//! - [`expand`]: `$v`, `${v:-w}`, `${v#p}`, `${v/p/r}`… with quotes and escapes.
+//! - [`scope`]: ARG/ENV scoping (global ARGs, per-stage ARGs, `--build-arg`, platform and
+//!   proxy ARGs).
+//! - [`plan`]: stages, `--target`, the stages a target needs.
+//! - [`executor`]: [`BuildOptions`] and the step loop; `executor::run_step` (RUN),
+//!   `executor::run_mounts` (`RUN --mount=type=cache|tmpfs|bind|secret`),
+//!   `executor::copy_step` (COPY/ADD sources).
+//! - [`metadata`]: ENV, LABEL, EXPOSE, VOLUME, USER, WORKDIR, CMD, ENTRYPOINT, STOPSIGNAL.
+//! - [`copy`]: COPY/ADD sources resolved inside the context (or another stage) and written
+//!   into the rootfs through pathrs (`openat2(RESOLVE_IN_ROOT)`).
+//! - [`cache`]: the layer cache (`--layers`): step keys (parent layers, config, inputs,
+//!   source digests) → recorded layers, under `<store>/build-cache-index/`.
+//! - [`fetch`]: `ADD <url>` downloads (http/https, `--checksum=sha256:`).
+//! - [`ignore`]: `.containerignore`/`.dockerignore` with Docker's rules.
+//! - [`extras`]: HEALTHCHECK and ONBUILD, kept as Docker's `Healthcheck`/`OnBuild` config
+//!   fields (oci-spec's types lack them); a base image's ONBUILD triggers run after FROM.
+//! - [`image`]: [`image::ImageState`], the image a stage is making (config, layers,
+//!   history), written as OCI or Docker v2s2 ([`Format`]).
+//! - [`error`]: [`BuildError`]; parse errors name `file:line:col`, step errors `file:line`
+//!   and the instruction, a failed RUN its exit code.
+//!
+//! Not built yet: pruning of the cache index (stale entries are misses), `RUN --mount=type=ssh`,
+//! bind mounts `from=` a stage or read-write, `COPY --link`,
+//! parallel stages.
+
+pub mod ast;
+pub mod cache;
+pub mod copy;
+pub mod error;
+pub mod executor;
+pub mod expand;
+pub mod extras;
+pub mod fetch;
+pub mod ignore;
+pub mod image;
+pub mod metadata;
+pub mod parser;
+pub mod plan;
+pub mod scope;
+
+pub use error::{BuildError, Result};
+pub use executor::{build, check_platform, BuildOptions, PullPolicy, Secret};
+pub use image::Format;
+pub use parser::parse;

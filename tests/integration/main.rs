@@ -4,6 +4,7 @@
 //! `util` is the harness (temp store, command builder, busybox base image, cleanup).
 
 mod archives;
+mod build;
 mod hostile;
 mod images;
 mod interop;

@@ -1,0 +1,185 @@
+//! The layer cache (`--layers`, on by default in the CLI as in Podman): a filesystem step
+//! whose key matches an earlier one reuses that step's layer instead of running.
+//!
+//! The key of a step hashes what decides its result: the parent's layers (diff_ids), the
+//! runtime config it runs with, berth's `--timestamp`, and the step's own inputs (for RUN
+//! the command, environment and network; for COPY/ADD the destination, owner, mode and a
+//! digest of every source: path, type, mode, owner, bytes or link target, never mtime).
+//! RUN steps with `--mount` are never cached. Entries live in
+//! `<store>/build-cache-index/<key>` (JSON: the layer's digest, size, media type and
+//! diff_id), written by rename; a hit whose blob is gone (gc) is a miss.
+
+use std::fs;
+use std::io::{self, Read};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use berth_image_store::Store;
+use oci_spec::image::{Descriptor, MediaType};
+use serde_json::json;
+use sha2::{Digest as _, Sha256};
+
+use crate::image::ImageState;
+
+/// A cached step result: the layer it made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub layer: Descriptor,
+    pub diff_id: String,
+}
+
+/// Hashes length-prefixed parts, so that no two part lists collide.
+#[derive(Clone)]
+pub struct KeyBuilder(Sha256);
+
+impl KeyBuilder {
+    /// A key over the parent state of a step.
+    pub fn new(state: &ImageState, timestamp: Option<i64>) -> KeyBuilder {
+        let mut k = KeyBuilder(Sha256::new());
+        k.part(b"berth-build-cache-v1");
+        for d in state.config.rootfs().diff_ids() {
+            k.part(d.as_bytes());
+        }
+        // Through a `Value` (a sorted map), so label order never changes the key.
+        let inner = serde_json::to_value(state.inner()).unwrap_or_default();
+        k.part(inner.to_string().as_bytes());
+        k.part(format!("{timestamp:?}").as_bytes());
+        k
+    }
+
+    pub fn part(&mut self, bytes: &[u8]) -> &mut Self {
+        self.0.update((bytes.len() as u64).to_le_bytes());
+        self.0.update(bytes);
+        self
+    }
+
+    pub fn finish(self) -> String {
+        hex::encode(self.0.finalize())
+    }
+}
+
+/// Hash a source tree (or file, or symlink) at `path` into `k`, walking sorted, never
+/// following symlinks.
+pub fn hash_tree(k: &mut KeyBuilder, path: &Path) -> io::Result<()> {
+    hash_entry(k, path, Path::new(""))
+}
+
+fn hash_entry(k: &mut KeyBuilder, path: &Path, rel: &Path) -> io::Result<()> {
+    let md = fs::symlink_metadata(path)?;
+    k.part(rel.as_os_str().as_encoded_bytes());
+    k.part(format!("{:o} {} {}", md.mode(), md.uid(), md.gid()).as_bytes());
+    let ft = md.file_type();
+    if ft.is_symlink() {
+        k.part(fs::read_link(path)?.as_os_str().as_encoded_bytes());
+    } else if ft.is_file() {
+        let mut f = fs::File::open(path)?;
+        let mut h = Sha256::new();
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = f.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
+        }
+        k.part(&h.finalize());
+    } else if ft.is_dir() {
+        let mut names: Vec<_> = fs::read_dir(path)?
+            .map(|e| e.map(|e| e.file_name()))
+            .collect::<io::Result<_>>()?;
+        names.sort();
+        for n in names {
+            hash_entry(k, &path.join(&n), &rel.join(&n))?;
+        }
+    }
+    Ok(())
+}
+
+fn index_dir(store: &Store) -> PathBuf {
+    store.root().join("build-cache-index")
+}
+
+/// The entry for `key`, if recorded (within `ttl`, when given) and its layer blob is still
+/// in the store.
+pub fn lookup(store: &Store, key: &str, ttl: Option<std::time::Duration>) -> Option<Entry> {
+    let path = index_dir(store).join(key);
+    if let Some(ttl) = ttl {
+        let age = fs::metadata(&path).ok()?.modified().ok()?.elapsed().ok()?;
+        if age > ttl {
+            return None;
+        }
+    }
+    let bytes = fs::read(&path).ok()?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let digest: oci_spec::image::Digest = v["digest"].as_str()?.parse().ok()?;
+    let size = v["size"].as_u64()?;
+    let media_type = MediaType::from(v["mediaType"].as_str()?);
+    let diff_id = v["diff_id"].as_str()?.to_string();
+    if !store.content().contains(&digest) || store.content().size(&digest).ok()? != size {
+        return None;
+    }
+    Some(Entry {
+        layer: Descriptor::new(media_type, size, digest),
+        diff_id,
+    })
+}
+
+/// Record `entry` under `key` (best effort: a cache that cannot be written is a warning).
+pub fn save(store: &Store, key: &str, entry: &Entry) {
+    let dir = index_dir(store);
+    let body = json!({
+        "digest": entry.layer.digest().to_string(),
+        "size": entry.layer.size(),
+        "mediaType": entry.layer.media_type().to_string(),
+        "diff_id": entry.diff_id,
+    });
+    let result = (|| -> io::Result<()> {
+        fs::create_dir_all(&dir)?;
+        let tmp = dir.join(format!(".tmp-{key}-{}", std::process::id()));
+        fs::write(&tmp, body.to_string())?;
+        fs::rename(&tmp, dir.join(key))
+    })();
+    if let Err(e) = result {
+        tracing::warn!(dir = %dir.display(), error = %e, "writing the build cache");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key_of(dir: &Path) -> String {
+        let mut k = KeyBuilder(Sha256::new());
+        hash_tree(&mut k, dir).unwrap();
+        k.finish()
+    }
+
+    #[test]
+    fn tree_hash_sees_content_and_mode_not_mtime() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        fs::create_dir(d.path().join("sub")).unwrap();
+        fs::write(d.path().join("sub/a"), "one").unwrap();
+        let first = key_of(d.path());
+        let f = fs::File::options()
+            .write(true)
+            .open(d.path().join("sub/a"))
+            .unwrap();
+        f.set_modified(std::time::SystemTime::UNIX_EPOCH).unwrap();
+        assert_eq!(key_of(d.path()), first, "mtime must not matter");
+        fs::write(d.path().join("sub/a"), "two").unwrap();
+        let second = key_of(d.path());
+        assert_ne!(second, first);
+        fs::set_permissions(d.path().join("sub/a"), fs::Permissions::from_mode(0o600)).unwrap();
+        assert_ne!(key_of(d.path()), second);
+    }
+
+    #[test]
+    fn parts_are_length_prefixed() {
+        let mut a = KeyBuilder(Sha256::new());
+        a.part(b"ab").part(b"c");
+        let mut b = KeyBuilder(Sha256::new());
+        b.part(b"a").part(b"bc");
+        assert_ne!(a.finish(), b.finish());
+    }
+}

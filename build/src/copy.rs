@@ -1,0 +1,453 @@
+//! COPY and ADD: sources from the build context, another stage's rootfs or a heredoc,
+//! written into the step's mounted rootfs.
+//!
+//! Reading: a source is normalized lexically (`../x` that leaves the context is refused,
+//! naming it), then resolved component by component with chroot semantics ([`in_root`]):
+//! a symlink on the way is followed only inside the source root; the last component is never
+//! followed (a symlink is copied as a symlink); directory trees are walked without following
+//! symlinks. Writing: every file, directory and link is created through pathrs
+//! (`openat2(RESOLVE_IN_ROOT)`), so a symlink in the image cannot lead a write outside the
+//! rootfs. Owners are 0:0 unless `--chown`; modes are kept unless `--chmod`.
+
+use std::fs::{self, File, Permissions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Component, Path, PathBuf};
+
+use pathrs::flags::OpenFlags;
+use pathrs::{InodeType, Root};
+
+use crate::expand::glob;
+use crate::ignore::Ignore;
+
+/// Where sources are read from.
+pub enum Source {
+    /// A file or tree under `root` (the context dir or a stage's mounted rootfs).
+    Path {
+        root: PathBuf,
+        rel: PathBuf,
+        shown: String,
+    },
+    /// A heredoc: a file named `name`.
+    Inline { name: String, content: String },
+    /// ADD of a local tar archive (uncompressed, gzip or zstd): extracted into the
+    /// destination directory.
+    Archive { host: PathBuf, shown: String },
+}
+
+/// A COPY/ADD after expansion.
+pub struct CopyRequest {
+    pub sources: Vec<Source>,
+    /// Absolute destination in the image; a trailing `/` means "a directory".
+    pub dest: String,
+    /// `--chown` resolved to numbers (default 0:0).
+    pub owner: (u32, u32),
+    /// `--chmod` (octal), applied to every file and directory copied.
+    pub mode: Option<u32>,
+    /// The context's ignore rules (for sources from the context).
+    pub ignore: Option<Ignore>,
+    /// `--exclude` patterns, matched against paths relative to each source (and to the
+    /// source root).
+    pub exclude: Option<Ignore>,
+    /// `--parents`: keep each source's path (relative to its root) under the destination.
+    pub parents: bool,
+}
+
+/// Normalize `p` lexically relative to a root; `None` when `..` leaves the root.
+pub fn clean_rel(p: &str) -> Option<PathBuf> {
+    let mut out = PathBuf::new();
+    for c in Path::new(p).components() {
+        match c {
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    return None;
+                }
+            }
+            Component::Normal(n) => out.push(n),
+        }
+    }
+    Some(out)
+}
+
+/// Resolve `rel` under `root` with chroot semantics: symlinks met on the way are followed
+/// inside `root` (absolute targets from `root`, `..` stopping at it); the last component is
+/// followed only when `follow_last`. Returns the host path (under `root`), which may not
+/// exist.
+pub fn in_root(root: &Path, rel: &Path, follow_last: bool) -> io::Result<PathBuf> {
+    let mut todo: Vec<PathBuf> = rel
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(PathBuf::from(n)),
+            Component::ParentDir => Some(PathBuf::from("..")),
+            _ => None,
+        })
+        .rev()
+        .collect();
+    let mut cur = PathBuf::new();
+    let mut links = 0;
+    while let Some(c) = todo.pop() {
+        if c.as_os_str() == ".." {
+            cur.pop();
+            continue;
+        }
+        let next = cur.join(&c);
+        let last = todo.is_empty();
+        match fs::symlink_metadata(root.join(&next)) {
+            Ok(md) if md.file_type().is_symlink() && (!last || follow_last) => {
+                links += 1;
+                if links > 40 {
+                    return Err(io::Error::other(format!(
+                        "{}: too many levels of symbolic links",
+                        rel.display()
+                    )));
+                }
+                let target = fs::read_link(root.join(&next))?;
+                if target.is_absolute() {
+                    cur = PathBuf::new();
+                }
+                for t in target.components().rev() {
+                    match t {
+                        Component::Normal(n) => todo.push(PathBuf::from(n)),
+                        Component::ParentDir => todo.push(PathBuf::from("..")),
+                        _ => {}
+                    }
+                }
+            }
+            _ => cur = next,
+        }
+    }
+    Ok(root.join(cur))
+}
+
+/// Expand a source pattern (`*`, `?` in any component) under `root`; a pattern without
+/// wildcards is returned as is. Results are relative to `root`, sorted.
+pub fn glob_sources(root: &Path, rel: &Path) -> io::Result<Vec<PathBuf>> {
+    let text = rel.to_string_lossy();
+    if !text.contains(['*', '?']) {
+        return Ok(vec![rel.to_path_buf()]);
+    }
+    let mut found = vec![PathBuf::new()];
+    for c in rel.components() {
+        let name = c.as_os_str().to_string_lossy();
+        let mut next = Vec::new();
+        for base in &found {
+            if !name.contains(['*', '?']) {
+                next.push(base.join(&*name));
+                continue;
+            }
+            let dir = in_root(root, base, true)?;
+            let Ok(entries) = fs::read_dir(&dir) else {
+                continue;
+            };
+            for e in entries {
+                let e = e?;
+                let n = e.file_name().to_string_lossy().to_string();
+                if glob(&name, &n) {
+                    next.push(base.join(n));
+                }
+            }
+        }
+        found = next;
+    }
+    found.sort();
+    Ok(found)
+}
+
+fn perr(path: &Path, what: &str, e: pathrs::error::Error) -> io::Error {
+    io::Error::other(format!("{what} {}: {e}", path.display()))
+}
+
+/// Do the copy into `rootfs` (the mounted snapshot). Errors name the source or destination.
+pub fn copy_into(rootfs: &Path, req: &CopyRequest) -> io::Result<()> {
+    let root = Root::open(rootfs).map_err(|e| perr(rootfs, "open", e))?;
+    let dest_rel = clean_rel(&req.dest).unwrap_or_default();
+    let dest_is_dir_syntax = req.dest.ends_with('/') || dest_rel.as_os_str().is_empty();
+    let dest_exists_dir = root
+        .resolve(&dest_rel)
+        .ok()
+        .and_then(|h| rustix::fs::fstat(&h).ok())
+        .is_some_and(|st| rustix::fs::FileType::from_raw_mode(st.st_mode).is_dir());
+    if (req.sources.len() > 1 || req.parents) && !dest_is_dir_syntax && !dest_exists_dir {
+        return Err(io::Error::other(format!(
+            "destination {} must be a directory (end it with /) when copying several sources",
+            req.dest
+        )));
+    }
+    let into_dir = dest_is_dir_syntax || dest_exists_dir;
+    let w = Writer {
+        root: &root,
+        owner: req.owner,
+        mode: req.mode,
+        ignore: req.ignore.as_ref(),
+        exclude: req.exclude.as_ref(),
+    };
+    for src in &req.sources {
+        match src {
+            Source::Archive { host, shown } => {
+                let dir = w.dir_host_path(rootfs, &dest_rel)?;
+                let f = fs::OpenOptions::new()
+                    .read(true)
+                    .custom_flags(libc::O_NOFOLLOW)
+                    .open(host)?;
+                berth_layers::apply_layer(f, &dir, &berth_layers::ApplyOptions::default())
+                    .map_err(|e| io::Error::other(format!("extracting {shown}: {e}")))?;
+            }
+            Source::Inline { name, content } => {
+                let target = if into_dir {
+                    dest_rel.join(name)
+                } else {
+                    dest_rel.clone()
+                };
+                w.parent(&target)?;
+                w.file(&target, &mut content.as_bytes(), 0o644)?;
+            }
+            Source::Path {
+                root: sroot,
+                rel,
+                shown,
+            } => {
+                let host = in_root(sroot, rel, false)?;
+                let md = fs::symlink_metadata(&host)
+                    .map_err(|e| io::Error::new(e.kind(), format!("COPY source {shown}: {e}")))?;
+                if md.is_dir() {
+                    // A directory's contents go into the destination (under its own path
+                    // with `--parents`).
+                    let to = if req.parents {
+                        dest_rel.join(rel)
+                    } else {
+                        dest_rel.clone()
+                    };
+                    w.parent(&to)?;
+                    w.dir(&to, md.mode())?;
+                    w.tree(&host, rel, Path::new(""), &to)?;
+                } else {
+                    let name = rel.file_name().map(PathBuf::from).unwrap_or_default();
+                    if w.excluded(rel, &name) {
+                        continue;
+                    }
+                    let target = if req.parents {
+                        dest_rel.join(rel)
+                    } else if into_dir {
+                        dest_rel.join(name)
+                    } else {
+                        dest_rel.clone()
+                    };
+                    w.parent(&target)?;
+                    w.entry(&host, &md, &target)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+struct Writer<'a> {
+    root: &'a Root,
+    owner: (u32, u32),
+    mode: Option<u32>,
+    ignore: Option<&'a Ignore>,
+    exclude: Option<&'a Ignore>,
+}
+
+impl Writer<'_> {
+    /// Whether `--exclude` names `rel` (in the source root) or `srel` (under the source).
+    fn excluded(&self, rel: &Path, srel: &Path) -> bool {
+        self.exclude
+            .is_some_and(|x| x.excluded(rel) || x.excluded(srel))
+    }
+
+    fn parent(&self, target: &Path) -> io::Result<()> {
+        if let Some(p) = target.parent() {
+            if !p.as_os_str().is_empty() {
+                self.root
+                    .mkdir_all(p, &Permissions::from_mode(0o755))
+                    .map_err(|e| perr(p, "create directory", e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Copy the contents of host dir `src` (`rel` in the source root, `srel` under the
+    /// source) into `dest` (already a directory), skipping what the ignore rules and
+    /// `--exclude` exclude.
+    fn tree(&self, src: &Path, rel: &Path, srel: &Path, dest: &Path) -> io::Result<()> {
+        let mut names: Vec<_> = fs::read_dir(src)?
+            .map(|e| e.map(|e| e.file_name()))
+            .collect::<io::Result<_>>()?;
+        names.sort();
+        for n in names {
+            let from = src.join(&n);
+            let to = dest.join(&n);
+            let rel = rel.join(&n);
+            let srel = srel.join(&n);
+            if self.ignore.is_some_and(|i| i.excluded(&rel)) || self.excluded(&rel, &srel) {
+                continue;
+            }
+            let md = fs::symlink_metadata(&from)?;
+            if md.is_dir() {
+                self.dir(&to, md.mode())?;
+                self.tree(&from, &rel, &srel, &to)?;
+            } else {
+                self.entry(&from, &md, &to)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn entry(&self, from: &Path, md: &fs::Metadata, to: &Path) -> io::Result<()> {
+        let ft = md.file_type();
+        if ft.is_symlink() {
+            let target = fs::read_link(from)?;
+            self.replace(to)?;
+            self.root
+                .create(to, &InodeType::Symlink(target))
+                .map_err(|e| perr(to, "create symlink", e))?;
+            let h = self
+                .root
+                .resolve_nofollow(to)
+                .map_err(|e| perr(to, "resolve", e))?;
+            rustix::fs::chownat(
+                &h,
+                "",
+                Some(rustix::fs::Uid::from_raw(self.owner.0)),
+                Some(rustix::fs::Gid::from_raw(self.owner.1)),
+                rustix::fs::AtFlags::EMPTY_PATH | rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+            )
+            .map_err(|e| io::Error::other(format!("chown {}: {e}", to.display())))?;
+            Ok(())
+        } else if ft.is_file() {
+            let mut f = fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(from)?;
+            self.file(to, &mut f, md.mode())
+        } else {
+            Err(io::Error::other(format!(
+                "{}: not a regular file, directory or symlink",
+                from.display()
+            )))
+        }
+    }
+
+    /// Create directory `to` in the root (in-root resolution) and return its host path,
+    /// checked to lie under `rootfs`.
+    fn dir_host_path(&self, rootfs: &Path, to: &Path) -> io::Result<PathBuf> {
+        let h = if to.as_os_str().is_empty() {
+            self.root.resolve("/").map_err(|e| perr(to, "open", e))?
+        } else {
+            self.root
+                .mkdir_all(to, &Permissions::from_mode(0o755))
+                .map_err(|e| perr(to, "create directory", e))?
+        };
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&std::os::fd::AsFd::as_fd(&h));
+        let real = fs::read_link(format!("/proc/self/fd/{fd}"))?;
+        if !real.starts_with(rootfs) {
+            return Err(io::Error::other(format!(
+                "{} resolves outside the rootfs",
+                to.display()
+            )));
+        }
+        Ok(real)
+    }
+
+    /// Remove a non-directory at `to` so it can be created again.
+    fn replace(&self, to: &Path) -> io::Result<()> {
+        if let Ok(h) = self.root.resolve_nofollow(to) {
+            let st = rustix::fs::fstat(&h)?;
+            if rustix::fs::FileType::from_raw_mode(st.st_mode).is_dir() {
+                return Err(io::Error::other(format!(
+                    "{} is a directory in the image",
+                    to.display()
+                )));
+            }
+            self.root
+                .remove_file(to)
+                .map_err(|e| perr(to, "remove", e))?;
+        }
+        Ok(())
+    }
+
+    fn file(&self, to: &Path, data: &mut dyn Read, mode: u32) -> io::Result<()> {
+        self.replace(to)?;
+        let flags =
+            OpenFlags::O_WRONLY | OpenFlags::O_EXCL | OpenFlags::O_NOFOLLOW | OpenFlags::O_CLOEXEC;
+        let mut f: File = self
+            .root
+            .create_file(to, flags, &Permissions::from_mode(0o600))
+            .map_err(|e| perr(to, "create", e))?;
+        io::copy(data, &mut f)?;
+        self.meta(&f, to, mode)?;
+        f.flush()
+    }
+
+    fn dir(&self, to: &Path, mode: u32) -> io::Result<()> {
+        if to.as_os_str().is_empty() {
+            return Ok(());
+        }
+        let h = self
+            .root
+            .mkdir_all(to, &Permissions::from_mode(0o755))
+            .map_err(|e| perr(to, "create directory", e))?;
+        let f = h
+            .reopen(OpenFlags::O_RDONLY | OpenFlags::O_DIRECTORY)
+            .map_err(|e| perr(to, "open directory", e))?;
+        self.meta(&f, to, mode)
+    }
+
+    fn meta(&self, f: &File, to: &Path, mode: u32) -> io::Result<()> {
+        rustix::fs::fchown(
+            f,
+            Some(rustix::fs::Uid::from_raw(self.owner.0)),
+            Some(rustix::fs::Gid::from_raw(self.owner.1)),
+        )
+        .map_err(|e| io::Error::other(format!("chown {}: {e}", to.display())))?;
+        let mode = self.mode.unwrap_or(mode & 0o7777);
+        f.set_permissions(Permissions::from_mode(mode))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    #[test]
+    fn clean_rel_refuses_escape() {
+        assert_eq!(clean_rel("a/./b/../c").unwrap(), PathBuf::from("a/c"));
+        assert_eq!(clean_rel("/abs/x").unwrap(), PathBuf::from("abs/x"));
+        assert!(clean_rel("../outside").is_none());
+        assert!(clean_rel("a/../../x").is_none());
+    }
+
+    #[test]
+    fn in_root_keeps_symlinks_inside() {
+        let d = tempfile::tempdir().unwrap();
+        let r = d.path();
+        fs::create_dir_all(r.join("real")).unwrap();
+        symlink("/real", r.join("abs")).unwrap();
+        symlink("../../../../etc", r.join("up")).unwrap();
+        assert_eq!(
+            in_root(r, Path::new("abs/f"), false).unwrap(),
+            r.join("real/f")
+        );
+        assert_eq!(
+            in_root(r, Path::new("up/shadow"), false).unwrap(),
+            r.join("etc/shadow")
+        );
+        // The last component is not followed.
+        assert_eq!(in_root(r, Path::new("abs"), false).unwrap(), r.join("abs"));
+        symlink("loop", r.join("loop")).unwrap();
+        assert!(in_root(r, Path::new("loop/x"), false).is_err());
+    }
+
+    #[test]
+    fn globs_expand_sorted() {
+        let d = tempfile::tempdir().unwrap();
+        for f in ["b.txt", "a.txt", "c.md"] {
+            fs::write(d.path().join(f), "x").unwrap();
+        }
+        let got = glob_sources(d.path(), Path::new("*.txt")).unwrap();
+        assert_eq!(got, vec![PathBuf::from("a.txt"), PathBuf::from("b.txt")]);
+    }
+}

@@ -1,0 +1,70 @@
+//! Build errors. A parse error names `file:line:col`; a step error names `file:line` and the
+//! instruction; every other error names the path, image or stage concerned.
+
+use std::path::PathBuf;
+
+/// Result alias for this crate.
+pub type Result<T, E = BuildError> = std::result::Result<T, E>;
+
+/// An error from parsing, planning or running a build.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The Containerfile does not parse.
+    #[error("{file}:{line}:{col}: {message}")]
+    Parse {
+        file: String,
+        line: usize,
+        col: usize,
+        message: String,
+    },
+    /// A step failed (expansion, a missing source, RUN's exit code, the store).
+    #[error("{file}:{line}: {instruction}: {message}")]
+    Step {
+        file: String,
+        line: usize,
+        instruction: String,
+        message: String,
+    },
+    /// A RUN step's command exited non-zero (the build exits with the same code, as Podman).
+    #[error("{file}:{line}: {instruction}: exit status {code}")]
+    RunFailed {
+        file: String,
+        line: usize,
+        instruction: String,
+        code: i32,
+    },
+    /// Bad options (`--target`, `--build-arg`, `--format`).
+    #[error("{0}")]
+    Invalid(String),
+    /// I/O on a path.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The store (image lookup, snapshots, blobs).
+    #[error(transparent)]
+    Store(#[from] berth_image_store::StoreError),
+    /// The run engine (RUN steps).
+    #[error(transparent)]
+    Run(#[from] berth_run::RunError),
+}
+
+impl BuildError {
+    /// The exit code of a failed RUN, for the CLI to exit with.
+    pub fn run_exit_code(&self) -> Option<i32> {
+        match self {
+            BuildError::RunFailed { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+
+    /// Attach a path to an I/O error.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        BuildError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

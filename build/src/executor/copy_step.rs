@@ -1,0 +1,298 @@
+//! COPY and ADD steps: flags, the source root (the context, or another stage's or image's
+//! rootfs mounted for the step), sources (heredocs, globs, ignore rules, archives for ADD),
+//! then [`crate::copy::copy_into`] in the step's snapshot.
+
+use std::path::{Path, PathBuf};
+
+use super::{mount_all, step_err, Builder, SnapGuard, StageCtx};
+use crate::ast::Instruction;
+use crate::cache::{hash_tree, KeyBuilder};
+use crate::copy::{clean_rel, copy_into, glob_sources, CopyRequest, Source};
+use crate::error::{BuildError, Result};
+use crate::ignore::Ignore;
+use crate::metadata;
+use crate::scope;
+
+impl Builder<'_> {
+    pub(super) fn copy_step(
+        &mut self,
+        st: &mut StageCtx,
+        ins: &Instruction,
+        sources: &[String],
+        dest: &str,
+        is_add: bool,
+    ) -> Result<()> {
+        for f in &ins.flags {
+            let known = matches!(
+                f.name.as_str(),
+                "from" | "chown" | "chmod" | "exclude" | "parents"
+            ) || (is_add && f.name == "checksum");
+            if !known {
+                return Err(self.fail(ins, format!("--{} is not supported yet", f.name)));
+            }
+        }
+        let mut dest = self.expand(st, ins, dest)?;
+        if !dest.starts_with('/') {
+            let wd = st.image.inner().working_dir().clone();
+            dest = metadata::join_workdir(wd.as_deref(), &dest);
+        }
+        let mode = match ins.flag("chmod") {
+            Some(m) => Some(
+                u32::from_str_radix(m, 8)
+                    .ok()
+                    .filter(|m| *m <= 0o7777)
+                    .ok_or_else(|| self.fail(ins, format!("invalid --chmod {m:?}: use octal")))?,
+            ),
+            None => None,
+        };
+        let chown = ins
+            .flag("chown")
+            .map(|c| self.expand(st, ins, c))
+            .transpose()?;
+        // Where sources come from: the context, or another stage's or image's rootfs.
+        let mut other = None;
+        let src_root = match ins.flag("from") {
+            None => self.opts.context.clone(),
+            Some(from) => {
+                let from = self.expand(st, ins, from)?;
+                let base = match self.plan.find(&from, st.index) {
+                    Some(i) => self.done.get(&i).and_then(|s| s.base.clone()),
+                    None => Some(self.store.lookup_image(&from).map_err(|e| {
+                        self.fail(
+                            ins,
+                            format!("--from={from}: no such stage or local image: {e}"),
+                        )
+                    })?),
+                };
+                let key = format!("build-{}", berth_run::names::new_id()?);
+                let snap = self.store.prepare_snapshot(&key, base.as_ref())?;
+                let guard = SnapGuard {
+                    store: self.store,
+                    snap,
+                };
+                let mounts = mount_all(&guard.snap)?;
+                let root = guard.snap.mountpoint.clone();
+                other = Some((mounts, guard));
+                root
+            }
+        };
+        let patterns: Vec<&str> = ins
+            .flags
+            .iter()
+            .filter(|f| f.name == "exclude")
+            .filter_map(|f| f.value.as_deref())
+            .collect();
+        let exclude = (!patterns.is_empty()).then(|| Ignore::parse(&patterns.join("\n")));
+        let ignore = match ins.flag("from") {
+            None => self.ignore.clone(),
+            Some(_) => None,
+        };
+        // ADD <url>: downloads go to a private directory for the step's duration.
+        let downloads = if is_add && sources.iter().any(|s| s.contains("://")) {
+            std::fs::create_dir_all(&self.opts.runroot)
+                .map_err(|e| BuildError::io(&self.opts.runroot, e))?;
+            Some(
+                tempfile::Builder::new()
+                    .prefix("build-add-")
+                    .tempdir_in(&self.opts.runroot)
+                    .map_err(|e| BuildError::io(&self.opts.runroot, e))?,
+            )
+        } else {
+            None
+        };
+        let list = self.copy_sources(
+            st,
+            ins,
+            sources,
+            &src_root,
+            ignore.as_ref(),
+            is_add,
+            downloads.as_ref().map(|d| d.path()),
+        )?;
+        let created_by = format!("/bin/sh -c #(nop) {}", ins.text);
+        let cache_key = self.copy_key(st, ins, &list, &dest, &chown, mode, &ignore, &exclude);
+        let file = self.file.file.clone();
+        let fail = |m: String| step_err(&file, ins, m);
+        let fail_ref = &fail;
+        let result = self.fs_step(st, &created_by, true, cache_key, |snap| {
+            let _mounts = mount_all(snap)?;
+            let owner = match &chown {
+                None => (0, 0),
+                Some(spec) => {
+                    let u = berth_run::user::resolve_user(&snap.mountpoint, spec)
+                        .map_err(|e| fail_ref(format!("--chown={spec}: {e}")))?;
+                    (u.uid, u.gid)
+                }
+            };
+            let req = CopyRequest {
+                sources: list,
+                dest: dest.clone(),
+                owner,
+                mode,
+                ignore,
+                exclude,
+                parents: ins
+                    .flag("parents")
+                    .is_some_and(|v| v.is_empty() || v == "true"),
+            };
+            copy_into(&snap.mountpoint, &req).map_err(|e| fail_ref(e.to_string()))
+        });
+        drop(other);
+        result.map(|_| ())
+    }
+
+    /// The cache key of a COPY/ADD: the parent, the instruction, its resolved options and
+    /// the digest of every source (`None` when a source cannot be hashed).
+    #[allow(clippy::too_many_arguments)]
+    fn copy_key(
+        &self,
+        st: &StageCtx,
+        ins: &Instruction,
+        list: &[Source],
+        dest: &str,
+        chown: &Option<String>,
+        mode: Option<u32>,
+        ignore: &Option<Ignore>,
+        exclude: &Option<Ignore>,
+    ) -> Option<String> {
+        let mut k = KeyBuilder::new(&st.image, self.opts.timestamp);
+        k.part(ins.text.as_bytes()).part(dest.as_bytes());
+        k.part(format!("{chown:?} {mode:?} {ignore:?} {exclude:?}").as_bytes());
+        for src in list {
+            match src {
+                Source::Inline { name, content } => {
+                    k.part(name.as_bytes()).part(content.as_bytes());
+                }
+                Source::Path { root, rel, .. } => {
+                    k.part(rel.as_os_str().as_encoded_bytes());
+                    let host = crate::copy::in_root(root, rel, false).ok()?;
+                    hash_tree(&mut k, &host).ok()?;
+                }
+                Source::Archive { host, .. } => {
+                    k.part(b"archive");
+                    hash_tree(&mut k, host).ok()?;
+                }
+            }
+        }
+        Some(k.finish())
+    }
+
+    /// COPY/ADD sources: heredocs, and paths under `src_root` (expanded, globbed, filtered
+    /// by the ignore rules; `..` out of the root refused).
+    #[allow(clippy::too_many_arguments)]
+    fn copy_sources(
+        &self,
+        st: &StageCtx,
+        ins: &Instruction,
+        sources: &[String],
+        src_root: &Path,
+        ignore: Option<&Ignore>,
+        is_add: bool,
+        downloads: Option<&Path>,
+    ) -> Result<Vec<Source>> {
+        let mut list = Vec::new();
+        for raw in sources {
+            if let Some(name) = raw.strip_prefix("<<") {
+                let name = name
+                    .trim_start_matches('-')
+                    .trim_matches(|c| c == '"' || c == '\'');
+                let doc = ins
+                    .heredocs
+                    .iter()
+                    .find(|h| h.name == name)
+                    .ok_or_else(|| self.fail(ins, format!("no heredoc named {name:?}")))?;
+                let content = if doc.expand {
+                    let env = st.image.inner().env().clone().unwrap_or_default();
+                    let lookup = |n: &str| scope::lookup(&env, &st.args, n);
+                    crate::expand::expand_text(&doc.content, self.file.escape, &lookup)
+                        .map_err(|m| self.fail(ins, m))?
+                } else {
+                    doc.content.clone()
+                };
+                list.push(Source::Inline {
+                    name: name.to_string(),
+                    content,
+                });
+                continue;
+            }
+            let src = self.expand(st, ins, raw)?;
+            if let (true, Some(dir)) = (src.contains("://"), downloads) {
+                let sub = PathBuf::from(list.len().to_string());
+                std::fs::create_dir(dir.join(&sub)).map_err(|e| BuildError::io(dir, e))?;
+                let name = crate::fetch::file_name(&src);
+                crate::fetch::download(&src, &dir.join(&sub), &name, ins.flag("checksum"))
+                    .map_err(|m| self.fail(ins, m))?;
+                list.push(Source::Path {
+                    root: dir.to_path_buf(),
+                    rel: sub.join(name),
+                    shown: src,
+                });
+                continue;
+            }
+            let rel = clean_rel(&src).ok_or_else(|| {
+                self.fail(ins, format!("{src}: source is outside the build context"))
+            })?;
+            let mut found =
+                glob_sources(src_root, &rel).map_err(|e| self.fail(ins, format!("{src}: {e}")))?;
+            if let Some(ig) = ignore {
+                found.retain(|r| !ig.excluded(r));
+            }
+            if found.is_empty() {
+                return Err(self.fail(
+                    ins,
+                    format!("{src}: no source files match (or the ignore file excludes them)"),
+                ));
+            }
+            for rel in found {
+                let host = crate::copy::in_root(src_root, &rel, false).unwrap_or_default();
+                if is_add {
+                    match archive_kind(&host) {
+                        Some(true) => {
+                            list.push(Source::Archive {
+                                host,
+                                shown: rel.display().to_string(),
+                            });
+                            continue;
+                        }
+                        Some(false) => {
+                            return Err(self.fail(
+                                ins,
+                                format!(
+                                "{src}: ADD extracts tar archives that are uncompressed, gzip or \
+                                     zstd; this one is bzip2 or xz"
+                            ),
+                            ))
+                        }
+                        None => {}
+                    }
+                }
+                list.push(Source::Path {
+                    root: src_root.to_path_buf(),
+                    shown: rel.display().to_string(),
+                    rel,
+                });
+            }
+        }
+        Ok(list)
+    }
+}
+
+/// Whether `path` is a tar archive ADD extracts: `Some(true)` uncompressed, gzip or zstd
+/// tar, `Some(false)` bzip2 or xz (not supported), `None` not an archive.
+fn archive_kind(path: &Path) -> Option<bool> {
+    use std::io::Read;
+    let md = std::fs::symlink_metadata(path).ok()?;
+    if !md.is_file() {
+        return None;
+    }
+    let mut head = [0u8; 512];
+    let mut f = std::fs::File::open(path).ok()?;
+    let n = f.read(&mut head).unwrap_or(0);
+    let h = &head[..n];
+    if h.starts_with(b"BZh") || h.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
+        return Some(false);
+    }
+    let compressed = h.starts_with(&[0x1f, 0x8b]) || h.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
+    let tar = n >= 262 && &h[257..262] == b"ustar";
+    (compressed || tar).then_some(true)
+}

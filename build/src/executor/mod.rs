@@ -1,0 +1,566 @@
+//! The build loop: for each stage the target needs, FROM then one step per instruction.
+//!
+//! A filesystem step (RUN, COPY, ADD, WORKDIR) is containerd's loop: prepare a writable
+//! snapshot over the stage's current image, mount it, do the work (`run_ephemeral` for RUN,
+//! [`crate::copy`] for COPY/ADD), turn the upper dir into a layer, record an unnamed
+//! intermediate image for the next step, remove the snapshot; a RUN/COPY/ADD whose
+//! [`crate::cache`] key matches reuses the recorded layer instead. Metadata steps change the
+//! config only. At the end the target's image is written with its names and the
+//! intermediates are removed; a failed build tags nothing and leaves no snapshot or mount.
+
+mod copy_step;
+mod run_mounts;
+mod run_step;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use berth_image_store::mount::MountGuard;
+use berth_image_store::snapshot::Snapshot;
+use berth_image_store::{ImageRecord, Store, StoreError};
+
+use crate::ast::{Containerfile, Instruction, Kind};
+use crate::cache;
+use crate::copy::clean_rel;
+use crate::error::{BuildError, Result};
+use crate::ignore::Ignore;
+use crate::image::{Format, ImageState, WriteOptions};
+use crate::metadata;
+use crate::plan::{Plan, Stage};
+use crate::scope::{self, Args, Scope};
+
+/// What a build needs besides the Containerfile.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    /// The context directory (COPY/ADD sources are read only from inside it).
+    pub context: PathBuf,
+    /// Names for the result (`-t`).
+    pub tags: Vec<String>,
+    /// `--build-arg K=V`.
+    pub build_args: Vec<(String, String)>,
+    /// `--target`.
+    pub target: Option<String>,
+    pub format: Format,
+    /// OCI runtime for RUN (`None`: the default).
+    pub runtime: Option<String>,
+    /// Run root for RUN containers' bundles.
+    pub runroot: PathBuf,
+    /// Send RUN's stdout to stderr (so `-q` leaves only the id on stdout).
+    pub run_output_to_stderr: bool,
+    /// `--label K=V`: added to the final image's labels.
+    pub labels: Vec<(String, String)>,
+    /// `--annotation K=V`: the final manifest's annotations.
+    pub annotations: Vec<(String, String)>,
+    /// `--timestamp` / `SOURCE_DATE_EPOCH`: created times and file mtimes, for
+    /// bit-identical rebuilds.
+    pub timestamp: Option<i64>,
+    /// `--ignorefile`: instead of the context's `.containerignore`/`.dockerignore`.
+    pub ignorefile: Option<PathBuf>,
+    /// `--omit-history`: write the image without history entries.
+    pub omit_history: bool,
+    /// `--secret`: for `RUN --mount=type=secret`; never stored in the image.
+    pub secrets: Vec<Secret>,
+    /// `--layers`: reuse and record step results in the layer cache.
+    pub layers: bool,
+    /// `--no-cache`: run every step (results are still recorded with `--layers`).
+    pub no_cache: bool,
+    /// `--cache-ttl`: ignore cache entries older than this.
+    pub cache_ttl: Option<std::time::Duration>,
+    /// `--pull`: when a FROM image comes from its registry.
+    pub pull: PullPolicy,
+    /// How to reach registries for FROM (TLS, credentials, platform).
+    pub pull_options: berth_registry::pull::PullOptions,
+}
+
+/// A `--secret` value (its `Debug` shows only the id).
+#[derive(Clone)]
+pub struct Secret {
+    pub id: String,
+    pub value: Vec<u8>,
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Secret({:?}, <redacted>)", self.id)
+    }
+}
+
+/// `--pull`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PullPolicy {
+    /// Pull a FROM image only when it is not in the store (the default).
+    #[default]
+    Missing,
+    /// Always pull (`always`, `newer`): the registry's copy wins.
+    Always,
+    /// Never pull: FROM images must be in the store.
+    Never,
+}
+
+/// Build `file`; `out` receives the `STEP n/m: …` lines. Returns the recorded image.
+pub fn build(
+    store: &Store,
+    file: &Containerfile,
+    opts: &BuildOptions,
+    out: &mut dyn FnMut(&str),
+) -> Result<ImageRecord> {
+    let plan = Plan::new(file)?;
+    // Secrets live in a private directory under the run root for the build's duration.
+    let (secret_dir, secret_files) = write_secrets(&opts.runroot, &opts.secrets)?;
+    let mut b = Builder {
+        store,
+        file,
+        opts,
+        plan: &plan,
+        out,
+        scope: Scope::new(opts.build_args.clone()),
+        done: HashMap::new(),
+        intermediates: Vec::new(),
+        ignore: Ignore::load(&opts.context, opts.ignorefile.as_deref())?,
+        step: 0,
+        total: 0,
+        secret_files,
+    };
+    let result = b.run();
+    for img in &b.intermediates {
+        if result.as_ref().is_ok_and(|r| r.id == img.id) {
+            continue;
+        }
+        if let Err(e) = store.remove_image(img.id.as_ref(), true) {
+            tracing::warn!(image = %img.id, error = %e, "removing an intermediate image");
+        }
+    }
+    drop(secret_dir);
+    result
+}
+
+struct Builder<'a> {
+    store: &'a Store,
+    file: &'a Containerfile,
+    opts: &'a BuildOptions,
+    plan: &'a Plan,
+    out: &'a mut dyn FnMut(&str),
+    /// `--build-arg` values and the ARGs declared before the first FROM.
+    scope: Scope,
+    /// Finished stages.
+    done: HashMap<usize, ImageState>,
+    intermediates: Vec<ImageRecord>,
+    /// The context's `.containerignore`/`.dockerignore`.
+    ignore: Option<Ignore>,
+    step: usize,
+    total: usize,
+    /// `--secret` values written to files (id, path).
+    secret_files: SecretFiles,
+}
+
+/// A stage being built.
+struct StageCtx {
+    index: usize,
+    image: ImageState,
+    /// ARGs in scope (declared in this stage).
+    args: Args,
+    shell: Vec<String>,
+    /// Whether this stage set CMD (an ENTRYPOINT clears an inherited CMD, as Docker).
+    cmd_set: bool,
+}
+
+/// Removes a snapshot (unmounting it) when dropped.
+struct SnapGuard<'s> {
+    store: &'s Store,
+    snap: Snapshot,
+}
+
+impl Drop for SnapGuard<'_> {
+    fn drop(&mut self) {
+        if let Err(e) = self.store.remove_snapshot(&self.snap.key) {
+            tracing::warn!(snapshot = %self.snap.key, error = %e, "removing a build snapshot");
+        }
+    }
+}
+
+impl Builder<'_> {
+    fn run(&mut self) -> Result<ImageRecord> {
+        for ins in &self.plan.global_args {
+            if let Kind::Arg(list) = &ins.kind {
+                for (name, default) in list {
+                    let default = match default {
+                        Some(d) => Some(self.expand_global(ins, d)?),
+                        None => None,
+                    };
+                    self.scope.declare_global(name, default);
+                }
+            }
+        }
+        let target = self.plan.target(self.opts.target.as_deref())?;
+        let from_image = |s: &Stage| match &s.from.kind {
+            Kind::From { image, .. } => self.expand_global(&s.from, image).unwrap_or_default(),
+            _ => String::new(),
+        };
+        let needed = self.plan.needed(target, &from_image);
+        self.total = needed
+            .iter()
+            .map(|i| 1 + self.plan.stages[*i].steps.len())
+            .sum();
+        for i in needed {
+            let image = self.stage(i)?;
+            self.done.insert(i, image);
+        }
+        let last = self
+            .done
+            .remove(&target)
+            .ok_or_else(|| BuildError::Invalid("the target stage was not built".into()))?;
+        let mut last = last;
+        if !self.opts.labels.is_empty() {
+            let mut inner = last.inner();
+            let mut labels = inner.labels().clone().unwrap_or_default();
+            labels.extend(self.opts.labels.iter().cloned());
+            inner.set_labels(Some(labels));
+            last.config.set_config(Some(inner));
+        }
+        if self.opts.omit_history {
+            last.config.set_history(None);
+        }
+        let write = WriteOptions {
+            names: &self.opts.tags,
+            format: self.opts.format,
+            annotations: &self.opts.annotations,
+        };
+        Ok(last.write(self.store, &write)?.0)
+    }
+
+    fn expand_global(&self, ins: &Instruction, word: &str) -> Result<String> {
+        let lookup = |n: &str| self.scope.global(n);
+        crate::expand::expand(word, self.file.escape, &lookup).map_err(|m| self.fail(ins, m))
+    }
+
+    fn fail(&self, ins: &Instruction, message: impl Into<String>) -> BuildError {
+        step_err(&self.file.file, ins, message)
+    }
+
+    /// Attach the instruction to an error that does not name it yet.
+    fn at(&self, ins: &Instruction, e: BuildError) -> BuildError {
+        match e {
+            e @ (BuildError::Step { .. } | BuildError::RunFailed { .. }) => e,
+            e => self.fail(ins, e.to_string()),
+        }
+    }
+
+    fn announce(&mut self, ins: &Instruction) {
+        self.step += 1;
+        let line = format!("STEP {}/{}: {}", self.step, self.total, ins.text);
+        (self.out)(&line);
+    }
+
+    fn stage(&mut self, index: usize) -> Result<ImageState> {
+        let stage = &self.plan.stages[index];
+        self.announce(&stage.from);
+        let mut image = self.from(stage).map_err(|e| self.at(&stage.from, e))?;
+        image.timestamp = self.opts.timestamp;
+        let mut st = StageCtx {
+            index,
+            image,
+            args: Vec::new(),
+            shell: vec!["/bin/sh".into(), "-c".into()],
+            cmd_set: false,
+        };
+        self.onbuild_triggers(&mut st, &stage.from)?;
+        for ins in &stage.steps {
+            self.announce(ins);
+            self.step_one(&mut st, ins).map_err(|e| self.at(ins, e))?;
+        }
+        Ok(st.image)
+    }
+
+    /// Run the base image's ONBUILD triggers right after FROM (errors name the FROM line);
+    /// they are not inherited further.
+    fn onbuild_triggers(&mut self, st: &mut StageCtx, from: &Instruction) -> Result<()> {
+        let triggers = st.image.extras.onbuild();
+        st.image.extras.set_onbuild(Vec::new());
+        for text in triggers {
+            let parsed = crate::parse(&self.file.file, &text)
+                .map_err(|e| self.fail(from, format!("ONBUILD trigger {text:?}: {e}")))?;
+            for mut ins in parsed.instructions {
+                ins.span = from.span;
+                (self.out)(&format!("--> ONBUILD {text}"));
+                self.step_one(st, &ins)
+                    .map_err(|e| self.fail(from, format!("ONBUILD trigger: {e}")))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn from(&mut self, stage: &Stage) -> Result<ImageState> {
+        let Kind::From { image, .. } = &stage.from.kind else {
+            return Err(BuildError::Invalid("not a FROM".into()));
+        };
+        if let Some(flag) = stage.from.flags.iter().find(|f| f.name != "platform") {
+            return Err(self.fail(&stage.from, format!("unknown flag --{}", flag.name)));
+        }
+        if let Some(p) = stage.from.flag("platform") {
+            let p = self.expand_global(&stage.from, p)?;
+            check_platform(&p).map_err(|m| self.fail(&stage.from, m))?;
+        }
+        let name = self.expand_global(&stage.from, image)?;
+        if name.is_empty() {
+            return Err(self.fail(&stage.from, "empty image name after expansion"));
+        }
+        if name == "scratch" {
+            return ImageState::scratch();
+        }
+        if let Some(dep) = self.plan.find(&name, stage.index) {
+            return self
+                .done
+                .get(&dep)
+                .cloned()
+                .ok_or_else(|| self.fail(&stage.from, format!("stage {name:?} was not built")));
+        }
+        let local = match self.opts.pull {
+            PullPolicy::Always => None,
+            _ => match self.store.lookup_image(&name) {
+                Ok(img) => Some(img),
+                Err(StoreError::NotFound(_)) => None,
+                Err(e) => return Err(e.into()),
+            },
+        };
+        let image = match local {
+            Some(img) => img,
+            None if self.opts.pull == PullPolicy::Never => {
+                return Err(self.fail(
+                    &stage.from,
+                    format!("image {name:?} is not in the local store and --pull=never"),
+                ))
+            }
+            None => {
+                (self.out)(&format!("Pulling {name}"));
+                berth_registry::pull::pull(self.store, &name, &self.opts.pull_options, &|_| {})
+                    .map_err(|e| self.fail(&stage.from, format!("pulling {name}: {e}")))?
+            }
+        };
+        ImageState::from_image(self.store, &image)
+    }
+
+    /// Expand `word` in the stage's scope: ENV first, then the stage's ARGs.
+    fn expand(&self, st: &StageCtx, ins: &Instruction, word: &str) -> Result<String> {
+        let env = st.image.inner().env().clone().unwrap_or_default();
+        let lookup = |n: &str| scope::lookup(&env, &st.args, n);
+        crate::expand::expand(word, self.file.escape, &lookup).map_err(|m| self.fail(ins, m))
+    }
+
+    fn step_one(&mut self, st: &mut StageCtx, ins: &Instruction) -> Result<()> {
+        let nop = format!("/bin/sh -c #(nop) {}", ins.text);
+        match &ins.kind {
+            Kind::Run(form) => self.run_step(st, ins, form),
+            Kind::Copy { sources, dest } => self.copy_step(st, ins, sources, dest, false),
+            Kind::Add { sources, dest } => self.copy_step(st, ins, sources, dest, true),
+            Kind::Arg(list) => {
+                for (name, default) in list {
+                    let default = match default {
+                        Some(d) => Some(self.expand(st, ins, d)?),
+                        None => None,
+                    };
+                    let value = self.scope.stage_arg(name, default);
+                    st.args.push((name.clone(), value));
+                }
+                Ok(())
+            }
+            Kind::Shell(shell) => {
+                st.shell = shell.clone();
+                st.image.history_entry(&nop, true)
+            }
+            Kind::Maintainer(m) => {
+                st.image.config.set_author(Some(m.clone()));
+                st.image.history_entry(&nop, true)
+            }
+            Kind::Onbuild(trigger) => {
+                let mut all = st.image.extras.onbuild();
+                all.push(trigger.text.clone());
+                st.image.extras.set_onbuild(all);
+                st.image.history_entry(&nop, true)
+            }
+            Kind::Healthcheck(form) => {
+                let flags: Vec<(String, String)> = ins
+                    .flags
+                    .iter()
+                    .map(|f| (f.name.clone(), f.value.clone().unwrap_or_default()))
+                    .collect();
+                st.image
+                    .extras
+                    .set_healthcheck(form.as_ref(), &flags)
+                    .map_err(|m| self.fail(ins, m))?;
+                st.image.history_entry(&nop, true)
+            }
+            kind => {
+                let mut inner = st.image.inner();
+                let x = |w: &str| self.expand(st, ins, w).map_err(|e| e.to_string());
+                metadata::apply(&mut inner, kind, &st.shell, &x).map_err(|m| self.fail(ins, m))?;
+                match kind {
+                    Kind::Cmd(_) => st.cmd_set = true,
+                    Kind::Entrypoint(_) if !st.cmd_set => {
+                        inner.set_cmd(None);
+                    }
+                    _ => {}
+                }
+                match (kind, inner.working_dir().clone()) {
+                    (Kind::Workdir(_), Some(dir)) => {
+                        st.image.config.set_config(Some(inner));
+                        if !self.make_workdir(st, &dir, &nop)? {
+                            st.image.history_entry(&nop, true)?;
+                        }
+                        Ok(())
+                    }
+                    _ => st.image.set_inner(inner, &nop),
+                }
+            }
+        }
+    }
+
+    /// Prepare a snapshot over the stage's image, let `work` change it, and commit the
+    /// changes as a layer (for `always_layer`, or when anything changed). Returns whether
+    /// a layer was made.
+    ///
+    /// With a `cache_key` (and `--layers`), a recorded result is reused instead of running
+    /// `work`, and a new result is recorded.
+    fn fs_step(
+        &mut self,
+        st: &mut StageCtx,
+        created_by: &str,
+        always_layer: bool,
+        cache_key: Option<String>,
+        work: impl FnOnce(&Snapshot) -> Result<()>,
+    ) -> Result<bool> {
+        let cache_key = cache_key.filter(|_| self.opts.layers);
+        if let Some(key) = cache_key.as_ref().filter(|_| !self.opts.no_cache) {
+            if let Some(hit) = cache::lookup(self.store, key, self.opts.cache_ttl) {
+                (self.out)(&format!(
+                    "--> Using cache {}",
+                    &hit.layer.digest().digest()[..12]
+                ));
+                let made =
+                    st.image
+                        .append_layer(self.store, hit.layer, &hit.diff_id, created_by)?;
+                self.intermediates.extend(made);
+                return Ok(true);
+            }
+        }
+        let key = format!("build-{}", berth_run::names::new_id()?);
+        let snap = self.store.prepare_snapshot(&key, st.image.base.as_ref())?;
+        let guard = SnapGuard {
+            store: self.store,
+            snap,
+        };
+        work(&guard.snap)?;
+        let changed = std::fs::read_dir(&guard.snap.upper)
+            .map_err(|e| BuildError::io(&guard.snap.upper, e))?
+            .next()
+            .is_some();
+        let layer = always_layer || changed;
+        if layer {
+            let made = st
+                .image
+                .commit_upper(self.store, &guard.snap.upper, created_by)?;
+            self.intermediates.extend(made);
+            if let (Some(key), Some((layer, diff_id))) = (&cache_key, st.image.last_layer()) {
+                cache::save(self.store, key, &cache::Entry { layer, diff_id });
+            }
+        }
+        drop(guard);
+        Ok(layer)
+    }
+
+    /// Create the WORKDIR in the rootfs if missing; returns whether that made a layer.
+    fn make_workdir(&mut self, st: &mut StageCtx, dir: &str, created_by: &str) -> Result<bool> {
+        let rel = clean_rel(dir).unwrap_or_default();
+        if rel.as_os_str().is_empty() {
+            return Ok(false);
+        }
+        self.fs_step(st, created_by, false, None, |snap| {
+            let _mounts = mount_all(snap)?;
+            let root = pathrs::Root::open(&snap.mountpoint)
+                .map_err(|e| BuildError::Invalid(format!("{}: {e}", snap.mountpoint.display())))?;
+            use std::os::unix::fs::PermissionsExt;
+            root.mkdir_all(&rel, &std::fs::Permissions::from_mode(0o755))
+                .map_err(|e| BuildError::Invalid(format!("creating WORKDIR {dir}: {e}")))?;
+            Ok(())
+        })
+    }
+}
+
+/// Only the native platform can be built for now; refuse others clearly.
+pub fn check_platform(platform: &str) -> std::result::Result<(), String> {
+    let native = format!("linux/{}", berth_image_store::import::host_arch());
+    let trimmed = platform.trim_end_matches('/');
+    if trimmed.is_empty() || trimmed == native || trimmed.starts_with(&format!("{native}/")) {
+        return Ok(());
+    }
+    Err(format!(
+        "platform {platform:?}: only the native platform {native} can be built for now"
+    ))
+}
+
+/// Secret ids and the files holding their values.
+type SecretFiles = Vec<(String, PathBuf)>;
+
+/// Write each secret to a 0400 file in a private (0700) temporary directory under `runroot`.
+fn write_secrets(
+    runroot: &std::path::Path,
+    secrets: &[Secret],
+) -> Result<(Option<tempfile::TempDir>, SecretFiles)> {
+    if secrets.is_empty() {
+        return Ok((None, Vec::new()));
+    }
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    std::fs::create_dir_all(runroot).map_err(|e| BuildError::io(runroot, e))?;
+    let dir = tempfile::Builder::new()
+        .prefix("build-secrets-")
+        .tempdir_in(runroot)
+        .map_err(|e| BuildError::io(runroot, e))?;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))
+        .map_err(|e| BuildError::io(dir.path(), e))?;
+    let mut files = Vec::new();
+    for (i, Secret { id, value }) in secrets.iter().enumerate() {
+        let path = dir.path().join(format!("secret-{i}"));
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o400)
+            .open(&path)
+            .map_err(|e| BuildError::io(&path, e))?;
+        std::io::Write::write_all(&mut f, value).map_err(|e| BuildError::io(&path, e))?;
+        files.push((id.clone(), path));
+    }
+    Ok((Some(dir), files))
+}
+
+/// An error at `ins` in `file`.
+fn step_err(file: &str, ins: &Instruction, message: impl Into<String>) -> BuildError {
+    BuildError::Step {
+        file: file.to_string(),
+        line: ins.span.line,
+        instruction: ins.text.clone(),
+        message: message.into(),
+    }
+}
+
+/// Mount a snapshot's mounts on its mount point; unmounted when the guards drop.
+fn mount_all(snap: &Snapshot) -> Result<Vec<MountGuard>> {
+    snap.mounts
+        .iter()
+        .map(|m| m.mount(&snap.mountpoint).map_err(BuildError::from))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_platform;
+    use berth_image_store::import::host_arch;
+
+    #[test]
+    fn only_the_native_platform() {
+        let native = format!("linux/{}", host_arch());
+        assert!(check_platform(&native).is_ok());
+        assert!(check_platform(&format!("{native}/v8")).is_ok());
+        let err = check_platform("linux/s390x").unwrap_err();
+        assert!(err.contains("only the native platform"), "{err}");
+        assert!(check_platform("windows/amd64").is_err());
+    }
+}

@@ -1,0 +1,178 @@
+//! Config fields the OCI image spec (and `oci_spec`'s types) lack but Docker's config has:
+//! `Healthcheck` and `OnBuild`, kept under `config` in both formats (Podman drops them in OCI
+//! format; consumers ignore fields they do not know). They ride next to the typed config as
+//! JSON and are merged in when the config is written.
+
+use serde_json::{json, Map, Value};
+
+use crate::ast::CommandForm;
+
+/// The extra `config` fields of an image.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Extras(pub Map<String, Value>);
+
+impl Extras {
+    /// The extras in a config blob's JSON (`config.Healthcheck`, `config.OnBuild`).
+    pub fn from_config_json(bytes: &[u8]) -> Extras {
+        let mut out = Map::new();
+        if let Ok(v) = serde_json::from_slice::<Value>(bytes) {
+            for key in ["Healthcheck", "OnBuild"] {
+                if let Some(x) = v.get("config").and_then(|c| c.get(key)) {
+                    if !x.is_null() {
+                        out.insert(key.to_string(), x.clone());
+                    }
+                }
+            }
+        }
+        Extras(out)
+    }
+
+    /// Merge into a serialized config's `config` object.
+    pub fn merge_into(&self, config: &mut Value) {
+        if self.0.is_empty() {
+            return;
+        }
+        if let Some(obj) = config.as_object_mut() {
+            let inner = obj.entry("config").or_insert_with(|| json!({}));
+            if let Some(inner) = inner.as_object_mut() {
+                for (k, v) in &self.0 {
+                    inner.insert(k.clone(), v.clone());
+                }
+            }
+        }
+    }
+
+    /// The ONBUILD triggers (instruction texts).
+    pub fn onbuild(&self) -> Vec<String> {
+        self.0
+            .get("OnBuild")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|t| t.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn set_onbuild(&mut self, triggers: Vec<String>) {
+        if triggers.is_empty() {
+            self.0.remove("OnBuild");
+        } else {
+            self.0.insert("OnBuild".into(), json!(triggers));
+        }
+    }
+
+    /// `HEALTHCHECK NONE` (`form` None) or `HEALTHCHECK [flags] CMD …`.
+    pub fn set_healthcheck(
+        &mut self,
+        form: Option<&CommandForm>,
+        flags: &[(String, String)],
+    ) -> Result<(), String> {
+        let test: Vec<String> = match form {
+            None => vec!["NONE".into()],
+            Some(CommandForm::Exec(v)) => std::iter::once("CMD".to_string())
+                .chain(v.iter().cloned())
+                .collect(),
+            Some(CommandForm::Shell(s)) => vec!["CMD-SHELL".into(), s.clone()],
+        };
+        let mut hc = Map::new();
+        hc.insert("Test".into(), json!(test));
+        for (name, value) in flags {
+            let (key, v) = match name.as_str() {
+                "interval" => ("Interval", json!(duration_ns(value)?)),
+                "timeout" => ("Timeout", json!(duration_ns(value)?)),
+                "start-period" => ("StartPeriod", json!(duration_ns(value)?)),
+                "start-interval" => ("StartInterval", json!(duration_ns(value)?)),
+                "retries" => (
+                    "Retries",
+                    json!(value
+                        .parse::<u32>()
+                        .map_err(|_| format!("--retries={value}: not a number"))?),
+                ),
+                other => return Err(format!("HEALTHCHECK: unknown flag --{other}")),
+            };
+            hc.insert(key.into(), v);
+        }
+        self.0.insert("Healthcheck".into(), Value::Object(hc));
+        Ok(())
+    }
+}
+
+/// A Go-style duration (`30s`, `1m30s`, `500ms`, `2h`) in nanoseconds.
+pub fn duration_ns(s: &str) -> Result<u64, String> {
+    let bad = || format!("invalid duration {s:?} (use e.g. 30s, 1m30s, 500ms)");
+    let mut total: f64 = 0.0;
+    let mut rest = s;
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
+        let n: f64 = rest[..num_len].parse().map_err(|_| bad())?;
+        rest = &rest[num_len..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let scale = match &rest[..unit_len] {
+            "ns" => 1.0,
+            "us" | "µs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            _ => return Err(bad()),
+        };
+        total += n * scale;
+        rest = &rest[unit_len..];
+    }
+    Ok(total as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration_ns("30s").unwrap(), 30_000_000_000);
+        assert_eq!(duration_ns("1m30s").unwrap(), 90_000_000_000);
+        assert_eq!(duration_ns("500ms").unwrap(), 500_000_000);
+        assert!(duration_ns("5").is_err());
+        assert!(duration_ns("x").is_err());
+        assert!(duration_ns("").is_err());
+    }
+
+    #[test]
+    fn healthcheck_and_onbuild_round_trip() {
+        let mut e = Extras::default();
+        e.set_healthcheck(
+            Some(&CommandForm::Shell("curl -f http://localhost/".into())),
+            &[
+                ("interval".into(), "5s".into()),
+                ("retries".into(), "3".into()),
+            ],
+        )
+        .unwrap();
+        e.set_onbuild(vec!["RUN echo child".into()]);
+        let mut config = json!({"architecture": "amd64", "config": {"Env": ["A=1"]}});
+        e.merge_into(&mut config);
+        assert_eq!(
+            config["config"]["Healthcheck"]["Test"],
+            json!(["CMD-SHELL", "curl -f http://localhost/"])
+        );
+        assert_eq!(
+            config["config"]["Healthcheck"]["Interval"],
+            json!(5_000_000_000u64)
+        );
+        assert_eq!(config["config"]["Env"], json!(["A=1"]));
+        let back = Extras::from_config_json(&serde_json::to_vec(&config).unwrap());
+        assert_eq!(back, e);
+        assert_eq!(back.onbuild(), ["RUN echo child"]);
+        assert!(e
+            .set_healthcheck(None, &[("bogus".into(), "1".into())])
+            .is_err());
+    }
+}

@@ -1,0 +1,250 @@
+//! The image a stage is making: its config and layer list, changed step by step as values
+//! (a new layer + history entry, or a config change + an empty-layer history entry), and
+//! written to the store as an unnamed intermediate image after each filesystem step (the
+//! next step's snapshot is prepared over it) or as the final, named image.
+
+use std::path::Path;
+
+use berth_image_store::import::{host_arch, DEFAULT_PATH_ENV};
+use berth_image_store::{ImageRecord, Store};
+use berth_layers::{overlay_upper_to_layer, LayerOptions};
+use chrono::{SecondsFormat, Utc};
+use oci_spec::image::{
+    Arch, Config, Descriptor, HistoryBuilder, ImageConfiguration, ImageConfigurationBuilder,
+    ImageManifestBuilder, MediaType, Os, RootFsBuilder,
+};
+
+use crate::error::{BuildError, Result};
+use crate::extras::Extras;
+
+/// `--format`: the manifest and config media types of the result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Oci,
+    Docker,
+}
+
+impl std::str::FromStr for Format {
+    type Err = BuildError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "oci" => Ok(Format::Oci),
+            "docker" => Ok(Format::Docker),
+            other => Err(BuildError::Invalid(format!(
+                "unknown --format {other:?}: use oci or docker"
+            ))),
+        }
+    }
+}
+
+/// A stage's image in the making.
+#[derive(Debug, Clone)]
+pub struct ImageState {
+    pub config: ImageConfiguration,
+    pub layers: Vec<Descriptor>,
+    /// The stored image holding exactly `layers` (None for `FROM scratch` before any layer):
+    /// what the next snapshot is prepared over.
+    pub base: Option<ImageRecord>,
+    /// `--timestamp`: every created time and file mtime (seconds since the epoch), for
+    /// reproducible images.
+    pub timestamp: Option<i64>,
+    /// Docker config fields oci-spec lacks (HEALTHCHECK, ONBUILD).
+    pub extras: Extras,
+}
+
+/// How the final image is written.
+#[derive(Debug, Clone, Default)]
+pub struct WriteOptions<'a> {
+    pub names: &'a [String],
+    pub format: Format,
+    /// Manifest annotations (`--annotation`).
+    pub annotations: &'a [(String, String)],
+}
+
+fn spec_err(what: &str) -> impl Fn(oci_spec::OciSpecError) -> BuildError + '_ {
+    move |e| BuildError::Invalid(format!("building the image {what}: {e}"))
+}
+
+fn time_text(timestamp: Option<i64>) -> String {
+    let t = timestamp
+        .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+        .unwrap_or_else(Utc::now);
+    t.to_rfc3339_opts(SecondsFormat::Nanos, true)
+}
+
+impl ImageState {
+    /// `FROM scratch`: no layers, the default `PATH`.
+    pub fn scratch() -> Result<ImageState> {
+        let mut inner = Config::default();
+        inner.set_env(Some(vec![DEFAULT_PATH_ENV.to_string()]));
+        let config = ImageConfigurationBuilder::default()
+            .architecture(Arch::from(host_arch()))
+            .os(Os::Linux)
+            .config(inner)
+            .rootfs(
+                RootFsBuilder::default()
+                    .typ("layers")
+                    .diff_ids(Vec::<String>::new())
+                    .build()
+                    .map_err(spec_err("rootfs"))?,
+            )
+            .build()
+            .map_err(spec_err("config"))?;
+        Ok(ImageState {
+            config,
+            layers: Vec::new(),
+            base: None,
+            timestamp: None,
+            extras: Extras::default(),
+        })
+    }
+
+    /// `FROM image`: the image's config and layers.
+    pub fn from_image(store: &Store, image: &ImageRecord) -> Result<ImageState> {
+        let manifest = store.image_manifest(image)?;
+        let config = store.image_config(image)?;
+        let raw = store
+            .content()
+            .read_small(&image.id, berth_image_store::images::CONFIG_LIMIT)?;
+        Ok(ImageState {
+            config,
+            layers: manifest.layers().clone(),
+            base: Some(image.clone()),
+            timestamp: None,
+            extras: Extras::from_config_json(&raw),
+        })
+    }
+
+    /// The runtime config (`config` in the image config), never absent.
+    pub fn inner(&self) -> Config {
+        self.config.config().clone().unwrap_or_default()
+    }
+
+    /// Replace the runtime config and add an empty-layer history entry.
+    pub fn set_inner(&mut self, inner: Config, created_by: &str) -> Result<()> {
+        self.config.set_config(Some(inner));
+        self.history_entry(created_by, true)
+    }
+
+    /// Add a history entry (`empty`: the step made no layer).
+    pub fn history_entry(&mut self, created_by: &str, empty: bool) -> Result<()> {
+        let mut h = HistoryBuilder::default()
+            .created(time_text(self.timestamp))
+            .created_by(created_by.to_string());
+        if empty {
+            h = h.empty_layer(true);
+        }
+        let mut all = self.config.history().clone().unwrap_or_default();
+        all.push(h.build().map_err(spec_err("history"))?);
+        self.config.set_history(Some(all));
+        Ok(())
+    }
+
+    /// Turn a snapshot's upper dir into a new layer, append it with a history entry, and
+    /// record the result as an unnamed image. Returns it when this made it (so the caller
+    /// can remove it later), `None` when an identical image was already in the store.
+    pub fn commit_upper(
+        &mut self,
+        store: &Store,
+        upper: &Path,
+        created_by: &str,
+    ) -> Result<Option<ImageRecord>> {
+        let _lock = store.lock_shared()?;
+        let layer_options = LayerOptions {
+            mtime: self.timestamp.and_then(|t| u64::try_from(t).ok()),
+            ..LayerOptions::default()
+        };
+        let (writer, layer) =
+            overlay_upper_to_layer(upper, store.content().writer()?, layer_options)
+                .map_err(berth_image_store::StoreError::from)?;
+        writer.commit(Some((&layer.digest, layer.size)))?;
+        let desc = Descriptor::new(layer.media_type.clone(), layer.size, layer.digest.clone());
+        self.append_layer(store, desc, layer.diff_id.as_ref(), created_by)
+    }
+
+    /// Append a layer already in the content store (a new one, or a cached one) with a
+    /// history entry, and record the result as [`Self::commit_upper`] does.
+    pub fn append_layer(
+        &mut self,
+        store: &Store,
+        layer: Descriptor,
+        diff_id: &str,
+        created_by: &str,
+    ) -> Result<Option<ImageRecord>> {
+        let mut rootfs = self.config.rootfs().clone();
+        let mut diff_ids = rootfs.diff_ids().clone();
+        diff_ids.push(diff_id.to_string());
+        rootfs.set_diff_ids(diff_ids);
+        self.config.set_rootfs(rootfs);
+        self.layers.push(layer);
+        self.history_entry(created_by, false)?;
+        let (record, made) = self.write(store, &WriteOptions::default())?;
+        self.base = Some(record.clone());
+        Ok(made.then_some(record))
+    }
+
+    /// The last layer and its diff_id (what a cache entry records).
+    pub fn last_layer(&self) -> Option<(Descriptor, String)> {
+        let layer = self.layers.last()?.clone();
+        let diff_id = self.config.rootfs().diff_ids().last()?.clone();
+        Some((layer, diff_id))
+    }
+
+    /// Write config and manifest blobs and record the image; returns it and whether it is
+    /// new to the store.
+    pub fn write(&self, store: &Store, opts: &WriteOptions<'_>) -> Result<(ImageRecord, bool)> {
+        let format = opts.format;
+        let mut config = self.config.clone();
+        config.set_created(Some(time_text(self.timestamp)));
+        let encode =
+            |e: serde_json::Error| BuildError::Invalid(format!("encoding the image config: {e}"));
+        let mut value = serde_json::to_value(&config).map_err(encode)?;
+        self.extras.merge_into(&mut value);
+        let config_bytes = serde_json::to_vec(&value).map_err(encode)?;
+        let (config_digest, config_size) = store.content().put_bytes(&config_bytes)?;
+        let existed = store.lookup_image(config_digest.as_ref()).is_ok();
+        let (manifest_type, config_type) = match format {
+            Format::Oci => (MediaType::ImageManifest, MediaType::ImageConfig),
+            Format::Docker => (
+                MediaType::Other("application/vnd.docker.distribution.manifest.v2+json".into()),
+                MediaType::Other("application/vnd.docker.container.image.v1+json".into()),
+            ),
+        };
+        let layers = self
+            .layers
+            .iter()
+            .map(|l| {
+                let mut l = l.clone();
+                if format == Format::Docker {
+                    l.set_media_type(docker_layer_type(l.media_type()));
+                }
+                l
+            })
+            .collect::<Vec<_>>();
+        let mut manifest = ImageManifestBuilder::default()
+            .schema_version(2u32)
+            .media_type(manifest_type)
+            .config(Descriptor::new(config_type, config_size, config_digest))
+            .layers(layers)
+            .build()
+            .map_err(spec_err("manifest"))?;
+        if !opts.annotations.is_empty() {
+            manifest.set_annotations(Some(opts.annotations.iter().cloned().collect()));
+        }
+        let manifest_bytes = serde_json::to_vec(&manifest)
+            .map_err(|e| BuildError::Invalid(format!("encoding the image manifest: {e}")))?;
+        let (manifest_digest, _) = store.content().put_bytes(&manifest_bytes)?;
+        Ok((store.add_image(&manifest_digest, opts.names)?, !existed))
+    }
+}
+
+/// The Docker v2s2 layer media type matching an OCI one.
+fn docker_layer_type(t: &MediaType) -> MediaType {
+    let s = match t {
+        MediaType::ImageLayerGzip => "application/vnd.docker.image.rootfs.diff.tar.gzip",
+        MediaType::ImageLayer => "application/vnd.docker.image.rootfs.diff.tar",
+        other => return other.clone(),
+    };
+    MediaType::Other(s.to_string())
+}

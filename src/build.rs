@@ -1,0 +1,340 @@
+//! `berth build` (also `berth buildx build`): a Containerfile and a context dir → an image.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context as _, Result};
+use berth_build::{BuildOptions, Format, PullPolicy, Secret};
+use berth_layers::ApplyOptions;
+use berth_registry::auth::Credentials;
+use berth_registry::connect::ConnectOptions;
+use berth_registry::pull::PullOptions;
+use clap::{Args, Subcommand};
+
+use crate::Context;
+
+#[derive(Args)]
+pub struct BuildArgs {
+    /// The Containerfile, `-` for stdin (default: CONTEXT/Containerfile, else
+    /// CONTEXT/Dockerfile).
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    file: Option<PathBuf>,
+    /// Name for the image (repeatable).
+    #[arg(short = 't', long = "tag", value_name = "NAME")]
+    tag: Vec<String>,
+    /// Value of an ARG (`KEY=VALUE`, or `KEY` to take it from the environment).
+    #[arg(long = "build-arg", value_name = "KEY=VALUE")]
+    build_arg: Vec<String>,
+    /// A file of `KEY=VALUE` lines (`#` comments) read as --build-arg values.
+    #[arg(long = "build-arg-file", value_name = "FILE")]
+    build_arg_file: Vec<PathBuf>,
+    /// Add a label to the image (`KEY=VALUE`).
+    #[arg(long = "label", value_name = "KEY=VALUE")]
+    label: Vec<String>,
+    /// Add an annotation to the image manifest (`KEY=VALUE`).
+    #[arg(long = "annotation", value_name = "KEY=VALUE")]
+    annotation: Vec<String>,
+    /// Write the image id to this file.
+    #[arg(long, value_name = "FILE")]
+    iidfile: Option<PathBuf>,
+    /// Set every created time and file mtime to this many seconds since the epoch, for
+    /// reproducible images (default: $SOURCE_DATE_EPOCH when set).
+    #[arg(long, value_name = "SECONDS")]
+    timestamp: Option<i64>,
+    /// A secret for `RUN --mount=type=secret`: `id=ID,src=FILE` or `id=ID,env=VAR`
+    /// (never stored in the image or its history).
+    #[arg(long, value_name = "id=ID,src=FILE|env=VAR")]
+    secret: Vec<String>,
+    /// Ignore file to use instead of CONTEXT/.containerignore or CONTEXT/.dockerignore.
+    #[arg(long, value_name = "FILE")]
+    ignorefile: Option<PathBuf>,
+    /// Write the image without history entries.
+    #[arg(long)]
+    omit_history: bool,
+    /// When to pull FROM images from their registry: missing (default), always, newer (as
+    /// always), never.
+    #[arg(long, value_name = "POLICY", num_args = 0..=1, require_equals = true, default_missing_value = "always")]
+    pull: Option<String>,
+    /// Require HTTPS and verify certificates when pulling (`--tls-verify=false` allows plain
+    /// HTTP).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    tls_verify: Option<bool>,
+    /// Path of the authentication file for pulls.
+    #[arg(long, value_name = "FILE")]
+    authfile: Option<PathBuf>,
+    /// Credentials for pulls (`USER:PASS`).
+    #[arg(long, value_name = "USER:PASS")]
+    creds: Option<String>,
+    /// Directory with certificates for pulls.
+    #[arg(long, value_name = "DIR")]
+    cert_dir: Option<PathBuf>,
+    /// Reuse and record step results in the layer cache (default true, as Podman).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    layers: Option<bool>,
+    /// Build up to this stage.
+    #[arg(long, value_name = "STAGE")]
+    target: Option<String>,
+    /// Ignore cached results older than this (`30s`, `10m`, `2h`).
+    #[arg(long, value_name = "DURATION", value_parser = parse_ttl)]
+    cache_ttl: Option<std::time::Duration>,
+    /// Run every step instead of reusing cached results (they are still recorded).
+    #[arg(long)]
+    no_cache: bool,
+    /// Manifest and config format: oci (default) or docker. Unlike Podman, berth keeps
+    /// HEALTHCHECK and ONBUILD in the config (`Healthcheck`, `OnBuild`) in both formats; SHELL
+    /// applies to the build only.
+    #[arg(long, default_value = "oci", value_name = "FORMAT")]
+    format: String,
+    /// Print only the image id (RUN output goes to stderr).
+    #[arg(short, long)]
+    quiet: bool,
+    /// Target platform: only the native one (`linux/ARCH`) for now; others are refused.
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    platform: Option<String>,
+    /// OCI runtime for RUN steps: runc (default), crun or a path.
+    #[arg(long, value_name = "RUNTIME")]
+    runtime: Option<String>,
+    /// The build context directory, or `-` for a tar of it on stdin.
+    #[arg(default_value = ".")]
+    context: PathBuf,
+}
+
+#[derive(Subcommand)]
+pub enum BuildxCommand {
+    /// Build an image from a Containerfile (as `berth build`).
+    Build(BuildArgs),
+}
+
+pub fn buildx(ctx: &Context, command: BuildxCommand) -> Result<ExitCode> {
+    match command {
+        BuildxCommand::Build(a) => build(ctx, a),
+    }
+}
+
+fn parse_ttl(s: &str) -> std::result::Result<std::time::Duration, String> {
+    berth_build::extras::duration_ns(s).map(std::time::Duration::from_nanos)
+}
+
+fn key_values(flag: &str, list: &[String]) -> Result<Vec<(String, String)>> {
+    list.iter()
+        .map(|kv| match kv.split_once('=') {
+            Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+            _ => bail!("{flag} {kv:?}: expected KEY=VALUE"),
+        })
+        .collect()
+}
+
+/// `--build-arg-file` lines, then `--build-arg` values (later ones win).
+fn all_build_args(args: &BuildArgs) -> Result<Vec<(String, String)>> {
+    let mut lines = Vec::new();
+    for f in &args.build_arg_file {
+        let text =
+            std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+        lines.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_string),
+        );
+    }
+    lines.extend(args.build_arg.iter().cloned());
+    Ok(build_args(&lines))
+}
+
+/// `--secret id=ID,src=FILE` / `id=ID,env=VAR` (also `type=file|env`) → (id, value).
+fn secrets(list: &[String]) -> Result<Vec<Secret>> {
+    let mut out = Vec::new();
+    for spec in list {
+        let mut id = None;
+        let mut src = None;
+        let mut kind = None;
+        for part in spec.split(',') {
+            match part.split_once('=') {
+                Some(("id", v)) => id = Some(v.to_string()),
+                Some(("src" | "source", v)) => src = Some(v.to_string()),
+                Some(("env", v)) => {
+                    src = Some(v.to_string());
+                    kind = Some("env".to_string());
+                }
+                Some(("type", v)) => kind = Some(v.to_string()),
+                _ => bail!("--secret {spec:?}: use id=ID,src=FILE or id=ID,env=VAR"),
+            }
+        }
+        let id = id.or_else(|| src.clone()).unwrap_or_default();
+        let ok = !id.is_empty()
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+        if !ok || id == "." || id == ".." {
+            bail!("--secret {spec:?}: the id must be made of [A-Za-z0-9_.-]");
+        }
+        let Some(src) = src else {
+            bail!("--secret {spec:?}: give src=FILE or env=VAR");
+        };
+        let value = match kind.as_deref() {
+            Some("env") => std::env::var(&src)
+                .with_context(|| format!("--secret {spec:?}: environment variable {src}"))?
+                .into_bytes(),
+            None | Some("file") => {
+                std::fs::read(&src).with_context(|| format!("--secret {spec:?}: reading {src}"))?
+            }
+            Some(other) => bail!("--secret {spec:?}: unknown type {other:?}: use file or env"),
+        };
+        out.push(Secret { id, value });
+    }
+    Ok(out)
+}
+
+fn containerfile(args: &BuildArgs) -> Result<PathBuf> {
+    if let Some(f) = &args.file {
+        return Ok(f.clone());
+    }
+    for name in ["Containerfile", "Dockerfile"] {
+        let p = args.context.join(name);
+        if p.is_file() {
+            return Ok(p);
+        }
+    }
+    bail!(
+        "no Containerfile or Dockerfile in {}: give one with -f",
+        args.context.display()
+    )
+}
+
+fn build_args(list: &[String]) -> Vec<(String, String)> {
+    list.iter()
+        .filter_map(|a| match a.split_once('=') {
+            Some((k, v)) => Some((k.to_string(), v.to_string())),
+            None => std::env::var(a).ok().map(|v| (a.clone(), v)),
+        })
+        .collect()
+}
+
+pub fn build(ctx: &Context, mut args: BuildArgs) -> Result<ExitCode> {
+    let format: Format = args.format.parse()?;
+    // `-` as the context: a tar (uncompressed, gzip or zstd) on stdin, unpacked in-root
+    // into a private directory that lives as long as the build.
+    let stdin_context = if args.context == Path::new("-") {
+        if args.file.as_deref() == Some(Path::new("-")) {
+            bail!("-f - and a context on stdin cannot both read stdin");
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("berth-build-context-")
+            .tempdir()
+            .context("creating a directory for the build context")?;
+        let input = std::io::BufReader::with_capacity(1 << 20, std::io::stdin());
+        berth_layers::apply_layer(input, dir.path(), &ApplyOptions::default())
+            .context("unpacking the build context from stdin")?;
+        args.context = dir.path().to_path_buf();
+        Some(dir)
+    } else {
+        None
+    };
+    let pull = match args.pull.as_deref() {
+        None | Some("missing") => PullPolicy::Missing,
+        Some("never" | "false") => PullPolicy::Never,
+        Some("always" | "newer" | "true") => PullPolicy::Always,
+        Some(p) => bail!("--pull={p}: use always, missing, never or newer"),
+    };
+    let pull_options = PullOptions {
+        connect: ConnectOptions {
+            tls_verify: args.tls_verify,
+            authfile: args.authfile.clone(),
+            creds: args.creds.as_deref().map(Credentials::parse).transpose()?,
+            cert_dir: args.cert_dir.clone(),
+        },
+        ..PullOptions::default()
+    };
+    if let Some(p) = &args.platform {
+        berth_build::check_platform(p).map_err(anyhow::Error::msg)?;
+    }
+    if !args.context.is_dir() {
+        bail!(
+            "build context {} is not a directory",
+            args.context.display()
+        );
+    }
+    let (name, text) = if args.file.as_deref() == Some(Path::new("-")) {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .context("reading the Containerfile from stdin")?;
+        ("Containerfile".to_string(), text)
+    } else {
+        let path = containerfile(&args)?;
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let shown = match &stdin_context {
+            Some(dir) => path.strip_prefix(dir.path()).unwrap_or(&path).to_path_buf(),
+            None => path.clone(),
+        };
+        (display_name(&shown), text)
+    };
+    let file = berth_build::parse(&name, &text)?;
+    let timestamp = match (args.timestamp, std::env::var("SOURCE_DATE_EPOCH")) {
+        (Some(t), _) => Some(t),
+        (None, Ok(v)) if !v.is_empty() => Some(
+            v.parse::<i64>()
+                .with_context(|| format!("SOURCE_DATE_EPOCH={v:?} is not a number"))?,
+        ),
+        _ => None,
+    };
+    let store = ctx.store()?;
+    let opts = BuildOptions {
+        context: args.context.clone(),
+        tags: args.tag.clone(),
+        build_args: all_build_args(&args)?,
+        labels: key_values("--label", &args.label)?,
+        annotations: key_values("--annotation", &args.annotation)?,
+        timestamp,
+        ignorefile: args.ignorefile.clone(),
+        omit_history: args.omit_history,
+        secrets: secrets(&args.secret)?,
+        pull,
+        pull_options,
+        layers: args.layers.unwrap_or(true),
+        no_cache: args.no_cache,
+        cache_ttl: args.cache_ttl,
+        target: args.target.clone(),
+        format,
+        runtime: args.runtime.clone(),
+        runroot: crate::containers::runroot(ctx),
+        run_output_to_stderr: args.quiet,
+    };
+    let quiet = args.quiet;
+    let mut out = |line: &str| {
+        if !quiet {
+            println!("{line}");
+        }
+    };
+    let image = match berth_build::build(&store, &file, &opts, &mut out) {
+        Ok(image) => image,
+        // As Podman: a failed RUN makes the build exit with the command's own code.
+        Err(e) => match e.run_exit_code().and_then(|c| u8::try_from(c).ok()) {
+            Some(code) if code != 0 => {
+                eprintln!("Error: {}", e.to_string().replace('\n', " "));
+                return Ok(ExitCode::from(code));
+            }
+            _ => return Err(e.into()),
+        },
+    };
+    if !quiet {
+        if let Some(name) = image.names.first() {
+            println!("COMMIT {name}");
+        }
+        println!("--> {}", image.short_id());
+        for name in &image.names {
+            println!("Successfully tagged {name}");
+        }
+    }
+    if let Some(f) = &args.iidfile {
+        std::fs::write(f, image.id.to_string())
+            .with_context(|| format!("writing {}", f.display()))?;
+    }
+    println!("{}", image.id.digest());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The Containerfile's name in messages: as given.
+fn display_name(path: &Path) -> String {
+    path.display().to_string()
+}
