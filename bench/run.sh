@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Container benchmarks: `berth run/exec/ps` against `podman` on the same busybox rootfs, in one
 # run. By hand as root (never in CI): bash bench/run.sh
-# Prints NAME berth=…s podman=…s ratio=… (berth's time over podman's: < 1 means berth is faster).
+# Prints NAME berth=… peer=… ratio=… (podman's value over berth's: > 1 means berth is faster or
+# leaner), like the other bench scripts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
@@ -40,7 +41,7 @@ median() {
   python3 -c 'import json,sys; print("%.4f" % json.load(open(sys.argv[1]))["results"][0]["median"])' "$work/h.json"
 }
 report() {
-  python3 -c 'import sys; n,b,p=sys.argv[1],float(sys.argv[2]),float(sys.argv[3]); print(f"{n} berth={b}s podman={p}s ratio={b/p:.2f}")' "$@"
+  python3 -c 'import sys; n,b,p=sys.argv[1],float(sys.argv[2]),float(sys.argv[3]); print(f"{n} berth={b}s peer={p}s ratio={p/b:.2f}")' "$@"
 }
 peak_rss() {
   /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1
@@ -55,7 +56,9 @@ if [ -z "$(tr -d '[:space:]' < /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/
 fi
 report run_network_none "$(median 20 "${B[*]} run --rm --network none bb true")" \
   "$(median 20 "${P[*]} run --rm --network none localhost/bb true")"
-echo "run_true_peak_rss_kib berth=$(peak_rss "${B[@]}" run --rm bb true) podman=$(peak_rss "${P[@]}" run --rm --network host localhost/bb true)"
+b=$(peak_rss "${B[@]}" run --rm bb true)
+p=$(peak_rss "${P[@]}" run --rm --network host localhost/bb true)
+echo "run_true_peak_rss_KiB berth=$b peer=$p ratio=$(python3 -c "print(f'{$p / $b:.2f}')")"
 
 "${B[@]}" run -d --name ex bb sleep 1000 >/dev/null
 "${P[@]}" run -d --network host --name ex localhost/bb sleep 1000 >/dev/null
