@@ -68,18 +68,30 @@ pub fn prune(ctx: &Context, args: PruneArgs) -> Result<ExitCode> {
     };
     if !args.force
         && !confirm(&format!(
-            "This command removes {what}, unused layers and blobs, and leftovers of interrupted writes."
+            "This command removes {what}, unused layers and blobs, stale build cache entries, and leftovers of interrupted writes."
         ))?
     {
         return Ok(ExitCode::SUCCESS);
     }
     let store = ctx.store()?;
     let report = store.prune_images(args.all)?;
+    let cache = berth_build::cache::prune(&store, args.all)?;
     if !report.images.is_empty() {
         println!("Deleted Images");
         for id in &report.images {
             println!("{}", id.digest());
         }
+    }
+    if cache.entries > 0 || cache.mount_caches {
+        println!(
+            "Build cache: {} entries removed{}",
+            cache.entries,
+            if cache.mount_caches {
+                ", RUN --mount=type=cache directories removed"
+            } else {
+                ""
+            }
+        );
     }
     println!("Total reclaimed space: {}", human_size(report.bytes_freed));
     Ok(ExitCode::SUCCESS)

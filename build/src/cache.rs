@@ -144,6 +144,44 @@ pub fn save(store: &Store, key: &str, entry: &Entry) {
     }
 }
 
+/// What [`prune`] removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PruneStats {
+    /// Index entries removed.
+    pub entries: u64,
+    /// Whether the `RUN --mount=type=cache` directories were removed.
+    pub mount_caches: bool,
+}
+
+/// Remove cache index entries whose layer blob is gone (and leftovers of interrupted
+/// writes); with `all`, every entry and the `RUN --mount=type=cache` directories as well
+/// (`berth system prune -a`). Holds the store's exclusive lock, so no build runs meanwhile.
+pub fn prune(store: &Store, all: bool) -> berth_image_store::Result<PruneStats> {
+    let _lock = store.lock_exclusive()?;
+    let mut stats = PruneStats::default();
+    let dir = index_dir(store);
+    let entries = match fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(stats),
+        Err(e) => return Err(berth_image_store::StoreError::io(&dir, e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| berth_image_store::StoreError::io(&dir, e))?;
+        let name = entry.file_name().to_string_lossy().to_string();
+        if all || name.starts_with(".tmp-") || lookup(store, &name, None).is_none() {
+            fs::remove_file(entry.path())
+                .map_err(|e| berth_image_store::StoreError::io(entry.path(), e))?;
+            stats.entries += 1;
+        }
+    }
+    let mounts = store.root().join("build-cache");
+    if all && mounts.exists() {
+        fs::remove_dir_all(&mounts).map_err(|e| berth_image_store::StoreError::io(&mounts, e))?;
+        stats.mount_caches = true;
+    }
+    Ok(stats)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

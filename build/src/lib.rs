@@ -27,7 +27,8 @@
 //! - [`copy`]: COPY/ADD sources resolved inside the context (or another stage) and written
 //!   into the rootfs through pathrs (`openat2(RESOLVE_IN_ROOT)`).
 //! - [`cache`]: the layer cache (`--layers`): step keys (parent layers, config, inputs,
-//!   source digests) → recorded layers, under `<store>/build-cache-index/`.
+//!   source digests) → recorded layers, under `<store>/build-cache-index/`; `prune` drops stale
+//!   entries (and, for `system prune -a`, the `RUN --mount=type=cache` dirs).
 //! - [`fetch`]: `ADD <url>` downloads (http/https, `--checksum=sha256:`).
 //! - [`ignore`]: `.containerignore`/`.dockerignore` with Docker's rules.
 //! - [`extras`]: HEALTHCHECK and ONBUILD, kept as Docker's `Healthcheck`/`OnBuild` config

@@ -616,3 +616,46 @@ fn build_context_as_a_tar_on_stdin() {
     );
     assert_clean(&r);
 }
+
+#[test]
+fn system_prune_removes_stale_build_cache_and_with_all_the_mount_caches() {
+    let r = busybox();
+    let ctx = context(
+        &r,
+        "ctx",
+        &[
+            ("a.txt", "a\n"),
+            (
+                "Containerfile",
+                "FROM busybox\n\
+                 COPY a.txt /a.txt\n\
+                 RUN --mount=type=cache,id=c,target=/cache echo x >> /cache/log\n",
+            ),
+        ],
+    );
+    r.ok(&["build", "-q", "-t", "pruned", ctx.to_str().unwrap()]);
+    let index = r.env.root.join("build-cache-index");
+    let count = || fs::read_dir(&index).map(|d| d.count()).unwrap_or(0);
+    assert!(count() > 0, "the COPY step is in the cache index");
+    assert!(r.env.root.join("build-cache").is_dir());
+
+    // While the image (and so its layer blobs) exists, a prune keeps the entries.
+    r.ok(&["system", "prune", "-f"]);
+    assert!(count() > 0, "live entries survive a prune");
+    assert!(r.env.root.join("build-cache").is_dir());
+
+    // Once the blobs are gone, the entries are stale and go; the mount caches stay.
+    r.ok(&["rmi", "pruned"]);
+    let out = r.ok(&["system", "prune", "-f"]);
+    assert!(out.contains("Build cache:"), "{out}");
+    assert_eq!(count(), 0, "stale cache entries left");
+    assert!(r.env.root.join("build-cache").is_dir());
+    // -a takes the mount caches too.
+    r.ok(&["system", "prune", "-a", "-f"]);
+    assert!(!r.env.root.join("build-cache").exists());
+    // -a also removed the unused base image; with it back, a rebuild runs every step again.
+    r.env.import_busybox("busybox");
+    let out = r.ok(&["build", "-t", "pruned", ctx.to_str().unwrap()]);
+    assert!(!out.contains("Using cache"), "{out}");
+    assert_clean(&r);
+}
