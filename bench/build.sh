@@ -5,6 +5,7 @@
 # faster).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/common.sh
 bash scripts/deps.sh
 cargo build --release --quiet
 berth=$PWD/target/release/berth
@@ -18,23 +19,16 @@ export CONTAINERS_CONF=$work/containers.conf
 cleanup() {
   buildah "${S[@]}" rm -a >/dev/null 2>&1 || true
   buildah "${S[@]}" rmi -a -f >/dev/null 2>&1 || true
-  grep -o " $work[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+  unmount_under "$work"
   rm -rf "$work"
 }
 trap cleanup EXIT
 
 # The same busybox base image in both stores.
-root=$work/rootfs
-mkdir -p "$root/bin" "$root/etc" "$root/tmp"
-cp /bin/busybox "$root/bin/"
-for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -s busybox "$root/bin/$a"; done
-printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
-tar -C "$root" -cf "$work/rootfs.tar" .
+busybox_rootfs_tar "$work/rootfs" "$work/rootfs.tar"
 "${B[@]}" import "$work/rootfs.tar" localhost/bb >/dev/null
 podman "${S[@]}" import "$work/rootfs.tar" localhost/bb >/dev/null 2>&1
 
-now() { date +%s.%N; }
-secs() { python3 -c "print(f'{$2 - $1:.2f}')"; }
 ratio() { python3 -c "print(f'{$1 / max($2, 0.001):.2f}')"; }
 # bench NAME CONTEXT: a fresh build, then a cached rebuild, with each tool.
 bench() {

@@ -4,6 +4,7 @@
 # Prints one line per metric: NAME berth=… peer=… ratio=… (ratio > 1 means berth is better).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/common.sh
 size_mib=${1:-512}
 bash scripts/deps.sh
 cargo build --release --quiet
@@ -14,7 +15,7 @@ cleanup() {
   "$berth" --root "$work/store" image unmount --all >/dev/null 2>&1 || true
   podman --root "$work/podman" --runroot "$work/podman-run" --storage-driver overlay \
     rmi -a -f >/dev/null 2>&1 || true
-  grep -o " $work[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+  unmount_under "$work"
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -50,7 +51,6 @@ tar -C "$tree" --numeric-owner -cf "$work/tree.tar" .
 bytes=$(stat -c %s "$work/tree.tar")
 sync
 
-now() { date +%s.%N; }
 mbps() { python3 -c "print(f'{$bytes / ($2 - $1) / 1e6:.1f}')"; }
 ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
 line() { echo "$1 berth=$2 peer=$3 ratio=$(ratio "$4" "$5")"; }

@@ -5,6 +5,7 @@
 # Prints NAME berth=… peer=… ratio=… (ratio > 1 means berth is faster / leaner).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/common.sh
 size_mib=${1:-512}
 bash scripts/deps.sh
 cargo build --release --quiet
@@ -33,14 +34,12 @@ P=(podman --root "$work/podman" --runroot "$work/podman-run" --storage-driver ov
 cleanup() {
   kill "$registry_pid" 2>/dev/null || true
   "${P[@]}" rmi -a -f >/dev/null 2>&1 || true
-  grep -o " $work[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+  unmount_under "$work"
   rm -rf "$work"
 }
 trap cleanup EXIT
 for _ in $(seq 50); do curl -fs "http://$reg/v2/" >/dev/null && break; sleep 0.1; done
 
-now() { date +%s.%N; }
-secs() { python3 -c "print(f'{$2 - $1:.2f}')"; }
 ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
 line() { echo "$1 berth=$2 peer=$3 ratio=$(ratio "$3" "$2")"; }
 rss() { /usr/bin/time -f %M -o "$work/rss" "$@" >/dev/null 2>&1; tail -1 "$work/rss"; }

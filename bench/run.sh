@@ -5,6 +5,7 @@
 # leaner), like the other bench scripts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/common.sh
 bash scripts/deps.sh
 cargo build --release --quiet
 berth=$PWD/target/release/berth
@@ -19,18 +20,13 @@ cleanup() {
   "${B[@]}" rm -f -a >/dev/null 2>&1 || true
   "${P[@]}" rm -f -a -t 0 >/dev/null 2>&1 || true
   "${P[@]}" rmi -a -f >/dev/null 2>&1 || true
-  grep -o " $work[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+  unmount_under "$work"
   rm -rf "$work"
 }
 trap cleanup EXIT
 
 # The same busybox rootfs for both.
-root=$work/rootfs
-mkdir -p "$root/bin" "$root/etc" "$root/tmp"
-cp /bin/busybox "$root/bin/"
-for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -s busybox "$root/bin/$a"; done
-printf 'root:x:0:0:root:/root:/bin/sh\n' > "$root/etc/passwd"
-tar -C "$root" -cf "$work/rootfs.tar" .
+busybox_rootfs_tar "$work/rootfs" "$work/rootfs.tar"
 "${B[@]}" import "$work/rootfs.tar" bb >/dev/null
 "${P[@]}" import "$work/rootfs.tar" localhost/bb >/dev/null 2>&1
 
