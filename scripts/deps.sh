@@ -8,6 +8,7 @@ packages=(
   crun runc uidmap catatonit    # runtimes and the --init process (run issue)
   docker-registry apache2-utils # local registry (registry issue)
   libseccomp-dev pkg-config openssl gnupg
+  libssl-dev dpkg-dev           # the sigstore-rs oracle (openssl-sys); dpkg-deb for trixie skopeo
   pigz zstd hyperfine time      # bench peers and timing
 )
 missing=()

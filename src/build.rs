@@ -68,6 +68,13 @@ pub struct BuildArgs {
     /// Directory with certificates for pulls.
     #[arg(long, value_name = "DIR")]
     cert_dir: Option<PathBuf>,
+    /// Policy file for the trust check of pulled base images (default
+    /// ~/.config/containers/policy.json, then /etc/containers/policy.json).
+    #[arg(long, value_name = "FILE")]
+    signature_policy: Option<PathBuf>,
+    /// Directory of registries.d files: where signatures of base images are looked up.
+    #[arg(long = "registries.d", value_name = "DIR")]
+    registries_d: Option<PathBuf>,
     /// Reuse and record step results in the layer cache (default true, as Podman).
     #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     layers: Option<bool>,
@@ -243,6 +250,8 @@ pub fn build(ctx: &Context, mut args: BuildArgs) -> Result<ExitCode> {
             creds: args.creds.as_deref().map(Credentials::parse).transpose()?,
             cert_dir: args.cert_dir.clone(),
         },
+        signature_policy: args.signature_policy.clone(),
+        registries_d: args.registries_d.clone(),
         ..PullOptions::default()
     };
     if let Some(p) = &args.platform {

@@ -40,6 +40,11 @@ pub enum ImageCommand {
     Save(archive::SaveArgs),
     /// Load images from an archive or OCI layout.
     Load(archive::LoadArgs),
+    /// Sign images already pushed to a registry.
+    Sign(crate::trust::SignImageArgs),
+    /// Show or set the trust policy (policy.json).
+    #[command(subcommand)]
+    Trust(crate::trust::TrustCommand),
 }
 
 pub fn dispatch(ctx: &Context, command: ImageCommand) -> Result<ExitCode> {
@@ -56,6 +61,8 @@ pub fn dispatch(ctx: &Context, command: ImageCommand) -> Result<ExitCode> {
         ImageCommand::Import(a) => archive::import(ctx, a),
         ImageCommand::Save(a) => archive::save(ctx, a),
         ImageCommand::Load(a) => archive::load(ctx, a),
+        ImageCommand::Sign(a) => crate::trust::sign(ctx, a),
+        ImageCommand::Trust(c) => crate::trust::trust(ctx, c),
     }
 }
 
@@ -294,17 +301,81 @@ pub fn rmi(ctx: &Context, args: RmiArgs) -> Result<ExitCode> {
 
 #[derive(Args)]
 pub struct InspectArgs {
-    /// Images to inspect.
+    /// Images to inspect: names or ids in the store, or one docker://REF in a registry.
     #[arg(required = true)]
     images: Vec<String>,
     /// Output format: `json` (default).
     #[arg(short, long, default_value = "json")]
     format: String,
+    /// docker://REF: print the manifest (or with --config the config) exactly as served.
+    #[arg(long)]
+    raw: bool,
+    /// docker://REF: print the image's config.
+    #[arg(long)]
+    config: bool,
+    /// docker://REF: do not list the repository's tags (RepoTags is empty).
+    #[arg(short, long)]
+    no_tags: bool,
+    /// docker://REF: platform to pick from a multi-platform image: OS/ARCH[/VARIANT].
+    #[arg(long)]
+    platform: Option<String>,
+    /// docker://REF: architecture to pick (instead of the host's).
+    #[arg(long)]
+    arch: Option<String>,
+    /// docker://REF: operating system to pick (instead of the host's).
+    #[arg(long)]
+    os: Option<String>,
+    /// docker://REF: architecture variant to pick.
+    #[arg(long)]
+    variant: Option<String>,
+    #[command(flatten)]
+    connect: crate::registry::ConnectArgs,
+    /// docker://REF: credentials USERNAME:PASSWORD for the registry.
+    #[arg(long, value_name = "USER:PASS")]
+    creds: Option<String>,
+}
+
+/// `inspect docker://REF` (Skopeo's `skopeo inspect`): one JSON object, or the raw manifest
+/// or config; nothing is stored.
+fn inspect_remote(args: &InspectArgs) -> Result<ExitCode> {
+    use berth_registry::inspect::{inspect as inspect_ref, InspectOptions, Output};
+    if args.images.len() != 1 {
+        bail!("inspect docker://…: give exactly one image reference");
+    }
+    let input = &args.images[0];
+    let opts = InspectOptions {
+        connect: args.connect.options(args.creds.as_deref())?,
+        platform: berth_registry::platform::Platform::choose(
+            args.platform.as_deref(),
+            args.os.as_deref(),
+            args.arch.as_deref(),
+            args.variant.as_deref(),
+        )?,
+        tags: !args.no_tags,
+    };
+    let output = match (args.raw, args.config) {
+        (false, false) => Output::Summary,
+        (true, false) => Output::RawManifest,
+        (false, true) => Output::Config,
+        (true, true) => Output::RawConfig,
+    };
+    let bytes = inspect_ref(input, &opts, output).with_context(|| format!("inspecting {input}"))?;
+    let mut out = std::io::stdout().lock();
+    std::io::Write::write_all(&mut out, &bytes)
+        .and_then(|()| std::io::Write::flush(&mut out))
+        .context("writing to stdout")?;
+    Ok(ExitCode::SUCCESS)
 }
 
 pub fn inspect(ctx: &Context, args: InspectArgs) -> Result<ExitCode> {
     if args.format != "json" {
         bail!("unknown --format {:?}: only json is supported", args.format);
+    }
+    if args.images.iter().any(|i| i.starts_with("docker://")) {
+        return inspect_remote(&args);
+    }
+    if args.raw || args.config {
+        bail!("--raw and --config apply to docker://REF only");
     }
     let store = ctx.store()?;
     let mut out = Vec::new();

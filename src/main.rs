@@ -12,9 +12,11 @@ mod archive;
 mod build;
 mod containers;
 mod images;
+mod manifest;
 mod output;
 mod registry;
 mod system;
+mod trust;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -84,6 +86,11 @@ enum Command {
     Copy(registry::CopyArgs),
     /// Search a registry's catalog for repositories.
     Search(registry::SearchArgs),
+    /// Create, edit, inspect and push manifest lists (multi-platform images).
+    #[command(subcommand)]
+    Manifest(manifest::ManifestCommand),
+    /// Create a cosign-format key pair for signing (NAME.private, NAME.pub).
+    GenerateSigstoreKey(trust::GenerateKeyArgs),
     /// Run a command in a new container (network: host by default, or --network none).
     Run(containers::RunArgs),
     /// Create a container without starting it.
@@ -161,6 +168,8 @@ fn run(ctx: &Context, command: Command) -> Result<ExitCode> {
         Command::Logout(a) => registry::logout(ctx, a),
         Command::Copy(a) => registry::copy(ctx, a),
         Command::Search(a) => registry::search(ctx, a),
+        Command::Manifest(c) => manifest::dispatch(ctx, c),
+        Command::GenerateSigstoreKey(a) => trust::generate_key(ctx, a),
         Command::Run(a) => containers::run(ctx, a),
         Command::Create(a) => containers::create(ctx, a),
         Command::Start(a) => containers::start(ctx, a),

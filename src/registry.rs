@@ -6,17 +6,20 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{bail, Context as _, Result};
+use anyhow::{anyhow, bail, Context as _, Result};
+use berth_layers::compression::Compression;
 use berth_registry::auth::{AuthFiles, Credentials};
 use berth_registry::client::{new_runtime, Client, ClientOptions};
 use berth_registry::config::RegistriesConf;
 use berth_registry::connect::ConnectOptions;
+use berth_registry::convert::{ManifestFormat, PushConversion};
 use berth_registry::copy::{copy as copy_between, CopyOptions, Location};
 use berth_registry::platform::Platform;
 use berth_registry::pull::{pull as pull_image, pull_all_tags, PullOptions};
 use berth_registry::push::{push as push_image, push_destination};
 use clap::Args;
 
+use crate::trust::SignArgs;
 use crate::Context;
 
 /// Flags every registry command shares.
@@ -35,7 +38,8 @@ pub struct ConnectArgs {
 }
 
 impl ConnectArgs {
-    fn options(&self, creds: Option<&str>) -> Result<ConnectOptions> {
+    /// The connection options, with `--creds` when the command has it.
+    pub fn options(&self, creds: Option<&str>) -> Result<ConnectOptions> {
         Ok(ConnectOptions {
             tls_verify: self.tls_verify,
             authfile: self.authfile.clone(),
@@ -102,6 +106,10 @@ pub struct PullArgs {
     /// /etc/containers/policy.json).
     #[arg(long, value_name = "FILE")]
     signature_policy: Option<PathBuf>,
+    /// Directory of registries.d files: where signatures are looked up (default
+    /// ~/.config/containers/registries.d, else /etc/containers/registries.d).
+    #[arg(long = "registries.d", value_name = "DIR")]
+    registries_d: Option<PathBuf>,
 }
 
 fn printer(quiet: bool) -> impl Fn(&str) + Sync {
@@ -126,6 +134,7 @@ pub fn pull(ctx: &Context, args: PullArgs) -> Result<ExitCode> {
         retry_delay: args.retry_delay,
         max_parallel: args.max_parallel,
         signature_policy: args.signature_policy.clone(),
+        registries_d: args.registries_d.clone(),
     };
     let store = ctx.store()?;
     let print = printer(args.quiet);
@@ -160,6 +169,20 @@ pub struct PushArgs {
     /// Write the digest of the pushed manifest to this file.
     #[arg(long, value_name = "FILE")]
     digestfile: Option<PathBuf>,
+    /// Compress layers with this codec (gzip, zstd, none); layers already in it are kept.
+    #[arg(long, value_name = "FORMAT")]
+    compression_format: Option<String>,
+    /// Compression level (gzip 0-9, zstd 1-22).
+    #[arg(long, value_name = "N")]
+    compression_level: Option<i32>,
+    /// Recompress layers even when they already use --compression-format.
+    #[arg(long)]
+    force_compression: bool,
+    /// Manifest format: oci or v2s2 (default: as stored).
+    #[arg(short, long, value_name = "FORMAT")]
+    format: Option<String>,
+    #[command(flatten)]
+    sign: SignArgs,
 }
 
 pub fn push(ctx: &Context, args: PushArgs) -> Result<ExitCode> {
@@ -170,9 +193,32 @@ pub fn push(ctx: &Context, args: PushArgs) -> Result<ExitCode> {
         d => push_destination(&args.image, d)?,
     };
     let opts = args.connect.options(args.creds.as_deref())?;
+    let conv = PushConversion {
+        compression: args
+            .compression_format
+            .as_deref()
+            .map(|c| {
+                Compression::parse(c)
+                    .ok_or_else(|| anyhow!("--compression-format {c:?}: use gzip, zstd or none"))
+            })
+            .transpose()?,
+        level: args.compression_level,
+        force: args.force_compression,
+        format: args
+            .format
+            .as_deref()
+            .map(|f| {
+                ManifestFormat::parse(f).ok_or_else(|| anyhow!("--format {f:?}: use oci or v2s2"))
+            })
+            .transpose()?,
+    };
+    if conv.force && conv.compression.is_none() {
+        bail!("--force-compression needs --compression-format");
+    }
+    let sign = args.sign.options()?;
     let store = ctx.store()?;
     let print = printer(args.quiet);
-    let digest = push_image(&store, &args.image, &dest, &opts, &print)
+    let digest = push_image(&store, &args.image, &dest, &opts, &conv, &sign, &print)
         .with_context(|| format!("pushing {} to {dest}", args.image))?;
     if let Some(f) = &args.digestfile {
         std::fs::write(f, digest.to_string())
@@ -340,12 +386,14 @@ pub struct CopyArgs {
     /// Path of the authentication file.
     #[arg(long, value_name = "FILE")]
     authfile: Option<PathBuf>,
-    /// Policy file for the trust check of a docker:// source.
-    #[arg(long, value_name = "FILE")]
+    /// Policy file for the trust check of the source (Skopeo's --policy is accepted too).
+    #[arg(long, alias = "policy", value_name = "FILE")]
     signature_policy: Option<PathBuf>,
     /// Write the digest of the copied manifest to this file.
     #[arg(long, value_name = "FILE")]
     digestfile: Option<PathBuf>,
+    #[command(flatten)]
+    sign: SignArgs,
 }
 
 pub fn copy(ctx: &Context, args: CopyArgs) -> Result<ExitCode> {
@@ -363,9 +411,11 @@ pub fn copy(ctx: &Context, args: CopyArgs) -> Result<ExitCode> {
         source: PullOptions {
             connect: connect(args.src_tls_verify, args.src_creds.as_deref())?,
             signature_policy: args.signature_policy.clone(),
+            registries_d: args.sign.registries_d.clone(),
             ..PullOptions::default()
         },
         destination: connect(args.dest_tls_verify, args.dest_creds.as_deref())?,
+        sign: args.sign.options()?,
     };
     let store = ctx.store()?;
     let print = printer(args.quiet);

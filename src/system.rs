@@ -137,10 +137,27 @@ pub fn info(ctx: &Context, args: InfoArgs) -> Result<ExitCode> {
             "blobs": blobs.len(),
             "configFile": "/etc/containers/storage.conf (not read yet)",
         },
+        "trust": trust_info(),
         "version": { "Version": env!("CARGO_PKG_VERSION") },
     });
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Which policy.json applies, and whether it is the embedded default (no file at all).
+fn trust_info() -> serde_json::Value {
+    match berth_trust::Policy::load(None) {
+        Ok(p) => json!({
+            "policyPath": p.source.to_string(),
+            "builtinDefault": p.source == berth_trust::PolicySource::Default,
+            "builtinDefaultPolicy": if p.source == berth_trust::PolicySource::Default {
+                Some(berth_trust::policy::DEFAULT_POLICY)
+            } else {
+                None
+            },
+        }),
+        Err(e) => json!({ "error": e.to_string() }),
+    }
 }
 
 fn kernel_release() -> String {

@@ -451,6 +451,26 @@ impl Client {
         })
     }
 
+    /// GET `url` outside the registry API (a lookaside signature server): no credentials are
+    /// sent; at most `cap` bytes; `None` on 404.
+    pub fn get_plain(&self, url: &str, cap: u64) -> Result<Option<Vec<u8>>> {
+        self.rt.block_on(async {
+            let resp = self
+                .http
+                .get(url)
+                .send()
+                .await
+                .map_err(|e| http_err(&Method::GET, url, &e))?;
+            if resp.status() == StatusCode::NOT_FOUND {
+                return Ok(None);
+            }
+            if !resp.status().is_success() {
+                return Err(status_err(&Method::GET, url, resp).await);
+            }
+            read_capped(resp, url, cap).await.map(Some)
+        })
+    }
+
     /// Repository names from `GET /v2/_catalog` (at most `limit`, following `Link` pages).
     pub fn catalog(&self, limit: usize) -> Result<Vec<String>> {
         self.paged("/v2/_catalog", "registry:catalog:*", "repositories", limit)
@@ -525,6 +545,40 @@ impl Client {
                 s if s.is_success() => Ok(true),
                 StatusCode::NOT_FOUND => Ok(false),
                 _ => Err(status_err(&Method::HEAD, &url, resp).await),
+            }
+        })
+    }
+
+    /// Ask the registry to mount `digest` from repository `from` into `repo` (cross-repository
+    /// blob mount). `true` when mounted (201); `false` when the registry declined (it may
+    /// have started an upload instead, which is cancelled) or does not know the blob.
+    pub fn mount_blob(&self, repo: &str, digest: &Digest, from: &str) -> Result<bool> {
+        self.rt.block_on(async {
+            let url = format!(
+                "{}/v2/{repo}/blobs/uploads/?mount={digest}&from={from}",
+                self.base()
+            );
+            let scope = format!("repository:{repo}:pull,push repository:{from}:pull");
+            let resp = self
+                .send(Method::POST, &url, &scope, |r| {
+                    r.header(CONTENT_LENGTH, "0")
+                })
+                .await?;
+            match resp.status() {
+                StatusCode::CREATED => Ok(true),
+                StatusCode::ACCEPTED => {
+                    // An upload session instead of a mount: cancel it (best effort).
+                    let loc = resp
+                        .headers()
+                        .get(LOCATION)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|l| url::Url::parse(&url).and_then(|b| b.join(l)).ok());
+                    if let Some(loc) = loc {
+                        let _ = self.send(Method::DELETE, loc.as_str(), &scope, |r| r).await;
+                    }
+                    Ok(false)
+                }
+                _ => Ok(false),
             }
         })
     }
@@ -674,7 +728,7 @@ async fn read_capped(resp: Response, url: &str, cap: u64) -> Result<Vec<u8>> {
     };
     if let Some(n) = announced.filter(|n| *n > cap) {
         return Err(invalid(format!(
-            "manifest of {n} bytes is larger than the {cap} byte limit"
+            "body of {n} bytes is larger than the {cap} byte limit"
         )));
     }
     let limit = announced.unwrap_or(cap);
@@ -688,7 +742,7 @@ async fn read_capped(resp: Response, url: &str, cap: u64) -> Result<Vec<u8>> {
         if out.len() as u64 + chunk.len() as u64 > limit {
             return Err(invalid(match announced {
                 Some(n) => format!("body longer than its Content-Length of {n} bytes"),
-                None => format!("manifest larger than the {cap} byte limit"),
+                None => format!("body larger than the {cap} byte limit"),
             }));
         }
         out.extend_from_slice(&chunk);

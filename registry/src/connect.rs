@@ -40,6 +40,12 @@ impl ConnectOptions {
             Some(v) => !v,
             None => insecure,
         };
+        // Docker Hub's API lives on another host than its name, as containers/image knows.
+        let host = if host == crate::reference::DOCKER_IO {
+            "registry-1.docker.io"
+        } else {
+            host
+        };
         let client = Client::new(
             rt.clone(),
             host,

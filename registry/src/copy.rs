@@ -2,8 +2,11 @@
 //! `docker://REF`, `oci:PATH[:REF]`, `oci-archive:PATH[:REF]`, `docker-archive:PATH[:REF]`,
 //! and the store (`containers-storage:NAME` or a bare name).
 //!
-//! A `docker://` source passes the trust gate before any blob is read. Local sources are
-//! not policy-checked yet (the trust issue adds their transports).
+//! A `docker://` source passes the trust gate (policy and signatures) before any blob is read.
+//! Local sources are checked against the policy of their transport (`oci`, `oci-archive`,
+//! `docker-archive`, `containers-storage`; the scope is the absolute path or the image name);
+//! they carry no signatures, so only `insecureAcceptAnything` and `reject` can pass or fail
+//! them, and a requirement for a signature refuses them.
 
 use std::fs::File;
 use std::io::BufReader;
@@ -21,6 +24,7 @@ use berth_image_store::transports::scan::scan_archive;
 use berth_image_store::Store;
 use berth_layers::compression::decompress;
 use berth_layers::Digest;
+use berth_trust::{NoSignatures, Policy, UnverifiedImage};
 use oci_spec::image::{Descriptor, MediaType};
 
 use crate::client::new_runtime;
@@ -30,6 +34,7 @@ use crate::error::{RegistryError, Result};
 use crate::pull::{fetch_verified, store_verified, PullOptions};
 use crate::reference::Reference;
 use crate::remote::{Progress, RegistryDestination, RegistrySource};
+use crate::signatures::{sign_image, SignOptions};
 
 /// Where an image is read from or written to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,12 +100,14 @@ impl Location {
 }
 
 /// Options of a copy.
-#[derive(Debug, Clone, Default)]
+#[derive(Default)]
 pub struct CopyOptions {
     /// For a `docker://` source: connection, platform, retries, policy.
     pub source: PullOptions,
     /// For a `docker://` destination.
     pub destination: ConnectOptions,
+    /// Signing of a `docker://` destination.
+    pub sign: SignOptions,
 }
 
 /// Copy one image from `src` to `dst`; returns the manifest digest written.
@@ -129,7 +136,7 @@ pub fn copy(
                 fetched.image.clone(),
                 vec![fetched.reference.store_name()],
             );
-            to_destination(store, &source, None, dst, opts, progress)
+            to_destination(store, &source, None, None, dst, opts, progress)
         }
         Location::Oci(path, r) => {
             let source = LayoutSource::open(path)?;
@@ -142,7 +149,16 @@ pub fn copy(
                 }
                 None => None,
             };
-            to_destination(store, &source, wanted.as_deref(), dst, opts, progress)
+            let local = LocalPolicy::new("oci", path, r.as_deref());
+            to_destination(
+                store,
+                &source,
+                wanted.as_deref(),
+                Some(local),
+                dst,
+                opts,
+                progress,
+            )
         }
         Location::OciArchive(path, r) | Location::DockerArchive(path, r) => {
             let file = File::open(path).map_err(|e| RegistryError::io(path, e))?;
@@ -156,16 +172,38 @@ pub fn copy(
                     (Some(r), Some(bytes)) => Some(ref_digest(bytes, r, path)?),
                     _ => None,
                 };
-                to_destination(store, &source, wanted.as_deref(), dst, opts, progress)
+                let local = LocalPolicy::new("oci-archive", path, r.as_deref());
+                to_destination(
+                    store,
+                    &source,
+                    wanted.as_deref(),
+                    Some(local),
+                    dst,
+                    opts,
+                    progress,
+                )
             } else {
                 let source = DockerArchiveSource::new(store, &scanned, &what)?;
-                to_destination(store, &source, r.as_deref(), dst, opts, progress)
+                let local = LocalPolicy::new("docker-archive", path, r.as_deref());
+                to_destination(
+                    store,
+                    &source,
+                    r.as_deref(),
+                    Some(local),
+                    dst,
+                    opts,
+                    progress,
+                )
             }
         }
         Location::Store(name) => {
             let record = store.lookup_image(name)?;
             let source = StoreSource::new(store, &[(record, vec![])])?;
-            to_destination(store, &source, None, dst, opts, progress)
+            let local = LocalPolicy {
+                transport: "containers-storage",
+                scope: name.clone(),
+            };
+            to_destination(store, &source, None, Some(local), dst, opts, progress)
         }
     }
 }
@@ -227,15 +265,59 @@ fn select(source: &dyn ImageSource, wanted: Option<&str>, what: &str) -> Result<
     }
 }
 
+/// The policy transport and scope of a local copy source.
+struct LocalPolicy {
+    transport: &'static str,
+    scope: String,
+}
+
+impl LocalPolicy {
+    fn new(transport: &'static str, path: &Path, reference: Option<&str>) -> LocalPolicy {
+        let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        let mut scope = abs.display().to_string();
+        if let Some(r) = reference {
+            scope = format!("{scope}:{r}");
+        }
+        LocalPolicy { transport, scope }
+    }
+
+    /// Check `image` of `source` against the policy (no signatures: local transports carry
+    /// none).
+    fn check(
+        &self,
+        source: &dyn ImageSource,
+        image: &SourceImage,
+        policy: Option<&Path>,
+    ) -> Result<()> {
+        let policy = Policy::load(policy)?;
+        let manifest = source.manifest_bytes(image)?;
+        let digest = image.manifest.digest().clone();
+        let unverified = UnverifiedImage {
+            transport: self.transport.to_string(),
+            reference: self.scope.clone(),
+            digest: digest.clone(),
+            signed_digest: digest,
+            media_type: image.manifest.media_type().to_string(),
+            manifest,
+        };
+        policy.verify(unverified, &mut NoSignatures)?;
+        Ok(())
+    }
+}
+
 fn to_destination(
     store: &Store,
     source: &dyn ImageSource,
     wanted: Option<&str>,
+    local: Option<LocalPolicy>,
     dst: &Location,
     opts: &CopyOptions,
     progress: Progress<'_>,
 ) -> Result<Digest> {
     let mut image = select(source, wanted, "copy source")?;
+    if let Some(local) = local {
+        local.check(source, &image, opts.source.signature_policy.as_deref())?;
+    }
     progress("Getting image source signatures");
     match dst {
         Location::Docker(r) => {
@@ -249,8 +331,18 @@ fn to_destination(
                 &target.name(),
                 endpoint.insecure,
             )?;
-            let mut d = RegistryDestination::new(client, target, progress);
-            Ok(copy_image(source, &image, &mut d)?)
+            let repository = target.repository.clone();
+            let mut d = RegistryDestination::new(client.clone(), target, progress);
+            let digest = copy_image(source, &image, &mut d)?;
+            sign_image(
+                &client,
+                &repository,
+                &reference,
+                &digest,
+                &opts.sign,
+                progress,
+            )?;
+            Ok(digest)
         }
         Location::Store(name) => {
             image.names = vec![name.clone()];

@@ -20,9 +20,15 @@
 //!   streams into the store → image record (`--all-tags` too). Pull does not go through
 //!   `copy_image` (it fetches blobs in parallel), but writes through the same
 //!   `StoreDestination` and `ContentStore::put_verified`.
+//! - [`convert`]: what push changes on the way: `--compression-format` (streamed
+//!   recompression into the store), `--force-compression`, `--format oci|v2s2`.
 //! - [`push`]: store → registry: blobs uploaded in parallel (HEAD-skip, retries), then the
 //!   one copy routine writes the manifest by digest, then the tag.
+//! - [`inspect`]: `berth image inspect docker://REF` (Skopeo's `inspect`: summary, `--raw`, `--config`).
+//! - [`manifest_list`]: `berth manifest …`: local lists under `<root>/manifests/`, add, annotate, push.
 //! - [`search`]: `berth search` over registry catalogs.
+//! - [`signatures`]: sigstore attachments (`sha256-<hex>.sig`) and lookaside GPG signatures:
+//!   read for the trust gate, written after a push, a copy or `berth image sign`.
 //! - [`copy`]: `berth copy` between `docker://`, `oci:`, `oci-archive:`, `docker-archive:` and
 //!   the store, through the same routine.
 //!
@@ -33,14 +39,18 @@ pub mod auth;
 pub mod client;
 pub mod config;
 pub mod connect;
+pub mod convert;
 pub mod copy;
 pub mod error;
+pub mod inspect;
+pub mod manifest_list;
 pub mod platform;
 pub mod pull;
 pub mod push;
 pub mod reference;
 pub mod remote;
 pub mod search;
+pub mod signatures;
 
 pub use error::{RegistryError, Result};
 pub use reference::Reference;

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use berth_image_store::copy::{is_image_manifest, ImageDestination, StoreDestination};
 use berth_image_store::{ImageRecord, Store};
+use berth_trust::registries_d::RegistriesD;
 use berth_trust::{Policy, UnverifiedImage, VerifiedImage};
 use oci_spec::image::{Descriptor, ImageIndex, ImageManifest, MediaType};
 
@@ -19,6 +20,7 @@ use crate::error::{RegistryError, Result};
 use crate::platform::Platform;
 use crate::reference::{parse, Reference};
 use crate::remote::Progress;
+use crate::signatures::RegistrySignatures;
 
 /// What `berth pull` takes.
 #[derive(Debug, Clone)]
@@ -35,6 +37,9 @@ pub struct PullOptions {
     pub max_parallel: usize,
     /// `--signature-policy`.
     pub signature_policy: Option<PathBuf>,
+    /// `--registries.d`: where signatures live (default ~/.config/containers/registries.d,
+    /// else /etc/containers/registries.d).
+    pub registries_d: Option<PathBuf>,
 }
 
 impl Default for PullOptions {
@@ -46,6 +51,7 @@ impl Default for PullOptions {
             retry_delay: Duration::from_secs(1),
             max_parallel: 6,
             signature_policy: None,
+            registries_d: None,
         }
     }
 }
@@ -72,6 +78,8 @@ pub fn fetch_verified(
 ) -> Result<Fetched> {
     let conf = RegistriesConf::load()?;
     let policy = Policy::load(opts.signature_policy.as_deref())?;
+    let mut registries_d: Option<RegistriesD> = None;
+    let no_registries_d = RegistriesD::default();
     let parsed = parse(input)?;
     let mut errors: Vec<RegistryError> = Vec::new();
     for candidate in conf.resolve(input, &parsed)? {
@@ -79,7 +87,23 @@ pub fn fetch_verified(
         for endpoint in conf.pull_endpoints(&candidate)? {
             match fetch_one(rt, &candidate, &endpoint.reference, endpoint.insecure, opts) {
                 Ok((client, unverified)) => {
-                    let image = policy.verify(unverified)?;
+                    // registries.d is read only when the policy wants signatures.
+                    let regd = if policy.needs_signatures("docker", &candidate.to_string()) {
+                        if registries_d.is_none() {
+                            registries_d = Some(RegistriesD::load(opts.registries_d.as_deref())?);
+                        }
+                        registries_d.as_ref().unwrap_or(&no_registries_d)
+                    } else {
+                        &no_registries_d
+                    };
+                    let mut signatures = RegistrySignatures::new(
+                        &client,
+                        &endpoint.reference.repository,
+                        &candidate,
+                        &unverified.signed_digest,
+                        regd,
+                    );
+                    let image = policy.verify(unverified, &mut signatures)?;
                     return Ok(Fetched {
                         client,
                         endpoint: endpoint.reference,
@@ -119,6 +143,9 @@ fn fetch_one(
         .connect(rt, &endpoint.registry, &endpoint.name(), insecure)?;
     let repo = &endpoint.repository;
     let mut m = client.get_manifest(repo, &endpoint.api_reference())?;
+    // Signatures name the manifest the reference points at: a list's own digest when the
+    // image is picked from one.
+    let signed_digest = m.digest.clone();
     if let Some(want) = &endpoint.digest {
         if &m.digest != want {
             return Err(RegistryError::Invalid {
@@ -153,6 +180,7 @@ fn fetch_one(
     let unverified = UnverifiedImage {
         transport: "docker".into(),
         reference: reference.to_string(),
+        signed_digest,
         digest: m.digest,
         media_type: m.media_type,
         manifest: m.bytes,

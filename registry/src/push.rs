@@ -9,15 +9,18 @@ use std::time::Duration;
 
 use berth_image_store::copy::{copy_image, ImageSource, StoreSource};
 use berth_image_store::Store;
+use berth_layers::digest::digest_bytes;
 use berth_layers::Digest;
 use oci_spec::image::Descriptor;
 
 use crate::client::Client;
 use crate::config::RegistriesConf;
 use crate::connect::ConnectOptions;
+use crate::convert::{convert, PushConversion};
 use crate::error::{RegistryError, Result};
 use crate::reference::Reference;
 use crate::remote::{Progress, RegistryDestination};
+use crate::signatures::{sign_image, SignOptions};
 
 /// Blobs uploaded at once.
 pub const PUSH_PARALLEL: usize = 4;
@@ -33,20 +36,26 @@ pub fn push_destination(image: &str, dest: Option<&str>) -> Result<Reference> {
     }
 }
 
-/// Push `image` (a name or id in `store`) to `dest`. Returns the manifest digest.
+/// Push `image` (a name or id in `store`) to `dest`, changed as `conv` says (codec, manifest
+/// format), then sign it with the keys in `sign` (signatures added next to any already
+/// there). Returns the digest of the manifest pushed.
 pub fn push(
     store: &Store,
     image: &str,
     dest: &Reference,
     connect: &ConnectOptions,
+    conv: &PushConversion,
+    sign: &SignOptions,
     progress: Progress<'_>,
 ) -> Result<Digest> {
     let record = store.lookup_image(image)?;
     let manifest = store.image_manifest(&record)?;
+    let stored_media_type = record.manifest_media_type.clone();
     let conf = RegistriesConf::load()?;
     let endpoint = conf.push_endpoint(dest)?;
     let rt = crate::client::new_runtime()?;
     let target = endpoint.reference;
+    let mount_from = mount_candidates(&record.names, &target);
     let client = connect.connect(&rt, &target.registry, &target.name(), endpoint.insecure)?;
     let source = StoreSource::new(store, &[(record, Vec::new())])?;
     let images = source.images()?;
@@ -55,19 +64,69 @@ pub fn push(
         message: "no manifest".into(),
     })?;
     progress("Getting image source signatures");
+    if let Some(converted) = convert(store, &manifest, &stored_media_type, conv, progress)? {
+        upload_all(
+            store,
+            &client,
+            &target.repository,
+            &mount_from,
+            converted.blobs,
+            progress,
+        )?;
+        progress("Writing manifest to image destination");
+        let digest = digest_bytes(&converted.bytes);
+        let repo = &target.repository;
+        client.put_manifest(
+            repo,
+            digest.as_ref(),
+            &converted.bytes,
+            &converted.media_type,
+        )?;
+        if let Some(tag) = &target.tag {
+            client.put_manifest(repo, tag, &converted.bytes, &converted.media_type)?;
+        }
+        sign_image(&client, repo, dest, &digest, sign, progress)?;
+        return Ok(digest);
+    }
     let mut blobs: Vec<Descriptor> = manifest.layers().to_vec();
     blobs.push(manifest.config().clone());
-    let uploaded = upload_all(store, &client, &target.repository, blobs, progress)?;
-    let mut dst = RegistryDestination::new(client, target, progress).with_present(uploaded);
+    let uploaded = upload_all(
+        store,
+        &client,
+        &target.repository,
+        &mount_from,
+        blobs,
+        progress,
+    )?;
+    let repository = target.repository.clone();
+    let mut dst = RegistryDestination::new(client.clone(), target, progress).with_present(uploaded);
     let digest = copy_image(&source, first, &mut dst)?;
+    sign_image(&client, &repository, dest, &digest, sign, progress)?;
     Ok(digest)
 }
 
-/// Make every blob present in `repo`, [`PUSH_PARALLEL`] at a time. Returns their digests.
+/// Repositories of `target`'s registry that the image is also named in: blobs can be mounted
+/// from them instead of uploaded.
+fn mount_candidates(names: &[String], target: &Reference) -> Vec<String> {
+    let mut out: Vec<String> = names
+        .iter()
+        .filter_map(|n| Reference::parse_docker(n).ok())
+        .filter(|r| r.registry == target.registry && r.repository != target.repository)
+        .map(|r| r.repository)
+        .collect();
+    out.dedup();
+    out.truncate(3);
+    out
+}
+
+/// Make every blob present in `repo`, [`PUSH_PARALLEL`] at a time: skipped when present,
+/// mounted from one of `mount_from` (other repositories of the same registry the image is
+/// known under) when the registry allows, else uploaded. Returns their digests.
 fn upload_all(
     store: &Store,
     client: &Client,
     repo: &str,
+    mount_from: &[String],
     blobs: Vec<Descriptor>,
     progress: Progress<'_>,
 ) -> Result<HashSet<Digest>> {
@@ -87,7 +146,7 @@ fn upload_all(
                 }
                 let next = queue.lock().ok().and_then(|mut q| q.pop_front());
                 let Some(desc) = next else { return };
-                if let Err(e) = upload_one(store, client, repo, &desc, progress) {
+                if let Err(e) = upload_one(store, client, repo, mount_from, &desc, progress) {
                     if let Ok(mut f) = failed.lock() {
                         f.get_or_insert(e);
                     }
@@ -106,6 +165,7 @@ fn upload_one(
     store: &Store,
     client: &Client,
     repo: &str,
+    mount_from: &[String],
     desc: &Descriptor,
     progress: Progress<'_>,
 ) -> Result<()> {
@@ -120,6 +180,15 @@ fn upload_one(
             desc.digest()
         ));
         return Ok(());
+    }
+    for from in mount_from {
+        if client.mount_blob(repo, desc.digest(), from)? {
+            progress(&format!(
+                "Copying {kind} {} skipped: mounted from {from}",
+                desc.digest()
+            ));
+            return Ok(());
+        }
     }
     progress(&format!("Copying {kind} {}", desc.digest()));
     let mut delay = Duration::from_secs(1);

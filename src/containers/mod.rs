@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context as _, Result};
 use berth_run::runtime::ContainerStdio;
 use berth_run::{Engine, RunError, State};
 use clap::{Args, Subcommand};
@@ -116,11 +116,12 @@ pub struct RunArgs {
 
 pub fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode> {
     let interactive = args.create.interactive;
-    let req = match args.create.request() {
+    let mut req = match args.create.request() {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
     let store = ctx.store()?;
+    req.image = ensure_image(&store, &args.create)?;
     let engine = Engine::new(&store, &runroot(ctx))?;
     let c = match engine.create(&req) {
         Ok(c) => c,
@@ -153,17 +154,56 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode> {
     }
 }
 
+/// The image to run, pulled first as `--pull` says (through the trust gate). Returns what
+/// to look the image up by: the name as given, or the pulled image's id.
+fn ensure_image(store: &berth_image_store::Store, args: &CreateArgs) -> Result<String> {
+    let name = args.image.strip_prefix("docker://").unwrap_or(&args.image);
+    let present = args.image == name && store.lookup_image(name).is_ok();
+    let pull = match args.pull.as_str() {
+        "missing" => !present,
+        "always" | "newer" => true,
+        "never" => false,
+        other => bail!("--pull={other}: use always, missing, never or newer"),
+    };
+    if !pull {
+        return Ok(name.to_string());
+    }
+    let opts = berth_registry::pull::PullOptions {
+        connect: berth_registry::connect::ConnectOptions {
+            tls_verify: args.tls_verify,
+            authfile: args.authfile.clone(),
+            creds: None,
+            cert_dir: None,
+        },
+        signature_policy: args.signature_policy.clone(),
+        registries_d: args.registries_d.clone(),
+        ..Default::default()
+    };
+    let print = |line: &str| eprintln!("{line}");
+    let record = berth_registry::pull::pull(store, name, &opts, &print)
+        .with_context(|| format!("pulling {name}"))?;
+    if args.image == name {
+        return Ok(name.to_string());
+    }
+    Ok(record
+        .names
+        .first()
+        .cloned()
+        .unwrap_or_else(|| record.id.digest().to_string()))
+}
+
 fn remove_quietly(engine: &Engine<'_>, id: &str) -> berth_run::Result<()> {
     let c = engine.records().get(id)?;
     engine.remove(&c, true)
 }
 
 pub fn create(ctx: &Context, args: CreateArgs) -> Result<ExitCode> {
-    let req = match args.request() {
+    let mut req = match args.request() {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
     let store = ctx.store()?;
+    req.image = ensure_image(&store, &args)?;
     let engine = Engine::new(&store, &runroot(ctx))?;
     match engine.create(&req) {
         Ok(c) => {

@@ -88,6 +88,22 @@ pub struct CreateArgs {
     /// OCI runtime: runc, crun or a path (default: runc if installed, else crun).
     #[arg(long, value_name = "RUNTIME")]
     pub runtime: Option<String>,
+    /// Pull the image: missing (default: only when not in the store), always, never, newer.
+    #[arg(long, value_name = "POLICY", default_value = "missing")]
+    pub pull: String,
+    /// Require HTTPS and verify certificates when pulling (`--tls-verify=false` allows plain
+    /// HTTP).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub tls_verify: Option<bool>,
+    /// Path of the authentication file for pulls.
+    #[arg(long, value_name = "FILE")]
+    pub authfile: Option<PathBuf>,
+    /// Policy file for the trust check of a pulled image.
+    #[arg(long, value_name = "FILE")]
+    pub signature_policy: Option<PathBuf>,
+    /// Directory of registries.d files: where signatures of a pulled image are looked up.
+    #[arg(long = "registries.d", value_name = "DIR")]
+    pub registries_d: Option<PathBuf>,
     /// Image name or id.
     pub image: String,
     /// Command and arguments (replace the image's cmd).

@@ -117,8 +117,20 @@ fn run_exit_codes_as_podman() {
     assert!(err.contains("nosuchcommand"), "{err}");
     let (code, _, err) = r.code(&["run", "--rm", "busybox", "/etc"]);
     assert_eq!(code, Some(126), "{err}");
-    let err = r.env.fails(&["run", "--rm", "nosuchimage", "true"], 125);
+    let err = r
+        .env
+        .fails(&["run", "--rm", "--pull=never", "nosuchimage", "true"], 125);
     assert!(err.contains("nosuchimage"), "{err}");
+    // With the default --pull=missing it is looked for in a registry first (here a dead
+    // local one): exit 125, the error names the image.
+    let dead = format!(
+        "127.0.0.1:{}/nosuchimage",
+        crate::registry_harness::free_port()
+    );
+    let (code, _, err) = r.code(&["run", "--rm", "--tls-verify=false", &dead, "true"]);
+    assert_eq!(code, Some(125), "{err}");
+    assert!(err.contains("Trying to pull"), "{err}");
+    assert!(err.contains(&format!("pulling {dead}")), "{err}");
     r.assert_no_leftovers();
 }
 

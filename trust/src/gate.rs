@@ -11,6 +11,9 @@ pub struct UnverifiedImage {
     pub reference: String,
     /// Digest of `manifest` (computed by the fetcher, which verified it).
     pub digest: Digest,
+    /// The digest signatures must name: the manifest the reference points at, which is a
+    /// list's digest when `manifest` was picked from a list, else `digest`.
+    pub signed_digest: Digest,
     /// Manifest media type.
     pub media_type: String,
     /// The manifest bytes.
@@ -37,6 +40,11 @@ impl VerifiedImage {
     /// Digest of the manifest.
     pub fn digest(&self) -> &Digest {
         &self.inner.digest
+    }
+
+    /// The digest the signatures were checked against.
+    pub fn signed_digest(&self) -> &Digest {
+        &self.inner.signed_digest
     }
 
     /// Manifest media type.

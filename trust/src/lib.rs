@@ -1,4 +1,4 @@
-//! berth-trust: containers-policy.json and the trust gate.
+//! berth-trust: containers-policy.json, signatures, and the trust gate.
 //!
 //! The gate is a type change: the registry crate builds an [`UnverifiedImage`] (manifest bytes,
 //! digest, reference) and only [`Policy::verify`] here can turn it into a [`VerifiedImage`], the
@@ -6,14 +6,26 @@
 //!
 //! - [`policy`]: loading (`--signature-policy`, `~/.config/containers/policy.json`,
 //!   `/etc/containers/policy.json`, else the embedded `insecureAcceptAnything` default), strict
-//!   parsing, scope matching most-specific-first, and evaluation.
+//!   parsing, scope matching most-specific-first, and evaluation of every requirement.
+//! - [`identity`]: `signedIdentity` matching (`matchExact`, `matchRepoDigestOrExact`, …).
+//! - [`payload`]: the simple-signing payload (atomic and cosign flavours): make and parse.
+//! - [`sigstore`]: cosign-format keys (encrypted private key, PEM public key), sign, verify.
+//! - [`gpg`]: OpenPGP verification of simple signing, and signing through `gpg`.
+//! - [`registries_d`]: `registries.d/*.yaml`: lookaside URLs and sigstore attachments per scope.
+//! - [`edit`]: `image trust show|set`.
+//! - [`signature`]: the [`SignatureSource`] contract the registry crate implements.
 //! - [`gate`]: [`UnverifiedImage`] and [`VerifiedImage`].
-//!
-//! Evaluated now: `insecureAcceptAnything` and `reject`. `signedBy` and `sigstoreSigned` are
-//! parsed and refused clearly (signature verification is the trust issue's work).
 
+pub mod edit;
 pub mod gate;
+pub mod gpg;
+pub mod identity;
+pub mod payload;
 pub mod policy;
+pub mod registries_d;
+pub mod signature;
+pub mod sigstore;
 
 pub use gate::{UnverifiedImage, VerifiedImage};
-pub use policy::{Policy, PolicySource, Requirement, TrustError};
+pub use policy::{KeySource, Policy, PolicySource, Requirement, TrustError};
+pub use signature::{NoSignatures, SignatureSource, SigstoreSignature};

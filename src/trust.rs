@@ -1,0 +1,323 @@
+//! Signing and trust commands: `generate-sigstore-key`, `image sign`, `image trust show|set`,
+//! and the signing flags `push` and `copy` share. Every operation is a `berth-trust` or
+//! `berth-registry` call; this file parses flags, reads passphrases and prints.
+
+use std::io::{self, BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context as _, Result};
+use berth_registry::client::new_runtime;
+use berth_registry::config::RegistriesConf;
+use berth_registry::reference::Reference;
+use berth_registry::signatures::{sign_image, SignOptions};
+use berth_trust::sigstore::{generate_key_pair, SigstorePrivateKey};
+use clap::{Args, Subcommand};
+
+use crate::registry::ConnectArgs;
+use crate::Context;
+
+/// Signing flags of `push`, `copy` and `image sign` (Podman's and Skopeo's names).
+#[derive(Args, Clone, Default)]
+pub struct SignArgs {
+    /// Sign the pushed image with this cosign private key (sigstore attachments).
+    #[arg(long, value_name = "KEY")]
+    sign_by_sigstore_private_key: Option<PathBuf>,
+    /// Sign the pushed image with this GPG key (simple signing, into the lookaside).
+    #[arg(long, value_name = "FINGERPRINT")]
+    sign_by: Option<String>,
+    /// Read the passphrase of the signing key from this file (first line).
+    #[arg(long, value_name = "FILE")]
+    sign_passphrase_file: Option<PathBuf>,
+    /// Directory of registries.d files: where signatures are read and written (default
+    /// ~/.config/containers/registries.d, else /etc/containers/registries.d).
+    #[arg(long = "registries.d", value_name = "DIR")]
+    pub registries_d: Option<PathBuf>,
+}
+
+impl SignArgs {
+    /// Read and decrypt the keys now, so a wrong passphrase fails before anything is pushed.
+    pub fn options(&self) -> Result<SignOptions> {
+        let sigstore_key = match &self.sign_by_sigstore_private_key {
+            Some(path) => {
+                let pem = std::fs::read(path)
+                    .with_context(|| format!("reading private key {}", path.display()))?;
+                let passphrase = passphrase(
+                    self.sign_passphrase_file.as_deref(),
+                    &format!("Passphrase for key {}: ", path.display()),
+                    false,
+                )?;
+                Some(
+                    SigstorePrivateKey::from_encrypted_pem(&pem, &passphrase)
+                        .with_context(|| format!("private key {}", path.display()))?,
+                )
+            }
+            None => None,
+        };
+        Ok(SignOptions {
+            sigstore_key,
+            gpg_key: self.sign_by.clone(),
+            gpg_passphrase_file: self.sign_passphrase_file.clone(),
+            registries_d: self.registries_d.clone(),
+            lookaside_dir: None,
+        })
+    }
+}
+
+/// A passphrase from the first line of `file`, else typed at the terminal (twice when
+/// `confirm`).
+fn passphrase(file: Option<&Path>, prompt: &str, confirm: bool) -> Result<Vec<u8>> {
+    if let Some(f) = file {
+        let text =
+            std::fs::read(f).with_context(|| format!("reading passphrase file {}", f.display()))?;
+        let line = text.split(|b| *b == b'\n').next().unwrap_or_default();
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        return Ok(line.to_vec());
+    }
+    if !io::stdin().is_terminal() {
+        bail!("no passphrase: use a passphrase file (stdin is not a terminal)");
+    }
+    let first = read_hidden(prompt)?;
+    if confirm {
+        let second = read_hidden("Repeat the passphrase: ")?;
+        if first != second {
+            bail!("the passphrases do not match");
+        }
+    }
+    Ok(first)
+}
+
+/// Read a line from the terminal with echo off.
+fn read_hidden(prompt: &str) -> Result<Vec<u8>> {
+    eprint!("{prompt}");
+    io::stderr().flush().ok();
+    let fd = libc::STDIN_FILENO;
+    // SAFETY: termios is plain data; tcgetattr fills it or fails, and we restore what we read.
+    let mut saved: libc::termios = unsafe { std::mem::zeroed() };
+    let have_tty = unsafe { libc::tcgetattr(fd, &mut saved) } == 0;
+    if have_tty {
+        let mut quiet = saved;
+        quiet.c_lflag &= !libc::ECHO;
+        quiet.c_lflag |= libc::ECHONL;
+        // SAFETY: fd is stdin, `quiet` is a valid termios.
+        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &quiet) };
+    }
+    let mut line = String::new();
+    let read = io::stdin().lock().read_line(&mut line);
+    if have_tty {
+        // SAFETY: restores the attributes read above.
+        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &saved) };
+    }
+    read.context("reading the passphrase")?;
+    Ok(line.trim_end_matches(['\n', '\r']).as_bytes().to_vec())
+}
+
+#[derive(Args)]
+pub struct GenerateKeyArgs {
+    /// Write the key pair to PREFIX.private and PREFIX.pub.
+    #[arg(long, value_name = "PREFIX")]
+    output_prefix: PathBuf,
+    /// Read the passphrase from this file (first line) instead of a prompt.
+    #[arg(long, value_name = "FILE")]
+    passphrase_file: Option<PathBuf>,
+}
+
+/// `berth generate-sigstore-key`: a cosign-format key pair (encrypted private key).
+pub fn generate_key(_ctx: &Context, args: GenerateKeyArgs) -> Result<ExitCode> {
+    let prefix = args.output_prefix.display().to_string();
+    let private = PathBuf::from(format!("{prefix}.private"));
+    let public = PathBuf::from(format!("{prefix}.pub"));
+    for p in [&private, &public] {
+        if p.exists() {
+            bail!("{} already exists; refusing to overwrite it", p.display());
+        }
+    }
+    let passphrase = passphrase(
+        args.passphrase_file.as_deref(),
+        "Enter a passphrase for the private key: ",
+        true,
+    )?;
+    let (private_pem, public_pem) = generate_key_pair(&passphrase).context("generating a key")?;
+    write_new(&private, &private_pem, 0o600)?;
+    if let Err(e) = write_new(&public, &public_pem, 0o644) {
+        let _ = std::fs::remove_file(&private);
+        return Err(e);
+    }
+    println!(
+        "Key written to {} and {}",
+        private.display(),
+        public.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(bytes)
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+#[derive(Args)]
+pub struct SignImageArgs {
+    /// Images to sign: docker://REGISTRY/NAME[:TAG|@DIGEST] (already pushed).
+    #[arg(required = true)]
+    images: Vec<String>,
+    #[command(flatten)]
+    sign: SignArgs,
+    /// Write GPG signatures under this directory instead of the configured lookaside.
+    #[arg(short = 'd', long, value_name = "DIR")]
+    directory: Option<PathBuf>,
+    #[command(flatten)]
+    connect: ConnectArgs,
+    /// Credentials USERNAME:PASSWORD for the registry.
+    #[arg(long, value_name = "USER:PASS")]
+    creds: Option<String>,
+}
+
+/// `berth image sign`: sign images already in a registry.
+pub fn sign(_ctx: &Context, args: SignImageArgs) -> Result<ExitCode> {
+    let mut opts = args.sign.options()?;
+    opts.lookaside_dir = args.directory.clone();
+    if opts.is_empty() {
+        bail!("image sign: name a key (--sign-by or --sign-by-sigstore-private-key)");
+    }
+    let connect = args.connect.options(args.creds.as_deref())?;
+    let conf = RegistriesConf::load()?;
+    let rt = new_runtime()?;
+    let print = |line: &str| eprintln!("{line}");
+    for image in &args.images {
+        let Some(r) = image.strip_prefix("docker://") else {
+            bail!("image sign {image}: only docker:// references can be signed");
+        };
+        let reference = Reference::parse_docker(r)?;
+        let endpoint = conf.push_endpoint(&reference)?;
+        let target = endpoint.reference;
+        let client = connect.connect(&rt, &target.registry, &target.name(), endpoint.insecure)?;
+        let manifest = client
+            .get_manifest(&target.repository, &target.api_reference())
+            .with_context(|| format!("signing {image}"))?;
+        sign_image(
+            &client,
+            &target.repository,
+            &reference,
+            &manifest.digest,
+            &opts,
+            &print,
+        )
+        .with_context(|| format!("signing {image}"))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Subcommand)]
+pub enum TrustCommand {
+    /// Show the trust policy (and where signatures are looked up).
+    Show(TrustShowArgs),
+    /// Set the trust policy of a registry scope (or `default`).
+    Set(TrustSetArgs),
+}
+
+#[derive(Args)]
+pub struct TrustShowArgs {
+    /// Only this registry scope.
+    scope: Option<String>,
+    /// Print the policy file as it is.
+    #[arg(long)]
+    raw: bool,
+    /// Print JSON.
+    #[arg(short = 'j', long)]
+    json: bool,
+    /// Policy file (default /etc/containers/policy.json).
+    #[arg(long, value_name = "PATH")]
+    policypath: Option<PathBuf>,
+    /// Directory of registries.d files.
+    #[arg(long = "registrypath", value_name = "DIR")]
+    registrypath: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct TrustSetArgs {
+    /// Registry scope (`host[:port][/repo]`) or `default`.
+    scope: String,
+    /// Trust type: accept, reject, signedBy or sigstoreSigned.
+    #[arg(short = 't', long = "type", value_name = "TYPE")]
+    kind: String,
+    /// Public key file (repeat for several).
+    #[arg(short = 'f', long = "pubkeysfile", value_name = "FILE")]
+    pubkeys: Vec<PathBuf>,
+    /// Policy file (default /etc/containers/policy.json).
+    #[arg(long, value_name = "PATH")]
+    policypath: Option<PathBuf>,
+}
+
+fn policy_path(explicit: Option<&Path>) -> PathBuf {
+    explicit
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("/etc/containers/policy.json"))
+}
+
+pub fn trust(_ctx: &Context, command: TrustCommand) -> Result<ExitCode> {
+    match command {
+        TrustCommand::Show(a) => trust_show(a),
+        TrustCommand::Set(a) => {
+            let path = policy_path(a.policypath.as_deref());
+            berth_trust::edit::set(&path, &a.scope, &a.kind, &a.pubkeys)
+                .with_context(|| format!("setting the trust of {}", a.scope))?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn trust_show(a: TrustShowArgs) -> Result<ExitCode> {
+    let path = policy_path(a.policypath.as_deref());
+    if a.raw {
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        print!("{text}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut entries = berth_trust::edit::show(&path, a.registrypath.as_deref())?;
+    if let Some(scope) = &a.scope {
+        entries.retain(|e| &e.scope == scope);
+    }
+    if a.json {
+        let list: Vec<serde_json::Value> = entries
+            .iter()
+            .map(|e| {
+                serde_json::json!({
+                    "transport": e.transport,
+                    "name": e.scope,
+                    "type": e.kind,
+                    "gpg_id": e.keys.join(", "),
+                    "sigstore": e.lookaside.clone().unwrap_or_default(),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rows: Vec<[String; 4]> = entries
+        .iter()
+        .map(|e| {
+            [
+                e.scope.clone(),
+                e.kind.clone(),
+                e.keys.join(", "),
+                e.lookaside.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let width = |i: usize| rows.iter().map(|r| r[i].len()).max().unwrap_or(0).max(4);
+    let (w0, w1, w2) = (width(0), width(1), width(2));
+    println!("{:w0$}  {:w1$}  {:w2$}  LOOKASIDE", "NAME", "TYPE", "KEYS");
+    for r in &rows {
+        println!("{:w0$}  {:w1$}  {:w2$}  {}", r[0], r[1], r[2], r[3]);
+    }
+    Ok(ExitCode::SUCCESS)
+}

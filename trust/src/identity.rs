@@ -1,0 +1,448 @@
+//! `signedIdentity` (containers-policy.json(5)): which docker reference a signature may claim
+//! for the image being checked, plus the minimal docker reference parser it needs.
+
+use std::fmt;
+
+/// A parsed, normalized docker reference: `domain/path[:tag][@digest]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DockerReference {
+    /// Registry host with optional port (`docker.io`, `127.0.0.1:5000`).
+    pub domain: String,
+    /// Repository path inside the registry (`library/busybox`).
+    pub path: String,
+    /// Tag, if any.
+    pub tag: Option<String>,
+    /// Digest (`algorithm:hex`), if any.
+    pub digest: Option<String>,
+}
+
+impl DockerReference {
+    /// Parse with Docker's normalization: a first component without `.`/`:` that is not
+    /// `localhost` is not a host (→ `docker.io`), and a single docker.io component gets
+    /// `library/`.
+    pub fn parse_normalized(s: &str) -> Result<DockerReference, String> {
+        let (rest, digest) = match s.split_once('@') {
+            Some((r, d)) => {
+                validate_digest(d).map_err(|e| format!("invalid reference {s:?}: {e}"))?;
+                (r, Some(d.to_string()))
+            }
+            None => (s, None),
+        };
+        let last_slash = rest.rfind('/').map(|i| i + 1).unwrap_or(0);
+        let (name, tag) = match rest[last_slash..].find(':') {
+            Some(c) => (&rest[..last_slash + c], Some(&rest[last_slash + c + 1..])),
+            None => (rest, None),
+        };
+        if let Some(tag) = tag {
+            validate_tag(tag).map_err(|e| format!("invalid reference {s:?}: {e}"))?;
+        }
+        let (domain, path) = match name.split_once('/') {
+            Some((first, remainder))
+                if first.contains(['.', ':'])
+                    || first == "localhost"
+                    || first.chars().any(|c| c.is_ascii_uppercase()) =>
+            {
+                (first.to_string(), remainder.to_string())
+            }
+            _ => ("docker.io".to_string(), name.to_string()),
+        };
+        let domain = if domain == "index.docker.io" {
+            "docker.io".to_string()
+        } else {
+            domain
+        };
+        let path = if domain == "docker.io" && !path.contains('/') {
+            format!("library/{path}")
+        } else {
+            path
+        };
+        validate_domain(&domain).map_err(|e| format!("invalid reference {s:?}: {e}"))?;
+        validate_path(&path).map_err(|e| format!("invalid reference {s:?}: {e}"))?;
+        Ok(DockerReference {
+            domain,
+            path,
+            tag: tag.map(str::to_string),
+            digest,
+        })
+    }
+
+    /// Parse a reference that must already be in normalized (fully qualified) form.
+    pub fn parse_canonical(s: &str) -> Result<DockerReference, String> {
+        let r = DockerReference::parse_normalized(s)?;
+        if r.to_string() != s {
+            return Err(format!(
+                "reference {s:?} is not fully qualified (it means {r})"
+            ));
+        }
+        Ok(r)
+    }
+
+    /// `domain/path`, without tag or digest.
+    pub fn name(&self) -> String {
+        format!("{}/{}", self.domain, self.path)
+    }
+
+    /// True when there is neither a tag nor a digest.
+    pub fn is_name_only(&self) -> bool {
+        self.tag.is_none() && self.digest.is_none()
+    }
+}
+
+impl fmt::Display for DockerReference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.domain, self.path)?;
+        if let Some(t) = &self.tag {
+            write!(f, ":{t}")?;
+        }
+        if let Some(d) = &self.digest {
+            write!(f, "@{d}")?;
+        }
+        Ok(())
+    }
+}
+
+fn validate_digest(d: &str) -> Result<(), String> {
+    let (alg, hex) = d
+        .split_once(':')
+        .ok_or_else(|| format!("invalid digest {d:?}"))?;
+    let hex_len = match alg {
+        "sha256" => 64,
+        "sha384" => 96,
+        "sha512" => 128,
+        _ => return Err(format!("unsupported digest algorithm in {d:?}")),
+    };
+    if hex.len() != hex_len || !hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return Err(format!("invalid digest {d:?}"));
+    }
+    Ok(())
+}
+
+fn validate_tag(t: &str) -> Result<(), String> {
+    let ok = !t.is_empty()
+        && t.len() <= 128
+        && !t.starts_with(['.', '-'])
+        && t.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("invalid tag {t:?}"))
+    }
+}
+
+/// `host[:port]` with DNS-ish labels (IPv6 literals in brackets are accepted loosely).
+fn validate_domain(d: &str) -> Result<(), String> {
+    let bad = || Err(format!("invalid registry host {d:?}"));
+    if d.starts_with('[') {
+        let Some(end) = d.find(']') else { return bad() };
+        let port = &d[end + 1..];
+        if !(port.is_empty() || port.strip_prefix(':').is_some_and(is_port)) {
+            return bad();
+        }
+        return Ok(());
+    }
+    let (host, port) = match d.split_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (d, None),
+    };
+    if port.is_some_and(|p| !is_port(p)) {
+        return bad();
+    }
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    };
+    if host.split('.').all(label_ok) {
+        Ok(())
+    } else {
+        bad()
+    }
+}
+
+fn is_port(p: &str) -> bool {
+    !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Path components: lowercase alphanumerics separated by `.`, `_`, `__` or runs of `-`.
+fn validate_path(p: &str) -> Result<(), String> {
+    let component_ok = |c: &str| {
+        let b = c.as_bytes();
+        if b.is_empty() || !is_lower_alnum(b[0]) || !is_lower_alnum(b[b.len() - 1]) {
+            return false;
+        }
+        let mut i = 0;
+        while i < b.len() {
+            if is_lower_alnum(b[i]) {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < b.len() && !is_lower_alnum(b[i]) {
+                i += 1;
+            }
+            let sep = &c[start..i];
+            if !(sep == "." || sep == "_" || sep == "__" || sep.bytes().all(|x| x == b'-')) {
+                return false;
+            }
+        }
+        true
+    };
+    if p.split('/').all(component_ok) && p.len() + 1 < 256 {
+        Ok(())
+    } else {
+        Err(format!("invalid repository path {p:?}"))
+    }
+}
+
+fn is_lower_alnum(b: u8) -> bool {
+    b.is_ascii_lowercase() || b.is_ascii_digit()
+}
+
+/// Validate a `remapIdentity` prefix: a bare `host[:port]`, or a name that starts with a host
+/// component (`host/ns…`), as containers/image requires.
+pub(crate) fn validate_remap_prefix(s: &str) -> Result<(), String> {
+    let bad = || Err(format!("prefix {s:?} is not valid"));
+    if validate_domain(s).is_ok() {
+        return Ok(());
+    }
+    let Some((host, path)) = s.split_once('/') else {
+        return bad();
+    };
+    if validate_domain(host).is_ok() && validate_path(path).is_ok() {
+        Ok(())
+    } else {
+        bad()
+    }
+}
+
+/// `signedIdentity`: what the signature's docker-reference must be, relative to the
+/// reference the image is being fetched under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignedIdentity {
+    /// The signed reference must be exactly the image reference (both with a tag or digest).
+    MatchExact,
+    /// If the image is referenced by digest, the repository must match; by tag, the
+    /// whole reference. The default.
+    MatchRepoDigestOrExact,
+    /// The repository must match; tags and digests are ignored.
+    MatchRepository,
+    /// The signed reference must be exactly this one (which has a tag or digest).
+    ExactReference(String),
+    /// The signed repository must be this one.
+    ExactRepository(String),
+    /// If the image reference starts with `prefix`, replace it with `signed_prefix`, then
+    /// apply [`SignedIdentity::MatchRepoDigestOrExact`].
+    RemapIdentity {
+        /// Prefix of the image reference (`host[:port]` or `host/ns…`).
+        prefix: String,
+        /// What it becomes in the signed reference.
+        signed_prefix: String,
+    },
+}
+
+impl SignedIdentity {
+    /// Does a signature claiming `signed_reference` identify the image fetched under
+    /// `image_reference` (fully qualified, with tag and/or digest)? Unparsable references
+    /// never match.
+    pub fn matches(&self, image_reference: &str, signed_reference: &str) -> bool {
+        let Ok(signed) = DockerReference::parse_normalized(signed_reference) else {
+            return false;
+        };
+        let intended = || DockerReference::parse_normalized(image_reference);
+        match self {
+            SignedIdentity::MatchExact => intended().is_ok_and(|i| exact(&i, &signed)),
+            SignedIdentity::MatchRepoDigestOrExact => {
+                intended().is_ok_and(|i| repo_digest_or_exact(&i, &signed))
+            }
+            SignedIdentity::MatchRepository => intended().is_ok_and(|i| i.name() == signed.name()),
+            SignedIdentity::ExactReference(r) => {
+                DockerReference::parse_normalized(r).is_ok_and(|i| exact(&i, &signed))
+            }
+            SignedIdentity::ExactRepository(r) => {
+                DockerReference::parse_normalized(r).is_ok_and(|i| i.name() == signed.name())
+            }
+            SignedIdentity::RemapIdentity {
+                prefix,
+                signed_prefix,
+            } => {
+                let Ok(i) = intended() else { return false };
+                let name = i.name();
+                let under_prefix = name == *prefix
+                    || (name.starts_with(prefix.as_str())
+                        && name.as_bytes().get(prefix.len()) == Some(&b'/'));
+                let remapped = if under_prefix {
+                    let rewritten = i.to_string().replacen(prefix.as_str(), signed_prefix, 1);
+                    match DockerReference::parse_canonical(&rewritten) {
+                        Ok(r) => r,
+                        Err(_) => return false,
+                    }
+                } else {
+                    i
+                };
+                repo_digest_or_exact(&remapped, &signed)
+            }
+        }
+    }
+
+    /// The policy.json `type` name of this identity.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            SignedIdentity::MatchExact => "matchExact",
+            SignedIdentity::MatchRepoDigestOrExact => "matchRepoDigestOrExact",
+            SignedIdentity::MatchRepository => "matchRepository",
+            SignedIdentity::ExactReference(_) => "exactReference",
+            SignedIdentity::ExactRepository(_) => "exactRepository",
+            SignedIdentity::RemapIdentity { .. } => "remapIdentity",
+        }
+    }
+}
+
+fn exact(intended: &DockerReference, signed: &DockerReference) -> bool {
+    !intended.is_name_only() && !signed.is_name_only() && intended.to_string() == signed.to_string()
+}
+
+fn repo_digest_or_exact(intended: &DockerReference, signed: &DockerReference) -> bool {
+    if signed.is_name_only() {
+        return false;
+    }
+    if intended.tag.is_some() {
+        // Includes a reference with both a tag and a digest.
+        intended.to_string() == signed.to_string()
+    } else if intended.digest.is_some() {
+        // The digest itself is checked against the signature's docker-manifest-digest.
+        intended.name() == signed.name()
+    } else {
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const D: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn normalization() {
+        let r = DockerReference::parse_normalized("busybox").unwrap();
+        assert_eq!(r.to_string(), "docker.io/library/busybox");
+        assert!(r.is_name_only());
+        let r = DockerReference::parse_normalized("user/app:1").unwrap();
+        assert_eq!(r.to_string(), "docker.io/user/app:1");
+        let r = DockerReference::parse_normalized("index.docker.io/busybox:1").unwrap();
+        assert_eq!(r.to_string(), "docker.io/library/busybox:1");
+        let r = DockerReference::parse_normalized("localhost/app").unwrap();
+        assert_eq!(r.name(), "localhost/app");
+        let r = DockerReference::parse_normalized(&format!("127.0.0.1:5000/a/b:t@{D}")).unwrap();
+        assert_eq!(r.domain, "127.0.0.1:5000");
+        assert_eq!(r.path, "a/b");
+        assert_eq!(r.tag.as_deref(), Some("t"));
+        assert_eq!(r.digest.as_deref(), Some(D));
+        for bad in [
+            "",
+            "UPPER",
+            "x.io/UP",
+            "x.io/a:",
+            "x.io/a@sha256:12",
+            "x.io//a",
+            "x.io/a:-t",
+            "ho st/a",
+            "x.io:port/a",
+        ] {
+            assert!(DockerReference::parse_normalized(bad).is_err(), "{bad}");
+        }
+        assert!(DockerReference::parse_canonical("docker.io/busybox:1").is_err());
+        assert!(DockerReference::parse_canonical("docker.io/library/busybox:1").is_ok());
+    }
+
+    #[test]
+    fn match_exact() {
+        let m = SignedIdentity::MatchExact;
+        assert!(m.matches("docker.io/library/busybox:latest", "busybox:latest"));
+        assert!(!m.matches("docker.io/library/busybox:latest", "busybox"));
+        assert!(!m.matches("docker.io/library/busybox:latest", "busybox:1"));
+        let by_digest = format!("x.io/a@{D}");
+        assert!(m.matches(&by_digest, &by_digest));
+        assert!(!m.matches(&by_digest, "x.io/a:1"));
+    }
+
+    #[test]
+    fn match_repo_digest_or_exact() {
+        let m = SignedIdentity::MatchRepoDigestOrExact;
+        // By tag: exact.
+        assert!(m.matches("x.io/a:1", "x.io/a:1"));
+        assert!(!m.matches("x.io/a:1", "x.io/a:2"));
+        assert!(!m.matches("x.io/a:1", "x.io/a"));
+        // Pull by digest of an image signed under a tag: accepted (repository matches).
+        let by_digest = format!("127.0.0.1:5000/a/b@{D}");
+        assert!(m.matches(&by_digest, "127.0.0.1:5000/a/b:latest"));
+        // …but not another repository.
+        assert!(!m.matches(&by_digest, "127.0.0.1:5000/a/c:latest"));
+        // A name-only signature never matches.
+        assert!(!m.matches(&by_digest, "127.0.0.1:5000/a/b"));
+        // Name-only intended (should not happen) never matches.
+        assert!(!m.matches("x.io/a", "x.io/a:1"));
+        assert!(!m.matches("x.io/a:1", "not a reference"));
+    }
+
+    #[test]
+    fn match_repository() {
+        let m = SignedIdentity::MatchRepository;
+        assert!(m.matches("x.io/a:1", "x.io/a:2"));
+        assert!(m.matches(&format!("x.io/a@{D}"), "x.io/a"));
+        assert!(!m.matches("x.io/a:1", "x.io/b:1"));
+        assert!(m.matches("docker.io/library/busybox:1", "busybox"));
+    }
+
+    #[test]
+    fn exact_reference_and_repository() {
+        let m = SignedIdentity::ExactReference("x.io/signed:1".into());
+        assert!(m.matches("mirror.io/other:9", "x.io/signed:1"));
+        assert!(!m.matches("mirror.io/other:9", "x.io/signed:2"));
+        let m = SignedIdentity::ExactRepository("x.io/signed".into());
+        assert!(m.matches("mirror.io/other:9", "x.io/signed:2"));
+        assert!(m.matches(&format!("mirror.io/other@{D}"), "x.io/signed"));
+        assert!(!m.matches("mirror.io/other:9", "x.io/other:9"));
+    }
+
+    #[test]
+    fn remap_identity() {
+        let m = SignedIdentity::RemapIdentity {
+            prefix: "mirror.io/ns".into(),
+            signed_prefix: "x.io/upstream".into(),
+        };
+        assert!(m.matches("mirror.io/ns/app:1", "x.io/upstream/app:1"));
+        assert!(!m.matches("mirror.io/ns/app:1", "x.io/upstream/app:2"));
+        assert!(m.matches(&format!("mirror.io/ns/app@{D}"), "x.io/upstream/app:7"));
+        // Prefix must end at a path boundary.
+        assert!(!m.matches("mirror.io/nsx/app:1", "x.io/upstreamx/app:1"));
+        assert!(m.matches("mirror.io/nsx/app:1", "mirror.io/nsx/app:1"));
+        // Not under the prefix: plain matchRepoDigestOrExact.
+        assert!(m.matches("other.io/app:1", "other.io/app:1"));
+        // Remapping to docker.io needs the canonical form.
+        let m = SignedIdentity::RemapIdentity {
+            prefix: "mirror.io".into(),
+            signed_prefix: "docker.io".into(),
+        };
+        assert!(m.matches("mirror.io/library/busybox:1", "busybox:1"));
+        assert!(!m.matches("mirror.io/busybox:1", "busybox:1"));
+    }
+
+    #[test]
+    fn remap_prefix_validation() {
+        for ok in [
+            "x.io",
+            "x.io:5000",
+            "x.io/ns",
+            "localhost/a/b",
+            "ns/shortname",
+        ] {
+            assert!(validate_remap_prefix(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "x.io/", "x.io/a:1", "x.io/UP", "a b"] {
+            assert!(validate_remap_prefix(bad).is_err(), "{bad}");
+        }
+    }
+}
