@@ -21,7 +21,9 @@ use base64::Engine as _;
 use berth_layers::Digest;
 use bytes::Bytes;
 use futures_util::TryStreamExt;
-use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
+use reqwest::header::{
+    HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, LOCATION, RANGE,
+};
 use reqwest::{Method, Response, StatusCode};
 use tokio::runtime::Runtime;
 
@@ -586,24 +588,46 @@ impl Client {
     /// Open a blob for streaming (the caller verifies digest and size while it reads).
     /// Must not be called from inside the runtime.
     pub fn blob_reader(&self, repo: &str, digest: &Digest) -> Result<Box<dyn Read + Send>> {
+        self.blob_reader_at(repo, digest, 0).map(|(r, _)| r)
+    }
+
+    /// Open a blob from byte `offset` on (`Range: bytes=OFFSET-`). Returns the reader and
+    /// whether the registry honoured the range (206); when it did not, the reader starts at
+    /// byte 0.
+    pub fn blob_reader_at(
+        &self,
+        repo: &str,
+        digest: &Digest,
+        offset: u64,
+    ) -> Result<(Box<dyn Read + Send>, bool)> {
         let url = format!("{}/v2/{repo}/blobs/{digest}", self.base());
         let resp = self.rt.block_on(async {
             let resp = self
-                .send(Method::GET, &url, &scope(repo, false), |r| r)
+                .send(Method::GET, &url, &scope(repo, false), |r| {
+                    if offset > 0 {
+                        r.header(RANGE, format!("bytes={offset}-"))
+                    } else {
+                        r
+                    }
+                })
                 .await?;
             if !resp.status().is_success() {
                 return Err(status_err(&Method::GET, &url, resp).await);
             }
             Ok(resp)
         })?;
+        let resumed = offset > 0 && resp.status() == StatusCode::PARTIAL_CONTENT;
         let stream = resp
             .bytes_stream()
             .map_err(move |e| std::io::Error::other(http_err(&Method::GET, &url, &e)));
         let reader = tokio_util::io::StreamReader::new(stream);
-        Ok(Box::new(tokio_util::io::SyncIoBridge::new_with_handle(
-            reader,
-            self.rt.handle().clone(),
-        )))
+        Ok((
+            Box::new(tokio_util::io::SyncIoBridge::new_with_handle(
+                reader,
+                self.rt.handle().clone(),
+            )),
+            resumed,
+        ))
     }
 
     /// Upload a blob of `size` bytes read from `reader`: POST to start, then one streamed

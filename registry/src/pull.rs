@@ -8,7 +8,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use berth_image_store::copy::{is_image_manifest, ImageDestination, StoreDestination};
-use berth_image_store::{ImageRecord, Store};
+use std::io::{Read, Write};
+
+use berth_image_store::content::IngestWriter;
+use berth_image_store::{ImageRecord, Store, StoreError};
 use berth_trust::registries_d::RegistriesD;
 use berth_trust::{Policy, UnverifiedImage, VerifiedImage};
 use oci_spec::image::{Descriptor, ImageIndex, ImageManifest, MediaType};
@@ -362,7 +365,9 @@ fn check_media_types(manifest: &ImageManifest, what: &str) -> Result<()> {
     Ok(())
 }
 
-/// Fetch one blob into the store, retrying transient failures with doubling delays.
+/// Fetch one blob into the store, retrying transient failures with doubling delays. A retry
+/// after a cut connection resumes where the bytes stopped (`Range`) when the registry allows,
+/// continuing the same hash; else it starts over.
 fn fetch_blob(
     store: &Store,
     client: &Client,
@@ -372,15 +377,9 @@ fn fetch_blob(
 ) -> Result<()> {
     let mut delay = opts.retry_delay;
     let mut attempt = 0;
+    let mut partial: Option<IngestWriter> = None;
     loop {
-        let result = client.blob_reader(repo, desc.digest()).and_then(|reader| {
-            store
-                .content()
-                .put_verified(reader, desc.digest(), Some(desc.size()))
-                .map(|_| ())
-                .map_err(RegistryError::from)
-        });
-        match result {
+        match fetch_into(store, client, repo, desc, &mut partial) {
             Ok(()) => return Ok(()),
             Err(e) if e.is_transient() && attempt < opts.retry => {
                 tracing::warn!(
@@ -396,4 +395,66 @@ fn fetch_blob(
             Err(e) => return Err(e),
         }
     }
+}
+
+/// One attempt: continue `partial` (or start a new ingest file) from the registry, verify the
+/// size and digest, commit.
+fn fetch_into(
+    store: &Store,
+    client: &Client,
+    repo: &str,
+    desc: &Descriptor,
+    partial: &mut Option<IngestWriter>,
+) -> Result<()> {
+    let digest = desc.digest();
+    if store.content().contains(digest) {
+        return Ok(());
+    }
+    let offset = partial.as_ref().map_or(0, |w| w.written());
+    let (mut reader, resumed) = client.blob_reader_at(repo, digest, offset)?;
+    if offset > 0 && !resumed {
+        *partial = None;
+    }
+    let writer = match partial {
+        Some(w) => w,
+        None => partial.insert(store.content().writer()?),
+    };
+    let size = desc.size();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                return Err(RegistryError::Store(StoreError::Invalid(format!(
+                    "blob {digest}: reading source: {e}"
+                ))))
+            }
+        };
+        if writer.written() + n as u64 > size {
+            *partial = None;
+            return Err(RegistryError::Store(StoreError::DigestMismatch {
+                what: format!("blob {digest}"),
+                expected: format!("{size} bytes"),
+                actual: format!("more than {size} bytes"),
+            }));
+        }
+        writer.write_all(&buf[..n]).map_err(|e| {
+            RegistryError::Store(StoreError::Invalid(format!("blob {digest}: {e}")))
+        })?;
+    }
+    if writer.written() < size {
+        // A complete response of the wrong size (a cut connection is a read error above).
+        let got = writer.written();
+        *partial = None;
+        return Err(RegistryError::Store(StoreError::DigestMismatch {
+            what: format!("blob {digest}"),
+            expected: format!("{size} bytes"),
+            actual: format!("{got} bytes"),
+        }));
+    }
+    let writer = partial.take().expect("set above");
+    writer.commit(Some((digest, size)))?;
+    Ok(())
 }

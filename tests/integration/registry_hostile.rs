@@ -20,6 +20,7 @@ struct Seen {
     method: String,
     path: String,
     authorization: Option<String>,
+    range: Option<String>,
     body: Vec<u8>,
 }
 
@@ -63,6 +64,7 @@ fn handle(conn: TcpStream, handler: &Handler, log: &Mutex<Vec<Seen>>) {
         return;
     }
     let mut authorization = None;
+    let mut range = None;
     let mut length = 0usize;
     loop {
         let mut line = String::new();
@@ -72,6 +74,9 @@ fn handle(conn: TcpStream, handler: &Handler, log: &Mutex<Vec<Seen>>) {
         if let Some((k, v)) = line.split_once(':') {
             if k.eq_ignore_ascii_case("authorization") {
                 authorization = Some(v.trim().to_string());
+            }
+            if k.eq_ignore_ascii_case("range") {
+                range = Some(v.trim().to_string());
             }
             if k.eq_ignore_ascii_case("content-length") {
                 length = v.trim().parse().unwrap_or(0);
@@ -88,23 +93,55 @@ fn handle(conn: TcpStream, handler: &Handler, log: &Mutex<Vec<Seen>>) {
         method: method.clone(),
         path,
         authorization,
+        range,
         body,
     };
     log.lock().unwrap().push(seen.clone());
     let r = handler(&seen);
     let mut out = conn;
-    let mut head = format!(
-        "HTTP/1.1 {} X\r\nConnection: close\r\nContent-Length: {}\r\n",
-        r.status,
-        r.body.len()
-    );
-    for (k, v) in &r.headers {
+    let test_header = |name: &str| {
+        r.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let endless = test_header(ENDLESS).is_some();
+    let length = test_header(LENGTH_LIE).unwrap_or_else(|| r.body.len().to_string());
+    let mut head = format!("HTTP/1.1 {} X\r\nConnection: close\r\n", r.status);
+    if !endless {
+        head.push_str(&format!("Content-Length: {length}\r\n"));
+    }
+    for (k, v) in r.headers.iter().filter(|(k, _)| !k.starts_with("x-test-")) {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
     head.push_str("\r\n");
     let _ = out.write_all(head.as_bytes());
-    if method != "HEAD" {
-        let _ = out.write_all(&r.body);
+    if method == "HEAD" {
+        return;
+    }
+    if endless {
+        // Until the client hangs up (at most 1 GiB, so a broken client cannot hang the test).
+        for _ in 0..(1usize << 30) / r.body.len().max(1) {
+            if out.write_all(&r.body).is_err() {
+                return;
+            }
+        }
+        return;
+    }
+    let _ = out.write_all(&r.body);
+}
+
+/// Response header (not sent) asking the server to repeat the body until the client hangs
+/// up, with no Content-Length.
+const ENDLESS: &str = "x-test-endless";
+/// Response header (not sent) giving the Content-Length to announce instead of the real one.
+const LENGTH_LIE: &str = "x-test-content-length";
+
+fn endless(chunk: &[u8]) -> Response {
+    Response {
+        status: 200,
+        headers: vec![(ENDLESS.into(), "1".into())],
+        body: chunk.to_vec(),
     }
 }
 
@@ -683,4 +720,136 @@ fn malformed_manifests_are_refused_before_any_blob() {
         assert_eq!(crate::registry_harness::blob_count(&env), 0, "{tag}");
         env.assert_check_clean();
     }
+}
+
+#[test]
+fn a_blob_body_that_never_ends_is_cut_at_its_size() {
+    let img = image();
+    let addr = registry(&img, |_| endless(&[0x1f; 64 * 1024]));
+    let env = TestEnv::new();
+    let layer = sha(&img.layer);
+    let start = std::time::Instant::now();
+    let err = fails(
+        &env,
+        &[
+            "pull",
+            "--tls-verify=false",
+            "--retry=0",
+            &format!("{addr}/lie/app:1"),
+        ],
+    );
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(30),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(err.contains(&layer), "{err}");
+    assert_nothing_recorded(&env, &layer);
+}
+
+#[test]
+fn a_content_length_lie_is_refused() {
+    let img = image();
+    let body = img.layer.clone();
+    // The layer announces more bytes than it sends, then the connection closes.
+    let addr = registry(&img, move |_| Response {
+        status: 200,
+        headers: vec![(LENGTH_LIE.into(), (body.len() + 4096).to_string())],
+        body: body.clone(),
+    });
+    let env = TestEnv::new();
+    let layer = sha(&img.layer);
+    let err = fails(
+        &env,
+        &[
+            "pull",
+            "--tls-verify=false",
+            "--retry=0",
+            &format!("{addr}/lie/app:1"),
+        ],
+    );
+    assert!(err.contains(&layer), "{err}");
+    assert_nothing_recorded(&env, &layer);
+}
+
+#[test]
+fn an_endless_manifest_is_refused_at_the_limit() {
+    // A 100 MiB+ manifest with no Content-Length: refused after 4 MiB, not read to the end.
+    let (addr, _) = serve(
+        "127.0.0.1",
+        Arc::new(move |seen: &Seen| match seen.path.as_str() {
+            "/v2/" => resp(200, b"{}"),
+            _ => endless(&[b' '; 64 * 1024]),
+        }),
+    );
+    let env = TestEnv::new();
+    let start = std::time::Instant::now();
+    let err = fails(
+        &env,
+        &["pull", "--tls-verify=false", &format!("{addr}/big/app:1")],
+    );
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(30),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(
+        err.contains("larger than the 4194304 byte limit") && err.contains(&addr),
+        "{err}"
+    );
+    assert_eq!(crate::registry_harness::blob_count(&env), 0);
+    env.assert_check_clean();
+}
+
+#[test]
+fn a_cut_blob_download_resumes_with_range() {
+    let img = image();
+    let full = img.layer.clone();
+    let half = full.len() / 2;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let calls2 = calls.clone();
+    let addr = registry(&img, move |seen| {
+        if calls2.fetch_add(1, Ordering::SeqCst) == 0 {
+            // The first answer announces every byte, sends half, and hangs up.
+            return Response {
+                status: 200,
+                headers: vec![(LENGTH_LIE.into(), full.len().to_string())],
+                body: full[..half].to_vec(),
+            };
+        }
+        match &seen.range {
+            Some(r) if *r == format!("bytes={half}-") => Response {
+                status: 206,
+                headers: vec![(
+                    "Content-Range".into(),
+                    format!("bytes {half}-{}/{}", full.len() - 1, full.len()),
+                )],
+                body: full[half..].to_vec(),
+            },
+            _ => resp(200, &full),
+        }
+    });
+    let env = TestEnv::new();
+    let out = crate::registry_harness::berth(
+        &env,
+        &[
+            "pull",
+            "--tls-verify=false",
+            "--retry-delay=10ms",
+            &format!("{addr}/lie/app:1"),
+        ],
+    )
+    .output()
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "one cut attempt, one resumed"
+    );
+    env.assert_check_clean();
 }
