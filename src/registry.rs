@@ -135,6 +135,7 @@ pub fn pull(ctx: &Context, args: PullArgs) -> Result<ExitCode> {
         max_parallel: args.max_parallel,
         signature_policy: args.signature_policy.clone(),
         registries_d: args.registries_d.clone(),
+        all_platforms: false,
     };
     let store = ctx.store()?;
     let print = printer(args.quiet);
@@ -392,6 +393,14 @@ pub struct CopyArgs {
     /// Write the digest of the copied manifest to this file.
     #[arg(long, value_name = "FILE")]
     digestfile: Option<PathBuf>,
+    /// Copy a manifest list with every image in it (docker:// to docker://), not one
+    /// platform.
+    #[arg(short, long)]
+    all: bool,
+    /// Which images of a manifest list to copy: system (the host's platform, default) or all
+    /// (as --all).
+    #[arg(long, value_name = "WHICH")]
+    multi_arch: Option<String>,
     #[command(flatten)]
     sign: SignArgs,
 }
@@ -416,6 +425,11 @@ pub fn copy(ctx: &Context, args: CopyArgs) -> Result<ExitCode> {
         },
         destination: connect(args.dest_tls_verify, args.dest_creds.as_deref())?,
         sign: args.sign.options()?,
+        all: match args.multi_arch.as_deref() {
+            None | Some("system") => args.all,
+            Some("all") => true,
+            Some(other) => bail!("--multi-arch={other}: use system or all"),
+        },
     };
     let store = ctx.store()?;
     let print = printer(args.quiet);

@@ -30,6 +30,7 @@ use oci_spec::image::{Descriptor, MediaType};
 use crate::client::new_runtime;
 use crate::config::RegistriesConf;
 use crate::connect::ConnectOptions;
+use crate::copy_list::{copy_list, is_list};
 use crate::error::{RegistryError, Result};
 use crate::pull::{fetch_verified, store_verified, PullOptions};
 use crate::reference::Reference;
@@ -108,6 +109,8 @@ pub struct CopyOptions {
     pub destination: ConnectOptions,
     /// Signing of a `docker://` destination.
     pub sign: SignOptions,
+    /// `--all`: copy a manifest list with every image in it (else one platform).
+    pub all: bool,
 }
 
 /// Copy one image from `src` to `dst`; returns the manifest digest written.
@@ -121,7 +124,14 @@ pub fn copy(
     match src {
         Location::Docker(r) => {
             let rt = new_runtime()?;
-            let mut fetched = fetch_verified(&rt, r, &opts.source, progress)?;
+            let source_opts = PullOptions {
+                all_platforms: opts.all,
+                ..opts.source.clone()
+            };
+            let mut fetched = fetch_verified(&rt, r, &source_opts, progress)?;
+            if is_list(fetched.image.media_type()) {
+                return copy_list(&fetched, dst, opts, progress);
+            }
             if let Location::Store(name) = dst {
                 // Into the store: the pull pipeline (parallel, retried), under `name`.
                 let parsed = crate::reference::parse(name)?;

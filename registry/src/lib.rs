@@ -29,6 +29,8 @@
 //! - [`search`]: `berth search` over registry catalogs.
 //! - [`signatures`]: sigstore attachments (`sha256-<hex>.sig`) and lookaside GPG signatures:
 //!   read for the trust gate, written after a push, a copy or `berth image sign`.
+//! - [`copy_list`]: `berth copy --all`: a manifest list and all its images, registry to
+//!   registry, each image accepted as an instance of the verified list.
 //! - [`copy`]: `berth copy` between `docker://`, `oci:`, `oci-archive:`, `docker-archive:` and
 //!   the store, through the same routine.
 //!
@@ -41,6 +43,7 @@ pub mod config;
 pub mod connect;
 pub mod convert;
 pub mod copy;
+pub mod copy_list;
 pub mod error;
 pub mod inspect;
 pub mod manifest_list;

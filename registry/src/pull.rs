@@ -43,6 +43,8 @@ pub struct PullOptions {
     /// `--registries.d`: where signatures live (default ~/.config/containers/registries.d,
     /// else /etc/containers/registries.d).
     pub registries_d: Option<PathBuf>,
+    /// Keep a manifest list as it is instead of picking one platform (`copy --all`).
+    pub all_platforms: bool,
 }
 
 impl Default for PullOptions {
@@ -55,6 +57,7 @@ impl Default for PullOptions {
             max_parallel: 6,
             signature_policy: None,
             registries_d: None,
+            all_platforms: false,
         }
     }
 }
@@ -157,7 +160,8 @@ fn fetch_one(
             });
         }
     }
-    if m.media_type == OCI_INDEX || m.media_type == DOCKER_LIST {
+    let is_list = m.media_type == OCI_INDEX || m.media_type == DOCKER_LIST;
+    if is_list && !opts.all_platforms {
         let what = format!("manifest list {endpoint} ({})", m.digest);
         let index =
             serde_json::from_slice::<ImageIndex>(&m.bytes).map_err(|e| RegistryError::Invalid {
@@ -174,7 +178,8 @@ fn fetch_one(
         }
         m = child;
     }
-    if !is_image_manifest(&MediaType::from(m.media_type.as_str())) {
+    let kept_list = is_list && opts.all_platforms;
+    if !kept_list && !is_image_manifest(&MediaType::from(m.media_type.as_str())) {
         return Err(RegistryError::Invalid {
             what: format!("manifest {endpoint} ({})", m.digest),
             message: format!("unsupported media type {}", m.media_type),

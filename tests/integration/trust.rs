@@ -249,7 +249,7 @@ fn put_blob(addr: &str, repo: &str, bytes: &[u8]) -> String {
 fn get_manifest(addr: &str, repo: &str, reference: &str) -> Value {
     let mut s = TcpStream::connect(addr).unwrap();
     let req = format!(
-        "GET /v2/{repo}/manifests/{reference} HTTP/1.0\r\nHost: {addr}\r\nAccept: application/vnd.oci.image.manifest.v1+json\r\n\r\n"
+        "GET /v2/{repo}/manifests/{reference} HTTP/1.0\r\nHost: {addr}\r\nAccept: application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json\r\n\r\n"
     );
     s.write_all(req.as_bytes()).unwrap();
     let mut resp = String::new();
@@ -980,6 +980,107 @@ fn image_sign_and_copy_sign_images_in_the_registry() {
             "--sign-passphrase-file",
             w.passfile.to_str().unwrap(),
             "busybox",
+        ],
+    );
+    assert!(err.contains("docker://"), "{err}");
+}
+
+#[test]
+fn copy_all_copies_a_signed_list_and_pulls_verify_the_list_signature() {
+    let w = World::new();
+    let tar = w.env.busybox_tar();
+    w.env.ok(&[
+        "import",
+        "-c",
+        "LABEL arch=arm64",
+        tar.to_str().unwrap(),
+        "bb-arm",
+    ]);
+    ok(&w.env, &["manifest", "create", "bblist"]);
+    ok(
+        &w.env,
+        &["manifest", "add", "--arch", "amd64", "bblist", "busybox"],
+    );
+    ok(
+        &w.env,
+        &["manifest", "add", "--arch", "arm64", "bblist", "bb-arm"],
+    );
+    let src = w.reg.image("lists/src:1");
+    ok(
+        &w.env,
+        &[
+            "manifest",
+            "push",
+            "--tls-verify=false",
+            "bblist",
+            &format!("docker://{src}"),
+        ],
+    );
+    let dst = w.reg.image("lists/dst:1");
+    let digestfile = w.env.path("list-digest");
+    ok(
+        &w.env,
+        &[
+            "copy",
+            "--all",
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+            "--registries.d",
+            w.regd(),
+            "--sign-by-sigstore-private-key",
+            w.key.to_str().unwrap(),
+            "--sign-passphrase-file",
+            w.passfile.to_str().unwrap(),
+            "--digestfile",
+            digestfile.to_str().unwrap(),
+            &format!("docker://{src}"),
+            &format!("docker://{dst}"),
+        ],
+    );
+    let list_digest = std::fs::read_to_string(&digestfile).unwrap();
+    let index = get_manifest(&w.reg.addr, "lists/dst", "1");
+    let instances: Vec<String> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["digest"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(instances.len(), 2, "{index}");
+    for d in &instances {
+        let m = get_manifest(&w.reg.addr, "lists/dst", d);
+        assert!(m["layers"].is_array(), "{d}: {m}");
+    }
+    // The signature names the list; pulling one platform through the list verifies it.
+    assert_eq!(attachments(&w.reg.addr, "lists/dst", &list_digest).len(), 1);
+    let policy = w.sigstore_policy(&w.reg.image("lists"), &w.pubkey);
+    for arch in ["amd64", "arm64"] {
+        let into = w.puller();
+        ok(
+            &into,
+            &[
+                "pull",
+                "--tls-verify=false",
+                "--arch",
+                arch,
+                "--registries.d",
+                w.regd(),
+                "--signature-policy",
+                policy.to_str().unwrap(),
+                &format!("docker://{dst}"),
+            ],
+        );
+    }
+    // The unsigned source list is refused under the same policy.
+    w.pull_fails(&w.puller(), &policy, &format!("docker://{src}"));
+    // --all into a local layout is refused in one line.
+    let err = fails(
+        &w.env,
+        &[
+            "copy",
+            "--all",
+            "--src-tls-verify=false",
+            &format!("docker://{src}"),
+            &format!("oci:{}", w.env.path("layout").display()),
         ],
     );
     assert!(err.contains("docker://"), "{err}");

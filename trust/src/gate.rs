@@ -56,4 +56,39 @@ impl VerifiedImage {
     pub fn manifest(&self) -> &[u8] {
         &self.inner.manifest
     }
+
+    /// One image of a verified manifest list: accepted when `digest` is listed in this
+    /// image's index and `manifest` hashes to it. The list's verification covers it, as
+    /// containers/image checks signatures on the top-level manifest only.
+    pub fn instance(
+        &self,
+        digest: &Digest,
+        media_type: &str,
+        manifest: Vec<u8>,
+    ) -> Result<VerifiedImage, String> {
+        let index: serde_json::Value = serde_json::from_slice(&self.inner.manifest)
+            .map_err(|e| format!("manifest list {}: {e}", self.inner.digest))?;
+        let listed = index["manifests"].as_array().is_some_and(|l| {
+            l.iter()
+                .any(|m| m["digest"].as_str() == Some(digest.as_ref()))
+        });
+        if !listed {
+            return Err(format!(
+                "manifest {digest} is not in the verified list {}",
+                self.inner.digest
+            ));
+        }
+        let actual = berth_layers::digest::digest_bytes(&manifest);
+        if &actual != digest {
+            return Err(format!("manifest {digest}: content has digest {actual}"));
+        }
+        Ok(VerifiedImage::accept(UnverifiedImage {
+            transport: self.inner.transport.clone(),
+            reference: self.inner.reference.clone(),
+            digest: digest.clone(),
+            signed_digest: self.inner.signed_digest.clone(),
+            media_type: media_type.to_string(),
+            manifest,
+        }))
+    }
 }

@@ -1,0 +1,102 @@
+//! `berth copy --all`: a manifest list and every image in it, `docker://` → `docker://`.
+//!
+//! The list passes the trust gate (its own digest and signatures); each image is then
+//! accepted only as an instance of that verified list ([`VerifiedImage::instance`]): listed by
+//! digest and hashing to it. Images are copied blob by blob (HEAD-skip, streaming), written by
+//! digest, then the list's exact bytes by digest and by tag, and signed if asked.
+
+use oci_spec::image::MediaType;
+
+use berth_image_store::copy::{copy_image, is_image_manifest, ImageSource};
+use berth_layers::Digest;
+use berth_trust::VerifiedImage;
+
+use crate::client::new_runtime;
+use crate::config::RegistriesConf;
+use crate::copy::{CopyOptions, Location};
+use crate::error::{RegistryError, Result};
+use crate::pull::Fetched;
+use crate::reference::Reference;
+use crate::remote::{Progress, RegistryDestination, RegistrySource};
+use crate::signatures::sign_image;
+
+/// Whether `media_type` is a manifest list or an OCI index.
+pub fn is_list(media_type: &str) -> bool {
+    media_type == crate::client::OCI_INDEX || media_type == crate::client::DOCKER_LIST
+}
+
+/// Copy the verified list `fetched` and its images to `dst`. Returns the list digest.
+pub fn copy_list(
+    fetched: &Fetched,
+    dst: &Location,
+    opts: &CopyOptions,
+    progress: Progress<'_>,
+) -> Result<Digest> {
+    let list = &fetched.image;
+    let Location::Docker(r) = dst else {
+        return Err(RegistryError::Invalid {
+            what: format!("copy --all of {}", fetched.reference),
+            message: "a manifest list can be copied only to a docker:// destination".into(),
+        });
+    };
+    let reference = Reference::parse_docker(r)?;
+    let endpoint = RegistriesConf::load()?.push_endpoint(&reference)?;
+    let rt = new_runtime()?;
+    let target = endpoint.reference;
+    let client =
+        opts.destination
+            .connect(&rt, &target.registry, &target.name(), endpoint.insecure)?;
+    let what = format!("manifest list {} ({})", fetched.endpoint, list.digest());
+    let index: serde_json::Value =
+        serde_json::from_slice(list.manifest()).map_err(|e| RegistryError::Invalid {
+            what: what.clone(),
+            message: e.to_string(),
+        })?;
+    let entries = index["manifests"].as_array().cloned().unwrap_or_default();
+    let src_repo = fetched.endpoint.repository.as_str();
+    let untagged = Reference {
+        tag: None,
+        digest: None,
+        ..target.clone()
+    };
+    for entry in &entries {
+        let digest: Digest = entry["digest"]
+            .as_str()
+            .unwrap_or_default()
+            .parse()
+            .map_err(|e| RegistryError::Invalid {
+                what: what.clone(),
+                message: format!("bad digest in the list: {e}"),
+            })?;
+        let m = fetched.client.get_manifest(src_repo, digest.as_ref())?;
+        if !is_image_manifest(&MediaType::from(m.media_type.as_str())) {
+            return Err(RegistryError::Invalid {
+                what: format!("{what}: {digest}"),
+                message: format!(
+                    "unsupported media type {} (nested lists are not copied)",
+                    m.media_type
+                ),
+            });
+        }
+        let image: VerifiedImage =
+            list.instance(&digest, &m.media_type, m.bytes)
+                .map_err(|message| RegistryError::Invalid {
+                    what: what.clone(),
+                    message,
+                })?;
+        progress(&format!("Copying image {digest}"));
+        let source = RegistrySource::new(fetched.client.clone(), src_repo, image, Vec::new());
+        let one = source.images()?.remove(0);
+        let mut d = RegistryDestination::new(client.clone(), untagged.clone(), progress);
+        copy_image(&source, &one, &mut d)?;
+    }
+    progress("Writing manifest list to image destination");
+    let repo = &target.repository;
+    let digest = list.digest().clone();
+    client.put_manifest(repo, digest.as_ref(), list.manifest(), list.media_type())?;
+    if let Some(tag) = &target.tag {
+        client.put_manifest(repo, tag, list.manifest(), list.media_type())?;
+    }
+    sign_image(&client, repo, &reference, &digest, &opts.sign, progress)?;
+    Ok(digest)
+}
