@@ -14,6 +14,7 @@ mod containers;
 mod images;
 mod manifest;
 mod output;
+mod progress;
 mod registry;
 mod system;
 mod trust;
@@ -128,6 +129,8 @@ enum Command {
     /// Docker compatibility: `berth buildx build` is `berth build`.
     #[command(subcommand, hide = true)]
     Buildx(build::BuildxCommand),
+    /// Run a command in berth's rootless user namespace (default: $SHELL).
+    Unshare(containers::UnshareArgs),
     /// Supervise a detached container (started by berth itself).
     #[command(hide = true)]
     ContainerMonitor(containers::MonitorArgs),
@@ -185,6 +188,7 @@ fn run(ctx: &Context, command: Command) -> Result<ExitCode> {
         Command::Wait(a) => containers::wait(ctx, a),
         Command::Container(c) => containers::dispatch(ctx, c),
         Command::ContainerMonitor(a) => containers::monitor(ctx, a),
+        Command::Unshare(a) => containers::unshare(ctx, a),
         Command::Build(a) => build::build(ctx, a),
         Command::Buildx(c) => build::buildx(ctx, c),
         Command::Volume(c) => containers::volumes::dispatch(ctx, c),

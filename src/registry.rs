@@ -1,7 +1,7 @@
 //! Registry commands: `pull`, `push`, `login`, `logout`, `copy`, `search`. Every operation is a
 //! `berth-registry` call; this file parses flags and prints.
 
-use std::io::{self, BufRead, Write};
+use std::io::{self, BufRead};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -16,9 +16,10 @@ use berth_registry::convert::{ManifestFormat, PushConversion};
 use berth_registry::copy::{copy as copy_between, CopyOptions, Location};
 use berth_registry::platform::Platform;
 use berth_registry::pull::{pull as pull_image, pull_all_tags, PullOptions};
-use berth_registry::push::{push as push_image, push_destination};
+use berth_registry::push::{push as push_image, push_destination, PushOptions};
 use clap::Args;
 
+use crate::progress::Reporter;
 use crate::trust::SignArgs;
 use crate::Context;
 
@@ -112,16 +113,8 @@ pub struct PullArgs {
     registries_d: Option<PathBuf>,
 }
 
-fn printer(quiet: bool) -> impl Fn(&str) + Sync {
-    move |line: &str| {
-        if !quiet {
-            let mut err = io::stderr().lock();
-            let _ = writeln!(err, "{line}");
-        }
-    }
-}
-
 pub fn pull(ctx: &Context, args: PullArgs) -> Result<ExitCode> {
+    let reporter = Reporter::new(args.quiet);
     let opts = PullOptions {
         connect: args.connect.options(args.creds.as_deref())?,
         platform: Platform::choose(
@@ -136,9 +129,10 @@ pub fn pull(ctx: &Context, args: PullArgs) -> Result<ExitCode> {
         signature_policy: args.signature_policy.clone(),
         registries_d: args.registries_d.clone(),
         all_platforms: false,
+        observer: reporter.observer(),
     };
     let store = ctx.store()?;
-    let print = printer(args.quiet);
+    let print = |line: &str| reporter.line(line);
     if args.all_tags {
         let records = pull_all_tags(&store, &args.reference, &opts, &print)
             .with_context(|| format!("pulling every tag of {}", args.reference))?;
@@ -216,10 +210,16 @@ pub fn push(ctx: &Context, args: PushArgs) -> Result<ExitCode> {
     if conv.force && conv.compression.is_none() {
         bail!("--force-compression needs --compression-format");
     }
-    let sign = args.sign.options()?;
+    let reporter = Reporter::new(args.quiet);
+    let opts = PushOptions {
+        connect: opts,
+        conversion: conv,
+        sign: args.sign.options()?,
+        observer: reporter.observer(),
+    };
     let store = ctx.store()?;
-    let print = printer(args.quiet);
-    let digest = push_image(&store, &args.image, &dest, &opts, &conv, &sign, &print)
+    let print = |line: &str| reporter.line(line);
+    let digest = push_image(&store, &args.image, &dest, &opts, &print)
         .with_context(|| format!("pushing {} to {dest}", args.image))?;
     if let Some(f) = &args.digestfile {
         std::fs::write(f, digest.to_string())
@@ -406,6 +406,7 @@ pub struct CopyArgs {
 }
 
 pub fn copy(ctx: &Context, args: CopyArgs) -> Result<ExitCode> {
+    let reporter = Reporter::new(args.quiet);
     let src = Location::parse(&args.source)?;
     let dst = Location::parse(&args.destination)?;
     let connect = |tls: Option<bool>, creds: Option<&str>| -> Result<ConnectOptions> {
@@ -421,6 +422,7 @@ pub fn copy(ctx: &Context, args: CopyArgs) -> Result<ExitCode> {
             connect: connect(args.src_tls_verify, args.src_creds.as_deref())?,
             signature_policy: args.signature_policy.clone(),
             registries_d: args.sign.registries_d.clone(),
+            observer: reporter.observer(),
             ..PullOptions::default()
         },
         destination: connect(args.dest_tls_verify, args.dest_creds.as_deref())?,
@@ -432,7 +434,7 @@ pub fn copy(ctx: &Context, args: CopyArgs) -> Result<ExitCode> {
         },
     };
     let store = ctx.store()?;
-    let print = printer(args.quiet);
+    let print = |line: &str| reporter.line(line);
     let digest = copy_between(&store, &src, &dst, &opts, &print)
         .with_context(|| format!("copying {} to {}", args.source, args.destination))?;
     if let Some(f) = &args.digestfile {

@@ -13,6 +13,7 @@
 //!   Blocking methods over a tokio runtime; reqwest drops `Authorization` on cross-host
 //!   redirects.
 //! - [`connect`]: `--tls-verify`/`--authfile`/`--creds`/`--cert-dir` → a pinged client.
+//! - [`progress`]: byte-level progress of blob transfers, for bars on a terminal.
 //! - [`platform`]: picking one manifest from an index or a manifest list.
 //! - [`remote`]: `docker://` as [`berth_image_store::copy::ImageSource`] (only from a
 //!   [`berth_trust::VerifiedImage`]) and [`berth_image_store::copy::ImageDestination`].
@@ -48,6 +49,7 @@ pub mod error;
 pub mod inspect;
 pub mod manifest_list;
 pub mod platform;
+pub mod progress;
 pub mod pull;
 pub mod push;
 pub mod reference;

@@ -21,6 +21,7 @@ use crate::config::RegistriesConf;
 use crate::connect::ConnectOptions;
 use crate::error::{RegistryError, Result};
 use crate::platform::Platform;
+use crate::progress::Observer;
 use crate::reference::{parse, Reference};
 use crate::remote::Progress;
 use crate::signatures::RegistrySignatures;
@@ -45,6 +46,8 @@ pub struct PullOptions {
     pub registries_d: Option<PathBuf>,
     /// Keep a manifest list as it is instead of picking one platform (`copy --all`).
     pub all_platforms: bool,
+    /// Byte-level progress of the blobs fetched.
+    pub observer: Observer,
 }
 
 impl Default for PullOptions {
@@ -58,6 +61,7 @@ impl Default for PullOptions {
             signature_policy: None,
             registries_d: None,
             all_platforms: false,
+            observer: Observer::default(),
         }
     }
 }
@@ -384,7 +388,9 @@ fn fetch_blob(
     let mut attempt = 0;
     let mut partial: Option<IngestWriter> = None;
     loop {
-        match fetch_into(store, client, repo, desc, &mut partial) {
+        let result = fetch_into(store, client, repo, desc, &mut partial, &opts.observer);
+        opts.observer.finish(desc.digest(), result.is_ok());
+        match result {
             Ok(()) => return Ok(()),
             Err(e) if e.is_transient() && attempt < opts.retry => {
                 tracing::warn!(
@@ -410,6 +416,7 @@ fn fetch_into(
     repo: &str,
     desc: &Descriptor,
     partial: &mut Option<IngestWriter>,
+    observer: &Observer,
 ) -> Result<()> {
     let digest = desc.digest();
     if store.content().contains(digest) {
@@ -425,6 +432,7 @@ fn fetch_into(
         None => partial.insert(store.content().writer()?),
     };
     let size = desc.size();
+    observer.start(digest, size, writer.written());
     let mut buf = vec![0u8; 256 * 1024];
     loop {
         let n = match reader.read(&mut buf) {

@@ -18,6 +18,7 @@ use crate::config::RegistriesConf;
 use crate::connect::ConnectOptions;
 use crate::convert::{convert, PushConversion};
 use crate::error::{RegistryError, Result};
+use crate::progress::{Counting, Observer};
 use crate::reference::Reference;
 use crate::remote::{Progress, RegistryDestination};
 use crate::signatures::{sign_image, SignOptions};
@@ -36,18 +37,35 @@ pub fn push_destination(image: &str, dest: Option<&str>) -> Result<Reference> {
     }
 }
 
-/// Push `image` (a name or id in `store`) to `dest`, changed as `conv` says (codec, manifest
-/// format), then sign it with the keys in `sign` (signatures added next to any already
-/// there). Returns the digest of the manifest pushed.
+/// What `berth push` takes.
+#[derive(Default)]
+pub struct PushOptions {
+    /// Transport and credentials.
+    pub connect: ConnectOptions,
+    /// Codec and manifest format changes.
+    pub conversion: PushConversion,
+    /// Keys to sign with after the push.
+    pub sign: SignOptions,
+    /// Byte-level progress of the uploads.
+    pub observer: Observer,
+}
+
+/// Push `image` (a name or id in `store`) to `dest`, changed as `opts.conversion` says (codec,
+/// manifest format), then sign it with the keys in `opts.sign` (signatures added next to any
+/// already there). Returns the digest of the manifest pushed.
 pub fn push(
     store: &Store,
     image: &str,
     dest: &Reference,
-    connect: &ConnectOptions,
-    conv: &PushConversion,
-    sign: &SignOptions,
+    opts: &PushOptions,
     progress: Progress<'_>,
 ) -> Result<Digest> {
+    let (connect, conv, sign) = (&opts.connect, &opts.conversion, &opts.sign);
+    let up = Uploader {
+        store,
+        progress,
+        observer: &opts.observer,
+    };
     let record = store.lookup_image(image)?;
     let manifest = store.image_manifest(&record)?;
     let stored_media_type = record.manifest_media_type.clone();
@@ -65,14 +83,7 @@ pub fn push(
     })?;
     progress("Getting image source signatures");
     if let Some(converted) = convert(store, &manifest, &stored_media_type, conv, progress)? {
-        upload_all(
-            store,
-            &client,
-            &target.repository,
-            &mount_from,
-            converted.blobs,
-            progress,
-        )?;
+        up.upload_all(&client, &target.repository, &mount_from, converted.blobs)?;
         progress("Writing manifest to image destination");
         let digest = digest_bytes(&converted.bytes);
         let repo = &target.repository;
@@ -90,14 +101,7 @@ pub fn push(
     }
     let mut blobs: Vec<Descriptor> = manifest.layers().to_vec();
     blobs.push(manifest.config().clone());
-    let uploaded = upload_all(
-        store,
-        &client,
-        &target.repository,
-        &mount_from,
-        blobs,
-        progress,
-    )?;
+    let uploaded = up.upload_all(&client, &target.repository, &mount_from, blobs)?;
     let repository = target.repository.clone();
     let mut dst = RegistryDestination::new(client.clone(), target, progress).with_present(uploaded);
     let digest = copy_image(&source, first, &mut dst)?;
@@ -119,91 +123,103 @@ fn mount_candidates(names: &[String], target: &Reference) -> Vec<String> {
     out
 }
 
-/// Make every blob present in `repo`, [`PUSH_PARALLEL`] at a time: skipped when present,
-/// mounted from one of `mount_from` (other repositories of the same registry the image is
-/// known under) when the registry allows, else uploaded. Returns their digests.
-fn upload_all(
-    store: &Store,
-    client: &Client,
-    repo: &str,
-    mount_from: &[String],
-    blobs: Vec<Descriptor>,
-    progress: Progress<'_>,
-) -> Result<HashSet<Digest>> {
-    let mut seen = HashSet::new();
-    let queue: VecDeque<Descriptor> = blobs
-        .into_iter()
-        .filter(|d| seen.insert(d.digest().clone()))
-        .collect();
-    let workers = PUSH_PARALLEL.min(queue.len().max(1));
-    let queue = Mutex::new(queue);
-    let failed: Mutex<Option<RegistryError>> = Mutex::new(None);
-    std::thread::scope(|s| {
-        for _ in 0..workers {
-            s.spawn(|| loop {
-                if failed.lock().map(|f| f.is_some()).unwrap_or(true) {
-                    return;
-                }
-                let next = queue.lock().ok().and_then(|mut q| q.pop_front());
-                let Some(desc) = next else { return };
-                if let Err(e) = upload_one(store, client, repo, mount_from, &desc, progress) {
-                    if let Ok(mut f) = failed.lock() {
-                        f.get_or_insert(e);
-                    }
-                    return;
-                }
-            });
-        }
-    });
-    match failed.into_inner().ok().flatten() {
-        Some(e) => Err(e),
-        None => Ok(seen),
-    }
+/// Uploads blobs of the store, reporting lines and bytes.
+struct Uploader<'a> {
+    store: &'a Store,
+    progress: Progress<'a>,
+    observer: &'a Observer,
 }
 
-fn upload_one(
-    store: &Store,
-    client: &Client,
-    repo: &str,
-    mount_from: &[String],
-    desc: &Descriptor,
-    progress: Progress<'_>,
-) -> Result<()> {
-    let kind = if desc.media_type().to_string().contains("config") {
-        "config"
-    } else {
-        "blob"
-    };
-    if client.has_blob(repo, desc.digest(), true)? {
-        progress(&format!(
-            "Copying {kind} {} skipped: already exists",
-            desc.digest()
-        ));
-        return Ok(());
+impl Uploader<'_> {
+    /// Make every blob present in `repo`, [`PUSH_PARALLEL`] at a time: skipped when present,
+    /// mounted from one of `mount_from` (other repositories of the same registry the image is
+    /// known under) when the registry allows, else uploaded. Returns their digests.
+    fn upload_all(
+        &self,
+        client: &Client,
+        repo: &str,
+        mount_from: &[String],
+        blobs: Vec<Descriptor>,
+    ) -> Result<HashSet<Digest>> {
+        let mut seen = HashSet::new();
+        let queue: VecDeque<Descriptor> = blobs
+            .into_iter()
+            .filter(|d| seen.insert(d.digest().clone()))
+            .collect();
+        let workers = PUSH_PARALLEL.min(queue.len().max(1));
+        let queue = Mutex::new(queue);
+        let failed: Mutex<Option<RegistryError>> = Mutex::new(None);
+        std::thread::scope(|s| {
+            for _ in 0..workers {
+                s.spawn(|| loop {
+                    if failed.lock().map(|f| f.is_some()).unwrap_or(true) {
+                        return;
+                    }
+                    let next = queue.lock().ok().and_then(|mut q| q.pop_front());
+                    let Some(desc) = next else { return };
+                    if let Err(e) = self.upload_one(client, repo, mount_from, &desc) {
+                        if let Ok(mut f) = failed.lock() {
+                            f.get_or_insert(e);
+                        }
+                        return;
+                    }
+                });
+            }
+        });
+        match failed.into_inner().ok().flatten() {
+            Some(e) => Err(e),
+            None => Ok(seen),
+        }
     }
-    for from in mount_from {
-        if client.mount_blob(repo, desc.digest(), from)? {
+
+    fn upload_one(
+        &self,
+        client: &Client,
+        repo: &str,
+        mount_from: &[String],
+        desc: &Descriptor,
+    ) -> Result<()> {
+        let progress = self.progress;
+        let kind = if desc.media_type().to_string().contains("config") {
+            "config"
+        } else {
+            "blob"
+        };
+        if client.has_blob(repo, desc.digest(), true)? {
             progress(&format!(
-                "Copying {kind} {} skipped: mounted from {from}",
+                "Copying {kind} {} skipped: already exists",
                 desc.digest()
             ));
             return Ok(());
         }
-    }
-    progress(&format!("Copying {kind} {}", desc.digest()));
-    let mut delay = Duration::from_secs(1);
-    let mut attempt = 0;
-    loop {
-        let mut file = store.content().open(desc.digest())?;
-        match client.upload_blob(repo, desc.digest(), desc.size(), &mut file) {
-            Ok(()) => return Ok(()),
-            Err(e) if e.is_transient() && attempt < PUSH_RETRIES => {
-                tracing::warn!("blob {}: {e}; retrying in {delay:?}", desc.digest());
-                std::thread::sleep(delay);
-                delay = delay.saturating_mul(2);
-                attempt += 1;
+        for from in mount_from {
+            if client.mount_blob(repo, desc.digest(), from)? {
+                progress(&format!(
+                    "Copying {kind} {} skipped: mounted from {from}",
+                    desc.digest()
+                ));
+                return Ok(());
             }
-            Err(e) => return Err(e),
+        }
+        progress(&format!("Copying {kind} {}", desc.digest()));
+        let mut delay = Duration::from_secs(1);
+        let mut attempt = 0;
+        loop {
+            let file = self.store.content().open(desc.digest())?;
+            self.observer.start(desc.digest(), desc.size(), 0);
+            let mut reader = Counting::new(file, self.observer, desc.digest());
+            let result = client.upload_blob(repo, desc.digest(), desc.size(), &mut reader);
+            self.observer.finish(desc.digest(), result.is_ok());
+            match result {
+                Ok(()) => return Ok(()),
+                Err(e) if e.is_transient() && attempt < PUSH_RETRIES => {
+                    tracing::warn!("blob {}: {e}; retrying in {delay:?}", desc.digest());
+                    std::thread::sleep(delay);
+                    delay = delay.saturating_mul(2);
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
         }
     }
 }
