@@ -33,6 +33,12 @@ use crate::error::{RegistryError, Result};
 /// Largest manifest accepted.
 pub const MAX_MANIFEST_SIZE: u64 = 4 * 1024 * 1024;
 
+/// Chunk size of a chunked upload (when the registry asks for one with
+/// `OCI-Chunk-Min-Length`).
+pub const CHUNK_SIZE: u64 = 8 * 1024 * 1024;
+/// The largest chunk berth buffers for a registry's `OCI-Chunk-Min-Length`.
+pub const MAX_CHUNK: u64 = 64 * 1024 * 1024;
+
 /// A read that waits longer than this fails (and a blob fetch is retried): a body that
 /// stalls does not hang berth.
 pub const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
@@ -640,7 +646,7 @@ impl Client {
         reader: &mut (dyn Read + Send),
     ) -> Result<()> {
         let start = format!("{}/v2/{repo}/blobs/uploads/", self.base());
-        let location = self.rt.block_on(async {
+        let (location, chunk_min) = self.rt.block_on(async {
             let resp = self
                 .send(Method::POST, &start, &scope(repo, true), |r| {
                     r.header(CONTENT_LENGTH, "0")
@@ -657,15 +663,26 @@ impl Client {
                     what: start.clone(),
                     message: "upload started without a Location".into(),
                 })?;
-            let mut url = url::Url::parse(&start)
+            let url = url::Url::parse(&start)
                 .and_then(|b| b.join(loc))
                 .map_err(|e| RegistryError::Invalid {
                     what: start.clone(),
                     message: format!("bad upload Location {loc:?}: {e}"),
                 })?;
-            url.query_pairs_mut().append_pair("digest", digest.as_ref());
-            Ok(url)
+            let chunk_min = resp
+                .headers()
+                .get("OCI-Chunk-Min-Length")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok());
+            Ok((url, chunk_min))
         })?;
+        if let Some(min) = chunk_min {
+            return self.upload_chunked(repo, digest, location, min, reader);
+        }
+        let mut location = location;
+        location
+            .query_pairs_mut()
+            .append_pair("digest", digest.as_ref());
         let put_url = location.to_string();
         let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
         let stream = futures_util::stream::unfold(rx, |mut rx| async move {
@@ -725,6 +742,92 @@ impl Client {
             }),
             (r, None) => r,
         }
+    }
+}
+
+impl Client {
+    /// The chunked upload a registry asks for with `OCI-Chunk-Min-Length`: PATCH chunks of
+    /// at least that size (at least [`CHUNK_SIZE`]) with `Content-Range`, following each new
+    /// `Location`, then PUT `?digest=` with no body. One chunk is buffered at a time.
+    fn upload_chunked(
+        &self,
+        repo: &str,
+        digest: &Digest,
+        mut location: url::Url,
+        min: u64,
+        reader: &mut (dyn Read + Send),
+    ) -> Result<()> {
+        let what = format!("blob {digest}");
+        if min > MAX_CHUNK {
+            return Err(RegistryError::Invalid {
+                what,
+                message: format!(
+                    "the registry asks for chunks of at least {min} bytes, more than the {MAX_CHUNK} berth buffers"
+                ),
+            });
+        }
+        let chunk = min.max(CHUNK_SIZE) as usize;
+        let mut buf = vec![0u8; chunk];
+        let mut offset = 0u64;
+        let scope = scope(repo, true);
+        loop {
+            let mut n = 0;
+            while n < chunk {
+                match reader.read(&mut buf[n..]) {
+                    Ok(0) => break,
+                    Ok(k) => n += k,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        return Err(RegistryError::Invalid {
+                            what,
+                            message: format!("reading local blob: {e}"),
+                        })
+                    }
+                }
+            }
+            if n == 0 {
+                break;
+            }
+            let body = Bytes::copy_from_slice(&buf[..n]);
+            let url = location.to_string();
+            let range = format!("{offset}-{}", offset + n as u64 - 1);
+            location = self.rt.block_on(async {
+                let resp = self
+                    .send(Method::PATCH, &url, &scope, |r| {
+                        r.header(CONTENT_TYPE, "application/octet-stream")
+                            .header(CONTENT_LENGTH, n.to_string())
+                            .header("Content-Range", range.as_str())
+                            .body(body.clone())
+                    })
+                    .await?;
+                if resp.status() != StatusCode::ACCEPTED {
+                    return Err(status_err(&Method::PATCH, &url, resp).await);
+                }
+                let next = resp
+                    .headers()
+                    .get(LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|l| location.join(l).ok());
+                Ok(next.unwrap_or_else(|| location.clone()))
+            })?;
+            offset += n as u64;
+            if n < chunk {
+                break;
+            }
+        }
+        location
+            .query_pairs_mut()
+            .append_pair("digest", digest.as_ref());
+        let url = location.to_string();
+        self.rt.block_on(async {
+            let resp = self
+                .send(Method::PUT, &url, &scope, |r| r.header(CONTENT_LENGTH, "0"))
+                .await?;
+            if resp.status() != StatusCode::CREATED {
+                return Err(status_err(&Method::PUT, &url, resp).await);
+            }
+            Ok(())
+        })
     }
 }
 

@@ -21,6 +21,7 @@ struct Seen {
     path: String,
     authorization: Option<String>,
     range: Option<String>,
+    content_range: Option<String>,
     body: Vec<u8>,
 }
 
@@ -65,6 +66,7 @@ fn handle(conn: TcpStream, handler: &Handler, log: &Mutex<Vec<Seen>>) {
     }
     let mut authorization = None;
     let mut range = None;
+    let mut content_range = None;
     let mut length = 0usize;
     loop {
         let mut line = String::new();
@@ -74,6 +76,9 @@ fn handle(conn: TcpStream, handler: &Handler, log: &Mutex<Vec<Seen>>) {
         if let Some((k, v)) = line.split_once(':') {
             if k.eq_ignore_ascii_case("authorization") {
                 authorization = Some(v.trim().to_string());
+            }
+            if k.eq_ignore_ascii_case("content-range") {
+                content_range = Some(v.trim().to_string());
             }
             if k.eq_ignore_ascii_case("range") {
                 range = Some(v.trim().to_string());
@@ -94,6 +99,7 @@ fn handle(conn: TcpStream, handler: &Handler, log: &Mutex<Vec<Seen>>) {
         path,
         authorization,
         range,
+        content_range,
         body,
     };
     log.lock().unwrap().push(seen.clone());
@@ -852,4 +858,122 @@ fn a_cut_blob_download_resumes_with_range() {
         "one cut attempt, one resumed"
     );
     env.assert_check_clean();
+}
+
+#[test]
+fn a_registry_asking_for_chunks_gets_patch_chunks_in_order() {
+    // Upload sessions by id: (bytes so far, PATCH count); blobs stored by digest.
+    type Sessions = std::collections::HashMap<String, (Vec<u8>, usize)>;
+    let state: Arc<Mutex<Sessions>> = Arc::new(Mutex::new(Sessions::new()));
+    let next = Arc::new(AtomicUsize::new(0));
+    let stored: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
+    let (st, sd) = (state.clone(), stored.clone());
+    let session = |path: &str| -> String {
+        path.split("/uploads/")
+            .nth(1)
+            .unwrap_or_default()
+            .split('?')
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let min = 1024 * 1024;
+    let (addr, _) = serve(
+        "127.0.0.1",
+        Arc::new(move |seen: &Seen| {
+            let (method, path) = (seen.method.as_str(), seen.path.as_str());
+            match method {
+                "GET" if path == "/v2/" => resp(200, b"{}"),
+                "HEAD" => resp(404, b""),
+                "POST" => {
+                    let id = format!("s{}", next.fetch_add(1, Ordering::SeqCst));
+                    st.lock().unwrap().insert(id.clone(), (Vec::new(), 0));
+                    Response {
+                        status: 202,
+                        headers: vec![
+                            (
+                                "Location".into(),
+                                format!("/v2/ch/app/blobs/uploads/{id}?n=0"),
+                            ),
+                            ("OCI-Chunk-Min-Length".into(), min.to_string()),
+                        ],
+                        body: Vec::new(),
+                    }
+                }
+                "PATCH" => {
+                    let id = session(path);
+                    let mut all = st.lock().unwrap();
+                    let Some(g) = all.get_mut(&id) else {
+                        return resp(404, b"{}");
+                    };
+                    let start = g.0.len();
+                    let want = format!("{start}-{}", start + seen.body.len() - 1);
+                    if seen.content_range.as_deref() != Some(want.as_str()) {
+                        return resp(416, b"{}");
+                    }
+                    g.0.extend_from_slice(&seen.body);
+                    g.1 += 1;
+                    Response {
+                        status: 202,
+                        headers: vec![(
+                            "Location".into(),
+                            format!("/v2/ch/app/blobs/uploads/{id}?n={}", g.1),
+                        )],
+                        body: Vec::new(),
+                    }
+                }
+                "PUT" if path.contains("/blobs/uploads/") => {
+                    if !seen.body.is_empty() {
+                        return resp(
+                            400,
+                            b"{\"errors\":[{\"message\":\"chunked upload required\"}]}",
+                        );
+                    }
+                    let all = st.lock().unwrap();
+                    let Some(g) = all.get(&session(path)) else {
+                        return resp(404, b"{}");
+                    };
+                    let want = path.rsplit("sha256%3A").next().unwrap_or_default();
+                    if hex::encode(Sha256::digest(&g.0)) != want {
+                        return resp(400, b"{}");
+                    }
+                    sd.lock().unwrap().push(format!("{want}:{}", g.1));
+                    resp(201, b"")
+                }
+                "PUT" => resp(201, b""),
+                _ => resp(404, b"{}"),
+            }
+        }),
+    );
+    let env = TestEnv::new();
+    let rootfs = env.path("rootfs");
+    std::fs::create_dir_all(&rootfs).unwrap();
+    // Incompressible bytes, so the layer spans several 8 MiB chunks.
+    let mut data = vec![0u8; 20 * 1024 * 1024];
+    let mut x: u64 = 0x9e3779b97f4a7c15;
+    for b in data.iter_mut() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *b = x as u8;
+    }
+    std::fs::write(rootfs.join("big"), &data).unwrap();
+    ok(&env, &["import", rootfs.to_str().unwrap(), "big"]);
+    ok(
+        &env,
+        &[
+            "push",
+            "-q",
+            "--tls-verify=false",
+            "big",
+            &format!("{addr}/ch/app:1"),
+        ],
+    );
+    let stored = stored.lock().unwrap().clone();
+    assert_eq!(stored.len(), 2, "layer and config: {stored:?}");
+    let patches: Vec<usize> = stored
+        .iter()
+        .map(|s| s.rsplit(':').next().unwrap().parse().unwrap())
+        .collect();
+    assert!(patches.contains(&3), "20 MiB in 8 MiB chunks: {stored:?}");
 }
