@@ -9,6 +9,7 @@ packages=(
   docker-registry apache2-utils # local registry (registry issue)
   libseccomp-dev pkg-config openssl gnupg
   libssl-dev dpkg-dev           # the sigstore-rs oracle (openssl-sys); dpkg-deb for trixie skopeo
+  python3-nacl                  # libsodium peer for the cosign key format test
   pigz zstd hyperfine time      # bench peers and timing
 )
 missing=()

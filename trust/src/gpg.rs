@@ -855,4 +855,95 @@ mod tests {
         let err = expect_err(ring.verify(&literal));
         assert!(err.to_string().contains("not signed"), "{err}");
     }
+
+    /// Debian's skopeo (gpgme) both ways: its `standalone-sign` output verifies here, and a
+    /// signature made with [`gpg_sign`] passes its `standalone-verify`. Skipped without skopeo.
+    #[test]
+    fn skopeo_interop_both_ways() {
+        let has_skopeo = Command::new("skopeo")
+            .arg("--version")
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
+        if !has_skopeo {
+            eprintln!("skopeo not installed: skipping");
+            return;
+        }
+        let Some(home) = GnupgHome::new() else { return };
+        let h = home.path();
+        let fpr = home.gen_key(&[], "Skopeo <k@example.com>", "ed25519", "sign", "never");
+        let ring = GpgKeyring::from_bytes(&home.gpg(&["--export", &fpr], None)).unwrap();
+        let manifest = h.join("manifest.json");
+        std::fs::write(
+            &manifest,
+            br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}"#,
+        )
+        .unwrap();
+        let reference = "example.com/berth/test:latest";
+        let skopeo = |args: &[&str]| {
+            Command::new("skopeo")
+                .args(args)
+                .env("GNUPGHOME", &h)
+                .output()
+                .unwrap()
+        };
+        let manifest_arg = manifest.to_str().unwrap();
+        let sig_path = h.join("skopeo.sig");
+        let out = skopeo(&[
+            "standalone-sign",
+            manifest_arg,
+            reference,
+            &fpr,
+            "--output",
+            sig_path.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let verified = ring.verify(&std::fs::read(&sig_path).unwrap()).unwrap();
+        assert_eq!(verified.fingerprint, fpr);
+        let payload: serde_json::Value = serde_json::from_slice(&verified.payload).unwrap();
+        assert_eq!(payload["critical"]["type"], "atomic container signature");
+        assert_eq!(
+            payload["critical"]["identity"]["docker-reference"],
+            reference
+        );
+        let digest = payload["critical"]["image"]["docker-manifest-digest"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(digest.starts_with("sha256:"), "{digest}");
+
+        // The other way: our payload, signed through gpg_sign, checked by skopeo.
+        let ours = serde_json::json!({
+            "critical": {
+                "type": "atomic container signature",
+                "image": {"docker-manifest-digest": digest},
+                "identity": {"docker-reference": reference},
+            },
+            "optional": {"creator": "berth test"},
+        });
+        let signed = gpg_sign(&fpr, ours.to_string().as_bytes(), Some(&h), None).unwrap();
+        let ours_path = h.join("berth.sig");
+        std::fs::write(&ours_path, &signed).unwrap();
+        let ours_arg = ours_path.to_str().unwrap();
+        let out = skopeo(&["standalone-verify", manifest_arg, reference, &fpr, ours_arg]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains(&digest));
+        // skopeo refuses the same signature for another reference.
+        let out = skopeo(&[
+            "standalone-verify",
+            manifest_arg,
+            "example.com/berth/test:other",
+            &fpr,
+            ours_arg,
+        ]);
+        assert!(!out.status.success());
+    }
 }

@@ -837,4 +837,25 @@ open(sys.argv[3], "wb").write(der)
         );
         assert_eq!(out.stdout, *public_pem);
     }
+
+    /// Key, public key and signature made by sigstore-rs (the `sigstore` crate 0.15), which
+    /// writes scrypt N=32768 and CRLF line ends (tests/fixtures/README.md).
+    #[test]
+    fn sigstore_rs_fixture_key_and_signature() {
+        let read = |n: &str| std::fs::read(fixture(n)).unwrap();
+        let public = SigstorePublicKey::from_pem(&read("sigstore-rs.pub")).unwrap();
+        let private = SigstorePrivateKey::from_encrypted_pem(
+            &read("sigstore-rs.private"),
+            &read("sigstore-rs.passphrase"),
+        )
+        .unwrap();
+        assert_eq!(private.public_key(), public);
+        let payload = read("sigstore-rs-payload.json");
+        let signature = String::from_utf8(read("sigstore-rs-payload.sig")).unwrap();
+        public.verify(&payload, &signature).unwrap();
+        assert!(matches!(
+            public.verify(b"{}", &signature),
+            Err(KeyError::BadSignature)
+        ));
+    }
 }
