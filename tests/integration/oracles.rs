@@ -351,3 +351,33 @@ pub fn put_manifest(addr: &str, repo: &str, reference: &str, media_type: &str, d
         String::from_utf8_lossy(&r.body)
     );
 }
+
+/// Upload `bytes` as a blob of `repo` (POST, then one PUT with `?digest=`); returns its
+/// digest.
+pub fn put_blob(addr: &str, repo: &str, bytes: &[u8]) -> String {
+    use sha2::{Digest as _, Sha256};
+    let digest = format!("sha256:{}", hex::encode(Sha256::digest(bytes)));
+    let r = http(
+        addr,
+        "POST",
+        &format!("/v2/{repo}/blobs/uploads/"),
+        &[],
+        b"",
+    );
+    assert_eq!(r.status, 202, "POST upload {repo}");
+    let location = r.header("Location");
+    let path = location
+        .split_once(addr)
+        .map(|(_, p)| p.to_string())
+        .unwrap_or(location);
+    let sep = if path.contains('?') { '&' } else { '?' };
+    let r = http(
+        addr,
+        "PUT",
+        &format!("{path}{sep}digest={digest}"),
+        &[("Content-Type", "application/octet-stream")],
+        bytes,
+    );
+    assert_eq!(r.status, 201, "PUT blob {repo}@{digest}");
+    digest
+}

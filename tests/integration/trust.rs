@@ -4,8 +4,6 @@
 //! another repository, tampered payload, malformed base64, 10,000 signatures, malformed
 //! policies. After every refusal nothing of the image is stored.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -14,6 +12,7 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
 
+use crate::oracles;
 use crate::registry_harness::{berth, blob_count, fails, ok, Registry};
 use crate::util::{require_tool, TestEnv};
 
@@ -176,108 +175,15 @@ impl World {
     }
 }
 
-// ---- a minimal HTTP client for crafting registry content ----
-
-fn http(addr: &str, method: &str, path: &str, ctype: Option<&str>, body: &[u8]) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let mut req = format!(
-        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    if let Some(t) = ctype {
-        req.push_str(&format!("Content-Type: {t}\r\n"));
-    }
-    req.push_str("\r\n");
-    s.write_all(req.as_bytes()).unwrap();
-    s.write_all(body).unwrap();
-    let mut resp = Vec::new();
-    s.read_to_end(&mut resp).unwrap();
-    let text = String::from_utf8_lossy(&resp).to_string();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split("\r\n\r\n")
-        .nth(1)
-        .unwrap_or_default()
-        .to_string();
-    (status, body)
-}
+// ---- crafting registry content (plain HTTP helpers shared with the interop tests) ----
 
 fn sha(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
 
-/// Upload `bytes` as a blob of `repo` (POST, then one PUT); returns its digest.
-fn put_blob(addr: &str, repo: &str, bytes: &[u8]) -> String {
-    let d = sha(bytes);
-    let mut s = TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "POST /v2/{repo}/blobs/uploads/ HTTP/1.0\r\nHost: {addr}\r\nContent-Length: 0\r\n\r\n"
-    )
-    .unwrap();
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).unwrap();
-    let location = resp
-        .lines()
-        .find_map(|l| {
-            l.split_once(':')
-                .filter(|(k, _)| k.eq_ignore_ascii_case("location"))
-                .map(|(_, v)| v.trim().to_string())
-        })
-        .unwrap_or_else(|| panic!("upload without Location: {resp}"));
-    let path = location
-        .split_once(addr)
-        .map(|(_, p)| p.to_string())
-        .unwrap_or(location);
-    let sep = if path.contains('?') { '&' } else { '?' };
-    let (status, body) = http(
-        addr,
-        "PUT",
-        &format!("{path}{sep}digest={d}"),
-        Some("application/octet-stream"),
-        bytes,
-    );
-    assert_eq!(status, 201, "blob upload: {body}");
-    d
-}
-
 fn get_manifest(addr: &str, repo: &str, reference: &str) -> Value {
-    let mut s = TcpStream::connect(addr).unwrap();
-    let req = format!(
-        "GET /v2/{repo}/manifests/{reference} HTTP/1.0\r\nHost: {addr}\r\nAccept: application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json\r\n\r\n"
-    );
-    s.write_all(req.as_bytes()).unwrap();
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).unwrap();
-    let body = resp.split("\r\n\r\n").nth(1).unwrap_or_default();
-    serde_json::from_str(body)
-        .unwrap_or_else(|e| panic!("manifest {repo}:{reference}: {e}: {resp}"))
-}
-
-fn get_blob(addr: &str, repo: &str, digest: &str) -> Vec<u8> {
-    let mut s = TcpStream::connect(addr).unwrap();
-    let req = format!("GET /v2/{repo}/blobs/{digest} HTTP/1.0\r\nHost: {addr}\r\n\r\n");
-    s.write_all(req.as_bytes()).unwrap();
-    let mut resp = Vec::new();
-    s.read_to_end(&mut resp).unwrap();
-    let i = resp.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-    let head = String::from_utf8_lossy(&resp[..i]).to_string();
-    if head.contains(" 307 ") || head.contains(" 302 ") {
-        let loc = head
-            .lines()
-            .find_map(|l| l.strip_prefix("Location: "))
-            .unwrap()
-            .trim();
-        let path = loc.split_once(addr).map(|(_, p)| p).unwrap_or(loc);
-        let (_, body) = http(addr, "GET", path, None, b"");
-        return body.into_bytes();
-    }
-    resp[i + 4..].to_vec()
+    let (_, body) = oracles::get_manifest(addr, repo, reference);
+    serde_json::from_slice(&body).unwrap()
 }
 
 /// Put a cosign attachment manifest for `digest` in `repo` with these (payload, signature)
@@ -289,7 +195,7 @@ fn put_attachments(addr: &str, repo: &str, digest: &str, layers: &[(Vec<u8>, Str
     for (payload, sig) in layers {
         let d = sha(payload);
         if seen.insert(d.clone()) {
-            put_blob(addr, repo, payload);
+            oracles::put_blob(addr, repo, payload);
         }
         diff_ids.push(d.clone());
         descs.push(json!({
@@ -304,7 +210,7 @@ fn put_attachments(addr: &str, repo: &str, digest: &str, layers: &[(Vec<u8>, Str
         "rootfs": {"type": "layers", "diff_ids": diff_ids},
     }))
     .unwrap();
-    let config_digest = put_blob(addr, repo, &config);
+    let config_digest = oracles::put_blob(addr, repo, &config);
     let manifest = serde_json::to_vec(&json!({
         "schemaVersion": 2,
         "mediaType": "application/vnd.oci.image.manifest.v1+json",
@@ -314,14 +220,13 @@ fn put_attachments(addr: &str, repo: &str, digest: &str, layers: &[(Vec<u8>, Str
     }))
     .unwrap();
     let tag = format!("{}.sig", digest.replacen(':', "-", 1));
-    let (status, body) = http(
+    oracles::put_manifest(
         addr,
-        "PUT",
-        &format!("/v2/{repo}/manifests/{tag}"),
-        Some("application/vnd.oci.image.manifest.v1+json"),
+        repo,
+        &tag,
+        "application/vnd.oci.image.manifest.v1+json",
         &manifest,
     );
-    assert_eq!(status, 201, "attachment manifest: {body}");
 }
 
 /// The (payload, base64 signature) layers berth attached to `digest` in `repo`.
@@ -333,7 +238,7 @@ fn attachments(addr: &str, repo: &str, digest: &str) -> Vec<(Vec<u8>, String)> {
         .unwrap()
         .iter()
         .map(|l| {
-            let payload = get_blob(addr, repo, l["digest"].as_str().unwrap());
+            let payload = oracles::get_blob(addr, repo, l["digest"].as_str().unwrap());
             let sig = l["annotations"]["dev.cosignproject.cosign/signature"]
                 .as_str()
                 .unwrap()
