@@ -77,3 +77,20 @@ impl RegistryError {
         }
     }
 }
+
+/// The error to report when every endpoint of `input` failed: the only error as it is, or all
+/// of them in one line; `none` when there was no endpoint at all.
+pub fn all_failed(
+    input: &str,
+    mut errors: Vec<RegistryError>,
+    none: impl FnOnce() -> RegistryError,
+) -> RegistryError {
+    if errors.len() > 1 {
+        let all: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        return RegistryError::Invalid {
+            what: input.to_string(),
+            message: format!("{} attempts failed: {}", all.len(), all.join("; ")),
+        };
+    }
+    errors.pop().unwrap_or_else(none)
+}

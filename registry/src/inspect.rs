@@ -201,16 +201,9 @@ pub fn open(rt: &Arc<Runtime>, input: &str, connect: &ConnectOptions) -> Result<
             }
         }
     }
-    if errors.len() > 1 {
-        let all: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
-        return Err(RegistryError::Invalid {
-            what: input.to_string(),
-            message: format!("{} attempts failed: {}", all.len(), all.join("; ")),
-        });
-    }
-    Err(errors
-        .pop()
-        .unwrap_or_else(|| RegistryError::Blocked(reference.to_string())))
+    Err(crate::error::all_failed(input, errors, || {
+        RegistryError::Blocked(reference.to_string())
+    }))
 }
 
 /// One layer in [`Inspection::layers_data`].

@@ -128,16 +128,11 @@ pub fn fetch_verified(
             }
         }
     }
-    if errors.len() > 1 {
-        let all: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
-        return Err(RegistryError::Invalid {
-            what: input.to_string(),
-            message: format!("{} attempts failed: {}", all.len(), all.join("; ")),
-        });
-    }
-    Err(errors.pop().unwrap_or_else(|| RegistryError::Reference {
-        input: input.to_string(),
-        why: "no registry to pull from".into(),
+    Err(crate::error::all_failed(input, errors, || {
+        RegistryError::Reference {
+            input: input.to_string(),
+            why: "no registry to pull from".into(),
+        }
     }))
 }
 
