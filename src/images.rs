@@ -571,7 +571,7 @@ pub fn mount(ctx: &Context, args: MountArgs) -> Result<ExitCode> {
     if !uid_zero() {
         // As Podman: mounts made outside a user namespace are not permitted, and one made in a
         // private namespace would be invisible to the caller.
-        bail!("cannot run \"berth image mount\" as a plain user outside a user namespace: run it inside `unshare -r -m` (berth unshare comes with the run issue)");
+        bail!("cannot run \"berth image mount\" as a plain user outside a user namespace: run it inside `berth unshare`");
     }
     for name in &args.images {
         let img = store.lookup_image(name)?;

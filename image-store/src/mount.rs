@@ -28,7 +28,8 @@ impl Mount {
         let mut options = vec![format!("lowerdir={}", join_lowers(lowers))];
         options.push(format!("upperdir={}", upper.display()));
         options.push(format!("workdir={}", work.display()));
-        if !rustix::process::geteuid().is_root() {
+        // Overlay's trusted.* xattrs need root in the initial user namespace.
+        if !crate::store::is_host_root() {
             options.push("userxattr".to_string());
         }
         Mount {
@@ -41,7 +42,8 @@ impl Mount {
     /// A read-only overlay of `lowers` alone (top first; the kernel wants at least two).
     pub fn overlay_ro(lowers: &[PathBuf]) -> Mount {
         let mut options = vec![format!("lowerdir={}", join_lowers(lowers))];
-        if !rustix::process::geteuid().is_root() {
+        // Overlay's trusted.* xattrs need root in the initial user namespace.
+        if !crate::store::is_host_root() {
             options.push("userxattr".to_string());
         }
         options.push("ro".to_string());

@@ -194,9 +194,13 @@ impl Store {
     }
 
     fn apply_checked(&self, layer: &ImageLayer, diff: &Path) -> Result<()> {
+        // Owners can be set as uid 0 (also in a user namespace, over its mapped ids); the
+        // trusted.overlay.* xattrs only as root in the initial namespace.
         let root = rustix::process::geteuid().is_root();
         let options = ApplyOptions {
-            whiteouts: WhiteoutMode::Overlay { user_xattr: !root },
+            whiteouts: WhiteoutMode::Overlay {
+                user_xattr: !crate::store::is_host_root(),
+            },
             privileged: root,
             ..ApplyOptions::default()
         };

@@ -44,16 +44,15 @@ pub struct Engine<'a> {
     runroot: PathBuf,
 }
 
-/// The default run root: `/run/berth` as root, `$XDG_RUNTIME_DIR/berth` otherwise.
+/// The default run root: `/run/berth` as root, `$XDG_RUNTIME_DIR/berth` otherwise, else
+/// `$TMPDIR/berth-run-<uid>` (the host uid, also inside berth's user namespace).
 pub fn default_runroot() -> PathBuf {
     if berth_image_store::store::is_host_root() {
         return PathBuf::from("/run/berth");
     }
     match std::env::var_os("XDG_RUNTIME_DIR").filter(|v| !v.is_empty()) {
         Some(x) => PathBuf::from(x).join("berth"),
-        None => {
-            std::env::temp_dir().join(format!("berth-run-{}", rustix::process::getuid().as_raw()))
-        }
+        None => std::env::temp_dir().join(format!("berth-run-{}", crate::rootless::host_uid())),
     }
 }
 
@@ -133,9 +132,10 @@ impl<'a> Engine<'a> {
 
     /// Create a container: its snapshot over the image, its spec, its record.
     pub fn create(&self, req: &CreateRequest) -> Result<Container> {
-        if !berth_image_store::store::is_host_root() {
+        if !berth_image_store::store::is_host_root() && !crate::rootless::in_user_namespace() {
             return Err(RunError::FailedPrecondition(
-                "running containers as a plain user is not supported yet: run berth as root"
+                "containers as a plain user run in berth's user namespace: use the berth CLI, \
+                 or call berth_run::rootless::enter first"
                     .to_string(),
             ));
         }

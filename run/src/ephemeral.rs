@@ -37,6 +37,13 @@ pub fn run_ephemeral(
             "an ephemeral container has no terminal".to_string(),
         ));
     }
+    if crate::rootless::is_rootless() && !crate::rootless::in_user_namespace() {
+        return Err(RunError::FailedPrecondition(
+            "a container as a plain user runs in berth's user namespace: run the command \
+             inside `berth unshare` (for example `berth unshare berth build …`)"
+                .to_string(),
+        ));
+    }
     let id = new_id()?;
     let rt = ExternalRuntime::resolve(run.runtime, run.runroot)?;
     let mut guards = Vec::new();

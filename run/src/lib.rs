@@ -19,6 +19,9 @@
 //! - [`ephemeral::run_ephemeral`]: a one-off container over a snapshot its caller owns (the
 //!   build's `RUN` steps), with no record.
 //! - [`exec::ExecRequest`]: `exec` in a running container.
+//! - [`rootless`]: berth's user namespace for a plain user (subordinate id ranges through
+//!   newuidmap/newgidmap, a pause process that keeps it, joined by every container command),
+//!   `berth unshare`, and the rootless spec (no cgroups).
 //! - [`rootfs`]: refuses a rootfs whose `/dev`, `/proc` or `/sys` leads elsewhere.
 //! - [`seccomp`]: the default syscall filter (a deny list lifted by capabilities).
 //! - [`commit`]: a container's changes → a new image; `export` → a tar stream.
@@ -39,6 +42,7 @@ pub mod logfile;
 pub mod logs;
 pub mod names;
 pub mod rootfs;
+pub mod rootless;
 pub mod runtime;
 pub mod seccomp;
 pub mod signals;

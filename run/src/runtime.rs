@@ -109,6 +109,15 @@ const SEARCH: &[&str] = &[
     "/sbin",
 ];
 
+/// Runtimes tried in order when none is named.
+fn default_order() -> &'static [&'static str] {
+    if crate::rootless::is_rootless() {
+        &["crun", "runc"]
+    } else {
+        &["runc", "crun"]
+    }
+}
+
 /// Find an executable named `name` in `$PATH` and the usual system directories.
 pub fn find_binary(name: &str) -> Option<PathBuf> {
     let path_var = std::env::var("PATH").unwrap_or_default();
@@ -122,8 +131,9 @@ pub fn find_binary(name: &str) -> Option<PathBuf> {
 
 impl ExternalRuntime {
     /// The runtime `spec` (`runc`, `crun`, or a path to a binary), keeping its state under
-    /// `runroot/<name>`. `None` picks the default: runc if installed (it copes with this host
-    /// kind's hybrid cgroups), else crun.
+    /// `runroot/<name>`. `None` picks the default: as root runc if installed (it copes with
+    /// this host kind's hybrid cgroups), else crun; rootless crun first (it runs without any
+    /// cgroup manager, `--cgroup-manager=disabled`), else runc.
     pub fn resolve(spec: Option<&str>, runroot: &Path) -> Result<ExternalRuntime> {
         let (name, binary) = match spec {
             Some(s) if s.contains('/') => {
@@ -143,7 +153,7 @@ impl ExternalRuntime {
                 })?;
                 (s.to_string(), p)
             }
-            None => ["runc", "crun"]
+            None => default_order()
                 .iter()
                 .find_map(|n| find_binary(n).map(|p| (n.to_string(), p)))
                 .ok_or_else(|| {
@@ -164,6 +174,11 @@ impl ExternalRuntime {
     fn command(&self, log: Option<&Path>) -> Command {
         let mut c = Command::new(&self.binary);
         c.arg("--root").arg(&self.state_root);
+        if self.name == "crun" && crate::rootless::is_rootless() {
+            // A plain user cannot create cgroups on cgroup v1 (and crun refuses this host's
+            // hybrid layout): run without a cgroup manager, as Podman does rootless on v1.
+            c.arg("--cgroup-manager=disabled");
+        }
         if let Some(log) = log {
             c.arg("--log").arg(log).arg("--log-format").arg("json");
         }

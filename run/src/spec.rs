@@ -557,7 +557,7 @@ pub fn generate(input: &SpecInput<'_>, opts: &RunOptions) -> Result<Spec> {
     }
 
     let annotations: HashMap<String, String> = opts.annotations.iter().cloned().collect();
-    let spec = SpecBuilder::default()
+    let mut spec = SpecBuilder::default()
         .version("1.0.2")
         .process(process)
         .root(
@@ -571,6 +571,9 @@ pub fn generate(input: &SpecInput<'_>, opts: &RunOptions) -> Result<Spec> {
         .annotations(annotations)
         .linux(linux)
         .build()?;
+    if crate::rootless::is_rootless() {
+        crate::rootless::adapt_spec(&mut spec);
+    }
     Ok(spec)
 }
 

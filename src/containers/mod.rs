@@ -55,10 +55,14 @@ pub enum ContainerCommand {
     Wait(WaitArgs),
     /// Display information about containers (JSON).
     Inspect(InspectArgs),
+    /// Hold berth's rootless user namespace (started by berth itself).
+    #[command(hide = true)]
+    UsernsPause,
 }
 
 pub fn dispatch(ctx: &Context, command: ContainerCommand) -> Result<ExitCode> {
     match command {
+        ContainerCommand::UsernsPause => berth_run::rootless::pause_forever(),
         ContainerCommand::Run(a) => run(ctx, a),
         ContainerCommand::Create(a) => create(ctx, a),
         ContainerCommand::Start(a) => start(ctx, a),
@@ -82,6 +86,27 @@ pub(crate) fn runroot(ctx: &Context) -> PathBuf {
     ctx.runroot
         .clone()
         .unwrap_or_else(berth_run::default_runroot)
+}
+
+/// As a plain user, enter berth's user namespace (made on first use; see
+/// [`berth_run::rootless`]); nothing as root. First thing every container command does, while
+/// the process is single-threaded.
+pub(crate) fn enter(ctx: &Context) -> Result<()> {
+    Ok(berth_run::rootless::enter(&runroot(ctx))?)
+}
+
+#[derive(Args)]
+pub struct UnshareArgs {
+    /// Command and arguments (default: $SHELL).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    command: Vec<OsString>,
+}
+
+/// `berth unshare [CMD…]`: run a command in berth's user namespace (uid 0 there is the user,
+/// 1…65536 the subordinate range), as `podman unshare`.
+pub fn unshare(ctx: &Context, args: UnshareArgs) -> Result<ExitCode> {
+    let err = berth_run::rootless::unshare_exec(&ctx.root(), &runroot(ctx), &args.command);
+    fail(err)
 }
 
 /// Report `err` as Podman does: one `Error:` line, exit 126/127 for a command that cannot be
@@ -115,6 +140,7 @@ pub struct RunArgs {
 }
 
 pub fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode> {
+    enter(ctx)?;
     let interactive = args.create.interactive;
     let mut req = match args.create.request() {
         Ok(r) => r,
@@ -198,6 +224,7 @@ fn remove_quietly(engine: &Engine<'_>, id: &str) -> berth_run::Result<()> {
 }
 
 pub fn create(ctx: &Context, args: CreateArgs) -> Result<ExitCode> {
+    enter(ctx)?;
     let mut req = match args.request() {
         Ok(r) => r,
         Err(e) => return fail(e),
@@ -228,6 +255,7 @@ pub struct StartArgs {
 }
 
 pub fn start(ctx: &Context, args: StartArgs) -> Result<ExitCode> {
+    enter(ctx)?;
     let store = ctx.store()?;
     let engine = Engine::new(&store, &runroot(ctx))?;
     if args.attach {
@@ -281,6 +309,7 @@ pub struct ExecArgs {
 }
 
 pub fn exec(ctx: &Context, args: ExecArgs) -> Result<ExitCode> {
+    enter(ctx)?;
     let store = ctx.store()?;
     let engine = Engine::new(&store, &runroot(ctx))?;
     let c = engine.get(&args.container)?;
@@ -310,6 +339,7 @@ pub struct StopArgs {
 }
 
 pub fn stop(ctx: &Context, args: StopArgs) -> Result<ExitCode> {
+    enter(ctx)?;
     let store = ctx.store()?;
     let engine = Engine::new(&store, &runroot(ctx))?;
     for name in &args.containers {
@@ -321,6 +351,7 @@ pub fn stop(ctx: &Context, args: StopArgs) -> Result<ExitCode> {
 }
 
 pub fn restart(ctx: &Context, args: StopArgs) -> Result<ExitCode> {
+    enter(ctx)?;
     let store = ctx.store()?;
     let engine = Engine::new(&store, &runroot(ctx))?;
     let exe = std::env::current_exe()?;
@@ -343,6 +374,7 @@ pub struct PruneArgs {
 }
 
 pub fn prune(ctx: &Context, _args: PruneArgs) -> Result<ExitCode> {
+    enter(ctx)?;
     let store = ctx.store()?;
     let engine = Engine::new(&store, &runroot(ctx))?;
     for c in engine.list()? {
@@ -376,6 +408,7 @@ pub struct CommitArgs {
 }
 
 pub fn commit(ctx: &Context, args: CommitArgs) -> Result<ExitCode> {
+    enter(ctx)?;
     let store = ctx.store()?;
     let engine = Engine::new(&store, &runroot(ctx))?;
     let c = engine.get(&args.container)?;
@@ -403,6 +436,7 @@ pub struct ExportArgs {
 }
 
 pub fn export(ctx: &Context, args: ExportArgs) -> Result<ExitCode> {
+    enter(ctx)?;
     let store = ctx.store()?;
     let engine = Engine::new(&store, &runroot(ctx))?;
     let c = engine.get(&args.container)?;
@@ -433,6 +467,7 @@ pub struct KillArgs {
 }
 
 pub fn kill(ctx: &Context, args: KillArgs) -> Result<ExitCode> {
+    enter(ctx)?;
     let signal = berth_run::signals::parse_signal(&args.signal)?;
     let store = ctx.store()?;
     let engine = Engine::new(&store, &runroot(ctx))?;
@@ -457,6 +492,7 @@ pub struct RmArgs {
 }
 
 pub fn rm(ctx: &Context, args: RmArgs) -> Result<ExitCode> {
+    enter(ctx)?;
     let store = ctx.store()?;
     let engine = Engine::new(&store, &runroot(ctx))?;
     let names: Vec<String> = if args.all {
@@ -505,6 +541,7 @@ pub struct LogsArgs {
 }
 
 pub fn logs(ctx: &Context, args: LogsArgs) -> Result<ExitCode> {
+    enter(ctx)?;
     let store = ctx.store()?;
     let engine = Engine::new(&store, &runroot(ctx))?;
     let c = engine.get(&args.container)?;
@@ -535,6 +572,7 @@ pub struct WaitArgs {
 }
 
 pub fn wait(ctx: &Context, args: WaitArgs) -> Result<ExitCode> {
+    enter(ctx)?;
     let store = ctx.store()?;
     let engine = Engine::new(&store, &runroot(ctx))?;
     for name in &args.containers {
@@ -553,6 +591,7 @@ pub struct MonitorArgs {
 
 /// `berth container-monitor ID` (hidden): supervise a detached container until it exits.
 pub fn monitor(ctx: &Context, args: MonitorArgs) -> Result<ExitCode> {
+    enter(ctx)?;
     let store = ctx.store()?;
     let engine = Engine::new(&store, &runroot(ctx))?;
     let c = engine.records().get(&args.id)?;

@@ -67,6 +67,7 @@ fn summary_json(c: &Container) -> Value {
 }
 
 pub fn ps(ctx: &Context, args: PsArgs) -> Result<ExitCode> {
+    super::enter(ctx)?;
     let store = ctx.store()?;
     let engine = Engine::new(&store, &runroot(ctx))?;
     let mut list = engine.list()?;
@@ -133,6 +134,7 @@ pub struct InspectArgs {
 }
 
 pub fn inspect(ctx: &Context, args: InspectArgs) -> Result<ExitCode> {
+    super::enter(ctx)?;
     let store = ctx.store()?;
     let engine = Engine::new(&store, &runroot(ctx))?;
     let mut out = Vec::new();

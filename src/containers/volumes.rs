@@ -68,6 +68,7 @@ fn volume_json(v: &Volume) -> Value {
 }
 
 pub fn dispatch(ctx: &Context, command: VolumeCommand) -> Result<ExitCode> {
+    super::enter(ctx)?;
     let store = ctx.store()?;
     let engine = Engine::new(&store, &runroot(ctx))?;
     let volumes = Volumes::open(store.root())?;

@@ -14,6 +14,7 @@ mod registry;
 mod registry_harness;
 mod registry_hostile;
 mod rootless;
+mod rootless_run;
 mod run;
 mod run_lifecycle;
 mod store;

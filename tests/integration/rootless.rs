@@ -7,9 +7,9 @@ use std::process::{Command, Output};
 
 use crate::util::{require_tool, TestEnv};
 
-const USER: &str = "berth-rootless";
+pub(crate) const USER: &str = "berth-rootless";
 
-fn ensure_user() {
+pub(crate) fn ensure_user() {
     let known = Command::new("id").arg("-u").arg(USER).output().unwrap();
     if !known.status.success() {
         let out = Command::new(require_tool("useradd"))
