@@ -57,6 +57,13 @@ for codec in gzip zstd; do
   t0=$(now); "${B[@]}" push -q --tls-verify=false "big-$codec" "$reg/berth/big-$codec:1"; t1=$(now)
   t2=$(now); skopeo copy -q --dest-tls-verify=false "oci:$work/layout-$codec:$tag" "docker://$reg/skopeo/big-$codec:1"; t3=$(now)
   line "push_${codec}_${size_mib}MiB_seconds" "$(secs "$t0" "$t1")" "$(secs "$t2" "$t3")"
+  # The registry's own ceiling: one raw monolithic PUT of the same blob with curl.
+  blob=$(python3 -c "import json; m=json.load(open('$work/layout-$codec/blobs/sha256/'+json.load(open('$work/layout-$codec/index.json'))['manifests'][0]['digest'].split(':')[1])); print(m['layers'][0]['digest'])")
+  loc=$(curl -si -X POST "http://$reg/v2/curl/big-$codec/blobs/uploads/" | tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
+  t0=$(now)
+  curl -fs -o /dev/null -X PUT -H 'Content-Type: application/octet-stream' -T "$work/layout-$codec/blobs/sha256/${blob#sha256:}" "$loc&digest=$blob"
+  t1=$(now)
+  echo "push_${codec}_${size_mib}MiB_registry_ceiling_curl_seconds curl=$(secs "$t0" "$t1")"
 
   t0=$(now); "$berth" --root "$work/pull-$codec" pull -q --tls-verify=false "$reg/berth/big-$codec:1" >/dev/null; t1=$(now)
   t2=$(now); "${P[@]}" pull -q --tls-verify=false "$reg/berth/big-$codec:1" >/dev/null; t3=$(now)

@@ -10,7 +10,7 @@ packages=(
   libseccomp-dev pkg-config openssl gnupg
   libssl-dev dpkg-dev           # the sigstore-rs oracle (openssl-sys); dpkg-deb for trixie skopeo
   python3-nacl                  # libsodium peer for the cosign key format test
-  pigz zstd hyperfine time      # bench peers and timing
+  pigz zstd hyperfine time curl # bench peers and timing
 )
 missing=()
 for p in "${packages[@]}"; do
