@@ -302,10 +302,12 @@ fn trust_show(a: TrustShowArgs) -> Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&list)?);
         return Ok(ExitCode::SUCCESS);
     }
-    let rows: Vec<[String; 4]> = entries
+    // Podman's columns: TRANSPORT NAME TYPE ID STORE.
+    let rows: Vec<[String; 5]> = entries
         .iter()
         .map(|e| {
             [
+                e.transport.clone(),
                 e.scope.clone(),
                 e.kind.clone(),
                 e.keys.join(", "),
@@ -313,11 +315,29 @@ fn trust_show(a: TrustShowArgs) -> Result<ExitCode> {
             ]
         })
         .collect();
-    let width = |i: usize| rows.iter().map(|r| r[i].len()).max().unwrap_or(0).max(4);
-    let (w0, w1, w2) = (width(0), width(1), width(2));
-    println!("{:w0$}  {:w1$}  {:w2$}  LOOKASIDE", "NAME", "TYPE", "KEYS");
+    let headers = ["TRANSPORT", "NAME", "TYPE", "ID", "STORE"];
+    let width = |i: usize| {
+        rows.iter()
+            .map(|r| r[i].len())
+            .max()
+            .unwrap_or(0)
+            .max(headers[i].len())
+    };
+    let widths: Vec<usize> = (0..4).map(width).collect();
+    let print_row = |cells: [&str; 5]| {
+        let mut line = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            if i < 4 {
+                line.push_str(&format!("{cell:w$}  ", w = widths[i]));
+            } else {
+                line.push_str(cell);
+            }
+        }
+        println!("{}", line.trim_end());
+    };
+    print_row(headers);
     for r in &rows {
-        println!("{:w0$}  {:w1$}  {:w2$}  {}", r[0], r[1], r[2], r[3]);
+        print_row([&r[0], &r[1], &r[2], &r[3], &r[4]]);
     }
     Ok(ExitCode::SUCCESS)
 }
