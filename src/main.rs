@@ -106,6 +106,10 @@ enum Command {
     Kill(containers::KillArgs),
     /// Stop (if running) and start containers again, detached.
     Restart(containers::StopArgs),
+    /// Copy files between a container and the host (or a tar stream, or a container).
+    Cp(containers::cp::CpArgs),
+    /// Display the running processes of a container.
+    Top(containers::TopArgs),
     /// Create a new image from a container's changes.
     Commit(containers::CommitArgs),
     /// Write a container's filesystem as a tar archive.
@@ -180,6 +184,8 @@ fn run(ctx: &Context, command: Command) -> Result<ExitCode> {
         Command::Stop(a) => containers::stop(ctx, a),
         Command::Kill(a) => containers::kill(ctx, a),
         Command::Restart(a) => containers::restart(ctx, a),
+        Command::Cp(a) => containers::cp::cp(ctx, a),
+        Command::Top(a) => containers::top(ctx, a),
         Command::Commit(a) => containers::commit(ctx, a),
         Command::Export(a) => containers::export(ctx, a),
         Command::Rm(a) => containers::rm(ctx, a),

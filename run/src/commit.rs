@@ -41,6 +41,13 @@ impl Engine<'_> {
     /// Make a new image from `c`'s image and its changes.
     pub fn commit(&self, c: &Container, opts: &CommitOptions) -> Result<ImageRecord> {
         let store = self.store();
+        if c.options.rootfs.is_some() {
+            return Err(RunError::FailedPrecondition(format!(
+                "container {} runs an exploded root filesystem (--rootfs), not an image: \
+                 nothing to commit on top of (use export, then import)",
+                c.name
+            )));
+        }
         let name = opts.name.as_deref().map(normalize_local).transpose()?;
         let image = store.lookup_image(&c.image_id)?;
         let manifest = store.image_manifest(&image)?;
@@ -98,7 +105,7 @@ impl Engine<'_> {
 
     /// Write `c`'s whole filesystem (image plus changes) to `out` as an uncompressed tar.
     pub fn export<W: Write + Send + 'static>(&self, c: &Container, out: W) -> Result<W> {
-        let snap = self.store().snapshot(&c.snapshot)?;
+        let snap = self.container_snapshot(c)?;
         let was_mounted = berth_image_store::mount::is_mounted(&snap.mountpoint);
         let mut guards = Vec::new();
         if !was_mounted {

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use berth_image_store::mount::{is_mounted, unmount};
+use berth_image_store::snapshot::Snapshot;
 use berth_image_store::{Store, StoreError};
 
 use crate::container::{alive, Container, NewContainer, Records, State};
@@ -19,7 +20,7 @@ use crate::names::{check_name, new_id, random_name};
 use crate::runtime::{ExternalRuntime, OciRuntime};
 use crate::signals::parse_signal;
 use crate::spec::{generate, process_args, RunOptions, SpecInput};
-use crate::volumes::{is_named, split_volume, Volumes};
+use crate::volumes::{is_anonymous, is_named, split_volume, Volumes};
 
 /// What `create` (and `run`) need.
 #[derive(Debug, Clone, Default)]
@@ -139,15 +140,22 @@ impl<'a> Engine<'a> {
                     .to_string(),
             ));
         }
-        let image = self.store.lookup_image(&req.image).map_err(|e| match e {
-            StoreError::NotFound(_) => RunError::Invalid(format!(
-                "image {:?} not found in the store {}",
-                req.image,
-                self.store.root().display()
-            )),
-            other => other.into(),
-        })?;
-        let config = self.store.image_config(&image)?;
+        // `--rootfs`: no image, an empty image config (the command must be given).
+        let image = match &req.options.rootfs {
+            Some(_) => None,
+            None => Some(self.store.lookup_image(&req.image).map_err(|e| match e {
+                StoreError::NotFound(_) => RunError::Invalid(format!(
+                    "image {:?} not found in the store {}",
+                    req.image,
+                    self.store.root().display()
+                )),
+                other => other.into(),
+            })?),
+        };
+        let config = match &image {
+            Some(image) => self.store.image_config(image)?,
+            None => oci_spec::image::ImageConfiguration::default(),
+        };
         // Fail early on a missing command or a bad option, before touching the store.
         process_args(&config, &req.options)?;
         let mut options = req.options.clone();
@@ -179,14 +187,18 @@ impl<'a> Engine<'a> {
             None => self.free_name()?,
         };
         let id = new_id()?;
-        let snapshot = self.store.prepare_snapshot(&id, Some(&image))?;
+        let mut snapshot = self.store.prepare_snapshot(&id, image.as_ref())?;
+        if let Some(r) = &options.rootfs {
+            snapshot = r.snapshot(snapshot);
+        }
         let made = self
             .resolve_volumes(&mut options)
-            .and_then(|_| self.spec_for(&id, &snapshot, &config, &options));
+            .and_then(|_| self.spec_for(&id, &snapshot, &config, &mut options));
         let spec = match made {
             Ok(s) => s,
             Err(e) => {
                 let _ = self.store.remove_snapshot(&id);
+                self.remove_anonymous_volumes(&options);
                 return Err(e);
             }
         };
@@ -197,15 +209,22 @@ impl<'a> Engine<'a> {
             .unwrap_or_default();
         let spec_json =
             serde_json::to_string_pretty(&spec).map_err(|e| RunError::Spec(e.to_string()))?;
-        let image_name = image
-            .names
-            .first()
-            .cloned()
-            .unwrap_or_else(|| image.short_id().to_string());
+        let (image_id, image_name) = match (&image, &options.rootfs) {
+            (Some(image), _) => (
+                image.id.to_string(),
+                image
+                    .names
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| image.short_id().to_string()),
+            ),
+            (None, Some(r)) => (String::new(), r.path.display().to_string()),
+            (None, None) => (String::new(), String::new()),
+        };
         let inserted = self.records.insert(&NewContainer {
             id: &id,
             name: &name,
-            image_id: image.id.as_ref(),
+            image_id: &image_id,
             image_name: &image_name,
             command: &command,
             options: &options,
@@ -216,16 +235,28 @@ impl<'a> Engine<'a> {
         });
         if let Err(e) = inserted {
             let _ = self.store.remove_snapshot(&id);
+            self.remove_anonymous_volumes(&options);
             return Err(e);
         }
         self.records.get(&id)
     }
 
     /// Replace `-v NAME:/path` sources by the volumes' directories (creating missing
-    /// volumes) and remember the names.
+    /// volumes) and remember the names; `-v /path[:opts]` gets a new anonymous volume.
     fn resolve_volumes(&self, options: &mut RunOptions) -> Result<()> {
         let mut volumes = None;
         for v in options.volumes.iter_mut() {
+            if v.starts_with('/') && is_anonymous(v) {
+                if volumes.is_none() {
+                    volumes = Some(Volumes::open(self.store.root())?);
+                }
+                let vols = volumes.as_ref().expect("opened above");
+                let vol = vols.create(None)?;
+                options.named_volumes.push(vol.name.clone());
+                options.anonymous_volumes.push(vol.name.clone());
+                *v = format!("{}:{v}", vol.mountpoint.display());
+                continue;
+            }
             let Some((source, rest)) = split_volume(v) else {
                 continue;
             };
@@ -242,6 +273,26 @@ impl<'a> Engine<'a> {
             *v = format!("{}:{rest}", vol.mountpoint.display());
         }
         Ok(())
+    }
+
+    /// Remove the anonymous volumes made for a container (`rm -v`, `--rm`); a failure is
+    /// logged, not returned: the container is gone either way.
+    pub fn remove_anonymous_volumes(&self, options: &RunOptions) {
+        if options.anonymous_volumes.is_empty() {
+            return;
+        }
+        let vols = match Volumes::open(self.store.root()) {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(error = %e, "opening volumes");
+                return;
+            }
+        };
+        for name in &options.anonymous_volumes {
+            if let Err(e) = vols.remove(name, &[]) {
+                tracing::warn!(volume = %name, error = %e, "removing an anonymous volume");
+            }
+        }
     }
 
     /// Names of the containers using volume `name`.
@@ -266,18 +317,25 @@ impl<'a> Engine<'a> {
         Ok(format!("{}_{suffix}", random_name()?))
     }
 
-    /// Mount the snapshot (the user lookup reads the image's files) and generate the spec.
+    /// Mount the snapshot (the user lookup reads the image's files), add the image's volumes
+    /// (filled from it) and generate the spec.
     fn spec_for(
         &self,
         id: &str,
         snapshot: &berth_image_store::snapshot::Snapshot,
         config: &oci_spec::image::ImageConfiguration,
-        options: &RunOptions,
+        options: &mut RunOptions,
     ) -> Result<oci_spec::runtime::Spec> {
         let mut guards = Vec::new();
         for m in &snapshot.mounts {
             guards.push(m.mount(&snapshot.mountpoint)?);
         }
+        crate::image_volumes::add_image_volumes(
+            self.store.root(),
+            &snapshot.mountpoint,
+            config,
+            options,
+        )?;
         generate(
             &SpecInput {
                 id,
@@ -288,9 +346,19 @@ impl<'a> Engine<'a> {
         )
     }
 
+    /// The container's writable snapshot: over its image, or for `--rootfs` over (or a bind
+    /// of) the given directory.
+    pub fn container_snapshot(&self, c: &Container) -> Result<Snapshot> {
+        let snap = self.store.snapshot(&c.snapshot)?;
+        Ok(match &c.options.rootfs {
+            Some(r) => r.snapshot(snap),
+            None => snap,
+        })
+    }
+
     /// Mount the container's snapshot at its mount point (if not already).
     pub fn mount_rootfs(&self, c: &Container) -> Result<PathBuf> {
-        let snap = self.store.snapshot(&c.snapshot)?;
+        let snap = self.container_snapshot(c)?;
         if !is_mounted(&snap.mountpoint) {
             for m in &snap.mounts {
                 m.mount(&snap.mountpoint)?.leak();
@@ -395,6 +463,12 @@ impl<'a> Engine<'a> {
     /// Remove a container: its runtime state, mount, snapshot, bundle and record. A running
     /// container is refused unless `force` (which kills it).
     pub fn remove(&self, c: &Container, force: bool) -> Result<()> {
+        self.remove_with(c, force, false)
+    }
+
+    /// [`Engine::remove`], also removing the container's anonymous volumes when `volumes`
+    /// (`rm -v`, `--rm`).
+    pub fn remove_with(&self, c: &Container, force: bool, volumes: bool) -> Result<()> {
         let c = self.refresh(c.clone())?;
         if c.state == State::Running {
             if !force {
@@ -416,7 +490,11 @@ impl<'a> Engine<'a> {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(RunError::io(&dir, e)),
         }
-        self.records.delete(&c.id)
+        self.records.delete(&c.id)?;
+        if volumes {
+            self.remove_anonymous_volumes(&c.options);
+        }
+        Ok(())
     }
 
     /// Wait until the container is not running; returns its exit code (`None`: unknown).

@@ -25,7 +25,14 @@
 //! - [`rootfs`]: refuses a rootfs whose `/dev`, `/proc` or `/sys` leads elsewhere.
 //! - [`seccomp`]: the default syscall filter (a deny list lifted by capabilities).
 //! - [`commit`]: a container's changes → a new image; `export` → a tar stream.
-//! - [`volumes::Volumes`]: named volumes (`-v NAME:/path`).
+//! - [`cp`]: `cp` between a container's root (resolved in-root through pathrs) and the host,
+//!   a tar stream or another container: [`cp::Source`] → tar → [`cp::Dest`].
+//! - [`exploded`]: `--rootfs DIR[:O]`, a directory as the container's root (or an overlay's
+//!   lower layer).
+//! - [`top`]: a running container's processes, from `/proc` by PID namespace.
+//! - [`image_volumes`]: the image's `VOLUME`s → anonymous volumes filled from the image
+//!   (`--image-volume bind|tmpfs|ignore`).
+//! - [`volumes::Volumes`]: named and anonymous volumes (`-v NAME:/path`, `-v /path`).
 //! - [`console`]: `-t` pseudo-terminals (console socket, raw mode, resize).
 //! - [`error::RunError`]: names the container, path or runtime concerned, and knows its
 //!   Podman exit code (125, 126, 127).
@@ -34,10 +41,13 @@ pub mod caps;
 pub mod commit;
 pub mod console;
 pub mod container;
+pub mod cp;
 pub mod engine;
 pub mod ephemeral;
 pub mod error;
 pub mod exec;
+pub mod exploded;
+pub mod image_volumes;
 pub mod logfile;
 pub mod logs;
 pub mod names;
@@ -48,6 +58,7 @@ pub mod seccomp;
 pub mod signals;
 pub mod spec;
 pub mod supervise;
+pub mod top;
 pub mod user;
 pub mod volumes;
 

@@ -133,6 +133,16 @@ pub struct RunOptions {
     /// signals and reaps zombies.
     #[serde(default)]
     pub init: bool,
+    /// `--rootfs PATH[:O]`: an exploded root filesystem instead of the image.
+    #[serde(default)]
+    pub rootfs: Option<crate::exploded::ExplodedRootfs>,
+    /// Anonymous volumes (`-v /path`) made for this container: `rm -v` and `--rm` remove
+    /// them.
+    #[serde(default)]
+    pub anonymous_volumes: Vec<String>,
+    /// `--image-volume`: what the image's `VOLUME`s become.
+    #[serde(default)]
+    pub image_volume: crate::image_volumes::ImageVolumeMode,
 }
 
 impl RunOptions {

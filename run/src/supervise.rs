@@ -241,7 +241,7 @@ impl Engine<'_> {
         self.records().set_exited(&c.id, code, None)?;
         if c.auto_remove {
             let now = self.records().get(&c.id)?;
-            self.remove(&now, true)?;
+            self.remove_with(&now, true, true)?;
         }
         Ok(())
     }

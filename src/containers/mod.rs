@@ -1,8 +1,9 @@
 //! Container commands: `run`, `create`, `start`, `stop`, `kill`, `rm`, `ps`, `logs`, `wait`,
-//! `container …`, and the hidden `container-monitor` that supervises a detached container.
-//! [`options`] turns flags into a [`berth_run::CreateRequest`]; [`show`] holds `ps` and
-//! `inspect` output; [`volumes`] is `volume …`.
+//! `top`, `container …`, and the hidden `container-monitor` that supervises a detached
+//! container. [`options`] turns flags into a [`berth_run::CreateRequest`]; [`show`] holds `ps`
+//! and `inspect` output; [`volumes`] is `volume …`; [`cp`] is `cp`.
 
+pub mod cp;
 mod options;
 pub mod show;
 pub mod volumes;
@@ -40,6 +41,10 @@ pub enum ContainerCommand {
     Kill(KillArgs),
     /// Remove every container that is not running.
     Prune(PruneArgs),
+    /// Copy files between a container and the host (or a tar stream, or a container).
+    Cp(cp::CpArgs),
+    /// Display the running processes of a container.
+    Top(TopArgs),
     /// Create a new image from a container's changes.
     Commit(CommitArgs),
     /// Write a container's filesystem as a tar archive.
@@ -71,6 +76,8 @@ pub fn dispatch(ctx: &Context, command: ContainerCommand) -> Result<ExitCode> {
         ContainerCommand::Restart(a) => restart(ctx, a),
         ContainerCommand::Kill(a) => kill(ctx, a),
         ContainerCommand::Prune(a) => prune(ctx, a),
+        ContainerCommand::Cp(a) => cp::cp(ctx, a),
+        ContainerCommand::Top(a) => top(ctx, a),
         ContainerCommand::Commit(a) => commit(ctx, a),
         ContainerCommand::Export(a) => export(ctx, a),
         ContainerCommand::Rm(a) => rm(ctx, a),
@@ -147,7 +154,9 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode> {
         Err(e) => return fail(e),
     };
     let store = ctx.store()?;
-    req.image = ensure_image(&store, &args.create)?;
+    if !args.create.rootfs {
+        req.image = ensure_image(&store, &args.create)?;
+    }
     let engine = Engine::new(&store, &runroot(ctx))?;
     let c = match engine.create(&req) {
         Ok(c) => c,
@@ -220,7 +229,7 @@ fn ensure_image(store: &berth_image_store::Store, args: &CreateArgs) -> Result<S
 
 fn remove_quietly(engine: &Engine<'_>, id: &str) -> berth_run::Result<()> {
     let c = engine.records().get(id)?;
-    engine.remove(&c, true)
+    engine.remove_with(&c, true, true)
 }
 
 pub fn create(ctx: &Context, args: CreateArgs) -> Result<ExitCode> {
@@ -230,7 +239,9 @@ pub fn create(ctx: &Context, args: CreateArgs) -> Result<ExitCode> {
         Err(e) => return fail(e),
     };
     let store = ctx.store()?;
-    req.image = ensure_image(&store, &args)?;
+    if !args.rootfs {
+        req.image = ensure_image(&store, &args)?;
+    }
     let engine = Engine::new(&store, &runroot(ctx))?;
     match engine.create(&req) {
         Ok(c) => {
@@ -387,6 +398,28 @@ pub fn prune(ctx: &Context, _args: PruneArgs) -> Result<ExitCode> {
 }
 
 #[derive(Args)]
+pub struct TopArgs {
+    /// Container (name or id).
+    container: String,
+    /// Descriptors (Podman's: user, pid, ppid, pcpu, etime, tty, time, args, comm, group,
+    /// nice, pgid, state, stime, vsz, rss, hpid, huser, hgroup), separate or comma-separated.
+    descriptors: Vec<String>,
+}
+
+/// `berth top C [DESCRIPTORS…]`: the container's processes, as `podman top`.
+pub fn top(ctx: &Context, args: TopArgs) -> Result<ExitCode> {
+    enter(ctx)?;
+    let descriptors = berth_run::top::parse_descriptors(&args.descriptors)?;
+    let store = ctx.store()?;
+    let engine = Engine::new(&store, &runroot(ctx))?;
+    let c = engine.get(&args.container)?;
+    let top = engine.top(&c, &descriptors)?;
+    let headers: Vec<&str> = top.headers.iter().map(String::as_str).collect();
+    crate::output::print_table(&headers, &top.rows);
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args)]
 pub struct CommitArgs {
     /// Apply a Dockerfile instruction to the image config (CMD, ENTRYPOINT, ENV, LABEL, USER,
     /// WORKDIR, EXPOSE, VOLUME, STOPSIGNAL).
@@ -487,6 +520,9 @@ pub struct RmArgs {
     /// Remove every container.
     #[arg(short, long)]
     all: bool,
+    /// Also remove the container's anonymous volumes (`-v /path`); named volumes stay.
+    #[arg(short, long)]
+    volumes: bool,
     /// Containers (name or id).
     containers: Vec<String>,
 }
@@ -508,7 +544,7 @@ pub fn rm(ctx: &Context, args: RmArgs) -> Result<ExitCode> {
     for name in &names {
         let result = engine
             .get(name)
-            .and_then(|c| engine.remove(&c, args.force).map(|_| c));
+            .and_then(|c| engine.remove_with(&c, args.force, args.volumes).map(|_| c));
         match result {
             Ok(c) => println!("{}", c.id),
             Err(e) => {

@@ -39,9 +39,14 @@ pub struct CreateArgs {
     /// Override the image's entrypoint (clears the image's cmd); a JSON array or one word.
     #[arg(long, value_name = "CMD")]
     pub entrypoint: Option<String>,
-    /// Bind mount a host path or a named volume: HOST-DIR|NAME:CONTAINER-DIR[:ro|rw].
+    /// Bind mount a host path or a named volume: HOST-DIR|NAME:CONTAINER-DIR[:ro|rw]; a
+    /// container path alone makes an anonymous volume.
     #[arg(short, long = "volume", value_name = "HOST:CTR[:OPTS]")]
     pub volume: Vec<String>,
+    /// What the image's VOLUMEs become: bind (a new anonymous volume each, filled from the
+    /// image), tmpfs, or ignore (part of the container's root file system).
+    #[arg(long, value_name = "MODE", default_value = "bind")]
+    pub image_volume: String,
     /// Mount a tmpfs: CONTAINER-DIR[:OPTIONS].
     #[arg(long, value_name = "CTR[:OPTS]")]
     pub tmpfs: Vec<String>,
@@ -104,7 +109,12 @@ pub struct CreateArgs {
     /// Directory of registries.d files: where signatures of a pulled image are looked up.
     #[arg(long = "registries.d", value_name = "DIR")]
     pub registries_d: Option<PathBuf>,
-    /// Image name or id.
+    /// Run an exploded root filesystem: IMAGE is its directory, used as the container's
+    /// root as is (changes land in it); `DIR:O` puts an overlay on top instead, so the
+    /// directory stays untouched (Podman's `--rootfs`).
+    #[arg(long)]
+    pub rootfs: bool,
+    /// Image name or id (with --rootfs: the root filesystem's directory, `DIR[:O]`).
     pub image: String,
     /// Command and arguments (replace the image's cmd).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -178,6 +188,12 @@ impl CreateArgs {
             seccomp: None,
             named_volumes: Vec::new(),
             init: self.init,
+            rootfs: self
+                .rootfs
+                .then(|| berth_run::exploded::ExplodedRootfs::parse(&self.image))
+                .transpose()?,
+            anonymous_volumes: Vec::new(),
+            image_volume: self.image_volume.parse()?,
         };
         for opt in &self.security_opt {
             options.security_opt(opt)?;

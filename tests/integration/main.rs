@@ -16,6 +16,7 @@ mod registry_hostile;
 mod rootless;
 mod rootless_run;
 mod run;
+mod run_cp;
 mod run_lifecycle;
 mod store;
 mod trust;

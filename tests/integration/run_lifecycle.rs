@@ -391,3 +391,258 @@ fn init_runs_as_pid_one_and_forwards_stop() {
     r.ok(&["rm", &id]);
     r.assert_no_leftovers();
 }
+
+/// An exploded busybox root filesystem in the test's directory.
+fn exploded_busybox(r: &crate::run::RunEnv) -> std::path::PathBuf {
+    let dir = r.env.path("exploded");
+    fs::create_dir_all(&dir).unwrap();
+    let tar = fs::File::open(r.env.busybox_tar()).unwrap();
+    tar::Archive::new(tar).unpack(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn rootfs_runs_an_exploded_directory() {
+    let r = crate::run::RunEnv::new();
+    let dir = exploded_busybox(&r);
+    let d = dir.to_str().unwrap();
+    // Podman's default: the directory itself is the root; changes land in it.
+    let out = r.ok(&[
+        "run",
+        "--rm",
+        "--rootfs",
+        d,
+        "sh",
+        "-c",
+        "echo direct > /made; cat /made",
+    ]);
+    assert_eq!(out, "direct\n");
+    assert_eq!(fs::read_to_string(dir.join("made")).unwrap(), "direct\n");
+    // `:O`: an overlay on top; the directory is not modified.
+    let overlay = format!("{d}:O");
+    let out = r.ok(&[
+        "run",
+        "--rm",
+        "--rootfs",
+        &overlay,
+        "sh",
+        "-c",
+        "rm /made; echo o > /o; ls /",
+    ]);
+    assert!(out.contains('o') && !out.contains("made"), "{out}");
+    assert!(dir.join("made").exists() && !dir.join("o").exists());
+    // A kept container: ps shows the directory, cp and export work, commit is refused.
+    r.ok(&[
+        "create", "--name", "ex", "--rootfs", &overlay, "sh", "-c", "exit 4",
+    ]);
+    assert!(r.ok(&["ps", "-a"]).contains("ex"));
+    let (code, _, _) = r.code(&["start", "-a", "ex"]);
+    assert_eq!(code, Some(4));
+    r.ok(&[
+        "cp",
+        &format!("{}", dir.join("made").display()),
+        "ex:/copied",
+    ]);
+    assert!(!dir.join("copied").exists());
+    let export = r.cmd(&["export", "ex"]).output().unwrap();
+    assert!(export.status.success());
+    let names: Vec<String> = tar::Archive::new(&export.stdout[..])
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().display().to_string())
+        .collect();
+    assert!(
+        names
+            .iter()
+            .any(|n| n.trim_end_matches('/').ends_with("copied")),
+        "{names:?}"
+    );
+    let err = r.env.fails(
+        &[
+            "--runroot",
+            r.runroot.to_str().unwrap(),
+            "commit",
+            "ex",
+            "img",
+        ],
+        125,
+    );
+    assert!(err.contains("--rootfs"), "{err}");
+    r.ok(&["rm", "ex"]);
+    // Errors: a missing directory, no command.
+    let (code, _, err) = r.code(&["run", "--rm", "--rootfs", "/nonexistent-berth-dir", "true"]);
+    assert_eq!(code, Some(125), "{err}");
+    let (code, _, err) = r.code(&["run", "--rm", "--rootfs", d]);
+    assert_eq!(code, Some(125), "{err}");
+    assert!(
+        dir.join("bin/busybox").exists(),
+        "the directory survives rm"
+    );
+    r.assert_no_leftovers();
+}
+
+#[test]
+fn rm_volumes_removes_anonymous_volumes_only() {
+    let r = busybox();
+    let vols = || r.ok(&["volume", "ls", "-q"]).lines().count();
+    r.ok(&[
+        "run",
+        "--name",
+        "a",
+        "-v",
+        "/data",
+        "-v",
+        "named:/n",
+        "busybox",
+        "sh",
+        "-c",
+        "echo x > /data/f",
+    ]);
+    assert_eq!(vols(), 2);
+    let anon: String = r
+        .ok(&["volume", "ls", "-q"])
+        .lines()
+        .find(|l| *l != "named")
+        .unwrap()
+        .to_string();
+    assert_eq!(anon.len(), 64, "{anon}");
+    // In use: refused.
+    let (code, _, _) = r.code(&["volume", "rm", &anon]);
+    assert_ne!(code, Some(0));
+    // rm without -v keeps the volume (as Podman).
+    r.ok(&["create", "--name", "b", "-v", "/keep:ro", "busybox", "true"]);
+    assert_eq!(vols(), 3);
+    r.ok(&["rm", "b"]);
+    assert_eq!(vols(), 3);
+    // rm -v removes the anonymous one, not the named one.
+    r.ok(&["rm", "-v", "a"]);
+    let left = r.ok(&["volume", "ls", "-q"]);
+    assert!(left.contains("named") && !left.contains(&anon), "{left}");
+    // --rm removes them too.
+    r.ok(&["run", "--rm", "-v", "/tmpdata", "busybox", "true"]);
+    assert_eq!(vols(), 2);
+    r.ok(&["volume", "prune"]);
+    r.assert_no_leftovers();
+}
+
+#[test]
+fn top_lists_the_container_processes() {
+    let r = busybox();
+    r.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "tp",
+        "busybox",
+        "sh",
+        "-c",
+        "sleep 601 & sleep 602; true",
+    ]);
+    wait_until("both sleeps", || r.ok(&["top", "tp"]).contains("sleep 602"));
+    let out = r.ok(&["top", "tp"]);
+    let mut lines = out.lines();
+    let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        ["USER", "PID", "PPID", "%CPU", "ELAPSED", "TTY", "TIME", "COMMAND"]
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 3, "{out}");
+    assert!(
+        rows[0].starts_with("root") && rows[0].contains(" 1 "),
+        "{out}"
+    );
+    assert!(
+        out.contains("sleep 601") && out.contains("sleep 602"),
+        "{out}"
+    );
+    let out = r.ok(&["container", "top", "tp", "pid,comm", "hpid"]);
+    assert!(out.starts_with("PID"), "{out}");
+    let hpids: Vec<u32> = out
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().nth(2).unwrap().parse().unwrap())
+        .collect();
+    assert!(hpids
+        .iter()
+        .all(|p| std::path::Path::new(&format!("/proc/{p}")).exists()));
+    let (code, _, err) = r.code(&["top", "tp", "nosuchdescriptor"]);
+    assert_eq!(code, Some(125), "{err}");
+    r.ok(&["rm", "-f", "tp"]);
+    r.ok(&["create", "--name", "stopped", "busybox", "true"]);
+    let (code, _, err) = r.code(&["top", "stopped"]);
+    assert_eq!(code, Some(125));
+    assert!(err.contains("not running"), "{err}");
+    r.ok(&["rm", "stopped"]);
+    r.assert_no_leftovers();
+}
+
+#[test]
+fn image_volumes_become_anonymous_volumes_filled_from_the_image() {
+    let r = crate::run::RunEnv::new();
+    // busybox plus /data/sub/seed owned by 1000:1000 (mode 750), and VOLUME /data /empty.
+    let dir = exploded_busybox(&r);
+    fs::create_dir_all(dir.join("data/sub")).unwrap();
+    fs::write(dir.join("data/sub/seed"), "seed\n").unwrap();
+    for p in ["data", "data/sub", "data/sub/seed"] {
+        std::os::unix::fs::chown(dir.join(p), Some(1000), Some(1000)).unwrap();
+    }
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(dir.join("data"), fs::Permissions::from_mode(0o750)).unwrap();
+    r.ok(&[
+        "import",
+        "-c",
+        "VOLUME [\"/data\", \"/empty\"]",
+        dir.to_str().unwrap(),
+        "vi",
+    ]);
+    let vols = || r.ok(&["volume", "ls", "-q"]).lines().count();
+    let out = r.ok(&[
+        "run",
+        "--name",
+        "a",
+        "vi",
+        "sh",
+        "-c",
+        "stat -c '%u:%g %a' /data; cat /data/sub/seed; stat -c %u /data/sub/seed; \
+         echo more > /data/m; grep -c ' /data \\| /empty ' /proc/self/mountinfo",
+    ]);
+    assert_eq!(out, "1000:1000 750\nseed\n1000\n2\n");
+    assert_eq!(vols(), 2);
+    // The image is not changed, the volume holds what the container wrote.
+    let out = r.ok(&["run", "--rm", "vi", "ls", "/data"]);
+    assert_eq!(out, "sub\n");
+    assert_eq!(vols(), 2, "--rm removes its own anonymous volumes");
+    // A user mount on the path wins; tmpfs and ignore.
+    let host = r.env.path("hostdata");
+    fs::create_dir_all(&host).unwrap();
+    let bind = format!("{}:/data", host.display());
+    assert_eq!(r.ok(&["run", "--rm", "-v", &bind, "vi", "ls", "/data"]), "");
+    let out = r.ok(&[
+        "run",
+        "--rm",
+        "--image-volume",
+        "tmpfs",
+        "vi",
+        "sh",
+        "-c",
+        "ls /data; grep ' /data ' /proc/self/mountinfo | grep -c tmpfs",
+    ]);
+    assert_eq!(out, "1\n");
+    let out = r.ok(&[
+        "run",
+        "--rm",
+        "--image-volume=ignore",
+        "vi",
+        "sh",
+        "-c",
+        "ls /data; grep -c ' /data ' /proc/self/mountinfo || true",
+    ]);
+    assert_eq!(out, "sub\n0\n");
+    assert_eq!(vols(), 2);
+    let (code, _, _) = r.code(&["run", "--rm", "--image-volume", "bogus", "vi", "true"]);
+    assert_eq!(code, Some(125));
+    r.ok(&["rm", "-v", "a"]);
+    assert_eq!(vols(), 0);
+    r.assert_no_leftovers();
+}
