@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context as _, Result};
-use berth_build::{BuildOptions, Format, PullPolicy, Secret};
+use berth_build::{BuildOptions, Format, PullPolicy, Secret, Squash};
 use berth_layers::ApplyOptions;
 use berth_registry::auth::Credentials;
 use berth_registry::connect::ConnectOptions;
@@ -88,10 +88,19 @@ pub struct BuildArgs {
     #[arg(long)]
     no_cache: bool,
     /// Manifest and config format: oci (default) or docker. Unlike Podman, berth keeps
-    /// HEALTHCHECK and ONBUILD in the config (`Healthcheck`, `OnBuild`) in both formats; SHELL
-    /// applies to the build only.
+    /// HEALTHCHECK, ONBUILD and SHELL in the config (`Healthcheck`, `OnBuild`, `Shell`) in
+    /// both formats, and a base image's SHELL stays in force.
     #[arg(long, default_value = "oci", value_name = "FORMAT")]
     format: String,
+    /// Squash the target stage's new layers into one (the FROM image's layers are kept).
+    #[arg(long, conflicts_with = "squash_all")]
+    squash: bool,
+    /// Squash the whole image into one layer.
+    #[arg(long)]
+    squash_all: bool,
+    /// How many independent stages to build at once (default: the number of cores).
+    #[arg(long, value_name = "N")]
+    jobs: Option<usize>,
     /// Print only the image id (RUN output goes to stderr).
     #[arg(short, long)]
     quiet: bool,
@@ -308,6 +317,14 @@ pub fn build(ctx: &Context, mut args: BuildArgs) -> Result<ExitCode> {
         runtime: args.runtime.clone(),
         runroot: crate::containers::runroot(ctx),
         run_output_to_stderr: args.quiet,
+        jobs: args.jobs.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        }),
+        squash: match (args.squash, args.squash_all) {
+            (_, true) => Squash::All,
+            (true, false) => Squash::New,
+            (false, false) => Squash::No,
+        },
     };
     let quiet = args.quiet;
     let mut out = |line: &str| {

@@ -47,6 +47,14 @@ impl KeyBuilder {
         k
     }
 
+    /// A key that does not depend on the parent state (`COPY --link`).
+    pub fn detached(timestamp: Option<i64>) -> KeyBuilder {
+        let mut k = KeyBuilder(Sha256::new());
+        k.part(b"berth-build-cache-link-v1");
+        k.part(format!("{timestamp:?}").as_bytes());
+        k
+    }
+
     pub fn part(&mut self, bytes: &[u8]) -> &mut Self {
         self.0.update((bytes.len() as u64).to_le_bytes());
         self.0.update(bytes);

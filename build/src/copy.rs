@@ -42,6 +42,9 @@ pub struct CopyRequest {
     pub dest: String,
     /// `--chown` resolved to numbers (default 0:0).
     pub owner: (u32, u32),
+    /// Keep each source's own owner instead of `owner` (COPY --from without --chown, as
+    /// Buildah).
+    pub keep_owner: bool,
     /// `--chmod` (octal), applied to every file and directory copied.
     pub mode: Option<u32>,
     /// The context's ignore rules (for sources from the context).
@@ -51,6 +54,9 @@ pub struct CopyRequest {
     pub exclude: Option<Ignore>,
     /// `--parents`: keep each source's path (relative to its root) under the destination.
     pub parents: bool,
+    /// Whether the destination is an existing directory, when that is known from elsewhere
+    /// than the rootfs written to (`COPY --link` writes into an empty one).
+    pub dest_is_dir: Option<bool>,
 }
 
 /// Normalize `p` lexically relative to a root; `None` when `..` leaves the root.
@@ -120,11 +126,11 @@ pub fn in_root(root: &Path, rel: &Path, follow_last: bool) -> io::Result<PathBuf
     Ok(root.join(cur))
 }
 
-/// Expand a source pattern (`*`, `?` in any component) under `root`; a pattern without
+/// Expand a source pattern (`*`, `?`, `[…]` in any component) under `root`; a pattern without
 /// wildcards is returned as is. Results are relative to `root`, sorted.
 pub fn glob_sources(root: &Path, rel: &Path) -> io::Result<Vec<PathBuf>> {
     let text = rel.to_string_lossy();
-    if !text.contains(['*', '?']) {
+    if !text.contains(['*', '?', '[']) {
         return Ok(vec![rel.to_path_buf()]);
     }
     let mut found = vec![PathBuf::new()];
@@ -132,7 +138,7 @@ pub fn glob_sources(root: &Path, rel: &Path) -> io::Result<Vec<PathBuf>> {
         let name = c.as_os_str().to_string_lossy();
         let mut next = Vec::new();
         for base in &found {
-            if !name.contains(['*', '?']) {
+            if !name.contains(['*', '?', '[']) {
                 next.push(base.join(&*name));
                 continue;
             }
@@ -163,11 +169,12 @@ pub fn copy_into(rootfs: &Path, req: &CopyRequest) -> io::Result<()> {
     let root = Root::open(rootfs).map_err(|e| perr(rootfs, "open", e))?;
     let dest_rel = clean_rel(&req.dest).unwrap_or_default();
     let dest_is_dir_syntax = req.dest.ends_with('/') || dest_rel.as_os_str().is_empty();
-    let dest_exists_dir = root
-        .resolve(&dest_rel)
-        .ok()
-        .and_then(|h| rustix::fs::fstat(&h).ok())
-        .is_some_and(|st| rustix::fs::FileType::from_raw_mode(st.st_mode).is_dir());
+    let dest_exists_dir = req.dest_is_dir.unwrap_or_else(|| {
+        root.resolve(&dest_rel)
+            .ok()
+            .and_then(|h| rustix::fs::fstat(&h).ok())
+            .is_some_and(|st| rustix::fs::FileType::from_raw_mode(st.st_mode).is_dir())
+    });
     if (req.sources.len() > 1 || req.parents) && !dest_is_dir_syntax && !dest_exists_dir {
         return Err(io::Error::other(format!(
             "destination {} must be a directory (end it with /) when copying several sources",
@@ -178,6 +185,7 @@ pub fn copy_into(rootfs: &Path, req: &CopyRequest) -> io::Result<()> {
     let w = Writer {
         root: &root,
         owner: req.owner,
+        keep_owner: req.keep_owner,
         mode: req.mode,
         ignore: req.ignore.as_ref(),
         exclude: req.exclude.as_ref(),
@@ -200,7 +208,7 @@ pub fn copy_into(rootfs: &Path, req: &CopyRequest) -> io::Result<()> {
                     dest_rel.clone()
                 };
                 w.parent(&target)?;
-                w.file(&target, &mut content.as_bytes(), 0o644)?;
+                w.file(&target, &mut content.as_bytes(), 0o644, None)?;
             }
             Source::Path {
                 root: sroot,
@@ -219,7 +227,15 @@ pub fn copy_into(rootfs: &Path, req: &CopyRequest) -> io::Result<()> {
                         dest_rel.clone()
                     };
                     w.parent(&to)?;
-                    w.dir(&to, md.mode())?;
+                    // As Buildah: a destination the copy creates gets 0755 (or --chmod)
+                    // and the --chown owner, not the source directory's metadata; one
+                    // that exists is left as it is. With --parents the directory itself
+                    // is copied.
+                    if req.parents {
+                        w.dir(&to, Some(&md))?;
+                    } else if root.resolve(&to).is_err() {
+                        w.new_dest_dir(&to)?;
+                    }
                     w.tree(&host, rel, Path::new(""), &to)?;
                 } else {
                     let name = rel.file_name().map(PathBuf::from).unwrap_or_default();
@@ -242,9 +258,38 @@ pub fn copy_into(rootfs: &Path, req: &CopyRequest) -> io::Result<()> {
     Ok(())
 }
 
+/// `COPY --link`: the directories on the destination path that the copy made in its empty
+/// rootfs (`rootfs`) but that exist in the parent (`parent`, a mounted view) take the
+/// parent's mode and owner, so the layer, once over the parent, changes none of them (a
+/// plain COPY leaves existing directories as they are).
+pub fn adopt_parent_dirs(rootfs: &Path, parent: &Path, dest: &str) -> io::Result<()> {
+    let rel = clean_rel(dest).unwrap_or_default();
+    let mut prefix = PathBuf::new();
+    for c in rel.components() {
+        prefix.push(c);
+        let ours = rootfs.join(&prefix);
+        let Ok(md) = fs::symlink_metadata(&ours) else {
+            break;
+        };
+        if !md.is_dir() {
+            break;
+        }
+        let theirs = in_root(parent, &prefix, true)?;
+        let Ok(pmd) = fs::metadata(&theirs) else {
+            continue;
+        };
+        if pmd.is_dir() {
+            std::os::unix::fs::lchown(&ours, Some(pmd.uid()), Some(pmd.gid()))?;
+            fs::set_permissions(&ours, Permissions::from_mode(pmd.mode() & 0o7777))?;
+        }
+    }
+    Ok(())
+}
+
 struct Writer<'a> {
     root: &'a Root,
     owner: (u32, u32),
+    keep_owner: bool,
     mode: Option<u32>,
     ignore: Option<&'a Ignore>,
     exclude: Option<&'a Ignore>,
@@ -286,7 +331,7 @@ impl Writer<'_> {
             }
             let md = fs::symlink_metadata(&from)?;
             if md.is_dir() {
-                self.dir(&to, md.mode())?;
+                self.dir(&to, Some(&md))?;
                 self.tree(&from, &rel, &srel, &to)?;
             } else {
                 self.entry(&from, &md, &to)?;
@@ -307,11 +352,12 @@ impl Writer<'_> {
                 .root
                 .resolve_nofollow(to)
                 .map_err(|e| perr(to, "resolve", e))?;
+            let (uid, gid) = self.owner_of(Some(md));
             rustix::fs::chownat(
                 &h,
                 "",
-                Some(rustix::fs::Uid::from_raw(self.owner.0)),
-                Some(rustix::fs::Gid::from_raw(self.owner.1)),
+                Some(rustix::fs::Uid::from_raw(uid)),
+                Some(rustix::fs::Gid::from_raw(gid)),
                 rustix::fs::AtFlags::EMPTY_PATH | rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
             )
             .map_err(|e| io::Error::other(format!("chown {}: {e}", to.display())))?;
@@ -321,7 +367,7 @@ impl Writer<'_> {
                 .read(true)
                 .custom_flags(libc::O_NOFOLLOW)
                 .open(from)?;
-            self.file(to, &mut f, md.mode())
+            self.file(to, &mut f, md.mode(), Some(md))
         } else {
             Err(io::Error::other(format!(
                 "{}: not a regular file, directory or symlink",
@@ -368,7 +414,21 @@ impl Writer<'_> {
         Ok(())
     }
 
-    fn file(&self, to: &Path, data: &mut dyn Read, mode: u32) -> io::Result<()> {
+    /// The owner of a copy of a source with metadata `md` (`None`: made by the copy).
+    fn owner_of(&self, md: Option<&fs::Metadata>) -> (u32, u32) {
+        match md {
+            Some(md) if self.keep_owner => (md.uid(), md.gid()),
+            _ => self.owner,
+        }
+    }
+
+    fn file(
+        &self,
+        to: &Path,
+        data: &mut dyn Read,
+        mode: u32,
+        md: Option<&fs::Metadata>,
+    ) -> io::Result<()> {
         self.replace(to)?;
         let flags =
             OpenFlags::O_WRONLY | OpenFlags::O_EXCL | OpenFlags::O_NOFOLLOW | OpenFlags::O_CLOEXEC;
@@ -377,11 +437,28 @@ impl Writer<'_> {
             .create_file(to, flags, &Permissions::from_mode(0o600))
             .map_err(|e| perr(to, "create", e))?;
         io::copy(data, &mut f)?;
-        self.meta(&f, to, mode)?;
+        self.meta(
+            &f,
+            to,
+            self.mode.unwrap_or(mode & 0o7777),
+            self.owner_of(md),
+        )?;
         f.flush()
     }
 
-    fn dir(&self, to: &Path, mode: u32) -> io::Result<()> {
+    /// Copy a source directory's metadata (`md`) to directory `to`, made if missing.
+    fn dir(&self, to: &Path, md: Option<&fs::Metadata>) -> io::Result<()> {
+        let mode = md.map_or(0o755, |m| m.mode() & 0o7777);
+        self.dir_with(to, self.mode.unwrap_or(mode), self.owner_of(md))
+    }
+
+    /// The destination directory a copy of a directory's contents creates: 0755 (not
+    /// `--chmod`), owned by the `--chown` owner, as Buildah.
+    fn new_dest_dir(&self, to: &Path) -> io::Result<()> {
+        self.dir_with(to, 0o755, self.owner)
+    }
+
+    fn dir_with(&self, to: &Path, mode: u32, owner: (u32, u32)) -> io::Result<()> {
         if to.as_os_str().is_empty() {
             return Ok(());
         }
@@ -392,17 +469,16 @@ impl Writer<'_> {
         let f = h
             .reopen(OpenFlags::O_RDONLY | OpenFlags::O_DIRECTORY)
             .map_err(|e| perr(to, "open directory", e))?;
-        self.meta(&f, to, mode)
+        self.meta(&f, to, mode, owner)
     }
 
-    fn meta(&self, f: &File, to: &Path, mode: u32) -> io::Result<()> {
+    fn meta(&self, f: &File, to: &Path, mode: u32, owner: (u32, u32)) -> io::Result<()> {
         rustix::fs::fchown(
             f,
-            Some(rustix::fs::Uid::from_raw(self.owner.0)),
-            Some(rustix::fs::Gid::from_raw(self.owner.1)),
+            Some(rustix::fs::Uid::from_raw(owner.0)),
+            Some(rustix::fs::Gid::from_raw(owner.1)),
         )
         .map_err(|e| io::Error::other(format!("chown {}: {e}", to.display())))?;
-        let mode = self.mode.unwrap_or(mode & 0o7777);
         f.set_permissions(Permissions::from_mode(mode))
     }
 }
@@ -439,6 +515,23 @@ mod tests {
         assert_eq!(in_root(r, Path::new("abs"), false).unwrap(), r.join("abs"));
         symlink("loop", r.join("loop")).unwrap();
         assert!(in_root(r, Path::new("loop/x"), false).is_err());
+    }
+
+    #[test]
+    fn link_copies_take_the_parents_directory_metadata() {
+        let d = tempfile::tempdir().unwrap();
+        let (ours, parent) = (d.path().join("ours"), d.path().join("parent"));
+        fs::create_dir_all(ours.join("tmp/new")).unwrap();
+        fs::write(ours.join("tmp/new/f"), "f").unwrap();
+        fs::create_dir_all(parent.join("real")).unwrap();
+        fs::set_permissions(parent.join("real"), Permissions::from_mode(0o1777)).unwrap();
+        // The parent's /tmp is a symlink to /real: its target's metadata counts.
+        symlink("/real", parent.join("tmp")).unwrap();
+        adopt_parent_dirs(&ours, &parent, "/tmp/new/f").unwrap();
+        let mode = |p: &str| fs::metadata(ours.join(p)).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode("tmp"), 0o1777);
+        // Not in the parent: left as the copy made it.
+        assert_eq!(mode("tmp/new"), 0o755);
     }
 
     #[test]

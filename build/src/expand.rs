@@ -158,9 +158,18 @@ impl Expander<'_> {
                     _ => return Err(format!("bad substitution in ${{{name}:…}}")),
                 }
             }
-            Some(c @ ('-' | '+' | '?' | '/')) => {
+            Some(c @ ('-' | '+' | '?')) => {
                 self.pos += 1;
                 c.to_string()
+            }
+            Some('/') => {
+                self.pos += 1;
+                if self.peek() == Some('/') {
+                    self.pos += 1;
+                    "//".to_string()
+                } else {
+                    "/".to_string()
+                }
             }
             Some(c @ ('#' | '%')) => {
                 self.pos += 1;
@@ -173,7 +182,7 @@ impl Expander<'_> {
             }
             _ => return Err(format!("bad substitution in ${{{name}…}}: missing }}")),
         };
-        let (arg, replacement) = if op == "/" {
+        let (arg, replacement) = if op == "/" || op == "//" {
             let p = self.word(Some('/'), true)?;
             let r = if self.peek() == Some('/') {
                 self.pos += 1;
@@ -238,6 +247,7 @@ impl Expander<'_> {
             "%" => strip_suffix(&v, &arg, false),
             "%%" => strip_suffix(&v, &arg, true),
             "/" => replace_first(&v, &arg, &replacement),
+            "//" => replace_all(&v, &arg, &replacement),
             _ => v,
         })
     }
@@ -288,22 +298,47 @@ fn replace_first(v: &str, pat: &str, rep: &str) -> String {
     v.to_string()
 }
 
+/// `${v//p/r}`: replace every (longest, left to right) match of `pat` in `v`.
+fn replace_all(v: &str, pat: &str, rep: &str) -> String {
+    if pat.is_empty() {
+        return v.to_string();
+    }
+    let bounds = char_bounds(v);
+    let mut out = String::new();
+    let mut s = 0;
+    'outer: while s < v.len() {
+        for &e in bounds.iter().rev() {
+            if e > s && glob(pat, &v[s..e]) {
+                out.push_str(rep);
+                s = e;
+                continue 'outer;
+            }
+        }
+        let c = v[s..].chars().next().unwrap_or_default();
+        out.push(c);
+        s += c.len_utf8();
+    }
+    out
+}
+
 /// Byte offsets of every char boundary of `v`, including 0 and `v.len()`.
 fn char_bounds(v: &str) -> Vec<usize> {
     v.char_indices().map(|(i, _)| i).chain([v.len()]).collect()
 }
 
-/// Shell glob match of the whole `s`: `*` any run, `?` one char, anything else literal.
+/// Shell glob match of the whole `s` (Go's `filepath.Match` syntax, as Docker's COPY):
+/// `*` any run, `?` one char, `[abc]`, `[a-z]`, `[!a]`/`[^a]` one char of (not of) a
+/// class, `\\x` a literal `x`; anything else literal. An unterminated class is literal.
 pub fn glob(pat: &str, s: &str) -> bool {
-    let p: Vec<char> = pat.chars().collect();
+    let p = tokens(pat);
     let t: Vec<char> = s.chars().collect();
     let (mut pi, mut ti) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || (p[pi] != '*' && p[pi] == t[ti])) {
+        if pi < p.len() && p[pi].matches(t[ti]) {
             pi += 1;
             ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+        } else if pi < p.len() && p[pi] == Token::Star {
             star = Some((pi, ti));
             pi += 1;
         } else if let Some((sp, st)) = star {
@@ -314,10 +349,89 @@ pub fn glob(pat: &str, s: &str) -> bool {
             return false;
         }
     }
-    while pi < p.len() && p[pi] == '*' {
+    while pi < p.len() && p[pi] == Token::Star {
         pi += 1;
     }
     pi == p.len()
+}
+
+#[derive(Debug, PartialEq)]
+enum Token {
+    Star,
+    Any,
+    Lit(char),
+    /// Negated, and the inclusive ranges.
+    Class(bool, Vec<(char, char)>),
+}
+
+impl Token {
+    fn matches(&self, c: char) -> bool {
+        match self {
+            Token::Star => false,
+            Token::Any => true,
+            Token::Lit(l) => *l == c,
+            Token::Class(neg, ranges) => ranges.iter().any(|(a, b)| *a <= c && c <= *b) != *neg,
+        }
+    }
+}
+
+fn tokens(pat: &str) -> Vec<Token> {
+    let p: Vec<char> = pat.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < p.len() {
+        match p[i] {
+            '*' => out.push(Token::Star),
+            '?' => out.push(Token::Any),
+            '\\' if i + 1 < p.len() => {
+                i += 1;
+                out.push(Token::Lit(p[i]));
+            }
+            '[' => match class(&p, i + 1) {
+                Some((token, next)) => {
+                    out.push(token);
+                    i = next;
+                    continue;
+                }
+                None => out.push(Token::Lit('[')),
+            },
+            c => out.push(Token::Lit(c)),
+        }
+        i += 1;
+    }
+    out
+}
+
+/// A `[...]` class starting after its `[` at `i`: the token and the index after `]`.
+fn class(p: &[char], mut i: usize) -> Option<(Token, usize)> {
+    let neg = matches!(p.get(i), Some('!' | '^'));
+    if neg {
+        i += 1;
+    }
+    let mut ranges = Vec::new();
+    let mut first = true;
+    loop {
+        let mut c = *p.get(i)?;
+        if c == ']' && !first {
+            return Some((Token::Class(neg, ranges), i + 1));
+        }
+        first = false;
+        if c == '\\' {
+            i += 1;
+            c = *p.get(i)?;
+        }
+        i += 1;
+        let mut hi = c;
+        if p.get(i) == Some(&'-') && p.get(i + 1).is_some_and(|n| *n != ']') {
+            hi = p[i + 1];
+            i += 2;
+            if hi == '\\' {
+                hi = *p.get(i)?;
+                i += 1;
+            }
+        }
+        ranges.push((c, hi));
+    }
 }
 
 #[cfg(test)]
@@ -379,6 +493,10 @@ mod tests {
         assert_eq!(x("${v/l*o/J}").unwrap(), "heJ.tar.gz");
         assert_eq!(x("${v/nomatch/J}").unwrap(), "hello.tar.gz");
         assert_eq!(x("${v/./}").unwrap(), "hellotar.gz");
+        assert_eq!(x("${v//./-}").unwrap(), "hello-tar-gz");
+        assert_eq!(x("${p//\\//:}").unwrap(), ":usr:local:bin");
+        assert_eq!(x("${v//l/}").unwrap(), "heo.tar.gz");
+        assert_eq!(x("${v//nomatch/J}").unwrap(), "hello.tar.gz");
     }
 
     #[test]
@@ -409,5 +527,11 @@ mod tests {
         assert!(glob("a?c", "abc"));
         assert!(!glob("a?c", "ac"));
         assert!(glob("*", ""));
+        assert!(glob("[ab].md", "a.md") && glob("[ab].md", "b.md"));
+        assert!(!glob("[ab].md", "c.md"));
+        assert!(glob("f[0-9].c", "f7.c") && !glob("f[0-9].c", "fx.c"));
+        assert!(glob("[!a]x", "bx") && !glob("[!a]x", "ax") && glob("[^a]x", "cx"));
+        assert!(glob("\\*", "*") && !glob("\\*", "a"));
+        assert!(glob("[]]", "]") && glob("a[", "a["));
     }
 }

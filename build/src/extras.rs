@@ -1,6 +1,6 @@
 //! Config fields the OCI image spec (and `oci_spec`'s types) lack but Docker's config has:
-//! `Healthcheck` and `OnBuild`, kept under `config` in both formats (Podman drops them in OCI
-//! format; consumers ignore fields they do not know). They ride next to the typed config as
+//! `Healthcheck`, `OnBuild` and `Shell`, kept under `config` in both formats (Podman drops
+//! them in OCI format; consumers ignore fields they do not know). They ride next to the typed config as
 //! JSON and are merged in when the config is written.
 
 use serde_json::{json, Map, Value};
@@ -16,7 +16,7 @@ impl Extras {
     pub fn from_config_json(bytes: &[u8]) -> Extras {
         let mut out = Map::new();
         if let Ok(v) = serde_json::from_slice::<Value>(bytes) {
-            for key in ["Healthcheck", "OnBuild"] {
+            for key in ["Healthcheck", "OnBuild", "Shell"] {
                 if let Some(x) = v.get("config").and_then(|c| c.get(key)) {
                     if !x.is_null() {
                         out.insert(key.to_string(), x.clone());
@@ -53,6 +53,20 @@ impl Extras {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// The SHELL a base image set (`None`: the default `/bin/sh -c`).
+    pub fn shell(&self) -> Option<Vec<String>> {
+        let a = self.0.get("Shell")?.as_array()?;
+        let shell: Vec<String> = a
+            .iter()
+            .filter_map(|t| t.as_str().map(str::to_string))
+            .collect();
+        (!shell.is_empty() && shell.len() == a.len()).then_some(shell)
+    }
+
+    pub fn set_shell(&mut self, shell: &[String]) {
+        self.0.insert("Shell".into(), json!(shell));
     }
 
     pub fn set_onbuild(&mut self, triggers: Vec<String>) {
@@ -134,6 +148,19 @@ pub fn duration_ns(s: &str) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shell_round_trips_through_the_config() {
+        let mut x = Extras::default();
+        assert_eq!(x.shell(), None);
+        x.set_shell(&["/bin/bash".to_string(), "-c".to_string()]);
+        let mut config = json!({"architecture": "amd64"});
+        x.merge_into(&mut config);
+        let back = Extras::from_config_json(config.to_string().as_bytes());
+        assert_eq!(back.shell(), Some(vec!["/bin/bash".into(), "-c".into()]));
+        let odd = Extras::from_config_json(br#"{"config":{"Shell":["sh",1]}}"#);
+        assert_eq!(odd.shell(), None);
+    }
 
     #[test]
     fn durations() {

@@ -51,6 +51,16 @@ pub struct ImageState {
     pub timestamp: Option<i64>,
     /// Docker config fields oci-spec lacks (HEALTHCHECK, ONBUILD).
     pub extras: Extras,
+    /// Where the stage started (its FROM image): what `--squash` keeps.
+    pub from: FromPoint,
+}
+
+/// The layers, history entries and stored image a stage started from.
+#[derive(Debug, Clone, Default)]
+pub struct FromPoint {
+    pub layers: usize,
+    pub history: usize,
+    pub base: Option<ImageRecord>,
 }
 
 /// How the final image is written.
@@ -97,6 +107,7 @@ impl ImageState {
             base: None,
             timestamp: None,
             extras: Extras::default(),
+            from: FromPoint::default(),
         })
     }
 
@@ -113,7 +124,40 @@ impl ImageState {
             base: Some(image.clone()),
             timestamp: None,
             extras: Extras::from_config_json(&raw),
+            from: FromPoint::default(),
         })
+    }
+
+    /// Record the current state as the stage's starting point (right after FROM).
+    pub fn mark_from(&mut self) {
+        self.from = FromPoint {
+            layers: self.layers.len(),
+            history: self.config.history().as_ref().map_or(0, Vec::len),
+            base: self.base.clone(),
+        };
+    }
+
+    /// Drop every layer from index `keep` on (with their diff_ids), mark every history entry
+    /// from `first_history` on as empty, and make `base` the stored image holding the kept
+    /// layers: the state a squashed layer is then committed onto.
+    pub fn truncate_layers(
+        &mut self,
+        keep: usize,
+        first_history: usize,
+        base: Option<ImageRecord>,
+    ) {
+        self.layers.truncate(keep);
+        let mut rootfs = self.config.rootfs().clone();
+        let mut ids = rootfs.diff_ids().clone();
+        ids.truncate(keep);
+        rootfs.set_diff_ids(ids);
+        self.config.set_rootfs(rootfs);
+        let mut history = self.config.history().clone().unwrap_or_default();
+        for h in history.iter_mut().skip(first_history) {
+            h.set_empty_layer(Some(true));
+        }
+        self.config.set_history(Some(history));
+        self.base = base;
     }
 
     /// The runtime config (`config` in the image config), never absent.

@@ -56,21 +56,25 @@ pub fn apply(c: &mut Config, kind: &Kind, shell: &[String], x: Expand<'_>) -> Re
         }
         Kind::Expose(ports) => {
             let mut all = c.exposed_ports().clone().unwrap_or_default();
+            let mut seen: std::collections::HashSet<String> = all.iter().cloned().collect();
             for p in ports {
                 let p = x(p)?;
                 let (num, proto) = p.split_once('/').unwrap_or((&p, "tcp"));
                 let proto = proto.to_ascii_lowercase();
-                let ok = num
-                    .split_once('-')
-                    .map_or(num.parse::<u16>().is_ok(), |(a, b)| {
-                        a.parse::<u16>().is_ok() && b.parse::<u16>().is_ok()
-                    });
-                if !ok || !matches!(proto.as_str(), "tcp" | "udp" | "sctp") {
+                // A range is every port in it, as Docker records it.
+                let (lo, hi) = num.split_once('-').unwrap_or((num, num));
+                let range = match (lo.parse::<u16>(), hi.parse::<u16>()) {
+                    (Ok(lo), Ok(hi)) if lo <= hi => lo..=hi,
+                    _ => return Err(format!("invalid port {p:?}")),
+                };
+                if !matches!(proto.as_str(), "tcp" | "udp" | "sctp") {
                     return Err(format!("invalid port {p:?}"));
                 }
-                let port = format!("{num}/{proto}");
-                if !all.contains(&port) {
-                    all.push(port);
+                for n in range {
+                    let port = format!("{n}/{proto}");
+                    if seen.insert(port.clone()) {
+                        all.push(port);
+                    }
                 }
             }
             c.set_exposed_ports(Some(all));
@@ -152,5 +156,22 @@ mod tests {
         let x = |w: &str| Ok(w.to_string());
         let err = apply(&mut Config::default(), &f.instructions[1].kind, &[], &x).unwrap_err();
         assert!(err.contains("http"));
+        let f = parse("Containerfile", "FROM x\nEXPOSE 9-7\n").unwrap();
+        assert!(apply(&mut Config::default(), &f.instructions[1].kind, &[], &x).is_err());
+    }
+
+    #[test]
+    fn port_ranges_are_every_port() {
+        let f = parse(
+            "Containerfile",
+            "FROM x\nEXPOSE 7000-7002 7001 1-65535/udp\n",
+        )
+        .unwrap();
+        let x = |w: &str| Ok(w.to_string());
+        let mut c = Config::default();
+        apply(&mut c, &f.instructions[1].kind, &[], &x).unwrap();
+        let ports = c.exposed_ports().clone().unwrap();
+        assert_eq!(ports[..3], ["7000/tcp", "7001/tcp", "7002/tcp"]);
+        assert_eq!(ports.len(), 3 + 65535);
     }
 }

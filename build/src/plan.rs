@@ -111,21 +111,31 @@ impl Plan {
             if !need.insert(i) {
                 continue;
             }
-            let stage = &self.stages[i];
-            if let Some(dep) = self.find(&from_image(stage), i) {
-                todo.push(dep);
+            todo.extend(self.deps(i, from_image));
+        }
+        need.into_iter().collect()
+    }
+
+    /// The stages stage `i` uses directly (`FROM <stage>`, `COPY --from=<stage>`).
+    pub fn deps(&self, i: usize, from_image: &dyn Fn(&Stage) -> String) -> Vec<usize> {
+        let stage = &self.stages[i];
+        let mut out: Vec<usize> = self.find(&from_image(stage), i).into_iter().collect();
+        for step in &stage.steps {
+            if let (Kind::Copy { .. } | Kind::Add { .. }, Some(from)) =
+                (&step.kind, step.flag("from"))
+            {
+                out.extend(self.find(from, i));
             }
-            for step in &stage.steps {
-                if let (Kind::Copy { .. } | Kind::Add { .. }, Some(from)) =
-                    (&step.kind, step.flag("from"))
-                {
-                    if let Some(dep) = self.find(from, i) {
-                        todo.push(dep);
-                    }
+            // RUN --mount=…,from=<stage>
+            if let Kind::Run(_) = step.kind {
+                let mounts = step.flags.iter().filter(|f| f.name == "mount");
+                for value in mounts.filter_map(|f| f.value.as_deref()) {
+                    let from = value.split(',').find_map(|p| p.strip_prefix("from="));
+                    out.extend(from.and_then(|f| self.find(f, i)));
                 }
             }
         }
-        need.into_iter().collect()
+        out
     }
 }
 
@@ -160,6 +170,12 @@ mod tests {
         assert_eq!(p.needed(p.target(Some("three")).unwrap(), &raw), vec![0, 2]);
         assert_eq!(p.needed(p.target(None).unwrap(), &raw), vec![3]);
         assert!(p.target(Some("nope")).is_err());
+        // What --jobs waits for: each stage's direct dependencies.
+        assert_eq!(p.deps(0, &raw), Vec::<usize>::new());
+        assert_eq!(p.deps(2, &raw), vec![0, 0]);
+        assert_eq!(p.deps(3, &raw), Vec::<usize>::new());
+        let p = plan("FROM a AS one\nFROM b\nRUN --mount=type=bind,from=one,target=/o true\n");
+        assert_eq!(p.needed(1, &raw), vec![0, 1]);
     }
 
     #[test]

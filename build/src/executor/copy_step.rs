@@ -25,7 +25,7 @@ impl Builder<'_> {
         for f in &ins.flags {
             let known = matches!(
                 f.name.as_str(),
-                "from" | "chown" | "chmod" | "exclude" | "parents"
+                "from" | "chown" | "chmod" | "exclude" | "parents" | "link"
             ) || (is_add && f.name == "checksum");
             if !known {
                 return Err(self.fail(ins, format!("--{} is not supported yet", f.name)));
@@ -55,15 +55,7 @@ impl Builder<'_> {
             None => self.opts.context.clone(),
             Some(from) => {
                 let from = self.expand(st, ins, from)?;
-                let base = match self.plan.find(&from, st.index) {
-                    Some(i) => self.done.get(&i).and_then(|s| s.base.clone()),
-                    None => Some(self.store.lookup_image(&from).map_err(|e| {
-                        self.fail(
-                            ins,
-                            format!("--from={from}: no such stage or local image: {e}"),
-                        )
-                    })?),
-                };
+                let base = self.stage_or_image(st, ins, &from)?;
                 let key = format!("build-{}", berth_run::names::new_id()?);
                 let snap = self.store.prepare_snapshot(&key, base.as_ref())?;
                 let guard = SnapGuard {
@@ -109,36 +101,106 @@ impl Builder<'_> {
             is_add,
             downloads.as_ref().map(|d| d.path()),
         )?;
+        let from_other = ins.flag("from").is_some();
         let created_by = format!("/bin/sh -c #(nop) {}", ins.text);
-        let cache_key = self.copy_key(st, ins, &list, &dest, &chown, mode, &ignore, &exclude);
+        let link = ins
+            .flag("link")
+            .is_some_and(|v| v.is_empty() || v == "true");
+        // COPY --link: the parent is only looked at (user names, whether the destination
+        // is a directory, the metadata of directories on its path), mounted for the step.
+        let parent_view = if link {
+            let key = format!("build-{}", berth_run::names::new_id()?);
+            let snap = self.store.prepare_snapshot(&key, st.image.base.as_ref())?;
+            let guard = SnapGuard {
+                store: self.store,
+                snap,
+            };
+            let mounts = mount_all(&guard.snap)?;
+            Some((mounts, guard))
+        } else {
+            None
+        };
+        let parent_root = parent_view.as_ref().map(|(_, g)| g.snap.mountpoint.clone());
+        let dest_is_dir = parent_root.as_ref().map(|p| {
+            let rel = clean_rel(&dest).unwrap_or_default();
+            crate::copy::in_root(p, &rel, true)
+                .ok()
+                .and_then(|h| std::fs::metadata(h).ok())
+                .is_some_and(|m| m.is_dir())
+        });
         let file = self.file.file.clone();
         let fail = |m: String| step_err(&file, ins, m);
-        let fail_ref = &fail;
-        let result = self.fs_step(st, &created_by, true, cache_key, |snap| {
-            let _mounts = mount_all(snap)?;
-            let owner = match &chown {
+        let resolve_owner = |users: &Path| -> Result<(u32, u32)> {
+            Ok(match &chown {
                 None => (0, 0),
+                // A lone numeric uid is also the gid (as Docker and Buildah).
+                Some(spec) if spec.parse::<u32>().is_ok() => {
+                    let uid = spec.parse::<u32>().unwrap_or_default();
+                    (uid, uid)
+                }
                 Some(spec) => {
-                    let u = berth_run::user::resolve_user(&snap.mountpoint, spec)
-                        .map_err(|e| fail_ref(format!("--chown={spec}: {e}")))?;
+                    let u = berth_run::user::resolve_user(users, spec)
+                        .map_err(|e| fail(format!("--chown={spec}: {e}")))?;
                     (u.uid, u.gid)
                 }
+            })
+        };
+        let link_owner = parent_root.as_deref().map(resolve_owner).transpose()?;
+        let cache_key = match (link_owner, dest_is_dir) {
+            (Some(owner), Some(dir)) => {
+                let rules = format!("{owner:?} {dir} {mode:?} {ignore:?} {exclude:?}");
+                self.copy_key_link(ins, &list, &dest, &rules)
+            }
+            _ => self.copy_key(st, ins, &list, &dest, &chown, mode, &ignore, &exclude),
+        };
+        let fail_ref = &fail;
+        let result = self.fs_step_on(st, &created_by, true, cache_key, !link, |snap| {
+            let _mounts = mount_all(snap)?;
+            let owner = match link_owner {
+                Some(owner) => owner,
+                None => resolve_owner(&snap.mountpoint)?,
             };
             let req = CopyRequest {
                 sources: list,
                 dest: dest.clone(),
                 owner,
+                keep_owner: from_other && chown.is_none(),
                 mode,
                 ignore,
                 exclude,
                 parents: ins
                     .flag("parents")
                     .is_some_and(|v| v.is_empty() || v == "true"),
+                dest_is_dir,
             };
-            copy_into(&snap.mountpoint, &req).map_err(|e| fail_ref(e.to_string()))
+            copy_into(&snap.mountpoint, &req).map_err(|e| fail_ref(e.to_string()))?;
+            if let Some(parent) = &parent_root {
+                crate::copy::adopt_parent_dirs(&snap.mountpoint, parent, &dest)
+                    .map_err(|e| fail_ref(format!("--link: {e}")))?;
+            }
+            Ok(())
         });
+        drop(parent_view);
         drop(other);
         result.map(|_| ())
+    }
+
+    /// The stored image of stage or local image `from` (`None`: a stage with no layers).
+    pub(super) fn stage_or_image(
+        &self,
+        st: &StageCtx,
+        ins: &Instruction,
+        from: &str,
+    ) -> Result<Option<berth_image_store::ImageRecord>> {
+        Ok(match self.plan.find(from, st.index) {
+            Some(i) => self.done.get(&i).and_then(|s| s.base.clone()),
+            None => Some(self.store.lookup_image(from).map_err(|e| {
+                self.fail(
+                    ins,
+                    format!("--from={from}: no such stage or local image: {e}"),
+                )
+            })?),
+        })
     }
 
     /// The cache key of a COPY/ADD: the parent, the instruction, its resolved options and
@@ -158,22 +220,24 @@ impl Builder<'_> {
         let mut k = KeyBuilder::new(&st.image, self.opts.timestamp);
         k.part(ins.text.as_bytes()).part(dest.as_bytes());
         k.part(format!("{chown:?} {mode:?} {ignore:?} {exclude:?}").as_bytes());
-        for src in list {
-            match src {
-                Source::Inline { name, content } => {
-                    k.part(name.as_bytes()).part(content.as_bytes());
-                }
-                Source::Path { root, rel, .. } => {
-                    k.part(rel.as_os_str().as_encoded_bytes());
-                    let host = crate::copy::in_root(root, rel, false).ok()?;
-                    hash_tree(&mut k, &host).ok()?;
-                }
-                Source::Archive { host, .. } => {
-                    k.part(b"archive");
-                    hash_tree(&mut k, host).ok()?;
-                }
-            }
-        }
+        hash_sources(&mut k, list)?;
+        Some(k.finish())
+    }
+
+    /// The cache key of a `COPY --link`: as [`Self::copy_key`] but without the parent;
+    /// `rules` holds the resolved options and what the copy read from the parent (the
+    /// owner, whether the destination is a directory).
+    fn copy_key_link(
+        &self,
+        ins: &Instruction,
+        list: &[Source],
+        dest: &str,
+        rules: &str,
+    ) -> Option<String> {
+        let mut k = KeyBuilder::detached(self.opts.timestamp);
+        k.part(ins.text.as_bytes()).part(dest.as_bytes());
+        k.part(rules.as_bytes());
+        hash_sources(&mut k, list)?;
         Some(k.finish())
     }
 
@@ -275,6 +339,27 @@ impl Builder<'_> {
         }
         Ok(list)
     }
+}
+
+/// Hash every source into `k` (`None` when one cannot be hashed).
+fn hash_sources(k: &mut KeyBuilder, list: &[Source]) -> Option<()> {
+    for src in list {
+        match src {
+            Source::Inline { name, content } => {
+                k.part(name.as_bytes()).part(content.as_bytes());
+            }
+            Source::Path { root, rel, .. } => {
+                k.part(rel.as_os_str().as_encoded_bytes());
+                let host = crate::copy::in_root(root, rel, false).ok()?;
+                hash_tree(k, &host).ok()?;
+            }
+            Source::Archive { host, .. } => {
+                k.part(b"archive");
+                hash_tree(k, host).ok()?;
+            }
+        }
+    }
+    Some(())
 }
 
 /// Whether `path` is a tar archive ADD extracts: `Some(true)` uncompressed, gzip or zstd

@@ -9,8 +9,10 @@
 //! intermediates are removed; a failed build tags nothing and leaves no snapshot or mount.
 
 mod copy_step;
+mod parallel;
 mod run_mounts;
 mod run_step;
+mod squash;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -70,6 +72,22 @@ pub struct BuildOptions {
     pub pull: PullPolicy,
     /// How to reach registries for FROM (TLS, credentials, platform).
     pub pull_options: berth_registry::pull::PullOptions,
+    /// `--squash` (the target stage's new layers become one) or `--squash-all` (the whole
+    /// image one layer).
+    pub squash: Squash,
+    /// `--jobs`: how many stages may be built at once (0 or 1: one after the other).
+    pub jobs: usize,
+}
+
+/// `--squash`, `--squash-all`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Squash {
+    #[default]
+    No,
+    /// The target stage's new layers become one; the FROM image's layers are kept.
+    New,
+    /// The whole image becomes one layer.
+    All,
 }
 
 /// A `--secret` value (its `Debug` shows only the id).
@@ -102,7 +120,7 @@ pub fn build(
     store: &Store,
     file: &Containerfile,
     opts: &BuildOptions,
-    out: &mut dyn FnMut(&str),
+    out: &mut (dyn FnMut(&str) + Send),
 ) -> Result<ImageRecord> {
     let plan = Plan::new(file)?;
     // Secrets live in a private directory under the run root for the build's duration.
@@ -139,7 +157,7 @@ struct Builder<'a> {
     file: &'a Containerfile,
     opts: &'a BuildOptions,
     plan: &'a Plan,
-    out: &'a mut dyn FnMut(&str),
+    out: &'a mut (dyn FnMut(&str) + Send),
     /// `--build-arg` values and the ARGs declared before the first FROM.
     scope: Scope,
     /// Finished stages.
@@ -197,19 +215,29 @@ impl Builder<'_> {
             _ => String::new(),
         };
         let needed = self.plan.needed(target, &from_image);
+        let deps: HashMap<usize, Vec<usize>> = needed
+            .iter()
+            .map(|&i| (i, self.plan.deps(i, &from_image)))
+            .collect();
         self.total = needed
             .iter()
             .map(|i| 1 + self.plan.stages[*i].steps.len())
             .sum();
-        for i in needed {
-            let image = self.stage(i)?;
-            self.done.insert(i, image);
+        if self.opts.jobs > 1 && needed.len() > 1 {
+            self.stages_in_parallel(&needed, &deps)?;
+        } else {
+            for i in needed {
+                let image = self.stage(i)?;
+                self.done.insert(i, image);
+            }
         }
         let last = self
             .done
             .remove(&target)
             .ok_or_else(|| BuildError::Invalid("the target stage was not built".into()))?;
         let mut last = last;
+        self.squash(&mut last, self.opts.squash)
+            .map_err(|e| BuildError::Invalid(format!("squashing the image: {e}")))?;
         if !self.opts.labels.is_empty() {
             let mut inner = last.inner();
             let mut labels = inner.labels().clone().unwrap_or_default();
@@ -256,11 +284,17 @@ impl Builder<'_> {
         self.announce(&stage.from);
         let mut image = self.from(stage).map_err(|e| self.at(&stage.from, e))?;
         image.timestamp = self.opts.timestamp;
+        image.mark_from();
+        // As Docker: a SHELL of the base image stays in force.
+        let shell = image
+            .extras
+            .shell()
+            .unwrap_or_else(|| vec!["/bin/sh".into(), "-c".into()]);
         let mut st = StageCtx {
             index,
             image,
             args: Vec::new(),
-            shell: vec!["/bin/sh".into(), "-c".into()],
+            shell,
             cmd_set: false,
         };
         self.onbuild_triggers(&mut st, &stage.from)?;
@@ -361,10 +395,12 @@ impl Builder<'_> {
                     let value = self.scope.stage_arg(name, default);
                     st.args.push((name.clone(), value));
                 }
-                Ok(())
+                // As Docker and Buildah: a stage's ARG is an empty-layer history entry.
+                st.image.history_entry(&nop, true)
             }
             Kind::Shell(shell) => {
                 st.shell = shell.clone();
+                st.image.extras.set_shell(shell);
                 st.image.history_entry(&nop, true)
             }
             Kind::Maintainer(m) => {
@@ -428,6 +464,20 @@ impl Builder<'_> {
         cache_key: Option<String>,
         work: impl FnOnce(&Snapshot) -> Result<()>,
     ) -> Result<bool> {
+        self.fs_step_on(st, created_by, always_layer, cache_key, true, work)
+    }
+
+    /// [`Self::fs_step`]; with `on_parent` false the snapshot starts empty instead of over
+    /// the stage's image (`COPY --link`: a layer made without the parent's contents).
+    fn fs_step_on(
+        &mut self,
+        st: &mut StageCtx,
+        created_by: &str,
+        always_layer: bool,
+        cache_key: Option<String>,
+        on_parent: bool,
+        work: impl FnOnce(&Snapshot) -> Result<()>,
+    ) -> Result<bool> {
         let cache_key = cache_key.filter(|_| self.opts.layers);
         if let Some(key) = cache_key.as_ref().filter(|_| !self.opts.no_cache) {
             if let Some(hit) = cache::lookup(self.store, key, self.opts.cache_ttl) {
@@ -443,7 +493,8 @@ impl Builder<'_> {
             }
         }
         let key = format!("build-{}", berth_run::names::new_id()?);
-        let snap = self.store.prepare_snapshot(&key, st.image.base.as_ref())?;
+        let parent = st.image.base.as_ref().filter(|_| on_parent);
+        let snap = self.store.prepare_snapshot(&key, parent)?;
         let guard = SnapGuard {
             store: self.store,
             snap,

@@ -1,16 +1,20 @@
 //! `RUN --mount=…`: `type=cache` (a directory kept in the store under `build-cache/`, its
-//! `id` hex-encoded so it can never name a path outside), `type=tmpfs`, `type=bind` from
-//! the context (resolved inside it, read-only), and `type=secret` (a `--secret` bound
-//! read-only, by default at `/run/secrets/<id>`; bind mounts never reach the layer).
-//! `type=ssh`, `from=` and read-write binds are refused as not built yet.
+//! `id` hex-encoded so it can never name a path outside; `sharing=locked` waits for a flock
+//! on it, `private` takes the next free instance), `type=tmpfs`, `type=bind` from
+//! the context or, with `from=`, a stage's or image's rootfs (resolved inside it;
+//! read-only, or with `rw` writable and the writes discarded: a copy of a context source,
+//! the stage's own throwaway snapshot), and `type=secret` (a `--secret` bound read-only,
+//! by default at `/run/secrets/<id>`; bind mounts never reach the layer). `type=ssh` is
+//! refused as not built yet.
 
+use std::collections::HashMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::copy::{clean_rel, in_root};
 
 /// What a RUN's mounts become for the run engine.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default)]
 pub(super) struct RunMounts {
     /// `HOST:CTR[:ro]` binds.
     pub volumes: Vec<String>,
@@ -19,6 +23,28 @@ pub(super) struct RunMounts {
     /// Every mount target, relative to the rootfs (their mount points are pruned from the
     /// layer).
     pub targets: Vec<PathBuf>,
+    /// Locks held for the RUN: cache dirs with `sharing=locked` or `private` (a flock on
+    /// `<dir>.lock`, released when dropped).
+    pub locks: Vec<std::fs::File>,
+}
+
+/// Where bind mounts read from besides the context.
+#[derive(Debug, Default)]
+pub(super) struct BindRoots {
+    /// `from=` value → the mounted rootfs of that stage or image (a throwaway snapshot).
+    pub from: HashMap<String, PathBuf>,
+    /// A private directory for the copies `rw` binds of context sources get.
+    pub rw_dir: Option<PathBuf>,
+}
+
+/// A `--mount` value's fields (keys lower case; a bare key is `true`).
+pub(super) fn fields(value: &str) -> HashMap<String, String> {
+    let mut fields = HashMap::new();
+    for part in value.split(',').filter(|p| !p.is_empty()) {
+        let (k, v) = part.split_once('=').unwrap_or((part, "true"));
+        fields.insert(k.to_ascii_lowercase(), v.to_string());
+    }
+    fields
 }
 
 /// Parse the `--mount` values; `cache_root` is `<store>/build-cache`.
@@ -28,14 +54,11 @@ pub(super) fn parse(
     context: &Path,
     workdir: Option<&str>,
     secrets: &[(String, PathBuf)],
+    roots: &BindRoots,
 ) -> Result<RunMounts, String> {
     let mut out = RunMounts::default();
     for value in values {
-        let mut fields = std::collections::HashMap::new();
-        for part in value.split(',').filter(|p| !p.is_empty()) {
-            let (k, v) = part.split_once('=').unwrap_or((part, "true"));
-            fields.insert(k.to_ascii_lowercase(), v.to_string());
-        }
+        let fields = fields(value);
         let get = |k: &[&str]| k.iter().find_map(|k| fields.get(*k).cloned());
         let kind = get(&["type"]).unwrap_or_else(|| "bind".to_string());
         if kind == "ssh" {
@@ -64,8 +87,40 @@ pub(super) fn parse(
                         "--mount={value}: the cache id must be 1 to 100 bytes"
                     ));
                 }
-                let dir =
+                let mut dir =
                     cache_root.join(id.bytes().map(|b| format!("{b:02x}")).collect::<String>());
+                match get(&["sharing"]).as_deref() {
+                    None | Some("shared") => {}
+                    // One RUN at a time uses the directory (across builds too).
+                    Some("locked") => out.locks.push(
+                        lock(&dir, true)
+                            .map_err(|e| format!("--mount={value}: locking the cache: {e}"))?
+                            .ok_or_else(|| format!("--mount={value}: cache lock busy"))?,
+                    ),
+                    // A busy directory is not waited for: the next free instance is used
+                    // (`<dir>-1`, `<dir>-2`…, each kept as the first one is).
+                    Some("private") => {
+                        let base = dir.clone();
+                        for n in 0.. {
+                            let candidate = match n {
+                                0 => base.clone(),
+                                n => PathBuf::from(format!("{}-{n}", base.display())),
+                            };
+                            let held = lock(&candidate, false)
+                                .map_err(|e| format!("--mount={value}: locking the cache: {e}"))?;
+                            if let Some(held) = held {
+                                out.locks.push(held);
+                                dir = candidate;
+                                break;
+                            }
+                        }
+                    }
+                    Some(other) => {
+                        return Err(format!(
+                            "--mount={value}: sharing={other}: use shared, locked or private"
+                        ))
+                    }
+                }
                 create_cache_dir(&dir, &get)
                     .map_err(|e| format!("--mount={value}: {}: {e}", dir.display()))?;
                 out.volumes.push(format!("{}:{target}", dir.display()));
@@ -78,29 +133,43 @@ pub(super) fn parse(
                 });
             }
             "bind" => {
-                if get(&["from"]).is_some() {
-                    return Err(format!("--mount={value}: from= is not built yet"));
-                }
-                if matches!(get(&["rw", "readwrite"]).as_deref(), Some("true")) {
-                    return Err(format!(
-                        "--mount={value}: read-write binds are not built yet"
-                    ));
-                }
+                let rw = matches!(get(&["rw", "readwrite"]).as_deref(), Some("true"));
+                let from = get(&["from"]);
+                let root = match &from {
+                    None => context,
+                    Some(f) => roots
+                        .from
+                        .get(f)
+                        .ok_or_else(|| format!("--mount={value}: no stage or image {f:?}"))?,
+                };
                 let source = get(&["source", "src"]).unwrap_or_default();
                 let src_rel = clean_rel(&source).ok_or_else(|| {
                     format!("--mount={value}: {source} is outside the build context")
                 })?;
-                let host = in_root(context, &src_rel, true)
-                    .map_err(|e| format!("--mount={value}: {e}"))?;
+                // In-root: a symlink (even one to `/`) never leads out of the root.
+                let host =
+                    in_root(root, &src_rel, true).map_err(|e| format!("--mount={value}: {e}"))?;
                 std::fs::metadata(&host).map_err(|e| format!("--mount={value}: {source}: {e}"))?;
-                let host = std::path::absolute(&host)
+                let mut host = std::path::absolute(&host)
                     .map_err(|e| format!("--mount={value}: {source}: {e}"))?;
+                if rw && from.is_none() {
+                    // Writes go to a copy, never to the context.
+                    let dir = roots
+                        .rw_dir
+                        .as_ref()
+                        .ok_or_else(|| format!("--mount={value}: no place for a rw copy"))?;
+                    let copy = dir.join(out.volumes.len().to_string());
+                    copy_plain(&host, &copy)
+                        .map_err(|e| format!("--mount={value}: copying {source}: {e}"))?;
+                    host = copy;
+                }
                 if host.to_string_lossy().contains(':') {
                     return Err(format!(
-                        "--mount={value}: ':' in the context path is not supported"
+                        "--mount={value}: ':' in the source path is not supported"
                     ));
                 }
-                out.volumes.push(format!("{}:{target}:ro", host.display()));
+                let ro = if rw { "" } else { ":ro" };
+                out.volumes.push(format!("{}:{target}{ro}", host.display()));
             }
             "secret" => {
                 let id = get(&["id"])
@@ -122,6 +191,47 @@ pub(super) fn parse(
         out.targets.push(rel);
     }
     Ok(out)
+}
+
+/// Take the flock of cache dir `dir` (`<dir>.lock`): waiting for it (`wait`), or `None`
+/// when it is busy.
+fn lock(dir: &Path, wait: bool) -> std::io::Result<Option<std::fs::File>> {
+    if let Some(parent) = dir.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let path = PathBuf::from(format!("{}.lock", dir.display()));
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)?;
+    let op = if wait {
+        rustix::fs::FlockOperation::LockExclusive
+    } else {
+        rustix::fs::FlockOperation::NonBlockingLockExclusive
+    };
+    match rustix::fs::flock(&f, op) {
+        Ok(()) => Ok(Some(f)),
+        Err(rustix::io::Errno::WOULDBLOCK) if !wait => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Copy a file or tree (symlinks as symlinks, modes kept) to `to`.
+fn copy_plain(from: &Path, to: &Path) -> std::io::Result<()> {
+    let md = std::fs::symlink_metadata(from)?;
+    if md.is_dir() {
+        std::fs::create_dir(to)?;
+        for e in std::fs::read_dir(from)? {
+            let e = e?;
+            copy_plain(&e.path(), &to.join(e.file_name()))?;
+        }
+        std::fs::set_permissions(to, md.permissions())
+    } else if md.file_type().is_symlink() {
+        std::os::unix::fs::symlink(std::fs::read_link(from)?, to)
+    } else {
+        std::fs::copy(from, to).map(|_| ())
+    }
 }
 
 /// Create a cache dir on first use with `mode` (octal, default 0755), `uid` and `gid`.
@@ -153,6 +263,7 @@ mod tests {
             d.path(),
             None,
             &[],
+            &BindRoots::default(),
         )
         .unwrap();
         assert_eq!(
@@ -161,6 +272,23 @@ mod tests {
         );
         assert!(cache.join("2e2e2f2e2e2f2e2e").is_dir());
         assert_eq!(m.targets, [PathBuf::from("c")]);
+    }
+
+    #[test]
+    fn cache_sharing_locked_and_private() {
+        let d = tempfile::tempdir().unwrap();
+        let cache = d.path().join("build-cache");
+        let parse1 = |v: &str| parse(&[v], &cache, d.path(), None, &[], &BindRoots::default());
+        let first = parse1("type=cache,id=c,target=/c,sharing=private").unwrap();
+        assert_eq!(first.volumes, [format!("{}/63:/c", cache.display())]);
+        // While the first holds it, a private use gets the next instance.
+        let second = parse1("type=cache,id=c,target=/c,sharing=private").unwrap();
+        assert_eq!(second.volumes, [format!("{}/63-1:/c", cache.display())]);
+        drop(first);
+        let again = parse1("type=cache,id=c,target=/c,sharing=locked").unwrap();
+        assert_eq!(again.volumes, [format!("{}/63:/c", cache.display())]);
+        assert_eq!(again.locks.len(), 1);
+        assert!(parse1("type=cache,id=c,target=/c,sharing=nope").is_err());
     }
 
     #[test]
@@ -173,6 +301,7 @@ mod tests {
             d.path(),
             None,
             &secrets,
+            &BindRoots::default(),
         )
         .unwrap();
         assert_eq!(
@@ -196,6 +325,7 @@ mod tests {
             d.path(),
             Some("/w"),
             &[],
+            &BindRoots::default(),
         )
         .unwrap();
         assert_eq!(m.tmpfs, ["/w/t:size=1m"]);
@@ -203,11 +333,48 @@ mod tests {
         for bad in [
             "type=bind,source=../x,target=/x",
             "type=bind,source=f,target=/x,rw",
+            "type=bind,from=nostage,target=/x",
             "type=secret,id=a,required=true",
             "type=cache",
             "type=nope,target=/x",
         ] {
-            assert!(parse(&[bad], &cache, d.path(), None, &[]).is_err(), "{bad}");
+            let roots = BindRoots::default();
+            assert!(
+                parse(&[bad], &cache, d.path(), None, &[], &roots).is_err(),
+                "{bad}"
+            );
         }
+        // From a stage's rootfs: in-root (a symlink to / stays inside); rw gets a copy.
+        let stage = d.path().join("stage");
+        std::fs::create_dir_all(stage.join("out")).unwrap();
+        std::os::unix::fs::symlink("/", stage.join("root-link")).unwrap();
+        let rw = d.path().join("rw");
+        std::fs::create_dir(&rw).unwrap();
+        let roots = BindRoots {
+            from: HashMap::from([("b".to_string(), stage.clone())]),
+            rw_dir: Some(rw.clone()),
+        };
+        let m = parse(
+            &[
+                "type=bind,from=b,source=root-link,target=/r",
+                "type=bind,from=b,source=out,target=/o,rw",
+                "type=bind,source=f,target=/f,rw",
+            ],
+            &cache,
+            d.path(),
+            None,
+            &[],
+            &roots,
+        )
+        .unwrap();
+        assert_eq!(
+            m.volumes,
+            [
+                format!("{}/:/r:ro", stage.display()),
+                format!("{}/out:/o", stage.display()),
+                format!("{}/2:/f", rw.display()),
+            ]
+        );
+        assert_eq!(std::fs::read_to_string(rw.join("2")).unwrap(), "x");
     }
 }

@@ -11,11 +11,14 @@ use berth_run::runtime::{ContainerStdio, TtySink};
 use berth_run::spec::Network;
 use berth_run::RunOptions;
 
-use super::{mount_all, run_mounts, step_err, Builder, StageCtx};
+use super::{mount_all, run_mounts, step_err, Builder, SnapGuard, StageCtx};
 use crate::ast::{CommandForm, Instruction};
 use crate::cache::KeyBuilder;
 use crate::error::{BuildError, Result};
 use crate::metadata::argv;
+
+/// Serializes RUN containers between the threads of `--jobs`.
+static RUN_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 impl Builder<'_> {
     pub(super) fn run_step(
@@ -35,12 +38,54 @@ impl Builder<'_> {
             }
         }
         let workdir = st.image.inner().working_dir().clone();
+        // Bind mounts from= a stage or image see its rootfs (a throwaway snapshot, mounted
+        // for the step); rw binds of context sources get a private copy.
+        let mut roots = run_mounts::BindRoots::default();
+        let mut from_views = Vec::new();
+        let mut rw_copies = None;
+        for value in &mount_values {
+            let f = run_mounts::fields(value);
+            if f.get("type").is_some_and(|t| t != "bind") {
+                continue;
+            }
+            let rw = ["rw", "readwrite"]
+                .iter()
+                .any(|k| f.get(*k).is_some_and(|v| v == "true"));
+            match f.get("from") {
+                Some(from) if !roots.from.contains_key(from) => {
+                    let base = self.stage_or_image(st, ins, from)?;
+                    let key = format!("build-{}", berth_run::names::new_id()?);
+                    let snap = self.store.prepare_snapshot(&key, base.as_ref())?;
+                    let guard = SnapGuard {
+                        store: self.store,
+                        snap,
+                    };
+                    let mounted = mount_all(&guard.snap)?;
+                    roots
+                        .from
+                        .insert(from.clone(), guard.snap.mountpoint.clone());
+                    from_views.push((mounted, guard));
+                }
+                None if rw && rw_copies.is_none() => {
+                    let runroot = &self.opts.runroot;
+                    std::fs::create_dir_all(runroot).map_err(|e| BuildError::io(runroot, e))?;
+                    let dir = tempfile::Builder::new()
+                        .prefix("build-bind-")
+                        .tempdir_in(runroot)
+                        .map_err(|e| BuildError::io(runroot, e))?;
+                    roots.rw_dir = Some(dir.path().to_path_buf());
+                    rw_copies = Some(dir);
+                }
+                _ => {}
+            }
+        }
         let mounts = run_mounts::parse(
             &mount_values,
             &self.store.root().join("build-cache"),
             &self.opts.context,
             workdir.as_deref(),
             &self.secret_files,
+            &roots,
         )
         .map_err(|m| self.fail(ins, m))?;
         let command = match form {
@@ -95,7 +140,13 @@ impl Builder<'_> {
                 runtime: opts.runtime.as_deref(),
                 runroot: &opts.runroot,
             };
-            let result = run_ephemeral(snap, &eph, stdio);
+            let result = {
+                // One RUN container at a time in this process, also with --jobs: the run
+                // engine waits for its runtime with waitpid(-1) (it is a subreaper), which
+                // would reap another thread's container.
+                let _one = RUN_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+                run_ephemeral(snap, &eph, stdio)
+            };
             prune_mountpoints(&snap.upper, &missing, &mounts.targets);
             match result {
                 Ok(Some(0)) => Ok(()),
@@ -109,7 +160,10 @@ impl Builder<'_> {
                 Err(e) => Err(fail_ref(e.to_string())),
             }
         })
-        .map(|_| ())
+        .map(|_| ())?;
+        drop(from_views);
+        drop(rw_copies);
+        Ok(())
     }
 }
 

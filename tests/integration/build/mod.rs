@@ -1,11 +1,18 @@
 //! `berth build` end to end, as root: RUN, COPY, ENV, WORKDIR, CMD, LABEL, heredocs,
 //! multi-stage builds, FROM scratch, ignore files, and the failures (a failing RUN, a parse
 //! error, a source outside the context); [`features`] holds the rest (cache, mounts,
-//! secrets, registry FROM, reproducibility, bad input, Buildah comparison). Each test has
-//! its own store and run root; [`RunEnv`] unmounts and removes everything on drop, also
-//! when a test fails.
+//! secrets, registry FROM, reproducibility, bad input, Buildah comparison);
+//! [`conformance`] builds the set under `tests/conformance/` and checks each `expect.json`,
+//! [`conformance_buildah`] compares those builds with Buildah's ([`oci_tree`] reads images
+//! back), [`squash_link_jobs`] checks `--squash`, `--squash-all`, `COPY --link`, `--jobs`.
+//! Each test has its own store and run root; [`RunEnv`] unmounts and removes everything on
+//! drop, also when a test fails.
 
+mod conformance;
+mod conformance_buildah;
 mod features;
+mod oci_tree;
+mod squash_link_jobs;
 
 use std::fs;
 use std::path::PathBuf;

@@ -1,0 +1,50 @@
+//! `--squash` and `--squash-all`: the layers to merge (the target stage's own, or all) are
+//! applied in order onto a snapshot of what is kept (the stage's FROM image, or nothing);
+//! a whiteout deletes in the mounted overlay, which records it, so the snapshot's upper dir
+//! is exactly the merged change and becomes the one new layer. The merged steps' history
+//! entries stay, marked empty, and one entry for the squashed layer follows them.
+
+use berth_layers::ApplyOptions;
+
+use super::{mount_all, Builder, SnapGuard, Squash};
+use crate::error::{BuildError, Result};
+use crate::image::ImageState;
+
+impl Builder<'_> {
+    pub(super) fn squash(&mut self, img: &mut ImageState, how: Squash) -> Result<()> {
+        let (keep, first_history, base, created_by) = match how {
+            Squash::No => return Ok(()),
+            Squash::New => (
+                img.from.layers,
+                img.from.history,
+                img.from.base.clone(),
+                "/bin/sh -c #(nop) berth build --squash",
+            ),
+            Squash::All => (0, 0, None, "/bin/sh -c #(nop) berth build --squash-all"),
+        };
+        let merged = img.layers.get(keep..).unwrap_or_default().to_vec();
+        if merged.len() < 2 {
+            // Zero or one layer to merge: the image already is its squashed self.
+            return Ok(());
+        }
+        img.truncate_layers(keep, first_history, base);
+        let key = format!("build-{}", berth_run::names::new_id()?);
+        let snap = self.store.prepare_snapshot(&key, img.base.as_ref())?;
+        let guard = SnapGuard {
+            store: self.store,
+            snap,
+        };
+        {
+            let _mounts = mount_all(&guard.snap)?;
+            for layer in &merged {
+                let blob = self.store.content().open(layer.digest())?;
+                berth_layers::apply_layer(blob, &guard.snap.mountpoint, &ApplyOptions::default())
+                    .map_err(|e| BuildError::Invalid(format!("layer {}: {e}", layer.digest())))?;
+            }
+        }
+        let made = img.commit_upper(self.store, &guard.snap.upper, created_by)?;
+        self.intermediates.extend(made);
+        drop(guard);
+        Ok(())
+    }
+}
