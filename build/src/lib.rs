@@ -43,8 +43,7 @@
 //! The conformance set (`tests/conformance/`, its deliberate differences from Buildah in
 //! `DIFFERENCES.md`) pins the behaviour end to end.
 //!
-//! Not built yet: `RUN --mount=type=ssh`; with `--jobs`, RUN containers of parallel stages still
-//! run one at a time (the run engine reaps with `waitpid(-1)`).
+//! Not built yet: `RUN --mount=type=ssh`.
 
 pub mod ast;
 pub mod cache;

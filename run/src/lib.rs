@@ -16,6 +16,8 @@
 //! - [`container::Container`] and [`container::Records`] (the `containers` table).
 //! - [`engine::Engine`]: create, start (foreground or detached), stop, kill, remove, list,
 //!   wait, logs.
+//! - [`reap`]: one reaping mechanism per process: each supervising thread waits for its own
+//!   container's pid ([`reap::wait_child`]), a background thread reaps unclaimed orphans.
 //! - [`ephemeral::run_ephemeral`]: a one-off container over a snapshot its caller owns (the
 //!   build's `RUN` steps), with no record.
 //! - [`exec::ExecRequest`]: `exec` in a running container.
@@ -51,6 +53,7 @@ pub mod image_volumes;
 pub mod logfile;
 pub mod logs;
 pub mod names;
+pub mod reap;
 pub mod rootfs;
 pub mod rootless;
 pub mod runtime;

@@ -6,7 +6,8 @@
 //! releases the rootfs).
 //!
 //! The supervisor makes itself a child subreaper, so once the runtime's `create` has exited the
-//! container's init process is its child and `waitpid` gives the exact exit status.
+//! container's init process is its child and `waitpid` gives the exact exit status; [`crate::reap`]
+//! does the waiting (each thread for its own pid) and reaps the orphans nobody waits for.
 
 use std::ffi::OsString;
 use std::fs::OpenOptions;
@@ -19,6 +20,7 @@ use std::time::Duration;
 
 use crate::console::{attach_input, pump_output, ConsoleSocket, RawMode};
 use crate::logfile::LogStream;
+pub(crate) use crate::reap::{become_subreaper, wait_child};
 
 /// Copy a pipe into a log stream until every writer has closed it.
 fn drain(pipe: std::os::fd::OwnedFd, mut to: LogStream) -> std::thread::JoinHandle<()> {
@@ -27,7 +29,7 @@ fn drain(pipe: std::os::fd::OwnedFd, mut to: LogStream) -> std::thread::JoinHand
         let _ = std::io::copy(&mut from, &mut to);
     })
 }
-use crate::container::{alive, Container, State};
+use crate::container::{Container, State};
 use crate::engine::Engine;
 use crate::error::{Result, RunError};
 use crate::runtime::{ContainerStdio, OciRuntime, TtySink};
@@ -103,38 +105,36 @@ pub(crate) fn forward_signals_to(pid: u32) {
     FORWARD_TO.store(pid as i32, Ordering::SeqCst);
 }
 
-pub(crate) fn become_subreaper() {
-    // SAFETY: prctl(PR_SET_CHILD_SUBREAPER) takes integer arguments only.
-    unsafe {
-        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-    }
+/// The lock two `start`s of one container take around "is it running? start it": an
+/// exclusive `flock` on `<runroot>/containers/<id>/start.lock`, held until the container
+/// runs (or failed to start), so the second sees it running instead of starting it again.
+pub(crate) struct StartLock {
+    _file: std::fs::File,
 }
 
-/// Wait for `pid` (reaping any other orphans on the way); its exit code, or 128 + signal.
-pub(crate) fn wait_child(pid: u32) -> Option<i32> {
-    loop {
-        let mut status = 0;
-        // SAFETY: waitpid writes only to `status`.
-        let r = unsafe { libc::waitpid(-1, &mut status, 0) };
-        if r == pid as i32 {
-            if libc::WIFEXITED(status) {
-                return Some(libc::WEXITSTATUS(status));
+impl Engine<'_> {
+    pub(crate) fn start_lock(&self, c: &Container) -> Result<StartLock> {
+        let dir = self.bundle_dir(&c.id);
+        std::fs::create_dir_all(&dir).map_err(|e| RunError::io(&dir, e))?;
+        let path = dir.join("start.lock");
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| RunError::io(&path, e))?;
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&file);
+        loop {
+            // SAFETY: flock(2) on a descriptor this function owns (close-on-exec: neither the
+            // monitor nor the container keeps the lock).
+            if unsafe { libc::flock(fd, libc::LOCK_EX) } == 0 {
+                return Ok(StartLock { _file: file });
             }
-            if libc::WIFSIGNALED(status) {
-                return Some(128 + libc::WTERMSIG(status));
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() != Some(libc::EINTR) {
+                return Err(RunError::io(&path, e));
             }
-            continue;
-        }
-        if r < 0 {
-            let err = std::io::Error::last_os_error();
-            if err.raw_os_error() == Some(libc::EINTR) {
-                continue;
-            }
-            // Not our child after all: poll until it is gone; the code is unknown.
-            while alive(Some(pid), None) {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            return None;
         }
     }
 }
@@ -143,8 +143,12 @@ impl Engine<'_> {
     /// Start `c` and supervise it in this process until it exits; returns its exit code.
     /// On a start failure the container stays `created` with the error recorded (and the
     /// caller decides about `--rm`).
+    /// A concurrent start of the same container waits for this one to have started it, and
+    /// then finds it running.
     pub fn run_attached(&self, c: &Container, stdio: ContainerStdio) -> Result<Option<i32>> {
-        self.supervise(c, stdio, Vec::new())
+        let lock = self.start_lock(c)?;
+        let c = self.records().get(&c.id)?;
+        self.supervise(&c, stdio, Vec::new(), Some(lock))
     }
 
     /// [`Engine::run_attached`], also waiting for the `drains` (threads copying the
@@ -154,6 +158,7 @@ impl Engine<'_> {
         c: &Container,
         stdio: ContainerStdio,
         drains: Vec<std::thread::JoinHandle<()>>,
+        lock: Option<StartLock>,
     ) -> Result<Option<i32>> {
         if c.state == State::Running {
             return Err(RunError::FailedPrecondition(format!(
@@ -176,6 +181,7 @@ impl Engine<'_> {
             }
         };
         let (pid, tty) = pid;
+        drop(lock);
         let code = wait_child(pid);
         FORWARD_TO.store(0, Ordering::SeqCst);
         if let Some(tty) = tty {
@@ -284,11 +290,15 @@ impl Engine<'_> {
                 tty,
             },
             drains,
+            // The `start` that spawned this monitor holds the start lock for it.
+            None,
         )
     }
 
     /// Start `c` detached: spawn `berth_exe <global_args> container-monitor <id>` in a new
     /// session, and return once the container runs (or report why it could not start).
+    /// Under the container's start lock: when a concurrent start has started it meanwhile,
+    /// there is nothing to do (as `podman start` on a running container).
     pub fn start_detached(
         &self,
         c: &Container,
@@ -300,6 +310,10 @@ impl Engine<'_> {
                 "container {} is already running",
                 c.name
             )));
+        }
+        let _lock = self.start_lock(c)?;
+        if self.records().get(&c.id)?.state == State::Running {
+            return Ok(());
         }
         let mut cmd = Command::new(berth_exe);
         cmd.args(global_args)
@@ -317,6 +331,8 @@ impl Engine<'_> {
             });
         }
         let mut child = cmd.spawn().map_err(|e| RunError::io(berth_exe, e))?;
+        // In a session of its own, yet reaped here (try_wait), not by the orphan reaper.
+        let _claim = crate::reap::Claim::new(child.id());
         self.records().set_monitor(&c.id, child.id())?;
         loop {
             let now = self.records().get(&c.id)?;

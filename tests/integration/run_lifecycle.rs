@@ -646,3 +646,56 @@ fn image_volumes_become_anonymous_volumes_filled_from_the_image() {
     assert_eq!(vols(), 0);
     r.assert_no_leftovers();
 }
+
+/// Host processes whose command line is exactly `argv`.
+fn processes_running(argv: &[&str]) -> usize {
+    let want: Vec<u8> = argv
+        .iter()
+        .flat_map(|a| [a.as_bytes(), b"\0"].concat())
+        .collect();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| n.parse::<u32>().is_ok())
+        })
+        .filter(|e| std::fs::read(e.path().join("cmdline")).is_ok_and(|c| c == want))
+        .count()
+}
+
+/// Regression: two `start`s of one container at once used to both see it `created` and both
+/// start it. The second waits for the first and finds it running: both succeed (as `podman
+/// start` on a running container), and one container process exists.
+#[test]
+fn concurrent_starts_start_the_container_once() {
+    let r = busybox();
+    let argv = ["sleep", "4711"];
+    r.ok(&["create", "--name", "twice", "busybox", argv[0], argv[1]]);
+    for round in 0..3 {
+        let starts: Vec<_> = (0..2)
+            .map(|_| {
+                r.cmd(&["start", "twice"])
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for s in starts {
+            let out = s.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "round {round}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(String::from_utf8_lossy(&out.stdout), "twice\n");
+        }
+        assert_eq!(processes_running(&argv), 1, "round {round}");
+        r.ok(&["stop", "-t", "0", "twice"]);
+        wait_until("the container to stop", || processes_running(&argv) == 0);
+    }
+    r.ok(&["rm", "twice"]);
+    r.assert_no_leftovers();
+}

@@ -17,9 +17,6 @@ use crate::cache::KeyBuilder;
 use crate::error::{BuildError, Result};
 use crate::metadata::argv;
 
-/// Serializes RUN containers between the threads of `--jobs`.
-static RUN_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 impl Builder<'_> {
     pub(super) fn run_step(
         &mut self,
@@ -140,13 +137,9 @@ impl Builder<'_> {
                 runtime: opts.runtime.as_deref(),
                 runroot: &opts.runroot,
             };
-            let result = {
-                // One RUN container at a time in this process, also with --jobs: the run
-                // engine waits for its runtime with waitpid(-1) (it is a subreaper), which
-                // would reap another thread's container.
-                let _one = RUN_LOCK.lock().unwrap_or_else(|p| p.into_inner());
-                run_ephemeral(snap, &eph, stdio)
-            };
+            // With --jobs, RUN containers of parallel stages run at once: each thread waits
+            // for its own container (berth_run::reap).
+            let result = run_ephemeral(snap, &eph, stdio);
             prune_mountpoints(&snap.upper, &missing, &mounts.targets);
             match result {
                 Ok(Some(0)) => Ok(()),

@@ -173,7 +173,7 @@ fn build_copy_link_gives_the_same_images() {
 
 /// `--jobs 2` builds independent stages at once: while stage `a`'s RUN sleeps, stage `b`
 /// (FROM, COPY) is built, so its STEP lines come before `a`'s output; with `--jobs 1` they
-/// come after. (RUN containers themselves run one at a time: see `executor::run_step`.)
+/// come after.
 #[test]
 fn build_jobs_runs_independent_stages_at_once() {
     let r = busybox();
@@ -220,6 +220,68 @@ fn build_jobs_runs_independent_stages_at_once() {
     .unwrap();
     let (code, _, err) = r.code(&["build", "--jobs", "2", "-t", "bad", c]);
     assert_eq!(code, Some(4), "{err}");
+    assert!(!r.ok(&["images"]).contains("bad"));
+    super::assert_clean(&r);
+}
+
+/// Regression (`--jobs` used to run RUN containers one at a time, as the run engine reaped
+/// with `waitpid(-1)`): the RUN steps of independent stages overlap, as the times they write
+/// into their layers show, and each stage's RUN gets its own exit code.
+#[test]
+fn build_jobs_runs_run_steps_of_independent_stages_side_by_side() {
+    let r = busybox();
+    let stage = |name: &str| {
+        format!(
+            "FROM busybox AS {name}\n\
+             RUN date +%s > /{name}-start && sleep 2 && date +%s > /{name}-end\n"
+        )
+    };
+    let ctx = super::context(
+        &r,
+        "ctx",
+        &[(
+            "Containerfile",
+            &format!(
+                "{}{}FROM busybox\n\
+                 COPY --from=a /a-start /a-end /\n\
+                 COPY --from=b /b-start /b-end /\n",
+                stage("a"),
+                stage("b")
+            ),
+        )],
+    );
+    let c = ctx.to_str().unwrap();
+    r.ok(&["build", "--no-cache", "--jobs", "2", "-t", "overlap", c]);
+    let out = r.ok(&[
+        "run", "--rm", "overlap", "cat", "/a-start", "/a-end", "/b-start", "/b-end",
+    ]);
+    let t: Vec<u64> = out.split_whitespace().map(|s| s.parse().unwrap()).collect();
+    let [a_start, a_end, b_start, b_end] = t[..] else {
+        panic!("four times expected: {out}")
+    };
+    assert!(a_end >= a_start + 2 && b_end >= b_start + 2, "{out}");
+    // One after the other, the later one would start no sooner than the other ended (whole
+    // seconds keep that order): overlapping, each starts before the other ends.
+    assert!(
+        a_start < b_end && b_start < a_end,
+        "the RUN steps did not overlap (a {a_start}..{a_end}, b {b_start}..{b_end})"
+    );
+    // Exit codes stay with their RUN, whichever ends first.
+    for (a, b, code) in [
+        ("sleep 1; exit 4", "sleep 2", 4),
+        ("true", "sleep 1; exit 5", 5),
+    ] {
+        std::fs::write(
+            ctx.join("Containerfile"),
+            format!(
+                "FROM busybox AS a\nRUN {a}\nFROM busybox AS b\nRUN {b}\n\
+                 FROM busybox\nCOPY --from=a /etc/passwd /a\nCOPY --from=b /etc/passwd /b\n"
+            ),
+        )
+        .unwrap();
+        let (got, _, err) = r.code(&["build", "--no-cache", "--jobs", "2", "-t", "bad", c]);
+        assert_eq!(got, Some(code), "{err}");
+    }
     assert!(!r.ok(&["images"]).contains("bad"));
     super::assert_clean(&r);
 }
