@@ -4,7 +4,9 @@
 //! challenges (Basic with the stored credentials; Bearer by fetching a token for
 //! `repository:<name>:pull[,push]`, reused per scope), gets and puts manifests (capped at
 //! [`MAX_MANIFEST_SIZE`], a body longer than announced is refused), streams blobs down and up
-//! (a monolithic POST then PUT `?digest=`), never buffering a blob.
+//! (`upload`: a POST then one streamed PUT `?digest=`, or PATCH chunks when the registry asks
+//! with `OCI-Chunk-Min-Length`; `Range` resumes downloads; cross-repository mounts), never
+//! buffering a blob.
 //!
 //! Methods are blocking (they drive the shared runtime), so the synchronous store and copy
 //! routine can call them from plain threads; blob readers bridge the async body to `Read`.
@@ -635,200 +637,6 @@ impl Client {
             resumed,
         ))
     }
-
-    /// Upload a blob of `size` bytes read from `reader`: POST to start, then one streamed
-    /// PUT with `?digest=`. The registry verifies the digest.
-    pub fn upload_blob(
-        &self,
-        repo: &str,
-        digest: &Digest,
-        size: u64,
-        reader: &mut (dyn Read + Send),
-    ) -> Result<()> {
-        let start = format!("{}/v2/{repo}/blobs/uploads/", self.base());
-        let (location, chunk_min) = self.rt.block_on(async {
-            let resp = self
-                .send(Method::POST, &start, &scope(repo, true), |r| {
-                    r.header(CONTENT_LENGTH, "0")
-                })
-                .await?;
-            if resp.status() != StatusCode::ACCEPTED {
-                return Err(status_err(&Method::POST, &start, resp).await);
-            }
-            let loc = resp
-                .headers()
-                .get(LOCATION)
-                .and_then(|v| v.to_str().ok())
-                .ok_or_else(|| RegistryError::Invalid {
-                    what: start.clone(),
-                    message: "upload started without a Location".into(),
-                })?;
-            let url = url::Url::parse(&start)
-                .and_then(|b| b.join(loc))
-                .map_err(|e| RegistryError::Invalid {
-                    what: start.clone(),
-                    message: format!("bad upload Location {loc:?}: {e}"),
-                })?;
-            let chunk_min = resp
-                .headers()
-                .get("OCI-Chunk-Min-Length")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok());
-            Ok((url, chunk_min))
-        })?;
-        if let Some(min) = chunk_min {
-            return self.upload_chunked(repo, digest, location, min, reader);
-        }
-        let mut location = location;
-        location
-            .query_pairs_mut()
-            .append_pair("digest", digest.as_ref());
-        let put_url = location.to_string();
-        let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
-        let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-            rx.recv().await.map(|item| (item, rx))
-        });
-        let body = reqwest::Body::wrap_stream(stream);
-        let auth = self.auth_header(&scope(repo, true));
-        let mut req = self
-            .http
-            .put(location)
-            .header(CONTENT_TYPE, "application/octet-stream")
-            .header(CONTENT_LENGTH, size.to_string())
-            .body(body);
-        if let Some(h) = auth {
-            req = req.header(AUTHORIZATION, h);
-        }
-        let read_error = std::thread::scope(|s| {
-            let feeder = s.spawn(move || {
-                let mut buf = vec![0u8; 1 << 20];
-                loop {
-                    match reader.read(&mut buf) {
-                        Ok(0) => return None,
-                        Ok(n) => {
-                            if tx
-                                .blocking_send(Ok(Bytes::copy_from_slice(&buf[..n])))
-                                .is_err()
-                            {
-                                return None;
-                            }
-                        }
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                        Err(e) => {
-                            let msg = e.to_string();
-                            let _ = tx.blocking_send(Err(e));
-                            return Some(msg);
-                        }
-                    }
-                }
-            });
-            let result = self.rt.block_on(async {
-                let resp = req
-                    .send()
-                    .await
-                    .map_err(|e| http_err(&Method::PUT, &put_url, &e))?;
-                if resp.status() != StatusCode::CREATED {
-                    return Err(status_err(&Method::PUT, &put_url, resp).await);
-                }
-                Ok(())
-            });
-            let fed = feeder.join().ok().flatten();
-            (result, fed)
-        });
-        match read_error {
-            (_, Some(msg)) => Err(RegistryError::Invalid {
-                what: format!("blob {digest}"),
-                message: format!("reading local blob: {msg}"),
-            }),
-            (r, None) => r,
-        }
-    }
-}
-
-impl Client {
-    /// The chunked upload a registry asks for with `OCI-Chunk-Min-Length`: PATCH chunks of
-    /// at least that size (at least [`CHUNK_SIZE`]) with `Content-Range`, following each new
-    /// `Location`, then PUT `?digest=` with no body. One chunk is buffered at a time.
-    fn upload_chunked(
-        &self,
-        repo: &str,
-        digest: &Digest,
-        mut location: url::Url,
-        min: u64,
-        reader: &mut (dyn Read + Send),
-    ) -> Result<()> {
-        let what = format!("blob {digest}");
-        if min > MAX_CHUNK {
-            return Err(RegistryError::Invalid {
-                what,
-                message: format!(
-                    "the registry asks for chunks of at least {min} bytes, more than the {MAX_CHUNK} berth buffers"
-                ),
-            });
-        }
-        let chunk = min.max(CHUNK_SIZE) as usize;
-        let mut buf = vec![0u8; chunk];
-        let mut offset = 0u64;
-        let scope = scope(repo, true);
-        loop {
-            let mut n = 0;
-            while n < chunk {
-                match reader.read(&mut buf[n..]) {
-                    Ok(0) => break,
-                    Ok(k) => n += k,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(e) => {
-                        return Err(RegistryError::Invalid {
-                            what,
-                            message: format!("reading local blob: {e}"),
-                        })
-                    }
-                }
-            }
-            if n == 0 {
-                break;
-            }
-            let body = Bytes::copy_from_slice(&buf[..n]);
-            let url = location.to_string();
-            let range = format!("{offset}-{}", offset + n as u64 - 1);
-            location = self.rt.block_on(async {
-                let resp = self
-                    .send(Method::PATCH, &url, &scope, |r| {
-                        r.header(CONTENT_TYPE, "application/octet-stream")
-                            .header(CONTENT_LENGTH, n.to_string())
-                            .header("Content-Range", range.as_str())
-                            .body(body.clone())
-                    })
-                    .await?;
-                if resp.status() != StatusCode::ACCEPTED {
-                    return Err(status_err(&Method::PATCH, &url, resp).await);
-                }
-                let next = resp
-                    .headers()
-                    .get(LOCATION)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|l| location.join(l).ok());
-                Ok(next.unwrap_or_else(|| location.clone()))
-            })?;
-            offset += n as u64;
-            if n < chunk {
-                break;
-            }
-        }
-        location
-            .query_pairs_mut()
-            .append_pair("digest", digest.as_ref());
-        let url = location.to_string();
-        self.rt.block_on(async {
-            let resp = self
-                .send(Method::PUT, &url, &scope, |r| r.header(CONTENT_LENGTH, "0"))
-                .await?;
-            if resp.status() != StatusCode::CREATED {
-                return Err(status_err(&Method::PUT, &url, resp).await);
-            }
-            Ok(())
-        })
-    }
 }
 
 fn scope(repo: &str, push: bool) -> String {
@@ -927,30 +735,7 @@ fn parse_params(s: &str) -> HashMap<String, String> {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+mod upload;
 
-    #[test]
-    fn challenge_parsing() {
-        let mut h = HeaderMap::new();
-        h.insert(
-            reqwest::header::WWW_AUTHENTICATE,
-            r#"Bearer realm="https://auth.example.com/token",service="registry.example.com",scope="repository:a/b:pull""#
-                .parse()
-                .unwrap(),
-        );
-        match parse_challenge(&h) {
-            Some(Challenge::Bearer { realm, service }) => {
-                assert_eq!(realm, "https://auth.example.com/token");
-                assert_eq!(service.as_deref(), Some("registry.example.com"));
-            }
-            other => panic!("{other:?}"),
-        }
-        h.insert(
-            reqwest::header::WWW_AUTHENTICATE,
-            r#"Basic realm="Registry Realm""#.parse().unwrap(),
-        );
-        assert!(matches!(parse_challenge(&h), Some(Challenge::Basic)));
-    }
-}
+#[cfg(test)]
+mod tests;
