@@ -74,26 +74,31 @@ impl World {
         self.regd.to_str().unwrap()
     }
 
+    /// Run berth with `args` plus the world's registries.d and cosign signing flags.
+    fn ok_signed(&self, args: &[&str]) -> String {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend([
+            "--registries.d",
+            self.regd(),
+            "--sign-by-sigstore-private-key",
+            self.key.to_str().unwrap(),
+            "--sign-passphrase-file",
+            self.passfile.to_str().unwrap(),
+        ]);
+        ok(&self.env, &all)
+    }
+
     /// Push busybox to `repo:tag`, signed with the world's cosign key; returns the digest.
     fn push_signed(&self, dest: &str) -> String {
         let digestfile = self.env.path("digest");
-        ok(
-            &self.env,
-            &[
-                "push",
-                "--tls-verify=false",
-                "--registries.d",
-                self.regd(),
-                "--sign-by-sigstore-private-key",
-                self.key.to_str().unwrap(),
-                "--sign-passphrase-file",
-                self.passfile.to_str().unwrap(),
-                "--digestfile",
-                digestfile.to_str().unwrap(),
-                "busybox",
-                &format!("docker://{dest}"),
-            ],
-        );
+        self.ok_signed(&[
+            "push",
+            "--tls-verify=false",
+            "--digestfile",
+            digestfile.to_str().unwrap(),
+            "busybox",
+            &format!("docker://{dest}"),
+        ]);
         std::fs::read_to_string(digestfile).unwrap()
     }
 
@@ -837,41 +842,23 @@ fn image_sign_and_copy_sign_images_in_the_registry() {
     let policy = w.sigstore_policy(&w.reg.image("later"), &w.pubkey);
     w.pull_fails(&w.puller(), &policy, &format!("docker://{dest}"));
 
-    ok(
-        &w.env,
-        &[
-            "image",
-            "sign",
-            "--tls-verify=false",
-            "--registries.d",
-            w.regd(),
-            "--sign-by-sigstore-private-key",
-            w.key.to_str().unwrap(),
-            "--sign-passphrase-file",
-            w.passfile.to_str().unwrap(),
-            &format!("docker://{dest}"),
-        ],
-    );
+    w.ok_signed(&[
+        "image",
+        "sign",
+        "--tls-verify=false",
+        &format!("docker://{dest}"),
+    ]);
     assert_eq!(attachments(&w.reg.addr, "later/busybox", &digest).len(), 1);
     w.pull(&w.puller(), &policy, &format!("docker://{dest}"));
 
     // berth copy from the store signs what it writes.
     let copied = w.reg.image("later/copied:2");
-    ok(
-        &w.env,
-        &[
-            "copy",
-            "--dest-tls-verify=false",
-            "--registries.d",
-            w.regd(),
-            "--sign-by-sigstore-private-key",
-            w.key.to_str().unwrap(),
-            "--sign-passphrase-file",
-            w.passfile.to_str().unwrap(),
-            "busybox",
-            &format!("docker://{copied}"),
-        ],
-    );
+    w.ok_signed(&[
+        "copy",
+        "--dest-tls-verify=false",
+        "busybox",
+        &format!("docker://{copied}"),
+    ]);
     w.pull(&w.puller(), &policy, &format!("docker://{copied}"));
 
     // Signing something that is not docker:// is refused in one line.
@@ -923,25 +910,16 @@ fn copy_all_copies_a_signed_list_and_pulls_verify_the_list_signature() {
     );
     let dst = w.reg.image("lists/dst:1");
     let digestfile = w.env.path("list-digest");
-    ok(
-        &w.env,
-        &[
-            "copy",
-            "--all",
-            "--src-tls-verify=false",
-            "--dest-tls-verify=false",
-            "--registries.d",
-            w.regd(),
-            "--sign-by-sigstore-private-key",
-            w.key.to_str().unwrap(),
-            "--sign-passphrase-file",
-            w.passfile.to_str().unwrap(),
-            "--digestfile",
-            digestfile.to_str().unwrap(),
-            &format!("docker://{src}"),
-            &format!("docker://{dst}"),
-        ],
-    );
+    w.ok_signed(&[
+        "copy",
+        "--all",
+        "--src-tls-verify=false",
+        "--dest-tls-verify=false",
+        "--digestfile",
+        digestfile.to_str().unwrap(),
+        &format!("docker://{src}"),
+        &format!("docker://{dst}"),
+    ]);
     let list_digest = std::fs::read_to_string(&digestfile).unwrap();
     let index = get_manifest(&w.reg.addr, "lists/dst", "1");
     let instances: Vec<String> = index["manifests"]
