@@ -9,6 +9,7 @@
 //! digests `sha256:<64 hex>`. A name with both a tag and a digest keeps the digest only.
 
 use crate::error::{Result, StoreError};
+use berth_layers::name::{check_path_component, ComponentError};
 
 /// The longest repository name accepted (registry included).
 const MAX_NAME: usize = 255;
@@ -173,42 +174,20 @@ fn validate_domain(name: &str, domain: &str) -> Result<()> {
     Ok(())
 }
 
-/// `[a-z0-9]+ ((\.|_|__|-+) [a-z0-9]+)*`
+/// One path component, as [`check_path_component`] says, with the store's messages.
 fn validate_component(name: &str, comp: &str) -> Result<()> {
-    if comp.is_empty() {
-        return Err(invalid(name, "empty path component"));
-    }
-    if comp.bytes().any(|b| b.is_ascii_uppercase()) {
-        return Err(invalid(name, "repository name must be lowercase"));
-    }
-    let b = comp.as_bytes();
-    let alnum = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
-    if !alnum(b[0]) || !alnum(b[b.len() - 1]) {
-        return Err(invalid(
+    check_path_component(comp).map_err(|e| match e {
+        ComponentError::Empty => invalid(name, "empty path component"),
+        ComponentError::Uppercase => invalid(name, "repository name must be lowercase"),
+        ComponentError::Edge => invalid(
             name,
             "path components must start and end with a lowercase letter or digit",
-        ));
-    }
-    let mut i = 0;
-    while i < b.len() {
-        if alnum(b[i]) {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < b.len() && !alnum(b[i]) {
-            i += 1;
-        }
-        let sep = &comp[start..i];
-        let ok = sep == "." || sep == "_" || sep == "__" || sep.bytes().all(|c| c == b'-');
-        if !ok {
-            return Err(invalid(
-                name,
-                &format!("bad separator {sep:?} (use '.', '_', '__' or '-')"),
-            ));
-        }
-    }
-    Ok(())
+        ),
+        ComponentError::Separator(sep) => invalid(
+            name,
+            &format!("bad separator {sep:?} (use '.', '_', '__' or '-')"),
+        ),
+    })
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@
 //!   resolution (pathrs, openat2 `RESOLVE_IN_ROOT`); hostile entries are refused with an error
 //!   naming the entry; limits stop decompression bombs. `apply/entry.rs` holds the
 //!   per-entry file system work (parents, replacement, metadata, whiteouts).
+//! - [`name`]: the grammar of a repository path component (store names, signed identities).
 //! - [`error`]: [`LayerError`], every variant naming the entry, path or digest concerned.
 
 pub mod apply;
@@ -23,6 +24,7 @@ pub mod compression;
 pub mod diff;
 pub mod digest;
 pub mod error;
+pub mod name;
 pub mod writer;
 
 pub use apply::{apply_layer, ApplyLimits, ApplyOptions, ApplyStats, WhiteoutMode};

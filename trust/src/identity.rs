@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use berth_layers::name::check_path_component;
+
 /// A parsed, normalized docker reference: `domain/path[:tag][@digest]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DockerReference {
@@ -165,39 +167,14 @@ fn is_port(p: &str) -> bool {
     !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// Path components: lowercase alphanumerics separated by `.`, `_`, `__` or runs of `-`.
+/// Path components as the distribution grammar says ([`check_path_component`]), and a
+/// name shorter than 256 bytes.
 fn validate_path(p: &str) -> Result<(), String> {
-    let component_ok = |c: &str| {
-        let b = c.as_bytes();
-        if b.is_empty() || !is_lower_alnum(b[0]) || !is_lower_alnum(b[b.len() - 1]) {
-            return false;
-        }
-        let mut i = 0;
-        while i < b.len() {
-            if is_lower_alnum(b[i]) {
-                i += 1;
-                continue;
-            }
-            let start = i;
-            while i < b.len() && !is_lower_alnum(b[i]) {
-                i += 1;
-            }
-            let sep = &c[start..i];
-            if !(sep == "." || sep == "_" || sep == "__" || sep.bytes().all(|x| x == b'-')) {
-                return false;
-            }
-        }
-        true
-    };
-    if p.split('/').all(component_ok) && p.len() + 1 < 256 {
+    if p.split('/').all(|c| check_path_component(c).is_ok()) && p.len() + 1 < 256 {
         Ok(())
     } else {
         Err(format!("invalid repository path {p:?}"))
     }
-}
-
-fn is_lower_alnum(b: u8) -> bool {
-    b.is_ascii_lowercase() || b.is_ascii_digit()
 }
 
 /// Validate a `remapIdentity` prefix: a bare `host[:port]`, or a name that starts with a host
