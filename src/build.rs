@@ -107,7 +107,8 @@ pub struct BuildArgs {
     /// Target platform: only the native one (`linux/ARCH`) for now; others are refused.
     #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
     platform: Option<String>,
-    /// OCI runtime for RUN steps: runc (default), crun or a path.
+    /// OCI runtime for RUN steps: embedded (berth's own, the default as root), runc, crun or a
+    /// path.
     #[arg(long, value_name = "RUNTIME")]
     runtime: Option<String>,
     /// The build context directory, or `-` for a tar of it on stdin.
@@ -228,6 +229,9 @@ fn build_args(list: &[String]) -> Vec<(String, String)> {
 
 pub fn build(ctx: &Context, mut args: BuildArgs) -> Result<ExitCode> {
     let format: Format = args.format.parse()?;
+    // As a plain user the build runs in berth's user namespace, as `podman build` does: RUN
+    // containers and files of several owners need it. Joined while still single-threaded.
+    crate::containers::enter(ctx)?;
     // `-` as the context: a tar (uncompressed, gzip or zstd) on stdin, unpacked in-root
     // into a private directory that lives as long as the build.
     let stdin_context = if args.context == Path::new("-") {

@@ -110,6 +110,8 @@ enum Command {
     Cp(containers::cp::CpArgs),
     /// Display the running processes of a container.
     Top(containers::TopArgs),
+    /// Display a live stream of containers' resource usage (CPU, memory, I/O, PIDs).
+    Stats(containers::stats::StatsArgs),
     /// Create a new image from a container's changes.
     Commit(containers::CommitArgs),
     /// Write a container's filesystem as a tar archive.
@@ -141,6 +143,11 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // The embedded OCI runtime's own command line (runc's verbs), run by the run engine.
+    if std::env::args_os().nth(1).as_deref() == Some(std::ffi::OsStr::new("oci-runtime")) {
+        let code = berth_oci_runtime::cli::main(std::env::args_os().skip(2).collect());
+        return ExitCode::from(code.clamp(0, 255) as u8);
+    }
     let cli = Cli::parse();
     init_logging(&cli.log_level);
     let ctx = Context {
@@ -186,6 +193,7 @@ fn run(ctx: &Context, command: Command) -> Result<ExitCode> {
         Command::Restart(a) => containers::restart(ctx, a),
         Command::Cp(a) => containers::cp::cp(ctx, a),
         Command::Top(a) => containers::top(ctx, a),
+        Command::Stats(a) => containers::stats::stats(ctx, a),
         Command::Commit(a) => containers::commit(ctx, a),
         Command::Export(a) => containers::export(ctx, a),
         Command::Rm(a) => containers::rm(ctx, a),
@@ -240,8 +248,15 @@ fn one_line(err: &anyhow::Error) -> String {
 }
 
 fn init_logging(level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(level)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    // libcontainer and libcgroups (the embedded runtime) warn about every cgroup controller
+    // this host lacks, and log as errors what berth reports itself: only at debug and trace.
+    let quiet = if matches!(level, "debug" | "trace") {
+        String::new()
+    } else {
+        ",libcontainer=off,libcgroups=off".to_string()
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(format!("{level}{quiet}"))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("warn{quiet}")));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -1,7 +1,10 @@
 //! The image a stage is making: its config and layer list, changed step by step as values
 //! (a new layer + history entry, or a config change + an empty-layer history entry), and
-//! written to the store as an unnamed intermediate image after each filesystem step (the
-//! next step's snapshot is prepared over it) or as the final, named image.
+//! written to the store as an unnamed intermediate image when something needs its layers
+//! stored as an image (the next filesystem step's snapshot is prepared over it, another
+//! stage starts from it or copies from it), or as the final, named image. A stage's last
+//! layer, and layers reused from the cache one after the other, are never written as an
+//! intermediate image of their own.
 
 use std::path::Path;
 
@@ -44,8 +47,11 @@ pub struct ImageState {
     pub config: ImageConfiguration,
     pub layers: Vec<Descriptor>,
     /// The stored image holding exactly `layers` (None for `FROM scratch` before any layer):
-    /// what the next snapshot is prepared over.
+    /// what the next snapshot is prepared over. Behind when `base_stale`: see
+    /// [`ImageState::store_base`].
     pub base: Option<ImageRecord>,
+    /// Layers were appended since `base` was written.
+    pub base_stale: bool,
     /// `--timestamp`: every created time and file mtime (seconds since the epoch), for
     /// reproducible images.
     pub timestamp: Option<i64>,
@@ -105,6 +111,7 @@ impl ImageState {
             config,
             layers: Vec::new(),
             base: None,
+            base_stale: false,
             timestamp: None,
             extras: Extras::default(),
             from: FromPoint::default(),
@@ -122,14 +129,17 @@ impl ImageState {
             config,
             layers: manifest.layers().clone(),
             base: Some(image.clone()),
+            base_stale: false,
             timestamp: None,
             extras: Extras::from_config_json(&raw),
             from: FromPoint::default(),
         })
     }
 
-    /// Record the current state as the stage's starting point (right after FROM).
+    /// Record the current state as the stage's starting point (right after FROM; `base`
+    /// must be stored, see [`ImageState::store_base`]).
     pub fn mark_from(&mut self) {
+        debug_assert!(!self.base_stale, "a stage starts from a stored image");
         self.from = FromPoint {
             layers: self.layers.len(),
             history: self.config.history().as_ref().map_or(0, Vec::len),
@@ -158,6 +168,7 @@ impl ImageState {
         }
         self.config.set_history(Some(history));
         self.base = base;
+        self.base_stale = false;
     }
 
     /// The runtime config (`config` in the image config), never absent.
@@ -185,15 +196,8 @@ impl ImageState {
         Ok(())
     }
 
-    /// Turn a snapshot's upper dir into a new layer, append it with a history entry, and
-    /// record the result as an unnamed image. Returns it when this made it (so the caller
-    /// can remove it later), `None` when an identical image was already in the store.
-    pub fn commit_upper(
-        &mut self,
-        store: &Store,
-        upper: &Path,
-        created_by: &str,
-    ) -> Result<Option<ImageRecord>> {
+    /// Turn a snapshot's upper dir into a new layer and append it with a history entry.
+    pub fn commit_upper(&mut self, store: &Store, upper: &Path, created_by: &str) -> Result<()> {
         let _lock = store.lock_shared()?;
         let layer_options = LayerOptions {
             mtime: self.timestamp.and_then(|t| u64::try_from(t).ok()),
@@ -204,18 +208,17 @@ impl ImageState {
                 .map_err(berth_image_store::StoreError::from)?;
         writer.commit(Some((&layer.digest, layer.size)))?;
         let desc = Descriptor::new(layer.media_type.clone(), layer.size, layer.digest.clone());
-        self.append_layer(store, desc, layer.diff_id.as_ref(), created_by)
+        self.append_layer(desc, layer.diff_id.as_ref(), created_by)
     }
 
     /// Append a layer already in the content store (a new one, or a cached one) with a
-    /// history entry, and record the result as [`Self::commit_upper`] does.
+    /// history entry. `base` is then behind until [`Self::store_base`].
     pub fn append_layer(
         &mut self,
-        store: &Store,
         layer: Descriptor,
         diff_id: &str,
         created_by: &str,
-    ) -> Result<Option<ImageRecord>> {
+    ) -> Result<()> {
         let mut rootfs = self.config.rootfs().clone();
         let mut diff_ids = rootfs.diff_ids().clone();
         diff_ids.push(diff_id.to_string());
@@ -223,8 +226,21 @@ impl ImageState {
         self.config.set_rootfs(rootfs);
         self.layers.push(layer);
         self.history_entry(created_by, false)?;
+        self.base_stale = true;
+        Ok(())
+    }
+
+    /// Bring `base` up to `layers`: record the current state as an unnamed intermediate
+    /// image if layers were appended since it was last written. Returns the image when this
+    /// made it (so the caller can remove it after the build), `None` when nothing was
+    /// written or an identical image was already in the store.
+    pub fn store_base(&mut self, store: &Store) -> Result<Option<ImageRecord>> {
+        if !self.base_stale {
+            return Ok(None);
+        }
         let (record, made) = self.write(store, &WriteOptions::default())?;
         self.base = Some(record.clone());
+        self.base_stale = false;
         Ok(made.then_some(record))
     }
 

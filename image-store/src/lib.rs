@@ -17,7 +17,8 @@
 //! - [`Store`]: opens a root, owns the database and the [`ContentStore`]; image records
 //!   ([`ImageRecord`]), names ([`names`]), snapshots ([`snapshot`]), gc and check.
 //! - [`content::ContentStore`]: ingest → verify → rename; [`content::IngestWriter`].
-//! - [`mount::Mount`]: a mount as plain data; [`mount::MountGuard`] unmounts on drop.
+//! - [`mount::Mount`]: a mount as plain data; [`mount::MountGuard`] unmounts on drop;
+//!   [`volatile`]: snapshots mounted without the unmount's sync of the whole disk.
 //! - [`copy`]: [`copy::ImageSource`] / [`copy::ImageDestination`] and the one
 //!   [`copy::copy_image`] routine that save, load and (later) pull and push use;
 //!   [`transports`] implements them for OCI layouts, oci-archive and docker-archive.
@@ -41,6 +42,7 @@ pub mod store;
 #[doc(hidden)]
 pub mod testutil;
 pub mod transports;
+pub mod volatile;
 
 pub use content::ContentStore;
 pub use error::{Result, StoreError};

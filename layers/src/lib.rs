@@ -6,7 +6,8 @@
 //! - [`digest`]: sha256 [`Digest`] helpers, [`digest::HashingWriter`] (hash and count while
 //!   writing) and [`digest::VerifyingReader`] (fails at EOF unless digest and size match).
 //! - [`compression`]: [`Compression`] (none, gzip, zstd) detected by magic bytes, streaming
-//!   decoders, and encoders that use every core (gzp for gzip, zstdmt for zstd).
+//!   decoders, and encoders that use every core (our own parallel gzip, which stores
+//!   incompressible stretches and writes the same bytes on any core count; zstdmt for zstd).
 //! - [`writer`]: [`LayerWriter`], one pass tar → diff_id hash → compress → digest hash → sink,
 //!   yielding a [`LayerDescriptor`]; deterministic output (sorted entries, numeric owners,
 //!   optional fixed mtime, PAX for long names and xattrs).

@@ -30,12 +30,24 @@ pub struct CreateRequest {
     /// `--name` (default: a random `adjective_noun`).
     pub name: Option<String>,
     pub options: RunOptions,
-    /// `--runtime` (default: runc if installed, else crun).
+    /// `--runtime` (default: see [`ExternalRuntime::resolve`]).
     pub runtime: Option<String>,
+    /// The caller starts the container right away (`run`): the rootfs stays mounted from
+    /// create to start instead of being unmounted and mounted again.
+    pub keep_mounted: bool,
     /// `--rm`.
     pub auto_remove: bool,
     /// `--label KEY=VALUE`.
     pub labels: Vec<(String, String)>,
+}
+
+/// How [`Engine::create`] mounts the new container's snapshot.
+#[derive(Clone, Copy)]
+struct Mounting {
+    /// Left mounted for a start right away.
+    keep: bool,
+    /// `volatile` (a `--rm` container).
+    volatile: bool,
 }
 
 /// The container lifecycle over a store and a run root.
@@ -191,9 +203,13 @@ impl<'a> Engine<'a> {
         if let Some(r) = &options.rootfs {
             snapshot = r.snapshot(snapshot);
         }
-        let made = self
-            .resolve_volumes(&mut options)
-            .and_then(|_| self.spec_for(&id, &snapshot, &config, &mut options));
+        let made = self.resolve_volumes(&mut options).and_then(|_| {
+            let mounting = Mounting {
+                keep: req.keep_mounted,
+                volatile: req.auto_remove,
+            };
+            self.spec_for(&id, &snapshot, &config, &mut options, mounting)
+        });
         let spec = match made {
             Ok(s) => s,
             Err(e) => {
@@ -318,32 +334,37 @@ impl<'a> Engine<'a> {
     }
 
     /// Mount the snapshot (the user lookup reads the image's files), add the image's volumes
-    /// (filled from it) and generate the spec.
+    /// (filled from it) and generate the spec. The snapshot stays mounted when `mounting.keep`
+    /// and all went well.
     fn spec_for(
         &self,
         id: &str,
         snapshot: &berth_image_store::snapshot::Snapshot,
         config: &oci_spec::image::ImageConfiguration,
         options: &mut RunOptions,
+        mounting: Mounting,
     ) -> Result<oci_spec::runtime::Spec> {
-        let mut guards = Vec::new();
-        for m in &snapshot.mounts {
-            guards.push(m.mount(&snapshot.mountpoint)?);
-        }
+        let guards = berth_image_store::volatile::mount_all(snapshot, mounting.volatile)?;
         crate::image_volumes::add_image_volumes(
             self.store.root(),
             &snapshot.mountpoint,
             config,
             options,
         )?;
-        generate(
+        let spec = generate(
             &SpecInput {
                 id,
                 image: config,
                 rootfs: &snapshot.mountpoint,
             },
             options,
-        )
+        )?;
+        if mounting.keep {
+            for g in guards {
+                g.leak();
+            }
+        }
+        Ok(spec)
     }
 
     /// The container's writable snapshot: over its image, or for `--rootfs` over (or a bind
@@ -357,22 +378,27 @@ impl<'a> Engine<'a> {
     }
 
     /// Mount the container's snapshot at its mount point (if not already).
+    ///
+    /// A `--rm` container's snapshot is mounted `volatile`
+    /// ([`berth_image_store::volatile`]): it is removed when the container exits, so its
+    /// unmount need not wait for a sync of the whole disk.
     pub fn mount_rootfs(&self, c: &Container) -> Result<PathBuf> {
         let snap = self.container_snapshot(c)?;
         if !is_mounted(&snap.mountpoint) {
-            for m in &snap.mounts {
-                m.mount(&snap.mountpoint)?.leak();
+            for g in berth_image_store::volatile::mount_all(&snap, c.auto_remove)? {
+                g.leak();
             }
         }
         Ok(snap.mountpoint)
     }
 
-    /// Write the bundle (`config.json`) for `c`.
-    pub fn write_bundle(&self, c: &Container) -> Result<PathBuf> {
+    /// Write the bundle of `c`: `config.json` from `spec` (its spec, mounts resolved).
+    pub fn write_bundle(&self, c: &Container, spec: &oci_spec::runtime::Spec) -> Result<PathBuf> {
         let dir = self.bundle_dir(&c.id);
         fs::create_dir_all(&dir).map_err(|e| RunError::io(&dir, e))?;
         let config = dir.join("config.json");
-        fs::write(&config, &c.spec).map_err(|e| RunError::io(&config, e))?;
+        let text = serde_json::to_string(spec).map_err(|e| RunError::Spec(e.to_string()))?;
+        fs::write(&config, text).map_err(|e| RunError::io(&config, e))?;
         Ok(dir)
     }
 

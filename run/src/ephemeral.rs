@@ -50,7 +50,7 @@ pub fn run_ephemeral(
     for m in &snapshot.mounts {
         guards.push(m.mount(&snapshot.mountpoint)?);
     }
-    let spec = generate(
+    let mut spec = generate(
         &SpecInput {
             id: &id,
             image: run.image,
@@ -58,7 +58,7 @@ pub fn run_ephemeral(
         },
         run.options,
     )?;
-    crate::rootfs::check_runtime_mounts(&snapshot.mountpoint, &spec)?;
+    crate::rootfs::prepare_mounts(&snapshot.mountpoint, &mut spec)?;
     let bundle = run.runroot.join("containers").join(&id);
     fs::create_dir_all(&bundle).map_err(|e| RunError::io(&bundle, e))?;
     let result = (|| {

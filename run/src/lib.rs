@@ -32,6 +32,7 @@
 //! - [`exploded`]: `--rootfs DIR[:O]`, a directory as the container's root (or an overlay's
 //!   lower layer).
 //! - [`top`]: a running container's processes, from `/proc` by PID namespace.
+//! - [`stats`]: a running container's CPU, memory, PIDs and I/O, from its cgroup (v1 or v2).
 //! - [`image_volumes`]: the image's `VOLUME`s → anonymous volumes filled from the image
 //!   (`--image-volume bind|tmpfs|ignore`).
 //! - [`volumes::Volumes`]: named and anonymous volumes (`-v NAME:/path`, `-v /path`).
@@ -60,6 +61,7 @@ pub mod runtime;
 pub mod seccomp;
 pub mod signals;
 pub mod spec;
+pub mod stats;
 pub mod supervise;
 pub mod top;
 pub mod user;

@@ -7,15 +7,20 @@
 //! any component of a `/dev`, `/proc` or `/sys` mount destination is a symlink or not a
 //! directory. It re-checks at each start, since a previous run may have swapped a directory
 //! for a link.
+//!
+//! Every other mount destination (`-v`, `--tmpfs`, volumes) is resolved in the rootfs as if
+//! chrooted there (an absolute link restarts at the rootfs, `..` stops at it), and the spec
+//! gets the resolved path: each runtime then mounts on a path with no symlink, whether or not
+//! it would have resolved links itself (runc does; youki's libcontainer refuses them).
 
-use std::path::{Component, Path};
+use std::path::{Component, Path, PathBuf};
 
 use oci_spec::runtime::Spec;
 
 use crate::error::{Result, RunError};
 
 /// Whether a destination is one the runtime itself populates (`/dev…`, `/proc…`, `/sys…`).
-fn runtime_managed(dest: &Path) -> bool {
+pub(crate) fn runtime_managed(dest: &Path) -> bool {
     matches!(
         dest.components().nth(1),
         Some(Component::Normal(first)) if first == "dev" || first == "proc" || first == "sys"
@@ -68,6 +73,87 @@ pub fn check_runtime_mounts(rootfs: &Path, spec: &Spec) -> Result<()> {
     Ok(())
 }
 
+/// Links followed at most while resolving one destination (Linux's own limit).
+const MAX_LINKS: usize = 40;
+
+/// `dest` (absolute, in the container) with every symlink resolved inside `rootfs`. The
+/// components from the first that does not exist are kept as they are (the runtime creates
+/// them as directories).
+pub fn resolve_in_root(rootfs: &Path, dest: &Path) -> Result<PathBuf> {
+    let mut pending: Vec<PathBuf> = dest
+        .components()
+        .rev()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(PathBuf::from(n)),
+            Component::ParentDir => Some(PathBuf::from("..")),
+            _ => None,
+        })
+        .collect();
+    let mut resolved = PathBuf::from("/");
+    let mut links = 0;
+    let mut missing = false;
+    while let Some(name) = pending.pop() {
+        if name.as_os_str() == ".." {
+            resolved.pop();
+            continue;
+        }
+        let next = resolved.join(&name);
+        if missing {
+            resolved = next;
+            continue;
+        }
+        let host = rootfs.join(next.strip_prefix("/").unwrap_or(&next));
+        match std::fs::symlink_metadata(&host) {
+            Ok(md) if md.file_type().is_symlink() => {
+                links += 1;
+                if links > MAX_LINKS {
+                    return Err(RunError::Rootfs {
+                        path: dest.display().to_string(),
+                        reason: "too many levels of symbolic links".to_string(),
+                    });
+                }
+                let target = std::fs::read_link(&host).map_err(|e| RunError::io(&host, e))?;
+                if target.is_absolute() {
+                    resolved = PathBuf::from("/");
+                }
+                for c in target.components().rev() {
+                    match c {
+                        Component::Normal(n) => pending.push(PathBuf::from(n)),
+                        Component::ParentDir => pending.push(PathBuf::from("..")),
+                        _ => {}
+                    }
+                }
+            }
+            Ok(_) => resolved = next,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                missing = true;
+                resolved = next;
+            }
+            Err(e) => return Err(RunError::io(&host, e)),
+        }
+    }
+    Ok(resolved)
+}
+
+/// Check `spec`'s mounts against `rootfs` ([`check_runtime_mounts`]) and replace every other
+/// destination by its in-root resolution ([`resolve_in_root`]).
+pub fn prepare_mounts(rootfs: &Path, spec: &mut Spec) -> Result<()> {
+    check_runtime_mounts(rootfs, spec)?;
+    let Some(mounts) = spec.mounts().clone() else {
+        return Ok(());
+    };
+    let mut out = Vec::with_capacity(mounts.len());
+    for mut m in mounts {
+        if !runtime_managed(m.destination()) {
+            let resolved = resolve_in_root(rootfs, m.destination())?;
+            m.set_destination(resolved);
+        }
+        out.push(m);
+    }
+    spec.set_mounts(Some(out));
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,5 +188,35 @@ mod tests {
         // Other destinations are left to the runtime's in-root resolution.
         std::os::unix::fs::symlink(host.path(), d.path().join("data")).unwrap();
         check_runtime_mounts(d.path(), &s).unwrap();
+    }
+
+    #[test]
+    fn destinations_resolve_as_if_chrooted() {
+        let d = tempfile::tempdir().unwrap();
+        let r = d.path();
+        std::fs::create_dir_all(r.join("real/sub")).unwrap();
+        std::os::unix::fs::symlink("/real", r.join("abs")).unwrap();
+        std::os::unix::fs::symlink("../../../real/sub", r.join("real/up")).unwrap();
+        std::os::unix::fs::symlink("/etc/host-only", r.join("out")).unwrap();
+        std::os::unix::fs::symlink("loop", r.join("loop")).unwrap();
+        let res = |p: &str| resolve_in_root(r, Path::new(p));
+        assert_eq!(res("/abs/sub").unwrap(), Path::new("/real/sub"));
+        assert_eq!(res("/real/up/x/y").unwrap(), Path::new("/real/sub/x/y"));
+        assert_eq!(res("/out/z").unwrap(), Path::new("/etc/host-only/z"));
+        assert_eq!(res("/../../abs").unwrap(), Path::new("/real"));
+        assert!(res("/loop")
+            .unwrap_err()
+            .to_string()
+            .contains("symbolic links"));
+        let mut s = spec(&["/abs", "/dev/shm"]);
+        prepare_mounts(r, &mut s).unwrap();
+        let dests: Vec<_> = s
+            .mounts()
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|m| m.destination().clone())
+            .collect();
+        assert_eq!(dests, [PathBuf::from("/real"), PathBuf::from("/dev/shm")]);
     }
 }

@@ -3,7 +3,10 @@
 //! [`ExternalRuntime`] drives an installed OCI runtime binary (runc, crun, or a path) with its
 //! state under the run root (`<runroot>/<name>`), its own log in the bundle as JSON lines, and
 //! maps the runtime's "cannot exec" errors to Podman's exit codes (127 not found, 126 cannot
-//! invoke). An embedded backend (youki's libcontainer) is planned to implement the same trait.
+//! invoke). The same type drives the embedded runtime (`--runtime embedded`, the default as
+//! root; crate `berth-oci-runtime`, youki's libcontainer): `create` and `exec` run
+//! `berth oci-runtime …` (a fresh single-threaded process clones the container), while
+//! `start`, `state`, `kill` and `delete` are called in-process.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -97,7 +100,12 @@ pub struct ExternalRuntime {
     name: String,
     binary: PathBuf,
     state_root: PathBuf,
+    /// berth's own runtime: `binary` is berth, run as `berth oci-runtime`.
+    embedded: bool,
 }
+
+/// The name of the embedded runtime (`--runtime embedded`).
+pub const EMBEDDED: &str = "embedded";
 
 /// Directories searched for runtime binaries.
 const SEARCH: &[&str] = &[
@@ -109,14 +117,10 @@ const SEARCH: &[&str] = &[
     "/sbin",
 ];
 
-/// Runtimes tried in order when none is named.
-fn default_order() -> &'static [&'static str] {
-    if crate::rootless::is_rootless() {
-        &["crun", "runc"]
-    } else {
-        &["runc", "crun"]
-    }
-}
+/// Installed runtimes tried in order rootless, when none is named: the embedded runtime's
+/// cgroup manager cannot run without delegated cgroups (this host kind has cgroup v1), while
+/// crun runs without any cgroup manager and runc skips cgroups it cannot create.
+const ROOTLESS_ORDER: &[&str] = &["crun", "runc"];
 
 /// Find an executable named `name` in `$PATH` and the usual system directories.
 pub fn find_binary(name: &str) -> Option<PathBuf> {
@@ -130,12 +134,13 @@ pub fn find_binary(name: &str) -> Option<PathBuf> {
 }
 
 impl ExternalRuntime {
-    /// The runtime `spec` (`runc`, `crun`, or a path to a binary), keeping its state under
-    /// `runroot/<name>`. `None` picks the default: as root runc if installed (it copes with
-    /// this host kind's hybrid cgroups), else crun; rootless crun first (it runs without any
-    /// cgroup manager, `--cgroup-manager=disabled`), else runc.
+    /// The runtime `spec` (`embedded`, `runc`, `crun`, or a path to a binary), keeping its
+    /// state under `runroot/runtime/<name>`. `None` picks the default: as root the embedded
+    /// runtime; rootless crun, else runc (with a one-line notice, as the embedded runtime
+    /// needs delegated cgroups), else the embedded runtime.
     pub fn resolve(spec: Option<&str>, runroot: &Path) -> Result<ExternalRuntime> {
         let (name, binary) = match spec {
+            Some(EMBEDDED) => return Ok(ExternalRuntime::embedded(runroot)),
             Some(s) if s.contains('/') => {
                 let p = PathBuf::from(s);
                 if !p.is_file() {
@@ -153,26 +158,50 @@ impl ExternalRuntime {
                 })?;
                 (s.to_string(), p)
             }
-            None => default_order()
-                .iter()
-                .find_map(|n| find_binary(n).map(|p| (n.to_string(), p)))
-                .ok_or_else(|| {
-                    RunError::Invalid(
-                        "no OCI runtime found: install runc or crun, or pass --runtime PATH"
-                            .to_string(),
-                    )
-                })?,
+            None if crate::rootless::is_rootless() => {
+                match ROOTLESS_ORDER
+                    .iter()
+                    .find_map(|n| find_binary(n).map(|p| (n.to_string(), p)))
+                {
+                    Some((name, p)) => {
+                        static NOTICE: std::sync::Once = std::sync::Once::new();
+                        NOTICE.call_once(|| {
+                            eprintln!(
+                                "berth: rootless without delegated cgroups: using {name} instead of the embedded runtime"
+                            )
+                        });
+                        (name, p)
+                    }
+                    None => return Ok(ExternalRuntime::embedded(runroot)),
+                }
+            }
+            None => return Ok(ExternalRuntime::embedded(runroot)),
         };
         let state_root = runroot.join("runtime").join(&name);
         Ok(ExternalRuntime {
             name,
             binary,
             state_root,
+            embedded: false,
         })
+    }
+
+    /// berth's embedded runtime, its state under `runroot/runtime/embedded`.
+    pub fn embedded(runroot: &Path) -> ExternalRuntime {
+        ExternalRuntime {
+            name: EMBEDDED.to_string(),
+            // The running berth, even if its file was replaced since it started.
+            binary: PathBuf::from("/proc/self/exe"),
+            state_root: runroot.join("runtime").join(EMBEDDED),
+            embedded: true,
+        }
     }
 
     fn command(&self, log: Option<&Path>) -> Command {
         let mut c = Command::new(&self.binary);
+        if self.embedded {
+            c.arg("oci-runtime");
+        }
         c.arg("--root").arg(&self.state_root);
         if self.name == "crun" && crate::rootless::is_rootless() {
             // A plain user cannot create cgroups on cgroup v1 (and crun refuses this host's
@@ -183,6 +212,16 @@ impl ExternalRuntime {
             c.arg("--log").arg(log).arg("--log-format").arg("json");
         }
         c
+    }
+
+    /// The embedded runtime's in-process verbs report through here.
+    fn embedded_result<T>(
+        &self,
+        action: &str,
+        id: &str,
+        r: berth_oci_runtime::Result<T>,
+    ) -> Result<T> {
+        r.map_err(|e| self.failure(action, id, e.0))
     }
 
     fn failure(&self, action: &str, id: &str, message: String) -> RunError {
@@ -258,6 +297,7 @@ pub fn classify_exec_failure(message: &str) -> Option<RunError> {
     if m.contains("not found") || m.contains("no such file or directory") {
         Some(RunError::CommandNotFound(message.to_string()))
     } else if m.contains("permission denied")
+        || m.contains("operation not permitted")
         || m.contains("is a directory")
         || m.contains("exec format error")
     {
@@ -317,6 +357,10 @@ impl OciRuntime for ExternalRuntime {
     }
 
     fn start(&self, id: &str) -> Result<()> {
+        if self.embedded {
+            let r = berth_oci_runtime::verbs::start(&self.state_root, id);
+            return self.embedded_result("start", id, r);
+        }
         self.simple("start", id, &["start", id]).map(|_| ())
     }
 
@@ -350,6 +394,11 @@ impl OciRuntime for ExternalRuntime {
     }
 
     fn state(&self, id: &str) -> Result<RuntimeState> {
+        if self.embedded {
+            let r = berth_oci_runtime::verbs::state(&self.state_root, id);
+            let (status, pid) = self.embedded_result("state", id, r)?;
+            return Ok(RuntimeState { status, pid });
+        }
         let out = self.simple("state", id, &["state", id])?;
         let v: serde_json::Value = serde_json::from_str(&out)
             .map_err(|e| self.failure("state", id, format!("bad JSON: {e}")))?;
@@ -364,6 +413,10 @@ impl OciRuntime for ExternalRuntime {
     }
 
     fn kill(&self, id: &str, signal: i32) -> Result<()> {
+        if self.embedded {
+            let r = berth_oci_runtime::verbs::kill(&self.state_root, id, signal);
+            return self.embedded_result("kill", id, r);
+        }
         self.simple("kill", id, &["kill", id, &signal.to_string()])
             .map(|_| ())
     }
@@ -373,6 +426,10 @@ impl OciRuntime for ExternalRuntime {
         // nothing to delete, and the runtime need not be started.
         if !self.state_root.join(id).exists() {
             return Ok(());
+        }
+        if self.embedded {
+            let r = berth_oci_runtime::verbs::delete(&self.state_root, id, force);
+            return self.embedded_result("delete", id, r);
         }
         let mut args = vec!["delete"];
         if force {
@@ -405,6 +462,9 @@ mod tests {
             "unable to start container process: exec: \"/etc\": permission denied",
         );
         assert_eq!(denied.map(|e| e.exit_code()), Some(126));
+        // crun, for a directory as the command.
+        let crun = classify_exec_failure("open executable: Operation not permitted");
+        assert_eq!(crun.map(|e| e.exit_code()), Some(126));
         assert!(classify_exec_failure("cgroup: something else").is_none());
     }
 

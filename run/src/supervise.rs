@@ -201,10 +201,10 @@ impl Engine<'_> {
         mut stdio: ContainerStdio,
     ) -> Result<(u32, Option<TtySession>)> {
         let rootfs = self.mount_rootfs(c)?;
-        let spec: oci_spec::runtime::Spec =
+        let mut spec: oci_spec::runtime::Spec =
             serde_json::from_str(&c.spec).map_err(|e| RunError::Spec(e.to_string()))?;
-        crate::rootfs::check_runtime_mounts(&rootfs, &spec)?;
-        let bundle = self.write_bundle(c)?;
+        crate::rootfs::prepare_mounts(&rootfs, &mut spec)?;
+        let bundle = self.write_bundle(c, &spec)?;
         // A runtime state left by a crash would make create fail.
         let _ = rt.delete(&c.id, true);
         let (pid, tty) = if c.options.terminal {

@@ -54,7 +54,8 @@ fn a_build_step_runs_over_its_snapshot() {
         &Ephemeral {
             image: &config,
             options: &options,
-            runtime: None,
+            // The embedded runtime needs the berth binary; this test binary is not it.
+            runtime: Some("runc"),
             runroot: &runroot,
         },
         ContainerStdio {

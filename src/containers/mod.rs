@@ -6,6 +6,7 @@
 pub mod cp;
 mod options;
 pub mod show;
+pub mod stats;
 pub mod volumes;
 
 use std::ffi::OsString;
@@ -45,6 +46,8 @@ pub enum ContainerCommand {
     Cp(cp::CpArgs),
     /// Display the running processes of a container.
     Top(TopArgs),
+    /// Display containers' resource usage (CPU, memory, I/O, PIDs).
+    Stats(stats::StatsArgs),
     /// Create a new image from a container's changes.
     Commit(CommitArgs),
     /// Write a container's filesystem as a tar archive.
@@ -78,6 +81,7 @@ pub fn dispatch(ctx: &Context, command: ContainerCommand) -> Result<ExitCode> {
         ContainerCommand::Prune(a) => prune(ctx, a),
         ContainerCommand::Cp(a) => cp::cp(ctx, a),
         ContainerCommand::Top(a) => top(ctx, a),
+        ContainerCommand::Stats(a) => stats::stats(ctx, a),
         ContainerCommand::Commit(a) => commit(ctx, a),
         ContainerCommand::Export(a) => export(ctx, a),
         ContainerCommand::Rm(a) => rm(ctx, a),
@@ -157,6 +161,8 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode> {
     if !args.create.rootfs {
         req.image = ensure_image(&store, &args.create)?;
     }
+    // Started right away: no unmount and mount again between create and start.
+    req.keep_mounted = true;
     let engine = Engine::new(&store, &runroot(ctx))?;
     let c = match engine.create(&req) {
         Ok(c) => c,

@@ -90,7 +90,8 @@ pub struct CreateArgs {
     /// Signal that `stop` sends first (default: the image's StopSignal, else SIGTERM).
     #[arg(long, value_name = "SIGNAL")]
     pub stop_signal: Option<String>,
-    /// OCI runtime: runc, crun or a path (default: runc if installed, else crun).
+    /// OCI runtime: embedded (berth's own), runc, crun or a path (default: embedded as root;
+    /// rootless crun, else runc, else embedded).
     #[arg(long, value_name = "RUNTIME")]
     pub runtime: Option<String>,
     /// Pull the image: missing (default: only when not in the store), always, never, newer.
@@ -203,6 +204,7 @@ impl CreateArgs {
             name: self.name.clone(),
             options,
             runtime: self.runtime.clone(),
+            keep_mounted: false,
             auto_remove: self.rm,
             labels: self
                 .label

@@ -18,6 +18,7 @@ mod rootless_run;
 mod run;
 mod run_cp;
 mod run_lifecycle;
+mod run_stats;
 mod store;
 mod trust;
 mod trust_interop;

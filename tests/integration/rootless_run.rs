@@ -66,13 +66,13 @@ fn ensure_system_user(name: &str) {
 }
 
 /// One rootless test's world: the test dir owned by `user`, HOME and XDG_RUNTIME_DIR in it.
-struct Rootless {
-    env: TestEnv,
+pub(crate) struct Rootless {
+    pub(crate) env: TestEnv,
     user: &'static str,
 }
 
 impl Rootless {
-    fn new(user: &'static str) -> Rootless {
+    pub(crate) fn new(user: &'static str) -> Rootless {
         let env = TestEnv::new();
         let _ = env.busybox_tar();
         for d in ["home", "run"] {
@@ -100,7 +100,7 @@ impl Rootless {
     }
 
     /// Run `script` with `sh -c` as the user.
-    fn sh(&self, script: &str) -> Output {
+    pub(crate) fn sh(&self, script: &str) -> Output {
         Command::new(require_tool("runuser"))
             .args(["-u", self.user, "--", "env", "-i"])
             .arg(format!("HOME={}", self.env.path("home").display()))
@@ -312,6 +312,41 @@ fn rootless_commit_keeps_deletions_and_opaque_dirs() {
         r.ok("$BERTH run --rm step2 ls /tmp /tmp/d"),
         "/tmp:\nd\n\n/tmp/d:\nnew\n"
     );
+    r.finish();
+}
+
+/// `berth build` as a plain user runs in berth's user namespace, as `podman build` does
+/// (no `berth unshare` needed): RUN steps, `COPY --chown`, owners kept in the image, and the
+/// one-line notice that an installed runtime stands in for the embedded one, once a build.
+#[test]
+fn rootless_build_runs_in_berths_namespace() {
+    let r = Rootless::with_busybox();
+    let ctx = r.env.path("ctx");
+    fs::create_dir(&ctx).unwrap();
+    fs::write(ctx.join("x"), "copied\n").unwrap();
+    fs::write(
+        ctx.join("Containerfile"),
+        "FROM bb\nRUN echo one > /f && chown 1000:1000 /f\nRUN echo two >> /f\n\
+         COPY --chown=10:20 x /x\n",
+    )
+    .unwrap();
+    let chown = Command::new("chown")
+        .arg("-R")
+        .arg(format!("{USER}:"))
+        .arg(&ctx)
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    let out = r.sh(&format!("$BERTH build -q -t built {}", ctx.display()));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        err.matches("instead of the embedded runtime").count(),
+        1,
+        "one notice per build: {err}"
+    );
+    let got = r.ok("$BERTH run --rm built sh -c 'stat -c %u:%g /f /x; cat /f /x'");
+    assert_eq!(got, "1000:1000\n10:20\none\ntwo\ncopied\n");
     r.finish();
 }
 

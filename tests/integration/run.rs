@@ -262,6 +262,49 @@ fn run_volume_and_capabilities() {
     r.assert_no_leftovers();
 }
 
+/// The lifecycle basics through `--runtime NAME`: output, exit codes (4, 127), `-u`, and a
+/// detached container stopped and removed.
+fn runs_the_same_bundle(r: &RunEnv, runtime: &str) {
+    let run = |extra: &[&str]| {
+        let mut a = vec!["run", "--rm", "--runtime", runtime, "busybox"];
+        a.extend_from_slice(extra);
+        r.code(&a)
+    };
+    assert_eq!(run(&["echo", "hi"]).1, "hi\n");
+    assert_eq!(run(&["sh", "-c", "exit 4"]).0, Some(4));
+    assert_eq!(run(&["nosuchcommand"]).0, Some(127));
+    assert_eq!(run(&["/etc"]).0, Some(126));
+    let out = r.ok(&[
+        "run",
+        "--rm",
+        "--runtime",
+        runtime,
+        "-u",
+        "nobody",
+        "busybox",
+        "id",
+        "-u",
+    ]);
+    assert_eq!(out, "65534\n");
+    let id = r
+        .ok(&[
+            "run",
+            "-d",
+            "--runtime",
+            runtime,
+            "busybox",
+            "sleep",
+            "1000",
+        ])
+        .trim()
+        .to_string();
+    let v: serde_json::Value = serde_json::from_str(&r.ok(&["container", "inspect", &id])).unwrap();
+    assert_eq!(v[0]["OCIRuntime"], runtime, "{v}");
+    r.ok(&["stop", "-t", "0", &id]);
+    r.ok(&["rm", &id]);
+    r.assert_no_leftovers();
+}
+
 #[test]
 fn crun_runs_the_same_bundle() {
     if !crun_usable() {
@@ -271,49 +314,56 @@ fn crun_runs_the_same_bundle() {
         );
         return;
     }
+    runs_the_same_bundle(&busybox(), "crun");
+}
+
+#[test]
+fn runc_runs_the_same_bundle() {
+    runs_the_same_bundle(&busybox(), "runc");
+}
+
+/// The default runtime as root is the embedded one; its runc-style command line
+/// (`berth oci-runtime`) reports the state berth keeps under the run root, and refuses
+/// unknown containers and verbs with exit 1 and one line.
+#[test]
+fn embedded_runtime_is_the_default_and_speaks_runc_verbs() {
     let r = busybox();
-    assert_eq!(
-        r.ok(&["run", "--rm", "--runtime", "crun", "busybox", "echo", "hi"]),
-        "hi\n"
-    );
-    let (code, _, _) = r.code(&[
-        "run",
-        "--rm",
-        "--runtime",
-        "crun",
-        "busybox",
-        "sh",
-        "-c",
-        "exit 4",
-    ]);
-    assert_eq!(code, Some(4));
-    let (code, _, _) = r.code(&[
-        "run",
-        "--rm",
-        "--runtime",
-        "crun",
-        "busybox",
-        "nosuchcommand",
-    ]);
-    assert_eq!(code, Some(127));
-    let out = r.ok(&[
-        "run",
-        "--rm",
-        "--runtime",
-        "crun",
-        "-u",
-        "nobody",
-        "busybox",
-        "id",
-        "-u",
-    ]);
-    assert_eq!(out, "65534\n");
+    runs_the_same_bundle(&r, "embedded");
     let id = r
-        .ok(&["run", "-d", "--runtime", "crun", "busybox", "sleep", "1000"])
+        .ok(&["run", "-d", "busybox", "sleep", "1000"])
         .trim()
         .to_string();
-    r.ok(&["stop", "-t", "0", &id]);
-    r.ok(&["rm", &id]);
+    let v: serde_json::Value = serde_json::from_str(&r.ok(&["container", "inspect", &id])).unwrap();
+    assert_eq!(v[0]["OCIRuntime"], "embedded", "{v}");
+    let state_root = r.runroot.join("runtime/embedded");
+    let oci = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_berth"))
+            .arg("oci-runtime")
+            .arg("--root")
+            .arg(&state_root)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = oci(&["state", &id]);
+    assert!(out.status.success(), "{out:?}");
+    let state: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(state["status"], "running", "{state}");
+    assert_eq!(state["pid"], v[0]["State"]["Pid"], "{state} {v}");
+    for (args, word) in [
+        (vec!["state", "nosuch"], "does not exist"),
+        (vec!["frobnicate", "x"], "unknown command"),
+        (vec!["kill", id.as_str(), "NOSIG"], "invalid signal"),
+    ] {
+        let out = oci(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains(word) && err.trim().lines().count() == 1,
+            "{err}"
+        );
+    }
+    r.ok(&["rm", "-f", &id]);
     r.assert_no_leftovers();
 }
 

@@ -443,3 +443,56 @@ fn cp_reaches_a_running_containers_volumes_and_tmpfs() {
     r.ok(&["rm", "-f", "box"]);
     r.assert_no_leftovers();
 }
+
+/// A stopped container's volumes are mounted for cp, as Podman does: a named volume and a
+/// host directory receive the files (a read-only one refuses), both ways, and nothing stays
+/// mounted on the host (the mounts live in cp's own mount namespace).
+#[test]
+fn cp_reaches_a_stopped_containers_volumes() {
+    let r = busybox();
+    let hostdir = r.env.path("hostdir");
+    fs::create_dir_all(&hostdir).unwrap();
+    fs::write(hostdir.join("h"), "from the bind\n").unwrap();
+    let ro = format!("{}:/ro:ro", s(&hostdir));
+    let rw = format!("{}:/rw", s(&hostdir));
+    r.ok(&[
+        "create",
+        "--name",
+        "box",
+        "-v",
+        "cpvol:/data",
+        "-v",
+        &ro,
+        "-v",
+        &rw,
+        "busybox",
+        "true",
+    ]);
+    let host = r.env.path("host");
+    fs::create_dir_all(&host).unwrap();
+    fs::write(host.join("f"), "to volume\n").unwrap();
+
+    cp_ok(&r, &[s(&host.join("f")), "box:/data/"]);
+    let vol = r.env.root.join("volumes/cpvol/_data");
+    assert_eq!(fs::read_to_string(vol.join("f")).unwrap(), "to volume\n");
+    assert_eq!(read_in(&r, "box", "/data/f"), "to volume\n");
+    assert_eq!(read_in(&r, "box", "/ro/h"), "from the bind\n");
+    cp_ok(&r, &[s(&host.join("f")), "box:/rw/g"]);
+    assert_eq!(
+        fs::read_to_string(hostdir.join("g")).unwrap(),
+        "to volume\n"
+    );
+    let err = cp_fails(&r, &[s(&host.join("f")), "box:/ro/x"]);
+    assert!(err.contains("Read-only"), "{err}");
+    assert!(!hostdir.join("x").exists());
+    // The container sees what cp put in its volume.
+    assert_eq!(r.ok(&["start", "-a", "box"]), "");
+    let info = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(
+        !info.contains(s(&hostdir)),
+        "a volume stayed mounted: {info}"
+    );
+    r.ok(&["rm", "-v", "box"]);
+    r.ok(&["volume", "rm", "cpvol"]);
+    r.assert_no_leftovers();
+}

@@ -109,6 +109,7 @@ impl Builder<'_> {
         // COPY --link: the parent is only looked at (user names, whether the destination
         // is a directory, the metadata of directories on its path), mounted for the step.
         let parent_view = if link {
+            self.store_base(&mut st.image)?;
             let key = format!("build-{}", berth_run::names::new_id()?);
             let snap = self.store.prepare_snapshot(&key, st.image.base.as_ref())?;
             let guard = SnapGuard {

@@ -1,11 +1,12 @@
 //! The build loop: for each stage the target needs, FROM then one step per instruction.
 //!
 //! A filesystem step (RUN, COPY, ADD, WORKDIR) is containerd's loop: prepare a writable
-//! snapshot over the stage's current image, mount it, do the work (`run_ephemeral` for RUN,
-//! [`crate::copy`] for COPY/ADD), turn the upper dir into a layer, record an unnamed
-//! intermediate image for the next step, remove the snapshot; a RUN/COPY/ADD whose
-//! [`crate::cache`] key matches reuses the recorded layer instead. Metadata steps change the
-//! config only. At the end the target's image is written with its names and the
+//! snapshot over the stage's current image (recorded as an unnamed intermediate image first
+//! if its last layers are not yet), mount it (`volatile`: see [`volatile`]), do the work
+//! (`run_ephemeral` for RUN, [`crate::copy`] for COPY/ADD), turn the upper dir into a layer,
+//! remove the snapshot; a RUN/COPY/ADD whose [`crate::cache`] key matches reuses the recorded
+//! layer instead. A stage other stages use is recorded as an image at its end. Metadata
+//! steps change the config only. At the end the target's image is written with its names and the
 //! intermediates are removed; a failed build tags nothing and leaves no snapshot or mount.
 
 mod copy_step;
@@ -13,11 +14,11 @@ mod parallel;
 mod run_mounts;
 mod run_step;
 mod squash;
+mod volatile;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use berth_image_store::mount::MountGuard;
 use berth_image_store::snapshot::Snapshot;
 use berth_image_store::{ImageRecord, Store, StoreError};
 
@@ -30,6 +31,7 @@ use crate::image::{Format, ImageState, WriteOptions};
 use crate::metadata;
 use crate::plan::{Plan, Stage};
 use crate::scope::{self, Args, Scope};
+use volatile::mount_all;
 
 /// What a build needs besides the Containerfile.
 #[derive(Debug, Clone, Default)]
@@ -138,6 +140,7 @@ pub fn build(
         step: 0,
         total: 0,
         secret_files,
+        target: None,
     };
     let result = b.run();
     for img in &b.intermediates {
@@ -169,6 +172,8 @@ struct Builder<'a> {
     total: usize,
     /// `--secret` values written to files (id, path).
     secret_files: SecretFiles,
+    /// The target stage (known once the plan is resolved).
+    target: Option<usize>,
 }
 
 /// A stage being built.
@@ -210,6 +215,7 @@ impl Builder<'_> {
             }
         }
         let target = self.plan.target(self.opts.target.as_deref())?;
+        self.target = Some(target);
         let from_image = |s: &Stage| match &s.from.kind {
             Kind::From { image, .. } => self.expand_global(&s.from, image).unwrap_or_default(),
             _ => String::new(),
@@ -301,6 +307,10 @@ impl Builder<'_> {
         for ins in &stage.steps {
             self.announce(ins);
             self.step_one(&mut st, ins).map_err(|e| self.at(ins, e))?;
+        }
+        // Other stages start from it or copy from it; the target is written at the end.
+        if Some(index) != self.target {
+            self.store_base(&mut st.image)?;
         }
         Ok(st.image)
     }
@@ -485,12 +495,12 @@ impl Builder<'_> {
                     "--> Using cache {}",
                     &hit.layer.digest().digest()[..12]
                 ));
-                let made =
-                    st.image
-                        .append_layer(self.store, hit.layer, &hit.diff_id, created_by)?;
-                self.intermediates.extend(made);
+                st.image.append_layer(hit.layer, &hit.diff_id, created_by)?;
                 return Ok(true);
             }
+        }
+        if on_parent {
+            self.store_base(&mut st.image)?;
         }
         let key = format!("build-{}", berth_run::names::new_id()?);
         let parent = st.image.base.as_ref().filter(|_| on_parent);
@@ -506,16 +516,22 @@ impl Builder<'_> {
             .is_some();
         let layer = always_layer || changed;
         if layer {
-            let made = st
-                .image
+            st.image
                 .commit_upper(self.store, &guard.snap.upper, created_by)?;
-            self.intermediates.extend(made);
             if let (Some(key), Some((layer, diff_id))) = (&cache_key, st.image.last_layer()) {
                 cache::save(self.store, key, &cache::Entry { layer, diff_id });
             }
         }
         drop(guard);
         Ok(layer)
+    }
+
+    /// Record `image` as an intermediate image if its layers are not stored as one yet
+    /// (removed after the build).
+    fn store_base(&mut self, image: &mut ImageState) -> Result<()> {
+        let made = image.store_base(self.store)?;
+        self.intermediates.extend(made);
+        Ok(())
     }
 
     /// Create the WORKDIR in the rootfs if missing; returns whether that made a layer.
@@ -590,14 +606,6 @@ fn step_err(file: &str, ins: &Instruction, message: impl Into<String>) -> BuildE
         instruction: ins.text.clone(),
         message: message.into(),
     }
-}
-
-/// Mount a snapshot's mounts on its mount point; unmounted when the guards drop.
-fn mount_all(snap: &Snapshot) -> Result<Vec<MountGuard>> {
-    snap.mounts
-        .iter()
-        .map(|m| m.mount(&snap.mountpoint).map_err(BuildError::from))
-        .collect()
 }
 
 #[cfg(test)]

@@ -46,6 +46,7 @@ impl Builder<'_> {
             let (store, file, opts, plan) = (self.store, self.file, self.opts, self.plan);
             let (scope, done, ignore) = (&self.scope, &self.done, &self.ignore);
             let (secret_files, total, out) = (&self.secret_files, self.total, &out);
+            let target = self.target;
             let results: Vec<StageResult> = std::thread::scope(|s| {
                 let handles: Vec<_> = ready
                     .iter()
@@ -69,6 +70,7 @@ impl Builder<'_> {
                                 step,
                                 total,
                                 secret_files: secret_files.clone(),
+                                target,
                             };
                             let result = b.stage(i);
                             (i, result, b.intermediates)

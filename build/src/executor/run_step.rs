@@ -11,7 +11,7 @@ use berth_run::runtime::{ContainerStdio, TtySink};
 use berth_run::spec::Network;
 use berth_run::RunOptions;
 
-use super::{mount_all, run_mounts, step_err, Builder, SnapGuard, StageCtx};
+use super::{mount_all, run_mounts, step_err, volatile, Builder, SnapGuard, StageCtx};
 use crate::ast::{CommandForm, Instruction};
 use crate::cache::KeyBuilder;
 use crate::error::{BuildError, Result};
@@ -139,7 +139,7 @@ impl Builder<'_> {
             };
             // With --jobs, RUN containers of parallel stages run at once: each thread waits
             // for its own container (berth_run::reap).
-            let result = run_ephemeral(snap, &eph, stdio);
+            let result = run_ephemeral(&volatile::for_runtime(snap), &eph, stdio);
             prune_mountpoints(&snap.upper, &missing, &mounts.targets);
             match result {
                 Ok(Some(0)) => Ok(()),

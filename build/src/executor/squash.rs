@@ -42,8 +42,7 @@ impl Builder<'_> {
                     .map_err(|e| BuildError::Invalid(format!("layer {}: {e}", layer.digest())))?;
             }
         }
-        let made = img.commit_upper(self.store, &guard.snap.upper, created_by)?;
-        self.intermediates.extend(made);
+        img.commit_upper(self.store, &guard.snap.upper, created_by)?;
         drop(guard);
         Ok(())
     }

@@ -8,8 +8,8 @@
 //! `RESOLVE_IN_ROOT`): `..` stops at the container's `/`, absolute symlinks resolve against
 //! it, so nothing outside the container's root is read or written even while the container
 //! swaps a directory for a symlink. The container's root is its init's `/proc/PID/root`
-//! while it runs (its own mount namespace: volumes and tmpfs included), else its snapshot,
-//! mounted for the copy.
+//! while it runs (its own mount namespace: volumes and tmpfs included), else its snapshot
+//! with its volumes, mounted for the copy in a private mount namespace ([`stopped`]).
 //!
 //! Ownership: into a container, files belong to the container's user (Podman's `--archive`,
 //! the default) or keep the ids in the stream (`--archive=false`); on the host they belong
@@ -17,6 +17,7 @@
 
 pub mod archive;
 pub mod extract;
+mod stopped;
 
 use std::ffi::{OsStr, OsString};
 use std::io::{self, Read, Write};
@@ -503,6 +504,8 @@ pub struct ContainerRoot {
     /// The container's process user (uid, gid), the owner of files copied in.
     pub user: (u32, u32),
     _guards: Vec<berth_image_store::mount::MountGuard>,
+    /// A stopped container's copy lock.
+    _lock: Option<std::fs::File>,
 }
 
 impl Engine<'_> {
@@ -511,8 +514,9 @@ impl Engine<'_> {
     ///
     /// A running container is seen through its init's `/proc/<pid>/root`: the root of its
     /// own mount namespace, so paths under its volumes, tmpfs and bind mounts reach them (as
-    /// Podman copies in the container's mount namespace). A stopped container's volumes are
-    /// not mounted: cp sees its root file system only.
+    /// Podman copies in the container's mount namespace). A stopped container's snapshot and
+    /// volumes are mounted in this process's private mount namespace, one copy at a time (else,
+    /// without a private namespace, its snapshot alone on the shared mount point).
     pub fn copy_root(&self, c: &Container) -> crate::Result<ContainerRoot> {
         let spec: oci_spec::runtime::Spec =
             serde_json::from_str(&c.spec).map_err(|e| RunError::Spec(e.to_string()))?;
@@ -541,16 +545,27 @@ impl Engine<'_> {
                         root,
                         user,
                         _guards: Vec::new(),
+                        _lock: None,
                     });
                 }
             }
         }
         let snap = self.container_snapshot(&c)?;
+        let lock = stopped::lock(&self.bundle_dir(&c.id))?;
+        let private = stopped::private_mounts();
         let mut guards = Vec::new();
         if !berth_image_store::mount::is_mounted(&snap.mountpoint) {
             for m in &snap.mounts {
                 guards.push(m.mount(&snap.mountpoint)?);
             }
+        }
+        if private {
+            stopped::mount_binds(&snap.mountpoint, &spec)?;
+            // The namespace ends with this process, and its mounts with it.
+            guards.into_iter().for_each(|g| {
+                g.leak();
+            });
+            guards = Vec::new();
         }
         let root = Root::open(&snap.mountpoint)
             .map_err(|e| RunError::from(perr(&snap.mountpoint, "open", e)))?;
@@ -558,6 +573,7 @@ impl Engine<'_> {
             root,
             user,
             _guards: guards,
+            _lock: Some(lock),
         })
     }
 }

@@ -516,6 +516,59 @@ fn build_layer_cache_reuses_exactly_the_unchanged_steps() {
     assert_clean(&r);
 }
 
+/// Layers are stored as an intermediate image only when something needs them as one: a
+/// stage other stages start from (`FROM`), copy from (`COPY --from`) or mount
+/// (`RUN --mount=from=`) is stored at its end, also when every step of it came from the
+/// cache; nothing is left behind, and the images are those of a build without the cache.
+#[test]
+fn build_stages_used_by_others_are_stored_also_from_the_cache() {
+    let r = busybox();
+    let ctx = context(
+        &r,
+        "ctx",
+        &[
+            ("f", "from the context\n"),
+            (
+                "Containerfile",
+                "FROM busybox AS base\n\
+                 RUN echo one > /one\n\
+                 COPY f /f\n\
+                 ENV FROM_BASE=yes\n\
+                 FROM base AS mid\n\
+                 RUN cat /one /f > /both && echo $FROM_BASE >> /both\n\
+                 FROM busybox\n\
+                 COPY --from=mid /both /both\n\
+                 RUN --mount=type=bind,from=base,source=/one,target=/m cat /m >> /both\n\
+                 RUN echo last >> /both\n\
+                 CMD [\"cat\", \"/both\"]\n",
+            ),
+        ],
+    );
+    let c = ctx.to_str().unwrap();
+    let want = "one\nfrom the context\nyes\none\nlast\n";
+    let mut ids = Vec::new();
+    // Fresh, every cacheable step from the cache (sequential, then stages side by side),
+    // and without the cache.
+    for (jobs, extra, hits) in [
+        ("1", None, 0),
+        ("1", None, 5),
+        ("2", None, 5),
+        ("2", Some("--no-cache"), 0),
+    ] {
+        let mut args = vec!["build", "--timestamp", "1700000000", "--jobs", jobs];
+        args.extend(extra);
+        args.extend(["-t", "staged", c]);
+        let out = r.ok(&args);
+        assert_eq!(out.matches("--> Using cache").count(), hits, "{out}");
+        ids.push(out.lines().last().unwrap_or_default().to_string());
+        assert_eq!(r.ok(&["run", "--rm", "staged"]), want);
+        // Only the base image and the result: no intermediate image is left.
+        assert_eq!(r.ok(&["images", "-q"]).lines().count(), 2);
+    }
+    assert!(ids.windows(2).all(|w| w[0] == w[1]), "{ids:?}");
+    assert_clean(&r);
+}
+
 #[test]
 fn build_add_url_with_checksum() {
     use sha2::{Digest as _, Sha256};

@@ -2,14 +2,15 @@
 //!
 //! Defaults: gzip level 6 (the zlib default, what registries and `docker save` produce),
 //! zstd level 3. Both encoders use every core reported by
-//! [`std::thread::available_parallelism`] (gzp's `ParCompress` for gzip, zstdmt for zstd).
+//! [`std::thread::available_parallelism`]: our own parallel gzip writer (`pargzip`, which
+//! stores incompressible stretches instead of deflating them, see `block`) and zstdmt.
 
 use std::io::{self, BufRead, Read, Write};
 
-use gzp::deflate::Gzip;
-use gzp::par::compress::{ParCompress, ParCompressBuilder};
-use gzp::ZWriter;
 use oci_spec::image::MediaType;
+
+mod block;
+mod pargzip;
 
 /// Default gzip level.
 pub const DEFAULT_GZIP_LEVEL: i32 = 6;
@@ -178,58 +179,6 @@ impl<W: Write + Send> FinishWrite<W> for Plain<W> {
     }
 }
 
-/// gzp's writer panics when used after a failed send and finishes itself (unwrapping the
-/// result) when dropped unfinished; this wrapper turns both into errors or no-ops.
-struct ParGzip<W: Write + Send + 'static> {
-    inner: ParCompress<'static, Gzip, W>,
-    /// Set once finished or failed: gzp has shut its pipeline down.
-    done: bool,
-}
-
-impl<W: Write + Send + 'static> ParGzip<W> {
-    fn check(&self) -> io::Result<()> {
-        if self.done {
-            return Err(io::Error::other(
-                "gzip: compressor already stopped after an error",
-            ));
-        }
-        Ok(())
-    }
-}
-
-impl<W: Write + Send + 'static> Write for ParGzip<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.check()?;
-        self.inner.write(buf).inspect_err(|_| self.done = true)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.check()?;
-        self.inner.flush().inspect_err(|_| self.done = true)
-    }
-}
-
-impl<W: Write + Send + 'static> FinishWrite<W> for ParGzip<W> {
-    fn finish(mut self: Box<Self>) -> io::Result<W> {
-        self.check()?;
-        self.done = true;
-        let mut w = self.inner.finish().map_err(|e| match e {
-            gzp::GzpError::Io(e) => e,
-            other => io::Error::other(format!("gzip: {other}")),
-        })?;
-        w.flush()?;
-        Ok(w)
-    }
-}
-
-impl<W: Write + Send + 'static> Drop for ParGzip<W> {
-    fn drop(&mut self) {
-        if !self.done {
-            // Abandoned (an error elsewhere): stop the threads, ignore the result.
-            let _ = self.inner.finish();
-        }
-    }
-}
-
 struct Zstd<W: Write>(zstd::stream::write::Encoder<'static, W>);
 
 impl<W: Write> Write for Zstd<W> {
@@ -251,9 +200,10 @@ impl<W: Write + Send> FinishWrite<W> for Zstd<W> {
 
 /// A compressing writer over `sink` that uses every core for gzip and zstd. `level` is the
 /// codec's own level: gzip 0–9 (default [`DEFAULT_GZIP_LEVEL`]), zstd 1–22 (default
-/// [`DEFAULT_ZSTD_LEVEL`]). gzip output is one member whose deflate blocks are
-/// compressed in parallel (each primed with the previous block's 32 KiB dictionary); it
-/// depends only on the input and the level, not on the number of threads.
+/// [`DEFAULT_ZSTD_LEVEL`]). gzip output is one member whose 512 KiB blocks are compressed in
+/// parallel (each primed with the 32 KiB before it), incompressible stretches stored as they
+/// are; it depends only on the input and the level, not on the number of threads or on how
+/// the input was split into writes.
 pub fn compressor<W: Write + Send + 'static>(
     sink: W,
     compression: Compression,
@@ -269,15 +219,7 @@ pub fn compressor<W: Write + Send + 'static>(
                     format!("gzip level {level} is not in 0..=9"),
                 ));
             }
-            let enc = ParCompressBuilder::<Gzip>::new()
-                .num_threads(cores())
-                .map_err(|e| io::Error::other(format!("gzip: {e}")))?
-                .compression_level(gzp::Compression::new(level as u32))
-                .from_writer(sink);
-            Ok(Box::new(ParGzip {
-                inner: enc,
-                done: false,
-            }))
+            Ok(Box::new(pargzip::ParGzip::new(sink, level as u32, cores())))
         }
         Compression::Zstd => {
             let level = level.unwrap_or(DEFAULT_ZSTD_LEVEL);

@@ -1,0 +1,126 @@
+//! Starting the container's process, with runc's wording for failures so that callers map
+//! them to Podman's exit codes: "executable file not found" and "no such file or directory"
+//! (127), "permission denied", "is a directory" and "exec format error" (126).
+
+use std::ffi::CString;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use libcontainer::oci_spec::runtime::Spec;
+use libcontainer::workload::{Executor, ExecutorError, ExecutorValidationError};
+
+/// Runs `process.args` of the spec with `execvp`, after checking it can be found and run.
+#[derive(Clone, Default)]
+pub struct ProcessExecutor;
+
+fn args(spec: &Spec) -> Option<&Vec<String>> {
+    spec.process()
+        .as_ref()
+        .and_then(|p| p.args().as_ref())
+        .filter(|a| !a.is_empty())
+}
+
+fn search_path(spec: &Spec) -> String {
+    spec.process()
+        .as_ref()
+        .and_then(|p| p.env().as_ref())
+        .and_then(|env| env.iter().find_map(|e| e.strip_prefix("PATH=")))
+        .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+        .to_string()
+}
+
+/// Where `name` resolves: itself when it has a `/`, else the first executable regular file
+/// of that name in `path`. The error is runc's message.
+pub fn resolve(name: &str, path: &str) -> Result<PathBuf, String> {
+    if name.contains('/') {
+        let p = Path::new(name);
+        return match std::fs::metadata(p) {
+            Ok(m) if m.is_dir() => Err(format!("exec: {name:?}: is a directory")),
+            Ok(m) if m.permissions().mode() & 0o111 == 0 => {
+                Err(format!("exec: {name:?}: permission denied"))
+            }
+            Ok(_) => Ok(p.to_path_buf()),
+            Err(_) => Err(format!(
+                "exec: {name:?}: stat {name}: no such file or directory"
+            )),
+        };
+    }
+    for dir in path.split(':') {
+        let dir = if dir.is_empty() { "." } else { dir };
+        let candidate = Path::new(dir).join(name);
+        if let Ok(m) = std::fs::metadata(&candidate) {
+            if m.is_file() && m.permissions().mode() & 0o111 != 0 {
+                return Ok(candidate);
+            }
+        }
+    }
+    Err(format!(
+        "exec: {name:?}: executable file not found in $PATH"
+    ))
+}
+
+/// runc's words for an `execve` errno.
+fn describe(errno: i32) -> String {
+    match errno {
+        libc::ENOENT => "no such file or directory".to_string(),
+        libc::EACCES => "permission denied".to_string(),
+        libc::ENOEXEC => "exec format error".to_string(),
+        libc::EISDIR => "is a directory".to_string(),
+        _ => std::io::Error::from_raw_os_error(errno).to_string(),
+    }
+}
+
+impl Executor for ProcessExecutor {
+    fn validate(&self, spec: &Spec) -> Result<(), ExecutorValidationError> {
+        let args = args(spec).ok_or_else(|| {
+            ExecutorValidationError::ArgValidationError("the process has no args".to_string())
+        })?;
+        resolve(&args[0], &search_path(spec))
+            .map(|_| ())
+            .map_err(ExecutorValidationError::ArgValidationError)
+    }
+
+    fn exec(&self, spec: &Spec) -> Result<(), ExecutorError> {
+        let args = args(spec).ok_or(ExecutorError::InvalidArg)?;
+        let cargs = args
+            .iter()
+            .map(|a| CString::new(a.as_bytes()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| ExecutorError::Other("an argument contains a NUL byte".to_string()))?;
+        let mut argv: Vec<*const libc::c_char> = cargs.iter().map(|a| a.as_ptr()).collect();
+        argv.push(std::ptr::null());
+        // SAFETY: argv is a NULL-terminated array of pointers into `cargs`, alive for the
+        // call; execvp only returns on failure.
+        unsafe { libc::execvp(argv[0], argv.as_ptr()) };
+        let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+        Err(ExecutorError::Other(format!(
+            "exec: {:?}: {}",
+            args[0],
+            describe(errno)
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolution_uses_runc_wording() {
+        assert!(resolve("sh", "/nonexistent:/bin").is_ok());
+        let nf = resolve("no-such-cmd", "/bin").unwrap_err();
+        assert_eq!(
+            nf,
+            "exec: \"no-such-cmd\": executable file not found in $PATH"
+        );
+        assert!(resolve("/etc", "/bin")
+            .unwrap_err()
+            .ends_with("is a directory"));
+        assert!(resolve("/etc/passwd", "/bin")
+            .unwrap_err()
+            .ends_with("permission denied"));
+        assert!(resolve("/nope/x", "/bin")
+            .unwrap_err()
+            .ends_with("no such file or directory"));
+    }
+}
