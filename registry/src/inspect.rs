@@ -252,6 +252,27 @@ pub struct Inspection {
     pub env: Option<Vec<String>>,
 }
 
+/// A timestamp as Go's `RFC3339Nano` prints it (skopeo's `Created`): the fraction without
+/// trailing zeros (none at all when zero), `Z` for UTC; text that is not RFC 3339 as it is.
+fn go_time(text: &str) -> String {
+    let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) else {
+        return text.to_string();
+    };
+    let mut out = t.format("%Y-%m-%dT%H:%M:%S").to_string();
+    let fraction = format!("{:09}", t.timestamp_subsec_nanos());
+    let fraction = fraction.trim_end_matches('0');
+    if !fraction.is_empty() {
+        out.push('.');
+        out.push_str(fraction);
+    }
+    if t.offset().local_minus_utc() == 0 {
+        out.push('Z');
+    } else {
+        out.push_str(&t.format("%:z").to_string());
+    }
+    out
+}
+
 /// Build the [`Inspection`] of an image from its name, the top manifest's digest, the
 /// image manifest, its config and the tags (pure: unit-tested).
 pub fn summarize(
@@ -275,7 +296,7 @@ pub fn summarize(
         name: name.to_string(),
         digest: digest.to_string(),
         repo_tags,
-        created: config["created"].as_str().map(str::to_string),
+        created: config["created"].as_str().map(go_time),
         docker_version: text(&config["docker_version"]),
         labels,
         architecture: text(&config["architecture"]),
@@ -425,6 +446,20 @@ mod tests {
         let v = serde_json::to_value(summarize("n", "d", &manifest, &bare, vec![])).unwrap();
         assert!(v.get("Variant").is_none());
         assert!(v["Labels"].is_null() && v["Env"].is_null() && v["Created"].is_null());
+    }
+
+    #[test]
+    fn created_is_printed_as_go_prints_it() {
+        assert_eq!(
+            go_time("2026-11-28T02:41:04.394225780Z"),
+            "2026-11-28T02:41:04.39422578Z"
+        );
+        assert_eq!(go_time("2024-01-02T03:04:05.000Z"), "2024-01-02T03:04:05Z");
+        assert_eq!(
+            go_time("2024-01-02T03:04:05.5+02:00"),
+            "2024-01-02T03:04:05.5+02:00"
+        );
+        assert_eq!(go_time("yesterday"), "yesterday");
     }
 
     #[test]
