@@ -1,0 +1,92 @@
+//! The text forms of Podman 4's `stats`: Go's `units.HumanSize` and `BytesSize`,
+//! `time.Duration` and `%.2f%%`.
+
+/// `%.2f%%`.
+pub fn percent(v: f64) -> String {
+    format!("{v:.2}%")
+}
+
+/// Go's `%.4g` (4 significant digits, trailing zeros dropped).
+pub(super) fn go_g4(v: f64) -> String {
+    if v == 0.0 {
+        return "0".to_string();
+    }
+    let sci = format!("{v:.3e}");
+    let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let trim = |s: &str| -> String {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    if !(-4..4).contains(&exp) {
+        let sign = if exp < 0 { '-' } else { '+' };
+        return format!("{}e{sign}{:02}", trim(mant), exp.abs());
+    }
+    let decimals = (3 - exp).max(0) as usize;
+    trim(&format!("{v:.decimals$}"))
+}
+
+pub(super) fn scaled(bytes: u64, base: f64, units: &[&str]) -> String {
+    let mut v = bytes as f64;
+    let mut i = 0;
+    while v >= base && i + 1 < units.len() {
+        v /= base;
+        i += 1;
+    }
+    format!("{}{}", go_g4(v), units[i])
+}
+
+/// Go's `units.HumanSize`: SI units, 4 significant digits, no space (`241.7kB`, `0B`).
+pub fn human_size(bytes: u64) -> String {
+    scaled(
+        bytes,
+        1000.0,
+        &["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"],
+    )
+}
+
+/// Go's `units.BytesSize`: binary units (`236KiB`, `64MiB`).
+pub fn bytes_size(bytes: u64) -> String {
+    scaled(
+        bytes,
+        1024.0,
+        &["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"],
+    )
+}
+
+/// Go's `time.Duration.String` of `nanos`: `0s`, `512ns`, `1.5µs`, `944.4223ms`, `1h2m3.5s`.
+pub fn go_duration(nanos: u64) -> String {
+    fn frac(whole: u64, rem: u64, digits: usize) -> String {
+        let f = format!("{rem:0digits$}");
+        let f = f.trim_end_matches('0');
+        if f.is_empty() {
+            whole.to_string()
+        } else {
+            format!("{whole}.{f}")
+        }
+    }
+    match nanos {
+        0 => "0s".to_string(),
+        1..=999 => format!("{nanos}ns"),
+        1_000..=999_999 => format!("{}µs", frac(nanos / 1_000, nanos % 1_000, 3)),
+        1_000_000..=999_999_999 => {
+            format!("{}ms", frac(nanos / 1_000_000, nanos % 1_000_000, 6))
+        }
+        _ => {
+            let secs = nanos / 1_000_000_000;
+            let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+            let mut out = String::new();
+            if h > 0 {
+                out.push_str(&format!("{h}h"));
+            }
+            if h > 0 || m > 0 {
+                out.push_str(&format!("{m}m"));
+            }
+            out.push_str(&format!("{}s", frac(s, nanos % 1_000_000_000, 9)));
+            out
+        }
+    }
+}
