@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 size_mib=${1:-512}
 bash scripts/deps.sh
 cargo build --release --quiet
-berth=$PWD/target/release/berth
+berth=${BERTH_BIN:-$PWD/target/release/berth}  # BERTH_BIN: another build, to compare
 
 work=$(mktemp -d /var/tmp/berth-bench.XXXXXX)
 cleanup() {

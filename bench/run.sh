@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 . bench/common.sh
 bash scripts/deps.sh
 cargo build --release --quiet
-berth=$PWD/target/release/berth
+berth=${BERTH_BIN:-$PWD/target/release/berth}  # BERTH_BIN: another build, to compare
 
 work=$(mktemp -d /var/tmp/berth-bench-run.XXXXXX)
 B=("$berth" --root "$work/store" --runroot "$work/run")

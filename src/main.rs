@@ -12,6 +12,7 @@ mod archive;
 mod build;
 mod containers;
 mod images;
+mod lazy;
 mod manifest;
 mod output;
 mod progress;
@@ -24,6 +25,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
+use lazy::Lazy;
 
 /// Exit code for berth's own errors (as Podman's 125).
 const EXIT_BERTH_ERROR: u8 = 125;
@@ -52,94 +54,94 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// List images in the store.
-    Images(images::ImagesArgs),
+    Images(Lazy<images::ImagesArgs>),
     /// Add names to an image.
-    Tag(images::TagArgs),
+    Tag(Lazy<images::TagArgs>),
     /// Remove names from an image.
-    Untag(images::UntagArgs),
+    Untag(Lazy<images::UntagArgs>),
     /// Remove images.
-    Rmi(images::RmiArgs),
+    Rmi(Lazy<images::RmiArgs>),
     /// Manage images.
     #[command(subcommand)]
-    Image(images::ImageCommand),
+    Image(Lazy<images::ImageCommand>),
     /// Create an image from a rootfs tarball (`-` reads stdin).
-    Import(archive::ImportArgs),
+    Import(Lazy<archive::ImportArgs>),
     /// Save images to an archive or OCI layout.
-    Save(archive::SaveArgs),
+    Save(Lazy<archive::SaveArgs>),
     /// Load images from an archive or OCI layout.
-    Load(archive::LoadArgs),
+    Load(Lazy<archive::LoadArgs>),
     /// Display information about the inspected images (JSON).
-    Inspect(images::InspectArgs),
+    Inspect(Lazy<images::InspectArgs>),
     /// Manage the store.
     #[command(subcommand)]
-    System(system::SystemCommand),
+    System(Lazy<system::SystemCommand>),
     /// Display version information.
-    Version(system::VersionArgs),
+    Version(Lazy<system::VersionArgs>),
     /// Pull an image from a registry into the store.
-    Pull(registry::PullArgs),
+    Pull(Lazy<registry::PullArgs>),
     /// Push an image from the store to a registry.
-    Push(registry::PushArgs),
+    Push(Lazy<registry::PushArgs>),
     /// Log in to a registry (credentials checked, then saved to auth.json).
-    Login(registry::LoginArgs),
+    Login(Lazy<registry::LoginArgs>),
     /// Remove saved credentials of a registry.
-    Logout(registry::LogoutArgs),
+    Logout(Lazy<registry::LogoutArgs>),
     /// Copy an image between registries, archives, OCI layouts and the store.
-    Copy(registry::CopyArgs),
+    Copy(Lazy<registry::CopyArgs>),
     /// Search a registry's catalog for repositories.
-    Search(registry::SearchArgs),
+    Search(Lazy<registry::SearchArgs>),
     /// Create, edit, inspect and push manifest lists (multi-platform images).
     #[command(subcommand)]
-    Manifest(manifest::ManifestCommand),
+    Manifest(Lazy<manifest::ManifestCommand>),
     /// Create a cosign-format key pair for signing (NAME.private, NAME.pub).
-    GenerateSigstoreKey(trust::GenerateKeyArgs),
+    GenerateSigstoreKey(Lazy<trust::GenerateKeyArgs>),
     /// Run a command in a new container (network: host by default, or --network none).
-    Run(containers::RunArgs),
+    Run(Lazy<containers::RunArgs>),
     /// Create a container without starting it.
-    Create(containers::CreateArgs),
+    Create(Lazy<containers::CreateArgs>),
     /// Start containers.
-    Start(containers::StartArgs),
+    Start(Lazy<containers::StartArgs>),
     /// Run a process in a running container.
-    Exec(containers::ExecArgs),
+    Exec(Lazy<containers::ExecArgs>),
     /// Stop running containers (SIGTERM, then SIGKILL after a timeout).
-    Stop(containers::StopArgs),
+    Stop(Lazy<containers::StopArgs>),
     /// Send a signal to running containers.
-    Kill(containers::KillArgs),
+    Kill(Lazy<containers::KillArgs>),
     /// Stop (if running) and start containers again, detached.
-    Restart(containers::StopArgs),
+    Restart(Lazy<containers::StopArgs>),
     /// Copy files between a container and the host (or a tar stream, or a container).
-    Cp(containers::cp::CpArgs),
+    Cp(Lazy<containers::cp::CpArgs>),
     /// Display the running processes of a container.
-    Top(containers::TopArgs),
+    Top(Lazy<containers::TopArgs>),
     /// Display a live stream of containers' resource usage (CPU, memory, I/O, PIDs).
-    Stats(containers::stats::StatsArgs),
+    Stats(Lazy<containers::stats::StatsArgs>),
     /// Create a new image from a container's changes.
-    Commit(containers::CommitArgs),
+    Commit(Lazy<containers::CommitArgs>),
     /// Write a container's filesystem as a tar archive.
-    Export(containers::ExportArgs),
+    Export(Lazy<containers::ExportArgs>),
     /// Remove containers.
-    Rm(containers::RmArgs),
+    Rm(Lazy<containers::RmArgs>),
     /// List containers.
-    Ps(containers::PsArgs),
+    Ps(Lazy<containers::PsArgs>),
     /// Show a container's output.
-    Logs(containers::LogsArgs),
+    Logs(Lazy<containers::LogsArgs>),
     /// Wait for containers to stop and print their exit codes.
-    Wait(containers::WaitArgs),
+    Wait(Lazy<containers::WaitArgs>),
     /// Manage containers.
     #[command(subcommand)]
-    Container(containers::ContainerCommand),
+    Container(Lazy<containers::ContainerCommand>),
     /// Manage named volumes.
     #[command(subcommand)]
-    Volume(containers::volumes::VolumeCommand),
+    Volume(Lazy<containers::volumes::VolumeCommand>),
     /// Build an image from a Containerfile and a context directory.
-    Build(build::BuildArgs),
+    Build(Lazy<build::BuildArgs>),
     /// Docker compatibility: `berth buildx build` is `berth build`.
     #[command(subcommand, hide = true)]
-    Buildx(build::BuildxCommand),
+    Buildx(Lazy<build::BuildxCommand>),
     /// Run a command in berth's rootless user namespace (default: $SHELL).
-    Unshare(containers::UnshareArgs),
+    Unshare(Lazy<containers::UnshareArgs>),
     /// Supervise a detached container (started by berth itself).
     #[command(hide = true)]
-    ContainerMonitor(containers::MonitorArgs),
+    ContainerMonitor(Lazy<containers::MonitorArgs>),
 }
 
 fn main() -> ExitCode {
@@ -165,47 +167,47 @@ fn main() -> ExitCode {
 
 fn run(ctx: &Context, command: Command) -> Result<ExitCode> {
     match command {
-        Command::Images(a) => images::list(ctx, a),
-        Command::Tag(a) => images::tag(ctx, a),
-        Command::Untag(a) => images::untag(ctx, a),
-        Command::Rmi(a) => images::rmi(ctx, a),
-        Command::Image(c) => images::dispatch(ctx, c),
-        Command::Inspect(a) => images::inspect(ctx, a),
-        Command::Import(a) => archive::import(ctx, a),
-        Command::Save(a) => archive::save(ctx, a),
-        Command::Load(a) => archive::load(ctx, a),
-        Command::System(c) => system::dispatch(ctx, c),
-        Command::Version(a) => system::version(ctx, a),
-        Command::Pull(a) => registry::pull(ctx, a),
-        Command::Push(a) => registry::push(ctx, a),
-        Command::Login(a) => registry::login(ctx, a),
-        Command::Logout(a) => registry::logout(ctx, a),
-        Command::Copy(a) => registry::copy(ctx, a),
-        Command::Search(a) => registry::search(ctx, a),
-        Command::Manifest(c) => manifest::dispatch(ctx, c),
-        Command::GenerateSigstoreKey(a) => trust::generate_key(ctx, a),
-        Command::Run(a) => containers::run(ctx, a),
-        Command::Create(a) => containers::create(ctx, a),
-        Command::Start(a) => containers::start(ctx, a),
-        Command::Exec(a) => containers::exec(ctx, a),
-        Command::Stop(a) => containers::stop(ctx, a),
-        Command::Kill(a) => containers::kill(ctx, a),
-        Command::Restart(a) => containers::restart(ctx, a),
-        Command::Cp(a) => containers::cp::cp(ctx, a),
-        Command::Top(a) => containers::top(ctx, a),
-        Command::Stats(a) => containers::stats::stats(ctx, a),
-        Command::Commit(a) => containers::commit(ctx, a),
-        Command::Export(a) => containers::export(ctx, a),
-        Command::Rm(a) => containers::rm(ctx, a),
-        Command::Ps(a) => containers::show::ps(ctx, a),
-        Command::Logs(a) => containers::logs(ctx, a),
-        Command::Wait(a) => containers::wait(ctx, a),
-        Command::Container(c) => containers::dispatch(ctx, c),
-        Command::ContainerMonitor(a) => containers::monitor(ctx, a),
-        Command::Unshare(a) => containers::unshare(ctx, a),
-        Command::Build(a) => build::build(ctx, a),
-        Command::Buildx(c) => build::buildx(ctx, c),
-        Command::Volume(c) => containers::volumes::dispatch(ctx, c),
+        Command::Images(a) => images::list(ctx, a.0),
+        Command::Tag(a) => images::tag(ctx, a.0),
+        Command::Untag(a) => images::untag(ctx, a.0),
+        Command::Rmi(a) => images::rmi(ctx, a.0),
+        Command::Image(c) => images::dispatch(ctx, c.0),
+        Command::Inspect(a) => images::inspect(ctx, a.0),
+        Command::Import(a) => archive::import(ctx, a.0),
+        Command::Save(a) => archive::save(ctx, a.0),
+        Command::Load(a) => archive::load(ctx, a.0),
+        Command::System(c) => system::dispatch(ctx, c.0),
+        Command::Version(a) => system::version(ctx, a.0),
+        Command::Pull(a) => registry::pull(ctx, a.0),
+        Command::Push(a) => registry::push(ctx, a.0),
+        Command::Login(a) => registry::login(ctx, a.0),
+        Command::Logout(a) => registry::logout(ctx, a.0),
+        Command::Copy(a) => registry::copy(ctx, a.0),
+        Command::Search(a) => registry::search(ctx, a.0),
+        Command::Manifest(c) => manifest::dispatch(ctx, c.0),
+        Command::GenerateSigstoreKey(a) => trust::generate_key(ctx, a.0),
+        Command::Run(a) => containers::run(ctx, a.0),
+        Command::Create(a) => containers::create(ctx, a.0),
+        Command::Start(a) => containers::start(ctx, a.0),
+        Command::Exec(a) => containers::exec(ctx, a.0),
+        Command::Stop(a) => containers::stop(ctx, a.0),
+        Command::Kill(a) => containers::kill(ctx, a.0),
+        Command::Restart(a) => containers::restart(ctx, a.0),
+        Command::Cp(a) => containers::cp::cp(ctx, a.0),
+        Command::Top(a) => containers::top(ctx, a.0),
+        Command::Stats(a) => containers::stats::stats(ctx, a.0),
+        Command::Commit(a) => containers::commit(ctx, a.0),
+        Command::Export(a) => containers::export(ctx, a.0),
+        Command::Rm(a) => containers::rm(ctx, a.0),
+        Command::Ps(a) => containers::show::ps(ctx, a.0),
+        Command::Logs(a) => containers::logs(ctx, a.0),
+        Command::Wait(a) => containers::wait(ctx, a.0),
+        Command::Container(c) => containers::dispatch(ctx, c.0),
+        Command::ContainerMonitor(a) => containers::monitor(ctx, a.0),
+        Command::Unshare(a) => containers::unshare(ctx, a.0),
+        Command::Build(a) => build::build(ctx, a.0),
+        Command::Buildx(c) => build::buildx(ctx, c.0),
+        Command::Volume(c) => containers::volumes::dispatch(ctx, c.0),
     }
 }
 
@@ -248,18 +250,47 @@ fn one_line(err: &anyhow::Error) -> String {
 }
 
 fn init_logging(level: &str) {
-    // libcontainer and libcgroups (the embedded runtime) warn about every cgroup controller
-    // this host lacks, and log as errors what berth reports itself: only at debug and trace.
-    let quiet = if matches!(level, "debug" | "trace") {
-        String::new()
-    } else {
-        ",libcontainer=off,libcgroups=off".to_string()
-    };
-    let filter = tracing_subscriber::EnvFilter::try_new(format!("{level}{quiet}"))
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("warn{quiet}")));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::prelude::*;
+    // `Targets`, not `EnvFilter`: no regular expression compiled at every start.
+    let default = level.parse::<LevelFilter>().unwrap_or(LevelFilter::WARN);
+    let mut targets = Targets::new().with_default(default);
+    if default < LevelFilter::DEBUG {
+        // libcontainer and libcgroups (the embedded runtime) warn about every cgroup
+        // controller this host lacks, and log as errors what berth reports itself.
+        targets = targets
+            .with_target("libcontainer", LevelFilter::OFF)
+            .with_target("libcgroups", LevelFilter::OFF);
+    }
+    let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .without_time()
-        .try_init();
+        .with_filter(targets);
+    let _ = tracing_subscriber::registry().with(layer).try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every subcommand's arguments are built only when it runs ([`Lazy`]): check them all.
+    #[test]
+    fn every_subcommand_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn lazy_subcommands_parse_and_keep_global_options() {
+        let cli =
+            Cli::try_parse_from(["berth", "run", "--rm", "--root", "/r", "img", "true"]).unwrap();
+        assert_eq!(cli.root.as_deref(), Some(std::path::Path::new("/r")));
+        assert!(matches!(cli.command, Command::Run(_)));
+        let cli = Cli::try_parse_from(["berth", "--runroot", "/x", "image", "ls"]).unwrap();
+        assert!(matches!(cli.command, Command::Image(_)));
+        let err = Cli::try_parse_from(["berth", "run", "--no-such-flag", "img"])
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("--no-such-flag"), "{err}");
+    }
 }

@@ -555,9 +555,8 @@ impl Engine<'_> {
         let private = stopped::private_mounts();
         let mut guards = Vec::new();
         if !berth_image_store::mount::is_mounted(&snap.mountpoint) {
-            for m in &snap.mounts {
-                guards.push(m.mount(&snap.mountpoint)?);
-            }
+            // As the container's own mount: a volatile one's leftover marker is cleared first.
+            guards = berth_image_store::volatile::mount_all(&snap, c.auto_remove)?;
         }
         if private {
             stopped::mount_binds(&snap.mountpoint, &spec)?;
