@@ -254,10 +254,9 @@ impl Extensions {
                 tracing::debug!(entry = raw_name, "ignoring PAX global header");
             }
             _ => {
-                for rec in tar::PaxExtensions::new(&buf) {
-                    let rec = rec
+                for rec in crate::pax::records(&buf) {
+                    let (k, v) = rec
                         .map_err(|e| LayerError::entry(raw_name, format!("bad PAX record: {e}")))?;
-                    let (k, v) = (rec.key_bytes(), rec.value_bytes());
                     let num = |what: &str| -> Result<u64> {
                         let s = std::str::from_utf8(v).unwrap_or("");
                         let int = s.split('.').next().unwrap_or("");

@@ -17,6 +17,9 @@
 //!   resolution (pathrs, openat2 `RESOLVE_IN_ROOT`); hostile entries are refused with an error
 //!   naming the entry; limits stop decompression bombs. `apply/entry.rs` holds the
 //!   per-entry file system work (parents, replacement, metadata, whiteouts).
+//! - [`pax`]: PAX header records, written and read by their lengths (binary values).
+//! - [`xattrs`]: which extended attributes travel with a file (not overlayfs' own, not SELinux
+//!   labels), and reading them.
 //! - [`name`]: the grammar of a repository path component (store names, signed identities).
 //! - [`error`]: [`LayerError`], every variant naming the entry, path or digest concerned.
 
@@ -26,7 +29,9 @@ pub mod diff;
 pub mod digest;
 pub mod error;
 pub mod name;
+pub mod pax;
 pub mod writer;
+pub mod xattrs;
 
 pub use apply::{apply_layer, ApplyLimits, ApplyOptions, ApplyStats, WhiteoutMode};
 pub use compression::Compression;

@@ -61,11 +61,6 @@ pub struct LayerDescriptor {
 const PAX_HEADER_NAME: &[u8] = b"././@PaxHeader";
 const BLOCK: usize = 512;
 
-/// xattr namespaces that describe overlayfs internals and never go into a layer.
-pub(crate) fn is_overlay_xattr(name: &[u8]) -> bool {
-    name.starts_with(b"trusted.overlay.") || name.starts_with(b"user.overlay.")
-}
-
 type Compressed<W> = Box<dyn FinishWrite<HashingWriter<W>>>;
 
 /// Streams tar entries into a compressed, hashed layer blob.
@@ -324,7 +319,7 @@ impl<W: Write + Send + 'static> LayerWriter<W> {
             }
         }
         if !pax.is_empty() {
-            let body = pax_body(&pax);
+            let body = crate::pax::body(&pax);
             let mut ph = new_header(EntryType::XHeader, 0o644, 0, 0, 0, body.len() as u64);
             if let Some(u) = ph.as_ustar_mut() {
                 u.name[..PAX_HEADER_NAME.len()].copy_from_slice(PAX_HEADER_NAME);
@@ -441,60 +436,9 @@ fn clean_name(name: &str) -> String {
     n.to_string()
 }
 
-/// PAX records `"<len> <key>=<value>\n"`, where `<len>` counts the whole record.
-fn pax_body(records: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (k, v) in records {
-        let rest = k.len() + v.len() + 3; // ' ', '=', '\n'
-        let mut len = rest + 1;
-        while len != rest + len.to_string().len() {
-            len = rest + len.to_string().len();
-        }
-        out.extend_from_slice(len.to_string().as_bytes());
-        out.push(b' ');
-        out.extend_from_slice(k);
-        out.push(b'=');
-        out.extend_from_slice(v);
-        out.push(b'\n');
-    }
-    out
-}
-
-/// The xattrs of `path` (not following symlinks), sorted by name, without overlayfs ones
-/// and without `security.selinux`.
-/// A file system without xattr support yields none.
+/// The xattrs of `path` (not following symlinks) that go into a layer, sorted by name.
 pub(crate) fn read_xattrs(path: &Path) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-    let names = match xattr::list(path) {
-        Ok(n) => n,
-        Err(e) if is_unsupported(&e) => return Ok(Vec::new()),
-        Err(e) => return Err(LayerError::io(path, e)),
-    };
-    let mut out = Vec::new();
-    for n in names {
-        let key = n.as_bytes().to_vec();
-        // overlayfs internals, and the host's SELinux label (it belongs to the host policy,
-        // not to the image; the runtime labels containers itself).
-        if is_overlay_xattr(&key) || key == b"security.selinux" {
-            continue;
-        }
-        match xattr::get(path, &n) {
-            Ok(Some(v)) => out.push((key, v)),
-            Ok(None) => {}
-            Err(e) if is_unsupported(&e) => {}
-            Err(e) => {
-                return Err(LayerError::io(
-                    path,
-                    io::Error::new(e.kind(), format!("xattr {}: {e}", n.to_string_lossy())),
-                ))
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
-}
-
-fn is_unsupported(e: &io::Error) -> bool {
-    matches!(e.raw_os_error(), Some(libc::ENOTSUP) | Some(libc::ENODATA))
+    crate::xattrs::read(path, false).map_err(|e| LayerError::io(path, e))
 }
 
 /// Re-encode a tar stream in any codec (detected) into a layer blob written to `sink`; used by
@@ -518,15 +462,6 @@ pub fn tar_stream_to_layer<W: Write + Send + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pax_record_lengths_count_themselves() {
-        let body = pax_body(&[(b"path".to_vec(), vec![b'a'; 5])]);
-        assert_eq!(body, b"14 path=aaaaa\n");
-        let body = pax_body(&[(b"path".to_vec(), vec![b'a'; 93])]);
-        assert_eq!(body.len(), 103);
-        assert!(body.starts_with(b"103 path="));
-    }
 
     #[test]
     fn long_names_and_markers_parse_back() {

@@ -27,6 +27,14 @@ fn build_tree(src: &Path) {
     fs::hard_link(src.join("hard-a"), src.join("hard-b")).unwrap();
     fs::write(src.join("xattr-file"), b"x").unwrap();
     xattr::set(src.join("xattr-file"), "user.berth.test", b"value").unwrap();
+    // A binary value with a newline (as a file capability's bytes can be): PAX records are
+    // read by their length.
+    xattr::set(
+        src.join("xattr-file"),
+        "user.berth.binary",
+        b"\x01\n\x02=\x00",
+    )
+    .unwrap();
     xattr::set(src.join("etc"), "user.berth.dir", b"d").unwrap();
     // a path over 255 bytes with a component over 100 bytes
     let long_dir = src.join("a".repeat(120)).join("b".repeat(120));

@@ -11,6 +11,7 @@ use pathrs::Root;
 use rustix::fs::{Gid, Mode, Uid};
 
 use crate::cp::extract::{ExtractOptions, Owner};
+use crate::cp::xattrs::XattrPolicy;
 use crate::cp::{transfer, CpPath, Dest, Source};
 use crate::error::{Result, RunError};
 use crate::spec::RunOptions;
@@ -130,6 +131,7 @@ fn copy_up(rootfs: &Path, path: &str, dir: &Path) -> Result<()> {
         overwrite: false,
         devices: rustix::process::geteuid().is_root(),
         strip_setid: false,
+        xattrs: XattrPolicy::Keep,
     };
     transfer(source, &mut dest, &opts).map_err(RunError::from)?;
     rustix::fs::chown(

@@ -496,3 +496,61 @@ fn cp_reaches_a_stopped_containers_volumes() {
     r.ok(&["volume", "rm", "cpvol"]);
     r.assert_no_leftovers();
 }
+
+/// The PAX `SCHILY.xattr.*` records of `name` in a tar stream.
+fn tar_xattrs(bytes: &[u8], name: &str) -> Vec<(String, Vec<u8>)> {
+    let mut a = tar::Archive::new(bytes);
+    for e in a.entries().unwrap() {
+        let mut e = e.unwrap();
+        if String::from_utf8_lossy(&e.path_bytes()).trim_end_matches('/') != name {
+            continue;
+        }
+        let Some(exts) = e.pax_extensions().unwrap() else {
+            return Vec::new();
+        };
+        return exts
+            .map(|x| x.unwrap())
+            .filter_map(|x| {
+                let key = x.key().unwrap().strip_prefix("SCHILY.xattr.")?.to_string();
+                Some((key, x.value_bytes().to_vec()))
+            })
+            .collect();
+    }
+    panic!("{name} is not in the stream");
+}
+
+#[test]
+fn cp_carries_extended_attributes_and_keeps_root_only_ones_off_the_host() {
+    let r = busybox();
+    r.ok(&["create", "--name", "box", "busybox", "sleep", "600"]);
+    let host = r.env.path("xattrs");
+    fs::create_dir_all(host.join("d")).unwrap();
+    fs::write(host.join("d/f"), "x").unwrap();
+    xattr::set(host.join("d"), "user.berth.test", b"dir").unwrap();
+    xattr::set(host.join("d/f"), "user.berth.test", b"file").unwrap();
+    xattr::set(host.join("d/f"), "trusted.berth.test", b"root only").unwrap();
+
+    // Into the stopped container's snapshot, and out again as a tar stream: all of them.
+    cp_ok(&r, &[s(&host.join("d")), "box:/d"]);
+    let stream = cp_ok(&r, &["box:/d", "-"]);
+    assert_eq!(
+        tar_xattrs(&stream, "d/f"),
+        vec![
+            ("trusted.berth.test".to_string(), b"root only".to_vec()),
+            ("user.berth.test".to_string(), b"file".to_vec()),
+        ]
+    );
+    assert_eq!(
+        tar_xattrs(&stream, "d"),
+        vec![("user.berth.test".to_string(), b"dir".to_vec())]
+    );
+
+    // Onto the host: the user.* namespace only.
+    let back = r.env.path("back");
+    fs::create_dir_all(&back).unwrap();
+    cp_ok(&r, &["box:/d", s(&back)]);
+    let get = |p: &str, n: &str| xattr::get(back.join(p), n).unwrap();
+    assert_eq!(get("d/f", "user.berth.test"), Some(b"file".to_vec()));
+    assert_eq!(get("d", "user.berth.test"), Some(b"dir".to_vec()));
+    assert_eq!(get("d/f", "trusted.berth.test"), None);
+}

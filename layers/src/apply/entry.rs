@@ -21,7 +21,7 @@ use tar::EntryType;
 use super::{ApplyOptions, WhiteoutMode};
 use crate::diff::{OPAQUE_MARKER, WHITEOUT_PREFIX};
 use crate::error::{LayerError, Result};
-use crate::writer::is_overlay_xattr;
+use crate::xattrs::is_overlay as is_overlay_xattr;
 
 /// One parsed entry, with PAX and GNU extensions already merged.
 pub(super) struct Item {

@@ -17,7 +17,7 @@ use pathrs::flags::OpenFlags;
 use pathrs::Handle;
 use rustix::fs::{FileType, OFlags, Stat};
 
-use super::{perr, CopyError};
+use super::{perr, xattrs, CopyError};
 
 /// A tar stream being written from in-root handles.
 pub(crate) struct TarOut<W: Write> {
@@ -88,6 +88,15 @@ impl<W: Write> TarOut<W> {
         Ok(())
     }
 
+    /// The PAX records of `h`'s extended attributes, ahead of its entry.
+    fn xattrs(&mut self, h: &Handle, name: &Path) -> Result<(), CopyError> {
+        let attrs = xattrs::read(&h.as_fd()).map_err(|e| CopyError::io(name, e))?;
+        let records = xattrs::pax_records(&attrs, &name.to_string_lossy());
+        self.builder
+            .append_pax_extensions(records.iter().map(|(k, v)| (k.as_str(), *v)))
+            .map_err(|e| CopyError::io(name, e))
+    }
+
     fn entry(&mut self, h: &Handle, st: &Stat, name: &Path) -> Result<(), CopyError> {
         let ft = FileType::from_raw_mode(st.st_mode);
         let mut header = tar::Header::new_gnu();
@@ -99,6 +108,7 @@ impl<W: Write> TarOut<W> {
         let io_err = |e: io::Error| CopyError::io(name, e);
         match ft {
             FileType::Directory => {
+                self.xattrs(h, name)?;
                 header.set_entry_type(tar::EntryType::Directory);
                 let mut dname = name.as_os_str().as_bytes().to_vec();
                 dname.push(b'/');
@@ -119,6 +129,7 @@ impl<W: Write> TarOut<W> {
                     }
                     self.links.insert(key, name.to_path_buf());
                 }
+                self.xattrs(h, name)?;
                 let file = h
                     .reopen(OpenFlags::O_RDONLY)
                     .map_err(|e| perr(name, "open", e))?;

@@ -13,6 +13,7 @@ use std::collections::HashSet;
 use std::ffi::OsStr;
 use std::fs::Permissions;
 use std::io::{self, Read};
+use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
@@ -22,6 +23,7 @@ use pathrs::{InodeType, Root};
 use rustix::fs::{AtFlags, FileType, Gid, Timestamps, Uid};
 use tar::EntryType;
 
+use super::xattrs::{self, XattrPolicy, Xattrs};
 use super::{is_enoent, perr, CopyError};
 
 /// Who owns what is created.
@@ -45,6 +47,8 @@ pub struct ExtractOptions {
     pub devices: bool,
     /// Drop set-user-id and set-group-id bits.
     pub strip_setid: bool,
+    /// Which extended attributes in the stream are set.
+    pub xattrs: XattrPolicy,
 }
 
 /// Extract `input` (an uncompressed tar) below `root`; returns the number of entries.
@@ -250,6 +254,18 @@ impl Extractor<'_> {
         .map_err(|e| CopyError::io(rel, e.into()))
     }
 
+    /// Set `attrs` on the directory at `rel`, reached without following a link.
+    fn set_xattrs(&self, rel: &Path, attrs: &Xattrs, shown: &str) -> Result<(), CopyError> {
+        if attrs.is_empty() {
+            return Ok(());
+        }
+        let h = self
+            .root
+            .resolve_nofollow(rel)
+            .map_err(|e| perr(rel, "open", e))?;
+        xattrs::apply(&h.as_fd(), attrs, shown).map_err(|e| CopyError::io(rel, e))
+    }
+
     fn entry<R: Read>(&mut self, e: &mut tar::Entry<'_, R>) -> Result<(), CopyError> {
         let raw = e.path_bytes().into_owned();
         let shown = String::from_utf8_lossy(&raw).into_owned();
@@ -257,6 +273,7 @@ impl Extractor<'_> {
         let Some(rel) = normalize(&raw).map_err(bad)? else {
             return Ok(()); // the root itself keeps its own metadata
         };
+        let attrs = xattrs::from_entry(e, self.opts.xattrs).map_err(|x| CopyError::io(&rel, x))?;
         let h = e.header();
         let kind = h.entry_type();
         let mode = h.mode().map_err(|x| bad(x.to_string()))?;
@@ -277,6 +294,7 @@ impl Extractor<'_> {
                 self.known_dirs.insert(rel.clone());
                 self.chown(&rel, uid, gid)?;
                 self.chmod(&rel, mode)?;
+                self.set_xattrs(&rel, &attrs, &shown)?;
                 self.dir_times.push((rel, mtime));
             }
             EntryType::Regular | EntryType::Continuous => {
@@ -295,6 +313,8 @@ impl Extractor<'_> {
                 }
                 rustix::fs::fchmod(&file, rustix::fs::Mode::from_raw_mode(self.mode(mode)))
                     .map_err(|x| CopyError::io(&rel, x.into()))?;
+                // After the chown, which clears file capabilities.
+                xattrs::apply(&file, &attrs, &shown).map_err(|x| CopyError::io(&rel, x))?;
                 drop(file);
                 self.set_times(&rel, mtime)?;
             }

@@ -13,11 +13,13 @@
 //!
 //! Ownership: into a container, files belong to the container's user (Podman's `--archive`,
 //! the default) or keep the ids in the stream (`--archive=false`); on the host they belong
-//! to whoever runs berth, set-id bits dropped and device nodes skipped.
+//! to whoever runs berth, set-id bits dropped and device nodes skipped. Extended attributes
+//! travel as PAX records ([`xattrs`]): all of them into a container, `user.*` onto the host.
 
 pub mod archive;
 pub mod extract;
 mod stopped;
+pub mod xattrs;
 
 use std::ffi::{OsStr, OsString};
 use std::io::{self, Read, Write};
@@ -32,6 +34,7 @@ use crate::engine::Engine;
 use crate::error::RunError;
 use archive::TarOut;
 use extract::{extract, ExtractOptions, Owner};
+use xattrs::XattrPolicy;
 
 /// A `cp` failure.
 #[derive(Debug, thiserror::Error)]
@@ -488,12 +491,14 @@ pub fn extract_options(container_user: Option<(u32, u32)>, opts: &CopyOptions) -
             overwrite: opts.overwrite,
             devices: rustix::process::geteuid().is_root(),
             strip_setid: false,
+            xattrs: XattrPolicy::Keep,
         },
         None => ExtractOptions {
             owner: Owner::Caller,
             overwrite: opts.overwrite,
             devices: false,
             strip_setid: true,
+            xattrs: XattrPolicy::UserOnly,
         },
     }
 }

@@ -1,0 +1,174 @@
+//! Extended attributes in `cp`: read from the source inode, carried in the tar stream as PAX
+//! `SCHILY.xattr.NAME` records (as GNU tar and Podman's copier write them), and set on what
+//! is extracted.
+//!
+//! What crosses:
+//! - what travels into layers too ([`berth_layers::xattrs::travels`]: not overlayfs' own
+//!   attributes nor SELinux labels);
+//! - onto the host only the `user.*` namespace: a container's file capabilities
+//!   (`security.capability`) and `trusted.*` attributes are dropped there, as its set-id bits
+//!   are;
+//! - attributes the destination's file system or the caller's privileges refuse (a rootless
+//!   caller cannot set `trusted.*`) are skipped with a debug line, as Podman's copier skips
+//!   them;
+//! - a value holding a newline is left out with a warning: the `tar` crate's reader, which
+//!   extracts cp's streams, splits PAX records at newlines (layers read them by length,
+//!   `berth_layers::pax`).
+//!
+//! Only regular files and directories carry attributes here (Linux allows no `user.*` on
+//! symlinks).
+
+use std::io;
+use std::os::fd::AsRawFd;
+use std::os::unix::ffi::OsStrExt;
+
+use berth_layers::xattrs::travels;
+
+/// Attribute names and values, sorted by name.
+pub(crate) type Xattrs = Vec<(Vec<u8>, Vec<u8>)>;
+
+const PAX_PREFIX: &str = "SCHILY.xattr.";
+
+/// Which attributes an extraction sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum XattrPolicy {
+    /// Every attribute that crosses at all (into a container or a volume).
+    Keep,
+    /// The `user.*` namespace only (onto the host).
+    UserOnly,
+}
+
+impl XattrPolicy {
+    fn allows(self, name: &[u8]) -> bool {
+        travels(name) && (self == XattrPolicy::Keep || name.starts_with(b"user."))
+    }
+}
+
+/// The attributes of the inode `fd` refers to (an `O_PATH` descriptor is enough), read
+/// through its `/proc/self/fd` link, which names that inode and nothing else.
+pub(crate) fn read(fd: &impl AsRawFd) -> io::Result<Xattrs> {
+    let path = format!("/proc/self/fd/{}", fd.as_raw_fd());
+    berth_layers::xattrs::read(std::path::Path::new(&path), true)
+}
+
+/// The PAX records for `attrs` (names that are not UTF-8 cannot be PAX keys: left out).
+/// Values holding a newline are left out (see the module's doc), with a warning naming `shown`.
+pub(crate) fn pax_records<'a>(attrs: &'a Xattrs, shown: &str) -> Vec<(String, &'a [u8])> {
+    attrs
+        .iter()
+        .filter_map(|(k, v)| {
+            let k = std::str::from_utf8(k).ok()?;
+            if v.contains(&b'\n') {
+                tracing::warn!(
+                    path = shown,
+                    xattr = k,
+                    "xattr value holds a newline: not copied"
+                );
+                return None;
+            }
+            Some((format!("{PAX_PREFIX}{k}"), v.as_slice()))
+        })
+        .collect()
+}
+
+/// The attributes a tar entry carries that `policy` lets through.
+pub(crate) fn from_entry<R: io::Read>(
+    e: &mut tar::Entry<'_, R>,
+    policy: XattrPolicy,
+) -> io::Result<Xattrs> {
+    let mut out = Vec::new();
+    if let Some(exts) = e.pax_extensions()? {
+        // A record the reader cannot split (another writer's value with a newline) is
+        // skipped, as the reader itself skips it for `path` and `size`.
+        for ext in exts.flatten() {
+            let Some(name) = ext.key_bytes().strip_prefix(PAX_PREFIX.as_bytes()) else {
+                continue;
+            };
+            if policy.allows(name) {
+                out.push((name.to_vec(), ext.value_bytes().to_vec()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Set `attrs` on the inode `fd` refers to. Attributes the file system or the caller's
+/// privileges refuse are skipped; other failures are errors.
+pub(crate) fn apply(fd: &impl AsRawFd, attrs: &Xattrs, shown: &str) -> io::Result<()> {
+    if attrs.is_empty() {
+        return Ok(());
+    }
+    let path = format!("/proc/self/fd/{}", fd.as_raw_fd());
+    for (name, value) in attrs {
+        let name = std::ffi::OsStr::from_bytes(name);
+        match xattr::set_deref(&path, name, value) {
+            Ok(()) => {}
+            Err(e) if refused(&e) => {
+                tracing::debug!(entry = shown, xattr = ?name, error = %e, "xattr not set");
+            }
+            Err(e) => {
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("set xattr {}: {e}", name.to_string_lossy()),
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Not supported by the file system, or not permitted to this caller.
+fn refused(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::ENOTSUP) | Some(libc::EPERM) | Some(libc::EACCES)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_crosses_and_where() {
+        for name in [
+            &b"trusted.overlay.opaque"[..],
+            b"user.overlay.origin",
+            b"security.selinux",
+        ] {
+            assert!(!XattrPolicy::Keep.allows(name));
+        }
+        assert!(XattrPolicy::Keep.allows(b"security.capability"));
+        assert!(XattrPolicy::Keep.allows(b"trusted.x"));
+        assert!(!XattrPolicy::UserOnly.allows(b"security.capability"));
+        assert!(!XattrPolicy::UserOnly.allows(b"trusted.x"));
+        assert!(XattrPolicy::UserOnly.allows(b"user.mime_type"));
+    }
+
+    #[test]
+    fn records_round_trip_through_a_tar_stream() {
+        let attrs: Xattrs = vec![
+            (b"security.capability".to_vec(), vec![1, 0, 0, 2]),
+            (b"user.a".to_vec(), b"x y=z".to_vec()),
+            (b"user.nl".to_vec(), b"x\ny".to_vec()),
+        ];
+        let mut b = tar::Builder::new(Vec::new());
+        let records = pax_records(&attrs, "f");
+        assert_eq!(records.len(), 2, "the value with a newline is left out");
+        b.append_pax_extensions(records.iter().map(|(k, v)| (k.as_str(), *v)))
+            .unwrap();
+        let mut h = tar::Header::new_gnu();
+        h.set_size(1);
+        h.set_mode(0o644);
+        b.append_data(&mut h, "f", &b"1"[..]).unwrap();
+        let bytes = b.into_inner().unwrap();
+        for (policy, want) in [
+            (XattrPolicy::Keep, attrs[..2].to_vec()),
+            (XattrPolicy::UserOnly, attrs[1..2].to_vec()),
+        ] {
+            let mut a = tar::Archive::new(&bytes[..]);
+            let mut e = a.entries().unwrap().next().unwrap().unwrap();
+            assert_eq!(from_entry(&mut e, policy).unwrap(), want);
+        }
+    }
+}
