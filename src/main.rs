@@ -150,7 +150,15 @@ fn main() -> ExitCode {
         let code = berth_oci_runtime::cli::main(std::env::args_os().skip(2).collect());
         return ExitCode::from(code.clamp(0, 255) as u8);
     }
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // Help and version go to stdout with 0; a usage error is berth's own: 125, as
+            // Podman (clap's own code would be 2, which a container's exit code can be).
+            return ExitCode::from(if e.use_stderr() { EXIT_BERTH_ERROR } else { 0 });
+        }
+    };
     init_logging(&cli.log_level);
     let ctx = Context {
         root: cli.root.clone(),

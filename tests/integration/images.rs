@@ -207,3 +207,22 @@ fn import_of_a_directory_keeps_the_tree() {
     }
     env.assert_check_clean();
 }
+
+#[test]
+fn usage_errors_exit_125_as_podman_and_help_exits_0() {
+    let env = TestEnv::new();
+    for args in [
+        &["run", "--no-such-flag", "img"][..],
+        &["no-such-command"],
+        &["run"],
+        &["image", "ls", "--bogus"],
+    ] {
+        let out = env.run(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(125), "{args:?}: {err}");
+        assert!(err.starts_with("error:"), "{args:?}: {err}");
+    }
+    assert!(env.ok(&["--help"]).contains("Usage: berth"));
+    assert!(env.ok(&["run", "--help"]).contains("Usage: berth run"));
+    assert!(env.ok(&["--version"]).starts_with("berth "));
+}
