@@ -1,7 +1,7 @@
 //! Garbage collection: unreferenced blobs, unpacked layers and ingest leftovers.
 //!
-//! `gc` holds the store lock exclusive: every writer (ingest, add, unpack, prepare) holds it
-//! shared, so whatever gc finds under `ingest/` or `overlay/tmp-*` belongs to a process that
+//! `gc` and `prune_images` hold the store lock exclusive: every writer (ingest, add, unpack,
+//! prepare, and a whole build, pull, import or commit) holds it shared, so whatever gc finds under `ingest/` or `overlay/tmp-*` belongs to a process that
 //! is gone, and every `layers` row still `complete = 0` is a crash leftover.
 
 use std::collections::HashSet;
@@ -51,6 +51,9 @@ impl Store {
     /// Remove dangling images (no names), or with `all` every image not used by a snapshot or
     /// mount, then collect garbage.
     pub fn prune_images(&self, all: bool) -> Result<PruneReport> {
+        // Exclusive from the first row removed: an image a build or pull is about to use or
+        // record is never half gone.
+        let _lock = self.lock_exclusive()?;
         let clause = if all {
             PRUNABLE.to_string()
         } else {
@@ -69,7 +72,7 @@ impl Store {
                 Ok(ids)
             })?
         };
-        let mut report = self.gc()?;
+        let mut report = self.gc_locked()?;
         report.images = removed
             .iter()
             .map(|s| db::digest_col(s))
@@ -81,6 +84,11 @@ impl Store {
     /// ingest leftovers of processes that are gone. Holds the store lock exclusive.
     pub fn gc(&self) -> Result<PruneReport> {
         let _lock = self.lock_exclusive()?;
+        self.gc_locked()
+    }
+
+    /// [`Self::gc`], the exclusive lock held by the caller.
+    fn gc_locked(&self) -> Result<PruneReport> {
         let mut report = PruneReport::default();
         let mut conn = self.conn();
 

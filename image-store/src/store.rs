@@ -124,6 +124,17 @@ impl StoreLock {
         } else {
             rustix::fs::FlockOperation::LockShared
         };
+        if exclusive {
+            let nb = rustix::fs::FlockOperation::NonBlockingLockExclusive;
+            match rustix::fs::flock(&file, nb) {
+                Ok(()) => return Ok(StoreLock { _file: file }),
+                Err(rustix::io::Errno::WOULDBLOCK) => {
+                    // A build can hold the store for minutes: say why nothing happens.
+                    tracing::warn!("waiting for the store: another berth process is writing to it");
+                }
+                Err(_) => {}
+            }
+        }
         loop {
             match rustix::fs::flock(&file, op) {
                 Ok(()) => break,

@@ -125,6 +125,10 @@ pub fn build(
     out: &mut (dyn FnMut(&str) + Send),
 ) -> Result<ImageRecord> {
     let plan = Plan::new(file)?;
+    // Held for the whole build: a step's layer blob is in the content store well before the
+    // image that references it is recorded, and a prune must not collect it in between
+    // (prune waits for this).
+    let _hold = store.lock_shared()?;
     // Secrets live in a private directory under the run root for the build's duration.
     let (secret_dir, secret_files) = write_secrets(&opts.runroot, &opts.secrets)?;
     let mut b = Builder {

@@ -712,3 +712,47 @@ fn system_prune_removes_stale_build_cache_and_with_all_the_mount_caches() {
     assert!(!out.contains("Using cache"), "{out}");
     assert_clean(&r);
 }
+
+/// A prune during a build waits for it: the build's new layers, not yet in any image, are
+/// not collected, and the store checks clean after both.
+#[test]
+fn prune_waits_for_a_running_build() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let r = busybox();
+    let ctx = context(
+        &r,
+        "ctx",
+        &[(
+            "Containerfile",
+            "FROM busybox\nRUN echo one > /one\nRUN sleep 2\nRUN echo two > /two\n",
+        )],
+    );
+    let mut build = r
+        .env
+        .cmd(&["build", "-t", "waited", ctx.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Prune once the build is in its `sleep` step (its first layer written, no image yet).
+    let mut lines = BufReader::new(build.stdout.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        if line.unwrap().contains("RUN sleep 2") {
+            break;
+        }
+    }
+    let prune = r.env.run(&["image", "prune", "-f"]);
+    let err = String::from_utf8_lossy(&prune.stderr);
+    assert!(prune.status.success(), "{err}");
+    assert!(err.contains("waiting for the store"), "{err}");
+    lines.for_each(drop);
+    let status = build.wait().unwrap();
+    assert!(status.success(), "build failed after a prune");
+    assert_eq!(
+        r.ok(&["run", "--rm", "waited", "cat", "/one", "/two"]),
+        "one\ntwo\n"
+    );
+    assert_clean(&r);
+}
