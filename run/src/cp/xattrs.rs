@@ -11,9 +11,12 @@
 //! - attributes the destination's file system or the caller's privileges refuse (a rootless
 //!   caller cannot set `trusted.*`) are skipped with a debug line, as Podman's copier skips
 //!   them;
-//! - a value holding a newline is left out with a warning: the `tar` crate's reader, which
-//!   extracts cp's streams, splits PAX records at newlines (layers read them by length,
-//!   `berth_layers::pax`).
+//! - an attribute whose value or name holds a newline (or whose name holds `=`) is left out
+//!   with a warning: the `tar` crate's reader, which extracts cp's streams, splits PAX records
+//!   at newlines, so such a record would be misread, and a crafted one would even be read as
+//!   another record (a `linkpath`, say). For the same reason a stream whose PAX records the
+//!   reader cannot frame is refused, not half read. (Layers read records by their length,
+//!   `berth_layers::pax`.)
 //!
 //! Only regular files and directories carry attributes here (Linux allows no `user.*` on
 //! symlinks).
@@ -52,17 +55,18 @@ pub(crate) fn read(fd: &impl AsRawFd) -> io::Result<Xattrs> {
 }
 
 /// The PAX records for `attrs` (names that are not UTF-8 cannot be PAX keys: left out).
-/// Values holding a newline are left out (see the module's doc), with a warning naming `shown`.
+/// Names or values with a newline, and names with `=`, are left out (see the module's doc),
+/// with a warning naming `shown`.
 pub(crate) fn pax_records<'a>(attrs: &'a Xattrs, shown: &str) -> Vec<(String, &'a [u8])> {
     attrs
         .iter()
         .filter_map(|(k, v)| {
             let k = std::str::from_utf8(k).ok()?;
-            if v.contains(&b'\n') {
+            if v.contains(&b'\n') || k.contains(['\n', '=']) {
                 tracing::warn!(
                     path = shown,
                     xattr = k,
-                    "xattr value holds a newline: not copied"
+                    "xattr with a newline or '=': not copied"
                 );
                 return None;
             }
@@ -78,9 +82,13 @@ pub(crate) fn from_entry<R: io::Read>(
 ) -> io::Result<Xattrs> {
     let mut out = Vec::new();
     if let Some(exts) = e.pax_extensions()? {
-        // A record the reader cannot split (another writer's value with a newline) is
-        // skipped, as the reader itself skips it for `path` and `size`.
-        for ext in exts.flatten() {
+        for ext in exts {
+            let ext = ext.map_err(|e| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("PAX header: {e} (a value holding a newline?)"),
+                )
+            })?;
             let Some(name) = ext.key_bytes().strip_prefix(PAX_PREFIX.as_bytes()) else {
                 continue;
             };
@@ -153,8 +161,15 @@ mod tests {
             (b"user.nl".to_vec(), b"x\ny".to_vec()),
         ];
         let mut b = tar::Builder::new(Vec::new());
-        let records = pax_records(&attrs, "f");
-        assert_eq!(records.len(), 2, "the value with a newline is left out");
+        let mut named = attrs.clone();
+        named.push((b"user.x\n9 path=y".to_vec(), b"v".to_vec()));
+        named.push((b"user.a=b".to_vec(), b"v".to_vec()));
+        let records = pax_records(&named, "f");
+        assert_eq!(
+            records.len(),
+            2,
+            "newlines and '=' in names or values are left out"
+        );
         b.append_pax_extensions(records.iter().map(|(k, v)| (k.as_str(), *v)))
             .unwrap();
         let mut h = tar::Header::new_gnu();
@@ -170,5 +185,15 @@ mod tests {
             let mut e = a.entries().unwrap().next().unwrap().unwrap();
             assert_eq!(from_entry(&mut e, policy).unwrap(), want);
         }
+
+        // Another writer's record with a newline in its value: refused, not half read.
+        let mut b = tar::Builder::new(Vec::new());
+        b.append_pax_extensions([("SCHILY.xattr.user.nl", &b"a\nb"[..])])
+            .unwrap();
+        b.append_data(&mut h, "g", &b"1"[..]).unwrap();
+        let bytes = b.into_inner().unwrap();
+        let mut a = tar::Archive::new(&bytes[..]);
+        let mut e = a.entries().unwrap().next().unwrap().unwrap();
+        assert!(from_entry(&mut e, XattrPolicy::Keep).is_err());
     }
 }
