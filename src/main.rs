@@ -6,7 +6,8 @@
 //! mount/unmount/prune), [`archive`] (import, save, load), [`registry`] (pull, push, login,
 //! logout, copy, search), [`containers`] (run, create, start, exec, stop, kill, restart, rm,
 //! ps, logs, wait, commit, export, container …, volume …), [`system`] (system check/prune/info,
-//! version); [`output`] holds the shared table and human-readable formatting.
+//! version); [`output`] holds the shared table and human-readable formatting; [`lazy`] makes
+//! clap build a subcommand's arguments only when that subcommand runs.
 
 mod archive;
 mod build;
