@@ -62,13 +62,15 @@ CREATE TABLE image_mounts (
 );
 "#];
 
-/// Open the database at `path`: WAL, busy timeout, foreign keys, migrations.
+/// Open the database at `path`: WAL, busy timeout, foreign keys, `synchronous=NORMAL`,
+/// migrations. Every connection to a store's database is opened here (also the run engine's
+/// container and volume tables), so all of them commit the same way.
 ///
 /// Openers are serialized by an exclusive flock on `<path>.open-lock`, and a busy answer while
 /// opening is retried until the busy timeout: SQLite can answer "database is locked" to the
 /// first switch to WAL or to a migration racing another new process without calling the busy
 /// handler.
-pub(crate) fn open(path: &Path) -> Result<Connection> {
+pub fn open(path: &Path) -> Result<Connection> {
     let lock_path = path.with_extension("open-lock");
     let lock = std::fs::OpenOptions::new()
         .create(true)
@@ -109,6 +111,13 @@ fn open_once(path: &Path) -> Result<Connection> {
         tracing::warn!(path = %path.display(), mode, "store database is not in WAL mode");
     }
     conn.execute_batch("PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;")?;
+    // No checkpoint when a berth process closes its connection: that costs two fsyncs and a
+    // directory sync at the end of every command. The WAL is checkpointed as it fills
+    // (SQLite's automatic checkpoint at 1000 pages) and stays the database's tail meanwhile.
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+        true,
+    )?;
     migrate(&mut conn)?;
     Ok(conn)
 }

@@ -8,7 +8,6 @@
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -170,8 +169,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Container> {
 impl Records {
     /// Open the container table in the store database under `store_root`.
     pub fn open(store_root: &Path) -> Result<Records> {
-        let conn = Connection::open(store_root.join("berth.db"))?;
-        conn.busy_timeout(Duration::from_secs(30))?;
+        let conn = berth_image_store::db::open(&store_root.join("berth.db"))?;
         conn.execute_batch(SCHEMA)?;
         Ok(Records { conn })
     }

@@ -5,7 +5,6 @@
 use std::fs;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -37,8 +36,7 @@ pub struct Volumes {
 impl Volumes {
     /// Open the volume table of the store at `store_root`.
     pub fn open(store_root: &Path) -> Result<Volumes> {
-        let conn = Connection::open(store_root.join("berth.db"))?;
-        conn.busy_timeout(Duration::from_secs(30))?;
+        let conn = berth_image_store::db::open(&store_root.join("berth.db"))?;
         conn.execute_batch(SCHEMA)?;
         Ok(Volumes {
             conn,
