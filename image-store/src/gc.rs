@@ -1,8 +1,9 @@
 //! Garbage collection: unreferenced blobs, unpacked layers and ingest leftovers.
 //!
 //! `gc` and `prune_images` hold the store lock exclusive: every writer (ingest, add, unpack,
-//! prepare, and a whole build, pull, import or commit) holds it shared, so whatever gc finds under `ingest/` or `overlay/tmp-*` belongs to a process that
-//! is gone, and every `layers` row still `complete = 0` is a crash leftover.
+//! prepare, and a whole build, pull, import or commit) holds it shared, so whatever gc finds
+//! under `ingest/` or `overlay/tmp-*` belongs to a process that is gone, and every `layers`
+//! row still `complete = 0` is a crash leftover.
 
 use std::collections::HashSet;
 use std::fs;
