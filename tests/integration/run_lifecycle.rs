@@ -692,6 +692,11 @@ fn concurrent_starts_start_the_container_once() {
             );
             assert_eq!(String::from_utf8_lossy(&out.stdout), "twice\n");
         }
+        // `start` returns once the runtime has let the container's process go (as runc's and
+        // Podman's do); its exec of `sleep` may come a moment later on a busy machine. A second
+        // container, had one been started, would have exec'd by the end of the pause.
+        wait_until("the container's process", || processes_running(&argv) >= 1);
+        std::thread::sleep(std::time::Duration::from_millis(300));
         assert_eq!(processes_running(&argv), 1, "round {round}");
         r.ok(&["stop", "-t", "0", "twice"]);
         wait_until("the container to stop", || processes_running(&argv) == 0);
