@@ -312,6 +312,18 @@ impl Records {
         Ok(())
     }
 
+    /// Clear the last run's exit before a new start: the container is `created`, without a
+    /// monitor, until its new monitor records itself.
+    pub fn set_starting(&self, id: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE containers SET state = 'created', monitor_pid = NULL, monitor_start = NULL,
+                 error = NULL, exit_code = NULL, pid = NULL, finished = NULL
+             WHERE id = ?1",
+            params![id],
+        )?;
+        Ok(())
+    }
+
     /// Record that starting failed: the container stays `created`, with the error.
     pub fn set_start_error(&self, id: &str, error: &str, code: i32) -> Result<()> {
         self.conn.execute(

@@ -315,6 +315,10 @@ impl Engine<'_> {
         if self.records().get(&c.id)?.state == State::Running {
             return Ok(());
         }
+        // Before the monitor exists: the last run's `exited` must not read as this run's, and
+        // the monitor's own records (monitor, running) must not be overwritten after it wrote
+        // them, however late this process gets the CPU.
+        self.records().set_starting(&c.id)?;
         let mut cmd = Command::new(berth_exe);
         cmd.args(global_args)
             .arg("container-monitor")
@@ -333,7 +337,6 @@ impl Engine<'_> {
         let mut child = cmd.spawn().map_err(|e| RunError::io(berth_exe, e))?;
         // In a session of its own, yet reaped here (try_wait), not by the orphan reaper.
         let _claim = crate::reap::Claim::new(child.id());
-        self.records().set_monitor(&c.id, child.id())?;
         loop {
             let now = self.records().get(&c.id)?;
             if matches!(now.state, State::Running | State::Exited) {
