@@ -124,6 +124,19 @@ impl<'a> Engine<'a> {
             .collect()
     }
 
+    /// `c` refreshed, with its init's pid, when it runs; otherwise `container NAME is not
+    /// running` followed by `detail` (empty, or `": …"`).
+    pub(crate) fn running_pid(&self, c: &Container, detail: &str) -> Result<(Container, u32)> {
+        let c = self.refresh(c.clone())?;
+        match (c.state, c.pid) {
+            (State::Running, Some(pid)) => Ok((c, pid)),
+            _ => Err(RunError::FailedPrecondition(format!(
+                "container {} is not running{detail}",
+                c.name
+            ))),
+        }
+    }
+
     /// Make a `running` record true: when its monitor and its process are both gone, nobody
     /// will record the exit, so record it now (exit code unknown) and release the rootfs.
     pub fn refresh(&self, c: Container) -> Result<Container> {

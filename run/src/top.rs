@@ -9,7 +9,7 @@ use std::fs;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::container::{Container, State};
+use crate::container::Container;
 use crate::engine::Engine;
 use crate::error::{Result, RunError};
 use crate::user::read_in_root_optional;
@@ -219,16 +219,7 @@ fn tty_name(tty_nr: i64) -> String {
 impl Engine<'_> {
     /// The processes of running container `c`, with the given descriptors.
     pub fn top(&self, c: &Container, descriptors: &[String]) -> Result<Top> {
-        let c = self.refresh(c.clone())?;
-        let pid = match (c.state, c.pid) {
-            (State::Running, Some(p)) => p,
-            _ => {
-                return Err(RunError::FailedPrecondition(format!(
-                    "container {} is not running",
-                    c.name
-                )))
-            }
-        };
+        let (c, pid) = self.running_pid(c, "")?;
         let ns = ns_of(pid).ok_or_else(|| {
             RunError::FailedPrecondition(format!("container {}: its process {pid} is gone", c.name))
         })?;

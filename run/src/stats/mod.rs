@@ -32,7 +32,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub use cgroup::{host_memory, Cgroup, CgroupSample};
 pub use format::{bytes_size, go_duration, human_size, percent};
 
-use crate::container::{Container, State};
+use crate::container::Container;
 use crate::engine::Engine;
 use crate::error::{Result, RunError};
 
@@ -261,16 +261,7 @@ impl Engine<'_> {
         previous: Option<&ContainerStats>,
     ) -> Result<ContainerStats> {
         check_supported()?;
-        let c = self.refresh(c.clone())?;
-        let pid = match (c.state, c.pid) {
-            (State::Running, Some(p)) => p,
-            _ => {
-                return Err(RunError::FailedPrecondition(format!(
-                    "container {} is not running: container state improper",
-                    c.name
-                )))
-            }
-        };
+        let (c, pid) = self.running_pid(c, ": container state improper")?;
         if cgroups_path(&c.spec).is_none() {
             return Err(RunError::FailedPrecondition(format!(
                 "container {} has no cgroup (it runs without a cgroup manager, as rootless \
