@@ -325,19 +325,23 @@ pub fn volume_mount(v: &str) -> Result<Mount> {
     }
     check_container_path("volume destination", ctr)?;
     std::fs::metadata(host).map_err(|e| RunError::io(host, e))?;
-    let mut options = vec!["rbind", "rprivate"];
+    let mut options = vec!["rbind"];
+    let mut propagation = "rprivate";
     for o in opts.split(',').filter(|o| !o.is_empty()) {
         match o {
-            "ro" => options.push("ro"),
+            "ro" | "nosuid" | "nodev" | "noexec" | "suid" | "dev" | "exec" => options.push(o),
             "rw" => {}
+            // SELinux relabelling: nothing to relabel without SELinux, as Podman.
             "z" | "Z" => {}
+            "shared" | "rshared" | "slave" | "rslave" | "private" | "rprivate" => propagation = o,
             other => {
                 return Err(RunError::Invalid(format!(
-                    "volume {v:?}: unknown option {other:?}: use ro or rw"
+                    "volume {v:?}: unknown option {other:?}: use ro, rw, [r]shared, [r]slave, [r]private, [no]suid, [no]dev or [no]exec"
                 )))
             }
         }
     }
+    options.push(propagation);
     mount(ctr, "bind", host, &options)
 }
 

@@ -10,6 +10,7 @@
 //! intermediates are removed; a failed build tags nothing and leaves no snapshot or mount.
 
 mod copy_step;
+mod mount_spec;
 mod parallel;
 mod run_mounts;
 mod run_step;

@@ -4,13 +4,15 @@
 //! the context or, with `from=`, a stage's or image's rootfs (resolved inside it;
 //! read-only, or with `rw` writable and the writes discarded: a copy of a context source,
 //! the stage's own throwaway snapshot), and `type=secret` (a `--secret` bound read-only,
-//! by default at `/run/secrets/<id>`; bind mounts never reach the layer). `type=ssh` is
-//! refused as not built yet.
+//! by default at `/run/secrets/<id>`, a copy with `mode`/`uid`/`gid` when asked; bind
+//! mounts never reach the layer). The values are read and checked by [`super::mount_spec`];
+//! `type=ssh` is refused as not built yet.
 
 use std::collections::HashMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use super::mount_spec::{Kind, MountSpec, Sharing};
 use crate::copy::{clean_rel, in_root};
 
 /// What a RUN's mounts become for the run engine.
@@ -37,16 +39,6 @@ pub(super) struct BindRoots {
     pub rw_dir: Option<PathBuf>,
 }
 
-/// A `--mount` value's fields (keys lower case; a bare key is `true`).
-pub(super) fn fields(value: &str) -> HashMap<String, String> {
-    let mut fields = HashMap::new();
-    for part in value.split(',').filter(|p| !p.is_empty()) {
-        let (k, v) = part.split_once('=').unwrap_or((part, "true"));
-        fields.insert(k.to_ascii_lowercase(), v.to_string());
-    }
-    fields
-}
-
 /// Parse the `--mount` values; `cache_root` is `<store>/build-cache`.
 pub(super) fn parse(
     values: &[&str],
@@ -58,15 +50,10 @@ pub(super) fn parse(
 ) -> Result<RunMounts, String> {
     let mut out = RunMounts::default();
     for value in values {
-        let fields = fields(value);
-        let get = |k: &[&str]| k.iter().find_map(|k| fields.get(*k).cloned());
-        let kind = get(&["type"]).unwrap_or_else(|| "bind".to_string());
-        if kind == "ssh" {
-            return Err(format!("--mount=type={kind} is not built yet"));
-        }
-        let target = match (get(&["target", "dst", "destination"]), get(&["id"])) {
-            (Some(t), _) => t,
-            (None, Some(id)) if kind == "secret" => format!("/run/secrets/{id}"),
+        let spec = MountSpec::parse(value)?;
+        let target = match (&spec.target, &spec.id) {
+            (Some(t), _) => t.clone(),
+            (None, Some(id)) if spec.kind == Kind::Secret => format!("/run/secrets/{id}"),
             _ => return Err(format!("--mount={value}: a target is required")),
         };
         let target = crate::metadata::join_workdir(workdir, &target);
@@ -79,9 +66,19 @@ pub(super) fn parse(
         if rel.as_os_str().is_empty() {
             return Err(format!("--mount={value}: cannot mount over /"));
         }
-        match kind.as_str() {
-            "cache" => {
-                let id = get(&["id"]).unwrap_or_else(|| target.clone());
+        // Options after the mode: `HOST:CTR:ro,rshared,nosuid…`.
+        let options = |ro: bool| {
+            let mut o: Vec<&str> = ro.then_some("ro").into_iter().collect();
+            o.extend(spec.options.iter().map(String::as_str));
+            if o.is_empty() {
+                String::new()
+            } else {
+                format!(":{}", o.join(","))
+            }
+        };
+        match spec.kind {
+            Kind::Cache => {
+                let id = spec.id.clone().unwrap_or_else(|| target.clone());
                 if id.is_empty() || id.len() > 100 {
                     return Err(format!(
                         "--mount={value}: the cache id must be 1 to 100 bytes"
@@ -89,17 +86,17 @@ pub(super) fn parse(
                 }
                 let mut dir =
                     cache_root.join(id.bytes().map(|b| format!("{b:02x}")).collect::<String>());
-                match get(&["sharing"]).as_deref() {
-                    None | Some("shared") => {}
+                match spec.sharing {
+                    Sharing::Shared => {}
                     // One RUN at a time uses the directory (across builds too).
-                    Some("locked") => out.locks.push(
+                    Sharing::Locked => out.locks.push(
                         lock(&dir, true)
                             .map_err(|e| format!("--mount={value}: locking the cache: {e}"))?
                             .ok_or_else(|| format!("--mount={value}: cache lock busy"))?,
                     ),
                     // A busy directory is not waited for: the next free instance is used
                     // (`<dir>-1`, `<dir>-2`…, each kept as the first one is).
-                    Some("private") => {
+                    Sharing::Private => {
                         let base = dir.clone();
                         for n in 0.. {
                             let candidate = match n {
@@ -115,34 +112,29 @@ pub(super) fn parse(
                             }
                         }
                     }
-                    Some(other) => {
-                        return Err(format!(
-                            "--mount={value}: sharing={other}: use shared, locked or private"
-                        ))
-                    }
                 }
-                create_cache_dir(&dir, &get)
+                create_cache_dir(&dir, &spec)
                     .map_err(|e| format!("--mount={value}: {}: {e}", dir.display()))?;
-                out.volumes.push(format!("{}:{target}", dir.display()));
+                out.volumes
+                    .push(format!("{}:{target}{}", dir.display(), options(!spec.rw)));
             }
-            "tmpfs" => {
-                let size = get(&["size", "tmpfs-size"]);
-                out.tmpfs.push(match size {
-                    Some(s) => format!("{target}:size={s}"),
-                    None => target.clone(),
+            Kind::Tmpfs => {
+                out.tmpfs.push(match options(false).as_str() {
+                    "" => target.clone(),
+                    o => format!("{target}{o}"),
                 });
             }
-            "bind" => {
-                let rw = matches!(get(&["rw", "readwrite"]).as_deref(), Some("true"));
-                let from = get(&["from"]);
-                let root = match &from {
+            Kind::Bind => {
+                let rw = spec.rw;
+                let from = &spec.from;
+                let root = match from {
                     None => context,
                     Some(f) => roots
                         .from
                         .get(f)
                         .ok_or_else(|| format!("--mount={value}: no stage or image {f:?}"))?,
                 };
-                let source = get(&["source", "src"]).unwrap_or_default();
+                let source = spec.source.clone().unwrap_or_default();
                 let src_rel = clean_rel(&source).ok_or_else(|| {
                     format!("--mount={value}: {source} is outside the build context")
                 })?;
@@ -168,16 +160,22 @@ pub(super) fn parse(
                         "--mount={value}: ':' in the source path is not supported"
                     ));
                 }
-                let ro = if rw { "" } else { ":ro" };
-                out.volumes.push(format!("{}:{target}{ro}", host.display()));
+                out.volumes
+                    .push(format!("{}:{target}{}", host.display(), options(!rw)));
             }
-            "secret" => {
-                let id = get(&["id"])
+            Kind::Secret => {
+                let id = spec
+                    .id
+                    .clone()
                     .or_else(|| rel.file_name().map(|n| n.to_string_lossy().to_string()))
                     .unwrap_or_default();
                 match secrets.iter().find(|(i, _)| *i == id) {
-                    Some((_, host)) => out.volumes.push(format!("{}:{target}:ro", host.display())),
-                    None if get(&["required"]).as_deref() == Some("true") => {
+                    Some((_, host)) => {
+                        let file = secret_file(host, &spec)
+                            .map_err(|e| format!("--mount={value}: secret {id:?}: {e}"))?;
+                        out.volumes.push(format!("{}:{target}:ro", file.display()));
+                    }
+                    None if spec.required => {
                         return Err(format!(
                             "--mount={value}: secret {id:?} is required: give it with --secret id={id},src=FILE"
                         ))
@@ -186,11 +184,38 @@ pub(super) fn parse(
                     None => continue,
                 }
             }
-            other => return Err(format!("--mount={value}: unknown type {other:?}")),
         }
         out.targets.push(rel);
     }
     Ok(out)
+}
+
+/// The file a secret mount binds: the secret's own file (0400, owned by the builder), or,
+/// when `mode`, `uid` or `gid` ask for others, a copy beside it (in the same private
+/// directory) made with them.
+fn secret_file(host: &Path, spec: &MountSpec) -> std::io::Result<PathBuf> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if spec.mode.is_none() && spec.uid.is_none() && spec.gid.is_none() {
+        return Ok(host.to_path_buf());
+    }
+    let (mode, uid, gid) = (
+        spec.mode.unwrap_or(0o400),
+        spec.uid.unwrap_or(0),
+        spec.gid.unwrap_or(0),
+    );
+    let copy = PathBuf::from(format!("{}-{mode:o}-{uid}-{gid}", host.display()));
+    if copy.exists() {
+        return Ok(copy);
+    }
+    let mut to = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&copy)?;
+    std::io::copy(&mut std::fs::File::open(host)?, &mut to)?;
+    std::os::unix::fs::fchown(&to, Some(uid), Some(gid))?;
+    to.set_permissions(std::fs::Permissions::from_mode(mode))?;
+    Ok(copy)
 }
 
 /// Take the flock of cache dir `dir` (`<dir>.lock`): waiting for it (`wait`), or `None`
@@ -234,19 +259,19 @@ fn copy_plain(from: &Path, to: &Path) -> std::io::Result<()> {
     }
 }
 
-/// Create a cache dir on first use with `mode` (octal, default 0755), `uid` and `gid`.
-fn create_cache_dir(dir: &Path, get: &dyn Fn(&[&str]) -> Option<String>) -> std::io::Result<()> {
+/// Create a cache dir on first use with `mode` (default 0755), `uid` and `gid` (default 0).
+fn create_cache_dir(dir: &Path, spec: &MountSpec) -> std::io::Result<()> {
     if dir.is_dir() {
         return Ok(());
     }
     std::fs::create_dir_all(dir)?;
-    let mode = get(&["mode"])
-        .and_then(|m| u32::from_str_radix(&m, 8).ok())
-        .unwrap_or(0o755);
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode & 0o7777))?;
-    let uid = get(&["uid"]).and_then(|u| u.parse().ok()).unwrap_or(0);
-    let gid = get(&["gid"]).and_then(|g| g.parse().ok()).unwrap_or(0);
-    std::os::unix::fs::chown(dir, Some(uid), Some(gid))
+    let mode = spec.mode.unwrap_or(0o755);
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode))?;
+    std::os::unix::fs::chown(
+        dir,
+        Some(spec.uid.unwrap_or(0)),
+        Some(spec.gid.unwrap_or(0)),
+    )
 }
 
 #[cfg(test)]

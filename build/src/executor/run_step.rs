@@ -11,6 +11,7 @@ use berth_run::runtime::{ContainerStdio, TtySink};
 use berth_run::spec::Network;
 use berth_run::RunOptions;
 
+use super::mount_spec::{Kind, MountSpec};
 use super::{mount_all, run_mounts, step_err, volatile, Builder, SnapGuard, StageCtx};
 use crate::ast::{CommandForm, Instruction};
 use crate::cache::KeyBuilder;
@@ -41,14 +42,12 @@ impl Builder<'_> {
         let mut from_views = Vec::new();
         let mut rw_copies = None;
         for value in &mount_values {
-            let f = run_mounts::fields(value);
-            if f.get("type").is_some_and(|t| t != "bind") {
+            let spec = MountSpec::parse(value).map_err(|m| self.fail(ins, m))?;
+            if spec.kind != Kind::Bind {
                 continue;
             }
-            let rw = ["rw", "readwrite"]
-                .iter()
-                .any(|k| f.get(*k).is_some_and(|v| v == "true"));
-            match f.get("from") {
+            let rw = spec.rw;
+            match &spec.from {
                 Some(from) if !roots.from.contains_key(from) => {
                     let base = self.stage_or_image(st, ins, from)?;
                     let key = format!("build-{}", berth_run::names::new_id()?);

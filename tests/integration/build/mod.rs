@@ -12,6 +12,7 @@ mod conformance;
 mod conformance_buildah;
 mod features;
 mod oci_tree;
+mod run_mount_options;
 mod squash_link_jobs;
 
 use std::fs;
