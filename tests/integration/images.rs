@@ -226,3 +226,22 @@ fn usage_errors_exit_125_as_podman_and_help_exits_0() {
     assert!(env.ok(&["run", "--help"]).contains("Usage: berth run"));
     assert!(env.ok(&["--version"]).starts_with("berth "));
 }
+
+/// `images --noheading` prints the table's rows exactly as under the header (aligned), as
+/// Podman.
+#[test]
+fn images_noheading_rows_are_aligned_as_in_the_table() {
+    let env = TestEnv::new();
+    env.import_busybox("busybox");
+    env.ok(&[
+        "tag",
+        "busybox",
+        "localhost/a-much-longer-repository-name:v1",
+    ]);
+    let table = env.ok(&["images"]);
+    let body: Vec<&str> = table.lines().skip(1).collect();
+    let bare = env.ok(&["images", "--noheading"]);
+    assert_eq!(bare.lines().collect::<Vec<_>>(), body, "{table}\n{bare}");
+    let at = |line: &str| line.find("latest").or_else(|| line.find("v1"));
+    assert_eq!(at(body[0]), at(body[1]), "TAG column aligned: {bare}");
+}
