@@ -246,8 +246,12 @@ impl Engine<'_> {
         self.release(c);
         self.records().set_exited(&c.id, code, None)?;
         if c.auto_remove {
-            let now = self.records().get(&c.id)?;
-            self.remove_with(&now, true, true)?;
+            match self.records().get(&c.id) {
+                Ok(now) => self.remove_with(&now, true, true)?,
+                // Removed meanwhile (`rm -f` after its monitor had gone).
+                Err(RunError::NoSuchContainer(_)) => {}
+                Err(e) => return Err(e),
+            }
         }
         Ok(())
     }

@@ -403,7 +403,9 @@ pub fn restart(ctx: &Context, args: StopArgs) -> Result<ExitCode> {
     let exe = std::env::current_exe()?;
     for name in &args.containers {
         let c = engine.get(name)?;
-        let c = engine.stop(&c, Duration::from_secs(args.time))?;
+        let Some(c) = engine.stop(&c, Duration::from_secs(args.time))? else {
+            bail!("container {name} was removed as it stopped (--rm): nothing to start again");
+        };
         if let Err(e) = engine.start_detached(&c, &exe, &global_args(ctx)) {
             return fail(e);
         }
