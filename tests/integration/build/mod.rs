@@ -467,3 +467,20 @@ fn build_user_shell_and_config_fields() {
     assert!(config["Volumes"].to_string().contains("/data"), "{config}");
     assert_clean(&r);
 }
+
+/// `RUN --network=none` gets the same namespace as `run --network none`: `lo` up.
+#[test]
+fn run_network_none_in_a_build_has_loopback_up() {
+    let r = busybox();
+    let ctx = context(
+        &r,
+        "ctx",
+        &[(
+            "Containerfile",
+            "FROM busybox\nRUN --network=none ip addr > /ip.txt\n",
+        )],
+    );
+    r.ok(&["build", "-q", "-t", "lo", ctx.to_str().unwrap()]);
+    crate::run::assert_loopback_up(r.ok(&["run", "--rm", "lo", "cat", "/ip.txt"]));
+    assert_clean(&r);
+}
