@@ -4,7 +4,8 @@
 //! secrets, registry FROM, reproducibility, bad input, Buildah comparison);
 //! [`conformance`] builds the set under `tests/conformance/` and checks each `expect.json`,
 //! [`conformance_buildah`] compares those builds with Buildah's ([`oci_tree`] reads images
-//! back), [`squash_link_jobs`] checks `--squash`, `--squash-all`, `COPY --link`, `--jobs`.
+//! back), [`squash_link_jobs`] checks `--squash`, `--squash-all`, `COPY --link`, `--jobs`;
+//! [`rebuild`] checks that a rebuild from the cache makes the same image.
 //! Each test has its own store and run root; [`RunEnv`] unmounts and removes everything on
 //! drop, also when a test fails.
 
@@ -12,6 +13,7 @@ mod conformance;
 mod conformance_buildah;
 mod features;
 mod oci_tree;
+mod rebuild;
 mod squash_link_jobs;
 
 use std::fs;
