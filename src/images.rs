@@ -406,7 +406,12 @@ fn inspect_json(store: &Store, img: &ImageRecord) -> Result<Value> {
     let inner = raw_config.get("config").cloned().unwrap_or(json!({}));
     let labels = inner.get("Labels").cloned().unwrap_or(Value::Null);
     let user = inner.get("User").cloned().unwrap_or(json!(""));
-    Ok(json!({
+    // Docker's config fields the OCI types drop, read from the blob itself.
+    let raw = store
+        .content()
+        .read_small(&img.id, berth_image_store::images::CONFIG_LIMIT)?;
+    let raw: Value = serde_json::from_slice(&raw).unwrap_or(Value::Null);
+    let mut out = json!({
         "Id": img.id.digest(),
         "Digest": img.manifest_digest.to_string(),
         "RepoTags": img.names,
@@ -435,7 +440,32 @@ fn inspect_json(store: &Store, img: &ImageRecord) -> Result<Value> {
         "User": user,
         "History": raw_config.get("history").cloned().unwrap_or(json!([])),
         "NamesHistory": img.names,
-    }))
+    });
+    if let Some(h) = healthcheck(&raw) {
+        out["Healthcheck"] = h;
+    }
+    Ok(out)
+}
+
+/// The config's `HEALTHCHECK` as `podman image inspect` shows it (top-level `Healthcheck`):
+/// `Test`, `StartPeriod`, `Interval`, `Timeout` (nanoseconds) and `Retries`, each left out
+/// when empty or zero.
+fn healthcheck(config: &Value) -> Option<Value> {
+    let h = config.get("config")?.get("Healthcheck")?.as_object()?;
+    let mut out = serde_json::Map::new();
+    for key in ["Test", "StartPeriod", "Interval", "Timeout", "Retries"] {
+        let Some(v) = h.get(key) else { continue };
+        let empty = match v {
+            Value::Null => true,
+            Value::Array(a) => a.is_empty(),
+            Value::Number(n) => n.as_f64() == Some(0.0),
+            _ => false,
+        };
+        if !empty {
+            out.insert(key.to_string(), v.clone());
+        }
+    }
+    (!out.is_empty()).then_some(Value::Object(out))
 }
 
 #[derive(Args)]

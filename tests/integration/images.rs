@@ -245,3 +245,41 @@ fn images_noheading_rows_are_aligned_as_in_the_table() {
     let at = |line: &str| line.find("latest").or_else(|| line.find("v1"));
     assert_eq!(at(body[0]), at(body[1]), "TAG column aligned: {bare}");
 }
+
+/// `image inspect` shows the config's HEALTHCHECK as Podman 4.3 does: a top-level
+/// `Healthcheck` with the test and the durations in nanoseconds, zero values left out.
+#[test]
+fn image_inspect_shows_the_healthcheck() {
+    let env = TestEnv::new();
+    env.import_busybox("busybox");
+    let ctx = env.path("ctx");
+    std::fs::create_dir(&ctx).unwrap();
+    std::fs::write(
+        ctx.join("Containerfile"),
+        "FROM busybox\nHEALTHCHECK --interval=5s --timeout=3s CMD true\n",
+    )
+    .unwrap();
+    for format in ["docker", "oci"] {
+        env.ok(&[
+            "build",
+            "-q",
+            "--format",
+            format,
+            "-t",
+            "hc",
+            ctx.to_str().unwrap(),
+        ]);
+        let v: Value = serde_json::from_str(&env.ok(&["image", "inspect", "hc"])).unwrap();
+        assert_eq!(
+            v[0]["Healthcheck"],
+            serde_json::json!({
+                "Test": ["CMD-SHELL", "true"],
+                "Interval": 5_000_000_000u64,
+                "Timeout": 3_000_000_000u64,
+            }),
+            "{format}: {v}"
+        );
+    }
+    let v: Value = serde_json::from_str(&env.ok(&["image", "inspect", "busybox"])).unwrap();
+    assert!(v[0].get("Healthcheck").is_none(), "{v}");
+}
