@@ -63,7 +63,7 @@ pub fn import(ctx: &Context, args: ImportArgs) -> Result<ExitCode> {
         import_rootfs(&store, BufReader::with_capacity(1 << 20, file), &options)
     }
     .with_context(|| format!("importing {}", args.file))?;
-    println!("{}", image.id.digest());
+    outln!("{}", image.id.digest());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -146,7 +146,7 @@ pub fn save(ctx: &Context, args: SaveArgs) -> Result<ExitCode> {
             transports::save(&store, &items, format, &path)?;
             let mut file =
                 File::open(&path).with_context(|| format!("opening {}", path.display()))?;
-            io::copy(&mut file, &mut io::stdout().lock())
+            io::copy(&mut file, &mut crate::stdio::stdout())
                 .context("writing the archive to stdout")?;
         }
     }
@@ -184,10 +184,10 @@ pub fn load(ctx: &Context, args: LoadArgs) -> Result<ExitCode> {
     };
     for image in &images {
         if image.names.is_empty() {
-            println!("Loaded image: {}", image.id);
+            outln!("Loaded image: {}", image.id);
         }
         for name in &image.names {
-            println!("Loaded image: {name}");
+            outln!("Loaded image: {name}");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -330,10 +330,13 @@ pub fn build(ctx: &Context, mut args: BuildArgs) -> Result<ExitCode> {
             (false, false) => Squash::No,
         },
     };
+    // RUN containers write to berth's stdout and stderr themselves: relay those, so a reader
+    // that goes away (`berth build … | head -1`) fails no step; the build finishes and tags.
+    let _relay = crate::stdio::relay();
     let quiet = args.quiet;
     let mut out = |line: &str| {
         if !quiet {
-            println!("{line}");
+            outln!("{line}");
         }
     };
     let image = match berth_build::build(&store, &file, &opts, &mut out) {
@@ -341,7 +344,7 @@ pub fn build(ctx: &Context, mut args: BuildArgs) -> Result<ExitCode> {
         // As Podman: a failed RUN makes the build exit with the command's own code.
         Err(e) => match e.run_exit_code().and_then(|c| u8::try_from(c).ok()) {
             Some(code) if code != 0 => {
-                eprintln!("Error: {}", e.to_string().replace('\n', " "));
+                errln!("Error: {}", e.to_string().replace('\n', " "));
                 return Ok(ExitCode::from(code));
             }
             _ => return Err(e.into()),
@@ -349,18 +352,18 @@ pub fn build(ctx: &Context, mut args: BuildArgs) -> Result<ExitCode> {
     };
     if !quiet {
         if let Some(name) = image.names.first() {
-            println!("COMMIT {name}");
+            outln!("COMMIT {name}");
         }
-        println!("--> {}", image.short_id());
+        outln!("--> {}", image.short_id());
         for name in &image.names {
-            println!("Successfully tagged {name}");
+            outln!("Successfully tagged {name}");
         }
     }
     if let Some(f) = &args.iidfile {
         std::fs::write(f, image.id.to_string())
             .with_context(|| format!("writing {}", f.display()))?;
     }
-    println!("{}", image.id.digest());
+    outln!("{}", image.id.digest());
     Ok(ExitCode::SUCCESS)
 }
 

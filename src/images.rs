@@ -9,7 +9,8 @@ use berth_image_store::{ImageRecord, Store, StoreError};
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
-use crate::output::{human_age, human_size, print_table};
+use crate::output::{human_age, human_size, print_aligned, print_table};
+use crate::stdio::OnClosed;
 use crate::{archive, Context};
 
 #[derive(Subcommand)]
@@ -45,6 +46,29 @@ pub enum ImageCommand {
     /// Show or set the trust policy (policy.json).
     #[command(subcommand)]
     Trust(crate::trust::TrustCommand),
+}
+
+impl ImageCommand {
+    /// What the command does when its output's reader has gone (see [`crate::stdio`]).
+    pub fn on_closed(&self) -> OnClosed {
+        use OnClosed::{Finish, Quit};
+        match self {
+            ImageCommand::Ls(_)
+            | ImageCommand::Inspect(_)
+            | ImageCommand::History(_)
+            | ImageCommand::Save(_) => Quit,
+            ImageCommand::Trust(c) => c.on_closed(),
+            ImageCommand::Tag(_)
+            | ImageCommand::Untag(_)
+            | ImageCommand::Rm(_)
+            | ImageCommand::Prune(_)
+            | ImageCommand::Mount(_)
+            | ImageCommand::Unmount(_)
+            | ImageCommand::Import(_)
+            | ImageCommand::Load(_)
+            | ImageCommand::Sign(_) => Finish,
+        }
+    }
 }
 
 pub fn dispatch(ctx: &Context, command: ImageCommand) -> Result<ExitCode> {
@@ -106,13 +130,13 @@ pub fn list(ctx: &Context, args: ImagesArgs) -> Result<ExitCode> {
     match args.format.as_str() {
         "json" => {
             let out: Vec<Value> = images.iter().map(image_summary_json).collect();
-            println!("{}", serde_json::to_string_pretty(&out)?);
+            outln!("{}", serde_json::to_string_pretty(&out)?);
         }
         "table" if args.quiet => {
             let mut seen = std::collections::HashSet::new();
             for img in &images {
                 if seen.insert(img.id.clone()) {
-                    println!("{}", id_of(img));
+                    outln!("{}", id_of(img));
                 }
             }
         }
@@ -146,24 +170,11 @@ pub fn list(ctx: &Context, args: ImagesArgs) -> Result<ExitCode> {
                 header.push("DIGEST");
             }
             header.extend(["IMAGE ID", "CREATED", "SIZE"]);
-            if args.noheading {
-                header.clear();
-            }
-            print_rows(&header, &rows);
+            print_aligned(&header, &rows, !args.noheading);
         }
         other => bail!("unknown --format {other:?}: use table or json"),
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn print_rows(header: &[&str], rows: &[Vec<String>]) {
-    if header.is_empty() {
-        for row in rows {
-            println!("{}", row.join("  "));
-        }
-    } else {
-        print_table(header, rows);
-    }
 }
 
 /// Whether a stored name matches a user's filter: full name, `repo`, `repo:tag`, or the last
@@ -278,19 +289,19 @@ pub fn rmi(ctx: &Context, args: RmiArgs) -> Result<ExitCode> {
             Err(_) => Vec::new(),
         };
         match store.remove_image(target, args.force) {
-            Ok(RemoveOutcome::Untagged(name)) => println!("Untagged: {name}"),
+            Ok(RemoveOutcome::Untagged(name)) => outln!("Untagged: {name}"),
             Ok(RemoveOutcome::Deleted(id)) => {
                 for name in &names {
-                    println!("Untagged: {name}");
+                    outln!("Untagged: {name}");
                 }
-                println!("Deleted: {}", id.digest());
+                outln!("Deleted: {}", id.digest());
             }
             Err(err @ StoreError::NotFound(_)) => {
-                eprintln!("Error: {err}");
+                errln!("Error: {err}");
                 code = ExitCode::from(1);
             }
             Err(err @ StoreError::FailedPrecondition(_)) => {
-                eprintln!("Error: {err}");
+                errln!("Error: {err}");
                 code = ExitCode::from(2);
             }
             Err(err) => return Err(err.into()),
@@ -360,7 +371,7 @@ fn inspect_remote(args: &InspectArgs) -> Result<ExitCode> {
         (true, true) => Output::RawConfig,
     };
     let bytes = inspect_ref(input, &opts, output).with_context(|| format!("inspecting {input}"))?;
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::stdio::stdout();
     std::io::Write::write_all(&mut out, &bytes)
         .and_then(|()| std::io::Write::flush(&mut out))
         .context("writing to stdout")?;
@@ -383,7 +394,7 @@ pub fn inspect(ctx: &Context, args: InspectArgs) -> Result<ExitCode> {
         let img = store.lookup_image(name)?;
         out.push(inspect_json(&store, &img)?);
     }
-    println!("{}", serde_json::to_string_pretty(&out)?);
+    outln!("{}", serde_json::to_string_pretty(&out)?);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -395,7 +406,12 @@ fn inspect_json(store: &Store, img: &ImageRecord) -> Result<Value> {
     let inner = raw_config.get("config").cloned().unwrap_or(json!({}));
     let labels = inner.get("Labels").cloned().unwrap_or(Value::Null);
     let user = inner.get("User").cloned().unwrap_or(json!(""));
-    Ok(json!({
+    // Docker's config fields the OCI types drop, read from the blob itself.
+    let raw = store
+        .content()
+        .read_small(&img.id, berth_image_store::images::CONFIG_LIMIT)?;
+    let raw: Value = serde_json::from_slice(&raw).unwrap_or(Value::Null);
+    let mut out = json!({
         "Id": img.id.digest(),
         "Digest": img.manifest_digest.to_string(),
         "RepoTags": img.names,
@@ -424,7 +440,32 @@ fn inspect_json(store: &Store, img: &ImageRecord) -> Result<Value> {
         "User": user,
         "History": raw_config.get("history").cloned().unwrap_or(json!([])),
         "NamesHistory": img.names,
-    }))
+    });
+    if let Some(h) = healthcheck(&raw) {
+        out["Healthcheck"] = h;
+    }
+    Ok(out)
+}
+
+/// The config's `HEALTHCHECK` as `podman image inspect` shows it (top-level `Healthcheck`):
+/// `Test`, `StartPeriod`, `Interval`, `Timeout` (nanoseconds) and `Retries`, each left out
+/// when empty or zero.
+fn healthcheck(config: &Value) -> Option<Value> {
+    let h = config.get("config")?.get("Healthcheck")?.as_object()?;
+    let mut out = serde_json::Map::new();
+    for key in ["Test", "StartPeriod", "Interval", "Timeout", "Retries"] {
+        let Some(v) = h.get(key) else { continue };
+        let empty = match v {
+            Value::Null => true,
+            Value::Array(a) => a.is_empty(),
+            Value::Number(n) => n.as_f64() == Some(0.0),
+            _ => false,
+        };
+        if !empty {
+            out.insert(key.to_string(), v.clone());
+        }
+    }
+    (!out.is_empty()).then_some(Value::Object(out))
 }
 
 #[derive(Args)]
@@ -484,7 +525,7 @@ pub fn history(ctx: &Context, args: HistoryArgs) -> Result<ExitCode> {
                     })
                 })
                 .collect();
-            println!("{}", serde_json::to_string_pretty(&out)?);
+            outln!("{}", serde_json::to_string_pretty(&out)?);
         }
         "table" => {
             let table: Vec<Vec<String>> = rows
@@ -514,7 +555,7 @@ pub fn history(ctx: &Context, args: HistoryArgs) -> Result<ExitCode> {
                 .collect();
             if args.quiet {
                 for row in &table {
-                    println!("{}", row[0]);
+                    outln!("{}", row[0]);
                 }
             } else {
                 print_table(&["ID", "CREATED", "CREATED BY", "SIZE", "COMMENT"], &table);
@@ -548,7 +589,7 @@ pub fn prune(ctx: &Context, args: PruneArgs) -> Result<ExitCode> {
     let store = ctx.store()?;
     let report = store.prune_images(args.all)?;
     for id in &report.images {
-        println!("{}", id.digest());
+        outln!("{}", id.digest());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -564,7 +605,7 @@ pub fn mount(ctx: &Context, args: MountArgs) -> Result<ExitCode> {
     if args.images.is_empty() {
         for (img, path) in store.mounted_images()? {
             let name = img.names.first().cloned().unwrap_or_default();
-            println!("{} {} {}", img.short_id(), name, path.display());
+            outln!("{} {} {}", img.short_id(), name, path.display());
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -578,7 +619,7 @@ pub fn mount(ctx: &Context, args: MountArgs) -> Result<ExitCode> {
         let path = store
             .mount_image(&img)
             .with_context(|| format!("mounting image {name}"))?;
-        println!("{}", path.display());
+        outln!("{}", path.display());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -619,7 +660,7 @@ pub fn unmount(ctx: &Context, args: UnmountArgs) -> Result<ExitCode> {
     };
     for img in &images {
         store.unmount_image(img, args.force || args.all)?;
-        println!("{}", img.id.digest());
+        outln!("{}", img.id.digest());
     }
     Ok(ExitCode::SUCCESS)
 }

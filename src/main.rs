@@ -6,8 +6,15 @@
 //! mount/unmount/prune), [`archive`] (import, save, load), [`registry`] (pull, push, login,
 //! logout, copy, search), [`containers`] (run, create, start, exec, stop, kill, restart, rm,
 //! ps, logs, wait, commit, export, container …, volume …), [`system`] (system check/prune/info,
-//! version); [`output`] holds the shared table and human-readable formatting; [`lazy`] makes
-//! clap build a subcommand's arguments only when that subcommand runs.
+//! version); [`output`] holds the shared table and human-readable formatting; [`stdio`] is
+//! berth's own stdout and stderr (its print macros, and what a command does when their reader
+//! has gone); [`lazy`] makes clap build a subcommand's arguments only when that subcommand runs.
+
+// Every print goes through `stdio`'s macros: std's panic on a closed pipe.
+#![cfg_attr(not(test), deny(clippy::print_stdout, clippy::print_stderr))]
+
+#[macro_use]
+mod stdio;
 
 mod archive;
 mod build;
@@ -27,6 +34,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use lazy::Lazy;
+use stdio::OnClosed;
 
 /// Exit code for berth's own errors (as Podman's 125).
 const EXIT_BERTH_ERROR: u8 = 125;
@@ -148,6 +156,12 @@ enum Command {
 fn main() -> ExitCode {
     // The embedded OCI runtime's own command line (runc's verbs), run by the run engine.
     if std::env::args_os().nth(1).as_deref() == Some(std::ffi::OsStr::new("oci-runtime")) {
+        // Rust ignores SIGPIPE; an ignored signal stays ignored across exec, and the
+        // container's process must start with SIGPIPE's default, as under runc or crun.
+        // SAFETY: signal(2) with a valid signal number and disposition, before any thread.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
         let code = berth_oci_runtime::cli::main(std::env::args_os().skip(2).collect());
         return ExitCode::from(code.clamp(0, 255) as u8);
     }
@@ -165,12 +179,66 @@ fn main() -> ExitCode {
         root: cli.root.clone(),
         runroot: cli.runroot.clone(),
     };
+    stdio::set_policy(on_closed(&cli.command));
     match run(&ctx, cli.command) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("Error: {}", one_line(&err));
+            // The command stopped because nobody reads its output: end as the print would have.
+            if stdio::output_closed() && stdio::policy() == OnClosed::Quit {
+                stdio::die_by_sigpipe();
+            }
+            errln!("Error: {}", one_line(&err));
             ExitCode::from(EXIT_BERTH_ERROR)
         }
+    }
+}
+
+/// What `command` does when its output's reader has gone (see [`stdio`]): commands that only
+/// show something quit, commands that change something finish.
+fn on_closed(command: &Command) -> OnClosed {
+    use OnClosed::{Finish, Quit};
+    match command {
+        Command::Images(_)
+        | Command::Inspect(_)
+        | Command::Version(_)
+        | Command::Search(_)
+        | Command::Cp(_)
+        | Command::Top(_)
+        | Command::Stats(_)
+        | Command::Export(_)
+        | Command::Ps(_)
+        | Command::Logs(_)
+        | Command::Wait(_)
+        | Command::Save(_) => Quit,
+        Command::Image(c) => c.0.on_closed(),
+        Command::System(c) => c.0.on_closed(),
+        Command::Manifest(c) => c.0.on_closed(),
+        Command::Container(c) => c.0.on_closed(),
+        Command::Volume(c) => c.0.on_closed(),
+        Command::Tag(_)
+        | Command::Untag(_)
+        | Command::Rmi(_)
+        | Command::Import(_)
+        | Command::Load(_)
+        | Command::Pull(_)
+        | Command::Push(_)
+        | Command::Login(_)
+        | Command::Logout(_)
+        | Command::Copy(_)
+        | Command::GenerateSigstoreKey(_)
+        | Command::Run(_)
+        | Command::Create(_)
+        | Command::Start(_)
+        | Command::Exec(_)
+        | Command::Stop(_)
+        | Command::Kill(_)
+        | Command::Restart(_)
+        | Command::Commit(_)
+        | Command::Rm(_)
+        | Command::Build(_)
+        | Command::Buildx(_)
+        | Command::Unshare(_)
+        | Command::ContainerMonitor(_) => Finish,
     }
 }
 

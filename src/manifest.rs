@@ -16,6 +16,7 @@ use berth_registry::platform::Platform;
 use clap::{Args, Subcommand};
 
 use crate::registry::ConnectArgs;
+use crate::stdio::OnClosed;
 use crate::Context;
 
 #[derive(Subcommand)]
@@ -36,6 +37,22 @@ pub enum ManifestCommand {
     Rm(RmArgs),
     /// Exit 0 if a manifest list exists, 1 if not.
     Exists(ExistsArgs),
+}
+
+impl ManifestCommand {
+    /// What the command does when its output's reader has gone (see [`crate::stdio`]).
+    pub fn on_closed(&self) -> OnClosed {
+        use OnClosed::{Finish, Quit};
+        match self {
+            ManifestCommand::Inspect(_) | ManifestCommand::Exists(_) => Quit,
+            ManifestCommand::Create(_)
+            | ManifestCommand::Add(_)
+            | ManifestCommand::Annotate(_)
+            | ManifestCommand::Push(_)
+            | ManifestCommand::Remove(_)
+            | ManifestCommand::Rm(_) => Finish,
+        }
+    }
 }
 
 pub fn dispatch(ctx: &Context, command: ManifestCommand) -> Result<ExitCode> {
@@ -136,7 +153,7 @@ fn create(ctx: &Context, args: CreateArgs) -> Result<ExitCode> {
         &Annotate::default(),
     )?;
     lists.save(&list)?;
-    println!("{}", list.id);
+    outln!("{}", list.id);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -212,7 +229,7 @@ fn add(ctx: &Context, args: AddArgs) -> Result<ExitCode> {
         &changes,
     )?;
     lists.save(&list)?;
-    println!("{}", list.id);
+    outln!("{}", list.id);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -244,7 +261,7 @@ fn annotate(ctx: &Context, args: AnnotateArgs) -> Result<ExitCode> {
     }
     list.annotate(&digest, &changes)?;
     lists.save(&list)?;
-    println!("{}: {digest}", list.id);
+    outln!("{}: {digest}", list.id);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -278,7 +295,7 @@ fn inspect_list(ctx: &Context, args: InspectArgs) -> Result<ExitCode> {
         let lists = Lists::new(&store)?;
         serde_json::to_string_pretty(&lists.get(&args.list)?.index)?
     };
-    println!("{text}");
+    outln!("{text}");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -382,7 +399,7 @@ fn remove(ctx: &Context, args: RemoveArgs) -> Result<ExitCode> {
     let digest = list.find_instance(Some(&store), &args.digest)?;
     list.remove(&digest)?;
     lists.save(&list)?;
-    println!("{}: {digest}", list.id);
+    outln!("{}: {digest}", list.id);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -404,8 +421,8 @@ fn rm(ctx: &Context, args: RmArgs) -> Result<ExitCode> {
     for name in &args.lists {
         match lists.remove(name)? {
             Some(list) => {
-                println!("Untagged: {}", list.name);
-                println!("Deleted: {}", list.id);
+                outln!("Untagged: {}", list.name);
+                outln!("Deleted: {}", list.id);
             }
             None if args.ignore => {}
             None => missing.push(name.clone()),

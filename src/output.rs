@@ -47,13 +47,31 @@ pub fn human_age(when: Option<DateTime<Utc>>) -> String {
 
 /// Print rows as left-aligned columns separated by at least two spaces, as Podman's tables.
 pub fn print_table(header: &[&str], rows: &[Vec<String>]) {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for row in rows {
+    print_aligned(header, rows, true);
+}
+
+/// [`print_table`]; without the header line when `heading` is false (`--noheading`), the rows
+/// aligned exactly as under it (as Podman's).
+pub fn print_aligned(header: &[&str], rows: &[Vec<String>], heading: bool) {
+    for line in table_lines(header, rows)
+        .into_iter()
+        .skip(usize::from(!heading))
+    {
+        outln!("{line}");
+    }
+}
+
+/// The header line and one line per row, columns padded to their widest cell.
+fn table_lines(header: &[&str], rows: &[Vec<String>]) -> Vec<String> {
+    let columns = rows.iter().map(Vec::len).chain([header.len()]).max();
+    let mut widths = vec![0; columns.unwrap_or(0)];
+    let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+    for row in rows.iter().chain([&header]) {
         for (i, cell) in row.iter().enumerate() {
             widths[i] = widths[i].max(cell.chars().count());
         }
     }
-    let line = |cells: Vec<&str>| {
+    let line = |cells: &[String]| {
         let mut out = String::new();
         for (i, cell) in cells.iter().enumerate() {
             if i + 1 == cells.len() {
@@ -62,12 +80,12 @@ pub fn print_table(header: &[&str], rows: &[Vec<String>]) {
                 out.push_str(&format!("{cell:<w$}  ", w = widths[i]));
             }
         }
-        println!("{}", out.trim_end());
+        out.trim_end().to_string()
     };
-    line(header.to_vec());
-    for row in rows {
-        line(row.iter().map(String::as_str).collect());
-    }
+    std::iter::once(&header)
+        .chain(rows)
+        .map(|r| line(r))
+        .collect()
 }
 
 #[cfg(test)]
@@ -80,6 +98,22 @@ mod tests {
         assert_eq!(human_size(786_000), "786 kB");
         assert_eq!(human_size(4_861_000), "4.86 MB");
         assert_eq!(human_size(12_345_678), "12.3 MB");
+    }
+
+    #[test]
+    fn rows_align_with_and_without_the_header() {
+        let rows = vec![
+            vec![
+                "localhost/a-long-name".to_string(),
+                "latest".to_string(),
+                "1".into(),
+            ],
+            vec!["b".to_string(), "v1".to_string(), "22".into()],
+        ];
+        let lines = table_lines(&["REPOSITORY", "TAG", "SIZE"], &rows);
+        assert_eq!(lines[1], "localhost/a-long-name  latest  1");
+        assert_eq!(lines[2], "b                      v1      22");
+        assert_eq!(lines[0], "REPOSITORY             TAG     SIZE");
     }
 
     #[test]

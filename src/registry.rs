@@ -137,13 +137,13 @@ pub fn pull(ctx: &Context, args: PullArgs) -> Result<ExitCode> {
         let records = pull_all_tags(&store, &args.reference, &opts, &print)
             .with_context(|| format!("pulling every tag of {}", args.reference))?;
         for record in records {
-            println!("{}", record.id.digest());
+            outln!("{}", record.id.digest());
         }
         return Ok(ExitCode::SUCCESS);
     }
     let record = pull_image(&store, &args.reference, &opts, &print)
         .with_context(|| format!("pulling {}", args.reference))?;
-    println!("{}", record.id.digest());
+    outln!("{}", record.id.digest());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -279,7 +279,7 @@ pub fn login(_ctx: &Context, args: LoginArgs) -> Result<ExitCode> {
     let files = AuthFiles::discover(args.connect.authfile.as_deref());
     if args.get_login {
         match files.lookup(&key)? {
-            Some(c) => println!("{}", c.username),
+            Some(c) => outln!("{}", c.username),
             None => bail!("not logged into {key}"),
         }
         return Ok(ExitCode::SUCCESS);
@@ -328,7 +328,7 @@ pub fn login(_ctx: &Context, args: LoginArgs) -> Result<ExitCode> {
     files
         .store(&key, &creds)
         .with_context(|| format!("saving credentials for {key}"))?;
-    println!("Login Succeeded!");
+    outln!("Login Succeeded!");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -348,7 +348,7 @@ pub fn logout(_ctx: &Context, args: LogoutArgs) -> Result<ExitCode> {
     let files = AuthFiles::discover(args.authfile.as_deref());
     if args.all {
         files.remove_all()?;
-        println!("Removed login credentials for all registries");
+        outln!("Removed login credentials for all registries");
         return Ok(ExitCode::SUCCESS);
     }
     let Some(registry) = &args.registry else {
@@ -358,7 +358,7 @@ pub fn logout(_ctx: &Context, args: LogoutArgs) -> Result<ExitCode> {
     if !files.remove(&key)? {
         bail!("not logged into {key}");
     }
-    println!("Removed login credentials for {key}");
+    outln!("Removed login credentials for {key}");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -462,9 +462,9 @@ pub fn search(_ctx: &Context, args: SearchArgs) -> Result<ExitCode> {
     let opts = args.connect.options(args.creds.as_deref())?;
     let names = berth_registry::search::search(&args.term, args.limit, &opts)
         .with_context(|| format!("searching {}", args.term))?;
-    println!("NAME");
+    outln!("NAME");
     for n in names {
-        println!("{n}");
+        outln!("{n}");
     }
     Ok(ExitCode::SUCCESS)
 }

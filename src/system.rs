@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::images::PruneArgs;
 use crate::output::human_size;
+use crate::stdio::OnClosed;
 use crate::Context;
 
 #[derive(Subcommand)]
@@ -19,6 +20,16 @@ pub enum SystemCommand {
     Prune(PruneArgs),
     /// Show where berth keeps its store and what it holds.
     Info(InfoArgs),
+}
+
+impl SystemCommand {
+    /// What the command does when its output's reader has gone (see [`crate::stdio`]).
+    pub fn on_closed(&self) -> OnClosed {
+        match self {
+            SystemCommand::Info(_) => OnClosed::Quit,
+            SystemCommand::Check(_) | SystemCommand::Prune(_) => OnClosed::Finish,
+        }
+    }
 }
 
 pub fn dispatch(ctx: &Context, command: SystemCommand) -> Result<ExitCode> {
@@ -41,12 +52,12 @@ pub fn check(ctx: &Context, args: CheckArgs) -> Result<ExitCode> {
     let store = ctx.store()?;
     let report = store.check(args.repair)?;
     for problem in &report.problems {
-        println!("{}: {}", problem.what, problem.reason);
+        outln!("{}: {}", problem.what, problem.reason);
     }
     for removed in &report.repaired {
-        println!("removed {removed}");
+        outln!("removed {removed}");
     }
-    eprintln!(
+    errln!(
         "checked {} blobs, {} images, {} layers: {} problems",
         report.blobs_checked,
         report.images_checked,
@@ -77,13 +88,13 @@ pub fn prune(ctx: &Context, args: PruneArgs) -> Result<ExitCode> {
     let report = store.prune_images(args.all)?;
     let cache = berth_build::cache::prune(&store, args.all)?;
     if !report.images.is_empty() {
-        println!("Deleted Images");
+        outln!("Deleted Images");
         for id in &report.images {
-            println!("{}", id.digest());
+            outln!("{}", id.digest());
         }
     }
     if cache.entries > 0 || cache.mount_caches {
-        println!(
+        outln!(
             "Build cache: {} entries removed{}",
             cache.entries,
             if cache.mount_caches {
@@ -93,7 +104,7 @@ pub fn prune(ctx: &Context, args: PruneArgs) -> Result<ExitCode> {
             }
         );
     }
-    println!("Total reclaimed space: {}", human_size(report.bytes_freed));
+    outln!("Total reclaimed space: {}", human_size(report.bytes_freed));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -102,7 +113,7 @@ pub fn confirm(warning: &str) -> Result<bool> {
     if !io::stdin().is_terminal() {
         return Ok(true);
     }
-    eprint!("WARNING! {warning}\nAre you sure you want to continue? [y/N] ");
+    errout!("WARNING! {warning}\nAre you sure you want to continue? [y/N] ");
     io::stderr().flush()?;
     let mut answer = String::new();
     io::stdin().lock().read_line(&mut answer)?;
@@ -140,7 +151,7 @@ pub fn info(ctx: &Context, args: InfoArgs) -> Result<ExitCode> {
         "trust": trust_info(),
         "version": { "Version": env!("CARGO_PKG_VERSION") },
     });
-    println!("{}", serde_json::to_string_pretty(&out)?);
+    outln!("{}", serde_json::to_string_pretty(&out)?);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -181,15 +192,15 @@ pub struct VersionArgs {
 pub fn version(_ctx: &Context, args: VersionArgs) -> Result<ExitCode> {
     let version = env!("CARGO_PKG_VERSION");
     match args.format.as_deref() {
-        Some("json") => println!(
+        Some("json") => outln!(
             "{}",
             serde_json::to_string_pretty(&json!({
                 "Client": { "Version": version, "OsArch": format!("{}/{}", std::env::consts::OS, std::env::consts::ARCH) }
             }))?
         ),
         None => {
-            println!("Version:      {version}");
-            println!(
+            outln!("Version:      {version}");
+            outln!(
                 "OS/Arch:      {}/{}",
                 std::env::consts::OS,
                 std::env::consts::ARCH

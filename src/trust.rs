@@ -15,6 +15,7 @@ use berth_trust::sigstore::{generate_key_pair, SigstorePrivateKey};
 use clap::{Args, Subcommand};
 
 use crate::registry::ConnectArgs;
+use crate::stdio::OnClosed;
 use crate::Context;
 
 /// Signing flags of `push`, `copy` and `image sign` (Podman's and Skopeo's names).
@@ -89,7 +90,7 @@ fn passphrase(file: Option<&Path>, prompt: &str, confirm: bool) -> Result<Vec<u8
 
 /// Read a line from the terminal with echo off.
 fn read_hidden(prompt: &str) -> Result<Vec<u8>> {
-    eprint!("{prompt}");
+    errout!("{prompt}");
     io::stderr().flush().ok();
     let fd = libc::STDIN_FILENO;
     // SAFETY: termios is plain data; tcgetattr fills it or fails, and we restore what we read.
@@ -143,7 +144,7 @@ pub fn generate_key(_ctx: &Context, args: GenerateKeyArgs) -> Result<ExitCode> {
         let _ = std::fs::remove_file(&private);
         return Err(e);
     }
-    println!(
+    outln!(
         "Key written to {} and {}",
         private.display(),
         public.display()
@@ -190,7 +191,7 @@ pub fn sign(_ctx: &Context, args: SignImageArgs) -> Result<ExitCode> {
     let connect = args.connect.options(args.creds.as_deref())?;
     let conf = RegistriesConf::load()?;
     let rt = new_runtime()?;
-    let print = |line: &str| eprintln!("{line}");
+    let print = |line: &str| errln!("{line}");
     for image in &args.images {
         let Some(r) = image.strip_prefix("docker://") else {
             bail!("image sign {image}: only docker:// references can be signed");
@@ -221,6 +222,16 @@ pub enum TrustCommand {
     Show(TrustShowArgs),
     /// Set the trust policy of a registry scope (or `default`).
     Set(TrustSetArgs),
+}
+
+impl TrustCommand {
+    /// What the command does when its output's reader has gone (see [`crate::stdio`]).
+    pub fn on_closed(&self) -> OnClosed {
+        match self {
+            TrustCommand::Show(_) => OnClosed::Quit,
+            TrustCommand::Set(_) => OnClosed::Finish,
+        }
+    }
 }
 
 #[derive(Args)]
@@ -279,7 +290,7 @@ fn trust_show(a: TrustShowArgs) -> Result<ExitCode> {
     if a.raw {
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("reading {}", path.display()))?;
-        print!("{text}");
+        out!("{text}");
         return Ok(ExitCode::SUCCESS);
     }
     let mut entries = berth_trust::edit::show(&path, a.registrypath.as_deref())?;
@@ -299,7 +310,7 @@ fn trust_show(a: TrustShowArgs) -> Result<ExitCode> {
                 })
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&list)?);
+        outln!("{}", serde_json::to_string_pretty(&list)?);
         return Ok(ExitCode::SUCCESS);
     }
     // Podman's columns: TRANSPORT NAME TYPE ID STORE.
@@ -333,7 +344,7 @@ fn trust_show(a: TrustShowArgs) -> Result<ExitCode> {
                 line.push_str(cell);
             }
         }
-        println!("{}", line.trim_end());
+        outln!("{}", line.trim_end());
     };
     print_row(headers);
     for r in &rows {

@@ -7,7 +7,12 @@
 //! digest of every source: path, type, mode, owner, bytes or link target, never mtime).
 //! RUN steps with `--mount` are never cached. Entries live in
 //! `<store>/build-cache-index/<key>` (JSON: the layer's digest, size, media type and
-//! diff_id), written by rename; a hit whose blob is gone (gc) is a miss.
+//! diff_id, and the step's created time), written by rename; a hit whose blob is gone (gc) is
+//! a miss.
+//!
+//! A step's created time is part of its result: a metadata step (ENV, LABEL, CMD…) records
+//! only that ([`KeyBuilder::metadata`], [`lookup_created`]). So a rebuild in which every step is
+//! cached writes the same history and created times, hence the same image id, as Buildah.
 
 use std::fs;
 use std::io::{self, Read};
@@ -26,6 +31,8 @@ use crate::image::ImageState;
 pub struct Entry {
     pub layer: Descriptor,
     pub diff_id: String,
+    /// The step's history `created` time (absent in entries older than this field).
+    pub created: Option<String>,
 }
 
 /// Hashes length-prefixed parts, so that no two part lists collide.
@@ -45,6 +52,22 @@ impl KeyBuilder {
         k.part(inner.to_string().as_bytes());
         k.part(format!("{timestamp:?}").as_bytes());
         k
+    }
+
+    /// The key of a metadata step: the state before it (`before`), its instruction text,
+    /// and the config it leaves (`after`: runtime config, Docker extras, author).
+    pub fn metadata(before: &ImageState, after: &ImageState, text: &str) -> String {
+        let mut k = KeyBuilder::new(before, before.timestamp);
+        k.part(b"metadata").part(text.as_bytes());
+        let inner = serde_json::to_value(after.inner()).unwrap_or_default();
+        k.part(inner.to_string().as_bytes());
+        k.part(
+            serde_json::Value::Object(after.extras.0.clone())
+                .to_string()
+                .as_bytes(),
+        );
+        k.part(after.config.author().as_deref().unwrap_or("").as_bytes());
+        k.finish()
     }
 
     /// A key that does not depend on the parent state (`COPY --link`).
@@ -110,15 +133,7 @@ fn index_dir(store: &Store) -> PathBuf {
 /// The entry for `key`, if recorded (within `ttl`, when given) and its layer blob is still
 /// in the store.
 pub fn lookup(store: &Store, key: &str, ttl: Option<std::time::Duration>) -> Option<Entry> {
-    let path = index_dir(store).join(key);
-    if let Some(ttl) = ttl {
-        let age = fs::metadata(&path).ok()?.modified().ok()?.elapsed().ok()?;
-        if age > ttl {
-            return None;
-        }
-    }
-    let bytes = fs::read(&path).ok()?;
-    let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let v = read(store, key, ttl)?;
     let digest: oci_spec::image::Digest = v["digest"].as_str()?.parse().ok()?;
     let size = v["size"].as_u64()?;
     let media_type = MediaType::from(v["mediaType"].as_str()?);
@@ -129,18 +144,58 @@ pub fn lookup(store: &Store, key: &str, ttl: Option<std::time::Duration>) -> Opt
     Some(Entry {
         layer: Descriptor::new(media_type, size, digest),
         diff_id,
+        created: created_of(&v),
     })
+}
+
+/// The created time recorded for a metadata step's `key` (within `ttl`, when given).
+pub fn lookup_created(
+    store: &Store,
+    key: &str,
+    ttl: Option<std::time::Duration>,
+) -> Option<String> {
+    created_of(&read(store, key, ttl)?)
+}
+
+fn created_of(v: &serde_json::Value) -> Option<String> {
+    Some(v["created"].as_str()?.to_string())
+}
+
+/// The JSON entry at `key`, if recorded (within `ttl`, when given).
+fn read(store: &Store, key: &str, ttl: Option<std::time::Duration>) -> Option<serde_json::Value> {
+    let path = index_dir(store).join(key);
+    if let Some(ttl) = ttl {
+        let age = fs::metadata(&path).ok()?.modified().ok()?.elapsed().ok()?;
+        if age > ttl {
+            return None;
+        }
+    }
+    let bytes = fs::read(&path).ok()?;
+    serde_json::from_slice(&bytes).ok()
 }
 
 /// Record `entry` under `key` (best effort: a cache that cannot be written is a warning).
 pub fn save(store: &Store, key: &str, entry: &Entry) {
+    write(
+        store,
+        key,
+        json!({
+            "digest": entry.layer.digest().to_string(),
+            "size": entry.layer.size(),
+            "mediaType": entry.layer.media_type().to_string(),
+            "diff_id": entry.diff_id,
+            "created": entry.created,
+        }),
+    );
+}
+
+/// Record a metadata step's created time under `key` (best effort, as [`save`]).
+pub fn save_created(store: &Store, key: &str, created: &str) {
+    write(store, key, json!({ "created": created }));
+}
+
+fn write(store: &Store, key: &str, body: serde_json::Value) {
     let dir = index_dir(store);
-    let body = json!({
-        "digest": entry.layer.digest().to_string(),
-        "size": entry.layer.size(),
-        "mediaType": entry.layer.media_type().to_string(),
-        "diff_id": entry.diff_id,
-    });
     let result = (|| -> io::Result<()> {
         fs::create_dir_all(&dir)?;
         let tmp = dir.join(format!(".tmp-{key}-{}", std::process::id()));
@@ -176,7 +231,9 @@ pub fn prune(store: &Store, all: bool) -> berth_image_store::Result<PruneStats> 
     for entry in entries {
         let entry = entry.map_err(|e| berth_image_store::StoreError::io(&dir, e))?;
         let name = entry.file_name().to_string_lossy().to_string();
-        if all || name.starts_with(".tmp-") || lookup(store, &name, None).is_none() {
+        let live = lookup(store, &name, None).is_some()
+            || read(store, &name, None).is_some_and(|v| v.get("digest").is_none());
+        if all || name.starts_with(".tmp-") || !live {
             fs::remove_file(entry.path())
                 .map_err(|e| berth_image_store::StoreError::io(entry.path(), e))?;
             stats.entries += 1;

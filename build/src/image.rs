@@ -76,6 +76,8 @@ pub struct WriteOptions<'a> {
     pub format: Format,
     /// Manifest annotations (`--annotation`).
     pub annotations: &'a [(String, String)],
+    /// Write the config without history entries (`--omit-history`).
+    pub omit_history: bool,
 }
 
 fn spec_err(what: &str) -> impl Fn(oci_spec::OciSpecError) -> BuildError + '_ {
@@ -196,6 +198,31 @@ impl ImageState {
         Ok(())
     }
 
+    /// The created time of the last history entry.
+    pub fn last_created(&self) -> Option<String> {
+        self.config.history().as_ref()?.last()?.created().clone()
+    }
+
+    /// Set the created time of the last history entry (a step's time taken from the cache).
+    pub fn set_last_created(&mut self, created: &str) {
+        let mut all = self.config.history().clone().unwrap_or_default();
+        if let Some(last) = all.last_mut() {
+            last.set_created(Some(created.to_string()));
+        }
+        self.config.set_history(Some(all));
+    }
+
+    /// The image's created time: `--timestamp`'s, else its last step's (so that a rebuild
+    /// whose steps all come from the cache makes the same image), else now.
+    fn created(&self) -> String {
+        match self.timestamp {
+            Some(_) => time_text(self.timestamp),
+            None => self
+                .last_created()
+                .unwrap_or_else(|| time_text(self.timestamp)),
+        }
+    }
+
     /// Turn a snapshot's upper dir into a new layer and append it with a history entry.
     pub fn commit_upper(&mut self, store: &Store, upper: &Path, created_by: &str) -> Result<()> {
         let _lock = store.lock_shared()?;
@@ -256,7 +283,10 @@ impl ImageState {
     pub fn write(&self, store: &Store, opts: &WriteOptions<'_>) -> Result<(ImageRecord, bool)> {
         let format = opts.format;
         let mut config = self.config.clone();
-        config.set_created(Some(time_text(self.timestamp)));
+        config.set_created(Some(self.created()));
+        if opts.omit_history {
+            config.set_history(None);
+        }
         let encode =
             |e: serde_json::Error| BuildError::Invalid(format!("encoding the image config: {e}"));
         let mut value = serde_json::to_value(&config).map_err(encode)?;

@@ -131,14 +131,16 @@ pub fn pump_output(master: &File, mut out: Box<dyn Write + Send>) -> Result<Join
         .map_err(|e| RunError::io("pty master", e))?;
     Ok(std::thread::spawn(move || {
         let mut buf = [0u8; 32 * 1024];
+        // Once `out` fails (its reader gone: `run -t … | head -1`), read on and drop: a
+        // container writing to a pty nobody reads would block for ever.
+        let mut out_ok = true;
         loop {
             match reader.read(&mut buf) {
                 Ok(0) => break,
                 Ok(n) => {
-                    if out.write_all(&buf[..n]).is_err() {
-                        break;
+                    if out_ok {
+                        out_ok = out.write_all(&buf[..n]).and_then(|()| out.flush()).is_ok();
                     }
-                    let _ = out.flush();
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 // EIO: every slave end is closed (the container exited).

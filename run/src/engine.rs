@@ -454,11 +454,13 @@ impl<'a> Engine<'a> {
     }
 
     /// Stop: the stop signal (`--stop-signal`, the image's, else SIGTERM), then `SIGKILL` after
-    /// `timeout`; returns once the exit is recorded.
-    pub fn stop(&self, c: &Container, timeout: Duration) -> Result<Container> {
+    /// `timeout`; returns once the exit is recorded, with the record, or `None` when the
+    /// container is gone: a `--rm` container's monitor removes it as it ends, and this waits
+    /// for that (so that nothing else removes it at the same time).
+    pub fn stop(&self, c: &Container, timeout: Duration) -> Result<Option<Container>> {
         let c = self.refresh(c.clone())?;
         if c.state != State::Running {
-            return Ok(c);
+            return Ok(Some(c));
         }
         let _ = self.kill(&c, c.options.stop_signal.unwrap_or(libc::SIGTERM));
         if !self.wait_dead(&c, timeout) {
@@ -470,17 +472,26 @@ impl<'a> Engine<'a> {
                 )));
             }
         }
-        // The monitor records the exit; if it is gone, record it here.
+        // The monitor records the exit (and removes a `--rm` container); if it is gone,
+        // record the exit here. `c` names the monitor: an exit record clears it.
+        let monitor_alive = || alive(c.monitor_pid, c.monitor_start);
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            let now = self.records.get(&c.id)?;
-            if now.state != State::Running {
-                return Ok(now);
+            let now = match self.records.get(&c.id) {
+                Ok(now) => now,
+                Err(RunError::NoSuchContainer(_)) if c.auto_remove => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            let removal_due = c.auto_remove && monitor_alive();
+            if now.state != State::Running && !removal_due {
+                return Ok(Some(now));
             }
-            if !alive(now.monitor_pid, now.monitor_start) || Instant::now() > deadline {
-                self.release(&now);
-                self.records.set_exited(&now.id, None, None)?;
-                return self.records.get(&c.id);
+            if !monitor_alive() || Instant::now() > deadline {
+                if now.state == State::Running {
+                    self.release(&now);
+                    self.records.set_exited(&now.id, None, None)?;
+                }
+                return self.records.get(&c.id).map(Some);
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -516,7 +527,10 @@ impl<'a> Engine<'a> {
                     c.name
                 )));
             }
-            self.stop(&c, Duration::ZERO)?;
+            if self.stop(&c, Duration::ZERO)?.is_none() {
+                // A `--rm` container: its monitor removed it.
+                return Ok(());
+            }
         }
         self.release(&c);
         match self.store.remove_snapshot(&c.snapshot) {

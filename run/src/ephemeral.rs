@@ -62,12 +62,15 @@ pub fn run_ephemeral(
     let bundle = run.runroot.join("containers").join(&id);
     fs::create_dir_all(&bundle).map_err(|e| RunError::io(&bundle, e))?;
     let result = (|| {
+        // Held until the runtime's create has joined it.
+        let netns = crate::netns::prepare(&mut spec, &bundle)?;
         let config = bundle.join("config.json");
         let text =
             serde_json::to_string_pretty(&spec).map_err(|e| RunError::Spec(e.to_string()))?;
         fs::write(&config, text).map_err(|e| RunError::io(&config, e))?;
         become_subreaper();
         let pid = rt.create(&id, &bundle, stdio, None)?;
+        drop(netns);
         if let Err(e) = rt.start(&id) {
             // SAFETY: kill(2) on the pid the runtime just created.
             unsafe {

@@ -24,6 +24,8 @@
 //! - [`rootless`]: berth's user namespace for a plain user (subordinate id ranges through
 //!   newuidmap/newgidmap, a pause process that keeps it, joined by every container command),
 //!   `berth unshare`, and the rootless spec (no cgroups).
+//! - [`netns`]: a container's own network namespace (`--network none`), made with `lo` up
+//!   before the runtime joins it.
 //! - [`rootfs`]: refuses a rootfs whose `/dev`, `/proc` or `/sys` leads elsewhere.
 //! - [`seccomp`]: the default syscall filter (a deny list lifted by capabilities).
 //! - [`commit`]: a container's changes → a new image; `export` → a tar stream.
@@ -54,6 +56,7 @@ pub mod image_volumes;
 pub mod logfile;
 pub mod logs;
 pub mod names;
+pub mod netns;
 pub mod reap;
 pub mod rootfs;
 pub mod rootless;

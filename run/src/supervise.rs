@@ -204,6 +204,8 @@ impl Engine<'_> {
         let mut spec: oci_spec::runtime::Spec =
             serde_json::from_str(&c.spec).map_err(|e| RunError::Spec(e.to_string()))?;
         crate::rootfs::prepare_mounts(&rootfs, &mut spec)?;
+        // Held until the runtime's create has joined it.
+        let netns = crate::netns::prepare(&mut spec, &self.bundle_dir(&c.id))?;
         let bundle = self.write_bundle(c, &spec)?;
         // A runtime state left by a crash would make create fail.
         let _ = rt.delete(&c.id, true);
@@ -227,6 +229,7 @@ impl Engine<'_> {
         } else {
             (rt.create(&c.id, &bundle, stdio, None)?, None)
         };
+        drop(netns);
         FORWARD_TO.store(pid as i32, Ordering::SeqCst);
         if let Err(e) = rt.start(&c.id) {
             // SAFETY: kill(2) on the pid the runtime just created.
@@ -246,8 +249,12 @@ impl Engine<'_> {
         self.release(c);
         self.records().set_exited(&c.id, code, None)?;
         if c.auto_remove {
-            let now = self.records().get(&c.id)?;
-            self.remove_with(&now, true, true)?;
+            match self.records().get(&c.id) {
+                Ok(now) => self.remove_with(&now, true, true)?,
+                // Removed meanwhile (`rm -f` after its monitor had gone).
+                Err(RunError::NoSuchContainer(_)) => {}
+                Err(e) => return Err(e),
+            }
         }
         Ok(())
     }

@@ -119,7 +119,7 @@ pub fn cp(ctx: &Context, args: CpArgs) -> Result<ExitCode> {
     match (source, dest.as_mut()) {
         (Some(s), Some(d)) => transfer(s, d, &xopts)?,
         (Some(s), None) => {
-            let out = std::io::stdout().lock();
+            let out = crate::stdio::stdout();
             s.to_stream(std::io::BufWriter::new(out))?.flush()?;
         }
         (None, Some(d)) => extract_stream(std::io::stdin(), d, &xopts)?,

@@ -20,6 +20,7 @@ use berth_run::runtime::ContainerStdio;
 use berth_run::{Engine, RunError, State};
 use clap::{Args, Subcommand};
 
+use crate::stdio::OnClosed;
 use crate::Context;
 pub use options::CreateArgs;
 pub use show::{InspectArgs, PsArgs};
@@ -66,6 +67,34 @@ pub enum ContainerCommand {
     /// Hold berth's rootless user namespace (started by berth itself).
     #[command(hide = true)]
     UsernsPause,
+}
+
+impl ContainerCommand {
+    /// What the command does when its output's reader has gone (see [`crate::stdio`]).
+    pub fn on_closed(&self) -> OnClosed {
+        use OnClosed::{Finish, Quit};
+        match self {
+            ContainerCommand::Cp(_)
+            | ContainerCommand::Top(_)
+            | ContainerCommand::Stats(_)
+            | ContainerCommand::Export(_)
+            | ContainerCommand::Ps(_)
+            | ContainerCommand::Logs(_)
+            | ContainerCommand::Wait(_)
+            | ContainerCommand::Inspect(_) => Quit,
+            ContainerCommand::Run(_)
+            | ContainerCommand::Create(_)
+            | ContainerCommand::Start(_)
+            | ContainerCommand::Exec(_)
+            | ContainerCommand::Stop(_)
+            | ContainerCommand::Restart(_)
+            | ContainerCommand::Kill(_)
+            | ContainerCommand::Prune(_)
+            | ContainerCommand::Commit(_)
+            | ContainerCommand::Rm(_)
+            | ContainerCommand::UsernsPause => Finish,
+        }
+    }
 }
 
 pub fn dispatch(ctx: &Context, command: ContainerCommand) -> Result<ExitCode> {
@@ -127,7 +156,7 @@ fn fail(err: RunError) -> Result<ExitCode> {
     if code == 125 {
         return Err(err.into());
     }
-    eprintln!("Error: {}", err.to_string().replace('\n', " "));
+    errln!("Error: {}", err.to_string().replace('\n', " "));
     Ok(ExitCode::from(code))
 }
 
@@ -172,7 +201,7 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode> {
         let exe = std::env::current_exe()?;
         return match engine.start_detached(&c, &exe, &global_args(ctx)) {
             Ok(()) => {
-                println!("{}", c.id);
+                outln!("{}", c.id);
                 Ok(ExitCode::SUCCESS)
             }
             Err(e) => {
@@ -220,7 +249,7 @@ fn ensure_image(store: &berth_image_store::Store, args: &CreateArgs) -> Result<S
         registries_d: args.registries_d.clone(),
         ..Default::default()
     };
-    let print = |line: &str| eprintln!("{line}");
+    let print = |line: &str| errln!("{line}");
     let record = berth_registry::pull::pull(store, name, &opts, &print)
         .with_context(|| format!("pulling {name}"))?;
     if args.image == name {
@@ -251,7 +280,7 @@ pub fn create(ctx: &Context, args: CreateArgs) -> Result<ExitCode> {
     let engine = Engine::new(&store, &runroot(ctx))?;
     match engine.create(&req) {
         Ok(c) => {
-            println!("{}", c.id);
+            outln!("{}", c.id);
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => fail(e),
@@ -290,13 +319,13 @@ pub fn start(ctx: &Context, args: StartArgs) -> Result<ExitCode> {
     for name in &args.containers {
         let c = engine.get(name)?;
         if c.state == State::Running {
-            println!("{name}");
+            outln!("{name}");
             continue;
         }
         if let Err(e) = engine.start_detached(&c, &exe, &global_args(ctx)) {
             return fail(e);
         }
-        println!("{name}");
+        outln!("{name}");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -362,7 +391,7 @@ pub fn stop(ctx: &Context, args: StopArgs) -> Result<ExitCode> {
     for name in &args.containers {
         let c = engine.get(name)?;
         engine.stop(&c, Duration::from_secs(args.time))?;
-        println!("{name}");
+        outln!("{name}");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -374,11 +403,13 @@ pub fn restart(ctx: &Context, args: StopArgs) -> Result<ExitCode> {
     let exe = std::env::current_exe()?;
     for name in &args.containers {
         let c = engine.get(name)?;
-        let c = engine.stop(&c, Duration::from_secs(args.time))?;
+        let Some(c) = engine.stop(&c, Duration::from_secs(args.time))? else {
+            bail!("container {name} was removed as it stopped (--rm): nothing to start again");
+        };
         if let Err(e) = engine.start_detached(&c, &exe, &global_args(ctx)) {
             return fail(e);
         }
-        println!("{}", c.id);
+        outln!("{}", c.id);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -397,7 +428,7 @@ pub fn prune(ctx: &Context, _args: PruneArgs) -> Result<ExitCode> {
     for c in engine.list()? {
         if c.state != State::Running {
             engine.remove(&c, false)?;
-            println!("{}", c.id);
+            outln!("{}", c.id);
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -461,7 +492,7 @@ pub fn commit(ctx: &Context, args: CommitArgs) -> Result<ExitCode> {
         },
     )?;
     let _ = args.quiet;
-    println!("{}", img.id.digest());
+    outln!("{}", img.id.digest());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -489,7 +520,7 @@ pub fn export(ctx: &Context, args: ExportArgs) -> Result<ExitCode> {
             if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
                 bail!("refusing to write a tar archive to a terminal: use -o FILE or a pipe");
             }
-            engine.export(&c, std::io::stdout())?.flush()?;
+            engine.export(&c, crate::stdio::stdout())?.flush()?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -513,7 +544,7 @@ pub fn kill(ctx: &Context, args: KillArgs) -> Result<ExitCode> {
     for name in &args.containers {
         let c = engine.get(name)?;
         engine.kill(&c, signal)?;
-        println!("{name}");
+        outln!("{name}");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -552,9 +583,9 @@ pub fn rm(ctx: &Context, args: RmArgs) -> Result<ExitCode> {
             .get(name)
             .and_then(|c| engine.remove_with(&c, args.force, args.volumes).map(|_| c));
         match result {
-            Ok(c) => println!("{}", c.id),
+            Ok(c) => outln!("{}", c.id),
             Err(e) => {
-                eprintln!("Error: {}", e.to_string().replace('\n', " "));
+                errln!("Error: {}", e.to_string().replace('\n', " "));
                 let this = match e {
                     RunError::NoSuchContainer(_) => 1,
                     RunError::FailedPrecondition(_) => 2,
@@ -587,8 +618,7 @@ pub fn logs(ctx: &Context, args: LogsArgs) -> Result<ExitCode> {
     let store = ctx.store()?;
     let engine = Engine::new(&store, &runroot(ctx))?;
     let c = engine.get(&args.container)?;
-    let (stdout, stderr) = (std::io::stdout(), std::io::stderr());
-    let (mut out, mut err) = (stdout.lock(), stderr.lock());
+    let (mut out, mut err) = (crate::stdio::stdout(), crate::stdio::stderr());
     let opts = berth_run::logs::LogOptions {
         tail: args.tail,
         follow: args.follow,
@@ -620,7 +650,7 @@ pub fn wait(ctx: &Context, args: WaitArgs) -> Result<ExitCode> {
     for name in &args.containers {
         let c = engine.get(name)?;
         let code = engine.wait(&c)?;
-        println!("{}", code.unwrap_or(-1));
+        outln!("{}", code.unwrap_or(-1));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -84,11 +84,11 @@ pub fn ps(ctx: &Context, args: PsArgs) -> Result<ExitCode> {
     match args.format.as_str() {
         "json" => {
             let out: Vec<Value> = list.iter().map(summary_json).collect();
-            println!("{}", serde_json::to_string_pretty(&out)?);
+            outln!("{}", serde_json::to_string_pretty(&out)?);
         }
         "table" if args.quiet => {
             for c in &list {
-                println!("{}", id(c));
+                outln!("{}", id(c));
             }
         }
         "table" => {
@@ -170,6 +170,6 @@ pub fn inspect(ctx: &Context, args: InspectArgs) -> Result<ExitCode> {
             "Spec": spec,
         }));
     }
-    println!("{}", serde_json::to_string_pretty(&out)?);
+    outln!("{}", serde_json::to_string_pretty(&out)?);
     Ok(ExitCode::SUCCESS)
 }

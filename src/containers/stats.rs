@@ -389,7 +389,7 @@ pub fn stats(ctx: &Context, args: StatsArgs) -> Result<ExitCode> {
                 align(&text)
             }
         };
-        let mut stdout = std::io::stdout().lock();
+        let mut stdout = std::io::BufWriter::new(crate::stdio::stdout());
         if !args.no_stream && !args.no_reset {
             // Clear the screen and home the cursor, as Podman (goterm) does.
             write!(stdout, "\x1b[2J\x1b[1;1H")?;

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use super::runroot;
 use crate::output::print_table;
+use crate::stdio::OnClosed;
 use crate::Context;
 
 #[derive(Subcommand)]
@@ -67,6 +68,18 @@ fn volume_json(v: &Volume) -> Value {
     })
 }
 
+impl VolumeCommand {
+    /// What the command does when its output's reader has gone (see [`crate::stdio`]).
+    pub fn on_closed(&self) -> OnClosed {
+        match self {
+            VolumeCommand::Ls(_) | VolumeCommand::Inspect(_) => OnClosed::Quit,
+            VolumeCommand::Create(_) | VolumeCommand::Rm(_) | VolumeCommand::Prune(_) => {
+                OnClosed::Finish
+            }
+        }
+    }
+}
+
 pub fn dispatch(ctx: &Context, command: VolumeCommand) -> Result<ExitCode> {
     super::enter(ctx)?;
     let store = ctx.store()?;
@@ -74,16 +87,16 @@ pub fn dispatch(ctx: &Context, command: VolumeCommand) -> Result<ExitCode> {
     let volumes = Volumes::open(store.root())?;
     match command {
         VolumeCommand::Create(a) => {
-            println!("{}", volumes.create(a.name.as_deref())?.name);
+            outln!("{}", volumes.create(a.name.as_deref())?.name);
         }
         VolumeCommand::Ls(a) => {
             let list = volumes.list()?;
             match a.format.as_str() {
                 "json" => {
                     let out: Vec<Value> = list.iter().map(volume_json).collect();
-                    println!("{}", serde_json::to_string_pretty(&out)?);
+                    outln!("{}", serde_json::to_string_pretty(&out)?);
                 }
-                "table" if a.quiet => list.iter().for_each(|v| println!("{}", v.name)),
+                "table" if a.quiet => list.iter().for_each(|v| outln!("{}", v.name)),
                 "table" => {
                     let rows: Vec<Vec<String>> = list
                         .iter()
@@ -99,19 +112,19 @@ pub fn dispatch(ctx: &Context, command: VolumeCommand) -> Result<ExitCode> {
             for n in &a.names {
                 out.push(volume_json(&volumes.get(n)?));
             }
-            println!("{}", serde_json::to_string_pretty(&out)?);
+            outln!("{}", serde_json::to_string_pretty(&out)?);
         }
         VolumeCommand::Rm(a) => {
             for n in &a.names {
                 volumes.remove(n, &engine.volume_users(n)?)?;
-                println!("{n}");
+                outln!("{n}");
             }
         }
         VolumeCommand::Prune(_) => {
             for v in volumes.list()? {
                 if engine.volume_users(&v.name)?.is_empty() {
                     volumes.remove(&v.name, &[])?;
-                    println!("{}", v.name);
+                    outln!("{}", v.name);
                 }
             }
         }

@@ -226,3 +226,60 @@ fn usage_errors_exit_125_as_podman_and_help_exits_0() {
     assert!(env.ok(&["run", "--help"]).contains("Usage: berth run"));
     assert!(env.ok(&["--version"]).starts_with("berth "));
 }
+
+/// `images --noheading` prints the table's rows exactly as under the header (aligned), as
+/// Podman.
+#[test]
+fn images_noheading_rows_are_aligned_as_in_the_table() {
+    let env = TestEnv::new();
+    env.import_busybox("busybox");
+    env.ok(&[
+        "tag",
+        "busybox",
+        "localhost/a-much-longer-repository-name:v1",
+    ]);
+    let table = env.ok(&["images"]);
+    let body: Vec<&str> = table.lines().skip(1).collect();
+    let bare = env.ok(&["images", "--noheading"]);
+    assert_eq!(bare.lines().collect::<Vec<_>>(), body, "{table}\n{bare}");
+    let at = |line: &str| line.find("latest").or_else(|| line.find("v1"));
+    assert_eq!(at(body[0]), at(body[1]), "TAG column aligned: {bare}");
+}
+
+/// `image inspect` shows the config's HEALTHCHECK as Podman 4.3 does: a top-level
+/// `Healthcheck` with the test and the durations in nanoseconds, zero values left out.
+#[test]
+fn image_inspect_shows_the_healthcheck() {
+    let env = TestEnv::new();
+    env.import_busybox("busybox");
+    let ctx = env.path("ctx");
+    std::fs::create_dir(&ctx).unwrap();
+    std::fs::write(
+        ctx.join("Containerfile"),
+        "FROM busybox\nHEALTHCHECK --interval=5s --timeout=3s CMD true\n",
+    )
+    .unwrap();
+    for format in ["docker", "oci"] {
+        env.ok(&[
+            "build",
+            "-q",
+            "--format",
+            format,
+            "-t",
+            "hc",
+            ctx.to_str().unwrap(),
+        ]);
+        let v: Value = serde_json::from_str(&env.ok(&["image", "inspect", "hc"])).unwrap();
+        assert_eq!(
+            v[0]["Healthcheck"],
+            serde_json::json!({
+                "Test": ["CMD-SHELL", "true"],
+                "Interval": 5_000_000_000u64,
+                "Timeout": 3_000_000_000u64,
+            }),
+            "{format}: {v}"
+        );
+    }
+    let v: Value = serde_json::from_str(&env.ok(&["image", "inspect", "busybox"])).unwrap();
+    assert!(v[0].get("Healthcheck").is_none(), "{v}");
+}

@@ -5,6 +5,7 @@
 
 mod archives;
 mod build;
+mod closed_output;
 mod hostile;
 mod images;
 mod interop;

@@ -298,6 +298,12 @@ fn rootless_detached_lifecycle_exec_logs_stop_rm() {
     r.ok("$BERTH run -d --runtime runc --name r2 bb sleep 1000");
     assert!(r.ok("$BERTH exec r2 id").starts_with("uid=0(root)"));
     r.ok("$BERTH rm -f r2");
+    // `--network none`: the namespace berth makes in its user namespace, `lo` up.
+    for runtime in ["crun", "runc"] {
+        crate::run::assert_loopback_up(r.ok(&format!(
+            "$BERTH run --rm --runtime {runtime} --network none bb ip addr"
+        )));
+    }
     r.finish();
 }
 

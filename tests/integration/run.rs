@@ -192,6 +192,23 @@ fn run_network_none_and_read_only() {
         .map(str::trim)
         .collect();
     assert_eq!(ifaces, ["lo"], "{out}");
+    assert_loopback_up(r.ok(&["run", "--rm", "--network", "none", "busybox", "ip", "addr"]));
+    // A process reaches itself: with `lo` down a connection fails as unreachable instead.
+    let (_, _, err) = r.code(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "busybox",
+        "wget",
+        "-q",
+        "http://127.0.0.1:1/",
+    ]);
+    assert!(err.contains("refused"), "{err}");
+    // exec joins the same namespace.
+    let id = r.ok(&["run", "-d", "--network", "none", "busybox", "sleep", "1000"]);
+    assert_loopback_up(r.ok(&["exec", id.trim(), "ip", "addr"]));
+    r.ok(&["rm", "-f", id.trim()]);
     let (code, _, err) = r.code(&["run", "--rm", "--read-only", "busybox", "touch", "/x"]);
     assert_ne!(code, Some(0));
     assert!(err.contains("Read-only"), "{err}");
@@ -209,6 +226,16 @@ fn run_network_none_and_read_only() {
     ]);
     assert_eq!(out, "ok\n");
     r.assert_no_leftovers();
+}
+
+/// `ip addr` output of a namespace whose only device is `lo`, up, with 127.0.0.1 (and ::1
+/// where the host has IPv6), as Podman gives `--network none`.
+pub(crate) fn assert_loopback_up(ip_addr: String) {
+    assert!(ip_addr.contains("lo: <LOOPBACK,UP,LOWER_UP>"), "{ip_addr}");
+    assert!(ip_addr.contains("inet 127.0.0.1/8"), "{ip_addr}");
+    if Path::new("/proc/net/if_inet6").exists() {
+        assert!(ip_addr.contains("inet6 ::1/128"), "{ip_addr}");
+    }
 }
 
 #[test]
@@ -286,6 +313,17 @@ fn runs_the_same_bundle(r: &RunEnv, runtime: &str) {
         "-u",
     ]);
     assert_eq!(out, "65534\n");
+    assert_loopback_up(r.ok(&[
+        "run",
+        "--rm",
+        "--runtime",
+        runtime,
+        "--network",
+        "none",
+        "busybox",
+        "ip",
+        "addr",
+    ]));
     let id = r
         .ok(&[
             "run",

@@ -141,6 +141,49 @@ fn foreground_signals_are_forwarded() {
     r.assert_no_leftovers();
 }
 
+/// `stop` and `rm -f` of a `--rm` container race with its monitor removing it: both succeed
+/// quietly (as Podman: the name given, exit 0), detached or in the foreground.
+#[test]
+fn stop_and_rm_force_of_auto_removed_containers() {
+    let r = busybox();
+    let script = "trap 'exit 0' TERM; echo up; while true; do sleep 0.1; done";
+    for round in 0..4 {
+        let (verb, args): (&str, &[&str]) = if round % 2 == 0 {
+            ("stop", &["stop", "-t", "5", "rd"])
+        } else {
+            ("rm -f", &["rm", "-f", "rd"])
+        };
+        r.ok(&[
+            "run", "-d", "--rm", "--name", "rd", "busybox", "sh", "-c", script,
+        ]);
+        wait_until("the trap to be set", || {
+            r.ok(&["logs", "rd"]).contains("up")
+        });
+        let (code, out, err) = r.code(args);
+        assert_eq!(code, Some(0), "{verb} of a --rm container: {err}");
+        assert!(err.is_empty(), "{verb}: {err}");
+        if verb == "stop" {
+            assert_eq!(out, "rd\n");
+        }
+        assert_eq!(r.ok(&["ps", "-aq"]), "", "{verb} left the container");
+    }
+    // In the foreground: `run --rm` is the monitor.
+    let mut child = r
+        .cmd(&["run", "--rm", "--name", "fg", "busybox", "sh", "-c", script])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut ready = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    assert_eq!(ready, "up\n");
+    let (code, out, err) = r.code(&["stop", "-t", "5", "fg"]);
+    assert_eq!((code, out.as_str(), err.as_str()), (Some(0), "fg\n", ""));
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    r.assert_no_leftovers();
+}
+
 #[test]
 fn stop_signal_restart_and_prune() {
     let r = busybox();

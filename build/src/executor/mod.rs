@@ -256,13 +256,11 @@ impl Builder<'_> {
             inner.set_labels(Some(labels));
             last.config.set_config(Some(inner));
         }
-        if self.opts.omit_history {
-            last.config.set_history(None);
-        }
         let write = WriteOptions {
             names: &self.opts.tags,
             format: self.opts.format,
             annotations: &self.opts.annotations,
+            omit_history: self.opts.omit_history,
         };
         Ok(last.write(self.store, &write)?.0)
     }
@@ -396,6 +394,48 @@ impl Builder<'_> {
     }
 
     fn step_one(&mut self, st: &mut StageCtx, ins: &Instruction) -> Result<()> {
+        let before = match &ins.kind {
+            // Their created times come with their layers (`fs_step_on`).
+            Kind::Run(_) | Kind::Copy { .. } | Kind::Add { .. } => None,
+            _ => Some(st.image.clone()),
+        };
+        self.step_kind(st, ins)?;
+        if let Some(before) = before {
+            self.metadata_time(&before, &mut st.image, &ins.text);
+        }
+        Ok(())
+    }
+
+    /// A metadata step's created time is part of its cached result: taken from the cache on a
+    /// hit, recorded on a miss (see [`crate::cache`]). A step that made a layer (WORKDIR) got
+    /// its time with the layer.
+    fn metadata_time(&self, before: &ImageState, after: &mut ImageState, text: &str) {
+        let added = after.config.history().as_ref().map_or(0, Vec::len)
+            > before.config.history().as_ref().map_or(0, Vec::len);
+        let last_empty = after
+            .config
+            .history()
+            .as_ref()
+            .and_then(|h| h.last())
+            .is_some_and(|h| h.empty_layer() == Some(true));
+        if !self.opts.layers || self.opts.timestamp.is_some() || !added || !last_empty {
+            return;
+        }
+        let key = cache::KeyBuilder::metadata(before, after, text);
+        let cached = (!self.opts.no_cache)
+            .then(|| cache::lookup_created(self.store, &key, self.opts.cache_ttl))
+            .flatten();
+        match cached {
+            Some(created) => after.set_last_created(&created),
+            None => {
+                if let Some(created) = after.last_created() {
+                    cache::save_created(self.store, &key, &created);
+                }
+            }
+        }
+    }
+
+    fn step_kind(&mut self, st: &mut StageCtx, ins: &Instruction) -> Result<()> {
         let nop = format!("/bin/sh -c #(nop) {}", ins.text);
         match &ins.kind {
             Kind::Run(form) => self.run_step(st, ins, form),
@@ -500,7 +540,17 @@ impl Builder<'_> {
                     "--> Using cache {}",
                     &hit.layer.digest().digest()[..12]
                 ));
-                st.image.append_layer(hit.layer, &hit.diff_id, created_by)?;
+                st.image
+                    .append_layer(hit.layer.clone(), &hit.diff_id, created_by)?;
+                // The step's time comes with its result; an entry without one gets this one.
+                match (&hit.created, self.opts.timestamp) {
+                    (Some(created), None) => st.image.set_last_created(created),
+                    (None, _) => {
+                        let created = st.image.last_created();
+                        cache::save(self.store, key, &cache::Entry { created, ..hit });
+                    }
+                    (Some(_), Some(_)) => {}
+                }
                 return Ok(true);
             }
         }
@@ -524,7 +574,16 @@ impl Builder<'_> {
             st.image
                 .commit_upper(self.store, &guard.snap.upper, created_by)?;
             if let (Some(key), Some((layer, diff_id))) = (&cache_key, st.image.last_layer()) {
-                cache::save(self.store, key, &cache::Entry { layer, diff_id });
+                let created = st.image.last_created();
+                cache::save(
+                    self.store,
+                    key,
+                    &cache::Entry {
+                        layer,
+                        diff_id,
+                        created,
+                    },
+                );
             }
         }
         drop(guard);
@@ -545,7 +604,9 @@ impl Builder<'_> {
         if rel.as_os_str().is_empty() {
             return Ok(false);
         }
-        self.fs_step(st, created_by, false, None, |snap| {
+        let mut key = cache::KeyBuilder::new(&st.image, self.opts.timestamp);
+        key.part(b"WORKDIR").part(dir.as_bytes());
+        self.fs_step(st, created_by, false, Some(key.finish()), |snap| {
             let _mounts = mount_all(snap)?;
             let root = pathrs::Root::open(&snap.mountpoint)
                 .map_err(|e| BuildError::Invalid(format!("{}: {e}", snap.mountpoint.display())))?;

@@ -4,7 +4,8 @@
 //! secrets, registry FROM, reproducibility, bad input, Buildah comparison);
 //! [`conformance`] builds the set under `tests/conformance/` and checks each `expect.json`,
 //! [`conformance_buildah`] compares those builds with Buildah's ([`oci_tree`] reads images
-//! back), [`squash_link_jobs`] checks `--squash`, `--squash-all`, `COPY --link`, `--jobs`.
+//! back), [`squash_link_jobs`] checks `--squash`, `--squash-all`, `COPY --link`, `--jobs`;
+//! [`rebuild`] checks that a rebuild from the cache makes the same image.
 //! Each test has its own store and run root; [`RunEnv`] unmounts and removes everything on
 //! drop, also when a test fails.
 
@@ -12,6 +13,7 @@ mod conformance;
 mod conformance_buildah;
 mod features;
 mod oci_tree;
+mod rebuild;
 mod run_mount_options;
 mod squash_link_jobs;
 
@@ -466,5 +468,22 @@ fn build_user_shell_and_config_fields() {
         "{config}"
     );
     assert!(config["Volumes"].to_string().contains("/data"), "{config}");
+    assert_clean(&r);
+}
+
+/// `RUN --network=none` gets the same namespace as `run --network none`: `lo` up.
+#[test]
+fn run_network_none_in_a_build_has_loopback_up() {
+    let r = busybox();
+    let ctx = context(
+        &r,
+        "ctx",
+        &[(
+            "Containerfile",
+            "FROM busybox\nRUN --network=none ip addr > /ip.txt\n",
+        )],
+    );
+    r.ok(&["build", "-q", "-t", "lo", ctx.to_str().unwrap()]);
+    crate::run::assert_loopback_up(r.ok(&["run", "--rm", "lo", "cat", "/ip.txt"]));
     assert_clean(&r);
 }
