@@ -10,8 +10,14 @@
 //!   `credHelpers`/`credsStore` through `docker-credential-*`.
 //! - [`client`]: the HTTP client (ping, Basic/Bearer challenges with per-scope token reuse,
 //!   manifests capped at 4 MiB, streaming blob GET and monolithic upload, tag list, catalog).
-//!   Blocking methods over a tokio runtime; reqwest drops `Authorization` on cross-host
-//!   redirects.
+//!   Blocking methods over a tokio runtime. Credentials: one function,
+//!   `client::origin::credentials_for`, decides for every request (each redirect hop too:
+//!   berth follows redirects itself) which credentials it may carry: the registry's
+//!   `Authorization` only to the registry's origin (scheme, host, port); Basic credentials to
+//!   the bearer realm it names, never over plain HTTP from an HTTPS registry (refused);
+//!   nothing to any other origin (a CDN redirect, an upload `Location` elsewhere, whose 401
+//!   is not answered); no redirect from HTTPS to plain HTTP unless insecure. A `Link` page
+//!   keeps only its path and query, on the registry's origin.
 //! - [`connect`]: `--tls-verify`/`--authfile`/`--creds`/`--cert-dir` → a pinged client.
 //! - [`progress`]: byte-level progress of blob transfers, for bars on a terminal.
 //! - [`platform`]: picking one manifest from an index or a manifest list.

@@ -14,6 +14,7 @@ mod oracles;
 mod registry;
 mod registry_harness;
 mod registry_hostile;
+mod registry_origin;
 mod rootless;
 mod rootless_run;
 mod run;

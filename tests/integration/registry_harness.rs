@@ -24,28 +24,63 @@ pub struct Registry {
 impl Registry {
     /// A plain-HTTP registry without auth.
     pub fn start() -> Registry {
-        Registry::spawn(None, None)
+        Registry::spawn(Auth::None, None, None)
     }
 
     /// A plain-HTTP registry with htpasswd (bcrypt) auth for `user`/`pass`.
     pub fn start_with_auth(user: &str, pass: &str) -> Registry {
-        Registry::spawn(Some((user, pass)), None)
+        Registry::spawn(Auth::Htpasswd(user, pass), None, None)
     }
 
     /// An HTTPS registry with htpasswd auth, its certificate signed by a test CA whose
     /// `ca.crt` is written into `certs_dir` (a `certs.d/<host:port>`-style directory).
     pub fn start_tls_with_auth(user: &str, pass: &str, certs_dir: &Path) -> Registry {
-        Registry::spawn(Some((user, pass)), Some(certs_dir))
+        Registry::spawn(Auth::Htpasswd(user, pass), Some(certs_dir), None)
     }
 
-    fn spawn(auth: Option<(&str, &str)>, tls: Option<&Path>) -> Registry {
+    /// An HTTPS registry (test CA in `certs_dir`, as above) with token auth: its challenge
+    /// names `realm` as the bearer realm (tokens are checked against the test CA, so none a
+    /// test server makes is accepted).
+    pub fn start_tls_with_token_realm(realm: &str, certs_dir: &Path) -> Registry {
+        Registry::spawn(Auth::Token(realm), Some(certs_dir), None)
+    }
+
+    /// As [`Registry::start_tls_with_auth`], answering blob GETs with a 307 to `base_url`
+    /// (distribution's `redirect` storage middleware, as a registry behind a CDN does).
+    pub fn start_tls_with_auth_redirecting_blobs(
+        user: &str,
+        pass: &str,
+        certs_dir: &Path,
+        base_url: &str,
+    ) -> Registry {
+        Registry::spawn(Auth::Htpasswd(user, pass), Some(certs_dir), Some(base_url))
+    }
+
+    fn spawn(auth: Auth, tls: Option<&Path>, blob_redirect: Option<&str>) -> Registry {
         let bin = require_tool("docker-registry");
         let dir = tempfile::Builder::new()
             .prefix("berth-registry-")
             .tempdir()
             .expect("temp dir");
+        let mut tls_yaml = String::new();
+        if let Some(certs_dir) = tls {
+            let (crt, key) = make_certs(dir.path(), certs_dir);
+            tls_yaml = format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                crt.display(),
+                key.display()
+            );
+        }
         let mut auth_yaml = String::new();
-        if let Some((user, pass)) = auth {
+        if let Auth::Token(realm) = auth {
+            let bundle = dir.path().join("ca.crt");
+            assert!(bundle.exists(), "token auth needs the TLS test CA");
+            auth_yaml = format!(
+                "auth:\n  token:\n    realm: {realm}\n    service: berth-test\n    issuer: berth-test\n    rootcertbundle: {}\n",
+                bundle.display()
+            );
+        }
+        if let Auth::Htpasswd(user, pass) = auth {
             let out = Command::new(require_tool("htpasswd"))
                 .args(["-Bbn", user, pass])
                 .output()
@@ -58,15 +93,11 @@ impl Registry {
                 file.display()
             );
         }
-        let mut tls_yaml = String::new();
-        if let Some(certs_dir) = tls {
-            let (crt, key) = make_certs(dir.path(), certs_dir);
-            tls_yaml = format!(
-                "  tls:\n    certificate: {}\n    key: {}\n",
-                crt.display(),
-                key.display()
-            );
-        }
+        let middleware_yaml = blob_redirect
+            .map(|base| {
+                format!("middleware:\n  storage:\n    - name: redirect\n      options:\n        baseurl: {base}\n")
+            })
+            .unwrap_or_default();
         for _ in 0..5 {
             let port = free_port();
             let addr = format!("127.0.0.1:{port}");
@@ -74,7 +105,7 @@ impl Registry {
             std::fs::write(
                 &config,
                 format!(
-                    "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {addr}\n{tls_yaml}{auth_yaml}",
+                    "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {addr}\n{tls_yaml}{auth_yaml}{middleware_yaml}",
                     dir.path().join("data").display()
                 ),
             )
@@ -106,6 +137,16 @@ impl Registry {
     pub fn image(&self, name: &str) -> String {
         format!("{}/{name}", self.addr)
     }
+}
+
+/// How a harness registry authenticates.
+#[derive(Clone, Copy)]
+enum Auth<'a> {
+    None,
+    /// htpasswd (bcrypt) for user, password.
+    Htpasswd(&'a str, &'a str),
+    /// Bearer tokens from this realm.
+    Token(&'a str),
 }
 
 fn wait_ready(child: &mut Child, addr: &str) -> bool {

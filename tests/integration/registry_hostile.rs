@@ -16,22 +16,22 @@ use crate::util::TestEnv;
 
 /// One request as the fake server saw it.
 #[derive(Clone, Debug)]
-struct Seen {
-    method: String,
-    path: String,
-    authorization: Option<String>,
+pub(crate) struct Seen {
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) authorization: Option<String>,
     range: Option<String>,
     content_range: Option<String>,
-    body: Vec<u8>,
+    pub(crate) body: Vec<u8>,
 }
 
-struct Response {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
+pub(crate) struct Response {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Vec<u8>,
 }
 
-fn resp(status: u16, body: &[u8]) -> Response {
+pub(crate) fn resp(status: u16, body: &[u8]) -> Response {
     Response {
         status,
         headers: Vec::new(),
@@ -39,10 +39,10 @@ fn resp(status: u16, body: &[u8]) -> Response {
     }
 }
 
-type Handler = dyn Fn(&Seen) -> Response + Send + Sync;
+pub(crate) type Handler = dyn Fn(&Seen) -> Response + Send + Sync;
 
 /// Serve `handler` on 127.0.0.1 (`host` names it in URLs); returns the address and the log.
-fn serve(host: &str, handler: Arc<Handler>) -> (String, Arc<Mutex<Vec<Seen>>>) {
+pub(crate) fn serve(host: &str, handler: Arc<Handler>) -> (String, Arc<Mutex<Vec<Seen>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = format!("{host}:{}", listener.local_addr().unwrap().port());
     let log = Arc::new(Mutex::new(Vec::new()));
@@ -151,18 +151,18 @@ fn endless(chunk: &[u8]) -> Response {
     }
 }
 
-fn sha(bytes: &[u8]) -> String {
+pub(crate) fn sha(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
 
 /// A one-file gzip layer, its config and manifest.
-struct Image {
-    layer: Vec<u8>,
-    config: Vec<u8>,
-    manifest: Vec<u8>,
+pub(crate) struct Image {
+    pub(crate) layer: Vec<u8>,
+    pub(crate) config: Vec<u8>,
+    pub(crate) manifest: Vec<u8>,
 }
 
-fn image() -> Image {
+pub(crate) fn image() -> Image {
     let mut tar = tar::Builder::new(Vec::new());
     let mut h = tar::Header::new_gnu();
     h.set_size(5);

@@ -10,7 +10,12 @@
 //!
 //! Methods are blocking (they drive the shared runtime), so the synchronous store and copy
 //! routine can call them from plain threads; blob readers bridge the async body to `Read`.
-//! Redirects: reqwest's policy drops `Authorization` when a redirect leaves the host.
+//! Credentials: every request goes through one decision (`origin::credentials_for`, asked by
+//! `request::execute` for each hop): the registry's `Authorization` only to the registry's
+//! origin (scheme, host, port), Basic credentials to the bearer realm it names (never over
+//! plain HTTP from an HTTPS registry), nothing to any other origin: redirects (followed by
+//! berth, hop by hop), an upload `Location` elsewhere, a CDN. A `Link` page keeps only its
+//! path and query.
 //! TLS: rustls with the system's roots and Mozilla's, plus `certs.d/<host>` (`*.crt` CAs, a
 //! `*.cert`/`*.key` client pair) from `--cert-dir` or `/etc/containers/certs.d/<host>`.
 
@@ -190,7 +195,7 @@ impl Client {
             .user_agent(concat!("berth/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(std::time::Duration::from_secs(30))
             .read_timeout(READ_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::limited(10));
+            .redirect(reqwest::redirect::Policy::none());
         if options.insecure {
             builder = builder.danger_accept_invalid_certs(true);
         }
@@ -258,11 +263,9 @@ impl Client {
     async fn ping_at(&self, base: &str) -> Result<()> {
         let url = format!("{base}/v2/");
         let resp = self
-            .http
-            .get(&url)
-            .send()
-            .await
-            .map_err(|e| http_err(&Method::GET, &url, &e))?;
+            .execute(&Method::GET, &url, Purpose::Anonymous, "", true, &|r| r)
+            .await?
+            .resp;
         match resp.status() {
             s if s.is_success() => Ok(()),
             StatusCode::UNAUTHORIZED => {
@@ -288,111 +291,6 @@ impl Client {
             } else {
                 Err(status_err(&Method::GET, &url, resp).await)
             }
-        })
-    }
-
-    fn auth_header(&self, scope: &str) -> Option<String> {
-        let a = self.auth.lock().ok()?;
-        match a.challenge.as_ref()? {
-            Challenge::Basic => self.options.credentials.as_ref().map(basic),
-            Challenge::Bearer { .. } => a.tokens.get(scope).map(|t| format!("Bearer {t}")),
-        }
-    }
-
-    async fn authenticate(&self, url: &str, scope: &str, headers: &HeaderMap) -> Result<()> {
-        let challenge = parse_challenge(headers).ok_or_else(|| RegistryError::Auth {
-            url: url.to_string(),
-            message: "401 without a usable WWW-Authenticate challenge".into(),
-        })?;
-        if let Ok(mut a) = self.auth.lock() {
-            a.challenge = Some(challenge.clone());
-        }
-        match challenge {
-            Challenge::Basic => {
-                if self.options.credentials.is_none() {
-                    return Err(RegistryError::Auth {
-                        url: url.to_string(),
-                        message: "the registry requires credentials (use berth login or --creds)"
-                            .into(),
-                    });
-                }
-                Ok(())
-            }
-            Challenge::Bearer { realm, service } => {
-                let mut token_url = url::Url::parse(&realm).map_err(|e| RegistryError::Auth {
-                    url: realm.clone(),
-                    message: format!("bad token realm: {e}"),
-                })?;
-                {
-                    let mut q = token_url.query_pairs_mut();
-                    if let Some(s) = &service {
-                        q.append_pair("service", s);
-                    }
-                    if !scope.is_empty() {
-                        q.append_pair("scope", scope);
-                    }
-                }
-                let mut req = self.http.get(token_url.clone());
-                if let Some(c) = &self.options.credentials {
-                    req = req.header(AUTHORIZATION, basic(c));
-                }
-                let turl = token_url.to_string();
-                let resp = req
-                    .send()
-                    .await
-                    .map_err(|e| http_err(&Method::GET, &turl, &e))?;
-                if !resp.status().is_success() {
-                    return Err(RegistryError::Auth {
-                        url: turl,
-                        message: format!("token request answered {}", resp.status()),
-                    });
-                }
-                let raw = read_capped(resp, &turl, MAX_MANIFEST_SIZE).await?;
-                let body: serde_json::Value =
-                    serde_json::from_slice(&raw).map_err(|e| RegistryError::Auth {
-                        url: turl.clone(),
-                        message: format!("token response: {e}"),
-                    })?;
-                let token = body["token"]
-                    .as_str()
-                    .or(body["access_token"].as_str())
-                    .ok_or_else(|| RegistryError::Auth {
-                        url: turl.clone(),
-                        message: "token response without a token".into(),
-                    })?;
-                if let Ok(mut a) = self.auth.lock() {
-                    a.tokens.insert(scope.to_string(), token.to_string());
-                }
-                Ok(())
-            }
-        }
-    }
-
-    /// Send a request built by `build` (called again after authenticating on a 401).
-    async fn send(
-        &self,
-        method: Method,
-        url: &str,
-        scope: &str,
-        build: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
-    ) -> Result<Response> {
-        for attempt in 0..2 {
-            let mut req = build(self.http.request(method.clone(), url));
-            if let Some(h) = self.auth_header(scope) {
-                req = req.header(AUTHORIZATION, h);
-            }
-            let resp = req.send().await.map_err(|e| http_err(&method, url, &e))?;
-            if resp.status() != StatusCode::UNAUTHORIZED {
-                return Ok(resp);
-            }
-            if attempt == 1 {
-                break;
-            }
-            self.authenticate(url, scope, resp.headers()).await?;
-        }
-        Err(RegistryError::Auth {
-            url: url.to_string(),
-            message: "credentials rejected (401)".into(),
         })
     }
 
@@ -466,11 +364,9 @@ impl Client {
     pub fn get_plain(&self, url: &str, cap: u64) -> Result<Option<Vec<u8>>> {
         self.rt.block_on(async {
             let resp = self
-                .http
-                .get(url)
-                .send()
-                .await
-                .map_err(|e| http_err(&Method::GET, url, &e))?;
+                .execute(&Method::GET, url, Purpose::Anonymous, "", true, &|r| r)
+                .await?
+                .resp;
             if resp.status() == StatusCode::NOT_FOUND {
                 return Ok(None);
             }
@@ -496,7 +392,8 @@ impl Client {
         )
     }
 
-    /// A JSON list under `key`, over `Link: <…>; rel="next"` pages.
+    /// A JSON list under `key`, over `Link: <…>; rel="next"` pages (each Link's path and
+    /// query only, on the registry's origin).
     fn paged(&self, path: &str, scope: &str, key: &str, limit: usize) -> Result<Vec<String>> {
         self.rt.block_on(async {
             let base = self.base();
@@ -529,13 +426,15 @@ impl Client {
                 }
                 match next {
                     Some(link) => {
-                        url = url::Url::parse(&url)
-                            .and_then(|u| u.join(&link))
-                            .map(|u| u.to_string())
-                            .map_err(|e| RegistryError::Invalid {
-                                what: url.clone(),
-                                message: format!("bad Link {link:?}: {e}"),
-                            })?
+                        let bad = |message| RegistryError::Invalid {
+                            what: url.clone(),
+                            message,
+                        };
+                        let registry = url::Url::parse(&base).map_err(|e| bad(e.to_string()))?;
+                        let current = url::Url::parse(&url).map_err(|e| bad(e.to_string()))?;
+                        url = link_on_registry(&registry, &current, &link)
+                            .map_err(bad)?
+                            .to_string();
                     }
                     None => break,
                 }
@@ -735,7 +634,11 @@ fn parse_params(s: &str) -> HashMap<String, String> {
     out
 }
 
+mod origin;
+mod request;
 mod upload;
+
+use origin::{link_on_registry, Purpose};
 
 #[cfg(test)]
 mod tests;

@@ -55,17 +55,19 @@ impl Client {
         let stream = futures_util::stream::unfold(rx, |mut rx| async move {
             rx.recv().await.map(|item| (item, rx))
         });
-        let body = reqwest::Body::wrap_stream(stream);
-        let auth = self.auth_header(&scope(repo, true));
-        let mut req = self
-            .http
-            .put(location)
-            .header(CONTENT_TYPE, "application/octet-stream")
-            .header(CONTENT_LENGTH, size.to_string())
-            .body(body);
-        if let Some(h) = auth {
-            req = req.header(AUTHORIZATION, h);
-        }
+        // Sent once (no redirect is followed: the stream cannot be replayed).
+        let body = Mutex::new(Some(reqwest::Body::wrap_stream(stream)));
+        let take_body = || body.lock().ok().and_then(|mut b| b.take());
+        let build = |r: reqwest::RequestBuilder| {
+            let r = r
+                .header(CONTENT_TYPE, "application/octet-stream")
+                .header(CONTENT_LENGTH, size.to_string());
+            match take_body() {
+                Some(b) => r.body(b),
+                None => r,
+            }
+        };
+        let scope = scope(repo, true);
         let read_error = std::thread::scope(|s| {
             let feeder = s.spawn(move || {
                 let mut buf = vec![0u8; 1 << 20];
@@ -90,15 +92,24 @@ impl Client {
                 }
             });
             let result = self.rt.block_on(async {
-                let resp = req
-                    .send()
-                    .await
-                    .map_err(|e| http_err(&Method::PUT, &put_url, &e))?;
+                let resp = self
+                    .execute(
+                        &Method::PUT,
+                        &put_url,
+                        Purpose::Registry,
+                        &scope,
+                        false,
+                        &build,
+                    )
+                    .await?
+                    .resp;
                 if resp.status() != StatusCode::CREATED {
                     return Err(status_err(&Method::PUT, &put_url, resp).await);
                 }
                 Ok(())
             });
+            // A request that never went out still holds the stream: let the feeder stop.
+            drop(take_body());
             let fed = feeder.join().ok().flatten();
             (result, fed)
         });
