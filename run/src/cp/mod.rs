@@ -69,7 +69,7 @@ impl From<CopyError> for RunError {
     }
 }
 
-fn errno_of(e: &pathrs::error::Error) -> Option<i32> {
+pub(crate) fn errno_of(e: &pathrs::error::Error) -> Option<i32> {
     match e.kind() {
         pathrs::error::ErrorKind::OsError(n) => n,
         _ => None,
