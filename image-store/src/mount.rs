@@ -18,9 +18,6 @@ pub struct Mount {
     pub options: Vec<String>,
 }
 
-/// The most bytes of mount data `mount(2)` takes (one page).
-pub const MAX_MOUNT_DATA: usize = 4095;
-
 impl Mount {
     /// An overlay over `lowers` (top first) with an upper and work dir.
     pub fn overlay(lowers: &[PathBuf], upper: &Path, work: &Path) -> Mount {
@@ -94,7 +91,12 @@ impl Mount {
                 Ok(guard)
             }
             "overlay" => {
-                crate::overlay::mount(self, target, crate::overlay::Api::Best)?;
+                crate::overlay::mount(
+                    &self.source,
+                    &self.options,
+                    target,
+                    crate::overlay::Api::Best,
+                )?;
                 Ok(MountGuard {
                     target: target.to_path_buf(),
                     active: true,

@@ -21,7 +21,9 @@ use rustix::io::Errno;
 use rustix::mount::{FsMountFlags, FsOpenFlags, MountAttrFlags, MountFlags, MoveMountFlags};
 
 use crate::error::{Result, StoreError};
-use crate::mount::{Mount, MAX_MOUNT_DATA};
+
+/// The most bytes of mount data `mount(2)` takes (one page).
+pub const MAX_MOUNT_DATA: usize = 4095;
 
 /// The most lower layers overlay stacks (the kernel's `OVL_MAX_STACK`).
 pub const MAX_LAYERS: usize = 500;
@@ -33,13 +35,13 @@ struct Parts<'a> {
     flags: MountFlags,
 }
 
-fn parts(m: &Mount) -> Parts<'_> {
+fn parts(options: &[String]) -> Parts<'_> {
     let mut out = Parts {
         lowers: Vec::new(),
         others: Vec::new(),
         flags: MountFlags::empty(),
     };
-    for o in &m.options {
+    for o in options {
         match o.as_str() {
             "ro" => out.flags |= MountFlags::RDONLY,
             "nodev" => out.flags |= MountFlags::NODEV,
@@ -66,14 +68,15 @@ pub(crate) enum Api {
 /// Set once the kernel refused `lowerdir+`: later mounts go straight to the option string.
 static NO_LOWERDIR_PLUS: AtomicBool = AtomicBool::new(false);
 
-/// Mount the overlay `m` at `target`.
-pub(crate) fn mount(m: &Mount, target: &Path, api: Api) -> Result<()> {
+/// Mount an overlay of `source` with `options` (`lowerdir=a:b`, `upperdir=…`, `ro`…) at
+/// `target`.
+pub(crate) fn mount(source: &str, options: &[String], target: &Path, api: Api) -> Result<()> {
     let api = if NO_LOWERDIR_PLUS.load(Ordering::Relaxed) {
         Api::Legacy
     } else {
         api
     };
-    let p = parts(m);
+    let p = parts(options);
     if p.lowers.len() > MAX_LAYERS {
         return Err(StoreError::FailedPrecondition(format!(
             "{}: an overlay of {} layers is deeper than the kernel's limit of {MAX_LAYERS} \
@@ -84,12 +87,12 @@ pub(crate) fn mount(m: &Mount, target: &Path, api: Api) -> Result<()> {
     }
     if api == Api::Best {
         match mount_api(&p, target) {
-            Err(Fallback::No(e)) => return Err(describe(m, target, e)),
+            Err(Fallback::No(e)) => return Err(describe(&p, target, e)),
             Err(Fallback::Legacy) => NO_LOWERDIR_PLUS.store(true, Ordering::Relaxed),
             Ok(()) => return Ok(()),
         }
     }
-    mount_legacy(m, &p, target)
+    mount_legacy(source, &p, target)
 }
 
 enum Fallback {
@@ -99,18 +102,13 @@ enum Fallback {
     No(io::Error),
 }
 
-fn describe(m: &Mount, target: &Path, e: io::Error) -> StoreError {
-    let lowers = parts(m).lowers.len();
+fn describe(p: &Parts<'_>, target: &Path, e: io::Error) -> StoreError {
     StoreError::io(
         target,
         io::Error::other(format!(
-            "mount overlay of {lowers} layers ({}): {e}",
-            m.options
-                .iter()
-                .filter(|o| !o.starts_with("lowerdir="))
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(",")
+            "mount overlay of {} layers ({}): {e}",
+            p.lowers.len(),
+            p.others.join(",")
         )),
     )
 }
@@ -189,7 +187,7 @@ fn with_log(fs: BorrowedFd<'_>, what: &str, e: Errno) -> io::Error {
 
 /// `mount(2)` with one option string; lower dirs named by descriptor when their paths do
 /// not fit.
-fn mount_legacy(m: &Mount, p: &Parts<'_>, target: &Path) -> Result<()> {
+fn mount_legacy(source: &str, p: &Parts<'_>, target: &Path) -> Result<()> {
     let with_lowers = |lowers: &str| {
         std::iter::once(format!("lowerdir={lowers}"))
             .chain(p.others.iter().map(|o| o.to_string()))
@@ -228,14 +226,8 @@ fn mount_legacy(m: &Mount, p: &Parts<'_>, target: &Path) -> Result<()> {
     let cdata = CString::new(data).map_err(|_| {
         StoreError::Invalid(format!("{}: mount options contain NUL", target.display()))
     })?;
-    rustix::mount::mount(
-        m.source.as_str(),
-        target,
-        "overlay",
-        p.flags,
-        cdata.as_c_str(),
-    )
-    .map_err(|e| describe(m, target, e.into()))?;
+    rustix::mount::mount(source, target, "overlay", p.flags, cdata.as_c_str())
+        .map_err(|e| describe(p, target, e.into()))?;
     drop(fds);
     Ok(())
 }
@@ -258,13 +250,18 @@ mod tests {
             .collect()
     }
 
+    /// The options of a read-only overlay of `lowers` (top first).
+    fn read_only(lowers: &[PathBuf]) -> Vec<String> {
+        let joined: Vec<String> = lowers.iter().map(|p| p.display().to_string()).collect();
+        vec![format!("lowerdir={}", joined.join(":")), "ro".to_string()]
+    }
+
     fn mounts_deep(n: usize, api: Api) {
         let dir = tempfile::tempdir().unwrap();
         let lowers = lowers(dir.path(), n);
-        let m = Mount::overlay_ro(&lowers);
         let target = dir.path().join("merged");
         std::fs::create_dir(&target).unwrap();
-        mount(&m, &target, api).unwrap();
+        mount("overlay", &read_only(&lowers), &target, api).unwrap();
         let seen = target.join("f0").exists() && target.join(format!("f{}", n - 1)).exists();
         crate::mount::unmount(&target).unwrap();
         assert!(
@@ -288,8 +285,13 @@ mod tests {
         let lowers: Vec<PathBuf> = (0..=MAX_LAYERS)
             .map(|i| PathBuf::from(format!("/x/{i}")))
             .collect();
-        let m = Mount::overlay_ro(&lowers);
-        let err = mount(&m, Path::new("/nonexistent"), Api::Best).unwrap_err();
+        let err = mount(
+            "overlay",
+            &read_only(&lowers),
+            Path::new("/nonexistent"),
+            Api::Best,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("limit of 500"), "{err}");
     }
 }

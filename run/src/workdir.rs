@@ -28,7 +28,7 @@ pub(crate) fn prepare(rootfs: &Path, spec: &Spec) -> Result<()> {
         return Ok(());
     }
     let fail = |e: pathrs::error::Error| {
-        let reason = match crate::cp::errno_of(&e) {
+        let reason = match crate::error::errno_of(&e) {
             Some(n) => {
                 let text = io::Error::from_raw_os_error(n).to_string();
                 text.split(" (os error")
