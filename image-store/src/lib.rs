@@ -18,6 +18,8 @@
 //!   ([`ImageRecord`]), names ([`names`]), snapshots ([`snapshot`]), gc and check.
 //! - [`content::ContentStore`]: ingest → verify → rename; [`content::IngestWriter`].
 //! - [`mount::Mount`]: a mount as plain data; [`mount::MountGuard`] unmounts on drop;
+//!   [`overlay`]: overlays up to 500 layers deep (lower dirs one by one through the mount
+//!   API, or named by descriptor in the option string on older kernels);
 //!   [`volatile`]: snapshots mounted without the unmount's sync of the whole disk.
 //! - [`copy`]: [`copy::ImageSource`] / [`copy::ImageDestination`] and the one
 //!   [`copy::copy_image`] routine that save, load and (later) pull and push use;
@@ -37,6 +39,7 @@ pub mod images;
 pub mod import;
 pub mod mount;
 pub mod names;
+pub mod overlay;
 pub mod snapshot;
 pub mod store;
 #[doc(hidden)]

@@ -7,8 +7,7 @@
 //! - `snapshots/<key>/{upper,work,merged}`: a writable snapshot over a chain.
 //! - `mounts/<image-hex>/merged`: a read-only image mount, refcounted in `image_mounts`.
 //!
-//! Overlay's mount data is one page (4095 bytes): with many layers under a long store root the
-//! `lowerdir=` list does not fit, and mounting fails with an error saying so.
+//! Chains up to 500 layers deep mount ([`crate::overlay`]); deeper ones fail saying so.
 
 use std::fs;
 use std::io::BufReader;

@@ -372,6 +372,7 @@ impl<'a> Engine<'a> {
             },
             options,
         )?;
+        crate::workdir::prepare(&snapshot.mountpoint, &spec)?;
         if mounting.keep {
             for g in guards {
                 g.leak();

@@ -81,3 +81,11 @@ impl From<oci_spec::OciSpecError> for RunError {
         RunError::Spec(e.to_string())
     }
 }
+
+/// The errno behind a pathrs error, if it was one.
+pub(crate) fn errno_of(e: &pathrs::error::Error) -> Option<i32> {
+    match e.kind() {
+        pathrs::error::ErrorKind::OsError(n) => n,
+        _ => None,
+    }
+}

@@ -38,6 +38,7 @@
 //! - [`image_volumes`]: the image's `VOLUME`s → anonymous volumes filled from the image
 //!   (`--image-volume bind|tmpfs|ignore`).
 //! - [`volumes::Volumes`]: named and anonymous volumes (`-v NAME:/path`, `-v /path`).
+//! - [`workdir`]: the working directory made in-root before the runtime starts.
 //! - [`console`]: `-t` pseudo-terminals (console socket, raw mode, resize).
 //! - [`error::RunError`]: names the container, path or runtime concerned, and knows its
 //!   Podman exit code (125, 126, 127).
@@ -69,6 +70,7 @@ pub mod supervise;
 pub mod top;
 pub mod user;
 pub mod volumes;
+pub mod workdir;
 
 pub use container::{Container, State};
 pub use engine::{default_runroot, CreateRequest, Engine};

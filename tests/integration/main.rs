@@ -6,6 +6,7 @@
 mod archives;
 mod build;
 mod closed_output;
+mod deep_images;
 mod hostile;
 mod images;
 mod interop;

@@ -301,6 +301,14 @@ fn runs_the_same_bundle(r: &RunEnv, runtime: &str) {
     assert_eq!(run(&["sh", "-c", "exit 4"]).0, Some(4));
     assert_eq!(run(&["nosuchcommand"]).0, Some(127));
     assert_eq!(run(&["/etc"]).0, Some(126));
+    // A missing working directory is made, whatever the runtime.
+    assert_eq!(run(&["-w", "/newdir/sub", "pwd"]).1, "/newdir/sub\n");
+    let (code, _, err) = run(&["-w", "/etc/passwd", "pwd"]);
+    assert_eq!(code, Some(125), "{err}");
+    assert!(
+        err.contains("chdir to /etc/passwd: Not a directory"),
+        "{err}"
+    );
     let out = r.ok(&[
         "run",
         "--rm",
@@ -651,5 +659,36 @@ fn symlinked_dev_proc_and_volume_target_stay_inside() {
     // The bind landed on the in-root resolution of the link, not on the host canary.
     assert_eq!(fs::read_to_string(vol.join("owned")).unwrap(), "x\n");
     r.env.assert_canary();
+    r.assert_no_leftovers();
+}
+
+/// An image's WORKDIR through a symlink that climbs out (`/w -> /../../tmp/<x>`) is made
+/// inside the rootfs, never on the host.
+#[test]
+fn a_missing_workdir_behind_a_symlink_is_made_inside_the_rootfs() {
+    let r = busybox();
+    let outside = format!("berth-wd-{}", std::process::id());
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Symlink);
+    h.set_size(0);
+    h.set_mode(0o777);
+    h.set_mtime(1_700_000_000);
+    b.append_link(&mut h, "w", format!("/../../tmp/{outside}"))
+        .unwrap();
+    let layer = b.into_inner().unwrap();
+    crate::deep_images::load_image(&r.env, "wdlink", &[layer], "/w");
+    let host = Path::new("/tmp").join(&outside);
+    let out = r.ok(&[
+        "run",
+        "--rm",
+        "wdlink",
+        "sh",
+        "-c",
+        &format!("pwd; test -d /tmp/{outside} && echo inside"),
+    ]);
+    // `pwd` shows the physical path: the link's target, inside.
+    assert_eq!(out, format!("/tmp/{outside}\ninside\n"));
+    assert!(!host.exists(), "{} was made on the host", host.display());
     r.assert_no_leftovers();
 }

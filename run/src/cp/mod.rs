@@ -69,20 +69,13 @@ impl From<CopyError> for RunError {
     }
 }
 
-fn errno_of(e: &pathrs::error::Error) -> Option<i32> {
-    match e.kind() {
-        pathrs::error::ErrorKind::OsError(n) => n,
-        _ => None,
-    }
-}
-
 pub(crate) fn is_enoent(e: &pathrs::error::Error) -> bool {
-    errno_of(e) == Some(libc::ENOENT)
+    crate::error::errno_of(e) == Some(libc::ENOENT)
 }
 
 /// A pathrs error on `path` as an I/O error that keeps the errno's kind.
 pub(crate) fn perr(path: &Path, what: &str, e: pathrs::error::Error) -> CopyError {
-    match errno_of(&e) {
+    match crate::error::errno_of(&e) {
         // The errno says it; pathrs' own text repeats every openat2 argument.
         Some(n) => {
             let os = io::Error::from_raw_os_error(n);
