@@ -16,22 +16,24 @@ use crate::util::TestEnv;
 
 /// One request as the fake server saw it.
 #[derive(Clone, Debug)]
-struct Seen {
-    method: String,
-    path: String,
+pub(crate) struct Seen {
+    pub(crate) method: String,
+    pub(crate) path: String,
     authorization: Option<String>,
     range: Option<String>,
     content_range: Option<String>,
     body: Vec<u8>,
+    /// Response body bytes written so far (counted while the answer is sent).
+    pub(crate) served: Arc<AtomicUsize>,
 }
 
-struct Response {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
+pub(crate) struct Response {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Vec<u8>,
 }
 
-fn resp(status: u16, body: &[u8]) -> Response {
+pub(crate) fn resp(status: u16, body: &[u8]) -> Response {
     Response {
         status,
         headers: Vec::new(),
@@ -42,7 +44,7 @@ fn resp(status: u16, body: &[u8]) -> Response {
 type Handler = dyn Fn(&Seen) -> Response + Send + Sync;
 
 /// Serve `handler` on 127.0.0.1 (`host` names it in URLs); returns the address and the log.
-fn serve(host: &str, handler: Arc<Handler>) -> (String, Arc<Mutex<Vec<Seen>>>) {
+pub(crate) fn serve(host: &str, handler: Arc<Handler>) -> (String, Arc<Mutex<Vec<Seen>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = format!("{host}:{}", listener.local_addr().unwrap().port());
     let log = Arc::new(Mutex::new(Vec::new()));
@@ -94,6 +96,7 @@ fn handle(conn: TcpStream, handler: &Handler, log: &Mutex<Vec<Seen>>) {
     }
     let path = first.split_whitespace().nth(1).unwrap_or("").to_string();
     let method = first.split_whitespace().next().unwrap_or("").to_string();
+    let served = Arc::new(AtomicUsize::new(0));
     let seen = Seen {
         method: method.clone(),
         path,
@@ -101,6 +104,7 @@ fn handle(conn: TcpStream, handler: &Handler, log: &Mutex<Vec<Seen>>) {
         range,
         content_range,
         body,
+        served: served.clone(),
     };
     log.lock().unwrap().push(seen.clone());
     let r = handler(&seen);
@@ -131,10 +135,13 @@ fn handle(conn: TcpStream, handler: &Handler, log: &Mutex<Vec<Seen>>) {
             if out.write_all(&r.body).is_err() {
                 return;
             }
+            served.fetch_add(r.body.len(), Ordering::SeqCst);
         }
         return;
     }
-    let _ = out.write_all(&r.body);
+    if out.write_all(&r.body).is_ok() {
+        served.fetch_add(r.body.len(), Ordering::SeqCst);
+    }
 }
 
 /// Response header (not sent) asking the server to repeat the body until the client hangs
@@ -143,7 +150,7 @@ const ENDLESS: &str = "x-test-endless";
 /// Response header (not sent) giving the Content-Length to announce instead of the real one.
 const LENGTH_LIE: &str = "x-test-content-length";
 
-fn endless(chunk: &[u8]) -> Response {
+pub(crate) fn endless(chunk: &[u8]) -> Response {
     Response {
         status: 200,
         headers: vec![(ENDLESS.into(), "1".into())],
@@ -151,18 +158,18 @@ fn endless(chunk: &[u8]) -> Response {
     }
 }
 
-fn sha(bytes: &[u8]) -> String {
+pub(crate) fn sha(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
 
 /// A one-file gzip layer, its config and manifest.
-struct Image {
-    layer: Vec<u8>,
-    config: Vec<u8>,
-    manifest: Vec<u8>,
+pub(crate) struct Image {
+    pub(crate) layer: Vec<u8>,
+    pub(crate) config: Vec<u8>,
+    pub(crate) manifest: Vec<u8>,
 }
 
-fn image() -> Image {
+pub(crate) fn image() -> Image {
     let mut tar = tar::Builder::new(Vec::new());
     let mut h = tar::Header::new_gnu();
     h.set_size(5);
@@ -383,7 +390,7 @@ fn oversized_manifest_is_refused() {
 }
 
 /// Serves `img` at `lie/app` honestly, except where `hook` answers first.
-fn honest_with(
+pub(crate) fn honest_with(
     img: &Image,
     hook: impl Fn(&Seen) -> Option<Response> + Send + Sync + 'static,
 ) -> (String, Arc<Mutex<Vec<Seen>>>) {
