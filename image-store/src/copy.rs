@@ -11,20 +11,21 @@
 use std::io::Read;
 
 use berth_layers::digest::{digest_bytes, VerifyingReader};
+use berth_layers::document::{check_document, Declared, DocumentKind};
 use berth_layers::Digest;
 use oci_spec::image::{Descriptor, ImageManifest, MediaType};
 
 use crate::error::{Result, StoreError};
-use crate::images::ImageRecord;
+use crate::images::{ImageRecord, CONFIG_LIMIT};
 use crate::store::{Store, StoreLock};
 
 /// Largest manifest or config accepted into memory.
 pub const MAX_MANIFEST_SIZE: u64 = 8 * 1024 * 1024;
 
 /// Docker v2s2 manifest media type (stored as it is, next to OCI manifests).
-pub const DOCKER_MANIFEST_V2S2: &str = "application/vnd.docker.distribution.manifest.v2+json";
+pub const DOCKER_MANIFEST_V2S2: &str = berth_layers::document::DOCKER_MANIFEST;
 /// Docker v2s2 config media type.
-pub const DOCKER_CONFIG_V1: &str = "application/vnd.docker.container.image.v1+json";
+pub const DOCKER_CONFIG_V1: &str = berth_layers::document::DOCKER_CONFIG;
 
 /// One image a source holds: its manifest descriptor and the names it carries.
 #[derive(Debug, Clone)]
@@ -70,11 +71,30 @@ pub trait ImageDestination {
 
 /// Whether a media type is a single-image manifest (OCI or Docker v2s2).
 pub fn is_image_manifest(media_type: &MediaType) -> bool {
-    match media_type {
-        MediaType::ImageManifest => true,
-        MediaType::Other(s) => s == DOCKER_MANIFEST_V2S2,
-        _ => false,
+    DocumentKind::from_media_type(media_type.as_ref()).is_some_and(|k| !k.is_index())
+}
+
+/// Check a manifest's bytes with [`check_document`] against the media type of the
+/// descriptor that named it (CVE-2021-41190: the types agree, no field of another kind,
+/// every descriptor digest supported); `what` names it in the error.
+pub fn check_manifest_document(bytes: &[u8], desc: &Descriptor, what: &str) -> Result<()> {
+    let declared = Declared::descriptor(desc.media_type().as_ref());
+    check_document(bytes, declared.as_slice())
+        .map(drop)
+        .map_err(|e| StoreError::Invalid(format!("manifest {what}: {e}")))
+}
+
+/// Refuse a config descriptor claiming more than [`CONFIG_LIMIT`] bytes before the config is
+/// fetched: the store reads a config whole and would refuse it only after the download.
+pub fn check_config_size(desc: &Descriptor) -> Result<()> {
+    if desc.size() > CONFIG_LIMIT {
+        return Err(StoreError::Invalid(format!(
+            "config {}: the descriptor claims {} bytes, over the {CONFIG_LIMIT} byte limit for a config",
+            desc.digest(),
+            desc.size()
+        )));
     }
+    Ok(())
 }
 
 /// Parse a manifest, naming `what` in the error.
@@ -83,8 +103,9 @@ pub fn parse_manifest(bytes: &[u8], what: &str) -> Result<ImageManifest> {
         .map_err(|e| StoreError::Invalid(format!("manifest {what}: {e}")))
 }
 
-/// Copy one image from `src` to `dst`: config and layers (skipping present blobs), then the
-/// manifest with the image's names. Returns the manifest digest.
+/// Copy one image from `src` to `dst`: the manifest is verified against its descriptor
+/// (digest, [`check_manifest_document`], config size), then config and layers (skipping
+/// present blobs), then the manifest with the image's names. Returns the manifest digest.
 pub fn copy_image(
     src: &dyn ImageSource,
     image: &SourceImage,
@@ -107,7 +128,9 @@ pub fn copy_image(
             actual: actual.to_string(),
         });
     }
+    check_manifest_document(&bytes, manifest_desc, actual.as_ref())?;
     let manifest = parse_manifest(&bytes, actual.as_ref())?;
+    check_config_size(manifest.config())?;
     let blobs = std::iter::once(manifest.config()).chain(manifest.layers().iter());
     for desc in blobs {
         if dst.has_blob(desc)? {

@@ -22,7 +22,9 @@
 //!   API, or named by descriptor in the option string on older kernels);
 //!   [`volatile`]: snapshots mounted without the unmount's sync of the whole disk.
 //! - [`copy`]: [`copy::ImageSource`] / [`copy::ImageDestination`] and the one
-//!   [`copy::copy_image`] routine that save, load and (later) pull and push use;
+//!   [`copy::copy_image`] routine that save, load and (later) pull and push use; every
+//!   manifest it reads passes [`copy::check_manifest_document`] (berth-layers'
+//!   `check_document` against its descriptor) and [`copy::check_config_size`] first;
 //!   [`transports`] implements them for OCI layouts, oci-archive and docker-archive.
 //! - [`import`]: a rootfs tarball or a directory tree → a one-layer image.
 //! - [`error::StoreError`]: every variant names the digest, name or path concerned.

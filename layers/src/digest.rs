@@ -58,12 +58,24 @@ pub fn sha256_from_hex(hex: &str) -> Result<Digest, String> {
 /// Parse `sha256:<hex>` (only sha256 is accepted: the store addresses blobs by it).
 pub fn parse_sha256(s: &str) -> Result<Digest, String> {
     let d = Digest::from_str(s).map_err(|e| format!("invalid digest {s:?}: {e}"))?;
-    if *d.algorithm() != DigestAlgorithm::Sha256 {
-        return Err(format!(
-            "unsupported digest algorithm in {s:?}: only sha256"
-        ));
-    }
+    check_supported(&d)?;
     Ok(d)
+}
+
+/// Refuse a digest berth cannot verify, before anything is requested by it: sha256 is
+/// supported; sha384 and sha512 are valid OCI digests berth does not verify ("unsupported
+/// digest algorithm"); any other algorithm is not a registered one ("invalid digest").
+pub fn check_supported(d: &Digest) -> Result<(), String> {
+    match d.algorithm() {
+        DigestAlgorithm::Sha256 => Ok(()),
+        DigestAlgorithm::Sha384 | DigestAlgorithm::Sha512 => Err(format!(
+            "unsupported digest algorithm {} in {d}: berth verifies sha256 only",
+            d.algorithm()
+        )),
+        other => Err(format!(
+            "invalid digest {d}: {other} is not a registered digest algorithm"
+        )),
+    }
 }
 
 /// The sha256 digest of a byte slice.
@@ -242,6 +254,14 @@ mod tests {
     fn parse_refuses_other_algorithms_and_bad_hex() {
         assert!(parse_sha256(EMPTY).is_ok());
         assert!(parse_sha256("sha512:abcd").is_err());
+        let sha512 = format!("sha512:{}", "a".repeat(128));
+        let err = parse_sha256(&sha512).unwrap_err();
+        assert!(err.contains("unsupported digest algorithm sha512"), "{err}");
+        let err = parse_sha256("md5:d41d8cd98f00b204e9800998ecf8427e").unwrap_err();
+        assert!(
+            err.contains("invalid digest") && err.contains("md5"),
+            "{err}"
+        );
         assert!(parse_sha256("sha256:xyz").is_err());
     }
 }

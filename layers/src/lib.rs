@@ -4,7 +4,13 @@
 //! blob in memory.
 //!
 //! - [`digest`]: sha256 [`Digest`] helpers, [`digest::HashingWriter`] (hash and count while
-//!   writing) and [`digest::VerifyingReader`] (fails at EOF unless digest and size match).
+//!   writing) and [`digest::VerifyingReader`] (fails at EOF unless digest and size match);
+//!   [`digest::check_supported`] refuses digests berth cannot verify (sha384/sha512
+//!   unsupported, anything else invalid) before anything is requested by them.
+//! - [`document`]: the manifest and index media types and [`document::check_document`], the
+//!   one gate every manifest or index passes on entering berth (registry, OCI layout,
+//!   oci-archive): the declared types (descriptor, Content-Type, body `mediaType`) must agree,
+//!   no field of another kind, every descriptor digest supported (CVE-2021-41190).
 //! - [`compression`]: [`Compression`] (none, gzip, zstd) detected by magic bytes, streaming
 //!   decoders, and encoders that use every core (our own parallel gzip, which stores
 //!   incompressible stretches and writes the same bytes on any core count; zstdmt for zstd).
@@ -27,6 +33,7 @@ pub mod apply;
 pub mod compression;
 pub mod diff;
 pub mod digest;
+pub mod document;
 pub mod error;
 pub mod name;
 pub mod pax;

@@ -5,7 +5,7 @@
 //! digest and hashing to it. Images are copied blob by blob (HEAD-skip, streaming), written by
 //! digest, then the list's exact bytes by digest and by tag, and signed if asked.
 
-use oci_spec::image::MediaType;
+use oci_spec::image::{ImageIndex, MediaType};
 
 use berth_image_store::copy::{copy_image, is_image_manifest, ImageSource};
 use berth_layers::Digest;
@@ -15,6 +15,7 @@ use crate::client::new_runtime;
 use crate::config::RegistriesConf;
 use crate::copy::{CopyOptions, Location};
 use crate::error::{RegistryError, Result};
+use crate::instance::fetch_instance;
 use crate::pull::Fetched;
 use crate::reference::Reference;
 use crate::remote::{Progress, RegistryDestination, RegistrySource};
@@ -22,7 +23,7 @@ use crate::signatures::sign_image;
 
 /// Whether `media_type` is a manifest list or an OCI index.
 pub fn is_list(media_type: &str) -> bool {
-    media_type == crate::client::OCI_INDEX || media_type == crate::client::DOCKER_LIST
+    crate::inspect::is_index_type(media_type)
 }
 
 /// Copy the verified list `fetched` and its images to `dst`. Returns the list digest.
@@ -47,28 +48,20 @@ pub fn copy_list(
         opts.destination
             .connect(&rt, &target.registry, &target.name(), endpoint.insecure)?;
     let what = format!("manifest list {} ({})", fetched.endpoint, list.digest());
-    let index: serde_json::Value =
+    let index: ImageIndex =
         serde_json::from_slice(list.manifest()).map_err(|e| RegistryError::Invalid {
             what: what.clone(),
             message: e.to_string(),
         })?;
-    let entries = index["manifests"].as_array().cloned().unwrap_or_default();
     let src_repo = fetched.endpoint.repository.as_str();
     let untagged = Reference {
         tag: None,
         digest: None,
         ..target.clone()
     };
-    for entry in &entries {
-        let digest: Digest = entry["digest"]
-            .as_str()
-            .unwrap_or_default()
-            .parse()
-            .map_err(|e| RegistryError::Invalid {
-                what: what.clone(),
-                message: format!("bad digest in the list: {e}"),
-            })?;
-        let m = fetched.client.get_manifest(src_repo, digest.as_ref())?;
+    for entry in index.manifests() {
+        let digest = entry.digest();
+        let m = fetch_instance(&fetched.client, src_repo, entry)?;
         if !is_image_manifest(&MediaType::from(m.media_type.as_str())) {
             return Err(RegistryError::Invalid {
                 what: format!("{what}: {digest}"),
@@ -79,7 +72,7 @@ pub fn copy_list(
             });
         }
         let image: VerifiedImage =
-            list.instance(&digest, &m.media_type, m.bytes)
+            list.instance(digest, &m.media_type, m.bytes)
                 .map_err(|message| RegistryError::Invalid {
                     what: what.clone(),
                     message,

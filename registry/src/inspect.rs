@@ -18,7 +18,9 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::runtime::Runtime;
 
-use crate::client::{Client, FetchedManifest, DOCKER_LIST, OCI_INDEX};
+use berth_layers::document::DocumentKind;
+
+use crate::client::{Client, FetchedManifest};
 use crate::config::RegistriesConf;
 use crate::connect::ConnectOptions;
 use crate::error::{RegistryError, Result};
@@ -83,17 +85,10 @@ impl Remote {
         self.child(&chosen)
     }
 
-    /// Fetch the manifest `desc` names from the same repository, checking its digest.
+    /// Fetch the manifest `desc` names from the same repository, checked against `desc`
+    /// ([`crate::instance::fetch_instance`]).
     pub fn child(&self, desc: &Descriptor) -> Result<FetchedManifest> {
-        let repo = &self.endpoint.repository;
-        let child = self.client.get_manifest(repo, desc.digest().as_ref())?;
-        if child.digest != *desc.digest() {
-            return Err(RegistryError::Invalid {
-                what: format!("manifest {}@{}", self.endpoint.name(), desc.digest()),
-                message: format!("registry sent content with digest {}", child.digest),
-            });
-        }
-        Ok(child)
+        crate::instance::fetch_instance(&self.client, &self.endpoint.repository, desc)
     }
 
     /// The config blob of an image manifest (digest and size verified, at most
@@ -110,7 +105,7 @@ impl Remote {
 
 /// Whether `media_type` is an OCI index or a Docker manifest list.
 pub fn is_index_type(media_type: &str) -> bool {
-    media_type == OCI_INDEX || media_type == DOCKER_LIST
+    DocumentKind::from_media_type(media_type).is_some_and(DocumentKind::is_index)
 }
 
 fn parse_index(m: &FetchedManifest, what: &str) -> Result<ImageIndex> {

@@ -21,6 +21,10 @@
 //! - [`connect`]: `--tls-verify`/`--authfile`/`--creds`/`--cert-dir` → a pinged client.
 //! - [`progress`]: byte-level progress of blob transfers, for bars on a terminal.
 //! - [`platform`]: picking one manifest from an index or a manifest list.
+//! - [`instance`]: the manifest an index entry names, fetched and checked against the entry
+//!   (size before the request, digest, media type). Every manifest the client fetches passes
+//!   `berth_layers::document::check_document` (CVE-2021-41190: declared types agree, no
+//!   field of another kind, every descriptor digest supported).
 //! - [`remote`]: `docker://` as [`berth_image_store::copy::ImageSource`] (only from a
 //!   [`berth_trust::VerifiedImage`]) and [`berth_image_store::copy::ImageDestination`].
 //! - [`pull`]: resolve → manifest → platform → trust gate → parallel, retried, verified blob
@@ -53,6 +57,7 @@ pub mod copy;
 pub mod copy_list;
 pub mod error;
 pub mod inspect;
+pub mod instance;
 pub mod manifest_list;
 pub mod platform;
 pub mod progress;

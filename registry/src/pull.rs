@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use berth_image_store::copy::{is_image_manifest, ImageDestination, StoreDestination};
+use berth_image_store::copy::{
+    check_config_size, is_image_manifest, ImageDestination, StoreDestination,
+};
 use std::io::{Read, Write};
 
 use berth_image_store::content::IngestWriter;
@@ -16,10 +18,11 @@ use berth_trust::registries_d::RegistriesD;
 use berth_trust::{Policy, UnverifiedImage, VerifiedImage};
 use oci_spec::image::{Descriptor, ImageIndex, ImageManifest, MediaType};
 
-use crate::client::{Client, DOCKER_LIST, OCI_INDEX};
+use crate::client::Client;
 use crate::config::RegistriesConf;
 use crate::connect::ConnectOptions;
 use crate::error::{RegistryError, Result};
+use crate::instance::fetch_instance;
 use crate::platform::Platform;
 use crate::progress::Observer;
 use crate::reference::{parse, Reference};
@@ -159,7 +162,7 @@ fn fetch_one(
             });
         }
     }
-    let is_list = m.media_type == OCI_INDEX || m.media_type == DOCKER_LIST;
+    let is_list = crate::inspect::is_index_type(&m.media_type);
     if is_list && !opts.all_platforms {
         let what = format!("manifest list {endpoint} ({})", m.digest);
         let index =
@@ -168,14 +171,7 @@ fn fetch_one(
                 message: e.to_string(),
             })?;
         let chosen = opts.platform.select(&index, &what)?;
-        let child = client.get_manifest(repo, chosen.digest().as_ref())?;
-        if child.digest != *chosen.digest() {
-            return Err(RegistryError::Invalid {
-                what: format!("manifest {}@{}", endpoint.name(), chosen.digest()),
-                message: format!("registry sent content with digest {}", child.digest),
-            });
-        }
-        m = child;
+        m = fetch_instance(&client, repo, &chosen)?;
     }
     let kept_list = is_list && opts.all_platforms;
     if !kept_list && !is_image_manifest(&MediaType::from(m.media_type.as_str())) {
@@ -345,8 +341,13 @@ const CONFIG_TYPES: &[&str] = &[
 ];
 
 /// Refuse a manifest whose config or layers are not image content berth knows (an
-/// artifact, or something unknown), before anything is fetched.
+/// artifact, or something unknown), or whose config descriptor claims more than the store
+/// reads, before anything is fetched.
 fn check_media_types(manifest: &ImageManifest, what: &str) -> Result<()> {
+    check_config_size(manifest.config()).map_err(|e| RegistryError::Invalid {
+        what: what.to_string(),
+        message: e.to_string(),
+    })?;
     let config = manifest.config().media_type().to_string();
     if !CONFIG_TYPES.contains(&config.as_str()) {
         return Err(RegistryError::Invalid {

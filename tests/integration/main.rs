@@ -13,6 +13,7 @@ mod interop;
 mod manifest;
 mod oracles;
 mod registry;
+mod registry_documents;
 mod registry_harness;
 mod registry_hostile;
 mod registry_origin;

@@ -23,6 +23,8 @@ pub(crate) struct Seen {
     range: Option<String>,
     content_range: Option<String>,
     pub(crate) body: Vec<u8>,
+    /// Response body bytes written so far (counted while the answer is sent).
+    pub(crate) served: Arc<AtomicUsize>,
 }
 
 pub(crate) struct Response {
@@ -94,6 +96,7 @@ fn handle(conn: TcpStream, handler: &Handler, log: &Mutex<Vec<Seen>>) {
     }
     let path = first.split_whitespace().nth(1).unwrap_or("").to_string();
     let method = first.split_whitespace().next().unwrap_or("").to_string();
+    let served = Arc::new(AtomicUsize::new(0));
     let seen = Seen {
         method: method.clone(),
         path,
@@ -101,6 +104,7 @@ fn handle(conn: TcpStream, handler: &Handler, log: &Mutex<Vec<Seen>>) {
         range,
         content_range,
         body,
+        served: served.clone(),
     };
     log.lock().unwrap().push(seen.clone());
     let r = handler(&seen);
@@ -131,10 +135,13 @@ fn handle(conn: TcpStream, handler: &Handler, log: &Mutex<Vec<Seen>>) {
             if out.write_all(&r.body).is_err() {
                 return;
             }
+            served.fetch_add(r.body.len(), Ordering::SeqCst);
         }
         return;
     }
-    let _ = out.write_all(&r.body);
+    if out.write_all(&r.body).is_ok() {
+        served.fetch_add(r.body.len(), Ordering::SeqCst);
+    }
 }
 
 /// Response header (not sent) asking the server to repeat the body until the client hangs
@@ -143,7 +150,7 @@ const ENDLESS: &str = "x-test-endless";
 /// Response header (not sent) giving the Content-Length to announce instead of the real one.
 const LENGTH_LIE: &str = "x-test-content-length";
 
-fn endless(chunk: &[u8]) -> Response {
+pub(crate) fn endless(chunk: &[u8]) -> Response {
     Response {
         status: 200,
         headers: vec![(ENDLESS.into(), "1".into())],
@@ -383,7 +390,7 @@ fn oversized_manifest_is_refused() {
 }
 
 /// Serves `img` at `lie/app` honestly, except where `hook` answers first.
-fn honest_with(
+pub(crate) fn honest_with(
     img: &Image,
     hook: impl Fn(&Seen) -> Option<Response> + Send + Sync + 'static,
 ) -> (String, Arc<Mutex<Vec<Seen>>>) {

@@ -11,6 +11,7 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use berth_layers::digest::digest_bytes;
+use berth_layers::document::{check_document, DocumentKind};
 use berth_layers::Digest;
 use oci_spec::image::{Descriptor, ImageIndex, ImageIndexBuilder, MediaType};
 
@@ -202,8 +203,18 @@ pub fn entry_names(desc: &Descriptor) -> Vec<String> {
     }
 }
 
-/// The images an `index.json` lists. Entries naming the same manifest are merged.
+/// The images an `index.json` lists (checked with [`check_document`]: an OCI index, nothing
+/// ambiguous, every digest supported). Entries naming the same manifest are merged.
 pub fn parse_index(bytes: &[u8], what: &str) -> Result<Vec<SourceImage>> {
+    match check_document(bytes, &[]) {
+        Ok(DocumentKind::OciIndex) => {}
+        Ok(other) => {
+            return Err(StoreError::Invalid(format!(
+                "{what}: index.json: a {other}, not an OCI image index"
+            )))
+        }
+        Err(e) => return Err(StoreError::Invalid(format!("{what}: index.json: {e}"))),
+    }
     let index = ImageIndex::from_reader(bytes)
         .map_err(|e| StoreError::Invalid(format!("{what}: index.json: {e}")))?;
     let mut out: Vec<SourceImage> = Vec::new();

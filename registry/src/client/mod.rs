@@ -3,10 +3,12 @@
 //! One [`Client`] talks to one registry host. It pings `/v2/`, answers `WWW-Authenticate`
 //! challenges (Basic with the stored credentials; Bearer by fetching a token for
 //! `repository:<name>:pull[,push]`, reused per scope), gets and puts manifests (capped at
-//! [`MAX_MANIFEST_SIZE`], a body longer than announced is refused), streams blobs down and up
-//! (`upload`: a POST then one streamed PUT `?digest=`, or PATCH chunks when the registry asks
-//! with `OCI-Chunk-Min-Length`; `Range` resumes downloads; cross-repository mounts), never
-//! buffering a blob.
+//! [`MAX_MANIFEST_SIZE`], a body longer than announced is refused; a manifest fetched by
+//! digest must hash to it, and every manifest passes
+//! [`berth_layers::document::check_document`] against its Content-Type), streams blobs down
+//! and up (`upload`: a POST then one streamed PUT `?digest=`, or PATCH chunks when the
+//! registry asks with `OCI-Chunk-Min-Length`; `Range` resumes downloads; cross-repository
+//! mounts), never buffering a blob. Nothing is requested by a digest berth cannot verify.
 //!
 //! Methods are blocking (they drive the shared runtime), so the synchronous store and copy
 //! routine can call them from plain threads; blob readers bridge the async body to `Read`.
@@ -25,6 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
+use berth_layers::document::{check_document, Declared};
 use berth_layers::Digest;
 use bytes::Bytes;
 use futures_util::TryStreamExt;
@@ -50,14 +53,7 @@ pub const MAX_CHUNK: u64 = 64 * 1024 * 1024;
 /// stalls does not hang berth.
 pub const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// OCI image manifest.
-pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-/// OCI image index.
-pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-/// Docker v2s2 manifest.
-pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-/// Docker manifest list.
-pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+pub use berth_layers::document::{DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST};
 
 /// A runtime for the client (two worker threads: the network is the only async part).
 pub fn new_runtime() -> Result<Arc<Runtime>> {
@@ -105,10 +101,13 @@ struct AuthState {
 pub struct FetchedManifest {
     /// Its bytes (at most [`MAX_MANIFEST_SIZE`]).
     pub bytes: Vec<u8>,
-    /// Its media type (from the body, else the Content-Type header).
+    /// Its media type, on which the Content-Type header and the body agree
+    /// ([`berth_layers::document::check_document`]).
     pub media_type: String,
     /// Its digest, computed from the bytes.
     pub digest: Digest,
+    /// The Content-Type header as sent, for checks against a descriptor.
+    pub content_type: Option<String>,
 }
 
 /// A client for one registry host.
@@ -294,8 +293,22 @@ impl Client {
         })
     }
 
-    /// GET a manifest by tag or digest.
+    /// GET a manifest by tag or digest (a digest berth cannot verify is refused before the
+    /// request).
     pub fn get_manifest(&self, repo: &str, reference: &str) -> Result<FetchedManifest> {
+        let by_digest = reference.contains(':');
+        let sep = if by_digest { '@' } else { ':' };
+        let shown = format!("manifest {}/{repo}{sep}{reference}", self.host);
+        if by_digest {
+            reference
+                .parse::<Digest>()
+                .map_err(|e| e.to_string())
+                .and_then(|d| berth_layers::digest::check_supported(&d))
+                .map_err(|message| RegistryError::Invalid {
+                    what: shown.clone(),
+                    message,
+                })?;
+        }
         self.rt.block_on(async {
             let url = format!("{}/v2/{repo}/manifests/{reference}", self.base());
             let accept = [OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST].join(", ");
@@ -314,23 +327,31 @@ impl Client {
             if !resp.status().is_success() {
                 return Err(status_err(&Method::GET, &url, resp).await);
             }
-            let header_type = resp
+            let content_type = resp
                 .headers()
                 .get(CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
-                .map(|s| s.split(';').next().unwrap_or(s).trim().to_string());
+                .map(str::to_string);
             let bytes = read_capped(resp, &url, MAX_MANIFEST_SIZE).await?;
-            let body_type = serde_json::from_slice::<serde_json::Value>(&bytes)
-                .ok()
-                .and_then(|v| v["mediaType"].as_str().map(str::to_string));
-            let media_type = body_type
-                .or(header_type)
-                .unwrap_or_else(|| OCI_MANIFEST.to_string());
             let digest = berth_layers::digest::digest_bytes(&bytes);
+            if by_digest && digest.as_ref() != reference {
+                return Err(RegistryError::Invalid {
+                    what: shown.clone(),
+                    message: format!("registry sent content with digest {digest}"),
+                });
+            }
+            let declared = Declared::content_type(content_type.as_deref());
+            let kind = check_document(&bytes, declared.as_slice()).map_err(|message| {
+                RegistryError::Invalid {
+                    what: format!("{shown} ({digest})"),
+                    message,
+                }
+            })?;
             Ok(FetchedManifest {
                 bytes,
-                media_type,
+                media_type: kind.media_type().to_string(),
                 digest,
+                content_type,
             })
         })
     }
@@ -500,7 +521,7 @@ impl Client {
 
     /// Open a blob from byte `offset` on (`Range: bytes=OFFSET-`). Returns the reader and
     /// whether the registry honoured the range (206); when it did not, the reader starts at
-    /// byte 0.
+    /// byte 0. A digest berth cannot verify is refused before the request.
     pub fn blob_reader_at(
         &self,
         repo: &str,
@@ -508,6 +529,12 @@ impl Client {
         offset: u64,
     ) -> Result<(Box<dyn Read + Send>, bool)> {
         let url = format!("{}/v2/{repo}/blobs/{digest}", self.base());
+        berth_layers::digest::check_supported(digest).map_err(|message| {
+            RegistryError::Invalid {
+                what: format!("blob {}/{repo}@{digest}", self.host),
+                message,
+            }
+        })?;
         let resp = self.rt.block_on(async {
             let resp = self
                 .send(Method::GET, &url, &scope(repo, false), |r| {
