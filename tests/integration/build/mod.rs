@@ -4,13 +4,15 @@
 //! secrets, registry FROM, reproducibility, bad input, Buildah comparison);
 //! [`conformance`] builds the set under `tests/conformance/` and checks each `expect.json`,
 //! [`conformance_buildah`] compares those builds with Buildah's ([`oci_tree`] reads images
-//! back), [`squash_link_jobs`] checks `--squash`, `--squash-all`, `COPY --link`, `--jobs`.
+//! back), [`squash_link_jobs`] checks `--squash`, `--squash-all`, `COPY --link`, `--jobs`;
+//! [`host_paths`] holds RUN steps that try to make berth act on host paths.
 //! Each test has its own store and run root; [`RunEnv`] unmounts and removes everything on
 //! drop, also when a test fails.
 
 mod conformance;
 mod conformance_buildah;
 mod features;
+mod host_paths;
 mod oci_tree;
 mod squash_link_jobs;
 
