@@ -24,7 +24,8 @@
 //! - [`rootless`]: berth's user namespace for a plain user (subordinate id ranges through
 //!   newuidmap/newgidmap, a pause process that keeps it, joined by every container command),
 //!   `berth unshare`, and the rootless spec (no cgroups).
-//! - [`rootfs`]: refuses a rootfs whose `/dev`, `/proc` or `/sys` leads elsewhere.
+//! - [`rootfs`]: refuses a rootfs whose `/dev`, `/proc` or `/sys` leads elsewhere, and
+//!   resolves other mount destinations in-root (`berth_layers::inroot`).
 //! - [`seccomp`]: the default syscall filter (a deny list lifted by capabilities).
 //! - [`commit`]: a container's changes → a new image; `export` → a tar stream.
 //! - [`cp`]: `cp` between a container's root (resolved in-root through pathrs) and the host,
