@@ -14,16 +14,20 @@
 //! only that ([`KeyBuilder::metadata`], [`lookup_created`]). So a rebuild in which every step is
 //! cached writes the same history and created times, hence the same image id, as Buildah.
 
+use std::ffi::OsStr;
 use std::fs;
 use std::io::{self, Read};
-use std::os::unix::fs::MetadataExt;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::path::{Path, PathBuf};
 
 use berth_image_store::Store;
+use berth_layers::inroot::{self, Meta};
 use oci_spec::image::{Descriptor, MediaType};
+use rustix::fs::FileType;
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
+use crate::copy::{open_file_at, Opened};
 use crate::image::ImageState;
 
 /// A cached step result: the layer it made.
@@ -89,39 +93,63 @@ impl KeyBuilder {
     }
 }
 
-/// Hash a source tree (or file, or symlink) at `path` into `k`, walking sorted, never
-/// following symlinks.
-pub fn hash_tree(k: &mut KeyBuilder, path: &Path) -> io::Result<()> {
-    hash_entry(k, path, Path::new(""))
+/// Hash a source tree (or file, or symlink) at `rel` under `root` into `k`, walking sorted,
+/// never following symlinks: resolved and read from `root`'s descriptor as COPY reads it
+/// ([`Opened`]).
+pub fn hash_tree(k: &mut KeyBuilder, root: &Path, rel: &Path) -> io::Result<()> {
+    let src = Opened::new(root, rel, &rel.display().to_string())?;
+    match src.at() {
+        (dir, None) => {
+            header(k, Path::new(""), &src.meta);
+            hash_children(k, dir, Path::new(""))
+        }
+        (dir, Some(name)) => hash_entry(k, dir, name, Path::new(""), &src.meta),
+    }
 }
 
-fn hash_entry(k: &mut KeyBuilder, path: &Path, rel: &Path) -> io::Result<()> {
-    let md = fs::symlink_metadata(path)?;
+fn header(k: &mut KeyBuilder, rel: &Path, md: &Meta) {
     k.part(rel.as_os_str().as_encoded_bytes());
-    k.part(format!("{:o} {} {}", md.mode(), md.uid(), md.gid()).as_bytes());
-    let ft = md.file_type();
-    if ft.is_symlink() {
-        k.part(fs::read_link(path)?.as_os_str().as_encoded_bytes());
-    } else if ft.is_file() {
-        let mut f = fs::File::open(path)?;
-        let mut h = Sha256::new();
-        let mut buf = vec![0u8; 256 * 1024];
-        loop {
-            let n = f.read(&mut buf)?;
-            if n == 0 {
-                break;
+    k.part(format!("{:o} {} {}", md.mode, md.uid, md.gid).as_bytes());
+}
+
+fn hash_children(k: &mut KeyBuilder, dir: BorrowedFd<'_>, rel: &Path) -> io::Result<()> {
+    for (n, _) in inroot::read_dir_at(dir)? {
+        let md = inroot::meta_at(dir, &n)?;
+        hash_entry(k, dir, &n, &rel.join(&n), &md)?;
+    }
+    Ok(())
+}
+
+fn hash_entry(
+    k: &mut KeyBuilder,
+    dir: BorrowedFd<'_>,
+    name: &OsStr,
+    rel: &Path,
+    md: &Meta,
+) -> io::Result<()> {
+    header(k, rel, md);
+    match md.kind {
+        FileType::Symlink => {
+            k.part(rustix::fs::readlinkat(dir, name, Vec::new())?.as_bytes());
+        }
+        FileType::RegularFile => {
+            let mut f = open_file_at(dir, name, md)?;
+            let mut h = Sha256::new();
+            let mut buf = vec![0u8; 256 * 1024];
+            loop {
+                let n = f.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                h.update(&buf[..n]);
             }
-            h.update(&buf[..n]);
+            k.part(&h.finalize());
         }
-        k.part(&h.finalize());
-    } else if ft.is_dir() {
-        let mut names: Vec<_> = fs::read_dir(path)?
-            .map(|e| e.map(|e| e.file_name()))
-            .collect::<io::Result<_>>()?;
-        names.sort();
-        for n in names {
-            hash_entry(k, &path.join(&n), &rel.join(&n))?;
+        FileType::Directory => {
+            let sub = inroot::open_dir_at(dir, name)?;
+            hash_children(k, sub.as_fd(), rel)?;
         }
+        _ => {}
     }
     Ok(())
 }
@@ -253,7 +281,7 @@ mod tests {
 
     fn key_of(dir: &Path) -> String {
         let mut k = KeyBuilder(Sha256::new());
-        hash_tree(&mut k, dir).unwrap();
+        hash_tree(&mut k, dir, Path::new("")).unwrap();
         k.finish()
     }
 

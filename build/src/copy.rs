@@ -2,20 +2,26 @@
 //! written into the step's mounted rootfs.
 //!
 //! Reading: a source is normalized lexically (`../x` that leaves the context is refused,
-//! naming it), then resolved component by component with chroot semantics ([`in_root`]):
-//! a symlink on the way is followed only inside the source root; the last component is never
-//! followed (a symlink is copied as a symlink); directory trees are walked without following
-//! symlinks. Writing: every file, directory and link is created through pathrs
-//! (`openat2(RESOLVE_IN_ROOT)`), so a symlink in the image cannot lead a write outside the
-//! rootfs. Owners are 0:0 unless `--chown`; modes are kept unless `--chmod`.
+//! naming it), then resolved component by component with chroot semantics ([`in_root`],
+//! [`Opened`]): a symlink on the way is followed only inside the source root; the last
+//! component is never followed (a symlink is copied as a symlink); directory trees are walked
+//! from descriptor to descriptor without following symlinks, so a stage's rootfs is never
+//! read through a host path string. Writing: every file, directory and link is created
+//! through pathrs (`openat2(RESOLVE_IN_ROOT)`), so a symlink in the image cannot lead a write
+//! outside the rootfs. Owners are 0:0 unless `--chown`; modes are kept unless `--chmod`.
 
-use std::fs::{self, File, Permissions};
+use std::ffi::{OsStr, OsString};
+use std::fs::{File, Permissions};
 use std::io::{self, Read, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
 
+use berth_layers::inroot::{self, InRoot, Meta};
 use pathrs::flags::OpenFlags;
 use pathrs::{InodeType, Root};
+use rustix::fs::{FileType, Mode, OFlags};
 
 use crate::expand::glob;
 use crate::ignore::Ignore;
@@ -30,9 +36,13 @@ pub enum Source {
     },
     /// A heredoc: a file named `name`.
     Inline { name: String, content: String },
-    /// ADD of a local tar archive (uncompressed, gzip or zstd): extracted into the
-    /// destination directory.
-    Archive { host: PathBuf, shown: String },
+    /// ADD of a local tar archive (uncompressed, gzip or zstd) at `rel` under `root`:
+    /// extracted into the destination directory.
+    Archive {
+        root: PathBuf,
+        rel: PathBuf,
+        shown: String,
+    },
 }
 
 /// A COPY/ADD after expansion.
@@ -78,52 +88,19 @@ pub fn clean_rel(p: &str) -> Option<PathBuf> {
 
 /// Resolve `rel` under `root` with chroot semantics: symlinks met on the way are followed
 /// inside `root` (absolute targets from `root`, `..` stopping at it); the last component is
-/// followed only when `follow_last`. Returns the host path (under `root`), which may not
-/// exist.
+/// followed only when `follow_last`. Returns the host path (under `root`, no symlink on the
+/// way), which may not exist. The walk is [`InRoot::resolve`]'s, from `root`'s descriptor.
 pub fn in_root(root: &Path, rel: &Path, follow_last: bool) -> io::Result<PathBuf> {
-    let mut todo: Vec<PathBuf> = rel
-        .components()
-        .filter_map(|c| match c {
-            Component::Normal(n) => Some(PathBuf::from(n)),
-            Component::ParentDir => Some(PathBuf::from("..")),
-            _ => None,
-        })
-        .rev()
-        .collect();
-    let mut cur = PathBuf::new();
-    let mut links = 0;
-    while let Some(c) = todo.pop() {
-        if c.as_os_str() == ".." {
-            cur.pop();
-            continue;
-        }
-        let next = cur.join(&c);
-        let last = todo.is_empty();
-        match fs::symlink_metadata(root.join(&next)) {
-            Ok(md) if md.file_type().is_symlink() && (!last || follow_last) => {
-                links += 1;
-                if links > 40 {
-                    return Err(io::Error::other(format!(
-                        "{}: too many levels of symbolic links",
-                        rel.display()
-                    )));
-                }
-                let target = fs::read_link(root.join(&next))?;
-                if target.is_absolute() {
-                    cur = PathBuf::new();
-                }
-                for t in target.components().rev() {
-                    match t {
-                        Component::Normal(n) => todo.push(PathBuf::from(n)),
-                        Component::ParentDir => todo.push(PathBuf::from("..")),
-                        _ => {}
-                    }
-                }
-            }
-            _ => cur = next,
-        }
-    }
-    Ok(root.join(cur))
+    let resolved = InRoot::open(root)
+        .and_then(|r| r.resolve(rel, follow_last))
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => io::Error::other(format!(
+                "{}: too many levels of symbolic links",
+                rel.display()
+            )),
+            _ => e,
+        })?;
+    Ok(root.join(resolved.path))
 }
 
 /// Expand a source pattern (`*`, `?`, `[…]` in any component) under `root`; a pattern without
@@ -133,6 +110,7 @@ pub fn glob_sources(root: &Path, rel: &Path) -> io::Result<Vec<PathBuf>> {
     if !text.contains(['*', '?', '[']) {
         return Ok(vec![rel.to_path_buf()]);
     }
+    let tree = InRoot::open(root)?;
     let mut found = vec![PathBuf::new()];
     for c in rel.components() {
         let name = c.as_os_str().to_string_lossy();
@@ -142,13 +120,12 @@ pub fn glob_sources(root: &Path, rel: &Path) -> io::Result<Vec<PathBuf>> {
                 next.push(base.join(&*name));
                 continue;
             }
-            let dir = in_root(root, base, true)?;
-            let Ok(entries) = fs::read_dir(&dir) else {
+            let resolved = tree.resolve(base, true)?;
+            let Ok(dir) = tree.open_dir(&resolved.path) else {
                 continue;
             };
-            for e in entries {
-                let e = e?;
-                let n = e.file_name().to_string_lossy().to_string();
+            for (n, _) in inroot::read_dir_at(dir.as_fd())? {
+                let n = n.to_string_lossy().to_string();
                 if glob(&name, &n) {
                     next.push(base.join(n));
                 }
@@ -158,6 +135,64 @@ pub fn glob_sources(root: &Path, rel: &Path) -> io::Result<Vec<PathBuf>> {
     }
     found.sort();
     Ok(found)
+}
+
+/// A source opened in its root: `rel` resolved with its last component not followed, and
+/// reached from the root's descriptor ([`InRoot`]), never through a host path string (a
+/// stage's rootfs is shaped by its RUN steps).
+pub struct Opened {
+    pub meta: Meta,
+    /// The source itself when it is a directory, else its parent; with its name.
+    at: (OwnedFd, Option<OsString>),
+}
+
+impl Opened {
+    /// Open source `rel` under `root`; `shown` names it in errors.
+    pub fn new(root: &Path, rel: &Path, shown: &str) -> io::Result<Opened> {
+        let named = |e: io::Error| io::Error::new(e.kind(), format!("COPY source {shown}: {e}"));
+        let tree = InRoot::open(root).map_err(named)?;
+        let path = tree.resolve(rel, false).map_err(named)?.path;
+        let meta = tree
+            .lstat(&path)
+            .map_err(named)?
+            .ok_or_else(|| named(io::Error::from_raw_os_error(libc::ENOENT)))?;
+        let at = if meta.kind == FileType::Directory {
+            (tree.open_dir(&path).map_err(named)?, None)
+        } else {
+            let (dir, name) = tree.parent(&path).map_err(named)?;
+            (dir, Some(name.to_os_string()))
+        };
+        Ok(Opened { meta, at })
+    }
+
+    /// The directory (when the source is one) or the parent directory and the name.
+    pub fn at(&self) -> (BorrowedFd<'_>, Option<&OsStr>) {
+        (self.at.0.as_fd(), self.at.1.as_deref())
+    }
+
+    /// The source's content, when it is a regular file.
+    pub fn file(&self) -> io::Result<File> {
+        match self.at() {
+            (dir, Some(name)) => open_file_at(dir, name, &self.meta),
+            _ => Err(io::Error::from_raw_os_error(libc::EISDIR)),
+        }
+    }
+}
+
+/// Open the regular file `name` below `dir` for reading, not following a symlink, and check
+/// it is still the one `meta` describes.
+pub fn open_file_at(dir: BorrowedFd<'_>, name: &OsStr, meta: &Meta) -> io::Result<File> {
+    let fd = rustix::fs::openat(
+        dir,
+        name,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NOCTTY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let now = Meta::from(&rustix::fs::fstat(&fd)?);
+    if now.kind != FileType::RegularFile || now.ino != meta.ino || now.dev != meta.dev {
+        return Err(io::Error::other("replaced while being copied"));
+    }
+    Ok(File::from(fd))
 }
 
 fn perr(path: &Path, what: &str, e: pathrs::error::Error) -> io::Error {
@@ -192,13 +227,16 @@ pub fn copy_into(rootfs: &Path, req: &CopyRequest) -> io::Result<()> {
     };
     for src in &req.sources {
         match src {
-            Source::Archive { host, shown } => {
-                let dir = w.dir_host_path(rootfs, &dest_rel)?;
-                let f = fs::OpenOptions::new()
-                    .read(true)
-                    .custom_flags(libc::O_NOFOLLOW)
-                    .open(host)?;
-                berth_layers::apply_layer(f, &dir, &berth_layers::ApplyOptions::default())
+            Source::Archive {
+                root: sroot,
+                rel,
+                shown,
+            } => {
+                let dir = w.dest_dir(&dest_rel)?;
+                let f = Opened::new(sroot, rel, shown)?.file()?;
+                let shown_dir = rootfs.join(&dest_rel);
+                let opts = berth_layers::ApplyOptions::default();
+                berth_layers::apply_layer_in(f, dir, &shown_dir, &opts)
                     .map_err(|e| io::Error::other(format!("extracting {shown}: {e}")))?;
             }
             Source::Inline { name, content } => {
@@ -215,10 +253,9 @@ pub fn copy_into(rootfs: &Path, req: &CopyRequest) -> io::Result<()> {
                 rel,
                 shown,
             } => {
-                let host = in_root(sroot, rel, false)?;
-                let md = fs::symlink_metadata(&host)
-                    .map_err(|e| io::Error::new(e.kind(), format!("COPY source {shown}: {e}")))?;
-                if md.is_dir() {
+                let src = Opened::new(sroot, rel, shown)?;
+                let md = src.meta;
+                if let (dir, None) = src.at() {
                     // A directory's contents go into the destination (under its own path
                     // with `--parents`).
                     let to = if req.parents {
@@ -236,7 +273,7 @@ pub fn copy_into(rootfs: &Path, req: &CopyRequest) -> io::Result<()> {
                     } else if root.resolve(&to).is_err() {
                         w.new_dest_dir(&to)?;
                     }
-                    w.tree(&host, rel, Path::new(""), &to)?;
+                    w.tree(dir, &sroot.join(rel), rel, Path::new(""), &to)?;
                 } else {
                     let name = rel.file_name().map(PathBuf::from).unwrap_or_default();
                     if w.excluded(rel, &name) {
@@ -250,7 +287,9 @@ pub fn copy_into(rootfs: &Path, req: &CopyRequest) -> io::Result<()> {
                         dest_rel.clone()
                     };
                     w.parent(&target)?;
-                    w.entry(&host, &md, &target)?;
+                    let (dir, name) = src.at();
+                    let name = name.unwrap_or_default();
+                    w.entry(dir, name, &md, &sroot.join(rel), &target)?;
                 }
             }
         }
@@ -261,26 +300,32 @@ pub fn copy_into(rootfs: &Path, req: &CopyRequest) -> io::Result<()> {
 /// `COPY --link`: the directories on the destination path that the copy made in its empty
 /// rootfs (`rootfs`) but that exist in the parent (`parent`, a mounted view) take the
 /// parent's mode and owner, so the layer, once over the parent, changes none of them (a
-/// plain COPY leaves existing directories as they are).
+/// plain COPY leaves existing directories as they are). Both trees are read from their
+/// descriptors ([`InRoot`]); ours is changed through real directories only.
 pub fn adopt_parent_dirs(rootfs: &Path, parent: &Path, dest: &str) -> io::Result<()> {
     let rel = clean_rel(dest).unwrap_or_default();
+    let ours = InRoot::open(rootfs)?;
+    let theirs = InRoot::open(parent)?;
     let mut prefix = PathBuf::new();
     for c in rel.components() {
         prefix.push(c);
-        let ours = rootfs.join(&prefix);
-        let Ok(md) = fs::symlink_metadata(&ours) else {
+        let Ok(dir) = ours.open_dir(&prefix) else {
             break;
         };
-        if !md.is_dir() {
-            break;
-        }
-        let theirs = in_root(parent, &prefix, true)?;
-        let Ok(pmd) = fs::metadata(&theirs) else {
+        let Some(pmd) = theirs.stat(&prefix)? else {
             continue;
         };
-        if pmd.is_dir() {
-            std::os::unix::fs::lchown(&ours, Some(pmd.uid()), Some(pmd.gid()))?;
-            fs::set_permissions(&ours, Permissions::from_mode(pmd.mode() & 0o7777))?;
+        if pmd.kind == FileType::Directory {
+            let named = |e: rustix::io::Errno| {
+                io::Error::other(format!("{}: {e}", rootfs.join(&prefix).display()))
+            };
+            rustix::fs::fchown(
+                &dir,
+                Some(rustix::fs::Uid::from_raw(pmd.uid)),
+                Some(rustix::fs::Gid::from_raw(pmd.gid)),
+            )
+            .map_err(named)?;
+            rustix::fs::fchmod(&dir, Mode::from_raw_mode(pmd.mode & 0o7777)).map_err(named)?;
         }
     }
     Ok(())
@@ -313,72 +358,85 @@ impl Writer<'_> {
         Ok(())
     }
 
-    /// Copy the contents of host dir `src` (`rel` in the source root, `srel` under the
-    /// source) into `dest` (already a directory), skipping what the ignore rules and
-    /// `--exclude` exclude.
-    fn tree(&self, src: &Path, rel: &Path, srel: &Path, dest: &Path) -> io::Result<()> {
-        let mut names: Vec<_> = fs::read_dir(src)?
-            .map(|e| e.map(|e| e.file_name()))
-            .collect::<io::Result<_>>()?;
-        names.sort();
-        for n in names {
-            let from = src.join(&n);
+    /// Copy the contents of source directory `src` (opened; `from` in messages, `rel` in the
+    /// source root, `srel` under the source) into `dest` (already a directory), skipping what
+    /// the ignore rules and `--exclude` exclude. Walked from descriptor to descriptor, never
+    /// following a symlink.
+    fn tree(
+        &self,
+        src: BorrowedFd<'_>,
+        from: &Path,
+        rel: &Path,
+        srel: &Path,
+        dest: &Path,
+    ) -> io::Result<()> {
+        for (n, _) in inroot::read_dir_at(src)? {
+            let from = from.join(&n);
             let to = dest.join(&n);
             let rel = rel.join(&n);
             let srel = srel.join(&n);
             if self.ignore.is_some_and(|i| i.excluded(&rel)) || self.excluded(&rel, &srel) {
                 continue;
             }
-            let md = fs::symlink_metadata(&from)?;
-            if md.is_dir() {
+            let md = inroot::meta_at(src, &n)?;
+            if md.kind == FileType::Directory {
+                let sub = inroot::open_dir_at(src, &n)?;
                 self.dir(&to, Some(&md))?;
-                self.tree(&from, &rel, &srel, &to)?;
+                self.tree(sub.as_fd(), &from, &rel, &srel, &to)?;
             } else {
-                self.entry(&from, &md, &to)?;
+                self.entry(src, &n, &md, &from, &to)?;
             }
         }
         Ok(())
     }
 
-    fn entry(&self, from: &Path, md: &fs::Metadata, to: &Path) -> io::Result<()> {
-        let ft = md.file_type();
-        if ft.is_symlink() {
-            let target = fs::read_link(from)?;
-            self.replace(to)?;
-            self.root
-                .create(to, &InodeType::Symlink(target))
-                .map_err(|e| perr(to, "create symlink", e))?;
-            let h = self
-                .root
-                .resolve_nofollow(to)
-                .map_err(|e| perr(to, "resolve", e))?;
-            let (uid, gid) = self.owner_of(Some(md));
-            rustix::fs::chownat(
-                &h,
-                "",
-                Some(rustix::fs::Uid::from_raw(uid)),
-                Some(rustix::fs::Gid::from_raw(gid)),
-                rustix::fs::AtFlags::EMPTY_PATH | rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
-            )
-            .map_err(|e| io::Error::other(format!("chown {}: {e}", to.display())))?;
-            Ok(())
-        } else if ft.is_file() {
-            let mut f = fs::OpenOptions::new()
-                .read(true)
-                .custom_flags(libc::O_NOFOLLOW)
-                .open(from)?;
-            self.file(to, &mut f, md.mode(), Some(md))
-        } else {
-            Err(io::Error::other(format!(
+    /// Copy the non-directory `name` below `dir` (`from` in messages, metadata `md`) to `to`.
+    fn entry(
+        &self,
+        dir: BorrowedFd<'_>,
+        name: &OsStr,
+        md: &Meta,
+        from: &Path,
+        to: &Path,
+    ) -> io::Result<()> {
+        match md.kind {
+            FileType::Symlink => {
+                let target = rustix::fs::readlinkat(dir, name, Vec::new())?;
+                let target = PathBuf::from(OsStr::from_bytes(target.as_bytes()));
+                self.replace(to)?;
+                self.root
+                    .create(to, &InodeType::Symlink(target))
+                    .map_err(|e| perr(to, "create symlink", e))?;
+                let h = self
+                    .root
+                    .resolve_nofollow(to)
+                    .map_err(|e| perr(to, "resolve", e))?;
+                let (uid, gid) = self.owner_of(Some(md));
+                rustix::fs::chownat(
+                    &h,
+                    "",
+                    Some(rustix::fs::Uid::from_raw(uid)),
+                    Some(rustix::fs::Gid::from_raw(gid)),
+                    rustix::fs::AtFlags::EMPTY_PATH | rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+                )
+                .map_err(|e| io::Error::other(format!("chown {}: {e}", to.display())))?;
+                Ok(())
+            }
+            FileType::RegularFile => {
+                let mut f = open_file_at(dir, name, md)
+                    .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", from.display())))?;
+                self.file(to, &mut f, md.mode, Some(md))
+            }
+            _ => Err(io::Error::other(format!(
                 "{}: not a regular file, directory or symlink",
                 from.display()
-            )))
+            ))),
         }
     }
 
-    /// Create directory `to` in the root (in-root resolution) and return its host path,
-    /// checked to lie under `rootfs`.
-    fn dir_host_path(&self, rootfs: &Path, to: &Path) -> io::Result<PathBuf> {
+    /// Create directory `to` in the root (in-root resolution) and open it as a root of its
+    /// own, for an archive to be extracted into.
+    fn dest_dir(&self, to: &Path) -> io::Result<Root> {
         let h = if to.as_os_str().is_empty() {
             self.root.resolve("/").map_err(|e| perr(to, "open", e))?
         } else {
@@ -386,15 +444,7 @@ impl Writer<'_> {
                 .mkdir_all(to, &Permissions::from_mode(0o755))
                 .map_err(|e| perr(to, "create directory", e))?
         };
-        let fd = std::os::fd::AsRawFd::as_raw_fd(&std::os::fd::AsFd::as_fd(&h));
-        let real = fs::read_link(format!("/proc/self/fd/{fd}"))?;
-        if !real.starts_with(rootfs) {
-            return Err(io::Error::other(format!(
-                "{} resolves outside the rootfs",
-                to.display()
-            )));
-        }
-        Ok(real)
+        Ok(Root::from_fd(h))
     }
 
     /// Remove a non-directory at `to` so it can be created again.
@@ -415,20 +465,14 @@ impl Writer<'_> {
     }
 
     /// The owner of a copy of a source with metadata `md` (`None`: made by the copy).
-    fn owner_of(&self, md: Option<&fs::Metadata>) -> (u32, u32) {
+    fn owner_of(&self, md: Option<&Meta>) -> (u32, u32) {
         match md {
-            Some(md) if self.keep_owner => (md.uid(), md.gid()),
+            Some(md) if self.keep_owner => (md.uid, md.gid),
             _ => self.owner,
         }
     }
 
-    fn file(
-        &self,
-        to: &Path,
-        data: &mut dyn Read,
-        mode: u32,
-        md: Option<&fs::Metadata>,
-    ) -> io::Result<()> {
+    fn file(&self, to: &Path, data: &mut dyn Read, mode: u32, md: Option<&Meta>) -> io::Result<()> {
         self.replace(to)?;
         let flags =
             OpenFlags::O_WRONLY | OpenFlags::O_EXCL | OpenFlags::O_NOFOLLOW | OpenFlags::O_CLOEXEC;
@@ -447,8 +491,8 @@ impl Writer<'_> {
     }
 
     /// Copy a source directory's metadata (`md`) to directory `to`, made if missing.
-    fn dir(&self, to: &Path, md: Option<&fs::Metadata>) -> io::Result<()> {
-        let mode = md.map_or(0o755, |m| m.mode() & 0o7777);
+    fn dir(&self, to: &Path, md: Option<&Meta>) -> io::Result<()> {
+        let mode = md.map_or(0o755, |m| m.mode & 0o7777);
         self.dir_with(to, self.mode.unwrap_or(mode), self.owner_of(md))
     }
 
@@ -486,6 +530,7 @@ impl Writer<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
     use std::os::unix::fs::symlink;
 
     #[test]

@@ -20,14 +20,16 @@
 //! - [`scope`]: ARG/ENV scoping (global ARGs, per-stage ARGs, `--build-arg`, platform and
 //!   proxy ARGs).
 //! - [`plan`]: stages, `--target`, the stages a target needs.
-//! - [`executor`]: [`BuildOptions`] and the step loop; `executor::run_step` (RUN),
+//! - [`executor`]: [`BuildOptions`] and the step loop; `executor::run_step` (RUN, and the
+//!   runtime's mount points pruned from its layer in-root, never through host paths),
 //!   `executor::run_mounts` (`RUN --mount=type=cache|tmpfs|bind|secret`),
 //!   `executor::copy_step` (COPY/ADD sources, `--link` into an empty snapshot),
 //!   `executor::parallel` (`--jobs`: independent stages on threads),
 //!   `executor::squash` (`--squash`, `--squash-all`).
 //! - [`metadata`]: ENV, LABEL, EXPOSE, VOLUME, USER, WORKDIR, CMD, ENTRYPOINT, STOPSIGNAL.
-//! - [`copy`]: COPY/ADD sources resolved inside the context (or another stage) and written
-//!   into the rootfs through pathrs (`openat2(RESOLVE_IN_ROOT)`).
+//! - [`copy`]: COPY/ADD sources resolved inside the context (or another stage) and read from
+//!   descriptors (`berth_layers::inroot`), written into the rootfs through pathrs
+//!   (`openat2(RESOLVE_IN_ROOT)`).
 //! - [`cache`]: the layer cache (`--layers`): step keys (parent layers, config, inputs,
 //!   source digests) → recorded layers, under `<store>/build-cache-index/`; `prune` drops stale
 //!   entries (and, for `system prune -a`, the `RUN --mount=type=cache` dirs).

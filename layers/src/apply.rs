@@ -108,6 +108,18 @@ pub fn apply_layer(
     root: &Path,
     options: &ApplyOptions,
 ) -> Result<ApplyStats> {
+    let opened = pathrs::Root::open(root).map_err(|e| LayerError::io(root, entry::to_io(e)))?;
+    apply_layer_in(layer, opened, root, options)
+}
+
+/// [`apply_layer`] into a directory already opened as a pathrs root (a directory resolved
+/// inside a container's rootfs, say), shown as `shown` in messages.
+pub fn apply_layer_in(
+    layer: impl Read + Send,
+    root: pathrs::Root,
+    shown: &Path,
+    options: &ApplyOptions,
+) -> Result<ApplyStats> {
     let limits = options.limits;
     let over = Arc::new(AtomicBool::new(false));
     let (_, decoded) = compression::decompress(BufReader::with_capacity(256 * 1024, layer))
@@ -128,7 +140,7 @@ pub fn apply_layer(
             LayerError::Stream(e)
         }
     };
-    let mut applier = Applier::new(root, options)?;
+    let mut applier = Applier::new(root, shown, options);
     let mut archive = tar::Archive::new(counted);
     let mut entries = 0u64;
     {

@@ -7,17 +7,22 @@
 //!   when `lower` is `None`).
 //!
 //! Both walk the tree parent first, the entries of each directory sorted by name bytewise,
-//! and never follow symlinks, so the same tree always gives the same layer.
+//! and never follow symlinks, so the same tree always gives the same layer. The walk goes
+//! from directory descriptor to directory descriptor ([`crate::inroot`]), never through a
+//! path string: a running container (commit and export do not pause it) that swaps a
+//! directory for a symlink meanwhile cannot lead the read out of its tree.
 
-use std::ffi::OsString;
-use std::fs;
+use std::ffi::{OsStr, OsString};
 use std::io::Write;
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
+use rustix::fs::{FileType, Mode, OFlags};
+
 use crate::error::{LayerError, Result};
-use crate::writer::{read_xattrs, LayerDescriptor, LayerOptions, LayerWriter};
+use crate::inroot::{self, Meta};
+use crate::writer::{read_xattrs_at, LayerDescriptor, LayerOptions, LayerWriter};
 
 /// The opaque marker's file name.
 pub const OPAQUE_MARKER: &str = ".wh..wh..opq";
@@ -38,19 +43,34 @@ pub fn overlay_upper_to_layer<W: Write + Send + 'static>(
     options: LayerOptions,
 ) -> Result<(W, LayerDescriptor)> {
     let mut w = LayerWriter::new(sink, options)?;
-    walk_upper(&mut w, upper, "")?;
+    let top = open_top(upper)?;
+    walk_upper(&mut w, top.as_fd(), upper, "")?;
     w.finish()
 }
 
-/// The names in `dir`, sorted bytewise.
-fn sorted_names(dir: &Path) -> Result<Vec<OsString>> {
-    let mut names = Vec::new();
-    for e in fs::read_dir(dir).map_err(|e| LayerError::io(dir, e))? {
-        let e = e.map_err(|e| LayerError::io(dir, e))?;
-        names.push(e.file_name());
-    }
-    names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
-    Ok(names)
+/// The top of a tree to walk (berth's own path: an upper dir, a mount point).
+fn open_top(path: &Path) -> Result<OwnedFd> {
+    rustix::fs::open(
+        path,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| LayerError::io(path, e.into()))
+}
+
+/// The names in `dir` (shown as `shown`), sorted bytewise.
+fn sorted_names(dir: BorrowedFd<'_>, shown: &Path) -> Result<Vec<OsString>> {
+    let entries = inroot::read_dir_at(dir).map_err(|e| LayerError::io(shown, e))?;
+    Ok(entries.into_iter().map(|(n, _)| n).collect())
+}
+
+/// Directory `name` below `dir`, not following a symlink put there since it was looked at.
+fn open_sub(dir: BorrowedFd<'_>, name: &OsStr, shown: &Path) -> Result<OwnedFd> {
+    inroot::open_dir_at(dir, name).map_err(|e| LayerError::io(shown, e))
+}
+
+fn meta(dir: BorrowedFd<'_>, name: &OsStr, shown: &Path) -> Result<Meta> {
+    inroot::meta_at(dir, name).map_err(|e| LayerError::io(shown, e))
 }
 
 fn layer_name(prefix: &str, name: &OsString) -> Result<String> {
@@ -63,43 +83,44 @@ fn layer_name(prefix: &str, name: &OsString) -> Result<String> {
     Ok(format!("{prefix}{n}"))
 }
 
-fn has_xattr_y(path: &Path, names: &[&str]) -> bool {
-    names
-        .iter()
-        .any(|n| matches!(xattr::get(path, n), Ok(Some(v)) if v.as_slice() == b"y"))
-}
-
-fn has_xattr(path: &Path, names: &[&str]) -> bool {
-    names
-        .iter()
-        .any(|n| matches!(xattr::get(path, n), Ok(Some(_))))
+/// Whether `name` below `dir` (not followed) carries one of `names`, with value `y` when
+/// `want_y`.
+fn has_xattr(dir: BorrowedFd<'_>, name: &OsStr, names: &[&str], want_y: bool) -> bool {
+    let path = inroot::proc_path(dir, name);
+    names.iter().any(|n| match xattr::get(&path, n) {
+        Ok(Some(v)) => !want_y || v.as_slice() == b"y",
+        _ => false,
+    })
 }
 
 fn walk_upper<W: Write + Send + 'static>(
     w: &mut LayerWriter<W>,
-    dir: &Path,
+    dir: BorrowedFd<'_>,
+    shown: &Path,
     prefix: &str,
 ) -> Result<()> {
-    for name in sorted_names(dir)? {
-        let path = dir.join(&name);
-        let meta = fs::symlink_metadata(&path).map_err(|e| LayerError::io(&path, e))?;
-        let ft = meta.file_type();
+    for name in sorted_names(dir, shown)? {
+        let path = shown.join(&name);
+        let m = meta(dir, &name, &path)?;
         let full = layer_name(prefix, &name)?;
-        let is_whiteout = (ft.is_char_device() && meta.rdev() == 0)
-            || (ft.is_file() && meta.len() == 0 && has_xattr(&path, &WHITEOUT_XATTRS));
+        let is_whiteout = (m.kind == FileType::CharacterDevice && m.rdev == 0)
+            || (m.kind == FileType::RegularFile
+                && m.size == 0
+                && has_xattr(dir, &name, &WHITEOUT_XATTRS, false));
         if is_whiteout {
             w.append_marker(&format!(
                 "{prefix}{WHITEOUT_PREFIX}{}",
                 &full[prefix.len()..]
             ))?;
-        } else if ft.is_dir() {
-            w.append_path(&full, &path)?;
-            if has_xattr_y(&path, &OPAQUE_XATTRS) {
+        } else if m.kind == FileType::Directory {
+            let sub = open_sub(dir, &name, &path)?;
+            w.append_at(&full, dir, &name, &m, &path)?;
+            if has_xattr(dir, &name, &OPAQUE_XATTRS, true) {
                 w.append_marker(&format!("{full}/{OPAQUE_MARKER}"))?;
             }
-            walk_upper(w, &path, &format!("{full}/"))?;
+            walk_upper(w, sub.as_fd(), &path, &format!("{full}/"))?;
         } else {
-            w.append_path(&full, &path)?;
+            w.append_at(&full, dir, &name, &m, &path)?;
         }
     }
     Ok(())
@@ -119,66 +140,101 @@ pub fn dir_diff_to_layer<W: Write + Send + 'static>(
     options: LayerOptions,
 ) -> Result<(W, LayerDescriptor)> {
     let mut w = LayerWriter::new(sink, options)?;
-    walk_diff(&mut w, lower, upper, "")?;
+    let low = lower.map(|l| open_top(l).map(|fd| (fd, l))).transpose()?;
+    let up = open_top(upper)?;
+    let low = low.as_ref().map(|(fd, l)| Side {
+        dir: fd.as_fd(),
+        shown: l,
+    });
+    let up = Side {
+        dir: up.as_fd(),
+        shown: upper,
+    };
+    walk_diff(&mut w, low, up, "")?;
     w.finish()
+}
+
+/// An opened directory of one of the two trees, and its path for messages.
+#[derive(Clone, Copy)]
+struct Side<'a> {
+    dir: BorrowedFd<'a>,
+    shown: &'a Path,
 }
 
 fn walk_diff<W: Write + Send + 'static>(
     w: &mut LayerWriter<W>,
-    lower: Option<&Path>,
-    upper: &Path,
+    lower: Option<Side<'_>>,
+    upper: Side<'_>,
     prefix: &str,
 ) -> Result<()> {
-    let upper_names = sorted_names(upper)?;
+    let upper_names = sorted_names(upper.dir, upper.shown)?;
     let lower_names = match lower {
-        Some(l) => sorted_names(l)?,
+        Some(l) => sorted_names(l.dir, l.shown)?,
         None => Vec::new(),
     };
     let mut all: Vec<&OsString> = upper_names.iter().chain(lower_names.iter()).collect();
     all.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
     all.dedup();
     for name in all {
-        let up = upper.join(name);
+        let up = upper.shown.join(name);
         let full = layer_name(prefix, name)?;
         let in_upper = upper_names
             .binary_search_by(|n| n.as_bytes().cmp(name.as_bytes()))
             .is_ok();
-        let low = lower
-            .filter(|_| {
-                lower_names
-                    .binary_search_by(|n| n.as_bytes().cmp(name.as_bytes()))
-                    .is_ok()
-            })
-            .map(|l| l.join(name));
+        let low = lower.filter(|_| {
+            lower_names
+                .binary_search_by(|n| n.as_bytes().cmp(name.as_bytes()))
+                .is_ok()
+        });
         if !in_upper {
-            let base = OsString::from_vec(name.as_bytes().to_vec());
             w.append_marker(&format!(
                 "{prefix}{WHITEOUT_PREFIX}{}",
-                base.to_string_lossy()
+                name.to_string_lossy()
             ))?;
             continue;
         }
-        let um = fs::symlink_metadata(&up).map_err(|e| LayerError::io(&up, e))?;
-        let lm = match &low {
-            Some(l) => Some(fs::symlink_metadata(l).map_err(|e| LayerError::io(l, e))?),
-            None => None,
-        };
-        match (&lm, &low) {
-            (Some(lm), Some(low)) => {
-                let both_dirs = um.is_dir() && lm.is_dir();
-                if differs(&up, &um, low, lm)? {
-                    w.append_path(&full, &up)?;
+        let um = meta(upper.dir, name, &up)?;
+        let sub_prefix = format!("{full}/");
+        match low {
+            Some(l) => {
+                let low_path = l.shown.join(name);
+                let lm = meta(l.dir, name, &low_path)?;
+                let both_dirs = um.kind == FileType::Directory && lm.kind == FileType::Directory;
+                let changed = differs((upper.dir, name, &um, &up), (l.dir, name, &lm, &low_path))?;
+                let up_sub = (um.kind == FileType::Directory)
+                    .then(|| open_sub(upper.dir, name, &up))
+                    .transpose()?;
+                if changed {
+                    w.append_at(&full, upper.dir, name, &um, &up)?;
                 }
-                if both_dirs {
-                    walk_diff(w, Some(low), &up, &format!("{full}/"))?;
-                } else if um.is_dir() {
-                    walk_diff(w, None, &up, &format!("{full}/"))?;
+                if let Some(up_sub) = up_sub {
+                    let up_side = Side {
+                        dir: up_sub.as_fd(),
+                        shown: &up,
+                    };
+                    if both_dirs {
+                        let low_sub = open_sub(l.dir, name, &low_path)?;
+                        let low_side = Side {
+                            dir: low_sub.as_fd(),
+                            shown: &low_path,
+                        };
+                        walk_diff(w, Some(low_side), up_side, &sub_prefix)?;
+                    } else {
+                        walk_diff(w, None, up_side, &sub_prefix)?;
+                    }
                 }
             }
-            _ => {
-                w.append_path(&full, &up)?;
-                if um.is_dir() {
-                    walk_diff(w, None, &up, &format!("{full}/"))?;
+            None => {
+                let up_sub = (um.kind == FileType::Directory)
+                    .then(|| open_sub(upper.dir, name, &up))
+                    .transpose()?;
+                w.append_at(&full, upper.dir, name, &um, &up)?;
+                if let Some(up_sub) = up_sub {
+                    let up_side = Side {
+                        dir: up_sub.as_fd(),
+                        shown: &up,
+                    };
+                    walk_diff(w, None, up_side, &sub_prefix)?;
                 }
             }
         }
@@ -186,24 +242,31 @@ fn walk_diff<W: Write + Send + 'static>(
     Ok(())
 }
 
-fn differs(up: &Path, um: &fs::Metadata, low: &Path, lm: &fs::Metadata) -> Result<bool> {
-    let (ut, lt) = (um.file_type(), lm.file_type());
-    if um.mode() != lm.mode()
-        || um.uid() != lm.uid()
-        || um.gid() != lm.gid()
-        || um.mtime() != lm.mtime()
-        || um.mtime_nsec() != lm.mtime_nsec()
-        || (!ut.is_dir() && um.len() != lm.len())
-        || ((ut.is_char_device() || ut.is_block_device()) && um.rdev() != lm.rdev())
+/// One entry to compare: its directory, name, metadata and path for messages.
+type Looked<'a> = (BorrowedFd<'a>, &'a OsStr, &'a Meta, &'a Path);
+
+fn differs(up: Looked<'_>, low: Looked<'_>) -> Result<bool> {
+    let (udir, uname, um, upath) = up;
+    let (ldir, lname, lm, lpath) = low;
+    if um.mode != lm.mode
+        || um.uid != lm.uid
+        || um.gid != lm.gid
+        || um.mtime != lm.mtime
+        || um.mtime_nsec != lm.mtime_nsec
+        || (um.kind != FileType::Directory && um.size != lm.size)
+        || (matches!(um.kind, FileType::CharacterDevice | FileType::BlockDevice)
+            && um.rdev != lm.rdev)
     {
         return Ok(true);
     }
-    if ut.is_symlink() && lt.is_symlink() {
-        let a = fs::read_link(up).map_err(|e| LayerError::io(up, e))?;
-        let b = fs::read_link(low).map_err(|e| LayerError::io(low, e))?;
+    if um.kind == FileType::Symlink && lm.kind == FileType::Symlink {
+        let a = rustix::fs::readlinkat(udir, uname, Vec::new())
+            .map_err(|e| LayerError::io(upath, e.into()))?;
+        let b = rustix::fs::readlinkat(ldir, lname, Vec::new())
+            .map_err(|e| LayerError::io(lpath, e.into()))?;
         if a != b {
             return Ok(true);
         }
     }
-    Ok(read_xattrs(up)? != read_xattrs(low)?)
+    Ok(read_xattrs_at(udir, uname, upath)? != read_xattrs_at(ldir, lname, lpath)?)
 }

@@ -23,6 +23,11 @@
 //!   resolution (pathrs, openat2 `RESOLVE_IN_ROOT`); hostile entries are refused with an error
 //!   naming the entry; limits stop decompression bombs. `apply/entry.rs` holds the
 //!   per-entry file system work (parents, replacement, metadata, whiteouts).
+//! - [`inroot`]: [`inroot::InRoot`], file system work inside a tree untrusted code may have
+//!   shaped (a container's rootfs, an overlay upper dir, a snapshot) from a descriptor of its
+//!   top, one name at a time, never following a symlink out: in-root resolution as the
+//!   container sees a path, exact lookups and removals through real directories only, and
+//!   descriptor-relative walking for the differ and the store's tree removal.
 //! - [`pax`]: PAX header records, written and read by their lengths (binary values).
 //! - [`xattrs`]: which extended attributes travel with a file (not overlayfs' own, not SELinux
 //!   labels), and reading them.
@@ -35,12 +40,13 @@ pub mod diff;
 pub mod digest;
 pub mod document;
 pub mod error;
+pub mod inroot;
 pub mod name;
 pub mod pax;
 pub mod writer;
 pub mod xattrs;
 
-pub use apply::{apply_layer, ApplyLimits, ApplyOptions, ApplyStats, WhiteoutMode};
+pub use apply::{apply_layer, apply_layer_in, ApplyLimits, ApplyOptions, ApplyStats, WhiteoutMode};
 pub use compression::Compression;
 pub use diff::{dir_diff_to_layer, overlay_upper_to_layer};
 pub use digest::Digest;

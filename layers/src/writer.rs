@@ -6,11 +6,13 @@
 //! the 100-byte ustar field go in a PAX `path` record, long link targets in `linkpath`.
 
 use std::collections::HashMap;
+use std::ffi::OsStr;
 use std::fs;
 use std::io::{self, BufWriter, Read, Write};
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
+use std::os::fd::BorrowedFd;
 use std::path::Path;
+
+use rustix::fs::{FileType, Mode, OFlags};
 
 use oci_spec::image::MediaType;
 use tar::{EntryType, Header};
@@ -18,6 +20,7 @@ use tar::{EntryType, Header};
 use crate::compression::{self, Compression, FinishWrite};
 use crate::digest::{Digest, HashingWriter};
 use crate::error::{LayerError, Result};
+use crate::inroot::{self, Meta};
 
 /// How to write a layer.
 #[derive(Debug, Clone)]
@@ -95,71 +98,71 @@ impl<W: Write + Send + 'static> LayerWriter<W> {
         }
     }
 
-    /// Append the file system object at host path `path` under the layer name `name`
-    /// (relative, `/`-separated), reading metadata with lstat and xattrs from the host.
+    /// Append the file system object `entry` of the opened directory `dir` under the layer
+    /// name `name` (relative, `/`-separated); `meta` is its lstat ([`inroot::meta_at`]),
+    /// `shown` its path in errors. Nothing is reached through a path string: the content is
+    /// opened below `dir` with `O_NOFOLLOW`, the link target and xattrs read without following
+    /// `entry`, so a tree changed meanwhile (a running container's) cannot lead the read out.
     ///
     /// Sockets cannot be stored in a tar and are skipped. A regular file with more than one
     /// link that was already appended (same device and inode) becomes a hardlink entry to the
     /// first name.
-    pub fn append_path(&mut self, name: &str, path: &Path) -> Result<()> {
-        let meta = fs::symlink_metadata(path).map_err(|e| LayerError::io(path, e))?;
-        let ft = meta.file_type();
+    pub fn append_at(
+        &mut self,
+        name: &str,
+        dir: BorrowedFd<'_>,
+        entry: &OsStr,
+        meta: &Meta,
+        shown: &Path,
+    ) -> Result<()> {
+        let io_err = |e: io::Error| LayerError::io(shown, e);
         let mut name = clean_name(name);
-        let mtime = self.clamp_mtime(meta.mtime());
-        let mode = meta.mode() & 0o7777;
+        let mtime = self.clamp_mtime(meta.mtime);
+        let mode = meta.mode & 0o7777;
         let mut pax = Vec::new();
-        let (kind, size, link): (EntryType, u64, Option<Vec<u8>>) = if ft.is_dir() {
-            if !name.ends_with('/') {
-                name.push('/');
-            }
-            (EntryType::Directory, 0, None)
-        } else if ft.is_file() {
-            if meta.nlink() > 1 {
-                let key = (meta.dev(), meta.ino());
-                if let Some(first) = self.links.get(&key) {
-                    let first = first.clone().into_bytes();
-                    (EntryType::Link, 0, Some(first))
-                } else {
-                    self.links.insert(key, name.clone());
-                    (EntryType::Regular, meta.len(), None)
+        let (kind, size, link): (EntryType, u64, Option<Vec<u8>>) = match meta.kind {
+            FileType::Directory => {
+                if !name.ends_with('/') {
+                    name.push('/');
                 }
-            } else {
-                (EntryType::Regular, meta.len(), None)
+                (EntryType::Directory, 0, None)
             }
-        } else if ft.is_symlink() {
-            let target = fs::read_link(path).map_err(|e| LayerError::io(path, e))?;
-            (
-                EntryType::Symlink,
-                0,
-                Some(target.as_os_str().as_bytes().to_vec()),
-            )
-        } else if ft.is_char_device() {
-            (EntryType::Char, 0, None)
-        } else if ft.is_block_device() {
-            (EntryType::Block, 0, None)
-        } else if ft.is_fifo() {
-            (EntryType::Fifo, 0, None)
-        } else {
-            tracing::debug!(path = %path.display(), "skipping socket: tar cannot store it");
-            return Ok(());
+            FileType::RegularFile => {
+                if meta.nlink > 1 {
+                    let key = (meta.dev, meta.ino);
+                    if let Some(first) = self.links.get(&key) {
+                        let first = first.clone().into_bytes();
+                        (EntryType::Link, 0, Some(first))
+                    } else {
+                        self.links.insert(key, name.clone());
+                        (EntryType::Regular, meta.size, None)
+                    }
+                } else {
+                    (EntryType::Regular, meta.size, None)
+                }
+            }
+            FileType::Symlink => {
+                let target =
+                    rustix::fs::readlinkat(dir, entry, Vec::new()).map_err(|e| io_err(e.into()))?;
+                (EntryType::Symlink, 0, Some(target.into_bytes()))
+            }
+            FileType::CharacterDevice => (EntryType::Char, 0, None),
+            FileType::BlockDevice => (EntryType::Block, 0, None),
+            FileType::Fifo => (EntryType::Fifo, 0, None),
+            _ => {
+                tracing::debug!(path = %shown.display(), "skipping socket: tar cannot store it");
+                return Ok(());
+            }
         };
-        let mut h = new_header(
-            kind,
-            mode,
-            meta.uid() as u64,
-            meta.gid() as u64,
-            mtime,
-            size,
-        );
+        let mut h = new_header(kind, mode, meta.uid as u64, meta.gid as u64, mtime, size);
         if matches!(kind, EntryType::Char | EntryType::Block) {
-            let rdev = meta.rdev();
-            set_io(h.set_device_major(libc::major(rdev)), &name)?;
-            set_io(h.set_device_minor(libc::minor(rdev)), &name)?;
+            set_io(h.set_device_major(rustix::fs::major(meta.rdev)), &name)?;
+            set_io(h.set_device_minor(rustix::fs::minor(meta.rdev)), &name)?;
         }
         let xattrs = if kind == EntryType::Link {
             Vec::new() // the first name carries them
         } else {
-            read_xattrs(path)?
+            read_xattrs_at(dir, entry, shown)?
         };
         for (k, v) in xattrs {
             let mut key = b"SCHILY.xattr.".to_vec();
@@ -167,19 +170,21 @@ impl<W: Write + Send + 'static> LayerWriter<W> {
             pax.push((key, v));
         }
         if kind == EntryType::Regular {
-            let file = fs::OpenOptions::new()
-                .read(true)
-                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-                .open(path)
-                .map_err(|e| LayerError::io(path, e))?;
-            let now = file.metadata().map_err(|e| LayerError::io(path, e))?;
-            if !now.is_file() || now.ino() != meta.ino() || now.dev() != meta.dev() {
-                return Err(LayerError::io(
-                    path,
-                    io::Error::other("replaced while the layer was being written"),
-                ));
+            let fd = rustix::fs::openat(
+                dir,
+                entry,
+                OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .map_err(|e| io_err(e.into()))?;
+            let now = Meta::from(&rustix::fs::fstat(&fd).map_err(|e| io_err(e.into()))?);
+            if now.kind != FileType::RegularFile || now.ino != meta.ino || now.dev != meta.dev {
+                return Err(io_err(io::Error::other(
+                    "replaced while the layer was being written",
+                )));
             }
-            self.emit(h, name.as_bytes(), link.as_deref(), pax, Some(file), path)
+            let file = fs::File::from(fd);
+            self.emit(h, name.as_bytes(), link.as_deref(), pax, Some(file), shown)
         } else {
             self.emit(
                 h,
@@ -187,7 +192,7 @@ impl<W: Write + Send + 'static> LayerWriter<W> {
                 link.as_deref(),
                 pax,
                 None::<io::Empty>,
-                path,
+                shown,
             )
         }
     }
@@ -436,9 +441,14 @@ fn clean_name(name: &str) -> String {
     n.to_string()
 }
 
-/// The xattrs of `path` (not following symlinks) that go into a layer, sorted by name.
-pub(crate) fn read_xattrs(path: &Path) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-    crate::xattrs::read(path, false).map_err(|e| LayerError::io(path, e))
+/// The xattrs of `entry` below `dir` (not following it) that go into a layer, sorted by
+/// name; `shown` names it in errors.
+pub(crate) fn read_xattrs_at(
+    dir: BorrowedFd<'_>,
+    entry: &OsStr,
+    shown: &Path,
+) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    crate::xattrs::read(&inroot::proc_path(dir, entry), false).map_err(|e| LayerError::io(shown, e))
 }
 
 /// Re-encode a tar stream in any codec (detected) into a layer blob written to `sink`; used by

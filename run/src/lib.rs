@@ -26,7 +26,8 @@
 //!   `berth unshare`, and the rootless spec (no cgroups).
 //! - [`netns`]: a container's own network namespace (`--network none`), made with `lo` up
 //!   before the runtime joins it.
-//! - [`rootfs`]: refuses a rootfs whose `/dev`, `/proc` or `/sys` leads elsewhere.
+//! - [`rootfs`]: refuses a rootfs whose `/dev`, `/proc` or `/sys` leads elsewhere, and
+//!   resolves other mount destinations in-root (`berth_layers::inroot`).
 //! - [`seccomp`]: the default syscall filter (a deny list lifted by capabilities).
 //! - [`commit`]: a container's changes → a new image; `export` → a tar stream.
 //! - [`cp`]: `cp` between a container's root (resolved in-root through pathrs) and the host,

@@ -12,10 +12,15 @@
 //! chrooted there (an absolute link restarts at the rootfs, `..` stops at it), and the spec
 //! gets the resolved path: each runtime then mounts on a path with no symlink, whether or not
 //! it would have resolved links itself (runc does; youki's libcontainer refuses them).
+//!
+//! Both look at the rootfs from its descriptor, one name at a time ([`InRoot`]), never
+//! through a host path string that a link in the image would lead out of it.
 
 use std::path::{Component, Path, PathBuf};
 
+use berth_layers::inroot::InRoot;
 use oci_spec::runtime::Spec;
+use rustix::fs::FileType;
 
 use crate::error::{Result, RunError};
 
@@ -29,110 +34,72 @@ pub(crate) fn runtime_managed(dest: &Path) -> bool {
 
 /// Refuse `rootfs` if any component of a runtime-managed mount destination of `spec` is a
 /// symlink or a non-directory. Components that do not exist yet are fine (the runtime makes
-/// them as directories).
+/// them as directories). Each component is looked up below its parent's descriptor
+/// ([`InRoot::lstat`]), never through a host path.
 pub fn check_runtime_mounts(rootfs: &Path, spec: &Spec) -> Result<()> {
     let mounts = spec.mounts().as_deref().unwrap_or_default();
+    let mut root = None;
     for m in mounts.iter().filter(|m| runtime_managed(m.destination())) {
-        let mut host = rootfs.to_path_buf();
-        let mut shown = String::new();
+        let root = match &mut root {
+            Some(r) => r,
+            None => root.insert(InRoot::open(rootfs).map_err(|e| RunError::io(rootfs, e))?),
+        };
+        let mut rel = PathBuf::new();
         for comp in m.destination().components() {
             let Component::Normal(name) = comp else {
                 continue;
             };
-            host.push(name);
-            shown.push('/');
-            shown.push_str(&name.to_string_lossy());
-            let md = match std::fs::symlink_metadata(&host) {
-                Ok(md) => md,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
-                Err(e) => return Err(RunError::io(&host, e)),
+            rel.push(name);
+            let shown = Path::new("/").join(&rel).display().to_string();
+            let kind = match root.lstat(&rel) {
+                Ok(Some(m)) => m.kind,
+                Ok(None) => break,
+                Err(e) => return Err(RunError::io(rootfs.join(&rel), e)),
             };
-            if md.file_type().is_symlink() {
-                let target = std::fs::read_link(&host)
-                    .map(|t| t.display().to_string())
-                    .unwrap_or_default();
-                return Err(RunError::Rootfs {
-                    path: shown,
-                    reason: format!(
-                        "is a symlink in the container (to {target:?}); refusing to mount {} there",
-                        m.destination().display()
-                    ),
-                });
-            }
-            if !md.is_dir() {
-                return Err(RunError::Rootfs {
-                    path: shown,
-                    reason: format!(
-                        "is not a directory in the container; refusing to mount {} there",
-                        m.destination().display()
-                    ),
-                });
+            match kind {
+                FileType::Directory => {}
+                FileType::Symlink => {
+                    let target = root
+                        .readlink(&rel)
+                        .map(|t| t.display().to_string())
+                        .unwrap_or_default();
+                    return Err(RunError::Rootfs {
+                        path: shown,
+                        reason: format!(
+                            "is a symlink in the container (to {target:?}); refusing to mount {} there",
+                            m.destination().display()
+                        ),
+                    });
+                }
+                _ => {
+                    return Err(RunError::Rootfs {
+                        path: shown,
+                        reason: format!(
+                            "is not a directory in the container; refusing to mount {} there",
+                            m.destination().display()
+                        ),
+                    })
+                }
             }
         }
     }
     Ok(())
 }
 
-/// Links followed at most while resolving one destination (Linux's own limit).
-const MAX_LINKS: usize = 40;
-
-/// `dest` (absolute, in the container) with every symlink resolved inside `rootfs`. The
-/// components from the first that does not exist are kept as they are (the runtime creates
-/// them as directories).
+/// `dest` (absolute, in the container) with every symlink resolved inside `rootfs`
+/// ([`InRoot::resolve`]). The components from the first that does not exist are kept as they
+/// are (the runtime creates them as directories).
 pub fn resolve_in_root(rootfs: &Path, dest: &Path) -> Result<PathBuf> {
-    let mut pending: Vec<PathBuf> = dest
-        .components()
-        .rev()
-        .filter_map(|c| match c {
-            Component::Normal(n) => Some(PathBuf::from(n)),
-            Component::ParentDir => Some(PathBuf::from("..")),
-            _ => None,
-        })
-        .collect();
-    let mut resolved = PathBuf::from("/");
-    let mut links = 0;
-    let mut missing = false;
-    while let Some(name) = pending.pop() {
-        if name.as_os_str() == ".." {
-            resolved.pop();
-            continue;
-        }
-        let next = resolved.join(&name);
-        if missing {
-            resolved = next;
-            continue;
-        }
-        let host = rootfs.join(next.strip_prefix("/").unwrap_or(&next));
-        match std::fs::symlink_metadata(&host) {
-            Ok(md) if md.file_type().is_symlink() => {
-                links += 1;
-                if links > MAX_LINKS {
-                    return Err(RunError::Rootfs {
-                        path: dest.display().to_string(),
-                        reason: "too many levels of symbolic links".to_string(),
-                    });
-                }
-                let target = std::fs::read_link(&host).map_err(|e| RunError::io(&host, e))?;
-                if target.is_absolute() {
-                    resolved = PathBuf::from("/");
-                }
-                for c in target.components().rev() {
-                    match c {
-                        Component::Normal(n) => pending.push(PathBuf::from(n)),
-                        Component::ParentDir => pending.push(PathBuf::from("..")),
-                        _ => {}
-                    }
-                }
-            }
-            Ok(_) => resolved = next,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                missing = true;
-                resolved = next;
-            }
-            Err(e) => return Err(RunError::io(&host, e)),
-        }
-    }
-    Ok(resolved)
+    let resolved = InRoot::open(rootfs)
+        .and_then(|r| r.resolve(dest, true))
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => RunError::Rootfs {
+                path: dest.display().to_string(),
+                reason: "too many levels of symbolic links".to_string(),
+            },
+            _ => RunError::io(rootfs.join(dest.strip_prefix("/").unwrap_or(dest)), e),
+        })?;
+    Ok(Path::new("/").join(resolved.path))
 }
 
 /// Check `spec`'s mounts against `rootfs` ([`check_runtime_mounts`]) and replace every other

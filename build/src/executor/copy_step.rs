@@ -124,10 +124,11 @@ impl Builder<'_> {
         let parent_root = parent_view.as_ref().map(|(_, g)| g.snap.mountpoint.clone());
         let dest_is_dir = parent_root.as_ref().map(|p| {
             let rel = clean_rel(&dest).unwrap_or_default();
-            crate::copy::in_root(p, &rel, true)
+            berth_layers::inroot::InRoot::open(p)
+                .and_then(|r| r.stat(&rel))
                 .ok()
-                .and_then(|h| std::fs::metadata(h).ok())
-                .is_some_and(|m| m.is_dir())
+                .flatten()
+                .is_some_and(|m| m.kind == rustix::fs::FileType::Directory)
         });
         let file = self.file.file.clone();
         let fail = |m: String| step_err(&file, ins, m);
@@ -309,13 +310,13 @@ impl Builder<'_> {
                 ));
             }
             for rel in found {
-                let host = crate::copy::in_root(src_root, &rel, false).unwrap_or_default();
                 if is_add {
-                    match archive_kind(&host) {
+                    match archive_kind(src_root, &rel) {
                         Some(true) => {
                             list.push(Source::Archive {
-                                host,
+                                root: src_root.to_path_buf(),
                                 shown: rel.display().to_string(),
+                                rel,
                             });
                             continue;
                         }
@@ -351,28 +352,27 @@ fn hash_sources(k: &mut KeyBuilder, list: &[Source]) -> Option<()> {
             }
             Source::Path { root, rel, .. } => {
                 k.part(rel.as_os_str().as_encoded_bytes());
-                let host = crate::copy::in_root(root, rel, false).ok()?;
-                hash_tree(k, &host).ok()?;
+                hash_tree(k, root, rel).ok()?;
             }
-            Source::Archive { host, .. } => {
+            Source::Archive { root, rel, .. } => {
                 k.part(b"archive");
-                hash_tree(k, host).ok()?;
+                hash_tree(k, root, rel).ok()?;
             }
         }
     }
     Some(())
 }
 
-/// Whether `path` is a tar archive ADD extracts: `Some(true)` uncompressed, gzip or zstd
+/// Whether `rel` under `root` is a tar archive ADD extracts: `Some(true)` uncompressed, gzip or zstd
 /// tar, `Some(false)` bzip2 or xz (not supported), `None` not an archive.
-fn archive_kind(path: &Path) -> Option<bool> {
+fn archive_kind(root: &Path, rel: &Path) -> Option<bool> {
     use std::io::Read;
-    let md = std::fs::symlink_metadata(path).ok()?;
-    if !md.is_file() {
+    let src = crate::copy::Opened::new(root, rel, "").ok()?;
+    if src.meta.kind != rustix::fs::FileType::RegularFile {
         return None;
     }
     let mut head = [0u8; 512];
-    let mut f = std::fs::File::open(path).ok()?;
+    let mut f = src.file().ok()?;
     let n = f.read(&mut head).unwrap_or(0);
     let h = &head[..n];
     if h.starts_with(b"BZh") || h.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {

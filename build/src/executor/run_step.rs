@@ -6,10 +6,12 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use berth_image_store::snapshot::Snapshot;
+use berth_layers::inroot::InRoot;
 use berth_run::ephemeral::{run_ephemeral, Ephemeral};
 use berth_run::runtime::{ContainerStdio, TtySink};
 use berth_run::spec::Network;
 use berth_run::RunOptions;
+use rustix::fs::FileType;
 
 use super::mount_spec::{Kind, MountSpec};
 use super::{mount_all, run_mounts, step_err, volatile, Builder, SnapGuard, StageCtx};
@@ -118,7 +120,7 @@ impl Builder<'_> {
         let fail = |m: String| step_err(&file, ins, m);
         let fail_ref = &fail;
         self.fs_step(st, &created_by, true, cache_key, |snap| {
-            let missing = missing_mountpoints(snap, &mounts.targets)?;
+            let points = mountpoints(snap, &mounts.targets)?;
             let stdout = if opts.run_output_to_stderr {
                 Stdio::from(std::io::stderr())
             } else {
@@ -139,7 +141,7 @@ impl Builder<'_> {
             // With --jobs, RUN containers of parallel stages run at once: each thread waits
             // for its own container (berth_run::reap).
             let result = run_ephemeral(&volatile::for_runtime(snap), &eph, stdio);
-            prune_mountpoints(&snap.upper, &missing, &mounts.targets);
+            prune_mountpoints(&snap.upper, &points);
             match result {
                 Ok(Some(0)) => Ok(()),
                 Ok(Some(code)) => Err(BuildError::RunFailed {
@@ -164,69 +166,100 @@ impl Builder<'_> {
 const RUNTIME_MOUNTPOINTS: [&str; 6] =
     ["etc/hosts", "etc/resolv.conf", "proc", "dev", "sys", "etc"];
 
-/// The mount points missing from the snapshot before RUN: the runtime's, and for each
-/// `--mount` target its shallowest missing ancestor.
-fn missing_mountpoints(snap: &Snapshot, targets: &[PathBuf]) -> Result<Vec<PathBuf>> {
+/// Where the runtime puts the RUN's mounts, resolved in the snapshot before it runs.
+struct MountPoints {
+    /// Each `--mount` target, resolved in-root as the runtime resolves it.
+    targets: Vec<PathBuf>,
+    /// What the runtime creates: for each `--mount` target its shallowest missing
+    /// component; the runtime's own mount points that are missing, then their shallowest
+    /// missing parents.
+    missing: Vec<PathBuf>,
+}
+
+/// The mount points of the RUN in `snap` (mounted for the look): resolved in-root, as the
+/// runtime resolves mount destinations ([`berth_run::rootfs::prepare_mounts`]), so that a
+/// symlink in the image leads to where the runtime will create them inside the rootfs, never
+/// to the host.
+fn mountpoints(snap: &Snapshot, targets: &[PathBuf]) -> Result<MountPoints> {
     let _mounts = mount_all(snap)?;
-    let missing = |p: &Path| std::fs::symlink_metadata(snap.mountpoint.join(p)).is_err();
-    let mut out: Vec<PathBuf> = Vec::new();
-    for t in targets {
-        let mut cur = PathBuf::new();
-        for c in t.components() {
-            cur.push(c);
-            if missing(&cur) {
-                out.push(cur);
-                break;
+    let root = InRoot::open(&snap.mountpoint).map_err(|e| BuildError::io(&snap.mountpoint, e))?;
+    // A path that does not resolve (a link loop) makes the runtime fail the RUN, with its
+    // own message: nothing to prune then.
+    let resolve = |p: &Path| {
+        root.resolve(p, true)
+            .inspect_err(|e| tracing::debug!(path = %p.display(), error = %e, "mount point"))
+            .ok()
+    };
+    let mut out = MountPoints {
+        targets: Vec::new(),
+        missing: Vec::new(),
+    };
+    for r in targets.iter().filter_map(|t| resolve(t)) {
+        out.missing.extend(r.first_missing());
+        out.targets.push(r.path);
+    }
+    // A link in the image can lead a runtime mount point to where its parents are missing
+    // too: they go after the mount points themselves, once those are gone.
+    let mut parents = Vec::new();
+    for r in RUNTIME_MOUNTPOINTS
+        .iter()
+        .filter_map(|p| resolve(Path::new(p)))
+    {
+        if let Some(first) = r.first_missing() {
+            if first != r.path {
+                parents.push(first);
             }
+            out.missing.push(r.path);
         }
     }
-    out.extend(
-        RUNTIME_MOUNTPOINTS
-            .iter()
-            .map(PathBuf::from)
-            .filter(|p| missing(p)),
-    );
+    out.missing.extend(parents);
     Ok(out)
 }
 
-/// Remove from `upper` the mount points the runtime created (those in `missing`) while they
-/// are still empty files or trees of empty directories (after the empty files made for
-/// `--mount` targets are gone): the RUN's own changes stay.
-fn prune_mountpoints(upper: &Path, missing: &[PathBuf], targets: &[PathBuf]) {
-    for t in targets {
-        let path = upper.join(t);
-        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file() && m.len() == 0) {
-            let _ = std::fs::remove_file(&path);
+/// Remove from `upper` the mount points the runtime created (those in `points.missing`)
+/// while they are still empty files or trees of empty directories (after the empty files
+/// made for `--mount` targets are gone): the RUN's own changes stay.
+///
+/// The RUN may have moved them and put symlinks in their place: every path is looked up
+/// from the upper dir's descriptor through real directories only ([`InRoot`]); one that
+/// meets a symlink is not the runtime's mount point any more and is left alone.
+fn prune_mountpoints(upper: &Path, points: &MountPoints) {
+    let root = match InRoot::open(upper) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::debug!(path = %upper.display(), error = %e, "mount points kept");
+            return;
         }
-    }
-    for p in missing {
-        let path = upper.join(p);
-        let Ok(md) = std::fs::symlink_metadata(&path) else {
-            continue;
-        };
-        if md.is_dir() {
-            remove_empty_tree(&path);
-        } else if md.is_file() && md.len() == 0 {
-            if let Err(e) = std::fs::remove_file(&path) {
-                tracing::debug!(path = %path.display(), error = %e, "mount point kept");
+    };
+    let empty_file = |p: &Path| {
+        root.lstat(p)
+            .ok()
+            .flatten()
+            .is_some_and(|m| m.kind == FileType::RegularFile && m.size == 0)
+    };
+    let kept = |p: &Path, e: std::io::Error| {
+        tracing::debug!(path = %upper.join(p).display(), error = %e, "mount point kept");
+    };
+    for t in &points.targets {
+        if empty_file(t) {
+            if let Err(e) = root.remove_file(t) {
+                kept(t, e);
             }
         }
     }
-}
-
-/// Remove `dir` if it holds only empty directories; returns whether it is gone.
-fn remove_empty_tree(dir: &Path) -> bool {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return false;
-    };
-    let mut empty = true;
-    for e in entries.flatten() {
-        let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
-        if !(is_dir && remove_empty_tree(&e.path())) {
-            empty = false;
+    for p in &points.missing {
+        let Ok(Some(m)) = root.lstat(p) else {
+            continue;
+        };
+        let result = match m.kind {
+            FileType::Directory => root.remove_empty_dirs(p).map(|_| ()),
+            FileType::RegularFile if m.size == 0 => root.remove_file(p),
+            _ => Ok(()),
+        };
+        if let Err(e) = result {
+            kept(p, e);
         }
     }
-    empty && std::fs::remove_dir(dir).is_ok()
 }
 
 /// A RUN's shell script with its heredocs: a lone `<<EOF` runs the body as the script;

@@ -65,7 +65,7 @@ fn errno_of(e: &pathrs::error::Error) -> Option<i32> {
     }
 }
 
-fn to_io(e: pathrs::error::Error) -> io::Error {
+pub(super) fn to_io(e: pathrs::error::Error) -> io::Error {
     match errno_of(&e) {
         Some(n) => io::Error::new(io::Error::from_raw_os_error(n).kind(), e.to_string()),
         None => io::Error::other(e.to_string()),
@@ -77,9 +77,8 @@ fn is_enoent(e: &pathrs::error::Error) -> bool {
 }
 
 impl<'o> Applier<'o> {
-    pub fn new(root_path: &Path, opts: &'o ApplyOptions) -> Result<Self> {
-        let root = Root::open(root_path).map_err(|e| LayerError::io(root_path, to_io(e)))?;
-        Ok(Applier {
+    pub fn new(root: Root, root_path: &Path, opts: &'o ApplyOptions) -> Self {
+        Applier {
             root,
             root_path: root_path.to_path_buf(),
             opts,
@@ -87,7 +86,7 @@ impl<'o> Applier<'o> {
             buf: vec![0u8; 128 * 1024],
             known_dirs: HashSet::new(),
             dir_meta: Vec::new(),
-        })
+        }
     }
 
     fn io_err(&self, rel: &Path, what: &str, e: impl Into<io::Error>) -> LayerError {

@@ -123,15 +123,22 @@ pub(crate) fn mount_binds(rootfs: &Path, spec: &Spec) -> Result<()> {
         let target = PathBuf::from(format!("/proc/self/fd/{}", handle.as_fd().as_raw_fd()));
         Mount::bind(&source, false).mount(&target)?.leak();
         if ro {
-            // The descriptor still names the covered inode: remount the new mount by path
-            // (the container is stopped; nothing can swap the path meanwhile).
-            let mounted = rootfs.join(resolved.strip_prefix("/").unwrap_or(&resolved));
+            // The descriptor still names the covered inode: resolve the path again in-root,
+            // which now ends on the new mount, and remount that through its descriptor (a
+            // volume shared with a running container could have been changed meanwhile).
+            let mounted = root.resolve(&resolved).map_err(fail)?;
+            let target = PathBuf::from(format!("/proc/self/fd/{}", mounted.as_fd().as_raw_fd()));
             rustix::mount::mount_remount(
-                &mounted,
+                &target,
                 rustix::mount::MountFlags::BIND | rustix::mount::MountFlags::RDONLY,
                 "",
             )
-            .map_err(|e| RunError::io(&mounted, e.into()))?;
+            .map_err(|e| {
+                RunError::io(
+                    rootfs.join(resolved.strip_prefix("/").unwrap_or(&resolved)),
+                    e.into(),
+                )
+            })?;
         }
     }
     Ok(())

@@ -6,12 +6,14 @@
 //! [`conformance_buildah`] compares those builds with Buildah's ([`oci_tree`] reads images
 //! back), [`squash_link_jobs`] checks `--squash`, `--squash-all`, `COPY --link`, `--jobs`;
 //! [`rebuild`] checks that a rebuild from the cache makes the same image.
+//! [`host_paths`] holds RUN steps that try to make berth act on host paths.
 //! Each test has its own store and run root; [`RunEnv`] unmounts and removes everything on
 //! drop, also when a test fails.
 
 mod conformance;
 mod conformance_buildah;
 mod features;
+mod host_paths;
 mod oci_tree;
 mod rebuild;
 mod run_mount_options;
