@@ -21,6 +21,10 @@ pub enum RunError {
     /// The operation is refused in the container's current state.
     #[error("{0}")]
     FailedPrecondition(String),
+    /// `exec` into a container that is not running: Podman's `container state improper`,
+    /// exit 255.
+    #[error("{0}: container state improper")]
+    StateImproper(String),
     /// The image's own files (passwd, group) are unsafe or unreadable.
     #[error("{path}: {reason}")]
     Rootfs { path: String, reason: String },
@@ -66,11 +70,12 @@ impl RunError {
     }
 
     /// The exit code Podman uses for this error: 127 command not found, 126 cannot invoke,
-    /// otherwise 125.
+    /// 255 an exec into a container that is not running, otherwise 125.
     pub fn exit_code(&self) -> u8 {
         match self {
             RunError::CommandNotFound(_) => 127,
             RunError::CannotInvoke(_) => 126,
+            RunError::StateImproper(_) => 255,
             _ => 125,
         }
     }

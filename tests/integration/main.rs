@@ -11,6 +11,7 @@ mod images;
 mod interop;
 mod manifest;
 mod oracles;
+mod podman_parity;
 mod registry;
 mod registry_harness;
 mod registry_hostile;

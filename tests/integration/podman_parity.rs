@@ -1,0 +1,17 @@
+//! Differences a Podman user trips on (issue 13), each made Podman's: exit codes and messages
+//! of `exec`, `volume rm`, `rmi -f`, `stop`, `rm -f`; Go's architecture names in `version` and
+//! `info`; `--read-only`'s writable tmpfs directories.
+
+use crate::run::busybox;
+
+#[test]
+fn exec_into_a_stopped_container_is_state_improper() {
+    let r = busybox();
+    r.ok(&["create", "--name", "st", "busybox", "sleep", "100"]);
+    let (code, _, err) = r.code(&["exec", "st", "true"]);
+    assert_eq!(code, Some(255), "{err}");
+    assert!(err.contains("container state improper"), "{err}");
+    // A container that does not exist stays berth's own error.
+    let (code, _, err) = r.code(&["exec", "nosuch", "true"]);
+    assert_eq!(code, Some(125), "{err}");
+}
