@@ -12,6 +12,9 @@ pub enum RunError {
     /// No such container.
     #[error("no container with name or id {0:?} found")]
     NoSuchContainer(String),
+    /// No such volume.
+    #[error("no volume with name {0:?} found: no such volume")]
+    NoSuchVolume(String),
     /// A container name already in use.
     #[error("the container name {name:?} is already in use by {id}: choose another name or remove that container")]
     NameInUse { name: String, id: String },
@@ -61,6 +64,16 @@ pub enum RunError {
 }
 
 impl RunError {
+    /// Podman's exit code when removing one of several objects (`rm`, `volume rm`) fails: 1 no
+    /// such object, 2 in use (or running, without force), 125 anything else.
+    pub fn removal_exit_code(&self) -> u8 {
+        match self {
+            RunError::NoSuchContainer(_) | RunError::NoSuchVolume(_) => 1,
+            RunError::FailedPrecondition(_) => 2,
+            _ => 125,
+        }
+    }
+
     /// Attach a path to an I/O error.
     pub fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {
         RunError::Io {

@@ -586,12 +586,7 @@ pub fn rm(ctx: &Context, args: RmArgs) -> Result<ExitCode> {
             Ok(c) => outln!("{}", c.id),
             Err(e) => {
                 errln!("Error: {}", e.to_string().replace('\n', " "));
-                let this = match e {
-                    RunError::NoSuchContainer(_) => 1,
-                    RunError::FailedPrecondition(_) => 2,
-                    _ => 125,
-                };
-                code = code.max(this);
+                code = code.max(e.removal_exit_code());
             }
         }
     }

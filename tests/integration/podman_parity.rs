@@ -15,3 +15,22 @@ fn exec_into_a_stopped_container_is_state_improper() {
     let (code, _, err) = r.code(&["exec", "nosuch", "true"]);
     assert_eq!(code, Some(125), "{err}");
 }
+
+#[test]
+fn volume_rm_removes_the_free_volumes_and_reports_the_used_one() {
+    let r = busybox();
+    r.ok(&["volume", "create", "a"]);
+    r.ok(&["volume", "create", "b"]);
+    r.ok(&["create", "--name", "user", "-v", "b:/b", "busybox", "true"]);
+    let (code, out, err) = r.code(&["volume", "rm", "a", "b"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(out, "a\n");
+    assert!(err.contains("volume b is being used"), "{err}");
+    assert_eq!(r.ok(&["volume", "ls", "-q"]), "b\n");
+    let (code, _, err) = r.code(&["volume", "rm", "nosuch"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("no volume with name \"nosuch\" found"),
+        "{err}"
+    );
+}
