@@ -4,6 +4,17 @@
 
 use crate::run::busybox;
 
+/// A container that ends on SIGTERM (busybox `sleep` as pid 1 would ignore it).
+const STOPPABLE: &[&str] = &[
+    "sh",
+    "-c",
+    "trap 'exit 0' TERM; while :; do sleep 0.1; done",
+];
+
+fn run_args<'a>(head: &[&'a str], tail: &[&'a str]) -> Vec<&'a str> {
+    head.iter().chain(tail).copied().collect()
+}
+
 #[test]
 fn exec_into_a_stopped_container_is_state_improper() {
     let r = busybox();
@@ -33,4 +44,23 @@ fn volume_rm_removes_the_free_volumes_and_reports_the_used_one() {
         err.contains("no volume with name \"nosuch\" found"),
         "{err}"
     );
+}
+
+#[test]
+fn rmi_force_removes_the_containers_of_the_image() {
+    let r = busybox();
+    r.ok(&["tag", "busybox", "other"]);
+    r.ok(&run_args(
+        &["run", "-d", "--name", "up", "other"],
+        STOPPABLE,
+    ));
+    r.ok(&["create", "--name", "made", "other", "true"]);
+    // Removing one of several names leaves the image and its containers.
+    assert!(r.ok(&["rmi", "-f", "other"]).starts_with("Untagged:"));
+    assert_eq!(r.ok(&["ps", "-aq"]).lines().count(), 2);
+    // Removing the image takes its containers along, the running one stopped first.
+    let out = r.ok(&["rmi", "-f", "busybox"]);
+    assert!(out.contains("Deleted:"), "{out}");
+    assert_eq!(r.ok(&["images", "-q"]), "");
+    r.assert_no_leftovers();
 }
