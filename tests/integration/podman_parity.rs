@@ -64,3 +64,27 @@ fn rmi_force_removes_the_containers_of_the_image() {
     assert_eq!(r.ok(&["images", "-q"]), "");
     r.assert_no_leftovers();
 }
+
+#[test]
+fn stop_restart_and_rm_print_the_name_given_and_warn_on_sigkill() {
+    let r = busybox();
+    r.ok(&["run", "-d", "--name", "stubborn", "busybox", "sleep", "100"]);
+    let (code, out, err) = r.code(&["stop", "-t", "1", "stubborn"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out, "stubborn\n");
+    assert!(
+        err.contains(
+            "StopSignal SIGTERM failed to stop container stubborn in 1 seconds, resorting to SIGKILL"
+        ),
+        "{err}"
+    );
+    r.ok(&["run", "-d", "--name", "polite", "busybox", "sleep", "100"]);
+    assert_eq!(r.ok(&["rm", "-f", "polite"]), "polite\n");
+    r.ok(&run_args(
+        &["run", "-d", "--name", "again", "busybox"],
+        STOPPABLE,
+    ));
+    assert_eq!(r.ok(&["restart", "again"]), "again\n");
+    let (_, _, err) = r.code(&["stop", "again"]);
+    assert!(!err.contains("SIGKILL"), "{err}");
+}
