@@ -88,3 +88,19 @@ fn stop_restart_and_rm_print_the_name_given_and_warn_on_sigkill() {
     let (_, _, err) = r.code(&["stop", "again"]);
     assert!(!err.contains("SIGKILL"), "{err}");
 }
+
+#[test]
+fn version_and_info_name_the_architecture_as_go_does() {
+    let go_arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        "powerpc64" => "ppc64le",
+        other => other,
+    };
+    let r = busybox();
+    let version = r.ok(&["version"]);
+    assert!(version.contains(&format!("linux/{go_arch}")), "{version}");
+    let info: serde_json::Value = serde_json::from_str(&r.ok(&["info"])).unwrap();
+    assert_eq!(info["host"]["arch"], go_arch, "{info}");
+}
