@@ -104,3 +104,24 @@ fn version_and_info_name_the_architecture_as_go_does() {
     let info: serde_json::Value = serde_json::from_str(&r.ok(&["info"])).unwrap();
     assert_eq!(info["host"]["arch"], go_arch, "{info}");
 }
+
+#[test]
+fn read_only_mounts_writable_tmpfs_dirs_unless_told_not_to() {
+    let r = busybox();
+    let script = "touch /tmp/a /var/tmp/b /run/c && echo writable; touch /d 2>&1";
+    let (_, out, _) = r.code(&["run", "--rm", "--read-only", "busybox", "sh", "-c", script]);
+    assert!(out.starts_with("writable\n"), "{out}");
+    assert!(out.contains("Read-only file system"), "{out}");
+    let (_, out, _) = r.code(&[
+        "run",
+        "--rm",
+        "--read-only",
+        "--read-only-tmpfs=false",
+        "busybox",
+        "sh",
+        "-c",
+        "touch /tmp/a 2>&1",
+    ]);
+    assert!(out.contains("Read-only file system"), "{out}");
+    r.assert_no_leftovers();
+}
