@@ -6,6 +6,7 @@ use anyhow::{bail, Context as _, Result};
 use berth_image_store::images::RemoveOutcome;
 use berth_image_store::names::split_repo_tag;
 use berth_image_store::{ImageRecord, Store, StoreError};
+use berth_run::RunError;
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
@@ -268,8 +269,12 @@ pub struct RmiArgs {
     images: Vec<String>,
 }
 
-/// `rmi`: as Podman, exit 1 when an image is not known, 2 when one is in use.
+/// `rmi`: as Podman, exit 1 when an image is not known, 2 when one is in use. `-f` also
+/// removes the containers made from an image it deletes (stopping running ones).
 pub fn rmi(ctx: &Context, args: RmiArgs) -> Result<ExitCode> {
+    if args.force {
+        crate::containers::enter(ctx)?;
+    }
     let store = ctx.store()?;
     let targets: Vec<String> = if args.all {
         store
@@ -282,25 +287,27 @@ pub fn rmi(ctx: &Context, args: RmiArgs) -> Result<ExitCode> {
     } else {
         args.images.clone()
     };
+    let engine = berth_run::Engine::new(&store, &crate::containers::runroot(ctx))?;
     let mut code = ExitCode::SUCCESS;
     for target in &targets {
         let names = match store.lookup_image(target) {
             Ok(img) => img.names,
             Err(_) => Vec::new(),
         };
-        match store.remove_image(target, args.force) {
-            Ok(RemoveOutcome::Untagged(name)) => outln!("Untagged: {name}"),
-            Ok(RemoveOutcome::Deleted(id)) => {
+        let stop_timeout = std::time::Duration::from_secs(STOP_TIMEOUT_SECS);
+        match engine.remove_image(target, args.force, stop_timeout) {
+            Ok((RemoveOutcome::Untagged(name), _)) => outln!("Untagged: {name}"),
+            Ok((RemoveOutcome::Deleted(id), _)) => {
                 for name in &names {
                     outln!("Untagged: {name}");
                 }
                 outln!("Deleted: {}", id.digest());
             }
-            Err(err @ StoreError::NotFound(_)) => {
+            Err(RunError::Store(err @ StoreError::NotFound(_))) => {
                 errln!("Error: {err}");
                 code = ExitCode::from(1);
             }
-            Err(err @ StoreError::FailedPrecondition(_)) => {
+            Err(RunError::Store(err @ StoreError::FailedPrecondition(_))) => {
                 errln!("Error: {err}");
                 code = ExitCode::from(2);
             }
@@ -309,6 +316,10 @@ pub fn rmi(ctx: &Context, args: RmiArgs) -> Result<ExitCode> {
     }
     Ok(code)
 }
+
+/// Seconds `rmi -f` gives a running container between its stop signal and SIGKILL (Podman's
+/// default stop timeout).
+const STOP_TIMEOUT_SECS: u64 = 10;
 
 #[derive(Args)]
 pub struct InspectArgs {

@@ -6,7 +6,7 @@
 //! mount/unmount/prune), [`archive`] (import, save, load), [`registry`] (pull, push, login,
 //! logout, copy, search), [`containers`] (run, create, start, exec, stop, kill, restart, rm,
 //! ps, logs, wait, commit, export, container …, volume …), [`system`] (system check/prune/info,
-//! version); [`output`] holds the shared table and human-readable formatting; [`stdio`] is
+//! info, version); [`output`] holds the shared table and human-readable formatting; [`stdio`] is
 //! berth's own stdout and stderr (its print macros, and what a command does when their reader
 //! has gone); [`lazy`] makes clap build a subcommand's arguments only when that subcommand runs.
 
@@ -84,6 +84,8 @@ enum Command {
     /// Manage the store.
     #[command(subcommand)]
     System(Lazy<system::SystemCommand>),
+    /// Display berth's host and store information (as `system info`).
+    Info(Lazy<system::InfoArgs>),
     /// Display version information.
     Version(Lazy<system::VersionArgs>),
     /// Pull an image from a registry into the store.
@@ -201,6 +203,7 @@ fn on_closed(command: &Command) -> OnClosed {
         Command::Images(_)
         | Command::Inspect(_)
         | Command::Version(_)
+        | Command::Info(_)
         | Command::Search(_)
         | Command::Cp(_)
         | Command::Top(_)
@@ -255,6 +258,7 @@ fn run(ctx: &Context, command: Command) -> Result<ExitCode> {
         Command::Load(a) => archive::load(ctx, a.0),
         Command::System(c) => system::dispatch(ctx, c.0),
         Command::Version(a) => system::version(ctx, a.0),
+        Command::Info(a) => system::info(ctx, a.0),
         Command::Pull(a) => registry::pull(ctx, a.0),
         Command::Push(a) => registry::push(ctx, a.0),
         Command::Login(a) => registry::login(ctx, a.0),

@@ -4,6 +4,7 @@ use std::io::{self, BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
+use berth_image_store::import::host_arch;
 use clap::{Args, Subcommand};
 use serde_json::json;
 
@@ -136,7 +137,7 @@ pub fn info(ctx: &Context, args: InfoArgs) -> Result<ExitCode> {
     let blobs = store.content().list()?;
     let out = json!({
         "host": {
-            "arch": std::env::consts::ARCH,
+            "arch": host_arch(),
             "os": std::env::consts::OS,
             "kernel": kernel_release(),
             "rootless": !is_root(),
@@ -195,16 +196,12 @@ pub fn version(_ctx: &Context, args: VersionArgs) -> Result<ExitCode> {
         Some("json") => outln!(
             "{}",
             serde_json::to_string_pretty(&json!({
-                "Client": { "Version": version, "OsArch": format!("{}/{}", std::env::consts::OS, std::env::consts::ARCH) }
+                "Client": { "Version": version, "OsArch": format!("{}/{}", std::env::consts::OS, host_arch()) }
             }))?
         ),
         None => {
             outln!("Version:      {version}");
-            outln!(
-                "OS/Arch:      {}/{}",
-                std::env::consts::OS,
-                std::env::consts::ARCH
-            );
+            outln!("OS/Arch:      {}/{}", std::env::consts::OS, host_arch());
         }
         Some(other) => bail!("unknown --format {other:?}: use json"),
     }

@@ -372,6 +372,17 @@ impl Store {
         })
     }
 
+    /// The image that [`Store::remove_image`] of `name_or_id` would delete, or `None` when it
+    /// would only remove that name (the image keeps its others). A caller that owns containers
+    /// asks this before removing them with the image (`rmi -f`).
+    pub fn image_to_delete(&self, name_or_id: &str) -> Result<Option<ImageRecord>> {
+        let (image, matched) = self.resolve(name_or_id)?;
+        Ok(match matched {
+            Some(_) if image.names.len() > 1 => None,
+            _ => Some(image),
+        })
+    }
+
     /// Remove an image record (its blobs go at the next gc). When the image has several names
     /// and `name_or_id` is a name, only that name is removed (as `podman rmi`). Refused while
     /// the image is mounted or used by a snapshot unless `force` (which removes those

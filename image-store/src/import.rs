@@ -36,7 +36,8 @@ pub struct ImportOptions {
     pub layer: LayerOptions,
 }
 
-/// The OCI architecture name of the host (`amd64`, `arm64`, …).
+/// The OCI architecture name of the host, in Go's names as Podman shows it (`amd64`, `arm64`,
+/// `386`, `arm`, `ppc64le`, `s390x`, `riscv64`), not Rust's (`x86_64`, `aarch64`).
 pub fn host_arch() -> &'static str {
     match std::env::consts::ARCH {
         "x86_64" => "amd64",

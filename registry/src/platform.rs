@@ -18,16 +18,7 @@ pub struct Platform {
 impl Platform {
     /// The host's platform.
     pub fn host() -> Platform {
-        let arch = match std::env::consts::ARCH {
-            "x86_64" => "amd64",
-            "aarch64" => "arm64",
-            "x86" => "386",
-            "powerpc64" => "ppc64le",
-            "s390x" => "s390x",
-            "riscv64" => "riscv64",
-            "arm" => "arm",
-            other => other,
-        };
+        let arch = berth_image_store::import::host_arch();
         Platform {
             os: std::env::consts::OS.to_string(),
             arch: arch.to_string(),

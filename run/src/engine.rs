@@ -455,7 +455,7 @@ impl<'a> Engine<'a> {
     }
 
     /// Stop: the stop signal (`--stop-signal`, the image's, else SIGTERM), then `SIGKILL` after
-    /// `timeout`; returns once the exit is recorded, with the record, or `None` when the
+    /// `timeout` (with a warning, as Podman, unless `timeout` is zero); returns once the exit is recorded, with the record, or `None` when the
     /// container is gone: a `--rm` container's monitor removes it as it ends, and this waits
     /// for that (so that nothing else removes it at the same time).
     pub fn stop(&self, c: &Container, timeout: Duration) -> Result<Option<Container>> {
@@ -463,8 +463,18 @@ impl<'a> Engine<'a> {
         if c.state != State::Running {
             return Ok(Some(c));
         }
-        let _ = self.kill(&c, c.options.stop_signal.unwrap_or(libc::SIGTERM));
+        let signal = c.options.stop_signal.unwrap_or(libc::SIGTERM);
+        let _ = self.kill(&c, signal);
         if !self.wait_dead(&c, timeout) {
+            if !timeout.is_zero() {
+                // Podman's warning, word for word.
+                tracing::warn!(
+                    "StopSignal {} failed to stop container {} in {} seconds, resorting to SIGKILL",
+                    crate::signals::signal_name(signal),
+                    c.name,
+                    timeout.as_secs()
+                );
+            }
             let _ = self.kill(&c, libc::SIGKILL);
             if !self.wait_dead(&c, Duration::from_secs(10)) {
                 return Err(RunError::FailedPrecondition(format!(

@@ -12,6 +12,9 @@ pub enum RunError {
     /// No such container.
     #[error("no container with name or id {0:?} found")]
     NoSuchContainer(String),
+    /// No such volume.
+    #[error("no volume with name {0:?} found: no such volume")]
+    NoSuchVolume(String),
     /// A container name already in use.
     #[error("the container name {name:?} is already in use by {id}: choose another name or remove that container")]
     NameInUse { name: String, id: String },
@@ -21,6 +24,10 @@ pub enum RunError {
     /// The operation is refused in the container's current state.
     #[error("{0}")]
     FailedPrecondition(String),
+    /// `exec` into a container that is not running: Podman's `container state improper`,
+    /// exit 255.
+    #[error("{0}: container state improper")]
+    StateImproper(String),
     /// The image's own files (passwd, group) are unsafe or unreadable.
     #[error("{path}: {reason}")]
     Rootfs { path: String, reason: String },
@@ -57,6 +64,16 @@ pub enum RunError {
 }
 
 impl RunError {
+    /// Podman's exit code when removing one of several objects (`rm`, `volume rm`) fails: 1 no
+    /// such object, 2 in use (or running, without force), 125 anything else.
+    pub fn removal_exit_code(&self) -> u8 {
+        match self {
+            RunError::NoSuchContainer(_) | RunError::NoSuchVolume(_) => 1,
+            RunError::FailedPrecondition(_) => 2,
+            _ => 125,
+        }
+    }
+
     /// Attach a path to an I/O error.
     pub fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {
         RunError::Io {
@@ -66,11 +83,12 @@ impl RunError {
     }
 
     /// The exit code Podman uses for this error: 127 command not found, 126 cannot invoke,
-    /// otherwise 125.
+    /// 255 an exec into a container that is not running, otherwise 125.
     pub fn exit_code(&self) -> u8 {
         match self {
             RunError::CommandNotFound(_) => 127,
             RunError::CannotInvoke(_) => 126,
+            RunError::StateImproper(_) => 255,
             _ => 125,
         }
     }

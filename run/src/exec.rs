@@ -85,9 +85,10 @@ impl Engine<'_> {
     pub fn exec(&self, c: &Container, req: &ExecRequest) -> Result<Option<i32>> {
         let c = self.refresh(c.clone())?;
         if c.state != State::Running {
-            return Err(RunError::FailedPrecondition(format!(
-                "container {} is not running: start it first",
-                c.name
+            return Err(RunError::StateImproper(format!(
+                "can only create exec sessions on running containers ({} is {})",
+                c.name,
+                c.state.as_str()
             )));
         }
         let process = self.exec_process(&c, req)?;

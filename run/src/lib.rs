@@ -36,6 +36,7 @@
 //!   lower layer).
 //! - [`top`]: a running container's processes, from `/proc` by PID namespace.
 //! - [`stats`]: a running container's CPU, memory, PIDs and I/O, from its cgroup (v1 or v2).
+//! - [`image_removal`]: removing an image with the containers made from it (`rmi -f`).
 //! - [`image_volumes`]: the image's `VOLUME`s → anonymous volumes filled from the image
 //!   (`--image-volume bind|tmpfs|ignore`).
 //! - [`volumes::Volumes`]: named and anonymous volumes (`-v NAME:/path`, `-v /path`).
@@ -54,6 +55,7 @@ pub mod ephemeral;
 pub mod error;
 pub mod exec;
 pub mod exploded;
+pub mod image_removal;
 pub mod image_volumes;
 pub mod logfile;
 pub mod logs;

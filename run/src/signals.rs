@@ -12,29 +12,55 @@ pub fn parse_signal(s: &str) -> Result<i32> {
     }
     let upper = s.to_ascii_uppercase();
     let name = upper.strip_prefix("SIG").unwrap_or(&upper);
-    let sig = match name {
-        "HUP" => libc::SIGHUP,
-        "INT" => libc::SIGINT,
-        "QUIT" => libc::SIGQUIT,
-        "KILL" => libc::SIGKILL,
-        "USR1" => libc::SIGUSR1,
-        "USR2" => libc::SIGUSR2,
-        "TERM" => libc::SIGTERM,
-        "ALRM" => libc::SIGALRM,
-        "CONT" => libc::SIGCONT,
-        "STOP" => libc::SIGSTOP,
-        "WINCH" => libc::SIGWINCH,
-        "PIPE" => libc::SIGPIPE,
-        "PWR" => libc::SIGPWR,
-        "RTMIN+3" => libc::SIGRTMIN() + 3,
-        _ => return Err(RunError::Invalid(format!("unknown signal {s:?}"))),
-    };
-    Ok(sig)
+    if name == "RTMIN+3" {
+        return Ok(libc::SIGRTMIN() + 3);
+    }
+    NAMES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, sig)| *sig)
+        .ok_or_else(|| RunError::Invalid(format!("unknown signal {s:?}")))
+}
+
+/// The signals known by name, without their `SIG` prefix.
+const NAMES: &[(&str, i32)] = &[
+    ("HUP", libc::SIGHUP),
+    ("INT", libc::SIGINT),
+    ("QUIT", libc::SIGQUIT),
+    ("KILL", libc::SIGKILL),
+    ("USR1", libc::SIGUSR1),
+    ("USR2", libc::SIGUSR2),
+    ("TERM", libc::SIGTERM),
+    ("ALRM", libc::SIGALRM),
+    ("CONT", libc::SIGCONT),
+    ("STOP", libc::SIGSTOP),
+    ("WINCH", libc::SIGWINCH),
+    ("PIPE", libc::SIGPIPE),
+    ("PWR", libc::SIGPWR),
+];
+
+/// A signal's name as Podman writes it (`SIGTERM`), or its number for one without a name.
+pub fn signal_name(sig: i32) -> String {
+    match NAMES.iter().find(|(_, n)| *n == sig) {
+        Some((name, _)) => format!("SIG{name}"),
+        None if sig == libc::SIGRTMIN() + 3 => "SIGRTMIN+3".to_string(),
+        None => sig.to_string(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signal_names_round_trip() {
+        assert_eq!(signal_name(libc::SIGTERM), "SIGTERM");
+        assert_eq!(signal_name(libc::SIGRTMIN() + 3), "SIGRTMIN+3");
+        assert_eq!(
+            parse_signal(&signal_name(libc::SIGUSR1)).unwrap(),
+            libc::SIGUSR1
+        );
+    }
 
     #[test]
     fn signals() {

@@ -109,6 +109,10 @@ pub struct RunOptions {
     pub network: Network,
     /// `--read-only`.
     pub read_only: bool,
+    /// `--read-only-tmpfs` (the CLI's default: true): with `read_only`, a writable tmpfs on
+    /// `/tmp`, `/var/tmp` and `/run`, as Podman.
+    #[serde(default)]
+    pub read_only_tmpfs: bool,
     /// `--annotation KEY=VALUE`.
     pub annotations: Vec<(String, String)>,
     /// `--stop-signal` (default: the image's `StopSignal`, else SIGTERM), as a number.
@@ -345,6 +349,10 @@ pub fn volume_mount(v: &str) -> Result<Mount> {
     mount(ctr, "bind", host, &options)
 }
 
+/// Where `--read-only` (with `--read-only-tmpfs`, the default) mounts a writable tmpfs, as
+/// Podman: the directories programs expect to write to.
+pub const READ_ONLY_TMPFS: [&str; 3] = ["/tmp", "/var/tmp", "/run"];
+
 /// Parse a `--tmpfs ctr[:options]`.
 pub fn tmpfs_mount(t: &str) -> Result<Mount> {
     let (ctr, opts) = t.split_once(':').unwrap_or((t, ""));
@@ -511,6 +519,14 @@ pub fn generate(input: &SpecInput<'_>, opts: &RunOptions) -> Result<Spec> {
     }
     for t in &opts.tmpfs {
         mounts.push(tmpfs_mount(t)?);
+    }
+    if opts.read_only && opts.read_only_tmpfs {
+        for dir in READ_ONLY_TMPFS {
+            // A mount the user asked for there wins.
+            if !mounts.iter().any(|m| m.destination() == Path::new(dir)) {
+                mounts.push(mount(dir, "tmpfs", "tmpfs", &["rw", "nosuid", "nodev"])?);
+            }
+        }
     }
 
     let mut kinds = vec![

@@ -95,7 +95,7 @@ impl Volumes {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        let (n, c) = row.ok_or_else(|| RunError::Invalid(format!("no volume named {name:?}")))?;
+        let (n, c) = row.ok_or_else(|| RunError::NoSuchVolume(name.to_string()))?;
         Ok(self.value(n, c))
     }
 
@@ -124,7 +124,7 @@ impl Volumes {
         let v = self.get(name)?;
         if !users.is_empty() {
             return Err(RunError::FailedPrecondition(format!(
-                "volume {name} is in use by container(s) {}: remove them first",
+                "volume {name} is being used by the following container(s): {}: volume is being used",
                 users.join(", ")
             )));
         }

@@ -409,7 +409,7 @@ pub fn restart(ctx: &Context, args: StopArgs) -> Result<ExitCode> {
         if let Err(e) = engine.start_detached(&c, &exe, &global_args(ctx)) {
             return fail(e);
         }
-        outln!("{}", c.id);
+        outln!("{name}");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -583,15 +583,11 @@ pub fn rm(ctx: &Context, args: RmArgs) -> Result<ExitCode> {
             .get(name)
             .and_then(|c| engine.remove_with(&c, args.force, args.volumes).map(|_| c));
         match result {
-            Ok(c) => outln!("{}", c.id),
+            // The name as given (`-a` gives ids), as Podman.
+            Ok(_) => outln!("{name}"),
             Err(e) => {
                 errln!("Error: {}", e.to_string().replace('\n', " "));
-                let this = match e {
-                    RunError::NoSuchContainer(_) => 1,
-                    RunError::FailedPrecondition(_) => 2,
-                    _ => 125,
-                };
-                code = code.max(this);
+                code = code.max(e.removal_exit_code());
             }
         }
     }

@@ -56,6 +56,9 @@ pub struct CreateArgs {
     /// Mount the container's root filesystem read-only.
     #[arg(long)]
     pub read_only: bool,
+    /// With --read-only, mount a writable tmpfs on /tmp, /var/tmp and /run (as Podman).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_value = "true", default_missing_value = "true")]
+    pub read_only_tmpfs: bool,
     /// Add capabilities (e.g. NET_ADMIN, or ALL).
     #[arg(long, value_delimiter = ',', value_name = "CAP")]
     pub cap_add: Vec<String>,
@@ -169,6 +172,7 @@ impl CreateArgs {
             tmpfs: self.tmpfs.clone(),
             network: self.network.parse::<Network>()?,
             read_only: self.read_only,
+            read_only_tmpfs: self.read_only_tmpfs,
             annotations: self
                 .annotation
                 .iter()

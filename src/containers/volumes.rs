@@ -115,10 +115,22 @@ pub fn dispatch(ctx: &Context, command: VolumeCommand) -> Result<ExitCode> {
             outln!("{}", serde_json::to_string_pretty(&out)?);
         }
         VolumeCommand::Rm(a) => {
+            // Each volume on its own, as Podman: the others are removed when one fails; the
+            // exit code is the worst failure's (1 no such volume, 2 in use).
+            let mut code = 0u8;
             for n in &a.names {
-                volumes.remove(n, &engine.volume_users(n)?)?;
-                outln!("{n}");
+                match engine
+                    .volume_users(n)
+                    .and_then(|users| volumes.remove(n, &users))
+                {
+                    Ok(()) => outln!("{n}"),
+                    Err(e) => {
+                        errln!("Error: {}", e.to_string().replace('\n', " "));
+                        code = code.max(e.removal_exit_code());
+                    }
+                }
             }
+            return Ok(ExitCode::from(code));
         }
         VolumeCommand::Prune(_) => {
             for v in volumes.list()? {

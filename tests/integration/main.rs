@@ -12,6 +12,7 @@ mod images;
 mod interop;
 mod manifest;
 mod oracles;
+mod podman_parity;
 mod registry;
 mod registry_documents;
 mod registry_harness;

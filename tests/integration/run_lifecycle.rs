@@ -390,7 +390,7 @@ fn named_volumes_outlive_containers() {
             "rm",
             "data",
         ],
-        125,
+        2,
     );
     assert!(err.contains("user"), "{err}");
     let inspect: serde_json::Value =

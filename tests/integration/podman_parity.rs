@@ -1,0 +1,127 @@
+//! Differences a Podman user trips on (issue 13), each made Podman's: exit codes and messages
+//! of `exec`, `volume rm`, `rmi -f`, `stop`, `rm -f`; Go's architecture names in `version` and
+//! `info`; `--read-only`'s writable tmpfs directories.
+
+use crate::run::busybox;
+
+/// A container that ends on SIGTERM (busybox `sleep` as pid 1 would ignore it).
+const STOPPABLE: &[&str] = &[
+    "sh",
+    "-c",
+    "trap 'exit 0' TERM; while :; do sleep 0.1; done",
+];
+
+fn run_args<'a>(head: &[&'a str], tail: &[&'a str]) -> Vec<&'a str> {
+    head.iter().chain(tail).copied().collect()
+}
+
+#[test]
+fn exec_into_a_stopped_container_is_state_improper() {
+    let r = busybox();
+    r.ok(&["create", "--name", "st", "busybox", "sleep", "100"]);
+    let (code, _, err) = r.code(&["exec", "st", "true"]);
+    assert_eq!(code, Some(255), "{err}");
+    assert!(err.contains("container state improper"), "{err}");
+    // A container that does not exist stays berth's own error.
+    let (code, _, err) = r.code(&["exec", "nosuch", "true"]);
+    assert_eq!(code, Some(125), "{err}");
+}
+
+#[test]
+fn volume_rm_removes_the_free_volumes_and_reports_the_used_one() {
+    let r = busybox();
+    r.ok(&["volume", "create", "a"]);
+    r.ok(&["volume", "create", "b"]);
+    r.ok(&["create", "--name", "user", "-v", "b:/b", "busybox", "true"]);
+    let (code, out, err) = r.code(&["volume", "rm", "a", "b"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(out, "a\n");
+    assert!(err.contains("volume b is being used"), "{err}");
+    assert_eq!(r.ok(&["volume", "ls", "-q"]), "b\n");
+    let (code, _, err) = r.code(&["volume", "rm", "nosuch"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("no volume with name \"nosuch\" found"),
+        "{err}"
+    );
+}
+
+#[test]
+fn rmi_force_removes_the_containers_of_the_image() {
+    let r = busybox();
+    r.ok(&["tag", "busybox", "other"]);
+    r.ok(&run_args(
+        &["run", "-d", "--name", "up", "other"],
+        STOPPABLE,
+    ));
+    r.ok(&["create", "--name", "made", "other", "true"]);
+    // Removing one of several names leaves the image and its containers.
+    assert!(r.ok(&["rmi", "-f", "other"]).starts_with("Untagged:"));
+    assert_eq!(r.ok(&["ps", "-aq"]).lines().count(), 2);
+    // Removing the image takes its containers along, the running one stopped first.
+    let out = r.ok(&["rmi", "-f", "busybox"]);
+    assert!(out.contains("Deleted:"), "{out}");
+    assert_eq!(r.ok(&["images", "-q"]), "");
+    r.assert_no_leftovers();
+}
+
+#[test]
+fn stop_restart_and_rm_print_the_name_given_and_warn_on_sigkill() {
+    let r = busybox();
+    r.ok(&["run", "-d", "--name", "stubborn", "busybox", "sleep", "100"]);
+    let (code, out, err) = r.code(&["stop", "-t", "1", "stubborn"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out, "stubborn\n");
+    assert!(
+        err.contains(
+            "StopSignal SIGTERM failed to stop container stubborn in 1 seconds, resorting to SIGKILL"
+        ),
+        "{err}"
+    );
+    r.ok(&["run", "-d", "--name", "polite", "busybox", "sleep", "100"]);
+    assert_eq!(r.ok(&["rm", "-f", "polite"]), "polite\n");
+    r.ok(&run_args(
+        &["run", "-d", "--name", "again", "busybox"],
+        STOPPABLE,
+    ));
+    assert_eq!(r.ok(&["restart", "again"]), "again\n");
+    let (_, _, err) = r.code(&["stop", "again"]);
+    assert!(!err.contains("SIGKILL"), "{err}");
+}
+
+#[test]
+fn version_and_info_name_the_architecture_as_go_does() {
+    let go_arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        "powerpc64" => "ppc64le",
+        other => other,
+    };
+    let r = busybox();
+    let version = r.ok(&["version"]);
+    assert!(version.contains(&format!("linux/{go_arch}")), "{version}");
+    let info: serde_json::Value = serde_json::from_str(&r.ok(&["info"])).unwrap();
+    assert_eq!(info["host"]["arch"], go_arch, "{info}");
+}
+
+#[test]
+fn read_only_mounts_writable_tmpfs_dirs_unless_told_not_to() {
+    let r = busybox();
+    let script = "touch /tmp/a /var/tmp/b /run/c && echo writable; touch /d 2>&1";
+    let (_, out, _) = r.code(&["run", "--rm", "--read-only", "busybox", "sh", "-c", script]);
+    assert!(out.starts_with("writable\n"), "{out}");
+    assert!(out.contains("Read-only file system"), "{out}");
+    let (_, out, _) = r.code(&[
+        "run",
+        "--rm",
+        "--read-only",
+        "--read-only-tmpfs=false",
+        "busybox",
+        "sh",
+        "-c",
+        "touch /tmp/a 2>&1",
+    ]);
+    assert!(out.contains("Read-only file system"), "{out}");
+    r.assert_no_leftovers();
+}
