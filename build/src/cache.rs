@@ -143,9 +143,11 @@ pub fn save(store: &Store, key: &str, entry: &Entry) {
     });
     let result = (|| -> io::Result<()> {
         fs::create_dir_all(&dir)?;
-        let tmp = dir.join(format!(".tmp-{key}-{}", std::process::id()));
-        fs::write(&tmp, body.to_string())?;
-        fs::rename(&tmp, dir.join(key))
+        berth_layers::atomic_file::write_atomically(
+            &dir.join(key),
+            body.to_string().as_bytes(),
+            0o600,
+        )
     })();
     if let Err(e) = result {
         tracing::warn!(dir = %dir.display(), error = %e, "writing the build cache");
@@ -176,7 +178,10 @@ pub fn prune(store: &Store, all: bool) -> berth_image_store::Result<PruneStats> 
     for entry in entries {
         let entry = entry.map_err(|e| berth_image_store::StoreError::io(&dir, e))?;
         let name = entry.file_name().to_string_lossy().to_string();
-        if all || name.starts_with(".tmp-") || lookup(store, &name, None).is_none() {
+        if all
+            || berth_layers::atomic_file::is_temp_name(&entry.file_name())
+            || lookup(store, &name, None).is_none()
+        {
             fs::remove_file(entry.path())
                 .map_err(|e| berth_image_store::StoreError::io(entry.path(), e))?;
             stats.entries += 1;
