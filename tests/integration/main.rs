@@ -10,6 +10,7 @@ mod images;
 mod interop;
 mod manifest;
 mod oracles;
+mod private_files;
 mod registry;
 mod registry_harness;
 mod registry_hostile;
