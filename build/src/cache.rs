@@ -226,9 +226,11 @@ fn write(store: &Store, key: &str, body: serde_json::Value) {
     let dir = index_dir(store);
     let result = (|| -> io::Result<()> {
         fs::create_dir_all(&dir)?;
-        let tmp = dir.join(format!(".tmp-{key}-{}", std::process::id()));
-        fs::write(&tmp, body.to_string())?;
-        fs::rename(&tmp, dir.join(key))
+        berth_layers::atomic_file::write_atomically(
+            &dir.join(key),
+            body.to_string().as_bytes(),
+            0o600,
+        )
     })();
     if let Err(e) = result {
         tracing::warn!(dir = %dir.display(), error = %e, "writing the build cache");
@@ -261,7 +263,7 @@ pub fn prune(store: &Store, all: bool) -> berth_image_store::Result<PruneStats> 
         let name = entry.file_name().to_string_lossy().to_string();
         let live = lookup(store, &name, None).is_some()
             || read(store, &name, None).is_some_and(|v| v.get("digest").is_none());
-        if all || name.starts_with(".tmp-") || !live {
+        if all || berth_layers::atomic_file::is_temp_name(&entry.file_name()) || !live {
             fs::remove_file(entry.path())
                 .map_err(|e| berth_image_store::StoreError::io(entry.path(), e))?;
             stats.entries += 1;

@@ -4,7 +4,6 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use berth_layers::digest::{sha256_from_hex, DigestAlgorithm, Sha256Counter};
 use berth_layers::Digest;
@@ -38,7 +37,7 @@ impl ContentStore {
         let lock = StoreLock::acquire(&self.root, false)?;
         let ingest = self.root.join("ingest");
         loop {
-            let path = ingest.join(unique_name());
+            let path = ingest.join(unique_name().map_err(|e| StoreError::io(&ingest, e))?);
             match OpenOptions::new()
                 .write(true)
                 .create_new(true)
@@ -220,15 +219,11 @@ fn check_sha256(digest: &Digest) -> Result<()> {
     Ok(())
 }
 
-/// A name no other writer (in this or another process) picks.
-pub(crate) fn unique_name() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!("{}-{nanos:x}-{n}", std::process::id())
+/// A name no other writer (in this or another process) picks, and no other user can predict
+/// (the pid for whoever reads a leftover, 64 random bits; creation is `O_EXCL` anyway).
+pub(crate) fn unique_name() -> io::Result<String> {
+    let random = berth_layers::atomic_file::random_u64()?;
+    Ok(format!("{}-{random:016x}", std::process::id()))
 }
 
 /// Fsync a directory (after a rename into it).

@@ -6,6 +6,7 @@
 //! busy timeout instead of failing a lock upgrade); a busy timeout lets concurrent `berth`
 //! processes wait for each other.
 
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -76,10 +77,12 @@ pub fn open(path: &Path) -> Result<Connection> {
         .create(true)
         .truncate(false)
         .write(true)
+        .mode(0o600)
         .open(&lock_path)
         .map_err(|e| StoreError::io(&lock_path, e))?;
     rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)
         .map_err(|e| StoreError::io(&lock_path, e.into()))?;
+    make_private(path)?;
     let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
     loop {
         match open_once(path) {
@@ -90,6 +93,44 @@ pub fn open(path: &Path) -> Result<Connection> {
             other => return other,
         }
     }
+}
+
+/// Create the database file 0600 before SQLite does (SQLite would make it 0644 less the umask;
+/// it gives its `-wal` and `-shm` files the database's mode), and tighten a database and its
+/// `-wal`/`-shm` left wider by an older berth: the containers table holds their environments.
+///
+/// An existing file is only looked at and changed by path, never opened: closing any
+/// descriptor of a database file drops the POSIX locks this process's other connections hold
+/// on it (see SQLite's "How To Corrupt" §2.2).
+fn make_private(path: &Path) -> Result<()> {
+    use rustix::fs::{Mode, OFlags};
+    let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    match rustix::fs::open(path, flags, Mode::from_raw_mode(0o600)) {
+        Ok(fd) => {
+            // New, so no connection has it open: set the mode exactly, whatever the umask.
+            return rustix::fs::fchmod(&fd, Mode::from_raw_mode(0o600))
+                .map_err(|e| StoreError::io(path, e.into()));
+        }
+        Err(rustix::io::Errno::EXIST) => {}
+        Err(e) => return Err(StoreError::io(path, e.into())),
+    }
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let mut shm = path.as_os_str().to_owned();
+    shm.push("-shm");
+    for p in [path, Path::new(&wal), Path::new(&shm)] {
+        let meta = match std::fs::symlink_metadata(p) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(StoreError::io(p, e)),
+        };
+        let mode = meta.permissions().mode() & 0o7777;
+        if meta.is_file() && mode & 0o077 != 0 {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode & 0o700))
+                .map_err(|e| StoreError::io(p, e))?;
+        }
+    }
+    Ok(())
 }
 
 /// How long a berth process waits for another one holding the database.
@@ -180,5 +221,43 @@ mod tests {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
         assert_eq!(v as usize, MIGRATIONS.len());
+    }
+
+    fn mode_of(p: &Path) -> u32 {
+        std::fs::metadata(p).unwrap().permissions().mode() & 0o7777
+    }
+
+    #[test]
+    fn database_wal_and_shm_are_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("berth.db");
+        let c = open(&p).unwrap();
+        c.execute_batch("CREATE TABLE t (x TEXT); INSERT INTO t VALUES ('secret');")
+            .unwrap();
+        // A second connection of the same process: opening it must not disturb the first
+        // (its locks), and both see the same rows.
+        let c2 = open(&p).unwrap();
+        c.execute("INSERT INTO t VALUES ('more')", []).unwrap();
+        let n: i64 = c2
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 2);
+        for suffix in ["", "-wal", "-shm"] {
+            assert_eq!(
+                mode_of(&dir.path().join(format!("berth.db{suffix}"))),
+                0o600,
+                "{suffix}"
+            );
+        }
+        drop((c, c2));
+        // Files an older berth left 0644 are tightened on the next open.
+        for suffix in ["", "-wal"] {
+            let f = dir.path().join(format!("berth.db{suffix}"));
+            if f.exists() {
+                std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
+            }
+        }
+        drop(open(&p).unwrap());
+        assert_eq!(mode_of(&p), 0o600);
     }
 }

@@ -1,6 +1,7 @@
 //! berth-image-store: the content-addressed store, snapshots, image records and local formats.
 //!
-//! Layout under the store root (mode 0700):
+//! Layout under the store root (mode 0700, tightened when wider; `berth.db` and its `-wal`/`-shm`
+//! 0600):
 //!
 //! ```text
 //! blobs/sha256/<hex>     immutable blobs, visible only after digest and size matched

@@ -170,7 +170,8 @@ impl Store {
     /// Unpack into `overlay/tmp-<random>/diff`, check the diff_id, rename to `dir`.
     fn unpack_into_place(&self, layer: &ImageLayer, dir: &Path) -> Result<()> {
         let overlay = self.root().join("overlay");
-        let tmp = overlay.join(format!("tmp-{}", unique_name()));
+        let name = unique_name().map_err(|e| StoreError::io(&overlay, e))?;
+        let tmp = overlay.join(format!("tmp-{name}"));
         let diff = tmp.join("diff");
         mkdir_all(&diff, 0o755)?;
         let result = self.apply_checked(layer, &diff);

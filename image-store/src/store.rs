@@ -26,13 +26,10 @@ pub struct Store {
 const SUBDIRS: &[&str] = &["blobs/sha256", "ingest", "overlay", "snapshots", "mounts"];
 
 impl Store {
-    /// Open (creating if missing, mode 0700) the store at `root`.
+    /// Open (creating if missing) the store at `root`, mode 0700: a root that exists with
+    /// group or other access is tightened, with a notice ([`berth_layers::private_dir`]).
     pub fn open(root: &Path) -> Result<Store> {
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(root)
-            .map_err(|e| StoreError::io(root, e))?;
+        berth_layers::private_dir::ensure_private_dir(root).map_err(|e| StoreError::io(root, e))?;
         for sub in SUBDIRS {
             let p = root.join(sub);
             fs::DirBuilder::new()

@@ -32,9 +32,16 @@
 //! - [`xattrs`]: which extended attributes travel with a file (not overlayfs' own, not SELinux
 //!   labels), and reading them.
 //! - [`name`]: the grammar of a repository path component (store names, signed identities).
+//! - [`atomic_file`]: [`atomic_file::AtomicFile`] and [`atomic_file::write_atomically`], the
+//!   one way berth replaces a host file (auth.json, policy.json, bundles, caches, archives): a
+//!   temporary file beside the target made with `O_EXCL|O_NOFOLLOW` under a random name, its
+//!   final mode set at creation, renamed over the target.
+//! - [`private_dir`]: [`private_dir::ensure_private_dir`], the store and run roots at mode 0700
+//!   (created so, or tightened with a notice).
 //! - [`error`]: [`LayerError`], every variant naming the entry, path or digest concerned.
 
 pub mod apply;
+pub mod atomic_file;
 pub mod compression;
 pub mod diff;
 pub mod digest;
@@ -43,6 +50,7 @@ pub mod error;
 pub mod inroot;
 pub mod name;
 pub mod pax;
+pub mod private_dir;
 pub mod writer;
 pub mod xattrs;
 

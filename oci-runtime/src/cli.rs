@@ -89,9 +89,13 @@ fn report(g: &Global, err: &Error) -> i32 {
         } else {
             format!("error: {}", err.0)
         };
+        // Mode 0600 if created (berth leaves an empty 0600 log for it): errors can quote the
+        // container's command.
+        use std::os::unix::fs::OpenOptionsExt as _;
         std::fs::OpenOptions::new()
             .create(true)
             .append(true)
+            .mode(0o600)
             .open(log)
             .and_then(|mut f| writeln!(f, "{line}"))
             .is_ok()

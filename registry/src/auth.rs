@@ -10,7 +10,7 @@
 //! `docker-credential-<name> get`.
 
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
@@ -233,26 +233,21 @@ fn run_helper(helper: &str, host: &str, config: &Path) -> Result<Option<Credenti
     }
 }
 
+/// Write the whole file through [`berth_layers::atomic_file`]: mode 0600 from creation, a
+/// temporary name another user cannot plant a symlink at, renamed over `path`.
 fn write_top(path: &Path, top: &Map<String, Value>) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     if !dir.as_os_str().is_empty() && !dir.exists() {
-        std::fs::create_dir_all(dir).map_err(|e| RegistryError::io(dir, e))?;
-        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| RegistryError::io(dir, e))?;
     }
-    let tmp = dir.join(format!(".auth.json.{}", std::process::id()));
     let mut text = serde_json::to_vec_pretty(top).map_err(|e| config(path, &e.to_string()))?;
     text.push(b'\n');
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(|e| RegistryError::io(&tmp, e))?;
-    f.write_all(&text)
-        .and_then(|_| f.sync_all())
-        .map_err(|e| RegistryError::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| RegistryError::io(path, e))
+    berth_layers::atomic_file::write_atomically(path, &text, 0o600)
+        .map_err(|e| RegistryError::io(path, e))
 }
 
 /// `https://index.docker.io/v1/` → `docker.io`; `http://host/…` → `host`.
@@ -312,6 +307,7 @@ fn decode_entry(v: &Value, path: &Path, key: &str) -> Result<Credentials> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
 
     #[test]
     fn store_lookup_remove() {

@@ -22,6 +22,7 @@ use berth_image_store::transports::oci_archive::{ScannedLayout, TarSink};
 use berth_image_store::transports::oci_layout::{DirSink, LayoutDestination, LayoutSource};
 use berth_image_store::transports::scan::scan_archive;
 use berth_image_store::Store;
+use berth_layers::atomic_file::AtomicFile;
 use berth_layers::compression::decompress;
 use berth_layers::Digest;
 use berth_trust::{NoSignatures, Policy, UnverifiedImage};
@@ -373,25 +374,25 @@ fn to_destination(
         }
         Location::OciArchive(path, r) => {
             image.names = r.iter().cloned().collect();
-            let file = create(path)?;
+            let (out, file) = create(path)?;
             let mut d = LayoutDestination::new(TarSink::new(file), path);
             let result = finish(
                 announced(source, &image, &mut d, progress),
                 &mut d,
                 progress,
             );
-            cleanup_on_error(result, path)
+            commit(result, out)
         }
         Location::DockerArchive(path, r) => {
             image.names = r.iter().cloned().collect();
-            let file = create(path)?;
+            let (out, file) = create(path)?;
             let mut d = DockerArchiveDestination::new(file, &store.root().join("ingest"), path);
             let result = finish(
                 announced(source, &image, &mut d, progress),
                 &mut d,
                 progress,
             );
-            cleanup_on_error(result, path)
+            commit(result, out)
         }
     }
 }
@@ -446,8 +447,14 @@ fn announced(
     copy_image(source, image, &mut Announce { inner: d, progress })
 }
 
-fn create(path: &Path) -> Result<File> {
-    File::create(path).map_err(|e| RegistryError::io(path, e))
+/// An archive written beside `path` and renamed over it once complete (mode 0644, as `save`).
+fn create(path: &Path) -> Result<(AtomicFile, File)> {
+    let out = AtomicFile::create(path, 0o644).map_err(|e| RegistryError::io(path, e))?;
+    let file = out
+        .as_file()
+        .try_clone()
+        .map_err(|e| RegistryError::io(path, e))?;
+    Ok((out, file))
 }
 
 fn finish(
@@ -461,11 +468,12 @@ fn finish(
     Ok(digest)
 }
 
-fn cleanup_on_error(result: Result<Digest>, path: &Path) -> Result<Digest> {
-    if result.is_err() {
-        let _ = std::fs::remove_file(path);
-    }
-    result
+/// Rename a complete archive into place; a failed one is removed and `path` left as it was.
+fn commit(result: Result<Digest>, out: AtomicFile) -> Result<Digest> {
+    let digest = result?;
+    let path = out.path().to_path_buf();
+    out.commit().map_err(|e| RegistryError::io(path, e))?;
+    Ok(digest)
 }
 
 #[cfg(test)]

@@ -364,9 +364,9 @@ fn write_lookaside(
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| RegistryError::io(dir, e))?;
     }
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, blob).map_err(|e| RegistryError::io(&tmp, e))?;
-    std::fs::rename(&tmp, &path).map_err(|e| RegistryError::io(&path, e))
+    // Signatures are public (a lookaside is served to everyone): 0644, as Podman writes them.
+    berth_layers::atomic_file::write_atomically(&path, blob, 0o644)
+        .map_err(|e| RegistryError::io(&path, e))
 }
 
 /// Add one signature layer to the attachment manifest of `digest` (creating it if needed).

@@ -4,7 +4,8 @@
 //!
 //! Files per container: the writable snapshot (store, key = container id), mounted at the
 //! snapshot's `merged/` while the container runs; the bundle `<runroot>/containers/<id>/`
-//! (`config.json`, the runtime's `runtime.log`, `pidfile`, and the container log `ctr.log`).
+//! (`config.json`, the runtime's `runtime.log`, `pidfile`, and the container log `ctr.log`),
+//! private to root ([`crate::bundle`]).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -70,8 +71,11 @@ pub fn default_runroot() -> PathBuf {
 }
 
 impl<'a> Engine<'a> {
-    /// Open the container records of `store`, with state under `runroot`.
+    /// Open the container records of `store`, with state under `runroot` (created, or
+    /// tightened, to mode 0700: bundles hold the containers' environments).
     pub fn new(store: &'a Store, runroot: &Path) -> Result<Engine<'a>> {
+        berth_layers::private_dir::ensure_private_dir(runroot)
+            .map_err(|e| RunError::io(runroot, e))?;
         Ok(Engine {
             store,
             records: Records::open(store.root())?,
@@ -409,10 +413,8 @@ impl<'a> Engine<'a> {
     /// Write the bundle of `c`: `config.json` from `spec` (its spec, mounts resolved).
     pub fn write_bundle(&self, c: &Container, spec: &oci_spec::runtime::Spec) -> Result<PathBuf> {
         let dir = self.bundle_dir(&c.id);
-        fs::create_dir_all(&dir).map_err(|e| RunError::io(&dir, e))?;
-        let config = dir.join("config.json");
-        let text = serde_json::to_string(spec).map_err(|e| RunError::Spec(e.to_string()))?;
-        fs::write(&config, text).map_err(|e| RunError::io(&config, e))?;
+        crate::bundle::create_dir(&dir)?;
+        crate::bundle::write_json(&dir.join("config.json"), spec)?;
         Ok(dir)
     }
 

@@ -60,14 +60,11 @@ pub fn run_ephemeral(
     )?;
     crate::rootfs::prepare_mounts(&snapshot.mountpoint, &mut spec)?;
     let bundle = run.runroot.join("containers").join(&id);
-    fs::create_dir_all(&bundle).map_err(|e| RunError::io(&bundle, e))?;
+    crate::bundle::create_dir(&bundle)?;
     let result = (|| {
         // Held until the runtime's create has joined it.
         let netns = crate::netns::prepare(&mut spec, &bundle)?;
-        let config = bundle.join("config.json");
-        let text =
-            serde_json::to_string_pretty(&spec).map_err(|e| RunError::Spec(e.to_string()))?;
-        fs::write(&config, text).map_err(|e| RunError::io(&config, e))?;
+        crate::bundle::write_json(&bundle.join("config.json"), &spec)?;
         become_subreaper();
         let pid = rt.create(&id, &bundle, stdio, None)?;
         drop(netns);

@@ -97,8 +97,7 @@ impl Engine<'_> {
         let tag: String = new_id()?.chars().take(12).collect();
         let process_path = bundle.join(format!("exec-{tag}.json"));
         let log = bundle.join(format!("exec-{tag}.log"));
-        let text = serde_json::to_string(&process).map_err(|e| RunError::Spec(e.to_string()))?;
-        fs::write(&process_path, text).map_err(|e| RunError::io(&process_path, e))?;
+        crate::bundle::write_json(&process_path, &process)?;
         let result = self.exec_child(&c, &rt, req, &process_path, &log);
         let _ = fs::remove_file(&process_path);
         let _ = fs::remove_file(&log);

@@ -14,6 +14,8 @@
 //! - [`spec::RunOptions`] → [`spec::generate`] → `oci_spec::runtime::Spec`.
 //! - [`runtime::OciRuntime`], implemented by [`runtime::ExternalRuntime`] (runc, crun, a path).
 //! - [`container::Container`] and [`container::Records`] (the `containers` table).
+//! - [`bundle`]: a bundle's directory (0700) and files (`config.json`, exec specs, logs,
+//!   locks: 0600 from creation); the run root itself is made 0700 by [`engine::Engine::new`].
 //! - [`engine::Engine`]: create, start (foreground or detached), stop, kill, remove, list,
 //!   wait, logs.
 //! - [`reap`]: one reaping mechanism per process: each supervising thread waits for its own
@@ -45,6 +47,7 @@
 //! - [`error::RunError`]: names the container, path or runtime concerned, and knows its
 //!   Podman exit code (125, 126, 127).
 
+pub mod bundle;
 pub mod caps;
 pub mod commit;
 pub mod console;

@@ -186,9 +186,9 @@ pub fn enter(runroot: &Path) -> Result<()> {
         None => {
             let pid = start_pause(&newuidmap, &newgidmap, uid, gid, subuid, subgid)?;
             let start = proc_start_time(pid).unwrap_or(0);
-            let tmp = runroot.join("pause.pid.tmp");
-            fs::write(&tmp, format!("{pid} {start}\n")).map_err(|e| RunError::io(&tmp, e))?;
-            fs::rename(&tmp, &pid_path).map_err(|e| RunError::io(&pid_path, e))?;
+            let text = format!("{pid} {start}\n");
+            berth_layers::atomic_file::write_atomically(&pid_path, text.as_bytes(), 0o600)
+                .map_err(|e| RunError::io(&pid_path, e))?;
             pid
         }
     };

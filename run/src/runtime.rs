@@ -319,11 +319,11 @@ impl OciRuntime for ExternalRuntime {
         stdio: ContainerStdio,
         console_socket: Option<&Path>,
     ) -> Result<u32> {
-        fs::create_dir_all(&self.state_root).map_err(|e| RunError::io(&self.state_root, e))?;
+        crate::bundle::create_dir(&self.state_root)?;
         let log = bundle.join("runtime.log");
-        let _ = fs::remove_file(&log);
+        crate::bundle::reset_for_runtime(&log)?;
         let pid_file = bundle.join("pidfile");
-        let _ = fs::remove_file(&pid_file);
+        crate::bundle::reset_for_runtime(&pid_file)?;
         let mut cmd = self.command(Some(&log));
         cmd.arg("create");
         if let Some(sock) = console_socket {
@@ -372,10 +372,11 @@ impl OciRuntime for ExternalRuntime {
         stdio: ContainerStdio,
         console_socket: Option<&Path>,
     ) -> Result<std::process::Child> {
-        let _ = fs::remove_file(log);
+        crate::bundle::reset_for_runtime(log)?;
         let mut cmd = self.command(Some(log));
         cmd.arg("exec").arg("--process").arg(process);
         if let Some(sock) = console_socket {
+            crate::bundle::reset_for_runtime(&log.with_extension("pid"))?;
             // Detached: the runtime hands over the terminal and exits once the process runs;
             // the caller (a subreaper) then waits for the process itself.
             cmd.arg("--tty")

@@ -10,8 +10,6 @@
 //! does the waiting (each thread for its own pid) and reaps the orphans nobody waits for.
 
 use std::ffi::OsString;
-use std::fs::OpenOptions;
-use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -115,15 +113,9 @@ pub(crate) struct StartLock {
 impl Engine<'_> {
     pub(crate) fn start_lock(&self, c: &Container) -> Result<StartLock> {
         let dir = self.bundle_dir(&c.id);
-        std::fs::create_dir_all(&dir).map_err(|e| RunError::io(&dir, e))?;
+        crate::bundle::create_dir(&dir)?;
         let path = dir.join("start.lock");
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| RunError::io(&path, e))?;
+        let file = crate::bundle::private_file(&path, false)?;
         let fd = std::os::fd::AsRawFd::as_raw_fd(&file);
         loop {
             // SAFETY: flock(2) on a descriptor this function owns (close-on-exec: neither the
@@ -263,14 +255,8 @@ impl Engine<'_> {
     /// going to `ctr.log`.
     pub fn monitor(&self, c: &Container) -> Result<Option<i32>> {
         let log_path = self.log_path(&c.id);
-        let dir = self.bundle_dir(&c.id);
-        std::fs::create_dir_all(&dir).map_err(|e| RunError::io(&dir, e))?;
-        let log = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .open(&log_path)
-            .map_err(|e| RunError::io(&log_path, e))?;
+        crate::bundle::create_dir(&self.bundle_dir(&c.id))?;
+        let log = crate::bundle::private_file(&log_path, true)?;
         // The container writes into pipes; threads turn its output into log records.
         let (out_stream, err_stream) = LogStream::pair(log);
         let pipe = |what: &str| {

@@ -13,6 +13,7 @@ mod interop;
 mod manifest;
 mod oracles;
 mod podman_parity;
+mod private_files;
 mod registry;
 mod registry_documents;
 mod registry_harness;

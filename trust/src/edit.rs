@@ -3,11 +3,11 @@
 //!
 //! `set` rewrites one scope (`default`, or `transports.docker[SCOPE]`, or the scope in
 //! whichever transport already has it) and leaves every other entry as it was; the file is
-//! written atomically (temporary file, then rename) with mode 0644, and created from berth's
-//! default policy when missing. As in Podman, `signedBy`/`sigstoreSigned` with several keys
-//! become one requirement per key, so the image must be signed by each of them.
+//! written atomically ([`berth_layers::atomic_file`]) with mode 0644 (or the existing file's
+//! when tighter), and created from berth's default policy when missing. As in Podman,
+//! `signedBy`/`sigstoreSigned` with several keys become one requirement per key, so the image
+//! must be signed by each of them.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize as _;
@@ -225,8 +225,9 @@ fn validate_set_scope(scope: &str) -> Result<(), TrustError> {
     }
 }
 
-/// Write `value` as 4-space indented JSON (as Podman does) to a temporary file beside `path`,
-/// then rename it over `path`; mode 0644.
+/// Write `value` as 4-space indented JSON (as Podman does) through
+/// [`berth_layers::atomic_file`]: a temporary file beside `path` (never a planted one), renamed
+/// over it; mode 0644, or the existing file's when that is tighter.
 fn write_atomically(path: &Path, value: &Value) -> Result<(), TrustError> {
     let werr = |source| TrustError::Write {
         path: path.to_path_buf(),
@@ -237,35 +238,10 @@ fn write_atomically(path: &Path, value: &Value) -> Result<(), TrustError> {
     let mut ser = serde_json::Serializer::with_formatter(&mut bytes, formatter);
     value.serialize(&mut ser).expect("a JSON value serializes");
     bytes.push(b'\n');
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&dir).map_err(werr)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "policy.json".into());
-    let tmp = dir.join(format!(".{name}.berth-{}.tmp", std::process::id()));
-    let result = (|| {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o644)
-            .open(&tmp)?;
-        f.write_all(&bytes)?;
-        // The mode given to open is filtered by the umask; set it exactly.
-        use std::os::unix::fs::PermissionsExt as _;
-        f.set_permissions(std::fs::Permissions::from_mode(0o644))?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(werr)?;
     }
-    result.map_err(werr)
+    berth_layers::atomic_file::write_atomically(path, &bytes, 0o644).map_err(werr)
 }
 
 #[cfg(test)]

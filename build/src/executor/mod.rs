@@ -130,6 +130,9 @@ pub fn build(
     // image that references it is recorded, and a prune must not collect it in between
     // (prune waits for this).
     let _hold = store.lock_shared()?;
+    // The run root holds secrets, bundles and bind copies: mode 0700 (tightened if wider).
+    berth_layers::private_dir::ensure_private_dir(&opts.runroot)
+        .map_err(|e| BuildError::io(&opts.runroot, e))?;
     // Secrets live in a private directory under the run root for the build's duration.
     let (secret_dir, secret_files) = write_secrets(&opts.runroot, &opts.secrets)?;
     let mut b = Builder {

@@ -71,9 +71,8 @@ pub fn save(store: &Store, items: &[SaveItem], format: ArchiveFormat, output: &P
     let io_err = |e: io::Error| StoreError::io(output, e);
     match format {
         ArchiveFormat::OciArchive | ArchiveFormat::DockerArchive => {
-            let tmp = tempfile::Builder::new()
-                .prefix(".berth-save-")
-                .tempfile_in(parent)
+            // Mode 0644 from creation (an existing output's tighter mode is kept).
+            let tmp = berth_layers::atomic_file::AtomicFile::create(output, 0o644)
                 .map_err(|e| StoreError::io(parent, e))?;
             let file = tmp.as_file().try_clone().map_err(io_err)?;
             if format == ArchiveFormat::OciArchive {
@@ -84,8 +83,7 @@ pub fn save(store: &Store, items: &[SaveItem], format: ArchiveFormat, output: &P
                 let mut dst = DockerArchiveDestination::new(file, &spool, output);
                 copy_all(&source, &mut dst)?;
             }
-            fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o644)).map_err(io_err)?;
-            tmp.persist(output).map_err(|e| io_err(e.error))?;
+            tmp.commit().map_err(io_err)?;
         }
         ArchiveFormat::OciDir => {
             let tmp = tempfile::Builder::new()

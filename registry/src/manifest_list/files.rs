@@ -147,28 +147,8 @@ impl<'a> Lists<'a> {
             what: format!("manifest list {}", list.name),
             message: e.to_string(),
         })?;
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default();
-        let tmp = self
-            .dir
-            .join(format!(".tmp-{}-{nanos}", std::process::id()));
-        let write = || -> std::io::Result<()> {
-            let mut f = fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&tmp)?;
-            f.write_all(&bytes)?;
-            f.sync_all()?;
-            fs::rename(&tmp, &path)?;
-            fs::File::open(&self.dir)?.sync_all()
-        };
-        write().map_err(|e| {
-            let _ = fs::remove_file(&tmp);
-            RegistryError::io(&path, e)
-        })
+        berth_layers::atomic_file::write_atomically(&path, &bytes, 0o600)
+            .map_err(|e| RegistryError::io(&path, e))
     }
 
     /// Remove the list `input`; returns it, or `None` if there was none.

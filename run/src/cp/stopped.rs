@@ -4,7 +4,7 @@
 //! to this berth process, so the host never sees them and they end with the command; a lock
 //! per container makes copies into one stopped container take turns.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::os::fd::{AsFd, AsRawFd};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -47,14 +47,9 @@ pub(crate) fn private_mounts() -> bool {
 
 /// Hold the per-container copy lock (`<bundle>/cp.lock`) until dropped.
 pub(crate) fn lock(bundle: &Path) -> Result<File> {
-    std::fs::create_dir_all(bundle).map_err(|e| RunError::io(bundle, e))?;
+    crate::bundle::create_dir(bundle)?;
     let path = bundle.join("cp.lock");
-    let f = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| RunError::io(&path, e))?;
+    let f = crate::bundle::private_file(&path, false)?;
     rustix::fs::flock(&f, rustix::fs::FlockOperation::LockExclusive)
         .map_err(|e| RunError::io(&path, e.into()))?;
     Ok(f)
