@@ -37,6 +37,8 @@
 //! - [`stats`]: a running container's CPU, memory, PIDs and I/O, from its cgroup (v1 or v2).
 //! - [`image_volumes`]: the image's `VOLUME`s → anonymous volumes filled from the image
 //!   (`--image-volume bind|tmpfs|ignore`).
+//! - [`inspect`]: which object a name is (container, image, volume) and a container's
+//!   inspect record, in Podman's shape.
 //! - [`volumes::Volumes`]: named and anonymous volumes (`-v NAME:/path`, `-v /path`).
 //! - [`workdir`]: the working directory made in-root before the runtime starts.
 //! - [`console`]: `-t` pseudo-terminals (console socket, raw mode, resize).
@@ -54,6 +56,7 @@ pub mod error;
 pub mod exec;
 pub mod exploded;
 pub mod image_volumes;
+pub mod inspect;
 pub mod logfile;
 pub mod logs;
 pub mod names;
