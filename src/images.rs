@@ -315,7 +315,7 @@ pub struct InspectArgs {
     /// Images to inspect: names or ids in the store, or one docker://REF in a registry.
     #[arg(required = true)]
     images: Vec<String>,
-    /// Output format: `json` (default).
+    /// Output format: `json` (default) or a Go template (`{{.Id}}`, `{{json .Config}}`).
     #[arg(short, long, default_value = "json")]
     format: String,
     /// docker://REF: print the manifest (or with --config the config) exactly as served.
@@ -378,28 +378,49 @@ fn inspect_remote(args: &InspectArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn inspect(ctx: &Context, args: InspectArgs) -> Result<ExitCode> {
-    if args.format != "json" {
-        bail!("unknown --format {:?}: only json is supported", args.format);
+impl InspectArgs {
+    /// The names to inspect.
+    pub fn names(&self) -> &[String] {
+        &self.images
     }
+
+    /// `--format`: `json` or a Go template.
+    pub fn format(&self) -> &str {
+        &self.format
+    }
+
+    /// Refuse the options that apply to `docker://REF` only.
+    pub fn local_only(&self) -> Result<()> {
+        if self.raw || self.config {
+            bail!("--raw and --config apply to docker://REF only");
+        }
+        Ok(())
+    }
+}
+
+pub fn inspect(ctx: &Context, args: InspectArgs) -> Result<ExitCode> {
     if args.images.iter().any(|i| i.starts_with("docker://")) {
+        if args.format != "json" {
+            bail!(
+                "inspect docker://…: --format {:?} is not supported",
+                args.format
+            );
+        }
         return inspect_remote(&args);
     }
-    if args.raw || args.config {
-        bail!("--raw and --config apply to docker://REF only");
-    }
+    args.local_only()?;
     let store = ctx.store()?;
     let mut out = Vec::new();
     for name in &args.images {
         let img = store.lookup_image(name)?;
         out.push(inspect_json(&store, &img)?);
     }
-    outln!("{}", serde_json::to_string_pretty(&out)?);
+    crate::output::print_records(&out, &args.format)?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// The JSON `podman image inspect` prints, built from the stored manifest and config.
-fn inspect_json(store: &Store, img: &ImageRecord) -> Result<Value> {
+pub(crate) fn inspect_json(store: &Store, img: &ImageRecord) -> Result<Value> {
     let manifest = store.image_manifest(img)?;
     let config = store.image_config(img)?;
     let raw_config = serde_json::to_value(&config)?;

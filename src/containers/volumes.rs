@@ -58,7 +58,7 @@ pub struct PruneArgs {
     force: bool,
 }
 
-fn volume_json(v: &Volume) -> Value {
+pub(crate) fn volume_json(v: &Volume) -> Value {
     json!({
         "Name": v.name,
         "Driver": "local",
