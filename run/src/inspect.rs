@@ -289,6 +289,7 @@ pub fn inspect(engine: &Engine<'_>, c: &Container) -> Result<ContainerInspect> {
         t.map(|t| t.to_rfc3339())
             .unwrap_or_else(|| ZERO_TIME.to_string())
     };
+    let binds = binds(engine, opts, &spec)?;
     let network_mode = match opts.network {
         Network::Host => "host",
         Network::None => "none",
@@ -330,7 +331,7 @@ pub fn inspect(engine: &Engine<'_>, c: &Container) -> Result<ContainerInspect> {
         log_path: engine.log_path(&c.id).display().to_string(),
         auto_remove: c.auto_remove,
         labels: labels.clone(),
-        mounts: mounts(engine, opts)?,
+        mounts: binds.iter().map(mount_inspect).collect(),
         network_settings: NetworkSettings::default(),
         config: ConfigInspect {
             hostname: spec["hostname"].as_str().unwrap_or_default().to_string(),
@@ -355,11 +356,7 @@ pub fn inspect(engine: &Engine<'_>, c: &Container) -> Result<ContainerInspect> {
             stop_timeout: STOP_TIMEOUT,
         },
         host_config: HostConfig {
-            binds: opts
-                .volumes
-                .iter()
-                .map(|v| bind_text(engine, opts, v))
-                .collect(),
+            binds: binds.iter().map(bind_text).collect(),
             network_mode: network_mode.to_string(),
             port_bindings: BTreeMap::new(),
             restart_policy: RestartPolicy::default(),
@@ -399,25 +396,47 @@ fn security_opt(opts: &crate::spec::RunOptions) -> Vec<String> {
     out
 }
 
-/// One resolved `-v SOURCE:DEST[:OPTS]`: the volume it is (name and volume), when its source
-/// is the directory of one of the container's named volumes.
+/// One resolved `-v SOURCE:DEST[:OPTS]`, with the options of its mount in the spec: the
+/// volume it is (when its source is the directory of one of the container's named volumes),
+/// read-only or not, its propagation and its other options (`rbind` last, as Podman).
 struct Bind<'a> {
     source: &'a str,
     dest: &'a str,
-    options: Vec<&'a str>,
     volume: Option<String>,
+    read_only: bool,
+    propagation: String,
+    options: Vec<String>,
 }
+
+const PROPAGATIONS: &[&str] = &[
+    "shared", "rshared", "slave", "rslave", "private", "rprivate",
+];
 
 fn parse_bind<'a>(
     volumes: Option<&Volumes>,
     opts: &crate::spec::RunOptions,
+    spec: &Value,
     v: &'a str,
 ) -> Bind<'a> {
     let (source, rest) = split_volume(v).unwrap_or(("", v));
-    let (dest, options) = match rest.split_once(':') {
-        Some((d, o)) => (d, o.split(',').filter(|o| !o.is_empty()).collect()),
-        None => (rest, Vec::new()),
-    };
+    let (dest, given) = rest.split_once(':').unwrap_or((rest, ""));
+    // The options the mount really has, else those the user gave.
+    let mounted: Vec<String> = spec["mounts"]
+        .as_array()
+        .and_then(|ms| ms.iter().find(|m| m["destination"] == dest))
+        .and_then(|m| m["options"].as_array())
+        .map(|o| {
+            o.iter()
+                .filter_map(|o| o.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_else(|| {
+            given
+                .split(',')
+                .filter(|o| !o.is_empty())
+                .map(str::to_string)
+                .collect()
+        });
     let volume = volumes.and_then(|vols| {
         opts.named_volumes.iter().find_map(|n| {
             let found = is_named(n)
@@ -429,30 +448,34 @@ fn parse_bind<'a>(
             found.then(|| n.clone())
         })
     });
+    let propagation = mounted
+        .iter()
+        .find(|o| PROPAGATIONS.contains(&o.as_str()))
+        .cloned()
+        .unwrap_or_else(|| "rprivate".to_string());
+    let mut options: Vec<String> = mounted
+        .iter()
+        .filter(|o| !matches!(o.as_str(), "ro" | "rw" | "bind" | "rbind"))
+        .filter(|o| !PROPAGATIONS.contains(&o.as_str()))
+        .cloned()
+        .collect();
+    options.push("rbind".to_string());
     Bind {
         source,
         dest,
-        options,
         volume,
+        read_only: mounted.iter().any(|o| o == "ro"),
+        propagation,
+        options,
     }
 }
 
-/// A `-v` entry as Podman's `HostConfig.Binds` shows it: a named volume by its name.
-fn bind_text(engine: &Engine<'_>, opts: &crate::spec::RunOptions, v: &str) -> String {
-    let vols = Volumes::open(engine.store().root()).ok();
-    let b = parse_bind(vols.as_ref(), opts, v);
-    let source = b.volume.as_deref().unwrap_or(b.source);
-    let mut mode = vec![if b.options.contains(&"ro") {
-        "ro"
-    } else {
-        "rw"
-    }];
-    mode.extend(b.options.iter().filter(|o| !matches!(**o, "ro" | "rw")));
-    format!("{source}:{}:{}", b.dest, mode.join(","))
-}
-
-/// The container's `-v` mounts as Podman's `Mounts`.
-fn mounts(engine: &Engine<'_>, opts: &crate::spec::RunOptions) -> Result<Vec<MountInspect>> {
+/// The binds and volumes of the container's `-v` options.
+fn binds<'a>(
+    engine: &Engine<'_>,
+    opts: &'a crate::spec::RunOptions,
+    spec: &Value,
+) -> Result<Vec<Bind<'a>>> {
     let vols = if opts.named_volumes.is_empty() {
         None
     } else {
@@ -461,26 +484,33 @@ fn mounts(engine: &Engine<'_>, opts: &crate::spec::RunOptions) -> Result<Vec<Mou
     Ok(opts
         .volumes
         .iter()
-        .map(|v| {
-            let b = parse_bind(vols.as_ref(), opts, v);
-            let mut options: Vec<String> = b
-                .options
-                .iter()
-                .filter(|o| !matches!(**o, "ro" | "rw"))
-                .map(|o| o.to_string())
-                .collect();
-            options.push("rbind".to_string());
-            MountInspect {
-                r#type: if b.volume.is_some() { "volume" } else { "bind" }.to_string(),
-                driver: if b.volume.is_some() { "local" } else { "" }.to_string(),
-                name: b.volume.clone().unwrap_or_default(),
-                source: b.source.to_string(),
-                destination: b.dest.to_string(),
-                mode: String::new(),
-                options,
-                rw: !b.options.contains(&"ro"),
-                propagation: "rprivate".to_string(),
-            }
-        })
+        .map(|v| parse_bind(vols.as_ref(), opts, spec, v))
         .collect())
+}
+
+/// A `-v` entry as Podman's `HostConfig.Binds` shows it: a named volume by its name, then
+/// `rw|ro,PROPAGATION,OPTIONS…`.
+fn bind_text(b: &Bind<'_>) -> String {
+    let source = b.volume.as_deref().unwrap_or(b.source);
+    let mut mode = vec![
+        if b.read_only { "ro" } else { "rw" }.to_string(),
+        b.propagation.clone(),
+    ];
+    mode.extend(b.options.iter().cloned());
+    format!("{source}:{}:{}", b.dest, mode.join(","))
+}
+
+/// A `-v` entry as one of Podman's `Mounts`.
+fn mount_inspect(b: &Bind<'_>) -> MountInspect {
+    MountInspect {
+        r#type: if b.volume.is_some() { "volume" } else { "bind" }.to_string(),
+        driver: if b.volume.is_some() { "local" } else { "" }.to_string(),
+        name: b.volume.clone().unwrap_or_default(),
+        source: b.source.to_string(),
+        destination: b.dest.to_string(),
+        mode: String::new(),
+        options: b.options.clone(),
+        rw: !b.read_only,
+        propagation: b.propagation.clone(),
+    }
 }

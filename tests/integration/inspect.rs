@@ -86,6 +86,9 @@ fn top_level_inspect_finds_containers_images_and_volumes() {
 #[test]
 fn container_inspect_has_podmans_fields_and_format() {
     let r = busybox();
+    let host_dir = r.env.path("hostdir");
+    std::fs::create_dir(&host_dir).unwrap();
+    let bind = format!("{}:/h:ro", host_dir.display());
     r.ok(&[
         "run",
         "-d",
@@ -93,6 +96,8 @@ fn container_inspect_has_podmans_fields_and_format() {
         "A=1",
         "-v",
         "vol2:/data",
+        "-v",
+        &bind,
         "--read-only",
         "-u",
         "1000",
@@ -122,7 +127,11 @@ fn container_inspect_has_podmans_fields_and_format() {
         assert!(config["Annotations"].is_object(), "{config}");
         let host = &c["HostConfig"];
         assert_eq!(host["ReadonlyRootfs"], true);
-        assert_eq!(host["Binds"], serde_json::json!(["vol2:/data:rw"]));
+        let binds = serde_json::json!([
+            "vol2:/data:rw,rprivate,rbind",
+            format!("{}:/h:ro,rprivate,rbind", host_dir.display())
+        ]);
+        assert_eq!(host["Binds"], binds);
         assert_eq!(host["NetworkMode"], "host");
         assert_eq!(host["PortBindings"], serde_json::json!({}));
         assert_eq!(host["RestartPolicy"]["Name"], "");
@@ -140,6 +149,13 @@ fn container_inspect_has_podmans_fields_and_format() {
             m["Source"].as_str().unwrap().ends_with("/vol2/_data"),
             "{m}"
         );
+        assert_eq!(m["Options"], serde_json::json!(["rbind"]));
+        let b = &c["Mounts"][1];
+        assert_eq!(b["Type"], "bind");
+        assert_eq!(b["Name"], "");
+        assert_eq!(b["Source"], host_dir.to_str().unwrap());
+        assert_eq!(b["Destination"], "/h");
+        assert_eq!(b["RW"], false);
         assert_eq!(c["NetworkSettings"]["IPAddress"], "");
         assert_eq!(c["NetworkSettings"]["Ports"], serde_json::json!({}));
         // No health check: Podman 4.3's empty record.
