@@ -42,7 +42,9 @@ pub fn inspect(ctx: &Context, args: ObjectInspectArgs) -> Result<ExitCode> {
     for name in args.image.names() {
         match find(&engine, name, kind).with_context(|| format!("inspecting {name}"))? {
             Some(Found::Container(c)) => records.push(serde_json::to_value(&c)?),
-            Some(Found::Image(img)) => records.push(images::inspect_json(&store, &img)?),
+            Some(Found::Image(img)) => {
+                records.push(serde_json::to_value(store.inspect_image(&img)?)?)
+            }
             Some(Found::Volume(v)) => records.push(crate::containers::volumes::volume_json(&v)),
             None => {
                 let what = match kind {
