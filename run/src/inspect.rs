@@ -1,6 +1,7 @@
 //! `inspect`: which object a name is ([`find`]: a container, an image or a volume, in
 //! Podman's order), and a container's inspect record ([`ContainerInspect`], the fields of
-//! `podman container inspect` that berth has), as serde structs a REST API can return too.
+//! `podman container inspect` that berth has) and a volume's ([`VolumeInspect`]), as serde
+//! structs a REST API can return too.
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -512,5 +513,32 @@ fn mount_inspect(b: &Bind<'_>) -> MountInspect {
         options: b.options.clone(),
         rw: !b.read_only,
         propagation: b.propagation.clone(),
+    }
+}
+
+/// `podman volume inspect`'s record.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct VolumeInspect {
+    pub name: String,
+    pub driver: String,
+    pub mountpoint: String,
+    pub created_at: String,
+    pub labels: BTreeMap<String, String>,
+    pub scope: String,
+    pub options: BTreeMap<String, String>,
+}
+
+impl From<&Volume> for VolumeInspect {
+    fn from(v: &Volume) -> VolumeInspect {
+        VolumeInspect {
+            name: v.name.clone(),
+            driver: "local".to_string(),
+            mountpoint: v.mountpoint.display().to_string(),
+            created_at: v.created.to_rfc3339(),
+            labels: BTreeMap::new(),
+            scope: "local".to_string(),
+            options: BTreeMap::new(),
+        }
     }
 }

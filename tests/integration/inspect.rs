@@ -42,6 +42,8 @@ fn top_level_inspect_finds_containers_images_and_volumes() {
             .ends_with("/vol1/_data"),
         "{v}"
     );
+    assert_eq!(v[0]["Driver"], "local");
+    assert_eq!(v[0]["Labels"], serde_json::json!({}));
 
     // Several names of different kinds, each in its own shape.
     let v = json(&r.ok(&["inspect", "vol1", "up1", &image_id[..12]]));
