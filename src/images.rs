@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context as _, Result};
 use berth_image_store::images::RemoveOutcome;
 use berth_image_store::names::split_repo_tag;
-use berth_image_store::{ImageRecord, Store, StoreError};
+use berth_image_store::{ImageRecord, StoreError};
 use berth_run::RunError;
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
@@ -195,7 +195,7 @@ fn image_summary_json(img: &ImageRecord) -> Value {
         "Id": img.id.digest(),
         "ParentId": "",
         "RepoTags": img.names,
-        "RepoDigests": repo_digests(img),
+        "RepoDigests": img.repo_digests(),
         "Size": img.size,
         "SharedSize": 0,
         "VirtualSize": img.size,
@@ -205,16 +205,6 @@ fn image_summary_json(img: &ImageRecord) -> Value {
         "Created": img.created.map(|c| c.timestamp()).unwrap_or(0),
         "CreatedAt": img.created.map(|c| c.to_rfc3339()),
     })
-}
-
-fn repo_digests(img: &ImageRecord) -> Vec<String> {
-    let mut out: Vec<String> = img
-        .names
-        .iter()
-        .map(|n| format!("{}@{}", split_repo_tag(n).0, img.manifest_digest))
-        .collect();
-    out.dedup();
-    out
 }
 
 #[derive(Args)]
@@ -326,7 +316,7 @@ pub struct InspectArgs {
     /// Images to inspect: names or ids in the store, or one docker://REF in a registry.
     #[arg(required = true)]
     images: Vec<String>,
-    /// Output format: `json` (default).
+    /// Output format: `json` (default) or a Go template (`{{.Id}}`, `{{json .Config}}`).
     #[arg(short, long, default_value = "json")]
     format: String,
     /// docker://REF: print the manifest (or with --config the config) exactly as served.
@@ -389,94 +379,45 @@ fn inspect_remote(args: &InspectArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn inspect(ctx: &Context, args: InspectArgs) -> Result<ExitCode> {
-    if args.format != "json" {
-        bail!("unknown --format {:?}: only json is supported", args.format);
+impl InspectArgs {
+    /// The names to inspect.
+    pub fn names(&self) -> &[String] {
+        &self.images
     }
+
+    /// `--format`: `json` or a Go template.
+    pub fn format(&self) -> &str {
+        &self.format
+    }
+
+    /// Refuse the options that apply to `docker://REF` only.
+    pub fn local_only(&self) -> Result<()> {
+        if self.raw || self.config {
+            bail!("--raw and --config apply to docker://REF only");
+        }
+        Ok(())
+    }
+}
+
+pub fn inspect(ctx: &Context, args: InspectArgs) -> Result<ExitCode> {
     if args.images.iter().any(|i| i.starts_with("docker://")) {
+        if args.format != "json" {
+            bail!(
+                "inspect docker://…: --format {:?} is not supported",
+                args.format
+            );
+        }
         return inspect_remote(&args);
     }
-    if args.raw || args.config {
-        bail!("--raw and --config apply to docker://REF only");
-    }
+    args.local_only()?;
     let store = ctx.store()?;
     let mut out = Vec::new();
     for name in &args.images {
         let img = store.lookup_image(name)?;
-        out.push(inspect_json(&store, &img)?);
+        out.push(serde_json::to_value(store.inspect_image(&img)?)?);
     }
-    outln!("{}", serde_json::to_string_pretty(&out)?);
+    crate::output::print_records(&out, &args.format)?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// The JSON `podman image inspect` prints, built from the stored manifest and config.
-fn inspect_json(store: &Store, img: &ImageRecord) -> Result<Value> {
-    let manifest = store.image_manifest(img)?;
-    let config = store.image_config(img)?;
-    let raw_config = serde_json::to_value(&config)?;
-    let inner = raw_config.get("config").cloned().unwrap_or(json!({}));
-    let labels = inner.get("Labels").cloned().unwrap_or(Value::Null);
-    let user = inner.get("User").cloned().unwrap_or(json!(""));
-    // Docker's config fields the OCI types drop, read from the blob itself.
-    let raw = store
-        .content()
-        .read_small(&img.id, berth_image_store::images::CONFIG_LIMIT)?;
-    let raw: Value = serde_json::from_slice(&raw).unwrap_or(Value::Null);
-    let mut out = json!({
-        "Id": img.id.digest(),
-        "Digest": img.manifest_digest.to_string(),
-        "RepoTags": img.names,
-        "RepoDigests": repo_digests(img),
-        "Parent": "",
-        "Comment": config.history().as_ref()
-            .and_then(|h| h.last())
-            .and_then(|h| h.comment().clone())
-            .unwrap_or_default(),
-        "Created": config.created(),
-        "Config": inner,
-        "Version": "",
-        "Author": config.author().clone().unwrap_or_default(),
-        "Architecture": config.architecture().to_string(),
-        "Os": config.os().to_string(),
-        "Size": img.size,
-        "VirtualSize": img.size,
-        "GraphDriver": { "Name": "overlay", "Data": {} },
-        "RootFS": {
-            "Type": "layers",
-            "Layers": config.rootfs().diff_ids(),
-        },
-        "Labels": labels,
-        "Annotations": manifest.annotations().clone().unwrap_or_default(),
-        "ManifestType": img.manifest_media_type,
-        "User": user,
-        "History": raw_config.get("history").cloned().unwrap_or(json!([])),
-        "NamesHistory": img.names,
-    });
-    if let Some(h) = healthcheck(&raw) {
-        out["Healthcheck"] = h;
-    }
-    Ok(out)
-}
-
-/// The config's `HEALTHCHECK` as `podman image inspect` shows it (top-level `Healthcheck`):
-/// `Test`, `StartPeriod`, `Interval`, `Timeout` (nanoseconds) and `Retries`, each left out
-/// when empty or zero.
-fn healthcheck(config: &Value) -> Option<Value> {
-    let h = config.get("config")?.get("Healthcheck")?.as_object()?;
-    let mut out = serde_json::Map::new();
-    for key in ["Test", "StartPeriod", "Interval", "Timeout", "Retries"] {
-        let Some(v) = h.get(key) else { continue };
-        let empty = match v {
-            Value::Null => true,
-            Value::Array(a) => a.is_empty(),
-            Value::Number(n) => n.as_f64() == Some(0.0),
-            _ => false,
-        };
-        if !empty {
-            out.insert(key.to_string(), v.clone());
-        }
-    }
-    (!out.is_empty()).then_some(Value::Object(out))
 }
 
 #[derive(Args)]

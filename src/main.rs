@@ -6,9 +6,10 @@
 //! mount/unmount/prune), [`archive`] (import, save, load), [`registry`] (pull, push, login,
 //! logout, copy, search), [`containers`] (run, create, start, exec, stop, kill, restart, rm,
 //! ps, logs, wait, commit, export, container …, volume …), [`system`] (system check/prune/info,
-//! info, version); [`output`] holds the shared table and human-readable formatting; [`stdio`] is
+//! info, version), [`inspect`] (top-level inspect of any object); [`output`] holds the shared
+//! table and human-readable formatting; [`stdio`] is
 //! berth's own stdout and stderr (its print macros, and what a command does when their reader
-//! has gone); [`lazy`] makes clap build a subcommand's arguments only when that subcommand runs.
+//! has gone); [`template`] is `--format`'s Go-template subset; [`lazy`] makes clap build a subcommand's arguments only when that subcommand runs.
 
 // Every print goes through `stdio`'s macros: std's panic on a closed pipe.
 #![cfg_attr(not(test), deny(clippy::print_stdout, clippy::print_stderr))]
@@ -20,12 +21,14 @@ mod archive;
 mod build;
 mod containers;
 mod images;
+mod inspect;
 mod lazy;
 mod manifest;
 mod output;
 mod progress;
 mod registry;
 mod system;
+mod template;
 mod trust;
 
 use std::path::PathBuf;
@@ -79,8 +82,8 @@ enum Command {
     Save(Lazy<archive::SaveArgs>),
     /// Load images from an archive or OCI layout.
     Load(Lazy<archive::LoadArgs>),
-    /// Display information about the inspected images (JSON).
-    Inspect(Lazy<images::InspectArgs>),
+    /// Display the configuration of containers, images or volumes (JSON or --format).
+    Inspect(Lazy<inspect::ObjectInspectArgs>),
     /// Manage the store.
     #[command(subcommand)]
     System(Lazy<system::SystemCommand>),
@@ -252,7 +255,7 @@ fn run(ctx: &Context, command: Command) -> Result<ExitCode> {
         Command::Untag(a) => images::untag(ctx, a.0),
         Command::Rmi(a) => images::rmi(ctx, a.0),
         Command::Image(c) => images::dispatch(ctx, c.0),
-        Command::Inspect(a) => images::inspect(ctx, a.0),
+        Command::Inspect(a) => inspect::inspect(ctx, a.0),
         Command::Import(a) => archive::import(ctx, a.0),
         Command::Save(a) => archive::save(ctx, a.0),
         Command::Load(a) => archive::load(ctx, a.0),

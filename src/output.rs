@@ -1,5 +1,7 @@
-//! Shared output formatting: Podman-style human sizes and ages, and aligned tables.
+//! Shared output formatting: Podman-style human sizes and ages, aligned tables, and inspect
+//! records (JSON or a `--format` template).
 
+use anyhow::Result;
 use chrono::{DateTime, Utc};
 
 /// Podman's size format: SI units, three significant digits (`4.86 MB`, `786 kB`, `12 B`).
@@ -86,6 +88,20 @@ fn table_lines(header: &[&str], rows: &[Vec<String>]) -> Vec<String> {
         .chain(rows)
         .map(|r| line(r))
         .collect()
+}
+
+/// Print inspect records: `json` (the default) as a JSON array, anything else as a Go
+/// template rendered for each record.
+pub fn print_records(records: &[serde_json::Value], format: &str) -> Result<()> {
+    if format.is_empty() || format == "json" {
+        outln!("{}", serde_json::to_string_pretty(records)?);
+        return Ok(());
+    }
+    let t = crate::template::Template::parse(format, "inspect")?;
+    for r in records {
+        out!("{}", t.render_value(r, "inspect")?);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -28,6 +28,7 @@
 //!   `check_document` against its descriptor) and [`copy::check_config_size`] first;
 //!   [`transports`] implements them for OCI layouts, oci-archive and docker-archive.
 //! - [`import`]: a rootfs tarball or a directory tree → a one-layer image.
+//! - [`inspect`]: an image's inspect record ([`inspect::ImageInspect`], Podman's shape).
 //! - [`error::StoreError`]: every variant names the digest, name or path concerned.
 //! - `testutil` (hidden): uncompressed test layers and images for tests.
 
@@ -40,6 +41,7 @@ mod fsutil;
 pub mod gc;
 pub mod images;
 pub mod import;
+pub mod inspect;
 pub mod mount;
 pub mod names;
 pub mod overlay;

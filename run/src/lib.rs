@@ -41,6 +41,8 @@
 //! - [`image_removal`]: removing an image with the containers made from it (`rmi -f`).
 //! - [`image_volumes`]: the image's `VOLUME`s → anonymous volumes filled from the image
 //!   (`--image-volume bind|tmpfs|ignore`).
+//! - [`inspect`]: which object a name is (container, image, volume) and a container's
+//!   inspect record, in Podman's shape.
 //! - [`volumes::Volumes`]: named and anonymous volumes (`-v NAME:/path`, `-v /path`).
 //! - [`workdir`]: the working directory made in-root before the runtime starts.
 //! - [`console`]: `-t` pseudo-terminals (console socket, raw mode, resize).
@@ -60,6 +62,7 @@ pub mod exec;
 pub mod exploded;
 pub mod image_removal;
 pub mod image_volumes;
+pub mod inspect;
 pub mod logfile;
 pub mod logs;
 pub mod names;

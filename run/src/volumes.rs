@@ -87,6 +87,12 @@ impl Volumes {
 
     /// Look a volume up.
     pub fn get(&self, name: &str) -> Result<Volume> {
+        self.find(name)?
+            .ok_or_else(|| RunError::NoSuchVolume(name.to_string()))
+    }
+
+    /// The volume `name`, or `None` when there is none.
+    pub fn find(&self, name: &str) -> Result<Option<Volume>> {
         let row: Option<(String, String)> = self
             .conn
             .query_row(
@@ -95,8 +101,7 @@ impl Volumes {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        let (n, c) = row.ok_or_else(|| RunError::NoSuchVolume(name.to_string()))?;
-        Ok(self.value(n, c))
+        Ok(row.map(|(n, c)| self.value(n, c)))
     }
 
     /// The volume `name`, created if missing (for `-v NAME:/path`).

@@ -131,6 +131,9 @@ pub struct InspectArgs {
     /// Containers (name or id).
     #[arg(required = true)]
     containers: Vec<String>,
+    /// Output format: `json` (default) or a Go template (`{{.State.Status}}`).
+    #[arg(short, long, default_value = "json")]
+    format: String,
 }
 
 pub fn inspect(ctx: &Context, args: InspectArgs) -> Result<ExitCode> {
@@ -140,36 +143,10 @@ pub fn inspect(ctx: &Context, args: InspectArgs) -> Result<ExitCode> {
     let mut out = Vec::new();
     for name in &args.containers {
         let c = engine.get(name)?;
-        let spec: Value = serde_json::from_str(&c.spec).unwrap_or(Value::Null);
-        let mountpoint = store.snapshot(&c.snapshot).ok().map(|s| s.mountpoint);
-        out.push(json!({
-            "Id": c.id,
-            "Name": c.name,
-            "Created": c.created.to_rfc3339(),
-            "Image": c.image_id,
-            "ImageName": c.image_name,
-            "Path": c.command.first(),
-            "Args": c.command.iter().skip(1).collect::<Vec<_>>(),
-            "State": {
-                "Status": c.state.as_str(),
-                "Running": c.state == State::Running,
-                "Pid": c.pid.unwrap_or(0),
-                "ConmonPid": c.monitor_pid.unwrap_or(0),
-                "ExitCode": c.exit_code,
-                "Error": c.error.clone().unwrap_or_default(),
-                "StartedAt": c.started.map(|t| t.to_rfc3339()),
-                "FinishedAt": c.finished.map(|t| t.to_rfc3339()),
-            },
-            "OCIRuntime": c.runtime,
-            "AutoRemove": c.auto_remove,
-            "Mountpoint": mountpoint,
-            "BundlePath": engine.bundle_dir(&c.id),
-            "LogPath": engine.log_path(&c.id),
-            "Labels": c.labels.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
-            "Options": c.options,
-            "Spec": spec,
-        }));
+        out.push(serde_json::to_value(berth_run::inspect::inspect(
+            &engine, &c,
+        )?)?);
     }
-    outln!("{}", serde_json::to_string_pretty(&out)?);
+    crate::output::print_records(&out, &args.format)?;
     Ok(ExitCode::SUCCESS)
 }

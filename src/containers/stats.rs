@@ -17,6 +17,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::{enter, runroot};
+use crate::template::{Action, Template};
 use crate::Context;
 
 #[derive(Args)]
@@ -78,105 +79,47 @@ const FIELDS: &[(&str, &str)] = &[
 const DEFAULT_FORMAT: &str = "table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t\
     {{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDS}}\t{{.UpTime}}\t{{.AVGCPU}}";
 
-/// One piece of a parsed template.
-#[derive(Debug, PartialEq)]
-enum Piece {
-    Text(String),
-    Field(&'static str),
-}
-
-/// A parsed `--format`: its pieces, and whether it is a table (a header line first).
-#[derive(Debug)]
-struct Template {
-    table: bool,
-    pieces: Vec<Piece>,
-}
-
-impl Template {
-    /// Parse a Go-template-like format: `{{.Field}}` actions and text (`\t`, `\n` escapes);
-    /// `table` first adds a header line and turns spaces between actions into columns.
-    fn parse(format: &str) -> Result<Template> {
-        let mut text = format.trim_start();
-        let table = text.starts_with("table");
-        if table {
-            text = text["table".len()..].trim_start();
-            if text.is_empty() {
-                return Template::parse(DEFAULT_FORMAT);
-            }
-        }
-        let text = text.replace("\\t", "\t").replace("\\n", "\n");
-        let mut pieces = Vec::new();
-        let mut rest = text.as_str();
-        while let Some(open) = rest.find("{{") {
-            if open > 0 {
-                pieces.push(Piece::Text(rest[..open].to_string()));
-            }
-            let Some(close) = rest[open..].find("}}") else {
-                bail!("template: stats: unclosed action in {format:?}");
-            };
-            let action = rest[open + 2..open + close]
-                .trim_matches('-')
-                .trim()
-                .to_string();
-            let Some(name) = action.strip_prefix('.') else {
-                bail!(
-                    "template: stats: unsupported action {{{{{action}}}}}: use {{{{.Field}}}} \
-                     with a field of {}",
-                    field_names()
-                );
-            };
-            let Some((field, _)) = FIELDS.iter().find(|(f, _)| *f == name) else {
-                bail!(
-                    "template: stats: can't evaluate field {name} in type containerStats \
-                     (fields: {})",
-                    field_names()
-                );
-            };
-            pieces.push(Piece::Field(field));
-            rest = &rest[open + close + 2..];
-        }
-        if !rest.is_empty() {
-            pieces.push(Piece::Text(rest.to_string()));
-        }
-        if table {
-            // Podman's tables are tab-separated: spacing between two actions is a column break.
-            let n = pieces.len();
-            for i in 1..n.saturating_sub(1) {
-                let between = matches!(
-                    (&pieces[i - 1], &pieces[i], &pieces[i + 1]),
-                    (Piece::Field(_), Piece::Text(t), Piece::Field(_))
-                        if !t.is_empty() && t.trim().is_empty()
-                );
-                if between {
-                    pieces[i] = Piece::Text("\t".to_string());
-                }
-            }
-        }
-        if !matches!(pieces.last(), Some(Piece::Text(t)) if t.ends_with('\n')) {
-            pieces.push(Piece::Text("\n".to_string()));
-        }
-        Ok(Template { table, pieces })
+/// Parse a stats `--format` ([`Template`]): `table` alone is Podman's default table, and
+/// every action must be one of [`FIELDS`].
+fn parse_format(format: &str) -> Result<Template> {
+    let t = Template::parse(format, "stats")?;
+    if t.table && t.pieces.is_empty() {
+        return parse_format(DEFAULT_FORMAT);
     }
+    for a in t.actions() {
+        let [name] = a.path.as_slice() else {
+            bail!(
+                "template: stats: unsupported action {{{{.{}}}}}: use {{{{.Field}}}} with a \
+                 field of {}",
+                a.path.join("."),
+                field_names()
+            );
+        };
+        if a.json || !FIELDS.iter().any(|(f, _)| f == name) {
+            bail!(
+                "template: stats: can't evaluate field {name} in type containerStats \
+                 (fields: {})",
+                field_names()
+            );
+        }
+    }
+    Ok(t)
+}
 
-    fn render(&self, value: impl Fn(&str) -> String) -> String {
-        self.pieces
+/// An action's field name (a stats action has one, see [`parse_format`]).
+fn first(a: &Action) -> &str {
+    a.path.first().map(String::as_str).unwrap_or("")
+}
+
+/// A table's header line: each field's column name.
+fn header(t: &Template) -> String {
+    t.render(|a| {
+        FIELDS
             .iter()
-            .map(|p| match p {
-                Piece::Text(t) => t.clone(),
-                Piece::Field(f) => value(f),
-            })
-            .collect()
-    }
-
-    fn header(&self) -> String {
-        self.render(|f| {
-            FIELDS
-                .iter()
-                .find(|(n, _)| *n == f)
-                .map(|(_, h)| h.to_string())
-                .unwrap_or_default()
-        })
-    }
+            .find(|(n, _)| a.path.first().is_some_and(|p| p == n))
+            .map(|(_, h)| h.to_string())
+            .unwrap_or_default()
+    })
 }
 
 fn field_names() -> String {
@@ -357,7 +300,7 @@ pub fn stats(ctx: &Context, args: StatsArgs) -> Result<ExitCode> {
     let template = if json {
         None
     } else {
-        Some(Template::parse(format)?)
+        Some(parse_format(format)?)
     };
     // Before entering the user namespace: a plain user on cgroup v1 has nothing to read.
     berth_run::stats::check_supported()?;
@@ -381,10 +324,10 @@ pub fn stats(ctx: &Context, args: StatsArgs) -> Result<ExitCode> {
             Some(t) => {
                 let mut text = String::new();
                 if t.table {
-                    text.push_str(&t.header());
+                    text.push_str(&header(t));
                 }
                 for s in &stats {
-                    text.push_str(&t.render(|f| field(s, f, args.no_trunc)));
+                    text.push_str(&t.render(|a| field(s, first(a), args.no_trunc)));
                 }
                 align(&text)
             }
@@ -426,9 +369,9 @@ mod tests {
 
     #[test]
     fn default_table_as_podman() {
-        let t = Template::parse(DEFAULT_FORMAT).unwrap();
+        let t = parse_format(DEFAULT_FORMAT).unwrap();
         let s = sample();
-        let text = align(&(t.header() + &t.render(|f| field(&s, f, false))));
+        let text = align(&(header(&t) + &t.render(|a| field(&s, first(a), false))));
         assert_eq!(
             text,
             "ID            NAME        CPU %       MEM USAGE / LIMIT  MEM %       NET IO      \
@@ -440,24 +383,24 @@ mod tests {
 
     #[test]
     fn templates() {
-        let t = Template::parse("{{.Name}} {{ .MemUsage }}").unwrap();
+        let t = parse_format("{{.Name}} {{ .MemUsage }}").unwrap();
         assert!(!t.table);
         assert_eq!(
-            t.render(|f| field(&sample(), f, false)),
+            t.render(|a| field(&sample(), first(a), false)),
             "pbusy 241.7kB / 67.11MB\n"
         );
-        let t = Template::parse("table {{.ID}} {{.PIDS}}").unwrap();
+        let t = parse_format("table {{.ID}} {{.PIDS}}").unwrap();
         assert!(t.table);
-        assert_eq!(t.header(), "ID\tPIDS\n");
+        assert_eq!(header(&t), "ID\tPIDS\n");
         assert_eq!(
-            t.render(|f| field(&sample(), f, true)),
+            t.render(|a| field(&sample(), first(a), true)),
             format!("{}\t1\n", sample().id)
         );
-        assert_eq!(Template::parse("table").unwrap().pieces.len(), 20);
-        let err = Template::parse("{{.Foo}}").unwrap_err().to_string();
+        assert_eq!(parse_format("table").unwrap().pieces.len(), 20);
+        let err = parse_format("{{.Foo}}").unwrap_err().to_string();
         assert!(err.contains("can't evaluate field Foo"), "{err}");
-        assert!(Template::parse("{{range .}}").is_err());
-        assert!(Template::parse("{{.Name").is_err());
+        assert!(parse_format("{{range .}}").is_err());
+        assert!(parse_format("{{.Name").is_err());
     }
 
     #[test]

@@ -6,7 +6,7 @@ use anyhow::{bail, Result};
 use berth_run::volumes::{Volume, Volumes};
 use berth_run::Engine;
 use clap::{Args, Subcommand};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::runroot;
 use crate::output::print_table;
@@ -58,14 +58,9 @@ pub struct PruneArgs {
     force: bool,
 }
 
-fn volume_json(v: &Volume) -> Value {
-    json!({
-        "Name": v.name,
-        "Driver": "local",
-        "Mountpoint": v.mountpoint,
-        "CreatedAt": v.created.to_rfc3339(),
-        "Scope": "local",
-    })
+/// A volume's record in Podman's shape (`volume ls --format json`, `volume inspect`).
+pub(crate) fn volume_json(v: &Volume) -> Value {
+    serde_json::to_value(berth_run::inspect::VolumeInspect::from(v)).unwrap_or(Value::Null)
 }
 
 impl VolumeCommand {

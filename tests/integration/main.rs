@@ -9,6 +9,7 @@ mod closed_output;
 mod deep_images;
 mod hostile;
 mod images;
+mod inspect;
 mod interop;
 mod manifest;
 mod oracles;
