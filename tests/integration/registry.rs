@@ -352,6 +352,19 @@ fn dead_registry_is_one_line_naming_the_url() {
     assert!(err.contains(&addr), "{err}");
 }
 
+/// HTTPS to a registry that answers in plain HTTP says so in Go's words, as Podman does.
+#[test]
+fn https_to_a_plain_http_registry_says_so() {
+    let reg = Registry::start();
+    let env = TestEnv::new();
+    let err = fails(&env, &["pull", &reg.image("x:1")]);
+    assert!(
+        err.contains(&format!("https://{}/v2/", reg.addr))
+            && err.contains("http: server gave HTTP response to HTTPS client"),
+        "{err}"
+    );
+}
+
 #[test]
 fn missing_tag_names_the_reference() {
     let reg = Registry::start();

@@ -120,7 +120,41 @@ pub struct Client {
     auth: Mutex<AuthState>,
 }
 
+/// Whether `e` says the server answered a TLS hello in plain HTTP (rustls sees a record of
+/// an unknown content type). The TLS error sits inside `io::Error`s, whose `source` skips
+/// the error they wrap, so each is opened too.
+fn is_plain_http_answer(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        let mut inner: &(dyn std::error::Error + 'static) = err;
+        while let Some(wrapped) = inner
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            inner = wrapped;
+        }
+        if matches!(
+            inner.downcast_ref::<rustls::Error>(),
+            Some(rustls::Error::InvalidMessage(
+                rustls::InvalidMessage::InvalidContentType
+            ))
+        ) {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
+}
+
 fn http_err(method: &Method, url: &str, e: &(dyn std::error::Error + 'static)) -> RegistryError {
+    if is_plain_http_answer(e) {
+        // Go's words, which Podman and skopeo print.
+        return RegistryError::Http {
+            method: method.to_string(),
+            url: url.to_string(),
+            message: "http: server gave HTTP response to HTTPS client".to_string(),
+        };
+    }
     let mut message = String::new();
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = cur {
