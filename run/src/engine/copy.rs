@@ -52,7 +52,12 @@ impl Engine<'_> {
                     | rustix::fs::OFlags::CLOEXEC,
                 rustix::fs::Mode::empty(),
             );
-            tracing::debug!(container = %c.id, ok = opened.is_ok(), "cp through /proc/{pid}/root");
+            tracing::debug!(
+                target: "berth_run::cp",
+                container = %c.id,
+                ok = opened.is_ok(),
+                "cp through /proc/{pid}/root",
+            );
             if let Ok(fd) = opened {
                 let root = Root::from_fd(fd);
                 // Opened before checking: a reused pid cannot slip in between.

@@ -45,7 +45,11 @@ impl Engine<'_> {
         {
             return Ok(c);
         }
-        tracing::warn!(container = %c.id, "monitor and container died unexpectedly");
+        tracing::warn!(
+            target: "berth_run::engine",
+            container = %c.id,
+            "monitor and container died unexpectedly",
+        );
         self.release(&c);
         self.records.set_exited(
             &c.id,

@@ -14,6 +14,9 @@
 //! Other modules of the crate add the operations on an existing container (`commit`, `logs`,
 //! `top`, `stats`, `inspect`, `image_removal`): they use the engine, it does not use them.
 //!
+//! The engine's log events keep the target `berth_run::engine` whichever file they come
+//! from: the CLI prints the target (README: stop's SIGKILL warning).
+//!
 //! Files per container: the writable snapshot (store, key = container id), mounted at the
 //! snapshot's `merged/` while the container runs; the bundle `<runroot>/containers/<id>/`
 //! (`config.json`, the runtime's `runtime.log`, `pidfile`, and the container log `ctr.log`),

@@ -49,7 +49,12 @@ impl Engine<'_> {
     pub fn release(&self, c: &Container) {
         if let Ok(rt) = self.runtime_for(c) {
             if let Err(e) = rt.delete(&c.id, true) {
-                tracing::warn!(container = %c.id, error = %e, "runtime delete failed");
+                tracing::warn!(
+                    target: "berth_run::engine",
+                    container = %c.id,
+                    error = %e,
+                    "runtime delete failed",
+                );
             }
         }
         if let Ok(snap) = self.store.snapshot(&c.snapshot) {

@@ -51,6 +51,7 @@ impl Engine<'_> {
             if !timeout.is_zero() {
                 // Podman's warning, word for word.
                 tracing::warn!(
+                    target: "berth_run::engine",
                     "StopSignal {} failed to stop container {} in {} seconds, resorting to SIGKILL",
                     crate::signals::signal_name(signal),
                     c.name,

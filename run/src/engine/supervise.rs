@@ -66,6 +66,8 @@ impl Engine<'_> {
         Ok(code)
     }
 
+    /// Mount `c`'s rootfs, write its bundle from the recorded spec (mounts resolved in-root,
+    /// its own network namespace made), then [`Engine::launch`] it.
     fn start_process(
         &self,
         c: &Container,

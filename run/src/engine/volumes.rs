@@ -52,13 +52,22 @@ impl Engine<'_> {
         let vols = match Volumes::open(self.store.root()) {
             Ok(v) => v,
             Err(e) => {
-                tracing::warn!(error = %e, "opening volumes");
+                tracing::warn!(
+                    target: "berth_run::engine",
+                    error = %e,
+                    "opening volumes",
+                );
                 return;
             }
         };
         for name in &options.anonymous_volumes {
             if let Err(e) = vols.remove(name, &[]) {
-                tracing::warn!(volume = %name, error = %e, "removing an anonymous volume");
+                tracing::warn!(
+                    target: "berth_run::engine",
+                    volume = %name,
+                    error = %e,
+                    "removing an anonymous volume",
+                );
             }
         }
     }

@@ -14,6 +14,7 @@ pub fn adapt_spec(spec: &mut Spec) {
     if let Some(res) = linux.resources() {
         if res.memory().is_some() || res.cpu().is_some() || res.pids().is_some() {
             tracing::warn!(
+                target: "berth_run::rootless",
                 "resource limits (--memory, --cpus, --pids-limit) need cgroups, which a plain \
                  user cannot use on this cgroup v1 host: ignored"
             );
