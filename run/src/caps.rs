@@ -8,7 +8,7 @@ use std::str::FromStr;
 use oci_spec::runtime::Capability;
 
 use crate::error::{Result, RunError};
-use crate::spec::RunOptions;
+use crate::options::RunOptions;
 
 /// Podman's default capabilities.
 pub const DEFAULT_CAPS: &[&str] = &[

@@ -18,6 +18,7 @@ use rustix::net::{RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags};
 use rustix::termios::{tcgetattr, tcgetwinsize, tcsetattr, tcsetwinsize, OptionalActions, Termios};
 
 use crate::error::{Result, RunError};
+use crate::runtime::TtySink;
 
 /// A listening console socket; the runtime connects once and sends the pty master.
 pub struct ConsoleSocket {
@@ -198,4 +199,32 @@ pub fn attach_input(master: &File, interactive: bool) -> Result<()> {
         std::thread::sleep(Duration::from_millis(100));
     });
     Ok(())
+}
+
+/// A running container's terminal: the output pump, and the user's terminal in raw mode.
+pub(crate) struct TtySession {
+    pump: std::thread::JoinHandle<()>,
+    _raw: Option<RawMode>,
+}
+
+impl TtySession {
+    pub(crate) fn connect(master: std::fs::File, sink: TtySink) -> Result<TtySession> {
+        match sink {
+            TtySink::User { interactive } => {
+                let raw = interactive.then(RawMode::enter);
+                let pump = pump_output(&master, Box::new(std::io::stdout()))?;
+                attach_input(&master, interactive)?;
+                Ok(TtySession { pump, _raw: raw })
+            }
+            TtySink::File(f) => Ok(TtySession {
+                pump: pump_output(&master, f)?,
+                _raw: None,
+            }),
+        }
+    }
+
+    /// Wait for the last output, then restore the user's terminal.
+    pub(crate) fn finish(self) {
+        let _ = self.pump.join();
+    }
 }

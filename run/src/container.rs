@@ -5,8 +5,6 @@
 //! `created`, `running` or `exited`; a running record whose monitor and process are both gone
 //! is reported (and saved) as exited with no exit code, so `ps` stays true after a crash.
 
-use std::fs::File;
-use std::io::Read;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
@@ -14,7 +12,8 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
 use crate::error::{Result, RunError};
-use crate::spec::RunOptions;
+use crate::options::RunOptions;
+use crate::process::proc_start_time;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS containers (
@@ -358,37 +357,10 @@ fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "null".to_string())
 }
 
-/// The start time (clock ticks since boot) of process `pid`, to tell it from a later process
-/// that reused the pid.
-pub fn proc_start_time(pid: u32) -> Option<u64> {
-    let path = format!("/proc/{pid}/stat");
-    let mut text = String::new();
-    File::open(path).ok()?.read_to_string(&mut text).ok()?;
-    // The command name (field 2) may hold spaces and parentheses: split after the last ')'.
-    let rest = &text[text.rfind(')')? + 1..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // Field 3 (state) is fields[0]; field 22 (starttime) is fields[19].
-    if fields.first() == Some(&"Z") {
-        return None;
-    }
-    fields.get(19)?.parse().ok()
-}
-
-/// Whether `pid` is alive (not a zombie) and is still the process that started at `start`.
-pub fn alive(pid: Option<u32>, start: Option<u64>) -> bool {
-    match (pid, proc_start_time_opt(pid)) {
-        (Some(_), Some(now)) => start.is_none_or(|s| s == now),
-        _ => false,
-    }
-}
-
-fn proc_start_time_opt(pid: Option<u32>) -> Option<u64> {
-    pid.filter(|p| *p > 0).and_then(proc_start_time)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::process::alive;
 
     fn new<'a>(id: &'a str, name: &'a str, opts: &'a RunOptions) -> NewContainer<'a> {
         NewContainer {
@@ -426,14 +398,5 @@ mod tests {
         assert_eq!((c.state, c.exit_code), (State::Exited, Some(3)));
         r.delete("abc123").unwrap();
         assert!(matches!(r.get("one"), Err(RunError::NoSuchContainer(_))));
-    }
-
-    #[test]
-    fn dead_pids_are_not_alive() {
-        assert!(!alive(None, None));
-        assert!(!alive(Some(u32::MAX - 1), None));
-        let me = std::process::id();
-        assert!(alive(Some(me), proc_start_time(me)));
-        assert!(!alive(Some(me), Some(1)));
     }
 }

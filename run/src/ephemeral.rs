@@ -9,9 +9,10 @@ use oci_spec::image::ImageConfiguration;
 
 use crate::error::{Result, RunError};
 use crate::names::new_id;
-use crate::runtime::{ContainerStdio, ExternalRuntime, OciRuntime};
-use crate::spec::{generate, RunOptions, SpecInput};
-use crate::supervise::{become_subreaper, wait_child};
+use crate::options::RunOptions;
+use crate::reap::{become_subreaper, wait_child};
+use crate::runtime::{start_or_kill, ContainerStdio, OciRuntime};
+use crate::spec::{generate, SpecInput};
 
 /// What an ephemeral run needs besides the snapshot.
 pub struct Ephemeral<'a> {
@@ -32,6 +33,14 @@ pub fn run_ephemeral(
     run: &Ephemeral<'_>,
     stdio: ContainerStdio,
 ) -> Result<Option<i32>> {
+    check(run)?;
+    let rt = crate::runtime::resolve(run.runtime, run.runroot)?;
+    run_on(rt.as_ref(), snapshot, run, stdio)
+}
+
+/// What no ephemeral container can be: one with a terminal, or one as a plain user outside
+/// berth's user namespace.
+fn check(run: &Ephemeral<'_>) -> Result<()> {
     if run.options.terminal {
         return Err(RunError::Invalid(
             "an ephemeral container has no terminal".to_string(),
@@ -44,8 +53,17 @@ pub fn run_ephemeral(
                 .to_string(),
         ));
     }
+    Ok(())
+}
+
+/// [`run_ephemeral`] on runtime `rt`.
+fn run_on(
+    rt: &dyn OciRuntime,
+    snapshot: &Snapshot,
+    run: &Ephemeral<'_>,
+    stdio: ContainerStdio,
+) -> Result<Option<i32>> {
     let id = new_id()?;
-    let rt = ExternalRuntime::resolve(run.runtime, run.runroot)?;
     let mut guards = Vec::new();
     for m in &snapshot.mounts {
         guards.push(m.mount(&snapshot.mountpoint)?);
@@ -68,18 +86,73 @@ pub fn run_ephemeral(
         become_subreaper();
         let pid = rt.create(&id, &bundle, stdio, None)?;
         drop(netns);
-        if let Err(e) = rt.start(&id) {
-            // SAFETY: kill(2) on the pid the runtime just created.
-            unsafe {
-                libc::kill(pid as i32, libc::SIGKILL);
-            }
-            let _ = wait_child(pid);
-            return Err(e);
-        }
+        start_or_kill(rt, &id, pid)?;
         Ok(wait_child(pid))
     })();
     let _ = rt.delete(&id, true);
     let _ = fs::remove_dir_all(&bundle);
     drop(guards);
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::fake::{quiet, Behaviour, Call, FakeRuntime};
+
+    #[test]
+    fn runs_once_and_cleans_up() {
+        let d = tempfile::tempdir().unwrap();
+        let rootfs = d.path().join("rootfs");
+        fs::create_dir(&rootfs).unwrap();
+        let runroot = d.path().join("run");
+        let snapshot = Snapshot {
+            key: "step".to_string(),
+            upper: rootfs.clone(),
+            mountpoint: rootfs,
+            mounts: Vec::new(),
+        };
+        let image = ImageConfiguration::default();
+        let options = RunOptions {
+            command: vec!["true".to_string()],
+            ..RunOptions::default()
+        };
+        let run = Ephemeral {
+            image: &image,
+            options: &options,
+            runtime: None,
+            runroot: &runroot,
+        };
+        let fake = FakeRuntime::new(Behaviour {
+            process: "exit 5".to_string(),
+            ..Behaviour::default()
+        });
+        assert_eq!(run_on(&fake, &snapshot, &run, quiet()).unwrap(), Some(5));
+        let calls = fake.calls();
+        let Some(Call::Create { id, console: false }) = calls.first() else {
+            panic!("{calls:?}");
+        };
+        assert_eq!(
+            calls[1..],
+            [
+                Call::Start(id.clone()),
+                Call::Delete {
+                    id: id.clone(),
+                    force: true
+                }
+            ]
+        );
+        // The bundle is gone.
+        assert!(!runroot.join("containers").join(id).exists());
+        // A terminal is refused before anything runs.
+        let tty = RunOptions {
+            terminal: true,
+            ..options.clone()
+        };
+        assert!(check(&Ephemeral {
+            options: &tty,
+            ..run
+        })
+        .is_err());
+    }
 }

@@ -5,7 +5,6 @@
 //! the container's root file system. `rm -v` and `--rm` remove these volumes.
 
 use std::path::{Component, Path, PathBuf};
-use std::str::FromStr;
 
 use pathrs::Root;
 use rustix::fs::{Gid, Mode, Uid};
@@ -14,34 +13,8 @@ use crate::cp::extract::{ExtractOptions, Owner};
 use crate::cp::xattrs::XattrPolicy;
 use crate::cp::{transfer, CpPath, Dest, Source};
 use crate::error::{Result, RunError};
-use crate::spec::RunOptions;
+use crate::options::{ImageVolumeMode, RunOptions};
 use crate::volumes::{is_anonymous, split_volume, Volumes};
-
-/// `--image-volume`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-pub enum ImageVolumeMode {
-    /// An anonymous volume per `VOLUME`, filled from the image.
-    #[default]
-    Bind,
-    /// A tmpfs per `VOLUME`.
-    Tmpfs,
-    /// Nothing: the path stays part of the container's root file system.
-    Ignore,
-}
-
-impl FromStr for ImageVolumeMode {
-    type Err = RunError;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "bind" => Ok(ImageVolumeMode::Bind),
-            "tmpfs" => Ok(ImageVolumeMode::Tmpfs),
-            "ignore" => Ok(ImageVolumeMode::Ignore),
-            other => Err(RunError::Invalid(format!(
-                "--image-volume {other:?}: use bind, tmpfs or ignore"
-            ))),
-        }
-    }
-}
 
 /// A container path, cleaned (`/a/./b/` → `/a/b`).
 fn clean(p: &str) -> PathBuf {

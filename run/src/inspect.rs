@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::container::{Container, State};
 use crate::engine::Engine;
 use crate::error::{Result, RunError};
-use crate::spec::Network;
+use crate::options::Network;
 use crate::volumes::{is_named, split_volume, Volume, Volumes};
 
 /// `--type`: which kinds of object a name may be.
@@ -102,7 +102,7 @@ pub struct ContainerInspect {
     pub config: ConfigInspect,
     pub host_config: HostConfig,
     /// berth's own: the options the container was made with.
-    pub options: crate::spec::RunOptions,
+    pub options: crate::options::RunOptions,
     /// berth's own: the runtime spec (`config.json`).
     pub spec: Value,
 }
@@ -386,7 +386,7 @@ pub fn inspect(engine: &Engine<'_>, c: &Container) -> Result<ContainerInspect> {
     })
 }
 
-fn security_opt(opts: &crate::spec::RunOptions) -> Vec<String> {
+fn security_opt(opts: &crate::options::RunOptions) -> Vec<String> {
     let mut out = Vec::new();
     if opts.no_new_privileges {
         out.push("no-new-privileges".to_string());
@@ -415,7 +415,7 @@ const PROPAGATIONS: &[&str] = &[
 
 fn parse_bind<'a>(
     volumes: Option<&Volumes>,
-    opts: &crate::spec::RunOptions,
+    opts: &crate::options::RunOptions,
     spec: &Value,
     v: &'a str,
 ) -> Bind<'a> {
@@ -474,7 +474,7 @@ fn parse_bind<'a>(
 /// The binds and volumes of the container's `-v` options.
 fn binds<'a>(
     engine: &Engine<'_>,
-    opts: &'a crate::spec::RunOptions,
+    opts: &'a crate::options::RunOptions,
     spec: &Value,
 ) -> Result<Vec<Bind<'a>>> {
     let vols = if opts.named_volumes.is_empty() {

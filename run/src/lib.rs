@@ -1,53 +1,68 @@
 //! berth-run: OCI runtime spec generation, container records, runtime backends and the
 //! per-container monitor.
 //!
-//! How a container runs: [`engine::Engine::create`] looks the image up in the store, prepares a
-//! writable snapshot keyed by the new container id, mounts it to resolve `-u` inside the image
+//! How a container runs: a front end builds [`options::RunOptions`] from the user's flags
+//! (the parsers of Podman's syntax are in [`options`]) and calls
+//! [`engine::Engine::create`], which looks the image up in the store, prepares a writable
+//! snapshot keyed by the new container id, mounts it to resolve `-u` inside the image
 //! ([`user`]), generates the runtime spec ([`spec`]) and saves a record ([`container`]) in the
-//! store's `berth.db`. Starting it ([`supervise`]) mounts the snapshot, writes the bundle
-//! (`<runroot>/containers/<id>/config.json`), and drives an [`runtime::OciRuntime`]
-//! (`create`, `start`), then waits for the container's process as a child subreaper, records
-//! the exit code and releases the rootfs; detached containers get a monitor process that
-//! outlives the CLI and writes `ctr.log` ([`logs`]).
+//! store's `berth.db`. Starting it ([`engine::start`], [`engine::supervise`]) mounts the
+//! snapshot, writes the bundle (`<runroot>/containers/<id>/config.json`), and drives an
+//! [`runtime::OciRuntime`] (`create`, `start`), then waits for the container's process as a
+//! child subreaper ([`reap`]), records the exit code and releases the rootfs; detached
+//! containers get a monitor process that outlives the CLI and writes `ctr.log` ([`logs`]).
 //!
-//! Principal types:
-//! - [`spec::RunOptions`] → [`spec::generate`] → `oci_spec::runtime::Spec`.
-//! - [`runtime::OciRuntime`], implemented by [`runtime::ExternalRuntime`] (runc, crun, a path).
-//! - [`container::Container`] and [`container::Records`] (the `containers` table).
-//! - [`bundle`]: a bundle's directory (0700) and files (`config.json`, exec specs, logs,
-//!   locks: 0600 from creation); the run root itself is made 0700 by [`engine::Engine::new`].
-//! - [`engine::Engine`]: create, start (foreground or detached), stop, kill, remove, list,
-//!   wait, logs.
-//! - [`reap`]: one reaping mechanism per process: each supervising thread waits for its own
-//!   container's pid ([`reap::wait_child`]), a background thread reaps unclaimed orphans.
-//! - [`ephemeral::run_ephemeral`]: a one-off container over a snapshot its caller owns (the
-//!   build's `RUN` steps), with no record.
-//! - [`exec::ExecRequest`]: `exec` in a running container.
-//! - [`rootless`]: berth's user namespace for a plain user (subordinate id ranges through
-//!   newuidmap/newgidmap, a pause process that keeps it, joined by every container command),
-//!   `berth unshare`, and the rootless spec (no cgroups).
-//! - [`netns`]: a container's own network namespace (`--network none`), made with `lo` up
-//!   before the runtime joins it.
-//! - [`rootfs`]: refuses a rootfs whose `/dev`, `/proc` or `/sys` leads elsewhere, and
-//!   resolves other mount destinations in-root (`berth_layers::inroot`).
-//! - [`seccomp`]: the default syscall filter (a deny list lifted by capabilities).
-//! - [`commit`]: a container's changes → a new image; `export` → a tar stream.
-//! - [`cp`]: `cp` between a container's root (resolved in-root through pathrs) and the host,
-//!   a tar stream or another container: [`cp::Source`] → tar → [`cp::Dest`].
-//! - [`exploded`]: `--rootfs DIR[:O]`, a directory as the container's root (or an overlay's
-//!   lower layer).
-//! - [`top`]: a running container's processes, from `/proc` by PID namespace.
-//! - [`stats`]: a running container's CPU, memory, PIDs and I/O, from its cgroup (v1 or v2).
-//! - [`image_removal`]: removing an image with the containers made from it (`rmi -f`).
-//! - [`image_volumes`]: the image's `VOLUME`s → anonymous volumes filled from the image
-//!   (`--image-volume bind|tmpfs|ignore`).
-//! - [`inspect`]: which object a name is (container, image, volume) and a container's
-//!   inspect record, in Podman's shape.
-//! - [`volumes::Volumes`]: named and anonymous volumes (`-v NAME:/path`, `-v /path`).
-//! - [`workdir`]: the working directory made in-root before the runtime starts.
-//! - [`console`]: `-t` pseudo-terminals (console socket, raw mode, resize).
+//! The modules, bottom up (each uses only modules above it in this list, or none):
 //! - [`error::RunError`]: names the container, path or runtime concerned, and knows its
 //!   Podman exit code (125, 126, 127).
+//! - [`process`]: pid liveness (`alive`, `proc_start_time`: a reused pid is never taken for
+//!   the process it replaced) and executables found on the host (`find_binary`).
+//! - [`options`]: [`options::RunOptions`] (what the user asked for beyond the image config,
+//!   stored as JSON in each record), `--network`, `--image-volume`, `--security-opt`,
+//!   sizes, `-e`/`--env-file`, `KEY=VALUE` flags and `--entrypoint`, parsed once.
+//! - [`names`], [`signals`] (names and numbers, and a supervisor's signal forwarding),
+//!   [`bundle`] (a bundle's directory, 0700, and files, 0600 from creation; the run root itself
+//!   is made 0700 by [`engine::Engine::new`]), [`console`] (`-t` pseudo-terminals: console
+//!   socket, raw mode, resize, a running terminal session).
+//! - [`rootless`]: berth's user namespace for a plain user (subordinate id ranges through
+//!   newuidmap/newgidmap, a pause process that keeps it, joined by every container command),
+//!   `berth unshare`.
+//! - [`spec`]: image config + options → `oci_spec::runtime::Spec` ([`spec::generate`]); its
+//!   mounts in [`spec::mounts`], the rootless form (no cgroups) in [`spec::rootless`];
+//!   capabilities from [`caps`], the default syscall filter from [`seccomp`], users from
+//!   [`user`].
+//! - [`container::Container`] and [`container::Records`] (the `containers` table);
+//!   [`volumes::Volumes`]: named and anonymous volumes (`-v NAME:/path`, `-v /path`).
+//! - [`runtime`]: the [`runtime::OciRuntime`] trait and its two backends,
+//!   [`runtime::EmbeddedRuntime`] (berth's own, in-process where it can be) and
+//!   [`runtime::ExternalRuntime`] (runc, crun, a path), chosen by [`runtime::resolve`]; the
+//!   unit tests' recording fake is `runtime::fake`.
+//! - [`reap`]: one reaping mechanism per process: each supervising thread waits for its own
+//!   container's pid ([`reap::wait_child`]), a background thread reaps unclaimed orphans.
+//! - [`netns`]: a container's own network namespace (`--network none`), made with `lo` up
+//!   before the runtime joins it. [`rootfs`]: refuses a rootfs whose `/dev`, `/proc` or `/sys`
+//!   leads elsewhere, and resolves other mount destinations in-root
+//!   (`berth_layers::inroot`). [`workdir`]: the working directory made in-root before the
+//!   runtime starts. [`exploded`]: `--rootfs DIR[:O]`, a directory as the container's root (or
+//!   an overlay's lower layer).
+//! - [`cp`]: `cp` between a container's root (resolved in-root through pathrs) and the host,
+//!   a tar stream or another container: [`cp::Source`] → tar → [`cp::Dest`].
+//!   [`image_volumes`]: the image's `VOLUME`s → anonymous volumes filled from the image
+//!   through `cp` (`--image-volume bind|tmpfs|ignore`).
+//! - [`engine::Engine`]: the lifecycle over one store and run root, one file per part:
+//!   [`engine::create`] ([`engine::CreateRequest`]), [`engine::lookup`] (get, list, records
+//!   made true), [`engine::start`] and [`engine::supervise`], [`engine::exec`]
+//!   ([`engine::ExecRequest`]), [`engine::stop`] (kill, stop, wait), [`engine::remove`],
+//!   [`engine::rootfs`] (mount, bundle, release), [`engine::volumes`], [`engine::copy`] (a
+//!   container's root opened for `cp`). Any runtime can be plugged in
+//!   ([`engine::Engine::with_runtime`]).
+//! - On top of the engine: [`ephemeral::run_ephemeral`] (a one-off container over a
+//!   snapshot its caller owns, the build's `RUN` steps, with no record), [`commit`] (a
+//!   container's changes → a new image; `export` → a tar stream), [`logs`], [`top`] (a
+//!   running container's processes, from `/proc` by PID namespace), [`stats`] (CPU, memory,
+//!   PIDs and I/O from its cgroup, v1 or v2), [`inspect`] (which object a name is, and a
+//!   container's inspect record in Podman's shape), [`image_removal`] (removing an image with
+//!   the containers made from it, `rmi -f`).
 
 pub mod bundle;
 pub mod caps;
@@ -58,7 +73,6 @@ pub mod cp;
 pub mod engine;
 pub mod ephemeral;
 pub mod error;
-pub mod exec;
 pub mod exploded;
 pub mod image_removal;
 pub mod image_volumes;
@@ -67,6 +81,8 @@ pub mod logfile;
 pub mod logs;
 pub mod names;
 pub mod netns;
+pub mod options;
+pub mod process;
 pub mod reap;
 pub mod rootfs;
 pub mod rootless;
@@ -75,7 +91,6 @@ pub mod seccomp;
 pub mod signals;
 pub mod spec;
 pub mod stats;
-pub mod supervise;
 pub mod top;
 pub mod user;
 pub mod volumes;
@@ -84,4 +99,4 @@ pub mod workdir;
 pub use container::{Container, State};
 pub use engine::{default_runroot, CreateRequest, Engine};
 pub use error::{Result, RunError};
-pub use spec::RunOptions;
+pub use options::RunOptions;

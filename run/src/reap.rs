@@ -22,7 +22,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Mutex, MutexGuard, Once};
 use std::time::Duration;
 
-use crate::container::alive;
+use crate::process::alive;
 
 /// How often the orphan reaper looks for zombies.
 pub const SCAN_EVERY: Duration = Duration::from_millis(200);

@@ -13,7 +13,7 @@
 //!   so all of them see the same overlay mounts and file owners. Inside it the process is uid 0
 //!   with every capability over the mapped ids; unpacked layers get their owners, overlay
 //!   mounts are native (`userxattr`), and the OCI runtime runs rootless (no cgroups on
-//!   cgroup v1: [`adapt_spec`]).
+//!   cgroup v1: `spec::rootless`).
 //!
 //! Root in the initial namespace never enters one; nor does a process already in a user
 //! namespace (`berth unshare`, `unshare -r`).
@@ -26,12 +26,9 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use berth_image_store::store::is_host_root;
-use oci_spec::runtime::{LinuxNamespaceType, MountBuilder, Spec};
-
-use crate::container::{alive, proc_start_time};
 use crate::error::{Result, RunError};
-use crate::runtime::find_binary;
+use crate::process::{alive, find_binary, proc_start_time};
+use berth_image_store::store::is_host_root;
 
 /// The environment variable set inside `berth unshare` (and its value, the store root).
 pub const UNSHARE_ENV: &str = "BERTH_UNSHARE";
@@ -389,61 +386,6 @@ pub fn unshare_exec(store_root: &Path, runroot: &Path, command: &[OsString]) -> 
     }
 }
 
-/// Make a spec run rootless (called by [`crate::spec::generate`] when not host root): no
-/// cgroups (a plain user cannot create them on cgroup v1; resource limits are dropped with a
-/// warning, as Podman does), and `/sys` bind-mounted from the host when the container shares
-/// the host's network namespace (sysfs can only be mounted by the owner of the netns).
-pub fn adapt_spec(spec: &mut Spec) {
-    let Some(mut linux) = spec.linux().clone() else {
-        return;
-    };
-    if let Some(res) = linux.resources() {
-        if res.memory().is_some() || res.cpu().is_some() || res.pids().is_some() {
-            tracing::warn!(
-                "resource limits (--memory, --cpus, --pids-limit) need cgroups, which a plain \
-                 user cannot use on this cgroup v1 host: ignored"
-            );
-        }
-    }
-    linux.set_resources(None);
-    linux.set_cgroups_path(None);
-    let own_netns = linux
-        .namespaces()
-        .as_ref()
-        .is_some_and(|ns| ns.iter().any(|n| n.typ() == LinuxNamespaceType::Network));
-    spec.set_linux(Some(linux));
-    if own_netns {
-        return;
-    }
-    if let Some(mounts) = spec.mounts().clone() {
-        let mounts = mounts
-            .into_iter()
-            .map(|m| {
-                if m.typ().as_deref() != Some("sysfs") {
-                    return m;
-                }
-                let ro = m
-                    .options()
-                    .as_ref()
-                    .is_some_and(|o| o.iter().any(|x| x == "ro"));
-                let mut options: Vec<String> = ["rbind", "nosuid", "noexec", "nodev"]
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect();
-                options.push(if ro { "ro" } else { "rw" }.to_string());
-                MountBuilder::default()
-                    .destination(m.destination().clone())
-                    .typ("bind")
-                    .source("/sys")
-                    .options(options)
-                    .build()
-                    .unwrap_or(m)
-            })
-            .collect();
-        spec.set_mounts(Some(mounts));
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -486,45 +428,5 @@ mod tests {
         if !in_user_namespace() {
             assert_eq!(host_uid(), rustix::process::getuid().as_raw());
         }
-    }
-
-    #[test]
-    fn rootless_spec_has_no_cgroups_and_binds_sys() {
-        let root = tempfile::tempdir().unwrap();
-        let img = oci_spec::image::ImageConfigurationBuilder::default()
-            .config(
-                oci_spec::image::ConfigBuilder::default()
-                    .cmd(vec!["sh".to_string()])
-                    .build()
-                    .unwrap(),
-            )
-            .build()
-            .unwrap();
-        let opts = crate::RunOptions {
-            memory: Some(1 << 20),
-            ..Default::default()
-        };
-        let mut spec = crate::spec::generate(
-            &crate::spec::SpecInput {
-                id: "abc",
-                image: &img,
-                rootfs: root.path(),
-            },
-            &opts,
-        )
-        .unwrap();
-        adapt_spec(&mut spec);
-        let linux = spec.linux().as_ref().unwrap();
-        assert!(linux.resources().is_none());
-        assert!(linux.cgroups_path().is_none());
-        let sys = spec
-            .mounts()
-            .as_ref()
-            .unwrap()
-            .iter()
-            .find(|m| m.destination() == Path::new("/sys"))
-            .unwrap();
-        assert_eq!(sys.typ().as_deref(), Some("bind"));
-        assert_eq!(sys.source().as_deref(), Some(Path::new("/sys")));
     }
 }

@@ -9,7 +9,8 @@ use std::process::Stdio;
 use berth_image_store::import::{import_directory, ImportOptions};
 use berth_image_store::Store;
 use berth_run::ephemeral::{run_ephemeral, Ephemeral};
-use berth_run::runtime::{find_binary, ContainerStdio, TtySink};
+use berth_run::process::find_binary;
+use berth_run::runtime::{ContainerStdio, TtySink};
 use berth_run::RunOptions;
 
 fn busybox_dir(dir: &Path) {

@@ -212,7 +212,7 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode> {
             }
         };
     }
-    berth_run::supervise::install_signal_forwarding();
+    berth_run::signals::install_signal_forwarding();
     match engine.run_attached(&c, ContainerStdio::inherit(interactive)) {
         Ok(code) => Ok(ExitCode::from(code.map(|c| c as u8).unwrap_or(125))),
         Err(e) => {
@@ -309,7 +309,7 @@ pub fn start(ctx: &Context, args: StartArgs) -> Result<ExitCode> {
             bail!("start --attach takes exactly one container");
         }
         let c = engine.get(&args.containers[0])?;
-        berth_run::supervise::install_signal_forwarding();
+        berth_run::signals::install_signal_forwarding();
         return match engine.run_attached(&c, ContainerStdio::inherit(args.interactive)) {
             Ok(code) => Ok(ExitCode::from(code.map(|c| c as u8).unwrap_or(125))),
             Err(e) => fail(e),
@@ -359,15 +359,15 @@ pub fn exec(ctx: &Context, args: ExecArgs) -> Result<ExitCode> {
     let store = ctx.store()?;
     let engine = Engine::new(&store, &runroot(ctx))?;
     let c = engine.get(&args.container)?;
-    let req = berth_run::exec::ExecRequest {
+    let req = berth_run::engine::ExecRequest {
         command: args.command,
-        env: berth_run::spec::resolve_env_args(&args.env, |k| std::env::var(k).ok()),
+        env: berth_run::options::resolve_env_args(&args.env, |k| std::env::var(k).ok()),
         user: args.user,
         workdir: args.workdir,
         interactive: args.interactive,
         tty: args.tty,
     };
-    berth_run::supervise::install_signal_forwarding();
+    berth_run::signals::install_signal_forwarding();
     match engine.exec(&c, &req) {
         Ok(code) => Ok(ExitCode::from(code.map(|c| c as u8).unwrap_or(125))),
         Err(e) => fail(e),

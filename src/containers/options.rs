@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use berth_run::spec::{read_env_file, resolve_env_args, Network};
+use berth_run::options::{
+    parse_entrypoint, parse_key_value, parse_size, read_env_file, resolve_env_args, Network,
+};
 use berth_run::{CreateRequest, RunError, RunOptions};
 use clap::Args;
 
@@ -125,16 +127,6 @@ pub struct CreateArgs {
     pub command: Vec<String>,
 }
 
-fn key_value(what: &str, s: &str) -> Result<(String, String), RunError> {
-    match s.split_once('=') {
-        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
-        None if !s.is_empty() => Ok((s.to_string(), String::new())),
-        _ => Err(RunError::Invalid(format!(
-            "invalid {what} {s:?}: use KEY=VALUE"
-        ))),
-    }
-}
-
 impl CreateArgs {
     /// The library request for these flags.
     pub fn request(&self) -> Result<CreateRequest, RunError> {
@@ -144,18 +136,11 @@ impl CreateArgs {
             env.extend(read_env_file(f, host)?);
         }
         env.extend(resolve_env_args(&self.env, host));
-        let entrypoint = match &self.entrypoint {
-            None => None,
-            Some(e) if e.trim_start().starts_with('[') => {
-                Some(serde_json::from_str::<Vec<String>>(e).map_err(|err| {
-                    RunError::Invalid(format!(
-                        "--entrypoint {e:?} is not a JSON array of strings: {err}"
-                    ))
-                })?)
-            }
-            Some(e) if e.is_empty() => Some(Vec::new()),
-            Some(e) => Some(vec![e.clone()]),
-        };
+        let entrypoint = self
+            .entrypoint
+            .as_deref()
+            .map(parse_entrypoint)
+            .transpose()?;
         let mut options = RunOptions {
             entrypoint,
             command: self.command.clone(),
@@ -176,18 +161,14 @@ impl CreateArgs {
             annotations: self
                 .annotation
                 .iter()
-                .map(|a| key_value("annotation", a))
+                .map(|a| parse_key_value("annotation", a))
                 .collect::<Result<_, _>>()?,
             stop_signal: self
                 .stop_signal
                 .as_deref()
                 .map(berth_run::signals::parse_signal)
                 .transpose()?,
-            memory: self
-                .memory
-                .as_deref()
-                .map(berth_run::spec::parse_size)
-                .transpose()?,
+            memory: self.memory.as_deref().map(parse_size).transpose()?,
             cpus: self.cpus,
             pids_limit: self.pids_limit,
             seccomp: None,
@@ -213,7 +194,7 @@ impl CreateArgs {
             labels: self
                 .label
                 .iter()
-                .map(|l| key_value("label", l))
+                .map(|l| parse_key_value("label", l))
                 .collect::<Result<_, _>>()?,
         })
     }

@@ -8,8 +8,8 @@ use std::process::Stdio;
 use berth_image_store::snapshot::Snapshot;
 use berth_layers::inroot::InRoot;
 use berth_run::ephemeral::{run_ephemeral, Ephemeral};
+use berth_run::options::Network;
 use berth_run::runtime::{ContainerStdio, TtySink};
-use berth_run::spec::Network;
 use berth_run::RunOptions;
 use rustix::fs::FileType;
 

@@ -17,7 +17,8 @@ use pathrs::flags::OpenFlags;
 use pathrs::Handle;
 use rustix::fs::{FileType, OFlags, Stat};
 
-use super::{perr, xattrs, CopyError};
+use super::error::{perr, CopyError};
+use super::xattrs;
 
 /// A tar stream being written from in-root handles.
 pub(crate) struct TarOut<W: Write> {

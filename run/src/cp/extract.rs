@@ -23,8 +23,8 @@ use pathrs::{InodeType, Root};
 use rustix::fs::{AtFlags, FileType, Gid, Timestamps, Uid};
 use tar::EntryType;
 
+use super::error::{is_enoent, perr, CopyError};
 use super::xattrs::{self, XattrPolicy, Xattrs};
-use super::{is_enoent, perr, CopyError};
 
 /// Who owns what is created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

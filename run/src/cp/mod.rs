@@ -17,8 +17,9 @@
 //! travel as PAX records ([`xattrs`]): all of them into a container, `user.*` onto the host.
 
 pub mod archive;
+pub mod error;
 pub mod extract;
-mod stopped;
+pub(crate) mod stopped;
 pub mod xattrs;
 
 use std::ffi::{OsStr, OsString};
@@ -29,61 +30,11 @@ use std::path::{Component, Path, PathBuf};
 use pathrs::{Handle, Root};
 use rustix::fs::FileType;
 
-use crate::container::Container;
-use crate::engine::Engine;
-use crate::error::RunError;
 use archive::TarOut;
+pub use error::CopyError;
+use error::{is_enoent, perr};
 use extract::{extract, ExtractOptions, Owner};
 use xattrs::XattrPolicy;
-
-/// A `cp` failure.
-#[derive(Debug, thiserror::Error)]
-pub enum CopyError {
-    /// I/O on a path (inside the container, on the host or in the stream).
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-    /// The paths do not fit together (Podman's cp rules) or an entry is refused.
-    #[error("{0}")]
-    Refused(String),
-}
-
-impl CopyError {
-    pub(crate) fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {
-        CopyError::Io {
-            path: path.into(),
-            source,
-        }
-    }
-}
-
-impl From<CopyError> for RunError {
-    fn from(e: CopyError) -> Self {
-        match e {
-            CopyError::Io { path, source } => RunError::Io { path, source },
-            CopyError::Refused(m) => RunError::Invalid(m),
-        }
-    }
-}
-
-pub(crate) fn is_enoent(e: &pathrs::error::Error) -> bool {
-    crate::error::errno_of(e) == Some(libc::ENOENT)
-}
-
-/// A pathrs error on `path` as an I/O error that keeps the errno's kind.
-pub(crate) fn perr(path: &Path, what: &str, e: pathrs::error::Error) -> CopyError {
-    match crate::error::errno_of(&e) {
-        // The errno says it; pathrs' own text repeats every openat2 argument.
-        Some(n) => {
-            let os = io::Error::from_raw_os_error(n);
-            CopyError::io(path, io::Error::new(os.kind(), format!("{what}: {os}")))
-        }
-        None => CopyError::io(path, io::Error::other(format!("{what}: {e}"))),
-    }
-}
 
 /// `cp` flags (Podman's).
 #[derive(Debug, Clone, Copy)]
@@ -493,85 +444,6 @@ pub fn extract_options(container_user: Option<(u32, u32)>, opts: &CopyOptions) -
             strip_setid: true,
             xattrs: XattrPolicy::UserOnly,
         },
-    }
-}
-
-/// A container's root opened for a copy; unmounts on drop what it mounted.
-pub struct ContainerRoot {
-    pub root: Root,
-    /// The container's process user (uid, gid), the owner of files copied in.
-    pub user: (u32, u32),
-    _guards: Vec<berth_image_store::mount::MountGuard>,
-    /// A stopped container's copy lock.
-    _lock: Option<std::fs::File>,
-}
-
-impl Engine<'_> {
-    /// Open `c`'s root filesystem for `cp`: the running container's mount, or the snapshot
-    /// mounted for the copy.
-    ///
-    /// A running container is seen through its init's `/proc/<pid>/root`: the root of its
-    /// own mount namespace, so paths under its volumes, tmpfs and bind mounts reach them (as
-    /// Podman copies in the container's mount namespace). A stopped container's snapshot and
-    /// volumes are mounted in this process's private mount namespace, one copy at a time (else,
-    /// without a private namespace, its snapshot alone on the shared mount point).
-    pub fn copy_root(&self, c: &Container) -> crate::Result<ContainerRoot> {
-        let spec: oci_spec::runtime::Spec =
-            serde_json::from_str(&c.spec).map_err(|e| RunError::Spec(e.to_string()))?;
-        let user = spec
-            .process()
-            .as_ref()
-            .map(|p| (p.user().uid(), p.user().gid()))
-            .unwrap_or((0, 0));
-        let c = self.refresh(c.clone())?;
-        if let (crate::State::Running, Some(pid)) = (c.state, c.pid) {
-            let proc_root = PathBuf::from(format!("/proc/{pid}/root"));
-            // A magic link, which pathrs will not follow: open it directly.
-            let opened = rustix::fs::open(
-                &proc_root,
-                rustix::fs::OFlags::PATH
-                    | rustix::fs::OFlags::DIRECTORY
-                    | rustix::fs::OFlags::CLOEXEC,
-                rustix::fs::Mode::empty(),
-            );
-            tracing::debug!(container = %c.id, ok = opened.is_ok(), "cp through /proc/{pid}/root");
-            if let Ok(fd) = opened {
-                let root = Root::from_fd(fd);
-                // Opened before checking: a reused pid cannot slip in between.
-                if crate::container::alive(c.pid, c.pid_start) {
-                    return Ok(ContainerRoot {
-                        root,
-                        user,
-                        _guards: Vec::new(),
-                        _lock: None,
-                    });
-                }
-            }
-        }
-        let snap = self.container_snapshot(&c)?;
-        let lock = stopped::lock(&self.bundle_dir(&c.id))?;
-        let private = stopped::private_mounts();
-        let mut guards = Vec::new();
-        if !berth_image_store::mount::is_mounted(&snap.mountpoint) {
-            // As the container's own mount: a volatile one's leftover marker is cleared first.
-            guards = berth_image_store::volatile::mount_all(&snap, c.auto_remove)?;
-        }
-        if private {
-            stopped::mount_binds(&snap.mountpoint, &spec)?;
-            // The namespace ends with this process, and its mounts with it.
-            guards.into_iter().for_each(|g| {
-                g.leak();
-            });
-            guards = Vec::new();
-        }
-        let root = Root::open(&snap.mountpoint)
-            .map_err(|e| RunError::from(perr(&snap.mountpoint, "open", e)))?;
-        Ok(ContainerRoot {
-            root,
-            user,
-            _guards: guards,
-            _lock: Some(lock),
-        })
     }
 }
 

@@ -6,22 +6,30 @@
 //! permitted; no inheritable, no ambient), masked and read-only paths in `/proc` and `/sys`, a
 //! fresh tmpfs `/dev`, read-only sysfs. No rlimits are set, so the container inherits the
 //! runtime's (asking for more than the hard cap fails on this host kind).
+//!
+//! [`mounts`] holds the mount list (defaults, `-v`, `--tmpfs`); [`rootless`] the changes a
+//! spec needs to run as a plain user.
+
+pub mod mounts;
+pub mod rootless;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use oci_spec::image::ImageConfiguration;
 use oci_spec::runtime::{
     LinuxBuilder, LinuxCapabilitiesBuilder, LinuxCpuBuilder, LinuxDeviceCgroupBuilder,
     LinuxMemoryBuilder, LinuxNamespaceBuilder, LinuxNamespaceType, LinuxPidsBuilder,
-    LinuxResourcesBuilder, Mount, MountBuilder, ProcessBuilder, RootBuilder, Spec, SpecBuilder,
-    UserBuilder,
+    LinuxResourcesBuilder, ProcessBuilder, RootBuilder, Spec, SpecBuilder, UserBuilder,
 };
 
 use crate::caps::capabilities;
 use crate::error::{Result, RunError};
+use crate::options::{Network, RunOptions};
 use crate::user::resolve_user;
+use mounts::{
+    check_container_path, default_mounts, mount, tmpfs_mount, volume_mount, READ_ONLY_TMPFS,
+};
 
 /// `PATH` when the image sets none.
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -51,148 +59,6 @@ const READONLY_PATHS: &[&str] = &[
     "/proc/sys",
     "/proc/sysrq-trigger",
 ];
-
-/// The container's network.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-pub enum Network {
-    /// The host's network namespace (the default until private networks land).
-    #[default]
-    Host,
-    /// A new network namespace with only a loopback device.
-    None,
-}
-
-impl FromStr for Network {
-    type Err = RunError;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "host" => Ok(Network::Host),
-            "none" => Ok(Network::None),
-            other => Err(RunError::Invalid(format!(
-                "unsupported --network {other:?}: use host or none (private networks come later)"
-            ))),
-        }
-    }
-}
-
-/// What the user asked for, beyond the image config.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct RunOptions {
-    /// `--entrypoint`: replaces the image's entrypoint and clears its cmd (`Some(vec![])`
-    /// clears the entrypoint).
-    pub entrypoint: Option<Vec<String>>,
-    /// Arguments after the image: replace the image's cmd.
-    pub command: Vec<String>,
-    /// `KEY=VALUE` pairs from `-e` and `--env-file`, already resolved; later ones win.
-    pub env: Vec<String>,
-    /// `-w`.
-    pub workdir: Option<String>,
-    /// `-u user[:group]`.
-    pub user: Option<String>,
-    /// `--hostname` (default: the short container id).
-    pub hostname: Option<String>,
-    /// `-t`.
-    pub terminal: bool,
-    /// `--cap-add`.
-    pub cap_add: Vec<String>,
-    /// `--cap-drop`.
-    pub cap_drop: Vec<String>,
-    /// `--privileged`.
-    pub privileged: bool,
-    /// `--security-opt no-new-privileges`.
-    pub no_new_privileges: bool,
-    /// `-v host:ctr[:ro|rw]`.
-    pub volumes: Vec<String>,
-    /// `--tmpfs ctr[:options]`.
-    pub tmpfs: Vec<String>,
-    /// `--network`.
-    pub network: Network,
-    /// `--read-only`.
-    pub read_only: bool,
-    /// `--read-only-tmpfs` (the CLI's default: true): with `read_only`, a writable tmpfs on
-    /// `/tmp`, `/var/tmp` and `/run`, as Podman.
-    #[serde(default)]
-    pub read_only_tmpfs: bool,
-    /// `--annotation KEY=VALUE`.
-    pub annotations: Vec<(String, String)>,
-    /// `--stop-signal` (default: the image's `StopSignal`, else SIGTERM), as a number.
-    #[serde(default)]
-    pub stop_signal: Option<i32>,
-    /// `--memory`, in bytes.
-    #[serde(default)]
-    pub memory: Option<i64>,
-    /// `--cpus`: CPU time as a number of CPUs (quota over a 100 ms period).
-    #[serde(default)]
-    pub cpus: Option<f64>,
-    /// `--pids-limit`.
-    #[serde(default)]
-    pub pids_limit: Option<i64>,
-    /// `--security-opt seccomp=…`: `None` the default filter, `unconfined`, or a file.
-    #[serde(default)]
-    pub seccomp: Option<String>,
-    /// Named volumes the container uses (their `-v` entries are resolved to host paths).
-    #[serde(default)]
-    pub named_volumes: Vec<String>,
-    /// `--init`: run a tiny init (catatonit or tini from the host) as PID 1, which forwards
-    /// signals and reaps zombies.
-    #[serde(default)]
-    pub init: bool,
-    /// `--rootfs PATH[:O]`: an exploded root filesystem instead of the image.
-    #[serde(default)]
-    pub rootfs: Option<crate::exploded::ExplodedRootfs>,
-    /// Anonymous volumes (`-v /path`) made for this container: `rm -v` and `--rm` remove
-    /// them.
-    #[serde(default)]
-    pub anonymous_volumes: Vec<String>,
-    /// `--image-volume`: what the image's `VOLUME`s become.
-    #[serde(default)]
-    pub image_volume: crate::image_volumes::ImageVolumeMode,
-}
-
-impl RunOptions {
-    /// Apply one `--security-opt` value; unknown values are refused.
-    pub fn security_opt(&mut self, opt: &str) -> Result<()> {
-        match opt {
-            "no-new-privileges" | "no-new-privileges=true" | "no-new-privileges:true" => {
-                self.no_new_privileges = true;
-                Ok(())
-            }
-            "no-new-privileges=false" | "no-new-privileges:false" => {
-                self.no_new_privileges = false;
-                Ok(())
-            }
-            other => match other.split_once(['=', ':']) {
-                Some(("seccomp", value)) if !value.is_empty() => {
-                    self.seccomp = Some(value.to_string());
-                    Ok(())
-                }
-                _ => Err(RunError::Invalid(format!(
-                    "unsupported --security-opt {other:?}: berth knows no-new-privileges, \
-                     seccomp=unconfined and seccomp=FILE"
-                ))),
-            },
-        }
-    }
-}
-
-/// A size such as `64m`, `1g`, `512k` or `1048576` (bytes), as `--memory` takes it.
-pub fn parse_size(s: &str) -> Result<i64> {
-    let t = s.trim().to_ascii_lowercase();
-    let t = t.strip_suffix('b').unwrap_or(&t);
-    let (num, mult) = match t.chars().last() {
-        Some('k') => (&t[..t.len() - 1], 1i64 << 10),
-        Some('m') => (&t[..t.len() - 1], 1 << 20),
-        Some('g') => (&t[..t.len() - 1], 1 << 30),
-        _ => (t, 1),
-    };
-    num.parse::<i64>()
-        .ok()
-        .filter(|n| *n > 0)
-        .and_then(|n| n.checked_mul(mult))
-        .ok_or_else(|| {
-            RunError::Invalid(format!("invalid size {s:?}: use a number with k, m or g"))
-        })
-}
 
 /// Where `--init`'s binary is mounted in the container.
 pub const INIT_PATH: &str = "/run/berth-init";
@@ -263,147 +129,6 @@ pub fn merge_env<'a>(lists: impl IntoIterator<Item = &'a [String]>) -> Vec<Strin
         .into_iter()
         .filter_map(|k| values.remove(&k))
         .collect()
-}
-
-/// Resolve `-e` values: `K=V` as given, a bare `K` from `lookup` (the host environment;
-/// skipped when unset, as Podman).
-pub fn resolve_env_args(args: &[String], lookup: impl Fn(&str) -> Option<String>) -> Vec<String> {
-    args.iter()
-        .filter_map(|a| {
-            if a.contains('=') {
-                Some(a.clone())
-            } else {
-                lookup(a).map(|v| format!("{a}={v}"))
-            }
-        })
-        .collect()
-}
-
-/// Read an `--env-file`: `K=V` lines, `#` comments and blank lines skipped, bare `K` from
-/// `lookup`.
-pub fn read_env_file(path: &Path, lookup: impl Fn(&str) -> Option<String>) -> Result<Vec<String>> {
-    let text = std::fs::read_to_string(path).map_err(|e| RunError::io(path, e))?;
-    let lines: Vec<String> = text
-        .lines()
-        .map(str::trim_start)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(str::to_string)
-        .collect();
-    Ok(resolve_env_args(&lines, lookup))
-}
-
-fn mount(dest: &str, typ: &str, source: &str, options: &[&str]) -> Result<Mount> {
-    Ok(MountBuilder::default()
-        .destination(dest)
-        .typ(typ)
-        .source(source)
-        .options(options.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-        .build()?)
-}
-
-fn check_container_path(what: &str, p: &str) -> Result<()> {
-    if !p.starts_with('/') {
-        return Err(RunError::Invalid(format!(
-            "{what} {p:?} must be an absolute path in the container"
-        )));
-    }
-    Ok(())
-}
-
-/// Parse a `-v host:ctr[:ro|rw]` into a bind mount; the host path must exist.
-pub fn volume_mount(v: &str) -> Result<Mount> {
-    let parts: Vec<&str> = v.split(':').collect();
-    let (host, ctr, opts) = match parts.as_slice() {
-        [h, c] => (*h, *c, ""),
-        [h, c, o] => (*h, *c, *o),
-        _ => {
-            return Err(RunError::Invalid(format!(
-                "invalid volume {v:?}: use HOST-DIR:CONTAINER-DIR[:ro|rw]"
-            )))
-        }
-    };
-    if !host.starts_with('/') {
-        return Err(RunError::Invalid(format!(
-            "volume {v:?}: the source must be an absolute host path or a volume name"
-        )));
-    }
-    check_container_path("volume destination", ctr)?;
-    std::fs::metadata(host).map_err(|e| RunError::io(host, e))?;
-    let mut options = vec!["rbind"];
-    let mut propagation = "rprivate";
-    for o in opts.split(',').filter(|o| !o.is_empty()) {
-        match o {
-            "ro" | "nosuid" | "nodev" | "noexec" | "suid" | "dev" | "exec" => options.push(o),
-            "rw" => {}
-            // SELinux relabelling: nothing to relabel without SELinux, as Podman.
-            "z" | "Z" => {}
-            "shared" | "rshared" | "slave" | "rslave" | "private" | "rprivate" => propagation = o,
-            other => {
-                return Err(RunError::Invalid(format!(
-                    "volume {v:?}: unknown option {other:?}: use ro, rw, [r]shared, [r]slave, [r]private, [no]suid, [no]dev or [no]exec"
-                )))
-            }
-        }
-    }
-    options.push(propagation);
-    mount(ctr, "bind", host, &options)
-}
-
-/// Where `--read-only` (with `--read-only-tmpfs`, the default) mounts a writable tmpfs, as
-/// Podman: the directories programs expect to write to.
-pub const READ_ONLY_TMPFS: [&str; 3] = ["/tmp", "/var/tmp", "/run"];
-
-/// Parse a `--tmpfs ctr[:options]`.
-pub fn tmpfs_mount(t: &str) -> Result<Mount> {
-    let (ctr, opts) = t.split_once(':').unwrap_or((t, ""));
-    check_container_path("tmpfs destination", ctr)?;
-    let mut options = vec!["rw", "noexec", "nosuid", "nodev"];
-    options.extend(opts.split(',').filter(|o| !o.is_empty()));
-    mount(ctr, "tmpfs", "tmpfs", &options)
-}
-
-/// Podman's default mounts.
-fn default_mounts(opts: &RunOptions) -> Result<Vec<Mount>> {
-    let sys_opts: &[&str] = if opts.privileged {
-        &["nosuid", "noexec", "nodev", "rw"]
-    } else {
-        &["nosuid", "noexec", "nodev", "ro"]
-    };
-    Ok(vec![
-        mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"])?,
-        mount(
-            "/dev",
-            "tmpfs",
-            "tmpfs",
-            &["nosuid", "strictatime", "mode=755", "size=65536k"],
-        )?,
-        mount(
-            "/dev/pts",
-            "devpts",
-            "devpts",
-            &[
-                "nosuid",
-                "noexec",
-                "newinstance",
-                "ptmxmode=0666",
-                "mode=0620",
-                "gid=5",
-            ],
-        )?,
-        mount(
-            "/dev/shm",
-            "tmpfs",
-            "shm",
-            &["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
-        )?,
-        mount(
-            "/dev/mqueue",
-            "mqueue",
-            "mqueue",
-            &["nosuid", "noexec", "nodev"],
-        )?,
-        mount("/sys", "sysfs", "sysfs", sys_opts)?,
-    ])
 }
 
 /// Everything [`generate`] needs besides the options.
@@ -602,7 +327,7 @@ pub fn generate(input: &SpecInput<'_>, opts: &RunOptions) -> Result<Spec> {
         .linux(linux)
         .build()?;
     if crate::rootless::is_rootless() {
-        crate::rootless::adapt_spec(&mut spec);
+        rootless::adapt_spec(&mut spec);
     }
     Ok(spec)
 }
@@ -667,15 +392,6 @@ mod tests {
             &["A=2".to_string(), "B=3".to_string()][..],
         ]);
         assert_eq!(merged, ["PATH=/x", "A=2", "B=3"]);
-        let looked = resolve_env_args(
-            &[
-                "X=1".to_string(),
-                "HOSTVAR".to_string(),
-                "UNSET".to_string(),
-            ],
-            |k| (k == "HOSTVAR").then(|| "h".to_string()),
-        );
-        assert_eq!(looked, ["X=1", "HOSTVAR=h"]);
     }
 
     #[test]
@@ -736,10 +452,6 @@ mod tests {
         o.security_opt("seccomp=unconfined").unwrap();
         let spec = generate(&input, &o).unwrap();
         assert!(spec.linux().as_ref().unwrap().seccomp().is_none());
-        assert_eq!(parse_size("64m").unwrap(), 64 << 20);
-        assert_eq!(parse_size("1G").unwrap(), 1 << 30);
-        assert_eq!(parse_size("4096").unwrap(), 4096);
-        assert!(parse_size("lots").is_err());
         o.memory = Some(64 << 20);
         o.cpus = Some(0.5);
         o.pids_limit = Some(50);

@@ -1,5 +1,6 @@
 //! `exec`: another process in a running container, from the container's own process spec with
-//! the command, environment, user and working directory replaced.
+//! the command, environment, user and working directory replaced; run through the runtime's
+//! `exec`, with a terminal (`-t`) from a console socket.
 
 use std::fs;
 use std::path::Path;
@@ -7,15 +8,17 @@ use std::process::Stdio;
 
 use oci_spec::runtime::{Process, Spec};
 
-use crate::console::ConsoleSocket;
+use crate::console::{ConsoleSocket, TtySession};
 use crate::container::{Container, State};
-use crate::engine::Engine;
 use crate::error::{Result, RunError};
 use crate::names::new_id;
+use crate::reap::{become_subreaper, wait_child};
 use crate::runtime::{exec_failure, ContainerStdio, OciRuntime, TtySink};
+use crate::signals::forward_signals_to;
 use crate::spec::merge_env;
-use crate::supervise::{become_subreaper, forward_signals_to, wait_child, TtySession};
 use crate::user::resolve_user;
+
+use super::Engine;
 
 /// What `exec` runs.
 #[derive(Debug, Clone, Default)]
@@ -98,7 +101,7 @@ impl Engine<'_> {
         let process_path = bundle.join(format!("exec-{tag}.json"));
         let log = bundle.join(format!("exec-{tag}.log"));
         crate::bundle::write_json(&process_path, &process)?;
-        let result = self.exec_child(&c, &rt, req, &process_path, &log);
+        let result = self.exec_child(&c, rt.as_ref(), req, &process_path, &log);
         let _ = fs::remove_file(&process_path);
         let _ = fs::remove_file(&log);
         result

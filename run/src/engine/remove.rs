@@ -1,0 +1,54 @@
+//! Removing a container: its runtime state, mount, snapshot, bundle and record (and with
+//! `-v` its anonymous volumes); a running one only when forced.
+
+use std::fs;
+use std::time::Duration;
+
+use berth_image_store::StoreError;
+
+use crate::container::{Container, State};
+use crate::error::{Result, RunError};
+
+use super::Engine;
+
+impl Engine<'_> {
+    /// Remove a container: its runtime state, mount, snapshot, bundle and record. A running
+    /// container is refused unless `force` (which kills it).
+    pub fn remove(&self, c: &Container, force: bool) -> Result<()> {
+        self.remove_with(c, force, false)
+    }
+
+    /// [`Engine::remove`], also removing the container's anonymous volumes when `volumes`
+    /// (`rm -v`, `--rm`).
+    pub fn remove_with(&self, c: &Container, force: bool, volumes: bool) -> Result<()> {
+        let c = self.refresh(c.clone())?;
+        if c.state == State::Running {
+            if !force {
+                return Err(RunError::FailedPrecondition(format!(
+                    "container {} is running: stop it first, or use rm -f",
+                    c.name
+                )));
+            }
+            if self.stop(&c, Duration::ZERO)?.is_none() {
+                // A `--rm` container: its monitor removed it.
+                return Ok(());
+            }
+        }
+        self.release(&c);
+        match self.store.remove_snapshot(&c.snapshot) {
+            Ok(()) | Err(StoreError::NotFound(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let dir = self.bundle_dir(&c.id);
+        match fs::remove_dir_all(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(RunError::io(&dir, e)),
+        }
+        self.records.delete(&c.id)?;
+        if volumes {
+            self.remove_anonymous_volumes(&c.options);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,144 @@
+//! Starting a container: attached (this process supervises it, see `supervise.rs`) or
+//! detached (a per-container monitor process, Podman's conmon role, started by re-executing
+//! berth with the hidden `container-monitor` command in a new session; it writes the
+//! container's output to `ctr.log`, records the exit code and finish time, and releases the
+//! rootfs). Two starts of one container take turns under its start lock.
+
+use std::ffi::OsString;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::container::{Container, State};
+use crate::error::{Result, RunError};
+use crate::logfile::LogStream;
+use crate::runtime::{ContainerStdio, TtySink};
+
+use super::Engine;
+
+/// Copy a pipe into a log stream until every writer has closed it.
+fn drain(pipe: std::os::fd::OwnedFd, mut to: LogStream) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut from = std::fs::File::from(pipe);
+        let _ = std::io::copy(&mut from, &mut to);
+    })
+}
+impl Engine<'_> {
+    /// Start `c` and supervise it in this process until it exits; returns its exit code.
+    /// On a start failure the container stays `created` with the error recorded (and the
+    /// caller decides about `--rm`).
+    /// A concurrent start of the same container waits for this one to have started it, and
+    /// then finds it running.
+    pub fn run_attached(&self, c: &Container, stdio: ContainerStdio) -> Result<Option<i32>> {
+        let lock = self.start_lock(c)?;
+        let c = self.records().get(&c.id)?;
+        self.supervise(&c, stdio, Vec::new(), Some(lock))
+    }
+
+    /// The monitor's work (`berth container-monitor ID`): supervise `c` with its output
+    /// going to `ctr.log`.
+    pub fn monitor(&self, c: &Container) -> Result<Option<i32>> {
+        let log_path = self.log_path(&c.id);
+        crate::bundle::create_dir(&self.bundle_dir(&c.id))?;
+        let log = crate::bundle::private_file(&log_path, true)?;
+        // The container writes into pipes; threads turn its output into log records.
+        let (out_stream, err_stream) = LogStream::pair(log);
+        let pipe = |what: &str| {
+            rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+                .map_err(|e| RunError::io(format!("{} pipe", what), e.into()))
+        };
+        let (out_r, out_w) = pipe("stdout")?;
+        let (err_r, err_w) = pipe("stderr")?;
+        let (tty, drains) = if c.options.terminal {
+            drop((out_r, err_r, err_stream));
+            (TtySink::File(Box::new(out_stream)), Vec::new())
+        } else {
+            (
+                TtySink::User { interactive: false },
+                vec![drain(out_r, out_stream), drain(err_r, err_stream)],
+            )
+        };
+        self.supervise(
+            c,
+            ContainerStdio {
+                stdin: Stdio::null(),
+                stdout: Stdio::from(out_w),
+                stderr: Stdio::from(err_w),
+                tty,
+            },
+            drains,
+            // The `start` that spawned this monitor holds the start lock for it.
+            None,
+        )
+    }
+
+    /// Start `c` detached: spawn `berth_exe <global_args> container-monitor <id>` in a new
+    /// session, and return once the container runs (or report why it could not start).
+    /// Under the container's start lock: when a concurrent start has started it meanwhile,
+    /// there is nothing to do (as `podman start` on a running container).
+    pub fn start_detached(
+        &self,
+        c: &Container,
+        berth_exe: &Path,
+        global_args: &[OsString],
+    ) -> Result<()> {
+        if c.state == State::Running {
+            return Err(RunError::FailedPrecondition(format!(
+                "container {} is already running",
+                c.name
+            )));
+        }
+        let _lock = self.start_lock(c)?;
+        if self.records().get(&c.id)?.state == State::Running {
+            return Ok(());
+        }
+        // Before the monitor exists: the last run's `exited` must not read as this run's, and
+        // the monitor's own records (monitor, running) must not be overwritten after it wrote
+        // them, however late this process gets the CPU.
+        self.records().set_starting(&c.id)?;
+        let mut cmd = Command::new(berth_exe);
+        cmd.args(global_args)
+            .arg("container-monitor")
+            .arg(&c.id)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        // SAFETY: setsid(2) is async-signal-safe; the monitor leaves the CLI's session and
+        // process group, so it outlives the CLI and its terminal.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::setsid();
+                Ok(())
+            });
+        }
+        let mut child = cmd.spawn().map_err(|e| RunError::io(berth_exe, e))?;
+        // In a session of its own, yet reaped here (try_wait), not by the orphan reaper.
+        let _claim = crate::reap::Claim::new(child.id());
+        loop {
+            let now = self.records().get(&c.id)?;
+            if matches!(now.state, State::Running | State::Exited) {
+                return Ok(());
+            }
+            let exited = child.try_wait().map_err(|e| RunError::io(berth_exe, e))?;
+            if let Some(status) = exited {
+                let now = self.records().get(&c.id)?;
+                if matches!(now.state, State::Running | State::Exited) {
+                    return Ok(());
+                }
+                let msg = now.error.clone().unwrap_or_else(|| {
+                    format!(
+                        "container {}: its monitor exited with {status} before it started",
+                        c.name
+                    )
+                });
+                return Err(match now.exit_code {
+                    Some(127) => RunError::CommandNotFound(msg),
+                    Some(126) => RunError::CannotInvoke(msg),
+                    _ => RunError::FailedPrecondition(msg),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! Supervising a started container until it exits, in the process that started it (the CLI
+//! for `run`/`start -a`, else the container's monitor): mount its rootfs, write its bundle,
+//! create and start it through the runtime, wait for its init as a child subreaper, then
+//! record the exit and release the rootfs (and remove a `--rm` container).
+//!
+//! The supervisor makes itself a child subreaper, so once the runtime's `create` has exited
+//! the container's init process is its child and `waitpid` gives the exact exit status;
+//! [`crate::reap`] does the waiting (each thread for its own pid) and reaps the orphans nobody
+//! waits for.
+
+use std::path::Path;
+use std::process::Stdio;
+
+use crate::console::{ConsoleSocket, TtySession};
+use crate::container::{Container, State};
+use crate::error::{Result, RunError};
+use crate::netns::NetNs;
+use crate::reap::{become_subreaper, wait_child};
+use crate::runtime::{start_or_kill, ContainerStdio, OciRuntime, TtySink};
+use crate::signals::forward_signals_to;
+
+use super::start_lock::StartLock;
+use super::Engine;
+
+impl Engine<'_> {
+    /// [`Engine::run_attached`], also waiting for the `drains` (threads copying the
+    /// container's output) before the exit is recorded, so a waiter sees all the output.
+    pub(crate) fn supervise(
+        &self,
+        c: &Container,
+        stdio: ContainerStdio,
+        drains: Vec<std::thread::JoinHandle<()>>,
+        lock: Option<StartLock>,
+    ) -> Result<Option<i32>> {
+        if c.state == State::Running {
+            return Err(RunError::FailedPrecondition(format!(
+                "container {} is already running",
+                c.name
+            )));
+        }
+        become_subreaper();
+        let rt = self.runtime_for(c)?;
+        let me = std::process::id();
+        self.records().set_monitor(&c.id, me)?;
+        let started = self.start_process(c, rt.as_ref(), stdio);
+        let pid = match started {
+            Ok(pid) => pid,
+            Err(e) => {
+                self.release(c);
+                self.records()
+                    .set_start_error(&c.id, &e.to_string(), i32::from(e.exit_code()))?;
+                return Err(e);
+            }
+        };
+        let (pid, tty) = pid;
+        drop(lock);
+        let code = wait_child(pid);
+        forward_signals_to(0);
+        if let Some(tty) = tty {
+            tty.finish();
+        }
+        for d in drains {
+            let _ = d.join();
+        }
+        self.finish(c, code)?;
+        Ok(code)
+    }
+
+    /// Mount `c`'s rootfs, write its bundle from the recorded spec (mounts resolved in-root,
+    /// its own network namespace made), then [`Engine::launch`] it.
+    fn start_process(
+        &self,
+        c: &Container,
+        rt: &dyn OciRuntime,
+        stdio: ContainerStdio,
+    ) -> Result<(u32, Option<TtySession>)> {
+        let rootfs = self.mount_rootfs(c)?;
+        let mut spec: oci_spec::runtime::Spec =
+            serde_json::from_str(&c.spec).map_err(|e| RunError::Spec(e.to_string()))?;
+        crate::rootfs::prepare_mounts(&rootfs, &mut spec)?;
+        // Held until the runtime's create has joined it.
+        let netns = crate::netns::prepare(&mut spec, &self.bundle_dir(&c.id))?;
+        let bundle = self.write_bundle(c, &spec)?;
+        self.launch(c, rt, &bundle, stdio, netns)
+    }
+
+    /// Create and start `c` from its written `bundle` on `rt` (with a terminal when `-t`),
+    /// forward signals to it, and record it running; `netns` is released once the runtime's
+    /// `create` has joined it. Returns the container's init pid (a child of this subreaper)
+    /// and its terminal session.
+    pub(crate) fn launch(
+        &self,
+        c: &Container,
+        rt: &dyn OciRuntime,
+        bundle: &Path,
+        mut stdio: ContainerStdio,
+        netns: Option<NetNs>,
+    ) -> Result<(u32, Option<TtySession>)> {
+        // A runtime state left by a crash would make create fail.
+        let _ = rt.delete(&c.id, true);
+        let (pid, tty) = if c.options.terminal {
+            let sock_path = self
+                .runroot()
+                .join(format!("console-{}.sock", c.short_id()));
+            let sock = ConsoleSocket::bind(&sock_path)?;
+            let sink = std::mem::replace(&mut stdio.tty, TtySink::User { interactive: false });
+            stdio.stdin = Stdio::null();
+            stdio.stdout = Stdio::null();
+            let pid = rt.create(&c.id, bundle, stdio, Some(sock.path()))?;
+            let master = match sock.receive() {
+                Ok(m) => m,
+                Err(e) => {
+                    let _ = rt.delete(&c.id, true);
+                    return Err(e);
+                }
+            };
+            (pid, Some(TtySession::connect(master, sink)?))
+        } else {
+            (rt.create(&c.id, bundle, stdio, None)?, None)
+        };
+        drop(netns);
+        forward_signals_to(pid);
+        if let Err(e) = start_or_kill(rt, &c.id, pid) {
+            forward_signals_to(0);
+            return Err(e);
+        }
+        self.records().set_running(&c.id, pid, std::process::id())?;
+        Ok((pid, tty))
+    }
+
+    /// Record the exit and release the rootfs; remove the container when `--rm`.
+    pub fn finish(&self, c: &Container, code: Option<i32>) -> Result<()> {
+        self.release(c);
+        self.records().set_exited(&c.id, code, None)?;
+        if c.auto_remove {
+            match self.records().get(&c.id) {
+                Ok(now) => self.remove_with(&now, true, true)?,
+                // Removed meanwhile (`rm -f` after its monitor had gone).
+                Err(RunError::NoSuchContainer(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,85 @@
+//! A container's volumes: `-v NAME:/path` and `-v /path` resolved to volume directories at
+//! create, anonymous volumes removed with the container, and who uses a volume.
+
+use crate::error::Result;
+use crate::names::check_name;
+use crate::options::RunOptions;
+use crate::volumes::{is_anonymous, is_named, split_volume, Volumes};
+
+use super::Engine;
+
+impl Engine<'_> {
+    /// Replace `-v NAME:/path` sources by the volumes' directories (creating missing
+    /// volumes) and remember the names; `-v /path[:opts]` gets a new anonymous volume.
+    pub(crate) fn resolve_volumes(&self, options: &mut RunOptions) -> Result<()> {
+        let mut volumes = None;
+        for v in options.volumes.iter_mut() {
+            if v.starts_with('/') && is_anonymous(v) {
+                if volumes.is_none() {
+                    volumes = Some(Volumes::open(self.store.root())?);
+                }
+                let vols = volumes.as_ref().expect("opened above");
+                let vol = vols.create(None)?;
+                options.named_volumes.push(vol.name.clone());
+                options.anonymous_volumes.push(vol.name.clone());
+                *v = format!("{}:{v}", vol.mountpoint.display());
+                continue;
+            }
+            let Some((source, rest)) = split_volume(v) else {
+                continue;
+            };
+            if !is_named(source) {
+                continue;
+            }
+            check_name(source)?;
+            if volumes.is_none() {
+                volumes = Some(Volumes::open(self.store.root())?);
+            }
+            let vols = volumes.as_ref().expect("opened above");
+            let vol = vols.get_or_create(source)?;
+            options.named_volumes.push(vol.name.clone());
+            *v = format!("{}:{rest}", vol.mountpoint.display());
+        }
+        Ok(())
+    }
+
+    /// Remove the anonymous volumes made for a container (`rm -v`, `--rm`); a failure is
+    /// logged, not returned: the container is gone either way.
+    pub fn remove_anonymous_volumes(&self, options: &RunOptions) {
+        if options.anonymous_volumes.is_empty() {
+            return;
+        }
+        let vols = match Volumes::open(self.store.root()) {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(
+                    target: "berth_run::engine",
+                    error = %e,
+                    "opening volumes",
+                );
+                return;
+            }
+        };
+        for name in &options.anonymous_volumes {
+            if let Err(e) = vols.remove(name, &[]) {
+                tracing::warn!(
+                    target: "berth_run::engine",
+                    volume = %name,
+                    error = %e,
+                    "removing an anonymous volume",
+                );
+            }
+        }
+    }
+
+    /// Names of the containers using volume `name`.
+    pub fn volume_users(&self, name: &str) -> Result<Vec<String>> {
+        Ok(self
+            .records
+            .list()?
+            .into_iter()
+            .filter(|c| c.options.named_volumes.iter().any(|n| n == name))
+            .map(|c| c.name)
+            .collect())
+    }
+}
