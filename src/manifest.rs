@@ -1,5 +1,5 @@
 //! `berth manifest create|add|annotate|inspect|push|remove|rm|exists`: multi-platform lists
-//! (Podman's `podman manifest`). Lists live beside the store (see
+//! (Podman's `podman manifest`). Lists live in the store's manifest list directory (see
 //! `berth_registry::manifest_list`); this file parses flags and prints.
 
 use std::io::{self, Write};

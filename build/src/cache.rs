@@ -5,10 +5,9 @@
 //! runtime config it runs with, berth's `--timestamp`, and the step's own inputs (for RUN
 //! the command, environment and network; for COPY/ADD the destination, owner, mode and a
 //! digest of every source: path, type, mode, owner, bytes or link target, never mtime).
-//! RUN steps with `--mount` are never cached. Entries live in
-//! `<store>/build-cache-index/<key>` (JSON: the layer's digest, size, media type and
-//! diff_id, and the step's created time), written by rename; a hit whose blob is gone (gc) is
-//! a miss.
+//! RUN steps with `--mount` are never cached. Entries live in the store's database
+//! ([`berth_image_store::build_cache`]: the layer's digest, size, media type and diff_id, and
+//! the step's created time); a hit whose blob is gone (gc) is a miss.
 //!
 //! A step's created time is part of its result: a metadata step (ENV, LABEL, CMD…) records
 //! only that ([`KeyBuilder::metadata`], [`lookup_created`]). So a rebuild in which every step is
@@ -18,13 +17,14 @@ use std::ffi::OsStr;
 use std::fs;
 use std::io::{self, Read};
 use std::os::fd::{AsFd, BorrowedFd};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use berth_image_store::build_cache::{CacheEntry, CachedLayer};
+use berth_image_store::layout::BUILD_MOUNT_CACHES;
 use berth_image_store::Store;
 use berth_layers::inroot::{self, Meta};
-use oci_spec::image::{Descriptor, MediaType};
+use oci_spec::image::Descriptor;
 use rustix::fs::FileType;
-use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
 use crate::copy::{open_file_at, Opened};
@@ -154,25 +154,18 @@ fn hash_entry(
     Ok(())
 }
 
-fn index_dir(store: &Store) -> PathBuf {
-    store.root().join("build-cache-index")
-}
-
 /// The entry for `key`, if recorded (within `ttl`, when given) and its layer blob is still
-/// in the store.
+/// in the store. A database error is a miss (logged).
 pub fn lookup(store: &Store, key: &str, ttl: Option<std::time::Duration>) -> Option<Entry> {
-    let v = read(store, key, ttl)?;
-    let digest: oci_spec::image::Digest = v["digest"].as_str()?.parse().ok()?;
-    let size = v["size"].as_u64()?;
-    let media_type = MediaType::from(v["mediaType"].as_str()?);
-    let diff_id = v["diff_id"].as_str()?.to_string();
-    if !store.content().contains(&digest) || store.content().size(&digest).ok()? != size {
+    let entry = read(store, key, ttl)?;
+    if !store.build_cache().is_live(&entry) {
         return None;
     }
+    let CachedLayer { layer, diff_id } = entry.layer?;
     Some(Entry {
-        layer: Descriptor::new(media_type, size, digest),
+        layer,
         diff_id,
-        created: created_of(&v),
+        created: entry.created,
     })
 }
 
@@ -182,24 +175,15 @@ pub fn lookup_created(
     key: &str,
     ttl: Option<std::time::Duration>,
 ) -> Option<String> {
-    created_of(&read(store, key, ttl)?)
+    read(store, key, ttl)?.created
 }
 
-fn created_of(v: &serde_json::Value) -> Option<String> {
-    Some(v["created"].as_str()?.to_string())
-}
-
-/// The JSON entry at `key`, if recorded (within `ttl`, when given).
-fn read(store: &Store, key: &str, ttl: Option<std::time::Duration>) -> Option<serde_json::Value> {
-    let path = index_dir(store).join(key);
-    if let Some(ttl) = ttl {
-        let age = fs::metadata(&path).ok()?.modified().ok()?.elapsed().ok()?;
-        if age > ttl {
-            return None;
-        }
-    }
-    let bytes = fs::read(&path).ok()?;
-    serde_json::from_slice(&bytes).ok()
+/// The index entry at `key`, if recorded (within `ttl`, when given).
+fn read(store: &Store, key: &str, ttl: Option<std::time::Duration>) -> Option<CacheEntry> {
+    store.build_cache().get(key, ttl).unwrap_or_else(|e| {
+        tracing::warn!(key, error = %e, "reading the build cache");
+        None
+    })
 }
 
 /// Record `entry` under `key` (best effort: a cache that cannot be written is a warning).
@@ -207,33 +191,31 @@ pub fn save(store: &Store, key: &str, entry: &Entry) {
     write(
         store,
         key,
-        json!({
-            "digest": entry.layer.digest().to_string(),
-            "size": entry.layer.size(),
-            "mediaType": entry.layer.media_type().to_string(),
-            "diff_id": entry.diff_id,
-            "created": entry.created,
-        }),
+        &CacheEntry {
+            layer: Some(CachedLayer {
+                layer: entry.layer.clone(),
+                diff_id: entry.diff_id.clone(),
+            }),
+            created: entry.created.clone(),
+        },
     );
 }
 
 /// Record a metadata step's created time under `key` (best effort, as [`save`]).
 pub fn save_created(store: &Store, key: &str, created: &str) {
-    write(store, key, json!({ "created": created }));
+    write(
+        store,
+        key,
+        &CacheEntry {
+            layer: None,
+            created: Some(created.to_string()),
+        },
+    );
 }
 
-fn write(store: &Store, key: &str, body: serde_json::Value) {
-    let dir = index_dir(store);
-    let result = (|| -> io::Result<()> {
-        fs::create_dir_all(&dir)?;
-        berth_layers::atomic_file::write_atomically(
-            &dir.join(key),
-            body.to_string().as_bytes(),
-            0o600,
-        )
-    })();
-    if let Err(e) = result {
-        tracing::warn!(dir = %dir.display(), error = %e, "writing the build cache");
+fn write(store: &Store, key: &str, entry: &CacheEntry) {
+    if let Err(e) = store.build_cache().put(key, entry) {
+        tracing::warn!(key, error = %e, "writing the build cache");
     }
 }
 
@@ -246,30 +228,16 @@ pub struct PruneStats {
     pub mount_caches: bool,
 }
 
-/// Remove cache index entries whose layer blob is gone (and leftovers of interrupted
-/// writes); with `all`, every entry and the `RUN --mount=type=cache` directories as well
-/// (`berth system prune -a`). Holds the store's exclusive lock, so no build runs meanwhile.
+/// Remove cache index entries whose layer blob is gone; with `all`, every entry and the
+/// `RUN --mount=type=cache` directories as well (`berth system prune -a`). Holds the store's
+/// exclusive lock, so no build runs meanwhile.
 pub fn prune(store: &Store, all: bool) -> berth_image_store::Result<PruneStats> {
     let _lock = store.lock_exclusive()?;
-    let mut stats = PruneStats::default();
-    let dir = index_dir(store);
-    let entries = match fs::read_dir(&dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(stats),
-        Err(e) => return Err(berth_image_store::StoreError::io(&dir, e)),
+    let mut stats = PruneStats {
+        entries: store.build_cache().prune(all)?,
+        mount_caches: false,
     };
-    for entry in entries {
-        let entry = entry.map_err(|e| berth_image_store::StoreError::io(&dir, e))?;
-        let name = entry.file_name().to_string_lossy().to_string();
-        let live = lookup(store, &name, None).is_some()
-            || read(store, &name, None).is_some_and(|v| v.get("digest").is_none());
-        if all || berth_layers::atomic_file::is_temp_name(&entry.file_name()) || !live {
-            fs::remove_file(entry.path())
-                .map_err(|e| berth_image_store::StoreError::io(entry.path(), e))?;
-            stats.entries += 1;
-        }
-    }
-    let mounts = store.root().join("build-cache");
+    let mounts = store.root().join(BUILD_MOUNT_CACHES);
     if all && mounts.exists() {
         fs::remove_dir_all(&mounts).map_err(|e| berth_image_store::StoreError::io(&mounts, e))?;
         stats.mount_caches = true;

@@ -31,7 +31,8 @@
 //!   descriptors (`berth_layers::inroot`), written into the rootfs through pathrs
 //!   (`openat2(RESOLVE_IN_ROOT)`).
 //! - [`cache`]: the layer cache (`--layers`): step keys (parent layers, config, inputs,
-//!   source digests) → recorded layers, under `<store>/build-cache-index/`; `prune` drops stale
+//!   source digests) → recorded layers, in the store's `build_cache` table
+//!   (`berth_image_store::build_cache`); `prune` drops stale
 //!   entries (and, for `system prune -a`, the `RUN --mount=type=cache` dirs).
 //! - [`fetch`]: `ADD <url>` downloads (http/https, `--checksum=sha256:`).
 //! - [`ignore`]: `.containerignore`/`.dockerignore` with Docker's rules.

@@ -1,7 +1,10 @@
 //! The store's SQLite database (WAL): schema, migrations, transactions.
 //!
 //! Tables: `images`, `names`, `image_layers` (each image's chain ids), `layers` (unpacked
-//! snapshots by chain id, with a `complete` flag), `snapshots` (writable), `image_mounts`.
+//! snapshots by chain id, with a `complete` flag), `snapshots` (writable), `image_mounts`;
+//! berth-run's `containers` and `volumes`; berth-build's `build_cache`. Every table of the
+//! database is created here, by the versioned `MIGRATIONS` (`PRAGMA user_version`), so
+//! one place says what a store of each version holds; the upper crates keep their queries.
 //! Every multi-row change is one `IMMEDIATE` transaction (so concurrent writers queue on the
 //! busy timeout instead of failing a lock upgrade); a busy timeout lets concurrent `berth`
 //! processes wait for each other.
@@ -17,8 +20,12 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use crate::error::{Result, StoreError};
 
-/// Schema migrations; `user_version` counts how many ran.
-const MIGRATIONS: &[&str] = &[r#"
+/// Schema migrations; `user_version` counts how many ran. Append only: a store made by an
+/// earlier berth has run a prefix of these, and the next open runs the rest.
+const MIGRATIONS: &[&str] = &[IMAGES, CONTAINERS_AND_VOLUMES, BUILD_CACHE];
+
+/// 1: image records, names, unpacked layers, snapshots and image mounts.
+const IMAGES: &str = r#"
 CREATE TABLE images (
     id TEXT PRIMARY KEY,
     manifest_digest TEXT NOT NULL,
@@ -61,11 +68,62 @@ CREATE TABLE image_mounts (
     refcount INTEGER NOT NULL,
     mountpoint TEXT NOT NULL
 );
-"#];
+"#;
+
+/// 2: berth-run's containers and named volumes (its queries live in run/src/container.rs and
+/// run/src/volumes.rs). `IF NOT EXISTS`: berth before this migration had run create them
+/// itself, so a store at version 1 may hold them already, rows and all.
+const CONTAINERS_AND_VOLUMES: &str = r#"
+CREATE TABLE IF NOT EXISTS containers (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    image_id TEXT NOT NULL,
+    image_name TEXT NOT NULL,
+    snapshot TEXT NOT NULL,
+    command TEXT NOT NULL,
+    options TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    runtime TEXT NOT NULL,
+    auto_remove INTEGER NOT NULL,
+    labels TEXT NOT NULL,
+    created TEXT NOT NULL,
+    state TEXT NOT NULL,
+    pid INTEGER,
+    pid_start INTEGER,
+    monitor_pid INTEGER,
+    monitor_start INTEGER,
+    exit_code INTEGER,
+    error TEXT,
+    started TEXT,
+    finished TEXT
+);
+CREATE TABLE IF NOT EXISTS volumes (
+    name TEXT PRIMARY KEY,
+    created TEXT NOT NULL
+);
+"#;
+
+/// 3: the build cache index (`build_cache.rs`): one row per step key, with the layer the
+/// step made (all four layer columns, or none for a metadata step), its history time, and
+/// when the row was last written (what `--cache-ttl` measures). It replaces the JSON files
+/// under `build-cache-index/` of berth before this migration: their entries are not carried
+/// over (a store upgraded from them rebuilds its cache), and `system prune` removes them.
+const BUILD_CACHE: &str = r#"
+CREATE TABLE build_cache (
+    key TEXT PRIMARY KEY,
+    digest TEXT,
+    size INTEGER,
+    media_type TEXT,
+    diff_id TEXT,
+    created TEXT,
+    written TEXT NOT NULL
+);
+"#;
 
 /// Open the database at `path`: WAL, busy timeout, foreign keys, `synchronous=NORMAL`,
 /// migrations. Every connection to a store's database is opened here (also the run engine's
-/// container and volume tables), so all of them commit the same way.
+/// for its container and volume tables), so all of them commit the same way and see the same
+/// schema.
 ///
 /// Openers are serialized by an exclusive flock on `<path>.open-lock`, and a busy answer while
 /// opening is retried until the busy timeout: SQLite can answer "database is locked" to the
@@ -221,6 +279,90 @@ mod tests {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
         assert_eq!(v as usize, MIGRATIONS.len());
+    }
+
+    /// A store made by berth before migrations 2 and 3: schema version 1, and the tables
+    /// berth-run then created itself (`CREATE TABLE IF NOT EXISTS`, as in that version's
+    /// run/src/container.rs and run/src/volumes.rs), with rows. Opening it migrates forward and
+    /// keeps every row.
+    #[test]
+    fn a_version_1_store_with_run_tables_opens_and_keeps_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("berth.db");
+        {
+            let c = Connection::open(&p).unwrap();
+            c.execute_batch(MIGRATIONS[0]).unwrap();
+            c.execute_batch(
+                "CREATE TABLE IF NOT EXISTS containers (
+                    id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, image_id TEXT NOT NULL,
+                    image_name TEXT NOT NULL, snapshot TEXT NOT NULL, command TEXT NOT NULL,
+                    options TEXT NOT NULL, spec TEXT NOT NULL, runtime TEXT NOT NULL,
+                    auto_remove INTEGER NOT NULL, labels TEXT NOT NULL, created TEXT NOT NULL,
+                    state TEXT NOT NULL, pid INTEGER, pid_start INTEGER, monitor_pid INTEGER,
+                    monitor_start INTEGER, exit_code INTEGER, error TEXT, started TEXT,
+                    finished TEXT);
+                 CREATE TABLE IF NOT EXISTS volumes (name TEXT PRIMARY KEY, created TEXT NOT NULL);
+                 INSERT INTO containers (id, name, image_id, image_name, snapshot, command,
+                     options, spec, runtime, auto_remove, labels, created, state)
+                     VALUES ('c1', 'web', 'i', 'n', 'c1', '[]', '{}', '{}', 'embedded', 0, '[]',
+                     '2026-01-01T00:00:00Z', 'exited');
+                 INSERT INTO volumes VALUES ('data', '2026-01-01T00:00:00Z');
+                 PRAGMA user_version = 1;",
+            )
+            .unwrap();
+        }
+        let c = open(&p).unwrap();
+        let v: i64 = c
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v as usize, MIGRATIONS.len());
+        let name: String = c
+            .query_row("SELECT name FROM containers WHERE id = 'c1'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(name, "web");
+        let n: i64 = c
+            .query_row("SELECT count(*) FROM volumes", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 1);
+        c.execute(
+            "INSERT INTO build_cache (key, created, written) VALUES ('k', 't', 't')",
+            [],
+        )
+        .unwrap();
+    }
+
+    /// A version-1 store that never ran a container (no run tables) gets them on open.
+    #[test]
+    fn a_version_1_store_without_run_tables_gets_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("berth.db");
+        {
+            let c = Connection::open(&p).unwrap();
+            c.execute_batch(MIGRATIONS[0]).unwrap();
+            c.execute_batch("PRAGMA user_version = 1;").unwrap();
+        }
+        let c = open(&p).unwrap();
+        for table in ["containers", "volumes", "build_cache"] {
+            let n: i64 = c
+                .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(n, 0, "{table}");
+        }
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("berth.db");
+        drop(open(&p).unwrap());
+        Connection::open(&p)
+            .unwrap()
+            .execute_batch(&format!("PRAGMA user_version = {}", MIGRATIONS.len() + 1))
+            .unwrap();
+        let e = open(&p).unwrap_err().to_string();
+        assert!(e.contains("newer than this berth"), "{e}");
     }
 
     fn mode_of(p: &Path) -> u32 {

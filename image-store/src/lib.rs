@@ -1,17 +1,31 @@
 //! berth-image-store: the content-addressed store, snapshots, image records and local formats.
 //!
 //! Layout under the store root (mode 0700, tightened when wider; `berth.db` and its `-wal`/`-shm`
-//! 0600):
+//! 0600). Every path under the root is listed here; crates above take the fixed names they use
+//! from [`layout`], and every table is made by [`db`]'s versioned migrations.
 //!
 //! ```text
 //! blobs/sha256/<hex>     immutable blobs, visible only after digest and size matched
 //! ingest/<random>        partial writes; a killed process leaves only these
+//! ingest/load-<random>/  spool of an archive being loaded (removed when done; gc otherwise)
 //! overlay/<chain-hex>/   one unpacked layer per chain id (`diff/`), marked incomplete until done
+//! overlay/tmp-<random>/  a layer being unpacked, renamed into place once its diff_id matched
 //! snapshots/<key>/       writable snapshots (`upper/`, `work/`, `merged/`) for containers and builds
-//! mounts/<image-hex>/    read-only image mounts (`berth image mount`)
-//! berth.db               SQLite (WAL): images, names, image_layers, layers, snapshots, image_mounts
+//! mounts/<image-hex>/    read-only image mounts (`berth image mount`: `merged/`, `empty/`)
+//! berth.db               SQLite (WAL), tables by migration (db.rs): images, names, image_layers,
+//!                        layers, snapshots, image_mounts (this crate); containers, volumes
+//!                        (berth-run's queries); build_cache ([`build_cache`], berth-build's keys)
 //! lock                   store-wide flock: writers shared, gc and check exclusive
 //! berth.open-lock        serializes processes opening (and migrating) the database
+//! manifests/<hex>.json   manifest lists, by sha256 of the list's name ([`manifest_lists`])
+//! manifests/lock         flock held by a list's read-modify-write
+//! volumes/<name>/_data   named volumes (berth-run; rows in `volumes`)
+//! build-cache/<id>/      `RUN --mount=type=cache` directories (berth-build), `<id>.lock` beside
+//!                        each; removed by `system prune -a`
+//! save-<random>/         `berth save` to stdout: the archive before it is streamed (removed after)
+//! load-<random>          `berth load` from stdin: the archive spooled (removed after)
+//! build-cache-index/     berth before the `build_cache` table: its JSON cache index, no longer
+//!                        read; `system prune` removes it
 //! ```
 //!
 //! Principal types:
@@ -28,10 +42,14 @@
 //!   `check_document` against its descriptor) and [`copy::check_config_size`] first;
 //!   [`transports`] implements them for OCI layouts, oci-archive and docker-archive.
 //! - [`import`]: a rootfs tarball or a directory tree → a one-layer image.
+//! - [`build_cache`]: the build cache index ([`build_cache::BuildCache`], rows by step key,
+//!   live while their layer blob is stored); [`manifest_lists`]: the manifest list directory
+//!   and its lock; [`layout`]: the names of the paths other crates keep under the root.
 //! - [`inspect`]: an image's inspect record ([`inspect::ImageInspect`], Podman's shape).
 //! - [`error::StoreError`]: every variant names the digest, name or path concerned.
 //! - `testutil` (hidden): uncompressed test layers and images for tests.
 
+pub mod build_cache;
 pub mod check;
 pub mod content;
 pub mod copy;
@@ -42,6 +60,8 @@ pub mod gc;
 pub mod images;
 pub mod import;
 pub mod inspect;
+pub mod layout;
+pub mod manifest_lists;
 pub mod mount;
 pub mod names;
 pub mod overlay;

@@ -15,32 +15,6 @@ use crate::error::{Result, RunError};
 use crate::options::RunOptions;
 use crate::process::proc_start_time;
 
-const SCHEMA: &str = r#"
-CREATE TABLE IF NOT EXISTS containers (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    image_id TEXT NOT NULL,
-    image_name TEXT NOT NULL,
-    snapshot TEXT NOT NULL,
-    command TEXT NOT NULL,
-    options TEXT NOT NULL,
-    spec TEXT NOT NULL,
-    runtime TEXT NOT NULL,
-    auto_remove INTEGER NOT NULL,
-    labels TEXT NOT NULL,
-    created TEXT NOT NULL,
-    state TEXT NOT NULL,
-    pid INTEGER,
-    pid_start INTEGER,
-    monitor_pid INTEGER,
-    monitor_start INTEGER,
-    exit_code INTEGER,
-    error TEXT,
-    started TEXT,
-    finished TEXT
-);
-"#;
-
 /// A container's lifecycle state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -168,8 +142,9 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Container> {
 impl Records {
     /// Open the container table in the store database under `store_root`.
     pub fn open(store_root: &Path) -> Result<Records> {
-        let conn = berth_image_store::db::open(&store_root.join("berth.db"))?;
-        conn.execute_batch(SCHEMA)?;
+        // The table is made by the store's migrations (berth_image_store::db).
+        let conn =
+            berth_image_store::db::open(&store_root.join(berth_image_store::layout::DATABASE))?;
         Ok(Records { conn })
     }
 

@@ -13,11 +13,6 @@ use serde::Serialize;
 use crate::error::{Result, RunError};
 use crate::names::{check_name, random_bytes};
 
-const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS volumes (
-    name TEXT PRIMARY KEY,
-    created TEXT NOT NULL
-);";
-
 /// One volume.
 #[derive(Debug, Clone, Serialize)]
 pub struct Volume {
@@ -36,11 +31,12 @@ pub struct Volumes {
 impl Volumes {
     /// Open the volume table of the store at `store_root`.
     pub fn open(store_root: &Path) -> Result<Volumes> {
-        let conn = berth_image_store::db::open(&store_root.join("berth.db"))?;
-        conn.execute_batch(SCHEMA)?;
+        // The table is made by the store's migrations (berth_image_store::db).
+        let conn =
+            berth_image_store::db::open(&store_root.join(berth_image_store::layout::DATABASE))?;
         Ok(Volumes {
             conn,
-            root: store_root.join("volumes"),
+            root: store_root.join(berth_image_store::layout::VOLUMES),
         })
     }
 

@@ -79,7 +79,10 @@ impl Builder<'_> {
         }
         let mounts = run_mounts::parse(
             &mount_values,
-            &self.store.root().join("build-cache"),
+            &self
+                .store
+                .root()
+                .join(berth_image_store::layout::BUILD_MOUNT_CACHES),
             &self.opts.context,
             workdir.as_deref(),
             &self.secret_files,

@@ -1,16 +1,12 @@
-//! The list files under `<root>/manifests/`: find, create, save atomically, remove, lock.
+//! [`Lists`]: the lists of a store as [`ManifestList`]s: find, create, save, remove, lock, over
+//! the store's manifest list directory ([`berth_image_store::manifest_lists`]).
 
 use super::*;
 
 /// The lists of one store.
 pub struct Lists<'a> {
     store: &'a Store,
-    dir: PathBuf,
-}
-
-/// An exclusive lock on the lists directory, released on drop.
-pub struct ListsLock {
-    _file: fs::File,
+    files: ManifestListFiles,
 }
 
 fn not_found(input: &str) -> RegistryError {
@@ -18,69 +14,38 @@ fn not_found(input: &str) -> RegistryError {
 }
 
 impl<'a> Lists<'a> {
-    /// The lists of `store` (creating `<root>/manifests`, mode 0700).
+    /// The lists of `store` (its `manifests/` directory, created when missing).
     pub fn new(store: &'a Store) -> Result<Lists<'a>> {
-        let dir = store.root().join(LISTS_DIR);
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&dir)
-            .map_err(|e| RegistryError::io(&dir, e))?;
-        Ok(Lists { store, dir })
+        Ok(Lists {
+            store,
+            files: store.manifest_lists()?,
+        })
     }
 
     /// Hold the lists lock (exclusive) for a read-modify-write.
     pub fn lock(&self) -> Result<ListsLock> {
-        let path = self.dir.join("lock");
-        let file = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| RegistryError::io(&path, e))?;
-        // SAFETY: flock on a descriptor we own; no memory is involved.
-        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
-        if rc != 0 {
-            return Err(RegistryError::io(&path, std::io::Error::last_os_error()));
+        Ok(self.files.lock()?)
+    }
+
+    fn parse(path: &Path, bytes: &[u8]) -> Result<ManifestList> {
+        serde_json::from_slice(bytes).map_err(|e| RegistryError::Config {
+            path: path.to_path_buf(),
+            message: format!("manifest list: {e}"),
+        })
+    }
+
+    fn read(&self, normalized: &str) -> Result<Option<ManifestList>> {
+        match self.files.read(normalized)? {
+            Some((path, bytes)) => Self::parse(&path, &bytes).map(Some),
+            None => Ok(None),
         }
-        Ok(ListsLock { _file: file })
-    }
-
-    fn path_of(&self, normalized: &str) -> PathBuf {
-        let key = digest_bytes(normalized.as_bytes());
-        self.dir.join(format!("{}.json", key.digest()))
-    }
-
-    fn read(path: &Path) -> Result<Option<ManifestList>> {
-        let bytes = match fs::read(path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(RegistryError::io(path, e)),
-        };
-        serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| RegistryError::Config {
-                path: path.to_path_buf(),
-                message: format!("manifest list: {e}"),
-            })
     }
 
     /// Every list, sorted by name.
     pub fn all(&self) -> Result<Vec<ManifestList>> {
-        let rd = fs::read_dir(&self.dir).map_err(|e| RegistryError::io(&self.dir, e))?;
         let mut out = Vec::new();
-        for entry in rd {
-            let entry = entry.map_err(|e| RegistryError::io(&self.dir, e))?;
-            let path = entry.path();
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if name.starts_with('.') || !name.ends_with(".json") {
-                continue;
-            }
-            if let Some(l) = Self::read(&path)? {
-                out.push(l);
-            }
+        for (path, bytes) in self.files.all()? {
+            out.push(Self::parse(&path, &bytes)?);
         }
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
@@ -89,7 +54,7 @@ impl<'a> Lists<'a> {
     /// The list named `input` (normalized like image names), or whose id starts with it.
     pub fn find(&self, input: &str) -> Result<Option<ManifestList>> {
         if let Ok(name) = normalize_local(input) {
-            if let Some(l) = Self::read(&self.path_of(&name))? {
+            if let Some(l) = self.read(&name)? {
                 return Ok(Some(l));
             }
         }
@@ -121,7 +86,7 @@ impl<'a> Lists<'a> {
     /// of the store already has is refused.
     pub fn create(&self, name: &str, amend: bool) -> Result<ManifestList> {
         let normalized = normalize_local(name)?;
-        if let Some(existing) = Self::read(&self.path_of(&normalized))? {
+        if let Some(existing) = self.read(&normalized)? {
             if amend {
                 return Ok(existing);
             }
@@ -142,13 +107,11 @@ impl<'a> Lists<'a> {
 
     /// Write `list` atomically.
     pub fn save(&self, list: &ManifestList) -> Result<()> {
-        let path = self.path_of(&list.name);
         let bytes = serde_json::to_vec_pretty(list).map_err(|e| RegistryError::Invalid {
             what: format!("manifest list {}", list.name),
             message: e.to_string(),
         })?;
-        berth_layers::atomic_file::write_atomically(&path, &bytes, 0o600)
-            .map_err(|e| RegistryError::io(&path, e))
+        Ok(self.files.write(&list.name, &bytes)?)
     }
 
     /// Remove the list `input`; returns it, or `None` if there was none.
@@ -156,8 +119,7 @@ impl<'a> Lists<'a> {
         let Some(list) = self.find(input)? else {
             return Ok(None);
         };
-        let path = self.path_of(&list.name);
-        fs::remove_file(&path).map_err(|e| RegistryError::io(&path, e))?;
+        self.files.remove(&list.name)?;
         Ok(Some(list))
     }
 }

@@ -3,28 +3,26 @@
 //!
 //! Storage: the image store records images (a manifest, a config, layers) and its gc deletes
 //! every blob no image references, so a list cannot live there as an image or a bare blob.
-//! Lists are kept beside it instead, one file per list under `<root>/manifests/`, named by the
-//! sha256 of the list's normalized name (`localhost/mylist:latest`) and written atomically
-//! (temp file, fsync, rename, fsync of the directory). Each file holds a [`ManifestList`]: the
-//! name, a stable id, the OCI index JSON and, for each instance, where its manifest lives
-//! ([`InstanceSource`]: an image of the store, or `host/repo@digest` in a registry), which is
-//! what `push` needs to make every instance present in the destination repository.
-//! Read-modify-write cycles hold an exclusive flock on `<root>/manifests/lock`.
+//! The store keeps a directory for lists instead ([`berth_image_store::manifest_lists`]:
+//! `<root>/manifests/`, one file per list named by the sha256 of the list's normalized name
+//! `localhost/mylist:latest`, written atomically, and a lock). Each file holds a
+//! [`ManifestList`]: the name, a stable id, the OCI index JSON and, for each instance, where
+//! its manifest lives ([`InstanceSource`]: an image of the store, or `host/repo@digest` in a
+//! registry), which is what `push` needs to make every instance present in the destination
+//! repository. Read-modify-write cycles hold the directory's exclusive lock ([`Lists::lock`]).
 //! `berth images` never sees lists, and lists never keep images alive: pushing a list whose
 //! local instance was removed fails naming the instance.
 //!
 //! - [`ManifestList`] (here): the index and its instances, edited in memory.
-//! - [`files`]: [`Lists`], the files under `<root>/manifests/` and their lock.
+//! - [`files`]: [`Lists`], the lists of a store over its manifest list directory.
 //! - [`push`](mod@push): describing an image to add, and pushing a list with its instances.
 
 use std::collections::BTreeMap;
-use std::fs;
-use std::os::fd::AsRawFd;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use berth_image_store::images::MANIFEST_LIMIT;
+use berth_image_store::manifest_lists::ManifestListFiles;
 use berth_image_store::names::normalize_local;
 use berth_image_store::{Store, StoreError};
 use berth_layers::digest::{digest_bytes, parse_sha256};
@@ -45,9 +43,6 @@ use crate::inspect::{self, parse_docker_ref, parse_image_manifest, Remote};
 use crate::platform::Platform;
 use crate::reference::Reference;
 use crate::remote::Progress;
-
-/// The directory under the store root holding the lists.
-pub const LISTS_DIR: &str = "manifests";
 
 /// Where an instance's manifest (and its blobs) can be read when the list is pushed.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -365,5 +360,6 @@ mod push;
 #[cfg(test)]
 mod tests;
 
-pub use files::{Lists, ListsLock};
+pub use berth_image_store::manifest_lists::ListsLock;
+pub use files::Lists;
 pub use push::{config_platform, describe, push, AddOptions, PushOptions};
