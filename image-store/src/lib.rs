@@ -27,6 +27,9 @@
 //!   manifest it reads passes [`copy::check_manifest_document`] (berth-layers'
 //!   `check_document` against its descriptor) and [`copy::check_config_size`] first;
 //!   [`transports`] implements them for OCI layouts, oci-archive and docker-archive.
+//! - [`names`]: local image names (`localhost/…:latest`, `docker.io/library/…`) through
+//!   berth-layers' one reference parser, with the store's rules (sha256 digests only; a
+//!   digest wins over a tag).
 //! - [`import`]: a rootfs tarball or a directory tree → a one-layer image.
 //! - [`inspect`]: an image's inspect record ([`inspect::ImageInspect`], Podman's shape).
 //! - [`error::StoreError`]: every variant names the digest, name or path concerned.

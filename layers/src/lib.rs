@@ -31,7 +31,11 @@
 //! - [`pax`]: PAX header records, written and read by their lengths (binary values).
 //! - [`xattrs`]: which extended attributes travel with a file (not overlayfs' own, not SELinux
 //!   labels), and reading them.
-//! - [`name`]: the grammar of a repository path component (store names, signed identities).
+//! - [`reference`]: [`reference::Reference`] and [`reference::ParsedReference`], the one
+//!   Docker reference parser (registry pulls and pushes, store names, signed identities):
+//!   normalisation (`docker.io/library/…`), short-name detection, tag and digest, one set of
+//!   limits (name ≤ 255, tag ≤ 128).
+//! - [`name`]: the grammar of a repository path component (used by [`reference`]).
 //! - [`atomic_file`]: [`atomic_file::AtomicFile`] and [`atomic_file::write_atomically`], the
 //!   one way berth replaces a host file (auth.json, policy.json, bundles, caches, archives): a
 //!   temporary file beside the target made with `O_EXCL|O_NOFOLLOW` under a random name, its
@@ -51,6 +55,7 @@ pub mod inroot;
 pub mod name;
 pub mod pax;
 pub mod private_dir;
+pub mod reference;
 pub mod writer;
 pub mod xattrs;
 

@@ -34,7 +34,6 @@ use crate::connect::ConnectOptions;
 use crate::copy_list::{copy_list, is_list};
 use crate::error::{RegistryError, Result};
 use crate::pull::{fetch_verified, store_verified, PullOptions};
-use crate::reference::Reference;
 use crate::remote::{Progress, RegistryDestination, RegistrySource};
 use crate::signatures::{sign_image, SignOptions};
 
@@ -136,14 +135,13 @@ pub fn copy(
             if let Location::Store(name) = dst {
                 // Into the store: the pull pipeline (parallel, retried), under `name`.
                 let parsed = crate::reference::parse(name)?;
-                fetched.reference =
-                    parsed.qualify(parsed.registry.as_deref().unwrap_or("localhost"));
+                fetched.reference = parsed.qualify_or("localhost")?.with_default_tag();
                 let record = store_verified(store, &fetched, &opts.source, progress)?;
                 return Ok(record.manifest_digest);
             }
             let source = RegistrySource::new(
                 fetched.client.clone(),
-                &fetched.endpoint.repository,
+                fetched.endpoint.repository(),
                 fetched.image.clone(),
                 vec![fetched.reference.store_name()],
             );
@@ -332,17 +330,17 @@ fn to_destination(
     progress("Getting image source signatures");
     match dst {
         Location::Docker(r) => {
-            let reference = Reference::parse_docker(r)?;
+            let reference = crate::reference::parse_docker(r)?;
             let endpoint = RegistriesConf::load()?.push_endpoint(&reference)?;
             let rt = new_runtime()?;
             let target = endpoint.reference;
             let client = opts.destination.connect(
                 &rt,
-                &target.registry,
+                target.registry(),
                 &target.name(),
                 endpoint.insecure,
             )?;
-            let repository = target.repository.clone();
+            let repository = target.repository().to_string();
             let mut d = RegistryDestination::new(client.clone(), target, progress);
             let digest = copy_image(source, &image, &mut d)?;
             sign_image(

@@ -17,7 +17,6 @@ use crate::copy::{CopyOptions, Location};
 use crate::error::{RegistryError, Result};
 use crate::instance::fetch_instance;
 use crate::pull::Fetched;
-use crate::reference::Reference;
 use crate::remote::{Progress, RegistryDestination, RegistrySource};
 use crate::signatures::sign_image;
 
@@ -40,25 +39,21 @@ pub fn copy_list(
             message: "a manifest list can be copied only to a docker:// destination".into(),
         });
     };
-    let reference = Reference::parse_docker(r)?;
+    let reference = crate::reference::parse_docker(r)?;
     let endpoint = RegistriesConf::load()?.push_endpoint(&reference)?;
     let rt = new_runtime()?;
     let target = endpoint.reference;
     let client =
         opts.destination
-            .connect(&rt, &target.registry, &target.name(), endpoint.insecure)?;
+            .connect(&rt, target.registry(), &target.name(), endpoint.insecure)?;
     let what = format!("manifest list {} ({})", fetched.endpoint, list.digest());
     let index: ImageIndex =
         serde_json::from_slice(list.manifest()).map_err(|e| RegistryError::Invalid {
             what: what.clone(),
             message: e.to_string(),
         })?;
-    let src_repo = fetched.endpoint.repository.as_str();
-    let untagged = Reference {
-        tag: None,
-        digest: None,
-        ..target.clone()
-    };
+    let src_repo = fetched.endpoint.repository();
+    let untagged = target.name_only();
     for entry in index.manifests() {
         let digest = entry.digest();
         let m = fetch_instance(&fetched.client, src_repo, entry)?;
@@ -84,10 +79,10 @@ pub fn copy_list(
         copy_image(&source, &one, &mut d)?;
     }
     progress("Writing manifest list to image destination");
-    let repo = &target.repository;
+    let repo = target.repository();
     let digest = list.digest().clone();
     client.put_manifest(repo, digest.as_ref(), list.manifest(), list.media_type())?;
-    if let Some(tag) = &target.tag {
+    if let Some(tag) = target.tag() {
         client.put_manifest(repo, tag, list.manifest(), list.media_type())?;
     }
     sign_image(&client, repo, &reference, &digest, &opts.sign, progress)?;

@@ -88,7 +88,7 @@ impl Remote {
     /// Fetch the manifest `desc` names from the same repository, checked against `desc`
     /// ([`crate::instance::fetch_instance`]).
     pub fn child(&self, desc: &Descriptor) -> Result<FetchedManifest> {
-        crate::instance::fetch_instance(&self.client, &self.endpoint.repository, desc)
+        crate::instance::fetch_instance(&self.client, self.endpoint.repository(), desc)
     }
 
     /// The config blob of an image manifest (digest and size verified, at most
@@ -96,7 +96,7 @@ impl Remote {
     pub fn config_bytes(&self, manifest: &ImageManifest) -> Result<Vec<u8>> {
         read_blob(
             &self.client,
-            &self.endpoint.repository,
+            self.endpoint.repository(),
             manifest.config(),
             MAX_CONFIG_SIZE,
         )
@@ -153,7 +153,7 @@ pub fn read_blob(client: &Client, repo: &str, desc: &Descriptor, cap: u64) -> Re
 /// `docker://REF` (or `REF`) as a qualified reference (Docker's defaults: `docker.io`,
 /// `latest`).
 pub fn parse_docker_ref(input: &str) -> Result<Reference> {
-    Reference::parse_docker(input.strip_prefix("docker://").unwrap_or(input))
+    crate::reference::parse_docker(input)
 }
 
 /// Resolve `input` through registries.conf (mirrors and rewrites, blocked registries,
@@ -165,10 +165,10 @@ pub fn open(rt: &Arc<Runtime>, input: &str, connect: &ConnectOptions) -> Result<
     for endpoint in conf.pull_endpoints(&reference)? {
         let ep = endpoint.reference;
         let attempt = connect
-            .connect(rt, &ep.registry, &ep.name(), endpoint.insecure)
+            .connect(rt, ep.registry(), &ep.name(), endpoint.insecure)
             .and_then(|client| {
-                let manifest = client.get_manifest(&ep.repository, &ep.api_reference())?;
-                if let Some(want) = &ep.digest {
+                let manifest = client.get_manifest(ep.repository(), &ep.api_reference())?;
+                if let Some(want) = ep.digest() {
                     if &manifest.digest != want {
                         return Err(RegistryError::Invalid {
                             what: format!("manifest {ep}"),
@@ -355,7 +355,7 @@ pub fn inspect(input: &str, opts: &InspectOptions, output: Output) -> Result<Vec
         return pretty(&config);
     }
     let tags = if opts.tags {
-        repo_tags(&remote.client, &remote.endpoint.repository)?
+        repo_tags(&remote.client, remote.endpoint.repository())?
     } else {
         Vec::new()
     };
@@ -462,7 +462,7 @@ mod tests {
         let a = parse_docker_ref("docker://127.0.0.1:5000/a/b:1").unwrap();
         let b = parse_docker_ref("127.0.0.1:5000/a/b:1").unwrap();
         assert_eq!(a, b);
-        assert_eq!(a.repository, "a/b");
+        assert_eq!(a.repository(), "a/b");
         assert!(parse_docker_ref("docker://").is_err());
     }
 }

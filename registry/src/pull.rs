@@ -111,7 +111,7 @@ pub fn fetch_verified(
                     };
                     let mut signatures = RegistrySignatures::new(
                         &client,
-                        &endpoint.reference.repository,
+                        endpoint.reference.repository(),
                         &candidate,
                         &unverified.signed_digest,
                         regd,
@@ -148,13 +148,13 @@ fn fetch_one(
 ) -> Result<(Arc<Client>, UnverifiedImage)> {
     let client = opts
         .connect
-        .connect(rt, &endpoint.registry, &endpoint.name(), insecure)?;
-    let repo = &endpoint.repository;
+        .connect(rt, endpoint.registry(), &endpoint.name(), insecure)?;
+    let repo = endpoint.repository();
     let mut m = client.get_manifest(repo, &endpoint.api_reference())?;
     // Signatures name the manifest the reference points at: a list's own digest when the
     // image is picked from one.
     let signed_digest = m.digest.clone();
-    if let Some(want) = &endpoint.digest {
+    if let Some(want) = endpoint.digest() {
         if &m.digest != want {
             return Err(RegistryError::Invalid {
                 what: format!("manifest {endpoint}"),
@@ -214,7 +214,7 @@ pub fn pull_all_tags(
     progress: Progress<'_>,
 ) -> Result<Vec<ImageRecord>> {
     let parsed = parse(input)?;
-    if parsed.tag.is_some() || parsed.digest.is_some() {
+    if parsed.tag().is_some() || parsed.digest().is_some() {
         return Err(RegistryError::Reference {
             input: input.to_string(),
             why: "--all-tags takes a repository without a tag or digest".into(),
@@ -236,11 +236,11 @@ pub fn pull_all_tags(
     let rt = crate::client::new_runtime()?;
     let client = opts.connect.connect(
         &rt,
-        &endpoint.reference.registry,
+        endpoint.reference.registry(),
         &endpoint.reference.name(),
         endpoint.insecure,
     )?;
-    let mut tags = client.list_tags(&endpoint.reference.repository)?;
+    let mut tags = client.list_tags(endpoint.reference.repository())?;
     tags.sort();
     let mut records = Vec::new();
     for tag in tags {
@@ -289,7 +289,7 @@ pub fn store_verified(
     let workers = opts.max_parallel.max(1).min(todo.len().max(1));
     let todo = Mutex::new(todo);
     let failed: Mutex<Option<RegistryError>> = Mutex::new(None);
-    let repo = fetched.endpoint.repository.as_str();
+    let repo = fetched.endpoint.repository();
     std::thread::scope(|s| {
         for _ in 0..workers {
             s.spawn(|| loop {

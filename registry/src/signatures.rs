@@ -43,7 +43,7 @@ pub fn attachment_tag(digest: &Digest) -> String {
 /// The repository path of `reference` inside its registry, as lookaside URLs use it
 /// (`library/busybox` for `docker.io/library/busybox`).
 fn lookaside_path(reference: &Reference) -> &str {
-    &reference.repository
+    reference.repository()
 }
 
 /// The signatures of one image at one registry, fetched only when the policy asks.
@@ -334,7 +334,7 @@ pub fn sign_image(
 /// The docker reference a signature names: `host/repo:tag`, or `host/repo` when pushed
 /// by digest only.
 fn signed_identity(target: &Reference) -> String {
-    match &target.tag {
+    match target.tag() {
         Some(t) => format!("{}:{t}", target.name()),
         None => target.name(),
     }

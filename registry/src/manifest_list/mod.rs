@@ -218,7 +218,7 @@ impl ManifestList {
             let hit = match source {
                 InstanceSource::Docker { reference } => wanted.as_ref().is_some_and(|r| {
                     reference.starts_with(&format!("docker://{}@", r.name()))
-                        && r.digest.as_ref().is_none_or(|want| want == &d)
+                        && r.digest().is_none_or(|want| want == &d)
                 }),
                 InstanceSource::Local { image } => {
                     local.as_ref().is_some_and(|l| l.id.to_string() == *image)
