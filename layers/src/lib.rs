@@ -7,7 +7,10 @@
 //!   writing) and [`digest::VerifyingReader`] (fails at EOF unless digest and size match);
 //!   [`digest::check_supported`] refuses digests berth cannot verify (sha384/sha512
 //!   unsupported, anything else invalid) before anything is requested by them.
-//! - [`document`]: the manifest and index media types and [`document::check_document`], the
+//! - [`media_type`]: every media type name berth knows, and
+//!   [`media_type::KnownMediaType`]: what one is (manifest, index, config, layer and its
+//!   codec; OCI or Docker v2s2). oci-spec's `MediaType` stays the descriptor field type.
+//! - [`document`]: the manifest and index kinds and [`document::check_document`], the
 //!   one gate every manifest or index passes on entering berth (registry, OCI layout,
 //!   oci-archive): the declared types (descriptor, Content-Type, body `mediaType`) must agree,
 //!   no field of another kind, every descriptor digest supported (CVE-2021-41190).
@@ -52,6 +55,7 @@ pub mod digest;
 pub mod document;
 pub mod error;
 pub mod inroot;
+pub mod media_type;
 pub mod name;
 pub mod pax;
 pub mod private_dir;

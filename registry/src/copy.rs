@@ -31,7 +31,9 @@ use oci_spec::image::{Descriptor, MediaType};
 use crate::client::new_runtime;
 use crate::config::RegistriesConf;
 use crate::connect::ConnectOptions;
-use crate::copy_list::{copy_list, is_list};
+use berth_layers::media_type;
+
+use crate::copy_list::copy_list;
 use crate::error::{RegistryError, Result};
 use crate::pull::{fetch_verified, store_verified, PullOptions};
 use crate::remote::{Progress, RegistryDestination, RegistrySource};
@@ -129,7 +131,7 @@ pub fn copy(
                 ..opts.source.clone()
             };
             let mut fetched = fetch_verified(&rt, r, &source_opts, progress)?;
-            if is_list(fetched.image.media_type()) {
+            if media_type::is_index(fetched.image.media_type()) {
                 return copy_list(&fetched, dst, opts, progress);
             }
             if let Location::Store(name) = dst {

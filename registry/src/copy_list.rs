@@ -7,7 +7,8 @@
 
 use oci_spec::image::{ImageIndex, MediaType};
 
-use berth_image_store::copy::{copy_image, is_image_manifest, ImageSource};
+use berth_image_store::copy::{copy_image, ImageSource};
+use berth_layers::media_type::is_image_manifest;
 use berth_layers::Digest;
 use berth_trust::VerifiedImage;
 
@@ -19,11 +20,6 @@ use crate::instance::fetch_instance;
 use crate::pull::Fetched;
 use crate::remote::{Progress, RegistryDestination, RegistrySource};
 use crate::signatures::sign_image;
-
-/// Whether `media_type` is a manifest list or an OCI index.
-pub fn is_list(media_type: &str) -> bool {
-    crate::inspect::is_index_type(media_type)
-}
 
 /// Copy the verified list `fetched` and its images to `dst`. Returns the list digest.
 pub fn copy_list(

@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::runtime::Runtime;
 
-use berth_layers::document::DocumentKind;
+use berth_layers::media_type;
 
 use crate::client::{Client, FetchedManifest};
 use crate::config::RegistriesConf;
@@ -66,7 +66,7 @@ pub struct Remote {
 impl Remote {
     /// Whether the manifest is an index or a Docker manifest list.
     pub fn is_index(&self) -> bool {
-        is_index_type(&self.manifest.media_type)
+        media_type::is_index(&self.manifest.media_type)
     }
 
     /// The manifest parsed as an index (`what` names it in errors).
@@ -103,11 +103,6 @@ impl Remote {
     }
 }
 
-/// Whether `media_type` is an OCI index or a Docker manifest list.
-pub fn is_index_type(media_type: &str) -> bool {
-    DocumentKind::from_media_type(media_type).is_some_and(DocumentKind::is_index)
-}
-
 fn parse_index(m: &FetchedManifest, what: &str) -> Result<ImageIndex> {
     serde_json::from_slice::<ImageIndex>(&m.bytes).map_err(|e| RegistryError::Invalid {
         what: format!("{what} ({})", m.digest),
@@ -117,7 +112,7 @@ fn parse_index(m: &FetchedManifest, what: &str) -> Result<ImageIndex> {
 
 /// Parse an image manifest (`what` names it in errors).
 pub fn parse_image_manifest(m: &FetchedManifest, what: &str) -> Result<ImageManifest> {
-    if is_index_type(&m.media_type) {
+    if media_type::is_index(&m.media_type) {
         return Err(RegistryError::Invalid {
             what: format!("{what} ({})", m.digest),
             message: format!("{} is a list, not an image manifest", m.media_type),

@@ -7,13 +7,12 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use berth_image_store::copy::{
-    check_config_size, is_image_manifest, ImageDestination, StoreDestination,
-};
+use berth_image_store::copy::{check_config_size, ImageDestination, StoreDestination};
 use std::io::{Read, Write};
 
 use berth_image_store::content::IngestWriter;
 use berth_image_store::{ImageRecord, Store, StoreError};
+use berth_layers::media_type::{self, is_image_manifest, KnownMediaType};
 use berth_trust::registries_d::RegistriesD;
 use berth_trust::{Policy, UnverifiedImage, VerifiedImage};
 use oci_spec::image::{Descriptor, ImageIndex, ImageManifest, MediaType};
@@ -162,7 +161,7 @@ fn fetch_one(
             });
         }
     }
-    let is_list = crate::inspect::is_index_type(&m.media_type);
+    let is_list = media_type::is_index(&m.media_type);
     if is_list && !opts.all_platforms {
         let what = format!("manifest list {endpoint} ({})", m.digest);
         let index =
@@ -322,24 +321,6 @@ pub fn store_verified(
     })
 }
 
-/// Layer media types berth can unpack.
-const LAYER_TYPES: &[&str] = &[
-    "application/vnd.oci.image.layer.v1.tar",
-    "application/vnd.oci.image.layer.v1.tar+gzip",
-    "application/vnd.oci.image.layer.v1.tar+zstd",
-    "application/vnd.oci.image.layer.nondistributable.v1.tar",
-    "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
-    "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
-    "application/vnd.docker.image.rootfs.diff.tar.gzip",
-    "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
-];
-
-/// Config media types of a runnable image.
-const CONFIG_TYPES: &[&str] = &[
-    "application/vnd.oci.image.config.v1+json",
-    "application/vnd.docker.container.image.v1+json",
-];
-
 /// Refuse a manifest whose config or layers are not image content berth knows (an
 /// artifact, or something unknown), or whose config descriptor claims more than the store
 /// reads, before anything is fetched.
@@ -349,7 +330,7 @@ fn check_media_types(manifest: &ImageManifest, what: &str) -> Result<()> {
         message: e.to_string(),
     })?;
     let config = manifest.config().media_type().to_string();
-    if !CONFIG_TYPES.contains(&config.as_str()) {
+    if !media_type::is_image_config(manifest.config().media_type()) {
         return Err(RegistryError::Invalid {
             what: what.to_string(),
             message: format!(
@@ -360,7 +341,7 @@ fn check_media_types(manifest: &ImageManifest, what: &str) -> Result<()> {
     }
     for layer in manifest.layers() {
         let mt = layer.media_type().to_string();
-        if !LAYER_TYPES.contains(&mt.as_str()) {
+        if !KnownMediaType::of(layer.media_type()).is_some_and(KnownMediaType::is_layer) {
             return Err(RegistryError::Invalid {
                 what: what.to_string(),
                 message: format!("layer {} has unknown media type {mt:?}", layer.digest()),

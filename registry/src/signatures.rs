@@ -30,10 +30,11 @@ use berth_trust::sigstore::SigstorePrivateKey;
 use berth_trust::SignatureSource;
 use serde_json::{json, Value};
 
-use crate::client::{Client, OCI_MANIFEST};
+use crate::client::Client;
 use crate::error::{RegistryError, Result};
 use crate::reference::Reference;
 use crate::remote::Progress;
+use berth_layers::media_type::OCI_MANIFEST;
 
 /// The tag that holds the sigstore attachments of `digest`: `sha256-<hex>.sig`.
 pub fn attachment_tag(digest: &Digest) -> String {

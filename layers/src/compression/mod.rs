@@ -9,6 +9,8 @@ use std::io::{self, BufRead, Read, Write};
 
 use oci_spec::image::MediaType;
 
+use crate::media_type::{KnownMediaType, Schema};
+
 mod block;
 mod pargzip;
 
@@ -19,10 +21,6 @@ pub const DEFAULT_ZSTD_LEVEL: i32 = 3;
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
-
-const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
-const DOCKER_LAYER_TAR: &str = "application/vnd.docker.image.rootfs.diff.tar";
-const DOCKER_FOREIGN_GZIP: &str = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip";
 
 /// How a layer blob is compressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -49,32 +47,15 @@ impl Compression {
 
     /// The OCI layer media type for a layer stored with this codec.
     pub fn oci_layer_media_type(self) -> MediaType {
-        match self {
-            Compression::None => MediaType::ImageLayer,
-            Compression::Gzip => MediaType::ImageLayerGzip,
-            Compression::Zstd => MediaType::ImageLayerZstd,
-        }
+        KnownMediaType::layer(Schema::Oci, self)
+            .expect("OCI has a layer type for every codec")
+            .media_type()
     }
 
-    /// The codec a layer media type announces (OCI and Docker v2s2 names), if any is known.
+    /// The codec a layer media type announces (OCI and Docker v2s2 names), if any is known
+    /// ([`KnownMediaType::layer_codec`]).
     pub fn from_media_type(media_type: &MediaType) -> Option<Compression> {
-        match media_type {
-            MediaType::ImageLayer | MediaType::ImageLayerNonDistributable => {
-                Some(Compression::None)
-            }
-            MediaType::ImageLayerGzip | MediaType::ImageLayerNonDistributableGzip => {
-                Some(Compression::Gzip)
-            }
-            MediaType::ImageLayerZstd | MediaType::ImageLayerNonDistributableZstd => {
-                Some(Compression::Zstd)
-            }
-            MediaType::Other(s) => match s.as_str() {
-                DOCKER_LAYER_GZIP | DOCKER_FOREIGN_GZIP => Some(Compression::Gzip),
-                DOCKER_LAYER_TAR => Some(Compression::None),
-                _ => None,
-            },
-            _ => None,
-        }
+        KnownMediaType::of(media_type)?.layer_codec()
     }
 
     /// Parse a user's `--compression-format` value: `gzip`, `zstd`, `none`/`uncompressed`.
@@ -266,11 +247,11 @@ mod tests {
             assert_eq!(Compression::parse(c.name()), Some(c));
         }
         assert_eq!(
-            Compression::from_media_type(&MediaType::Other(DOCKER_LAYER_GZIP.into())),
+            Compression::from_media_type(&MediaType::from(crate::media_type::DOCKER_LAYER_GZIP)),
             Some(Compression::Gzip)
         );
         assert_eq!(
-            Compression::from_media_type(&MediaType::Other(DOCKER_LAYER_TAR.into())),
+            Compression::from_media_type(&MediaType::from(crate::media_type::DOCKER_LAYER)),
             Some(Compression::None)
         );
         assert_eq!(Compression::parse("uncompressed"), Some(Compression::None));

@@ -37,7 +37,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::runtime::Runtime;
 
-use crate::client::{Client, DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX};
+use crate::client::Client;
 use crate::config::RegistriesConf;
 use crate::connect::ConnectOptions;
 use crate::error::{RegistryError, Result};
@@ -45,6 +45,7 @@ use crate::inspect::{self, parse_docker_ref, parse_image_manifest, Remote};
 use crate::platform::Platform;
 use crate::reference::Reference;
 use crate::remote::Progress;
+use berth_layers::media_type::{DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX};
 
 /// The directory under the store root holding the lists.
 pub const LISTS_DIR: &str = "manifests";
