@@ -195,6 +195,23 @@ impl fmt::Display for KnownMediaType {
     }
 }
 
+/// The media types of layers stored with a codec (kept here, beside the table, so that
+/// `compression` knows nothing of media types).
+impl Compression {
+    /// The OCI layer media type for a layer stored with this codec.
+    pub fn oci_layer_media_type(self) -> MediaType {
+        KnownMediaType::layer(Oci, self)
+            .expect("OCI has a layer type for every codec")
+            .media_type()
+    }
+
+    /// The codec a layer media type announces (OCI and Docker v2s2 names), if any is known
+    /// ([`KnownMediaType::layer_codec`]).
+    pub fn from_media_type(media_type: &MediaType) -> Option<Compression> {
+        KnownMediaType::of(media_type)?.layer_codec()
+    }
+}
+
 /// Whether `media_type` names an OCI index or a Docker manifest list.
 pub fn is_index(media_type: &str) -> bool {
     KnownMediaType::parse(media_type).is_some_and(KnownMediaType::is_index)
@@ -269,5 +286,24 @@ mod tests {
             Some(DOCKER_LAYER)
         );
         assert_eq!(KnownMediaType::layer(DockerV2s2, Compression::Zstd), None);
+    }
+
+    #[test]
+    fn codecs_of_layer_types() {
+        for c in [Compression::None, Compression::Gzip, Compression::Zstd] {
+            assert_eq!(
+                Compression::from_media_type(&c.oci_layer_media_type()),
+                Some(c)
+            );
+        }
+        assert_eq!(
+            Compression::from_media_type(&MediaType::from(DOCKER_LAYER_GZIP)),
+            Some(Compression::Gzip)
+        );
+        assert_eq!(
+            Compression::from_media_type(&MediaType::from(DOCKER_LAYER)),
+            Some(Compression::None)
+        );
+        assert_eq!(Compression::from_media_type(&MediaType::ImageConfig), None);
     }
 }

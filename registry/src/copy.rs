@@ -24,6 +24,7 @@ use berth_image_store::transports::scan::scan_archive;
 use berth_image_store::Store;
 use berth_layers::atomic_file::AtomicFile;
 use berth_layers::compression::decompress;
+use berth_layers::media_type;
 use berth_layers::Digest;
 use berth_trust::{NoSignatures, Policy, UnverifiedImage};
 use oci_spec::image::{Descriptor, MediaType};
@@ -31,8 +32,6 @@ use oci_spec::image::{Descriptor, MediaType};
 use crate::client::new_runtime;
 use crate::config::RegistriesConf;
 use crate::connect::ConnectOptions;
-use berth_layers::media_type;
-
 use crate::copy_list::copy_list;
 use crate::error::{RegistryError, Result};
 use crate::pull::{fetch_verified, store_verified, PullOptions};
@@ -132,7 +131,14 @@ pub fn copy(
             };
             let mut fetched = fetch_verified(&rt, r, &source_opts, progress)?;
             if media_type::is_index(fetched.image.media_type()) {
-                return copy_list(&fetched, dst, opts, progress);
+                let Location::Docker(dest) = dst else {
+                    return Err(RegistryError::Invalid {
+                        what: format!("copy --all of {}", fetched.reference),
+                        message: "a manifest list can be copied only to a docker:// destination"
+                            .into(),
+                    });
+                };
+                return copy_list(&fetched, dest, &opts.destination, &opts.sign, progress);
             }
             if let Location::Store(name) = dst {
                 // Into the store: the pull pipeline (parallel, retried), under `name`.

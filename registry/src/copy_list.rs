@@ -14,34 +14,28 @@ use berth_trust::VerifiedImage;
 
 use crate::client::new_runtime;
 use crate::config::RegistriesConf;
-use crate::copy::{CopyOptions, Location};
+use crate::connect::ConnectOptions;
 use crate::error::{RegistryError, Result};
 use crate::instance::fetch_instance;
 use crate::pull::Fetched;
 use crate::remote::{Progress, RegistryDestination, RegistrySource};
-use crate::signatures::sign_image;
+use crate::signatures::{sign_image, SignOptions};
 
-/// Copy the verified list `fetched` and its images to `dst`. Returns the list digest.
+/// Copy the verified list `fetched` and its images to the registry reference `dest`
+/// (connected with `destination`, signed as `sign` says). Returns the list digest.
 pub fn copy_list(
     fetched: &Fetched,
-    dst: &Location,
-    opts: &CopyOptions,
+    dest: &str,
+    destination: &ConnectOptions,
+    sign: &SignOptions,
     progress: Progress<'_>,
 ) -> Result<Digest> {
     let list = &fetched.image;
-    let Location::Docker(r) = dst else {
-        return Err(RegistryError::Invalid {
-            what: format!("copy --all of {}", fetched.reference),
-            message: "a manifest list can be copied only to a docker:// destination".into(),
-        });
-    };
-    let reference = crate::reference::parse_docker(r)?;
+    let reference = crate::reference::parse_docker(dest)?;
     let endpoint = RegistriesConf::load()?.push_endpoint(&reference)?;
     let rt = new_runtime()?;
     let target = endpoint.reference;
-    let client =
-        opts.destination
-            .connect(&rt, target.registry(), &target.name(), endpoint.insecure)?;
+    let client = destination.connect(&rt, target.registry(), &target.name(), endpoint.insecure)?;
     let what = format!("manifest list {} ({})", fetched.endpoint, list.digest());
     let index: ImageIndex =
         serde_json::from_slice(list.manifest()).map_err(|e| RegistryError::Invalid {
@@ -81,6 +75,6 @@ pub fn copy_list(
     if let Some(tag) = target.tag() {
         client.put_manifest(repo, tag, list.manifest(), list.media_type())?;
     }
-    sign_image(&client, repo, &reference, &digest, &opts.sign, progress)?;
+    sign_image(&client, repo, &reference, &digest, sign, progress)?;
     Ok(digest)
 }

@@ -43,7 +43,8 @@
 //! - [`signatures`]: sigstore attachments (`sha256-<hex>.sig`) and lookaside GPG signatures:
 //!   read for the trust gate, written after a push, a copy or `berth image sign`.
 //! - [`copy_list`]: `berth copy --all`: a manifest list and all its images, registry to
-//!   registry, each image accepted as an instance of the verified list.
+//!   registry, each image accepted as an instance of the verified list. Called by [`copy`]
+//!   with the destination reference and options, so it knows nothing of copy's types.
 //! - [`copy`]: `berth copy` between `docker://`, `oci:`, `oci-archive:`, `docker-archive:` and
 //!   the store, through the same routine.
 //!

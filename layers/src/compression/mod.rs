@@ -4,12 +4,10 @@
 //! zstd level 3. Both encoders use every core reported by
 //! [`std::thread::available_parallelism`]: our own parallel gzip writer (`pargzip`, which
 //! stores incompressible stretches instead of deflating them, see `block`) and zstdmt.
+//! Which media type names which codec is kept in the `media_type` module, beside every other
+//! media type name (`Compression::from_media_type`, `Compression::oci_layer_media_type`).
 
 use std::io::{self, BufRead, Read, Write};
-
-use oci_spec::image::MediaType;
-
-use crate::media_type::{KnownMediaType, Schema};
 
 mod block;
 mod pargzip;
@@ -43,19 +41,6 @@ impl Compression {
         } else {
             Compression::None
         }
-    }
-
-    /// The OCI layer media type for a layer stored with this codec.
-    pub fn oci_layer_media_type(self) -> MediaType {
-        KnownMediaType::layer(Schema::Oci, self)
-            .expect("OCI has a layer type for every codec")
-            .media_type()
-    }
-
-    /// The codec a layer media type announces (OCI and Docker v2s2 names), if any is known
-    /// ([`KnownMediaType::layer_codec`]).
-    pub fn from_media_type(media_type: &MediaType) -> Option<Compression> {
-        KnownMediaType::of(media_type)?.layer_codec()
     }
 
     /// Parse a user's `--compression-format` value: `gzip`, `zstd`, `none`/`uncompressed`.
@@ -238,22 +223,10 @@ mod tests {
     }
 
     #[test]
-    fn media_types_and_names() {
+    fn names() {
         for c in [Compression::None, Compression::Gzip, Compression::Zstd] {
-            assert_eq!(
-                Compression::from_media_type(&c.oci_layer_media_type()),
-                Some(c)
-            );
             assert_eq!(Compression::parse(c.name()), Some(c));
         }
-        assert_eq!(
-            Compression::from_media_type(&MediaType::from(crate::media_type::DOCKER_LAYER_GZIP)),
-            Some(Compression::Gzip)
-        );
-        assert_eq!(
-            Compression::from_media_type(&MediaType::from(crate::media_type::DOCKER_LAYER)),
-            Some(Compression::None)
-        );
         assert_eq!(Compression::parse("uncompressed"), Some(Compression::None));
         assert_eq!(Compression::parse("lz4"), None);
     }
