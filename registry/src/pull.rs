@@ -417,9 +417,10 @@ fn fetch_into(
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => {
-                return Err(RegistryError::Store(StoreError::Invalid(format!(
-                    "blob {digest}: reading source: {e}"
-                ))))
+                return Err(RegistryError::Store(StoreError::Source {
+                    what: format!("blob {digest}"),
+                    source: e,
+                }))
             }
         };
         if writer.written() + n as u64 > size {
