@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context as _, Result};
 use berth_layers::compression::Compression;
-use berth_registry::auth::{AuthFiles, Credentials};
+use berth_registry::auth::{auth_key, AuthFiles, Credentials};
 use berth_registry::client::{new_runtime, Client, ClientOptions};
 use berth_registry::config::RegistriesConf;
 use berth_registry::connect::ConnectOptions;
@@ -260,22 +260,8 @@ pub struct LoginArgs {
     connect: ConnectArgs,
 }
 
-/// `host[:port][/repo]` from what a user types (`https://host/v2/` too).
-fn registry_key(input: &str) -> String {
-    let s = input
-        .trim_start_matches("docker://")
-        .trim_start_matches("https://")
-        .trim_start_matches("http://")
-        .trim_end_matches('/');
-    let s = s.strip_suffix("/v2").unwrap_or(s);
-    match s {
-        "index.docker.io" | "registry-1.docker.io" => "docker.io".to_string(),
-        other => other.to_string(),
-    }
-}
-
 pub fn login(_ctx: &Context, args: LoginArgs) -> Result<ExitCode> {
-    let key = registry_key(&args.registry);
+    let key = auth_key(&args.registry);
     let files = AuthFiles::discover(args.connect.authfile.as_deref());
     if args.get_login {
         match files.lookup(&key)? {
@@ -307,11 +293,7 @@ pub fn login(_ctx: &Context, args: LoginArgs) -> Result<ExitCode> {
         Some(v) => !v,
         None => conf.host_insecure(&host),
     };
-    let api_host = if host == "docker.io" {
-        "registry-1.docker.io"
-    } else {
-        host.as_str()
-    };
+    let api_host = berth_registry::reference::api_host(&host);
     let rt = new_runtime()?;
     let client = Client::new(
         rt,
@@ -354,7 +336,7 @@ pub fn logout(_ctx: &Context, args: LogoutArgs) -> Result<ExitCode> {
     let Some(registry) = &args.registry else {
         bail!("logout: name a registry or use --all");
     };
-    let key = registry_key(registry);
+    let key = auth_key(registry);
     if !files.remove(&key)? {
         bail!("not logged into {key}");
     }

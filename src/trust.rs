@@ -9,7 +9,6 @@ use std::process::ExitCode;
 use anyhow::{bail, Context as _, Result};
 use berth_registry::client::new_runtime;
 use berth_registry::config::RegistriesConf;
-use berth_registry::reference::Reference;
 use berth_registry::signatures::{sign_image, SignOptions};
 use berth_trust::sigstore::{generate_key_pair, SigstorePrivateKey};
 use clap::{Args, Subcommand};
@@ -196,16 +195,16 @@ pub fn sign(_ctx: &Context, args: SignImageArgs) -> Result<ExitCode> {
         let Some(r) = image.strip_prefix("docker://") else {
             bail!("image sign {image}: only docker:// references can be signed");
         };
-        let reference = Reference::parse_docker(r)?;
+        let reference = berth_registry::reference::parse_docker(r)?;
         let endpoint = conf.push_endpoint(&reference)?;
         let target = endpoint.reference;
-        let client = connect.connect(&rt, &target.registry, &target.name(), endpoint.insecure)?;
+        let client = connect.connect(&rt, target.registry(), &target.name(), endpoint.insecure)?;
         let manifest = client
-            .get_manifest(&target.repository, &target.api_reference())
+            .get_manifest(target.repository(), &target.api_reference())
             .with_context(|| format!("signing {image}"))?;
         sign_image(
             &client,
-            &target.repository,
+            target.repository(),
             &reference,
             &manifest.digest,
             &opts,

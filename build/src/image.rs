@@ -10,6 +10,8 @@ use std::path::Path;
 
 use berth_image_store::import::{host_arch, DEFAULT_PATH_ENV};
 use berth_image_store::{ImageRecord, Store};
+use berth_layers::media_type::{KnownMediaType, Schema};
+use berth_layers::Compression;
 use berth_layers::{overlay_upper_to_layer, LayerOptions};
 use chrono::{SecondsFormat, Utc};
 use oci_spec::image::{
@@ -297,8 +299,8 @@ impl ImageState {
         let (manifest_type, config_type) = match format {
             Format::Oci => (MediaType::ImageManifest, MediaType::ImageConfig),
             Format::Docker => (
-                MediaType::Other("application/vnd.docker.distribution.manifest.v2+json".into()),
-                MediaType::Other("application/vnd.docker.container.image.v1+json".into()),
+                KnownMediaType::Manifest(Schema::DockerV2s2).media_type(),
+                KnownMediaType::Config(Schema::DockerV2s2).media_type(),
             ),
         };
         let layers = self
@@ -329,12 +331,16 @@ impl ImageState {
     }
 }
 
-/// The Docker v2s2 layer media type matching an OCI one.
+/// The Docker v2s2 layer media type matching an OCI one (plain or gzip; others unchanged).
 fn docker_layer_type(t: &MediaType) -> MediaType {
-    let s = match t {
-        MediaType::ImageLayerGzip => "application/vnd.docker.image.rootfs.diff.tar.gzip",
-        MediaType::ImageLayer => "application/vnd.docker.image.rootfs.diff.tar",
-        other => return other.clone(),
-    };
-    MediaType::Other(s.to_string())
+    match KnownMediaType::of(t) {
+        Some(KnownMediaType::Layer {
+            schema: Schema::Oci,
+            codec: codec @ (Compression::None | Compression::Gzip),
+            distributable: true,
+        }) => KnownMediaType::layer(Schema::DockerV2s2, codec)
+            .expect("v2s2 has plain and gzip layers")
+            .media_type(),
+        _ => t.clone(),
+    }
 }

@@ -100,9 +100,10 @@ impl ContentStore {
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    return Err(StoreError::Invalid(format!(
-                        "blob {expected}: reading source: {e}"
-                    )))
+                    return Err(StoreError::Source {
+                        what: format!("blob {expected}"),
+                        source: e,
+                    })
                 }
             };
             if let Some(want) = expected_size {

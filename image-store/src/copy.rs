@@ -11,7 +11,8 @@
 use std::io::Read;
 
 use berth_layers::digest::{digest_bytes, VerifyingReader};
-use berth_layers::document::{check_document, Declared, DocumentKind};
+use berth_layers::document::{check_document, Declared};
+use berth_layers::media_type::is_image_manifest;
 use berth_layers::Digest;
 use oci_spec::image::{Descriptor, ImageManifest, MediaType};
 
@@ -21,11 +22,6 @@ use crate::store::{Store, StoreLock};
 
 /// Largest manifest or config accepted into memory.
 pub const MAX_MANIFEST_SIZE: u64 = 8 * 1024 * 1024;
-
-/// Docker v2s2 manifest media type (stored as it is, next to OCI manifests).
-pub const DOCKER_MANIFEST_V2S2: &str = berth_layers::document::DOCKER_MANIFEST;
-/// Docker v2s2 config media type.
-pub const DOCKER_CONFIG_V1: &str = berth_layers::document::DOCKER_CONFIG;
 
 /// One image a source holds: its manifest descriptor and the names it carries.
 #[derive(Debug, Clone)]
@@ -67,11 +63,6 @@ pub trait ImageDestination {
 
     /// Complete the destination (write indexes, close archives).
     fn finish(&mut self) -> Result<()>;
-}
-
-/// Whether a media type is a single-image manifest (OCI or Docker v2s2).
-pub fn is_image_manifest(media_type: &MediaType) -> bool {
-    DocumentKind::from_media_type(media_type.as_ref()).is_some_and(|k| !k.is_index())
 }
 
 /// Check a manifest's bytes with [`check_document`] against the media type of the

@@ -25,6 +25,14 @@ pub enum StoreError {
         expected: String,
         actual: String,
     },
+    /// Reading the stream a blob is copied from failed (a cut connection, a truncated file):
+    /// the bytes may arrive on another try, so callers can retry on this kind.
+    #[error("{what}: reading source: {source}")]
+    Source {
+        what: String,
+        #[source]
+        source: io::Error,
+    },
     /// Input (archive, manifest, config, name) is malformed.
     #[error("{0}")]
     Invalid(String),

@@ -41,6 +41,9 @@
 //!   manifest it reads passes [`copy::check_manifest_document`] (berth-layers'
 //!   `check_document` against its descriptor) and [`copy::check_config_size`] first;
 //!   [`transports`] implements them for OCI layouts, oci-archive and docker-archive.
+//! - [`names`]: local image names (`localhost/…:latest`, `docker.io/library/…`) through
+//!   berth-layers' one reference parser, with the store's rules (sha256 digests only; a
+//!   digest wins over a tag).
 //! - [`import`]: a rootfs tarball or a directory tree → a one-layer image.
 //! - [`build_cache`]: the build cache index ([`build_cache::BuildCache`], rows by step key,
 //!   live while their layer blob is stored); [`manifest_lists`]: the manifest list directory

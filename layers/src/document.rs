@@ -20,23 +20,10 @@ use serde_json::{Map, Value};
 
 use crate::digest::{check_supported, Digest};
 
-/// OCI image manifest.
-pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-/// OCI image index.
-pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-/// Docker v2 schema 2 manifest.
-pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-/// Docker v2 schema 2 manifest list.
-pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
-/// OCI image config.
-pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
-/// Docker v2 schema 2 image config.
-pub const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
-/// Docker v2 schema 1 manifests (signed and not): recognized as declarations, not supported.
-const DOCKER_SCHEMA1: [&str; 2] = [
-    "application/vnd.docker.distribution.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.v1+prettyjws",
-];
+use crate::media_type::{
+    KnownMediaType, Schema, DOCKER_CONFIG, DOCKER_LIST, DOCKER_MANIFEST, DOCKER_SCHEMA1,
+    OCI_CONFIG, OCI_INDEX, OCI_MANIFEST,
+};
 
 /// The kinds of document berth reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,11 +41,11 @@ pub enum DocumentKind {
 impl DocumentKind {
     /// The kind a media type names, if it is one of these.
     pub fn from_media_type(media_type: &str) -> Option<DocumentKind> {
-        match media_type {
-            OCI_MANIFEST => Some(DocumentKind::OciManifest),
-            OCI_INDEX => Some(DocumentKind::OciIndex),
-            DOCKER_MANIFEST => Some(DocumentKind::DockerManifest),
-            DOCKER_LIST => Some(DocumentKind::DockerList),
+        match KnownMediaType::parse(media_type)? {
+            KnownMediaType::Manifest(Schema::Oci) => Some(DocumentKind::OciManifest),
+            KnownMediaType::Index(Schema::Oci) => Some(DocumentKind::OciIndex),
+            KnownMediaType::Manifest(Schema::DockerV2s2) => Some(DocumentKind::DockerManifest),
+            KnownMediaType::Index(Schema::DockerV2s2) => Some(DocumentKind::DockerList),
             _ => None,
         }
     }

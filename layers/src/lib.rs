@@ -7,7 +7,10 @@
 //!   writing) and [`digest::VerifyingReader`] (fails at EOF unless digest and size match);
 //!   [`digest::check_supported`] refuses digests berth cannot verify (sha384/sha512
 //!   unsupported, anything else invalid) before anything is requested by them.
-//! - [`document`]: the manifest and index media types and [`document::check_document`], the
+//! - [`media_type`]: every media type name berth knows, and
+//!   [`media_type::KnownMediaType`]: what one is (manifest, index, config, layer and its
+//!   codec; OCI or Docker v2s2). oci-spec's `MediaType` stays the descriptor field type.
+//! - [`document`]: the manifest and index kinds and [`document::check_document`], the
 //!   one gate every manifest or index passes on entering berth (registry, OCI layout,
 //!   oci-archive): the declared types (descriptor, Content-Type, body `mediaType`) must agree,
 //!   no field of another kind, every descriptor digest supported (CVE-2021-41190).
@@ -31,7 +34,11 @@
 //! - [`pax`]: PAX header records, written and read by their lengths (binary values).
 //! - [`xattrs`]: which extended attributes travel with a file (not overlayfs' own, not SELinux
 //!   labels), and reading them.
-//! - [`name`]: the grammar of a repository path component (store names, signed identities).
+//! - [`reference`]: [`reference::Reference`] and [`reference::ParsedReference`], the one
+//!   Docker reference parser (registry pulls and pushes, store names, signed identities):
+//!   normalisation (`docker.io/library/…`), short-name detection, tag and digest, one set of
+//!   limits (name ≤ 255, tag ≤ 128).
+//! - [`name`]: the grammar of a repository path component (used by [`reference`]).
 //! - [`atomic_file`]: [`atomic_file::AtomicFile`] and [`atomic_file::write_atomically`], the
 //!   one way berth replaces a host file (auth.json, policy.json, bundles, caches, archives): a
 //!   temporary file beside the target made with `O_EXCL|O_NOFOLLOW` under a random name, its
@@ -48,9 +55,11 @@ pub mod digest;
 pub mod document;
 pub mod error;
 pub mod inroot;
+pub mod media_type;
 pub mod name;
 pub mod pax;
 pub mod private_dir;
+pub mod reference;
 pub mod writer;
 pub mod xattrs;
 

@@ -16,6 +16,8 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use serde_json::{Map, Value};
 
+use berth_layers::reference::{DOCKER_IO, DOCKER_IO_API_HOST};
+
 use crate::error::{RegistryError, Result};
 
 /// A user name and password (or identity token with user `<token>`).
@@ -103,7 +105,7 @@ impl AuthFiles {
             if let Some(Value::Object(auths)) = top.remove("auths") {
                 for key in candidate_keys(name) {
                     for (k, v) in &auths {
-                        if normalize_key(k) == key {
+                        if auth_key(k) == key {
                             return decode_entry(v, path, k).map(Some);
                         }
                     }
@@ -142,7 +144,7 @@ impl AuthFiles {
             Some(Value::Object(auths)) => {
                 let keys: Vec<String> = auths
                     .keys()
-                    .filter(|k| normalize_key(k) == key)
+                    .filter(|k| auth_key(k) == key)
                     .cloned()
                     .collect();
                 for k in &keys {
@@ -250,20 +252,25 @@ fn write_top(path: &Path, top: &Map<String, Value>) -> Result<()> {
         .map_err(|e| RegistryError::io(path, e))
 }
 
-/// `https://index.docker.io/v1/` → `docker.io`; `http://host/…` → `host`.
-fn normalize_key(key: &str) -> String {
-    let stripped = key
+/// The key credentials are stored and looked up under, from an auth file's key or what a
+/// user types to `login`/`logout`: `host[:port][/repo]`. A URL (`https://host/v1/`,
+/// `http://host/…`) names its host only; a trailing `/` and a `/v2` suffix are dropped;
+/// Docker Hub's other names (`index.docker.io`, `registry-1.docker.io`) are `docker.io`.
+pub fn auth_key(input: &str) -> String {
+    let s = input.strip_prefix("docker://").unwrap_or(input);
+    let url = s
         .strip_prefix("https://")
-        .or_else(|| key.strip_prefix("http://"));
-    match stripped {
-        Some(rest) => {
-            let host = rest.split('/').next().unwrap_or(rest);
-            match host {
-                "index.docker.io" | "registry-1.docker.io" => "docker.io".into(),
-                h => h.into(),
-            }
+        .or_else(|| s.strip_prefix("http://"));
+    let key = match url {
+        Some(rest) => rest.split('/').next().unwrap_or(rest),
+        None => {
+            let s = s.trim_end_matches('/');
+            s.strip_suffix("/v2").unwrap_or(s)
         }
-        None => key.to_string(),
+    };
+    match key {
+        "index.docker.io" | DOCKER_IO_API_HOST => DOCKER_IO.to_string(),
+        other => other.to_string(),
     }
 }
 
@@ -340,6 +347,24 @@ mod tests {
     }
 
     #[test]
+    fn one_key_for_files_and_login() {
+        for (input, key) in [
+            ("https://index.docker.io/v1/", "docker.io"),
+            ("https://registry-1.docker.io/v2/", "docker.io"),
+            ("http://host:5000/some/path", "host:5000"),
+            ("https://host/v2/", "host"),
+            ("docker://quay.io/ns", "quay.io/ns"),
+            ("index.docker.io", "docker.io"),
+            ("registry-1.docker.io/", "docker.io"),
+            ("host:5000/v2", "host:5000"),
+            ("host:5000/ns/repo/", "host:5000/ns/repo"),
+            ("docker.io", "docker.io"),
+        ] {
+            assert_eq!(auth_key(input), key, "{input}");
+        }
+    }
+
+    #[test]
     fn docker_config_style_keys() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("config.json");
@@ -351,6 +376,12 @@ mod tests {
         let files = AuthFiles::discover(Some(&p));
         let c = files.lookup("docker.io/library/busybox").unwrap().unwrap();
         assert_eq!((c.username.as_str(), c.password.as_str()), ("u", "p"));
+        std::fs::write(
+            &p,
+            r#"{"auths":{"https://registry-1.docker.io/v2/":{"auth":"dTpw"}}}"#,
+        )
+        .unwrap();
+        assert!(files.lookup("docker.io/library/busybox").unwrap().is_some());
         std::fs::write(&p, r#"{"auths":{"x.io":{"auth":"!!"}}}"#).unwrap();
         let e = files.lookup("x.io").unwrap_err().to_string();
         assert!(e.contains("config.json") && e.contains("x.io"), "{e}");

@@ -215,24 +215,22 @@ impl RegistriesConf {
     /// search registry (docker.io when none are configured). Enforcing mode with several
     /// candidates is an error listing them (berth never prompts).
     pub fn resolve(&self, input: &str, parsed: &Parsed) -> Result<Vec<Reference>> {
-        if let Some(r) = &parsed.registry {
-            return Ok(vec![parsed.qualify(r)]);
+        if let Some(r) = parsed.registry() {
+            return Ok(vec![parsed.qualify(r)?.with_default_tag()]);
         }
-        if let Some(target) = self.aliases.get(&parsed.path) {
-            let mut aliased = crate::reference::parse(target)?;
-            aliased.tag = parsed.tag.clone().or(aliased.tag);
-            aliased.digest = parsed.digest.clone();
-            if let Some(r) = aliased.registry.clone() {
-                return Ok(vec![aliased.qualify(&r)]);
+        if let Some(target) = self.aliases.get(parsed.path()) {
+            let aliased = crate::reference::parse(target)?.with_tag_and_digest_of(parsed);
+            if let Some(r) = aliased.registry() {
+                return Ok(vec![aliased.qualify(r)?.with_default_tag()]);
             }
         }
         let candidates: Vec<Reference> = if self.unqualified_search_registries.is_empty() {
-            vec![parsed.qualify(DOCKER_IO)]
+            vec![parsed.qualify(DOCKER_IO)?.with_default_tag()]
         } else {
             self.unqualified_search_registries
                 .iter()
-                .map(|r| parsed.qualify(r))
-                .collect()
+                .map(|r| Ok(parsed.qualify(r)?.with_default_tag()))
+                .collect::<Result<_>>()?
         };
         if candidates.len() > 1 && self.short_name_mode == ShortNameMode::Enforcing {
             let list: Vec<String> = candidates.iter().map(|c| c.to_string()).collect();
@@ -261,7 +259,7 @@ impl RegistriesConf {
         }
         let prefix = entry.effective_prefix();
         let mut out = Vec::new();
-        let by_digest = reference.digest.is_some();
+        let by_digest = reference.digest().is_some();
         for m in &entry.mirrors {
             let allowed = match m.pull_from_mirror.as_deref() {
                 Some("digest-only") => by_digest,
@@ -339,7 +337,7 @@ fn rewrite(reference: &Reference, prefix: &str, location: &str) -> Result<Refere
             input: new.clone(),
             why: "registries.conf location rewrite left no repository".into(),
         })?;
-    Ok(reference.with_name(registry, repository))
+    Ok(reference.with_name(registry, repository)?)
 }
 
 #[cfg(test)]
@@ -366,16 +364,16 @@ insecure = true
 location = "mirror.local/m"
 "#,
         );
-        let r = Reference::parse_docker("example.com/foo/app:1").unwrap();
+        let r = crate::reference::parse_docker("example.com/foo/app:1").unwrap();
         let eps = c.pull_endpoints(&r).unwrap();
         assert_eq!(eps[0].reference.to_string(), "mirror.local/m/app:1");
         assert_eq!(eps[1].reference.to_string(), "internal:5000/bar/app:1");
         assert!(eps[1].insecure && !eps[0].insecure);
         assert_eq!(
-            c.push_endpoint(&r).unwrap().reference.registry,
+            c.push_endpoint(&r).unwrap().reference.registry(),
             "internal:5000"
         );
-        let other = Reference::parse_docker("example.com/foobar/app").unwrap();
+        let other = crate::reference::parse_docker("example.com/foobar/app").unwrap();
         assert_eq!(c.pull_endpoints(&other).unwrap().len(), 1);
         let p = parse("app").unwrap();
         assert_eq!(
@@ -394,7 +392,7 @@ location = "bad.io"
 blocked = true
 "#,
         );
-        let r = Reference::parse_docker("bad.io/x").unwrap();
+        let r = crate::reference::parse_docker("bad.io/x").unwrap();
         assert!(c.pull_endpoints(&r).is_err());
         let e = c
             .resolve("x", &parse("x").unwrap())

@@ -41,11 +41,7 @@ impl ConnectOptions {
             None => insecure,
         };
         // Docker Hub's API lives on another host than its name, as containers/image knows.
-        let host = if host == crate::reference::DOCKER_IO {
-            "registry-1.docker.io"
-        } else {
-            host
-        };
+        let host = crate::reference::api_host(host);
         let client = Client::new(
             rt.clone(),
             host,

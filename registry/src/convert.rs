@@ -16,14 +16,12 @@ use berth_layers::Digest;
 use oci_spec::image::{Descriptor, ImageManifest, MediaType};
 use serde_json::{json, Value};
 
-use crate::client::{DOCKER_MANIFEST, OCI_MANIFEST};
+use berth_layers::media_type::{
+    KnownMediaType, Schema, DOCKER_CONFIG, DOCKER_MANIFEST, OCI_MANIFEST,
+};
+
 use crate::error::{RegistryError, Result};
 use crate::remote::Progress;
-
-/// Docker v2s2 media types.
-const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
-const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
-const DOCKER_LAYER_TAR: &str = "application/vnd.docker.image.rootfs.diff.tar";
 
 /// The manifest schema to push.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,7 +67,7 @@ pub struct Converted {
 }
 
 fn is_docker(mt: &MediaType) -> bool {
-    mt.to_string().starts_with("application/vnd.docker.")
+    KnownMediaType::of(mt).is_some_and(KnownMediaType::is_docker)
 }
 
 /// Apply `conv` to `manifest` (an image's stored manifest). `None` when nothing changes, so
@@ -119,10 +117,10 @@ pub fn convert(
         };
         let media_type = match format {
             ManifestFormat::Oci => wanted.oci_layer_media_type().to_string(),
-            ManifestFormat::V2s2 => match wanted {
-                Compression::None => DOCKER_LAYER_TAR.to_string(),
-                _ => DOCKER_LAYER_GZIP.to_string(),
-            },
+            // zstd became gzip above: v2s2 has plain and gzip layers.
+            ManifestFormat::V2s2 => KnownMediaType::layer(Schema::DockerV2s2, wanted)
+                .expect("a v2s2 layer codec")
+                .to_string(),
         };
         let mut desc = json!({
             "mediaType": media_type,

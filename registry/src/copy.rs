@@ -24,6 +24,7 @@ use berth_image_store::transports::scan::scan_archive;
 use berth_image_store::Store;
 use berth_layers::atomic_file::AtomicFile;
 use berth_layers::compression::decompress;
+use berth_layers::media_type;
 use berth_layers::Digest;
 use berth_trust::{NoSignatures, Policy, UnverifiedImage};
 use oci_spec::image::{Descriptor, MediaType};
@@ -31,10 +32,9 @@ use oci_spec::image::{Descriptor, MediaType};
 use crate::client::new_runtime;
 use crate::config::RegistriesConf;
 use crate::connect::ConnectOptions;
-use crate::copy_list::{copy_list, is_list};
+use crate::copy_list::copy_list;
 use crate::error::{RegistryError, Result};
 use crate::pull::{fetch_verified, store_verified, PullOptions};
-use crate::reference::Reference;
 use crate::remote::{Progress, RegistryDestination, RegistrySource};
 use crate::signatures::{sign_image, SignOptions};
 
@@ -130,20 +130,26 @@ pub fn copy(
                 ..opts.source.clone()
             };
             let mut fetched = fetch_verified(&rt, r, &source_opts, progress)?;
-            if is_list(fetched.image.media_type()) {
-                return copy_list(&fetched, dst, opts, progress);
+            if media_type::is_index(fetched.image.media_type()) {
+                let Location::Docker(dest) = dst else {
+                    return Err(RegistryError::Invalid {
+                        what: format!("copy --all of {}", fetched.reference),
+                        message: "a manifest list can be copied only to a docker:// destination"
+                            .into(),
+                    });
+                };
+                return copy_list(&fetched, dest, &opts.destination, &opts.sign, progress);
             }
             if let Location::Store(name) = dst {
                 // Into the store: the pull pipeline (parallel, retried), under `name`.
                 let parsed = crate::reference::parse(name)?;
-                fetched.reference =
-                    parsed.qualify(parsed.registry.as_deref().unwrap_or("localhost"));
+                fetched.reference = parsed.qualify_or("localhost")?.with_default_tag();
                 let record = store_verified(store, &fetched, &opts.source, progress)?;
                 return Ok(record.manifest_digest);
             }
             let source = RegistrySource::new(
                 fetched.client.clone(),
-                &fetched.endpoint.repository,
+                fetched.endpoint.repository(),
                 fetched.image.clone(),
                 vec![fetched.reference.store_name()],
             );
@@ -332,17 +338,17 @@ fn to_destination(
     progress("Getting image source signatures");
     match dst {
         Location::Docker(r) => {
-            let reference = Reference::parse_docker(r)?;
+            let reference = crate::reference::parse_docker(r)?;
             let endpoint = RegistriesConf::load()?.push_endpoint(&reference)?;
             let rt = new_runtime()?;
             let target = endpoint.reference;
             let client = opts.destination.connect(
                 &rt,
-                &target.registry,
+                target.registry(),
                 &target.name(),
                 endpoint.insecure,
             )?;
-            let repository = target.repository.clone();
+            let repository = target.repository().to_string();
             let mut d = RegistryDestination::new(client.clone(), target, progress);
             let digest = copy_image(source, &image, &mut d)?;
             sign_image(

@@ -7,58 +7,43 @@
 
 use oci_spec::image::{ImageIndex, MediaType};
 
-use berth_image_store::copy::{copy_image, is_image_manifest, ImageSource};
+use berth_image_store::copy::{copy_image, ImageSource};
+use berth_layers::media_type::is_image_manifest;
 use berth_layers::Digest;
 use berth_trust::VerifiedImage;
 
 use crate::client::new_runtime;
 use crate::config::RegistriesConf;
-use crate::copy::{CopyOptions, Location};
+use crate::connect::ConnectOptions;
 use crate::error::{RegistryError, Result};
 use crate::instance::fetch_instance;
 use crate::pull::Fetched;
-use crate::reference::Reference;
 use crate::remote::{Progress, RegistryDestination, RegistrySource};
-use crate::signatures::sign_image;
+use crate::signatures::{sign_image, SignOptions};
 
-/// Whether `media_type` is a manifest list or an OCI index.
-pub fn is_list(media_type: &str) -> bool {
-    crate::inspect::is_index_type(media_type)
-}
-
-/// Copy the verified list `fetched` and its images to `dst`. Returns the list digest.
+/// Copy the verified list `fetched` and its images to the registry reference `dest`
+/// (connected with `destination`, signed as `sign` says). Returns the list digest.
 pub fn copy_list(
     fetched: &Fetched,
-    dst: &Location,
-    opts: &CopyOptions,
+    dest: &str,
+    destination: &ConnectOptions,
+    sign: &SignOptions,
     progress: Progress<'_>,
 ) -> Result<Digest> {
     let list = &fetched.image;
-    let Location::Docker(r) = dst else {
-        return Err(RegistryError::Invalid {
-            what: format!("copy --all of {}", fetched.reference),
-            message: "a manifest list can be copied only to a docker:// destination".into(),
-        });
-    };
-    let reference = Reference::parse_docker(r)?;
+    let reference = crate::reference::parse_docker(dest)?;
     let endpoint = RegistriesConf::load()?.push_endpoint(&reference)?;
     let rt = new_runtime()?;
     let target = endpoint.reference;
-    let client =
-        opts.destination
-            .connect(&rt, &target.registry, &target.name(), endpoint.insecure)?;
+    let client = destination.connect(&rt, target.registry(), &target.name(), endpoint.insecure)?;
     let what = format!("manifest list {} ({})", fetched.endpoint, list.digest());
     let index: ImageIndex =
         serde_json::from_slice(list.manifest()).map_err(|e| RegistryError::Invalid {
             what: what.clone(),
             message: e.to_string(),
         })?;
-    let src_repo = fetched.endpoint.repository.as_str();
-    let untagged = Reference {
-        tag: None,
-        digest: None,
-        ..target.clone()
-    };
+    let src_repo = fetched.endpoint.repository();
+    let untagged = target.name_only();
     for entry in index.manifests() {
         let digest = entry.digest();
         let m = fetch_instance(&fetched.client, src_repo, entry)?;
@@ -84,12 +69,12 @@ pub fn copy_list(
         copy_image(&source, &one, &mut d)?;
     }
     progress("Writing manifest list to image destination");
-    let repo = &target.repository;
+    let repo = target.repository();
     let digest = list.digest().clone();
     client.put_manifest(repo, digest.as_ref(), list.manifest(), list.media_type())?;
-    if let Some(tag) = &target.tag {
+    if let Some(tag) = target.tag() {
         client.put_manifest(repo, tag, list.manifest(), list.media_type())?;
     }
-    sign_image(&client, repo, &reference, &digest, &opts.sign, progress)?;
+    sign_image(&client, repo, &reference, &digest, sign, progress)?;
     Ok(digest)
 }

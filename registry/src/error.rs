@@ -70,9 +70,7 @@ impl RegistryError {
         match self {
             RegistryError::Http { .. } => true,
             RegistryError::Status { status, .. } => *status >= 500 || *status == 429,
-            RegistryError::Store(berth_image_store::StoreError::Invalid(m)) => {
-                m.contains("reading source")
-            }
+            RegistryError::Store(berth_image_store::StoreError::Source { .. }) => true,
             _ => false,
         }
     }
@@ -93,4 +91,32 @@ pub fn all_failed(
         };
     }
     errors.pop().unwrap_or_else(none)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use berth_image_store::StoreError;
+
+    #[test]
+    fn transient_by_kind_not_by_text() {
+        let cut = RegistryError::Store(StoreError::Source {
+            what: "blob sha256:ab".into(),
+            source: std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset"),
+        });
+        assert!(cut.is_transient());
+        assert!(cut
+            .to_string()
+            .contains("blob sha256:ab: reading source: reset"));
+        let said = RegistryError::Store(StoreError::Invalid("x: reading source: y".into()));
+        assert!(!said.is_transient());
+        let status = |status| RegistryError::Status {
+            method: "GET".into(),
+            url: "u".into(),
+            status,
+            detail: String::new(),
+        };
+        assert!(status(503).is_transient() && status(429).is_transient());
+        assert!(!status(404).is_transient());
+    }
 }

@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::runtime::Runtime;
 
-use berth_layers::document::DocumentKind;
+use berth_layers::media_type;
 
 use crate::client::{Client, FetchedManifest};
 use crate::config::RegistriesConf;
@@ -66,7 +66,7 @@ pub struct Remote {
 impl Remote {
     /// Whether the manifest is an index or a Docker manifest list.
     pub fn is_index(&self) -> bool {
-        is_index_type(&self.manifest.media_type)
+        media_type::is_index(&self.manifest.media_type)
     }
 
     /// The manifest parsed as an index (`what` names it in errors).
@@ -88,7 +88,7 @@ impl Remote {
     /// Fetch the manifest `desc` names from the same repository, checked against `desc`
     /// ([`crate::instance::fetch_instance`]).
     pub fn child(&self, desc: &Descriptor) -> Result<FetchedManifest> {
-        crate::instance::fetch_instance(&self.client, &self.endpoint.repository, desc)
+        crate::instance::fetch_instance(&self.client, self.endpoint.repository(), desc)
     }
 
     /// The config blob of an image manifest (digest and size verified, at most
@@ -96,16 +96,11 @@ impl Remote {
     pub fn config_bytes(&self, manifest: &ImageManifest) -> Result<Vec<u8>> {
         read_blob(
             &self.client,
-            &self.endpoint.repository,
+            self.endpoint.repository(),
             manifest.config(),
             MAX_CONFIG_SIZE,
         )
     }
-}
-
-/// Whether `media_type` is an OCI index or a Docker manifest list.
-pub fn is_index_type(media_type: &str) -> bool {
-    DocumentKind::from_media_type(media_type).is_some_and(DocumentKind::is_index)
 }
 
 fn parse_index(m: &FetchedManifest, what: &str) -> Result<ImageIndex> {
@@ -117,7 +112,7 @@ fn parse_index(m: &FetchedManifest, what: &str) -> Result<ImageIndex> {
 
 /// Parse an image manifest (`what` names it in errors).
 pub fn parse_image_manifest(m: &FetchedManifest, what: &str) -> Result<ImageManifest> {
-    if is_index_type(&m.media_type) {
+    if media_type::is_index(&m.media_type) {
         return Err(RegistryError::Invalid {
             what: format!("{what} ({})", m.digest),
             message: format!("{} is a list, not an image manifest", m.media_type),
@@ -153,7 +148,7 @@ pub fn read_blob(client: &Client, repo: &str, desc: &Descriptor, cap: u64) -> Re
 /// `docker://REF` (or `REF`) as a qualified reference (Docker's defaults: `docker.io`,
 /// `latest`).
 pub fn parse_docker_ref(input: &str) -> Result<Reference> {
-    Reference::parse_docker(input.strip_prefix("docker://").unwrap_or(input))
+    crate::reference::parse_docker(input)
 }
 
 /// Resolve `input` through registries.conf (mirrors and rewrites, blocked registries,
@@ -165,10 +160,10 @@ pub fn open(rt: &Arc<Runtime>, input: &str, connect: &ConnectOptions) -> Result<
     for endpoint in conf.pull_endpoints(&reference)? {
         let ep = endpoint.reference;
         let attempt = connect
-            .connect(rt, &ep.registry, &ep.name(), endpoint.insecure)
+            .connect(rt, ep.registry(), &ep.name(), endpoint.insecure)
             .and_then(|client| {
-                let manifest = client.get_manifest(&ep.repository, &ep.api_reference())?;
-                if let Some(want) = &ep.digest {
+                let manifest = client.get_manifest(ep.repository(), &ep.api_reference())?;
+                if let Some(want) = ep.digest() {
                     if &manifest.digest != want {
                         return Err(RegistryError::Invalid {
                             what: format!("manifest {ep}"),
@@ -355,7 +350,7 @@ pub fn inspect(input: &str, opts: &InspectOptions, output: Output) -> Result<Vec
         return pretty(&config);
     }
     let tags = if opts.tags {
-        repo_tags(&remote.client, &remote.endpoint.repository)?
+        repo_tags(&remote.client, remote.endpoint.repository())?
     } else {
         Vec::new()
     };
@@ -462,7 +457,7 @@ mod tests {
         let a = parse_docker_ref("docker://127.0.0.1:5000/a/b:1").unwrap();
         let b = parse_docker_ref("127.0.0.1:5000/a/b:1").unwrap();
         assert_eq!(a, b);
-        assert_eq!(a.repository, "a/b");
+        assert_eq!(a.repository(), "a/b");
         assert!(parse_docker_ref("docker://").is_err());
     }
 }

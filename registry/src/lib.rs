@@ -2,11 +2,13 @@
 //! client, and the pull and push pipelines between a registry and `berth-image-store`.
 //!
 //! Map:
-//! - [`reference`](mod@reference): Docker normalization (`busybox` → `docker.io/library/busybox:latest`),
-//!   tags, digests, validation naming the input.
+//! - [`reference`](mod@reference): berth-layers' one reference parser
+//!   (`berth_layers::reference`: `busybox` → `docker.io/library/busybox:latest`, short names,
+//!   limits) with the client's policy: `docker://` accepted, sha256 digests only.
 //! - [`config`]: registries.conf v2 (prefix/location rewrite, insecure, blocked, mirrors,
 //!   `unqualified-search-registries`, `short-name-mode`, aliases), drop-ins, strict parsing.
-//! - [`auth`]: auth.json / Docker config.json read and write (0600), lookup by host/repo,
+//! - [`auth`]: auth.json / Docker config.json read and write (0600), lookup by host/repo
+//!   under one key form ([`auth::auth_key`], for file keys and `login`/`logout` input alike),
 //!   `credHelpers`/`credsStore` through `docker-credential-*`.
 //! - [`client`]: the HTTP client (ping, Basic/Bearer challenges with per-scope token reuse,
 //!   manifests capped at 4 MiB, streaming blob GET and monolithic upload, tag list, catalog).
@@ -41,7 +43,8 @@
 //! - [`signatures`]: sigstore attachments (`sha256-<hex>.sig`) and lookaside GPG signatures:
 //!   read for the trust gate, written after a push, a copy or `berth image sign`.
 //! - [`copy_list`]: `berth copy --all`: a manifest list and all its images, registry to
-//!   registry, each image accepted as an instance of the verified list.
+//!   registry, each image accepted as an instance of the verified list. Called by [`copy`]
+//!   with the destination reference and options, so it knows nothing of copy's types.
 //! - [`copy`]: `berth copy` between `docker://`, `oci:`, `oci-archive:`, `docker-archive:` and
 //!   the store, through the same routine.
 //!

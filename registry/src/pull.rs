@@ -7,13 +7,12 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use berth_image_store::copy::{
-    check_config_size, is_image_manifest, ImageDestination, StoreDestination,
-};
+use berth_image_store::copy::{check_config_size, ImageDestination, StoreDestination};
 use std::io::{Read, Write};
 
 use berth_image_store::content::IngestWriter;
 use berth_image_store::{ImageRecord, Store, StoreError};
+use berth_layers::media_type::{self, is_image_manifest, KnownMediaType};
 use berth_trust::registries_d::RegistriesD;
 use berth_trust::{Policy, UnverifiedImage, VerifiedImage};
 use oci_spec::image::{Descriptor, ImageIndex, ImageManifest, MediaType};
@@ -111,7 +110,7 @@ pub fn fetch_verified(
                     };
                     let mut signatures = RegistrySignatures::new(
                         &client,
-                        &endpoint.reference.repository,
+                        endpoint.reference.repository(),
                         &candidate,
                         &unverified.signed_digest,
                         regd,
@@ -148,13 +147,13 @@ fn fetch_one(
 ) -> Result<(Arc<Client>, UnverifiedImage)> {
     let client = opts
         .connect
-        .connect(rt, &endpoint.registry, &endpoint.name(), insecure)?;
-    let repo = &endpoint.repository;
+        .connect(rt, endpoint.registry(), &endpoint.name(), insecure)?;
+    let repo = endpoint.repository();
     let mut m = client.get_manifest(repo, &endpoint.api_reference())?;
     // Signatures name the manifest the reference points at: a list's own digest when the
     // image is picked from one.
     let signed_digest = m.digest.clone();
-    if let Some(want) = &endpoint.digest {
+    if let Some(want) = endpoint.digest() {
         if &m.digest != want {
             return Err(RegistryError::Invalid {
                 what: format!("manifest {endpoint}"),
@@ -162,7 +161,7 @@ fn fetch_one(
             });
         }
     }
-    let is_list = crate::inspect::is_index_type(&m.media_type);
+    let is_list = media_type::is_index(&m.media_type);
     if is_list && !opts.all_platforms {
         let what = format!("manifest list {endpoint} ({})", m.digest);
         let index =
@@ -214,7 +213,7 @@ pub fn pull_all_tags(
     progress: Progress<'_>,
 ) -> Result<Vec<ImageRecord>> {
     let parsed = parse(input)?;
-    if parsed.tag.is_some() || parsed.digest.is_some() {
+    if parsed.tag().is_some() || parsed.digest().is_some() {
         return Err(RegistryError::Reference {
             input: input.to_string(),
             why: "--all-tags takes a repository without a tag or digest".into(),
@@ -236,11 +235,11 @@ pub fn pull_all_tags(
     let rt = crate::client::new_runtime()?;
     let client = opts.connect.connect(
         &rt,
-        &endpoint.reference.registry,
+        endpoint.reference.registry(),
         &endpoint.reference.name(),
         endpoint.insecure,
     )?;
-    let mut tags = client.list_tags(&endpoint.reference.repository)?;
+    let mut tags = client.list_tags(endpoint.reference.repository())?;
     tags.sort();
     let mut records = Vec::new();
     for tag in tags {
@@ -289,7 +288,7 @@ pub fn store_verified(
     let workers = opts.max_parallel.max(1).min(todo.len().max(1));
     let todo = Mutex::new(todo);
     let failed: Mutex<Option<RegistryError>> = Mutex::new(None);
-    let repo = fetched.endpoint.repository.as_str();
+    let repo = fetched.endpoint.repository();
     std::thread::scope(|s| {
         for _ in 0..workers {
             s.spawn(|| loop {
@@ -322,24 +321,6 @@ pub fn store_verified(
     })
 }
 
-/// Layer media types berth can unpack.
-const LAYER_TYPES: &[&str] = &[
-    "application/vnd.oci.image.layer.v1.tar",
-    "application/vnd.oci.image.layer.v1.tar+gzip",
-    "application/vnd.oci.image.layer.v1.tar+zstd",
-    "application/vnd.oci.image.layer.nondistributable.v1.tar",
-    "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
-    "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
-    "application/vnd.docker.image.rootfs.diff.tar.gzip",
-    "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
-];
-
-/// Config media types of a runnable image.
-const CONFIG_TYPES: &[&str] = &[
-    "application/vnd.oci.image.config.v1+json",
-    "application/vnd.docker.container.image.v1+json",
-];
-
 /// Refuse a manifest whose config or layers are not image content berth knows (an
 /// artifact, or something unknown), or whose config descriptor claims more than the store
 /// reads, before anything is fetched.
@@ -349,7 +330,7 @@ fn check_media_types(manifest: &ImageManifest, what: &str) -> Result<()> {
         message: e.to_string(),
     })?;
     let config = manifest.config().media_type().to_string();
-    if !CONFIG_TYPES.contains(&config.as_str()) {
+    if !media_type::is_image_config(manifest.config().media_type()) {
         return Err(RegistryError::Invalid {
             what: what.to_string(),
             message: format!(
@@ -360,7 +341,7 @@ fn check_media_types(manifest: &ImageManifest, what: &str) -> Result<()> {
     }
     for layer in manifest.layers() {
         let mt = layer.media_type().to_string();
-        if !LAYER_TYPES.contains(&mt.as_str()) {
+        if !KnownMediaType::of(layer.media_type()).is_some_and(KnownMediaType::is_layer) {
             return Err(RegistryError::Invalid {
                 what: what.to_string(),
                 message: format!("layer {} has unknown media type {mt:?}", layer.digest()),
@@ -436,9 +417,10 @@ fn fetch_into(
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => {
-                return Err(RegistryError::Store(StoreError::Invalid(format!(
-                    "blob {digest}: reading source: {e}"
-                ))))
+                return Err(RegistryError::Store(StoreError::Source {
+                    what: format!("blob {digest}"),
+                    source: e,
+                }))
             }
         };
         if writer.written() + n as u64 > size {

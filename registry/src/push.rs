@@ -32,8 +32,8 @@ pub const PUSH_RETRIES: u32 = 3;
 /// the image's own name as given.
 pub fn push_destination(image: &str, dest: Option<&str>) -> Result<Reference> {
     match dest {
-        Some(d) => Reference::parse_docker(d),
-        None => Reference::parse_docker(image),
+        Some(d) => crate::reference::parse_docker(d),
+        None => crate::reference::parse_docker(image),
     }
 }
 
@@ -74,7 +74,7 @@ pub fn push(
     let rt = crate::client::new_runtime()?;
     let target = endpoint.reference;
     let mount_from = mount_candidates(&record.names, &target);
-    let client = connect.connect(&rt, &target.registry, &target.name(), endpoint.insecure)?;
+    let client = connect.connect(&rt, target.registry(), &target.name(), endpoint.insecure)?;
     let source = StoreSource::new(store, &[(record, Vec::new())])?;
     let images = source.images()?;
     let first = images.first().ok_or_else(|| RegistryError::Invalid {
@@ -83,17 +83,17 @@ pub fn push(
     })?;
     progress("Getting image source signatures");
     if let Some(converted) = convert(store, &manifest, &stored_media_type, conv, progress)? {
-        up.upload_all(&client, &target.repository, &mount_from, converted.blobs)?;
+        up.upload_all(&client, target.repository(), &mount_from, converted.blobs)?;
         progress("Writing manifest to image destination");
         let digest = digest_bytes(&converted.bytes);
-        let repo = &target.repository;
+        let repo = target.repository();
         client.put_manifest(
             repo,
             digest.as_ref(),
             &converted.bytes,
             &converted.media_type,
         )?;
-        if let Some(tag) = &target.tag {
+        if let Some(tag) = target.tag() {
             client.put_manifest(repo, tag, &converted.bytes, &converted.media_type)?;
         }
         sign_image(&client, repo, dest, &digest, sign, progress)?;
@@ -101,8 +101,8 @@ pub fn push(
     }
     let mut blobs: Vec<Descriptor> = manifest.layers().to_vec();
     blobs.push(manifest.config().clone());
-    let uploaded = up.upload_all(&client, &target.repository, &mount_from, blobs)?;
-    let repository = target.repository.clone();
+    let uploaded = up.upload_all(&client, target.repository(), &mount_from, blobs)?;
+    let repository = target.repository().to_string();
     let mut dst = RegistryDestination::new(client.clone(), target, progress).with_present(uploaded);
     let digest = copy_image(&source, first, &mut dst)?;
     sign_image(&client, &repository, dest, &digest, sign, progress)?;
@@ -114,9 +114,9 @@ pub fn push(
 fn mount_candidates(names: &[String], target: &Reference) -> Vec<String> {
     let mut out: Vec<String> = names
         .iter()
-        .filter_map(|n| Reference::parse_docker(n).ok())
-        .filter(|r| r.registry == target.registry && r.repository != target.repository)
-        .map(|r| r.repository)
+        .filter_map(|n| crate::reference::parse_docker(n).ok())
+        .filter(|r| r.registry() == target.registry() && r.repository() != target.repository())
+        .map(|r| r.repository().to_string())
         .collect();
     out.dedup();
     out.truncate(3);

@@ -123,7 +123,7 @@ impl ImageDestination for RegistryDestination<'_> {
         }
         let present = self
             .client
-            .has_blob(&self.reference.repository, desc.digest(), true)
+            .has_blob(self.reference.repository(), desc.digest(), true)
             .map_err(to_store)?;
         if present {
             (self.progress)(&format!(
@@ -143,7 +143,7 @@ impl ImageDestination for RegistryDestination<'_> {
         (self.progress)(&format!("Copying {} {}", kind(desc), desc.digest()));
         self.client
             .upload_blob(
-                &self.reference.repository,
+                self.reference.repository(),
                 desc.digest(),
                 desc.size(),
                 reader,
@@ -159,12 +159,12 @@ impl ImageDestination for RegistryDestination<'_> {
     ) -> berth_image_store::Result<Digest> {
         (self.progress)("Writing manifest to image destination");
         let digest = digest_bytes(bytes);
-        let repo = &self.reference.repository;
+        let repo = self.reference.repository();
         let mt = media_type.to_string();
         self.client
             .put_manifest(repo, digest.as_ref(), bytes, &mt)
             .map_err(to_store)?;
-        if let Some(tag) = &self.reference.tag {
+        if let Some(tag) = self.reference.tag() {
             self.client
                 .put_manifest(repo, tag, bytes, &mt)
                 .map_err(to_store)?;

@@ -30,10 +30,11 @@ use berth_trust::sigstore::SigstorePrivateKey;
 use berth_trust::SignatureSource;
 use serde_json::{json, Value};
 
-use crate::client::{Client, OCI_MANIFEST};
+use crate::client::Client;
 use crate::error::{RegistryError, Result};
 use crate::reference::Reference;
 use crate::remote::Progress;
+use berth_layers::media_type::OCI_MANIFEST;
 
 /// The tag that holds the sigstore attachments of `digest`: `sha256-<hex>.sig`.
 pub fn attachment_tag(digest: &Digest) -> String {
@@ -43,7 +44,7 @@ pub fn attachment_tag(digest: &Digest) -> String {
 /// The repository path of `reference` inside its registry, as lookaside URLs use it
 /// (`library/busybox` for `docker.io/library/busybox`).
 fn lookaside_path(reference: &Reference) -> &str {
-    &reference.repository
+    reference.repository()
 }
 
 /// The signatures of one image at one registry, fetched only when the policy asks.
@@ -334,7 +335,7 @@ pub fn sign_image(
 /// The docker reference a signature names: `host/repo:tag`, or `host/repo` when pushed
 /// by digest only.
 fn signed_identity(target: &Reference) -> String {
-    match &target.tag {
+    match target.tag() {
         Some(t) => format!("{}:{t}", target.name()),
         None => target.name(),
     }

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize as _;
 use serde_json::{json, Map, Value};
 
-use crate::identity::{validate_remap_prefix, DockerReference};
+use crate::identity::{parse_normalized, validate_remap_prefix};
 use crate::payload::strict_json;
 use crate::policy::{validate_docker_scope, Policy, Requirement, TrustError, DEFAULT_POLICY};
 use crate::registries_d::RegistriesD;
@@ -215,8 +215,8 @@ fn validate_set_scope(scope: &str) -> Result<(), TrustError> {
     match scope.split_once('/') {
         None => validate_remap_prefix(scope)
             .or_else(|e| bad(format!("{e} (expected a registry host[:port])"))),
-        Some((host, _)) => match DockerReference::parse_normalized(scope) {
-            Ok(r) if r.domain == host => Ok(()),
+        Some((host, _)) => match parse_normalized(scope) {
+            Ok(r) if r.registry() == host => Ok(()),
             Ok(r) => bad(format!(
                 "not fully qualified: it would mean {r}; name the registry host first"
             )),

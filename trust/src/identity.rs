@@ -1,193 +1,36 @@
 //! `signedIdentity` (containers-policy.json(5)): which docker reference a signature may claim
-//! for the image being checked, plus the minimal docker reference parser it needs.
+//! for the image being checked. References are parsed by berth-layers' one parser
+//! ([`berth_layers::reference`]), with Docker's normalisation; sha384 and sha512 digests are
+//! valid in a claimed reference.
 
-use std::fmt;
+pub use berth_layers::reference::Reference;
+use berth_layers::reference::{check_registry_host, check_repository_path, NAME_MAX};
 
-use berth_layers::name::check_path_component;
-
-/// A parsed, normalized docker reference: `domain/path[:tag][@digest]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DockerReference {
-    /// Registry host with optional port (`docker.io`, `127.0.0.1:5000`).
-    pub domain: String,
-    /// Repository path inside the registry (`library/busybox`).
-    pub path: String,
-    /// Tag, if any.
-    pub tag: Option<String>,
-    /// Digest (`algorithm:hex`), if any.
-    pub digest: Option<String>,
+/// Parse with Docker's normalisation (`docker.io`, `library/`); a name without tag or
+/// digest stays so.
+pub fn parse_normalized(s: &str) -> Result<Reference, String> {
+    Reference::parse_normalized(s).map_err(|e| e.to_string())
 }
 
-impl DockerReference {
-    /// Parse with Docker's normalization: a first component without `.`/`:` that is not
-    /// `localhost` is not a host (→ `docker.io`), and a single docker.io component gets
-    /// `library/`.
-    pub fn parse_normalized(s: &str) -> Result<DockerReference, String> {
-        let (rest, digest) = match s.split_once('@') {
-            Some((r, d)) => {
-                validate_digest(d).map_err(|e| format!("invalid reference {s:?}: {e}"))?;
-                (r, Some(d.to_string()))
-            }
-            None => (s, None),
-        };
-        let last_slash = rest.rfind('/').map(|i| i + 1).unwrap_or(0);
-        let (name, tag) = match rest[last_slash..].find(':') {
-            Some(c) => (&rest[..last_slash + c], Some(&rest[last_slash + c + 1..])),
-            None => (rest, None),
-        };
-        if let Some(tag) = tag {
-            validate_tag(tag).map_err(|e| format!("invalid reference {s:?}: {e}"))?;
-        }
-        let (domain, path) = match name.split_once('/') {
-            Some((first, remainder))
-                if first.contains(['.', ':'])
-                    || first == "localhost"
-                    || first.chars().any(|c| c.is_ascii_uppercase()) =>
-            {
-                (first.to_string(), remainder.to_string())
-            }
-            _ => ("docker.io".to_string(), name.to_string()),
-        };
-        let domain = if domain == "index.docker.io" {
-            "docker.io".to_string()
-        } else {
-            domain
-        };
-        let path = if domain == "docker.io" && !path.contains('/') {
-            format!("library/{path}")
-        } else {
-            path
-        };
-        validate_domain(&domain).map_err(|e| format!("invalid reference {s:?}: {e}"))?;
-        validate_path(&path).map_err(|e| format!("invalid reference {s:?}: {e}"))?;
-        Ok(DockerReference {
-            domain,
-            path,
-            tag: tag.map(str::to_string),
-            digest,
-        })
-    }
-
-    /// Parse a reference that must already be in normalized (fully qualified) form.
-    pub fn parse_canonical(s: &str) -> Result<DockerReference, String> {
-        let r = DockerReference::parse_normalized(s)?;
-        if r.to_string() != s {
-            return Err(format!(
-                "reference {s:?} is not fully qualified (it means {r})"
-            ));
-        }
-        Ok(r)
-    }
-
-    /// `domain/path`, without tag or digest.
-    pub fn name(&self) -> String {
-        format!("{}/{}", self.domain, self.path)
-    }
-
-    /// True when there is neither a tag nor a digest.
-    pub fn is_name_only(&self) -> bool {
-        self.tag.is_none() && self.digest.is_none()
-    }
-}
-
-impl fmt::Display for DockerReference {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.domain, self.path)?;
-        if let Some(t) = &self.tag {
-            write!(f, ":{t}")?;
-        }
-        if let Some(d) = &self.digest {
-            write!(f, "@{d}")?;
-        }
-        Ok(())
-    }
-}
-
-fn validate_digest(d: &str) -> Result<(), String> {
-    let (alg, hex) = d
-        .split_once(':')
-        .ok_or_else(|| format!("invalid digest {d:?}"))?;
-    let hex_len = match alg {
-        "sha256" => 64,
-        "sha384" => 96,
-        "sha512" => 128,
-        _ => return Err(format!("unsupported digest algorithm in {d:?}")),
-    };
-    if hex.len() != hex_len || !hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-        return Err(format!("invalid digest {d:?}"));
-    }
-    Ok(())
-}
-
-fn validate_tag(t: &str) -> Result<(), String> {
-    let ok = !t.is_empty()
-        && t.len() <= 128
-        && !t.starts_with(['.', '-'])
-        && t.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("invalid tag {t:?}"))
-    }
-}
-
-/// `host[:port]` with DNS-ish labels (IPv6 literals in brackets are accepted loosely).
-fn validate_domain(d: &str) -> Result<(), String> {
-    let bad = || Err(format!("invalid registry host {d:?}"));
-    if d.starts_with('[') {
-        let Some(end) = d.find(']') else { return bad() };
-        let port = &d[end + 1..];
-        if !(port.is_empty() || port.strip_prefix(':').is_some_and(is_port)) {
-            return bad();
-        }
-        return Ok(());
-    }
-    let (host, port) = match d.split_once(':') {
-        Some((h, p)) => (h, Some(p)),
-        None => (d, None),
-    };
-    if port.is_some_and(|p| !is_port(p)) {
-        return bad();
-    }
-    let label_ok = |l: &str| {
-        !l.is_empty()
-            && !l.starts_with('-')
-            && !l.ends_with('-')
-            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-    };
-    if host.split('.').all(label_ok) {
-        Ok(())
-    } else {
-        bad()
-    }
-}
-
-fn is_port(p: &str) -> bool {
-    !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// Path components as the distribution grammar says ([`check_path_component`]), and a
-/// name shorter than 256 bytes.
-fn validate_path(p: &str) -> Result<(), String> {
-    if p.split('/').all(|c| check_path_component(c).is_ok()) && p.len() + 1 < 256 {
-        Ok(())
-    } else {
-        Err(format!("invalid repository path {p:?}"))
-    }
+/// Parse a reference that must already be in normalized (fully qualified) form.
+pub fn parse_canonical(s: &str) -> Result<Reference, String> {
+    Reference::parse_canonical(s).map_err(|e| e.to_string())
 }
 
 /// Validate a `remapIdentity` prefix: a bare `host[:port]`, or a name that starts with a host
 /// component (`host/ns…`), as containers/image requires.
 pub(crate) fn validate_remap_prefix(s: &str) -> Result<(), String> {
     let bad = || Err(format!("prefix {s:?} is not valid"));
-    if validate_domain(s).is_ok() {
+    if check_registry_host(s).is_ok() {
         return Ok(());
     }
     let Some((host, path)) = s.split_once('/') else {
         return bad();
     };
-    if validate_domain(host).is_ok() && validate_path(path).is_ok() {
+    if s.len() <= NAME_MAX
+        && check_registry_host(host).is_ok()
+        && check_repository_path(path).is_ok()
+    {
         Ok(())
     } else {
         bad()
@@ -224,10 +67,10 @@ impl SignedIdentity {
     /// `image_reference` (fully qualified, with tag and/or digest)? Unparsable references
     /// never match.
     pub fn matches(&self, image_reference: &str, signed_reference: &str) -> bool {
-        let Ok(signed) = DockerReference::parse_normalized(signed_reference) else {
+        let Ok(signed) = parse_normalized(signed_reference) else {
             return false;
         };
-        let intended = || DockerReference::parse_normalized(image_reference);
+        let intended = || parse_normalized(image_reference);
         match self {
             SignedIdentity::MatchExact => intended().is_ok_and(|i| exact(&i, &signed)),
             SignedIdentity::MatchRepoDigestOrExact => {
@@ -235,10 +78,10 @@ impl SignedIdentity {
             }
             SignedIdentity::MatchRepository => intended().is_ok_and(|i| i.name() == signed.name()),
             SignedIdentity::ExactReference(r) => {
-                DockerReference::parse_normalized(r).is_ok_and(|i| exact(&i, &signed))
+                parse_normalized(r).is_ok_and(|i| exact(&i, &signed))
             }
             SignedIdentity::ExactRepository(r) => {
-                DockerReference::parse_normalized(r).is_ok_and(|i| i.name() == signed.name())
+                parse_normalized(r).is_ok_and(|i| i.name() == signed.name())
             }
             SignedIdentity::RemapIdentity {
                 prefix,
@@ -251,7 +94,7 @@ impl SignedIdentity {
                         && name.as_bytes().get(prefix.len()) == Some(&b'/'));
                 let remapped = if under_prefix {
                     let rewritten = i.to_string().replacen(prefix.as_str(), signed_prefix, 1);
-                    match DockerReference::parse_canonical(&rewritten) {
+                    match parse_canonical(&rewritten) {
                         Ok(r) => r,
                         Err(_) => return false,
                     }
@@ -276,18 +119,18 @@ impl SignedIdentity {
     }
 }
 
-fn exact(intended: &DockerReference, signed: &DockerReference) -> bool {
+fn exact(intended: &Reference, signed: &Reference) -> bool {
     !intended.is_name_only() && !signed.is_name_only() && intended.to_string() == signed.to_string()
 }
 
-fn repo_digest_or_exact(intended: &DockerReference, signed: &DockerReference) -> bool {
+fn repo_digest_or_exact(intended: &Reference, signed: &Reference) -> bool {
     if signed.is_name_only() {
         return false;
     }
-    if intended.tag.is_some() {
+    if intended.tag().is_some() {
         // Includes a reference with both a tag and a digest.
         intended.to_string() == signed.to_string()
-    } else if intended.digest.is_some() {
+    } else if intended.digest().is_some() {
         // The digest itself is checked against the signature's docker-manifest-digest.
         intended.name() == signed.name()
     } else {
@@ -303,20 +146,20 @@ mod tests {
 
     #[test]
     fn normalization() {
-        let r = DockerReference::parse_normalized("busybox").unwrap();
+        let r = parse_normalized("busybox").unwrap();
         assert_eq!(r.to_string(), "docker.io/library/busybox");
         assert!(r.is_name_only());
-        let r = DockerReference::parse_normalized("user/app:1").unwrap();
+        let r = parse_normalized("user/app:1").unwrap();
         assert_eq!(r.to_string(), "docker.io/user/app:1");
-        let r = DockerReference::parse_normalized("index.docker.io/busybox:1").unwrap();
+        let r = parse_normalized("index.docker.io/busybox:1").unwrap();
         assert_eq!(r.to_string(), "docker.io/library/busybox:1");
-        let r = DockerReference::parse_normalized("localhost/app").unwrap();
+        let r = parse_normalized("localhost/app").unwrap();
         assert_eq!(r.name(), "localhost/app");
-        let r = DockerReference::parse_normalized(&format!("127.0.0.1:5000/a/b:t@{D}")).unwrap();
-        assert_eq!(r.domain, "127.0.0.1:5000");
-        assert_eq!(r.path, "a/b");
-        assert_eq!(r.tag.as_deref(), Some("t"));
-        assert_eq!(r.digest.as_deref(), Some(D));
+        let r = parse_normalized(&format!("127.0.0.1:5000/a/b:t@{D}")).unwrap();
+        assert_eq!(r.registry(), "127.0.0.1:5000");
+        assert_eq!(r.repository(), "a/b");
+        assert_eq!(r.tag(), Some("t"));
+        assert_eq!(r.digest().map(ToString::to_string).as_deref(), Some(D));
         for bad in [
             "",
             "UPPER",
@@ -328,10 +171,10 @@ mod tests {
             "ho st/a",
             "x.io:port/a",
         ] {
-            assert!(DockerReference::parse_normalized(bad).is_err(), "{bad}");
+            assert!(parse_normalized(bad).is_err(), "{bad}");
         }
-        assert!(DockerReference::parse_canonical("docker.io/busybox:1").is_err());
-        assert!(DockerReference::parse_canonical("docker.io/library/busybox:1").is_ok());
+        assert!(parse_canonical("docker.io/busybox:1").is_err());
+        assert!(parse_canonical("docker.io/library/busybox:1").is_ok());
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //! - [`policy`]: loading (`--signature-policy`, `~/.config/containers/policy.json`,
 //!   `/etc/containers/policy.json`, else the embedded `insecureAcceptAnything` default), strict
 //!   parsing, scope matching most-specific-first, and evaluation of every requirement.
-//! - [`identity`]: `signedIdentity` matching (`matchExact`, `matchRepoDigestOrExact`, …).
+//! - [`identity`]: `signedIdentity` matching (`matchExact`, `matchRepoDigestOrExact`, …)
+//!   over berth-layers' one reference parser (`berth_layers::reference::Reference`).
 //! - [`payload`]: the simple-signing payload (atomic and cosign flavours): make and parse.
 //! - [`sigstore`]: cosign-format keys (encrypted private key, PEM public key), sign, verify.
 //! - [`gpg`]: OpenPGP verification of simple signing, and signing through `gpg`.

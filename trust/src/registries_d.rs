@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 
-use crate::identity::DockerReference;
+use crate::identity::parse_normalized;
 use crate::policy::{docker_scopes, TrustError};
 
 /// Where a given image's signatures are read from and written to.
@@ -290,7 +290,7 @@ pub fn lookaside_url(
 /// The repository path (without host, tag or digest) of a docker reference, for
 /// [`lookaside_url`].
 pub fn repository_path(reference: &str) -> Result<String, String> {
-    DockerReference::parse_normalized(reference).map(|r| r.path)
+    parse_normalized(reference).map(|r| r.repository().to_string())
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ use berth_layers::compression::decompress;
 use berth_layers::digest::{
     digest_bytes, digest_reader, parse_sha256, HashingWriter, Sha256Counter,
 };
+use berth_layers::media_type::is_image_config;
 use berth_layers::Digest;
 use oci_spec::image::{Descriptor, MediaType};
 
@@ -29,7 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::copy::{
     blob_stream_error, parse_manifest, verifying, ImageDestination, ImageSource, SourceImage,
-    DOCKER_CONFIG_V1, MAX_MANIFEST_SIZE,
+    MAX_MANIFEST_SIZE,
 };
 use crate::error::{Result, StoreError};
 use crate::names;
@@ -49,14 +50,6 @@ pub struct DockerManifestEntry {
     pub repo_tags: Option<Vec<String>>,
     /// Members holding the layers, bottom first.
     pub layers: Vec<String>,
-}
-
-fn is_config(media_type: &MediaType) -> bool {
-    match media_type {
-        MediaType::ImageConfig => true,
-        MediaType::Other(s) => s == DOCKER_CONFIG_V1,
-        _ => false,
-    }
 }
 
 /// A docker-archive being written.
@@ -97,7 +90,7 @@ impl ImageDestination for DockerArchiveDestination {
 
     fn put_blob(&mut self, desc: &Descriptor, reader: &mut (dyn Read + Send)) -> Result<()> {
         let mut verified = verifying(reader, desc);
-        if is_config(desc.media_type()) {
+        if is_image_config(desc.media_type()) {
             let member = format!("{}.json", desc.digest().digest());
             match self.sink.add(&member, desc.size(), &mut verified) {
                 Ok(()) => {}

@@ -12,12 +12,12 @@ use std::path::{Path, PathBuf};
 
 use berth_layers::digest::digest_bytes;
 use berth_layers::document::{check_document, DocumentKind};
+use berth_layers::media_type::is_image_manifest;
 use berth_layers::Digest;
 use oci_spec::image::{Descriptor, ImageIndex, ImageIndexBuilder, MediaType};
 
 use crate::copy::{
-    blob_stream_error, is_image_manifest, verifying, ImageDestination, ImageSource, SourceImage,
-    MAX_MANIFEST_SIZE,
+    blob_stream_error, verifying, ImageDestination, ImageSource, SourceImage, MAX_MANIFEST_SIZE,
 };
 use crate::error::{Result, StoreError};
 use crate::names;

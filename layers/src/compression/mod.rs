@@ -4,10 +4,10 @@
 //! zstd level 3. Both encoders use every core reported by
 //! [`std::thread::available_parallelism`]: our own parallel gzip writer (`pargzip`, which
 //! stores incompressible stretches instead of deflating them, see `block`) and zstdmt.
+//! Which media type names which codec is kept in the `media_type` module, beside every other
+//! media type name (`Compression::from_media_type`, `Compression::oci_layer_media_type`).
 
 use std::io::{self, BufRead, Read, Write};
-
-use oci_spec::image::MediaType;
 
 mod block;
 mod pargzip;
@@ -19,10 +19,6 @@ pub const DEFAULT_ZSTD_LEVEL: i32 = 3;
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
-
-const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
-const DOCKER_LAYER_TAR: &str = "application/vnd.docker.image.rootfs.diff.tar";
-const DOCKER_FOREIGN_GZIP: &str = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip";
 
 /// How a layer blob is compressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -44,36 +40,6 @@ impl Compression {
             Compression::Zstd
         } else {
             Compression::None
-        }
-    }
-
-    /// The OCI layer media type for a layer stored with this codec.
-    pub fn oci_layer_media_type(self) -> MediaType {
-        match self {
-            Compression::None => MediaType::ImageLayer,
-            Compression::Gzip => MediaType::ImageLayerGzip,
-            Compression::Zstd => MediaType::ImageLayerZstd,
-        }
-    }
-
-    /// The codec a layer media type announces (OCI and Docker v2s2 names), if any is known.
-    pub fn from_media_type(media_type: &MediaType) -> Option<Compression> {
-        match media_type {
-            MediaType::ImageLayer | MediaType::ImageLayerNonDistributable => {
-                Some(Compression::None)
-            }
-            MediaType::ImageLayerGzip | MediaType::ImageLayerNonDistributableGzip => {
-                Some(Compression::Gzip)
-            }
-            MediaType::ImageLayerZstd | MediaType::ImageLayerNonDistributableZstd => {
-                Some(Compression::Zstd)
-            }
-            MediaType::Other(s) => match s.as_str() {
-                DOCKER_LAYER_GZIP | DOCKER_FOREIGN_GZIP => Some(Compression::Gzip),
-                DOCKER_LAYER_TAR => Some(Compression::None),
-                _ => None,
-            },
-            _ => None,
         }
     }
 
@@ -257,22 +223,10 @@ mod tests {
     }
 
     #[test]
-    fn media_types_and_names() {
+    fn names() {
         for c in [Compression::None, Compression::Gzip, Compression::Zstd] {
-            assert_eq!(
-                Compression::from_media_type(&c.oci_layer_media_type()),
-                Some(c)
-            );
             assert_eq!(Compression::parse(c.name()), Some(c));
         }
-        assert_eq!(
-            Compression::from_media_type(&MediaType::Other(DOCKER_LAYER_GZIP.into())),
-            Some(Compression::Gzip)
-        );
-        assert_eq!(
-            Compression::from_media_type(&MediaType::Other(DOCKER_LAYER_TAR.into())),
-            Some(Compression::None)
-        );
         assert_eq!(Compression::parse("uncompressed"), Some(Compression::None));
         assert_eq!(Compression::parse("lz4"), None);
     }

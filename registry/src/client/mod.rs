@@ -53,7 +53,7 @@ pub const MAX_CHUNK: u64 = 64 * 1024 * 1024;
 /// stalls does not hang berth.
 pub const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
-pub use berth_layers::document::{DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST};
+use berth_layers::media_type::{DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST};
 
 /// A runtime for the client (two worker threads: the network is the only async part).
 pub fn new_runtime() -> Result<Arc<Runtime>> {

@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::runtime::Runtime;
 
-use crate::client::{Client, DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX};
+use crate::client::Client;
 use crate::config::RegistriesConf;
 use crate::connect::ConnectOptions;
 use crate::error::{RegistryError, Result};
@@ -43,6 +43,7 @@ use crate::inspect::{self, parse_docker_ref, parse_image_manifest, Remote};
 use crate::platform::Platform;
 use crate::reference::Reference;
 use crate::remote::Progress;
+use berth_layers::media_type::{DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX};
 
 /// Where an instance's manifest (and its blobs) can be read when the list is pushed.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -213,7 +214,7 @@ impl ManifestList {
             let hit = match source {
                 InstanceSource::Docker { reference } => wanted.as_ref().is_some_and(|r| {
                     reference.starts_with(&format!("docker://{}@", r.name()))
-                        && r.digest.as_ref().is_none_or(|want| want == &d)
+                        && r.digest().is_none_or(|want| want == &d)
                 }),
                 InstanceSource::Local { image } => {
                     local.as_ref().is_some_and(|l| l.id.to_string() == *image)

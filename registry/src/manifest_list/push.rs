@@ -146,8 +146,8 @@ pub fn push(
     let rt = crate::client::new_runtime()?;
     let client = opts
         .connect
-        .connect(&rt, &target.registry, &target.name(), endpoint.insecure)?;
-    let repo = target.repository.as_str();
+        .connect(&rt, target.registry(), &target.name(), endpoint.insecure)?;
+    let repo = target.repository();
     if opts.all {
         progress("Getting image list signatures");
         for desc in list.index.manifests() {
@@ -165,7 +165,7 @@ pub fn push(
     progress("Writing manifest list to image destination");
     let digest = digest_bytes(&bytes);
     client.put_manifest(repo, digest.as_ref(), &bytes, media_type)?;
-    if let Some(tag) = &target.tag {
+    if let Some(tag) = target.tag() {
         client.put_manifest(repo, tag, &bytes, media_type)?;
     }
     Ok(digest)
@@ -278,8 +278,8 @@ fn ensure_remote(
         });
     }
     let manifest = parse_image_manifest(&source.manifest, reference)?;
-    let src_repo = source.endpoint.repository.clone();
-    let same_registry = source.endpoint.registry == client.host() && src_repo != repo;
+    let src_repo = source.endpoint.repository().to_string();
+    let same_registry = source.endpoint.registry() == client.host() && src_repo != repo;
     for blob in blobs_of(&manifest) {
         if client.has_blob(repo, blob.digest(), true)? {
             progress(&format!(

@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 
 use crate::gate::{UnverifiedImage, VerifiedImage};
 use crate::gpg::GpgKeyring;
-use crate::identity::{validate_remap_prefix, DockerReference, SignedIdentity};
+use crate::identity::{parse_normalized, validate_remap_prefix, SignedIdentity};
 use crate::payload::{parse_payload, strict_json, PayloadKind};
 use crate::signature::{
     SignatureSource, SigstoreSignature, COSIGN_PAYLOAD_MEDIA_TYPE, COSIGN_SIGNATURE_ANNOTATION,

@@ -205,8 +205,7 @@ fn signed_identity(map: &Map<String, Value>, at: &str) -> Result<SignedIdentity,
         "matchRepository" => Ok(SignedIdentity::MatchRepository),
         "exactReference" => {
             let r = field("dockerReference")?;
-            let parsed = DockerReference::parse_normalized(r)
-                .map_err(|e| format!("{at}.dockerReference: {e}"))?;
+            let parsed = parse_normalized(r).map_err(|e| format!("{at}.dockerReference: {e}"))?;
             if parsed.is_name_only() {
                 return Err(format!(
                     "{at}.dockerReference: {r:?} contains neither a tag nor a digest"
@@ -216,8 +215,7 @@ fn signed_identity(map: &Map<String, Value>, at: &str) -> Result<SignedIdentity,
         }
         "exactRepository" => {
             let r = field("dockerRepository")?;
-            DockerReference::parse_normalized(r)
-                .map_err(|e| format!("{at}.dockerRepository: {e}"))?;
+            parse_normalized(r).map_err(|e| format!("{at}.dockerRepository: {e}"))?;
             Ok(SignedIdentity::ExactRepository(r.to_string()))
         }
         "remapIdentity" => {
