@@ -18,9 +18,10 @@ use berth_image_store::copy::{
 use berth_image_store::transports::docker_archive::{
     DockerArchiveDestination, DockerArchiveSource,
 };
-use berth_image_store::transports::oci_archive::{ScannedLayout, TarSink};
-use berth_image_store::transports::oci_layout::{DirSink, LayoutDestination, LayoutSource};
+use berth_image_store::transports::oci_archive::ScannedLayout;
+use berth_image_store::transports::oci_layout::{LayoutDestination, LayoutSource};
 use berth_image_store::transports::scan::scan_archive;
+use berth_image_store::transports::sink::{DirSink, TarSink};
 use berth_image_store::Store;
 use berth_layers::atomic_file::AtomicFile;
 use berth_layers::compression::decompress;

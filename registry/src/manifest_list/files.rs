@@ -1,5 +1,7 @@
 //! The list files under `<root>/manifests/`: find, create, save atomically, remove, lock.
 
+use berth_image_store::lock::{FileLock, LockMode};
+
 use super::*;
 
 /// The lists of one store.
@@ -10,7 +12,7 @@ pub struct Lists<'a> {
 
 /// An exclusive lock on the lists directory, released on drop.
 pub struct ListsLock {
-    _file: fs::File,
+    _lock: FileLock,
 }
 
 fn not_found(input: &str) -> RegistryError {
@@ -32,19 +34,9 @@ impl<'a> Lists<'a> {
     /// Hold the lists lock (exclusive) for a read-modify-write.
     pub fn lock(&self) -> Result<ListsLock> {
         let path = self.dir.join("lock");
-        let file = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| RegistryError::io(&path, e))?;
-        // SAFETY: flock on a descriptor we own; no memory is involved.
-        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
-        if rc != 0 {
-            return Err(RegistryError::io(&path, std::io::Error::last_os_error()));
-        }
-        Ok(ListsLock { _file: file })
+        FileLock::acquire(&path, LockMode::Exclusive)
+            .map(|l| ListsLock { _lock: l })
+            .map_err(|e| RegistryError::io(&path, e))
     }
 
     fn path_of(&self, normalized: &str) -> PathBuf {
