@@ -29,7 +29,6 @@ use berth_layers::Digest;
 use berth_trust::{NoSignatures, Policy, UnverifiedImage};
 use oci_spec::image::{Descriptor, MediaType};
 
-use crate::client::new_runtime;
 use crate::config::RegistriesConf;
 use crate::connect::ConnectOptions;
 use crate::copy_list::{copy_list, is_list};
@@ -125,12 +124,11 @@ pub fn copy(
 ) -> Result<Digest> {
     match src {
         Location::Docker(r) => {
-            let rt = new_runtime()?;
             let source_opts = PullOptions {
                 all_platforms: opts.all,
                 ..opts.source.clone()
             };
-            let mut fetched = fetch_verified(&rt, r, &source_opts, progress)?;
+            let mut fetched = fetch_verified(r, &source_opts, progress)?;
             if is_list(fetched.image.media_type()) {
                 return copy_list(&fetched, dst, opts, progress);
             }
@@ -335,14 +333,10 @@ fn to_destination(
         Location::Docker(r) => {
             let reference = Reference::parse_docker(r)?;
             let endpoint = RegistriesConf::load()?.push_endpoint(&reference)?;
-            let rt = new_runtime()?;
             let target = endpoint.reference;
-            let client = opts.destination.connect(
-                &rt,
-                &target.registry,
-                &target.name(),
-                endpoint.insecure,
-            )?;
+            let client =
+                opts.destination
+                    .connect(&target.registry, &target.name(), endpoint.insecure)?;
             let repository = target.repository.clone();
             let mut d = RegistryDestination::new(client.clone(), target, progress);
             let digest = copy_image(source, &image, &mut d)?;

@@ -11,7 +11,6 @@ use berth_image_store::copy::{copy_image, is_image_manifest, ImageSource};
 use berth_layers::Digest;
 use berth_trust::VerifiedImage;
 
-use crate::client::new_runtime;
 use crate::config::RegistriesConf;
 use crate::copy::{CopyOptions, Location};
 use crate::error::{RegistryError, Result};
@@ -42,11 +41,10 @@ pub fn copy_list(
     };
     let reference = Reference::parse_docker(r)?;
     let endpoint = RegistriesConf::load()?.push_endpoint(&reference)?;
-    let rt = new_runtime()?;
     let target = endpoint.reference;
-    let client =
-        opts.destination
-            .connect(&rt, &target.registry, &target.name(), endpoint.insecure)?;
+    let client = opts
+        .destination
+        .connect(&target.registry, &target.name(), endpoint.insecure)?;
     let what = format!("manifest list {} ({})", fetched.endpoint, list.digest());
     let index: ImageIndex =
         serde_json::from_slice(list.manifest()).map_err(|e| RegistryError::Invalid {

@@ -10,7 +10,8 @@
 //!   `credHelpers`/`credsStore` through `docker-credential-*`.
 //! - [`client`]: the HTTP client (ping, Basic/Bearer challenges with per-scope token reuse,
 //!   manifests capped at 4 MiB, streaming blob GET and monolithic upload, tag list, catalog).
-//!   Blocking methods over a tokio runtime. Credentials: one function,
+//!   Blocking methods over the process's one tokio runtime (`client::runtime`, built on
+//!   first use), clients with the same TLS setting sharing one HTTP client. Credentials: one function,
 //!   `client::origin::credentials_for`, decides for every request (each redirect hop too:
 //!   berth follows redirects itself) which credentials it may carry: the registry's
 //!   `Authorization` only to the registry's origin (scheme, host, port); Basic credentials to

@@ -19,10 +19,8 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::os::fd::AsRawFd;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use berth_image_store::images::MANIFEST_LIMIT;
 use berth_image_store::names::normalize_local;
@@ -35,7 +33,6 @@ use oci_spec::image::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tokio::runtime::Runtime;
 
 use crate::client::{Client, DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX};
 use crate::config::RegistriesConf;
