@@ -19,6 +19,8 @@
 //!   nothing to any other origin (a CDN redirect, an upload `Location` elsewhere, whose 401
 //!   is not answered); no redirect from HTTPS to plain HTTP unless insecure. A `Link` page
 //!   keeps only its path and query, on the registry's origin.
+//! - [`download`]: a plain http(s) URL (a build's `ADD <url>`) into a file through the same
+//!   client (certs.d, proxies, redirect policy, retries), its digest checked while it streams.
 //! - [`connect`]: `--tls-verify`/`--authfile`/`--creds`/`--cert-dir` → a pinged client.
 //! - [`progress`]: byte-level progress of blob transfers, for bars on a terminal.
 //! - [`platform`]: picking one manifest from an index or a manifest list.
@@ -56,6 +58,7 @@ pub mod connect;
 pub mod convert;
 pub mod copy;
 pub mod copy_list;
+pub mod download;
 pub mod error;
 pub mod inspect;
 pub mod instance;

@@ -609,16 +609,19 @@ impl Client {
             Ok(resp)
         })?;
         let resumed = offset > 0 && resp.status() == StatusCode::PARTIAL_CONTENT;
+        Ok((self.body_reader(resp, url), resumed))
+    }
+
+    /// `resp`'s body as a blocking `Read` (driven by the runtime from the calling thread); a
+    /// failed read is an `io::Error` wrapping the [`RegistryError`] that names `url`.
+    fn body_reader(&self, resp: Response, url: String) -> Box<dyn Read + Send> {
         let stream = resp
             .bytes_stream()
             .map_err(move |e| std::io::Error::other(http_err(&Method::GET, &url, &e)));
         let reader = tokio_util::io::StreamReader::new(stream);
-        Ok((
-            Box::new(tokio_util::io::SyncIoBridge::new_with_handle(
-                reader,
-                self.rt.handle().clone(),
-            )),
-            resumed,
+        Box::new(tokio_util::io::SyncIoBridge::new_with_handle(
+            reader,
+            self.rt.handle().clone(),
         ))
     }
 }
@@ -720,6 +723,7 @@ fn parse_params(s: &str) -> HashMap<String, String> {
 }
 
 mod origin;
+mod plain;
 mod request;
 mod upload;
 
