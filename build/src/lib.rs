@@ -33,7 +33,8 @@
 //! - [`cache`]: the layer cache (`--layers`): step keys (parent layers, config, inputs,
 //!   source digests) → recorded layers, under `<store>/build-cache-index/`; `prune` drops stale
 //!   entries (and, for `system prune -a`, the `RUN --mount=type=cache` dirs).
-//! - [`fetch`]: `ADD <url>` downloads (http/https, `--checksum=sha256:`).
+//! - [`fetch`]: `ADD <url>` downloads (http/https, `--checksum=sha256:`), through the registry
+//!   crate's client ([`berth_registry::download`]).
 //! - [`ignore`]: `.containerignore`/`.dockerignore` with Docker's rules.
 //! - [`extras`]: HEALTHCHECK and ONBUILD, kept as Docker's `Healthcheck`/`OnBuild` config
 //!   fields (oci-spec's types lack them); a base image's ONBUILD triggers run after FROM.
