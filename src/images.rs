@@ -10,7 +10,7 @@ use berth_run::RunError;
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
-use crate::output::{human_age, human_size, print_aligned, print_table};
+use crate::output::{human_age, image_size, print_aligned, print_table};
 use crate::stdio::OnClosed;
 use crate::{archive, Context};
 
@@ -162,7 +162,7 @@ pub fn list(ctx: &Context, args: ImagesArgs) -> Result<ExitCode> {
                     }
                     row.push(id_of(img));
                     row.push(human_age(img.created));
-                    row.push(human_size(img.size));
+                    row.push(image_size(img.size));
                     rows.push(row);
                 }
             }
@@ -500,7 +500,7 @@ pub fn history(ctx: &Context, args: HistoryArgs) -> Result<ExitCode> {
                         id,
                         human_age(*created),
                         by,
-                        human_size(*size),
+                        image_size(*size),
                         comment.clone(),
                     ]
                 })
@@ -535,7 +535,7 @@ pub fn prune(ctx: &Context, args: PruneArgs) -> Result<ExitCode> {
     } else {
         "all dangling images"
     };
-    if !args.force && !crate::system::confirm(&format!("This command removes {what}."))? {
+    if !args.force && !crate::prompt::confirm(&format!("This command removes {what}."))? {
         return Ok(ExitCode::SUCCESS);
     }
     let store = ctx.store()?;

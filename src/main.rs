@@ -7,7 +7,8 @@
 //! logout, copy, search), [`containers`] (run, create, start, exec, stop, kill, restart, rm,
 //! ps, logs, wait, commit, export, container …, volume …), [`system`] (system check/prune/info,
 //! info, version), [`inspect`] (top-level inspect of any object); [`output`] holds the shared
-//! table and human-readable formatting; [`stdio`] is
+//! table and human-readable formatting; [`prompt`] asks at the terminal (confirmations,
+//! passphrases); [`stdio`] is
 //! berth's own stdout and stderr (its print macros, and what a command does when their reader
 //! has gone); [`template`] is `--format`'s Go-template subset; [`lazy`] makes clap build a subcommand's arguments only when that subcommand runs.
 
@@ -26,6 +27,7 @@ mod lazy;
 mod manifest;
 mod output;
 mod progress;
+mod prompt;
 mod registry;
 mod system;
 mod template;

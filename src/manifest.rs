@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context as _, Result};
-use berth_registry::client::new_runtime;
 use berth_registry::inspect::{self, parse_docker_ref};
 use berth_registry::manifest_list::{
     self, parse_annotation, AddOptions, Annotate, ListFormat, Lists, ManifestList, PushOptions,
@@ -121,10 +120,9 @@ fn add_images(
         all: source.all,
         platform,
     };
-    let rt = new_runtime()?;
     let mut added = Vec::new();
     for image in images {
-        let instances = manifest_list::describe(store, &rt, image, &opts)
+        let instances = manifest_list::describe(store, image, &opts)
             .with_context(|| format!("adding {image} to {}", list.name))?;
         for (desc, src) in instances {
             let digest = list.add(desc, Some(src));
@@ -279,8 +277,7 @@ pub struct InspectArgs {
 fn inspect_list(ctx: &Context, args: InspectArgs) -> Result<ExitCode> {
     let text = if args.list.starts_with("docker://") {
         let connect = args.connect.options(args.creds.as_deref())?;
-        let rt = new_runtime()?;
-        let remote = inspect::open(&rt, &args.list, &connect)
+        let remote = inspect::open(&args.list, &connect)
             .with_context(|| format!("inspecting {}", args.list))?;
         // Typed, so the fields keep the spec's order.
         let bad = || format!("{}: manifest {}", args.list, remote.manifest.digest);

@@ -1,29 +1,17 @@
-//! Shared output formatting: Podman-style human sizes and ages, aligned tables, and inspect
+//! Shared output formatting: Podman-style image sizes and ages, aligned tables, and inspect
 //! records (JSON or a `--format` template).
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 
-/// Podman's size format: SI units, three significant digits (`4.86 MB`, `786 kB`, `12 B`).
-pub fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 7] = ["B", "kB", "MB", "GB", "TB", "PB", "EB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1000.0 && unit < UNITS.len() - 1 {
-        value /= 1000.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        return format!("{bytes} B");
-    }
-    let trimmed = if value >= 100.0 {
-        format!("{value:.0}")
-    } else if value >= 10.0 {
-        format!("{value:.1}")
-    } else {
-        format!("{value:.2}")
-    };
-    format!("{trimmed} {}", UNITS[unit])
+/// Podman's size column of `images` and `history`: Go's `units.HumanSizeWithPrecision(size, 3)`
+/// with a space before the unit (`4.86 MB`, `1.5 MB`, `786 kB`, `12 B`).
+pub fn image_size(bytes: u64) -> String {
+    let text = berth_run::stats::human_size_with_precision(bytes, 3);
+    let unit = text
+        .rfind(|c: char| c.is_ascii_digit())
+        .map_or(0, |i| i + 1);
+    format!("{} {}", &text[..unit], &text[unit..])
 }
 
 /// Podman's age format: `About a minute ago`, `3 hours ago`, `2 weeks ago`.
@@ -110,10 +98,13 @@ mod tests {
 
     #[test]
     fn sizes_read_like_podman() {
-        assert_eq!(human_size(12), "12 B");
-        assert_eq!(human_size(786_000), "786 kB");
-        assert_eq!(human_size(4_861_000), "4.86 MB");
-        assert_eq!(human_size(12_345_678), "12.3 MB");
+        assert_eq!(image_size(12), "12 B");
+        assert_eq!(image_size(786_000), "786 kB");
+        assert_eq!(image_size(4_861_000), "4.86 MB");
+        assert_eq!(image_size(12_345_678), "12.3 MB");
+        // As Podman 4.3 shows a 1.5 MB image (Go's %g drops trailing zeros).
+        assert_eq!(image_size(1_500_000), "1.5 MB");
+        assert_eq!(image_size(4_000_000), "4 MB");
     }
 
     #[test]

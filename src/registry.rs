@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context as _, Result};
 use berth_layers::compression::Compression;
 use berth_registry::auth::{auth_key, AuthFiles, Credentials};
-use berth_registry::client::{new_runtime, Client, ClientOptions};
+use berth_registry::client::{Client, ClientOptions};
 use berth_registry::config::RegistriesConf;
 use berth_registry::connect::ConnectOptions;
 use berth_registry::convert::{ManifestFormat, PushConversion};
@@ -17,11 +17,59 @@ use berth_registry::copy::{copy as copy_between, CopyOptions, Location};
 use berth_registry::platform::Platform;
 use berth_registry::pull::{pull as pull_image, pull_all_tags, PullOptions};
 use berth_registry::push::{push as push_image, push_destination, PushOptions};
+use berth_registry::signatures::SignOptions;
+use berth_trust::sigstore::SigstorePrivateKey;
 use clap::Args;
 
 use crate::progress::Reporter;
-use crate::trust::SignArgs;
 use crate::Context;
+
+/// Signing flags of `push`, `copy` and `image sign` (Podman's and Skopeo's names).
+#[derive(Args, Clone, Default)]
+pub struct SignArgs {
+    /// Sign the pushed image with this cosign private key (sigstore attachments).
+    #[arg(long, value_name = "KEY")]
+    sign_by_sigstore_private_key: Option<PathBuf>,
+    /// Sign the pushed image with this GPG key (simple signing, into the lookaside).
+    #[arg(long, value_name = "FINGERPRINT")]
+    sign_by: Option<String>,
+    /// Read the passphrase of the signing key from this file (first line).
+    #[arg(long, value_name = "FILE")]
+    sign_passphrase_file: Option<PathBuf>,
+    /// Directory of registries.d files: where signatures are read and written (default
+    /// ~/.config/containers/registries.d, else /etc/containers/registries.d).
+    #[arg(long = "registries.d", value_name = "DIR")]
+    pub registries_d: Option<PathBuf>,
+}
+
+impl SignArgs {
+    /// Read and decrypt the keys now, so a wrong passphrase fails before anything is pushed.
+    pub fn options(&self) -> Result<SignOptions> {
+        let sigstore_key = match &self.sign_by_sigstore_private_key {
+            Some(path) => {
+                let pem = std::fs::read(path)
+                    .with_context(|| format!("reading private key {}", path.display()))?;
+                let passphrase = crate::prompt::passphrase(
+                    self.sign_passphrase_file.as_deref(),
+                    &format!("Passphrase for key {}: ", path.display()),
+                    false,
+                )?;
+                Some(
+                    SigstorePrivateKey::from_encrypted_pem(&pem, &passphrase)
+                        .with_context(|| format!("private key {}", path.display()))?,
+                )
+            }
+            None => None,
+        };
+        Ok(SignOptions {
+            sigstore_key,
+            gpg_key: self.sign_by.clone(),
+            gpg_passphrase_file: self.sign_passphrase_file.clone(),
+            registries_d: self.registries_d.clone(),
+            lookaside_dir: None,
+        })
+    }
+}
 
 /// Flags every registry command shares.
 #[derive(Args, Clone)]
@@ -294,9 +342,7 @@ pub fn login(_ctx: &Context, args: LoginArgs) -> Result<ExitCode> {
         None => conf.host_insecure(&host),
     };
     let api_host = berth_registry::reference::api_host(&host);
-    let rt = new_runtime()?;
     let client = Client::new(
-        rt,
         api_host,
         ClientOptions {
             insecure,

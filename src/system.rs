@@ -1,6 +1,5 @@
 //! Store commands: `system check`, `system prune`, `system info`, `version`.
 
-use std::io::{self, BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
@@ -9,7 +8,7 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 
 use crate::images::PruneArgs;
-use crate::output::human_size;
+use crate::prompt::confirm;
 use crate::stdio::OnClosed;
 use crate::Context;
 
@@ -105,20 +104,12 @@ pub fn prune(ctx: &Context, args: PruneArgs) -> Result<ExitCode> {
             }
         );
     }
-    outln!("Total reclaimed space: {}", human_size(report.bytes_freed));
+    // Podman prints Go's `units.HumanSize` here (`0B`, `1.234MB`), not the image lists' form.
+    outln!(
+        "Total reclaimed space: {}",
+        berth_run::stats::human_size(report.bytes_freed)
+    );
     Ok(ExitCode::SUCCESS)
-}
-
-/// Ask for confirmation on a terminal, as Podman does; without a terminal, proceed.
-pub fn confirm(warning: &str) -> Result<bool> {
-    if !io::stdin().is_terminal() {
-        return Ok(true);
-    }
-    errout!("WARNING! {warning}\nAre you sure you want to continue? [y/N] ");
-    io::stderr().flush()?;
-    let mut answer = String::new();
-    io::stdin().lock().read_line(&mut answer)?;
-    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes"))
 }
 
 #[derive(Args)]

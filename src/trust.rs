@@ -2,115 +2,20 @@
 //! and the signing flags `push` and `copy` share. Every operation is a `berth-trust` or
 //! `berth-registry` call; this file parses flags, reads passphrases and prints.
 
-use std::io::{self, BufRead, IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context as _, Result};
-use berth_registry::client::new_runtime;
 use berth_registry::config::RegistriesConf;
-use berth_registry::signatures::{sign_image, SignOptions};
-use berth_trust::sigstore::{generate_key_pair, SigstorePrivateKey};
+use berth_registry::signatures::sign_image;
+use berth_trust::sigstore::generate_key_pair;
 use clap::{Args, Subcommand};
 
-use crate::registry::ConnectArgs;
+use crate::prompt::passphrase;
+use crate::registry::{ConnectArgs, SignArgs};
 use crate::stdio::OnClosed;
 use crate::Context;
-
-/// Signing flags of `push`, `copy` and `image sign` (Podman's and Skopeo's names).
-#[derive(Args, Clone, Default)]
-pub struct SignArgs {
-    /// Sign the pushed image with this cosign private key (sigstore attachments).
-    #[arg(long, value_name = "KEY")]
-    sign_by_sigstore_private_key: Option<PathBuf>,
-    /// Sign the pushed image with this GPG key (simple signing, into the lookaside).
-    #[arg(long, value_name = "FINGERPRINT")]
-    sign_by: Option<String>,
-    /// Read the passphrase of the signing key from this file (first line).
-    #[arg(long, value_name = "FILE")]
-    sign_passphrase_file: Option<PathBuf>,
-    /// Directory of registries.d files: where signatures are read and written (default
-    /// ~/.config/containers/registries.d, else /etc/containers/registries.d).
-    #[arg(long = "registries.d", value_name = "DIR")]
-    pub registries_d: Option<PathBuf>,
-}
-
-impl SignArgs {
-    /// Read and decrypt the keys now, so a wrong passphrase fails before anything is pushed.
-    pub fn options(&self) -> Result<SignOptions> {
-        let sigstore_key = match &self.sign_by_sigstore_private_key {
-            Some(path) => {
-                let pem = std::fs::read(path)
-                    .with_context(|| format!("reading private key {}", path.display()))?;
-                let passphrase = passphrase(
-                    self.sign_passphrase_file.as_deref(),
-                    &format!("Passphrase for key {}: ", path.display()),
-                    false,
-                )?;
-                Some(
-                    SigstorePrivateKey::from_encrypted_pem(&pem, &passphrase)
-                        .with_context(|| format!("private key {}", path.display()))?,
-                )
-            }
-            None => None,
-        };
-        Ok(SignOptions {
-            sigstore_key,
-            gpg_key: self.sign_by.clone(),
-            gpg_passphrase_file: self.sign_passphrase_file.clone(),
-            registries_d: self.registries_d.clone(),
-            lookaside_dir: None,
-        })
-    }
-}
-
-/// A passphrase from the first line of `file`, else typed at the terminal (twice when
-/// `confirm`).
-fn passphrase(file: Option<&Path>, prompt: &str, confirm: bool) -> Result<Vec<u8>> {
-    if let Some(f) = file {
-        let text =
-            std::fs::read(f).with_context(|| format!("reading passphrase file {}", f.display()))?;
-        let line = text.split(|b| *b == b'\n').next().unwrap_or_default();
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        return Ok(line.to_vec());
-    }
-    if !io::stdin().is_terminal() {
-        bail!("no passphrase: use a passphrase file (stdin is not a terminal)");
-    }
-    let first = read_hidden(prompt)?;
-    if confirm {
-        let second = read_hidden("Repeat the passphrase: ")?;
-        if first != second {
-            bail!("the passphrases do not match");
-        }
-    }
-    Ok(first)
-}
-
-/// Read a line from the terminal with echo off.
-fn read_hidden(prompt: &str) -> Result<Vec<u8>> {
-    errout!("{prompt}");
-    io::stderr().flush().ok();
-    let fd = libc::STDIN_FILENO;
-    // SAFETY: termios is plain data; tcgetattr fills it or fails, and we restore what we read.
-    let mut saved: libc::termios = unsafe { std::mem::zeroed() };
-    let have_tty = unsafe { libc::tcgetattr(fd, &mut saved) } == 0;
-    if have_tty {
-        let mut quiet = saved;
-        quiet.c_lflag &= !libc::ECHO;
-        quiet.c_lflag |= libc::ECHONL;
-        // SAFETY: fd is stdin, `quiet` is a valid termios.
-        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &quiet) };
-    }
-    let mut line = String::new();
-    let read = io::stdin().lock().read_line(&mut line);
-    if have_tty {
-        // SAFETY: restores the attributes read above.
-        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &saved) };
-    }
-    read.context("reading the passphrase")?;
-    Ok(line.trim_end_matches(['\n', '\r']).as_bytes().to_vec())
-}
 
 #[derive(Args)]
 pub struct GenerateKeyArgs {
@@ -189,7 +94,6 @@ pub fn sign(_ctx: &Context, args: SignImageArgs) -> Result<ExitCode> {
     }
     let connect = args.connect.options(args.creds.as_deref())?;
     let conf = RegistriesConf::load()?;
-    let rt = new_runtime()?;
     let print = |line: &str| errln!("{line}");
     for image in &args.images {
         let Some(r) = image.strip_prefix("docker://") else {
@@ -198,7 +102,7 @@ pub fn sign(_ctx: &Context, args: SignImageArgs) -> Result<ExitCode> {
         let reference = berth_registry::reference::parse_docker(r)?;
         let endpoint = conf.push_endpoint(&reference)?;
         let target = endpoint.reference;
-        let client = connect.connect(&rt, target.registry(), &target.name(), endpoint.insecure)?;
+        let client = connect.connect(target.registry(), &target.name(), endpoint.insecure)?;
         let manifest = client
             .get_manifest(target.repository(), &target.api_reference())
             .with_context(|| format!("signing {image}"))?;

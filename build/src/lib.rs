@@ -34,7 +34,8 @@
 //!   source digests) → recorded layers, in the store's `build_cache` table
 //!   (`berth_image_store::build_cache`); `prune` drops stale
 //!   entries (and, for `system prune -a`, the `RUN --mount=type=cache` dirs).
-//! - [`fetch`]: `ADD <url>` downloads (http/https, `--checksum=sha256:`).
+//! - [`fetch`]: `ADD <url>` downloads (http/https, `--checksum=sha256:`), through the registry
+//!   crate's client ([`berth_registry::download`]).
 //! - [`ignore`]: `.containerignore`/`.dockerignore` with Docker's rules.
 //! - [`extras`]: HEALTHCHECK and ONBUILD, kept as Docker's `Healthcheck`/`OnBuild` config
 //!   fields (oci-spec's types lack them); a base image's ONBUILD triggers run after FROM.

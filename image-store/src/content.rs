@@ -9,7 +9,7 @@ use berth_layers::digest::{sha256_from_hex, DigestAlgorithm, Sha256Counter};
 use berth_layers::Digest;
 
 use crate::error::{Result, StoreError};
-use crate::store::StoreLock;
+use crate::lock::StoreLock;
 
 /// Blobs under `blobs/sha256/<hex>`, partial writes under `ingest/`.
 ///

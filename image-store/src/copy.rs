@@ -1,9 +1,9 @@
 //! One copy routine for every transport: an [`ImageSource`] is read, an
 //! [`ImageDestination`] is written, blobs stream through digest verification.
 //!
-//! The store, OCI layouts, oci-archive and docker-archive implement these traits (see
-//! [`crate::transports`]); the registry crate adds `docker://` later, so pull, push, save, load
-//! and copy all run through [`copy_image`].
+//! The store, OCI layouts, oci-archive and docker-archive implement these traits (the last
+//! three in the `transports` module, which builds on this one); the registry crate adds
+//! `docker://` later, so pull, push, save, load and copy all run through [`copy_image`].
 //!
 //! Order: the config, then each layer (skipping blobs the destination already has), then the
 //! manifest last, so a destination never records an image whose blobs are missing.
@@ -18,7 +18,8 @@ use oci_spec::image::{Descriptor, ImageManifest, MediaType};
 
 use crate::error::{Result, StoreError};
 use crate::images::{ImageRecord, CONFIG_LIMIT};
-use crate::store::{Store, StoreLock};
+use crate::lock::StoreLock;
+use crate::store::Store;
 
 /// Largest manifest or config accepted into memory.
 pub const MAX_MANIFEST_SIZE: u64 = 8 * 1024 * 1024;

@@ -9,7 +9,7 @@
 //! busy timeout instead of failing a lock upgrade); a busy timeout lets concurrent `berth`
 //! processes wait for each other.
 
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -19,6 +19,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use crate::error::{Result, StoreError};
+use crate::lock::{FileLock, LockMode};
 
 /// Schema migrations; `user_version` counts how many ran. Append only: a store made by an
 /// earlier berth has run a prefix of these, and the next open runs the rest.
@@ -131,15 +132,8 @@ CREATE TABLE build_cache (
 /// handler.
 pub fn open(path: &Path) -> Result<Connection> {
     let lock_path = path.with_extension("open-lock");
-    let lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode(0o600)
-        .open(&lock_path)
+    let _lock = FileLock::acquire(&lock_path, LockMode::Exclusive)
         .map_err(|e| StoreError::io(&lock_path, e))?;
-    rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)
-        .map_err(|e| StoreError::io(&lock_path, e.into()))?;
     make_private(path)?;
     let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
     loop {

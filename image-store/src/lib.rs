@@ -32,6 +32,9 @@
 //! - [`Store`]: opens a root, owns the database and the [`ContentStore`]; image records
 //!   ([`ImageRecord`]), names ([`names`]), snapshots ([`snapshot`]), gc and check.
 //! - [`content::ContentStore`]: ingest → verify → rename; [`content::IngestWriter`].
+//! - [`lock`]: berth's one file lock, [`lock::FileLock`] (`flock`, shared or exclusive),
+//!   kept here as the lowest crate that takes a lock (registry, build and run use it for
+//!   their own lock files), and [`lock::StoreLock`], the store-wide lock on it.
 //! - [`mount::Mount`]: a mount as plain data; [`mount::MountGuard`] unmounts on drop;
 //!   [`overlay`]: overlays up to 500 layers deep (lower dirs one by one through the mount
 //!   API, or named by descriptor in the option string on older kernels);
@@ -64,6 +67,7 @@ pub mod images;
 pub mod import;
 pub mod inspect;
 pub mod layout;
+pub mod lock;
 pub mod manifest_lists;
 pub mod mount;
 pub mod names;

@@ -9,13 +9,14 @@
 
 use std::fs;
 use std::io;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use berth_layers::digest::digest_bytes;
 
 use crate::error::{Result, StoreError};
 use crate::layout::MANIFEST_LISTS;
+use crate::lock::{FileLock, LockMode};
 use crate::store::Store;
 
 /// The manifest list directory of one store ([`Store::manifest_lists`]).
@@ -26,7 +27,7 @@ pub struct ManifestListFiles {
 /// The exclusive flock on `manifests/lock`, released on drop.
 #[derive(Debug)]
 pub struct ListsLock {
-    _file: fs::File,
+    _lock: FileLock,
 }
 
 impl Store {
@@ -46,20 +47,9 @@ impl ManifestListFiles {
     /// Hold the lists lock (exclusive) for a read-modify-write.
     pub fn lock(&self) -> Result<ListsLock> {
         let path = self.dir.join("lock");
-        let file = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| StoreError::io(&path, e))?;
-        loop {
-            match rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive) {
-                Ok(()) => return Ok(ListsLock { _file: file }),
-                Err(rustix::io::Errno::INTR) => continue,
-                Err(e) => return Err(StoreError::io(&path, e.into())),
-            }
-        }
+        FileLock::acquire(&path, LockMode::Exclusive)
+            .map(|l| ListsLock { _lock: l })
+            .map_err(|e| StoreError::io(&path, e))
     }
 
     /// The file of the list named `name` (normalized), whether it exists or not.

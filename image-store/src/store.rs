@@ -4,8 +4,8 @@
 //! `lock` file shared; `gc` and `check` hold it exclusive, so they never see a half-written
 //! ingest file or a layer being unpacked. Metadata changes are SQLite transactions.
 
-use std::fs::{self, File, OpenOptions};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::fs;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
@@ -14,6 +14,7 @@ use rusqlite::Connection;
 use crate::content::ContentStore;
 use crate::db;
 use crate::error::{Result, StoreError};
+use crate::lock::StoreLock;
 
 /// An opened store root.
 pub struct Store {
@@ -93,53 +94,6 @@ impl Store {
     /// guard: that deadlocks.
     pub fn lock_exclusive(&self) -> Result<StoreLock> {
         StoreLock::acquire(&self.root, true)
-    }
-}
-
-/// A held store lock (flock on `<root>/lock`); released on drop.
-#[derive(Debug)]
-pub struct StoreLock {
-    _file: File,
-}
-
-impl StoreLock {
-    /// Take the lock of the store at `root`, shared or exclusive. Each guard opens its own
-    /// file description, so guards in one process conflict exactly as across processes.
-    pub(crate) fn acquire(root: &Path, exclusive: bool) -> Result<StoreLock> {
-        let path = root.join("lock");
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .custom_flags(libc::O_CLOEXEC)
-            .open(&path)
-            .map_err(|e| StoreError::io(&path, e))?;
-        let op = if exclusive {
-            rustix::fs::FlockOperation::LockExclusive
-        } else {
-            rustix::fs::FlockOperation::LockShared
-        };
-        if exclusive {
-            let nb = rustix::fs::FlockOperation::NonBlockingLockExclusive;
-            match rustix::fs::flock(&file, nb) {
-                Ok(()) => return Ok(StoreLock { _file: file }),
-                Err(rustix::io::Errno::WOULDBLOCK) => {
-                    // A build can hold the store for minutes: say why nothing happens.
-                    tracing::warn!("waiting for the store: another berth process is writing to it");
-                }
-                Err(_) => {}
-            }
-        }
-        loop {
-            match rustix::fs::flock(&file, op) {
-                Ok(()) => break,
-                Err(rustix::io::Errno::INTR) => continue,
-                Err(e) => return Err(StoreError::io(&path, e.into())),
-            }
-        }
-        Ok(StoreLock { _file: file })
     }
 }
 

@@ -14,6 +14,7 @@ use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
+use berth_trust::config_dir;
 use serde_json::{Map, Value};
 
 use berth_layers::reference::{DOCKER_IO, DOCKER_IO_API_HOST};
@@ -69,7 +70,6 @@ impl AuthFiles {
                 fallbacks: Vec::new(),
             };
         }
-        let home = std::env::var_os("HOME").map(PathBuf::from);
         let primary = if let Some(p) = std::env::var_os("REGISTRY_AUTH_FILE") {
             PathBuf::from(p)
         } else if let Some(x) = std::env::var_os("XDG_RUNTIME_DIR") {
@@ -79,10 +79,9 @@ impl AuthFiles {
             let uid = unsafe { libc::getuid() };
             PathBuf::from(format!("/run/containers/{uid}/auth.json"))
         };
-        let mut fallbacks = Vec::new();
-        if let Some(h) = home {
-            fallbacks.push(h.join(".config/containers/auth.json"));
-            fallbacks.push(h.join(".docker/config.json"));
+        let mut fallbacks: Vec<PathBuf> = config_dir::user_path("auth.json").into_iter().collect();
+        if let Some(home) = std::env::var_os("HOME") {
+            fallbacks.push(PathBuf::from(home).join(".docker/config.json"));
         }
         AuthFiles { primary, fallbacks }
     }

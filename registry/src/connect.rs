@@ -3,8 +3,6 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use tokio::runtime::Runtime;
-
 use crate::auth::{AuthFiles, Credentials};
 use crate::client::{Client, ClientOptions};
 use crate::error::Result;
@@ -25,13 +23,7 @@ pub struct ConnectOptions {
 impl ConnectOptions {
     /// A pinged client for `host`, with credentials for `name` (`host/repo`); `insecure` is
     /// what registries.conf says for this endpoint.
-    pub fn connect(
-        &self,
-        rt: &Arc<Runtime>,
-        host: &str,
-        name: &str,
-        insecure: bool,
-    ) -> Result<Arc<Client>> {
+    pub fn connect(&self, host: &str, name: &str, insecure: bool) -> Result<Arc<Client>> {
         let credentials = match &self.creds {
             Some(c) => Some(c.clone()),
             None => AuthFiles::discover(self.authfile.as_deref()).lookup(name)?,
@@ -43,7 +35,6 @@ impl ConnectOptions {
         // Docker Hub's API lives on another host than its name, as containers/image knows.
         let host = crate::reference::api_host(host);
         let client = Client::new(
-            rt.clone(),
             host,
             ClientOptions {
                 insecure,

@@ -18,9 +18,10 @@ use berth_image_store::copy::{
 use berth_image_store::transports::docker_archive::{
     DockerArchiveDestination, DockerArchiveSource,
 };
-use berth_image_store::transports::oci_archive::{ScannedLayout, TarSink};
-use berth_image_store::transports::oci_layout::{DirSink, LayoutDestination, LayoutSource};
+use berth_image_store::transports::oci_archive::ScannedLayout;
+use berth_image_store::transports::oci_layout::{LayoutDestination, LayoutSource};
 use berth_image_store::transports::scan::scan_archive;
+use berth_image_store::transports::sink::{DirSink, TarSink};
 use berth_image_store::Store;
 use berth_layers::atomic_file::AtomicFile;
 use berth_layers::compression::decompress;
@@ -29,7 +30,6 @@ use berth_layers::Digest;
 use berth_trust::{NoSignatures, Policy, UnverifiedImage};
 use oci_spec::image::{Descriptor, MediaType};
 
-use crate::client::new_runtime;
 use crate::config::RegistriesConf;
 use crate::connect::ConnectOptions;
 use crate::copy_list::copy_list;
@@ -124,12 +124,11 @@ pub fn copy(
 ) -> Result<Digest> {
     match src {
         Location::Docker(r) => {
-            let rt = new_runtime()?;
             let source_opts = PullOptions {
                 all_platforms: opts.all,
                 ..opts.source.clone()
             };
-            let mut fetched = fetch_verified(&rt, r, &source_opts, progress)?;
+            let mut fetched = fetch_verified(r, &source_opts, progress)?;
             if media_type::is_index(fetched.image.media_type()) {
                 let Location::Docker(dest) = dst else {
                     return Err(RegistryError::Invalid {
@@ -340,14 +339,10 @@ fn to_destination(
         Location::Docker(r) => {
             let reference = crate::reference::parse_docker(r)?;
             let endpoint = RegistriesConf::load()?.push_endpoint(&reference)?;
-            let rt = new_runtime()?;
             let target = endpoint.reference;
-            let client = opts.destination.connect(
-                &rt,
-                target.registry(),
-                &target.name(),
-                endpoint.insecure,
-            )?;
+            let client =
+                opts.destination
+                    .connect(target.registry(), &target.name(), endpoint.insecure)?;
             let repository = target.repository().to_string();
             let mut d = RegistryDestination::new(client.clone(), target, progress);
             let digest = copy_image(source, &image, &mut d)?;

@@ -12,7 +12,6 @@ use berth_layers::media_type::is_image_manifest;
 use berth_layers::Digest;
 use berth_trust::VerifiedImage;
 
-use crate::client::new_runtime;
 use crate::config::RegistriesConf;
 use crate::connect::ConnectOptions;
 use crate::error::{RegistryError, Result};
@@ -33,9 +32,8 @@ pub fn copy_list(
     let list = &fetched.image;
     let reference = crate::reference::parse_docker(dest)?;
     let endpoint = RegistriesConf::load()?.push_endpoint(&reference)?;
-    let rt = new_runtime()?;
     let target = endpoint.reference;
-    let client = destination.connect(&rt, target.registry(), &target.name(), endpoint.insecure)?;
+    let client = destination.connect(target.registry(), &target.name(), endpoint.insecure)?;
     let what = format!("manifest list {} ({})", fetched.endpoint, list.digest());
     let index: ImageIndex =
         serde_json::from_slice(list.manifest()).map_err(|e| RegistryError::Invalid {

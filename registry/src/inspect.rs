@@ -16,7 +16,6 @@ use berth_image_store::copy::verifying;
 use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
 use serde::Serialize;
 use serde_json::Value;
-use tokio::runtime::Runtime;
 
 use berth_layers::media_type;
 
@@ -153,14 +152,14 @@ pub fn parse_docker_ref(input: &str) -> Result<Reference> {
 
 /// Resolve `input` through registries.conf (mirrors and rewrites, blocked registries,
 /// insecure hosts), connect and fetch its manifest; the first endpoint that answers wins.
-pub fn open(rt: &Arc<Runtime>, input: &str, connect: &ConnectOptions) -> Result<Remote> {
+pub fn open(input: &str, connect: &ConnectOptions) -> Result<Remote> {
     let reference = parse_docker_ref(input)?;
     let conf = RegistriesConf::load()?;
     let mut errors: Vec<RegistryError> = Vec::new();
     for endpoint in conf.pull_endpoints(&reference)? {
         let ep = endpoint.reference;
         let attempt = connect
-            .connect(rt, ep.registry(), &ep.name(), endpoint.insecure)
+            .connect(ep.registry(), &ep.name(), endpoint.insecure)
             .and_then(|client| {
                 let manifest = client.get_manifest(ep.repository(), &ep.api_reference())?;
                 if let Some(want) = ep.digest() {
@@ -330,8 +329,7 @@ pub enum Output {
 /// Inspect `input` (`docker://REF`) and return the bytes to print: the summary or the config
 /// as pretty JSON, or the raw manifest or config.
 pub fn inspect(input: &str, opts: &InspectOptions, output: Output) -> Result<Vec<u8>> {
-    let rt = crate::client::new_runtime()?;
-    let remote = open(&rt, input, &opts.connect)?;
+    let remote = open(input, &opts.connect)?;
     if output == Output::RawManifest {
         return Ok(remote.manifest.bytes.clone());
     }

@@ -12,7 +12,8 @@
 //!   `credHelpers`/`credsStore` through `docker-credential-*`.
 //! - [`client`]: the HTTP client (ping, Basic/Bearer challenges with per-scope token reuse,
 //!   manifests capped at 4 MiB, streaming blob GET and monolithic upload, tag list, catalog).
-//!   Blocking methods over a tokio runtime. Credentials: one function,
+//!   Blocking methods over the process's one tokio runtime (`client::runtime`, built on
+//!   first use), clients with the same TLS setting sharing one HTTP client. Credentials: one function,
 //!   `client::origin::credentials_for`, decides for every request (each redirect hop too:
 //!   berth follows redirects itself) which credentials it may carry: the registry's
 //!   `Authorization` only to the registry's origin (scheme, host, port); Basic credentials to
@@ -20,6 +21,8 @@
 //!   nothing to any other origin (a CDN redirect, an upload `Location` elsewhere, whose 401
 //!   is not answered); no redirect from HTTPS to plain HTTP unless insecure. A `Link` page
 //!   keeps only its path and query, on the registry's origin.
+//! - [`download`]: a plain http(s) URL (a build's `ADD <url>`) into a file through the same
+//!   client (certs.d, proxies, redirect policy, retries), its digest checked while it streams.
 //! - [`connect`]: `--tls-verify`/`--authfile`/`--creds`/`--cert-dir` → a pinged client.
 //! - [`progress`]: byte-level progress of blob transfers, for bars on a terminal.
 //! - [`platform`]: picking one manifest from an index or a manifest list.
@@ -58,6 +61,7 @@ pub mod connect;
 pub mod convert;
 pub mod copy;
 pub mod copy_list;
+pub mod download;
 pub mod error;
 pub mod inspect;
 pub mod instance;

@@ -82,12 +82,7 @@ pub struct Fetched {
 
 /// Resolve `input` and fetch its manifest through the trust gate (candidates and mirrors in
 /// order; the first success wins, else every attempt's error in one line).
-pub fn fetch_verified(
-    rt: &Arc<tokio::runtime::Runtime>,
-    input: &str,
-    opts: &PullOptions,
-    progress: Progress<'_>,
-) -> Result<Fetched> {
+pub fn fetch_verified(input: &str, opts: &PullOptions, progress: Progress<'_>) -> Result<Fetched> {
     let conf = RegistriesConf::load()?;
     let policy = Policy::load(opts.signature_policy.as_deref())?;
     let mut registries_d: Option<RegistriesD> = None;
@@ -97,7 +92,7 @@ pub fn fetch_verified(
     for candidate in conf.resolve(input, &parsed)? {
         progress(&format!("Trying to pull {candidate}..."));
         for endpoint in conf.pull_endpoints(&candidate)? {
-            match fetch_one(rt, &candidate, &endpoint.reference, endpoint.insecure, opts) {
+            match fetch_one(&candidate, &endpoint.reference, endpoint.insecure, opts) {
                 Ok((client, unverified)) => {
                     // registries.d is read only when the policy wants signatures.
                     let regd = if policy.needs_signatures("docker", &candidate.to_string()) {
@@ -139,7 +134,6 @@ pub fn fetch_verified(
 }
 
 fn fetch_one(
-    rt: &Arc<tokio::runtime::Runtime>,
     reference: &Reference,
     endpoint: &Reference,
     insecure: bool,
@@ -147,7 +141,7 @@ fn fetch_one(
 ) -> Result<(Arc<Client>, UnverifiedImage)> {
     let client = opts
         .connect
-        .connect(rt, endpoint.registry(), &endpoint.name(), insecure)?;
+        .connect(endpoint.registry(), &endpoint.name(), insecure)?;
     let repo = endpoint.repository();
     let mut m = client.get_manifest(repo, &endpoint.api_reference())?;
     // Signatures name the manifest the reference points at: a list's own digest when the
@@ -197,8 +191,7 @@ pub fn pull(
     opts: &PullOptions,
     progress: Progress<'_>,
 ) -> Result<ImageRecord> {
-    let rt = crate::client::new_runtime()?;
-    let fetched = fetch_verified(&rt, input, opts, progress)?;
+    let fetched = fetch_verified(input, opts, progress)?;
     let record = store_verified(store, &fetched, opts, progress)?;
     drop(fetched);
     Ok(record)
@@ -232,9 +225,7 @@ pub fn pull_all_tags(
         .pull_endpoints(&candidate)?
         .pop()
         .ok_or_else(|| RegistryError::Blocked(candidate.to_string()))?;
-    let rt = crate::client::new_runtime()?;
     let client = opts.connect.connect(
-        &rt,
         endpoint.reference.registry(),
         &endpoint.reference.name(),
         endpoint.insecure,

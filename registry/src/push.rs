@@ -71,10 +71,9 @@ pub fn push(
     let stored_media_type = record.manifest_media_type.clone();
     let conf = RegistriesConf::load()?;
     let endpoint = conf.push_endpoint(dest)?;
-    let rt = crate::client::new_runtime()?;
     let target = endpoint.reference;
     let mount_from = mount_candidates(&record.names, &target);
-    let client = connect.connect(&rt, target.registry(), &target.name(), endpoint.insecure)?;
+    let client = connect.connect(target.registry(), &target.name(), endpoint.insecure)?;
     let source = StoreSource::new(store, &[(record, Vec::new())])?;
     let images = source.images()?;
     let first = images.first().ok_or_else(|| RegistryError::Invalid {

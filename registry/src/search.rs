@@ -1,7 +1,6 @@
 //! `berth search`: repository names from a registry's catalog (`GET /v2/_catalog`) that
 //! contain a term. Registries without a catalog (Docker Hub) answer with an error.
 
-use crate::client::new_runtime;
 use crate::config::RegistriesConf;
 use crate::connect::ConnectOptions;
 use crate::error::Result;
@@ -29,7 +28,6 @@ pub fn search(term: &str, limit: usize, connect: &ConnectOptions) -> Result<Vec<
             (list, term.to_string())
         }
     };
-    let rt = new_runtime()?;
     let mut out = Vec::new();
     for registry in registries {
         let host = if registry == DOCKER_IO {
@@ -37,7 +35,7 @@ pub fn search(term: &str, limit: usize, connect: &ConnectOptions) -> Result<Vec<
         } else {
             registry.as_str()
         };
-        let client = connect.connect(&rt, host, &registry, conf.host_insecure(&registry))?;
+        let client = connect.connect(host, &registry, conf.host_insecure(&registry))?;
         let names = client.catalog(CATALOG_CAP)?;
         out.extend(
             names

@@ -19,15 +19,16 @@
 //! namespace (`berth unshare`, `unshare -r`).
 
 use std::ffi::OsString;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::os::fd::AsFd;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::error::{Result, RunError};
 use crate::process::{alive, find_binary, proc_start_time};
+use berth_image_store::lock::{FileLock, LockMode};
 use berth_image_store::store::is_host_root;
 
 /// The environment variable set inside `berth unshare` (and its value, the store root).
@@ -161,22 +162,8 @@ pub fn enter(runroot: &Path) -> Result<()> {
         )));
     }
     let lock_path = runroot.join("pause.lock");
-    let lock = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .custom_flags(libc::O_CLOEXEC)
-        .open(&lock_path)
+    let lock = FileLock::acquire(&lock_path, LockMode::Exclusive)
         .map_err(|e| RunError::io(&lock_path, e))?;
-    loop {
-        match rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive) {
-            Ok(()) => break,
-            Err(rustix::io::Errno::INTR) => continue,
-            Err(e) => return Err(RunError::io(&lock_path, e.into())),
-        }
-    }
     let pid_path = runroot.join("pause.pid");
     let pid = match read_pause_pid(&pid_path) {
         Some(pid) => pid,

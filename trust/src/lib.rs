@@ -7,6 +7,8 @@
 //! - [`policy`]: loading (`--signature-policy`, `~/.config/containers/policy.json`,
 //!   `/etc/containers/policy.json`, else the embedded `insecureAcceptAnything` default), strict
 //!   parsing, scope matching most-specific-first, and evaluation of every requirement.
+//! - [`config_dir`]: where the containers configuration files are (`~/.config/containers`,
+//!   `/etc/containers`), for this crate and berth-registry.
 //! - [`identity`]: `signedIdentity` matching (`matchExact`, `matchRepoDigestOrExact`, …)
 //!   over berth-layers' one reference parser (`berth_layers::reference::Reference`).
 //! - [`payload`]: the simple-signing payload (atomic and cosign flavours): make and parse.
@@ -17,6 +19,7 @@
 //! - [`signature`]: the [`SignatureSource`] contract the registry crate implements.
 //! - [`gate`]: [`UnverifiedImage`] and [`VerifiedImage`].
 
+pub mod config_dir;
 pub mod edit;
 pub mod gate;
 pub mod gpg;

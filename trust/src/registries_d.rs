@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 
+use crate::config_dir;
 use crate::identity::parse_normalized;
 use crate::policy::{docker_scopes, TrustError};
 
@@ -121,13 +122,10 @@ impl RegistriesD {
         if let Some(dir) = dir {
             return RegistriesD::parse_dir(dir);
         }
-        if let Some(home) = std::env::var_os("HOME") {
-            let user = PathBuf::from(home).join(".config/containers/registries.d");
-            if user.exists() {
-                return RegistriesD::parse_dir(&user);
-            }
+        if let Some(user) = config_dir::user_path("registries.d").filter(|p| p.exists()) {
+            return RegistriesD::parse_dir(&user);
         }
-        RegistriesD::parse_dir(Path::new("/etc/containers/registries.d"))
+        RegistriesD::parse_dir(&config_dir::system_path("registries.d"))
     }
 
     /// Read and merge every `*.yaml` file in `dir` (in name order).

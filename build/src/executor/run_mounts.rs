@@ -12,6 +12,8 @@ use std::collections::HashMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use berth_image_store::lock::{FileLock, LockMode};
+
 use super::mount_spec::{Kind, MountSpec, Sharing};
 use crate::copy::{clean_rel, in_root};
 
@@ -27,7 +29,7 @@ pub(super) struct RunMounts {
     pub targets: Vec<PathBuf>,
     /// Locks held for the RUN: cache dirs with `sharing=locked` or `private` (a flock on
     /// `<dir>.lock`, released when dropped).
-    pub locks: Vec<std::fs::File>,
+    pub locks: Vec<FileLock>,
 }
 
 /// Where bind mounts read from besides the context.
@@ -220,25 +222,15 @@ fn secret_file(host: &Path, spec: &MountSpec) -> std::io::Result<PathBuf> {
 
 /// Take the flock of cache dir `dir` (`<dir>.lock`): waiting for it (`wait`), or `None`
 /// when it is busy.
-fn lock(dir: &Path, wait: bool) -> std::io::Result<Option<std::fs::File>> {
+fn lock(dir: &Path, wait: bool) -> std::io::Result<Option<FileLock>> {
     if let Some(parent) = dir.parent() {
         std::fs::create_dir_all(parent)?;
     }
     let path = PathBuf::from(format!("{}.lock", dir.display()));
-    let f = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)?;
-    let op = if wait {
-        rustix::fs::FlockOperation::LockExclusive
+    if wait {
+        FileLock::acquire(&path, LockMode::Exclusive).map(Some)
     } else {
-        rustix::fs::FlockOperation::NonBlockingLockExclusive
-    };
-    match rustix::fs::flock(&f, op) {
-        Ok(()) => Ok(Some(f)),
-        Err(rustix::io::Errno::WOULDBLOCK) if !wait => Ok(None),
-        Err(e) => Err(e.into()),
+        FileLock::try_acquire(&path, LockMode::Exclusive)
     }
 }
 

@@ -35,9 +35,8 @@ use crate::copy::{
 use crate::error::{Result, StoreError};
 use crate::names;
 use crate::store::Store;
-use crate::transports::oci_archive::TarSink;
-use crate::transports::oci_layout::LayoutSink;
 use crate::transports::scan::Scanned;
+use crate::transports::sink::{LayoutSink, TarSink};
 
 /// One entry of `manifest.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -7,6 +7,7 @@ pub mod docker_archive;
 pub mod oci_archive;
 pub mod oci_layout;
 pub mod scan;
+pub mod sink;
 
 use std::fs::{self, File};
 use std::io::{self, BufReader};
@@ -20,8 +21,9 @@ use crate::error::{Result, StoreError};
 use crate::images::ImageRecord;
 use crate::store::Store;
 use docker_archive::{DockerArchiveDestination, DockerArchiveSource};
-use oci_archive::{ScannedLayout, TarSink};
-use oci_layout::{DirSink, LayoutDestination, LayoutSource};
+use oci_archive::ScannedLayout;
+use oci_layout::{LayoutDestination, LayoutSource};
+use sink::{DirSink, TarSink};
 
 /// Output format of `berth save`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

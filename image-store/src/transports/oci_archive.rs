@@ -5,50 +5,15 @@
 //! `blobs/sha256/<hex>` member into the content store verified against `<hex>`, then
 //! [`ScannedLayout`] serves the images `index.json` lists to the one copy routine.
 
-use std::fs::File;
-use std::io::{self, BufWriter, Read, Write};
+use std::io::Read;
 
 use oci_spec::image::Descriptor;
 
 use crate::copy::{ImageSource, SourceImage, MAX_MANIFEST_SIZE};
 use crate::error::{Result, StoreError};
 use crate::store::Store;
-use crate::transports::oci_layout::{check_layout_header, parse_index, LayoutSink};
+use crate::transports::oci_layout::{check_layout_header, parse_index};
 use crate::transports::scan::Scanned;
-
-/// A layout (or any set of files) written as tar members, deterministic headers.
-pub struct TarSink {
-    builder: tar::Builder<BufWriter<File>>,
-}
-
-impl TarSink {
-    /// Write a tar stream into `file`.
-    pub fn new(file: File) -> TarSink {
-        TarSink {
-            builder: tar::Builder::new(BufWriter::new(file)),
-        }
-    }
-}
-
-impl LayoutSink for TarSink {
-    fn add(&mut self, path: &str, size: u64, reader: &mut dyn Read) -> io::Result<()> {
-        let mut header = tar::Header::new_gnu();
-        header.set_entry_type(tar::EntryType::Regular);
-        header.set_size(size);
-        header.set_mode(0o644);
-        header.set_uid(0);
-        header.set_gid(0);
-        header.set_mtime(0);
-        self.builder.append_data(&mut header, path, reader)
-    }
-
-    fn finish(&mut self) -> io::Result<()> {
-        self.builder.finish()?;
-        let out = self.builder.get_mut();
-        out.flush()?;
-        out.get_ref().sync_all()
-    }
-}
 
 /// A scanned oci-archive as an [`ImageSource`]: its blobs are already in the content store.
 pub struct ScannedLayout<'a> {

@@ -1,12 +1,13 @@
 //! OCI image layouts: `oci-layout`, `index.json`, `blobs/sha256/<hex>`.
 //!
 //! [`LayoutDestination`] writes a layout through a [`LayoutSink`]: a directory
-//! ([`DirSink`], `oci-dir`) or a tar stream ([`crate::transports::oci_archive::TarSink`],
-//! `oci-archive`). [`LayoutSource`] reads a layout directory. [`parse_index`] turns an
-//! `index.json` into the images it lists, named from `org.opencontainers.image.ref.name`.
+//! ([`DirSink`](super::sink::DirSink), `oci-dir`) or a tar stream
+//! ([`TarSink`](super::sink::TarSink), `oci-archive`). [`LayoutSource`] reads a layout
+//! directory. [`parse_index`] turns an `index.json` into the images it lists, named from
+//! `org.opencontainers.image.ref.name`.
 
 use std::collections::{HashMap, HashSet};
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
@@ -21,6 +22,7 @@ use crate::copy::{
 };
 use crate::error::{Result, StoreError};
 use crate::names;
+use crate::transports::sink::LayoutSink;
 
 /// The annotation naming an image in an index.
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
@@ -28,55 +30,6 @@ pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
 const CONTAINERD_NAME: &str = "io.containerd.image.name";
 /// Contents of the `oci-layout` file.
 pub const OCI_LAYOUT_JSON: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
-
-/// Where a layout is written: files by relative path with known sizes.
-pub trait LayoutSink {
-    /// Write `size` bytes from `reader` as the file `path` (relative, `/`-separated).
-    fn add(&mut self, path: &str, size: u64, reader: &mut dyn Read) -> io::Result<()>;
-    /// Complete the output.
-    fn finish(&mut self) -> io::Result<()>;
-}
-
-/// A layout written into a directory.
-pub struct DirSink {
-    root: PathBuf,
-}
-
-impl DirSink {
-    /// Write into `root` (created if missing).
-    pub fn new(root: &Path) -> Result<DirSink> {
-        fs::create_dir_all(root.join("blobs/sha256"))
-            .map_err(|e| StoreError::io(root.join("blobs/sha256"), e))?;
-        Ok(DirSink {
-            root: root.to_path_buf(),
-        })
-    }
-}
-
-impl LayoutSink for DirSink {
-    fn add(&mut self, path: &str, size: u64, reader: &mut dyn Read) -> io::Result<()> {
-        let target = self.root.join(path);
-        let mut file = File::create(&target)?;
-        let result = io::copy(reader, &mut file).and_then(|n| {
-            if n == size {
-                file.sync_all()
-            } else {
-                Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("{path}: expected {size} bytes, got {n}"),
-                ))
-            }
-        });
-        if result.is_err() {
-            let _ = fs::remove_file(&target);
-        }
-        result
-    }
-
-    fn finish(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
 
 /// An OCI layout as an [`ImageDestination`].
 pub struct LayoutDestination<S: LayoutSink> {

@@ -10,8 +10,10 @@
 //! registry asks with `OCI-Chunk-Min-Length`; `Range` resumes downloads; cross-repository
 //! mounts), never buffering a blob. Nothing is requested by a digest berth cannot verify.
 //!
-//! Methods are blocking (they drive the shared runtime), so the synchronous store and copy
-//! routine can call them from plain threads; blob readers bridge the async body to `Read`.
+//! Methods are blocking (they drive the process's one runtime, [`runtime`], built on first
+//! use), so the synchronous store and copy routine can call them from plain threads; blob
+//! readers bridge the async body to `Read`. Clients with the same TLS setting share one
+//! `reqwest::Client` (its connections) for the whole process.
 //! Credentials: every request goes through one decision (`origin::credentials_for`, asked by
 //! `request::execute` for each hop): the registry's `Authorization` only to the registry's
 //! origin (scheme, host, port), Basic credentials to the bearer realm it names (never over
@@ -21,10 +23,10 @@
 //! TLS: rustls with the system's roots and Mozilla's, plus `certs.d/<host>` (`*.crt` CAs, a
 //! `*.cert`/`*.key` client pair) from `--cert-dir` or `/etc/containers/certs.d/<host>`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Mutex, OnceLock};
 
 use base64::Engine as _;
 use berth_layers::document::{check_document, Declared};
@@ -55,18 +57,51 @@ pub const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60)
 
 use berth_layers::media_type::{DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST};
 
-/// A runtime for the client (two worker threads: the network is the only async part).
-pub fn new_runtime() -> Result<Arc<Runtime>> {
-    tokio::runtime::Builder::new_multi_thread()
+/// The process's one runtime for the network (two worker threads: the network is the only
+/// async part), built on first use, so a command that never reaches the network never starts
+/// it. Every client method drives it; blob readers bridge its bodies to `Read`.
+pub fn runtime() -> Result<&'static Runtime> {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    if let Some(rt) = RUNTIME.get() {
+        return Ok(rt);
+    }
+    let built = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map(Arc::new)
         .map_err(|e| RegistryError::Http {
             method: "START".into(),
             url: "tokio runtime".into(),
             message: e.to_string(),
-        })
+        })?;
+    // Two first uses at once: one runtime is kept, the other dropped unused.
+    Ok(RUNTIME.get_or_init(|| built))
+}
+
+/// The HTTP client for one TLS setting (the certificate directory, `insecure`), built once per
+/// process: every [`Client`] with the same setting shares its connections. Redirects are
+/// off (berth follows them itself, hop by hop). `host` names the client in errors.
+fn http_client(host: &str, cert_dir: &Path, insecure: bool) -> Result<reqwest::Client> {
+    static CLIENTS: Mutex<BTreeMap<(PathBuf, bool), reqwest::Client>> = Mutex::new(BTreeMap::new());
+    let key = (cert_dir.to_path_buf(), insecure);
+    let mut clients = CLIENTS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(c) = clients.get(&key) {
+        return Ok(c.clone());
+    }
+    let mut builder = reqwest::Client::builder()
+        .user_agent(concat!("berth/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(std::time::Duration::from_secs(30))
+        .read_timeout(READ_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none());
+    if insecure {
+        builder = builder.danger_accept_invalid_certs(true);
+    }
+    builder = load_certs(builder, cert_dir)?;
+    let http = builder
+        .build()
+        .map_err(|e| http_err(&Method::GET, host, &e))?;
+    clients.insert(key, http.clone());
+    Ok(http)
 }
 
 /// How to reach a registry.
@@ -112,7 +147,7 @@ pub struct FetchedManifest {
 
 /// A client for one registry host.
 pub struct Client {
-    rt: Arc<Runtime>,
+    rt: &'static Runtime,
     http: reqwest::Client,
     host: String,
     base: Mutex<String>,
@@ -223,25 +258,14 @@ fn load_certs(mut builder: reqwest::ClientBuilder, dir: &Path) -> Result<reqwest
 
 impl Client {
     /// A client for `host` (`host[:port]`); nothing is sent yet.
-    pub fn new(rt: Arc<Runtime>, host: &str, options: ClientOptions) -> Result<Client> {
-        let mut builder = reqwest::Client::builder()
-            .user_agent(concat!("berth/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(std::time::Duration::from_secs(30))
-            .read_timeout(READ_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none());
-        if options.insecure {
-            builder = builder.danger_accept_invalid_certs(true);
-        }
+    pub fn new(host: &str, options: ClientOptions) -> Result<Client> {
         let dir = options
             .cert_dir
             .clone()
-            .unwrap_or_else(|| Path::new("/etc/containers/certs.d").join(host));
-        builder = load_certs(builder, &dir)?;
-        let http = builder
-            .build()
-            .map_err(|e| http_err(&Method::GET, host, &e))?;
+            .unwrap_or_else(|| berth_trust::config_dir::system_path("certs.d").join(host));
+        let http = http_client(host, &dir, options.insecure)?;
         Ok(Client {
-            rt,
+            rt: runtime()?,
             http,
             host: host.to_string(),
             base: Mutex::new(format!("https://{host}")),
@@ -585,16 +609,19 @@ impl Client {
             Ok(resp)
         })?;
         let resumed = offset > 0 && resp.status() == StatusCode::PARTIAL_CONTENT;
+        Ok((self.body_reader(resp, url), resumed))
+    }
+
+    /// `resp`'s body as a blocking `Read` (driven by the runtime from the calling thread); a
+    /// failed read is an `io::Error` wrapping the [`RegistryError`] that names `url`.
+    fn body_reader(&self, resp: Response, url: String) -> Box<dyn Read + Send> {
         let stream = resp
             .bytes_stream()
             .map_err(move |e| std::io::Error::other(http_err(&Method::GET, &url, &e)));
         let reader = tokio_util::io::StreamReader::new(stream);
-        Ok((
-            Box::new(tokio_util::io::SyncIoBridge::new_with_handle(
-                reader,
-                self.rt.handle().clone(),
-            )),
-            resumed,
+        Box::new(tokio_util::io::SyncIoBridge::new_with_handle(
+            reader,
+            self.rt.handle().clone(),
         ))
     }
 }
@@ -696,6 +723,7 @@ fn parse_params(s: &str) -> HashMap<String, String> {
 }
 
 mod origin;
+mod plain;
 mod request;
 mod upload;
 

@@ -19,7 +19,6 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
 
 use berth_image_store::images::MANIFEST_LIMIT;
 use berth_image_store::manifest_lists::ManifestListFiles;
@@ -33,7 +32,6 @@ use oci_spec::image::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tokio::runtime::Runtime;
 
 use crate::client::Client;
 use crate::config::RegistriesConf;

@@ -29,12 +29,11 @@ pub struct AddOptions {
 /// (`containers-storage:NAME` or a bare name or id; a bare name is looked up only locally).
 pub fn describe(
     store: &Store,
-    rt: &Arc<Runtime>,
     input: &str,
     opts: &AddOptions,
 ) -> Result<Vec<(Descriptor, InstanceSource)>> {
     if input.starts_with("docker://") {
-        return describe_remote(rt, input, opts);
+        return describe_remote(input, opts);
     }
     let name = input.strip_prefix("containers-storage:").unwrap_or(input);
     let record = match store.lookup_image(name) {
@@ -63,12 +62,8 @@ pub fn describe(
     )])
 }
 
-fn describe_remote(
-    rt: &Arc<Runtime>,
-    input: &str,
-    opts: &AddOptions,
-) -> Result<Vec<(Descriptor, InstanceSource)>> {
-    let remote = inspect::open(rt, input, &opts.connect)?;
+fn describe_remote(input: &str, opts: &AddOptions) -> Result<Vec<(Descriptor, InstanceSource)>> {
+    let remote = inspect::open(input, &opts.connect)?;
     let name = remote.reference.name();
     let source = |d: &Digest| InstanceSource::Docker {
         reference: format!("docker://{name}@{d}"),
@@ -143,10 +138,9 @@ pub fn push(
     let conf = RegistriesConf::load()?;
     let endpoint = conf.push_endpoint(dest)?;
     let target = endpoint.reference;
-    let rt = crate::client::new_runtime()?;
     let client = opts
         .connect
-        .connect(&rt, target.registry(), &target.name(), endpoint.insecure)?;
+        .connect(target.registry(), &target.name(), endpoint.insecure)?;
     let repo = target.repository();
     if opts.all {
         progress("Getting image list signatures");
@@ -156,7 +150,7 @@ pub fn push(
                     push_local(store, &client, repo, list, image, desc, progress)?
                 }
                 Some(InstanceSource::Docker { reference }) => {
-                    ensure_remote(&rt, &opts.connect, &client, repo, reference, desc, progress)?
+                    ensure_remote(&opts.connect, &client, repo, reference, desc, progress)?
                 }
                 None => {}
             }
@@ -251,7 +245,6 @@ fn push_local(
 }
 
 fn ensure_remote(
-    rt: &Arc<Runtime>,
     connect: &ConnectOptions,
     client: &Client,
     repo: &str,
@@ -270,7 +263,7 @@ fn ensure_remote(
         Ok(_) | Err(RegistryError::ManifestUnknown { .. }) => {}
         Err(e) => return Err(e),
     }
-    let source = inspect::open(rt, reference, connect)?;
+    let source = inspect::open(reference, connect)?;
     if source.is_index() {
         return Err(RegistryError::Invalid {
             what: reference.to_string(),

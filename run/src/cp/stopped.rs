@@ -4,11 +4,11 @@
 //! to this berth process, so the host never sees them and they end with the command; a lock
 //! per container makes copies into one stopped container take turns.
 
-use std::fs::File;
 use std::os::fd::{AsFd, AsRawFd};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use berth_image_store::lock::{FileLock, LockMode};
 use berth_image_store::mount::Mount;
 use oci_spec::runtime::Spec;
 use pathrs::Root;
@@ -46,13 +46,11 @@ pub(crate) fn private_mounts() -> bool {
 }
 
 /// Hold the per-container copy lock (`<bundle>/cp.lock`) until dropped.
-pub(crate) fn lock(bundle: &Path) -> Result<File> {
+pub(crate) fn lock(bundle: &Path) -> Result<FileLock> {
     crate::bundle::create_dir(bundle)?;
     let path = bundle.join("cp.lock");
     let f = crate::bundle::private_file(&path, false)?;
-    rustix::fs::flock(&f, rustix::fs::FlockOperation::LockExclusive)
-        .map_err(|e| RunError::io(&path, e.into()))?;
-    Ok(f)
+    FileLock::on(f, LockMode::Exclusive).map_err(|e| RunError::io(&path, e))
 }
 
 /// The bind mounts of `spec` that cp should see: every `bind` mount outside `/dev`, `/proc`

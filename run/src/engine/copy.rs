@@ -21,7 +21,7 @@ pub struct ContainerRoot {
     pub user: (u32, u32),
     _guards: Vec<berth_image_store::mount::MountGuard>,
     /// A stopped container's copy lock.
-    _lock: Option<std::fs::File>,
+    _lock: Option<berth_image_store::lock::FileLock>,
 }
 
 impl Engine<'_> {

@@ -1,17 +1,20 @@
 //! The text forms of Podman 4's `stats`: Go's `units.HumanSize` and `BytesSize`,
-//! `time.Duration` and `%.2f%%`.
+//! `time.Duration` and `%.2f%%`. The size forms are berth's only ones: the CLI's image lists
+//! and `system prune` print sizes through [`human_size_with_precision`] and [`human_size`].
 
 /// `%.2f%%`.
 pub fn percent(v: f64) -> String {
     format!("{v:.2}%")
 }
 
-/// Go's `%.4g` (4 significant digits, trailing zeros dropped).
-pub(super) fn go_g4(v: f64) -> String {
+/// Go's `%.*g` with `precision` (≥ 1) significant digits: trailing zeros dropped, an
+/// exponent when the number has more integer digits than that (`%.3g` of 999.6 is `1e+03`).
+fn go_g(v: f64, precision: usize) -> String {
     if v == 0.0 {
         return "0".to_string();
     }
-    let sci = format!("{v:.3e}");
+    let digits = precision.max(1);
+    let sci = format!("{v:.*e}", digits - 1);
     let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
     let trim = |s: &str| -> String {
@@ -21,31 +24,36 @@ pub(super) fn go_g4(v: f64) -> String {
             s.to_string()
         }
     };
-    if !(-4..4).contains(&exp) {
+    if exp < -4 || exp >= digits as i32 {
         let sign = if exp < 0 { '-' } else { '+' };
         return format!("{}e{sign}{:02}", trim(mant), exp.abs());
     }
-    let decimals = (3 - exp).max(0) as usize;
+    let decimals = (digits as i32 - 1 - exp).max(0) as usize;
     trim(&format!("{v:.decimals$}"))
 }
 
-pub(super) fn scaled(bytes: u64, base: f64, units: &[&str]) -> String {
+fn scaled(bytes: u64, base: f64, units: &[&str], precision: usize) -> String {
     let mut v = bytes as f64;
     let mut i = 0;
     while v >= base && i + 1 < units.len() {
         v /= base;
         i += 1;
     }
-    format!("{}{}", go_g4(v), units[i])
+    format!("{}{}", go_g(v, precision), units[i])
 }
 
-/// Go's `units.HumanSize`: SI units, 4 significant digits, no space (`241.7kB`, `0B`).
+const SI_UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
+
+/// Go's `units.HumanSize`: SI units, 4 significant digits, no space (`241.7kB`, `0B`), as
+/// Podman's `stats` and `system prune` print sizes.
 pub fn human_size(bytes: u64) -> String {
-    scaled(
-        bytes,
-        1000.0,
-        &["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"],
-    )
+    human_size_with_precision(bytes, 4)
+}
+
+/// Go's `units.HumanSizeWithPrecision`: SI units, `precision` significant digits, no space
+/// (Podman's image lists use 3 and put a space before the unit).
+pub fn human_size_with_precision(bytes: u64, precision: usize) -> String {
+    scaled(bytes, 1000.0, &SI_UNITS, precision)
 }
 
 /// Go's `units.BytesSize`: binary units (`236KiB`, `64MiB`).
@@ -54,6 +62,7 @@ pub fn bytes_size(bytes: u64) -> String {
         bytes,
         1024.0,
         &["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"],
+        4,
     )
 }
 

@@ -236,6 +236,11 @@ fn go_formats() {
     assert_eq!(human_size(237_568), "237.6kB");
     assert_eq!(human_size(999_960), "1000kB");
     assert_eq!(human_size(25_281_572_864), "25.28GB");
+    // Go's `%.3g`, as Podman's image lists use it.
+    assert_eq!(human_size_with_precision(12, 3), "12B");
+    assert_eq!(human_size_with_precision(1_500_000, 3), "1.5MB");
+    assert_eq!(human_size_with_precision(4_861_000, 3), "4.86MB");
+    assert_eq!(human_size_with_precision(999_600, 3), "1e+03kB");
     assert_eq!(bytes_size(245_760), "240KiB");
     assert_eq!(bytes_size(67_108_864), "64MiB");
     assert_eq!(bytes_size(25_281_572_864), "23.55GiB");

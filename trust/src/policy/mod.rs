@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use serde_json::{Map, Value};
 
+use crate::config_dir;
 use crate::gate::{UnverifiedImage, VerifiedImage};
 use crate::gpg::GpgKeyring;
 use crate::identity::{parse_normalized, validate_remap_prefix, SignedIdentity};
@@ -223,10 +224,8 @@ impl Policy {
             return Policy::from_file(path);
         }
         let mut candidates = Vec::new();
-        if let Some(home) = std::env::var_os("HOME") {
-            candidates.push(PathBuf::from(home).join(".config/containers/policy.json"));
-        }
-        candidates.push(PathBuf::from("/etc/containers/policy.json"));
+        candidates.extend(config_dir::user_path("policy.json"));
+        candidates.push(config_dir::system_path("policy.json"));
         for path in candidates {
             if path.exists() {
                 return Policy::from_file(&path);
