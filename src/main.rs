@@ -9,7 +9,8 @@
 //! info, version), [`inspect`] (top-level inspect of any object); [`output`] holds the shared
 //! table and human-readable formatting; [`stdio`] is
 //! berth's own stdout and stderr (its print macros, and what a command does when their reader
-//! has gone); [`template`] is `--format`'s Go-template subset; [`lazy`] makes clap build a subcommand's arguments only when that subcommand runs.
+//! has gone); [`template`] is `--format`'s Go-template subset; [`lazy`] makes clap build a subcommand's arguments only when that subcommand runs;
+//! [`usage`] words clap's usage errors as Podman's.
 
 // Every print goes through `stdio`'s macros: std's panic on a closed pipe.
 #![cfg_attr(not(test), deny(clippy::print_stdout, clippy::print_stderr))]
@@ -30,6 +31,7 @@ mod registry;
 mod system;
 mod template;
 mod trust;
+mod usage;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -172,11 +174,20 @@ fn main() -> ExitCode {
     }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => {
+        Err(e) if !e.use_stderr() => {
+            // Help and version go to stdout with 0.
             let _ = e.print();
-            // Help and version go to stdout with 0; a usage error is berth's own: 125, as
-            // Podman (clap's own code would be 2, which a container's exit code can be).
-            return ExitCode::from(if e.use_stderr() { EXIT_BERTH_ERROR } else { 0 });
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            // A usage error in Podman's words, and berth's own exit code: 125, as Podman
+            // (clap's own code would be 2, which a container's exit code can be).
+            let args: Vec<String> = std::env::args().skip(1).collect();
+            errout!(
+                "{}",
+                usage::podman_style(&e, <Cli as clap::CommandFactory>::command(), &args)
+            );
+            return ExitCode::from(EXIT_BERTH_ERROR);
         }
     };
     init_logging(&cli.log_level);

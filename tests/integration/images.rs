@@ -220,7 +220,7 @@ fn usage_errors_exit_125_as_podman_and_help_exits_0() {
         let out = env.run(args);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(125), "{args:?}: {err}");
-        assert!(err.starts_with("error:"), "{args:?}: {err}");
+        assert!(err.starts_with("Error: "), "{args:?}: {err}");
     }
     assert!(env.ok(&["--help"]).contains("Usage: berth"));
     assert!(env.ok(&["run", "--help"]).contains("Usage: berth run"));

@@ -125,3 +125,46 @@ fn read_only_mounts_writable_tmpfs_dirs_unless_told_not_to() {
     assert!(out.contains("Read-only file system"), "{out}");
     r.assert_no_leftovers();
 }
+
+/// Usage errors in Podman's two lines (`Error: …`, `See '… --help'`), exit 125.
+#[test]
+fn usage_errors_are_podmans() {
+    let env = crate::util::TestEnv::new();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["run", "--bogus", "img"],
+            "Error: unknown flag: --bogus\nSee 'berth run --help'\n",
+        ),
+        (
+            &["volume", "inspect", "-z"],
+            "Error: unknown shorthand flag: 'z' in -z\nSee 'berth volume inspect --help'\n",
+        ),
+        (
+            &["images", "--format"],
+            "Error: flag needs an argument: --format\nSee 'berth images --help'\n",
+        ),
+        (
+            &["stop", "-t", "abc", "x"],
+            "Error: invalid argument \"abc\" for \"-t, --time\" flag: invalid digit found in string\n\
+             See 'berth stop --help'\n",
+        ),
+        (
+            &["image", "bogus"],
+            "Error: unrecognized command `berth image bogus`\n\n\
+             Try 'berth image --help' for more information\n",
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = env.run(args);
+        assert_eq!(out.status.code(), Some(125), "{args:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), *expected, "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    let out = env.run(&["imgs"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("Error: unrecognized command `berth imgs`\n\nDid you mean this?\n"),
+        "{err}"
+    );
+    assert!(err.contains("\timages\n"), "{err}");
+}
