@@ -45,6 +45,11 @@ pub enum RegistryError {
     /// Content that does not match what was announced.
     #[error("{what}: {message}")]
     Invalid { what: String, message: String },
+    /// A short name with no alias and no `unqualified-search-registries` (Podman's words).
+    #[error(
+        "short-name {input:?} did not resolve to an alias and no unqualified-search registries are defined in {config:?}"
+    )]
+    ShortName { input: String, config: PathBuf },
     /// A registry blocked by registries.conf.
     #[error("registry {0} is blocked in registries.conf")]
     Blocked(String),

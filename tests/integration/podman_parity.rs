@@ -168,3 +168,40 @@ fn usage_errors_are_podmans() {
     );
     assert!(err.contains("\timages\n"), "{err}");
 }
+
+/// With no `unqualified-search-registries`, a short name is found in the store as before, but
+/// never guessed at docker.io: Podman's error at once, naming the registries.conf in force.
+#[test]
+fn a_short_name_without_search_registries_is_not_pulled() {
+    use crate::registry_harness::berth;
+    let r = busybox();
+    let conf = r.env.path("registries.conf");
+    for args in [
+        &["pull", "nosuch"][..],
+        &["run", "--rm", "nosuch:1", "true"],
+    ] {
+        // Should berth try a registry after all, it reaches only a closed local port.
+        let out = berth(&r.env, args)
+            .env("HTTPS_PROXY", "http://127.0.0.1:9")
+            .env_remove("NO_PROXY")
+            .env_remove("no_proxy")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(125), "{args:?}: {err}");
+        let name = args[args.len() - 1 - usize::from(args[0] == "run")];
+        assert!(
+            err.contains(&format!(
+                "short-name \"{name}\" did not resolve to an alias and no unqualified-search \
+                 registries are defined in \"{}\"",
+                conf.display()
+            )),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("Trying to pull"), "{err}");
+    }
+    let out = berth(&r.env, &["run", "--rm", "busybox", "echo", "local"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "local\n");
+}
