@@ -205,3 +205,55 @@ fn a_short_name_without_search_registries_is_not_pulled() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "local\n");
 }
+
+/// A registry that is down (connection refused) is tried 3 more times, `--retry-delay` apart,
+/// each retry announced as Podman does; `--retry 0` fails at once, and a missing manifest on a
+/// live registry is not retried.
+#[test]
+fn a_registry_that_is_down_is_retried_three_times() {
+    use crate::registry_harness::{berth, free_port, Registry};
+    let env = crate::util::TestEnv::new();
+    let id = env.import_busybox("busybox");
+    let dead = format!("127.0.0.1:{}/x:1", free_port());
+    let stderr_of = |args: &[&str]| {
+        let started = std::time::Instant::now();
+        let out = berth(&env, args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert_eq!(out.status.code(), Some(125), "{args:?}: {err}");
+        assert!(started.elapsed().as_secs() < 30, "{args:?} took too long");
+        err
+    };
+    let pull: &[&str] = &["pull", "--tls-verify=false", "--retry-delay=10ms", &dead];
+    let push: &[&str] = &[
+        "push",
+        "--tls-verify=false",
+        "--retry-delay",
+        "10ms",
+        &id,
+        &dead,
+    ];
+    for args in [pull, push] {
+        let err = stderr_of(args);
+        let warnings: Vec<&str> = err
+            .lines()
+            .filter(|l| l.contains("Failed, retrying in 10ms ... ("))
+            .collect();
+        assert_eq!(warnings.len(), 3, "{args:?}: {err}");
+        assert!(
+            warnings[0].contains("(1/3). Error: GET http://127.0.0.1:"),
+            "{err}"
+        );
+        assert!(warnings[2].contains("(3/3)"), "{err}");
+        assert!(warnings[2].contains("Connection refused"), "{err}");
+    }
+    let err = stderr_of(&["pull", "--tls-verify=false", "--retry", "0", &dead]);
+    assert!(!err.contains("retrying"), "{err}");
+    let reg = Registry::start();
+    let err = stderr_of(&[
+        "pull",
+        "--retry-delay=10ms",
+        "--tls-verify=false",
+        &reg.image("nosuch:1"),
+    ]);
+    assert!(!err.contains("retrying"), "{err}");
+}
