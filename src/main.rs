@@ -2,7 +2,7 @@
 //! library call (`berth-image-store`, `berth-layers`), so another front end can make the same
 //! calls.
 //!
-//! One file per command group: [`images`] (images, tag, untag, rmi, image inspect/history/
+//! One file per command group: [`images`] (images, history, tag, untag, rmi, image inspect/history/
 //! mount/unmount/prune), [`archive`] (import, save, load), [`registry`] (pull, push, login,
 //! logout, copy, search), [`containers`] (run, create, start, exec, stop, kill, restart, rm,
 //! ps, logs, wait, commit, export, container …, volume …), [`system`] (system check/prune/info,
@@ -78,6 +78,8 @@ enum Command {
     /// Manage images.
     #[command(subcommand)]
     Image(Lazy<images::ImageCommand>),
+    /// Show the history of an image (as `image history`).
+    History(Lazy<images::HistoryArgs>),
     /// Create an image from a rootfs tarball (`-` reads stdin).
     Import(Lazy<archive::ImportArgs>),
     /// Save images to an archive or OCI layout.
@@ -215,6 +217,7 @@ fn on_closed(command: &Command) -> OnClosed {
     use OnClosed::{Finish, Quit};
     match command {
         Command::Images(_)
+        | Command::History(_)
         | Command::Inspect(_)
         | Command::Version(_)
         | Command::Info(_)
@@ -266,6 +269,7 @@ fn run(ctx: &Context, command: Command) -> Result<ExitCode> {
         Command::Untag(a) => images::untag(ctx, a.0),
         Command::Rmi(a) => images::rmi(ctx, a.0),
         Command::Image(c) => images::dispatch(ctx, c.0),
+        Command::History(a) => images::history(ctx, a.0),
         Command::Inspect(a) => inspect::inspect(ctx, a.0),
         Command::Import(a) => archive::import(ctx, a.0),
         Command::Save(a) => archive::save(ctx, a.0),

@@ -1,7 +1,7 @@
 //! The store's SQLite database (WAL): schema, migrations, transactions.
 //!
 //! Tables: `images`, `names`, `image_layers` (each image's chain ids), `layers` (unpacked
-//! snapshots by chain id, with a `complete` flag), `snapshots` (writable), `image_mounts`.
+//! snapshots by chain id, with a `complete` flag), `diff_sizes` (uncompressed layer sizes), `snapshots` (writable), `image_mounts`.
 //! Every multi-row change is one `IMMEDIATE` transaction (so concurrent writers queue on the
 //! busy timeout instead of failing a lock upgrade); a busy timeout lets concurrent `berth`
 //! processes wait for each other.
@@ -18,7 +18,8 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use crate::error::{Result, StoreError};
 
 /// Schema migrations; `user_version` counts how many ran.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE images (
     id TEXT PRIMARY KEY,
     manifest_digest TEXT NOT NULL,
@@ -61,7 +62,14 @@ CREATE TABLE image_mounts (
     refcount INTEGER NOT NULL,
     mountpoint TEXT NOT NULL
 );
-"#];
+"#,
+    r#"
+CREATE TABLE diff_sizes (
+    diff_id TEXT PRIMARY KEY,
+    size INTEGER NOT NULL
+);
+"#,
+];
 
 /// Open the database at `path`: WAL, busy timeout, foreign keys, `synchronous=NORMAL`,
 /// migrations. Every connection to a store's database is opened here (also the run engine's

@@ -9,7 +9,7 @@
 //! overlay/<chain-hex>/   one unpacked layer per chain id (`diff/`), marked incomplete until done
 //! snapshots/<key>/       writable snapshots (`upper/`, `work/`, `merged/`) for containers and builds
 //! mounts/<image-hex>/    read-only image mounts (`berth image mount`)
-//! berth.db               SQLite (WAL): images, names, image_layers, layers, snapshots, image_mounts
+//! berth.db               SQLite (WAL): images, names, image_layers, layers, diff_sizes, snapshots, image_mounts
 //! lock                   store-wide flock: writers shared, gc and check exclusive
 //! berth.open-lock        serializes processes opening (and migrating) the database
 //! ```
@@ -27,6 +27,8 @@
 //!   manifest it reads passes [`copy::check_manifest_document`] (berth-layers'
 //!   `check_document` against its descriptor) and [`copy::check_config_size`] first;
 //!   [`transports`] implements them for OCI layouts, oci-archive and docker-archive.
+//! - [`diff_size`]: layers' uncompressed sizes (table `diff_sizes`, by diff_id), which
+//!   `images` and `history` show as Podman does.
 //! - [`import`]: a rootfs tarball or a directory tree → a one-layer image.
 //! - [`inspect`]: an image's inspect record ([`inspect::ImageInspect`], Podman's shape).
 //! - [`error::StoreError`]: every variant names the digest, name or path concerned.
@@ -36,6 +38,7 @@ pub mod check;
 pub mod content;
 pub mod copy;
 pub mod db;
+pub mod diff_size;
 pub mod error;
 mod fsutil;
 pub mod gc;
