@@ -257,3 +257,20 @@ fn a_registry_that_is_down_is_retried_three_times() {
     ]);
     assert!(!err.contains("retrying"), "{err}");
 }
+
+/// `-it` with a stdin that is not a terminal warns in Podman's words and still runs.
+#[test]
+fn it_without_a_terminal_warns_as_podman() {
+    let r = busybox();
+    let (code, out, err) = r.code(&["run", "--rm", "-it", "busybox", "echo", "hi"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out.trim_end(), "hi");
+    assert!(
+        err.contains(
+            "The input device is not a TTY. The --tty and --interactive flags might not work properly"
+        ),
+        "{err}"
+    );
+    let (_, _, err) = r.code(&["run", "--rm", "-t", "busybox", "true"]);
+    assert!(!err.contains("not a TTY"), "-t alone: {err}");
+}
