@@ -274,3 +274,25 @@ fn it_without_a_terminal_warns_as_podman() {
     let (_, _, err) = r.code(&["run", "--rm", "-t", "busybox", "true"]);
     assert!(!err.contains("not a TTY"), "-t alone: {err}");
 }
+
+/// `volume inspect --format` takes a Go template, one line per volume, as Podman's.
+#[test]
+fn volume_inspect_takes_a_format() {
+    let r = busybox();
+    r.ok(&["volume", "create", "va"]);
+    r.ok(&["volume", "create", "vb"]);
+    let out = r.ok(&[
+        "volume",
+        "inspect",
+        "--format",
+        "{{.Name}} {{.Driver}}",
+        "va",
+        "vb",
+    ]);
+    assert_eq!(out, "va local\nvb local\n");
+    let out = r.ok(&["volume", "inspect", "-f", "{{.Mountpoint}}", "va"]);
+    assert!(out.trim_end().ends_with("/volumes/va/_data"), "{out}");
+    let json: serde_json::Value =
+        serde_json::from_str(&r.ok(&["volume", "inspect", "va"])).unwrap();
+    assert_eq!(json[0]["Name"], "va");
+}
