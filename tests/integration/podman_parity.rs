@@ -101,7 +101,8 @@ fn version_and_info_name_the_architecture_as_go_does() {
     let r = busybox();
     let version = r.ok(&["version"]);
     assert!(version.contains(&format!("linux/{go_arch}")), "{version}");
-    let info: serde_json::Value = serde_json::from_str(&r.ok(&["info"])).unwrap();
+    let info: serde_json::Value =
+        serde_json::from_str(&r.ok(&["info", "--format", "json"])).unwrap();
     assert_eq!(info["host"]["arch"], go_arch, "{info}");
 }
 
@@ -295,4 +296,21 @@ fn volume_inspect_takes_a_format() {
     let json: serde_json::Value =
         serde_json::from_str(&r.ok(&["volume", "inspect", "va"])).unwrap();
     assert_eq!(json[0]["Name"], "va");
+}
+
+/// `info` is YAML by default with Podman's key names; `--format` takes json or a Go template
+/// with Go's field names.
+#[test]
+fn info_is_yaml_with_a_format_as_podman() {
+    let r = busybox();
+    let yaml = r.ok(&["info"]);
+    assert!(yaml.starts_with("host:\n  arch: "), "{yaml}");
+    let root = r.env.root.display().to_string();
+    assert!(yaml.contains(&format!("\n  graphRoot: {root}\n")), "{yaml}");
+    assert!(yaml.contains("\n  imageStore:\n    number: 1\n"), "{yaml}");
+    let out = r.ok(&["info", "--format", "{{.Store.GraphRoot}} {{.Host.OS}}"]);
+    assert_eq!(out, format!("{root} linux\n"));
+    let json: serde_json::Value =
+        serde_json::from_str(&r.ok(&["system", "info", "-f", "json"])).unwrap();
+    assert_eq!(json["store"]["imageStore"]["number"], 1);
 }
