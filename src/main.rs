@@ -48,8 +48,7 @@ const EXIT_BERTH_ERROR: u8 = 125;
 #[command(
     name = "berth",
     version,
-    about = "Daemonless container image toolkit: build, store, move, sign and run OCI images",
-    propagate_version = true
+    about = "Daemonless container image toolkit: build, store, move, sign and run OCI images"
 )]
 struct Cli {
     /// Path to the store root (default /var/lib/berth, rootless ~/.local/share/berth).
@@ -391,5 +390,16 @@ mod tests {
             .err()
             .unwrap();
         assert!(err.to_string().contains("--no-such-flag"), "{err}");
+    }
+
+    /// `-V`/`--version` belong to `berth` itself, not to each subcommand (as Podman's).
+    #[test]
+    fn only_the_top_level_has_a_version_flag() {
+        let err = Cli::try_parse_from(["berth", "-V"]).err().unwrap();
+        assert_eq!(err.kind(), clap::error::ErrorKind::DisplayVersion);
+        let err = Cli::try_parse_from(["berth", "run", "-V", "img"])
+            .err()
+            .unwrap();
+        assert_eq!(err.kind(), clap::error::ErrorKind::UnknownArgument);
     }
 }
