@@ -130,7 +130,10 @@ pub fn list(ctx: &Context, args: ImagesArgs) -> Result<ExitCode> {
     };
     match args.format.as_str() {
         "json" => {
-            let out: Vec<Value> = images.iter().map(image_summary_json).collect();
+            let out = images
+                .iter()
+                .map(|img| Ok(image_summary_json(img, store.uncompressed_size(img)?)))
+                .collect::<Result<Vec<Value>>>()?;
             outln!("{}", serde_json::to_string_pretty(&out)?);
         }
         "table" if args.quiet => {
@@ -162,7 +165,7 @@ pub fn list(ctx: &Context, args: ImagesArgs) -> Result<ExitCode> {
                     }
                     row.push(id_of(img));
                     row.push(human_age(img.created));
-                    row.push(image_size(img.size));
+                    row.push(image_size(store.uncompressed_size(img)?));
                     rows.push(row);
                 }
             }
@@ -190,15 +193,16 @@ fn name_matches(name: &str, filter: &str) -> bool {
     repo_ok && ftag.is_none_or(|t| t == tag)
 }
 
-fn image_summary_json(img: &ImageRecord) -> Value {
+/// `size`: the image's layers uncompressed, plus its manifest and config (Podman's size).
+fn image_summary_json(img: &ImageRecord, size: u64) -> Value {
     json!({
         "Id": img.id.digest(),
         "ParentId": "",
         "RepoTags": img.names,
         "RepoDigests": img.repo_digests(),
-        "Size": img.size,
+        "Size": size,
         "SharedSize": 0,
-        "VirtualSize": img.size,
+        "VirtualSize": size,
         "Containers": 0,
         "Names": img.names,
         "Digest": img.manifest_digest.to_string(),
@@ -438,10 +442,10 @@ pub struct HistoryArgs {
 pub fn history(ctx: &Context, args: HistoryArgs) -> Result<ExitCode> {
     let store = ctx.store()?;
     let img = store.lookup_image(&args.image)?;
-    let manifest = store.image_manifest(&img)?;
     let config = store.image_config(&img)?;
     let entries = config.history().clone().unwrap_or_default();
-    let mut layer_sizes = manifest.layers().iter().map(|l| l.size());
+    // Uncompressed, as Podman shows them.
+    let mut layer_sizes = store.layer_uncompressed_sizes(&img)?.into_iter();
     let mut rows = Vec::new();
     for entry in &entries {
         let size = if entry.empty_layer().unwrap_or(false) {

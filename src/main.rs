@@ -2,7 +2,7 @@
 //! library call (`berth-image-store`, `berth-layers`), so another front end can make the same
 //! calls.
 //!
-//! One file per command group: [`images`] (images, tag, untag, rmi, image inspect/history/
+//! One file per command group: [`images`] (images, history, tag, untag, rmi, image inspect/history/
 //! mount/unmount/prune), [`archive`] (import, save, load), [`registry`] (pull, push, login,
 //! logout, copy, search), [`containers`] (run, create, start, exec, stop, kill, restart, rm,
 //! ps, logs, wait, commit, export, container …, volume …), [`system`] (system check/prune/info,
@@ -10,7 +10,8 @@
 //! table and human-readable formatting; [`prompt`] asks at the terminal (confirmations,
 //! passphrases); [`stdio`] is
 //! berth's own stdout and stderr (its print macros, and what a command does when their reader
-//! has gone); [`template`] is `--format`'s Go-template subset; [`lazy`] makes clap build a subcommand's arguments only when that subcommand runs.
+//! has gone); [`template`] is `--format`'s Go-template subset; [`lazy`] makes clap build a subcommand's arguments only when that subcommand runs;
+//! [`usage`] words clap's usage errors as Podman's.
 
 // Every print goes through `stdio`'s macros: std's panic on a closed pipe.
 #![cfg_attr(not(test), deny(clippy::print_stdout, clippy::print_stderr))]
@@ -32,6 +33,7 @@ mod registry;
 mod system;
 mod template;
 mod trust;
+mod usage;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -48,8 +50,7 @@ const EXIT_BERTH_ERROR: u8 = 125;
 #[command(
     name = "berth",
     version,
-    about = "Daemonless container image toolkit: build, store, move, sign and run OCI images",
-    propagate_version = true
+    about = "Daemonless container image toolkit: build, store, move, sign and run OCI images"
 )]
 struct Cli {
     /// Path to the store root (default /var/lib/berth, rootless ~/.local/share/berth).
@@ -78,6 +79,8 @@ enum Command {
     /// Manage images.
     #[command(subcommand)]
     Image(Lazy<images::ImageCommand>),
+    /// Show the history of an image (as `image history`).
+    History(Lazy<images::HistoryArgs>),
     /// Create an image from a rootfs tarball (`-` reads stdin).
     Import(Lazy<archive::ImportArgs>),
     /// Save images to an archive or OCI layout.
@@ -174,11 +177,20 @@ fn main() -> ExitCode {
     }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => {
+        Err(e) if !e.use_stderr() => {
+            // Help and version go to stdout with 0.
             let _ = e.print();
-            // Help and version go to stdout with 0; a usage error is berth's own: 125, as
-            // Podman (clap's own code would be 2, which a container's exit code can be).
-            return ExitCode::from(if e.use_stderr() { EXIT_BERTH_ERROR } else { 0 });
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            // A usage error in Podman's words, and berth's own exit code: 125, as Podman
+            // (clap's own code would be 2, which a container's exit code can be).
+            let args: Vec<String> = std::env::args().skip(1).collect();
+            errout!(
+                "{}",
+                usage::podman_style(&e, <Cli as clap::CommandFactory>::command(), &args)
+            );
+            return ExitCode::from(EXIT_BERTH_ERROR);
         }
     };
     init_logging(&cli.log_level);
@@ -206,6 +218,7 @@ fn on_closed(command: &Command) -> OnClosed {
     use OnClosed::{Finish, Quit};
     match command {
         Command::Images(_)
+        | Command::History(_)
         | Command::Inspect(_)
         | Command::Version(_)
         | Command::Info(_)
@@ -257,6 +270,7 @@ fn run(ctx: &Context, command: Command) -> Result<ExitCode> {
         Command::Untag(a) => images::untag(ctx, a.0),
         Command::Rmi(a) => images::rmi(ctx, a.0),
         Command::Image(c) => images::dispatch(ctx, c.0),
+        Command::History(a) => images::history(ctx, a.0),
         Command::Inspect(a) => inspect::inspect(ctx, a.0),
         Command::Import(a) => archive::import(ctx, a.0),
         Command::Save(a) => archive::save(ctx, a.0),
@@ -378,5 +392,16 @@ mod tests {
             .err()
             .unwrap();
         assert!(err.to_string().contains("--no-such-flag"), "{err}");
+    }
+
+    /// `-V`/`--version` belong to `berth` itself, not to each subcommand (as Podman's).
+    #[test]
+    fn only_the_top_level_has_a_version_flag() {
+        let err = Cli::try_parse_from(["berth", "-V"]).err().unwrap();
+        assert_eq!(err.kind(), clap::error::ErrorKind::DisplayVersion);
+        let err = Cli::try_parse_from(["berth", "run", "-V", "img"])
+            .err()
+            .unwrap();
+        assert_eq!(err.kind(), clap::error::ErrorKind::UnknownArgument);
     }
 }

@@ -17,6 +17,7 @@ use berth_registry::copy::{copy as copy_between, CopyOptions, Location};
 use berth_registry::platform::Platform;
 use berth_registry::pull::{pull as pull_image, pull_all_tags, PullOptions};
 use berth_registry::push::{push as push_image, push_destination, PushOptions};
+use berth_registry::retry::RetryPolicy;
 use berth_registry::signatures::SignOptions;
 use berth_trust::sigstore::SigstorePrivateKey;
 use clap::Args;
@@ -142,10 +143,10 @@ pub struct PullArgs {
     /// Architecture variant to pull.
     #[arg(long)]
     variant: Option<String>,
-    /// Retries per blob on network errors.
+    /// Times to retry when the registry cannot be reached (and each blob on network errors).
     #[arg(long, default_value_t = 3)]
     retry: u32,
-    /// Delay before the first retry (doubled after each), e.g. 500ms, 2s.
+    /// Delay between retries, e.g. 500ms, 2s (a blob's doubles after each of its retries).
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     retry_delay: Duration,
     /// Blobs fetched at once.
@@ -224,6 +225,12 @@ pub struct PushArgs {
     /// Manifest format: oci or v2s2 (default: as stored).
     #[arg(short, long, value_name = "FORMAT")]
     format: Option<String>,
+    /// Times to retry when the registry cannot be reached.
+    #[arg(long, default_value_t = 3)]
+    retry: u32,
+    /// Delay between retries, e.g. 500ms, 2s.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    retry_delay: Duration,
     #[command(flatten)]
     sign: SignArgs,
 }
@@ -264,6 +271,10 @@ pub fn push(ctx: &Context, args: PushArgs) -> Result<ExitCode> {
         conversion: conv,
         sign: args.sign.options()?,
         observer: reporter.observer(),
+        retry: RetryPolicy {
+            times: args.retry,
+            delay: args.retry_delay,
+        },
     };
     let store = ctx.store()?;
     let print = |line: &str| reporter.line(line);

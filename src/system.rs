@@ -114,37 +114,81 @@ pub fn prune(ctx: &Context, args: PruneArgs) -> Result<ExitCode> {
 
 #[derive(Args)]
 pub struct InfoArgs {
-    /// Output format: `json` (default) or `table`... only json.
-    #[arg(short, long, default_value = "json")]
-    format: String,
+    /// Output format: YAML (default), `json`, or a Go template with Podman's field names
+    /// (`{{.Host.Arch}}`, `{{.Store.GraphRoot}}`).
+    #[arg(short, long)]
+    format: Option<String>,
 }
 
+/// `info` and `system info`: Podman's record, as far as berth has the data, under Podman's key
+/// names; YAML by default as Podman's.
 pub fn info(ctx: &Context, args: InfoArgs) -> Result<ExitCode> {
-    if args.format != "json" {
-        bail!("unknown --format {:?}: only json is supported", args.format);
-    }
     let store = ctx.store()?;
     let images = store.list_images()?;
     let blobs = store.content().list()?;
+    let rootless = !is_root();
     let out = json!({
         "host": {
             "arch": host_arch(),
-            "os": std::env::consts::OS,
+            "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            "hostname": std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|h| h.trim().to_string())
+                .unwrap_or_default(),
             "kernel": kernel_release(),
-            "rootless": !is_root(),
+            "os": std::env::consts::OS,
+            "rootless": rootless,
+            "security": { "rootless": rootless },
         },
         "store": {
-            "graphRoot": store.root(),
+            "configFile": "/etc/containers/storage.conf (not read yet)",
             "graphDriverName": "overlay",
+            "graphRoot": store.root(),
             "imageStore": { "number": images.len() },
             "blobs": blobs.len(),
-            "configFile": "/etc/containers/storage.conf (not read yet)",
+            "runRoot": crate::containers::runroot(ctx),
+            "volumePath": store.root().join("volumes"),
         },
         "trust": trust_info(),
-        "version": { "Version": env!("CARGO_PKG_VERSION") },
+        "version": {
+            "Os": std::env::consts::OS,
+            "OsArch": format!("{}/{}", std::env::consts::OS, host_arch()),
+            "Version": env!("CARGO_PKG_VERSION"),
+        },
     });
-    outln!("{}", serde_json::to_string_pretty(&out)?);
+    match args.format.as_deref() {
+        None => out!("{}", serde_norway::to_string(&out)?),
+        Some("json") => outln!("{}", serde_json::to_string_pretty(&out)?),
+        Some(template) => {
+            let t = crate::template::Template::parse(template, "info")?;
+            out!("{}", t.render_value(&go_names(&out), "info")?);
+        }
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The record with Go's field names, which `--format` templates use (`host.arch` is
+/// `.Host.Arch`, `os` is `.OS`, as Podman's structs name them).
+fn go_names(value: &serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| {
+                let name = match k.as_str() {
+                    "os" => "OS".to_string(),
+                    "cpus" => "CPUs".to_string(),
+                    _ => {
+                        let mut chars = k.chars();
+                        chars
+                            .next()
+                            .map(|c| c.to_uppercase().chain(chars).collect())
+                            .unwrap_or_default()
+                    }
+                };
+                (name, go_names(v))
+            })
+            .collect(),
+        other => other.clone(),
+    }
 }
 
 /// Which policy.json applies, and whether it is the embedded default (no file at all).

@@ -1,7 +1,8 @@
 //! The store's SQLite database (WAL): schema, migrations, transactions.
 //!
 //! Tables: `images`, `names`, `image_layers` (each image's chain ids), `layers` (unpacked
-//! snapshots by chain id, with a `complete` flag), `snapshots` (writable), `image_mounts`;
+//! snapshots by chain id, with a `complete` flag), `diff_sizes` (uncompressed layer sizes),
+//! `snapshots` (writable), `image_mounts`;
 //! berth-run's `containers` and `volumes`; berth-build's `build_cache`. Every table of the
 //! database is created here, by the versioned `MIGRATIONS` (`PRAGMA user_version`), so
 //! one place says what a store of each version holds; the upper crates keep their queries.
@@ -23,7 +24,7 @@ use crate::lock::{FileLock, LockMode};
 
 /// Schema migrations; `user_version` counts how many ran. Append only: a store made by an
 /// earlier berth has run a prefix of these, and the next open runs the rest.
-const MIGRATIONS: &[&str] = &[IMAGES, CONTAINERS_AND_VOLUMES, BUILD_CACHE];
+const MIGRATIONS: &[&str] = &[IMAGES, CONTAINERS_AND_VOLUMES, BUILD_CACHE, DIFF_SIZES];
 
 /// 1: image records, names, unpacked layers, snapshots and image mounts.
 const IMAGES: &str = r#"
@@ -118,6 +119,14 @@ CREATE TABLE build_cache (
     diff_id TEXT,
     created TEXT,
     written TEXT NOT NULL
+);
+"#;
+
+/// 4: layers' uncompressed sizes by diff_id (`diff_size.rs`), which `images` and `history` show.
+const DIFF_SIZES: &str = r#"
+CREATE TABLE diff_sizes (
+    diff_id TEXT PRIMARY KEY,
+    size INTEGER NOT NULL
 );
 "#;
 

@@ -67,6 +67,7 @@ impl Store {
         // Docker's config fields the OCI types drop, read from the blob itself.
         let raw = self.content().read_small(&img.id, CONFIG_LIMIT)?;
         let raw: Value = serde_json::from_slice(&raw).unwrap_or(Value::Null);
+        let size = self.uncompressed_size(img)?;
         Ok(ImageInspect {
             id: img.id.digest().to_string(),
             digest: img.manifest_digest.to_string(),
@@ -87,8 +88,8 @@ impl Store {
             author: config.author().clone().unwrap_or_default(),
             architecture: config.architecture().to_string(),
             os: config.os().to_string(),
-            size: img.size,
-            virtual_size: img.size,
+            size,
+            virtual_size: size,
             graph_driver: json!({ "Name": "overlay", "Data": {} }),
             root_fs: json!({ "Type": "layers", "Layers": config.rootfs().diff_ids() }),
             annotations: manifest

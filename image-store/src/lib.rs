@@ -13,7 +13,7 @@
 //! snapshots/<key>/       writable snapshots (`upper/`, `work/`, `merged/`) for containers and builds
 //! mounts/<image-hex>/    read-only image mounts (`berth image mount`: `merged/`, `empty/`)
 //! berth.db               SQLite (WAL), tables by migration (db.rs): images, names, image_layers,
-//!                        layers, snapshots, image_mounts (this crate); containers, volumes
+//!                        layers, diff_sizes, snapshots, image_mounts (this crate); containers, volumes
 //!                        (berth-run's queries); build_cache ([`build_cache`], berth-build's keys)
 //! lock                   store-wide flock: writers shared, gc and check exclusive
 //! berth.open-lock        serializes processes opening (and migrating) the database
@@ -44,6 +44,8 @@
 //!   manifest it reads passes [`copy::check_manifest_document`] (berth-layers'
 //!   `check_document` against its descriptor) and [`copy::check_config_size`] first;
 //!   [`transports`] implements them for OCI layouts, oci-archive and docker-archive.
+//! - [`diff_size`]: layers' uncompressed sizes (table `diff_sizes`, by diff_id), which
+//!   `images` and `history` show as Podman does.
 //! - [`names`]: local image names (`localhost/…:latest`, `docker.io/library/…`) through
 //!   berth-layers' one reference parser, with the store's rules (sha256 digests only; a
 //!   digest wins over a tag).
@@ -60,6 +62,7 @@ pub mod check;
 pub mod content;
 pub mod copy;
 pub mod db;
+pub mod diff_size;
 pub mod error;
 mod fsutil;
 pub mod gc;

@@ -217,7 +217,7 @@ impl Store {
                 actual: stats.diff_id.to_string(),
             });
         }
-        Ok(())
+        self.record_diff_size(&layer.diff_id, stats.tar_bytes)
     }
 
     /// Create a writable snapshot `key` over `image`'s layers (unpacking them first), or over

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::error::{RegistryError, Result};
-use crate::reference::{Parsed, Reference, DOCKER_IO};
+use crate::reference::{Parsed, Reference};
 
 /// How short names are resolved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -105,6 +105,9 @@ pub struct RegistriesConf {
     pub aliases: BTreeMap<String, String>,
     /// Files read, in order.
     pub files: Vec<PathBuf>,
+    /// The main file (`$CONTAINERS_REGISTRIES_CONF`, the user's, else the system's), whether
+    /// or not it exists: the one errors name, as containers/image's `ConfigPath`.
+    pub main_file: PathBuf,
 }
 
 /// Where to fetch from: a rewritten reference and whether it is insecure.
@@ -121,6 +124,7 @@ impl RegistriesConf {
     pub fn load() -> Result<RegistriesConf> {
         let mut conf = RegistriesConf::default();
         if let Some(path) = std::env::var_os("CONTAINERS_REGISTRIES_CONF") {
+            conf.main_file = PathBuf::from(&path);
             conf.merge_file(Path::new(&path))?;
             return Ok(conf);
         }
@@ -129,9 +133,13 @@ impl RegistriesConf {
             .as_ref()
             .map(|h| h.join(".config/containers/registries.conf"));
         match user.filter(|p| p.exists()) {
-            Some(p) => conf.merge_file(&p)?,
+            Some(p) => {
+                conf.merge_file(&p)?;
+                conf.main_file = p;
+            }
             None => {
                 let sys = Path::new("/etc/containers/registries.conf");
+                conf.main_file = sys.to_path_buf();
                 if sys.exists() {
                     conf.merge_file(sys)?;
                 }
@@ -212,8 +220,9 @@ impl RegistriesConf {
     }
 
     /// Candidates for a parsed input: qualified → itself; an alias → its target; else one per
-    /// search registry (docker.io when none are configured). Enforcing mode with several
-    /// candidates is an error listing them (berth never prompts).
+    /// search registry. With none configured a short name is an error, as Podman's (never a
+    /// silent guess at docker.io). Enforcing mode with several candidates is an error listing
+    /// them (berth never prompts).
     pub fn resolve(&self, input: &str, parsed: &Parsed) -> Result<Vec<Reference>> {
         if let Some(r) = parsed.registry() {
             return Ok(vec![parsed.qualify(r)?.with_default_tag()]);
@@ -224,14 +233,17 @@ impl RegistriesConf {
                 return Ok(vec![aliased.qualify(r)?.with_default_tag()]);
             }
         }
-        let candidates: Vec<Reference> = if self.unqualified_search_registries.is_empty() {
-            vec![parsed.qualify(DOCKER_IO)?.with_default_tag()]
-        } else {
-            self.unqualified_search_registries
-                .iter()
-                .map(|r| Ok(parsed.qualify(r)?.with_default_tag()))
-                .collect::<Result<_>>()?
-        };
+        if self.unqualified_search_registries.is_empty() {
+            return Err(RegistryError::ShortName {
+                input: input.to_string(),
+                config: self.main_file.clone(),
+            });
+        }
+        let candidates: Vec<Reference> = self
+            .unqualified_search_registries
+            .iter()
+            .map(|r| Ok(parsed.qualify(r)?.with_default_tag()))
+            .collect::<Result<_>>()?;
         if candidates.len() > 1 && self.short_name_mode == ShortNameMode::Enforcing {
             let list: Vec<String> = candidates.iter().map(|c| c.to_string()).collect();
             return Err(RegistryError::Reference {
@@ -380,6 +392,21 @@ location = "mirror.local/m"
             c.resolve("app", &p).unwrap()[0].to_string(),
             "example.com/app:latest"
         );
+    }
+
+    #[test]
+    fn a_short_name_without_search_registries_is_an_error_naming_the_file() {
+        let mut c = conf("");
+        c.main_file = PathBuf::from("/etc/containers/registries.conf");
+        let e = c.resolve("img:1", &parse("img:1").unwrap()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "short-name \"img:1\" did not resolve to an alias and no unqualified-search \
+             registries are defined in \"/etc/containers/registries.conf\""
+        );
+        // A qualified name needs no search registry.
+        let q = c.resolve("h.io/img", &parse("h.io/img").unwrap()).unwrap();
+        assert_eq!(q[0].to_string(), "h.io/img:latest");
     }
 
     #[test]

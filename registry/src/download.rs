@@ -133,6 +133,8 @@ fn read_error(url: &str, e: std::io::Error) -> RegistryError {
             method: "GET".into(),
             url: url.to_string(),
             message,
+            // A body cut or stalled half way: the network may do better in a moment.
+            retryable: true,
         },
     }
 }

@@ -27,6 +27,10 @@ pub enum RegistryError {
         method: String,
         url: String,
         message: String,
+        /// Whether the network may do better in a moment (refused, reset, timed out), as
+        /// containers/common's retry rules judge; a name that does not resolve or a TLS
+        /// failure will not.
+        retryable: bool,
     },
     /// The registry answered with an unexpected status.
     #[error("{method} {url}: {status}{detail}")]
@@ -45,6 +49,11 @@ pub enum RegistryError {
     /// Content that does not match what was announced.
     #[error("{what}: {message}")]
     Invalid { what: String, message: String },
+    /// A short name with no alias and no `unqualified-search-registries` (Podman's words).
+    #[error(
+        "short-name {input:?} did not resolve to an alias and no unqualified-search registries are defined in {config:?}"
+    )]
+    ShortName { input: String, config: PathBuf },
     /// A registry blocked by registries.conf.
     #[error("registry {0} is blocked in registries.conf")]
     Blocked(String),
@@ -62,6 +71,17 @@ impl RegistryError {
         RegistryError::Io {
             path: path.into(),
             source,
+        }
+    }
+
+    /// Whether trying a whole pull or push again may succeed, by containers/common's rules
+    /// (Podman's 3 retries): a connection refused, reset or timed out, a 5xx or 429 answer;
+    /// never a missing manifest, refused credentials, a TLS or name-resolution failure.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            RegistryError::Http { retryable, .. } => *retryable,
+            RegistryError::Status { status, .. } => *status >= 500 || *status == 429,
+            _ => false,
         }
     }
 

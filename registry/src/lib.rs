@@ -40,6 +40,8 @@
 //!   recompression into the store), `--force-compression`, `--format oci|v2s2`.
 //! - [`push`]: store → registry: blobs uploaded in parallel (HEAD-skip, retries), then the
 //!   one copy routine writes the manifest by digest, then the tag.
+//! - [`retry`]: Podman's retry of a whole pull or push when the registry is down (3 times,
+//!   1 s apart, only for errors that may pass).
 //! - [`inspect`]: `berth image inspect docker://REF` (Skopeo's `inspect`: summary, `--raw`, `--config`).
 //! - [`manifest_list`]: `berth manifest …`: local lists under `<root>/manifests/`, add, annotate, push.
 //! - [`search`]: `berth search` over registry catalogs.
@@ -72,6 +74,7 @@ pub mod pull;
 pub mod push;
 pub mod reference;
 pub mod remote;
+pub mod retry;
 pub mod search;
 pub mod signatures;
 

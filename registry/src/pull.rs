@@ -26,6 +26,7 @@ use crate::platform::Platform;
 use crate::progress::Observer;
 use crate::reference::{parse, Reference};
 use crate::remote::Progress;
+use crate::retry::{self, RetryPolicy};
 use crate::signatures::RegistrySignatures;
 
 /// What `berth pull` takes.
@@ -35,9 +36,11 @@ pub struct PullOptions {
     pub connect: ConnectOptions,
     /// The platform to pick from an index.
     pub platform: Platform,
-    /// Attempts after the first for each blob.
+    /// Attempts after the first: of reaching the registry and its manifest (Podman's
+    /// retries, `retry_delay` apart), and of each blob.
     pub retry: u32,
-    /// First delay between attempts (doubled each time).
+    /// The delay between attempts to reach the registry; a blob's first delay, doubled
+    /// after each of its attempts.
     pub retry_delay: Duration,
     /// Blobs fetched at once.
     pub max_parallel: usize,
@@ -89,41 +92,69 @@ pub fn fetch_verified(input: &str, opts: &PullOptions, progress: Progress<'_>) -
     let no_registries_d = RegistriesD::default();
     let parsed = parse(input)?;
     let mut errors: Vec<RegistryError> = Vec::new();
+    let retry = RetryPolicy {
+        times: opts.retry,
+        delay: opts.retry_delay,
+    };
     for candidate in conf.resolve(input, &parsed)? {
         progress(&format!("Trying to pull {candidate}..."));
-        for endpoint in conf.pull_endpoints(&candidate)? {
-            match fetch_one(&candidate, &endpoint.reference, endpoint.insecure, opts) {
-                Ok((client, unverified)) => {
-                    // registries.d is read only when the policy wants signatures.
-                    let regd = if policy.needs_signatures("docker", &candidate.to_string()) {
-                        if registries_d.is_none() {
-                            registries_d = Some(RegistriesD::load(opts.registries_d.as_deref())?);
-                        }
-                        registries_d.as_ref().unwrap_or(&no_registries_d)
-                    } else {
-                        &no_registries_d
-                    };
-                    let mut signatures = RegistrySignatures::new(
-                        &client,
-                        endpoint.reference.repository(),
-                        &candidate,
-                        &unverified.signed_digest,
-                        regd,
-                    );
-                    let image = policy.verify(unverified, &mut signatures)?;
-                    return Ok(Fetched {
-                        client,
-                        endpoint: endpoint.reference,
-                        reference: candidate,
-                        image,
-                    });
-                }
-                Err(e) => {
-                    tracing::debug!("pull {}: {e}", endpoint.reference);
-                    errors.push(e);
+        let endpoints = conf.pull_endpoints(&candidate)?;
+        // Each attempt tries the mirrors and the location in order; Podman's retries repeat
+        // the attempt while every endpoint failed for a reason that may pass.
+        let mut failed: Vec<RegistryError> = Vec::new();
+        let found = retry::if_necessary(retry, || {
+            failed.clear();
+            for endpoint in &endpoints {
+                match fetch_one(&candidate, &endpoint.reference, endpoint.insecure, opts) {
+                    Ok(found) => return Ok((endpoint.reference.clone(), found)),
+                    Err(e) => {
+                        tracing::debug!("pull {}: {e}", endpoint.reference);
+                        failed.push(e);
+                    }
                 }
             }
-        }
+            // The error that decides: one that will not pass, if any.
+            let decisive = failed
+                .iter()
+                .position(|e| !e.is_retryable())
+                .unwrap_or(failed.len().saturating_sub(1));
+            Err(if failed.is_empty() {
+                RegistryError::Blocked(candidate.to_string())
+            } else {
+                failed.remove(decisive)
+            })
+        });
+        let (endpoint, (client, unverified)) = match found {
+            Ok(found) => found,
+            Err(e) => {
+                errors.append(&mut failed);
+                errors.push(e);
+                continue;
+            }
+        };
+        // registries.d is read only when the policy wants signatures.
+        let regd = if policy.needs_signatures("docker", &candidate.to_string()) {
+            if registries_d.is_none() {
+                registries_d = Some(RegistriesD::load(opts.registries_d.as_deref())?);
+            }
+            registries_d.as_ref().unwrap_or(&no_registries_d)
+        } else {
+            &no_registries_d
+        };
+        let mut signatures = RegistrySignatures::new(
+            &client,
+            endpoint.repository(),
+            &candidate,
+            &unverified.signed_digest,
+            regd,
+        );
+        let image = policy.verify(unverified, &mut signatures)?;
+        return Ok(Fetched {
+            client,
+            endpoint,
+            reference: candidate,
+            image,
+        });
     }
     Err(crate::error::all_failed(input, errors, || {
         RegistryError::Reference {

@@ -21,6 +21,7 @@ use crate::error::{RegistryError, Result};
 use crate::progress::{Counting, Observer};
 use crate::reference::Reference;
 use crate::remote::{Progress, RegistryDestination};
+use crate::retry::{self, RetryPolicy};
 use crate::signatures::{sign_image, SignOptions};
 
 /// Blobs uploaded at once.
@@ -48,6 +49,8 @@ pub struct PushOptions {
     pub sign: SignOptions,
     /// Byte-level progress of the uploads.
     pub observer: Observer,
+    /// Podman's retries of reaching the registry (`--retry`, `--retry-delay`).
+    pub retry: RetryPolicy,
 }
 
 /// Push `image` (a name or id in `store`) to `dest`, changed as `opts.conversion` says (codec,
@@ -73,7 +76,9 @@ pub fn push(
     let endpoint = conf.push_endpoint(dest)?;
     let target = endpoint.reference;
     let mount_from = mount_candidates(&record.names, &target);
-    let client = connect.connect(target.registry(), &target.name(), endpoint.insecure)?;
+    let client = retry::if_necessary(opts.retry, || {
+        connect.connect(target.registry(), &target.name(), endpoint.insecure)
+    })?;
     let source = StoreSource::new(store, &[(record, Vec::new())])?;
     let images = source.images()?;
     let first = images.first().ok_or_else(|| RegistryError::Invalid {

@@ -182,6 +182,12 @@ pub struct RunArgs {
 pub fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode> {
     enter(ctx)?;
     let interactive = args.create.interactive;
+    if interactive && args.create.tty && !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        // Podman's warning, word for word; the container still gets its terminal.
+        tracing::warn!(
+            "The input device is not a TTY. The --tty and --interactive flags might not work properly"
+        );
+    }
     let mut req = match args.create.request() {
         Ok(r) => r,
         Err(e) => return fail(e),

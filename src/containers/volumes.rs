@@ -21,7 +21,7 @@ pub enum VolumeCommand {
     #[command(alias = "list")]
     Ls(LsArgs),
     /// Display information about volumes (JSON).
-    Inspect(NamesArgs),
+    Inspect(InspectArgs),
     /// Remove volumes (refused while a container uses them).
     Rm(NamesArgs),
     /// Remove every volume no container uses.
@@ -49,6 +49,16 @@ pub struct NamesArgs {
     /// Volume names.
     #[arg(required = true)]
     names: Vec<String>,
+}
+
+#[derive(Args)]
+pub struct InspectArgs {
+    /// Volume names.
+    #[arg(required = true)]
+    names: Vec<String>,
+    /// Output format: `json` (default) or a Go template such as `{{.Mountpoint}}`.
+    #[arg(short, long, default_value = "json")]
+    format: String,
 }
 
 #[derive(Args)]
@@ -107,7 +117,7 @@ pub fn dispatch(ctx: &Context, command: VolumeCommand) -> Result<ExitCode> {
             for n in &a.names {
                 out.push(volume_json(&volumes.get(n)?));
             }
-            outln!("{}", serde_json::to_string_pretty(&out)?);
+            crate::output::print_records(&out, &a.format)?;
         }
         VolumeCommand::Rm(a) => {
             // Each volume on its own, as Podman: the others are removed when one fails; the

@@ -220,7 +220,7 @@ fn usage_errors_exit_125_as_podman_and_help_exits_0() {
         let out = env.run(args);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(125), "{args:?}: {err}");
-        assert!(err.starts_with("error:"), "{args:?}: {err}");
+        assert!(err.starts_with("Error: "), "{args:?}: {err}");
     }
     assert!(env.ok(&["--help"]).contains("Usage: berth"));
     assert!(env.ok(&["run", "--help"]).contains("Usage: berth run"));
@@ -282,4 +282,33 @@ fn image_inspect_shows_the_healthcheck() {
     }
     let v: Value = serde_json::from_str(&env.ok(&["image", "inspect", "busybox"])).unwrap();
     assert!(v[0].get("Healthcheck").is_none(), "{v}");
+}
+
+/// `images`, `history` and `image inspect` show the uncompressed size, as Podman: the layer
+/// tar's own length (here the imported tarball, kept byte for byte), not the gzip blob's.
+#[test]
+fn sizes_are_uncompressed_as_podman() {
+    let env = TestEnv::new();
+    env.import_busybox("busybox");
+    let tar_len = std::fs::metadata(env.busybox_tar()).unwrap().len();
+    let history: serde_json::Value =
+        serde_json::from_str(&env.ok(&["history", "--format", "json", "busybox"])).unwrap();
+    assert_eq!(history[0]["size"].as_u64(), Some(tar_len), "{history}");
+    let list: serde_json::Value =
+        serde_json::from_str(&env.ok(&["images", "--format", "json"])).unwrap();
+    let size = list[0]["Size"].as_u64().unwrap();
+    // The tar, plus a manifest and a config of a few hundred bytes.
+    assert!(
+        size > tar_len && size < tar_len + 4096,
+        "{size} vs {tar_len}"
+    );
+    let inspect: serde_json::Value =
+        serde_json::from_str(&env.ok(&["image", "inspect", "busybox"])).unwrap();
+    assert_eq!(inspect[0]["Size"].as_u64(), Some(size));
+    // After the layer is unpacked (its size recorded then), the same.
+    env.ok(&["image", "mount", "busybox"]);
+    env.ok(&["image", "unmount", "busybox"]);
+    let table = env.ok(&["images"]);
+    let shown = format!("{:.2} MB", size as f64 / 1e6);
+    assert!(table.contains(&shown), "{table} lacks {shown}");
 }

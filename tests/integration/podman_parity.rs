@@ -101,7 +101,8 @@ fn version_and_info_name_the_architecture_as_go_does() {
     let r = busybox();
     let version = r.ok(&["version"]);
     assert!(version.contains(&format!("linux/{go_arch}")), "{version}");
-    let info: serde_json::Value = serde_json::from_str(&r.ok(&["info"])).unwrap();
+    let info: serde_json::Value =
+        serde_json::from_str(&r.ok(&["info", "--format", "json"])).unwrap();
     assert_eq!(info["host"]["arch"], go_arch, "{info}");
 }
 
@@ -124,4 +125,192 @@ fn read_only_mounts_writable_tmpfs_dirs_unless_told_not_to() {
     ]);
     assert!(out.contains("Read-only file system"), "{out}");
     r.assert_no_leftovers();
+}
+
+/// Usage errors in Podman's two lines (`Error: …`, `See '… --help'`), exit 125.
+#[test]
+fn usage_errors_are_podmans() {
+    let env = crate::util::TestEnv::new();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["run", "--bogus", "img"],
+            "Error: unknown flag: --bogus\nSee 'berth run --help'\n",
+        ),
+        (
+            &["volume", "inspect", "-z"],
+            "Error: unknown shorthand flag: 'z' in -z\nSee 'berth volume inspect --help'\n",
+        ),
+        (
+            &["images", "--format"],
+            "Error: flag needs an argument: --format\nSee 'berth images --help'\n",
+        ),
+        (
+            &["stop", "-t", "abc", "x"],
+            "Error: invalid argument \"abc\" for \"-t, --time\" flag: invalid digit found in string\n\
+             See 'berth stop --help'\n",
+        ),
+        (
+            &["image", "bogus"],
+            "Error: unrecognized command `berth image bogus`\n\n\
+             Try 'berth image --help' for more information\n",
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = env.run(args);
+        assert_eq!(out.status.code(), Some(125), "{args:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), *expected, "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    let out = env.run(&["imgs"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("Error: unrecognized command `berth imgs`\n\nDid you mean this?\n"),
+        "{err}"
+    );
+    assert!(err.contains("\timages\n"), "{err}");
+}
+
+/// With no `unqualified-search-registries`, a short name is found in the store as before, but
+/// never guessed at docker.io: Podman's error at once, naming the registries.conf in force.
+#[test]
+fn a_short_name_without_search_registries_is_not_pulled() {
+    use crate::registry_harness::berth;
+    let r = busybox();
+    let conf = r.env.path("registries.conf");
+    for args in [
+        &["pull", "nosuch"][..],
+        &["run", "--rm", "nosuch:1", "true"],
+    ] {
+        // Should berth try a registry after all, it reaches only a closed local port.
+        let out = berth(&r.env, args)
+            .env("HTTPS_PROXY", "http://127.0.0.1:9")
+            .env_remove("NO_PROXY")
+            .env_remove("no_proxy")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(125), "{args:?}: {err}");
+        let name = args[args.len() - 1 - usize::from(args[0] == "run")];
+        assert!(
+            err.contains(&format!(
+                "short-name \"{name}\" did not resolve to an alias and no unqualified-search \
+                 registries are defined in \"{}\"",
+                conf.display()
+            )),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("Trying to pull"), "{err}");
+    }
+    let out = berth(&r.env, &["run", "--rm", "busybox", "echo", "local"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "local\n");
+}
+
+/// A registry that is down (connection refused) is tried 3 more times, `--retry-delay` apart,
+/// each retry announced as Podman does; `--retry 0` fails at once, and a missing manifest on a
+/// live registry is not retried.
+#[test]
+fn a_registry_that_is_down_is_retried_three_times() {
+    use crate::registry_harness::{berth, free_port, Registry};
+    let env = crate::util::TestEnv::new();
+    let id = env.import_busybox("busybox");
+    let dead = format!("127.0.0.1:{}/x:1", free_port());
+    let stderr_of = |args: &[&str]| {
+        let started = std::time::Instant::now();
+        let out = berth(&env, args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert_eq!(out.status.code(), Some(125), "{args:?}: {err}");
+        assert!(started.elapsed().as_secs() < 30, "{args:?} took too long");
+        err
+    };
+    let pull: &[&str] = &["pull", "--tls-verify=false", "--retry-delay=10ms", &dead];
+    let push: &[&str] = &[
+        "push",
+        "--tls-verify=false",
+        "--retry-delay",
+        "10ms",
+        &id,
+        &dead,
+    ];
+    for args in [pull, push] {
+        let err = stderr_of(args);
+        let warnings: Vec<&str> = err
+            .lines()
+            .filter(|l| l.contains("Failed, retrying in 10ms ... ("))
+            .collect();
+        assert_eq!(warnings.len(), 3, "{args:?}: {err}");
+        assert!(
+            warnings[0].contains("(1/3). Error: GET http://127.0.0.1:"),
+            "{err}"
+        );
+        assert!(warnings[2].contains("(3/3)"), "{err}");
+        assert!(warnings[2].contains("Connection refused"), "{err}");
+    }
+    let err = stderr_of(&["pull", "--tls-verify=false", "--retry", "0", &dead]);
+    assert!(!err.contains("retrying"), "{err}");
+    let reg = Registry::start();
+    let err = stderr_of(&[
+        "pull",
+        "--retry-delay=10ms",
+        "--tls-verify=false",
+        &reg.image("nosuch:1"),
+    ]);
+    assert!(!err.contains("retrying"), "{err}");
+}
+
+/// `-it` with a stdin that is not a terminal warns in Podman's words and still runs.
+#[test]
+fn it_without_a_terminal_warns_as_podman() {
+    let r = busybox();
+    let (code, out, err) = r.code(&["run", "--rm", "-it", "busybox", "echo", "hi"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out.trim_end(), "hi");
+    assert!(
+        err.contains(
+            "The input device is not a TTY. The --tty and --interactive flags might not work properly"
+        ),
+        "{err}"
+    );
+    let (_, _, err) = r.code(&["run", "--rm", "-t", "busybox", "true"]);
+    assert!(!err.contains("not a TTY"), "-t alone: {err}");
+}
+
+/// `volume inspect --format` takes a Go template, one line per volume, as Podman's.
+#[test]
+fn volume_inspect_takes_a_format() {
+    let r = busybox();
+    r.ok(&["volume", "create", "va"]);
+    r.ok(&["volume", "create", "vb"]);
+    let out = r.ok(&[
+        "volume",
+        "inspect",
+        "--format",
+        "{{.Name}} {{.Driver}}",
+        "va",
+        "vb",
+    ]);
+    assert_eq!(out, "va local\nvb local\n");
+    let out = r.ok(&["volume", "inspect", "-f", "{{.Mountpoint}}", "va"]);
+    assert!(out.trim_end().ends_with("/volumes/va/_data"), "{out}");
+    let json: serde_json::Value =
+        serde_json::from_str(&r.ok(&["volume", "inspect", "va"])).unwrap();
+    assert_eq!(json[0]["Name"], "va");
+}
+
+/// `info` is YAML by default with Podman's key names; `--format` takes json or a Go template
+/// with Go's field names.
+#[test]
+fn info_is_yaml_with_a_format_as_podman() {
+    let r = busybox();
+    let yaml = r.ok(&["info"]);
+    assert!(yaml.starts_with("host:\n  arch: "), "{yaml}");
+    let root = r.env.root.display().to_string();
+    assert!(yaml.contains(&format!("\n  graphRoot: {root}\n")), "{yaml}");
+    assert!(yaml.contains("\n  imageStore:\n    number: 1\n"), "{yaml}");
+    let out = r.ok(&["info", "--format", "{{.Store.GraphRoot}} {{.Host.OS}}"]);
+    assert_eq!(out, format!("{root} linux\n"));
+    let json: serde_json::Value =
+        serde_json::from_str(&r.ok(&["system", "info", "-f", "json"])).unwrap();
+    assert_eq!(json["store"]["imageStore"]["number"], 1);
 }

@@ -339,7 +339,12 @@ fn dead_registry_is_one_line_naming_the_url() {
     let addr = format!("127.0.0.1:{}", free_port());
     let err = fails(
         &env,
-        &["pull", "--tls-verify=false", &format!("{addr}/x:1")],
+        &[
+            "pull",
+            "--tls-verify=false",
+            "--retry-delay=10ms",
+            &format!("{addr}/x:1"),
+        ],
     );
     assert!(err.contains(&format!("http://{addr}/v2/")), "{err}");
     assert!(err.contains("Connection refused"), "{err}");
@@ -347,7 +352,13 @@ fn dead_registry_is_one_line_naming_the_url() {
     let id = env.import_busybox("busybox");
     let err = fails(
         &env,
-        &["push", "--tls-verify=false", &id, &format!("{addr}/x:1")],
+        &[
+            "push",
+            "--tls-verify=false",
+            "--retry-delay=10ms",
+            &id,
+            &format!("{addr}/x:1"),
+        ],
     );
     assert!(err.contains(&addr), "{err}");
 }

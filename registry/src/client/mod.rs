@@ -73,6 +73,7 @@ pub fn runtime() -> Result<&'static Runtime> {
             method: "START".into(),
             url: "tokio runtime".into(),
             message: e.to_string(),
+            retryable: false,
         })?;
     // Two first uses at once: one runtime is kept, the other dropped unused.
     Ok(RUNTIME.get_or_init(|| built))
@@ -188,6 +189,7 @@ fn http_err(method: &Method, url: &str, e: &(dyn std::error::Error + 'static)) -
             method: method.to_string(),
             url: url.to_string(),
             message: "http: server gave HTTP response to HTTPS client".to_string(),
+            retryable: false,
         };
     }
     let mut message = String::new();
@@ -210,7 +212,48 @@ fn http_err(method: &Method, url: &str, e: &(dyn std::error::Error + 'static)) -
         method: method.to_string(),
         url: url.to_string(),
         message,
+        retryable: is_retryable(e),
     }
+}
+
+/// Whether containers/common's retry rules try again after `e`: an errno of network trouble
+/// (refused, reset, aborted, timed out, unreachable) or a timeout, anywhere in the chain (io
+/// errors opened as in [`is_plain_http_answer`]). A name that does not resolve or a TLS
+/// failure is not retried: it would fail the same way.
+fn is_retryable(e: &(dyn std::error::Error + 'static)) -> bool {
+    use std::io::ErrorKind::*;
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if err
+            .downcast_ref::<reqwest::Error>()
+            .is_some_and(|r| r.is_timeout())
+        {
+            return true;
+        }
+        let mut inner = err.downcast_ref::<std::io::Error>();
+        while let Some(io) = inner {
+            if matches!(
+                io.kind(),
+                ConnectionRefused
+                    | ConnectionReset
+                    | ConnectionAborted
+                    | NotConnected
+                    | TimedOut
+                    | Interrupted
+                    | WouldBlock
+                    | NetworkUnreachable
+                    | HostUnreachable
+                    | NetworkDown
+            ) {
+                return true;
+            }
+            inner = io
+                .get_ref()
+                .and_then(|w| w.downcast_ref::<std::io::Error>());
+        }
+        cur = err.source();
+    }
+    false
 }
 
 async fn status_err(method: &Method, url: &str, resp: Response) -> RegistryError {
@@ -304,10 +347,12 @@ impl Client {
                 method,
                 url,
                 message,
+                retryable,
             }) if !self.options.insecure && !message.contains("Connection refused") => {
                 Err(RegistryError::Http {
                     method,
                     url,
+                    retryable,
                     message: format!(
                         "{message} (for a registry without verifiable TLS use --tls-verify=false, --cert-dir, or insecure = true in registries.conf)"
                     ),
