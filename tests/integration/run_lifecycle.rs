@@ -429,6 +429,17 @@ fn init_runs_as_pid_one_and_forwards_stop() {
         .ok(&["run", "-d", "--init", "busybox", "sleep", "1000"])
         .trim()
         .to_string();
+    // The init installs its handlers before it starts its child: once `sleep` runs, SIGTERM is
+    // the init's to forward (before that, PID 1 without a handler would drop it).
+    let mut started = false;
+    for _ in 0..200 {
+        if r.code(&["exec", &id, "pidof", "sleep"]).0 == Some(0) {
+            started = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(started, "sleep never started under the init");
     r.ok(&["stop", "-t", "10", &id]);
     assert_eq!(r.ok(&["wait", &id]).trim(), "143");
     r.ok(&["rm", &id]);
