@@ -6,21 +6,20 @@
 //! [`Opened`]): a symlink on the way is followed only inside the source root; the last
 //! component is never followed (a symlink is copied as a symlink); directory trees are walked
 //! from descriptor to descriptor without following symlinks, so a stage's rootfs is never
-//! read through a host path string. Writing: every file, directory and link is created
-//! through pathrs (`openat2(RESOLVE_IN_ROOT)`), so a symlink in the image cannot lead a write
-//! outside the rootfs. Owners are 0:0 unless `--chown`; modes are kept unless `--chmod`.
+//! read through a host path string. Writing: the destination is resolved as the image sees
+//! it ([`InRoot::resolve`]: symlinks followed inside the rootfs), then every file, directory
+//! and link is created by berth-layers' [`RootWriter`] from the rootfs' descriptor, never
+//! following a symlink out of it. Owners are 0:0 unless `--chown`; modes are kept unless
+//! `--chmod`. This file keeps COPY's own rules (context, `--parents`, `--chown`, `--chmod`).
 
 use std::ffi::{OsStr, OsString};
-use std::fs::{File, Permissions};
+use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
 
-use berth_layers::inroot::{self, InRoot, Meta};
-use pathrs::flags::OpenFlags;
-use pathrs::{InodeType, Root};
+use berth_layers::inroot::{self, Attrs, InRoot, Meta, RootWriter};
 use rustix::fs::{FileType, Mode, OFlags};
 
 use crate::expand::glob;
@@ -195,20 +194,16 @@ pub fn open_file_at(dir: BorrowedFd<'_>, name: &OsStr, meta: &Meta) -> io::Resul
     Ok(File::from(fd))
 }
 
-fn perr(path: &Path, what: &str, e: pathrs::error::Error) -> io::Error {
-    io::Error::other(format!("{what} {}: {e}", path.display()))
-}
-
 /// Do the copy into `rootfs` (the mounted snapshot). Errors name the source or destination.
 pub fn copy_into(rootfs: &Path, req: &CopyRequest) -> io::Result<()> {
-    let root = Root::open(rootfs).map_err(|e| perr(rootfs, "open", e))?;
+    let root = RootWriter::open(rootfs)?;
     let dest_rel = clean_rel(&req.dest).unwrap_or_default();
     let dest_is_dir_syntax = req.dest.ends_with('/') || dest_rel.as_os_str().is_empty();
     let dest_exists_dir = req.dest_is_dir.unwrap_or_else(|| {
-        root.resolve(&dest_rel)
-            .ok()
-            .and_then(|h| rustix::fs::fstat(&h).ok())
-            .is_some_and(|st| rustix::fs::FileType::from_raw_mode(st.st_mode).is_dir())
+        let st = root.root().stat(&dest_rel);
+        st.ok()
+            .flatten()
+            .is_some_and(|m| m.kind == FileType::Directory)
     });
     if (req.sources.len() > 1 || req.parents) && !dest_is_dir_syntax && !dest_exists_dir {
         return Err(io::Error::other(format!(
@@ -217,8 +212,8 @@ pub fn copy_into(rootfs: &Path, req: &CopyRequest) -> io::Result<()> {
         )));
     }
     let into_dir = dest_is_dir_syntax || dest_exists_dir;
-    let w = Writer {
-        root: &root,
+    let mut w = Writer {
+        w: root,
         owner: req.owner,
         keep_owner: req.keep_owner,
         mode: req.mode,
@@ -234,9 +229,8 @@ pub fn copy_into(rootfs: &Path, req: &CopyRequest) -> io::Result<()> {
             } => {
                 let dir = w.dest_dir(&dest_rel)?;
                 let f = Opened::new(sroot, rel, shown)?.file()?;
-                let shown_dir = rootfs.join(&dest_rel);
                 let opts = berth_layers::ApplyOptions::default();
-                berth_layers::apply_layer_in(f, dir, &shown_dir, &opts)
+                berth_layers::apply_layer_in(f, dir, &opts)
                     .map_err(|e| io::Error::other(format!("extracting {shown}: {e}")))?;
             }
             Source::Inline { name, content } => {
@@ -270,7 +264,7 @@ pub fn copy_into(rootfs: &Path, req: &CopyRequest) -> io::Result<()> {
                     // is copied.
                     if req.parents {
                         w.dir(&to, Some(&md))?;
-                    } else if root.resolve(&to).is_err() {
+                    } else if !matches!(w.w.root().stat(&to), Ok(Some(_))) {
                         w.new_dest_dir(&to)?;
                     }
                     w.tree(dir, &sroot.join(rel), rel, Path::new(""), &to)?;
@@ -294,6 +288,15 @@ pub fn copy_into(rootfs: &Path, req: &CopyRequest) -> io::Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// Make directory `dir` in `rootfs` as the image sees the path (symlinks on the way followed
+/// inside the rootfs), missing components 0755: WORKDIR.
+pub fn make_dirs(rootfs: &Path, dir: &Path) -> io::Result<()> {
+    let mut w = RootWriter::open(rootfs)?;
+    let dir = w.root().resolve(dir, true)?.path;
+    w.mkdirs(&dir, 0o755)?;
     Ok(())
 }
 
@@ -332,7 +335,7 @@ pub fn adopt_parent_dirs(rootfs: &Path, parent: &Path, dest: &str) -> io::Result
 }
 
 struct Writer<'a> {
-    root: &'a Root,
+    w: RootWriter,
     owner: (u32, u32),
     keep_owner: bool,
     mode: Option<u32>,
@@ -347,12 +350,25 @@ impl Writer<'_> {
             .is_some_and(|x| x.excluded(rel) || x.excluded(srel))
     }
 
-    fn parent(&self, target: &Path) -> io::Result<()> {
+    /// `to` as the image sees it: symlinks on the way followed inside the rootfs (the last
+    /// one too with `follow_last`); the result has no symlink before its last component.
+    fn resolved(&self, to: &Path, follow_last: bool) -> io::Result<PathBuf> {
+        let r = self.w.root().resolve(to, follow_last).map_err(|e| {
+            let e = match e.raw_os_error() {
+                Some(libc::ELOOP) => io::Error::other("too many levels of symbolic links"),
+                _ => e,
+            };
+            io::Error::new(e.kind(), format!("{}: {e}", self.w.shown(to).display()))
+        })?;
+        Ok(r.path)
+    }
+
+    /// Make the directories above `target` (0755 where missing).
+    fn parent(&mut self, target: &Path) -> io::Result<()> {
         if let Some(p) = target.parent() {
             if !p.as_os_str().is_empty() {
-                self.root
-                    .mkdir_all(p, &Permissions::from_mode(0o755))
-                    .map_err(|e| perr(p, "create directory", e))?;
+                let p = self.resolved(p, true)?;
+                self.w.mkdirs(&p, 0o755)?;
             }
         }
         Ok(())
@@ -363,7 +379,7 @@ impl Writer<'_> {
     /// the ignore rules and `--exclude` exclude. Walked from descriptor to descriptor, never
     /// following a symlink.
     fn tree(
-        &self,
+        &mut self,
         src: BorrowedFd<'_>,
         from: &Path,
         rel: &Path,
@@ -392,7 +408,7 @@ impl Writer<'_> {
 
     /// Copy the non-directory `name` below `dir` (`from` in messages, metadata `md`) to `to`.
     fn entry(
-        &self,
+        &mut self,
         dir: BorrowedFd<'_>,
         name: &OsStr,
         md: &Meta,
@@ -403,23 +419,13 @@ impl Writer<'_> {
             FileType::Symlink => {
                 let target = rustix::fs::readlinkat(dir, name, Vec::new())?;
                 let target = PathBuf::from(OsStr::from_bytes(target.as_bytes()));
-                self.replace(to)?;
-                self.root
-                    .create(to, &InodeType::Symlink(target))
-                    .map_err(|e| perr(to, "create symlink", e))?;
-                let h = self
-                    .root
-                    .resolve_nofollow(to)
-                    .map_err(|e| perr(to, "resolve", e))?;
-                let (uid, gid) = self.owner_of(Some(md));
-                rustix::fs::chownat(
-                    &h,
-                    "",
-                    Some(rustix::fs::Uid::from_raw(uid)),
-                    Some(rustix::fs::Gid::from_raw(gid)),
-                    rustix::fs::AtFlags::EMPTY_PATH | rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
-                )
-                .map_err(|e| io::Error::other(format!("chown {}: {e}", to.display())))?;
+                let to = self.replace(to)?;
+                self.w.symlink(&to, &target)?;
+                let attrs = Attrs {
+                    owner: Some(self.owner_of(Some(md))),
+                    ..Attrs::default()
+                };
+                self.w.set_attrs(&to, true, &attrs)?;
                 Ok(())
             }
             FileType::RegularFile => {
@@ -434,34 +440,29 @@ impl Writer<'_> {
         }
     }
 
-    /// Create directory `to` in the root (in-root resolution) and open it as a root of its
-    /// own, for an archive to be extracted into.
-    fn dest_dir(&self, to: &Path) -> io::Result<Root> {
-        let h = if to.as_os_str().is_empty() {
-            self.root.resolve("/").map_err(|e| perr(to, "open", e))?
-        } else {
-            self.root
-                .mkdir_all(to, &Permissions::from_mode(0o755))
-                .map_err(|e| perr(to, "create directory", e))?
-        };
-        Ok(Root::from_fd(h))
+    /// Create directory `to` in the root (resolved as the image sees it) and open it as a
+    /// root of its own, for an archive to be extracted into.
+    fn dest_dir(&mut self, to: &Path) -> io::Result<InRoot> {
+        let to = self.resolved(to, true)?;
+        self.w.mkdirs(&to, 0o755)?;
+        let dir = self.w.open_dir(&to)?;
+        Ok(InRoot::from_fd(dir, &self.w.shown(&to)))
     }
 
-    /// Remove a non-directory at `to` so it can be created again.
-    fn replace(&self, to: &Path) -> io::Result<()> {
-        if let Ok(h) = self.root.resolve_nofollow(to) {
-            let st = rustix::fs::fstat(&h)?;
-            if rustix::fs::FileType::from_raw_mode(st.st_mode).is_dir() {
+    /// Remove a non-directory at `to` (its last component not followed) so it can be created
+    /// again; returns where that is, resolved as the image sees it.
+    fn replace(&mut self, to: &Path) -> io::Result<PathBuf> {
+        let to = self.resolved(to, false)?;
+        if let Some(m) = self.w.lstat(&to)? {
+            if m.kind == FileType::Directory {
                 return Err(io::Error::other(format!(
                     "{} is a directory in the image",
                     to.display()
                 )));
             }
-            self.root
-                .remove_file(to)
-                .map_err(|e| perr(to, "remove", e))?;
+            self.w.remove(&to, m.kind)?;
         }
-        Ok(())
+        Ok(to)
     }
 
     /// The owner of a copy of a source with metadata `md` (`None`: made by the copy).
@@ -472,66 +473,65 @@ impl Writer<'_> {
         }
     }
 
-    fn file(&self, to: &Path, data: &mut dyn Read, mode: u32, md: Option<&Meta>) -> io::Result<()> {
-        self.replace(to)?;
-        let flags =
-            OpenFlags::O_WRONLY | OpenFlags::O_EXCL | OpenFlags::O_NOFOLLOW | OpenFlags::O_CLOEXEC;
-        let mut f: File = self
-            .root
-            .create_file(to, flags, &Permissions::from_mode(0o600))
-            .map_err(|e| perr(to, "create", e))?;
-        io::copy(data, &mut f)?;
-        self.meta(
-            &f,
-            to,
-            self.mode.unwrap_or(mode & 0o7777),
-            self.owner_of(md),
-        )?;
+    fn file(
+        &mut self,
+        to: &Path,
+        data: &mut dyn Read,
+        mode: u32,
+        md: Option<&Meta>,
+    ) -> io::Result<()> {
+        let to = self.replace(to)?;
+        let mut f = self.w.create_file(&to)?;
+        self.w.write_content(&mut f, &to, data)?;
+        let attrs = Attrs {
+            owner: Some(self.owner_of(md)),
+            mode: Some(self.mode.unwrap_or(mode & 0o7777)),
+            ..Attrs::default()
+        };
+        self.w.set_file_attrs(&f, &to, &attrs)?;
         f.flush()
     }
 
     /// Copy a source directory's metadata (`md`) to directory `to`, made if missing.
-    fn dir(&self, to: &Path, md: Option<&Meta>) -> io::Result<()> {
+    fn dir(&mut self, to: &Path, md: Option<&Meta>) -> io::Result<()> {
         let mode = md.map_or(0o755, |m| m.mode & 0o7777);
         self.dir_with(to, self.mode.unwrap_or(mode), self.owner_of(md))
     }
 
     /// The destination directory a copy of a directory's contents creates: 0755 (not
     /// `--chmod`), owned by the `--chown` owner, as Buildah.
-    fn new_dest_dir(&self, to: &Path) -> io::Result<()> {
+    fn new_dest_dir(&mut self, to: &Path) -> io::Result<()> {
         self.dir_with(to, 0o755, self.owner)
     }
 
-    fn dir_with(&self, to: &Path, mode: u32, owner: (u32, u32)) -> io::Result<()> {
+    fn dir_with(&mut self, to: &Path, mode: u32, owner: (u32, u32)) -> io::Result<()> {
         if to.as_os_str().is_empty() {
             return Ok(());
         }
-        let h = self
-            .root
-            .mkdir_all(to, &Permissions::from_mode(0o755))
-            .map_err(|e| perr(to, "create directory", e))?;
-        let f = h
-            .reopen(OpenFlags::O_RDONLY | OpenFlags::O_DIRECTORY)
-            .map_err(|e| perr(to, "open directory", e))?;
-        self.meta(&f, to, mode, owner)
-    }
-
-    fn meta(&self, f: &File, to: &Path, mode: u32, owner: (u32, u32)) -> io::Result<()> {
+        let to = self.resolved(to, true)?;
+        self.w.mkdirs(&to, 0o755)?;
+        let dir = self.w.open_dir(&to)?;
+        let named = |e: rustix::io::Errno| {
+            io::Error::new(
+                io::Error::from(e).kind(),
+                format!("{}: {e}", self.w.shown(&to).display()),
+            )
+        };
         rustix::fs::fchown(
-            f,
+            &dir,
             Some(rustix::fs::Uid::from_raw(owner.0)),
             Some(rustix::fs::Gid::from_raw(owner.1)),
         )
-        .map_err(|e| io::Error::other(format!("chown {}: {e}", to.display())))?;
-        f.set_permissions(Permissions::from_mode(mode))
+        .map_err(named)?;
+        rustix::fs::fchmod(&dir, Mode::from_raw_mode(mode)).map_err(named)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::fs;
-    use std::os::unix::fs::symlink;
+    use std::fs::{self, Permissions};
+    use std::os::unix::fs::{symlink, PermissionsExt};
 
     #[test]
     fn clean_rel_refuses_escape() {

@@ -28,8 +28,9 @@
 //!   `executor::squash` (`--squash`, `--squash-all`).
 //! - [`metadata`]: ENV, LABEL, EXPOSE, VOLUME, USER, WORKDIR, CMD, ENTRYPOINT, STOPSIGNAL.
 //! - [`copy`]: COPY/ADD sources resolved inside the context (or another stage) and read from
-//!   descriptors (`berth_layers::inroot`), written into the rootfs through pathrs
-//!   (`openat2(RESOLVE_IN_ROOT)`).
+//!   descriptors (`berth_layers::inroot`), written into the rootfs by berth-layers'
+//!   `RootWriter` (the destination resolved as the image sees it, nothing followed out of the
+//!   rootfs); WORKDIR directories too.
 //! - [`cache`]: the layer cache (`--layers`): step keys (parent layers, config, inputs,
 //!   source digests) → recorded layers, in the store's `build_cache` table
 //!   (`berth_image_store::build_cache`); `prune` drops stale

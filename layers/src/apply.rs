@@ -1,8 +1,9 @@
 //! Apply a layer stream into a directory, safely.
 //!
-//! The tar crate only parses; every file is created by this module relative to a directory
-//! handle with in-root resolution (pathrs, openat2 `RESOLVE_IN_ROOT`). Hostile entries are
-//! refused with [`crate::LayerError::Entry`] naming the entry.
+//! The tar crate only parses; every file is created by [`crate::inroot::RootWriter`] relative
+//! to directory handles, never following a symlink out of the root. Hostile entries are
+//! refused with [`crate::LayerError::Entry`] naming the entry; `apply/entry.rs` holds the OCI
+//! rules per entry (whiteouts, opaque directories, replacement).
 //!
 //! Choices where the OCI image spec leaves room:
 //! - Names: a leading `/` or `./` is dropped (names are relative to the root); any `..`
@@ -24,7 +25,7 @@
 mod entry;
 
 use std::io::{self, BufReader, Read};
-use std::path::{Component, Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -33,6 +34,7 @@ use tar::EntryType;
 use crate::compression;
 use crate::digest::{Digest, Sha256Counter};
 use crate::error::{LayerError, Result};
+use crate::inroot::{entry_path, InRoot, RootWriter};
 use entry::{Applier, Item};
 
 /// What to do with whiteout entries.
@@ -108,16 +110,15 @@ pub fn apply_layer(
     root: &Path,
     options: &ApplyOptions,
 ) -> Result<ApplyStats> {
-    let opened = pathrs::Root::open(root).map_err(|e| LayerError::io(root, entry::to_io(e)))?;
-    apply_layer_in(layer, opened, root, options)
+    let opened = InRoot::open(root).map_err(|e| LayerError::io(root, e))?;
+    apply_layer_in(layer, opened, options)
 }
 
-/// [`apply_layer`] into a directory already opened as a pathrs root (a directory resolved
-/// inside a container's rootfs, say), shown as `shown` in messages.
+/// [`apply_layer`] into a directory already opened (a directory resolved inside a container's
+/// rootfs, say).
 pub fn apply_layer_in(
     layer: impl Read + Send,
-    root: pathrs::Root,
-    shown: &Path,
+    root: InRoot,
     options: &ApplyOptions,
 ) -> Result<ApplyStats> {
     let limits = options.limits;
@@ -140,7 +141,7 @@ pub fn apply_layer_in(
             LayerError::Stream(e)
         }
     };
-    let mut applier = Applier::new(root, shown, options);
+    let mut applier = Applier::new(RootWriter::new(root), options);
     let mut archive = tar::Archive::new(counted);
     let mut entries = 0u64;
     {
@@ -333,7 +334,7 @@ impl Extensions {
                 "GNU sparse entries are not supported",
             ));
         }
-        let path = normalize(&name).map_err(|why| LayerError::entry(&shown, why))?;
+        let path = entry_path(&name).map_err(|why| LayerError::entry(&shown, why))?;
         let device = match kind {
             EntryType::Char | EntryType::Block => (
                 header
@@ -387,26 +388,4 @@ fn lenient<T: Default>(parsed: io::Result<T>, raw: &[u8]) -> io::Result<T> {
         Err(_) if raw.iter().all(|&b| b == 0 || b == b' ') => Ok(T::default()),
         other => other,
     }
-}
-
-/// A layer name as a relative path: leading `/` and `.` components dropped, `..` refused.
-/// `None` names the root itself.
-pub(crate) fn normalize(name: &[u8]) -> std::result::Result<Option<PathBuf>, String> {
-    if name.contains(&0) {
-        return Err("name contains a NUL byte".into());
-    }
-    let mut out = PathBuf::new();
-    for comp in name.split(|&b| b == b'/') {
-        match comp {
-            b"" | b"." => {}
-            b".." => return Err("name contains a '..' component: refused".into()),
-            c => out.push(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(c)),
-        }
-    }
-    debug_assert!(out.components().all(|c| matches!(c, Component::Normal(_))));
-    Ok(if out.as_os_str().is_empty() {
-        None
-    } else {
-        Some(out)
-    })
 }

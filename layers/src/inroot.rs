@@ -20,8 +20,9 @@
 //!   one level below an opened directory, for walks (the layer differ, COPY sources, tree
 //!   removal in the store).
 //!
-//! Creating entries inside a root is pathrs' work (openat2 `RESOLVE_IN_ROOT`):
-//! [`crate::apply`], `copy` in berth-build, `cp` in berth-run.
+//! - [`write::RootWriter`]: creating, replacing and changing entries inside a root, the one
+//!   implementation of invariant 4, for layer apply, `cp` in berth-run and COPY/ADD in
+//!   berth-build.
 
 use std::ffi::{OsStr, OsString};
 use std::io;
@@ -31,6 +32,10 @@ use std::path::{Component, Path, PathBuf};
 
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, Stat};
 use rustix::io::Errno;
+
+pub mod write;
+
+pub use write::{entry_path, Attrs, LinkTarget, RootWriter, Special, WriteError, XattrFailures};
 
 /// Symlinks followed at most while resolving one path (Linux's own limit).
 pub const MAX_LINKS: usize = 40;
@@ -114,6 +119,15 @@ impl InRoot {
             top,
             path: path.to_path_buf(),
         })
+    }
+
+    /// The tree whose top directory is `top` (any directory descriptor, `O_PATH` is
+    /// enough), shown as `path` in messages.
+    pub fn from_fd(top: OwnedFd, path: &Path) -> InRoot {
+        InRoot {
+            top,
+            path: path.to_path_buf(),
+        }
     }
 
     /// The host path the tree was opened at (for messages).

@@ -22,15 +22,20 @@
 //!   optional fixed mtime, PAX for long names and xattrs).
 //! - [`diff`]: an overlay upper dir → layer (whiteouts, opaque dirs), and a plain two-directory
 //!   diff as fallback.
-//! - [`apply`]: a layer stream → a directory, created by our own code through in-root
-//!   resolution (pathrs, openat2 `RESOLVE_IN_ROOT`); hostile entries are refused with an error
-//!   naming the entry; limits stop decompression bombs. `apply/entry.rs` holds the
-//!   per-entry file system work (parents, replacement, metadata, whiteouts).
+//! - [`apply`]: a layer stream → a directory, written by [`inroot::RootWriter`]; hostile
+//!   entries are refused with an error naming the entry; limits stop decompression bombs.
+//!   `apply/entry.rs` holds the OCI rules per entry (whiteouts, opaque directories, what a
+//!   layer's own entries survive, devices only when privileged).
 //! - [`inroot`]: [`inroot::InRoot`], file system work inside a tree untrusted code may have
 //!   shaped (a container's rootfs, an overlay upper dir, a snapshot) from a descriptor of its
 //!   top, one name at a time, never following a symlink out: in-root resolution as the
 //!   container sees a path, exact lookups and removals through real directories only, and
 //!   descriptor-relative walking for the differ and the store's tree removal.
+//!   `inroot/write.rs`: [`inroot::RootWriter`], the one implementation of invariant 4
+//!   (nothing written outside the target root) for layer apply, `cp` (berth-run) and
+//!   COPY/ADD (berth-build): directories, files (streamed), symlinks, hard links, devices and
+//!   FIFOs created or replaced relative to directory descriptors, owners, modes, times and
+//!   extended attributes set without following the entry; errors name the path.
 //! - [`pax`]: PAX header records, written and read by their lengths (binary values).
 //! - [`xattrs`]: which extended attributes travel with a file (not overlayfs' own, not SELinux
 //!   labels), and reading them.

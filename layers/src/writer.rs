@@ -68,8 +68,8 @@ type Compressed<W> = Box<dyn FinishWrite<HashingWriter<W>>>;
 
 /// Streams tar entries into a compressed, hashed layer blob.
 ///
-/// Entries are appended by the caller in the order they should appear; [`crate::diff`]
-/// sorts them for deterministic output. Owners are numeric only, long names and xattrs use PAX.
+/// Entries are appended by the caller in the order they should appear (the differs sort
+/// them for deterministic output). Owners are numeric only, long names and xattrs use PAX.
 pub struct LayerWriter<W: Write + Send + 'static> {
     out: BufWriter<HashingWriter<Compressed<W>>>,
     options: LayerOptions,
@@ -237,7 +237,7 @@ impl<W: Write + Send + 'static> LayerWriter<W> {
         if entry.header().entry_type() == EntryType::XGlobalHeader {
             return Ok(());
         }
-        crate::apply::normalize(&name)
+        crate::inroot::entry_path(&name)
             .map_err(|why| LayerError::entry(String::from_utf8_lossy(&name), why))?;
         let link = entry.link_name_bytes().map(|l| l.into_owned());
         let mut pax = Vec::new();

@@ -611,10 +611,7 @@ impl Builder<'_> {
         key.part(b"WORKDIR").part(dir.as_bytes());
         self.fs_step(st, created_by, false, Some(key.finish()), |snap| {
             let _mounts = mount_all(snap)?;
-            let root = pathrs::Root::open(&snap.mountpoint)
-                .map_err(|e| BuildError::Invalid(format!("{}: {e}", snap.mountpoint.display())))?;
-            use std::os::unix::fs::PermissionsExt;
-            root.mkdir_all(&rel, &std::fs::Permissions::from_mode(0o755))
+            crate::copy::make_dirs(&snap.mountpoint, &rel)
                 .map_err(|e| BuildError::Invalid(format!("creating WORKDIR {dir}: {e}")))?;
             Ok(())
         })

@@ -1,30 +1,28 @@
-//! Writing side of `cp`: a tar stream → files below one directory, created through pathrs
-//! with in-root resolution (openat2 `RESOLVE_IN_ROOT`), the directory's handle being the
-//! root. Whatever the stream or the container does, nothing is created outside that
-//! directory:
+//! Writing side of `cp`: a tar stream → files below one directory, created by berth-layers'
+//! [`RootWriter`] from that directory's descriptor, never following a symlink out of it.
+//! Whatever the stream or the container does, nothing is created outside that directory:
 //! - names are relative; a `..` component refuses the entry;
 //! - an existing parent that is a symlink or not a directory refuses the entry (no write
 //!   through a symlink); missing parents are made 0755;
 //! - a directory does not replace a non-directory, nor the other way round, unless
 //!   `overwrite` (Podman's `--overwrite`);
 //! - hard links must name an existing non-directory, non-symlink below the root.
+//!
+//! This file keeps `cp`'s own policy (owners, `--overwrite`, set-id bits, devices, which
+//! extended attributes cross); the file system work is the writer's.
 
-use std::collections::HashSet;
-use std::ffi::OsStr;
-use std::fs::Permissions;
-use std::io::{self, Read};
 use std::os::fd::AsFd;
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
-use pathrs::flags::OpenFlags;
-use pathrs::{InodeType, Root};
-use rustix::fs::{AtFlags, FileType, Gid, Timestamps, Uid};
+use berth_layers::inroot::{
+    entry_path, Attrs, InRoot, RootWriter, Special, WriteError, XattrFailures,
+};
+use pathrs::Root;
+use rustix::fs::FileType;
 use tar::EntryType;
 
-use super::error::{is_enoent, perr, CopyError};
-use super::xattrs::{self, XattrPolicy, Xattrs};
+use super::error::CopyError;
+use super::xattrs::{self, XattrPolicy};
 
 /// Who owns what is created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,12 +49,26 @@ pub struct ExtractOptions {
     pub xattrs: XattrPolicy,
 }
 
+/// Extended attributes the destination's file system or the caller's privileges refuse are
+/// skipped (with a debug line), as Podman's copier skips them.
+const XATTR_FAILURES: XattrFailures = XattrFailures {
+    skip: &[libc::ENOTSUP, libc::EPERM, libc::EACCES],
+    warn: false,
+};
+
 /// Extract `input` (an uncompressed tar) below `root`; returns the number of entries.
-pub fn extract(root: &Root, input: impl Read, opts: &ExtractOptions) -> Result<u64, CopyError> {
+pub fn extract(
+    root: &Root,
+    input: impl std::io::Read,
+    opts: &ExtractOptions,
+) -> Result<u64, CopyError> {
+    let top = root
+        .as_fd()
+        .try_clone_to_owned()
+        .map_err(|e| CopyError::io("destination directory", e))?;
     let mut x = Extractor {
-        root,
+        w: RootWriter::new(InRoot::from_fd(top, Path::new(""))).with_xattr_failures(XATTR_FAILURES),
         opts,
-        known_dirs: HashSet::new(),
         dir_times: Vec::new(),
     };
     let mut archive = tar::Archive::new(input);
@@ -70,99 +82,43 @@ pub fn extract(root: &Root, input: impl Read, opts: &ExtractOptions) -> Result<u
         x.entry(&mut entry)?;
     }
     for (path, mtime) in x.dir_times.iter().rev() {
-        let _ = x.set_times(path, *mtime);
+        let attrs = Attrs {
+            mtime: Some(*mtime),
+            ..Attrs::default()
+        };
+        let _ = x.w.set_attrs(path, false, &attrs);
     }
     Ok(n)
 }
 
-/// A tar name as a relative path without `.`; `None` for the root. `..` is refused.
-pub(crate) fn normalize(raw: &[u8]) -> Result<Option<PathBuf>, String> {
-    let mut out = PathBuf::new();
-    for c in Path::new(OsStr::from_bytes(raw)).components() {
-        match c {
-            Component::Normal(p) => out.push(p),
-            Component::CurDir | Component::RootDir => {}
-            Component::ParentDir => return Err("a \"..\" component".to_string()),
-            Component::Prefix(_) => return Err("a path prefix".to_string()),
-        }
-    }
-    Ok((!out.as_os_str().is_empty()).then_some(out))
-}
-
 struct Extractor<'a> {
-    root: &'a Root,
+    w: RootWriter,
     opts: &'a ExtractOptions,
-    known_dirs: HashSet<PathBuf>,
     dir_times: Vec<(PathBuf, i64)>,
 }
 
+/// A writer error for entry `shown`: refusals name the entry, I/O errors their path.
+fn copy_error(shown: &str, e: WriteError) -> CopyError {
+    match e {
+        WriteError::Refused { why, .. } => {
+            CopyError::Refused(format!("tar entry {shown:?}: {why}"))
+        }
+        WriteError::Read { path, source } => CopyError::io(path, source),
+        WriteError::Io { path, what, source } => CopyError::io(
+            path,
+            std::io::Error::new(source.kind(), format!("{what}: {source}")),
+        ),
+    }
+}
+
 impl Extractor<'_> {
-    fn lstat(&self, rel: &Path) -> Result<Option<FileType>, CopyError> {
-        match self.root.resolve_nofollow(rel) {
-            Ok(h) => {
-                let st = rustix::fs::fstat(&h).map_err(|e| CopyError::io(rel, e.into()))?;
-                Ok(Some(FileType::from_raw_mode(st.st_mode)))
-            }
-            Err(e) if is_enoent(&e) => Ok(None),
-            Err(e) => Err(perr(rel, "resolve", e)),
-        }
-    }
-
-    /// Every component of `dir` is a real directory (missing ones are made).
-    fn parents(&mut self, dir: &Path) -> Result<(), CopyError> {
-        let mut cur = PathBuf::new();
-        for c in dir.components() {
-            cur.push(c);
-            if self.known_dirs.contains(&cur) {
-                continue;
-            }
-            match self.lstat(&cur)? {
-                Some(FileType::Directory) => {}
-                Some(FileType::Symlink) => {
-                    return Err(CopyError::Refused(format!(
-                        "{}: a symlink: refusing to write through it",
-                        cur.display()
-                    )))
-                }
-                Some(_) => {
-                    return Err(CopyError::Refused(format!(
-                        "{}: not a directory",
-                        cur.display()
-                    )))
-                }
-                None => {
-                    self.root
-                        .create(&cur, &InodeType::Directory(Permissions::from_mode(0o755)))
-                        .map_err(|e| perr(&cur, "mkdir", e))?;
-                    self.chown(&cur, 0, 0)?;
-                }
-            }
-            self.known_dirs.insert(cur.clone());
-        }
-        Ok(())
-    }
-
-    fn remove(&mut self, rel: &Path, ft: FileType) -> Result<(), CopyError> {
-        if ft == FileType::Directory {
-            self.root
-                .remove_all(rel)
-                .map_err(|e| perr(rel, "remove", e))?;
-            self.known_dirs.retain(|d| !d.starts_with(rel));
-        } else {
-            self.root
-                .remove_file(rel)
-                .map_err(|e| perr(rel, "remove", e))?;
-        }
-        Ok(())
-    }
-
     /// Make room for a new entry at `rel`; `dir`: the new entry is a directory. Returns
     /// whether a directory is already there (and stays).
-    fn make_room(&mut self, rel: &Path, dir: bool) -> Result<bool, CopyError> {
-        let Some(ft) = self.lstat(rel)? else {
+    fn make_room(&mut self, rel: &Path, dir: bool) -> Result<bool, CopyFail> {
+        let Some(meta) = self.w.lstat(rel)? else {
             return Ok(false);
         };
-        let is_dir = ft == FileType::Directory;
+        let is_dir = meta.kind == FileType::Directory;
         if dir && is_dir {
             return Ok(true);
         }
@@ -175,9 +131,10 @@ impl Extractor<'_> {
             return Err(CopyError::Refused(format!(
                 "{}: cannot overwrite {old} with {new} (use --overwrite)",
                 rel.display()
-            )));
+            ))
+            .into());
         }
-        self.remove(rel, ft)?;
+        self.w.remove(rel, meta.kind)?;
         Ok(false)
     }
 
@@ -197,80 +154,23 @@ impl Extractor<'_> {
         }
     }
 
-    /// chown (not following) what is at `rel` to `ids(uid, gid)`.
-    fn chown(&self, rel: &Path, uid: u64, gid: u64) -> Result<(), CopyError> {
-        let Some((u, g)) = self.ids(uid, gid) else {
-            return Ok(());
-        };
-        let (parent, name) = split(rel);
-        let dir = self
-            .root
-            .resolve_nofollow(parent)
-            .map_err(|e| perr(rel, "open parent", e))?;
-        rustix::fs::chownat(
-            &dir,
-            name,
-            Some(Uid::from_raw(u)),
-            Some(Gid::from_raw(g)),
-            AtFlags::SYMLINK_NOFOLLOW,
-        )
-        .map_err(|e| CopyError::io(rel, io::Error::other(format!("chown {u}:{g}: {e}"))))
-    }
-
-    fn set_times(&self, rel: &Path, mtime: i64) -> Result<(), CopyError> {
-        let (parent, name) = split(rel);
-        let dir = self
-            .root
-            .resolve_nofollow(parent)
-            .map_err(|e| perr(rel, "open parent", e))?;
-        let t = rustix::fs::Timespec {
-            tv_sec: mtime,
-            tv_nsec: 0,
-        };
-        rustix::fs::utimensat(
-            &dir,
-            name,
-            &Timestamps {
-                last_access: t,
-                last_modification: t,
-            },
-            AtFlags::SYMLINK_NOFOLLOW,
-        )
-        .map_err(|e| CopyError::io(rel, e.into()))
-    }
-
-    fn chmod(&self, rel: &Path, mode: u32) -> Result<(), CopyError> {
-        let (parent, name) = split(rel);
-        let dir = self
-            .root
-            .resolve_nofollow(parent)
-            .map_err(|e| perr(rel, "open parent", e))?;
-        rustix::fs::chmodat(
-            &dir,
-            name,
-            rustix::fs::Mode::from_raw_mode(self.mode(mode)),
-            AtFlags::empty(),
-        )
-        .map_err(|e| CopyError::io(rel, e.into()))
-    }
-
-    /// Set `attrs` on the directory at `rel`, reached without following a link.
-    fn set_xattrs(&self, rel: &Path, attrs: &Xattrs, shown: &str) -> Result<(), CopyError> {
-        if attrs.is_empty() {
-            return Ok(());
-        }
-        let h = self
-            .root
-            .resolve_nofollow(rel)
-            .map_err(|e| perr(rel, "open", e))?;
-        xattrs::apply(&h.as_fd(), attrs, shown).map_err(|e| CopyError::io(rel, e))
-    }
-
-    fn entry<R: Read>(&mut self, e: &mut tar::Entry<'_, R>) -> Result<(), CopyError> {
+    fn entry<R: std::io::Read>(&mut self, e: &mut tar::Entry<'_, R>) -> Result<(), CopyError> {
         let raw = e.path_bytes().into_owned();
         let shown = String::from_utf8_lossy(&raw).into_owned();
+        self.entry_inner(e, &raw, &shown).map_err(|f| match f {
+            CopyFail::Copy(c) => c,
+            CopyFail::Write(w) => copy_error(&shown, w),
+        })
+    }
+
+    fn entry_inner<R: std::io::Read>(
+        &mut self,
+        e: &mut tar::Entry<'_, R>,
+        raw: &[u8],
+        shown: &str,
+    ) -> Result<(), CopyFail> {
         let bad = |why: String| CopyError::Refused(format!("tar entry {shown:?}: {why}"));
-        let Some(rel) = normalize(&raw).map_err(bad)? else {
+        let Some(rel) = entry_path(raw).map_err(bad)? else {
             return Ok(()); // the root itself keeps its own metadata
         };
         let attrs = xattrs::from_entry(e, self.opts.xattrs).map_err(|x| CopyError::io(&rel, x))?;
@@ -281,42 +181,43 @@ impl Extractor<'_> {
         let uid = h.uid().unwrap_or(0);
         let gid = h.gid().unwrap_or(0);
         let mtime = h.mtime().unwrap_or(0) as i64;
-        let (parent, _) = split(&rel);
-        let parent = parent.to_path_buf();
-        self.parents(&parent)?;
+        let (major, minor) = (
+            h.device_major().ok().flatten().unwrap_or(0),
+            h.device_minor().ok().flatten().unwrap_or(0),
+        );
+        let parent = rel.parent().unwrap_or(Path::new(""));
+        // Missing parents: 0755, owned as the stream's root would be.
+        let made = self.w.mkdirs(parent, 0o755)?;
+        let owner = self.ids(0, 0);
+        let mut p = parent;
+        for _ in 0..made {
+            let a = Attrs {
+                owner,
+                ..Attrs::default()
+            };
+            self.w.set_attrs(p, false, &a)?;
+            p = p.parent().unwrap_or(Path::new(""));
+        }
+        let mut meta = Attrs {
+            owner: self.ids(uid, gid),
+            xattrs: &attrs,
+            mode: Some(self.mode(mode)),
+            mtime: Some(mtime),
+        };
         match kind {
             EntryType::Directory => {
                 if !self.make_room(&rel, true)? {
-                    self.root
-                        .create(&rel, &InodeType::Directory(Permissions::from_mode(0o700)))
-                        .map_err(|x| perr(&rel, "mkdir", x))?;
+                    self.w.mkdir(&rel, 0o700)?;
                 }
-                self.known_dirs.insert(rel.clone());
-                self.chown(&rel, uid, gid)?;
-                self.chmod(&rel, mode)?;
-                self.set_xattrs(&rel, &attrs, &shown)?;
+                meta.mtime = None; // at the end, once its children are in
+                self.w.set_attrs(&rel, false, &meta)?;
                 self.dir_times.push((rel, mtime));
             }
             EntryType::Regular | EntryType::Continuous => {
                 self.make_room(&rel, false)?;
-                let flags = OpenFlags::O_WRONLY | OpenFlags::O_EXCL | OpenFlags::O_NOFOLLOW;
-                let mut file = self
-                    .root
-                    .create_file(&rel, flags, &Permissions::from_mode(0o600))
-                    .map_err(|x| perr(&rel, "create", x))?;
-                io::copy(e, &mut file).map_err(|x| CopyError::io(&rel, x))?;
-                if let Some((u, g)) = self.ids(uid, gid) {
-                    rustix::fs::fchown(&file, Some(Uid::from_raw(u)), Some(Gid::from_raw(g)))
-                        .map_err(|x| {
-                            CopyError::io(&rel, io::Error::other(format!("chown {u}:{g}: {x}")))
-                        })?;
-                }
-                rustix::fs::fchmod(&file, rustix::fs::Mode::from_raw_mode(self.mode(mode)))
-                    .map_err(|x| CopyError::io(&rel, x.into()))?;
-                // After the chown, which clears file capabilities.
-                xattrs::apply(&file, &attrs, &shown).map_err(|x| CopyError::io(&rel, x))?;
-                drop(file);
-                self.set_times(&rel, mtime)?;
+                let mut file = self.w.create_file(&rel)?;
+                self.w.write_content(&mut file, &rel, e)?;
+                self.w.set_file_attrs(&file, &rel, &meta)?;
             }
             EntryType::Symlink => {
                 let target = e
@@ -324,42 +225,28 @@ impl Extractor<'_> {
                     .map(|t| t.into_owned())
                     .unwrap_or_default();
                 if target.is_empty() {
-                    return Err(bad("symlink with an empty target".into()));
+                    return Err(bad("symlink with an empty target".into()).into());
                 }
                 self.make_room(&rel, false)?;
-                self.root
-                    .create(
-                        &rel,
-                        &InodeType::Symlink(PathBuf::from(OsStr::from_bytes(&target))),
-                    )
-                    .map_err(|x| perr(&rel, "symlink", x))?;
-                self.chown(&rel, uid, gid)?;
-                self.set_times(&rel, mtime)?;
+                let target = PathBuf::from(
+                    <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(&target),
+                );
+                self.w.symlink(&rel, &target)?;
+                self.w.set_attrs(&rel, true, &meta)?;
             }
             EntryType::Link => {
                 let raw_target = e
                     .link_name_bytes()
                     .map(|t| t.into_owned())
                     .unwrap_or_default();
-                let target = normalize(&raw_target)
+                let target = entry_path(&raw_target)
                     .map_err(|w| bad(format!("hard link target: {w}")))?
                     .ok_or_else(|| bad("hard link to the root".into()))?;
-                match self.lstat(&target)? {
-                    None => return Err(bad(format!("hard link target {target:?} is missing"))),
-                    Some(FileType::Directory) | Some(FileType::Symlink) => {
-                        return Err(bad(format!(
-                            "hard link target {target:?} is a directory or a symlink"
-                        )))
-                    }
-                    Some(_) => {}
+                // `None`: a link to itself, nothing to do.
+                if let Some(target) = self.w.hardlink_target(&rel, &target)? {
+                    self.make_room(&rel, false)?;
+                    self.w.hardlink(&rel, &target)?;
                 }
-                if target == rel {
-                    return Ok(());
-                }
-                self.make_room(&rel, false)?;
-                self.root
-                    .create(&rel, &InodeType::Hardlink(target))
-                    .map_err(|x| perr(&rel, "link", x))?;
             }
             EntryType::Fifo | EntryType::Char | EntryType::Block => {
                 if kind != EntryType::Fifo && !self.opts.devices {
@@ -367,54 +254,42 @@ impl Extractor<'_> {
                     return Ok(());
                 }
                 self.make_room(&rel, false)?;
-                let perm = Permissions::from_mode(self.mode(mode) & 0o777);
-                let dev = rustix::fs::makedev(
-                    h.device_major().ok().flatten().unwrap_or(0),
-                    h.device_minor().ok().flatten().unwrap_or(0),
-                );
-                let t = match kind {
-                    EntryType::Char => InodeType::CharacterDevice(perm, dev),
-                    EntryType::Block => InodeType::BlockDevice(perm, dev),
-                    _ => InodeType::Fifo(perm),
+                let special = match kind {
+                    EntryType::Char => Special::Char(major, minor),
+                    EntryType::Block => Special::Block(major, minor),
+                    _ => Special::Fifo,
                 };
-                self.root
-                    .create(&rel, &t)
-                    .map_err(|x| perr(&rel, "mknod", x))?;
-                self.chown(&rel, uid, gid)?;
-                self.chmod(&rel, mode)?;
-                self.set_times(&rel, mtime)?;
+                self.w.mknod(&rel, special, self.mode(mode))?;
+                meta.xattrs = &[];
+                self.w.set_attrs(&rel, false, &meta)?;
             }
             // PAX and GNU extension headers are merged by the tar crate; others are refused.
             other => {
                 return Err(bad(format!(
                     "unsupported entry type {:?}",
                     other.as_byte() as char
-                )))
+                ))
+                .into())
             }
         }
         Ok(())
     }
 }
 
-/// `a/b/c` → (`a/b`, `c`); a one-component path's parent is the root (`/`).
-fn split(rel: &Path) -> (&Path, &OsStr) {
-    let name = rel.file_name().unwrap_or_default();
-    let parent = match rel.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("/"),
-    };
-    (parent, name)
+/// An entry's failure: `cp`'s own or the writer's.
+enum CopyFail {
+    Copy(CopyError),
+    Write(WriteError),
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+impl From<CopyError> for CopyFail {
+    fn from(e: CopyError) -> Self {
+        CopyFail::Copy(e)
+    }
+}
 
-    #[test]
-    fn names_are_relative_and_never_climb() {
-        assert_eq!(normalize(b"./a/b/").unwrap(), Some(PathBuf::from("a/b")));
-        assert_eq!(normalize(b"/etc/x").unwrap(), Some(PathBuf::from("etc/x")));
-        assert_eq!(normalize(b"./").unwrap(), None);
-        assert!(normalize(b"a/../../x").is_err());
+impl From<WriteError> for CopyFail {
+    fn from(e: WriteError) -> Self {
+        CopyFail::Write(e)
     }
 }

@@ -23,7 +23,6 @@
 
 use std::io;
 use std::os::fd::AsRawFd;
-use std::os::unix::ffi::OsStrExt;
 
 use berth_layers::xattrs::travels;
 
@@ -98,39 +97,6 @@ pub(crate) fn from_entry<R: io::Read>(
         }
     }
     Ok(out)
-}
-
-/// Set `attrs` on the inode `fd` refers to. Attributes the file system or the caller's
-/// privileges refuse are skipped; other failures are errors.
-pub(crate) fn apply(fd: &impl AsRawFd, attrs: &Xattrs, shown: &str) -> io::Result<()> {
-    if attrs.is_empty() {
-        return Ok(());
-    }
-    let path = format!("/proc/self/fd/{}", fd.as_raw_fd());
-    for (name, value) in attrs {
-        let name = std::ffi::OsStr::from_bytes(name);
-        match xattr::set_deref(&path, name, value) {
-            Ok(()) => {}
-            Err(e) if refused(&e) => {
-                tracing::debug!(entry = shown, xattr = ?name, error = %e, "xattr not set");
-            }
-            Err(e) => {
-                return Err(io::Error::new(
-                    e.kind(),
-                    format!("set xattr {}: {e}", name.to_string_lossy()),
-                ))
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Not supported by the file system, or not permitted to this caller.
-fn refused(e: &io::Error) -> bool {
-    matches!(
-        e.raw_os_error(),
-        Some(libc::ENOTSUP) | Some(libc::EPERM) | Some(libc::EACCES)
-    )
 }
 
 #[cfg(test)]
