@@ -1,6 +1,6 @@
 //! Run-side differences a Podman user trips on (issue 13), each made Podman 4.3's: the
 //! container's `/etc/hosts`, `/etc/hostname` and `/etc/resolv.conf` and its hostname on the
-//! host's network and on none.
+//! host's network and on none, and `exec -w` into a missing directory.
 
 use std::fs;
 
@@ -114,3 +114,44 @@ fn no_network_names_itself_in_hosts_and_has_no_resolv_conf() {
     assert!(out.contains(&host_entries()), "{out}");
 }
 
+/// `exec -w` into a directory the container lacks fails as Podman's does (crun's words): 127
+/// when it is missing, 255 when it is a file; every runtime alike, and nothing is created.
+#[test]
+fn exec_into_a_missing_working_directory_fails_as_podman() {
+    let r = busybox();
+    let mut runtimes = vec!["embedded"];
+    if std::path::Path::new("/usr/bin/runc").exists() {
+        runtimes.push("runc");
+    }
+    for rt in runtimes {
+        let name = format!("ex-{rt}");
+        r.ok(&[
+            "run",
+            "-d",
+            "--runtime",
+            rt,
+            "--name",
+            &name,
+            "busybox",
+            "sleep",
+            "100",
+        ]);
+        let (code, out, err) = r.code(&["exec", "-w", "/nodir", &name, "pwd"]);
+        assert_eq!(code, Some(127), "{rt}: {out}{err}");
+        assert_eq!(
+            err,
+            "Error: chdir `/nodir`: No such file or directory: OCI runtime attempted to invoke a command that was not found\n",
+            "{rt}"
+        );
+        let (code, _, err) = r.code(&["exec", "-w", "/etc/passwd", &name, "pwd"]);
+        assert_eq!(code, Some(255), "{rt}: {err}");
+        assert!(
+            err.contains("OCI runtime error: chdir `/etc/passwd`: Not a directory"),
+            "{rt}: {err}"
+        );
+        assert_eq!(r.ok(&["exec", "-w", "/tmp", &name, "pwd"]), "/tmp\n");
+        let (code, _, _) = r.code(&["exec", &name, "test", "-e", "/nodir"]);
+        assert_eq!(code, Some(1), "{rt}: /nodir was created");
+        r.ok(&["rm", "-f", &name]);
+    }
+}
