@@ -73,9 +73,15 @@ fn run_on(
             id: &id,
             image: run.image,
             rootfs: &snapshot.mountpoint,
+            host_hostname: false,
         },
         run.options,
     )?;
+    if run.options.network == crate::options::Network::Host {
+        let mut mounts = spec.mounts().clone().unwrap_or_default();
+        mounts.extend(crate::spec::etc_files::host_binds()?);
+        spec.set_mounts(Some(mounts));
+    }
     crate::rootfs::prepare_mounts(&snapshot.mountpoint, &mut spec)?;
     let bundle = run.runroot.join("containers").join(&id);
     crate::bundle::create_dir(&bundle)?;

@@ -28,6 +28,10 @@ pub enum RunError {
     /// exit 255.
     #[error("{0}: container state improper")]
     StateImproper(String),
+    /// An exec's process could not start for another reason than its command (its working
+    /// directory is not a directory): Podman's `OCI runtime error`, exit 255.
+    #[error("OCI runtime error: {0}")]
+    ExecStart(String),
     /// The image's own files (passwd, group) are unsafe or unreadable.
     #[error("{path}: {reason}")]
     Rootfs { path: String, reason: String },
@@ -83,12 +87,13 @@ impl RunError {
     }
 
     /// The exit code Podman uses for this error: 127 command not found, 126 cannot invoke,
-    /// 255 an exec into a container that is not running, otherwise 125.
+    /// 255 an exec into a container that is not running or whose process could not start,
+    /// otherwise 125.
     pub fn exit_code(&self) -> u8 {
         match self {
             RunError::CommandNotFound(_) => 127,
             RunError::CannotInvoke(_) => 126,
-            RunError::StateImproper(_) => 255,
+            RunError::StateImproper(_) | RunError::ExecStart(_) => 255,
             _ => 125,
         }
     }

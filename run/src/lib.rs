@@ -28,7 +28,9 @@
 //!   newuidmap/newgidmap, a pause process that keeps it, joined by every container command),
 //!   `berth unshare`.
 //! - [`spec`]: image config + options → `oci_spec::runtime::Spec` ([`spec::generate`]); its
-//!   mounts in [`spec::mounts`], the rootless form (no cgroups) in [`spec::rootless`];
+//!   mounts in [`spec::mounts`], the rootless form (no cgroups) in [`spec::rootless`], the
+//!   container's `/etc/hosts`, `/etc/hostname` and `/etc/resolv.conf` (written into its
+//!   bundle at each start) in [`spec::etc_files`];
 //!   capabilities from [`caps`], the default syscall filter from [`seccomp`], users from
 //!   [`user`].
 //! - [`container::Container`] and [`container::Records`] (the `containers` table);

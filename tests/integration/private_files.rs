@@ -37,7 +37,10 @@ fn mode_of(p: &Path) -> u32 {
 ///   Podman's storage;
 /// - the OCI runtime's own state directory (`runtime/<runtime>/<id>/`: libcontainer's
 ///   `state.json` and `youki_config.json` hold the pid, bundle path and cgroup path, no
-///   environment), which the runtime library writes with its own modes.
+///   environment), which the runtime library writes with its own modes;
+/// - a container's `hosts`, `hostname` and `resolv.conf` (`containers/<id>/`), bound over its
+///   `/etc` files for every user in it to read (0644, as Podman's): the host's name and
+///   entries, no environment.
 fn exempt(root_kind: &str, rel: &Path) -> Option<&'static str> {
     let parts: Vec<&str> = rel.iter().map(|c| c.to_str().unwrap()).collect();
     match (root_kind, parts.as_slice()) {
@@ -50,6 +53,9 @@ fn exempt(root_kind: &str, rel: &Path) -> Option<&'static str> {
         ("store", ["mounts", _, ..]) => Some("image mount"),
         ("store", ["volumes", _, "_data", ..]) => Some("volume content"),
         ("run", ["runtime", _, _, _, ..]) => Some("the runtime's own state"),
+        ("run", ["containers", _, "hosts" | "hostname" | "resolv.conf"]) => {
+            Some("the container's /etc files")
+        }
         _ => None,
     }
 }

@@ -189,6 +189,7 @@ impl Engine<'_> {
                 id,
                 image: config,
                 rootfs: &snapshot.mountpoint,
+                host_hostname: true,
             },
             options,
         )?;

@@ -3,6 +3,7 @@
 //! `exec`, with a terminal (`-t`) from a console socket.
 
 use std::fs;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::process::Stdio;
 
@@ -35,6 +36,39 @@ pub struct ExecRequest {
     pub interactive: bool,
     /// `-t`.
     pub tty: bool,
+}
+
+/// Refuse an exec whose working directory is missing (exit 127) or not a directory (255) in
+/// the running container (`pid`'s root, its mounts included), with Podman's (crun's) words;
+/// every runtime then fails alike, and the embedded one would only say `failed to unix
+/// syscall`. Whatever cannot be checked from here is left to the runtime.
+fn check_exec_cwd(pid: u32, cwd: &Path) -> Result<()> {
+    // `/proc/PID/root` is a magic link, which pathrs' own open does not follow.
+    let Ok(dir) = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC)
+        .open(format!("/proc/{pid}/root"))
+    else {
+        return Ok(());
+    };
+    let root = pathrs::Root::from_fd(dir);
+    let shown = cwd.display();
+    let errno = match root.resolve(cwd) {
+        Ok(h) => match h
+            .reopen(pathrs::flags::OpenFlags::O_RDONLY | pathrs::flags::OpenFlags::O_DIRECTORY)
+        {
+            Ok(_) => return Ok(()),
+            Err(e) => crate::error::errno_of(&e),
+        },
+        Err(e) => crate::error::errno_of(&e),
+    };
+    match errno {
+        Some(libc::ENOENT) => Err(RunError::CommandNotFound(format!(
+            "chdir `{shown}`: No such file or directory: OCI runtime attempted to invoke a command that was not found"
+        ))),
+        Some(libc::ENOTDIR) => Err(RunError::ExecStart(format!("chdir `{shown}`: Not a directory"))),
+        _ => Ok(()),
+    }
 }
 
 impl Engine<'_> {
@@ -95,6 +129,9 @@ impl Engine<'_> {
             )));
         }
         let process = self.exec_process(&c, req)?;
+        if let Some(pid) = c.pid {
+            check_exec_cwd(pid, process.cwd())?;
+        }
         let rt = self.runtime_for(&c)?;
         let bundle = self.bundle_dir(&c.id);
         let tag: String = new_id()?.chars().take(12).collect();
@@ -188,5 +225,20 @@ impl Engine<'_> {
         forward_signals_to(0);
         session.finish();
         Ok(code)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exec_cwd_checked_in_the_process_root() {
+        let me = std::process::id();
+        check_exec_cwd(me, Path::new("/")).unwrap();
+        let missing = check_exec_cwd(me, Path::new("/nonexistent-berth-dir")).unwrap_err();
+        assert_eq!(missing.exit_code(), 127, "{missing}");
+        let file = check_exec_cwd(me, Path::new("/proc/self/status")).unwrap_err();
+        assert_eq!(file.exit_code(), 255, "{file}");
     }
 }

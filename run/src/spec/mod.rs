@@ -7,9 +7,11 @@
 //! fresh tmpfs `/dev`, read-only sysfs. No rlimits are set, so the container inherits the
 //! runtime's (asking for more than the hard cap fails on this host kind).
 //!
-//! [`mounts`] holds the mount list (defaults, `-v`, `--tmpfs`); [`rootless`] the changes a
-//! spec needs to run as a plain user.
+//! [`mounts`] holds the mount list (defaults, `-v`, `--tmpfs`); [`etc_files`] the container's
+//! `/etc/hosts`, `/etc/hostname` and `/etc/resolv.conf` (written at start, not here);
+//! [`rootless`] the changes a spec needs to run as a plain user.
 
+pub mod etc_files;
 pub mod mounts;
 pub mod rootless;
 
@@ -139,6 +141,9 @@ pub struct SpecInput<'a> {
     pub image: &'a ImageConfiguration,
     /// The mounted rootfs (users are resolved inside it; `root.path` points at it).
     pub rootfs: &'a Path,
+    /// On the host's network, take the host's hostname by default (Podman's `run`); a
+    /// build's `RUN` keeps the short id, as Buildah.
+    pub host_hostname: bool,
 }
 
 /// Generate the runtime spec.
@@ -169,10 +174,11 @@ pub fn generate(input: &SpecInput<'_>, opts: &RunOptions) -> Result<Spec> {
             .filter(|h| !h.is_empty())
             .unwrap_or_else(|| "/".to_string())
     ));
-    let hostname = opts
-        .hostname
-        .clone()
-        .unwrap_or_else(|| input.id.chars().take(12).collect());
+    let hostname = match &opts.hostname {
+        Some(h) => h.clone(),
+        None if input.host_hostname && opts.network == Network::Host => etc_files::host_hostname(),
+        None => input.id.chars().take(12).collect(),
+    };
     defaults.push(format!("HOSTNAME={hostname}"));
     defaults.push("container=berth".to_string());
     let env = merge_env([
@@ -223,13 +229,6 @@ pub fn generate(input: &SpecInput<'_>, opts: &RunOptions) -> Result<Spec> {
     }
 
     let mut mounts = default_mounts(opts)?;
-    if opts.network == Network::Host {
-        for f in ["/etc/hosts", "/etc/resolv.conf"] {
-            if Path::new(f).exists() {
-                mounts.push(mount(f, "bind", f, &["rbind", "rprivate", "ro"])?);
-            }
-        }
-    }
     for v in &opts.volumes {
         mounts.push(volume_mount(v)?);
     }
@@ -415,6 +414,7 @@ mod tests {
             id: "0123456789abcdef",
             image: &img,
             rootfs: root.path(),
+            host_hostname: true,
         };
         let spec = generate(&input, &o).unwrap();
         let p = spec.process().as_ref().unwrap();

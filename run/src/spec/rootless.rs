@@ -85,6 +85,7 @@ mod tests {
                 id: "abc",
                 image: &img,
                 rootfs: root.path(),
+                host_hostname: false,
             },
             &opts,
         )
