@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use berth_trust::config_dir;
 use serde::Deserialize;
 
 use crate::error::{RegistryError, Result};
@@ -128,27 +129,22 @@ impl RegistriesConf {
             conf.merge_file(Path::new(&path))?;
             return Ok(conf);
         }
-        let home = std::env::var_os("HOME").map(PathBuf::from);
-        let user = home
-            .as_ref()
-            .map(|h| h.join(".config/containers/registries.conf"));
+        let user = config_dir::user_path("registries.conf");
         match user.filter(|p| p.exists()) {
             Some(p) => {
                 conf.merge_file(&p)?;
                 conf.main_file = p;
             }
             None => {
-                let sys = Path::new("/etc/containers/registries.conf");
-                conf.main_file = sys.to_path_buf();
+                let sys = config_dir::system_path("registries.conf");
                 if sys.exists() {
-                    conf.merge_file(sys)?;
+                    conf.merge_file(&sys)?;
                 }
+                conf.main_file = sys;
             }
         }
-        let mut dirs = vec![PathBuf::from("/etc/containers/registries.conf.d")];
-        if let Some(h) = &home {
-            dirs.push(h.join(".config/containers/registries.conf.d"));
-        }
+        let mut dirs = vec![config_dir::system_path("registries.conf.d")];
+        dirs.extend(config_dir::user_path("registries.conf.d"));
         for dir in dirs {
             let Ok(rd) = std::fs::read_dir(&dir) else {
                 continue;
