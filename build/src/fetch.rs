@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use berth_layers::digest::sha256_from_hex;
-use berth_registry::download::DownloadOptions;
+use berth_registry::retry::RetryPolicy;
 
 /// The file name an `ADD <url> dir/` writes: the URL path's last segment.
 pub fn file_name(url: &str) -> String {
@@ -24,14 +24,14 @@ pub fn file_name(url: &str) -> String {
 }
 
 /// Download `url` into `dir/<name>` through the registry crate's client (certs.d, proxies,
-/// redirect policy, retries as `opts` says), its sha256 checked against `--checksum` while
+/// redirect policy, retries as `retry` says), its sha256 checked against `--checksum` while
 /// it streams; errors are messages naming the URL.
 pub fn download(
     url: &str,
     dir: &Path,
     name: &str,
     checksum: Option<&str>,
-    opts: &DownloadOptions,
+    retry: RetryPolicy,
 ) -> Result<PathBuf, String> {
     if !(url.starts_with("http://") || url.starts_with("https://")) {
         return Err(format!("{url}: ADD downloads only http and https URLs"));
@@ -46,7 +46,7 @@ pub fn download(
         },
     };
     let path = dir.join(name);
-    berth_registry::download::download(url, &path, expected.as_ref(), opts)
+    berth_registry::download::download(url, &path, expected.as_ref(), retry)
         .map_err(|e| e.to_string())?;
     Ok(path)
 }
@@ -69,18 +69,11 @@ mod tests {
     #[test]
     fn bad_urls_and_checksums_are_refused() {
         let d = tempfile::tempdir().unwrap();
-        let opts = DownloadOptions::default();
-        assert!(download("ftp://x/y", d.path(), "y", None, &opts)
+        let opts = RetryPolicy::default();
+        assert!(download("ftp://x/y", d.path(), "y", None, opts)
             .unwrap_err()
             .contains("http"));
-        let e = download(
-            "http://127.0.0.1:1/x",
-            d.path(),
-            "x",
-            Some("md5:abc"),
-            &opts,
-        )
-        .unwrap_err();
+        let e = download("http://127.0.0.1:1/x", d.path(), "x", Some("md5:abc"), opts).unwrap_err();
         assert!(e.contains("--checksum"), "{e}");
     }
 }

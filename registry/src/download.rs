@@ -1,6 +1,6 @@
 //! Downloads of a plain http(s) URL (a build's `ADD <url>`) through the registry client: its
 //! TLS setup (the system's roots, `certs.d/<host[:port]>`), proxies from the environment,
-//! its redirect policy, read timeout and retries of transient failures, and the digest
+//! its redirect policy, read timeout and Podman's retries (`retry.rs`), and the digest
 //! computed while the bytes stream and checked against the one expected. Nothing is sent
 //! with the request but the URL: no credentials.
 
@@ -8,31 +8,13 @@ use std::fs::File;
 use std::io::{Read, Seek, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
-use std::time::Duration;
 
 use berth_layers::digest::Sha256Counter;
 use berth_layers::Digest;
 
 use crate::client::{Client, ClientOptions};
 use crate::error::{RegistryError, Result};
-
-/// How hard to try.
-#[derive(Debug, Clone)]
-pub struct DownloadOptions {
-    /// Attempts after the first one on a transient failure (network trouble, 5xx, 429).
-    pub retry: u32,
-    /// First delay between attempts (doubled each time).
-    pub retry_delay: Duration,
-}
-
-impl Default for DownloadOptions {
-    fn default() -> Self {
-        DownloadOptions {
-            retry: 3,
-            retry_delay: Duration::from_secs(1),
-        }
-    }
-}
+use crate::retry::{self, RetryPolicy};
 
 /// What was downloaded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,7 +31,7 @@ pub fn download(
     url: &str,
     path: &Path,
     expected: Option<&Digest>,
-    opts: &DownloadOptions,
+    retry: RetryPolicy,
 ) -> Result<Downloaded> {
     let invalid = |message: String| RegistryError::Invalid {
         what: url.to_string(),
@@ -71,27 +53,13 @@ pub fn download(
         .mode(0o600)
         .open(path)
         .map_err(|e| RegistryError::io(path, e))?;
-    let mut delay = opts.retry_delay;
-    let mut attempt = 0;
-    let got = loop {
-        match fetch_once(&client, url, &mut file, path) {
-            Ok(got) => break got,
-            Err(e) if e.is_transient() && attempt < opts.retry => {
-                tracing::warn!(
-                    "{e}; retrying in {delay:?} ({}/{})",
-                    attempt + 1,
-                    opts.retry
-                );
-                std::thread::sleep(delay);
-                delay = delay.saturating_mul(2);
-                attempt += 1;
-                file.set_len(0)
-                    .and_then(|()| file.rewind())
-                    .map_err(|e| RegistryError::io(path, e))?;
-            }
-            Err(e) => return Err(e),
-        }
-    };
+    // Each attempt starts the file afresh; Podman's retry rules decide what may pass.
+    let got = retry::if_necessary(retry, || {
+        file.set_len(0)
+            .and_then(|()| file.rewind())
+            .map_err(|e| RegistryError::io(path, e))?;
+        fetch_once(&client, url, &mut file, path)
+    })?;
     if let Some(want) = expected.filter(|want| **want != got.digest) {
         return Err(invalid(format!(
             "checksum mismatch: expected {want}, got {}",
@@ -144,6 +112,7 @@ mod tests {
     use super::*;
     use std::io::BufRead;
     use std::net::TcpListener;
+    use std::time::Duration;
 
     /// A server on 127.0.0.1 answering each connection with the next of `answers`.
     fn serve(answers: Vec<Vec<u8>>) -> String {
@@ -173,10 +142,10 @@ mod tests {
         .into_bytes()
     }
 
-    fn fast() -> DownloadOptions {
-        DownloadOptions {
-            retry: 2,
-            retry_delay: Duration::from_millis(10),
+    fn fast() -> RetryPolicy {
+        RetryPolicy {
+            times: 2,
+            delay: Duration::from_millis(10),
         }
     }
 
@@ -194,7 +163,7 @@ mod tests {
             &format!("{base}/f"),
             &d.path().join("a"),
             Some(&want),
-            &fast(),
+            fast(),
         )
         .unwrap();
         assert_eq!((got.digest, got.size), (want, 6));
@@ -211,7 +180,7 @@ mod tests {
             &format!("{base}/f"),
             &d.path().join("b"),
             Some(&other),
-            &fast(),
+            fast(),
         )
         .unwrap_err()
         .to_string();
@@ -227,7 +196,7 @@ mod tests {
             b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec(),
         ]);
         let d = tempfile::tempdir().unwrap();
-        let e = download(&format!("{base}/gone"), &d.path().join("a"), None, &fast())
+        let e = download(&format!("{base}/gone"), &d.path().join("a"), None, fast())
             .unwrap_err()
             .to_string();
         assert!(e.contains("404 Not Found") && e.contains("/gone"), "{e}");
@@ -236,7 +205,7 @@ mod tests {
     #[test]
     fn only_http_urls() {
         let d = tempfile::tempdir().unwrap();
-        let e = download("ftp://h/x", &d.path().join("a"), None, &fast()).unwrap_err();
+        let e = download("ftp://h/x", &d.path().join("a"), None, fast()).unwrap_err();
         assert!(e.to_string().contains("http"), "{e}");
     }
 }

@@ -286,12 +286,12 @@ impl Builder<'_> {
                 let sub = PathBuf::from(list.len().to_string());
                 std::fs::create_dir(dir.join(&sub)).map_err(|e| BuildError::io(dir, e))?;
                 let name = crate::fetch::file_name(&src);
-                let retries = berth_registry::download::DownloadOptions {
-                    retry: self.opts.pull_options.retry,
-                    retry_delay: self.opts.pull_options.retry_delay,
+                let retries = berth_registry::retry::RetryPolicy {
+                    times: self.opts.pull_options.retry,
+                    delay: self.opts.pull_options.retry_delay,
                 };
                 let at = dir.join(&sub);
-                crate::fetch::download(&src, &at, &name, ins.flag("checksum"), &retries)
+                crate::fetch::download(&src, &at, &name, ins.flag("checksum"), retries)
                     .map_err(|m| self.fail(ins, m))?;
                 list.push(Source::Path {
                     root: dir.to_path_buf(),
