@@ -1,0 +1,1 @@
+//! Port mappings (`-p/--publish`), in netavark's `port_mappings` shape.
