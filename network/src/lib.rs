@@ -7,7 +7,37 @@
 //! commands call it directly.
 //!
 //! The modules, bottom up (each uses only modules above it in this list, or none):
+//! - [`error`]: [`NetworkError`], one variant per kind, each naming what it concerns.
 //! - [`ports`]: `-p/--publish` and `-P/--publish-all` (Podman's syntax, ranges, random host
 //!   ports) as netavark's `port_mappings`.
+//! - [`config`]: a network definition ([`Network`]) in netavark's JSON format, as Podman 4
+//!   writes it: serde, validation (names, subnets, gateways, lease ranges), subnet arithmetic.
+//! - [`dirs`]: where a user's networks live ([`NetworkDirs`]: definitions host-wide per user,
+//!   IPAM, netavark state and namespaces in a per-user run directory).
+//! - [`hostnets`]: the subnets the host already uses (interface addresses, routes).
+//! - [`catalog`]: the definitions on disk ([`Catalog`]): the default network `berth`,
+//!   `create` (free subnet and bridge picked), lookup, removal; locked, written atomically.
+//! - [`ipam`]: IP assignment in `ipam.db` (SQLite) in the run directory.
+//! - [`netns`]: network namespaces with `lo` up, bind-mounted on a file (a bundle's, or a
+//!   persistent one under the run directory).
+//! - [`netavark`]: the driver: finds netavark and aardvark-dns, its JSON types, setup and
+//!   teardown.
+//! - [`attach`]: what the container lifecycle calls: [`attach()`](attach::attach) and
+//!   [`detach`](attach::detach), undoing everything on failure.
 
+pub mod attach;
+pub mod catalog;
+pub mod config;
+pub mod dirs;
+pub mod error;
+pub mod hostnets;
+pub mod ipam;
+pub mod netavark;
+pub mod netns;
 pub mod ports;
+
+pub use attach::{attach, detach, Attachment, NetworkRequest};
+pub use catalog::{Catalog, CreateOptions, DEFAULT_NETWORK};
+pub use config::Network;
+pub use dirs::NetworkDirs;
+pub use error::{NetworkError, Result};

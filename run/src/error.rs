@@ -65,6 +65,9 @@ pub enum RunError {
     /// Building or (de)serializing the runtime spec.
     #[error("runtime spec: {0}")]
     Spec(String),
+    /// A network namespace or a container network (berth-network).
+    #[error(transparent)]
+    Network(#[from] berth_network::NetworkError),
 }
 
 impl RunError {

@@ -41,7 +41,7 @@
 //!   unit tests' recording fake is `runtime::fake`.
 //! - [`reap`]: one reaping mechanism per process: each supervising thread waits for its own
 //!   container's pid ([`reap::wait_child`]), a background thread reaps unclaimed orphans.
-//! - [`netns`]: a container's own network namespace (`--network none`), made with `lo` up
+//! - [`netns`]: a container's own network namespace (`--network none`; berth-network's `NetNs`), made with `lo` up
 //!   before the runtime joins it. [`rootfs`]: refuses a rootfs whose `/dev`, `/proc` or `/sys`
 //!   leads elsewhere, and resolves other mount destinations in-root
 //!   (`berth_layers::inroot`). [`workdir`]: the working directory made in-root before the

@@ -1,128 +1,15 @@
-//! A container's own network namespace (`--network none`, a build's `RUN --network=none`),
-//! made by berth before the runtime runs, as Podman does: a new namespace whose loopback is up
-//! (the kernel gives `lo` 127.0.0.1 and ::1 as it comes up), so a process can talk to itself.
-//! A runtime asked for a new network namespace makes one with `lo` down (runc, crun and the
-//! embedded youki alike); asked to join one by path, each joins it the same way.
-//!
-//! The namespace is bind-mounted on a file in the container's bundle for the runtime's
-//! `create` to join ([`NetNs`]), and unmounted once `create` has returned: the container's
-//! processes keep it alive from then on (and `exec` joins it through them).
+//! A container's own network namespace for `--network none` (and a build's
+//! `RUN --network=none`): berth-network's [`NetNs`] (a namespace with `lo` up) on a file in the
+//! bundle, which the spec points the runtime at. It is unmounted once the runtime's `create`
+//! has returned: the container's processes keep it alive from then on (and `exec` joins it
+//! through them).
 
-use std::ffi::CString;
-use std::fs;
-use std::io;
-use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use berth_network::netns::NetNs;
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
-use crate::error::{Result, RunError};
-
-/// A network namespace bind-mounted on a file; unmounted and the file removed on drop.
-#[derive(Debug)]
-pub struct NetNs {
-    path: PathBuf,
-}
-
-impl NetNs {
-    /// A new network namespace with `lo` up, bind-mounted on `path` (a new file).
-    pub fn create(path: &Path) -> Result<NetNs> {
-        if let Some(dir) = path.parent() {
-            fs::create_dir_all(dir).map_err(|e| RunError::io(dir, e))?;
-        }
-        // A leftover of a crash would make the mount stack: start clean.
-        remove(path);
-        fs::File::create(path).map_err(|e| RunError::io(path, e))?;
-        let ns = NetNs {
-            path: path.to_path_buf(),
-        };
-        let target = CString::new(path.as_os_str().as_bytes())
-            .map_err(|_| RunError::Invalid(format!("{}: a NUL byte", path.display())))?;
-        // unshare(CLONE_NEWNET) moves only the calling thread: a thread of its own makes the
-        // namespace, brings `lo` up in it, pins it on the file and ends.
-        let made = std::thread::spawn(move || make_pinned(&target))
-            .join()
-            .unwrap_or_else(|_| Err(io::Error::other("the namespace thread panicked")));
-        made.map_err(|e| RunError::io(format!("network namespace {}", path.display()), e))?;
-        Ok(ns)
-    }
-
-    /// Where the namespace is mounted.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-impl Drop for NetNs {
-    fn drop(&mut self) {
-        remove(&self.path);
-    }
-}
-
-/// Unmount (if mounted) and remove the file at `path`; nothing if it is missing.
-fn remove(path: &Path) {
-    let Ok(c) = CString::new(path.as_os_str().as_bytes()) else {
-        return;
-    };
-    // SAFETY: umount2(2) with a NUL-terminated path; EINVAL when nothing is mounted there.
-    unsafe {
-        libc::umount2(c.as_ptr(), libc::MNT_DETACH);
-    }
-    let _ = fs::remove_file(path);
-}
-
-/// In this thread: a new network namespace, `lo` up, and the namespace bind-mounted on
-/// `target`.
-fn make_pinned(target: &CString) -> io::Result<()> {
-    // SAFETY: unshare(2) of the network namespace only, in a thread that ends right after.
-    if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    loopback_up()?;
-    let source = c"/proc/thread-self/ns/net";
-    // SAFETY: mount(2) with NUL-terminated paths and no data.
-    let r = unsafe {
-        libc::mount(
-            source.as_ptr(),
-            target.as_ptr(),
-            std::ptr::null(),
-            libc::MS_BIND,
-            std::ptr::null(),
-        )
-    };
-    if r != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
-}
-
-/// Set `lo` up in this thread's network namespace (SIOCSIFFLAGS, as `ip link set lo up`).
-fn loopback_up() -> io::Result<()> {
-    // SAFETY: socket(2); the descriptor is owned below.
-    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: a descriptor socket(2) just returned, owned by nothing else.
-    let sock = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
-    let raw = std::os::fd::AsRawFd::as_raw_fd(&sock);
-    // SAFETY: an all-zero ifreq is valid; the name is NUL-terminated within IFNAMSIZ.
-    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
-    for (dst, src) in req.ifr_name.iter_mut().zip(b"lo\0") {
-        *dst = *src as libc::c_char;
-    }
-    // SAFETY: SIOCGIFFLAGS/SIOCSIFFLAGS read and write the ifreq passed by pointer.
-    unsafe {
-        if libc::ioctl(raw, libc::SIOCGIFFLAGS, &mut req) != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
-        if libc::ioctl(raw, libc::SIOCSIFFLAGS, &req) != 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    Ok(())
-}
+use crate::error::Result;
 
 /// When `spec` asks for a new network namespace, make it here (`lo` up) on `<bundle>/netns`
 /// and point the spec at it. Hold the result until the runtime's `create` has returned.

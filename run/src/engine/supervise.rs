@@ -14,10 +14,10 @@ use std::process::Stdio;
 use crate::console::{ConsoleSocket, TtySession};
 use crate::container::{Container, State};
 use crate::error::{Result, RunError};
-use crate::netns::NetNs;
 use crate::reap::{become_subreaper, wait_child};
 use crate::runtime::{start_or_kill, ContainerStdio, OciRuntime, TtySink};
 use crate::signals::forward_signals_to;
+use berth_network::netns::NetNs;
 
 use super::start_lock::StartLock;
 use super::Engine;

@@ -1,0 +1,288 @@
+//! What the container lifecycle calls: [`attach`] puts a container on its networks (an
+//! address from the IPAM on each, a persistent namespace, netavark's setup) and undoes all of
+//! it when any step fails; [`detach`] takes it off again (netavark's teardown, the addresses
+//! given back, the namespace removed), idempotently, also after a crash: what netavark was
+//! given is kept in `<run dir>/attachments/<container id>.json` until the teardown is done.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use berth_image_store::lock::{FileLock, LockMode};
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::Catalog;
+use crate::dirs::NetworkDirs;
+use crate::error::{NetworkError, Result};
+use crate::ipam::Ipam;
+use crate::netavark::{Netavark, NetworkOptions, PerNetworkOptions, PortMapping, StatusBlock};
+use crate::netns;
+
+/// One network a container asks to join.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NetworkRequest {
+    /// The network's name or id.
+    pub network: String,
+    /// Names aardvark-dns resolves to the container besides its name (`--network-alias`).
+    pub aliases: Vec<String>,
+    /// `--ip`: this address rather than the IPAM's choice.
+    pub static_ip: Option<IpAddr>,
+    /// `--mac-address`.
+    pub static_mac: Option<String>,
+}
+
+/// A container on its networks: what `/etc/hosts`, `/etc/resolv.conf`, `inspect` and the
+/// runtime (which joins `netns_path`) need. Kept in the container's record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub netns_path: PathBuf,
+    /// In the order asked for (`eth0` first).
+    pub networks: Vec<AttachedNetwork>,
+    pub dns_servers: Vec<IpAddr>,
+    pub dns_search_domains: Vec<String>,
+}
+
+/// The container's interface on one network.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttachedNetwork {
+    pub network: String,
+    pub interface: String,
+    pub mac_address: String,
+    pub addresses: Vec<AttachedAddress>,
+}
+
+/// One address of an interface.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttachedAddress {
+    /// The address with its prefix length (`10.90.0.2/24`).
+    pub ip: IpNet,
+    /// The subnet it is in (`10.90.0.0/24`).
+    pub subnet: IpNet,
+    pub gateway: Option<IpAddr>,
+}
+
+/// What [`detach`] needs after any crash: the namespace and netavark's input.
+#[derive(Debug, Serialize, Deserialize)]
+struct Record {
+    netns_path: PathBuf,
+    options: NetworkOptions,
+}
+
+fn record_path(dirs: &NetworkDirs, container_id: &str) -> PathBuf {
+    dirs.run
+        .join("attachments")
+        .join(format!("{container_id}.json"))
+}
+
+/// netavark and aardvark-dns's files are shared by every container: one call at a time.
+fn driver_lock(dirs: &NetworkDirs) -> Result<FileLock> {
+    let path = dirs.run.join("netavark.lock");
+    FileLock::acquire(&path, LockMode::Exclusive).map_err(|e| NetworkError::io(path, e))
+}
+
+/// Put the container on the networks of `requests` (at least one), publishing `ports`.
+pub fn attach(
+    catalog: &Catalog,
+    container_id: &str,
+    container_name: &str,
+    requests: &[NetworkRequest],
+    ports: &[PortMapping],
+) -> Result<Attachment> {
+    if requests.is_empty() {
+        return Err(NetworkError::Invalid(format!(
+            "container {container_name}: no network to attach to"
+        )));
+    }
+    if container_id.is_empty() || !container_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(NetworkError::Invalid(format!(
+            "container id {container_id:?} invalid for a network namespace"
+        )));
+    }
+    let dirs = catalog.dirs();
+    let netavark = Netavark::find(&dirs.netavark())?;
+    std::fs::create_dir_all(dirs.netavark()).map_err(|e| NetworkError::io(dirs.netavark(), e))?;
+    let mut networks = Vec::new();
+    for r in requests {
+        let n = catalog.get(&r.network)?;
+        if networks
+            .iter()
+            .any(|(m, _): &(crate::config::Network, _)| m.name == n.name)
+        {
+            return Err(NetworkError::Invalid(format!(
+                "container {container_name}: network {} given twice",
+                n.name
+            )));
+        }
+        networks.push((n, r));
+    }
+    let mut undo = Undo {
+        dirs,
+        container_id,
+        netavark: None,
+        released: false,
+    };
+    let mut options = NetworkOptions {
+        container_id: container_id.to_string(),
+        container_name: container_name.to_string(),
+        networks: BTreeMap::new(),
+        network_info: BTreeMap::new(),
+        port_mappings: ports.to_vec(),
+    };
+    let mut ipam = Ipam::open(&dirs.ipam_db())?;
+    for (i, (n, r)) in networks.iter().enumerate() {
+        let ips = ipam.allocate(n, container_id, r.static_ip)?;
+        options.networks.insert(
+            n.name.clone(),
+            PerNetworkOptions {
+                aliases: r.aliases.clone(),
+                interface_name: format!("eth{i}"),
+                static_ips: ips,
+                static_mac: r.static_mac.clone(),
+            },
+        );
+        options.network_info.insert(n.name.clone(), n.clone());
+    }
+    drop(ipam);
+    let netns_path = netns::create_persistent(&dirs.netns(), container_id)?;
+    let record = Record {
+        netns_path: netns_path.clone(),
+        options,
+    };
+    write_record(dirs, container_id, &record)?;
+    let status = {
+        let _lock = driver_lock(dirs)?;
+        undo.netavark = Some((netavark.clone(), record.options.clone()));
+        netavark.setup(&netns_path, &record.options)?
+    };
+    let attachment = attachment_of(&netns_path, &networks, &record.options, &status)?;
+    undo.released = true;
+    Ok(attachment)
+}
+
+/// Take the container off its networks; nothing to do is not an error.
+pub fn detach(dirs: &NetworkDirs, container_id: &str) -> Result<()> {
+    let path = record_path(dirs, container_id);
+    let record: Option<Record> = match std::fs::read(&path) {
+        Ok(bytes) => Some(
+            serde_json::from_slice(&bytes).map_err(|source| NetworkError::Json {
+                path: path.clone(),
+                source,
+            })?,
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(NetworkError::io(&path, e)),
+    };
+    if let Some(r) = &record {
+        if r.netns_path.exists() {
+            let netavark = Netavark::find(&dirs.netavark())?;
+            let _lock = driver_lock(dirs)?;
+            netavark.teardown(&r.netns_path, &r.options)?;
+        }
+        netns::remove(&r.netns_path);
+    }
+    netns::remove(&dirs.netns().join(container_id));
+    Ipam::open(&dirs.ipam_db())?.release(container_id, None)?;
+    match std::fs::remove_file(&path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(NetworkError::io(path, e)),
+    }
+}
+
+fn write_record(dirs: &NetworkDirs, container_id: &str, record: &Record) -> Result<()> {
+    let path = record_path(dirs, container_id);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| NetworkError::io(dir, e))?;
+    }
+    let bytes = serde_json::to_vec(record).map_err(|source| NetworkError::Json {
+        path: path.clone(),
+        source,
+    })?;
+    berth_layers::atomic_file::write_atomically(&path, &bytes, 0o600)
+        .map_err(|e| NetworkError::io(path, e))
+}
+
+/// netavark's answer as an [`Attachment`], networks in the order asked for.
+fn attachment_of(
+    netns_path: &Path,
+    networks: &[(crate::config::Network, &NetworkRequest)],
+    options: &NetworkOptions,
+    status: &BTreeMap<String, StatusBlock>,
+) -> Result<Attachment> {
+    let mut out = Attachment {
+        netns_path: netns_path.to_path_buf(),
+        networks: Vec::new(),
+        dns_servers: Vec::new(),
+        dns_search_domains: Vec::new(),
+    };
+    for (n, _) in networks {
+        let per = &options.networks[&n.name];
+        let block = status.get(&n.name).ok_or_else(|| NetworkError::Netavark {
+            action: "setup".into(),
+            message: format!("no status for network {}", n.name),
+        })?;
+        let iface = block
+            .interfaces
+            .get(&per.interface_name)
+            .cloned()
+            .unwrap_or_default();
+        let addresses = iface
+            .subnets
+            .iter()
+            .map(|a| AttachedAddress {
+                ip: a.ipnet,
+                subnet: a.ipnet.trunc(),
+                gateway: a.gateway,
+            })
+            .collect();
+        out.networks.push(AttachedNetwork {
+            network: n.name.clone(),
+            interface: per.interface_name.clone(),
+            mac_address: iface.mac_address,
+            addresses,
+        });
+        for ip in &block.dns_server_ips {
+            if !out.dns_servers.contains(ip) {
+                out.dns_servers.push(*ip);
+            }
+        }
+        for d in &block.dns_search_domains {
+            if !out.dns_search_domains.contains(d) {
+                out.dns_search_domains.push(d.clone());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Undoes a half-made [`attach`] when dropped before `released`: teardown (if netavark
+/// ran), the namespace, the addresses, the record.
+struct Undo<'a> {
+    dirs: &'a NetworkDirs,
+    container_id: &'a str,
+    netavark: Option<(Netavark, NetworkOptions)>,
+    released: bool,
+}
+
+impl Drop for Undo<'_> {
+    fn drop(&mut self) {
+        if self.released {
+            return;
+        }
+        let ns = self.dirs.netns().join(self.container_id);
+        if let Some((netavark, options)) = &self.netavark {
+            if ns.exists() {
+                let _lock = driver_lock(self.dirs);
+                if let Err(e) = netavark.teardown(&ns, options) {
+                    tracing::debug!("undoing a failed network setup: {e}");
+                }
+            }
+        }
+        netns::remove(&ns);
+        if let Ok(mut ipam) = Ipam::open(&self.dirs.ipam_db()) {
+            let _ = ipam.release(self.container_id, None);
+        }
+        let _ = std::fs::remove_file(record_path(self.dirs, self.container_id));
+    }
+}
