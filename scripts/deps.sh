@@ -11,6 +11,7 @@ packages=(
   libssl-dev dpkg-dev           # the sigstore-rs oracle (openssl-sys); dpkg-deb for trixie skopeo
   python3-nacl                  # libsodium peer for the cosign key format test
   pigz zstd hyperfine time curl # bench peers and timing
+  netavark aardvark-dns iptables passt slirp4netns # container networks (issue 15)
 )
 missing=()
 for p in "${packages[@]}"; do

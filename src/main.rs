@@ -5,7 +5,8 @@
 //! One file per command group: [`images`] (images, history, tag, untag, rmi, image inspect/history/
 //! mount/unmount/prune), [`archive`] (import, save, load), [`registry`] (pull, push, login,
 //! logout, copy, search), [`containers`] (run, create, start, exec, stop, kill, restart, rm,
-//! ps, logs, wait, commit, export, container …, volume …), [`system`] (system check/prune/info,
+//! ps, logs, wait, commit, export, container …, volume …), [`network`] (network create/ls/
+//! inspect/rm/exists/prune), [`system`] (system check/prune/info,
 //! info, version), [`inspect`] (top-level inspect of any object); [`output`] holds the shared
 //! table and human-readable formatting; [`prompt`] asks at the terminal (confirmations,
 //! passphrases); [`stdio`] is
@@ -26,6 +27,7 @@ mod images;
 mod inspect;
 mod lazy;
 mod manifest;
+mod network;
 mod output;
 mod progress;
 mod prompt;
@@ -151,6 +153,9 @@ enum Command {
     /// Manage named volumes.
     #[command(subcommand)]
     Volume(Lazy<containers::volumes::VolumeCommand>),
+    /// Manage networks.
+    #[command(subcommand)]
+    Network(Lazy<network::NetworkCommand>),
     /// Build an image from a Containerfile and a context directory.
     Build(Lazy<build::BuildArgs>),
     /// Docker compatibility: `berth buildx build` is `berth build`.
@@ -236,6 +241,7 @@ fn on_closed(command: &Command) -> OnClosed {
         Command::Manifest(c) => c.0.on_closed(),
         Command::Container(c) => c.0.on_closed(),
         Command::Volume(c) => c.0.on_closed(),
+        Command::Network(c) => c.0.on_closed(),
         Command::Tag(_)
         | Command::Untag(_)
         | Command::Rmi(_)
@@ -308,6 +314,7 @@ fn run(ctx: &Context, command: Command) -> Result<ExitCode> {
         Command::Build(a) => build::build(ctx, a.0),
         Command::Buildx(c) => build::buildx(ctx, c.0),
         Command::Volume(c) => containers::volumes::dispatch(ctx, c.0),
+        Command::Network(c) => network::dispatch(ctx, c.0),
     }
 }
 

@@ -12,6 +12,7 @@ mod images;
 mod inspect;
 mod interop;
 mod manifest;
+mod network;
 mod oracles;
 mod podman_parity;
 mod private_files;

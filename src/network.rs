@@ -1,0 +1,420 @@
+//! Network commands: `network create|ls|inspect|rm|exists|prune`, in Podman's words and
+//! shapes. The definitions, their checks and the subnet choice are berth-network's
+//! ([`berth_network::Catalog`]); this file parses, prints and picks exit codes.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context as _, Result};
+use berth_network::config::IpNet;
+use berth_network::{Catalog, CreateOptions, Network, NetworkDirs, NetworkError};
+use clap::{Args, Subcommand};
+use serde_json::{json, Value};
+
+use crate::output::print_aligned;
+use crate::stdio::OnClosed;
+use crate::template::Template;
+use crate::Context;
+
+#[derive(Subcommand)]
+pub enum NetworkCommand {
+    /// Create a network (default name: the first free berthN).
+    Create(CreateArgs),
+    /// List networks.
+    #[command(alias = "list")]
+    Ls(LsArgs),
+    /// Display the configuration of networks (JSON or --format).
+    Inspect(InspectArgs),
+    /// Remove networks (not the default network `berth`).
+    #[command(alias = "remove")]
+    Rm(RmArgs),
+    /// Exit 0 if the network exists, 1 if not.
+    Exists(ExistsArgs),
+    /// Remove every network no container uses (never the default network).
+    Prune(PruneArgs),
+}
+
+#[derive(Args)]
+pub struct CreateArgs {
+    /// The driver: only `bridge`.
+    #[arg(short, long, default_value = "bridge")]
+    driver: String,
+    /// The subnet in CIDR form (default: the first free /24 from 10.90.0.0).
+    #[arg(long)]
+    subnet: Option<String>,
+    /// The gateway (default: the subnet's first address).
+    #[arg(long)]
+    gateway: Option<String>,
+    /// Hand out addresses only from this range (CIDR) of the subnet.
+    #[arg(long)]
+    ip_range: Option<String>,
+    /// No route out of the network.
+    #[arg(long)]
+    internal: bool,
+    /// No DNS (aardvark-dns) on the network.
+    #[arg(long)]
+    disable_dns: bool,
+    /// A label, KEY=VALUE (repeatable).
+    #[arg(long)]
+    label: Vec<String>,
+    /// The bridge device's name (default: the first free berthN).
+    #[arg(long)]
+    interface_name: Option<String>,
+    /// The network's name.
+    name: Option<String>,
+}
+
+#[derive(Args)]
+pub struct LsArgs {
+    /// Show only names.
+    #[arg(short, long)]
+    quiet: bool,
+    /// `json`, or a Go template (`{{.Name}} {{.Driver}}`; `table …` adds headers).
+    #[arg(long)]
+    format: Option<String>,
+    /// Only networks matching: name=, id=, driver=, label=KEY[=VALUE] (repeatable).
+    #[arg(short, long)]
+    filter: Vec<String>,
+    /// Do not print the header line.
+    #[arg(long)]
+    noheading: bool,
+    /// Full network ids.
+    #[arg(long)]
+    no_trunc: bool,
+}
+
+#[derive(Args)]
+pub struct InspectArgs {
+    /// Networks (names or ids).
+    #[arg(required = true)]
+    networks: Vec<String>,
+    /// `json` (default) or a Go template such as `{{.Name}}`.
+    #[arg(short, long, default_value = "json")]
+    format: String,
+}
+
+#[derive(Args)]
+pub struct RmArgs {
+    /// Also remove the containers that use the network (none can yet).
+    #[arg(short, long)]
+    force: bool,
+    /// Networks (names or ids).
+    #[arg(required = true)]
+    networks: Vec<String>,
+}
+
+#[derive(Args)]
+pub struct ExistsArgs {
+    /// A network name or id.
+    network: String,
+}
+
+#[derive(Args)]
+pub struct PruneArgs {
+    /// Do not ask for confirmation.
+    #[arg(short, long)]
+    force: bool,
+    /// Only networks matching: label=KEY[=VALUE] (repeatable).
+    #[arg(long)]
+    filter: Vec<String>,
+}
+
+impl NetworkCommand {
+    /// What the command does when its output's reader has gone (see [`crate::stdio`]).
+    pub fn on_closed(&self) -> OnClosed {
+        match self {
+            NetworkCommand::Ls(_) | NetworkCommand::Inspect(_) | NetworkCommand::Exists(_) => {
+                OnClosed::Quit
+            }
+            NetworkCommand::Create(_) | NetworkCommand::Rm(_) | NetworkCommand::Prune(_) => {
+                OnClosed::Finish
+            }
+        }
+    }
+}
+
+pub fn dispatch(_ctx: &Context, command: NetworkCommand) -> Result<ExitCode> {
+    // Networks are the user's, not the store's: `--root` does not choose them.
+    let catalog = Catalog::open(NetworkDirs::for_current_user())?;
+    match command {
+        NetworkCommand::Create(a) => {
+            let n = catalog.create(&create_options(a)?)?;
+            outln!("{}", n.name);
+        }
+        NetworkCommand::Ls(a) => list(&catalog, &a)?,
+        NetworkCommand::Inspect(a) => {
+            let mut out = Vec::new();
+            for n in &a.networks {
+                out.push(catalog.get(n)?);
+            }
+            if a.format.is_empty() || a.format == "json" {
+                outln!("{}", serde_json::to_string_pretty(&out)?);
+            } else {
+                let t = Template::parse(&a.format, "inspect")?;
+                for n in &out {
+                    out!("{}", t.render_value(&go_record(n, true), "inspect")?);
+                }
+            }
+        }
+        NetworkCommand::Rm(a) => return remove(&catalog, &a),
+        NetworkCommand::Exists(a) => {
+            return Ok(if catalog.exists(&a.network)? {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            });
+        }
+        NetworkCommand::Prune(a) => {
+            let filters = a
+                .filter
+                .iter()
+                .map(|f| parse_filter(f, &["label"]))
+                .collect::<Result<Vec<_>>>()?;
+            let warning = "This will remove all networks not used by at least one container.";
+            if !a.force && !crate::prompt::confirm(warning)? {
+                return Ok(ExitCode::SUCCESS);
+            }
+            // TODO(issue 15, stage 2): keep the networks a container uses, once containers
+            // join networks (none can yet, so every network but the default is unused).
+            for n in catalog.list()? {
+                if n.name != berth_network::DEFAULT_NETWORK && matches(&n, &filters) {
+                    catalog.remove(&n.name)?;
+                    outln!("{}", n.name);
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn create_options(a: CreateArgs) -> Result<CreateOptions> {
+    let net = |flag: &str, v: &Option<String>| -> Result<Option<IpNet>> {
+        v.as_deref()
+            .map(|s| {
+                s.parse::<IpNet>()
+                    .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
+                    .with_context(|| format!("invalid argument {s:?} for \"--{flag}\" flag: invalid CIDR address: {s}"))
+            })
+            .transpose()
+    };
+    let gateway = a
+        .gateway
+        .as_deref()
+        .map(|g| {
+            g.parse().with_context(|| {
+                format!("invalid argument {g:?} for \"--gateway\" flag: invalid IP address: {g}")
+            })
+        })
+        .transpose()?;
+    let mut labels = BTreeMap::new();
+    for l in &a.label {
+        let (k, v) = l.split_once('=').unwrap_or((l, ""));
+        labels.insert(k.to_string(), v.to_string());
+    }
+    Ok(CreateOptions {
+        name: a.name,
+        driver: Some(a.driver),
+        subnet: net("subnet", &a.subnet)?,
+        gateway,
+        ip_range: net("ip-range", &a.ip_range)?,
+        internal: a.internal,
+        disable_dns: a.disable_dns,
+        labels,
+        interface_name: a.interface_name,
+    })
+}
+
+/// `network ls`: Podman's table (`NETWORK ID  NAME  DRIVER`), `-q`, `--format`.
+fn list(catalog: &Catalog, a: &LsArgs) -> Result<()> {
+    let filters = a
+        .filter
+        .iter()
+        .map(|f| parse_filter(f, &["name", "id", "driver", "label"]))
+        .collect::<Result<Vec<_>>>()?;
+    let networks: Vec<Network> = catalog
+        .list()?
+        .into_iter()
+        .filter(|n| matches(n, &filters))
+        .collect();
+    if a.quiet {
+        networks.iter().for_each(|n| outln!("{}", n.name));
+        return Ok(());
+    }
+    let format = a
+        .format
+        .as_deref()
+        .unwrap_or("table {{.ID}}\t{{.Name}}\t{{.Driver}}");
+    if format == "json" {
+        let out: Vec<&Network> = networks.iter().collect();
+        outln!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    let t = Template::parse(format, "list")?;
+    let mut rows = Vec::new();
+    for n in &networks {
+        let record = go_record(n, a.no_trunc);
+        rows.push(t.render_value(&record, "list")?);
+    }
+    if !t.table {
+        rows.iter().for_each(|r| out!("{r}"));
+        return Ok(());
+    }
+    let header = t.render(|action| header_of(action.path.first().map_or("", String::as_str)));
+    let split = |line: &str| -> Vec<String> {
+        line.trim_end_matches('\n')
+            .split('\t')
+            .map(str::to_string)
+            .collect()
+    };
+    let header = split(&header);
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    let rows: Vec<Vec<String>> = rows.iter().map(|r| split(r)).collect();
+    print_aligned(&header, &rows, !a.noheading);
+    Ok(())
+}
+
+/// A column's header, as Podman derives it from the field's name.
+fn header_of(field: &str) -> String {
+    match field {
+        "ID" => "NETWORK ID",
+        "Name" => "NAME",
+        "Driver" => "DRIVER",
+        "NetworkInterface" => "NETWORK INTERFACE",
+        "Created" => "CREATED",
+        "Subnets" => "SUBNETS",
+        "IPv6Enabled" => "IPV6 ENABLED",
+        "Internal" => "INTERNAL",
+        "DNSEnabled" => "DNS ENABLED",
+        "Labels" => "LABELS",
+        "Options" => "OPTIONS",
+        "IPAMOptions" => "IPAM OPTIONS",
+        other => return other.to_uppercase(),
+    }
+    .to_string()
+}
+
+/// A network under the Go field names Podman's templates use (`{{.Name}}`, `{{.ID}}`…).
+fn go_record(n: &Network, full_id: bool) -> Value {
+    let id = if full_id { n.id.as_str() } else { n.short_id() };
+    let joined = |m: &BTreeMap<String, String>| {
+        m.iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    json!({
+        "Name": n.name,
+        "ID": id,
+        "Driver": n.driver,
+        "NetworkInterface": n.network_interface,
+        "Created": n.created.to_rfc3339(),
+        "Subnets": n.subnets.iter().map(|s| s.subnet.to_string()).collect::<Vec<_>>().join(","),
+        "IPv6Enabled": n.ipv6_enabled,
+        "Internal": n.internal,
+        "DNSEnabled": n.dns_enabled,
+        "Labels": joined(&n.labels),
+        "Options": joined(&n.options),
+        "IPAMOptions": joined(&n.ipam_options),
+    })
+}
+
+/// One `--filter KEY=VALUE` of the kinds in `allowed`.
+fn parse_filter(f: &str, allowed: &[&str]) -> Result<(String, String)> {
+    let Some((k, v)) = f.split_once('=') else {
+        bail!("invalid filter {f:?}: use KEY=VALUE");
+    };
+    if !allowed.contains(&k) {
+        bail!("invalid filter {k:?}: use one of {}", allowed.join(", "));
+    }
+    Ok((k.to_string(), v.to_string()))
+}
+
+/// Whether `n` passes every filter (Podman: filters of one kind are alternatives, different
+/// kinds must all hold).
+fn matches(n: &Network, filters: &[(String, String)]) -> bool {
+    let one = |k: &str, v: &str| match k {
+        "name" => n.name.contains(v),
+        "id" => n.id.starts_with(v),
+        "driver" => n.driver == v,
+        "label" => match v.split_once('=') {
+            Some((lk, lv)) => n.labels.get(lk).is_some_and(|x| x == lv),
+            None => n.labels.contains_key(v),
+        },
+        _ => false,
+    };
+    let kinds: std::collections::BTreeSet<&str> = filters.iter().map(|(k, _)| k.as_str()).collect();
+    kinds.iter().all(|kind| {
+        filters
+            .iter()
+            .filter(|(k, _)| k == kind)
+            .any(|(k, v)| one(k, v))
+    })
+}
+
+/// `network rm`: each network on its own, as Podman: the exit code is the worst failure's
+/// (1 no such network, 125 anything else).
+fn remove(catalog: &Catalog, a: &RmArgs) -> Result<ExitCode> {
+    // TODO(issue 15, stage 2): refuse a network a container uses (exit 2) unless `-f`,
+    // which then removes those containers; no container can join a network yet.
+    let _ = a.force;
+    let mut code = 0u8;
+    for name in &a.networks {
+        match catalog.remove(name) {
+            Ok(_) => outln!("{name}"),
+            Err(e) => {
+                errln!("Error: {}", e.to_string().replace('\n', " "));
+                code = code.max(match e {
+                    NetworkError::NotFound(_) => 1,
+                    _ => 125,
+                });
+            }
+        }
+    }
+    Ok(ExitCode::from(code))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn net(name: &str, labels: &[(&str, &str)]) -> Network {
+        let mut n = Network::from_json(
+            format!(
+                r#"{{"name":"{name}","id":"{}","driver":"bridge"}}"#,
+                "ab".repeat(32)
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+        for (k, v) in labels {
+            n.labels.insert(k.to_string(), v.to_string());
+        }
+        n
+    }
+
+    #[test]
+    fn filters_combine_as_podmans() {
+        let n = net("web", &[("team", "a")]);
+        let f = |s: &[&str]| -> Vec<(String, String)> {
+            s.iter()
+                .map(|f| parse_filter(f, &["name", "label"]).unwrap())
+                .collect()
+        };
+        assert!(matches(&n, &f(&["label=team=a"])));
+        assert!(matches(&n, &f(&["label=team", "name=we"])));
+        assert!(!matches(&n, &f(&["label=team=b"])));
+        assert!(matches(&n, &f(&["name=x", "name=web"])));
+        assert!(parse_filter("until=1h", &["label"]).is_err());
+    }
+
+    #[test]
+    fn templates_see_go_field_names() {
+        let n = net("web", &[]);
+        let t = Template::parse("{{.ID}} {{.Name}} {{.Driver}}", "list").unwrap();
+        assert_eq!(
+            t.render_value(&go_record(&n, false), "list").unwrap(),
+            "abababababab web bridge\n"
+        );
+        assert_eq!(header_of("ID"), "NETWORK ID");
+    }
+}
