@@ -77,6 +77,8 @@ pub mod remote;
 pub mod retry;
 pub mod search;
 pub mod signatures;
+#[cfg(test)]
+mod test_server;
 
 pub use error::{RegistryError, Result};
 pub use reference::Reference;
