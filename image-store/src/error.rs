@@ -12,6 +12,9 @@ pub enum StoreError {
     /// No such image, blob, snapshot or name.
     #[error("{0}: not found")]
     NotFound(String),
+    /// A name or id prefix that matches more than one object (which, the message says).
+    #[error("{0}")]
+    Ambiguous(String),
     /// Something with that name already exists.
     #[error("{0}: already exists")]
     AlreadyExists(String),

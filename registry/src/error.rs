@@ -59,6 +59,12 @@ pub enum RegistryError {
         #[source]
         source: std::io::Error,
     },
+    /// Every candidate or endpoint of a pull or inspect failed; each error is kept, in order.
+    #[error("{input}: {} attempts failed: {}", .errors.len(), joined(.errors))]
+    AllFailed {
+        input: String,
+        errors: Vec<RegistryError>,
+    },
     /// A short name with no alias and no `unqualified-search-registries` (Podman's words).
     #[error(
         "short-name {input:?} did not resolve to an alias and no unqualified-search registries are defined in {config:?}"
@@ -119,20 +125,25 @@ impl From<StoreError> for RegistryError {
 }
 
 /// The error to report when every endpoint of `input` failed: the only error as it is, or all
-/// of them in one line; `none` when there was no endpoint at all.
+/// of them ([`RegistryError::AllFailed`], each kept); `none` when there was no endpoint at all.
 pub fn all_failed(
     input: &str,
     mut errors: Vec<RegistryError>,
     none: impl FnOnce() -> RegistryError,
 ) -> RegistryError {
     if errors.len() > 1 {
-        let all: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
-        return RegistryError::Invalid {
-            what: input.to_string(),
-            message: format!("{} attempts failed: {}", all.len(), all.join("; ")),
+        return RegistryError::AllFailed {
+            input: input.to_string(),
+            errors,
         };
     }
     errors.pop().unwrap_or_else(none)
+}
+
+/// Several errors in one line, `; ` apart.
+fn joined(errors: &[RegistryError]) -> String {
+    let all: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+    all.join("; ")
 }
 
 #[cfg(test)]
@@ -155,6 +166,27 @@ mod tests {
             matches!(back, RegistryError::Status { status: 503, .. }),
             "{back:?}"
         );
+        let all = all_failed(
+            "x",
+            vec![
+                RegistryError::ManifestUnknown {
+                    reference: "a.io/x:latest".into(),
+                    url: "https://a.io/v2/x/manifests/latest".into(),
+                },
+                RegistryError::Blocked("b.io".into()),
+            ],
+            || RegistryError::Blocked("none".into()),
+        );
+        assert_eq!(
+            all.to_string(),
+            "x: 2 attempts failed: a.io/x:latest: manifest unknown \
+             (https://a.io/v2/x/manifests/latest); registry b.io is blocked in registries.conf"
+        );
+        assert!(matches!(
+            &all,
+            RegistryError::AllFailed { errors, .. }
+                if matches!(errors[0], RegistryError::ManifestUnknown { .. })
+        ));
         let store = RegistryError::from(StoreError::NotFound("image x".into()));
         assert!(matches!(
             store,
