@@ -25,6 +25,18 @@ pub enum BuildError {
         instruction: String,
         message: String,
     },
+    /// A step failed for an error of its own kind (a pull, a download, the store, the run
+    /// engine), kept whole: `doing` says what the step was doing (`pulling busybox`), if
+    /// anything, and `source` is the error, whose kind a caller can still ask.
+    #[error("{file}:{line}: {instruction}: {}{source}", doing_prefix(.doing))]
+    StepFailed {
+        file: String,
+        line: usize,
+        instruction: String,
+        doing: Option<String>,
+        #[source]
+        source: Box<BuildError>,
+    },
     /// A RUN step's command exited non-zero (the build exits with the same code, as Podman).
     #[error("{file}:{line}: {instruction}: exit status {code}")]
     RunFailed {
@@ -49,6 +61,13 @@ pub enum BuildError {
     /// The run engine (RUN steps).
     #[error(transparent)]
     Run(#[from] berth_run::RunError),
+    /// The registry (FROM pulls, ADD downloads).
+    #[error(transparent)]
+    Registry(#[from] berth_registry::RegistryError),
+}
+
+fn doing_prefix(doing: &Option<String>) -> String {
+    doing.as_ref().map(|d| format!("{d}: ")).unwrap_or_default()
 }
 
 impl BuildError {
@@ -66,5 +85,34 @@ impl BuildError {
             path: path.into(),
             source,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use berth_registry::RegistryError;
+
+    #[test]
+    fn a_step_keeps_the_error_it_failed_with() {
+        let e = BuildError::StepFailed {
+            file: "Containerfile".into(),
+            line: 1,
+            instruction: "FROM x".into(),
+            doing: Some("pulling x".into()),
+            source: Box::new(BuildError::Registry(RegistryError::ManifestUnknown {
+                reference: "docker.io/library/x:latest".into(),
+                url: "u".into(),
+            })),
+        };
+        assert_eq!(
+            e.to_string(),
+            "Containerfile:1: FROM x: pulling x: docker.io/library/x:latest: manifest unknown (u)"
+        );
+        assert!(matches!(
+            &e,
+            BuildError::StepFailed { source, .. }
+                if matches!(**source, BuildError::Registry(RegistryError::ManifestUnknown { .. }))
+        ));
     }
 }

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use berth_layers::digest::sha256_from_hex;
 use berth_registry::retry::RetryPolicy;
 
+use crate::error::BuildError;
+
 /// The file name an `ADD <url> dir/` writes: the URL path's last segment.
 pub fn file_name(url: &str) -> String {
     let path = url.split(['?', '#']).next().unwrap_or(url);
@@ -25,29 +27,34 @@ pub fn file_name(url: &str) -> String {
 
 /// Download `url` into `dir/<name>` through the registry crate's client (certs.d, proxies,
 /// redirect policy, retries as `retry` says), its sha256 checked against `--checksum` while
-/// it streams; errors are messages naming the URL.
+/// it streams; a failed download is the registry's error, naming the URL, kind kept.
 pub fn download(
     url: &str,
     dir: &Path,
     name: &str,
     checksum: Option<&str>,
     retry: RetryPolicy,
-) -> Result<PathBuf, String> {
+) -> Result<PathBuf, BuildError> {
     if !(url.starts_with("http://") || url.starts_with("https://")) {
-        return Err(format!("{url}: ADD downloads only http and https URLs"));
+        return Err(BuildError::Invalid(format!(
+            "{url}: ADD downloads only http and https URLs"
+        )));
     }
     let expected = match checksum {
         None => None,
         Some(c) => match c.strip_prefix("sha256:") {
             Some(hex) if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) => {
-                Some(sha256_from_hex(&hex.to_ascii_lowercase())?)
+                Some(sha256_from_hex(&hex.to_ascii_lowercase()).map_err(BuildError::Invalid)?)
             }
-            _ => return Err(format!("--checksum={c}: use sha256:<64 hex digits>")),
+            _ => {
+                return Err(BuildError::Invalid(format!(
+                    "--checksum={c}: use sha256:<64 hex digits>"
+                )))
+            }
         },
     };
     let path = dir.join(name);
-    berth_registry::download::download(url, &path, expected.as_ref(), retry)
-        .map_err(|e| e.to_string())?;
+    berth_registry::download::download(url, &path, expected.as_ref(), retry)?;
     Ok(path)
 }
 
@@ -72,8 +79,11 @@ mod tests {
         let opts = RetryPolicy::default();
         assert!(download("ftp://x/y", d.path(), "y", None, opts)
             .unwrap_err()
+            .to_string()
             .contains("http"));
-        let e = download("http://127.0.0.1:1/x", d.path(), "x", Some("md5:abc"), opts).unwrap_err();
+        let e = download("http://127.0.0.1:1/x", d.path(), "x", Some("md5:abc"), opts)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("--checksum"), "{e}");
     }
 }

@@ -43,7 +43,8 @@
 //! - [`image`]: [`image::ImageState`], the image a stage is making (config, layers,
 //!   history), written as OCI or Docker v2s2 ([`Format`]).
 //! - [`error`]: [`BuildError`]; parse errors name `file:line:col`, step errors `file:line`
-//!   and the instruction, a failed RUN its exit code.
+//!   and the instruction (a step that failed on another crate's error keeps it as its
+//!   source: `StepFailed`), a failed RUN its exit code.
 //!
 //! The conformance set (`tests/conformance/`, its deliberate differences from Buildah in
 //! `DIFFERENCES.md`) pins the behaviour end to end.

@@ -144,7 +144,9 @@ pub fn copy_all(src: &dyn ImageSource, dst: &mut dyn ImageDestination) -> Result
     Ok(out)
 }
 
-/// Map an I/O error from a verifying stream to a store error naming the blob.
+/// Map an I/O error from a verifying stream to a store error naming the blob: a digest or
+/// size mismatch, else a failed read of the source, whose error is kept (a registry's cut
+/// connection stays one for whoever retries).
 pub(crate) fn blob_stream_error(desc: &Descriptor, e: std::io::Error) -> StoreError {
     if e.kind() == std::io::ErrorKind::InvalidData {
         StoreError::DigestMismatch {
@@ -153,7 +155,10 @@ pub(crate) fn blob_stream_error(desc: &Descriptor, e: std::io::Error) -> StoreEr
             actual: e.to_string(),
         }
     } else {
-        StoreError::Invalid(format!("blob {}: {e}", desc.digest()))
+        StoreError::Source {
+            what: format!("blob {}", desc.digest()),
+            source: e,
+        }
     }
 }
 

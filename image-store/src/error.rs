@@ -12,6 +12,9 @@ pub enum StoreError {
     /// No such image, blob, snapshot or name.
     #[error("{0}: not found")]
     NotFound(String),
+    /// A name or id prefix that matches more than one object (which, the message says).
+    #[error("{0}")]
+    Ambiguous(String),
     /// Something with that name already exists.
     #[error("{0}: already exists")]
     AlreadyExists(String),
@@ -25,8 +28,9 @@ pub enum StoreError {
         expected: String,
         actual: String,
     },
-    /// Reading the stream a blob is copied from failed (a cut connection, a truncated file):
-    /// the bytes may arrive on another try, so callers can retry on this kind.
+    /// Reading the stream a blob is copied from failed (a cut connection, a truncated file).
+    /// The reader's error is kept: a caller that retries asks it (the registry's predicate
+    /// opens it to find its own error inside).
     #[error("{what}: reading source: {source}")]
     Source {
         what: String,
@@ -36,6 +40,12 @@ pub enum StoreError {
     /// Input (archive, manifest, config, name) is malformed.
     #[error("{0}")]
     Invalid(String),
+    /// A transport of an upper crate (the registry's `docker://`) failed behind
+    /// `ImageSource` or `ImageDestination` (copy.rs). The error is kept
+    /// as it was, not as text: its crate gets it back by downcasting and can still ask its
+    /// kind (a missing manifest, a 503, a refused connection). It reads as the error itself.
+    #[error(transparent)]
+    Transport(Box<dyn std::error::Error + Send + Sync + 'static>),
     /// I/O on a path.
     #[error("{path}: {source}")]
     Io {
@@ -59,6 +69,11 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Carry an upper crate's error through the copy routine, kind and all.
+    pub fn transport(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        StoreError::Transport(Box::new(e))
+    }
+
     /// Attach a path to an I/O error.
     pub fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {
         StoreError::Io {

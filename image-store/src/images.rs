@@ -473,7 +473,7 @@ fn by_id_prefix(conn: &Connection, input: &str, hex: &str) -> Result<ImageRecord
     match found.len() {
         0 => Err(StoreError::NotFound(format!("image {input}"))),
         1 => Ok(found.remove(0)),
-        n => Err(StoreError::Invalid(format!(
+        n => Err(StoreError::Ambiguous(format!(
             "image id prefix {input} is ambiguous: {n} images match"
         ))),
     }
@@ -539,7 +539,7 @@ fn by_name(conn: &Connection, input: &str) -> Result<Option<(ImageRecord, Option
     };
     if hits.iter().any(|(_, id)| *id != first_id) {
         let names: Vec<_> = hits.into_iter().map(|(n, _)| n).collect();
-        return Err(StoreError::Invalid(format!(
+        return Err(StoreError::Ambiguous(format!(
             "short name {input} is ambiguous: {}",
             names.join(", ")
         )));
@@ -581,11 +581,11 @@ mod tests {
         insert_fake(&store, "abc2");
         let err = store.lookup_image("abc").unwrap_err();
         assert!(
-            matches!(err, StoreError::Invalid(ref m) if m.contains("ambiguous")),
+            matches!(err, StoreError::Ambiguous(ref m) if m.contains("ambiguous")),
             "{err}"
         );
         let err = store.lookup_image("sha256:abc").unwrap_err();
-        assert!(matches!(err, StoreError::Invalid(_)), "{err}");
+        assert!(matches!(err, StoreError::Ambiguous(_)), "{err}");
         assert!(store.lookup_image("abc1").is_ok());
         assert!(store.lookup_image("sha256:abc2").is_ok());
         assert!(matches!(

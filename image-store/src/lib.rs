@@ -54,7 +54,9 @@
 //!   live while their layer blob is stored); [`manifest_lists`]: the manifest list directory
 //!   and its lock; [`layout`]: the names of the paths other crates keep under the root.
 //! - [`inspect`]: an image's inspect record ([`inspect::ImageInspect`], Podman's shape).
-//! - [`error::StoreError`]: every variant names the digest, name or path concerned.
+//! - [`error::StoreError`]: every variant names the digest, name or path concerned; an upper
+//!   crate's error behind a transport (`Transport`) and a source's failed read (`Source`)
+//!   are kept whole, not as text.
 //! - `testutil` (hidden): uncompressed test layers and images for tests.
 
 pub mod build_cache;

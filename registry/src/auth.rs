@@ -214,6 +214,9 @@ fn run_helper(helper: &str, host: &str, config: &Path) -> Result<Option<Credenti
     let out = child.wait_with_output().map_err(|e| fail(e.to_string()))?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
+        // The helper protocol's only way to say "none stored" is this text on stdout
+        // (docker-credential-helpers' ErrCredentialsNotFound; containers/image reads it the
+        // same way): an external program's words, turned into `None` here.
         if stdout.contains("credentials not found") {
             return Ok(None);
         }

@@ -13,7 +13,7 @@ use berth_layers::digest::Sha256Counter;
 use berth_layers::Digest;
 
 use crate::client::{Client, ClientOptions};
-use crate::error::{RegistryError, Result};
+use crate::error::{NetFailure, RegistryError, Result};
 use crate::retry::{self, RetryPolicy};
 
 /// What was downloaded.
@@ -102,7 +102,7 @@ fn read_error(url: &str, e: std::io::Error) -> RegistryError {
             url: url.to_string(),
             message,
             // A body cut or stalled half way: the network may do better in a moment.
-            retryable: true,
+            failure: NetFailure::Cut,
         },
     }
 }
@@ -110,37 +110,8 @@ fn read_error(url: &str, e: std::io::Error) -> RegistryError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::BufRead;
-    use std::net::TcpListener;
+    use crate::test_server::{ok, serve};
     use std::time::Duration;
-
-    /// A server on 127.0.0.1 answering each connection with the next of `answers`.
-    fn serve(answers: Vec<Vec<u8>>) -> String {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        std::thread::spawn(move || {
-            for answer in answers {
-                let Ok((s, _)) = listener.accept() else {
-                    return;
-                };
-                let mut r = std::io::BufReader::new(s);
-                let mut line = String::new();
-                while r.read_line(&mut line).is_ok_and(|n| n > 2) {
-                    line.clear();
-                }
-                let _ = r.get_mut().write_all(&answer);
-            }
-        });
-        format!("http://{addr}")
-    }
-
-    fn ok(body: &str) -> Vec<u8> {
-        format!(
-            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .into_bytes()
-    }
 
     fn fast() -> RetryPolicy {
         RetryPolicy {

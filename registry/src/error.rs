@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use berth_image_store::StoreError;
+
 /// Result alias for this crate.
 pub type Result<T, E = RegistryError> = std::result::Result<T, E>;
 
@@ -26,11 +28,10 @@ pub enum RegistryError {
     Http {
         method: String,
         url: String,
+        /// The error chain as text (the client's words, each cause once).
         message: String,
-        /// Whether the network may do better in a moment (refused, reset, timed out), as
-        /// containers/common's retry rules judge; a name that does not resolve or a TLS
-        /// failure will not.
-        retryable: bool,
+        /// What failed, read from the error's types when it happened (never from `message`).
+        failure: NetFailure,
     },
     /// The registry answered with an unexpected status.
     #[error("{method} {url}: {status}{detail}")]
@@ -49,6 +50,21 @@ pub enum RegistryError {
     /// Content that does not match what was announced.
     #[error("{what}: {message}")]
     Invalid { what: String, message: String },
+    /// Reading the local side of an upload failed (a store file, or another registry's blob
+    /// when copying between registries); the reader's error is kept, so a cut source is
+    /// still known as one.
+    #[error("blob {digest}: reading local blob: {source}")]
+    ReadBlob {
+        digest: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Every candidate or endpoint of a pull or inspect failed; each error is kept, in order.
+    #[error("{input}: {} attempts failed: {}", .errors.len(), joined(.errors))]
+    AllFailed {
+        input: String,
+        errors: Vec<RegistryError>,
+    },
     /// A short name with no alias and no `unqualified-search-registries` (Podman's words).
     #[error(
         "short-name {input:?} did not resolve to an alias and no unqualified-search registries are defined in {config:?}"
@@ -57,9 +73,10 @@ pub enum RegistryError {
     /// A registry blocked by registries.conf.
     #[error("registry {0} is blocked in registries.conf")]
     Blocked(String),
-    /// The store.
+    /// The store. A registry error that crossed the store's copy routine comes back as
+    /// itself, not as this (see the `From<StoreError>` impl).
     #[error(transparent)]
-    Store(#[from] berth_image_store::StoreError),
+    Store(StoreError),
     /// The trust gate.
     #[error(transparent)]
     Trust(#[from] berth_trust::TrustError),
@@ -73,70 +90,107 @@ impl RegistryError {
             source,
         }
     }
+}
 
-    /// Whether trying a whole pull or push again may succeed, by containers/common's rules
-    /// (Podman's 3 retries): a connection refused, reset or timed out, a 5xx or 429 answer;
-    /// never a missing manifest, refused credentials, a TLS or name-resolution failure.
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            RegistryError::Http { retryable, .. } => *retryable,
-            RegistryError::Status { status, .. } => *status >= 500 || *status == 429,
-            _ => false,
-        }
-    }
+/// What failed on the wire, as the client's error types said (a reqwest error's chain of
+/// io errors, timeouts and TLS errors), so that retrying asks a kind, not a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetFailure {
+    /// The connection was refused (nothing listens).
+    Refused,
+    /// The connection was reset or aborted, or the network or host is unreachable.
+    Connection,
+    /// Connecting or reading timed out.
+    Timeout,
+    /// The connection closed before the answer or its body was complete (an unexpected EOF).
+    Cut,
+    /// TLS failed (a certificate, a handshake, a plain HTTP answer to a TLS hello).
+    Tls,
+    /// Anything else: a name that does not resolve, a bad URL, too many redirects.
+    Other,
+}
 
-    /// Whether retrying the same request may succeed (network trouble, 5xx, 429).
-    pub fn is_transient(&self) -> bool {
-        match self {
-            RegistryError::Http { .. } => true,
-            RegistryError::Status { status, .. } => *status >= 500 || *status == 429,
-            RegistryError::Store(berth_image_store::StoreError::Source { .. }) => true,
-            _ => false,
+impl From<StoreError> for RegistryError {
+    /// A store error, except that a registry error the copy routine carried
+    /// ([`StoreError::Transport`], made by `remote::to_store`) comes back as itself.
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Transport(inner) => match inner.downcast::<RegistryError>() {
+                Ok(registry) => *registry,
+                Err(other) => RegistryError::Store(StoreError::Transport(other)),
+            },
+            e => RegistryError::Store(e),
         }
     }
 }
 
 /// The error to report when every endpoint of `input` failed: the only error as it is, or all
-/// of them in one line; `none` when there was no endpoint at all.
+/// of them ([`RegistryError::AllFailed`], each kept); `none` when there was no endpoint at all.
 pub fn all_failed(
     input: &str,
     mut errors: Vec<RegistryError>,
     none: impl FnOnce() -> RegistryError,
 ) -> RegistryError {
     if errors.len() > 1 {
-        let all: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
-        return RegistryError::Invalid {
-            what: input.to_string(),
-            message: format!("{} attempts failed: {}", all.len(), all.join("; ")),
+        return RegistryError::AllFailed {
+            input: input.to_string(),
+            errors,
         };
     }
     errors.pop().unwrap_or_else(none)
 }
 
+/// Several errors in one line, `; ` apart.
+fn joined(errors: &[RegistryError]) -> String {
+    let all: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+    all.join("; ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use berth_image_store::StoreError;
 
     #[test]
-    fn transient_by_kind_not_by_text() {
-        let cut = RegistryError::Store(StoreError::Source {
-            what: "blob sha256:ab".into(),
-            source: std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset"),
-        });
-        assert!(cut.is_transient());
-        assert!(cut
-            .to_string()
-            .contains("blob sha256:ab: reading source: reset"));
-        let said = RegistryError::Store(StoreError::Invalid("x: reading source: y".into()));
-        assert!(!said.is_transient());
-        let status = |status| RegistryError::Status {
+    fn a_registry_error_crosses_the_copy_routine_and_comes_back_as_itself() {
+        let status = RegistryError::Status {
             method: "GET".into(),
-            url: "u".into(),
-            status,
+            url: "http://127.0.0.1:1/v2/a/blobs/sha256:ab".into(),
+            status: 503,
             detail: String::new(),
         };
-        assert!(status(503).is_transient() && status(429).is_transient());
-        assert!(!status(404).is_transient());
+        let text = status.to_string();
+        let carried = StoreError::transport(status);
+        assert_eq!(carried.to_string(), text, "the text is the error's own");
+        let back = RegistryError::from(carried);
+        assert!(
+            matches!(back, RegistryError::Status { status: 503, .. }),
+            "{back:?}"
+        );
+        let all = all_failed(
+            "x",
+            vec![
+                RegistryError::ManifestUnknown {
+                    reference: "a.io/x:latest".into(),
+                    url: "https://a.io/v2/x/manifests/latest".into(),
+                },
+                RegistryError::Blocked("b.io".into()),
+            ],
+            || RegistryError::Blocked("none".into()),
+        );
+        assert_eq!(
+            all.to_string(),
+            "x: 2 attempts failed: a.io/x:latest: manifest unknown \
+             (https://a.io/v2/x/manifests/latest); registry b.io is blocked in registries.conf"
+        );
+        assert!(matches!(
+            &all,
+            RegistryError::AllFailed { errors, .. }
+                if matches!(errors[0], RegistryError::ManifestUnknown { .. })
+        ));
+        let store = RegistryError::from(StoreError::NotFound("image x".into()));
+        assert!(matches!(
+            store,
+            RegistryError::Store(StoreError::NotFound(_))
+        ));
     }
 }

@@ -40,8 +40,14 @@
 //!   recompression into the store), `--force-compression`, `--format oci|v2s2`.
 //! - [`push`]: store → registry: blobs uploaded in parallel (HEAD-skip, retries), then the
 //!   one copy routine writes the manifest by digest, then the tag.
-//! - [`retry`]: Podman's retry of a whole pull or push when the registry is down (3 times,
-//!   1 s apart, only for errors that may pass).
+//! - [`retry`]: the one notion of retry: what may pass ([`RegistryError::is_retryable`],
+//!   containers/common's rules, asked of the error's kind, never its words) and how often
+//!   ([`retry::RetryPolicy`], Podman's 3 × 1 s); used by a whole pull, push or download
+//!   ([`retry::if_necessary`]) and by each blob of pull and push ([`retry::blob`], which
+//!   resumes a cut download).
+//! - [`error`]: [`RegistryError`]; an HTTP failure carries its [`error::NetFailure`] kind.
+//!   Registry errors cross the store's copy routine whole (`StoreError::Transport`, made by
+//!   [`remote::to_store`]) and come back as themselves.
 //! - [`inspect`]: `berth image inspect docker://REF` (Skopeo's `inspect`: summary, `--raw`, `--config`).
 //! - [`manifest_list`]: `berth manifest …`: local lists under `<root>/manifests/`, add, annotate, push.
 //! - [`search`]: `berth search` over registry catalogs.
@@ -77,6 +83,8 @@ pub mod remote;
 pub mod retry;
 pub mod search;
 pub mod signatures;
+#[cfg(test)]
+mod test_server;
 
 pub use error::{RegistryError, Result};
 pub use reference::Reference;

@@ -373,9 +373,9 @@ fn check_media_types(manifest: &ImageManifest, what: &str) -> Result<()> {
     Ok(())
 }
 
-/// Fetch one blob into the store, retrying transient failures with doubling delays. A retry
-/// after a cut connection resumes where the bytes stopped (`Range`) when the registry allows,
-/// continuing the same hash; else it starts over.
+/// Fetch one blob into the store under `retry.rs`'s rule and the pull's policy (the delay
+/// doubling from `retry_delay`). A retry after a cut connection resumes where the bytes
+/// stopped (`Range`) when the registry allows, continuing the same hash; else it starts over.
 fn fetch_blob(
     store: &Store,
     client: &Client,
@@ -383,28 +383,16 @@ fn fetch_blob(
     desc: &Descriptor,
     opts: &PullOptions,
 ) -> Result<()> {
-    let mut delay = opts.retry_delay;
-    let mut attempt = 0;
+    let policy = RetryPolicy {
+        times: opts.retry,
+        delay: opts.retry_delay,
+    };
     let mut partial: Option<IngestWriter> = None;
-    loop {
+    retry::blob(policy, desc.digest(), || {
         let result = fetch_into(store, client, repo, desc, &mut partial, &opts.observer);
         opts.observer.finish(desc.digest(), result.is_ok());
-        match result {
-            Ok(()) => return Ok(()),
-            Err(e) if e.is_transient() && attempt < opts.retry => {
-                tracing::warn!(
-                    "blob {}: {e}; retrying in {delay:?} ({}/{})",
-                    desc.digest(),
-                    attempt + 1,
-                    opts.retry
-                );
-                std::thread::sleep(delay);
-                delay = delay.saturating_mul(2);
-                attempt += 1;
-            }
-            Err(e) => return Err(e),
-        }
-    }
+        result
+    })
 }
 
 /// One attempt: continue `partial` (or start a new ingest file) from the registry, verify the

@@ -5,7 +5,6 @@
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::Mutex;
-use std::time::Duration;
 
 use berth_image_store::copy::{copy_image, ImageSource, StoreSource};
 use berth_image_store::Store;
@@ -26,8 +25,6 @@ use crate::signatures::{sign_image, SignOptions};
 
 /// Blobs uploaded at once.
 pub const PUSH_PARALLEL: usize = 4;
-/// Attempts after the first for each blob upload.
-pub const PUSH_RETRIES: u32 = 3;
 
 /// The destination of `berth push IMAGE [DEST]`: DEST (with or without `docker://`), else
 /// the image's own name as given.
@@ -68,6 +65,7 @@ pub fn push(
         store,
         progress,
         observer: &opts.observer,
+        retry: opts.retry,
     };
     let record = store.lookup_image(image)?;
     let manifest = store.image_manifest(&record)?;
@@ -132,6 +130,8 @@ struct Uploader<'a> {
     store: &'a Store,
     progress: Progress<'a>,
     observer: &'a Observer,
+    /// Each blob's retries (`retry::blob`), as the push's own.
+    retry: RetryPolicy,
 }
 
 impl Uploader<'_> {
@@ -206,24 +206,13 @@ impl Uploader<'_> {
             }
         }
         progress(&format!("Copying {kind} {}", desc.digest()));
-        let mut delay = Duration::from_secs(1);
-        let mut attempt = 0;
-        loop {
+        retry::blob(self.retry, desc.digest(), || {
             let file = self.store.content().open(desc.digest())?;
             self.observer.start(desc.digest(), desc.size(), 0);
             let mut reader = Counting::new(file, self.observer, desc.digest());
             let result = client.upload_blob(repo, desc.digest(), desc.size(), &mut reader);
             self.observer.finish(desc.digest(), result.is_ok());
-            match result {
-                Ok(()) => return Ok(()),
-                Err(e) if e.is_transient() && attempt < PUSH_RETRIES => {
-                    tracing::warn!("blob {}: {e}; retrying in {delay:?}", desc.digest());
-                    std::thread::sleep(delay);
-                    delay = delay.saturating_mul(2);
-                    attempt += 1;
-                }
-                Err(e) => return Err(e),
-            }
-        }
+            result
+        })
     }
 }

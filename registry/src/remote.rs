@@ -22,11 +22,12 @@ use crate::reference::Reference;
 /// Progress lines (`Copying blob …`); the CLI prints them unless `--quiet`.
 pub type Progress<'a> = &'a (dyn Fn(&str) + Sync);
 
-/// Turn a registry error into a store error for the copy routine (keeps the message).
+/// A registry error as the copy routine's error: carried whole
+/// ([`StoreError::Transport`]), so that `RegistryError::from` gives it back with its kind.
 pub fn to_store(e: RegistryError) -> StoreError {
     match e {
         RegistryError::Store(s) => s,
-        other => StoreError::Invalid(other.to_string()),
+        other => StoreError::transport(other),
     }
 }
 

@@ -1,13 +1,25 @@
-//! Podman's retry of a whole pull or push (containers/common's `retry.IfNecessary`): an
-//! operation that failed for a reason that may pass ([`RegistryError::is_retryable`]: the
-//! registry is down or overloaded) runs again, `times` more at most, `delay` apart, each
-//! retry announced with Podman's warning `Failed, retrying in 1s ... (1/3). Error: …`.
-//! Blobs have their own, finer retries (pull resumes a cut blob where it stopped); this one
-//! covers reaching the registry and its manifest.
+//! The one notion of retry: what may pass ([`RegistryError::is_retryable`], containers/common's
+//! `retry.IsErrorRetryable` rules) and how often and how far apart to try again
+//! ([`RetryPolicy`], Podman's `--retry`/`--retry-delay`).
+//!
+//! Two loops use them. [`if_necessary`] runs a whole operation again (reaching the registry
+//! and its manifest, a download), each retry announced with Podman's warning
+//! `Failed, retrying in 1s ... (1/3). Error: …`. [`blob`] runs one blob transfer again, the
+//! delay doubling after each attempt; its operation may resume where the bytes stopped
+//! (pull's `Range` requests), the rule and the policy are the same.
+//!
+//! What may pass, by kind, never by message: a connection refused, reset, aborted or
+//! unreachable, a timeout, a connection or body cut short (an unexpected EOF), a 5xx or 429
+//! answer, and a blob source whose read failed for one of these reasons. Not: a missing
+//! manifest, refused credentials, a TLS or name-resolution failure, a digest mismatch.
 
+use std::io;
 use std::time::Duration;
 
-use crate::error::Result;
+use berth_image_store::StoreError;
+use berth_layers::Digest;
+
+use crate::error::{NetFailure, RegistryError, Result};
 
 /// How often and how far apart to retry; Podman's default is 3 times, 1 s apart
 /// (`--retry`, `--retry-delay`).
@@ -15,7 +27,7 @@ use crate::error::Result;
 pub struct RetryPolicy {
     /// Retries after the first attempt.
     pub times: u32,
-    /// The pause before each retry.
+    /// The pause before each retry (a blob's first pause, doubled after each attempt).
     pub delay: Duration,
 }
 
@@ -28,19 +40,97 @@ impl Default for RetryPolicy {
     }
 }
 
-/// Run `op`, and again while it fails with a retryable error and retries remain.
-pub fn if_necessary<T>(policy: RetryPolicy, mut op: impl FnMut() -> Result<T>) -> Result<T> {
+impl NetFailure {
+    /// Whether the network may do better in a moment.
+    pub fn is_retryable(self) -> bool {
+        matches!(
+            self,
+            NetFailure::Refused | NetFailure::Connection | NetFailure::Timeout | NetFailure::Cut
+        )
+    }
+
+    /// The failure an I/O error kind means, if it is one of the network's.
+    pub fn of_io_kind(kind: io::ErrorKind) -> Option<NetFailure> {
+        use io::ErrorKind::*;
+        Some(match kind {
+            ConnectionRefused => NetFailure::Refused,
+            ConnectionReset | ConnectionAborted | NotConnected | Interrupted | WouldBlock
+            | NetworkUnreachable | HostUnreachable | NetworkDown | BrokenPipe => {
+                NetFailure::Connection
+            }
+            TimedOut => NetFailure::Timeout,
+            UnexpectedEof => NetFailure::Cut,
+            _ => return None,
+        })
+    }
+}
+
+impl RegistryError {
+    /// Whether trying again may succeed: the one predicate of [`if_necessary`] and [`blob`]
+    /// (see the module's doc for the rules).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            RegistryError::Http { failure, .. } => failure.is_retryable(),
+            RegistryError::Status { status, .. } => *status >= 500 || *status == 429,
+            RegistryError::Store(StoreError::Source { source, .. })
+            | RegistryError::ReadBlob { source, .. } => io_is_retryable(source),
+            RegistryError::Store(StoreError::Transport(inner)) => inner
+                .downcast_ref::<RegistryError>()
+                .is_some_and(RegistryError::is_retryable),
+            _ => false,
+        }
+    }
+}
+
+/// A read error of a blob stream: the registry error it carries (the client's body readers
+/// wrap one), else its kind.
+fn io_is_retryable(e: &io::Error) -> bool {
+    match e.get_ref().and_then(|i| i.downcast_ref::<RegistryError>()) {
+        Some(inner) => inner.is_retryable(),
+        None => NetFailure::of_io_kind(e.kind()).is_some_and(NetFailure::is_retryable),
+    }
+}
+
+/// Run `op`, and again while it fails with a retryable error and retries remain, `delay`
+/// apart, announcing each retry as Podman does.
+pub fn if_necessary<T>(policy: RetryPolicy, op: impl FnMut() -> Result<T>) -> Result<T> {
+    retrying(policy, false, op, |e, attempt, delay| {
+        tracing::warn!(
+            "Failed, retrying in {} ... ({attempt}/{}). Error: {e}",
+            go_duration(delay),
+            policy.times
+        )
+    })
+}
+
+/// Run one transfer of `digest` (`op`, which may resume what an earlier attempt left), and
+/// again while it fails with a retryable error and retries remain, the delay doubling.
+pub fn blob<T>(policy: RetryPolicy, digest: &Digest, op: impl FnMut() -> Result<T>) -> Result<T> {
+    retrying(policy, true, op, |e, attempt, delay| {
+        tracing::warn!(
+            "blob {digest}: {e}; retrying in {delay:?} ({attempt}/{})",
+            policy.times
+        )
+    })
+}
+
+fn retrying<T>(
+    policy: RetryPolicy,
+    doubling: bool,
+    mut op: impl FnMut() -> Result<T>,
+    announce: impl Fn(&RegistryError, u32, Duration),
+) -> Result<T> {
     let mut attempt = 0;
+    let mut delay = policy.delay;
     loop {
         match op() {
             Err(e) if e.is_retryable() && attempt < policy.times => {
                 attempt += 1;
-                tracing::warn!(
-                    "Failed, retrying in {} ... ({attempt}/{}). Error: {e}",
-                    go_duration(policy.delay),
-                    policy.times
-                );
-                std::thread::sleep(policy.delay);
+                announce(&e, attempt, delay);
+                std::thread::sleep(delay);
+                if doubling {
+                    delay = delay.saturating_mul(2);
+                }
             }
             result => return result,
         }
@@ -66,59 +156,5 @@ pub fn go_duration(d: Duration) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::error::RegistryError;
-
-    fn refused() -> RegistryError {
-        RegistryError::Http {
-            method: "GET".into(),
-            url: "http://127.0.0.1:9/v2/".into(),
-            message: "Connection refused".into(),
-            retryable: true,
-        }
-    }
-
-    #[test]
-    fn retries_what_may_pass_and_stops_at_the_limit() {
-        let policy = RetryPolicy {
-            times: 3,
-            delay: Duration::ZERO,
-        };
-        let mut calls = 0;
-        let r: Result<()> = if_necessary(policy, || {
-            calls += 1;
-            Err(refused())
-        });
-        assert!(r.is_err());
-        assert_eq!(calls, 4, "the first attempt and 3 retries");
-        let mut calls = 0;
-        let r: Result<()> = if_necessary(policy, || {
-            calls += 1;
-            Err(RegistryError::ManifestUnknown {
-                reference: "x".into(),
-                url: "u".into(),
-            })
-        });
-        assert!(r.is_err());
-        assert_eq!(calls, 1, "a missing manifest is not retried");
-        let mut calls = 0;
-        let r = if_necessary(policy, || {
-            calls += 1;
-            if calls < 3 {
-                Err(refused())
-            } else {
-                Ok(calls)
-            }
-        });
-        assert_eq!(r.unwrap(), 3);
-    }
-
-    #[test]
-    fn durations_read_as_go_prints_them() {
-        assert_eq!(go_duration(Duration::from_secs(1)), "1s");
-        assert_eq!(go_duration(Duration::from_millis(1500)), "1.5s");
-        assert_eq!(go_duration(Duration::from_millis(10)), "10ms");
-        assert_eq!(go_duration(Duration::ZERO), "0s");
-    }
-}
+#[path = "retry_tests.rs"]
+mod tests;

@@ -15,6 +15,9 @@ pub enum RunError {
     /// No such volume.
     #[error("no volume with name {0:?} found: no such volume")]
     NoSuchVolume(String),
+    /// No image by that name or id in the store a container was to be made from.
+    #[error("image {image:?} not found in the store {}", root.display())]
+    NoSuchImage { image: String, root: PathBuf },
     /// A container name already in use.
     #[error("the container name {name:?} is already in use by {id}: choose another name or remove that container")]
     NameInUse { name: String, id: String },

@@ -14,7 +14,8 @@
 //!
 //! The modules, bottom up (each uses only modules above it in this list, or none):
 //! - [`error::RunError`]: names the container, path or runtime concerned, and knows its
-//!   Podman exit code (125, 126, 127).
+//!   Podman exit code (125, 126, 127). An OCI runtime's failure arrives as text in its log;
+//!   `runtime/failure.rs` turns it into a kind there, once.
 //! - [`process`]: pid liveness (`alive`, `proc_start_time`: a reused pid is never taken for
 //!   the process it replaced) and executables found on the host (`find_binary`).
 //! - [`options`]: [`options::RunOptions`] (what the user asked for beyond the image config,

@@ -292,7 +292,7 @@ impl Builder<'_> {
                 };
                 let at = dir.join(&sub);
                 crate::fetch::download(&src, &at, &name, ins.flag("checksum"), retries)
-                    .map_err(|m| self.fail(ins, m))?;
+                    .map_err(|e| self.at(ins, e))?;
                 list.push(Source::Path {
                     root: dir.to_path_buf(),
                     rel: sub.join(name),

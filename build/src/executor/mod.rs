@@ -277,11 +277,24 @@ impl Builder<'_> {
         step_err(&self.file.file, ins, message)
     }
 
-    /// Attach the instruction to an error that does not name it yet.
+    /// Attach the instruction to an error that does not name it yet (the error kept whole).
     fn at(&self, ins: &Instruction, e: BuildError) -> BuildError {
+        self.doing(ins, None, e)
+    }
+
+    /// Attach the instruction and what it was doing to `e`, kept as the source.
+    fn doing(&self, ins: &Instruction, doing: Option<String>, e: BuildError) -> BuildError {
         match e {
-            e @ (BuildError::Step { .. } | BuildError::RunFailed { .. }) => e,
-            e => self.fail(ins, e.to_string()),
+            e @ (BuildError::Step { .. }
+            | BuildError::StepFailed { .. }
+            | BuildError::RunFailed { .. }) => e,
+            e => BuildError::StepFailed {
+                file: self.file.file.clone(),
+                line: ins.span.line,
+                instruction: ins.text.clone(),
+                doing,
+                source: Box::new(e),
+            },
         }
     }
 
@@ -383,7 +396,9 @@ impl Builder<'_> {
             None => {
                 (self.out)(&format!("Pulling {name}"));
                 berth_registry::pull::pull(self.store, &name, &self.opts.pull_options, &|_| {})
-                    .map_err(|e| self.fail(&stage.from, format!("pulling {name}: {e}")))?
+                    .map_err(|e| {
+                        self.doing(&stage.from, Some(format!("pulling {name}")), e.into())
+                    })?
             }
         };
         ImageState::from_image(self.store, &image)

@@ -40,7 +40,7 @@ use reqwest::{Method, Response, StatusCode};
 use tokio::runtime::Runtime;
 
 use crate::auth::Credentials;
-use crate::error::{RegistryError, Result};
+use crate::error::{NetFailure, RegistryError, Result};
 
 /// Largest manifest accepted.
 pub const MAX_MANIFEST_SIZE: u64 = 4 * 1024 * 1024;
@@ -73,7 +73,7 @@ pub fn runtime() -> Result<&'static Runtime> {
             method: "START".into(),
             url: "tokio runtime".into(),
             message: e.to_string(),
-            retryable: false,
+            failure: NetFailure::Other,
         })?;
     // Two first uses at once: one runtime is kept, the other dropped unused.
     Ok(RUNTIME.get_or_init(|| built))
@@ -189,7 +189,7 @@ fn http_err(method: &Method, url: &str, e: &(dyn std::error::Error + 'static)) -
             method: method.to_string(),
             url: url.to_string(),
             message: "http: server gave HTTP response to HTTPS client".to_string(),
-            retryable: false,
+            failure: NetFailure::Tls,
         };
     }
     let mut message = String::new();
@@ -212,48 +212,48 @@ fn http_err(method: &Method, url: &str, e: &(dyn std::error::Error + 'static)) -
         method: method.to_string(),
         url: url.to_string(),
         message,
-        retryable: is_retryable(e),
+        failure: failure_of(e),
     }
 }
 
-/// Whether containers/common's retry rules try again after `e`: an errno of network trouble
-/// (refused, reset, aborted, timed out, unreachable) or a timeout, anywhere in the chain (io
-/// errors opened as in [`is_plain_http_answer`]). A name that does not resolve or a TLS
-/// failure is not retried: it would fail the same way.
-fn is_retryable(e: &(dyn std::error::Error + 'static)) -> bool {
-    use std::io::ErrorKind::*;
+/// What `e` says failed, read from the types in its chain (io errors opened as in
+/// [`is_plain_http_answer`]): a timeout, an errno of network trouble, a connection or body
+/// closed early (hyper's incomplete message, an unexpected EOF), TLS; else
+/// [`NetFailure::Other`] (a name that does not resolve, a bad URL). Whether each may pass is
+/// `retry.rs`'s call.
+fn failure_of(e: &(dyn std::error::Error + 'static)) -> NetFailure {
     let mut cur = Some(e);
     while let Some(err) = cur {
         if err
             .downcast_ref::<reqwest::Error>()
             .is_some_and(|r| r.is_timeout())
         {
-            return true;
+            return NetFailure::Timeout;
+        }
+        if err
+            .downcast_ref::<hyper::Error>()
+            .is_some_and(|h| h.is_incomplete_message())
+        {
+            return NetFailure::Cut;
         }
         let mut inner = err.downcast_ref::<std::io::Error>();
         while let Some(io) = inner {
-            if matches!(
-                io.kind(),
-                ConnectionRefused
-                    | ConnectionReset
-                    | ConnectionAborted
-                    | NotConnected
-                    | TimedOut
-                    | Interrupted
-                    | WouldBlock
-                    | NetworkUnreachable
-                    | HostUnreachable
-                    | NetworkDown
-            ) {
-                return true;
+            if let Some(failure) = NetFailure::of_io_kind(io.kind()) {
+                return failure;
+            }
+            if io.get_ref().is_some_and(|w| w.is::<rustls::Error>()) {
+                return NetFailure::Tls;
             }
             inner = io
                 .get_ref()
                 .and_then(|w| w.downcast_ref::<std::io::Error>());
         }
+        if err.is::<rustls::Error>() {
+            return NetFailure::Tls;
+        }
         cur = err.source();
     }
-    false
+    NetFailure::Other
 }
 
 async fn status_err(method: &Method, url: &str, resp: Response) -> RegistryError {
@@ -347,12 +347,12 @@ impl Client {
                 method,
                 url,
                 message,
-                retryable,
-            }) if !self.options.insecure && !message.contains("Connection refused") => {
+                failure,
+            }) if !self.options.insecure && failure != NetFailure::Refused => {
                 Err(RegistryError::Http {
                     method,
                     url,
-                    retryable,
+                    failure,
                     message: format!(
                         "{message} (for a registry without verifiable TLS use --tls-verify=false, --cert-dir, or insecure = true in registries.conf)"
                     ),

@@ -106,7 +106,7 @@ impl Client {
             method: method.to_string(),
             url: url.to_string(),
             message: format!("more than {MAX_REDIRECTS} redirects"),
-            retryable: false,
+            failure: NetFailure::Other,
         })
     }
 

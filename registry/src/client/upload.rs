@@ -84,9 +84,10 @@ impl Client {
                         }
                         Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                         Err(e) => {
-                            let msg = e.to_string();
-                            let _ = tx.blocking_send(Err(e));
-                            return Some(msg);
+                            // The request only needs to fail; the caller gets `e` itself.
+                            let _ =
+                                tx.blocking_send(Err(std::io::Error::new(e.kind(), e.to_string())));
+                            return Some(e);
                         }
                     }
                 }
@@ -114,9 +115,9 @@ impl Client {
             (result, fed)
         });
         match read_error {
-            (_, Some(msg)) => Err(RegistryError::Invalid {
-                what: format!("blob {digest}"),
-                message: format!("reading local blob: {msg}"),
+            (_, Some(source)) => Err(RegistryError::ReadBlob {
+                digest: digest.to_string(),
+                source,
             }),
             (r, None) => r,
         }
@@ -153,10 +154,10 @@ impl Client {
                     Ok(0) => break,
                     Ok(k) => n += k,
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(e) => {
-                        return Err(RegistryError::Invalid {
-                            what,
-                            message: format!("reading local blob: {e}"),
+                    Err(source) => {
+                        return Err(RegistryError::ReadBlob {
+                            digest: digest.to_string(),
+                            source,
                         })
                     }
                 }

@@ -67,10 +67,9 @@ impl<'a> Lists<'a> {
                 .filter(|l| l.id.starts_with(&hex))
                 .collect();
             if hits.len() > 1 {
-                return Err(RegistryError::Invalid {
-                    what: format!("manifest list {input}"),
-                    message: "the id prefix is ambiguous".into(),
-                });
+                return Err(RegistryError::Store(StoreError::Ambiguous(format!(
+                    "manifest list {input}: the id prefix is ambiguous"
+                ))));
             }
             return Ok(hits.pop());
         }

@@ -1,6 +1,7 @@
 //! Describing an image to add to a list, and pushing a list with all its instances.
 
 use super::*;
+use crate::retry::{self, RetryPolicy};
 
 /// The platform an image config declares.
 pub fn config_platform(config: &ImageConfiguration) -> OciPlatform {
@@ -165,24 +166,6 @@ pub fn push(
     Ok(digest)
 }
 
-/// Run `upload` again on transient failures ([`crate::push::PUSH_RETRIES`] times, the delay
-/// doubling from one second).
-fn retrying(blob: &Descriptor, mut upload: impl FnMut() -> Result<()>) -> Result<()> {
-    let mut delay = std::time::Duration::from_secs(1);
-    let mut attempt = 0;
-    loop {
-        match upload() {
-            Err(e) if e.is_transient() && attempt < crate::push::PUSH_RETRIES => {
-                tracing::warn!("blob {}: {e}; retrying in {delay:?}", blob.digest());
-                std::thread::sleep(delay);
-                delay = delay.saturating_mul(2);
-                attempt += 1;
-            }
-            other => return other,
-        }
-    }
-}
-
 fn blobs_of(manifest: &ImageManifest) -> Vec<Descriptor> {
     let mut blobs = manifest.layers().clone();
     blobs.push(manifest.config().clone());
@@ -231,7 +214,7 @@ fn push_local(
             continue;
         }
         progress(&format!("Copying {} {}", kind(&blob), blob.digest()));
-        retrying(&blob, || {
+        retry::blob(RetryPolicy::default(), blob.digest(), || {
             let mut file = store.content().open(blob.digest())?;
             client.upload_blob(repo, blob.digest(), blob.size(), &mut file)
         })?;
@@ -291,7 +274,7 @@ fn ensure_remote(
             continue;
         }
         progress(&format!("Copying {} {}", kind(&blob), blob.digest()));
-        retrying(&blob, || {
+        retry::blob(RetryPolicy::default(), blob.digest(), || {
             let reader = source.client.blob_reader(&src_repo, blob.digest())?;
             let mut verified = berth_image_store::copy::verifying(reader, &blob);
             client.upload_blob(repo, blob.digest(), blob.size(), &mut verified)

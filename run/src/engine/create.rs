@@ -54,11 +54,10 @@ impl Engine<'_> {
         let image = match &req.options.rootfs {
             Some(_) => None,
             None => Some(self.store.lookup_image(&req.image).map_err(|e| match e {
-                StoreError::NotFound(_) => RunError::Invalid(format!(
-                    "image {:?} not found in the store {}",
-                    req.image,
-                    self.store.root().display()
-                )),
+                StoreError::NotFound(_) => RunError::NoSuchImage {
+                    image: req.image.clone(),
+                    root: self.store.root().to_path_buf(),
+                },
                 other => other.into(),
             })?),
         };

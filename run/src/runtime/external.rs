@@ -89,9 +89,7 @@ impl OciRuntime for ExternalRuntime {
         args.push(id);
         match self.cmd.simple("delete", id, &args) {
             Ok(_) => Ok(()),
-            Err(RunError::Runtime { message, .. })
-                if message.contains("does not exist") || message.contains("not found") =>
-            {
+            Err(RunError::Runtime { message, .. }) if super::failure::already_gone(&message) => {
                 Ok(())
             }
             Err(e) => Err(e),

@@ -1,5 +1,13 @@
 //! What a runtime's failure means: the last error in its JSON log, and Podman's mapping of
 //! an exec failure to an error kind (127 command not found, 126 cannot invoke).
+//!
+//! The one place berth reads meaning from an error's words, and why: an OCI runtime (runc,
+//! crun, and berth's own `berth oci-runtime`, run as a separate process) reports a failure
+//! only as an exit status and free text in its log; the runtime spec defines no error codes.
+//! Podman does the same (`getOCIRuntimeError` in libpod/oci_util.go matches "permission
+//! denied", "executable file not found", "no such file or directory"). The text is turned
+//! into a kind here, once, as it enters berth; from then on callers ask the kind
+//! ([`RunError::exit_code`]), never the message.
 
 use std::fs;
 use std::path::Path;
@@ -62,6 +70,12 @@ pub fn classify_exec_failure(message: &str) -> Option<RunError> {
     }
 }
 
+/// Whether a runtime's `delete` failed only because the container is already gone (its log
+/// says the container "does not exist" or is "not found"), which `delete` treats as done.
+pub(crate) fn already_gone(message: &str) -> bool {
+    message.contains("does not exist") || message.contains("not found")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,6 +94,13 @@ mod tests {
         let crun = classify_exec_failure("open executable: Operation not permitted");
         assert_eq!(crun.map(|e| e.exit_code()), Some(126));
         assert!(classify_exec_failure("cgroup: something else").is_none());
+    }
+
+    #[test]
+    fn a_container_already_gone_is_recognised_by_the_runtime_words() {
+        assert!(already_gone("container does not exist"));
+        assert!(already_gone("delete `abc`: container `abc` not found"));
+        assert!(!already_gone("unable to signal init: permission denied"));
     }
 
     #[test]
