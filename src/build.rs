@@ -350,13 +350,17 @@ pub fn build(ctx: &Context, mut args: BuildArgs) -> Result<ExitCode> {
             _ => return Err(e.into()),
         },
     };
+    // After the executor's `COMMIT` line, as Buildah: the id cut as it cuts it, every name of
+    // the image when the build named it, then the full id (also with -q).
     if !quiet {
-        if let Some(name) = image.names.first() {
-            outln!("COMMIT {name}");
-        }
-        outln!("--> {}", image.short_id());
-        for name in &image.names {
-            outln!("Successfully tagged {name}");
+        outln!(
+            "{}",
+            berth_build::progress::short_id_line(image.id.digest())
+        );
+        if !args.tag.is_empty() {
+            for name in &image.names {
+                outln!("Successfully tagged {name}");
+            }
         }
     }
     if let Some(f) = &args.iidfile {

@@ -1,18 +1,21 @@
-//! Image commands: `images`, `tag`, `untag`, `rmi`, `inspect`, and `image …`.
+//! Image commands: `images` (`list`), `tag`, `untag`, `rmi`, `inspect`, and `image …`.
 
 use std::process::ExitCode;
 
 use anyhow::{bail, Context as _, Result};
 use berth_image_store::images::RemoveOutcome;
-use berth_image_store::names::split_repo_tag;
 use berth_image_store::{ImageRecord, StoreError};
 use berth_run::RunError;
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
-use crate::output::{human_age, image_size, print_aligned, print_table};
+use crate::output::{human_age, image_size, print_table};
 use crate::stdio::OnClosed;
 use crate::{archive, Context};
+
+mod list;
+
+pub use list::{list, ImagesArgs};
 
 #[derive(Subcommand)]
 pub enum ImageCommand {
@@ -89,126 +92,6 @@ pub fn dispatch(ctx: &Context, command: ImageCommand) -> Result<ExitCode> {
         ImageCommand::Sign(a) => crate::trust::sign(ctx, a),
         ImageCommand::Trust(c) => crate::trust::trust(ctx, c),
     }
-}
-
-#[derive(Args)]
-pub struct ImagesArgs {
-    /// Show only image ids.
-    #[arg(short, long)]
-    quiet: bool,
-    /// Show manifest digests.
-    #[arg(long)]
-    digests: bool,
-    /// Output format: `table` (default) or `json`.
-    #[arg(long, default_value = "table")]
-    format: String,
-    /// Show all images (accepted for compatibility; berth has no intermediate images yet).
-    #[arg(short, long)]
-    all: bool,
-    /// Do not truncate ids.
-    #[arg(long)]
-    no_trunc: bool,
-    /// Do not print the header.
-    #[arg(short, long = "noheading")]
-    noheading: bool,
-    /// Show only images with this name (repository, or repository:tag).
-    image: Option<String>,
-}
-
-pub fn list(ctx: &Context, args: ImagesArgs) -> Result<ExitCode> {
-    let store = ctx.store()?;
-    let mut images = store.list_images()?;
-    if let Some(filter) = &args.image {
-        images.retain(|img| img.names.iter().any(|n| name_matches(n, filter)));
-    }
-    let id_of = |img: &ImageRecord| {
-        if args.no_trunc {
-            img.id.to_string()
-        } else {
-            img.short_id().to_string()
-        }
-    };
-    match args.format.as_str() {
-        "json" => {
-            let out = images
-                .iter()
-                .map(|img| Ok(image_summary_json(img, store.uncompressed_size(img)?)))
-                .collect::<Result<Vec<Value>>>()?;
-            outln!("{}", serde_json::to_string_pretty(&out)?);
-        }
-        "table" if args.quiet => {
-            let mut seen = std::collections::HashSet::new();
-            for img in &images {
-                if seen.insert(img.id.clone()) {
-                    outln!("{}", id_of(img));
-                }
-            }
-        }
-        "table" => {
-            let mut rows = Vec::new();
-            for img in &images {
-                let names: Vec<(String, String)> = if img.names.is_empty() {
-                    vec![("<none>".into(), "<none>".into())]
-                } else {
-                    img.names
-                        .iter()
-                        .map(|n| {
-                            let (repo, tag) = split_repo_tag(n);
-                            (repo.to_string(), tag.to_string())
-                        })
-                        .collect()
-                };
-                for (repo, tag) in names {
-                    let mut row = vec![repo, tag];
-                    if args.digests {
-                        row.push(img.manifest_digest.to_string());
-                    }
-                    row.push(id_of(img));
-                    row.push(human_age(img.created));
-                    row.push(image_size(store.uncompressed_size(img)?));
-                    rows.push(row);
-                }
-            }
-            let mut header = vec!["REPOSITORY", "TAG"];
-            if args.digests {
-                header.push("DIGEST");
-            }
-            header.extend(["IMAGE ID", "CREATED", "SIZE"]);
-            print_aligned(&header, &rows, !args.noheading);
-        }
-        other => bail!("unknown --format {other:?}: use table or json"),
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Whether a stored name matches a user's filter: full name, `repo`, `repo:tag`, or the last
-/// path components of the repository.
-fn name_matches(name: &str, filter: &str) -> bool {
-    let (repo, tag) = split_repo_tag(name);
-    let (frepo, ftag) = match filter.rsplit_once(':') {
-        Some((r, t)) if !t.contains('/') => (r, Some(t)),
-        _ => (filter, None),
-    };
-    let repo_ok = repo == frepo || repo.ends_with(&format!("/{frepo}"));
-    repo_ok && ftag.is_none_or(|t| t == tag)
-}
-
-/// `size`: the image's layers uncompressed, plus its manifest and config (Podman's size).
-fn image_summary_json(img: &ImageRecord, size: u64) -> Value {
-    json!({
-        "Id": img.id.digest(),
-        "ParentId": "",
-        "RepoTags": img.names,
-        "RepoDigests": img.repo_digests(),
-        "Size": size,
-        "SharedSize": 0,
-        "VirtualSize": size,
-        "Containers": 0,
-        "Names": img.names,
-        "Digest": img.manifest_digest.to_string(),
-        "Created": img.created.map(|c| c.timestamp()).unwrap_or(0),
-        "CreatedAt": img.created.map(|c| c.to_rfc3339()),
-    })
 }
 
 #[derive(Args)]
@@ -619,18 +502,4 @@ pub fn unmount(ctx: &Context, args: UnmountArgs) -> Result<ExitCode> {
         outln!("{}", img.id.digest());
     }
     Ok(ExitCode::SUCCESS)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::name_matches;
-
-    #[test]
-    fn filters_match_repository_and_tag() {
-        assert!(name_matches("localhost/busybox:latest", "busybox"));
-        assert!(name_matches("localhost/busybox:latest", "busybox:latest"));
-        assert!(!name_matches("localhost/busybox:latest", "busybox:1"));
-        assert!(name_matches("localhost:5000/a/b:1", "localhost:5000/a/b"));
-        assert!(!name_matches("localhost/xbusybox:latest", "busybox"));
-    }
 }

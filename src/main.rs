@@ -11,7 +11,8 @@
 //! table and human-readable formatting; [`prompt`] asks at the terminal (confirmations,
 //! passphrases); [`stdio`] is
 //! berth's own stdout and stderr (its print macros, and what a command does when their reader
-//! has gone); [`template`] is `--format`'s Go-template subset; [`lazy`] makes clap build a subcommand's arguments only when that subcommand runs;
+//! has gone); [`template`] is `--format`'s one Go-template engine (inspect, info, stats and the
+//! list commands, with Podman's table and header rules); [`lazy`] makes clap build a subcommand's arguments only when that subcommand runs;
 //! [`usage`] words clap's usage errors as Podman's.
 
 // Every print goes through `stdio`'s macros: std's panic on a closed pipe.
@@ -305,7 +306,7 @@ fn run(ctx: &Context, command: Command) -> Result<ExitCode> {
         Command::Commit(a) => containers::commit(ctx, a.0),
         Command::Export(a) => containers::export(ctx, a.0),
         Command::Rm(a) => containers::rm(ctx, a.0),
-        Command::Ps(a) => containers::show::ps(ctx, a.0),
+        Command::Ps(a) => containers::ps::ps(ctx, a.0),
         Command::Logs(a) => containers::logs(ctx, a.0),
         Command::Wait(a) => containers::wait(ctx, a.0),
         Command::Container(c) => containers::dispatch(ctx, c.0),

@@ -11,9 +11,8 @@ use berth_network::{Catalog, CreateOptions, Network, NetworkDirs, NetworkError};
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
-use crate::output::print_aligned;
 use crate::stdio::OnClosed;
-use crate::template::Template;
+use crate::template::{is_json, ListFormat, Template};
 use crate::Context;
 
 #[derive(Subcommand)]
@@ -240,38 +239,40 @@ fn list(catalog: &Catalog, a: &LsArgs) -> Result<()> {
         networks.iter().for_each(|n| outln!("{}", n.name));
         return Ok(());
     }
-    let format = a
-        .format
-        .as_deref()
-        .unwrap_or("table {{.ID}}\t{{.Name}}\t{{.Driver}}");
-    if format == "json" {
+    if a.format.as_deref().is_some_and(is_json) {
         let out: Vec<&Network> = networks.iter().collect();
         outln!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
-    let t = Template::parse(format, "list")?;
-    let mut rows = Vec::new();
-    for n in &networks {
-        let record = go_record(n, a.no_trunc);
-        rows.push(t.render_value(&record, "list")?);
-    }
-    if !t.table {
-        rows.iter().for_each(|r| out!("{r}"));
-        return Ok(());
-    }
-    let header = t.render(|action| header_of(action.path.first().map_or("", String::as_str)));
-    let split = |line: &str| -> Vec<String> {
-        line.trim_end_matches('\n')
-            .split('\t')
-            .map(str::to_string)
-            .collect()
-    };
-    let header = split(&header);
-    let header: Vec<&str> = header.iter().map(String::as_str).collect();
-    let rows: Vec<Vec<String>> = rows.iter().map(|r| split(r)).collect();
-    print_aligned(&header, &rows, !a.noheading);
-    Ok(())
+    let format = ListFormat::new(
+        a.format.as_deref(),
+        "table {{.ID}}\t{{.Name}}\t{{.Driver}}",
+        a.noheading,
+        "network ls",
+    )?;
+    let rows: Vec<Value> = networks.iter().map(|n| go_record(n, a.no_trunc)).collect();
+    let headers: serde_json::Map<String, Value> = HEADED_FIELDS
+        .iter()
+        .map(|f| (f.to_string(), Value::String(header_of(f))))
+        .collect();
+    format.print(&Value::Object(headers), &rows, "network ls")
 }
+
+/// The fields of [`go_record`], each with a column header.
+const HEADED_FIELDS: &[&str] = &[
+    "ID",
+    "Name",
+    "Driver",
+    "NetworkInterface",
+    "Created",
+    "Subnets",
+    "IPv6Enabled",
+    "Internal",
+    "DNSEnabled",
+    "Labels",
+    "Options",
+    "IPAMOptions",
+];
 
 /// A column's header, as Podman derives it from the field's name.
 fn header_of(field: &str) -> String {

@@ -22,7 +22,8 @@ pub fn human_age(when: Option<DateTime<Utc>>) -> String {
     let secs = (Utc::now() - when).num_seconds().max(0);
     let text = match secs {
         0 => "Less than a second".to_string(),
-        1..=59 => format!("{secs} seconds"),
+        1 => "1 second".to_string(),
+        2..=59 => format!("{secs} seconds"),
         60..=119 => "About a minute".to_string(),
         120..=3599 => format!("{} minutes", secs / 60),
         3600..=7199 => "About an hour".to_string(),
@@ -33,6 +34,41 @@ pub fn human_age(when: Option<DateTime<Utc>>) -> String {
         _ => format!("{} years", secs / 31_536_000),
     };
     format!("{text} ago")
+}
+
+/// Go's `time.Time.String()` of a UTC time, as Podman's templates print times:
+/// `2026-12-07 17:13:29.872770857 +0000 UTC` (fraction without trailing zeros).
+pub fn go_time(when: DateTime<Utc>) -> String {
+    format!(
+        "{}{} +0000 UTC",
+        when.format("%Y-%m-%d %H:%M:%S"),
+        go_fraction(when)
+    )
+}
+
+/// Go's `time.RFC3339Nano` of a UTC time, as Podman's JSON has it: `2026-12-07T17:12:47Z`,
+/// `2026-12-07T17:13:29.87277Z`.
+pub fn go_rfc3339_nano(when: DateTime<Utc>) -> String {
+    format!("{}{}Z", when.format("%Y-%m-%dT%H:%M:%S"), go_fraction(when))
+}
+
+/// `.999999999`: the nanoseconds without trailing zeros, nothing when zero.
+fn go_fraction(when: DateTime<Utc>) -> String {
+    let nanos = when.timestamp_subsec_nanos();
+    if nanos == 0 {
+        return String::new();
+    }
+    format!(".{nanos:09}").trim_end_matches('0').to_string()
+}
+
+/// `records` as Go's `json.MarshalIndent(records, "", indent)` writes them, as Podman prints
+/// its lists (each command its own indent).
+pub fn go_json(records: &impl serde::Serialize, indent: &str) -> Result<String> {
+    let mut buf = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(indent.as_bytes());
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
+    records.serialize(&mut ser)?;
+    Ok(String::from_utf8(buf)?)
 }
 
 /// Print rows as left-aligned columns separated by at least two spaces, as Podman's tables.
@@ -121,6 +157,15 @@ mod tests {
         assert_eq!(lines[1], "localhost/a-long-name  latest  1");
         assert_eq!(lines[2], "b                      v1      22");
         assert_eq!(lines[0], "REPOSITORY             TAG     SIZE");
+    }
+
+    #[test]
+    fn times_read_like_go() {
+        let t = DateTime::from_timestamp(1_796_663_609, 872_770_000).unwrap();
+        assert_eq!(go_time(t), "2026-12-07 17:13:29.87277 +0000 UTC");
+        assert_eq!(go_rfc3339_nano(t), "2026-12-07T17:13:29.87277Z");
+        let t = DateTime::from_timestamp(1_796_663_567, 0).unwrap();
+        assert_eq!(go_rfc3339_nano(t), "2026-12-07T17:12:47Z");
     }
 
     #[test]

@@ -501,6 +501,11 @@ pub fn search(_ctx: &Context, args: SearchArgs) -> Result<ExitCode> {
     let opts = args.connect.options(args.creds.as_deref())?;
     let names = berth_registry::search::search(&args.term, args.limit, &opts)
         .with_context(|| format!("searching {}", args.term))?;
+    // As Podman: nothing at all, not even the header, when nothing was found (or no registry
+    // was searched).
+    if names.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
     outln!("NAME");
     for n in names {
         outln!("{n}");

@@ -282,18 +282,32 @@ impl ImageState {
 
     /// Write config and manifest blobs and record the image; returns it and whether it is
     /// new to the store.
-    pub fn write(&self, store: &Store, opts: &WriteOptions<'_>) -> Result<(ImageRecord, bool)> {
-        let format = opts.format;
+    /// The config blob an image of this state has (without history for `--omit-history`).
+    fn config_bytes(&self, omit_history: bool) -> Result<Vec<u8>> {
         let mut config = self.config.clone();
         config.set_created(Some(self.created()));
-        if opts.omit_history {
+        if omit_history {
             config.set_history(None);
         }
         let encode =
             |e: serde_json::Error| BuildError::Invalid(format!("encoding the image config: {e}"));
         let mut value = serde_json::to_value(&config).map_err(encode)?;
         self.extras.merge_into(&mut value);
-        let config_bytes = serde_json::to_vec(&value).map_err(encode)?;
+        serde_json::to_vec(&value).map_err(encode)
+    }
+
+    /// The id an image of this state has (the digest of its config, in hex), as a build
+    /// step's result is shown (`--> <id>`).
+    pub fn id(&self) -> Result<String> {
+        let bytes = self.config_bytes(false)?;
+        Ok(berth_layers::digest::digest_bytes(&bytes)
+            .digest()
+            .to_string())
+    }
+
+    pub fn write(&self, store: &Store, opts: &WriteOptions<'_>) -> Result<(ImageRecord, bool)> {
+        let format = opts.format;
+        let config_bytes = self.config_bytes(opts.omit_history)?;
         let (config_digest, config_size) = store.content().put_bytes(&config_bytes)?;
         let existed = store.lookup_image(config_digest.as_ref()).is_ok();
         let (manifest_type, config_type) = match format {

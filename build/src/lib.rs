@@ -25,7 +25,9 @@
 //!   `executor::run_mounts` (`RUN --mount=type=cache|tmpfs|bind|secret`),
 //!   `executor::copy_step` (COPY/ADD sources, `--link` into an empty snapshot),
 //!   `executor::parallel` (`--jobs`: independent stages on threads),
-//!   `executor::squash` (`--squash`, `--squash-all`).
+//!   `executor::squash` (`--squash`, `--squash-all`), [`progress`] (the lines a build prints,
+//!   as Buildah's: per-stage `[i/k] STEP n/m`, `FROM` expanded, `--> <id>` after each step,
+//!   `--> Using cache <id>`, `COMMIT`).
 //! - [`metadata`]: ENV, LABEL, EXPOSE, VOLUME, USER, WORKDIR, CMD, ENTRYPOINT, STOPSIGNAL.
 //! - [`copy`]: COPY/ADD sources resolved inside the context (or another stage) and read from
 //!   descriptors (`berth_layers::inroot`), written into the rootfs by berth-layers'
@@ -67,6 +69,6 @@ pub mod plan;
 pub mod scope;
 
 pub use error::{BuildError, Result};
-pub use executor::{build, check_platform, BuildOptions, PullPolicy, Secret, Squash};
+pub use executor::{build, check_platform, progress, BuildOptions, PullPolicy, Secret, Squash};
 pub use image::Format;
 pub use parser::parse;

@@ -10,7 +10,8 @@ use crate::reference::DOCKER_IO;
 const CATALOG_CAP: usize = 10_000;
 
 /// Names (`host/repo`) matching `term` (`[REGISTRY/]TEXT`), at most `limit` per registry.
-/// Without a registry in `term`, the `unqualified-search-registries` are searched.
+/// Without a registry in `term`, the `unqualified-search-registries` are searched, and none
+/// when none are configured.
 pub fn search(term: &str, limit: usize, connect: &ConnectOptions) -> Result<Vec<String>> {
     let conf = RegistriesConf::load()?;
     let (registries, needle) = match term.split_once('/') {
@@ -19,14 +20,8 @@ pub fn search(term: &str, limit: usize, connect: &ConnectOptions) -> Result<Vec<
         {
             (vec![first.to_string()], rest.to_string())
         }
-        _ => {
-            let list = if conf.unqualified_search_registries.is_empty() {
-                vec![DOCKER_IO.to_string()]
-            } else {
-                conf.unqualified_search_registries.clone()
-            };
-            (list, term.to_string())
-        }
+        // None configured: nothing is searched (as Podman; no fallback to docker.io).
+        _ => (conf.unqualified_search_registries.clone(), term.to_string()),
     };
     let mut out = Vec::new();
     for registry in registries {

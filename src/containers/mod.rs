@@ -5,6 +5,7 @@
 
 pub mod cp;
 mod options;
+pub mod ps;
 pub mod show;
 pub mod stats;
 pub mod volumes;
@@ -23,7 +24,8 @@ use clap::{Args, Subcommand};
 use crate::stdio::OnClosed;
 use crate::Context;
 pub use options::CreateArgs;
-pub use show::{InspectArgs, PsArgs};
+pub use ps::PsArgs;
+pub use show::InspectArgs;
 
 #[derive(Subcommand)]
 pub enum ContainerCommand {
@@ -114,7 +116,7 @@ pub fn dispatch(ctx: &Context, command: ContainerCommand) -> Result<ExitCode> {
         ContainerCommand::Commit(a) => commit(ctx, a),
         ContainerCommand::Export(a) => export(ctx, a),
         ContainerCommand::Rm(a) => rm(ctx, a),
-        ContainerCommand::Ps(a) => show::ps(ctx, a),
+        ContainerCommand::Ps(a) => ps::ps(ctx, a),
         ContainerCommand::Logs(a) => logs(ctx, a),
         ContainerCommand::Wait(a) => wait(ctx, a),
         ContainerCommand::Inspect(a) => show::inspect(ctx, a),

@@ -17,7 +17,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::{enter, runroot};
-use crate::template::{Action, Template};
+use crate::template::{tabwriter, Action, Template};
 use crate::Context;
 
 #[derive(Args)]
@@ -86,16 +86,22 @@ fn parse_format(format: &str) -> Result<Template> {
     if t.table && t.pieces.is_empty() {
         return parse_format(DEFAULT_FORMAT);
     }
+    if !t.is_flat() {
+        bail!(
+            "template: stats: unsupported template {format:?}: use {{{{.Field}}}} with a field \
+             of {}",
+            field_names()
+        );
+    }
     for a in t.actions() {
-        let [name] = a.path.as_slice() else {
+        let Some([name]) = a.field() else {
             bail!(
-                "template: stats: unsupported action {{{{.{}}}}}: use {{{{.Field}}}} with a \
+                "template: stats: unsupported action in {format:?}: use {{{{.Field}}}} with a \
                  field of {}",
-                a.path.join("."),
                 field_names()
             );
         };
-        if a.json || !FIELDS.iter().any(|(f, _)| f == name) {
+        if !FIELDS.iter().any(|(f, _)| f == name) {
             bail!(
                 "template: stats: can't evaluate field {name} in type containerStats \
                  (fields: {})",
@@ -108,7 +114,10 @@ fn parse_format(format: &str) -> Result<Template> {
 
 /// An action's field name (a stats action has one, see [`parse_format`]).
 fn first(a: &Action) -> &str {
-    a.path.first().map(String::as_str).unwrap_or("")
+    a.field()
+        .and_then(<[String]>::first)
+        .map(String::as_str)
+        .unwrap_or("")
 }
 
 /// A table's header line: each field's column name.
@@ -116,7 +125,7 @@ fn header(t: &Template) -> String {
     t.render(|a| {
         FIELDS
             .iter()
-            .find(|(n, _)| a.path.first().is_some_and(|p| p == n))
+            .find(|(n, _)| first(a) == *n)
             .map(|(_, h)| h.to_string())
             .unwrap_or_default()
     })
@@ -167,33 +176,6 @@ fn field(s: &ContainerStats, f: &str, no_trunc: bool) -> String {
     }
 }
 
-/// Align tab-separated cells as Go's `tabwriter` with Podman's settings (minimum cell width
-/// 12, padding 2); the text after a line's last tab is not padded.
-fn align(text: &str) -> String {
-    let lines: Vec<Vec<&str>> = text.lines().map(|l| l.split('\t').collect()).collect();
-    let mut widths: Vec<usize> = Vec::new();
-    for cells in &lines {
-        for (i, c) in cells.iter().enumerate().take(cells.len() - 1) {
-            if widths.len() <= i {
-                widths.push(12);
-            }
-            widths[i] = widths[i].max(c.chars().count() + 2);
-        }
-    }
-    let mut out = String::new();
-    for cells in &lines {
-        for (i, c) in cells.iter().enumerate() {
-            if i + 1 < cells.len() {
-                out.push_str(&format!("{c:<w$}", w = widths[i]));
-            } else {
-                out.push_str(c);
-            }
-        }
-        out.push('\n');
-    }
-    out
-}
-
 /// Podman's `--format json` record.
 #[derive(Serialize)]
 struct JsonStats {
@@ -225,12 +207,7 @@ fn to_json(stats: &[ContainerStats], no_trunc: bool) -> Result<String> {
             pids: s.pids.to_string(),
         })
         .collect();
-    // Go's json.MarshalIndent(…, "", " "), as Podman prints it.
-    let mut buf = Vec::new();
-    let fmt = serde_json::ser::PrettyFormatter::with_indent(b" ");
-    let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
-    records.serialize(&mut ser)?;
-    Ok(String::from_utf8(buf)? + "\n")
+    Ok(crate::output::go_json(&records, " ")? + "\n")
 }
 
 /// What the report covers.
@@ -329,7 +306,7 @@ pub fn stats(ctx: &Context, args: StatsArgs) -> Result<ExitCode> {
                 for s in &stats {
                     text.push_str(&t.render(|a| field(s, first(a), args.no_trunc)));
                 }
-                align(&text)
+                tabwriter(&text)
             }
         };
         let mut stdout = std::io::BufWriter::new(crate::stdio::stdout());
@@ -371,7 +348,7 @@ mod tests {
     fn default_table_as_podman() {
         let t = parse_format(DEFAULT_FORMAT).unwrap();
         let s = sample();
-        let text = align(&(header(&t) + &t.render(|a| field(&s, first(a), false))));
+        let text = tabwriter(&(header(&t) + &t.render(|a| field(&s, first(a), false))));
         assert_eq!(
             text,
             "ID            NAME        CPU %       MEM USAGE / LIMIT  MEM %       NET IO      \

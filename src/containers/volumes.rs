@@ -1,4 +1,5 @@
-//! Volume commands: `volume create|ls|inspect|rm|prune`.
+//! Volume commands: `volume create|ls|inspect|rm|prune`; `volume ls` as Podman 4.3's (its
+//! table, `--format json` records and Go templates over `InspectVolumeData`'s fields).
 
 use std::process::ExitCode;
 
@@ -6,11 +7,14 @@ use anyhow::{bail, Result};
 use berth_run::volumes::{Volume, Volumes};
 use berth_run::Engine;
 use clap::{Args, Subcommand};
+use serde::Serialize;
+use serde_json::json;
 use serde_json::Value;
 
 use super::runroot;
-use crate::output::print_table;
+use crate::output::{go_json, go_rfc3339_nano, go_time};
 use crate::stdio::OnClosed;
+use crate::template::{is_json, ListFormat};
 use crate::Context;
 
 #[derive(Subcommand)]
@@ -39,9 +43,12 @@ pub struct LsArgs {
     /// Show only names.
     #[arg(short, long)]
     quiet: bool,
-    /// Output format: `table` (default) or `json`.
-    #[arg(long, default_value = "table")]
-    format: String,
+    /// `json`, or a Go template (`{{.Name}} {{.Mountpoint}}`; `table …` adds headers).
+    #[arg(long)]
+    format: Option<String>,
+    /// Do not print the header.
+    #[arg(long = "noheading")]
+    noheading: bool,
 }
 
 #[derive(Args)]
@@ -94,24 +101,7 @@ pub fn dispatch(ctx: &Context, command: VolumeCommand) -> Result<ExitCode> {
         VolumeCommand::Create(a) => {
             outln!("{}", volumes.create(a.name.as_deref())?.name);
         }
-        VolumeCommand::Ls(a) => {
-            let list = volumes.list()?;
-            match a.format.as_str() {
-                "json" => {
-                    let out: Vec<Value> = list.iter().map(volume_json).collect();
-                    outln!("{}", serde_json::to_string_pretty(&out)?);
-                }
-                "table" if a.quiet => list.iter().for_each(|v| outln!("{}", v.name)),
-                "table" => {
-                    let rows: Vec<Vec<String>> = list
-                        .iter()
-                        .map(|v| vec!["local".to_string(), v.name.clone()])
-                        .collect();
-                    print_table(&["DRIVER", "VOLUME NAME"], &rows);
-                }
-                other => bail!("unknown --format {other:?}: use table or json"),
-            }
-        }
+        VolumeCommand::Ls(a) => return list(&engine, &volumes, &a),
         VolumeCommand::Inspect(a) => {
             let mut out = Vec::new();
             for n in &a.names {
@@ -147,4 +137,105 @@ pub fn dispatch(ctx: &Context, command: VolumeCommand) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `volume ls`: nothing at all for no volumes (as Podman), else the table, JSON or template.
+fn list(engine: &Engine<'_>, volumes: &Volumes, args: &LsArgs) -> Result<ExitCode> {
+    if args.quiet && args.format.is_some() {
+        bail!("quiet and format flags cannot be used together");
+    }
+    let list = volumes.list()?;
+    let json = args.format.as_deref().is_some_and(is_json);
+    let format = match (&args.format, args.quiet) {
+        _ if json => None,
+        (_, true) => Some(ListFormat::new(Some("{{.Name}}"), "", true, "volume ls")?),
+        (format, false) => Some(ListFormat::new(
+            format.as_deref(),
+            "table {{.Driver}}\t{{.Name}}",
+            args.noheading,
+            "volume ls",
+        )?),
+    };
+    let mounted = if format.as_ref().is_none_or(|f| f.needs("MountCount")) {
+        mount_counts(engine)?
+    } else {
+        Default::default()
+    };
+    let count = |v: &Volume| mounted.get(&v.name).copied().unwrap_or(0);
+    match format {
+        None => {
+            let records: Vec<JsonVolume> =
+                list.iter().map(|v| JsonVolume::new(v, count(v))).collect();
+            outln!("{}", go_json(&records, "  ")?);
+        }
+        Some(_) if list.is_empty() => {}
+        Some(format) => {
+            let rows: Vec<Value> = list.iter().map(|v| template_value(v, count(v))).collect();
+            format.print(&volume_headers(), &rows, "volume ls")?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// How many running containers have each named volume mounted (Podman's `MountCount`).
+fn mount_counts(engine: &Engine<'_>) -> Result<std::collections::HashMap<String, usize>> {
+    let mut out = std::collections::HashMap::new();
+    for c in engine.list()? {
+        if c.state == berth_run::State::Running {
+            for n in &c.options.named_volumes {
+                *out.entry(n.clone()).or_insert(0) += 1;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Podman's column names: `InspectVolumeData`'s fields split at their capitals.
+fn volume_headers() -> Value {
+    json!({
+        "Name": "VOLUME NAME", "Driver": "DRIVER", "Mountpoint": "MOUNTPOINT",
+        "CreatedAt": "CREATED AT", "Status": "STATUS", "Labels": "LABELS", "Scope": "SCOPE",
+        "Options": "OPTIONS", "UID": "UID", "GID": "GID", "Anonymous": "ANONYMOUS",
+        "MountCount": "MOUNT COUNT", "NeedsCopyUp": "NEEDS COPY UP",
+        "NeedsChown": "NEEDS CHOWN", "Timeout": "TIMEOUT", "StorageID": "STORAGE ID",
+    })
+}
+
+/// A volume as templates see it: Podman's `InspectVolumeData` fields.
+fn template_value(v: &Volume, mount_count: usize) -> Value {
+    json!({
+        "Name": v.name, "Driver": "local", "Mountpoint": v.mountpoint.display().to_string(),
+        "CreatedAt": go_time(v.created), "Status": {}, "Labels": {}, "Scope": "local",
+        "Options": {}, "UID": 0, "GID": 0, "Anonymous": false, "MountCount": mount_count,
+        "NeedsCopyUp": false, "NeedsChown": false, "Timeout": 0, "StorageID": "",
+    })
+}
+
+/// Podman's `volume ls --format json` record (its zero values left out as Podman does).
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct JsonVolume {
+    name: String,
+    driver: &'static str,
+    mountpoint: String,
+    created_at: String,
+    labels: serde_json::Map<String, Value>,
+    scope: &'static str,
+    options: serde_json::Map<String, Value>,
+    mount_count: usize,
+}
+
+impl JsonVolume {
+    fn new(v: &Volume, mount_count: usize) -> JsonVolume {
+        JsonVolume {
+            name: v.name.clone(),
+            driver: "local",
+            mountpoint: v.mountpoint.display().to_string(),
+            created_at: go_rfc3339_nano(v.created),
+            labels: Default::default(),
+            scope: "local",
+            options: Default::default(),
+            mount_count,
+        }
+    }
 }

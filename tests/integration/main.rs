@@ -11,6 +11,7 @@ mod hostile;
 mod images;
 mod inspect;
 mod interop;
+mod list_formats;
 mod manifest;
 mod network;
 mod oracles;

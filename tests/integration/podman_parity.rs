@@ -1,6 +1,6 @@
 //! Differences a Podman user trips on (issue 13), each made Podman's: exit codes and messages
 //! of `exec`, `volume rm`, `rmi -f`, `stop`, `rm -f`; Go's architecture names in `version` and
-//! `info`; `--read-only`'s writable tmpfs directories.
+//! `info`; `--read-only`'s writable tmpfs directories; `search` without search registries.
 
 use crate::run::busybox;
 
@@ -313,4 +313,68 @@ fn info_is_yaml_with_a_format_as_podman() {
     let json: serde_json::Value =
         serde_json::from_str(&r.ok(&["system", "info", "-f", "json"])).unwrap();
     assert_eq!(json["store"]["imageStore"]["number"], 1);
+}
+
+/// `search` with no `unqualified-search-registries` searches nothing and prints nothing, as
+/// Podman (berth used to fall back to docker.io). Every proxy variable points at a listener on
+/// 127.0.0.1 that counts connections: a fallback would reach it, and nothing else is asked.
+#[test]
+fn search_without_search_registries_prints_nothing_as_podman() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    let env = crate::util::TestEnv::new();
+    let trap = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    trap.set_nonblocking(true).unwrap();
+    let proxy = format!("http://{}", trap.local_addr().unwrap());
+    let (hits, done) = (
+        Arc::new(AtomicUsize::new(0)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let (h, d) = (hits.clone(), done.clone());
+    let watcher = std::thread::spawn(move || {
+        while !d.load(Ordering::SeqCst) {
+            match trap.accept() {
+                Ok(_) => {
+                    h.fetch_add(1, Ordering::SeqCst);
+                }
+                Err(_) => std::thread::sleep(std::time::Duration::from_millis(10)),
+            }
+        }
+    });
+    let conf = env.path("registries.conf");
+    for text in ["", "unqualified-search-registries = []\n"] {
+        std::fs::write(&conf, text).unwrap();
+        let mut tools = vec![env.cmd(&["search", "busybox"])];
+        let mut podman = std::process::Command::new(crate::util::require_tool("podman"));
+        podman
+            .arg("--root")
+            .arg(env.path("podman-root"))
+            .arg("--runroot")
+            .arg(env.path("podman-run"))
+            .args(["--storage-driver", "vfs", "search", "busybox"]);
+        tools.push(podman);
+        for mut cmd in tools {
+            cmd.env("CONTAINERS_REGISTRIES_CONF", &conf)
+                .env("HOME", env.path("home"))
+                .env_remove("NO_PROXY")
+                .env_remove("no_proxy");
+            for var in [
+                "HTTPS_PROXY",
+                "https_proxy",
+                "HTTP_PROXY",
+                "http_proxy",
+                "ALL_PROXY",
+            ] {
+                cmd.env(var, &proxy);
+            }
+            let out = cmd.output().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "{cmd:?}: {stderr}");
+            assert_eq!(String::from_utf8_lossy(&out.stdout), "", "{cmd:?}");
+        }
+    }
+    done.store(true, Ordering::SeqCst);
+    watcher.join().unwrap();
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "something was asked");
 }

@@ -12,6 +12,7 @@
 mod copy_step;
 mod mount_spec;
 mod parallel;
+pub mod progress;
 mod run_mounts;
 mod run_step;
 mod squash;
@@ -118,7 +119,8 @@ pub enum PullPolicy {
     Never,
 }
 
-/// Build `file`; `out` receives the `STEP n/m: …` lines. Returns the recorded image.
+/// Build `file`; `out` receives the lines Buildah prints (see [`progress`]). Returns the
+/// recorded image.
 pub fn build(
     store: &Store,
     file: &Containerfile,
@@ -145,8 +147,9 @@ pub fn build(
         done: HashMap::new(),
         intermediates: Vec::new(),
         ignore: Ignore::load(&opts.context, opts.ignorefile.as_deref())?,
-        step: 0,
-        total: 0,
+        stages: 0,
+        positions: HashMap::new(),
+        cached: false,
         secret_files,
         target: None,
     };
@@ -176,8 +179,11 @@ struct Builder<'a> {
     intermediates: Vec<ImageRecord>,
     /// The context's `.containerignore`/`.dockerignore`.
     ignore: Option<Ignore>,
-    step: usize,
-    total: usize,
+    /// How many stages the build builds, and each one's place among them (from 1).
+    stages: usize,
+    positions: HashMap<usize, usize>,
+    /// Whether the last step's result came from the cache.
+    cached: bool,
     /// `--secret` values written to files (id, path).
     secret_files: SecretFiles,
     /// The target stage (known once the plan is resolved).
@@ -233,10 +239,12 @@ impl Builder<'_> {
             .iter()
             .map(|&i| (i, self.plan.deps(i, &from_image)))
             .collect();
-        self.total = needed
+        self.stages = needed.len();
+        self.positions = needed
             .iter()
-            .map(|i| 1 + self.plan.stages[*i].steps.len())
-            .sum();
+            .enumerate()
+            .map(|(k, &i)| (i, k + 1))
+            .collect();
         if self.opts.jobs > 1 && needed.len() > 1 {
             self.stages_in_parallel(&needed, &deps)?;
         } else {
@@ -258,6 +266,11 @@ impl Builder<'_> {
             labels.extend(self.opts.labels.iter().cloned());
             inner.set_labels(Some(labels));
             last.config.set_config(Some(inner));
+        }
+        let prefix = progress::stage_prefix(self.stages, self.positions[&target]);
+        let tag = self.opts.tags.first().map(String::as_str);
+        if let Some(line) = progress::commit_line(&prefix, tag, self.cached) {
+            (self.out)(&line);
         }
         let write = WriteOptions {
             names: &self.opts.tags,
@@ -298,15 +311,41 @@ impl Builder<'_> {
         }
     }
 
-    fn announce(&mut self, ins: &Instruction) {
-        self.step += 1;
-        let line = format!("STEP {}/{}: {}", self.step, self.total, ins.text);
+    /// `[i/k] STEP n/m: TEXT` for step `step` of stage `index`'s `total`.
+    fn announce(&mut self, index: usize, step: usize, total: usize, text: &str) {
+        let pos = self.positions.get(&index).copied().unwrap_or(1);
+        let line = progress::step_line(self.stages, pos, step, total, text);
         (self.out)(&line);
+    }
+
+    /// After a step, with `--layers`: `--> Using cache <id>` if its result came from the
+    /// cache, and `--> <id>` unless it is the last step of the target stage.
+    fn step_done(&mut self, image: &ImageState, last: bool) -> Result<()> {
+        if !self.opts.layers {
+            return Ok(());
+        }
+        let id = image.id()?;
+        if self.cached {
+            (self.out)(&format!("--> Using cache {id}"));
+        }
+        if !last {
+            (self.out)(&progress::short_id_line(&id));
+        }
+        Ok(())
     }
 
     fn stage(&mut self, index: usize) -> Result<ImageState> {
         let stage = &self.plan.stages[index];
-        self.announce(&stage.from);
+        let total = 1 + stage.steps.len();
+        let from_text = match &stage.from.kind {
+            Kind::From { image, alias } => self
+                .expand_global(&stage.from, image)
+                .map(|name| progress::from_text(&name, alias.as_deref()))
+                .unwrap_or_else(|_| stage.from.text.clone()),
+            _ => stage.from.text.clone(),
+        };
+        self.announce(index, 1, total, &from_text);
+        self.cached = false;
         let mut image = self.from(stage).map_err(|e| self.at(&stage.from, e))?;
         image.timestamp = self.opts.timestamp;
         image.mark_from();
@@ -323,9 +362,13 @@ impl Builder<'_> {
             cmd_set: false,
         };
         self.onbuild_triggers(&mut st, &stage.from)?;
-        for ins in &stage.steps {
-            self.announce(ins);
+        for (k, ins) in stage.steps.iter().enumerate() {
+            self.announce(index, k + 2, total, &ins.text);
+            self.cached = false;
             self.step_one(&mut st, ins).map_err(|e| self.at(ins, e))?;
+            let last = Some(index) == self.target && k + 1 == stage.steps.len();
+            self.step_done(&st.image, last)
+                .map_err(|e| self.at(ins, e))?;
         }
         // Other stages start from it or copy from it; the target is written at the end.
         if Some(index) != self.target {
@@ -419,15 +462,15 @@ impl Builder<'_> {
         };
         self.step_kind(st, ins)?;
         if let Some(before) = before {
-            self.metadata_time(&before, &mut st.image, &ins.text);
+            self.cached |= self.metadata_time(&before, &mut st.image, &ins.text);
         }
         Ok(())
     }
 
     /// A metadata step's created time is part of its cached result: taken from the cache on a
     /// hit, recorded on a miss (see [`crate::cache`]). A step that made a layer (WORKDIR) got
-    /// its time with the layer.
-    fn metadata_time(&self, before: &ImageState, after: &mut ImageState, text: &str) {
+    /// its time with the layer. Returns whether the cache had the step.
+    fn metadata_time(&self, before: &ImageState, after: &mut ImageState, text: &str) -> bool {
         let added = after.config.history().as_ref().map_or(0, Vec::len)
             > before.config.history().as_ref().map_or(0, Vec::len);
         let last_empty = after
@@ -437,18 +480,22 @@ impl Builder<'_> {
             .and_then(|h| h.last())
             .is_some_and(|h| h.empty_layer() == Some(true));
         if !self.opts.layers || self.opts.timestamp.is_some() || !added || !last_empty {
-            return;
+            return false;
         }
         let key = cache::KeyBuilder::metadata(before, after, text);
         let cached = (!self.opts.no_cache)
             .then(|| cache::lookup_created(self.store, &key, self.opts.cache_ttl))
             .flatten();
         match cached {
-            Some(created) => after.set_last_created(&created),
+            Some(created) => {
+                after.set_last_created(&created);
+                true
+            }
             None => {
                 if let Some(created) = after.last_created() {
                     cache::save_created(self.store, &key, &created);
                 }
+                false
             }
         }
     }
@@ -554,10 +601,7 @@ impl Builder<'_> {
         let cache_key = cache_key.filter(|_| self.opts.layers);
         if let Some(key) = cache_key.as_ref().filter(|_| !self.opts.no_cache) {
             if let Some(hit) = cache::lookup(self.store, key, self.opts.cache_ttl) {
-                (self.out)(&format!(
-                    "--> Using cache {}",
-                    &hit.layer.digest().digest()[..12]
-                ));
+                self.cached = true;
                 st.image
                     .append_layer(hit.layer.clone(), &hit.diff_id, created_by)?;
                 // The step's time comes with its result; an entry without one gets this one.

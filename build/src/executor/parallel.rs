@@ -1,7 +1,7 @@
 //! `--jobs N`: independent stages built at once. Stages run in waves: every needed stage
 //! whose dependencies (`FROM <stage>`, `COPY --from=<stage>`) are built is ready, and up to
 //! N ready stages run on their own threads, each with a builder of its own (the finished
-//! stages, its own intermediates, its `STEP` numbers as in a sequential build) sharing the
+//! stages, its own intermediates, its stage's `STEP` numbers) sharing the
 //! store and the output. A failed stage fails the build once its wave has ended.
 
 use std::collections::HashMap;
@@ -13,7 +13,8 @@ use super::Builder;
 use crate::error::{BuildError, Result};
 use crate::image::ImageState;
 
-type StageResult = (usize, Result<ImageState>, Vec<ImageRecord>);
+/// A stage's result, its intermediates, and whether its last step came from the cache.
+type StageResult = (usize, Result<ImageState>, Vec<ImageRecord>, bool);
 
 impl Builder<'_> {
     pub(super) fn stages_in_parallel(
@@ -21,13 +22,6 @@ impl Builder<'_> {
         needed: &[usize],
         deps: &HashMap<usize, Vec<usize>>,
     ) -> Result<()> {
-        // Each stage's first STEP number, as the sequential order gives them.
-        let mut offsets = HashMap::new();
-        let mut steps = self.step;
-        for &i in needed {
-            offsets.insert(i, steps);
-            steps += 1 + self.plan.stages[i].steps.len();
-        }
         let mut todo = needed.to_vec();
         let out = Mutex::new(&mut *self.out);
         while !todo.is_empty() {
@@ -45,13 +39,13 @@ impl Builder<'_> {
             todo.retain(|i| !ready.contains(i));
             let (store, file, opts, plan) = (self.store, self.file, self.opts, self.plan);
             let (scope, done, ignore) = (&self.scope, &self.done, &self.ignore);
-            let (secret_files, total, out) = (&self.secret_files, self.total, &out);
+            let (secret_files, out) = (&self.secret_files, &out);
+            let (stages, positions) = (self.stages, &self.positions);
             let target = self.target;
             let results: Vec<StageResult> = std::thread::scope(|s| {
                 let handles: Vec<_> = ready
                     .iter()
                     .map(|&i| {
-                        let step = offsets[&i];
                         s.spawn(move || {
                             let mut print = |line: &str| {
                                 let mut o = out.lock().unwrap_or_else(|p| p.into_inner());
@@ -67,13 +61,14 @@ impl Builder<'_> {
                                 done: done.clone(),
                                 intermediates: Vec::new(),
                                 ignore: ignore.clone(),
-                                step,
-                                total,
+                                stages,
+                                positions: positions.clone(),
+                                cached: false,
                                 secret_files: secret_files.clone(),
                                 target,
                             };
                             let result = b.stage(i);
-                            (i, result, b.intermediates)
+                            (i, result, b.intermediates, b.cached)
                         })
                     })
                     .collect();
@@ -83,8 +78,11 @@ impl Builder<'_> {
                     .collect()
             });
             let mut failed = None;
-            for (i, result, made) in results {
+            for (i, result, made, cached) in results {
                 self.intermediates.extend(made);
+                if Some(i) == self.target {
+                    self.cached = cached;
+                }
                 match result {
                     Ok(image) => {
                         self.done.insert(i, image);
@@ -96,7 +94,6 @@ impl Builder<'_> {
                 return Err(e);
             }
         }
-        self.step = steps;
         Ok(())
     }
 }

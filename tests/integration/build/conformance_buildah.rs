@@ -82,13 +82,13 @@ impl Differences {
 }
 
 /// One worker's Buildah: its own root, run root and config files.
-struct Buildah {
+pub(super) struct Buildah {
     tool: PathBuf,
     dir: PathBuf,
 }
 
 impl Buildah {
-    fn new(r: &RunEnv, tool: &Path, worker: usize) -> Buildah {
+    pub(super) fn new(r: &RunEnv, tool: &Path, worker: usize) -> Buildah {
         let dir = r.env.path(&format!("buildah-{worker}"));
         fs::create_dir_all(&dir).unwrap();
         fs::write(dir.join("containers.conf"), "").unwrap();
@@ -130,7 +130,13 @@ impl Buildah {
         b
     }
 
-    fn run(&self, args: &[&str]) -> Result<String, String> {
+    /// Its policy.json (accepting anything).
+    pub(super) fn policy(&self) -> PathBuf {
+        self.dir.join("policy.json")
+    }
+
+    /// Its stdout, or what failed.
+    pub(super) fn run(&self, args: &[&str]) -> Result<String, String> {
         let out = std::process::Command::new(&self.tool)
             .env("CONTAINERS_CONF", self.dir.join("containers.conf"))
             .env(

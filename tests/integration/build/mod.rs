@@ -15,6 +15,7 @@ mod conformance_buildah;
 mod features;
 mod host_paths;
 mod oci_tree;
+mod output;
 mod rebuild;
 mod run_mount_options;
 mod squash_link_jobs;

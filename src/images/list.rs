@@ -1,0 +1,300 @@
+//! `berth images` (`image ls`): one row per name of each image (`<none>` for an image without
+//! one), newest first, as Podman 4.3's: its table, `--format json` records (one per row,
+//! Podman's field names and order) and Go templates over its `imageReporter` fields.
+
+use std::collections::{BTreeMap, HashMap};
+use std::process::ExitCode;
+
+use anyhow::Result;
+use berth_image_store::names::split_repo_tag;
+use berth_image_store::{ImageRecord, Store};
+use chrono::{DateTime, Utc};
+use clap::Args;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::output::{go_json, go_rfc3339_nano, go_time, human_age, image_size};
+use crate::template::{is_json, ListFormat};
+use crate::Context;
+
+#[derive(Args)]
+pub struct ImagesArgs {
+    /// Show only image ids.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Show manifest digests.
+    #[arg(long)]
+    digests: bool,
+    /// `json`, or a Go template (`{{.ID}} {{.Repository}}:{{.Tag}}`; `table …` adds headers).
+    #[arg(long)]
+    format: Option<String>,
+    /// Show all images (accepted for compatibility; berth has no intermediate images yet).
+    #[arg(short, long)]
+    all: bool,
+    /// Do not truncate ids.
+    #[arg(long)]
+    no_trunc: bool,
+    /// Do not print the header.
+    #[arg(short, long = "noheading")]
+    noheading: bool,
+    /// Show only images with this name (repository, or repository:tag).
+    image: Option<String>,
+}
+
+/// One row: an image under one of its names.
+struct Row<'a> {
+    image: &'a ImageRecord,
+    repository: String,
+    tag: String,
+}
+
+/// What the rows need from outside the image records, read only when the output needs it.
+struct Extra {
+    size: u64,
+    labels: Option<BTreeMap<String, String>>,
+    containers: usize,
+}
+
+pub fn list(ctx: &Context, args: ImagesArgs) -> Result<ExitCode> {
+    let store = ctx.store()?;
+    let mut images = store.list_images()?;
+    if let Some(filter) = &args.image {
+        images.retain(|img| img.names.iter().any(|n| name_matches(n, filter)));
+    }
+    // Podman's default order: newest first.
+    images.sort_by_key(|img| std::cmp::Reverse(img.created));
+    let rows = rows(&images);
+    let json = args.format.as_deref().is_some_and(is_json);
+    if args.quiet && !json {
+        let mut seen = std::collections::HashSet::new();
+        for row in &rows {
+            if seen.insert(&row.image.id) {
+                outln!("{}", shown_id(row.image, args.no_trunc));
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let format = if json {
+        None
+    } else {
+        Some(ListFormat::new(
+            args.format.as_deref(),
+            &default_format(args.digests),
+            args.noheading,
+            "images",
+        )?)
+    };
+    let needs = |field: &str| format.as_ref().is_none_or(|f| f.needs(field));
+    let containers = if needs("Containers") {
+        containers_per_image(&store)?
+    } else {
+        HashMap::new()
+    };
+    let mut extras = HashMap::new();
+    for img in &images {
+        let labels = if needs("Labels") {
+            store
+                .image_config(img)?
+                .labels_of_config()
+                .map(|l| l.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        } else {
+            None
+        };
+        let extra = Extra {
+            size: store.uncompressed_size(img)?,
+            labels,
+            containers: containers.get(img.id.digest()).copied().unwrap_or(0),
+        };
+        extras.insert(img.id.clone(), extra);
+    }
+    let extra = |img: &ImageRecord| &extras[&img.id];
+    match format {
+        None => {
+            let records: Vec<JsonImage> = rows
+                .iter()
+                .map(|r| JsonImage::new(r.image, extra(r.image)))
+                .collect();
+            outln!("{}", go_json(&records, "    ")?);
+        }
+        Some(format) => {
+            let values: Vec<Value> = rows
+                .iter()
+                .map(|r| template_value(r, extra(r.image), args.no_trunc))
+                .collect();
+            format.print(&headers(), &values, "images")?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Podman's table: REPOSITORY TAG [DIGEST] IMAGE ID CREATED SIZE.
+fn default_format(digests: bool) -> String {
+    let digest = if digests { "{{.Digest}}\t" } else { "" };
+    format!("table {{{{.Repository}}}}\t{{{{.Tag}}}}\t{digest}{{{{.ID}}}}\t{{{{.Created}}}}\t{{{{.Size}}}}")
+}
+
+/// The rows: an image once per name, once as `<none>` without one.
+fn rows(images: &[ImageRecord]) -> Vec<Row<'_>> {
+    let mut rows = Vec::new();
+    for image in images {
+        if image.names.is_empty() {
+            rows.push(Row {
+                image,
+                repository: "<none>".into(),
+                tag: "<none>".into(),
+            });
+        }
+        for name in &image.names {
+            let (repo, tag) = split_repo_tag(name);
+            rows.push(Row {
+                image,
+                repository: repo.to_string(),
+                tag: tag.to_string(),
+            });
+        }
+    }
+    rows
+}
+
+/// How many containers use each image (by id hex).
+fn containers_per_image(store: &Store) -> Result<HashMap<String, usize>> {
+    let mut out = HashMap::new();
+    for c in berth_run::container::Records::open(store.root())?.list()? {
+        let id = c.image_id.trim_start_matches("sha256:").to_string();
+        *out.entry(id).or_insert(0) += 1;
+    }
+    Ok(out)
+}
+
+fn shown_id(img: &ImageRecord, no_trunc: bool) -> String {
+    if no_trunc {
+        img.id.to_string()
+    } else {
+        img.short_id().to_string()
+    }
+}
+
+/// The created time in whole seconds (Podman keeps a Unix time in its list records).
+fn created(img: &ImageRecord) -> DateTime<Utc> {
+    let secs = img.created.map_or(0, |c| c.timestamp());
+    DateTime::from_timestamp(secs, 0).unwrap_or(DateTime::UNIX_EPOCH)
+}
+
+/// Podman's column names: each field's name split at its capitals, upper-cased.
+fn headers() -> Value {
+    json!({
+        "Repository": "REPOSITORY", "Tag": "TAG", "ID": "IMAGE ID", "ParentId": "PARENT ID",
+        "RepoTags": "REPO TAGS", "RepoDigests": "REPO DIGESTS", "Created": "CREATED",
+        "Size": "SIZE", "SharedSize": "SHARED SIZE", "VirtualSize": "VIRTUAL SIZE",
+        "Labels": "LABELS", "Containers": "CONTAINERS", "ReadOnly": "R/O",
+        "Dangling": "DANGLING", "Names": "NAMES", "Digest": "DIGEST", "History": "HISTORY",
+    })
+}
+
+/// A row as templates see it: Podman's `imageReporter` fields and methods.
+fn template_value(row: &Row<'_>, extra: &Extra, no_trunc: bool) -> Value {
+    let img = row.image;
+    let age = human_age(img.created);
+    json!({
+        "Repository": row.repository,
+        "Tag": row.tag,
+        "ID": shown_id(img, no_trunc),
+        "ParentId": "",
+        "RepoTags": img.names,
+        "RepoDigests": img.repo_digests(),
+        "Created": age,
+        "CreatedSince": age,
+        "CreatedAt": go_time(created(img)),
+        "CreatedTime": go_time(created(img)),
+        "Size": image_size(extra.size),
+        "SharedSize": 0,
+        "VirtualSize": extra.size,
+        "Labels": extra.labels.clone().unwrap_or_default(),
+        "Containers": extra.containers,
+        "ReadOnly": false,
+        "Dangling": img.names.is_empty(),
+        "Names": img.names,
+        "Digest": img.manifest_digest.to_string(),
+        "History": img.names.join(", "),
+    })
+}
+
+/// Podman's `images --format json` record (`ImageSummary` with `Created` and `CreatedAt`).
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct JsonImage {
+    id: String,
+    parent_id: String,
+    repo_tags: Option<Vec<String>>,
+    repo_digests: Vec<String>,
+    size: u64,
+    shared_size: u64,
+    virtual_size: u64,
+    labels: Option<BTreeMap<String, String>>,
+    containers: usize,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    dangling: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    names: Vec<String>,
+    digest: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    history: Vec<String>,
+    created: i64,
+    created_at: String,
+}
+
+impl JsonImage {
+    fn new(img: &ImageRecord, extra: &Extra) -> JsonImage {
+        JsonImage {
+            id: img.id.digest().to_string(),
+            parent_id: String::new(),
+            repo_tags: None,
+            repo_digests: img.repo_digests(),
+            size: extra.size,
+            shared_size: 0,
+            virtual_size: extra.size,
+            labels: extra.labels.clone(),
+            containers: extra.containers,
+            dangling: img.names.is_empty(),
+            names: img.names.clone(),
+            digest: img.manifest_digest.to_string(),
+            history: img.names.clone(),
+            created: created(img).timestamp(),
+            created_at: go_rfc3339_nano(created(img)),
+        }
+    }
+}
+
+/// Whether a stored name matches a user's filter: full name, `repo`, `repo:tag`, or the last
+/// path components of the repository.
+fn name_matches(name: &str, filter: &str) -> bool {
+    let (repo, tag) = split_repo_tag(name);
+    let (frepo, ftag) = match filter.rsplit_once(':') {
+        Some((r, t)) if !t.contains('/') => (r, Some(t)),
+        _ => (filter, None),
+    };
+    let repo_ok = repo == frepo || repo.ends_with(&format!("/{frepo}"));
+    repo_ok && ftag.is_none_or(|t| t == tag)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_match_repository_and_tag() {
+        assert!(name_matches("localhost/busybox:latest", "busybox"));
+        assert!(name_matches("localhost/busybox:latest", "busybox:latest"));
+        assert!(!name_matches("localhost/busybox:latest", "busybox:1"));
+        assert!(name_matches("localhost:5000/a/b:1", "localhost:5000/a/b"));
+        assert!(!name_matches("localhost/xbusybox:latest", "busybox"));
+    }
+
+    #[test]
+    fn the_default_table_is_podmans() {
+        assert_eq!(
+            default_format(true),
+            "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.Created}}\t{{.Size}}"
+        );
+    }
+}
