@@ -132,8 +132,8 @@ pub fn list(ctx: &Context, args: ImagesArgs) -> Result<ExitCode> {
         "json" => {
             let out = images
                 .iter()
-                .map(|img| Ok(image_summary_json(img, store.uncompressed_size(img)?)))
-                .collect::<Result<Vec<Value>>>()?;
+                .map(|img| store.image_summary(img))
+                .collect::<berth_image_store::Result<Vec<_>>>()?;
             outln!("{}", serde_json::to_string_pretty(&out)?);
         }
         "table" if args.quiet => {
@@ -191,24 +191,6 @@ fn name_matches(name: &str, filter: &str) -> bool {
     };
     let repo_ok = repo == frepo || repo.ends_with(&format!("/{frepo}"));
     repo_ok && ftag.is_none_or(|t| t == tag)
-}
-
-/// `size`: the image's layers uncompressed, plus its manifest and config (Podman's size).
-fn image_summary_json(img: &ImageRecord, size: u64) -> Value {
-    json!({
-        "Id": img.id.digest(),
-        "ParentId": "",
-        "RepoTags": img.names,
-        "RepoDigests": img.repo_digests(),
-        "Size": size,
-        "SharedSize": 0,
-        "VirtualSize": size,
-        "Containers": 0,
-        "Names": img.names,
-        "Digest": img.manifest_digest.to_string(),
-        "Created": img.created.map(|c| c.timestamp()).unwrap_or(0),
-        "CreatedAt": img.created.map(|c| c.to_rfc3339()),
-    })
 }
 
 #[derive(Args)]

@@ -2,7 +2,6 @@
 //! records (JSON or a `--format` template).
 
 use anyhow::Result;
-use chrono::{DateTime, Utc};
 
 /// Podman's size column of `images` and `history`: Go's `units.HumanSizeWithPrecision(size, 3)`
 /// with a space before the unit (`4.86 MB`, `1.5 MB`, `786 kB`, `12 B`).
@@ -14,26 +13,7 @@ pub fn image_size(bytes: u64) -> String {
     format!("{} {}", &text[..unit], &text[unit..])
 }
 
-/// Podman's age format: `About a minute ago`, `3 hours ago`, `2 weeks ago`.
-pub fn human_age(when: Option<DateTime<Utc>>) -> String {
-    let Some(when) = when else {
-        return "N/A".to_string();
-    };
-    let secs = (Utc::now() - when).num_seconds().max(0);
-    let text = match secs {
-        0 => "Less than a second".to_string(),
-        1..=59 => format!("{secs} seconds"),
-        60..=119 => "About a minute".to_string(),
-        120..=3599 => format!("{} minutes", secs / 60),
-        3600..=7199 => "About an hour".to_string(),
-        7200..=172_799 => format!("{} hours", secs / 3600),
-        172_800..=1_209_599 => format!("{} days", secs / 86_400),
-        1_209_600..=5_183_999 => format!("{} weeks", secs / 604_800),
-        5_184_000..=63_071_999 => format!("{} months", secs / 2_592_000),
-        _ => format!("{} years", secs / 31_536_000),
-    };
-    format!("{text} ago")
-}
+pub use berth_run::stats::human_age;
 
 /// Print rows as left-aligned columns separated by at least two spaces, as Podman's tables.
 pub fn print_table(header: &[&str], rows: &[Vec<String>]) {
@@ -121,12 +101,5 @@ mod tests {
         assert_eq!(lines[1], "localhost/a-long-name  latest  1");
         assert_eq!(lines[2], "b                      v1      22");
         assert_eq!(lines[0], "REPOSITORY             TAG     SIZE");
-    }
-
-    #[test]
-    fn ages_read_like_podman() {
-        let t = Utc::now() - chrono::Duration::seconds(3 * 3600 + 5);
-        assert_eq!(human_age(Some(t)), "3 hours ago");
-        assert_eq!(human_age(None), "N/A");
     }
 }

@@ -3,10 +3,9 @@
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
+use berth_run::summary::{status_text, ContainerSummary};
 use berth_run::{Container, Engine, State};
-use chrono::Utc;
 use clap::Args;
-use serde_json::{json, Value};
 
 use super::runroot;
 use crate::output::{human_age, print_table};
@@ -28,44 +27,6 @@ pub struct PsArgs {
     format: String,
 }
 
-/// Podman's STATUS column: `Created`, `Up 3 seconds`, `Exited (0) 2 minutes ago`.
-fn status(c: &Container) -> String {
-    match c.state {
-        State::Created => "Created".to_string(),
-        State::Running => {
-            let age = human_age(c.started.or(Some(Utc::now())));
-            format!("Up {}", age.trim_end_matches(" ago"))
-        }
-        State::Exited => {
-            let code = c
-                .exit_code
-                .map(|c| c.to_string())
-                .unwrap_or_else(|| "unknown".to_string());
-            format!("Exited ({code}) {}", human_age(c.finished))
-        }
-    }
-}
-
-fn summary_json(c: &Container) -> Value {
-    json!({
-        "Id": c.id,
-        "Names": [c.name],
-        "Image": c.image_name,
-        "ImageID": c.image_id,
-        "Command": c.command,
-        "Created": c.created.to_rfc3339(),
-        "State": c.state.as_str(),
-        "Status": status(c),
-        "ExitCode": c.exit_code,
-        "Exited": c.state == State::Exited,
-        "Pid": c.pid.unwrap_or(0),
-        "StartedAt": c.started.map(|t| t.to_rfc3339()),
-        "ExitedAt": c.finished.map(|t| t.to_rfc3339()),
-        "AutoRemove": c.auto_remove,
-        "Labels": c.labels.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
-    })
-}
-
 pub fn ps(ctx: &Context, args: PsArgs) -> Result<ExitCode> {
     super::enter(ctx)?;
     let store = ctx.store()?;
@@ -83,7 +44,7 @@ pub fn ps(ctx: &Context, args: PsArgs) -> Result<ExitCode> {
     };
     match args.format.as_str() {
         "json" => {
-            let out: Vec<Value> = list.iter().map(summary_json).collect();
+            let out: Vec<ContainerSummary> = list.iter().map(ContainerSummary::of).collect();
             outln!("{}", serde_json::to_string_pretty(&out)?);
         }
         "table" if args.quiet => {
@@ -104,7 +65,7 @@ pub fn ps(ctx: &Context, args: PsArgs) -> Result<ExitCode> {
                         c.image_name.clone(),
                         cmd,
                         human_age(Some(c.created)),
-                        status(c),
+                        status_text(c),
                         c.name.clone(),
                     ]
                 })
