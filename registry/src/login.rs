@@ -31,21 +31,27 @@ pub struct LoginRequest {
 pub enum LoginError {
     /// Config, client setup or the auth files before anything was sent.
     #[error(transparent)]
-    Registry(#[from] RegistryError),
+    Registry(Box<RegistryError>),
     /// The registry refused the credentials or could not be reached.
     #[error("logging in to {key}")]
     Check {
         key: String,
         #[source]
-        source: RegistryError,
+        source: Box<RegistryError>,
     },
     /// The credentials were good but could not be written.
     #[error("saving credentials for {key}")]
     Save {
         key: String,
         #[source]
-        source: RegistryError,
+        source: Box<RegistryError>,
     },
+}
+
+impl From<RegistryError> for LoginError {
+    fn from(e: RegistryError) -> Self {
+        LoginError::Registry(Box::new(e))
+    }
 }
 
 /// Check `req.credentials` against the registry, then store them under the registry's key.
@@ -69,13 +75,13 @@ pub fn login(req: &LoginRequest) -> Result<String, LoginError> {
     )?;
     client.check_login().map_err(|source| LoginError::Check {
         key: key.clone(),
-        source,
+        source: Box::new(source),
     })?;
     files
         .store(&key, &req.credentials)
         .map_err(|source| LoginError::Save {
             key: key.clone(),
-            source,
+            source: Box::new(source),
         })?;
     Ok(key)
 }
