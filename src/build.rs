@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context as _, Result};
+use berth_build::input::{self, read_containerfile, ContainerfileSource, StreamedContext};
 use berth_build::{BuildOptions, Format, PullPolicy, Secret, Squash};
-use berth_layers::ApplyOptions;
 use berth_registry::auth::Credentials;
 use berth_registry::connect::ConnectOptions;
 use berth_registry::pull::PullOptions;
@@ -202,22 +202,6 @@ fn secrets(list: &[String]) -> Result<Vec<Secret>> {
     Ok(out)
 }
 
-fn containerfile(args: &BuildArgs) -> Result<PathBuf> {
-    if let Some(f) = &args.file {
-        return Ok(f.clone());
-    }
-    for name in ["Containerfile", "Dockerfile"] {
-        let p = args.context.join(name);
-        if p.is_file() {
-            return Ok(p);
-        }
-    }
-    bail!(
-        "no Containerfile or Dockerfile in {}: give one with -f",
-        args.context.display()
-    )
-}
-
 fn build_args(list: &[String]) -> Vec<(String, String)> {
     list.iter()
         .filter_map(|a| match a.split_once('=') {
@@ -238,23 +222,15 @@ pub fn build(ctx: &Context, mut args: BuildArgs) -> Result<ExitCode> {
         if args.file.as_deref() == Some(Path::new("-")) {
             bail!("-f - and a context on stdin cannot both read stdin");
         }
-        let dir = tempfile::Builder::new()
-            .prefix("berth-build-context-")
-            .tempdir()
-            .context("creating a directory for the build context")?;
-        let input = std::io::BufReader::with_capacity(1 << 20, std::io::stdin());
-        berth_layers::apply_layer(input, dir.path(), &ApplyOptions::default())
-            .context("unpacking the build context from stdin")?;
-        args.context = dir.path().to_path_buf();
-        Some(dir)
+        let ctx = StreamedContext::unpack(std::io::stdin())?;
+        args.context = ctx.path().to_path_buf();
+        Some(ctx)
     } else {
         None
     };
     let pull = match args.pull.as_deref() {
-        None | Some("missing") => PullPolicy::Missing,
-        Some("never" | "false") => PullPolicy::Never,
-        Some("always" | "newer" | "true") => PullPolicy::Always,
-        Some(p) => bail!("--pull={p}: use always, missing, never or newer"),
+        None => PullPolicy::Missing,
+        Some(p) => PullPolicy::parse_with_booleans(p).map_err(anyhow::Error::msg)?,
     };
     let pull_options = PullOptions {
         connect: ConnectOptions {
@@ -270,36 +246,16 @@ pub fn build(ctx: &Context, mut args: BuildArgs) -> Result<ExitCode> {
     if let Some(p) = &args.platform {
         berth_build::check_platform(p).map_err(anyhow::Error::msg)?;
     }
-    if !args.context.is_dir() {
-        bail!(
-            "build context {} is not a directory",
-            args.context.display()
-        );
-    }
-    let (name, text) = if args.file.as_deref() == Some(Path::new("-")) {
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
-            .context("reading the Containerfile from stdin")?;
-        ("Containerfile".to_string(), text)
-    } else {
-        let path = containerfile(&args)?;
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading {}", path.display()))?;
-        let shown = match &stdin_context {
-            Some(dir) => path.strip_prefix(dir.path()).unwrap_or(&path).to_path_buf(),
-            None => path.clone(),
-        };
-        (display_name(&shown), text)
+    let mut stdin = std::io::stdin();
+    let source = match &args.file {
+        Some(f) if f == Path::new("-") => ContainerfileSource::Stream(&mut stdin),
+        Some(f) => ContainerfileSource::Path(f.clone()),
+        None => ContainerfileSource::InContext,
     };
-    let file = berth_build::parse(&name, &text)?;
-    let timestamp = match (args.timestamp, std::env::var("SOURCE_DATE_EPOCH")) {
-        (Some(t), _) => Some(t),
-        (None, Ok(v)) if !v.is_empty() => Some(
-            v.parse::<i64>()
-                .with_context(|| format!("SOURCE_DATE_EPOCH={v:?} is not a number"))?,
-        ),
-        _ => None,
-    };
+    let containerfile = read_containerfile(&args.context, source, stdin_context.as_ref())?;
+    let file = berth_build::parse(&containerfile.name, &containerfile.text)?;
+    let source_date_epoch = std::env::var("SOURCE_DATE_EPOCH").ok();
+    let timestamp = input::timestamp(args.timestamp, source_date_epoch.as_deref())?;
     let store = ctx.store()?;
     let opts = BuildOptions {
         context: args.context.clone(),
@@ -369,9 +325,4 @@ pub fn build(ctx: &Context, mut args: BuildArgs) -> Result<ExitCode> {
     }
     outln!("{}", image.id.digest());
     Ok(ExitCode::SUCCESS)
-}
-
-/// The Containerfile's name in messages: as given.
-fn display_name(path: &Path) -> String {
-    path.display().to_string()
 }

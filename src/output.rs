@@ -14,27 +14,7 @@ pub fn image_size(bytes: u64) -> String {
     format!("{} {}", &text[..unit], &text[unit..])
 }
 
-/// Podman's age format: `About a minute ago`, `3 hours ago`, `2 weeks ago`.
-pub fn human_age(when: Option<DateTime<Utc>>) -> String {
-    let Some(when) = when else {
-        return "N/A".to_string();
-    };
-    let secs = (Utc::now() - when).num_seconds().max(0);
-    let text = match secs {
-        0 => "Less than a second".to_string(),
-        1 => "1 second".to_string(),
-        2..=59 => format!("{secs} seconds"),
-        60..=119 => "About a minute".to_string(),
-        120..=3599 => format!("{} minutes", secs / 60),
-        3600..=7199 => "About an hour".to_string(),
-        7200..=172_799 => format!("{} hours", secs / 3600),
-        172_800..=1_209_599 => format!("{} days", secs / 86_400),
-        1_209_600..=5_183_999 => format!("{} weeks", secs / 604_800),
-        5_184_000..=63_071_999 => format!("{} months", secs / 2_592_000),
-        _ => format!("{} years", secs / 31_536_000),
-    };
-    format!("{text} ago")
-}
+pub use berth_run::stats::human_age;
 
 /// Go's `time.Time.String()` of a UTC time, as Podman's templates print times:
 /// `2026-12-07 17:13:29.872770857 +0000 UTC` (fraction without trailing zeros).
@@ -166,12 +146,5 @@ mod tests {
         assert_eq!(go_rfc3339_nano(t), "2026-12-07T17:13:29.87277Z");
         let t = DateTime::from_timestamp(1_796_663_567, 0).unwrap();
         assert_eq!(go_rfc3339_nano(t), "2026-12-07T17:12:47Z");
-    }
-
-    #[test]
-    fn ages_read_like_podman() {
-        let t = Utc::now() - chrono::Duration::seconds(3 * 3600 + 5);
-        assert_eq!(human_age(Some(t)), "3 hours ago");
-        assert_eq!(human_age(None), "N/A");
     }
 }

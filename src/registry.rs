@@ -8,12 +8,11 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context as _, Result};
 use berth_layers::compression::Compression;
-use berth_registry::auth::{auth_key, AuthFiles, Credentials};
-use berth_registry::client::{Client, ClientOptions};
-use berth_registry::config::RegistriesConf;
+use berth_registry::auth::{auth_key, Credentials};
 use berth_registry::connect::ConnectOptions;
 use berth_registry::convert::{ManifestFormat, PushConversion};
 use berth_registry::copy::{copy as copy_between, CopyOptions, Location};
+use berth_registry::login::{stored_login, LoginRequest, LogoutOutcome, LogoutTarget};
 use berth_registry::platform::Platform;
 use berth_registry::pull::{pull as pull_image, pull_all_tags, PullOptions};
 use berth_registry::push::{push as push_image, push_destination, PushOptions};
@@ -320,15 +319,15 @@ pub struct LoginArgs {
 }
 
 pub fn login(_ctx: &Context, args: LoginArgs) -> Result<ExitCode> {
-    let key = auth_key(&args.registry);
-    let files = AuthFiles::discover(args.connect.authfile.as_deref());
     if args.get_login {
-        match files.lookup(&key)? {
+        let (key, found) = stored_login(&args.registry, args.connect.authfile.as_deref())?;
+        match found {
             Some(c) => outln!("{}", c.username),
             None => bail!("not logged into {key}"),
         }
         return Ok(ExitCode::SUCCESS);
     }
+    let key = auth_key(&args.registry);
     let Some(username) = args.username.clone() else {
         bail!("login to {key}: a user name is required (-u USER)");
     };
@@ -345,28 +344,13 @@ pub fn login(_ctx: &Context, args: LoginArgs) -> Result<ExitCode> {
         }
         (None, false) => bail!("login to {key}: no password: use -p or --password-stdin"),
     };
-    let creds = Credentials { username, password };
-    let host = key.split('/').next().unwrap_or(&key).to_string();
-    let conf = RegistriesConf::load()?;
-    let insecure = match args.connect.tls_verify {
-        Some(v) => !v,
-        None => conf.host_insecure(&host),
-    };
-    let api_host = berth_registry::reference::api_host(&host);
-    let client = Client::new(
-        api_host,
-        ClientOptions {
-            insecure,
-            credentials: Some(creds.clone()),
-            cert_dir: args.connect.cert_dir.clone(),
-        },
-    )?;
-    client
-        .check_login()
-        .with_context(|| format!("logging in to {key}"))?;
-    files
-        .store(&key, &creds)
-        .with_context(|| format!("saving credentials for {key}"))?;
+    berth_registry::login::login(&LoginRequest {
+        registry: args.registry.clone(),
+        credentials: Credentials { username, password },
+        tls_verify: args.connect.tls_verify,
+        authfile: args.connect.authfile.clone(),
+        cert_dir: args.connect.cert_dir.clone(),
+    })?;
     outln!("Login Succeeded!");
     Ok(ExitCode::SUCCESS)
 }
@@ -384,20 +368,16 @@ pub struct LogoutArgs {
 }
 
 pub fn logout(_ctx: &Context, args: LogoutArgs) -> Result<ExitCode> {
-    let files = AuthFiles::discover(args.authfile.as_deref());
-    if args.all {
-        files.remove_all()?;
-        outln!("Removed login credentials for all registries");
-        return Ok(ExitCode::SUCCESS);
-    }
-    let Some(registry) = &args.registry else {
-        bail!("logout: name a registry or use --all");
+    let target = match (&args.registry, args.all) {
+        (_, true) => LogoutTarget::All,
+        (Some(registry), false) => LogoutTarget::Registry(registry.clone()),
+        (None, false) => bail!("logout: name a registry or use --all"),
     };
-    let key = auth_key(registry);
-    if !files.remove(&key)? {
-        bail!("not logged into {key}");
+    match berth_registry::login::logout(&target, args.authfile.as_deref())? {
+        LogoutOutcome::RemovedAll => outln!("Removed login credentials for all registries"),
+        LogoutOutcome::Removed(key) => outln!("Removed login credentials for {key}"),
+        LogoutOutcome::NotLoggedIn(key) => bail!("not logged into {key}"),
     }
-    outln!("Removed login credentials for {key}");
     Ok(ExitCode::SUCCESS)
 }
 

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
+use berth_build::system_prune::{prune_system, SystemPruneReport};
 use berth_image_store::import::host_arch;
 use clap::{Args, Subcommand};
 use serde_json::json;
@@ -85,8 +86,10 @@ pub fn prune(ctx: &Context, args: PruneArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let store = ctx.store()?;
-    let report = store.prune_images(args.all)?;
-    let cache = berth_build::cache::prune(&store, args.all)?;
+    let SystemPruneReport {
+        store: report,
+        build_cache: cache,
+    } = prune_system(&store, args.all)?;
     if !report.images.is_empty() {
         outln!("Deleted Images");
         for id in &report.images {

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context as _, Result};
 use berth_registry::config::RegistriesConf;
-use berth_registry::signatures::sign_image;
+use berth_registry::sign::sign_pushed;
 use berth_trust::sigstore::generate_key_pair;
 use clap::{Args, Subcommand};
 
@@ -99,22 +99,8 @@ pub fn sign(_ctx: &Context, args: SignImageArgs) -> Result<ExitCode> {
         let Some(r) = image.strip_prefix("docker://") else {
             bail!("image sign {image}: only docker:// references can be signed");
         };
-        let reference = berth_registry::reference::parse_docker(r)?;
-        let endpoint = conf.push_endpoint(&reference)?;
-        let target = endpoint.reference;
-        let client = connect.connect(target.registry(), &target.name(), endpoint.insecure)?;
-        let manifest = client
-            .get_manifest(target.repository(), &target.api_reference())
+        sign_pushed(r, &connect, &conf, &opts, &print)
             .with_context(|| format!("signing {image}"))?;
-        sign_image(
-            &client,
-            target.repository(),
-            &reference,
-            &manifest.digest,
-            &opts,
-            &print,
-        )
-        .with_context(|| format!("signing {image}"))?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -55,6 +55,14 @@ pub enum BuildError {
         #[source]
         source: std::io::Error,
     },
+    /// The build's input (a context or Containerfile on stdin, SOURCE_DATE_EPOCH) could not be
+    /// taken in; `what` says which, the source why.
+    #[error("{what}")]
+    Input {
+        what: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// The store (image lookup, snapshots, blobs).
     #[error(transparent)]
     Store(#[from] berth_image_store::StoreError),
@@ -76,6 +84,17 @@ impl BuildError {
         match self {
             BuildError::RunFailed { code, .. } => Some(*code),
             _ => None,
+        }
+    }
+
+    /// An input error: `what` was being done, `source` went wrong.
+    pub fn input(
+        what: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        BuildError::Input {
+            what: what.into(),
+            source: source.into(),
         }
     }
 

@@ -14,6 +14,9 @@
 //! nothing and leaves no snapshot or mount.
 //!
 //! Modules:
+//! - [`input`]: what a build starts from: a context directory or a tar stream unpacked
+//!   in-root ([`input::StreamedContext`], `build -`), the Containerfile (given, found, or a
+//!   stream for `-f -`) with the name its messages show, `--timestamp`/`SOURCE_DATE_EPOCH`.
 //! - [`parser`]: directives, comments, continuations, heredocs; `parser::args` the arguments
 //!   of each instruction (JSON and shell forms, key=value, flags).
 //! - [`expand`]: `$v`, `${v:-w}`, `${v#p}`, `${v/p/r}`… with quotes and escapes.
@@ -37,6 +40,8 @@
 //!   source digests) → recorded layers, in the store's `build_cache` table
 //!   (`berth_image_store::build_cache`); `prune` drops stale
 //!   entries (and, for `system prune -a`, the `RUN --mount=type=cache` dirs).
+//! - [`system_prune`]: `system prune` composed (store images and garbage, then the build
+//!   cache), returning what went for the front end to print.
 //! - [`fetch`]: `ADD <url>` downloads (http/https, `--checksum=sha256:`), through the registry
 //!   crate's client ([`berth_registry::download`]).
 //! - [`ignore`]: `.containerignore`/`.dockerignore` with Docker's rules.
@@ -63,10 +68,12 @@ pub mod extras;
 pub mod fetch;
 pub mod ignore;
 pub mod image;
+pub mod input;
 pub mod metadata;
 pub mod parser;
 pub mod plan;
 pub mod scope;
+pub mod system_prune;
 
 pub use error::{BuildError, Result};
 pub use executor::{build, check_platform, progress, BuildOptions, PullPolicy, Secret, Squash};

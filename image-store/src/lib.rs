@@ -53,7 +53,8 @@
 //! - [`build_cache`]: the build cache index ([`build_cache::BuildCache`], rows by step key,
 //!   live while their layer blob is stored); [`manifest_lists`]: the manifest list directory
 //!   and its lock; [`layout`]: the names of the paths other crates keep under the root.
-//! - [`inspect`]: an image's inspect record ([`inspect::ImageInspect`], Podman's shape).
+//! - [`inspect`]: an image's inspect record ([`inspect::ImageInspect`], Podman's shape) and its
+//!   `images --format json` record ([`inspect::ImageSummary`]).
 //! - [`error::StoreError`]: every variant names the digest, name or path concerned; an upper
 //!   crate's error behind a transport (`Transport`) and a source's failed read (`Source`)
 //!   are kept whole, not as text.

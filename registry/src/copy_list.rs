@@ -56,9 +56,9 @@ pub fn copy_list(
         }
         let image: VerifiedImage =
             list.instance(digest, &m.media_type, m.bytes)
-                .map_err(|message| RegistryError::Invalid {
+                .map_err(|e| RegistryError::Invalid {
                     what: what.clone(),
-                    message,
+                    message: e.to_string(),
                 })?;
         progress(&format!("Copying image {digest}"));
         let source = RegistrySource::new(fetched.client.clone(), src_repo, image, Vec::new());

@@ -24,6 +24,9 @@
 //! - [`download`]: a plain http(s) URL (a build's `ADD <url>`) into a file through the same
 //!   client (certs.d, proxies, redirect policy, retries), its digest checked while it streams.
 //! - [`connect`]: `--tls-verify`/`--authfile`/`--creds`/`--cert-dir` → a pinged client.
+//! - [`login`]: `login` (a typed [`login::LoginRequest`]: credentials checked against `/v2/`,
+//!   then stored under [`auth::auth_key`]), `login --get-login` and `logout`; the front end
+//!   reads the password.
 //! - [`progress`]: byte-level progress of blob transfers, for bars on a terminal.
 //! - [`platform`]: picking one manifest from an index or a manifest list.
 //! - [`instance`]: the manifest an index entry names, fetched and checked against the entry
@@ -36,6 +39,9 @@
 //!   streams into the store → image record (`--all-tags` too). Pull does not go through
 //!   `copy_image` (it fetches blobs in parallel), but writes through the same
 //!   `StoreDestination` and `ContentStore::put_verified`.
+//! - [`pull_policy`]: `--pull` ([`pull_policy::PullPolicy`], parsed once) and the one
+//!   "pull if missing" decision, for pull on `run`/`create` ([`pull_policy::ensure_image`]) and
+//!   build's `FROM` ([`pull_policy::decide`]).
 //! - [`convert`]: what push changes on the way: `--compression-format` (streamed
 //!   recompression into the store), `--force-compression`, `--format oci|v2s2`.
 //! - [`push`]: store → registry: blobs uploaded in parallel (HEAD-skip, retries), then the
@@ -53,6 +59,8 @@
 //! - [`search`]: `berth search` over registry catalogs.
 //! - [`signatures`]: sigstore attachments (`sha256-<hex>.sig`) and lookaside GPG signatures:
 //!   read for the trust gate, written after a push, a copy or `berth image sign`.
+//! - [`sign`]: `berth image sign`: an image already in a registry, its manifest fetched from
+//!   the push endpoint of its name, signed through [`signatures::sign_image`].
 //! - [`copy_list`]: `berth copy --all`: a manifest list and all its images, registry to
 //!   registry, each image accepted as an instance of the verified list. Called by [`copy`]
 //!   with the destination reference and options, so it knows nothing of copy's types.
@@ -73,15 +81,18 @@ pub mod download;
 pub mod error;
 pub mod inspect;
 pub mod instance;
+pub mod login;
 pub mod manifest_list;
 pub mod platform;
 pub mod progress;
 pub mod pull;
+pub mod pull_policy;
 pub mod push;
 pub mod reference;
 pub mod remote;
 pub mod retry;
 pub mod search;
+pub mod sign;
 pub mod signatures;
 #[cfg(test)]
 mod test_server;

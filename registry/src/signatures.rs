@@ -22,6 +22,7 @@ use berth_layers::digest::digest_bytes;
 use berth_layers::Digest;
 use berth_trust::payload::{make_payload, PayloadKind};
 use berth_trust::registries_d::{lookaside_url, RegistriesD, SignatureStorage};
+use berth_trust::signature::FetchError;
 use berth_trust::signature::{
     SigstoreSignature, COSIGN_PAYLOAD_MEDIA_TYPE, COSIGN_SIGNATURE_ANNOTATION, MAX_SIGNATURES,
     MAX_SIGNATURE_BYTES,
@@ -79,7 +80,7 @@ impl<'a> RegistrySignatures<'a> {
 }
 
 impl SignatureSource for RegistrySignatures<'_> {
-    fn simple_signatures(&mut self) -> std::result::Result<Vec<Vec<u8>>, String> {
+    fn simple_signatures(&mut self) -> std::result::Result<Vec<Vec<u8>>, FetchError> {
         let Some(base) = self.storage.lookaside.clone() else {
             return Ok(Vec::new());
         };
@@ -90,14 +91,14 @@ impl SignatureSource for RegistrySignatures<'_> {
             &self.digest,
         )
         .map(|list| list.into_iter().map(|(_, sig)| sig).collect())
-        .map_err(|e| e.to_string())
+        .map_err(FetchError::from)
     }
 
-    fn sigstore_signatures(&mut self) -> std::result::Result<Vec<SigstoreSignature>, String> {
+    fn sigstore_signatures(&mut self) -> std::result::Result<Vec<SigstoreSignature>, FetchError> {
         if !self.storage.use_sigstore_attachments {
             return Ok(Vec::new());
         }
-        read_attachments(self.client, &self.repository, &self.digest).map_err(|e| e.to_string())
+        read_attachments(self.client, &self.repository, &self.digest).map_err(FetchError::from)
     }
 }
 

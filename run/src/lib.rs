@@ -63,8 +63,10 @@
 //!   snapshot its caller owns, the build's `RUN` steps, with no record), [`commit`] (a
 //!   container's changes → a new image; `export` → a tar stream), [`logs`], [`top`] (a
 //!   running container's processes, from `/proc` by PID namespace), [`stats`] (CPU, memory,
-//!   PIDs and I/O from its cgroup, v1 or v2), [`inspect`] (which object a name is, and a
-//!   container's inspect record in Podman's shape), [`image_removal`] (removing an image with
+//!   PIDs and I/O from its cgroup, v1 or v2; and Podman's sizes and ages as text), [`inspect`]
+//!   (which object a name is, and a container's inspect record in Podman's shape),
+//!   [`summary`] (a container as `ps` lists it: STATUS text, the `ps --format json` record),
+//!   [`image_removal`] (removing an image with
 //!   the containers made from it, `rmi -f`).
 
 pub mod bundle;
@@ -94,6 +96,7 @@ pub mod seccomp;
 pub mod signals;
 pub mod spec;
 pub mod stats;
+pub mod summary;
 pub mod top;
 pub mod user;
 pub mod volumes;

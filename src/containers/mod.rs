@@ -17,6 +17,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _, Result};
+use berth_registry::pull_policy::{self, PullPolicy};
 use berth_run::runtime::ContainerStdio;
 use berth_run::{Engine, RunError, State};
 use clap::{Args, Subcommand};
@@ -233,19 +234,10 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode> {
 }
 
 /// The image to run, pulled first as `--pull` says (through the trust gate). Returns what
-/// to look the image up by: the name as given, or the pulled image's id.
+/// to look the image up by: the name as given, or the pulled image's name or id.
 fn ensure_image(store: &berth_image_store::Store, args: &CreateArgs) -> Result<String> {
+    let policy: PullPolicy = args.pull.parse().map_err(anyhow::Error::msg)?;
     let name = args.image.strip_prefix("docker://").unwrap_or(&args.image);
-    let present = args.image == name && store.lookup_image(name).is_ok();
-    let pull = match args.pull.as_str() {
-        "missing" => !present,
-        "always" | "newer" => true,
-        "never" => false,
-        other => bail!("--pull={other}: use always, missing, never or newer"),
-    };
-    if !pull {
-        return Ok(name.to_string());
-    }
     let opts = berth_registry::pull::PullOptions {
         connect: berth_registry::connect::ConnectOptions {
             tls_verify: args.tls_verify,
@@ -258,16 +250,17 @@ fn ensure_image(store: &berth_image_store::Store, args: &CreateArgs) -> Result<S
         ..Default::default()
     };
     let print = |line: &str| errln!("{line}");
-    let record = berth_registry::pull::pull(store, name, &opts, &print)
+    let record = pull_policy::ensure_image(store, &args.image, policy, &opts, &print)
         .with_context(|| format!("pulling {name}"))?;
-    if args.image == name {
-        return Ok(name.to_string());
-    }
-    Ok(record
-        .names
-        .first()
-        .cloned()
-        .unwrap_or_else(|| record.id.digest().to_string()))
+    Ok(match record {
+        // A `docker://` name is not a store name: run what was pulled.
+        Some(record) if args.image != name => record
+            .names
+            .first()
+            .cloned()
+            .unwrap_or_else(|| record.id.digest().to_string()),
+        _ => name.to_string(),
+    })
 }
 
 fn remove_quietly(engine: &Engine<'_>, id: &str) -> berth_run::Result<()> {

@@ -207,7 +207,7 @@ fn validate_set_scope(scope: &str) -> Result<(), TrustError> {
         return bad("empty (use \"default\")".into());
     }
     if let Err(e) = validate_docker_scope(scope) {
-        return bad(e);
+        return bad(e.to_string());
     }
     if scope.starts_with("*.") {
         return Ok(());
@@ -220,7 +220,7 @@ fn validate_set_scope(scope: &str) -> Result<(), TrustError> {
             Ok(r) => bad(format!(
                 "not fully qualified: it would mean {r}; name the registry host first"
             )),
-            Err(e) => bad(e),
+            Err(e) => bad(e.to_string()),
         },
     }
 }

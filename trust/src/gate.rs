@@ -2,6 +2,8 @@
 
 use berth_layers::Digest;
 
+use crate::error::TrustError;
+
 /// A manifest fetched from outside, not yet checked against the policy.
 #[derive(Debug, Clone)]
 pub struct UnverifiedImage {
@@ -65,22 +67,30 @@ impl VerifiedImage {
         digest: &Digest,
         media_type: &str,
         manifest: Vec<u8>,
-    ) -> Result<VerifiedImage, String> {
-        let index: serde_json::Value = serde_json::from_slice(&self.inner.manifest)
-            .map_err(|e| format!("manifest list {}: {e}", self.inner.digest))?;
+    ) -> Result<VerifiedImage, TrustError> {
+        let index: serde_json::Value =
+            serde_json::from_slice(&self.inner.manifest).map_err(|source| {
+                TrustError::ListUnreadable {
+                    list: self.inner.digest.clone(),
+                    source,
+                }
+            })?;
         let listed = index["manifests"].as_array().is_some_and(|l| {
             l.iter()
                 .any(|m| m["digest"].as_str() == Some(digest.as_ref()))
         });
         if !listed {
-            return Err(format!(
-                "manifest {digest} is not in the verified list {}",
-                self.inner.digest
-            ));
+            return Err(TrustError::NotInList {
+                digest: digest.clone(),
+                list: self.inner.digest.clone(),
+            });
         }
         let actual = berth_layers::digest::digest_bytes(&manifest);
         if &actual != digest {
-            return Err(format!("manifest {digest}: content has digest {actual}"));
+            return Err(TrustError::ManifestDigest {
+                expected: digest.clone(),
+                actual,
+            });
         }
         Ok(VerifiedImage::accept(UnverifiedImage {
             transport: self.inner.transport.clone(),

@@ -6,21 +6,27 @@
 pub use berth_layers::reference::Reference;
 use berth_layers::reference::{check_registry_host, check_repository_path, NAME_MAX};
 
+use crate::error::TrustError;
+
 /// Parse with Docker's normalisation (`docker.io`, `library/`); a name without tag or
 /// digest stays so.
-pub fn parse_normalized(s: &str) -> Result<Reference, String> {
-    Reference::parse_normalized(s).map_err(|e| e.to_string())
+pub fn parse_normalized(s: &str) -> Result<Reference, TrustError> {
+    Ok(Reference::parse_normalized(s)?)
 }
 
 /// Parse a reference that must already be in normalized (fully qualified) form.
-pub fn parse_canonical(s: &str) -> Result<Reference, String> {
-    Reference::parse_canonical(s).map_err(|e| e.to_string())
+pub fn parse_canonical(s: &str) -> Result<Reference, TrustError> {
+    Ok(Reference::parse_canonical(s)?)
 }
 
 /// Validate a `remapIdentity` prefix: a bare `host[:port]`, or a name that starts with a host
 /// component (`host/ns…`), as containers/image requires.
-pub(crate) fn validate_remap_prefix(s: &str) -> Result<(), String> {
-    let bad = || Err(format!("prefix {s:?} is not valid"));
+pub(crate) fn validate_remap_prefix(s: &str) -> Result<(), TrustError> {
+    let bad = || {
+        Err(TrustError::InvalidPrefix {
+            prefix: s.to_string(),
+        })
+    };
     if check_registry_host(s).is_ok() {
         return Ok(());
     }

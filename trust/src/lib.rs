@@ -18,9 +18,11 @@
 //! - [`edit`]: `image trust show|set`.
 //! - [`signature`]: the [`SignatureSource`] contract the registry crate implements.
 //! - [`gate`]: [`UnverifiedImage`] and [`VerifiedImage`].
+//! - [`error`]: [`TrustError`], every failure of this crate with its kind and its object.
 
 pub mod config_dir;
 pub mod edit;
+pub mod error;
 pub mod gate;
 pub mod gpg;
 pub mod identity;
@@ -30,6 +32,7 @@ pub mod registries_d;
 pub mod signature;
 pub mod sigstore;
 
+pub use error::TrustError;
 pub use gate::{UnverifiedImage, VerifiedImage};
-pub use policy::{KeySource, Policy, PolicySource, Requirement, TrustError};
+pub use policy::{KeySource, Policy, PolicySource, Requirement};
 pub use signature::{NoSignatures, SignatureSource, SigstoreSignature};

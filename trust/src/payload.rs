@@ -10,6 +10,8 @@ use std::str::FromStr;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
+use crate::error::TrustError;
+
 /// Which flavour of payload: they differ only in `critical.type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PayloadKind {
@@ -60,10 +62,10 @@ pub fn make_payload(kind: PayloadKind, docker_reference: &str, manifest_digest: 
 }
 
 /// Parse and validate a payload of `kind`. The error is one line saying what is wrong.
-pub fn parse_payload(kind: PayloadKind, bytes: &[u8]) -> Result<Payload, String> {
-    let value = strict_json(bytes).map_err(|e| format!("invalid signature payload: {e}"))?;
-    let bad = |m: String| format!("invalid signature payload: {m}");
-    let top = exact_object(&value, "the payload", &["critical", "optional"]).map_err(bad)?;
+pub fn parse_payload(kind: PayloadKind, bytes: &[u8]) -> Result<Payload, TrustError> {
+    let value = strict_json(bytes).map_err(|e| TrustError::Payload(e.to_string()))?;
+    let bad = TrustError::Payload;
+    let top = exact_object(&value, "the payload", &["critical", "optional"])?;
     match &top["optional"] {
         // cosign writes `"optional": null` when there are no annotations.
         Value::Null if kind == PayloadKind::Cosign => {}
@@ -81,8 +83,7 @@ pub fn parse_payload(kind: PayloadKind, bytes: &[u8]) -> Result<Payload, String>
         }
         _ => return Err(bad("optional must be an object".into())),
     }
-    let critical =
-        exact_object(&top["critical"], "critical", &["identity", "image", "type"]).map_err(bad)?;
+    let critical = exact_object(&top["critical"], "critical", &["identity", "image", "type"])?;
     match &critical["type"] {
         Value::String(t) if t == kind.type_name() => {}
         Value::String(t) => return Err(bad(format!("unrecognized signature type {t:?}"))),
@@ -92,8 +93,7 @@ pub fn parse_payload(kind: PayloadKind, bytes: &[u8]) -> Result<Payload, String>
         &critical["image"],
         "critical.image",
         &["docker-manifest-digest"],
-    )
-    .map_err(bad)?;
+    )?;
     let Value::String(digest) = &image["docker-manifest-digest"] else {
         return Err(bad(
             "critical.image.docker-manifest-digest must be a string".into(),
@@ -108,8 +108,7 @@ pub fn parse_payload(kind: PayloadKind, bytes: &[u8]) -> Result<Payload, String>
         &critical["identity"],
         "critical.identity",
         &["docker-reference"],
-    )
-    .map_err(bad)?;
+    )?;
     let Value::String(reference) = &identity["docker-reference"] else {
         return Err(bad(
             "critical.identity.docker-reference must be a string".into()
@@ -135,25 +134,25 @@ fn exact_object<'a>(
     v: &'a Value,
     what: &str,
     keys: &[&str],
-) -> Result<&'a Map<String, Value>, String> {
+) -> Result<&'a Map<String, Value>, TrustError> {
     let Value::Object(map) = v else {
-        return Err(format!("{what} must be an object"));
+        return Err(TrustError::Payload(format!("{what} must be an object")));
     };
     if let Some(k) = map.keys().find(|k| !keys.contains(&k.as_str())) {
-        return Err(format!("unknown key {k:?} in {what}"));
+        return Err(TrustError::Payload(format!("unknown key {k:?} in {what}")));
     }
     if let Some(k) = keys.iter().find(|k| !map.contains_key(**k)) {
-        return Err(format!("key {k:?} missing in {what}"));
+        return Err(TrustError::Payload(format!("key {k:?} missing in {what}")));
     }
     Ok(map)
 }
 
 /// Parse JSON into a [`Value`], refusing duplicate object keys at any depth (plain
 /// `serde_json::Value` silently keeps the last one) and trailing data.
-pub(crate) fn strict_json(bytes: &[u8]) -> Result<Value, String> {
+pub(crate) fn strict_json(bytes: &[u8]) -> Result<Value, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let StrictValue(value) = StrictValue::deserialize(&mut de).map_err(|e| e.to_string())?;
-    de.end().map_err(|e| e.to_string())?;
+    let StrictValue(value) = StrictValue::deserialize(&mut de)?;
+    de.end()?;
     Ok(value)
 }
 
@@ -247,7 +246,10 @@ mod tests {
         // The flavours are not interchangeable.
         let bytes = make_payload(PayloadKind::Atomic, "x.io/a:1", DIGEST);
         let err = parse_payload(PayloadKind::Cosign, &bytes).unwrap_err();
-        assert!(err.contains("unrecognized signature type"), "{err}");
+        assert!(
+            err.to_string().contains("unrecognized signature type"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -310,7 +312,7 @@ mod tests {
         ];
         for (json, want) in cases {
             let err = parse_payload(atomic, json.as_bytes()).unwrap_err();
-            assert!(err.contains(want), "{json}: {err}");
+            assert!(err.to_string().contains(want), "{json}: {err}");
         }
     }
 }

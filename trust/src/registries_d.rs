@@ -287,7 +287,7 @@ pub fn lookaside_url(
 
 /// The repository path (without host, tag or digest) of a docker reference, for
 /// [`lookaside_url`].
-pub fn repository_path(reference: &str) -> Result<String, String> {
+pub fn repository_path(reference: &str) -> Result<String, crate::error::TrustError> {
     parse_normalized(reference).map(|r| r.repository().to_string())
 }
 

@@ -31,23 +31,27 @@ pub const COSIGN_SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signatur
 /// Media type of a cosign simple-signing payload layer.
 pub const COSIGN_PAYLOAD_MEDIA_TYPE: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
 
-/// Where the policy gets signatures from. Errors are one line naming the URL or tag concerned.
+/// Why signatures could not be fetched: the fetcher's own error, kind kept (the registry
+/// crate's error can be downcast), its message one line naming the URL or tag concerned.
+pub type FetchError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Where the policy gets signatures from.
 pub trait SignatureSource {
     /// GPG simple-signing signatures (binary OpenPGP messages) for the image, e.g. from a
     /// lookaside store. An empty list when there are none.
-    fn simple_signatures(&mut self) -> Result<Vec<Vec<u8>>, String>;
+    fn simple_signatures(&mut self) -> Result<Vec<Vec<u8>>, FetchError>;
     /// Sigstore (cosign) signatures attached to the image. An empty list when there are none.
-    fn sigstore_signatures(&mut self) -> Result<Vec<SigstoreSignature>, String>;
+    fn sigstore_signatures(&mut self) -> Result<Vec<SigstoreSignature>, FetchError>;
 }
 
 /// A source with no signatures at all (local transports without signature storage).
 pub struct NoSignatures;
 
 impl SignatureSource for NoSignatures {
-    fn simple_signatures(&mut self) -> Result<Vec<Vec<u8>>, String> {
+    fn simple_signatures(&mut self) -> Result<Vec<Vec<u8>>, FetchError> {
         Ok(Vec::new())
     }
-    fn sigstore_signatures(&mut self) -> Result<Vec<SigstoreSignature>, String> {
+    fn sigstore_signatures(&mut self) -> Result<Vec<SigstoreSignature>, FetchError> {
         Ok(Vec::new())
     }
 }

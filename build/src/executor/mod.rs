@@ -22,7 +22,9 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use berth_image_store::snapshot::Snapshot;
-use berth_image_store::{ImageRecord, Store, StoreError};
+use berth_image_store::{ImageRecord, Store};
+pub use berth_registry::pull_policy::PullPolicy;
+use berth_registry::pull_policy::{decide, Decision};
 
 use crate::ast::{Containerfile, Instruction, Kind};
 use crate::cache;
@@ -105,18 +107,6 @@ impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Secret({:?}, <redacted>)", self.id)
     }
-}
-
-/// `--pull`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum PullPolicy {
-    /// Pull a FROM image only when it is not in the store (the default).
-    #[default]
-    Missing,
-    /// Always pull (`always`, `newer`): the registry's copy wins.
-    Always,
-    /// Never pull: FROM images must be in the store.
-    Never,
 }
 
 /// Build `file`; `out` receives the lines Buildah prints (see [`progress`]). Returns the
@@ -420,23 +410,15 @@ impl Builder<'_> {
                 .cloned()
                 .ok_or_else(|| self.fail(&stage.from, format!("stage {name:?} was not built")));
         }
-        let local = match self.opts.pull {
-            PullPolicy::Always => None,
-            _ => match self.store.lookup_image(&name) {
-                Ok(img) => Some(img),
-                Err(StoreError::NotFound(_)) => None,
-                Err(e) => return Err(e.into()),
-            },
-        };
-        let image = match local {
-            Some(img) => img,
-            None if self.opts.pull == PullPolicy::Never => {
+        let image = match decide(self.store, &name, self.opts.pull)? {
+            Decision::Local(img) => *img,
+            Decision::MissingNeverPull => {
                 return Err(self.fail(
                     &stage.from,
                     format!("image {name:?} is not in the local store and --pull=never"),
                 ))
             }
-            None => {
+            Decision::Pull => {
                 (self.out)(&format!("Pulling {name}"));
                 berth_registry::pull::pull(self.store, &name, &self.opts.pull_options, &|_| {})
                     .map_err(|e| {

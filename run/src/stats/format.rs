@@ -1,6 +1,31 @@
 //! The text forms of Podman 4's `stats`: Go's `units.HumanSize` and `BytesSize`,
 //! `time.Duration` and `%.2f%%`. The size forms are berth's only ones: the CLI's image lists
 //! and `system prune` print sizes through [`human_size_with_precision`] and [`human_size`].
+//! Ages as Podman's lists print them ([`human_age`]: `3 hours ago`) live here too.
+
+use chrono::{DateTime, Utc};
+
+/// Podman's age format: `About a minute ago`, `3 hours ago`, `2 weeks ago`; `N/A` for none.
+pub fn human_age(when: Option<DateTime<Utc>>) -> String {
+    let Some(when) = when else {
+        return "N/A".to_string();
+    };
+    let secs = (Utc::now() - when).num_seconds().max(0);
+    let text = match secs {
+        0 => "Less than a second".to_string(),
+        1 => "1 second".to_string(),
+        2..=59 => format!("{secs} seconds"),
+        60..=119 => "About a minute".to_string(),
+        120..=3599 => format!("{} minutes", secs / 60),
+        3600..=7199 => "About an hour".to_string(),
+        7200..=172_799 => format!("{} hours", secs / 3600),
+        172_800..=1_209_599 => format!("{} days", secs / 86_400),
+        1_209_600..=5_183_999 => format!("{} weeks", secs / 604_800),
+        5_184_000..=63_071_999 => format!("{} months", secs / 2_592_000),
+        _ => format!("{} years", secs / 31_536_000),
+    };
+    format!("{text} ago")
+}
 
 /// `%.2f%%`.
 pub fn percent(v: f64) -> String {

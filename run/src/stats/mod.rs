@@ -30,7 +30,9 @@ use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use cgroup::{host_memory, Cgroup, CgroupSample};
-pub use format::{bytes_size, go_duration, human_size, human_size_with_precision, percent};
+pub use format::{
+    bytes_size, go_duration, human_age, human_size, human_size_with_precision, percent,
+};
 
 use crate::container::Container;
 use crate::engine::Engine;

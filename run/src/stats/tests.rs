@@ -273,3 +273,10 @@ lo:     100       1    0    0    0     0          0         0      100       1  
     assert_eq!(cgroups_path(r#"{"linux":{}}"#), None);
     assert_eq!(unescape(r"/a\040b"), "/a b");
 }
+
+#[test]
+fn ages_read_like_podman() {
+    let t = chrono::Utc::now() - chrono::Duration::seconds(3 * 3600 + 5);
+    assert_eq!(human_age(Some(t)), "3 hours ago");
+    assert_eq!(human_age(None), "N/A");
+}

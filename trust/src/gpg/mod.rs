@@ -198,12 +198,9 @@ impl GpgKeyring {
                         KeyState::Expired => Err(GpgError::KeyExpired {
                             fingerprint: ring_key.fingerprint.clone(),
                         }),
-                        KeyState::Usable => signer.verify(&message, index, now).map_err(|detail| {
-                            GpgError::BadSignature {
-                                fingerprint: ring_key.fingerprint.clone(),
-                                detail,
-                            }
-                        }),
+                        KeyState::Usable => {
+                            signer.verify(&message, index, now, &ring_key.fingerprint)
+                        }
                     };
                     match outcome {
                         Ok(()) => {
@@ -295,23 +292,34 @@ enum Signer<'k> {
 }
 
 impl Signer<'_> {
-    fn verify(&self, message: &Message<'_>, index: usize, now: SystemTime) -> Result<(), String> {
+    /// Verify signature `index` of `message` with this key (of `fingerprint`) at `now`.
+    fn verify(
+        &self,
+        message: &Message<'_>,
+        index: usize,
+        now: SystemTime,
+        fingerprint: &str,
+    ) -> Result<(), GpgError> {
+        let bad = |detail: String| GpgError::BadSignature {
+            fingerprint: fingerprint.to_string(),
+            detail,
+        };
         let result = match self {
             Signer::Primary(k) => message.verify_nested_explicit(index, &k.primary_key),
             Signer::Subkey(k) => message.verify_nested_explicit(index, &k.key),
         };
-        let sig = result.map_err(|e| e.to_string())?;
+        let sig = result.map_err(|e| bad(e.to_string()))?;
         if !matches!(
             sig.typ(),
             Some(SignatureType::Binary) | Some(SignatureType::Text)
         ) {
-            return Err(format!("unexpected signature type {:?}", sig.typ()));
+            return Err(bad(format!("unexpected signature type {:?}", sig.typ())));
         }
         if let (Some(created), Some(valid_for)) = (sig.created(), sig.signature_expiration_time()) {
             let expires =
                 SystemTime::from(created) + Duration::from_secs(u64::from(valid_for.as_secs()));
             if valid_for.as_secs() != 0 && expires <= now {
-                return Err("the signature has expired".into());
+                return Err(bad("the signature has expired".into()));
             }
         }
         Ok(())

@@ -48,10 +48,10 @@ pub(super) struct Check<'a> {
 }
 
 impl Check<'_> {
-    fn fetch_error(&self, message: String) -> TrustError {
+    fn fetch_error(&self, cause: FetchError) -> TrustError {
         TrustError::Signatures {
             reference: self.image.reference.clone(),
-            message,
+            cause,
             applied: self.applied.to_string(),
         }
     }
@@ -89,20 +89,19 @@ impl Check<'_> {
         kind: PayloadKind,
         payload: &[u8],
         identity: &SignedIdentity,
-    ) -> Result<(), String> {
+    ) -> Result<(), TrustError> {
         let p = parse_payload(kind, payload)?;
         let want = self.image.signed_digest.to_string();
         if p.manifest_digest != want {
-            return Err(format!(
-                "Signature for digest {} does not match image digest {want}",
-                p.manifest_digest
-            ));
+            return Err(TrustError::SignedDigest {
+                signed: p.manifest_digest,
+                image: want,
+            });
         }
         if !identity.matches(&self.image.reference, &p.docker_reference) {
-            return Err(format!(
-                "Signature for identity {:?} is not accepted",
-                p.docker_reference
-            ));
+            return Err(TrustError::SignedIdentity {
+                identity: p.docker_reference,
+            });
         }
         Ok(())
     }
@@ -137,7 +136,10 @@ impl Check<'_> {
         let mut reasons = Reasons::default();
         for sig in sigs {
             let result = if sig.len() > MAX_SIGNATURE_BYTES {
-                Err(format!("signature of {} bytes is too large", sig.len()))
+                Err(TrustError::SignatureTooLarge {
+                    what: "signature",
+                    size: sig.len(),
+                })
             } else {
                 gpg_verify(&keyrings, sig).and_then(|payload| {
                     self.accept_payload(PayloadKind::Atomic, &payload, identity)
@@ -181,19 +183,21 @@ impl Check<'_> {
         {
             let result = (|| {
                 if sig.payload.len() > MAX_SIGNATURE_BYTES {
-                    return Err(format!(
-                        "payload of {} bytes is too large",
-                        sig.payload.len()
-                    ));
+                    return Err(TrustError::SignatureTooLarge {
+                        what: "payload",
+                        size: sig.payload.len(),
+                    });
                 }
                 let Some(b64) = sig.annotations.get(COSIGN_SIGNATURE_ANNOTATION) else {
-                    return Err(format!("missing {COSIGN_SIGNATURE_ANNOTATION} annotation"));
+                    return Err(TrustError::MissingAnnotation {
+                        annotation: COSIGN_SIGNATURE_ANNOTATION,
+                    });
                 };
-                let mut last = String::from("no public key");
+                let mut last = TrustError::NoKey("public key");
                 if !keys.iter().any(|k| match k.verify(&sig.payload, b64) {
                     Ok(()) => true,
                     Err(e) => {
-                        last = e.to_string();
+                        last = TrustError::Sigstore(e);
                         false
                     }
                 }) {
@@ -212,10 +216,10 @@ impl Check<'_> {
 
 /// Why each signature was refused, summarized as containers/image does.
 #[derive(Default)]
-struct Reasons(Vec<String>);
+struct Reasons(Vec<TrustError>);
 
 impl Reasons {
-    fn push(&mut self, reason: String) {
+    fn push(&mut self, reason: TrustError) {
         self.0.push(reason);
     }
 
@@ -223,11 +227,11 @@ impl Reasons {
         match self.0.as_slice() {
             [] if skipped == 0 => NO_SIGNATURE.to_string(),
             [] => format!("{NO_SIGNATURE} ({skipped} sigstore non-signature attachments)"),
-            [one] => one.clone(),
+            [one] => one.to_string(),
             many => {
                 // Distinct reasons only, a few of them: 256 identical lines help nobody.
-                let mut distinct: Vec<&String> = Vec::new();
-                for r in many {
+                let mut distinct: Vec<String> = Vec::new();
+                for r in many.iter().map(TrustError::to_string) {
                     if !distinct.contains(&r) {
                         distinct.push(r);
                     }
@@ -251,15 +255,15 @@ impl Reasons {
 
 /// Verify a GPG simple signature with any of `keyrings`, returning the signed payload. The
 /// error is the first keyring's reason (one keyring is the common case).
-fn gpg_verify(keyrings: &[GpgKeyring], signature: &[u8]) -> Result<Vec<u8>, String> {
+fn gpg_verify(keyrings: &[GpgKeyring], signature: &[u8]) -> Result<Vec<u8>, TrustError> {
     let mut first = None;
     for ring in keyrings {
         match ring.verify(signature) {
             Ok(v) => return Ok(v.payload),
             Err(e) => {
-                first.get_or_insert_with(|| e.to_string());
+                first.get_or_insert(e);
             }
         }
     }
-    Err(first.unwrap_or_else(|| "no keyring".into()))
+    Err(first.map_or(TrustError::NoKey("keyring"), TrustError::Gpg))
 }

@@ -16,13 +16,14 @@ use base64::Engine as _;
 use serde_json::{Map, Value};
 
 use crate::config_dir;
+pub use crate::error::TrustError;
 use crate::gate::{UnverifiedImage, VerifiedImage};
 use crate::gpg::GpgKeyring;
 use crate::identity::{parse_normalized, validate_remap_prefix, SignedIdentity};
 use crate::payload::{parse_payload, strict_json, PayloadKind};
 use crate::signature::{
-    SignatureSource, SigstoreSignature, COSIGN_PAYLOAD_MEDIA_TYPE, COSIGN_SIGNATURE_ANNOTATION,
-    MAX_SIGNATURES, MAX_SIGNATURE_BYTES,
+    FetchError, SignatureSource, SigstoreSignature, COSIGN_PAYLOAD_MEDIA_TYPE,
+    COSIGN_SIGNATURE_ANNOTATION, MAX_SIGNATURES, MAX_SIGNATURE_BYTES,
 };
 
 /// The policy used when no policy file exists at all.
@@ -30,69 +31,6 @@ pub const DEFAULT_POLICY: &str = r#"{"default":[{"type":"insecureAcceptAnything"
 
 /// The message containers/image and Podman give when a signature is required and none exists.
 pub const NO_SIGNATURE: &str = "A signature was required, but no signature exists";
-
-/// A policy error: every variant names the file, key, image or policy scope concerned.
-/// `applied` reads like `policy requirement for docker scope "x.io/a" (from /etc/containers/policy.json)`.
-#[derive(Debug, thiserror::Error)]
-pub enum TrustError {
-    /// The policy file could not be read.
-    #[error("reading policy {path}: {source}")]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    /// The policy file is malformed.
-    #[error("policy {path}: {message}")]
-    Invalid { path: String, message: String },
-    /// A `reject` requirement (or an empty requirement list) applied.
-    #[error("Source image rejected: Running image {transport}://{reference} is rejected by policy: {applied}")]
-    Rejected {
-        transport: String,
-        reference: String,
-        applied: String,
-    },
-    /// The policy asks for something berth cannot check.
-    #[error("Source image rejected: {what}: {applied}")]
-    Unsupported { what: String, applied: String },
-    /// A signature requirement was not met (no signature, wrong key, digest or identity).
-    #[error("Source image rejected: {reason}: {applied}")]
-    SignatureRejected { reason: String, applied: String },
-    /// A key named by the policy could not be read or parsed.
-    #[error("Source image rejected: key {key}: {message}: {applied}")]
-    Key {
-        key: String,
-        message: String,
-        applied: String,
-    },
-    /// The signatures could not be fetched.
-    #[error("reading signatures of {reference}: {message}: {applied}")]
-    Signatures {
-        reference: String,
-        message: String,
-        applied: String,
-    },
-    /// More signatures than [`MAX_SIGNATURES`] were offered.
-    #[error("Source image rejected: {count} signatures of one kind exceed the limit of {max}: {applied}")]
-    TooManySignatures {
-        count: usize,
-        max: usize,
-        applied: String,
-    },
-    /// A registries.d file is unreadable or malformed.
-    #[error("registries.d {path}: {message}")]
-    RegistriesD { path: String, message: String },
-    /// Writing a file (policy.json) failed.
-    #[error("writing {path}: {source}")]
-    Write {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    /// A bad argument to `image trust set`.
-    #[error("{0}")]
-    Usage(String),
-}
 
 /// Where a requirement's keys come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -258,7 +196,9 @@ impl Policy {
         let mut transports = BTreeMap::new();
         for (key, v) in &top {
             match key.as_str() {
-                "default" => default = Some(requirements(v, "default").map_err(&invalid)?),
+                "default" => {
+                    default = Some(requirements(v, "default").map_err(|e| invalid(e.to_string()))?)
+                }
                 "transports" => {
                     let Value::Object(map) = v else {
                         return Err(invalid("transports: must be an object".into()));
@@ -279,8 +219,9 @@ impl Policy {
                                 validate_path_scope(scope)
                                     .map_err(|e| invalid(format!("{at}: {e}")))?;
                             }
-                            parsed
-                                .insert(scope.clone(), requirements(reqs, &at).map_err(&invalid)?);
+                            let reqs =
+                                requirements(reqs, &at).map_err(|e| invalid(e.to_string()))?;
+                            parsed.insert(scope.clone(), reqs);
                         }
                         transports.insert(transport.clone(), parsed);
                     }

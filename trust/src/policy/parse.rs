@@ -2,13 +2,22 @@
 
 use super::*;
 
-pub(super) fn requirements(v: &Value, at: &str) -> Result<Vec<Requirement>, String> {
+/// The value at `at` is not valid: `message` says why.
+fn bad(at: impl std::fmt::Display, message: impl Into<String>) -> TrustError {
+    TrustError::PolicyValue {
+        at: at.to_string(),
+        message: message.into(),
+    }
+}
+
+pub(super) fn requirements(v: &Value, at: &str) -> Result<Vec<Requirement>, TrustError> {
     let Value::Array(list) = v else {
-        return Err(format!("{at}: must be an array of requirements"));
+        return Err(bad(at, "must be an array of requirements"));
     };
     if list.is_empty() {
-        return Err(format!(
-            "{at}: the list of requirements must not be empty (use [{{\"type\":\"reject\"}}])"
+        return Err(bad(
+            at,
+            "the list of requirements must not be empty (use [{\"type\":\"reject\"}])",
         ));
     }
     list.iter()
@@ -22,21 +31,21 @@ fn typed_object<'a>(
     v: &'a Value,
     at: &str,
     allowed: impl Fn(&str) -> &'static [&'static str],
-) -> Result<(&'a Map<String, Value>, &'a str), String> {
+) -> Result<(&'a Map<String, Value>, &'a str), TrustError> {
     let Value::Object(map) = v else {
-        return Err(format!("{at}: must be an object"));
+        return Err(bad(at, "must be an object"));
     };
     let kind = match map.get("type") {
         Some(Value::String(s)) => s.as_str(),
-        Some(_) => return Err(format!("{at}.type: must be a string")),
-        None => return Err(format!("{at}: missing key \"type\"")),
+        Some(_) => return Err(bad(format!("{at}.type"), "must be a string")),
+        None => return Err(bad(at, "missing key \"type\"")),
     };
     let keys = allowed(kind);
     if let Some(k) = map
         .keys()
         .find(|k| k.as_str() != "type" && !keys.contains(&k.as_str()))
     {
-        return Err(format!("{at}: unknown key {k:?} for type {kind:?}"));
+        return Err(bad(at, format!("unknown key {k:?} for type {kind:?}")));
     }
     Ok((map, kind))
 }
@@ -70,7 +79,7 @@ const KEYLESS_KEYS: &[&str] = &[
     "rekorPublicKeyDatas",
 ];
 
-fn requirement(v: &Value, at: &str) -> Result<Requirement, String> {
+fn requirement(v: &Value, at: &str) -> Result<Requirement, TrustError> {
     let (map, kind) = typed_object(v, at, |kind| match kind {
         "signedBy" => SIGNED_BY_KEYS,
         "sigstoreSigned" => SIGSTORE_KEYS,
@@ -82,8 +91,8 @@ fn requirement(v: &Value, at: &str) -> Result<Requirement, String> {
         "signedBy" => {
             let key_type = match map.get("keyType") {
                 Some(Value::String(s)) => s.clone(),
-                Some(_) => return Err(format!("{at}.keyType: must be a string")),
-                None => return Err(format!("{at}: missing key \"keyType\"")),
+                Some(_) => return Err(bad(format!("{at}.keyType"), "must be a string")),
+                None => return Err(bad(at, "missing key \"keyType\"")),
             };
             if ![
                 "GPGKeys",
@@ -93,7 +102,10 @@ fn requirement(v: &Value, at: &str) -> Result<Requirement, String> {
             ]
             .contains(&key_type.as_str())
             {
-                return Err(format!("{at}.keyType: unrecognized value {key_type:?}"));
+                return Err(bad(
+                    format!("{at}.keyType"),
+                    format!("unrecognized value {key_type:?}"),
+                ));
             }
             Ok(Requirement::SignedBy {
                 key_type,
@@ -103,20 +115,24 @@ fn requirement(v: &Value, at: &str) -> Result<Requirement, String> {
         }
         "sigstoreSigned" => {
             if let Some(k) = KEYLESS_KEYS.iter().find(|k| map.contains_key(**k)) {
-                return Err(format!(
-                    "{at}: key {k:?}: berth does not support Fulcio/Rekor (keyless) verification; use keyPath, keyPaths, keyData or keyDatas"
-                ));
+                return Err(bad(at, format!(
+                    "key {k:?}: berth does not support Fulcio/Rekor (keyless) verification; use keyPath, keyPaths, keyData or keyDatas"
+                )));
             }
             Ok(Requirement::SigstoreSigned {
                 keys: key_source(map, at, true)?,
                 identity: signed_identity(map, at)?,
             })
         }
-        other => Err(format!("{at}: unknown requirement type {other:?}")),
+        other => Err(bad(at, format!("unknown requirement type {other:?}"))),
     }
 }
 
-fn key_source(map: &Map<String, Value>, at: &str, allow_datas: bool) -> Result<KeySource, String> {
+fn key_source(
+    map: &Map<String, Value>,
+    at: &str,
+    allow_datas: bool,
+) -> Result<KeySource, TrustError> {
     let names: &[&str] = if allow_datas {
         &["keyPath", "keyPaths", "keyData", "keyDatas"]
     } else {
@@ -128,30 +144,33 @@ fn key_source(map: &Map<String, Value>, at: &str, allow_datas: bool) -> Result<K
         .filter(|k| map.contains_key(*k))
         .collect();
     let [name] = present.as_slice() else {
-        return Err(format!(
-            "{at}: exactly one of {} must be specified, {}",
-            names.join(", "),
-            if present.is_empty() {
-                "none of them present".to_string()
-            } else {
-                format!("found {}", present.join(" and "))
-            }
+        return Err(bad(
+            at,
+            format!(
+                "exactly one of {} must be specified, {}",
+                names.join(", "),
+                if present.is_empty() {
+                    "none of them present".to_string()
+                } else {
+                    format!("found {}", present.join(" and "))
+                }
+            ),
         ));
     };
     let v = &map[*name];
-    let string = |v: &Value, at: String| -> Result<String, String> {
+    let string = |v: &Value, at: String| -> Result<String, TrustError> {
         match v {
             Value::String(s) if !s.is_empty() => Ok(s.clone()),
-            Value::String(_) => Err(format!("{at}: must not be empty")),
-            _ => Err(format!("{at}: must be a string")),
+            Value::String(_) => Err(bad(at, "must not be empty")),
+            _ => Err(bad(at, "must be a string")),
         }
     };
-    let list = |v: &Value| -> Result<Vec<String>, String> {
+    let list = |v: &Value| -> Result<Vec<String>, TrustError> {
         let Value::Array(items) = v else {
-            return Err(format!("{at}.{name}: must be an array of strings"));
+            return Err(bad(format!("{at}.{name}"), "must be an array of strings"));
         };
         if items.is_empty() {
-            return Err(format!("{at}.{name}: contains no entries"));
+            return Err(bad(format!("{at}.{name}"), "contains no entries"));
         }
         items
             .iter()
@@ -162,7 +181,7 @@ fn key_source(map: &Map<String, Value>, at: &str, allow_datas: bool) -> Result<K
     let decode = |s: &str, at: String| {
         base64::engine::general_purpose::STANDARD
             .decode(s)
-            .map_err(|e| format!("{at}: not valid base64: {e}"))
+            .map_err(|e| bad(at, format!("not valid base64: {e}")))
     };
     Ok(match *name {
         "keyPath" => KeySource::Paths(vec![PathBuf::from(string(v, format!("{at}.keyPath"))?)]),
@@ -181,7 +200,7 @@ fn key_source(map: &Map<String, Value>, at: &str, allow_datas: bool) -> Result<K
     })
 }
 
-fn signed_identity(map: &Map<String, Value>, at: &str) -> Result<SignedIdentity, String> {
+fn signed_identity(map: &Map<String, Value>, at: &str) -> Result<SignedIdentity, TrustError> {
     let Some(v) = map.get("signedIdentity") else {
         return Ok(SignedIdentity::MatchRepoDigestOrExact);
     };
@@ -192,11 +211,11 @@ fn signed_identity(map: &Map<String, Value>, at: &str) -> Result<SignedIdentity,
         "remapIdentity" => &["prefix", "signedPrefix"],
         _ => &[],
     })?;
-    let field = |name: &str| -> Result<&str, String> {
+    let field = |name: &str| -> Result<&str, TrustError> {
         match map.get(name) {
             Some(Value::String(s)) => Ok(s.as_str()),
-            Some(_) => Err(format!("{at}.{name}: must be a string")),
-            None => Err(format!("{at}: missing key {name:?} for type {kind:?}")),
+            Some(_) => Err(bad(format!("{at}.{name}"), "must be a string")),
+            None => Err(bad(&at, format!("missing key {name:?} for type {kind:?}"))),
         }
     };
     match kind {
@@ -205,36 +224,41 @@ fn signed_identity(map: &Map<String, Value>, at: &str) -> Result<SignedIdentity,
         "matchRepository" => Ok(SignedIdentity::MatchRepository),
         "exactReference" => {
             let r = field("dockerReference")?;
-            let parsed = parse_normalized(r).map_err(|e| format!("{at}.dockerReference: {e}"))?;
+            let parsed = parse_normalized(r)
+                .map_err(|e| bad(format!("{at}.dockerReference"), e.to_string()))?;
             if parsed.is_name_only() {
-                return Err(format!(
-                    "{at}.dockerReference: {r:?} contains neither a tag nor a digest"
+                return Err(bad(
+                    format!("{at}.dockerReference"),
+                    format!("{r:?} contains neither a tag nor a digest"),
                 ));
             }
             Ok(SignedIdentity::ExactReference(r.to_string()))
         }
         "exactRepository" => {
             let r = field("dockerRepository")?;
-            parse_normalized(r).map_err(|e| format!("{at}.dockerRepository: {e}"))?;
+            parse_normalized(r)
+                .map_err(|e| bad(format!("{at}.dockerRepository"), e.to_string()))?;
             Ok(SignedIdentity::ExactRepository(r.to_string()))
         }
         "remapIdentity" => {
             let prefix = field("prefix")?;
             let signed_prefix = field("signedPrefix")?;
-            validate_remap_prefix(prefix).map_err(|e| format!("{at}.prefix: {e}"))?;
-            validate_remap_prefix(signed_prefix).map_err(|e| format!("{at}.signedPrefix: {e}"))?;
+            validate_remap_prefix(prefix)
+                .map_err(|e| bad(format!("{at}.prefix"), e.to_string()))?;
+            validate_remap_prefix(signed_prefix)
+                .map_err(|e| bad(format!("{at}.signedPrefix"), e.to_string()))?;
             Ok(SignedIdentity::RemapIdentity {
                 prefix: prefix.to_string(),
                 signed_prefix: signed_prefix.to_string(),
             })
         }
-        other => Err(format!("{at}: unknown identity type {other:?}")),
+        other => Err(bad(&at, format!("unknown identity type {other:?}"))),
     }
 }
 
 /// A docker scope: `""` (the transport default), `*.domain`, or a reference prefix
 /// (`host[:port]`, `host/ns`, `host/repo`, `host/repo:tag`, `host/repo@digest`).
-pub(crate) fn validate_docker_scope(scope: &str) -> Result<(), String> {
+pub(crate) fn validate_docker_scope(scope: &str) -> Result<(), TrustError> {
     if scope.is_empty() {
         return Ok(());
     }
@@ -246,18 +270,22 @@ pub(crate) fn validate_docker_scope(scope: &str) -> Result<(), String> {
         return if ok {
             Ok(())
         } else {
-            Err(format!(
-                "invalid wildcard scope {scope:?} (only a leading \"*.\" before a domain is allowed)"
-            ))
+            Err(TrustError::InvalidWildcardScope {
+                scope: scope.to_string(),
+            })
         };
     }
     if scope.contains('*') {
-        return Err(format!(
-            "invalid scope {scope:?}: a wildcard is only valid as a leading \"*.\""
-        ));
+        return Err(TrustError::InvalidScope {
+            scope: scope.to_string(),
+            detail: ": a wildcard is only valid as a leading \"*.\"".to_string(),
+        });
     }
     if scope.contains(char::is_whitespace) || scope.starts_with('/') || scope.ends_with('/') {
-        return Err(format!("invalid scope {scope:?}"));
+        return Err(TrustError::InvalidScope {
+            scope: scope.to_string(),
+            detail: String::new(),
+        });
     }
     Ok(())
 }

@@ -1,26 +1,32 @@
 //! Scopes: validation and most-specific-first candidates per transport.
 
+use crate::error::TrustError;
+
 /// Transports whose scopes are absolute paths (containers/image's oci, oci-archive,
 /// docker-archive and dir).
 pub(super) const PATH_TRANSPORTS: &[&str] = &["oci", "oci-archive", "docker-archive", "dir"];
 
 /// A path scope: `""`, or an absolute, clean path other than `/`.
-pub(super) fn validate_path_scope(scope: &str) -> Result<(), String> {
+pub(super) fn validate_path_scope(scope: &str) -> Result<(), TrustError> {
+    let invalid = |detail: &str| TrustError::InvalidScope {
+        scope: scope.to_string(),
+        detail: detail.to_string(),
+    };
     if scope.is_empty() {
         return Ok(());
     }
     if !scope.starts_with('/') {
-        return Err(format!("invalid scope {scope:?}: must be an absolute path"));
+        return Err(invalid(": must be an absolute path"));
     }
     if scope == "/" {
-        return Err("invalid scope \"/\": use the transport default scope \"\"".into());
+        return Err(invalid(": use the transport default scope \"\""));
     }
     let clean = !scope.ends_with('/')
         && scope[1..]
             .split('/')
             .all(|c| !c.is_empty() && c != "." && c != "..");
     if !clean {
-        return Err(format!("invalid scope {scope:?}: not a canonical path"));
+        return Err(invalid(": not a canonical path"));
     }
     Ok(())
 }

@@ -35,11 +35,11 @@ struct Fake {
 }
 
 impl SignatureSource for Fake {
-    fn simple_signatures(&mut self) -> Result<Vec<Vec<u8>>, String> {
+    fn simple_signatures(&mut self) -> Result<Vec<Vec<u8>>, FetchError> {
         self.asked += 1;
         Ok(self.simple.clone())
     }
-    fn sigstore_signatures(&mut self) -> Result<Vec<SigstoreSignature>, String> {
+    fn sigstore_signatures(&mut self) -> Result<Vec<SigstoreSignature>, FetchError> {
         self.asked += 1;
         Ok(self.sigstore.clone())
     }
@@ -48,10 +48,10 @@ impl SignatureSource for Fake {
 struct Failing;
 
 impl SignatureSource for Failing {
-    fn simple_signatures(&mut self) -> Result<Vec<Vec<u8>>, String> {
+    fn simple_signatures(&mut self) -> Result<Vec<Vec<u8>>, FetchError> {
         Err("GET https://sigs.example/x: 500".into())
     }
-    fn sigstore_signatures(&mut self) -> Result<Vec<SigstoreSignature>, String> {
+    fn sigstore_signatures(&mut self) -> Result<Vec<SigstoreSignature>, FetchError> {
         Err("GET https://x.io/v2/a/manifests/sha256-1.sig: 500".into())
     }
 }
