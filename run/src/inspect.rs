@@ -13,7 +13,6 @@ use serde_json::Value;
 use crate::container::{Container, State};
 use crate::engine::Engine;
 use crate::error::{Result, RunError};
-use crate::options::Network;
 use crate::volumes::{is_named, split_volume, Volume, Volumes};
 
 /// `--type`: which kinds of object a name may be.
@@ -291,10 +290,7 @@ pub fn inspect(engine: &Engine<'_>, c: &Container) -> Result<ContainerInspect> {
             .unwrap_or_else(|| ZERO_TIME.to_string())
     };
     let binds = binds(engine, opts, &spec)?;
-    let network_mode = match opts.network {
-        Network::Host => "host",
-        Network::None => "none",
-    };
+    let network_mode = opts.network.inspect_mode();
     Ok(ContainerInspect {
         id: c.id.clone(),
         created: c.created.to_rfc3339(),

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use berth_run::options::{
     parse_entrypoint, parse_key_value, parse_size, read_env_file, resolve_env_args, Network,
+    NetworkFlags,
 };
 use berth_run::{CreateRequest, RunError, RunOptions};
 use clap::Args;
@@ -74,9 +75,45 @@ pub struct CreateArgs {
     #[arg(long, value_name = "OPT")]
     pub security_opt: Vec<String>,
     /// Network: `host` (the default until private networks land: the host's network
-    /// namespace) or `none` (a new network namespace with only loopback).
+    /// namespace) or `none` (a new network namespace with only loopback). Podman's other
+    /// modes (`bridge`, `NAME[:OPTS][,NAME…]`, `private`, `container:ID`, `ns:PATH`,
+    /// `slirp4netns`, `pasta`) are parsed but refused until they are wired.
     #[arg(long, alias = "net", default_value = "host", value_name = "MODE")]
-    pub network: String,
+    pub network: Vec<String>,
+    /// Publish container ports on the host: `[[IP:][HOSTPORT]:]CTRPORT[/tcp|udp|sctp]`,
+    /// ranges as `8000-8010:80-90`, a free host port when HOSTPORT is left out.
+    #[arg(short, long, value_delimiter = ',', value_name = "PORTS")]
+    pub publish: Vec<String>,
+    /// Publish every port the image exposes, each on a free host port.
+    #[arg(short = 'P', long)]
+    pub publish_all: bool,
+    /// DNS server for the container (`none`: keep the image's /etc/resolv.conf).
+    #[arg(long, value_delimiter = ',', value_name = "IP")]
+    pub dns: Vec<String>,
+    /// DNS search domain (`.`: none).
+    #[arg(long, value_delimiter = ',', value_name = "DOMAIN")]
+    pub dns_search: Vec<String>,
+    /// DNS resolver option (e.g. ndots:2).
+    #[arg(long, value_delimiter = ',', value_name = "OPTION")]
+    pub dns_option: Vec<String>,
+    /// Add a line to the container's /etc/hosts: HOST:IP.
+    #[arg(long, value_delimiter = ',', value_name = "HOST:IP")]
+    pub add_host: Vec<String>,
+    /// Keep the image's /etc/hosts instead of generating one.
+    #[arg(long)]
+    pub no_hosts: bool,
+    /// The container's IPv4 address on its network.
+    #[arg(long, value_name = "IP")]
+    pub ip: Vec<String>,
+    /// The container's IPv6 address on its network.
+    #[arg(long, value_name = "IP")]
+    pub ip6: Vec<String>,
+    /// The container's MAC address on its network.
+    #[arg(long, value_name = "MAC")]
+    pub mac_address: Option<String>,
+    /// Another name for the container on its network.
+    #[arg(long, value_name = "ALIAS")]
+    pub network_alias: Vec<String>,
     /// Add a label (KEY=VALUE).
     #[arg(short, long, value_name = "KEY=VALUE")]
     pub label: Vec<String>,
@@ -128,6 +165,24 @@ pub struct CreateArgs {
 }
 
 impl CreateArgs {
+    /// The network flags, as given.
+    fn network_flags(&self) -> NetworkFlags {
+        NetworkFlags {
+            network: self.network.clone(),
+            publish: self.publish.clone(),
+            publish_all: self.publish_all,
+            dns: self.dns.clone(),
+            dns_search: self.dns_search.clone(),
+            dns_option: self.dns_option.clone(),
+            add_host: self.add_host.clone(),
+            no_hosts: self.no_hosts,
+            ip: self.ip.clone(),
+            ip6: self.ip6.clone(),
+            mac_address: self.mac_address.clone(),
+            network_alias: self.network_alias.clone(),
+        }
+    }
+
     /// The library request for these flags.
     pub fn request(&self) -> Result<CreateRequest, RunError> {
         let host = |k: &str| std::env::var(k).ok();
@@ -155,7 +210,7 @@ impl CreateArgs {
             no_new_privileges: false,
             volumes: self.volume.clone(),
             tmpfs: self.tmpfs.clone(),
-            network: self.network.parse::<Network>()?,
+            network: Network::Host,
             read_only: self.read_only,
             read_only_tmpfs: self.read_only_tmpfs,
             annotations: self
@@ -180,7 +235,12 @@ impl CreateArgs {
                 .transpose()?,
             anonymous_volumes: Vec::new(),
             image_volume: self.image_volume.parse()?,
+            ..RunOptions::default()
         };
+        for warning in options.apply_network_flags(&self.network_flags())? {
+            errln!("{warning}");
+        }
+        options.network.ensure_wired()?;
         for opt in &self.security_opt {
             options.security_opt(opt)?;
         }

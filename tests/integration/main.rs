@@ -27,6 +27,7 @@ mod rootless_run;
 mod run;
 mod run_cp;
 mod run_lifecycle;
+mod run_network_opts;
 mod run_parity;
 mod run_stats;
 mod store;

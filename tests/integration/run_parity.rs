@@ -7,7 +7,7 @@ use std::fs;
 use crate::run::busybox;
 
 /// The host's `/etc/hosts` as Podman rewrites it: `IP<TAB>names`, comments dropped.
-fn host_entries() -> String {
+pub(crate) fn host_entries() -> String {
     let mut out = String::new();
     for line in fs::read_to_string("/etc/hosts").unwrap_or_default().lines() {
         let mut fields = line.split('#').next().unwrap().split_whitespace();
@@ -18,6 +18,29 @@ fn host_entries() -> String {
         }
     }
     out
+}
+
+/// The host's `/etc/resolv.conf` as Podman 4.3 rewrites it for the host's network: the last
+/// `search` line, every nameserver, the last `options` line, nothing else.
+fn host_resolv_conf() -> String {
+    let text = fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    let (mut search, mut ns, mut options) = (String::new(), String::new(), String::new());
+    for line in text.lines() {
+        let fields: Vec<&str> = line.split('#').next().unwrap().split_whitespace().collect();
+        match fields[..] {
+            ["search", ref rest @ ..] if !rest.is_empty() => {
+                search = format!("search {}\n", rest.join(" "))
+            }
+            ["nameserver", ip] if ip.parse::<std::net::IpAddr>().is_ok() => {
+                ns.push_str(&format!("nameserver {ip}\n"))
+            }
+            ["options", ref rest @ ..] if !rest.is_empty() => {
+                options = format!("options {}\n", rest.join(" "))
+            }
+            _ => {}
+        }
+    }
+    search + &ns + &options
 }
 
 /// The source and options of the mount at `dest`, from the container's mountinfo.
@@ -56,11 +79,7 @@ fn host_network_has_the_hosts_name_and_files_of_its_own() {
         extra.is_empty() || extra.ends_with("\thost.containers.internal\n"),
         "{hosts}"
     );
-    assert_eq!(
-        parts[2],
-        fs::read_to_string("/etc/resolv.conf").unwrap_or_default(),
-        "{out}"
-    );
+    assert_eq!(parts[2], host_resolv_conf(), "{out}");
     assert_eq!(parts[3].trim_end(), host_name, "{out}");
     // Files of the container's own in its run dir, bound read-write (the host's untouched).
     let runroot = r.runroot.to_string_lossy().to_string();

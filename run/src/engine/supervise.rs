@@ -79,7 +79,7 @@ impl Engine<'_> {
             serde_json::from_str(&c.spec).map_err(|e| RunError::Spec(e.to_string()))?;
         let dir = self.bundle_dir(&c.id);
         crate::bundle::create_dir(&dir)?;
-        crate::spec::etc_files::write_and_mount(&dir, &mut spec, c.options.network, &c.name)?;
+        crate::spec::etc_files::write_and_mount(&dir, &mut spec, &c.options, &c.name, None)?;
         crate::rootfs::prepare_mounts(&rootfs, &mut spec)?;
         // Held until the runtime's create has joined it.
         let netns = crate::netns::prepare(&mut spec, &self.bundle_dir(&c.id))?;
