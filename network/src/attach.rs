@@ -16,8 +16,9 @@ use crate::catalog::Catalog;
 use crate::dirs::NetworkDirs;
 use crate::error::{NetworkError, Result};
 use crate::ipam::Ipam;
-use crate::netavark::{Netavark, NetworkOptions, PerNetworkOptions, PortMapping, StatusBlock};
+use crate::netavark::{Netavark, NetworkOptions, PerNetworkOptions, StatusBlock};
 use crate::netns;
+use crate::ports::PortMapping;
 
 /// One network a container asks to join.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -2,7 +2,8 @@
 //! contract Podman uses: `netavark --config DIR --rootless=false --aardvark-binary PATH
 //! setup|teardown NETNS`, the network options on stdin, the status on stdout, an error as
 //! `{"error": "…"}` on stdout. The types here are netavark's, field for field (netavark
-//! 1.4's `NetworkOptions`, `PerNetworkOptions`, `PortMapping` and `StatusBlock`).
+//! 1.4's `NetworkOptions`, `PerNetworkOptions` and `StatusBlock`; its `PortMapping` is
+//! [`crate::ports::PortMapping`]).
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -15,6 +16,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::config::Network;
 use crate::error::{NetworkError, Result};
+use crate::ports::PortMapping;
 
 /// Where Podman's packages put netavark and aardvark-dns, searched before `PATH`.
 const HELPER_DIRS: &[&str] = &[
@@ -50,19 +52,6 @@ pub struct PerNetworkOptions {
     pub static_ips: Vec<IpAddr>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub static_mac: Option<String>,
-}
-
-/// One published port (range), netavark's names.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PortMapping {
-    /// The host address to bind; empty for all.
-    pub host_ip: String,
-    pub container_port: u16,
-    pub host_port: u16,
-    /// How many ports from `host_port` and `container_port` on (1 for one).
-    pub range: u16,
-    /// `tcp`, `udp` or `sctp` (or a comma-separated list).
-    pub protocol: String,
 }
 
 /// netavark's answer for one network.
@@ -251,7 +240,7 @@ mod tests {
                 container_port: 80,
                 host_port: 8080,
                 range: 1,
-                protocol: "tcp".into(),
+                protocol: crate::ports::Protocol::Tcp,
             }],
         };
         let v = serde_json::to_value(&opts).unwrap();
