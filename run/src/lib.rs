@@ -24,13 +24,15 @@
 //!   [`bundle`] (a bundle's directory, 0700, and files, 0600 from creation; the run root itself
 //!   is made 0700 by [`engine::Engine::new`]), [`console`] (`-t` pseudo-terminals: console
 //!   socket, raw mode, resize, a running terminal session).
+//! - [`cgroupfs`]: the host's cgroup file systems (v1 hierarchies, v2) from mountinfo.
 //! - [`rootless`]: berth's user namespace for a plain user (subordinate id ranges through
 //!   newuidmap/newgidmap, a pause process that keeps it, joined by every container command),
 //!   `berth unshare`.
 //! - [`spec`]: image config + options → `oci_spec::runtime::Spec` ([`spec::generate`]); its
 //!   mounts in [`spec::mounts`], the rootless form (no cgroups) in [`spec::rootless`], the
 //!   container's `/etc/hosts`, `/etc/hostname` and `/etc/resolv.conf` (written into its
-//!   bundle at each start) in [`spec::etc_files`];
+//!   bundle at each start) in [`spec::etc_files`], its view of `/sys/fs/cgroup` in
+//!   [`spec::cgroup`];
 //!   capabilities from [`caps`], the default syscall filter from [`seccomp`], users from
 //!   [`user`].
 //! - [`container::Container`] and [`container::Records`] (the `containers` table);
@@ -68,6 +70,7 @@
 
 pub mod bundle;
 pub mod caps;
+pub mod cgroupfs;
 pub mod commit;
 pub mod console;
 pub mod container;

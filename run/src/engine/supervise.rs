@@ -81,6 +81,9 @@ impl Engine<'_> {
         crate::bundle::create_dir(&dir)?;
         crate::spec::etc_files::write_and_mount(&dir, &mut spec, c.options.network, &c.name)?;
         crate::rootfs::prepare_mounts(&rootfs, &mut spec)?;
+        if !rt.cgroup_mount_read_only() {
+            crate::spec::cgroup::bind_v1_view(&mut spec, &dir)?;
+        }
         // Held until the runtime's create has joined it.
         let netns = crate::netns::prepare(&mut spec, &self.bundle_dir(&c.id))?;
         let bundle = self.write_bundle(c, &spec)?;

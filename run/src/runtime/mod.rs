@@ -111,6 +111,11 @@ pub trait OciRuntime {
     fn kill(&self, id: &str, signal: i32) -> Result<()>;
     /// Forget `id` (killing it first when `force`); an unknown container is not an error.
     fn delete(&self, id: &str, force: bool) -> Result<()>;
+    /// Whether the runtime mounts a `cgroup` mount read-only when its options say `ro` (runc
+    /// and crun do; see `spec::cgroup` for the one that does not).
+    fn cgroup_mount_read_only(&self) -> bool {
+        true
+    }
 }
 
 /// Start created container `id` (its init is `pid`, a child of this subreaper); when the
