@@ -24,6 +24,7 @@ mod rootless;
 mod rootless_run;
 mod run;
 mod run_cp;
+mod run_detach;
 mod run_lifecycle;
 mod run_parity;
 mod run_stats;

@@ -11,7 +11,8 @@
 use std::path::Path;
 use std::process::Stdio;
 
-use crate::console::{ConsoleSocket, TtySession};
+use crate::attach::TtySession;
+use crate::console::ConsoleSocket;
 use crate::container::{Container, State};
 use crate::error::{Result, RunError};
 use crate::netns::NetNs;
@@ -57,7 +58,7 @@ impl Engine<'_> {
         let code = wait_child(pid);
         forward_signals_to(0);
         if let Some(tty) = tty {
-            tty.finish();
+            tty.finish(code);
         }
         for d in drains {
             let _ = d.join();

@@ -49,6 +49,13 @@ pub enum TtySink {
     User { interactive: bool },
     /// A writer (a detached container's log).
     File(Box<dyn std::io::Write + Send>),
+    /// A detached container's log, and an attach socket at `socket` for a client
+    /// (`attach`); `await_client`: one is expected (its output is kept for it).
+    Served {
+        log: Box<dyn std::io::Write + Send>,
+        socket: std::path::PathBuf,
+        await_client: bool,
+    },
 }
 
 impl ContainerStdio {
