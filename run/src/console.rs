@@ -1,7 +1,7 @@
 //! Pseudo-terminals for `-t`: the runtime creates the pty inside the container and sends its
 //! master end over a unix socket (`--console-socket`, SCM_RIGHTS); the supervisor then copies
 //! between the master and the user's terminal (foreground, in raw mode, resized with it) or
-//! the container log (detached).
+//! the container log (detached); `attach` holds the running session.
 
 use std::fs::File;
 use std::io::{IoSliceMut, Read, Write};
@@ -18,7 +18,6 @@ use rustix::net::{RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags};
 use rustix::termios::{tcgetattr, tcgetwinsize, tcsetattr, tcsetwinsize, OptionalActions, Termios};
 
 use crate::error::{Result, RunError};
-use crate::runtime::TtySink;
 
 /// A listening console socket; the runtime connects once and sends the pty master.
 pub struct ConsoleSocket {
@@ -27,11 +26,13 @@ pub struct ConsoleSocket {
     thread: Option<JoinHandle<()>>,
 }
 
-fn receive_fd(stream: &UnixStream) -> std::io::Result<OwnedFd> {
+/// Receive one descriptor sent over `stream`, reading at most `payload` bytes with it (what
+/// follows stays in the stream).
+pub(crate) fn receive_fd(stream: &UnixStream, payload: usize) -> std::io::Result<OwnedFd> {
     let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
     let mut control = RecvAncillaryBuffer::new(&mut space);
     let mut buf = [0u8; 4096];
-    let mut iov = [IoSliceMut::new(&mut buf)];
+    let mut iov = [IoSliceMut::new(&mut buf[..payload.min(4096)])];
     rustix::net::recvmsg(stream, &mut iov, &mut control, RecvFlags::CMSG_CLOEXEC)?;
     for msg in control.drain() {
         if let RecvAncillaryMessage::ScmRights(mut fds) = msg {
@@ -52,7 +53,7 @@ impl ConsoleSocket {
         let thread = std::thread::spawn(move || {
             let got = listener
                 .accept()
-                .and_then(|(stream, _)| receive_fd(&stream));
+                .and_then(|(stream, _)| receive_fd(&stream, 4096));
             let _ = tx.send(got);
         });
         Ok(ConsoleSocket {
@@ -199,32 +200,4 @@ pub fn attach_input(master: &File, interactive: bool) -> Result<()> {
         std::thread::sleep(Duration::from_millis(100));
     });
     Ok(())
-}
-
-/// A running container's terminal: the output pump, and the user's terminal in raw mode.
-pub(crate) struct TtySession {
-    pump: std::thread::JoinHandle<()>,
-    _raw: Option<RawMode>,
-}
-
-impl TtySession {
-    pub(crate) fn connect(master: std::fs::File, sink: TtySink) -> Result<TtySession> {
-        match sink {
-            TtySink::User { interactive } => {
-                let raw = interactive.then(RawMode::enter);
-                let pump = pump_output(&master, Box::new(std::io::stdout()))?;
-                attach_input(&master, interactive)?;
-                Ok(TtySession { pump, _raw: raw })
-            }
-            TtySink::File(f) => Ok(TtySession {
-                pump: pump_output(&master, f)?,
-                _raw: None,
-            }),
-        }
-    }
-
-    /// Wait for the last output, then restore the user's terminal.
-    pub(crate) fn finish(self) {
-        let _ = self.pump.join();
-    }
 }

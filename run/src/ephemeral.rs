@@ -86,6 +86,9 @@ fn run_on(
     let bundle = run.runroot.join("containers").join(&id);
     crate::bundle::create_dir(&bundle)?;
     let result = (|| {
+        if !rt.cgroup_mount_read_only() {
+            crate::spec::cgroup::bind_v1_view(&mut spec, &bundle)?;
+        }
         // Held until the runtime's create has joined it.
         let netns = crate::netns::prepare(&mut spec, &bundle)?;
         crate::bundle::write_json(&bundle.join("config.json"), &spec)?;

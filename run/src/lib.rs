@@ -24,14 +24,18 @@
 //! - [`names`], [`signals`] (names and numbers, and a supervisor's signal forwarding),
 //!   [`bundle`] (a bundle's directory, 0700, and files, 0600 from creation; the run root itself
 //!   is made 0700 by [`engine::Engine::new`]), [`console`] (`-t` pseudo-terminals: console
-//!   socket, raw mode, resize, a running terminal session).
+//!   socket, raw mode, resize), [`detach`] (`--detach-keys`: Podman's syntax, the matcher),
+//!   [`attach`] (a running terminal session: to the user's terminal, the log, or a monitor's
+//!   attach socket and the client that attaches to it).
+//! - [`cgroupfs`]: the host's cgroup file systems (v1 hierarchies, v2) from mountinfo.
 //! - [`rootless`]: berth's user namespace for a plain user (subordinate id ranges through
 //!   newuidmap/newgidmap, a pause process that keeps it, joined by every container command),
 //!   `berth unshare`.
 //! - [`spec`]: image config + options → `oci_spec::runtime::Spec` ([`spec::generate`]); its
 //!   mounts in [`spec::mounts`], the rootless form (no cgroups) in [`spec::rootless`], the
 //!   container's `/etc/hosts`, `/etc/hostname` and `/etc/resolv.conf` (written into its
-//!   bundle at each start) in [`spec::etc_files`];
+//!   bundle at each start) in [`spec::etc_files`], its view of `/sys/fs/cgroup` in
+//!   [`spec::cgroup`];
 //!   capabilities from [`caps`], the default syscall filter from [`seccomp`], users from
 //!   [`user`].
 //! - [`container::Container`] and [`container::Records`] (the `containers` table);
@@ -69,12 +73,15 @@
 //!   [`image_removal`] (removing an image with
 //!   the containers made from it, `rmi -f`).
 
+pub mod attach;
 pub mod bundle;
 pub mod caps;
+pub mod cgroupfs;
 pub mod commit;
 pub mod console;
 pub mod container;
 pub mod cp;
+pub mod detach;
 pub mod engine;
 pub mod ephemeral;
 pub mod error;

@@ -178,6 +178,11 @@ pub struct RunArgs {
     /// Run in the background and print the container id.
     #[arg(short, long)]
     detach: bool,
+    /// The key sequence that detaches from an interactive terminal container (Podman's
+    /// syntax: `ctrl-<letter>`, `ctrl-@`, `ctrl-[`…, or a character, comma-separated; empty:
+    /// none).
+    #[arg(long, default_value = berth_run::detach::DEFAULT_DETACH_KEYS)]
+    detach_keys: String,
     #[command(flatten)]
     create: CreateArgs,
 }
@@ -193,6 +198,10 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode> {
     }
     let mut req = match args.create.request() {
         Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let keys = match berth_run::detach::parse(&args.detach_keys) {
+        Ok(k) => k,
         Err(e) => return fail(e),
     };
     let store = ctx.store()?;
@@ -222,6 +231,20 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode> {
         };
     }
     berth_run::signals::install_signal_forwarding();
+    if interactive && args.create.tty {
+        // Under its monitor, so the detach keys can leave it running.
+        let exe = std::env::current_exe()?;
+        return match engine.run_interactive(&c, &exe, &global_args(ctx), keys) {
+            Ok(Some(code)) => Ok(ExitCode::from(code.map(|c| c as u8).unwrap_or(125))),
+            Ok(None) => Ok(ExitCode::SUCCESS),
+            Err(e) => {
+                if c.auto_remove {
+                    let _ = remove_quietly(&engine, &c.id);
+                }
+                fail(e)
+            }
+        };
+    }
     match engine.run_attached(&c, ContainerStdio::inherit(interactive)) {
         Ok(code) => Ok(ExitCode::from(code.map(|c| c as u8).unwrap_or(125))),
         Err(e) => {
@@ -296,6 +319,9 @@ pub struct StartArgs {
     /// Keep stdin open (with --attach).
     #[arg(short, long)]
     interactive: bool,
+    /// The key sequence that detaches from an interactive terminal container (as `run`'s).
+    #[arg(long, default_value = berth_run::detach::DEFAULT_DETACH_KEYS)]
+    detach_keys: String,
     /// Containers (name or id).
     #[arg(required = true)]
     containers: Vec<String>,
@@ -310,7 +336,20 @@ pub fn start(ctx: &Context, args: StartArgs) -> Result<ExitCode> {
             bail!("start --attach takes exactly one container");
         }
         let c = engine.get(&args.containers[0])?;
+        let keys = match berth_run::detach::parse(&args.detach_keys) {
+            Ok(k) => k,
+            Err(e) => return fail(e),
+        };
         berth_run::signals::install_signal_forwarding();
+        if args.interactive && c.options.terminal {
+            let exe = std::env::current_exe()?;
+            return match engine.run_interactive(&c, &exe, &global_args(ctx), keys) {
+                Ok(code) => Ok(ExitCode::from(
+                    code.map_or(0, |c| c.map_or(125, |c| c as u8)),
+                )),
+                Err(e) => fail(e),
+            };
+        }
         return match engine.run_attached(&c, ContainerStdio::inherit(args.interactive)) {
             Ok(code) => Ok(ExitCode::from(code.map(|c| c as u8).unwrap_or(125))),
             Err(e) => fail(e),

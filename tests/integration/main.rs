@@ -26,6 +26,7 @@ mod rootless;
 mod rootless_run;
 mod run;
 mod run_cp;
+mod run_detach;
 mod run_lifecycle;
 mod run_network_opts;
 mod run_parity;

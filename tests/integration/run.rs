@@ -92,7 +92,7 @@ pub(crate) fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
 
 /// Whether crun can run here: on a hybrid cgroup host it needs a v1 hugetlb hierarchy
 /// (tests/run.sh mounts one).
-fn crun_usable() -> bool {
+pub(crate) fn crun_usable() -> bool {
     if !Path::new("/usr/bin/crun").exists() {
         return false;
     }

@@ -1,10 +1,11 @@
 //! Run-side differences a Podman user trips on (issue 13), each made Podman 4.3's: the
 //! container's `/etc/hosts`, `/etc/hostname` and `/etc/resolv.conf` and its hostname on the
-//! host's network and on none, and `exec -w` into a missing directory.
+//! host's network and on none, `exec -w` into a missing directory, and the container's own
+//! read-only view of `/sys/fs/cgroup`.
 
 use std::fs;
 
-use crate::run::busybox;
+use crate::run::{busybox, crun_usable};
 
 /// The host's `/etc/hosts` as Podman rewrites it: `IP<TAB>names`, comments dropped.
 pub(crate) fn host_entries() -> String {
@@ -173,4 +174,91 @@ fn exec_into_a_missing_working_directory_fails_as_podman() {
         assert_eq!(code, Some(1), "{rt}: /nodir was created");
         r.ok(&["rm", "-f", &name]);
     }
+}
+
+/// `/sys/fs/cgroup` shows the container's own cgroup, read-only, on every runtime (Podman 4.3
+/// on this cgroup v1 host: each v1 hierarchy's directory of the container, bound read-only).
+/// The embedded runtime gets bind mounts instead of a `cgroup` mount (its libcontainer binds
+/// the hierarchies read-write whatever the options say), its skeleton read-only too.
+#[test]
+fn the_container_sees_its_own_cgroups_read_only() {
+    if std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+        eprintln!("skipped: written for a cgroup v1 or hybrid host");
+        return;
+    }
+    let r = busybox();
+    let mut runtimes = vec!["embedded"];
+    if std::path::Path::new("/usr/bin/runc").exists() {
+        runtimes.push("runc");
+    }
+    if crun_usable() {
+        runtimes.push("crun");
+    }
+    let script = "ls /sys/fs/cgroup; echo ---; cat /sys/fs/cgroup/memory/memory.limit_in_bytes; \
+                  cat /sys/fs/cgroup/pids/cgroup.procs; echo ---; \
+                  echo 1 > /sys/fs/cgroup/memory/memory.limit_in_bytes; \
+                  mkdir /sys/fs/cgroup/pids/sub; echo ---; cat /proc/self/mountinfo";
+    for rt in runtimes {
+        let name = format!("cg-{rt}");
+        let (code, out, err) = r.code(&[
+            "run",
+            "--rm",
+            "--runtime",
+            rt,
+            "--name",
+            &name,
+            "--memory",
+            "64m",
+            "busybox",
+            "sh",
+            "-c",
+            script,
+        ]);
+        assert_eq!(code, Some(0), "{rt}: {out}{err}");
+        let parts: Vec<&str> = out.split("---\n").collect();
+        assert_eq!(parts.len(), 4, "{rt}: {out}{err}");
+        let listed: Vec<&str> = parts[0].lines().collect();
+        for h in ["memory", "pids", "cpu"] {
+            assert!(listed.contains(&h), "{rt}: {listed:?}");
+        }
+        // Its own memory cgroup (the limit set), holding its own processes.
+        let mut own = parts[1].lines();
+        assert_eq!(own.next(), Some("67108864"), "{rt}: {out}");
+        assert!(own.any(|p| p == "1"), "{rt}: {out}");
+        assert_eq!(
+            err.matches("Read-only file system").count(),
+            2,
+            "{rt}: {err}"
+        );
+        for line in parts[3].lines() {
+            let f: Vec<&str> = line.split(' ').collect();
+            let (root, point, opts) = (f[3], f[4], f[5]);
+            if let Some(h) = point.strip_prefix("/sys/fs/cgroup/") {
+                assert!(opts.starts_with("ro"), "{rt}: {line}");
+                assert!(
+                    root.starts_with("/berth/"),
+                    "{rt}: {h} is not its own: {line}"
+                );
+            }
+            if point == "/sys/fs/cgroup" && rt == "embedded" {
+                assert!(opts.starts_with("ro"), "{rt}: {line}");
+            }
+        }
+    }
+    // Privileged: its own cgroups, writable, as Podman's.
+    let out = r.ok(&[
+        "run",
+        "--rm",
+        "--privileged",
+        "busybox",
+        "sh",
+        "-c",
+        "grep ' /sys/fs/cgroup/pids ' /proc/self/mountinfo",
+    ]);
+    let f: Vec<&str> = out.split(' ').collect();
+    assert!(
+        f[3].starts_with("/berth/") && f[5].starts_with("rw"),
+        "{out}"
+    );
+    r.assert_no_leftovers();
 }

@@ -9,7 +9,8 @@ use std::process::Stdio;
 
 use oci_spec::runtime::{Process, Spec};
 
-use crate::console::{ConsoleSocket, TtySession};
+use crate::attach::TtySession;
+use crate::console::ConsoleSocket;
 use crate::container::{Container, State};
 use crate::error::{Result, RunError};
 use crate::names::new_id;
@@ -223,7 +224,7 @@ impl Engine<'_> {
         forward_signals_to(pid);
         let code = wait_child(pid);
         forward_signals_to(0);
-        session.finish();
+        session.finish(None);
         Ok(code)
     }
 }

@@ -4,7 +4,8 @@
 //! - [`create`]: [`CreateRequest`] → snapshot, volumes ([`volumes`]), spec, record.
 //! - [`lookup`]: get, list, and records made true when a container died unseen.
 //! - [`start`]: start attached or detached (a monitor process), under a start lock;
-//!   [`supervise`]: create and start through the runtime, wait as a subreaper, record the exit.
+//!   [`supervise`]: create and start through the runtime, wait as a subreaper, record the exit;
+//!   [`attach`]: `run -it` under a monitor with this terminal attached (detach keys).
 //! - [`exec`]: another process in a running container.
 //! - [`stop`]: kill, stop (then SIGKILL), wait.
 //! - [`remove`]: a container and what it holds.
@@ -30,6 +31,7 @@ use crate::container::{Container, Records};
 use crate::error::{Result, RunError};
 use crate::runtime::Runtime;
 
+pub mod attach;
 pub mod copy;
 pub mod create;
 pub mod exec;

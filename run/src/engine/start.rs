@@ -17,6 +17,9 @@ use crate::runtime::{ContainerStdio, TtySink};
 
 use super::Engine;
 
+/// Set in a monitor's environment when a client is about to attach to its terminal.
+const AWAIT_ATTACH_ENV: &str = "_BERTH_MONITOR_AWAIT_ATTACH";
+
 /// Copy a pipe into a log stream until every writer has closed it.
 fn drain(pipe: std::os::fd::OwnedFd, mut to: LogStream) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
@@ -52,7 +55,12 @@ impl Engine<'_> {
         let (err_r, err_w) = pipe("stderr")?;
         let (tty, drains) = if c.options.terminal {
             drop((out_r, err_r, err_stream));
-            (TtySink::File(Box::new(out_stream)), Vec::new())
+            let sink = TtySink::Served {
+                log: Box::new(out_stream),
+                socket: self.attach_socket(c),
+                await_client: std::env::var_os(AWAIT_ATTACH_ENV).is_some(),
+            };
+            (sink, Vec::new())
         } else {
             (
                 TtySink::User { interactive: false },
@@ -83,6 +91,18 @@ impl Engine<'_> {
         berth_exe: &Path,
         global_args: &[OsString],
     ) -> Result<()> {
+        self.spawn_monitor(c, berth_exe, global_args, false)
+    }
+
+    /// [`Engine::start_detached`]; with `attaching`, the monitor of a terminal container
+    /// keeps the output for the client about to attach ([`crate::attach`]).
+    pub(crate) fn spawn_monitor(
+        &self,
+        c: &Container,
+        berth_exe: &Path,
+        global_args: &[OsString],
+        attaching: bool,
+    ) -> Result<()> {
         if c.state == State::Running {
             return Err(RunError::FailedPrecondition(format!(
                 "container {} is already running",
@@ -104,6 +124,11 @@ impl Engine<'_> {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
+        if attaching {
+            cmd.env(AWAIT_ATTACH_ENV, "1");
+        } else {
+            cmd.env_remove(AWAIT_ATTACH_ENV);
+        }
         // SAFETY: setsid(2) is async-signal-safe; the monitor leaves the CLI's session and
         // process group, so it outlives the CLI and its terminal.
         unsafe {

@@ -11,7 +11,8 @@
 use std::path::Path;
 use std::process::Stdio;
 
-use crate::console::{ConsoleSocket, TtySession};
+use crate::attach::TtySession;
+use crate::console::ConsoleSocket;
 use crate::container::{Container, State};
 use crate::error::{Result, RunError};
 use crate::reap::{become_subreaper, wait_child};
@@ -57,7 +58,7 @@ impl Engine<'_> {
         let code = wait_child(pid);
         forward_signals_to(0);
         if let Some(tty) = tty {
-            tty.finish();
+            tty.finish(code);
         }
         for d in drains {
             let _ = d.join();
@@ -81,6 +82,9 @@ impl Engine<'_> {
         crate::bundle::create_dir(&dir)?;
         crate::spec::etc_files::write_and_mount(&dir, &mut spec, &c.options, &c.name, None)?;
         crate::rootfs::prepare_mounts(&rootfs, &mut spec)?;
+        if !rt.cgroup_mount_read_only() {
+            crate::spec::cgroup::bind_v1_view(&mut spec, &dir)?;
+        }
         // Held until the runtime's create has joined it.
         let netns = crate::netns::prepare(&mut spec, &self.bundle_dir(&c.id))?;
         let bundle = self.write_bundle(c, &spec)?;

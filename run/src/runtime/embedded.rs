@@ -88,4 +88,9 @@ impl OciRuntime for EmbeddedRuntime {
         let r = berth_oci_runtime::verbs::delete(&self.cmd.state_root, id, force);
         self.result("delete", id, r)
     }
+
+    /// No: libcontainer 0.7 binds the v1 hierarchies read-write whatever the options say.
+    fn cgroup_mount_read_only(&self) -> bool {
+        false
+    }
 }

@@ -49,6 +49,13 @@ pub enum TtySink {
     User { interactive: bool },
     /// A writer (a detached container's log).
     File(Box<dyn std::io::Write + Send>),
+    /// A detached container's log, and an attach socket at `socket` for a client
+    /// (`attach`); `await_client`: one is expected (its output is kept for it).
+    Served {
+        log: Box<dyn std::io::Write + Send>,
+        socket: std::path::PathBuf,
+        await_client: bool,
+    },
 }
 
 impl ContainerStdio {
@@ -111,6 +118,11 @@ pub trait OciRuntime {
     fn kill(&self, id: &str, signal: i32) -> Result<()>;
     /// Forget `id` (killing it first when `force`); an unknown container is not an error.
     fn delete(&self, id: &str, force: bool) -> Result<()>;
+    /// Whether the runtime mounts a `cgroup` mount read-only when its options say `ro` (runc
+    /// and crun do; see `spec::cgroup` for the one that does not).
+    fn cgroup_mount_read_only(&self) -> bool {
+        true
+    }
 }
 
 /// Start created container `id` (its init is `pid`, a child of this subreaper); when the

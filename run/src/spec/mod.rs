@@ -7,10 +7,13 @@
 //! fresh tmpfs `/dev`, read-only sysfs. No rlimits are set, so the container inherits the
 //! runtime's (asking for more than the hard cap fails on this host kind).
 //!
-//! [`mounts`] holds the mount list (defaults, `-v`, `--tmpfs`); [`etc_files`] the container's
+//! [`mounts`] holds the mount list (defaults, `-v`, `--tmpfs`); [`cgroup`] the container's
+//! view of `/sys/fs/cgroup` (Podman's `cgroup` mount, and the bind mounts that replace it for
+//! the embedded runtime); [`etc_files`] the container's
 //! `/etc/hosts`, `/etc/hostname` and `/etc/resolv.conf` (written at start, not here);
 //! [`rootless`] the changes a spec needs to run as a plain user.
 
+pub mod cgroup;
 pub mod etc_files;
 pub mod mounts;
 pub mod rootless;
@@ -229,8 +232,14 @@ pub fn generate(input: &SpecInput<'_>, opts: &RunOptions) -> Result<Spec> {
     }
 
     let mut mounts = default_mounts(opts)?;
+    mounts.push(cgroup::mount(opts.privileged)?);
     for v in &opts.volumes {
-        mounts.push(volume_mount(v)?);
+        let m = volume_mount(v)?;
+        // A volume of the user's at /sys/fs/cgroup replaces the cgroup view, as Podman's.
+        if m.destination() == Path::new(cgroup::CGROUP_ROOT) {
+            mounts.retain(|d| d.destination() != m.destination());
+        }
+        mounts.push(m);
     }
     if let Some(init) = &init {
         let source = init.to_string_lossy();
@@ -261,6 +270,9 @@ pub fn generate(input: &SpecInput<'_>, opts: &RunOptions) -> Result<Spec> {
     ];
     if opts.network == Network::None {
         kinds.push(LinuxNamespaceType::Network);
+    }
+    if cgroup::wants_namespace() {
+        kinds.push(LinuxNamespaceType::Cgroup);
     }
     let namespaces = kinds
         .into_iter()

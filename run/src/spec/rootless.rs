@@ -6,7 +6,8 @@ use oci_spec::runtime::{LinuxNamespaceType, MountBuilder, Spec};
 /// Make a spec run rootless (the generator calls this when not host root): no
 /// cgroups (a plain user cannot create them on cgroup v1; resource limits are dropped with a
 /// warning, as Podman does), and `/sys` bind-mounted from the host when the container shares
-/// the host's network namespace (sysfs can only be mounted by the owner of the netns).
+/// the host's network namespace (sysfs can only be mounted by the owner of the netns), with
+/// the host's cgroup hierarchies below it in place of a `cgroup` mount, as Podman's.
 pub fn adapt_spec(spec: &mut Spec) {
     let Some(mut linux) = spec.linux().clone() else {
         return;
@@ -33,6 +34,7 @@ pub fn adapt_spec(spec: &mut Spec) {
     if let Some(mounts) = spec.mounts().clone() {
         let mounts = mounts
             .into_iter()
+            .filter(|m| m.typ().as_deref() != Some("cgroup"))
             .map(|m| {
                 if m.typ().as_deref() != Some("sysfs") {
                     return m;
@@ -103,5 +105,7 @@ mod tests {
             .unwrap();
         assert_eq!(sys.typ().as_deref(), Some("bind"));
         assert_eq!(sys.source().as_deref(), Some(Path::new("/sys")));
+        let mounts = spec.mounts().as_ref().unwrap();
+        assert!(mounts.iter().all(|m| m.typ().as_deref() != Some("cgroup")));
     }
 }

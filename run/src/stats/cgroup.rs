@@ -5,6 +5,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::cgroupfs::{cgroup_mounts, under};
 use crate::error::{Result, RunError};
 
 /// What one reading of a cgroup gives.
@@ -35,81 +36,6 @@ pub enum Cgroup {
     },
     /// The unified v2 directory.
     V2 { dir: PathBuf },
-}
-
-/// A cgroup mount: the hierarchy's root inside the filesystem, and where it is mounted.
-pub(super) struct CgroupMount {
-    root: String,
-    point: PathBuf,
-    /// v1 controllers (super options), empty for cgroup2.
-    controllers: Vec<String>,
-    v2: bool,
-}
-
-/// Unescape the octal escapes (`\040`) of a mountinfo path.
-pub(super) fn unescape(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() {
-            let digits = std::str::from_utf8(&b[i + 1..i + 4]).unwrap_or("");
-            if let Ok(v) = u8::from_str_radix(digits, 8) {
-                out.push(v);
-                i += 4;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-pub(super) fn cgroup_mounts(mountinfo: &str) -> Vec<CgroupMount> {
-    mountinfo
-        .lines()
-        .filter_map(|line| {
-            let (left, right) = line.split_once(" - ")?;
-            let l: Vec<&str> = left.split(' ').collect();
-            let r: Vec<&str> = right.split(' ').collect();
-            let fstype = *r.first()?;
-            let v2 = match fstype {
-                "cgroup2" => true,
-                "cgroup" => false,
-                _ => return None,
-            };
-            let controllers = if v2 {
-                Vec::new()
-            } else {
-                r.get(2)?.split(',').map(str::to_string).collect()
-            };
-            Some(CgroupMount {
-                root: unescape(l.get(3)?),
-                point: PathBuf::from(unescape(l.get(4)?)),
-                controllers,
-                v2,
-            })
-        })
-        .collect()
-}
-
-/// `mount.point` + (`path` relative to the mount's root), when `path` is under that root.
-pub(super) fn under(mount: &CgroupMount, path: &str) -> Option<PathBuf> {
-    let rel = if mount.root == "/" {
-        path.trim_start_matches('/')
-    } else {
-        let rest = path.strip_prefix(mount.root.as_str())?;
-        if !rest.is_empty() && !rest.starts_with('/') {
-            return None;
-        }
-        rest.trim_start_matches('/')
-    };
-    Some(if rel.is_empty() {
-        mount.point.clone()
-    } else {
-        mount.point.join(rel)
-    })
 }
 
 impl Cgroup {

@@ -26,7 +26,6 @@ mod format;
 mod tests;
 
 use std::fs;
-use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use cgroup::{host_memory, Cgroup, CgroupSample};
@@ -76,10 +75,7 @@ fn net_dev(text: &str) -> (u64, u64) {
     (rx, tx)
 }
 
-/// Whether the host has a pure cgroup v2 hierarchy at `/sys/fs/cgroup`.
-pub fn cgroup2_unified() -> bool {
-    Path::new("/sys/fs/cgroup/cgroup.controllers").exists()
-}
+pub use crate::cgroupfs::cgroup2_unified;
 
 /// Refuse `stats` where it cannot work: a plain user without cgroup v2 (containers then run
 /// without any cgroup), with Podman's message.

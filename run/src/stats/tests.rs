@@ -1,6 +1,8 @@
 use super::cgroup::*;
 use super::format::*;
 use super::*;
+use crate::cgroupfs::unescape;
+use std::path::Path;
 
 fn write(dir: &Path, name: &str, body: &str) {
     fs::write(dir.join(name), body).unwrap();
