@@ -222,9 +222,13 @@ fn open_once(path: &Path) -> Result<Connection> {
 }
 
 fn migrate(conn: &mut Connection) -> Result<()> {
+    // Up to date (every open but the first after an upgrade): read only. A write here would
+    // take the write lock and put a frame in the WAL (with its fsyncs) at every command.
+    if schema_version(conn)? == MIGRATIONS.len() {
+        return Ok(());
+    }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    let version = usize::try_from(version).unwrap_or(0);
+    let version = schema_version(&tx)?;
     if version > MIGRATIONS.len() {
         return Err(StoreError::FailedPrecondition(format!(
             "store database schema version {version} is newer than this berth ({})",
@@ -237,6 +241,12 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     tx.execute_batch(&format!("PRAGMA user_version = {}", MIGRATIONS.len()))?;
     tx.commit()?;
     Ok(())
+}
+
+/// The schema's version (`PRAGMA user_version`; 0 for a new database).
+fn schema_version(conn: &Connection) -> Result<usize> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    Ok(usize::try_from(version).unwrap_or(0))
 }
 
 /// Run `f` in one `IMMEDIATE` transaction, committing when it returns `Ok`.
