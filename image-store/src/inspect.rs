@@ -1,6 +1,6 @@
 //! An image's inspect record ([`ImageInspect`]): what `podman image inspect` prints, built
-//! from the stored manifest and config ([`Store::inspect_image`]); and its list record
-//! ([`ImageSummary`]): one entry of `podman images --format json` ([`Store::image_summary`]).
+//! from the stored manifest and config ([`Store::inspect_image`]). Its list record is
+//! [`crate::summary`]'s.
 
 use std::collections::BTreeMap;
 
@@ -45,61 +45,7 @@ pub struct ImageInspect {
     pub healthcheck: Option<Value>,
 }
 
-/// One entry of `podman images --format json`. Fields are declared in the order
-/// `serde_json::Value` prints its keys (sorted), so the struct and its `Value` print alike.
-#[derive(Debug, Clone, Serialize)]
-pub struct ImageSummary {
-    /// Containers using the image (berth does not count them: 0, as before).
-    #[serde(rename = "Containers")]
-    pub containers: u64,
-    /// Seconds since the epoch (0 when unknown).
-    #[serde(rename = "Created")]
-    pub created: i64,
-    /// RFC 3339.
-    #[serde(rename = "CreatedAt")]
-    pub created_at: Option<String>,
-    /// The manifest's digest.
-    #[serde(rename = "Digest")]
-    pub digest: String,
-    /// The config's digest.
-    #[serde(rename = "Id")]
-    pub id: String,
-    #[serde(rename = "Names")]
-    pub names: Vec<String>,
-    #[serde(rename = "ParentId")]
-    pub parent_id: String,
-    #[serde(rename = "RepoDigests")]
-    pub repo_digests: Vec<String>,
-    #[serde(rename = "RepoTags")]
-    pub repo_tags: Vec<String>,
-    #[serde(rename = "SharedSize")]
-    pub shared_size: u64,
-    /// The layers uncompressed, plus manifest and config (Podman's size).
-    #[serde(rename = "Size")]
-    pub size: u64,
-    #[serde(rename = "VirtualSize")]
-    pub virtual_size: u64,
-}
-
 impl ImageRecord {
-    /// The list record of this image, `size` being [`Store::uncompressed_size`].
-    pub fn summary(&self, size: u64) -> ImageSummary {
-        ImageSummary {
-            containers: 0,
-            created: self.created.map(|c| c.timestamp()).unwrap_or(0),
-            created_at: self.created.map(|c| c.to_rfc3339()),
-            digest: self.manifest_digest.to_string(),
-            id: self.id.digest().to_string(),
-            names: self.names.clone(),
-            parent_id: String::new(),
-            repo_digests: self.repo_digests(),
-            repo_tags: self.names.clone(),
-            shared_size: 0,
-            size,
-            virtual_size: size,
-        }
-    }
-
     /// `REPOSITORY@MANIFEST-DIGEST` for each of the image's names, as Podman's `RepoDigests`.
     pub fn repo_digests(&self) -> Vec<String> {
         let mut out: Vec<String> = self
@@ -113,11 +59,6 @@ impl ImageRecord {
 }
 
 impl Store {
-    /// The `images --format json` record of `img`.
-    pub fn image_summary(&self, img: &ImageRecord) -> Result<ImageSummary> {
-        Ok(img.summary(self.uncompressed_size(img)?))
-    }
-
     /// The inspect record of `img`.
     pub fn inspect_image(&self, img: &ImageRecord) -> Result<ImageInspect> {
         let manifest = self.image_manifest(img)?;
@@ -185,33 +126,4 @@ fn healthcheck(config: &Value) -> Option<Value> {
         }
     }
     (!out.is_empty()).then_some(Value::Object(out))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_summary_prints_as_its_value_does() {
-        let s = ImageSummary {
-            containers: 0,
-            created: 1,
-            created_at: Some("1970-01-01T00:00:01+00:00".into()),
-            digest: "sha256:aa".into(),
-            id: "bb".into(),
-            names: vec!["localhost/x:1".into()],
-            parent_id: String::new(),
-            repo_digests: vec!["localhost/x@sha256:aa".into()],
-            repo_tags: vec!["localhost/x:1".into()],
-            shared_size: 0,
-            size: 5,
-            virtual_size: 5,
-        };
-        let value = serde_json::to_value(&s).unwrap();
-        assert_eq!(
-            serde_json::to_string_pretty(&s).unwrap(),
-            serde_json::to_string_pretty(&value).unwrap()
-        );
-        assert_eq!(value["RepoTags"][0], "localhost/x:1");
-    }
 }

@@ -53,8 +53,9 @@
 //! - [`build_cache`]: the build cache index ([`build_cache::BuildCache`], rows by step key,
 //!   live while their layer blob is stored); [`manifest_lists`]: the manifest list directory
 //!   and its lock; [`layout`]: the names of the paths other crates keep under the root.
-//! - [`inspect`]: an image's inspect record ([`inspect::ImageInspect`], Podman's shape) and its
-//!   `images --format json` record ([`inspect::ImageSummary`]).
+//! - [`inspect`]: an image's inspect record ([`inspect::ImageInspect`], Podman's shape);
+//!   [`summary`]: an image as `images` lists it ([`summary::ImageSummary`], the record of
+//!   Podman's `images --format json`, which every front end builds its list from).
 //! - [`error::StoreError`]: every variant names the digest, name or path concerned; an upper
 //!   crate's error behind a transport (`Transport`) and a source's failed read (`Source`)
 //!   are kept whole, not as text.
@@ -80,6 +81,7 @@ pub mod names;
 pub mod overlay;
 pub mod snapshot;
 pub mod store;
+pub mod summary;
 #[doc(hidden)]
 pub mod testutil;
 pub mod transports;

@@ -69,9 +69,11 @@
 //!   running container's processes, from `/proc` by PID namespace), [`stats`] (CPU, memory,
 //!   PIDs and I/O from its cgroup, v1 or v2; and Podman's sizes and ages as text), [`inspect`]
 //!   (which object a name is, and a container's inspect record in Podman's shape),
-//!   [`summary`] (a container as `ps` lists it: STATUS text, the `ps --format json` record),
-//!   [`image_removal`] (removing an image with
-//!   the containers made from it, `rmi -f`).
+//!   [`summary`] (a container as `ps` lists it: [`summary::ContainerSummary`], the record of
+//!   Podman's `ps --format json` with its STATUS text and COMMAND column, which every front
+//!   end builds its list from), [`image_removal`] (removing an image with the containers
+//!   made from it, `rmi -f`).
+//! - `testutil` (hidden): container records for tests, here and in the front ends'.
 
 pub mod attach;
 pub mod bundle;
@@ -104,6 +106,8 @@ pub mod signals;
 pub mod spec;
 pub mod stats;
 pub mod summary;
+#[doc(hidden)]
+pub mod testutil;
 pub mod top;
 pub mod user;
 pub mod volumes;

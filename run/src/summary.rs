@@ -1,23 +1,116 @@
-//! A container as `ps` lists it: Podman's STATUS text ([`status_text`]) and the record of
-//! `ps --format json` ([`ContainerSummary`], Podman's field names), built from the stored
-//! [`Container`] so every front end lists the same thing.
+//! A container as `ps` lists it: Podman 4.3's `ps --format json` record
+//! ([`ContainerSummary`]: the fields and order of its `ListContainer`, then `Created` as a
+//! Unix time, as its CLI prints it), with Podman's STATUS text and COMMAND column, built
+//! from the stored [`Container`] ([`ContainerSummary::of`]) so every front end lists the
+//! same thing.
 
 use std::collections::BTreeMap;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::container::{Container, State};
 use crate::stats::human_age;
+use crate::volumes::is_anonymous;
 
-/// Podman's STATUS column: `Created`, `Up 3 seconds`, `Exited (0) 2 minutes ago`.
-pub fn status_text(c: &Container) -> String {
+/// Go's zero time as a Unix time, which Podman shows for a start or exit that never was.
+const GO_ZERO_UNIX: i64 = -62_135_596_800;
+
+/// How many characters of the command Podman's COMMAND column shows before `...`.
+const COMMAND_WIDTH: usize = 17;
+
+/// One entry of `podman ps --format json`, field for field and in its order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContainerSummary {
+    pub auto_remove: bool,
+    pub command: Vec<String>,
+    /// Podman's `CreatedAt`: the age as text (`3 minutes ago`), as of the summary.
+    pub created_at: String,
+    pub exited: bool,
+    /// Unix time of the exit (Go's zero time when none).
+    pub exited_at: i64,
+    /// The exit code (0 when none is known).
+    pub exit_code: i32,
+    pub id: String,
+    /// The name the container was created from.
+    pub image: String,
+    /// The image id, hex only.
+    #[serde(rename = "ImageID")]
+    pub image_id: String,
+    pub is_infra: bool,
+    /// The container's labels, null when none.
+    pub labels: Option<BTreeMap<String, String>>,
+    /// The container paths of the user's `-v` volumes (Podman's `UserVolumes`).
+    pub mounts: Vec<String>,
+    pub names: Vec<String>,
+    pub namespaces: BTreeMap<String, String>,
+    pub networks: Vec<String>,
+    pub pid: u32,
+    pub pod: String,
+    pub pod_name: String,
+    pub ports: Option<Vec<Value>>,
+    pub size: Option<Value>,
+    /// Unix time of the start (Go's zero time when none).
+    pub started_at: i64,
+    /// `created`, `running` or `exited`.
+    pub state: String,
+    /// Podman's STATUS: `Created`, `Up 3 seconds ago`, `Exited (0) 2 minutes ago`
+    /// (`unknown` for an exit code berth could not learn), as of the summary.
+    pub status: String,
+    /// Printed as a Unix time, kept whole for the front ends' own time formats.
+    #[serde(with = "chrono::serde::ts_seconds")]
+    pub created: DateTime<Utc>,
+}
+
+impl ContainerSummary {
+    /// The summary of `c` now.
+    pub fn of(c: &Container) -> ContainerSummary {
+        ContainerSummary {
+            auto_remove: c.auto_remove,
+            command: c.command.clone(),
+            created_at: human_age(Some(c.created)),
+            exited: c.state == State::Exited,
+            exited_at: unix_or_zero(c.finished),
+            exit_code: c.exit_code.unwrap_or(0),
+            id: c.id.clone(),
+            image: c.image_name.clone(),
+            image_id: c.image_id.trim_start_matches("sha256:").to_string(),
+            is_infra: false,
+            labels: (!c.labels.is_empty()).then(|| c.labels.iter().cloned().collect()),
+            mounts: mounts(c),
+            names: vec![c.name.clone()],
+            namespaces: BTreeMap::new(),
+            networks: Vec::new(),
+            pid: c.pid.unwrap_or(0),
+            pod: String::new(),
+            pod_name: String::new(),
+            ports: None,
+            size: None,
+            started_at: unix_or_zero(c.started),
+            state: c.state.as_str().to_string(),
+            status: status(c),
+            created: c.created,
+        }
+    }
+
+    /// Podman's COMMAND column: the command joined by spaces, cut to 17 characters and
+    /// `...` when `truncate`.
+    pub fn command_line(&self, truncate: bool) -> String {
+        let cmd = self.command.join(" ");
+        if truncate && cmd.chars().count() > COMMAND_WIDTH {
+            return cmd.chars().take(COMMAND_WIDTH).collect::<String>() + "...";
+        }
+        cmd
+    }
+}
+
+/// Podman's STATUS (its `State()`).
+fn status(c: &Container) -> String {
     match c.state {
         State::Created => "Created".to_string(),
-        State::Running => {
-            let age = human_age(c.started.or(Some(Utc::now())));
-            format!("Up {}", age.trim_end_matches(" ago"))
-        }
+        State::Running => format!("Up {}", human_age(c.started.or(Some(Utc::now())))),
         State::Exited => {
             let code = c
                 .exit_code
@@ -28,96 +121,103 @@ pub fn status_text(c: &Container) -> String {
     }
 }
 
-/// One entry of `ps --format json`. Fields are declared in the order `serde_json::Value`
-/// prints its keys (sorted), so the struct and its `Value` print alike.
-#[derive(Debug, Clone, Serialize)]
-pub struct ContainerSummary {
-    #[serde(rename = "AutoRemove")]
-    pub auto_remove: bool,
-    #[serde(rename = "Command")]
-    pub command: Vec<String>,
-    /// RFC 3339.
-    #[serde(rename = "Created")]
-    pub created: String,
-    #[serde(rename = "ExitCode")]
-    pub exit_code: Option<i32>,
-    #[serde(rename = "Exited")]
-    pub exited: bool,
-    #[serde(rename = "ExitedAt")]
-    pub exited_at: Option<String>,
-    #[serde(rename = "Id")]
-    pub id: String,
-    #[serde(rename = "Image")]
-    pub image: String,
-    #[serde(rename = "ImageID")]
-    pub image_id: String,
-    #[serde(rename = "Labels")]
-    pub labels: BTreeMap<String, String>,
-    #[serde(rename = "Names")]
-    pub names: Vec<String>,
-    #[serde(rename = "Pid")]
-    pub pid: u32,
-    #[serde(rename = "StartedAt")]
-    pub started_at: Option<String>,
-    #[serde(rename = "State")]
-    pub state: &'static str,
-    /// [`status_text`], as of when the summary was made.
-    #[serde(rename = "Status")]
-    pub status: String,
+/// The container paths of the user's `-v` volumes: `SRC:DEST[:OPTIONS]` gives `DEST`, an
+/// anonymous `DEST[:OPTIONS]` gives `DEST`.
+fn mounts(c: &Container) -> Vec<String> {
+    c.options
+        .volumes
+        .iter()
+        .map(|v| {
+            let rest = if is_anonymous(v) {
+                v.as_str()
+            } else {
+                v.split_once(':').map_or(v.as_str(), |(_, rest)| rest)
+            };
+            rest.split(':').next().unwrap_or(rest).to_string()
+        })
+        .collect()
 }
 
-impl ContainerSummary {
-    /// The summary of `c` now.
-    pub fn of(c: &Container) -> ContainerSummary {
-        ContainerSummary {
-            auto_remove: c.auto_remove,
-            command: c.command.clone(),
-            created: c.created.to_rfc3339(),
-            exit_code: c.exit_code,
-            exited: c.state == State::Exited,
-            exited_at: c.finished.map(|t| t.to_rfc3339()),
-            id: c.id.clone(),
-            image: c.image_name.clone(),
-            image_id: c.image_id.clone(),
-            labels: c.labels.iter().cloned().collect(),
-            names: vec![c.name.clone()],
-            pid: c.pid.unwrap_or(0),
-            started_at: c.started.map(|t| t.to_rfc3339()),
-            state: c.state.as_str(),
-            status: status_text(c),
-        }
-    }
+fn unix_or_zero(t: Option<DateTime<Utc>>) -> i64 {
+    t.map_or(GO_ZERO_UNIX, |t| t.timestamp())
 }
 
 #[cfg(test)]
 mod tests {
+    use chrono::Duration;
+
     use super::*;
+    use crate::testutil::container;
 
     #[test]
-    fn the_struct_prints_as_its_value_does() {
-        let s = ContainerSummary {
-            auto_remove: true,
-            command: vec!["sleep".into(), "1".into()],
-            created: "2026-01-01T00:00:00+00:00".into(),
-            exit_code: Some(0),
-            exited: true,
-            exited_at: None,
-            id: "abc".into(),
-            image: "localhost/bb:1".into(),
-            image_id: "sha256:ab".into(),
-            labels: BTreeMap::from([("k".into(), "v".into())]),
-            names: vec!["c1".into()],
-            pid: 0,
-            started_at: Some("2026-01-01T00:00:01+00:00".into()),
-            state: "exited",
-            status: "Exited (0) 2 minutes ago".into(),
-        };
-        let value = serde_json::to_value(&s).unwrap();
+    fn a_created_container_prints_podmans_fields_in_its_order() {
+        let s = ContainerSummary::of(&container(State::Created));
+        let text = serde_json::to_string(&s).unwrap();
+        let value: Value = serde_json::from_str(&text).unwrap();
+        // The top-level keys in printed order: each string followed by `:`.
+        let parts: Vec<&str> = text.split('"').collect();
+        let keys: Vec<&str> = parts
+            .windows(2)
+            .filter(|w| w[1].starts_with(':'))
+            .map(|w| w[0])
+            .collect();
         assert_eq!(
-            serde_json::to_string_pretty(&s).unwrap(),
-            serde_json::to_string_pretty(&value).unwrap()
+            keys,
+            [
+                "AutoRemove",
+                "Command",
+                "CreatedAt",
+                "Exited",
+                "ExitedAt",
+                "ExitCode",
+                "Id",
+                "Image",
+                "ImageID",
+                "IsInfra",
+                "Labels",
+                "Mounts",
+                "Names",
+                "Namespaces",
+                "Networks",
+                "Pid",
+                "Pod",
+                "PodName",
+                "Ports",
+                "Size",
+                "StartedAt",
+                "State",
+                "Status",
+                "Created"
+            ]
         );
-        assert_eq!(value["ImageID"], "sha256:ab");
-        assert_eq!(value["Names"][0], "c1");
+        assert_eq!(value["Created"], 1_796_663_567);
+        assert_eq!(value["StartedAt"], GO_ZERO_UNIX);
+        assert_eq!(value["ImageID"], "ab");
+        assert_eq!(value["Labels"], Value::Null);
+        assert_eq!(value["Status"], "Created");
+        assert_eq!(value["State"], "created");
+        assert_eq!(s.mounts, ["/data", "/anon", "/n", "/cache"]);
+    }
+
+    #[test]
+    fn the_command_is_cut_at_podmans_width() {
+        let s = ContainerSummary::of(&container(State::Created));
+        assert_eq!(s.command_line(true), "echo hello world ...");
+        assert_eq!(s.command_line(false), "echo hello world this is long");
+    }
+
+    #[test]
+    fn status_reads_as_podmans() {
+        let mut c = container(State::Exited);
+        c.finished = Some(Utc::now() - Duration::seconds(3 * 3600));
+        assert_eq!(
+            ContainerSummary::of(&c).status,
+            "Exited (unknown) 3 hours ago"
+        );
+        c.exit_code = Some(2);
+        assert_eq!(ContainerSummary::of(&c).status, "Exited (2) 3 hours ago");
+        let mut c = container(State::Running);
+        c.started = Some(Utc::now() - Duration::seconds(3 * 3600));
+        assert_eq!(ContainerSummary::of(&c).status, "Up 3 hours ago");
     }
 }

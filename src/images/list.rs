@@ -1,19 +1,19 @@
 //! `berth images` (`image ls`): one row per name of each image (`<none>` for an image without
-//! one), newest first, as Podman 4.3's: its table, `--format json` records (one per row,
-//! Podman's field names and order) and Go templates over its `imageReporter` fields.
+//! one), newest first, as Podman 4.3's: its table, `--format json` records (berth-image-store's
+//! [`ImageSummary`], once per row) and Go templates over its `imageReporter` fields, read
+//! from the same records.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::process::ExitCode;
 
 use anyhow::Result;
 use berth_image_store::names::split_repo_tag;
+use berth_image_store::summary::ImageSummary;
 use berth_image_store::{ImageRecord, Store};
-use chrono::{DateTime, Utc};
 use clap::Args;
-use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::output::{go_json, go_rfc3339_nano, go_time, human_age, image_size};
+use crate::output::{go_json, go_time, human_age, image_size};
 use crate::template::{is_json, ListFormat};
 use crate::Context;
 
@@ -46,13 +46,6 @@ struct Row<'a> {
     image: &'a ImageRecord,
     repository: String,
     tag: String,
-}
-
-/// What the rows need from outside the image records, read only when the output needs it.
-struct Extra {
-    size: u64,
-    labels: Option<BTreeMap<String, String>>,
-    containers: usize,
 }
 
 pub fn list(ctx: &Context, args: ImagesArgs) -> Result<ExitCode> {
@@ -90,36 +83,22 @@ pub fn list(ctx: &Context, args: ImagesArgs) -> Result<ExitCode> {
     } else {
         HashMap::new()
     };
-    let mut extras = HashMap::new();
+    let mut summaries = HashMap::new();
     for img in &images {
-        let labels = if needs("Labels") {
-            store
-                .image_config(img)?
-                .labels_of_config()
-                .map(|l| l.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-        } else {
-            None
-        };
-        let extra = Extra {
-            size: store.uncompressed_size(img)?,
-            labels,
-            containers: containers.get(img.id.digest()).copied().unwrap_or(0),
-        };
-        extras.insert(img.id.clone(), extra);
+        let used_by = containers.get(img.id.digest()).copied().unwrap_or(0);
+        let summary = store.image_summary(img, used_by, needs("Labels"))?;
+        summaries.insert(img.id.clone(), summary);
     }
-    let extra = |img: &ImageRecord| &extras[&img.id];
+    let summary = |img: &ImageRecord| &summaries[&img.id];
     match format {
         None => {
-            let records: Vec<JsonImage> = rows
-                .iter()
-                .map(|r| JsonImage::new(r.image, extra(r.image)))
-                .collect();
+            let records: Vec<&ImageSummary> = rows.iter().map(|r| summary(r.image)).collect();
             outln!("{}", go_json(&records, "    ")?);
         }
         Some(format) => {
             let values: Vec<Value> = rows
                 .iter()
-                .map(|r| template_value(r, extra(r.image), args.no_trunc))
+                .map(|r| template_value(r, summary(r.image), args.no_trunc))
                 .collect();
             format.print(&headers(), &values, "images")?;
         }
@@ -174,12 +153,6 @@ fn shown_id(img: &ImageRecord, no_trunc: bool) -> String {
     }
 }
 
-/// The created time in whole seconds (Podman keeps a Unix time in its list records).
-fn created(img: &ImageRecord) -> DateTime<Utc> {
-    let secs = img.created.map_or(0, |c| c.timestamp());
-    DateTime::from_timestamp(secs, 0).unwrap_or(DateTime::UNIX_EPOCH)
-}
-
 /// Podman's column names: each field's name split at its capitals, upper-cased.
 fn headers() -> Value {
     json!({
@@ -191,78 +164,32 @@ fn headers() -> Value {
     })
 }
 
-/// A row as templates see it: Podman's `imageReporter` fields and methods.
-fn template_value(row: &Row<'_>, extra: &Extra, no_trunc: bool) -> Value {
-    let img = row.image;
-    let age = human_age(img.created);
+/// A row as templates see it: Podman's `imageReporter` fields and methods over the image's
+/// list record.
+fn template_value(row: &Row<'_>, s: &ImageSummary, no_trunc: bool) -> Value {
+    let age = human_age(row.image.created);
     json!({
         "Repository": row.repository,
         "Tag": row.tag,
-        "ID": shown_id(img, no_trunc),
-        "ParentId": "",
-        "RepoTags": img.names,
-        "RepoDigests": img.repo_digests(),
+        "ID": shown_id(row.image, no_trunc),
+        "ParentId": s.parent_id,
+        "RepoTags": s.names,
+        "RepoDigests": s.repo_digests,
         "Created": age,
         "CreatedSince": age,
-        "CreatedAt": go_time(created(img)),
-        "CreatedTime": go_time(created(img)),
-        "Size": image_size(extra.size),
-        "SharedSize": 0,
-        "VirtualSize": extra.size,
-        "Labels": extra.labels.clone().unwrap_or_default(),
-        "Containers": extra.containers,
+        "CreatedAt": go_time(s.created_time()),
+        "CreatedTime": go_time(s.created_time()),
+        "Size": image_size(s.size),
+        "SharedSize": s.shared_size,
+        "VirtualSize": s.virtual_size,
+        "Labels": s.labels.clone().unwrap_or_default(),
+        "Containers": s.containers,
         "ReadOnly": false,
-        "Dangling": img.names.is_empty(),
-        "Names": img.names,
-        "Digest": img.manifest_digest.to_string(),
-        "History": img.names.join(", "),
+        "Dangling": s.dangling,
+        "Names": s.names,
+        "Digest": s.digest,
+        "History": s.history.join(", "),
     })
-}
-
-/// Podman's `images --format json` record (`ImageSummary` with `Created` and `CreatedAt`).
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct JsonImage {
-    id: String,
-    parent_id: String,
-    repo_tags: Option<Vec<String>>,
-    repo_digests: Vec<String>,
-    size: u64,
-    shared_size: u64,
-    virtual_size: u64,
-    labels: Option<BTreeMap<String, String>>,
-    containers: usize,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    dangling: bool,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    names: Vec<String>,
-    digest: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    history: Vec<String>,
-    created: i64,
-    created_at: String,
-}
-
-impl JsonImage {
-    fn new(img: &ImageRecord, extra: &Extra) -> JsonImage {
-        JsonImage {
-            id: img.id.digest().to_string(),
-            parent_id: String::new(),
-            repo_tags: None,
-            repo_digests: img.repo_digests(),
-            size: extra.size,
-            shared_size: 0,
-            virtual_size: extra.size,
-            labels: extra.labels.clone(),
-            containers: extra.containers,
-            dangling: img.names.is_empty(),
-            names: img.names.clone(),
-            digest: img.manifest_digest.to_string(),
-            history: img.names.clone(),
-            created: created(img).timestamp(),
-            created_at: go_rfc3339_nano(created(img)),
-        }
-    }
 }
 
 /// Whether a stored name matches a user's filter: full name, `repo`, `repo:tag`, or the last
