@@ -242,7 +242,10 @@ fn host_resolv_conf(own_netns: bool) -> String {
 /// unicast IPv4 address of its interfaces, else the last global IPv6 one.
 pub fn host_ip() -> Option<IpAddr> {
     let mut v6 = None;
-    for ip in interface_addresses() {
+    for ip in berth_network::hostnets::interface_addresses()
+        .into_iter()
+        .map(|n| n.addr())
+    {
         let global = match ip {
             std::net::IpAddr::V4(a) => {
                 !(a.is_loopback() || a.is_link_local() || a.is_multicast() || a.is_unspecified())
@@ -261,38 +264,6 @@ pub fn host_ip() -> Option<IpAddr> {
         }
     }
     v6
-}
-
-/// The addresses of the host's interfaces, in the kernel's order.
-fn interface_addresses() -> Vec<std::net::IpAddr> {
-    let mut out = Vec::new();
-    let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
-    // SAFETY: getifaddrs writes a list head we own until freeifaddrs.
-    if unsafe { libc::getifaddrs(&mut head) } != 0 {
-        return out;
-    }
-    let mut cur = head;
-    while !cur.is_null() {
-        // SAFETY: `cur` is a node of the list getifaddrs returned, not yet freed.
-        let ifa = unsafe { &*cur };
-        if !ifa.ifa_addr.is_null() {
-            // SAFETY: ifa_addr points at a sockaddr whose family says its real type.
-            let family = i32::from(unsafe { (*ifa.ifa_addr).sa_family });
-            if family == libc::AF_INET {
-                // SAFETY: an AF_INET address is a sockaddr_in.
-                let sin = unsafe { &*(ifa.ifa_addr as *const libc::sockaddr_in) };
-                out.push(std::net::Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr)).into());
-            } else if family == libc::AF_INET6 {
-                // SAFETY: an AF_INET6 address is a sockaddr_in6.
-                let sin6 = unsafe { &*(ifa.ifa_addr as *const libc::sockaddr_in6) };
-                out.push(std::net::Ipv6Addr::from(sin6.sin6_addr.s6_addr).into());
-            }
-        }
-        cur = ifa.ifa_next;
-    }
-    // SAFETY: `head` came from getifaddrs and is freed once; no reference outlives this.
-    unsafe { libc::freeifaddrs(head) };
-    out
 }
 
 /// Write the container's files into `dir` and bind them into `spec` (before its mounts are
