@@ -123,7 +123,7 @@ enum Command {
     /// Start containers.
     Start(Lazy<containers::StartArgs>),
     /// Run a process in a running container.
-    Exec(Lazy<containers::ExecArgs>),
+    Exec(Lazy<containers::exec::ExecArgs>),
     /// Stop running containers (SIGTERM, then SIGKILL after a timeout).
     Stop(Lazy<containers::StopArgs>),
     /// Send a signal to running containers.
@@ -167,6 +167,9 @@ enum Command {
     /// Supervise a detached container (started by berth itself).
     #[command(hide = true)]
     ContainerMonitor(Lazy<containers::MonitorArgs>),
+    /// Serve an `exec -it` session's terminal (started by berth itself).
+    #[command(hide = true)]
+    ExecMonitor(Lazy<containers::exec::ExecMonitorArgs>),
 }
 
 fn main() -> ExitCode {
@@ -266,7 +269,8 @@ fn on_closed(command: &Command) -> OnClosed {
         | Command::Build(_)
         | Command::Buildx(_)
         | Command::Unshare(_)
-        | Command::ContainerMonitor(_) => Finish,
+        | Command::ContainerMonitor(_)
+        | Command::ExecMonitor(_) => Finish,
     }
 }
 
@@ -296,7 +300,7 @@ fn run(ctx: &Context, command: Command) -> Result<ExitCode> {
         Command::Run(a) => containers::run(ctx, a.0),
         Command::Create(a) => containers::create(ctx, a.0),
         Command::Start(a) => containers::start(ctx, a.0),
-        Command::Exec(a) => containers::exec(ctx, a.0),
+        Command::Exec(a) => containers::exec::exec(ctx, a.0),
         Command::Stop(a) => containers::stop(ctx, a.0),
         Command::Kill(a) => containers::kill(ctx, a.0),
         Command::Restart(a) => containers::restart(ctx, a.0),
@@ -311,6 +315,7 @@ fn run(ctx: &Context, command: Command) -> Result<ExitCode> {
         Command::Wait(a) => containers::wait(ctx, a.0),
         Command::Container(c) => containers::dispatch(ctx, c.0),
         Command::ContainerMonitor(a) => containers::monitor(ctx, a.0),
+        Command::ExecMonitor(a) => containers::exec::exec_monitor(ctx, a.0),
         Command::Unshare(a) => containers::unshare(ctx, a.0),
         Command::Build(a) => build::build(ctx, a.0),
         Command::Buildx(c) => build::buildx(ctx, c.0),

@@ -1,6 +1,7 @@
 //! A running container's terminal ([`TtySession`]: to the user's terminal, the log, or an
 //! attach socket), and attaching to a terminal container through its monitor, so the user
-//! can detach from it (Podman's conmon attach socket, for `run -it`).
+//! can detach from it (Podman's conmon attach socket, for `run -it` and `start -a -i`; an
+//! exec monitor serves an `exec -it` session the same way, `engine::exec_session`).
 //!
 //! The monitor (`container-monitor`) holds the container's pty master for as long as the
 //! container runs and serves a unix socket in the run root ([`AttachServer`]). A client that

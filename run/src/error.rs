@@ -71,6 +71,10 @@ pub enum RunError {
     /// A network namespace or a container network (berth-network).
     #[error(transparent)]
     Network(#[from] berth_network::NetworkError),
+    /// An error a berth monitor process reported (its text and exit code), for an exec
+    /// session it started for this process.
+    #[error("{message}")]
+    Relayed { message: String, code: u8 },
 }
 
 impl RunError {
@@ -100,6 +104,7 @@ impl RunError {
             RunError::CommandNotFound(_) => 127,
             RunError::CannotInvoke(_) => 126,
             RunError::StateImproper(_) | RunError::ExecStart(_) => 255,
+            RunError::Relayed { code, .. } => *code,
             _ => 125,
         }
     }

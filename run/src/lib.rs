@@ -59,7 +59,8 @@
 //! - [`engine::Engine`]: the lifecycle over one store and run root, one file per part:
 //!   [`engine::create`] ([`engine::CreateRequest`]), [`engine::lookup`] (get, list, records
 //!   made true), [`engine::start`] and [`engine::supervise`], [`engine::exec`]
-//!   ([`engine::ExecRequest`]), [`engine::stop`] (kill, stop, wait), [`engine::remove`],
+//!   ([`engine::ExecRequest`]; `exec -it` under an exec monitor: [`engine::exec_session`]),
+//!   [`engine::stop`] (kill, stop, wait), [`engine::remove`],
 //!   [`engine::rootfs`] (mount, bundle, release), [`engine::volumes`], [`engine::copy`] (a
 //!   container's root opened for `cp`). Any runtime can be plugged in
 //!   ([`engine::Engine::with_runtime`]).

@@ -4,6 +4,7 @@
 //! and `inspect` output; [`volumes`] is `volume …`; [`cp`] is `cp`.
 
 pub mod cp;
+pub mod exec;
 mod options;
 pub mod ps;
 pub mod show;
@@ -37,7 +38,7 @@ pub enum ContainerCommand {
     /// Start containers.
     Start(StartArgs),
     /// Run a process in a running container.
-    Exec(ExecArgs),
+    Exec(exec::ExecArgs),
     /// Stop running containers (SIGTERM, then SIGKILL after a timeout).
     Stop(StopArgs),
     /// Stop (if running) and start containers again, detached.
@@ -106,7 +107,7 @@ pub fn dispatch(ctx: &Context, command: ContainerCommand) -> Result<ExitCode> {
         ContainerCommand::Run(a) => run(ctx, a),
         ContainerCommand::Create(a) => create(ctx, a),
         ContainerCommand::Start(a) => start(ctx, a),
-        ContainerCommand::Exec(a) => exec(ctx, a),
+        ContainerCommand::Exec(a) => exec::exec(ctx, a),
         ContainerCommand::Stop(a) => stop(ctx, a),
         ContainerCommand::Restart(a) => restart(ctx, a),
         ContainerCommand::Kill(a) => kill(ctx, a),
@@ -173,6 +174,18 @@ fn global_args(ctx: &Context) -> Vec<OsString> {
     ]
 }
 
+/// The detach keys: `flag` when given, else containers.conf's `[engine] detach_keys`, else
+/// Podman's default (a malformed containers.conf is an error; bad keys an `Err` inside).
+fn detach_keys(flag: Option<&str>) -> Result<berth_run::Result<Vec<u8>>> {
+    let keys = match flag {
+        Some(k) => k.to_string(),
+        None => berth_trust::containers_conf::ContainersConf::load()?
+            .detach_keys
+            .unwrap_or_else(|| berth_run::detach::DEFAULT_DETACH_KEYS.to_string()),
+    };
+    Ok(berth_run::detach::parse(&keys))
+}
+
 #[derive(Args)]
 pub struct RunArgs {
     /// Run in the background and print the container id.
@@ -180,9 +193,9 @@ pub struct RunArgs {
     detach: bool,
     /// The key sequence that detaches from an interactive terminal container (Podman's
     /// syntax: `ctrl-<letter>`, `ctrl-@`, `ctrl-[`…, or a character, comma-separated; empty:
-    /// none).
-    #[arg(long, default_value = berth_run::detach::DEFAULT_DETACH_KEYS)]
-    detach_keys: String,
+    /// none). Default: containers.conf's `[engine] detach_keys`, else `ctrl-p,ctrl-q`.
+    #[arg(long, value_name = "KEYS")]
+    detach_keys: Option<String>,
     #[command(flatten)]
     create: CreateArgs,
 }
@@ -200,7 +213,7 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode> {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
-    let keys = match berth_run::detach::parse(&args.detach_keys) {
+    let keys = match detach_keys(args.detach_keys.as_deref())? {
         Ok(k) => k,
         Err(e) => return fail(e),
     };
@@ -320,8 +333,8 @@ pub struct StartArgs {
     #[arg(short, long)]
     interactive: bool,
     /// The key sequence that detaches from an interactive terminal container (as `run`'s).
-    #[arg(long, default_value = berth_run::detach::DEFAULT_DETACH_KEYS)]
-    detach_keys: String,
+    #[arg(long, value_name = "KEYS")]
+    detach_keys: Option<String>,
     /// Containers (name or id).
     #[arg(required = true)]
     containers: Vec<String>,
@@ -336,7 +349,7 @@ pub fn start(ctx: &Context, args: StartArgs) -> Result<ExitCode> {
             bail!("start --attach takes exactly one container");
         }
         let c = engine.get(&args.containers[0])?;
-        let keys = match berth_run::detach::parse(&args.detach_keys) {
+        let keys = match detach_keys(args.detach_keys.as_deref())? {
             Ok(k) => k,
             Err(e) => return fail(e),
         };
@@ -368,50 +381,6 @@ pub fn start(ctx: &Context, args: StartArgs) -> Result<ExitCode> {
         outln!("{name}");
     }
     Ok(ExitCode::SUCCESS)
-}
-
-#[derive(Args)]
-pub struct ExecArgs {
-    /// Keep stdin open.
-    #[arg(short, long)]
-    interactive: bool,
-    /// Allocate a pseudo-terminal.
-    #[arg(short, long)]
-    tty: bool,
-    /// Set an environment variable (KEY=VALUE, or KEY to copy it from berth's environment).
-    #[arg(short, long = "env", value_name = "KEY[=VALUE]")]
-    env: Vec<String>,
-    /// User (and group) to run as, resolved in the container.
-    #[arg(short, long, value_name = "USER[:GROUP]")]
-    user: Option<String>,
-    /// Working directory inside the container.
-    #[arg(short, long, value_name = "DIR")]
-    workdir: Option<String>,
-    /// Container (name or id).
-    container: String,
-    /// Command and arguments.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
-    command: Vec<String>,
-}
-
-pub fn exec(ctx: &Context, args: ExecArgs) -> Result<ExitCode> {
-    enter(ctx)?;
-    let store = ctx.store()?;
-    let engine = Engine::new(&store, &runroot(ctx))?;
-    let c = engine.get(&args.container)?;
-    let req = berth_run::engine::ExecRequest {
-        command: args.command,
-        env: berth_run::options::resolve_env_args(&args.env, |k| std::env::var(k).ok()),
-        user: args.user,
-        workdir: args.workdir,
-        interactive: args.interactive,
-        tty: args.tty,
-    };
-    berth_run::signals::install_signal_forwarding();
-    match engine.exec(&c, &req) {
-        Ok(code) => Ok(ExitCode::from(code.map(|c| c as u8).unwrap_or(125))),
-        Err(e) => fail(e),
-    }
 }
 
 #[derive(Args)]

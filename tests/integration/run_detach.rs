@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use crate::run::{busybox, wait_until, RunEnv};
 
 /// A berth command running on a pseudo-terminal: its output so far, and its input.
-struct OnPty {
+pub(crate) struct OnPty {
     child: Child,
     master: File,
     output: Arc<Mutex<Vec<u8>>>,
@@ -41,9 +41,13 @@ fn open_pty() -> (File, File) {
 }
 
 impl OnPty {
-    fn spawn(r: &RunEnv, args: &[&str]) -> OnPty {
+    pub(crate) fn spawn(r: &RunEnv, args: &[&str]) -> OnPty {
+        OnPty::spawn_cmd(r.cmd(args))
+    }
+
+    /// `cmd` (a berth command line) on a new pty.
+    pub(crate) fn spawn_cmd(mut cmd: std::process::Command) -> OnPty {
         let (master, slave) = open_pty();
-        let mut cmd = r.cmd(args);
         cmd.stdin(Stdio::from(slave.try_clone().unwrap()))
             .stdout(Stdio::from(slave.try_clone().unwrap()))
             .stderr(Stdio::from(slave));
@@ -67,22 +71,22 @@ impl OnPty {
         }
     }
 
-    fn output(&self) -> String {
+    pub(crate) fn output(&self) -> String {
         String::from_utf8_lossy(&self.output.lock().unwrap()).to_string()
     }
 
-    fn wait_for(&self, text: &str) {
+    pub(crate) fn wait_for(&self, text: &str) {
         wait_until(&format!("{text:?} in {:?}", self.output()), || {
             self.output().contains(text)
         });
     }
 
-    fn send(&mut self, bytes: &[u8]) {
+    pub(crate) fn send(&mut self, bytes: &[u8]) {
         self.master.write_all(bytes).unwrap();
     }
 
     /// The CLI's exit code (it must end within 20 s).
-    fn exit_code(&mut self) -> i32 {
+    pub(crate) fn exit_code(&mut self) -> i32 {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -99,7 +103,7 @@ impl OnPty {
 }
 
 /// `ps -a`'s line of container `name` (empty when there is none).
-fn status(r: &RunEnv, name: &str) -> String {
+pub(crate) fn status(r: &RunEnv, name: &str) -> String {
     r.ok(&["ps", "-a"])
         .lines()
         .find(|l| l.split_whitespace().last() == Some(name))
@@ -215,5 +219,33 @@ fn unknown_detach_keys_are_refused_as_podman() {
             format!("Error: invalid detach keys: Unknown character: '{shown}'\n")
         );
     }
+    r.assert_no_leftovers();
+}
+
+#[test]
+fn run_it_of_true_returns_promptly() {
+    // The CLI returns once the exit is known (and, `--rm`, the container removed): no wait
+    // on a timer (issue 13's 10 s record wait).
+    let r = busybox();
+    for args in [
+        &["run", "-it", "--rm", "busybox", "true"][..],
+        &[
+            "run", "-it", "--name", "pr", "busybox", "sh", "-c", "exit 3",
+        ][..],
+    ] {
+        let started = Instant::now();
+        let mut p = OnPty::spawn(&r, args);
+        let code = p.exit_code();
+        let took = started.elapsed();
+        eprintln!("{args:?}: {took:?}");
+        assert_eq!(code, if args.len() == 5 { 0 } else { 3 }, "{}", p.output());
+        assert!(took < Duration::from_secs(5), "{args:?} took {took:?}");
+    }
+    assert!(
+        status(&r, "pr").contains("Exited (3)"),
+        "{}",
+        status(&r, "pr")
+    );
+    r.ok(&["rm", "pr"]);
     r.assert_no_leftovers();
 }

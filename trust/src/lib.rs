@@ -9,6 +9,8 @@
 //!   parsing, scope matching most-specific-first, and evaluation of every requirement.
 //! - [`config_dir`]: where the containers configuration files are (`~/.config/containers`,
 //!   `/etc/containers`), for this crate and berth-registry.
+//! - [`containers_conf`]: containers.conf (`$CONTAINERS_CONF`, `/usr/share/containers`,
+//!   `/etc/containers` and its `.d`, the rootless user's), typed for the keys berth uses.
 //! - [`identity`]: `signedIdentity` matching (`matchExact`, `matchRepoDigestOrExact`, …)
 //!   over berth-layers' one reference parser (`berth_layers::reference::Reference`).
 //! - [`payload`]: the simple-signing payload (atomic and cosign flavours): make and parse.
@@ -21,6 +23,7 @@
 //! - [`error`]: [`TrustError`], every failure of this crate with its kind and its object.
 
 pub mod config_dir;
+pub mod containers_conf;
 pub mod edit;
 pub mod error;
 pub mod gate;

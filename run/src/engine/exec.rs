@@ -2,9 +2,9 @@
 //! the command, environment, user and working directory replaced; run through the runtime's
 //! `exec`, with a terminal (`-t`) from a console socket.
 
-use std::fs;
+use std::fs::{self, File};
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use oci_spec::runtime::{Process, Spec};
@@ -118,9 +118,13 @@ impl Engine<'_> {
         Ok(process)
     }
 
-    /// Run `req` in running container `c` with this process's streams; returns its exit
-    /// code (126/127 errors when it could not be invoked or found).
-    pub fn exec(&self, c: &Container, req: &ExecRequest) -> Result<Option<i32>> {
+    /// Check that `c` runs, and write `req`'s process into its bundle (with `c` as it is
+    /// now): what every exec does before the runtime runs it.
+    pub(super) fn prepare_exec(
+        &self,
+        c: &Container,
+        req: &ExecRequest,
+    ) -> Result<(Container, ExecFiles)> {
         let c = self.refresh(c.clone())?;
         if c.state != State::Running {
             return Err(RunError::StateImproper(format!(
@@ -133,15 +137,19 @@ impl Engine<'_> {
         if let Some(pid) = c.pid {
             check_exec_cwd(pid, process.cwd())?;
         }
-        let rt = self.runtime_for(&c)?;
-        let bundle = self.bundle_dir(&c.id);
         let tag: String = new_id()?.chars().take(12).collect();
-        let process_path = bundle.join(format!("exec-{tag}.json"));
-        let log = bundle.join(format!("exec-{tag}.log"));
-        crate::bundle::write_json(&process_path, &process)?;
-        let result = self.exec_child(&c, rt.as_ref(), req, &process_path, &log);
-        let _ = fs::remove_file(&process_path);
-        let _ = fs::remove_file(&log);
+        let files = ExecFiles::new(&self.bundle_dir(&c.id), &tag);
+        crate::bundle::write_json(&files.process, &process)?;
+        Ok((c, files))
+    }
+
+    /// Run `req` in running container `c` with this process's streams; returns its exit
+    /// code (126/127 errors when it could not be invoked or found).
+    pub fn exec(&self, c: &Container, req: &ExecRequest) -> Result<Option<i32>> {
+        let (c, files) = self.prepare_exec(c, req)?;
+        let rt = self.runtime_for(&c)?;
+        let result = self.exec_child(&c, rt.as_ref(), req, &files);
+        files.remove();
         result
     }
 
@@ -150,14 +158,14 @@ impl Engine<'_> {
         c: &Container,
         rt: &dyn OciRuntime,
         req: &ExecRequest,
-        process: &Path,
-        log: &Path,
+        files: &ExecFiles,
     ) -> Result<Option<i32>> {
         if req.tty {
-            return self.exec_tty(c, rt, req, process, log);
+            return self.exec_tty(c, rt, req, files);
         }
         let stdio = ContainerStdio::inherit(req.interactive);
-        let mut child = rt.exec(&c.id, process, log, stdio, None)?;
+        let log = &files.log;
+        let mut child = rt.exec(&c.id, &files.process, log, stdio, None)?;
         forward_signals_to(child.id());
         let status = child.wait();
         forward_signals_to(0);
@@ -171,16 +179,38 @@ impl Engine<'_> {
         Ok(status.code())
     }
 
-    /// `exec -t`: the runtime starts the process detached with a terminal sent to a console
-    /// socket; this process (a subreaper) copies the terminal and waits for the process.
+    /// `exec -t` supervised by this process: see [`Engine::exec_with_console`]; the terminal
+    /// goes to the user's.
     fn exec_tty(
         &self,
         c: &Container,
         rt: &dyn OciRuntime,
         req: &ExecRequest,
-        process: &Path,
-        log: &Path,
+        files: &ExecFiles,
     ) -> Result<Option<i32>> {
+        let (pid, master) = self.exec_with_console(c, rt, files)?;
+        let session = TtySession::connect(
+            master,
+            TtySink::User {
+                interactive: req.interactive,
+            },
+        )?;
+        forward_signals_to(pid);
+        let code = wait_child(pid);
+        forward_signals_to(0);
+        session.finish(None);
+        Ok(code)
+    }
+
+    /// The runtime starts the process of `files` detached with a terminal sent to a console
+    /// socket; this process becomes a subreaper, so the exec'd process is its child. Returns
+    /// the process's pid and the terminal's master.
+    pub(super) fn exec_with_console(
+        &self,
+        c: &Container,
+        rt: &dyn OciRuntime,
+        files: &ExecFiles,
+    ) -> Result<(u32, File)> {
         become_subreaper();
         let sock_path = self
             .runroot()
@@ -192,8 +222,9 @@ impl Engine<'_> {
             stderr: Stdio::inherit(),
             tty: TtySink::User { interactive: false },
         };
+        let log = &files.log;
         let status = rt
-            .exec(&c.id, process, log, stdio, Some(sock.path()))?
+            .exec(&c.id, &files.process, log, stdio, Some(sock.path()))?
             .wait()
             .map_err(|e| RunError::io(log, e))?;
         let pid_path = log.with_extension("pid");
@@ -214,18 +245,30 @@ impl Engine<'_> {
                 }))
             }
         };
-        let master = sock.receive()?;
-        let session = TtySession::connect(
-            master,
-            TtySink::User {
-                interactive: req.interactive,
-            },
-        )?;
-        forward_signals_to(pid);
-        let code = wait_child(pid);
-        forward_signals_to(0);
-        session.finish(None);
-        Ok(code)
+        Ok((pid, sock.receive()?))
+    }
+}
+
+/// An exec session's files in the container's bundle: its process (`exec-TAG.json`) and the
+/// runtime's log (`exec-TAG.log`).
+pub(super) struct ExecFiles {
+    pub(super) tag: String,
+    pub(super) process: PathBuf,
+    pub(super) log: PathBuf,
+}
+
+impl ExecFiles {
+    pub(super) fn new(bundle: &Path, tag: &str) -> ExecFiles {
+        ExecFiles {
+            tag: tag.to_string(),
+            process: bundle.join(format!("exec-{tag}.json")),
+            log: bundle.join(format!("exec-{tag}.log")),
+        }
+    }
+
+    pub(super) fn remove(&self) {
+        let _ = fs::remove_file(&self.process);
+        let _ = fs::remove_file(&self.log);
     }
 }
 

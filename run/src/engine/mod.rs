@@ -6,7 +6,8 @@
 //! - [`start`]: start attached or detached (a monitor process), under a start lock;
 //!   [`supervise`]: create and start through the runtime, wait as a subreaper, record the exit;
 //!   [`attach`]: `run -it` under a monitor with this terminal attached (detach keys).
-//! - [`exec`]: another process in a running container.
+//! - [`exec`]: another process in a running container; [`exec_session`]: `exec -it` under
+//!   an exec monitor with this terminal attached (detach keys).
 //! - [`stop`]: kill, stop (then SIGKILL), wait.
 //! - [`remove`]: a container and what it holds.
 //! - [`rootfs`]: the snapshot mounted for a start, the bundle, their release.
@@ -35,6 +36,7 @@ pub mod attach;
 pub mod copy;
 pub mod create;
 pub mod exec;
+pub mod exec_session;
 pub mod lookup;
 pub mod remove;
 pub mod rootfs;

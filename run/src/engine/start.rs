@@ -27,6 +27,25 @@ fn drain(pipe: std::os::fd::OwnedFd, mut to: LogStream) -> std::thread::JoinHand
         let _ = std::io::copy(&mut from, &mut to);
     })
 }
+/// `berth_exe <global_args>` as a monitor (the caller adds the hidden command): in a new
+/// session with no streams, so it outlives the CLI and its terminal.
+pub(crate) fn monitor_command(berth_exe: &Path, global_args: &[OsString]) -> Command {
+    let mut cmd = Command::new(berth_exe);
+    cmd.args(global_args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    // SAFETY: setsid(2) is async-signal-safe; the monitor leaves the CLI's session and
+    // process group, so it outlives the CLI and its terminal.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    cmd
+}
+
 impl Engine<'_> {
     /// Start `c` and supervise it in this process until it exits; returns its exit code.
     /// On a start failure the container stays `created` with the error recorded (and the
@@ -117,25 +136,12 @@ impl Engine<'_> {
         // the monitor's own records (monitor, running) must not be overwritten after it wrote
         // them, however late this process gets the CPU.
         self.records().set_starting(&c.id)?;
-        let mut cmd = Command::new(berth_exe);
-        cmd.args(global_args)
-            .arg("container-monitor")
-            .arg(&c.id)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+        let mut cmd = monitor_command(berth_exe, global_args);
+        cmd.arg("container-monitor").arg(&c.id);
         if attaching {
             cmd.env(AWAIT_ATTACH_ENV, "1");
         } else {
             cmd.env_remove(AWAIT_ATTACH_ENV);
-        }
-        // SAFETY: setsid(2) is async-signal-safe; the monitor leaves the CLI's session and
-        // process group, so it outlives the CLI and its terminal.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::setsid();
-                Ok(())
-            });
         }
         let mut child = cmd.spawn().map_err(|e| RunError::io(berth_exe, e))?;
         // In a session of its own, yet reaped here (try_wait), not by the orphan reaper.
