@@ -13,7 +13,8 @@ use serde_json::Value;
 use crate::container::{Container, State};
 use crate::engine::Engine;
 use crate::error::{Result, RunError};
-use crate::volumes::{is_named, split_volume, Volume, Volumes};
+use crate::options::{VolumeSource, VolumeSpec};
+use crate::volumes::{Volume, Volumes};
 
 /// `--type`: which kinds of object a name may be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -397,7 +398,7 @@ fn security_opt(opts: &crate::options::RunOptions) -> Vec<String> {
 /// volume it is (when its source is the directory of one of the container's named volumes),
 /// read-only or not, its propagation and its other options (`rbind` last, as Podman).
 struct Bind<'a> {
-    source: &'a str,
+    source: String,
     dest: &'a str,
     volume: Option<String>,
     read_only: bool,
@@ -413,10 +414,14 @@ fn parse_bind<'a>(
     volumes: Option<&Volumes>,
     opts: &crate::options::RunOptions,
     spec: &Value,
-    v: &'a str,
+    v: &'a VolumeSpec,
 ) -> Bind<'a> {
-    let (source, rest) = split_volume(v).unwrap_or(("", v));
-    let (dest, given) = rest.split_once(':').unwrap_or((rest, ""));
+    // Every `-v` of a record is resolved to a host path.
+    let source = match &v.source {
+        VolumeSource::Host(p) => p.to_string_lossy().into_owned(),
+        VolumeSource::Named(_) | VolumeSource::Anonymous => String::new(),
+    };
+    let dest = v.destination.as_str();
     // The options the mount really has, else those the user gave.
     let mounted: Vec<String> = spec["mounts"]
         .as_array()
@@ -427,21 +432,14 @@ fn parse_bind<'a>(
                 .filter_map(|o| o.as_str().map(str::to_string))
                 .collect()
         })
-        .unwrap_or_else(|| {
-            given
-                .split(',')
-                .filter(|o| !o.is_empty())
-                .map(str::to_string)
-                .collect()
-        });
+        .unwrap_or_else(|| v.options.iter().map(|o| o.as_str().to_string()).collect());
     let volume = volumes.and_then(|vols| {
         opts.named_volumes.iter().find_map(|n| {
-            let found = is_named(n)
-                && vols
-                    .find(n)
-                    .ok()
-                    .flatten()
-                    .is_some_and(|vol| vol.mountpoint.as_os_str() == source);
+            let found = vols
+                .find(n)
+                .ok()
+                .flatten()
+                .is_some_and(|vol| vol.mountpoint.as_os_str() == source.as_str());
             found.then(|| n.clone())
         })
     });
@@ -488,7 +486,7 @@ fn binds<'a>(
 /// A `-v` entry as Podman's `HostConfig.Binds` shows it: a named volume by its name, then
 /// `rw|ro,PROPAGATION,OPTIONS…`.
 fn bind_text(b: &Bind<'_>) -> String {
-    let source = b.volume.as_deref().unwrap_or(b.source);
+    let source = b.volume.as_deref().unwrap_or(&b.source);
     let mut mode = vec![
         if b.read_only { "ro" } else { "rw" }.to_string(),
         b.propagation.clone(),
@@ -503,7 +501,7 @@ fn mount_inspect(b: &Bind<'_>) -> MountInspect {
         r#type: if b.volume.is_some() { "volume" } else { "bind" }.to_string(),
         driver: if b.volume.is_some() { "local" } else { "" }.to_string(),
         name: b.volume.clone().unwrap_or_default(),
-        source: b.source.to_string(),
+        source: b.source.clone(),
         destination: b.dest.to_string(),
         mode: String::new(),
         options: b.options.clone(),

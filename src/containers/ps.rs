@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use berth_run::volumes::is_anonymous;
 use berth_run::{Container, Engine, State};
 use chrono::{DateTime, Utc};
 use clap::Args;
@@ -116,14 +115,7 @@ fn mounts(c: &Container) -> Vec<String> {
     c.options
         .volumes
         .iter()
-        .map(|v| {
-            let rest = if is_anonymous(v) {
-                v.as_str()
-            } else {
-                v.split_once(':').map_or(v.as_str(), |(_, rest)| rest)
-            };
-            rest.split(':').next().unwrap_or(rest).to_string()
-        })
+        .map(|v| v.destination.clone())
         .collect()
 }
 

@@ -420,7 +420,9 @@ mod tests {
         o.env = vec!["A=cli".into()];
         o.network = Network::None;
         o.read_only = true;
-        o.volumes = vec![format!("{}:/data:ro", root.path().display())];
+        o.volumes = vec![format!("{}:/data:ro", root.path().display())
+            .parse()
+            .unwrap()];
         o.tmpfs = vec!["/scratch:size=1m".into()];
         let input = SpecInput {
             id: "0123456789abcdef",
@@ -472,7 +474,7 @@ mod tests {
         assert_eq!(res.memory().as_ref().unwrap().limit(), Some(64 << 20));
         assert_eq!(res.cpu().as_ref().unwrap().quota(), Some(50_000));
         assert_eq!(res.pids().as_ref().unwrap().limit(), 50);
-        assert!(volume_mount("named:/x").is_err());
-        assert!(volume_mount("/nonexistent-berth-path:/x").is_err());
+        assert!(volume_mount(&"named:/x".parse().unwrap()).is_err());
+        assert!(volume_mount(&"/nonexistent-berth-path:/x".parse().unwrap()).is_err());
     }
 }
