@@ -41,7 +41,9 @@
 //!   [`spec::cgroup`];
 //!   capabilities from [`caps`], the default syscall filter from [`seccomp`], users from
 //!   [`user`].
-//! - [`container::Container`] and [`container::Records`] (the `containers` table);
+//! - [`container::Container`] and [`container::Records`] (the `containers` table): a record
+//!   holds typed values (the image id a `Digest`, the spec an `oci_spec::runtime::Spec`, the
+//!   options a `RunOptions`), stored as the text columns they always were;
 //!   [`volumes::Volumes`]: named and anonymous volumes (`-v NAME:/path`, `-v /path`).
 //! - [`runtime`]: the [`runtime::OciRuntime`] trait and its two backends,
 //!   [`runtime::EmbeddedRuntime`] (berth's own, in-process where it can be) and

@@ -78,7 +78,11 @@ impl ContainerSummary {
             exited_at: c.finished.map(|t| t.to_rfc3339()),
             id: c.id.clone(),
             image: c.image_name.clone(),
-            image_id: c.image_id.clone(),
+            image_id: c
+                .image_id
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
             labels: c.labels.iter().cloned().collect(),
             names: vec![c.name.clone()],
             pid: c.pid.unwrap_or(0),

@@ -160,7 +160,7 @@ fn rows(images: &[ImageRecord]) -> Vec<Row<'_>> {
 fn containers_per_image(store: &Store) -> Result<HashMap<String, usize>> {
     let mut out = HashMap::new();
     for c in berth_run::container::Records::open(store.root())?.list()? {
-        let id = c.image_id.trim_start_matches("sha256:").to_string();
+        let id = c.image_id_hex().to_string();
         *out.entry(id).or_insert(0) += 1;
     }
     Ok(out)

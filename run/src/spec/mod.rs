@@ -431,6 +431,10 @@ mod tests {
             host_hostname: true,
         };
         let spec = generate(&input, &o).unwrap();
+        // A container record keeps the spec as this text and reads it back typed.
+        let text = serde_json::to_string_pretty(&spec).unwrap();
+        let back: oci_spec::runtime::Spec = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, spec);
         let p = spec.process().as_ref().unwrap();
         assert_eq!(p.user().uid(), 65534);
         assert_eq!(p.cwd(), Path::new("/srv"));
