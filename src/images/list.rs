@@ -59,7 +59,7 @@ pub fn list(ctx: &Context, args: ImagesArgs) -> Result<ExitCode> {
     let store = ctx.store()?;
     let mut images = store.list_images()?;
     if let Some(filter) = &args.image {
-        images.retain(|img| img.names.iter().any(|n| name_matches(n, filter)));
+        images.retain(|img| img.name_texts().iter().any(|n| name_matches(n, filter)));
     }
     // Podman's default order: newest first.
     images.sort_by_key(|img| std::cmp::Reverse(img.created));
@@ -144,8 +144,8 @@ fn rows(images: &[ImageRecord]) -> Vec<Row<'_>> {
                 tag: "<none>".into(),
             });
         }
-        for name in &image.names {
-            let (repo, tag) = split_repo_tag(name);
+        for name in image.name_texts() {
+            let (repo, tag) = split_repo_tag(&name);
             rows.push(Row {
                 image,
                 repository: repo.to_string(),
@@ -215,7 +215,7 @@ fn template_value(row: &Row<'_>, extra: &Extra, no_trunc: bool) -> Value {
         "Dangling": img.names.is_empty(),
         "Names": img.names,
         "Digest": img.manifest_digest.to_string(),
-        "History": img.names.join(", "),
+        "History": img.name_texts().join(", "),
     })
 }
 
@@ -256,9 +256,9 @@ impl JsonImage {
             labels: extra.labels.clone(),
             containers: extra.containers,
             dangling: img.names.is_empty(),
-            names: img.names.clone(),
+            names: img.name_texts(),
             digest: img.manifest_digest.to_string(),
-            history: img.names.clone(),
+            history: img.name_texts(),
             created: created(img).timestamp(),
             created_at: go_rfc3339_nano(created(img)),
         }

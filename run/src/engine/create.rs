@@ -126,8 +126,7 @@ impl Engine<'_> {
                 image
                     .names
                     .first()
-                    .cloned()
-                    .unwrap_or_else(|| image.short_id().to_string()),
+                    .map_or_else(|| image.short_id().to_string(), ToString::to_string),
             ),
             (None, Some(r)) => (None, r.path.display().to_string()),
             (None, None) => (None, String::new()),
