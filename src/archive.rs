@@ -107,11 +107,8 @@ pub fn save(ctx: &Context, args: SaveArgs) -> Result<ExitCode> {
         let requested = image
             .names
             .iter()
-            .find(|n| {
-                normalize_local(name).ok().as_deref() == Some(n.as_str())
-                    || n.as_str() == name.as_str()
-            })
-            .cloned()
+            .map(ToString::to_string)
+            .find(|n| normalize_local(name).ok().as_ref() == Some(n) || n == name)
             .or_else(|| {
                 let is_id = image
                     .id
@@ -120,7 +117,7 @@ pub fn save(ctx: &Context, args: SaveArgs) -> Result<ExitCode> {
                 if is_id {
                     None
                 } else {
-                    image.names.first().cloned()
+                    image.names.first().map(ToString::to_string)
                 }
             });
         items.push(SaveItem {

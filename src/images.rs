@@ -124,7 +124,7 @@ pub fn untag(ctx: &Context, args: UntagArgs) -> Result<ExitCode> {
     let store = ctx.store()?;
     let img = store.lookup_image(&args.image)?;
     let names = if args.names.is_empty() {
-        img.names.clone()
+        img.name_texts()
     } else {
         args.names.clone()
     };
@@ -443,7 +443,11 @@ pub fn mount(ctx: &Context, args: MountArgs) -> Result<ExitCode> {
     let store = ctx.store()?;
     if args.images.is_empty() {
         for (img, path) in store.mounted_images()? {
-            let name = img.names.first().cloned().unwrap_or_default();
+            let name = img
+                .names
+                .first()
+                .map(ToString::to_string)
+                .unwrap_or_default();
             outln!("{} {} {}", img.short_id(), name, path.display());
         }
         return Ok(ExitCode::SUCCESS);

@@ -89,7 +89,7 @@ impl Store {
             if let Some(reason) = self.image_damage(img, &bad_blobs)? {
                 let mut what = format!("image {}", img.id);
                 if !img.names.is_empty() {
-                    what.push_str(&format!(" ({})", img.names.join(", ")));
+                    what.push_str(&format!(" ({})", img.name_texts().join(", ")));
                 }
                 report.problem(what, reason);
                 bad_images.push(img.id.to_string());

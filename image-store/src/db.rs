@@ -15,6 +15,7 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+use berth_layers::reference::Reference;
 use berth_layers::Digest;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
@@ -264,6 +265,13 @@ pub(crate) fn immediate<T>(
 pub(crate) fn digest_col(s: &str) -> Result<Digest> {
     Digest::from_str(s)
         .map_err(|e| StoreError::Invalid(format!("store database holds a bad digest {s:?}: {e}")))
+}
+
+/// Parse an image name stored in a column: its text is its canonical form (the store
+/// normalises every name before recording it).
+pub(crate) fn reference_col(s: &str) -> Result<Reference> {
+    Reference::parse_canonical(s)
+        .map_err(|e| StoreError::Invalid(format!("store database holds a bad image name: {e}")))
 }
 
 /// Parse an RFC 3339 time stored in a column.

@@ -1,6 +1,7 @@
 //! Image records: an image is a manifest in the content store, its config, and names.
 
 use berth_layers::digest::{digest_bytes, parse_sha256};
+use berth_layers::reference::Reference;
 use berth_layers::Digest;
 use chrono::{DateTime, Utc};
 use oci_spec::image::{
@@ -27,8 +28,9 @@ pub struct ImageRecord {
     pub manifest_digest: Digest,
     /// Media type of the manifest (OCI or Docker v2s2).
     pub manifest_media_type: String,
-    /// Fully qualified names (`registry/repo:tag`), sorted.
-    pub names: Vec<String>,
+    /// Fully qualified names (`registry/repo:tag`, or `registry/repo@digest`), sorted by their
+    /// text; each prints as the store holds it.
+    pub names: Vec<Reference>,
     /// The config's `created`, if any.
     pub created: Option<DateTime<Utc>>,
     /// Sum of the compressed layer sizes plus config and manifest.
@@ -41,6 +43,11 @@ impl ImageRecord {
     /// The 12-character short id.
     pub fn short_id(&self) -> &str {
         &self.id.digest()[..12]
+    }
+
+    /// The names as text, as the store holds and prints them.
+    pub fn name_texts(&self) -> Vec<String> {
+        self.names.iter().map(ToString::to_string).collect()
     }
 }
 
@@ -85,12 +92,12 @@ fn image_from_row(conn: &Connection, row: &rusqlite::Row<'_>) -> Result<ImageRec
     })
 }
 
-fn names_of(conn: &Connection, id: &str) -> Result<Vec<String>> {
+fn names_of(conn: &Connection, id: &str) -> Result<Vec<Reference>> {
     let mut st = conn.prepare_cached("SELECT name FROM names WHERE image_id = ?1 ORDER BY name")?;
     let names = st
         .query_map([id], |r| r.get::<_, String>(0))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(names)
+    names.iter().map(|n| db::reference_col(n)).collect()
 }
 
 /// Images matching a `WHERE` clause with one parameter.
@@ -399,7 +406,7 @@ impl Store {
             return Err(StoreError::FailedPrecondition(format!(
                 "image {} is referenced by several names ({}): remove them by name or force",
                 image.short_id(),
-                image.names.join(", ")
+                image.name_texts().join(", ")
             )));
         }
         let id = image.id.to_string();
@@ -506,12 +513,11 @@ fn by_name(conn: &Connection, input: &str) -> Result<Option<(ImageRecord, Option
     // `repo@digest`: an image with that manifest digest and a name in that repository.
     if let Some((repo, digest)) = local.split_once('@') {
         for img in images_where(conn, "manifest_digest = ?1", digest)? {
-            let hit = img.names.iter().find(|n| {
+            let hit = img.name_texts().into_iter().find(|n| {
                 n.strip_prefix(repo)
                     .is_some_and(|rest| rest.starts_with(':') || rest.starts_with('@'))
             });
             if let Some(n) = hit {
-                let n = n.clone();
                 return Ok(Some((img, Some(n))));
             }
         }

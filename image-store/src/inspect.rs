@@ -9,7 +9,6 @@ use serde_json::{json, Value};
 
 use crate::error::Result;
 use crate::images::{ImageRecord, CONFIG_LIMIT};
-use crate::names::split_repo_tag;
 use crate::store::Store;
 
 /// `podman image inspect`'s record.
@@ -51,7 +50,7 @@ impl ImageRecord {
         let mut out: Vec<String> = self
             .names
             .iter()
-            .map(|n| format!("{}@{}", split_repo_tag(n).0, self.manifest_digest))
+            .map(|n| format!("{}@{}", n.name(), self.manifest_digest))
             .collect();
         out.dedup();
         out
@@ -72,7 +71,7 @@ impl Store {
         Ok(ImageInspect {
             id: img.id.digest().to_string(),
             digest: img.manifest_digest.to_string(),
-            repo_tags: img.names.clone(),
+            repo_tags: img.name_texts(),
             repo_digests: img.repo_digests(),
             parent: String::new(),
             comment: config
@@ -101,7 +100,7 @@ impl Store {
                 .collect(),
             manifest_type: img.manifest_media_type.clone(),
             history: raw_config.get("history").cloned().unwrap_or(json!([])),
-            names_history: img.names.clone(),
+            names_history: img.name_texts(),
             healthcheck: healthcheck(&raw),
         })
     }

@@ -30,7 +30,9 @@
 //!
 //! Principal types:
 //! - [`Store`]: opens a root, owns the database and the [`ContentStore`]; image records
-//!   ([`ImageRecord`]), names ([`names`]), snapshots ([`snapshot`]), gc and check.
+//!   ([`ImageRecord`]: id and manifest digest as `Digest`s, names as berth-layers
+//!   `Reference`s, read from the database's text columns), names ([`names`]), snapshots
+//!   ([`snapshot`]), gc and check.
 //! - [`content::ContentStore`]: ingest → verify → rename; [`content::IngestWriter`].
 //! - [`lock`]: berth's one file lock, [`lock::FileLock`] (`flock`, shared or exclusive),
 //!   kept here as the lowest crate that takes a lock (registry, build and run use it for

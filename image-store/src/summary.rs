@@ -78,9 +78,9 @@ impl ImageRecord {
             labels,
             containers,
             dangling: self.names.is_empty(),
-            names: self.names.clone(),
+            names: self.name_texts(),
             digest: self.manifest_digest.to_string(),
-            history: self.names.clone(),
+            history: self.name_texts(),
             created,
             created_at: String::new(),
         };
@@ -124,7 +124,10 @@ mod tests {
             id: digest_bytes(b"config"),
             manifest_digest: digest_bytes(b"manifest"),
             manifest_media_type: String::new(),
-            names: names.iter().map(|n| n.to_string()).collect(),
+            names: names
+                .iter()
+                .map(|n| n.parse().expect("a reference"))
+                .collect(),
             created,
             size: 0,
             added: DateTime::UNIX_EPOCH,

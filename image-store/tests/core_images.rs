@@ -352,3 +352,39 @@ fn fresh_root_opened_at_once_by_many() {
     let store = Store::open(&root).unwrap();
     assert_eq!(store.list_images().unwrap().len(), 4);
 }
+
+/// A store whose names were written by the code before names were typed (plain text rows in
+/// `names`, as that code's `INSERT INTO names` wrote them) loads: each name is a reference that
+/// prints as its row's text, in the same order.
+#[test]
+fn names_written_as_text_load_as_references() {
+    let (_dir, store) = store();
+    let a = simple_image(&store, "a", &[]).unwrap();
+    let digest = format!("sha256:{}", "ab".repeat(32));
+    // In the order of their text, as the store lists them.
+    let rows = [
+        "docker.io/library/busybox:1.36".to_string(),
+        "localhost/one:latest".to_string(),
+        format!("localhost:5000/team/app@{digest}"),
+        "quay.io/x/y:v1".to_string(),
+    ];
+    let conn = berth_image_store::db::open(&store.root().join(berth_image_store::layout::DATABASE))
+        .unwrap();
+    for n in &rows {
+        conn.execute(
+            "INSERT INTO names (name, image_id) VALUES (?1, ?2)",
+            rusqlite::params![n, a.id.to_string()],
+        )
+        .unwrap();
+    }
+    let a = store.lookup_image(a.id.as_ref()).unwrap();
+    assert_eq!(a.names, rows);
+    assert_eq!(a.name_texts(), rows);
+    assert_eq!(a.names[2].digest().map(ToString::to_string), Some(digest));
+    assert_eq!(a.names[0].repository(), "library/busybox");
+    assert_eq!(
+        serde_json::to_value(&a.names).unwrap(),
+        serde_json::json!(rows)
+    );
+    assert_eq!(store.lookup_image("busybox:1.36").unwrap().id, a.id);
+}

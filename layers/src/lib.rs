@@ -42,7 +42,8 @@
 //! - [`reference`]: [`reference::Reference`] and [`reference::ParsedReference`], the one
 //!   Docker reference parser (registry pulls and pushes, store names, signed identities):
 //!   normalisation (`docker.io/library/…`), short-name detection, tag and digest, one set of
-//!   limits (name ≤ 255, tag ≤ 128).
+//!   limits (name ≤ 255, tag ≤ 128). A `Reference` prints, serialises and compares with text
+//!   as its canonical form (`registry/repository[:tag][@digest]`).
 //! - [`name`]: the grammar of a repository path component (used by [`reference`]).
 //! - [`atomic_file`]: [`atomic_file::AtomicFile`] and [`atomic_file::write_atomically`], the
 //!   one way berth replaces a host file (auth.json, policy.json, bundles, caches, archives): a

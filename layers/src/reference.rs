@@ -210,7 +210,7 @@ impl Reference {
     /// normalised form).
     pub fn parse_canonical(input: &str) -> Result<Reference, ReferenceError> {
         let r = Reference::parse_normalized(input)?;
-        if r.to_string() != input {
+        if r != input {
             return Err(err(input, format!("not fully qualified (it means {r})")));
         }
         Ok(r)
@@ -340,6 +340,34 @@ impl fmt::Display for Reference {
             write!(f, "@{d}")?;
         }
         Ok(())
+    }
+}
+
+/// A reference serialises as its text (`registry/repository[:tag][@digest]`), as the store's
+/// names always printed.
+impl serde::Serialize for Reference {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// A reference equals a text when it prints as that text.
+impl PartialEq<str> for Reference {
+    fn eq(&self, other: &str) -> bool {
+        let mut printed = String::with_capacity(other.len());
+        fmt::write(&mut printed, format_args!("{self}")).is_ok() && printed == other
+    }
+}
+
+impl PartialEq<&str> for Reference {
+    fn eq(&self, other: &&str) -> bool {
+        *self == **other
+    }
+}
+
+impl PartialEq<String> for Reference {
+    fn eq(&self, other: &String) -> bool {
+        *self == *other.as_str()
     }
 }
 

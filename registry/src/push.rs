@@ -113,10 +113,9 @@ pub fn push(
 
 /// Repositories of `target`'s registry that the image is also named in: blobs can be mounted
 /// from them instead of uploaded.
-fn mount_candidates(names: &[String], target: &Reference) -> Vec<String> {
+fn mount_candidates(names: &[Reference], target: &Reference) -> Vec<String> {
     let mut out: Vec<String> = names
         .iter()
-        .filter_map(|n| crate::reference::parse_docker(n).ok())
         .filter(|r| r.registry() == target.registry() && r.repository() != target.repository())
         .map(|r| r.repository().to_string())
         .collect();

@@ -49,7 +49,7 @@ impl Engine<'_> {
             )));
         }
         let name = opts.name.as_deref().map(normalize_local).transpose()?;
-        let image = store.lookup_image(&c.image_id)?;
+        let image = store.lookup_image(c.image_id.as_ref().map_or("", |id| id.as_ref()))?;
         let manifest = store.image_manifest(&image)?;
         let mut config = store.image_config(&image)?;
         let snapshot = store.snapshot(&c.snapshot)?;

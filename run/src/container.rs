@@ -4,10 +4,17 @@
 //! the generated spec) and what it is doing (state, pids, exit code, times). The state is
 //! `created`, `running` or `exited`; a running record whose monitor and process are both gone
 //! is reported (and saved) as exited with no exit code, so `ps` stays true after a crash.
+//!
+//! The columns are text (the image id `sha256:…` or empty, the spec as pretty JSON, the
+//! options as JSON); [`Container`] holds them typed, read and written at this boundary only.
 
 use std::path::Path;
 
+use std::str::FromStr;
+
+use berth_layers::Digest;
 use chrono::{DateTime, Utc};
+use oci_spec::runtime::Spec;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
@@ -47,14 +54,17 @@ impl State {
 pub struct Container {
     pub id: String,
     pub name: String,
-    pub image_id: String,
+    /// The image's id (the digest of its config); `None` for a `--rootfs` container. Shown
+    /// (and stored) as `sha256:…`, or as an empty string when there is none.
+    #[serde(serialize_with = "image_id_text")]
+    pub image_id: Option<Digest>,
     pub image_name: String,
     pub snapshot: String,
     pub command: Vec<String>,
     pub options: RunOptions,
-    /// The runtime spec (`config.json`) as JSON.
+    /// The runtime spec (`config.json`), stored as its JSON text.
     #[serde(skip)]
-    pub spec: String,
+    pub spec: Spec,
     pub runtime: String,
     pub auto_remove: bool,
     pub labels: Vec<(String, String)>,
@@ -72,10 +82,26 @@ pub struct Container {
     pub finished: Option<DateTime<Utc>>,
 }
 
+/// An image id as the record has it: `sha256:…`, or empty.
+fn image_id_text<S: serde::Serializer>(
+    id: &Option<Digest>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match id {
+        Some(d) => s.collect_str(d),
+        None => s.serialize_str(""),
+    }
+}
+
 impl Container {
     /// The first 12 characters of the id.
     pub fn short_id(&self) -> &str {
         &self.id[..self.id.len().min(12)]
+    }
+
+    /// The image id's hex (without `sha256:`), or empty for a `--rootfs` container.
+    pub fn image_id_hex(&self) -> &str {
+        self.image_id.as_ref().map_or("", |d| d.digest())
     }
 }
 
@@ -83,11 +109,11 @@ impl Container {
 pub struct NewContainer<'a> {
     pub id: &'a str,
     pub name: &'a str,
-    pub image_id: &'a str,
+    pub image_id: Option<&'a Digest>,
     pub image_name: &'a str,
     pub command: &'a [String],
     pub options: &'a RunOptions,
-    pub spec: &'a str,
+    pub spec: &'a Spec,
     pub runtime: &'a str,
     pub auto_remove: bool,
     pub labels: &'a [(String, String)],
@@ -108,21 +134,27 @@ fn now() -> String {
 }
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Container> {
-    let json_err = |i: usize, e: serde_json::Error| {
-        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+    let conversion = |i: usize, e: Box<dyn std::error::Error + Send + Sync>| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e)
     };
+    let json_err = |i: usize, e: serde_json::Error| conversion(i, Box::new(e));
     let command: String = r.get("command")?;
     let options: String = r.get("options")?;
     let labels: String = r.get("labels")?;
+    let image_id: String = r.get("image_id")?;
+    let spec: String = r.get("spec")?;
     Ok(Container {
         id: r.get("id")?,
         name: r.get("name")?,
-        image_id: r.get("image_id")?,
+        image_id: match image_id.as_str() {
+            "" => None,
+            id => Some(Digest::from_str(id).map_err(|e| conversion(2, Box::new(e)))?),
+        },
         image_name: r.get("image_name")?,
         snapshot: r.get("snapshot")?,
         command: serde_json::from_str(&command).map_err(|e| json_err(5, e))?,
         options: serde_json::from_str(&options).map_err(|e| json_err(6, e))?,
-        spec: r.get("spec")?,
+        spec: serde_json::from_str(&spec).map_err(|e| json_err(7, e))?,
         runtime: r.get("runtime")?,
         auto_remove: r.get("auto_remove")?,
         labels: serde_json::from_str(&labels).map_err(|e| json_err(10, e))?,
@@ -156,6 +188,10 @@ impl Records {
                 id: other.id,
             });
         }
+        // Pretty, as `config.json` is written.
+        let spec =
+            serde_json::to_string_pretty(c.spec).map_err(|e| RunError::Spec(e.to_string()))?;
+        let image_id = c.image_id.map(ToString::to_string).unwrap_or_default();
         let res = self.conn.execute(
             "INSERT INTO containers (id, name, image_id, image_name, snapshot, command, options,
                  spec, runtime, auto_remove, labels, created, state)
@@ -163,11 +199,11 @@ impl Records {
             params![
                 c.id,
                 c.name,
-                c.image_id,
+                image_id,
                 c.image_name,
                 to_json(c.command),
                 to_json(c.options),
-                c.spec,
+                spec,
                 c.runtime,
                 c.auto_remove,
                 to_json(c.labels),
@@ -337,15 +373,20 @@ mod tests {
     use super::*;
     use crate::process::alive;
 
+    static IMAGE: std::sync::LazyLock<Digest> = std::sync::LazyLock::new(|| {
+        Digest::from_str(&format!("sha256:{}", "0".repeat(64))).unwrap()
+    });
+    static SPEC: std::sync::LazyLock<Spec> = std::sync::LazyLock::new(Spec::default);
+
     fn new<'a>(id: &'a str, name: &'a str, opts: &'a RunOptions) -> NewContainer<'a> {
         NewContainer {
             id,
             name,
-            image_id: "sha256:00",
+            image_id: Some(&IMAGE),
             image_name: "busybox",
             command: &[],
             options: opts,
-            spec: "{}",
+            spec: &SPEC,
             runtime: "runc",
             auto_remove: false,
             labels: &[],
@@ -373,5 +414,64 @@ mod tests {
         assert_eq!((c.state, c.exit_code), (State::Exited, Some(3)));
         r.delete("abc123").unwrap();
         assert!(matches!(r.get("one"), Err(RunError::NoSuchContainer(_))));
+    }
+
+    /// `RunOptions` as the first records held them.
+    const OLD_OPTIONS: &str = r#"{"entrypoint":null,"command":["sh"],"env":[],"workdir":null,
+        "user":null,"hostname":null,"terminal":false,"cap_add":[],"cap_drop":[],
+        "privileged":false,"no_new_privileges":false,"volumes":["/a:/b:ro"],"tmpfs":[],
+        "network":"None","read_only":false,"annotations":[]}"#;
+
+    /// A record as the code before typed records wrote it (ids, spec and options as text)
+    /// loads typed, and is written back the same.
+    #[test]
+    fn records_written_as_text_load() {
+        let d = tempfile::tempdir().unwrap();
+        let r = Records::open(d.path()).unwrap();
+        let spec = serde_json::to_string_pretty(&Spec::default()).unwrap();
+        for (id, image_id) in [("a1", IMAGE.to_string()), ("b2", String::new())] {
+            r.conn
+                .execute(
+                    "INSERT INTO containers (id, name, image_id, image_name, snapshot, command,
+                         options, spec, runtime, auto_remove, labels, created, state)
+                     VALUES (?1, ?1, ?2, 'busybox', ?1, '[\"sh\"]', ?3, ?4, 'runc', 0, '[]',
+                         '2026-01-01T00:00:00Z', 'created')",
+                    params![id, image_id, OLD_OPTIONS, spec],
+                )
+                .unwrap();
+        }
+        let a = r.get("a1").unwrap();
+        assert_eq!(a.image_id.as_ref(), Some(&*IMAGE));
+        assert_eq!(a.image_id_hex(), "0".repeat(64));
+        assert_eq!(a.spec, Spec::default());
+        assert_eq!(a.options.volumes[0].to_string(), "/a:/b:ro");
+        let b = r.get("b2").unwrap();
+        assert_eq!((b.image_id.as_ref(), b.image_id_hex()), (None, ""));
+        assert_eq!(serde_json::to_value(&b).unwrap()["image_id"], "");
+        assert_eq!(
+            serde_json::to_value(&a).unwrap()["image_id"],
+            IMAGE.to_string()
+        );
+        // Written back: the same column contents (the spec's pretty JSON text; its capability
+        // sets have no order of their own).
+        r.insert(&NewContainer {
+            options: &a.options,
+            ..new("c3", "c3", &a.options)
+        })
+        .unwrap();
+        let (image_id, text): (String, String) = r
+            .conn
+            .query_row(
+                "SELECT image_id, spec FROM containers WHERE id = 'c3'",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(image_id, IMAGE.to_string());
+        assert!(text.starts_with("{\n  \"ociVersion\""), "{text}");
+        assert_eq!(
+            serde_json::from_str::<Spec>(&text).unwrap(),
+            Spec::default()
+        );
     }
 }

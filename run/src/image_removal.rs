@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use berth_image_store::images::RemoveOutcome;
+use berth_layers::Digest;
 
 use crate::container::Container;
 use crate::engine::Engine;
@@ -12,11 +13,11 @@ use crate::error::Result;
 
 impl Engine<'_> {
     /// The containers made from image `image_id` (`sha256:…`).
-    pub fn image_users(&self, image_id: &str) -> Result<Vec<Container>> {
+    pub fn image_users(&self, image_id: &Digest) -> Result<Vec<Container>> {
         Ok(self
             .list()?
             .into_iter()
-            .filter(|c| c.image_id == image_id)
+            .filter(|c| c.image_id.as_ref() == Some(image_id))
             .collect())
     }
 
@@ -34,7 +35,7 @@ impl Engine<'_> {
         let mut removed = Vec::new();
         if force {
             if let Some(image) = self.store().image_to_delete(name_or_id)? {
-                for c in self.image_users(image.id.as_ref())? {
+                for c in self.image_users(&image.id)? {
                     // A `--rm` container's monitor removes it as it stops.
                     if let Some(stopped) = self.stop(&c, stop_timeout)? {
                         self.remove(&stopped, true)?;

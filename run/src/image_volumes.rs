@@ -13,8 +13,9 @@ use crate::cp::extract::{ExtractOptions, Owner};
 use crate::cp::xattrs::XattrPolicy;
 use crate::cp::{transfer, CpPath, Dest, Source};
 use crate::error::{Result, RunError};
+use crate::options::VolumeSpec;
 use crate::options::{ImageVolumeMode, RunOptions};
-use crate::volumes::{is_anonymous, split_volume, Volumes};
+use crate::volumes::Volumes;
 
 /// A container path, cleaned (`/a/./b/` → `/a/b`).
 fn clean(p: &str) -> PathBuf {
@@ -35,11 +36,7 @@ fn clean(p: &str) -> PathBuf {
 fn user_destinations(opts: &RunOptions) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for v in &opts.volumes {
-        let dst = match split_volume(v) {
-            Some((_, rest)) if !is_anonymous(v) => rest.split(':').next().unwrap_or(rest),
-            _ => v.split(':').next().unwrap_or(v),
-        };
-        out.push(clean(dst));
+        out.push(clean(&v.destination));
     }
     for t in &opts.tmpfs {
         out.push(clean(t.split(':').next().unwrap_or(t)));
@@ -82,7 +79,7 @@ pub(crate) fn add_image_volumes(
         opts.named_volumes.push(vol.name.clone());
         opts.anonymous_volumes.push(vol.name.clone());
         opts.volumes
-            .push(format!("{}:{shown}", vol.mountpoint.display()));
+            .push(VolumeSpec::bind(vol.mountpoint.clone(), &shown)?);
         copy_up(rootfs, &shown, &vol.mountpoint)?;
     }
     Ok(())
@@ -126,9 +123,9 @@ mod tests {
     fn user_mounts_win_over_image_volumes() {
         let o = RunOptions {
             volumes: vec![
-                "/srv:/data/".into(),
-                "/anon:ro".into(),
-                "named:/n:ro".into(),
+                "/srv:/data/".parse().unwrap(),
+                "/anon:ro".parse().unwrap(),
+                "named:/n:ro".parse().unwrap(),
             ],
             tmpfs: vec!["/t:size=1m".into()],
             ..RunOptions::default()

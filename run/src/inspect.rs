@@ -13,7 +13,8 @@ use serde_json::Value;
 use crate::container::{Container, State};
 use crate::engine::Engine;
 use crate::error::{Result, RunError};
-use crate::volumes::{is_named, split_volume, Volume, Volumes};
+use crate::options::{VolumeSource, VolumeSpec};
+use crate::volumes::{Volume, Volumes};
 
 /// `--type`: which kinds of object a name may be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -245,27 +246,19 @@ const STOP_TIMEOUT: u32 = 10;
 
 /// The inspect record of container `c`.
 pub fn inspect(engine: &Engine<'_>, c: &Container) -> Result<ContainerInspect> {
-    let spec: Value = serde_json::from_str(&c.spec).unwrap_or(Value::Null);
+    let spec = &c.spec;
     let store = engine.store();
     let mountpoint = store
         .snapshot(&c.snapshot)
         .ok()
         .map(|s| s.mountpoint.display().to_string());
     let opts = &c.options;
-    let process = &spec["process"];
-    let strings = |v: &Value| -> Vec<String> {
-        v.as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|s| s.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let image_config = store
-        .lookup_image(&c.image_id)
-        .and_then(|img| store.image_config(&img))
-        .ok()
+    let process = spec.process().as_ref();
+    let image_config = c
+        .image_id
+        .as_ref()
+        .and_then(|id| store.lookup_image(id.as_ref()).ok())
+        .and_then(|img| store.image_config(&img).ok())
         .and_then(|cfg| cfg.config().clone());
     let entrypoint = match &opts.entrypoint {
         Some(e) => e.clone(),
@@ -289,7 +282,7 @@ pub fn inspect(engine: &Engine<'_>, c: &Container) -> Result<ContainerInspect> {
         t.map(|t| t.to_rfc3339())
             .unwrap_or_else(|| ZERO_TIME.to_string())
     };
-    let binds = binds(engine, opts, &spec)?;
+    let binds = binds(engine, opts, spec)?;
     let network_mode = opts.network.inspect_mode();
     Ok(ContainerInspect {
         id: c.id.clone(),
@@ -297,7 +290,7 @@ pub fn inspect(engine: &Engine<'_>, c: &Container) -> Result<ContainerInspect> {
         path: c.command.first().cloned().unwrap_or_default(),
         args: c.command.iter().skip(1).cloned().collect(),
         state: StateInspect {
-            oci_version: spec["ociVersion"].as_str().unwrap_or_default().to_string(),
+            oci_version: spec.version().clone(),
             status: c.state.as_str().to_string(),
             running: c.state == State::Running,
             paused: false,
@@ -312,7 +305,11 @@ pub fn inspect(engine: &Engine<'_>, c: &Container) -> Result<ContainerInspect> {
             finished_at: time(c.finished),
             health: Health::default(),
         },
-        image: c.image_id.clone(),
+        image: c
+            .image_id
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
         image_name: c.image_name.clone(),
         rootfs: opts
             .rootfs
@@ -331,7 +328,7 @@ pub fn inspect(engine: &Engine<'_>, c: &Container) -> Result<ContainerInspect> {
         mounts: binds.iter().map(mount_inspect).collect(),
         network_settings: NetworkSettings::default(),
         config: ConfigInspect {
-            hostname: spec["hostname"].as_str().unwrap_or_default().to_string(),
+            hostname: spec.hostname().clone().unwrap_or_default(),
             domainname: String::new(),
             user,
             attach_stdin: false,
@@ -340,11 +337,11 @@ pub fn inspect(engine: &Engine<'_>, c: &Container) -> Result<ContainerInspect> {
             tty: opts.terminal,
             open_stdin: false,
             stdin_once: false,
-            env: strings(&process["env"]),
+            env: process.and_then(|p| p.env().clone()).unwrap_or_default(),
             cmd,
             image: c.image_name.clone(),
             volumes: None,
-            working_dir: process["cwd"].as_str().unwrap_or("/").to_string(),
+            working_dir: process.map_or("/".to_string(), |p| p.cwd().display().to_string()),
             entrypoint: entrypoint.join(" "),
             on_build: None,
             labels: (!labels.is_empty()).then_some(labels),
@@ -378,8 +375,22 @@ pub fn inspect(engine: &Engine<'_>, c: &Container) -> Result<ContainerInspect> {
             pids_limit: opts.pids_limit.unwrap_or(0),
         },
         options: opts.clone(),
-        spec,
+        spec: spec_value(spec),
     })
+}
+
+/// The spec as inspect shows it. Its capability sets have no order of their own (a set in
+/// `oci_spec`): they are shown sorted, so that two inspections print the same.
+fn spec_value(spec: &oci_spec::runtime::Spec) -> Value {
+    let mut v = serde_json::to_value(spec).unwrap_or(Value::Null);
+    if let Some(Value::Object(caps)) = v.pointer_mut("/process/capabilities") {
+        for set in caps.values_mut() {
+            if let Value::Array(names) = set {
+                names.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+            }
+        }
+    }
+    v
 }
 
 fn security_opt(opts: &crate::options::RunOptions) -> Vec<String> {
@@ -397,7 +408,7 @@ fn security_opt(opts: &crate::options::RunOptions) -> Vec<String> {
 /// volume it is (when its source is the directory of one of the container's named volumes),
 /// read-only or not, its propagation and its other options (`rbind` last, as Podman).
 struct Bind<'a> {
-    source: &'a str,
+    source: String,
     dest: &'a str,
     volume: Option<String>,
     read_only: bool,
@@ -412,36 +423,29 @@ const PROPAGATIONS: &[&str] = &[
 fn parse_bind<'a>(
     volumes: Option<&Volumes>,
     opts: &crate::options::RunOptions,
-    spec: &Value,
-    v: &'a str,
+    spec: &oci_spec::runtime::Spec,
+    v: &'a VolumeSpec,
 ) -> Bind<'a> {
-    let (source, rest) = split_volume(v).unwrap_or(("", v));
-    let (dest, given) = rest.split_once(':').unwrap_or((rest, ""));
+    // Every `-v` of a record is resolved to a host path.
+    let source = match &v.source {
+        VolumeSource::Host(p) => p.to_string_lossy().into_owned(),
+        VolumeSource::Named(_) | VolumeSource::Anonymous => String::new(),
+    };
+    let dest = v.destination.as_str();
     // The options the mount really has, else those the user gave.
-    let mounted: Vec<String> = spec["mounts"]
-        .as_array()
-        .and_then(|ms| ms.iter().find(|m| m["destination"] == dest))
-        .and_then(|m| m["options"].as_array())
-        .map(|o| {
-            o.iter()
-                .filter_map(|o| o.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_else(|| {
-            given
-                .split(',')
-                .filter(|o| !o.is_empty())
-                .map(str::to_string)
-                .collect()
-        });
+    let mounted: Vec<String> = spec
+        .mounts()
+        .as_ref()
+        .and_then(|ms| ms.iter().find(|m| m.destination().as_os_str() == dest))
+        .and_then(|m| m.options().clone())
+        .unwrap_or_else(|| v.options.iter().map(|o| o.as_str().to_string()).collect());
     let volume = volumes.and_then(|vols| {
         opts.named_volumes.iter().find_map(|n| {
-            let found = is_named(n)
-                && vols
-                    .find(n)
-                    .ok()
-                    .flatten()
-                    .is_some_and(|vol| vol.mountpoint.as_os_str() == source);
+            let found = vols
+                .find(n)
+                .ok()
+                .flatten()
+                .is_some_and(|vol| vol.mountpoint.as_os_str() == source.as_str());
             found.then(|| n.clone())
         })
     });
@@ -471,7 +475,7 @@ fn parse_bind<'a>(
 fn binds<'a>(
     engine: &Engine<'_>,
     opts: &'a crate::options::RunOptions,
-    spec: &Value,
+    spec: &oci_spec::runtime::Spec,
 ) -> Result<Vec<Bind<'a>>> {
     let vols = if opts.named_volumes.is_empty() {
         None
@@ -488,7 +492,7 @@ fn binds<'a>(
 /// A `-v` entry as Podman's `HostConfig.Binds` shows it: a named volume by its name, then
 /// `rw|ro,PROPAGATION,OPTIONS…`.
 fn bind_text(b: &Bind<'_>) -> String {
-    let source = b.volume.as_deref().unwrap_or(b.source);
+    let source = b.volume.as_deref().unwrap_or(&b.source);
     let mut mode = vec![
         if b.read_only { "ro" } else { "rw" }.to_string(),
         b.propagation.clone(),
@@ -503,7 +507,7 @@ fn mount_inspect(b: &Bind<'_>) -> MountInspect {
         r#type: if b.volume.is_some() { "volume" } else { "bind" }.to_string(),
         driver: if b.volume.is_some() { "local" } else { "" }.to_string(),
         name: b.volume.clone().unwrap_or_default(),
-        source: b.source.to_string(),
+        source: b.source.clone(),
         destination: b.dest.to_string(),
         mode: String::new(),
         options: b.options.clone(),
@@ -536,5 +540,29 @@ impl From<&Volume> for VolumeInspect {
             scope: "local".to_string(),
             options: BTreeMap::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The capability sets print sorted, whatever order the set holds them in.
+    #[test]
+    fn spec_capabilities_print_sorted() {
+        let spec = oci_spec::runtime::Spec::default();
+        let v = spec_value(&spec);
+        let bounding: Vec<&str> = v["process"]["capabilities"]["bounding"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        assert_eq!(
+            bounding,
+            ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
+        );
+        assert_eq!(v, spec_value(&spec.clone()));
+        assert_eq!(v["ociVersion"], spec.version().as_str());
     }
 }

@@ -18,10 +18,13 @@
 //!   `runtime/failure.rs` turns it into a kind there, once.
 //! - [`process`]: pid liveness (`alive`, `proc_start_time`: a reused pid is never taken for
 //!   the process it replaced) and executables found on the host (`find_binary`).
+//! - [`names`]: container ids and names (`check_name`, which volume names follow too).
 //! - [`options`]: [`options::RunOptions`] (what the user asked for beyond the image config,
 //!   stored as JSON in each record), `--network`, `--image-volume`, `--security-opt`,
-//!   sizes, `-e`/`--env-file`, `KEY=VALUE` flags and `--entrypoint`, parsed once.
-//! - [`names`], [`signals`] (names and numbers, and a supervisor's signal forwarding),
+//!   sizes, `-e`/`--env-file`, `KEY=VALUE` flags, `--entrypoint` and `-v`
+//!   ([`options::VolumeSpec`]: host path, named or anonymous volume, typed options; kept in
+//!   Podman's string syntax in the record), parsed once.
+//! - [`signals`] (names and numbers, and a supervisor's signal forwarding),
 //!   [`bundle`] (a bundle's directory, 0700, and files, 0600 from creation; the run root itself
 //!   is made 0700 by [`engine::Engine::new`]), [`console`] (`-t` pseudo-terminals: console
 //!   socket, raw mode, resize), [`detach`] (`--detach-keys`: Podman's syntax, the matcher),
@@ -38,7 +41,9 @@
 //!   [`spec::cgroup`];
 //!   capabilities from [`caps`], the default syscall filter from [`seccomp`], users from
 //!   [`user`].
-//! - [`container::Container`] and [`container::Records`] (the `containers` table);
+//! - [`container::Container`] and [`container::Records`] (the `containers` table): a record
+//!   holds typed values (the image id a `Digest`, the spec an `oci_spec::runtime::Spec`, the
+//!   options a `RunOptions`), stored as the text columns they always were;
 //!   [`volumes::Volumes`]: named and anonymous volumes (`-v NAME:/path`, `-v /path`).
 //! - [`runtime`]: the [`runtime::OciRuntime`] trait and its two backends,
 //!   [`runtime::EmbeddedRuntime`] (berth's own, in-process where it can be) and

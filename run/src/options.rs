@@ -1,7 +1,7 @@
 //! The options model: what the user asked for beyond the image config ([`RunOptions`]), and
 //! the parsers from Podman's CLI syntax into it (`--image-volume`, `--security-opt`,
-//! `--memory`, `-e`/`--env-file`, `--annotation`/`--label`, `--entrypoint`; the network
-//! flags, `--network`, `-p`, `--dns*`, `--add-host`, …, in [`network`]). Every front end builds a [`RunOptions`] through these, once; the spec
+//! `--memory`, `-e`/`--env-file`, `--annotation`/`--label`, `--entrypoint`; `-v` in
+//! [`volume`]; the network flags, `--network`, `-p`, `--dns*`, `--add-host`, …, in [`network`]). Every front end builds a [`RunOptions`] through these, once; the spec
 //! generator and the engine only read it.
 //!
 //! A container record keeps its options as JSON (`containers.options` in `berth.db`): fields
@@ -14,10 +14,12 @@ use crate::error::{Result, RunError};
 use crate::exploded::ExplodedRootfs;
 
 pub mod network;
+pub mod volume;
 
 pub use network::{
     parse_mac, HostEntry, Network, NetworkAttachment, NetworkFlags, PORTS_DISCARDED,
 };
+pub use volume::{VolumeOption, VolumeSource, VolumeSpec};
 
 /// What the user asked for, beyond the image config.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
@@ -45,8 +47,9 @@ pub struct RunOptions {
     pub privileged: bool,
     /// `--security-opt no-new-privileges`.
     pub no_new_privileges: bool,
-    /// `-v host:ctr[:ro|rw]`.
-    pub volumes: Vec<String>,
+    /// `-v`, parsed ([`VolumeSpec`]); stored in Podman's string syntax. Named and anonymous
+    /// volumes are resolved to their directories when the container is created.
+    pub volumes: Vec<VolumeSpec>,
     /// `--tmpfs ctr[:options]`.
     pub tmpfs: Vec<String>,
     /// `--network`.
@@ -320,6 +323,7 @@ mod tests {
         .unwrap();
         assert_eq!(o.network, Network::None);
         assert_eq!(o.image_volume, ImageVolumeMode::Bind);
-        assert_eq!(o.volumes, ["/a:/b:ro"]);
+        assert_eq!(o.volumes, ["/a:/b:ro".parse::<VolumeSpec>().unwrap()]);
+        assert_eq!(o.volumes[0].to_string(), "/a:/b:ro");
     }
 }

@@ -12,7 +12,6 @@ use serde_json::Value;
 
 use crate::container::{Container, State};
 use crate::stats::human_age;
-use crate::volumes::is_anonymous;
 
 /// Go's zero time as a Unix time, which Podman shows for a start or exit that never was.
 const GO_ZERO_UNIX: i64 = -62_135_596_800;
@@ -76,7 +75,7 @@ impl ContainerSummary {
             exit_code: c.exit_code.unwrap_or(0),
             id: c.id.clone(),
             image: c.image_name.clone(),
-            image_id: c.image_id.trim_start_matches("sha256:").to_string(),
+            image_id: c.image_id_hex().to_string(),
             is_infra: false,
             labels: (!c.labels.is_empty()).then(|| c.labels.iter().cloned().collect()),
             mounts: mounts(c),
@@ -121,20 +120,12 @@ fn status(c: &Container) -> String {
     }
 }
 
-/// The container paths of the user's `-v` volumes: `SRC:DEST[:OPTIONS]` gives `DEST`, an
-/// anonymous `DEST[:OPTIONS]` gives `DEST`.
+/// The container paths of the user's `-v` volumes.
 fn mounts(c: &Container) -> Vec<String> {
     c.options
         .volumes
         .iter()
-        .map(|v| {
-            let rest = if is_anonymous(v) {
-                v.as_str()
-            } else {
-                v.split_once(':').map_or(v.as_str(), |(_, rest)| rest)
-            };
-            rest.split(':').next().unwrap_or(rest).to_string()
-        })
+        .map(|v| v.destination.clone())
         .collect()
 }
 
@@ -192,7 +183,10 @@ mod tests {
         );
         assert_eq!(value["Created"], 1_796_663_567);
         assert_eq!(value["StartedAt"], GO_ZERO_UNIX);
-        assert_eq!(value["ImageID"], "ab");
+        assert_eq!(
+            value["ImageID"],
+            "abababababababababababababababababababababababababababababababab"
+        );
         assert_eq!(value["Labels"], Value::Null);
         assert_eq!(value["Status"], "Created");
         assert_eq!(value["State"], "created");

@@ -11,21 +11,25 @@ use crate::options::RunOptions;
 pub fn container(state: State) -> Container {
     let options = RunOptions {
         volumes: ["/host:/data:ro", "/anon", "named:/n:ro", "/cache:z"]
-            .map(String::from)
+            .map(|v| v.parse().expect("a valid -v"))
             .to_vec(),
         ..Default::default()
     };
     Container {
         id: "0123456789abcdef".into(),
         name: "web".into(),
-        image_id: "sha256:ab".into(),
+        image_id: Some(
+            "sha256:abababababababababababababababababababababababababababababababab"
+                .parse()
+                .expect("a digest"),
+        ),
         image_name: "localhost/bb:1".into(),
         snapshot: String::new(),
         command: ["echo", "hello", "world", "this", "is", "long"]
             .map(String::from)
             .to_vec(),
         options,
-        spec: String::new(),
+        spec: Default::default(),
         runtime: String::new(),
         auto_remove: false,
         labels: Vec::new(),

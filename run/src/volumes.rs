@@ -141,25 +141,6 @@ impl Volumes {
     }
 }
 
-/// Split a `-v` value into its source and the rest (`/ctr[:opts]`).
-pub fn split_volume(v: &str) -> Option<(&str, &str)> {
-    v.split_once(':')
-}
-
-/// Whether a `-v` value is an anonymous volume: a container path alone, with options or not
-/// (`/data`, `/data:ro`), as Podman's `-v /data`.
-pub fn is_anonymous(v: &str) -> bool {
-    match v.split_once(':') {
-        None => true,
-        Some((_, rest)) => !rest.starts_with('/') && !rest.contains(':'),
-    }
-}
-
-/// Whether a `-v` source names a volume (not a host path).
-pub fn is_named(source: &str) -> bool {
-    !source.starts_with('/') && !source.starts_with('.')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,8 +161,5 @@ mod tests {
         v.remove("data", &[]).unwrap();
         assert!(!a.mountpoint.exists());
         assert!(v.get("data").is_err());
-        assert!(is_named("data") && !is_named("/srv") && !is_named("./x"));
-        assert!(is_anonymous("/data") && is_anonymous("/data:ro"));
-        assert!(!is_anonymous("/srv:/data") && !is_anonymous("/srv:/data:ro"));
     }
 }

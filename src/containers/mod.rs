@@ -293,8 +293,7 @@ fn ensure_image(store: &berth_image_store::Store, args: &CreateArgs) -> Result<S
         Some(record) if args.image != name => record
             .names
             .first()
-            .cloned()
-            .unwrap_or_else(|| record.id.digest().to_string()),
+            .map_or_else(|| record.id.digest().to_string(), ToString::to_string),
         _ => name.to_string(),
     })
 }

@@ -208,7 +208,11 @@ impl CreateArgs {
             cap_drop: self.cap_drop.clone(),
             privileged: self.privileged,
             no_new_privileges: false,
-            volumes: self.volume.clone(),
+            volumes: self
+                .volume
+                .iter()
+                .map(|v| v.parse())
+                .collect::<Result<_, _>>()?,
             tmpfs: self.tmpfs.clone(),
             network: Network::Host,
             read_only: self.read_only,

@@ -52,7 +52,7 @@ pub fn list(ctx: &Context, args: ImagesArgs) -> Result<ExitCode> {
     let store = ctx.store()?;
     let mut images = store.list_images()?;
     if let Some(filter) = &args.image {
-        images.retain(|img| img.names.iter().any(|n| name_matches(n, filter)));
+        images.retain(|img| img.name_texts().iter().any(|n| name_matches(n, filter)));
     }
     // Podman's default order: newest first.
     images.sort_by_key(|img| std::cmp::Reverse(img.created));
@@ -123,8 +123,8 @@ fn rows(images: &[ImageRecord]) -> Vec<Row<'_>> {
                 tag: "<none>".into(),
             });
         }
-        for name in &image.names {
-            let (repo, tag) = split_repo_tag(name);
+        for name in image.name_texts() {
+            let (repo, tag) = split_repo_tag(&name);
             rows.push(Row {
                 image,
                 repository: repo.to_string(),
@@ -139,7 +139,7 @@ fn rows(images: &[ImageRecord]) -> Vec<Row<'_>> {
 fn containers_per_image(store: &Store) -> Result<HashMap<String, usize>> {
     let mut out = HashMap::new();
     for c in berth_run::container::Records::open(store.root())?.list()? {
-        let id = c.image_id.trim_start_matches("sha256:").to_string();
+        let id = c.image_id_hex().to_string();
         *out.entry(id).or_insert(0) += 1;
     }
     Ok(out)

@@ -126,7 +126,7 @@ impl SignedIdentity {
 }
 
 fn exact(intended: &Reference, signed: &Reference) -> bool {
-    !intended.is_name_only() && !signed.is_name_only() && intended.to_string() == signed.to_string()
+    !intended.is_name_only() && !signed.is_name_only() && intended == signed
 }
 
 fn repo_digest_or_exact(intended: &Reference, signed: &Reference) -> bool {
@@ -135,7 +135,7 @@ fn repo_digest_or_exact(intended: &Reference, signed: &Reference) -> bool {
     }
     if intended.tag().is_some() {
         // Includes a reference with both a tag and a digest.
-        intended.to_string() == signed.to_string()
+        intended == signed
     } else if intended.digest().is_some() {
         // The digest itself is checked against the signature's docker-manifest-digest.
         intended.name() == signed.name()

@@ -112,7 +112,13 @@ impl Builder<'_> {
             command: command.clone(),
             env,
             network,
-            volumes: mounts.volumes,
+            // The mounts above, in `-v` syntax, parsed once here.
+            volumes: mounts
+                .volumes
+                .iter()
+                .map(|v| v.parse())
+                .collect::<std::result::Result<_, berth_run::RunError>>()
+                .map_err(|e| self.fail(ins, e.to_string()))?,
             tmpfs: mounts.tmpfs,
             ..RunOptions::default()
         };

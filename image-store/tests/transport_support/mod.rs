@@ -171,7 +171,7 @@ pub fn all_names(store: &Store) -> Vec<String> {
         .list_images()
         .unwrap()
         .into_iter()
-        .flat_map(|i| i.names)
+        .flat_map(|i| i.name_texts())
         .collect();
     v.sort();
     v

@@ -94,7 +94,7 @@ impl<'a> Lists<'a> {
             ))));
         }
         if let Ok(img) = self.store.lookup_image(&normalized) {
-            if img.names.contains(&normalized) {
+            if img.names.iter().any(|n| *n == normalized) {
                 return Err(RegistryError::Store(StoreError::AlreadyExists(format!(
                     "{normalized} (the name of image {})",
                     img.short_id()

@@ -34,8 +34,7 @@ impl Engine<'_> {
     /// volumes are mounted in this process's private mount namespace, one copy at a time (else,
     /// without a private namespace, its snapshot alone on the shared mount point).
     pub fn copy_root(&self, c: &Container) -> Result<ContainerRoot> {
-        let spec: oci_spec::runtime::Spec =
-            serde_json::from_str(&c.spec).map_err(|e| RunError::Spec(e.to_string()))?;
+        let spec = &c.spec;
         let user = spec
             .process()
             .as_ref()
@@ -80,7 +79,7 @@ impl Engine<'_> {
             guards = berth_image_store::volatile::mount_all(&snap, c.auto_remove)?;
         }
         if private {
-            stopped::mount_binds(&snap.mountpoint, &spec)?;
+            stopped::mount_binds(&snap.mountpoint, spec)?;
             // The namespace ends with this process, and its mounts with it.
             guards.into_iter().for_each(|g| {
                 g.leak();

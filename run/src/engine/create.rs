@@ -120,28 +120,25 @@ impl Engine<'_> {
             .as_ref()
             .and_then(|p| p.args().clone())
             .unwrap_or_default();
-        let spec_json =
-            serde_json::to_string_pretty(&spec).map_err(|e| RunError::Spec(e.to_string()))?;
         let (image_id, image_name) = match (&image, &options.rootfs) {
             (Some(image), _) => (
-                image.id.to_string(),
+                Some(&image.id),
                 image
                     .names
                     .first()
-                    .cloned()
-                    .unwrap_or_else(|| image.short_id().to_string()),
+                    .map_or_else(|| image.short_id().to_string(), ToString::to_string),
             ),
-            (None, Some(r)) => (String::new(), r.path.display().to_string()),
-            (None, None) => (String::new(), String::new()),
+            (None, Some(r)) => (None, r.path.display().to_string()),
+            (None, None) => (None, String::new()),
         };
         let inserted = self.records.insert(&NewContainer {
             id: &id,
             name: &name,
-            image_id: &image_id,
+            image_id,
             image_name: &image_name,
             command: &command,
             options: &options,
-            spec: &spec_json,
+            spec: &spec,
             runtime: req.runtime.as_deref().unwrap_or(runtime.name()),
             auto_remove: req.auto_remove,
             labels: &req.labels,

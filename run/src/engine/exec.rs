@@ -7,7 +7,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use oci_spec::runtime::{Process, Spec};
+use oci_spec::runtime::Process;
 
 use crate::attach::TtySession;
 use crate::console::ConsoleSocket;
@@ -74,8 +74,7 @@ fn check_exec_cwd(pid: u32, cwd: &Path) -> Result<()> {
 
 impl Engine<'_> {
     fn exec_process(&self, c: &Container, req: &ExecRequest) -> Result<Process> {
-        let spec: Spec =
-            serde_json::from_str(&c.spec).map_err(|e| RunError::Spec(e.to_string()))?;
+        let spec = &c.spec;
         let mut process = spec
             .process()
             .clone()

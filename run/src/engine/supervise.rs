@@ -76,8 +76,7 @@ impl Engine<'_> {
         stdio: ContainerStdio,
     ) -> Result<(u32, Option<TtySession>)> {
         let rootfs = self.mount_rootfs(c)?;
-        let mut spec: oci_spec::runtime::Spec =
-            serde_json::from_str(&c.spec).map_err(|e| RunError::Spec(e.to_string()))?;
+        let mut spec = c.spec.clone();
         let dir = self.bundle_dir(&c.id);
         crate::bundle::create_dir(&dir)?;
         crate::spec::etc_files::write_and_mount(&dir, &mut spec, &c.options, &c.name, None)?;

@@ -47,13 +47,13 @@ impl Fixture {
 
 /// A `created` record named `name` with `options` and the default spec.
 fn record(engine: &Engine<'_>, id: &str, options: &RunOptions, auto_remove: bool) -> Container {
-    let spec = serde_json::to_string(&oci_spec::runtime::Spec::default()).unwrap();
+    let spec = oci_spec::runtime::Spec::default();
     engine
         .records()
         .insert(&NewContainer {
             id,
             name: &format!("name-{id}"),
-            image_id: "sha256:00",
+            image_id: None,
             image_name: "busybox",
             command: &[],
             options,

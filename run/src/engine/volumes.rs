@@ -2,9 +2,8 @@
 //! create, anonymous volumes removed with the container, and who uses a volume.
 
 use crate::error::Result;
-use crate::names::check_name;
-use crate::options::RunOptions;
-use crate::volumes::{is_anonymous, is_named, split_volume, Volumes};
+use crate::options::{RunOptions, VolumeSource};
+use crate::volumes::Volumes;
 
 use super::Engine;
 
@@ -14,31 +13,24 @@ impl Engine<'_> {
     pub(crate) fn resolve_volumes(&self, options: &mut RunOptions) -> Result<()> {
         let mut volumes = None;
         for v in options.volumes.iter_mut() {
-            if v.starts_with('/') && is_anonymous(v) {
-                if volumes.is_none() {
-                    volumes = Some(Volumes::open(self.store.root())?);
-                }
-                let vols = volumes.as_ref().expect("opened above");
-                let vol = vols.create(None)?;
-                options.named_volumes.push(vol.name.clone());
-                options.anonymous_volumes.push(vol.name.clone());
-                *v = format!("{}:{v}", vol.mountpoint.display());
-                continue;
-            }
-            let Some((source, rest)) = split_volume(v) else {
-                continue;
+            let anonymous = match &v.source {
+                VolumeSource::Host(_) => continue,
+                VolumeSource::Anonymous => true,
+                VolumeSource::Named(_) => false,
             };
-            if !is_named(source) {
-                continue;
-            }
-            check_name(source)?;
             if volumes.is_none() {
                 volumes = Some(Volumes::open(self.store.root())?);
             }
             let vols = volumes.as_ref().expect("opened above");
-            let vol = vols.get_or_create(source)?;
+            let vol = match &v.source {
+                VolumeSource::Named(name) => vols.get_or_create(name)?,
+                _ => vols.create(None)?,
+            };
             options.named_volumes.push(vol.name.clone());
-            *v = format!("{}:{rest}", vol.mountpoint.display());
+            if anonymous {
+                options.anonymous_volumes.push(vol.name.clone());
+            }
+            *v = v.with_host_source(vol.mountpoint.clone());
         }
         Ok(())
     }

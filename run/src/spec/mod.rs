@@ -420,7 +420,9 @@ mod tests {
         o.env = vec!["A=cli".into()];
         o.network = Network::None;
         o.read_only = true;
-        o.volumes = vec![format!("{}:/data:ro", root.path().display())];
+        o.volumes = vec![format!("{}:/data:ro", root.path().display())
+            .parse()
+            .unwrap()];
         o.tmpfs = vec!["/scratch:size=1m".into()];
         let input = SpecInput {
             id: "0123456789abcdef",
@@ -429,6 +431,10 @@ mod tests {
             host_hostname: true,
         };
         let spec = generate(&input, &o).unwrap();
+        // A container record keeps the spec as this text and reads it back typed.
+        let text = serde_json::to_string_pretty(&spec).unwrap();
+        let back: oci_spec::runtime::Spec = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, spec);
         let p = spec.process().as_ref().unwrap();
         assert_eq!(p.user().uid(), 65534);
         assert_eq!(p.cwd(), Path::new("/srv"));
@@ -472,7 +478,7 @@ mod tests {
         assert_eq!(res.memory().as_ref().unwrap().limit(), Some(64 << 20));
         assert_eq!(res.cpu().as_ref().unwrap().quota(), Some(50_000));
         assert_eq!(res.pids().as_ref().unwrap().limit(), 50);
-        assert!(volume_mount("named:/x").is_err());
-        assert!(volume_mount("/nonexistent-berth-path:/x").is_err());
+        assert!(volume_mount(&"named:/x".parse().unwrap()).is_err());
+        assert!(volume_mount(&"/nonexistent-berth-path:/x".parse().unwrap()).is_err());
     }
 }

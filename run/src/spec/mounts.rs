@@ -1,9 +1,11 @@
 //! The mounts of a runtime spec: Podman's defaults (`/proc`, a tmpfs `/dev`, `devpts`,
-//! `/dev/shm`, `mqueue`, a read-only `/sys`), `-v` bind mounts and `--tmpfs`.
+//! `/dev/shm`, `mqueue`, a read-only `/sys`), `-v` bind mounts (parsed once, in [`crate::options::volume`]) and `--tmpfs`.
 
 use oci_spec::runtime::{Mount, MountBuilder};
 
 use crate::error::{Result, RunError};
+pub(crate) use crate::options::volume::check_container_path;
+use crate::options::volume::{VolumeSource, VolumeSpec};
 use crate::options::RunOptions;
 
 /// One mount entry.
@@ -16,53 +18,22 @@ pub(crate) fn mount(dest: &str, typ: &str, source: &str, options: &[&str]) -> Re
         .build()?)
 }
 
-/// Refuse a container path that is not absolute, naming `what` it is.
-pub(crate) fn check_container_path(what: &str, p: &str) -> Result<()> {
-    if !p.starts_with('/') {
+/// The bind mount of a `-v` already resolved to a host path (named and anonymous volumes are
+/// resolved when the container is created); the host path must exist.
+pub fn volume_mount(v: &VolumeSpec) -> Result<Mount> {
+    let VolumeSource::Host(host) = &v.source else {
         return Err(RunError::Invalid(format!(
-            "{what} {p:?} must be an absolute path in the container"
+            "volume {:?}: not resolved to a host path",
+            v.to_string()
         )));
-    }
-    Ok(())
-}
-
-/// Parse a `-v host:ctr[:ro|rw]` into a bind mount; the host path must exist.
-pub fn volume_mount(v: &str) -> Result<Mount> {
-    let parts: Vec<&str> = v.split(':').collect();
-    let (host, ctr, opts) = match parts.as_slice() {
-        [h, c] => (*h, *c, ""),
-        [h, c, o] => (*h, *c, *o),
-        _ => {
-            return Err(RunError::Invalid(format!(
-                "invalid volume {v:?}: use HOST-DIR:CONTAINER-DIR[:ro|rw]"
-            )))
-        }
     };
-    if !host.starts_with('/') {
-        return Err(RunError::Invalid(format!(
-            "volume {v:?}: the source must be an absolute host path or a volume name"
-        )));
-    }
-    check_container_path("volume destination", ctr)?;
     std::fs::metadata(host).map_err(|e| RunError::io(host, e))?;
-    let mut options = vec!["rbind"];
-    let mut propagation = "rprivate";
-    for o in opts.split(',').filter(|o| !o.is_empty()) {
-        match o {
-            "ro" | "nosuid" | "nodev" | "noexec" | "suid" | "dev" | "exec" => options.push(o),
-            "rw" => {}
-            // SELinux relabelling: nothing to relabel without SELinux, as Podman.
-            "z" | "Z" => {}
-            "shared" | "rshared" | "slave" | "rslave" | "private" | "rprivate" => propagation = o,
-            other => {
-                return Err(RunError::Invalid(format!(
-                    "volume {v:?}: unknown option {other:?}: use ro, rw, [r]shared, [r]slave, [r]private, [no]suid, [no]dev or [no]exec"
-                )))
-            }
-        }
-    }
-    options.push(propagation);
-    mount(ctr, "bind", host, &options)
+    mount(
+        &v.destination,
+        "bind",
+        &host.to_string_lossy(),
+        &v.mount_options(),
+    )
 }
 
 /// Where `--read-only` (with `--read-only-tmpfs`, the default) mounts a writable tmpfs, as

@@ -239,14 +239,13 @@ fn unix_nanos(t: SystemTime) -> u64 {
         .unwrap_or(0)
 }
 
-/// The `linux.cgroupsPath` of a container's spec (JSON), if it has one.
-fn cgroups_path(spec: &str) -> Option<String> {
-    let v: serde_json::Value = serde_json::from_str(spec).ok()?;
-    v.get("linux")?
-        .get("cgroupsPath")?
-        .as_str()
-        .filter(|p| !p.is_empty())
-        .map(str::to_string)
+/// The `linux.cgroupsPath` of a container's spec, if it has one.
+fn cgroups_path(spec: &oci_spec::runtime::Spec) -> Option<&std::path::Path> {
+    spec.linux()
+        .as_ref()?
+        .cgroups_path()
+        .as_deref()
+        .filter(|p| !p.as_os_str().is_empty())
 }
 
 impl Engine<'_> {

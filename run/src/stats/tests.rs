@@ -268,11 +268,12 @@ lo:     100       1    0    0    0     0          0         0      100       1  
   eth0:    1372      10    0    0    0     0          0         0      516       5    0    0    0     0       0          0
 ";
     assert_eq!(net_dev(dev), (1372, 516));
+    let spec = |j: &str| serde_json::from_str::<oci_spec::runtime::Spec>(j).unwrap();
     assert_eq!(
-        cgroups_path(r#"{"linux":{"cgroupsPath":"/berth/x"}}"#),
-        Some("/berth/x".to_string())
+        cgroups_path(&spec(r#"{"linux":{"cgroupsPath":"/berth/x"}}"#)),
+        Some(std::path::Path::new("/berth/x"))
     );
-    assert_eq!(cgroups_path(r#"{"linux":{}}"#), None);
+    assert_eq!(cgroups_path(&spec(r#"{"linux":{}}"#)), None);
     assert_eq!(unescape(r"/a\040b"), "/a b");
 }
 
