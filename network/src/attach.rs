@@ -191,6 +191,38 @@ pub fn detach(dirs: &NetworkDirs, container_id: &str) -> Result<()> {
     }
 }
 
+/// The containers on network `name` now (an attachment record names it), by id: those of
+/// every store of this user, running or left by a crash.
+pub fn attached(dirs: &NetworkDirs, name: &str) -> Result<Vec<String>> {
+    let dir = dirs.run.join("attachments");
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(NetworkError::io(dir, e)),
+    };
+    let mut out = Vec::new();
+    for e in entries.flatten() {
+        let path = e.path();
+        let Some(id) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".json"))
+        else {
+            continue;
+        };
+        let Ok(bytes) = std::fs::read(&path) else {
+            continue;
+        };
+        if let Ok(r) = serde_json::from_slice::<Record>(&bytes) {
+            if r.options.networks.contains_key(name) {
+                out.push(id.to_string());
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
 fn write_record(dirs: &NetworkDirs, container_id: &str, record: &Record) -> Result<()> {
     let path = record_path(dirs, container_id);
     if let Some(dir) = path.parent() {

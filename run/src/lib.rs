@@ -60,8 +60,9 @@
 //!   [`engine::create`] ([`engine::CreateRequest`]), [`engine::lookup`] (get, list, records
 //!   made true), [`engine::start`] and [`engine::supervise`], [`engine::exec`]
 //!   ([`engine::ExecRequest`]), [`engine::stop`] (kill, stop, wait), [`engine::remove`],
-//!   [`engine::rootfs`] (mount, bundle, release), [`engine::volumes`], [`engine::copy`] (a
-//!   container's root opened for `cp`). Any runtime can be plugged in
+//!   [`engine::rootfs`] (mount, bundle, release), [`engine::network`] (networks resolved at
+//!   create, joined through berth-network at start, left at release), [`engine::volumes`],
+//!   [`engine::copy`] (a container's root opened for `cp`). Any runtime can be plugged in
 //!   ([`engine::Engine::with_runtime`]).
 //! - On top of the engine: [`ephemeral::run_ephemeral`] (a one-off container over a
 //!   snapshot its caller owns, the build's `RUN` steps, with no record), [`commit`] (a
@@ -70,6 +71,7 @@
 //!   PIDs and I/O from its cgroup, v1 or v2; and Podman's sizes and ages as text), [`inspect`]
 //!   (which object a name is, and a container's inspect record in Podman's shape),
 //!   [`summary`] (a container as `ps` lists it: STATUS text, the `ps --format json` record),
+//!   [`published`] (its ports and networks as `port`, `ps` and `inspect` show them),
 //!   [`image_removal`] (removing an image with
 //!   the containers made from it, `rmi -f`).
 
@@ -95,6 +97,7 @@ pub mod names;
 pub mod netns;
 pub mod options;
 pub mod process;
+pub mod published;
 pub mod reap;
 pub mod rootfs;
 pub mod rootless;

@@ -177,7 +177,7 @@ fn template_value(c: &Container, no_trunc: bool) -> Value {
         "Pid": c.pid.unwrap_or(0),
         "Pod": "",
         "PodName": "",
-        "Ports": "",
+        "Ports": berth_run::published::ps_ports(&c.options.ports),
         "Size": "",
         "StartedAt": unix_or_zero(c.started),
         "State": status,
@@ -238,7 +238,13 @@ impl JsonContainer {
             pid: c.pid.unwrap_or(0),
             pod: String::new(),
             pod_name: String::new(),
-            ports: None,
+            ports: (!c.options.ports.is_empty()).then(|| {
+                c.options
+                    .ports
+                    .iter()
+                    .filter_map(|p| serde_json::to_value(p).ok())
+                    .collect()
+            }),
             size: None,
             started_at: unix_or_zero(c.started),
             state: c.state.as_str().to_string(),
