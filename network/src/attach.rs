@@ -319,3 +319,50 @@ impl Drop for Undo<'_> {
         let _ = std::fs::remove_file(record_path(self.dirs, self.container_id));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(dirs: &NetworkDirs, id: &str, networks: &[&str]) {
+        let mut options = NetworkOptions {
+            container_id: id.into(),
+            container_name: id.into(),
+            networks: BTreeMap::new(),
+            network_info: BTreeMap::new(),
+            port_mappings: Vec::new(),
+        };
+        for n in networks {
+            options.networks.insert(
+                n.to_string(),
+                PerNetworkOptions {
+                    aliases: Vec::new(),
+                    interface_name: "eth0".into(),
+                    static_ips: Vec::new(),
+                    static_mac: None,
+                },
+            );
+        }
+        let r = Record {
+            netns_path: dirs.netns().join(id),
+            options,
+        };
+        write_record(dirs, id, &r).unwrap();
+    }
+
+    #[test]
+    fn attached_lists_the_containers_on_a_network_from_their_records() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dirs = NetworkDirs::under(tmp.path());
+        assert!(attached(&dirs, "web").unwrap().is_empty());
+        record(&dirs, "b2", &["web", "db"]);
+        record(&dirs, "a1", &["web"]);
+        record(&dirs, "c3", &["db"]);
+        std::fs::write(dirs.run.join("attachments/junk.json"), "{").unwrap();
+        assert_eq!(attached(&dirs, "web").unwrap(), ["a1", "b2"]);
+        assert_eq!(attached(&dirs, "db").unwrap(), ["b2", "c3"]);
+        // detach of one with no namespace left removes its record.
+        detach(&dirs, "a1").unwrap();
+        assert_eq!(attached(&dirs, "web").unwrap(), ["b2"]);
+    }
+}

@@ -107,6 +107,23 @@ fn exec_until(r: &RunEnv, c: &str, script: &str) -> String {
     }
 }
 
+/// A detached busybox sleeping on network `net`; its id.
+fn sleeper(r: &RunEnv, name: &str, net: &str) -> String {
+    r.ok(&[
+        "run",
+        "-d",
+        "--name",
+        name,
+        "--network",
+        net,
+        "busybox",
+        "sleep",
+        "300",
+    ])
+    .trim()
+    .to_string()
+}
+
 /// A detached busybox httpd serving `text` as /www/index.html, with `flags`.
 fn httpd(r: &RunEnv, name: &str, flags: &[&str], text: &str) -> String {
     let mut args = vec!["run", "-d", "--name", name];
@@ -215,20 +232,7 @@ fn containers_resolve_each_other_by_name_and_alias() {
         &["--network", &net.name, "--network-alias", "www"],
         "by-dns",
     );
-    let client = r
-        .ok(&[
-            "run",
-            "-d",
-            "--name",
-            "client",
-            "--network",
-            &net.name,
-            "busybox",
-            "sleep",
-            "300",
-        ])
-        .trim()
-        .to_string();
+    let client = sleeper(&r, "client", &net.name);
     // aardvark-dns answers once netavark has told it about both (polled: it may need a
     // moment after the setup).
     assert_eq!(
@@ -260,20 +264,7 @@ fn internal_network_has_no_way_out_but_its_members() {
     }
     let r = busybox();
     let net = TestNetwork::create(&r, "int", &["--internal"]);
-    let id = r
-        .ok(&[
-            "run",
-            "-d",
-            "--name",
-            "a",
-            "--network",
-            &net.name,
-            "busybox",
-            "sleep",
-            "300",
-        ])
-        .trim()
-        .to_string();
+    let id = sleeper(&r, "a", &net.name);
     let routes = r.ok(&["exec", "a", "ip", "route"]);
     assert!(!routes.contains("default"), "{routes}");
     assert!(routes.contains(net.subnet.as_str()), "{routes}");
@@ -412,20 +403,7 @@ fn the_default_network_as_root_and_network_rm_of_one_in_use() {
     r.ok(&["rm", "c"]);
     // A network in use is not removed without -f; with -f its containers go too.
     let net = TestNetwork::create(&r, "inuse", &[]);
-    let id = r
-        .ok(&[
-            "run",
-            "-d",
-            "--name",
-            "u",
-            "--network",
-            &net.name,
-            "busybox",
-            "sleep",
-            "300",
-        ])
-        .trim()
-        .to_string();
+    let id = sleeper(&r, "u", &net.name);
     let (code, _, err) = r.code(&["network", "rm", &net.name]);
     assert_eq!(code, Some(2), "{err}");
     assert_eq!(
