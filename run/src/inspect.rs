@@ -394,7 +394,7 @@ pub fn inspect(engine: &Engine<'_>, c: &Container) -> Result<ContainerInspect> {
         host_config: HostConfig {
             binds: binds.iter().map(bind_text).collect(),
             network_mode: network_mode.to_string(),
-            port_bindings: BTreeMap::new(),
+            port_bindings: crate::published::inspect_ports(&c.options.ports),
             restart_policy: RestartPolicy::default(),
             auto_remove: c.auto_remove,
             cap_add: opts.cap_add.clone(),

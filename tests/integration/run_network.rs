@@ -209,6 +209,11 @@ fn published_port_serves_the_host_and_port_lists_it() {
         port.to_string().as_str()
     );
     assert_eq!(ns["Ports"]["80/tcp"][0]["HostIp"], "127.0.0.1");
+    assert_eq!(v[0]["HostConfig"]["PortBindings"], ns["Ports"]);
+    assert_eq!(v[0]["HostConfig"]["NetworkMode"], "bridge");
+    assert_eq!(ns["Gateway"], ns["Networks"][&net.name]["Gateway"]);
+    assert_eq!(ns["IPAddress"], ip);
+    assert!(ns["SandboxKey"].as_str().unwrap().ends_with(&id), "{ns}");
     // The container's /etc/hosts names it at its address.
     let hosts = r.ok(&["exec", "web", "cat", "/etc/hosts"]);
     assert!(hosts.contains(&format!("{ip}\t")), "{hosts}");
@@ -422,5 +427,53 @@ fn the_default_network_as_root_and_network_rm_of_one_in_use() {
     );
     assert_eq!(r.ok(&["ps", "-aq"]), "");
     assert_no_network_leak(&id, &net.subnet, Some(&net.bridge));
+    drop(net);
+}
+
+#[test]
+fn container_and_ns_modes_join_another_namespace() {
+    if !wired() {
+        return;
+    }
+    let r = busybox();
+    let net = TestNetwork::create(&r, "join", &[]);
+    httpd(&r, "srv", &["--network", &net.name], "shared");
+    let v: Value = serde_json::from_str(&r.ok(&["inspect", "srv"])).unwrap();
+    let ip = v[0]["NetworkSettings"]["IPAddress"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let sandbox = v[0]["NetworkSettings"]["SandboxKey"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Its namespace, so its address and its server on 127.0.0.1.
+    for mode in ["container:srv".to_string(), format!("ns:{sandbox}")] {
+        let out = r.ok(&[
+            "run",
+            "--rm",
+            "--network",
+            &mode,
+            "busybox",
+            "sh",
+            "-c",
+            "ip -4 -o addr show eth0; for i in $(seq 100); do wget -qO- http://127.0.0.1/ && exit; sleep 0.1; done; exit 1",
+        ]);
+        assert!(out.contains(&format!(" inet {ip}/")), "{mode}: {out}");
+        assert!(out.ends_with("shared\n"), "{mode}: {out}");
+    }
+    // A container that does not run has no namespace to join.
+    r.ok(&["create", "--name", "idle", "busybox", "true"]);
+    let (code, _, err) = r.code(&[
+        "run",
+        "--rm",
+        "--network",
+        "container:idle",
+        "busybox",
+        "true",
+    ]);
+    assert_eq!(code, Some(125), "{err}");
+    assert!(err.contains("container idle is not running"), "{err}");
+    r.ok(&["rm", "-f", "-a"]);
     drop(net);
 }
