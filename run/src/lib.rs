@@ -21,6 +21,8 @@
 //! - [`options`]: [`options::RunOptions`] (what the user asked for beyond the image config,
 //!   stored as JSON in each record), `--network`, `--image-volume`, `--security-opt`,
 //!   sizes, `-e`/`--env-file`, `KEY=VALUE` flags and `--entrypoint`, parsed once.
+//! - [`published`]: a container's ports and networks (berth-network's mappings and
+//!   attachment) as `port`, `ps` and `inspect` show them.
 //! - [`names`], [`signals`] (names and numbers, and a supervisor's signal forwarding),
 //!   [`bundle`] (a bundle's directory, 0700, and files, 0600 from creation; the run root itself
 //!   is made 0700 by [`engine::Engine::new`]), [`console`] (`-t` pseudo-terminals: console
@@ -46,7 +48,8 @@
 //!   unit tests' recording fake is `runtime::fake`.
 //! - [`reap`]: one reaping mechanism per process: each supervising thread waits for its own
 //!   container's pid ([`reap::wait_child`]), a background thread reaps unclaimed orphans.
-//! - [`netns`]: a container's own network namespace (`--network none`; berth-network's `NetNs`), made with `lo` up
+//! - [`netns`]: a container's own network namespace (`--network none`; berth-network's `NetNs`;
+//!   bridge mode's is berth-network's attachment, joined by path), made with `lo` up
 //!   before the runtime joins it. [`rootfs`]: refuses a rootfs whose `/dev`, `/proc` or `/sys`
 //!   leads elsewhere, and resolves other mount destinations in-root
 //!   (`berth_layers::inroot`). [`workdir`]: the working directory made in-root before the
@@ -71,7 +74,6 @@
 //!   PIDs and I/O from its cgroup, v1 or v2; and Podman's sizes and ages as text), [`inspect`]
 //!   (which object a name is, and a container's inspect record in Podman's shape),
 //!   [`summary`] (a container as `ps` lists it: STATUS text, the `ps --format json` record),
-//!   [`published`] (its ports and networks as `port`, `ps` and `inspect` show them),
 //!   [`image_removal`] (removing an image with
 //!   the containers made from it, `rmi -f`).
 
