@@ -134,6 +134,8 @@ enum Command {
     Cp(Lazy<containers::cp::CpArgs>),
     /// Display the running processes of a container.
     Top(Lazy<containers::TopArgs>),
+    /// List a container's published ports.
+    Port(Lazy<containers::port::PortArgs>),
     /// Display a live stream of containers' resource usage (CPU, memory, I/O, PIDs).
     Stats(Lazy<containers::stats::StatsArgs>),
     /// Create a new image from a container's changes.
@@ -234,6 +236,7 @@ fn on_closed(command: &Command) -> OnClosed {
         | Command::Search(_)
         | Command::Cp(_)
         | Command::Top(_)
+        | Command::Port(_)
         | Command::Stats(_)
         | Command::Export(_)
         | Command::Ps(_)
@@ -306,6 +309,7 @@ fn run(ctx: &Context, command: Command) -> Result<ExitCode> {
         Command::Restart(a) => containers::restart(ctx, a.0),
         Command::Cp(a) => containers::cp::cp(ctx, a.0),
         Command::Top(a) => containers::top(ctx, a.0),
+        Command::Port(a) => containers::port::port(ctx, a.0),
         Command::Stats(a) => containers::stats::stats(ctx, a.0),
         Command::Commit(a) => containers::commit(ctx, a.0),
         Command::Export(a) => containers::export(ctx, a.0),

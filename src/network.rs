@@ -132,7 +132,7 @@ impl NetworkCommand {
     }
 }
 
-pub fn dispatch(_ctx: &Context, command: NetworkCommand) -> Result<ExitCode> {
+pub fn dispatch(ctx: &Context, command: NetworkCommand) -> Result<ExitCode> {
     // Networks are the user's, not the store's: `--root` does not choose them.
     let catalog = Catalog::open(NetworkDirs::for_current_user())?;
     match command {
@@ -155,7 +155,7 @@ pub fn dispatch(_ctx: &Context, command: NetworkCommand) -> Result<ExitCode> {
                 }
             }
         }
-        NetworkCommand::Rm(a) => return remove(&catalog, &a),
+        NetworkCommand::Rm(a) => return remove(ctx, &catalog, &a),
         NetworkCommand::Exists(a) => {
             return Ok(if catalog.exists(&a.network)? {
                 ExitCode::SUCCESS
@@ -173,10 +173,12 @@ pub fn dispatch(_ctx: &Context, command: NetworkCommand) -> Result<ExitCode> {
             if !a.force && !crate::prompt::confirm(warning)? {
                 return Ok(ExitCode::SUCCESS);
             }
-            // TODO(issue 15, stage 2): keep the networks a container uses, once containers
-            // join networks (none can yet, so every network but the default is unused).
+            let users = Users::open(ctx)?;
             for n in catalog.list()? {
-                if n.name != berth_network::DEFAULT_NETWORK && matches(&n, &filters) {
+                if n.name != berth_network::DEFAULT_NETWORK
+                    && matches(&n, &filters)
+                    && !users.any(&catalog, &n.name)?
+                {
                     catalog.remove(&n.name)?;
                     outln!("{}", n.name);
                 }
@@ -354,24 +356,86 @@ fn matches(n: &Network, filters: &[(String, String)]) -> bool {
 
 /// `network rm`: each network on its own, as Podman: the exit code is the worst failure's
 /// (1 no such network, 125 anything else).
-fn remove(catalog: &Catalog, a: &RmArgs) -> Result<ExitCode> {
-    // TODO(issue 15, stage 2): refuse a network a container uses (exit 2) unless `-f`,
-    // which then removes those containers; no container can join a network yet.
-    let _ = a.force;
+/// A network containers use is refused (exit 2) unless `-f`, which removes them first (as
+/// Podman: forced, volumes kept).
+fn remove(ctx: &Context, catalog: &Catalog, a: &RmArgs) -> Result<ExitCode> {
+    let users = Users::open(ctx)?;
     let mut code = 0u8;
     for name in &a.networks {
-        match catalog.remove(name) {
-            Ok(_) => outln!("{name}"),
+        let removed = (|| -> Result<(), anyhow::Error> {
+            let n = catalog.get(name)?;
+            if a.force {
+                users.remove_containers_on(&n.name)?;
+            }
+            if users.any(catalog, &n.name)? {
+                return Err(NetworkError::InUse(n.name).into());
+            }
+            catalog.remove(&n.name)?;
+            Ok(())
+        })();
+        match removed {
+            Ok(()) => outln!("{name}"),
             Err(e) => {
                 errln!("Error: {}", e.to_string().replace('\n', " "));
-                code = code.max(match e {
-                    NetworkError::NotFound(_) => 1,
+                code = code.max(match e.downcast_ref::<NetworkError>() {
+                    Some(NetworkError::NotFound(_)) => 1,
+                    Some(NetworkError::InUse(_)) => 2,
                     _ => 125,
                 });
             }
         }
     }
     Ok(ExitCode::from(code))
+}
+
+/// Who uses networks: as root, the containers of this store whose options name a network,
+/// and any container attached now (every store's); a plain user's containers join none.
+struct Users {
+    store: Option<berth_image_store::Store>,
+    runroot: std::path::PathBuf,
+}
+
+impl Users {
+    fn open(ctx: &Context) -> Result<Users> {
+        let root = berth_image_store::store::is_host_root();
+        Ok(Users {
+            store: if root { Some(ctx.store()?) } else { None },
+            runroot: crate::containers::runroot(ctx),
+        })
+    }
+
+    fn containers_on(&self, name: &str) -> Result<Vec<berth_run::Container>> {
+        let Some(store) = &self.store else {
+            return Ok(Vec::new());
+        };
+        let engine = berth_run::Engine::new(store, &self.runroot)?;
+        Ok(engine
+            .list()?
+            .into_iter()
+            .filter(|c| {
+                c.options
+                    .network
+                    .requests()
+                    .is_some_and(|r| r.iter().any(|r| r.network == name))
+            })
+            .collect())
+    }
+
+    fn any(&self, catalog: &Catalog, name: &str) -> Result<bool> {
+        Ok(!self.containers_on(name)?.is_empty()
+            || !berth_network::attached(catalog.dirs(), name)?.is_empty())
+    }
+
+    fn remove_containers_on(&self, name: &str) -> Result<()> {
+        let Some(store) = &self.store else {
+            return Ok(());
+        };
+        let engine = berth_run::Engine::new(store, &self.runroot)?;
+        for c in self.containers_on(name)? {
+            engine.remove_with(&c, true, false)?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -191,6 +191,38 @@ pub fn detach(dirs: &NetworkDirs, container_id: &str) -> Result<()> {
     }
 }
 
+/// The containers on network `name` now (an attachment record names it), by id: those of
+/// every store of this user, running or left by a crash.
+pub fn attached(dirs: &NetworkDirs, name: &str) -> Result<Vec<String>> {
+    let dir = dirs.run.join("attachments");
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(NetworkError::io(dir, e)),
+    };
+    let mut out = Vec::new();
+    for e in entries.flatten() {
+        let path = e.path();
+        let Some(id) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".json"))
+        else {
+            continue;
+        };
+        let Ok(bytes) = std::fs::read(&path) else {
+            continue;
+        };
+        if let Ok(r) = serde_json::from_slice::<Record>(&bytes) {
+            if r.options.networks.contains_key(name) {
+                out.push(id.to_string());
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
 fn write_record(dirs: &NetworkDirs, container_id: &str, record: &Record) -> Result<()> {
     let path = record_path(dirs, container_id);
     if let Some(dir) = path.parent() {
@@ -285,5 +317,52 @@ impl Drop for Undo<'_> {
             let _ = ipam.release(self.container_id, None);
         }
         let _ = std::fs::remove_file(record_path(self.dirs, self.container_id));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(dirs: &NetworkDirs, id: &str, networks: &[&str]) {
+        let mut options = NetworkOptions {
+            container_id: id.into(),
+            container_name: id.into(),
+            networks: BTreeMap::new(),
+            network_info: BTreeMap::new(),
+            port_mappings: Vec::new(),
+        };
+        for n in networks {
+            options.networks.insert(
+                n.to_string(),
+                PerNetworkOptions {
+                    aliases: Vec::new(),
+                    interface_name: "eth0".into(),
+                    static_ips: Vec::new(),
+                    static_mac: None,
+                },
+            );
+        }
+        let r = Record {
+            netns_path: dirs.netns().join(id),
+            options,
+        };
+        write_record(dirs, id, &r).unwrap();
+    }
+
+    #[test]
+    fn attached_lists_the_containers_on_a_network_from_their_records() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dirs = NetworkDirs::under(tmp.path());
+        assert!(attached(&dirs, "web").unwrap().is_empty());
+        record(&dirs, "b2", &["web", "db"]);
+        record(&dirs, "a1", &["web"]);
+        record(&dirs, "c3", &["db"]);
+        std::fs::write(dirs.run.join("attachments/junk.json"), "{").unwrap();
+        assert_eq!(attached(&dirs, "web").unwrap(), ["a1", "b2"]);
+        assert_eq!(attached(&dirs, "db").unwrap(), ["b2", "c3"]);
+        // detach of one with no namespace left removes its record.
+        detach(&dirs, "a1").unwrap();
+        assert_eq!(attached(&dirs, "web").unwrap(), ["b2"]);
     }
 }

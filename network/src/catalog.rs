@@ -219,8 +219,8 @@ impl Catalog {
     }
 
     /// Remove the network `name_or_id` (not the default one) and return its definition.
-    // TODO(issue 15, stage 2): refuse a network a container uses unless forced (and then
-    // remove those containers), once containers join networks.
+    /// Whether containers use it is the caller's check (they are a store's, the catalog is
+    /// the user's): `berth network rm` removes them first with `-f`, else refuses.
     pub fn remove(&self, name_or_id: &str) -> Result<Network> {
         let n = self.get(name_or_id)?;
         if n.name == DEFAULT_NETWORK {

@@ -15,6 +15,9 @@ pub enum NetworkError {
     /// A network of that name exists (Podman's words).
     #[error("network name {0} already used: network already exists")]
     Exists(String),
+    /// A network containers use, removed without `-f` (Podman's words).
+    #[error("{0:?} has associated containers with it. Use -f to forcibly delete containers and pods: network is being used")]
+    InUse(String),
     /// Bad input: a name, subnet, gateway, range, address or option.
     #[error("{0}")]
     Invalid(String),

@@ -23,7 +23,8 @@
 //! - [`netavark`]: the driver: finds netavark and aardvark-dns, its JSON types, setup and
 //!   teardown.
 //! - [`attach`]: what the container lifecycle calls: [`attach()`](attach::attach) and
-//!   [`detach`](attach::detach), undoing everything on failure.
+//!   [`detach`](attach::detach), undoing everything on failure; [`attached`](attach::attached):
+//!   who is on a network now.
 
 pub mod attach;
 pub mod catalog;
@@ -36,7 +37,7 @@ pub mod netavark;
 pub mod netns;
 pub mod ports;
 
-pub use attach::{attach, detach, Attachment, NetworkRequest};
+pub use attach::{attach, attached, detach, Attachment, NetworkRequest};
 pub use catalog::{Catalog, CreateOptions, DEFAULT_NETWORK};
 pub use config::Network;
 pub use dirs::NetworkDirs;

@@ -185,6 +185,45 @@ pub struct NetworkSettings {
     pub link_local_ipv6_prefix_len: u32,
     pub ports: BTreeMap<String, Value>,
     pub sandbox_key: String,
+    /// Bridge mode: each network (Podman omits the key otherwise).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub networks: BTreeMap<String, crate::published::InspectNetwork>,
+}
+
+/// `NetworkSettings` of `c`: its published ports; while it runs on networks, its addresses
+/// (the first network's as the top-level ones, as Podman).
+fn network_settings(engine: &Engine<'_>, c: &Container) -> NetworkSettings {
+    let mut out = NetworkSettings {
+        ports: crate::published::inspect_ports(&c.options.ports),
+        ..NetworkSettings::default()
+    };
+    let Some(a) = engine.attachment(c) else {
+        return out;
+    };
+    let requests = c.options.network.requests().unwrap_or_default();
+    let aliases = |name: &str| {
+        let mut v = vec![c.short_id().to_string()];
+        if let Some(r) = requests.iter().find(|r| r.network == name) {
+            v.extend(r.aliases.iter().cloned());
+        }
+        v
+    };
+    out.networks = crate::published::inspect_networks(&a, &aliases);
+    out.sandbox_key = a.netns_path.display().to_string();
+    if let Some(first) = a
+        .networks
+        .first()
+        .and_then(|n| out.networks.get(&n.network))
+    {
+        out.gateway = first.gateway.clone();
+        out.ip_address = first.ip_address.clone();
+        out.ip_prefix_len = u32::from(first.ip_prefix_len);
+        out.ipv6_gateway = first.ipv6_gateway.clone();
+        out.global_ipv6_address = first.global_ipv6_address.clone();
+        out.global_ipv6_prefix_len = u32::from(first.global_ipv6_prefix_len);
+        out.mac_address = first.mac_address.clone();
+    }
+    out
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -326,7 +365,7 @@ pub fn inspect(engine: &Engine<'_>, c: &Container) -> Result<ContainerInspect> {
         auto_remove: c.auto_remove,
         labels: labels.clone(),
         mounts: binds.iter().map(mount_inspect).collect(),
-        network_settings: NetworkSettings::default(),
+        network_settings: network_settings(engine, c),
         config: ConfigInspect {
             hostname: spec.hostname().clone().unwrap_or_default(),
             domainname: String::new(),
@@ -352,7 +391,7 @@ pub fn inspect(engine: &Engine<'_>, c: &Container) -> Result<ContainerInspect> {
         host_config: HostConfig {
             binds: binds.iter().map(bind_text).collect(),
             network_mode: network_mode.to_string(),
-            port_bindings: BTreeMap::new(),
+            port_bindings: crate::published::inspect_ports(&c.options.ports),
             restart_policy: RestartPolicy::default(),
             auto_remove: c.auto_remove,
             cap_add: opts.cap_add.clone(),

@@ -24,6 +24,8 @@
 //!   sizes, `-e`/`--env-file`, `KEY=VALUE` flags, `--entrypoint` and `-v`
 //!   ([`options::VolumeSpec`]: host path, named or anonymous volume, typed options; kept in
 //!   Podman's string syntax in the record), parsed once.
+//! - [`published`]: a container's ports and networks (berth-network's mappings and
+//!   attachment) as `port`, `ps` and `inspect` show them.
 //! - [`signals`] (names and numbers, and a supervisor's signal forwarding),
 //!   [`bundle`] (a bundle's directory, 0700, and files, 0600 from creation; the run root itself
 //!   is made 0700 by [`engine::Engine::new`]), [`console`] (`-t` pseudo-terminals: console
@@ -51,7 +53,8 @@
 //!   unit tests' recording fake is `runtime::fake`.
 //! - [`reap`]: one reaping mechanism per process: each supervising thread waits for its own
 //!   container's pid ([`reap::wait_child`]), a background thread reaps unclaimed orphans.
-//! - [`netns`]: a container's own network namespace (`--network none`; berth-network's `NetNs`), made with `lo` up
+//! - [`netns`]: a container's own network namespace (`--network none`; berth-network's `NetNs`;
+//!   bridge mode's is berth-network's attachment, joined by path), made with `lo` up
 //!   before the runtime joins it. [`rootfs`]: refuses a rootfs whose `/dev`, `/proc` or `/sys`
 //!   leads elsewhere, and resolves other mount destinations in-root
 //!   (`berth_layers::inroot`). [`workdir`]: the working directory made in-root before the
@@ -66,8 +69,9 @@
 //!   made true), [`engine::start`] and [`engine::supervise`], [`engine::exec`]
 //!   ([`engine::ExecRequest`]; `exec -it` under an exec monitor: [`engine::exec_session`]),
 //!   [`engine::stop`] (kill, stop, wait), [`engine::remove`],
-//!   [`engine::rootfs`] (mount, bundle, release), [`engine::volumes`], [`engine::copy`] (a
-//!   container's root opened for `cp`). Any runtime can be plugged in
+//!   [`engine::rootfs`] (mount, bundle, release), [`engine::network`] (networks resolved at
+//!   create, joined through berth-network at start, left at release), [`engine::volumes`],
+//!   [`engine::copy`] (a container's root opened for `cp`). Any runtime can be plugged in
 //!   ([`engine::Engine::with_runtime`]).
 //! - On top of the engine: [`ephemeral::run_ephemeral`] (a one-off container over a
 //!   snapshot its caller owns, the build's `RUN` steps, with no record), [`commit`] (a
@@ -103,6 +107,7 @@ pub mod names;
 pub mod netns;
 pub mod options;
 pub mod process;
+pub mod published;
 pub mod reap;
 pub mod rootfs;
 pub mod rootless;

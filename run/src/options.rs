@@ -101,6 +101,10 @@ pub struct RunOptions {
     /// `-P/--publish-all`: publish the image's `ExposedPorts` too, on free host ports.
     #[serde(default)]
     pub publish_all: bool,
+    /// The final port mappings (`-p`, and `-P`'s exposed ports), host ports chosen: set at
+    /// create for bridge mode, given to netavark at each start.
+    #[serde(default)]
+    pub ports: Vec<berth_network::ports::PortMapping>,
     /// `--dns`: the container's nameservers instead of the host's (or its network's).
     #[serde(default)]
     pub dns_servers: Vec<std::net::IpAddr>,
@@ -307,8 +311,8 @@ mod tests {
         assert!(parse_entrypoint("").unwrap().is_empty());
         assert!(parse_entrypoint("[1]").is_err());
         assert_eq!("none".parse::<Network>().unwrap(), Network::None);
-        // Parsed, but refused until private networks are wired.
-        assert!("bridge".parse::<Network>().unwrap().ensure_wired().is_err());
+        // Parsed, but refused until rootless networks are wired.
+        assert!("pasta".parse::<Network>().unwrap().ensure_wired().is_err());
     }
 
     /// Records written before a field existed still load.

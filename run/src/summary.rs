@@ -49,7 +49,7 @@ pub struct ContainerSummary {
     pub pid: u32,
     pub pod: String,
     pub pod_name: String,
-    pub ports: Option<Vec<Value>>,
+    pub ports: Option<Vec<berth_network::ports::PortMapping>>,
     pub size: Option<Value>,
     /// Unix time of the start (Go's zero time when none).
     pub started_at: i64,
@@ -81,11 +81,16 @@ impl ContainerSummary {
             mounts: mounts(c),
             names: vec![c.name.clone()],
             namespaces: BTreeMap::new(),
-            networks: Vec::new(),
+            networks: c
+                .options
+                .network
+                .requests()
+                .map(|r| r.into_iter().map(|r| r.network).collect())
+                .unwrap_or_default(),
             pid: c.pid.unwrap_or(0),
             pod: String::new(),
             pod_name: String::new(),
-            ports: None,
+            ports: (!c.options.ports.is_empty()).then(|| c.options.ports.clone()),
             size: None,
             started_at: unix_or_zero(c.started),
             state: c.state.as_str().to_string(),

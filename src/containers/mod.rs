@@ -6,6 +6,7 @@
 pub mod cp;
 pub mod exec;
 mod options;
+pub mod port;
 pub mod ps;
 pub mod show;
 pub mod stats;
@@ -51,6 +52,8 @@ pub enum ContainerCommand {
     Cp(cp::CpArgs),
     /// Display the running processes of a container.
     Top(TopArgs),
+    /// List a container's published ports.
+    Port(port::PortArgs),
     /// Display containers' resource usage (CPU, memory, I/O, PIDs).
     Stats(stats::StatsArgs),
     /// Create a new image from a container's changes.
@@ -80,6 +83,7 @@ impl ContainerCommand {
         match self {
             ContainerCommand::Cp(_)
             | ContainerCommand::Top(_)
+            | ContainerCommand::Port(_)
             | ContainerCommand::Stats(_)
             | ContainerCommand::Export(_)
             | ContainerCommand::Ps(_)
@@ -114,6 +118,7 @@ pub fn dispatch(ctx: &Context, command: ContainerCommand) -> Result<ExitCode> {
         ContainerCommand::Prune(a) => prune(ctx, a),
         ContainerCommand::Cp(a) => cp::cp(ctx, a),
         ContainerCommand::Top(a) => top(ctx, a),
+        ContainerCommand::Port(a) => port::port(ctx, a),
         ContainerCommand::Stats(a) => stats::stats(ctx, a),
         ContainerCommand::Commit(a) => commit(ctx, a),
         ContainerCommand::Export(a) => export(ctx, a),

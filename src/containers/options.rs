@@ -74,11 +74,11 @@ pub struct CreateArgs {
     /// Security options: no-new-privileges.
     #[arg(long, value_name = "OPT")]
     pub security_opt: Vec<String>,
-    /// Network: `host` (the default until private networks land: the host's network
-    /// namespace) or `none` (a new network namespace with only loopback). Podman's other
-    /// modes (`bridge`, `NAME[:OPTS][,NAME…]`, `private`, `container:ID`, `ns:PATH`,
-    /// `slirp4netns`, `pasta`) are parsed but refused until they are wired.
-    #[arg(long, alias = "net", default_value = "host", value_name = "MODE")]
+    /// Network: `bridge[:OPTS]` or `private` (the default network, the default as root),
+    /// `NAME[:OPTS][,NAME…]` (networks of `berth network create`), `host` (the host's
+    /// network namespace; the default as a plain user until pasta is wired), `none` (only
+    /// loopback), `container:ID`, `ns:PATH`. `slirp4netns` and `pasta` are refused.
+    #[arg(long, alias = "net", value_name = "MODE")]
     pub network: Vec<String>,
     /// Publish container ports on the host: `[[IP:][HOSTPORT]:]CTRPORT[/tcp|udp|sctp]`,
     /// ranges as `8000-8010:80-90`, a free host port when HOSTPORT is left out.

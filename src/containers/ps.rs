@@ -121,7 +121,7 @@ fn template_value(s: &ContainerSummary, no_trunc: bool) -> Value {
         "Pid": s.pid,
         "Pod": s.pod,
         "PodName": s.pod_name,
-        "Ports": "",
+        "Ports": berth_run::published::ps_ports(s.ports.as_deref().unwrap_or_default()),
         "Size": "",
         "StartedAt": s.started_at,
         "State": s.status,

@@ -94,6 +94,8 @@ fn container_inspect_has_podmans_fields_and_format() {
     r.ok(&[
         "run",
         "-d",
+        "--network",
+        "host",
         "-e",
         "A=1",
         "-v",

@@ -29,6 +29,7 @@ mod run;
 mod run_cp;
 mod run_detach;
 mod run_lifecycle;
+mod run_network;
 mod run_network_opts;
 mod run_parity;
 mod run_stats;

@@ -45,7 +45,17 @@ fn stats_memory_limit_and_pids() {
     let r = busybox();
     let id = r
         .ok(&[
-            "run", "-d", "--name", "lim", "--memory", "64m", "busybox", "sleep", "1000",
+            "run",
+            "-d",
+            "--name",
+            "lim",
+            "--network",
+            "host",
+            "--memory",
+            "64m",
+            "busybox",
+            "sleep",
+            "1000",
         ])
         .trim()
         .to_string();

@@ -68,6 +68,7 @@ impl Engine<'_> {
         // Fail early on a missing command or a bad option, before touching the store.
         process_args(&config, &req.options)?;
         let mut options = req.options.clone();
+        self.resolve_network(&mut options, &config)?;
         if options.stop_signal.is_none() {
             let image_signal = config
                 .config()

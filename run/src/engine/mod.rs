@@ -11,6 +11,8 @@
 //! - [`stop`]: kill, stop (then SIGKILL), wait.
 //! - [`remove`]: a container and what it holds.
 //! - [`rootfs`]: the snapshot mounted for a start, the bundle, their release.
+//! - [`network`]: the container's networks: resolved at create, joined at start (netavark),
+//!   left at release.
 //! - [`copy`]: a container's root opened for `cp`.
 //!
 //! Other modules of the crate add the operations on an existing container (`commit`, `logs`,
@@ -38,6 +40,7 @@ pub mod create;
 pub mod exec;
 pub mod exec_session;
 pub mod lookup;
+pub mod network;
 pub mod remove;
 pub mod rootfs;
 pub mod start;

@@ -45,7 +45,8 @@ impl Engine<'_> {
         Ok(dir)
     }
 
-    /// Release what a stopped container holds: the runtime's state and the rootfs mount.
+    /// Release what a stopped container holds: the runtime's state, its networks and the
+    /// rootfs mount.
     pub fn release(&self, c: &Container) {
         if let Ok(rt) = self.runtime_for(c) {
             if let Err(e) = rt.delete(&c.id, true) {
@@ -57,6 +58,7 @@ impl Engine<'_> {
                 );
             }
         }
+        self.leave_network(c);
         if let Ok(snap) = self.store.snapshot(&c.snapshot) {
             let _ = unmount(&snap.mountpoint);
         }

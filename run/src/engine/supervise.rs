@@ -20,8 +20,12 @@ use crate::runtime::{start_or_kill, ContainerStdio, OciRuntime, TtySink};
 use crate::signals::forward_signals_to;
 use berth_network::netns::NetNs;
 
+use super::network::HeldPort;
 use super::start_lock::StartLock;
 use super::Engine;
+
+/// A launched container: its init's pid and its terminal session.
+type Launched = (u32, Option<TtySession>);
 
 impl Engine<'_> {
     /// [`Engine::run_attached`], also waiting for the `drains` (threads copying the
@@ -44,7 +48,7 @@ impl Engine<'_> {
         let me = std::process::id();
         self.records().set_monitor(&c.id, me)?;
         let started = self.start_process(c, rt.as_ref(), stdio);
-        let pid = match started {
+        let (pid, held_ports) = match started {
             Ok(pid) => pid,
             Err(e) => {
                 self.release(c);
@@ -56,6 +60,7 @@ impl Engine<'_> {
         let (pid, tty) = pid;
         drop(lock);
         let code = wait_child(pid);
+        drop(held_ports);
         forward_signals_to(0);
         if let Some(tty) = tty {
             tty.finish(code);
@@ -67,19 +72,28 @@ impl Engine<'_> {
         Ok(code)
     }
 
-    /// Mount `c`'s rootfs, write its bundle from the recorded spec (mounts resolved in-root,
-    /// its own network namespace made), then [`Engine::launch`] it.
+    /// Mount `c`'s rootfs, join its networks ([`Engine::join_network`]: the host ports it
+    /// publishes are held until it exits), write its bundle from the recorded spec (mounts
+    /// resolved in-root, its own network namespace made or joined), then [`Engine::launch`]
+    /// it. On failure the caller's [`Engine::release`] undoes the rest.
     fn start_process(
         &self,
         c: &Container,
         rt: &dyn OciRuntime,
         stdio: ContainerStdio,
-    ) -> Result<(u32, Option<TtySession>)> {
+    ) -> Result<(Launched, Vec<HeldPort>)> {
         let rootfs = self.mount_rootfs(c)?;
         let mut spec = c.spec.clone();
         let dir = self.bundle_dir(&c.id);
         crate::bundle::create_dir(&dir)?;
-        crate::spec::etc_files::write_and_mount(&dir, &mut spec, &c.options, &c.name, None)?;
+        let joined = self.join_network(c, &mut spec)?;
+        crate::spec::etc_files::write_and_mount(
+            &dir,
+            &mut spec,
+            &c.options,
+            &c.name,
+            joined.etc.as_ref(),
+        )?;
         crate::rootfs::prepare_mounts(&rootfs, &mut spec)?;
         if !rt.cgroup_mount_read_only() {
             crate::spec::cgroup::bind_v1_view(&mut spec, &dir)?;
@@ -87,7 +101,7 @@ impl Engine<'_> {
         // Held until the runtime's create has joined it.
         let netns = crate::netns::prepare(&mut spec, &self.bundle_dir(&c.id))?;
         let bundle = self.write_bundle(c, &spec)?;
-        self.launch(c, rt, &bundle, stdio, netns)
+        Ok((self.launch(c, rt, &bundle, stdio, netns)?, joined.held))
     }
 
     /// Create and start `c` from its written `bundle` on `rt` (with a terminal when `-t`),

@@ -6,8 +6,11 @@
 //! and `-p`/`-P` ([`berth_network::ports`]). Each is parsed once into typed values of
 //! [`RunOptions`]; the errors are Podman's words.
 //!
-//! Only `host` and `none` are wired to a namespace today: [`Network::ensure_wired`] refuses the
-//! others in one line rather than running such a container on the host's network.
+//! Wired as root: `host`, `none`, bridge mode (`bridge`, `private`, named networks: netavark,
+//! through [`crate::engine`]'s network step), `container:ID` and `ns:PATH`. As root the default
+//! (no `--network`) is bridge mode on the default network, as Podman's; as a plain user it
+//! stays `host` until pasta is wired. [`Network::ensure_wired`] refuses the rest in one line
+//! rather than running such a container on the host's network.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -21,7 +24,8 @@ use crate::error::{Result, RunError};
 /// The container's network, as `--network` chose it.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Network {
-    /// `host`: the host's network namespace (berth's default until private networks land).
+    /// `host`: the host's network namespace (the default of builds' `RUN`, and of containers
+    /// as a plain user until pasta is wired).
     #[default]
     Host,
     /// `none`: a new network namespace with only a loopback device.
@@ -158,16 +162,69 @@ impl Network {
         Ok(out)
     }
 
-    /// Refuse what berth cannot run yet: every mode but `host` and `none` (a container on
-    /// such a network must not end up on the host's network silently).
+    /// The mode without `--network`: as root bridge mode on the default network (Podman's
+    /// default), as a plain user the host's network (rootless networks need pasta, not
+    /// wired yet).
+    pub fn default_for_user() -> Network {
+        if berth_image_store::store::is_host_root() {
+            Network::Private
+        } else {
+            Network::Host
+        }
+    }
+
+    /// Refuse what berth cannot run yet (a container on such a network must not end up on
+    /// the host's network silently): `slirp4netns` and `pasta`, and bridge mode as a plain
+    /// user (netavark inside berth's user namespace needs pasta for its outside end).
     pub fn ensure_wired(&self) -> Result<()> {
+        self.ensure_wired_as(berth_image_store::store::is_host_root())
+    }
+
+    fn ensure_wired_as(&self, root: bool) -> Result<()> {
         match self {
-            Network::Host | Network::None => Ok(()),
+            Network::Host | Network::None | Network::Container(_) | Network::Ns(_) => Ok(()),
+            Network::Private | Network::Bridge(_) if root => Ok(()),
+            Network::Private | Network::Bridge(_) => invalid(format!(
+                "--network {}: rootless networks need pasta, which berth does not wire yet; \
+                 use --network host or none, or run as root",
+                self.inspect_mode()
+            )),
             other => invalid(format!(
-                "--network {}: private networks are not wired yet; use --network host or none",
-                other.inspect_mode()
+                "--network {}: {} is not wired yet; use --network bridge, host or none",
+                other.inspect_mode(),
+                other.mode()
             )),
         }
+    }
+
+    /// `private` made explicit: bridge mode on the default network.
+    pub fn resolved(self) -> Network {
+        match self {
+            Network::Private => Network::Bridge(vec![NetworkAttachment::default()]),
+            other => other,
+        }
+    }
+
+    /// The networks a bridge-mode container asks netavark for (`None`: not bridge mode).
+    pub fn requests(&self) -> Option<Vec<berth_network::NetworkRequest>> {
+        let attachments = match self {
+            Network::Private => vec![NetworkAttachment::default()],
+            Network::Bridge(a) => a.clone(),
+            _ => return None,
+        };
+        Some(
+            attachments
+                .into_iter()
+                .map(|a| berth_network::NetworkRequest {
+                    network: a
+                        .name
+                        .unwrap_or_else(|| berth_network::DEFAULT_NETWORK.to_string()),
+                    aliases: a.aliases,
+                    static_ip: a.static_ips.first().copied(),
+                    static_mac: a.static_mac,
+                })
+                .collect(),
+        )
     }
 
     /// Apply `--ip`, `--mac-address` and `--network-alias` to the one network they can
@@ -297,7 +354,7 @@ impl FromStr for HostEntry {
 /// The network flags as the CLI got them (strings), for [`RunOptions::apply_network_flags`].
 #[derive(Debug, Default, Clone)]
 pub struct NetworkFlags {
-    /// `--network`, each time given (empty: the default, `host`).
+    /// `--network`, each time given (empty: [`Network::default_for_user`]).
     pub network: Vec<String>,
     /// `-p/--publish` values (comma-separated lists already split; empty ones are skipped).
     pub publish: Vec<String>,
@@ -353,7 +410,11 @@ impl RunOptions {
                 .push(PublishSpec::parse(p).map_err(|e| RunError::Invalid(e.to_string()))?);
         }
         self.publish_all = f.publish_all;
-        self.network = Network::parse_flags(&f.network)?;
+        self.network = if f.network.is_empty() {
+            Network::default_for_user()
+        } else {
+            Network::parse_flags(&f.network)?
+        };
         for (flag, values) in [("ip", &f.ip), ("ip6", &f.ip6)] {
             for v in values {
                 let ip: IpAddr = v

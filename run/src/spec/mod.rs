@@ -268,7 +268,9 @@ pub fn generate(input: &SpecInput<'_>, opts: &RunOptions) -> Result<Spec> {
         LinuxNamespaceType::Uts,
         LinuxNamespaceType::Mount,
     ];
-    if opts.network == Network::None {
+    // A network namespace of its own (`none`, bridge mode: made or joined at each start,
+    // `container:`: joined at start) or the one bind-mounted at `ns:PATH`.
+    if opts.network != Network::Host {
         kinds.push(LinuxNamespaceType::Network);
     }
     if cgroup::wants_namespace() {
@@ -276,7 +278,13 @@ pub fn generate(input: &SpecInput<'_>, opts: &RunOptions) -> Result<Spec> {
     }
     let namespaces = kinds
         .into_iter()
-        .map(|typ| LinuxNamespaceBuilder::default().typ(typ).build())
+        .map(|typ| {
+            let mut b = LinuxNamespaceBuilder::default().typ(typ);
+            if let (LinuxNamespaceType::Network, Network::Ns(path)) = (typ, &opts.network) {
+                b = b.path(path.clone());
+            }
+            b.build()
+        })
         .collect::<std::result::Result<Vec<_>, _>>()?;
 
     let devices = if opts.privileged {

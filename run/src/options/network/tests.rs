@@ -133,29 +133,58 @@ fn network_errors_in_podmans_words() {
 }
 
 #[test]
-fn only_host_and_none_are_wired() {
-    assert!(Network::Host.ensure_wired().is_ok());
-    assert!(Network::None.ensure_wired().is_ok());
+fn what_is_wired_as_root_and_as_a_plain_user() {
+    for n in [&["host"][..], &["none"], &["container:abc"], &["ns:/x"]] {
+        assert!(net(n).ensure_wired_as(true).is_ok(), "{n:?}");
+        assert!(net(n).ensure_wired_as(false).is_ok(), "{n:?}");
+    }
+    for n in [&["x"][..], &["private"], &["bridge"], &["a,b"]] {
+        assert!(net(n).ensure_wired_as(true).is_ok(), "{n:?}");
+        assert!(net(n).ensure_wired_as(false).is_err(), "{n:?}");
+    }
     assert_eq!(
-        net(&["bridge"]).ensure_wired().unwrap_err().to_string(),
-        "--network bridge: private networks are not wired yet; use --network host or none"
-    );
-    assert_eq!(
-        net(&["container:abc"])
-            .ensure_wired()
+        net(&["bridge"])
+            .ensure_wired_as(false)
             .unwrap_err()
             .to_string(),
-        "--network container:abc: private networks are not wired yet; use --network host or none"
+        "--network bridge: rootless networks need pasta, which berth does not wire yet; \
+         use --network host or none, or run as root"
     );
-    for n in [
-        &["x"][..],
-        &["private"],
-        &["slirp4netns"],
-        &["pasta"],
-        &["ns:/x"],
-    ] {
-        assert!(net(n).ensure_wired().is_err(), "{n:?}");
+    assert_eq!(
+        net(&["pasta"])
+            .ensure_wired_as(true)
+            .unwrap_err()
+            .to_string(),
+        "--network pasta: pasta is not wired yet; use --network bridge, host or none"
+    );
+    for n in [&["slirp4netns"][..], &["pasta"]] {
+        assert!(net(n).ensure_wired_as(true).is_err(), "{n:?}");
     }
+}
+
+#[test]
+fn requests_name_the_default_network() {
+    let r = net(&["private"]).requests().unwrap();
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0].network, berth_network::DEFAULT_NETWORK);
+    let r = flags(|f| {
+        f.network = vec!["web".into()];
+        f.ip = vec!["10.89.0.5".into()];
+        f.network_alias = vec!["a".into()];
+    })
+    .unwrap()
+    .0
+    .network
+    .requests()
+    .unwrap();
+    assert_eq!(r[0].network, "web");
+    assert_eq!(r[0].aliases, ["a"]);
+    assert_eq!(r[0].static_ip, Some("10.89.0.5".parse().unwrap()));
+    assert!(net(&["host"]).requests().is_none());
+    assert_eq!(
+        net(&["private"]).resolved(),
+        Network::Bridge(vec![NetworkAttachment::default()])
+    );
 }
 
 #[test]
@@ -191,7 +220,10 @@ fn ip_mac_and_alias_go_to_the_one_network() {
         }])
     );
     assert_eq!(
-        flags_err(|f| f.ip = vec!["10.88.0.5".into()]),
+        flags_err(|f| {
+            f.network = vec!["host".into()];
+            f.ip = vec!["10.88.0.5".into()];
+        }),
         "--ip can only be set when the network mode is bridge: invalid argument"
     );
     assert_eq!(
@@ -202,7 +234,10 @@ fn ip_mac_and_alias_go_to_the_one_network() {
         "--ip6 can only be set when the network mode is bridge: invalid argument"
     );
     assert_eq!(
-        flags_err(|f| f.network_alias = vec!["a".into()]),
+        flags_err(|f| {
+            f.network = vec!["host".into()];
+            f.network_alias = vec!["a".into()];
+        }),
         "--network-alias can only be set when the network mode is bridge: invalid argument"
     );
     assert_eq!(
