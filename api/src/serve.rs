@@ -106,11 +106,17 @@ pub fn serve(
 ) -> std::io::Result<()> {
     let rt = berth_registry::client::runtime().map_err(|e| std::io::Error::other(e.to_string()))?;
     rt.block_on(async move {
+        let made_here = inherited.is_none();
         let listener = match inherited {
             Some(fd) => inherited_socket(fd)?,
             None => bind(endpoint)?,
         };
-        run(listener, config).await
+        let result = run(listener, config).await;
+        // The socket this process made goes with it (systemd keeps its own).
+        if let (true, Endpoint::Unix(path)) = (made_here, endpoint) {
+            let _ = std::fs::remove_file(path);
+        }
+        result
     })
 }
 
