@@ -13,6 +13,9 @@ packages=(
   pigz zstd hyperfine time curl # bench peers and timing
   netavark aardvark-dns iptables passt slirp4netns # container networks (issue 15)
 )
+# The docker CLI drives berth's REST API in the tests (issue 16): the one on the machine
+# (/usr/local/bin/docker), else Debian's docker.io, which contains one.
+[ -x /usr/local/bin/docker ] || packages+=(docker.io)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

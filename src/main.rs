@@ -33,6 +33,7 @@ mod output;
 mod progress;
 mod prompt;
 mod registry;
+mod service;
 mod system;
 mod template;
 mod trust;

@@ -21,6 +21,8 @@ pub enum SystemCommand {
     Prune(PruneArgs),
     /// Show where berth keeps its store and what it holds.
     Info(InfoArgs),
+    /// Serve the Docker-compatible REST API on a socket (root-equivalent: mode 0600).
+    Service(crate::service::ServiceArgs),
 }
 
 impl SystemCommand {
@@ -28,7 +30,9 @@ impl SystemCommand {
     pub fn on_closed(&self) -> OnClosed {
         match self {
             SystemCommand::Info(_) => OnClosed::Quit,
-            SystemCommand::Check(_) | SystemCommand::Prune(_) => OnClosed::Finish,
+            SystemCommand::Check(_) | SystemCommand::Prune(_) | SystemCommand::Service(_) => {
+                OnClosed::Finish
+            }
         }
     }
 }
@@ -38,6 +42,7 @@ pub fn dispatch(ctx: &Context, command: SystemCommand) -> Result<ExitCode> {
         SystemCommand::Check(a) => check(ctx, a),
         SystemCommand::Prune(a) => prune(ctx, a),
         SystemCommand::Info(a) => info(ctx, a),
+        SystemCommand::Service(a) => crate::service::service(ctx, a),
     }
 }
 

@@ -94,7 +94,7 @@ impl ContainerSummary {
             size: None,
             started_at: unix_or_zero(c.started),
             state: c.state.as_str().to_string(),
-            status: status(c),
+            status: status_text(c),
             created: c.created,
         }
     }
@@ -111,7 +111,7 @@ impl ContainerSummary {
 }
 
 /// Podman's STATUS (its `State()`).
-fn status(c: &Container) -> String {
+pub fn status_text(c: &Container) -> String {
     match c.state {
         State::Created => "Created".to_string(),
         State::Running => format!("Up {}", human_age(c.started.or(Some(Utc::now())))),

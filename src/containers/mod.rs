@@ -170,7 +170,7 @@ fn fail(err: RunError) -> Result<ExitCode> {
 }
 
 /// The global flags a monitor process needs to find the same store and run root.
-fn global_args(ctx: &Context) -> Vec<OsString> {
+pub(crate) fn global_args(ctx: &Context) -> Vec<OsString> {
     vec![
         "--root".into(),
         ctx.root().into_os_string(),

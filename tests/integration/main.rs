@@ -7,6 +7,7 @@ mod archives;
 mod build;
 mod closed_output;
 mod deep_images;
+mod docker_api;
 mod exec_detach;
 mod hostile;
 mod images;

@@ -1,0 +1,564 @@
+//! Containers: `create`, `json` (list), `{id}/json`, `start`, `stop`, `kill`, `wait`, `logs`
+//! and DELETE, each one call into `berth_run::Engine` as the CLI makes it. The Docker shapes
+//! of the records are in [`crate::docker_shape`].
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use berth_run::options::NetworkFlags;
+use berth_run::{CreateRequest, RunError, RunOptions, State as CState};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::docker_shape::{inspect_record, list_record};
+use crate::error::{ApiError, ApiResult};
+use crate::state::{blocking, flag, AppState, JsonBody, Supervised};
+use crate::stream::{channel_body, FrameWriter, StreamId};
+
+/// The fields of Docker's create body that berth serves; others are ignored, as Docker
+/// ignores fields it does not know.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct CreateBody {
+    pub image: String,
+    pub cmd: Option<Vec<String>>,
+    /// An array, a string (one word) or null.
+    pub entrypoint: Option<Value>,
+    pub env: Option<Vec<String>>,
+    pub working_dir: Option<String>,
+    pub user: Option<String>,
+    pub hostname: Option<String>,
+    pub labels: Option<BTreeMap<String, String>>,
+    pub tty: bool,
+    pub open_stdin: bool,
+    pub stop_signal: Option<String>,
+    pub host_config: Option<HostConfig>,
+}
+
+/// The part of `HostConfig` berth serves.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct HostConfig {
+    pub binds: Option<Vec<String>>,
+    pub auto_remove: bool,
+    pub network_mode: Option<String>,
+    pub privileged: bool,
+    pub read_only: bool,
+    pub cap_add: Option<Vec<String>>,
+    pub cap_drop: Option<Vec<String>>,
+    pub init: Option<bool>,
+    pub port_bindings: Option<HashMap<String, Value>>,
+}
+
+fn entrypoint(v: Option<Value>) -> ApiResult<Option<Vec<String>>> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(vec![s])),
+        Some(v @ Value::Array(_)) => serde_json::from_value(v)
+            .map(Some)
+            .map_err(|e| ApiError::bad_request(format!("Entrypoint: {e}"))),
+        Some(_) => Err(ApiError::bad_request(
+            "Entrypoint: a string or an array of strings",
+        )),
+    }
+}
+
+/// Docker's create body → the engine's request (the same one `berth create` makes).
+pub fn create_request(body: CreateBody, name: Option<String>) -> ApiResult<CreateRequest> {
+    if body.image.is_empty() {
+        return Err(ApiError::bad_request("Config.Image: an image is required"));
+    }
+    let hc = body.host_config.unwrap_or_default();
+    if hc.port_bindings.as_ref().is_some_and(|p| !p.is_empty()) {
+        return Err(ApiError::bad_request(
+            "HostConfig.PortBindings: publishing ports is not served by berth's API yet",
+        ));
+    }
+    let stop_signal = body
+        .stop_signal
+        .as_deref()
+        .map(berth_run::signals::parse_signal)
+        .transpose()?;
+    let mut options = RunOptions {
+        entrypoint: entrypoint(body.entrypoint)?,
+        command: body.cmd.unwrap_or_default(),
+        env: body.env.unwrap_or_default(),
+        workdir: body.working_dir.filter(|w| !w.is_empty()),
+        user: body.user.filter(|u| !u.is_empty()),
+        hostname: body.hostname.filter(|h| !h.is_empty()),
+        terminal: body.tty,
+        cap_add: hc.cap_add.unwrap_or_default(),
+        cap_drop: hc.cap_drop.unwrap_or_default(),
+        privileged: hc.privileged,
+        volumes: hc
+            .binds
+            .unwrap_or_default()
+            .iter()
+            .map(|b| {
+                b.parse()
+                    .map_err(|e| ApiError::bad_request(format!("HostConfig.Binds: {e}")))
+            })
+            .collect::<ApiResult<_>>()?,
+        read_only: hc.read_only,
+        stop_signal,
+        init: hc.init.unwrap_or(false),
+        ..RunOptions::default()
+    };
+    // Docker's `default` is the daemon's default network; berth's default is the CLI's.
+    let network: Vec<String> = hc
+        .network_mode
+        .filter(|m| !m.is_empty() && m != "default")
+        .into_iter()
+        .collect();
+    options.network = berth_run::options::Network::Host;
+    options.apply_network_flags(&NetworkFlags {
+        network,
+        ..NetworkFlags::default()
+    })?;
+    options.network.ensure_wired()?;
+    let _ = body.open_stdin;
+    Ok(CreateRequest {
+        image: body.image,
+        name: name.filter(|n| !n.is_empty()),
+        options,
+        runtime: None,
+        keep_mounted: false,
+        auto_remove: hc.auto_remove,
+        labels: body.labels.unwrap_or_default().into_iter().collect(),
+    })
+}
+
+/// `POST /containers/create?name=`: 201 `{"Id", "Warnings"}`; 404 when the image is not in
+/// the store (the docker CLI then pulls it and asks again).
+pub async fn create(
+    State(st): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+    JsonBody(body): JsonBody<CreateBody>,
+) -> ApiResult<Response> {
+    let req = create_request(body, q.get("name").cloned())?;
+    let id = blocking(&st, move |engine| {
+        engine
+            .store()
+            .lookup_image(&req.image)
+            .map_err(|_| ApiError::no_such_image(&req.image))?;
+        Ok(engine.create(&req)?.id)
+    })
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "Id": id, "Warnings": [] })),
+    )
+        .into_response())
+}
+
+/// Docker's list filters: `{"status": […], "name": […], "id": […], "label": […]}`.
+fn matches(c: &berth_run::Container, filters: &HashMap<String, Vec<String>>) -> bool {
+    filters.iter().all(|(key, wanted)| {
+        wanted.is_empty()
+            || wanted.iter().any(|w| match key.as_str() {
+                "status" => c.state.as_str() == w,
+                "name" => c.name.contains(w.trim_start_matches('/')),
+                "id" => c.id.starts_with(w),
+                "label" => match w.split_once('=') {
+                    Some((k, v)) => c.labels.iter().any(|(lk, lv)| lk == k && lv == v),
+                    None => c.labels.iter().any(|(lk, _)| lk == w),
+                },
+                "ancestor" => {
+                    &c.image_name == w || c.image_id_hex().contains(w.trim_start_matches("sha256:"))
+                }
+                _ => true,
+            })
+    })
+}
+
+/// `filters` as Docker sends it: a JSON map of lists (or the older map of maps).
+fn parse_filters(q: &HashMap<String, String>) -> ApiResult<HashMap<String, Vec<String>>> {
+    let Some(raw) = q.get("filters").filter(|f| !f.is_empty()) else {
+        return Ok(HashMap::new());
+    };
+    let v: HashMap<String, Value> = serde_json::from_str(raw)
+        .map_err(|e| ApiError::bad_request(format!("filters: invalid JSON: {e}")))?;
+    let mut out = HashMap::new();
+    for (k, v) in v {
+        let values = match v {
+            Value::Array(a) => a
+                .into_iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect(),
+            Value::Object(m) => m.into_iter().map(|(k, _)| k).collect(),
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "filters: {k}: a list of strings"
+                )))
+            }
+        };
+        out.insert(k, values);
+    }
+    Ok(out)
+}
+
+/// `GET /containers/json?all=&filters=`.
+pub async fn list(
+    State(st): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    let all = flag(&q, "all");
+    let filters = parse_filters(&q)?;
+    blocking(&st, move |engine| {
+        let mut list = engine.list()?;
+        list.sort_by_key(|c| std::cmp::Reverse(c.created));
+        Ok(Json(Value::Array(
+            list.iter()
+                .filter(|c| all || c.state == CState::Running || filters.contains_key("status"))
+                .filter(|c| matches(c, &filters))
+                .map(list_record)
+                .collect(),
+        )))
+    })
+    .await
+}
+
+/// `GET /containers/{id}/json`.
+pub async fn inspect(State(st): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    blocking(&st, move |engine| {
+        let c = engine.get(&id)?;
+        Ok(Json(inspect_record(engine, &c)))
+    })
+    .await
+}
+
+/// `POST /containers/{id}/start`: 204, 304 when already running. A client attached first
+/// (`attach`) gets the container's output: this process supervises it ([`crate::attach`]);
+/// otherwise a detached start under its monitor, as `berth start`.
+pub async fn start(State(st): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    let lookup = id.clone();
+    let c = blocking(&st, move |engine| Ok(engine.get(&lookup)?)).await?;
+    if c.state == CState::Running {
+        return Ok(StatusCode::NOT_MODIFIED);
+    }
+    let sink = st
+        .attached
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(&c.id);
+    if let Some(sink) = sink {
+        crate::attach::start_attached(&st, c, sink).await?;
+        return Ok(StatusCode::NO_CONTENT);
+    }
+    let (exe, args) = (st.berth_exe.clone(), st.global_args.clone());
+    blocking(&st, move |engine| {
+        engine.start_detached(&c, &exe, &args)?;
+        Ok(StatusCode::NO_CONTENT)
+    })
+    .await
+}
+
+/// `POST /containers/{id}/stop?t=SECONDS`: 204, 304 when not running.
+pub async fn stop(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<StatusCode> {
+    let secs: u64 = match q.get("t").filter(|t| !t.is_empty()) {
+        Some(t) => t
+            .parse::<i64>()
+            .map_err(|_| ApiError::bad_request(format!("t: {t:?} is not a number of seconds")))?
+            .max(0) as u64,
+        None => 10,
+    };
+    blocking(&st, move |engine| {
+        let c = engine.get(&id)?;
+        if c.state != CState::Running {
+            return Ok(StatusCode::NOT_MODIFIED);
+        }
+        engine.stop(&c, Duration::from_secs(secs))?;
+        Ok(StatusCode::NO_CONTENT)
+    })
+    .await
+}
+
+/// `POST /containers/{id}/kill?signal=`: 204; 409 when not running, as Docker.
+pub async fn kill(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<StatusCode> {
+    let signal = berth_run::signals::parse_signal(q.get("signal").map_or("KILL", |s| s.as_str()))
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    blocking(&st, move |engine| {
+        let c = engine.get(&id)?;
+        if c.state != CState::Running {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                format!("Container {} is not running", c.id),
+            ));
+        }
+        engine.kill(&c, signal)?;
+        Ok(StatusCode::NO_CONTENT)
+    })
+    .await
+}
+
+/// What `wait` waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Condition {
+    NotRunning,
+    NextExit,
+    Removed,
+}
+
+/// `POST /containers/{id}/wait?condition=not-running|next-exit|removed`:
+/// `{"StatusCode": N, "Error": null}` once the condition holds.
+pub async fn wait(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Response> {
+    let condition = match q.get("condition").map(String::as_str) {
+        None | Some("") | Some("not-running") => Condition::NotRunning,
+        Some("next-exit") => Condition::NextExit,
+        Some("removed") => Condition::Removed,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "invalid condition {other:?}: not-running, next-exit or removed"
+            )))
+        }
+    };
+    // Headers go out now, the status when the condition holds: the docker CLI waits for
+    // the headers before it starts the container.
+    let lookup = id.clone();
+    let first = blocking(&st, move |engine| Ok(engine.get(&lookup)?)).await?;
+    let (tx, body) = channel_body();
+    let st2 = st.clone();
+    let waiter = st.clone();
+    tokio::spawn(async move {
+        let _ = tx.send(bytes::Bytes::from_static(b" ")).await;
+        let code = blocking(&waiter, move |engine| {
+            wait_for(engine, &st2, first, condition)
+        })
+        .await;
+        let line = match code {
+            Ok(code) => json!({ "StatusCode": code.unwrap_or(-1), "Error": null }),
+            Err(e) => json!({ "StatusCode": -1, "Error": { "Message": e.message } }),
+        };
+        let _ = tx.send(bytes::Bytes::from(format!("{line}\n"))).await;
+    });
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        Body::from_stream(body),
+    )
+        .into_response())
+}
+
+/// Poll `first`'s record until `condition` holds; its exit code.
+fn wait_for(
+    engine: &berth_run::Engine<'_>,
+    st: &AppState,
+    first: berth_run::Container,
+    condition: Condition,
+) -> ApiResult<Option<i32>> {
+    let mut last_code = first.exit_code;
+    loop {
+        let now = match engine.get(&first.id) {
+            Ok(c) => c,
+            Err(RunError::NoSuchContainer(_)) => {
+                let seen = st
+                    .exits
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get(&first.id)
+                    .copied();
+                match seen {
+                    // This process supervises it: its exit code is on its way.
+                    Some(Supervised::Running) => {
+                        std::thread::sleep(Duration::from_millis(20));
+                        continue;
+                    }
+                    Some(Supervised::Exited(code)) => return Ok(code.or(last_code)),
+                    None => return Ok(last_code),
+                }
+            }
+            Err(e) => return Err(e.into()),
+        };
+        last_code = now.exit_code;
+        let done = match condition {
+            Condition::NotRunning => now.state != CState::Running,
+            Condition::NextExit => now.state == CState::Exited && now.finished != first.finished,
+            Condition::Removed => false,
+        };
+        if done {
+            return Ok(now.exit_code);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Docker's `tail`: `all` or a number.
+fn tail(q: &HashMap<String, String>) -> ApiResult<Option<usize>> {
+    match q.get("tail").map(String::as_str) {
+        None | Some("") | Some("all") => Ok(None),
+        Some(n) => n
+            .parse()
+            .map(Some)
+            .map_err(|_| ApiError::bad_request(format!("tail: {n:?} is not a number or all"))),
+    }
+}
+
+/// `GET /containers/{id}/logs?stdout=&stderr=&follow=&timestamps=&tail=`: the log through
+/// `berth logs`' library call, framed unless the container has a terminal.
+pub async fn logs(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Response> {
+    let (want_out, want_err) = (flag(&q, "stdout"), flag(&q, "stderr"));
+    if !want_out && !want_err {
+        return Err(ApiError::bad_request("you must choose at least one stream"));
+    }
+    let opts = berth_run::logs::LogOptions {
+        tail: tail(&q)?,
+        follow: flag(&q, "follow"),
+        timestamps: flag(&q, "timestamps"),
+    };
+    let lookup = id.clone();
+    let c = blocking(&st, move |engine| Ok(engine.get(&lookup)?)).await?;
+    let raw = c.options.terminal;
+    let (tx, body) = channel_body();
+    let st2 = st.clone();
+    tokio::task::spawn_blocking(move || {
+        let Ok(store) = berth_image_store::Store::open(&st2.root) else {
+            return;
+        };
+        let Ok(engine) = berth_run::Engine::new(&store, &st2.runroot) else {
+            return;
+        };
+        let mut out = FrameWriter {
+            tx: tx.clone(),
+            stream: StreamId::Stdout,
+            raw,
+        };
+        let mut err = FrameWriter {
+            tx,
+            stream: StreamId::Stderr,
+            raw,
+        };
+        let mut sink = std::io::sink();
+        let mut sink2 = std::io::sink();
+        let _ = engine.logs(
+            &c,
+            &opts,
+            &mut berth_run::logs::LogOutput {
+                stdout: if want_out { &mut out } else { &mut sink },
+                stderr: if want_err { &mut err } else { &mut sink2 },
+            },
+        );
+    });
+    let content_type = if raw {
+        "application/vnd.docker.raw-stream"
+    } else {
+        "application/vnd.docker.multiplexed-stream"
+    };
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, content_type)],
+        Body::from_stream(body),
+    )
+        .into_response())
+}
+
+/// `DELETE /containers/{id}?force=&v=`: 204; 409 for a running container without force.
+pub async fn remove(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<StatusCode> {
+    let (force, volumes) = (flag(&q, "force"), flag(&q, "v"));
+    blocking(&st, move |engine| {
+        let c = engine.get(&id)?;
+        if c.state == CState::Running && !force {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                format!(
+                    "cannot remove container \"/{}\": container is running: stop the container before removing or force remove",
+                    c.name
+                ),
+            ));
+        }
+        engine.remove_with(&c, force, volumes)?;
+        Ok(StatusCode::NO_CONTENT)
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(v: Value) -> CreateBody {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn create_body_maps_to_the_engine_request() {
+        let req = create_request(
+            body(json!({
+                "Image": "busybox", "Cmd": ["echo", "hi"], "Entrypoint": null,
+                "Env": ["A=1"], "WorkingDir": "/tmp", "User": "", "Tty": false,
+                "Labels": {"k": "v"}, "Unknown": 1,
+                "HostConfig": {"AutoRemove": true, "NetworkMode": "default", "Binds": ["/a:/b"]}
+            })),
+            Some("web".into()),
+        )
+        .unwrap();
+        assert_eq!(req.image, "busybox");
+        assert_eq!(req.options.command, ["echo", "hi"]);
+        assert_eq!(req.options.env, ["A=1"]);
+        assert_eq!(req.options.workdir.as_deref(), Some("/tmp"));
+        assert_eq!(req.options.user, None);
+        assert_eq!(req.options.volumes, ["/a:/b"]);
+        assert!(req.auto_remove);
+        assert_eq!(req.name.as_deref(), Some("web"));
+        assert_eq!(req.labels, [("k".to_string(), "v".to_string())]);
+        let req = create_request(body(json!({"Image": "b", "Entrypoint": "sh"})), None).unwrap();
+        assert_eq!(req.options.entrypoint, Some(vec!["sh".to_string()]));
+    }
+
+    #[test]
+    fn create_body_errors_are_bad_requests() {
+        let e = create_request(body(json!({})), None).unwrap_err();
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+        let e = create_request(
+            body(json!({"Image": "b", "HostConfig": {"PortBindings": {"80/tcp": [{"HostPort": "8080"}]}}})),
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+        let e = create_request(
+            body(json!({"Image": "b", "HostConfig": {"NetworkMode": "nosuch:mode"}})),
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(e.status, StatusCode::BAD_REQUEST, "{}", e.message);
+    }
+
+    #[test]
+    fn filters_parse_both_shapes() {
+        let mut q = HashMap::new();
+        q.insert(
+            "filters".to_string(),
+            r#"{"status":["exited"],"name":{"web":true}}"#.to_string(),
+        );
+        let f = parse_filters(&q).unwrap();
+        assert_eq!(f["status"], ["exited"]);
+        assert_eq!(f["name"], ["web"]);
+        q.insert("filters".to_string(), "{".to_string());
+        assert_eq!(
+            parse_filters(&q).unwrap_err().status,
+            StatusCode::BAD_REQUEST
+        );
+    }
+}

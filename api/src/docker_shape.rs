@@ -1,0 +1,122 @@
+//! A container record in Docker's shapes: the list entry (`GET /containers/json`) and the
+//! inspect document (`GET /containers/{id}/json`), built from the stored
+//! [`berth_run::Container`] and the STATUS text `berth ps` shows.
+
+use std::collections::BTreeMap;
+
+use berth_run::{Container, Engine, State};
+use serde_json::{json, Value};
+
+/// Docker's time format for a time never reached.
+const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
+
+fn time(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    t.map_or(ZERO_TIME.to_string(), |t| {
+        t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+    })
+}
+
+fn labels(c: &Container) -> BTreeMap<&str, &str> {
+    c.labels
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
+}
+
+/// The process the container runs, as one line (`ps`'s COMMAND).
+fn command_line(c: &Container) -> String {
+    c.command.join(" ")
+}
+
+/// One entry of Docker's container list.
+pub fn list_record(c: &Container) -> Value {
+    json!({
+        "Id": c.id,
+        "Names": [format!("/{}", c.name)],
+        "Image": c.image_name,
+        "ImageID": c.image_id,
+        "Command": command_line(c),
+        "Created": c.created.timestamp(),
+        "Ports": [],
+        "Labels": labels(c),
+        "State": c.state.as_str(),
+        "Status": berth_run::summary::status_text(c),
+        "HostConfig": { "NetworkMode": c.options.network.mode() },
+        "NetworkSettings": { "Networks": {} },
+        "Mounts": [],
+    })
+}
+
+/// Docker's inspect document of `c`.
+pub fn inspect_record(engine: &Engine<'_>, c: &Container) -> Value {
+    let running = c.state == State::Running;
+    let status = c.state.as_str();
+    let (path, args) = match c.command.split_first() {
+        Some((p, a)) => (p.clone(), a.to_vec()),
+        None => (String::new(), Vec::new()),
+    };
+    let o = &c.options;
+    json!({
+        "Id": c.id,
+        "Created": time(Some(c.created)),
+        "Path": path,
+        "Args": args,
+        "State": {
+            "Status": status,
+            "Running": running,
+            "Paused": false,
+            "Restarting": false,
+            "OOMKilled": false,
+            "Dead": false,
+            "Pid": if running { c.pid.unwrap_or(0) } else { 0 },
+            "ExitCode": c.exit_code.unwrap_or(0),
+            "Error": c.error.clone().unwrap_or_default(),
+            "StartedAt": time(c.started),
+            "FinishedAt": time(c.finished),
+        },
+        "Image": c.image_id,
+        "ResolvConfPath": "",
+        "HostnamePath": "",
+        "HostsPath": "",
+        "LogPath": engine.log_path(&c.id),
+        "Name": format!("/{}", c.name),
+        "RestartCount": 0,
+        "Driver": "overlay",
+        "Platform": "linux",
+        "MountLabel": "",
+        "ProcessLabel": "",
+        "AppArmorProfile": "",
+        "HostConfig": {
+            "Binds": o.volumes,
+            "NetworkMode": o.network.mode(),
+            "AutoRemove": c.auto_remove,
+            "Privileged": o.privileged,
+            "ReadonlyRootfs": o.read_only,
+            "CapAdd": o.cap_add,
+            "CapDrop": o.cap_drop,
+            "Init": o.init,
+            "LogConfig": { "Type": "k8s-file", "Config": {} },
+            "RestartPolicy": { "Name": "no", "MaximumRetryCount": 0 },
+            "PortBindings": {},
+        },
+        "Mounts": [],
+        "Config": {
+            "Hostname": o.hostname.clone().unwrap_or_else(|| c.short_id().to_string()),
+            "User": o.user.clone().unwrap_or_default(),
+            "Tty": o.terminal,
+            "OpenStdin": false,
+            "Env": o.env,
+            "Cmd": c.command,
+            "Image": c.image_name,
+            "WorkingDir": o.workdir.clone().unwrap_or_default(),
+            "Entrypoint": o.entrypoint,
+            "Labels": labels(c),
+        },
+        "NetworkSettings": {
+            "Bridge": "",
+            "SandboxID": "",
+            "Ports": {},
+            "Networks": {},
+        },
+    })
+}

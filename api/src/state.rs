@@ -1,0 +1,129 @@
+//! What every handler shares: [`Shared`] (the store root, run root, and the attach streams
+//! waiting for their container's start), [`blocking`] (a library call on a blocking thread,
+//! over a store opened for it), [`JsonBody`] (a body read up to [`BODY_LIMIT`], JSON errors
+//! as 400) and Docker's query booleans.
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use berth_run::Engine;
+use serde::de::DeserializeOwned;
+
+use crate::error::{ApiError, ApiResult};
+use crate::stream::ChunkSender;
+
+/// The largest request body read (a container's create request is a few KiB).
+pub const BODY_LIMIT: usize = 1 << 20;
+
+/// What `berth system service` hands the server.
+pub struct ServiceConfig {
+    /// The store root (`--root`).
+    pub root: PathBuf,
+    /// The run root (`--runroot`).
+    pub runroot: PathBuf,
+    /// The berth binary, re-executed as each detached container's monitor.
+    pub berth_exe: PathBuf,
+    /// The global flags that monitor needs (`--root`, `--runroot`).
+    pub global_args: Vec<OsString>,
+    /// Exit after this long with no client connected (`None`: never).
+    pub idle: Option<Duration>,
+}
+
+/// What the handlers share. No state a CLI process could not see: the records are in the
+/// store; only connections waiting for a start live here.
+pub struct Shared {
+    pub root: PathBuf,
+    pub runroot: PathBuf,
+    pub berth_exe: PathBuf,
+    pub global_args: Vec<OsString>,
+    /// Attach streams by container id, waiting for `start` (which then supervises the
+    /// container in this process with its output going to them).
+    pub attached: Mutex<HashMap<String, AttachSink>>,
+    /// Exit codes of the containers this process supervised, for `wait?condition=removed`.
+    pub exits: Mutex<HashMap<String, Supervised>>,
+}
+
+impl Shared {
+    pub fn new(config: ServiceConfig) -> Shared {
+        Shared {
+            root: config.root,
+            runroot: config.runroot,
+            berth_exe: config.berth_exe,
+            global_args: config.global_args,
+            attached: Mutex::new(HashMap::new()),
+            exits: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+pub type AppState = Arc<Shared>;
+
+/// A client's attach stream, waiting for its container's start.
+pub struct AttachSink {
+    pub tx: ChunkSender,
+    pub stdout: bool,
+    pub stderr: bool,
+}
+
+/// What this process knows of a container it supervises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Supervised {
+    Running,
+    Exited(Option<i32>),
+}
+
+/// Run `f` with an engine over the store on a blocking thread (every library call blocks).
+pub async fn blocking<T, F>(st: &AppState, f: F) -> ApiResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&Engine<'_>) -> ApiResult<T> + Send + 'static,
+{
+    let st = st.clone();
+    tokio::task::spawn_blocking(move || {
+        let store = berth_image_store::Store::open(&st.root)?;
+        let engine = Engine::new(&store, &st.runroot)?;
+        f(&engine)
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("handler failed: {e}")))?
+}
+
+/// A JSON request body: at most [`BODY_LIMIT`] bytes (else 413), valid JSON of `T` (else
+/// 400); unknown fields are ignored, as Docker does.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _: &S) -> ApiResult<JsonBody<T>> {
+        let bytes = axum::body::to_bytes(req.into_body(), BODY_LIMIT)
+            .await
+            .map_err(|e| {
+                if std::error::Error::source(&e)
+                    .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+                {
+                    ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        format!("request body is larger than {BODY_LIMIT} bytes"),
+                    )
+                } else {
+                    ApiError::bad_request(format!("reading the request body: {e}"))
+                }
+            })?;
+        serde_json::from_slice(&bytes)
+            .map(JsonBody)
+            .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
+    }
+}
+
+/// Docker's query booleans: `1`, `true`, `True` (absent, `0`, `false`: false).
+pub fn flag(query: &HashMap<String, String>, key: &str) -> bool {
+    query
+        .get(key)
+        .is_some_and(|v| matches!(v.as_str(), "1" | "true" | "True" | "TRUE"))
+}
