@@ -7,7 +7,6 @@ use berth_image_store::images::RemoveOutcome;
 use berth_image_store::{ImageRecord, StoreError};
 use berth_run::RunError;
 use clap::{Args, Subcommand};
-use serde_json::{json, Value};
 
 use crate::output::{human_age, image_size, print_table};
 use crate::stdio::OnClosed;
@@ -325,59 +324,19 @@ pub struct HistoryArgs {
 pub fn history(ctx: &Context, args: HistoryArgs) -> Result<ExitCode> {
     let store = ctx.store()?;
     let img = store.lookup_image(&args.image)?;
-    let config = store.image_config(&img)?;
-    let entries = config.history().clone().unwrap_or_default();
-    // Uncompressed, as Podman shows them.
-    let mut layer_sizes = store.layer_uncompressed_sizes(&img)?.into_iter();
-    let mut rows = Vec::new();
-    for entry in &entries {
-        let size = if entry.empty_layer().unwrap_or(false) {
-            0
-        } else {
-            layer_sizes.next().unwrap_or(0)
-        };
-        let created = entry
-            .created()
-            .as_deref()
-            .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
-            .map(|c| c.with_timezone(&chrono::Utc));
-        rows.push((
-            created,
-            entry.created_by().clone().unwrap_or_default(),
-            size,
-            entry.comment().clone().unwrap_or_default(),
-        ));
-    }
-    rows.reverse();
+    let rows = store.image_history(&img)?;
     match args.format.as_str() {
-        "json" => {
-            let out: Vec<Value> = rows
-                .iter()
-                .enumerate()
-                .map(|(i, (created, by, size, comment))| {
-                    json!({
-                        "id": if i == 0 { img.id.digest().to_string() } else { "<missing>".into() },
-                        "created": created.map(|c| c.to_rfc3339()),
-                        "createdBy": by,
-                        "size": size,
-                        "comment": comment,
-                    })
-                })
-                .collect();
-            outln!("{}", serde_json::to_string_pretty(&out)?);
-        }
+        "json" => outln!("{}", serde_json::to_string_pretty(&rows)?),
         "table" => {
             let table: Vec<Vec<String>> = rows
                 .iter()
-                .enumerate()
-                .map(|(i, (created, by, size, comment))| {
-                    let id = if i > 0 {
-                        "<missing>".to_string()
-                    } else if args.no_trunc {
-                        img.id.digest().to_string()
+                .map(|row| {
+                    let id = if !row.has_id() || args.no_trunc {
+                        row.id.clone()
                     } else {
                         img.short_id().to_string()
                     };
+                    let by = &row.created_by;
                     let by = if args.no_trunc || by.chars().count() <= 45 {
                         by.clone()
                     } else {
@@ -385,10 +344,10 @@ pub fn history(ctx: &Context, args: HistoryArgs) -> Result<ExitCode> {
                     };
                     vec![
                         id,
-                        human_age(*created),
+                        human_age(row.created),
                         by,
-                        image_size(*size),
-                        comment.clone(),
+                        image_size(row.size),
+                        row.comment.clone(),
                     ]
                 })
                 .collect();

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
+use berth_build::system_info::Info;
 use berth_build::system_prune::{prune_system, SystemPruneReport};
 use berth_image_store::import::host_arch;
 use clap::{Args, Subcommand};
@@ -132,37 +133,12 @@ pub struct InfoArgs {
 /// names; YAML by default as Podman's.
 pub fn info(ctx: &Context, args: InfoArgs) -> Result<ExitCode> {
     let store = ctx.store()?;
-    let images = store.list_images()?;
-    let blobs = store.content().list()?;
-    let rootless = !is_root();
-    let out = json!({
-        "host": {
-            "arch": host_arch(),
-            "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
-            "hostname": std::fs::read_to_string("/proc/sys/kernel/hostname")
-                .map(|h| h.trim().to_string())
-                .unwrap_or_default(),
-            "kernel": kernel_release(),
-            "os": std::env::consts::OS,
-            "rootless": rootless,
-            "security": { "rootless": rootless },
-        },
-        "store": {
-            "configFile": "/etc/containers/storage.conf (not read yet)",
-            "graphDriverName": "overlay",
-            "graphRoot": store.root(),
-            "imageStore": { "number": images.len() },
-            "blobs": blobs.len(),
-            "runRoot": crate::containers::runroot(ctx),
-            "volumePath": store.root().join("volumes"),
-        },
-        "trust": trust_info(),
-        "version": {
-            "Os": std::env::consts::OS,
-            "OsArch": format!("{}/{}", std::env::consts::OS, host_arch()),
-            "Version": env!("CARGO_PKG_VERSION"),
-        },
-    });
+    let info = Info::gather(
+        &store,
+        &crate::containers::runroot(ctx),
+        env!("CARGO_PKG_VERSION"),
+    )?;
+    let out = serde_json::to_value(&info)?;
     match args.format.as_deref() {
         None => out!("{}", serde_norway::to_string(&out)?),
         Some("json") => outln!("{}", serde_json::to_string_pretty(&out)?),
@@ -197,33 +173,6 @@ fn go_names(value: &serde_json::Value) -> serde_json::Value {
             .collect(),
         other => other.clone(),
     }
-}
-
-/// Which policy.json applies, and whether it is the embedded default (no file at all).
-fn trust_info() -> serde_json::Value {
-    match berth_trust::Policy::load(None) {
-        Ok(p) => json!({
-            "policyPath": p.source.to_string(),
-            "builtinDefault": p.source == berth_trust::PolicySource::Default,
-            "builtinDefaultPolicy": if p.source == berth_trust::PolicySource::Default {
-                Some(berth_trust::policy::DEFAULT_POLICY)
-            } else {
-                None
-            },
-        }),
-        Err(e) => json!({ "error": e.to_string() }),
-    }
-}
-
-fn kernel_release() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_default()
-}
-
-/// Root of the host (not uid 0 in a plain user's namespace).
-fn is_root() -> bool {
-    berth_image_store::store::is_host_root()
 }
 
 #[derive(Args)]

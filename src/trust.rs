@@ -2,14 +2,14 @@
 //! and the signing flags `push` and `copy` share. Every operation is a `berth-trust` or
 //! `berth-registry` call; this file parses flags, reads passphrases and prints.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context as _, Result};
 use berth_registry::config::RegistriesConf;
 use berth_registry::sign::sign_pushed;
-use berth_trust::sigstore::generate_key_pair;
+use berth_trust::edit::{TrustEntry, TrustRecord};
+use berth_trust::sigstore::KeyPairFiles;
 use clap::{Args, Subcommand};
 
 use crate::prompt::passphrase;
@@ -29,43 +29,19 @@ pub struct GenerateKeyArgs {
 
 /// `berth generate-sigstore-key`: a cosign-format key pair (encrypted private key).
 pub fn generate_key(_ctx: &Context, args: GenerateKeyArgs) -> Result<ExitCode> {
-    let prefix = args.output_prefix.display().to_string();
-    let private = PathBuf::from(format!("{prefix}.private"));
-    let public = PathBuf::from(format!("{prefix}.pub"));
-    for p in [&private, &public] {
-        if p.exists() {
-            bail!("{} already exists; refusing to overwrite it", p.display());
-        }
-    }
+    let files = KeyPairFiles::new(&args.output_prefix)?;
     let passphrase = passphrase(
         args.passphrase_file.as_deref(),
         "Enter a passphrase for the private key: ",
         true,
     )?;
-    let (private_pem, public_pem) = generate_key_pair(&passphrase).context("generating a key")?;
-    write_new(&private, &private_pem, 0o600)?;
-    if let Err(e) = write_new(&public, &public_pem, 0o644) {
-        let _ = std::fs::remove_file(&private);
-        return Err(e);
-    }
+    files.generate(&passphrase)?;
     outln!(
         "Key written to {} and {}",
-        private.display(),
-        public.display()
+        files.private.display(),
+        files.public.display()
     );
     Ok(ExitCode::SUCCESS)
-}
-
-fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
-    f.write_all(bytes)
-        .with_context(|| format!("writing {}", path.display()))
 }
 
 #[derive(Args)]
@@ -187,18 +163,7 @@ fn trust_show(a: TrustShowArgs) -> Result<ExitCode> {
         entries.retain(|e| &e.scope == scope);
     }
     if a.json {
-        let list: Vec<serde_json::Value> = entries
-            .iter()
-            .map(|e| {
-                serde_json::json!({
-                    "transport": e.transport,
-                    "name": e.scope,
-                    "type": e.kind,
-                    "gpg_id": e.keys.join(", "),
-                    "sigstore": e.lookaside.clone().unwrap_or_default(),
-                })
-            })
-            .collect();
+        let list: Vec<TrustRecord> = entries.iter().map(TrustEntry::record).collect();
         outln!("{}", serde_json::to_string_pretty(&list)?);
         return Ok(ExitCode::SUCCESS);
     }

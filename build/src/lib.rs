@@ -41,7 +41,9 @@
 //!   (`berth_image_store::build_cache`); `prune` drops stale
 //!   entries (and, for `system prune -a`, the `RUN --mount=type=cache` dirs).
 //! - [`system_prune`]: `system prune` composed (store images and garbage, then the build
-//!   cache), returning what went for the front end to print.
+//!   cache), returning what went for the front end to print; [`system_info`]: `system info`'s
+//!   record ([`system_info::Info`], Podman's JSON names), here as the one crate above the
+//!   store, the runtime's directory and the trust policy it reads.
 //! - [`fetch`]: `ADD <url>` downloads (http/https, `--checksum=sha256:`), through the registry
 //!   crate's client ([`berth_registry::download`]).
 //! - [`ignore`]: `.containerignore`/`.dockerignore` with Docker's rules.
@@ -73,6 +75,7 @@ pub mod metadata;
 pub mod parser;
 pub mod plan;
 pub mod scope;
+pub mod system_info;
 pub mod system_prune;
 
 pub use error::{BuildError, Result};

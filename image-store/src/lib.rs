@@ -57,7 +57,9 @@
 //!   and its lock; [`layout`]: the names of the paths other crates keep under the root.
 //! - [`inspect`]: an image's inspect record ([`inspect::ImageInspect`], Podman's shape);
 //!   [`summary`]: an image as `images` lists it ([`summary::ImageSummary`], the record of
-//!   Podman's `images --format json`, which every front end builds its list from).
+//!   Podman's `images --format json`, which every front end builds its list from);
+//!   [`history`]: an image's history rows ([`history::HistoryEntry`], the record of
+//!   `history --format json`, newest first, sizes uncompressed).
 //! - [`error::StoreError`]: every variant names the digest, name or path concerned; an upper
 //!   crate's error behind a transport (`Transport`) and a source's failed read (`Source`)
 //!   are kept whole, not as text.
@@ -72,6 +74,7 @@ pub mod diff_size;
 pub mod error;
 mod fsutil;
 pub mod gc;
+pub mod history;
 pub mod images;
 pub mod import;
 pub mod inspect;

@@ -56,9 +56,9 @@ pub fn copy_list(
         }
         let image: VerifiedImage =
             list.instance(digest, &m.media_type, m.bytes)
-                .map_err(|e| RegistryError::Invalid {
+                .map_err(|source| RegistryError::ListInstance {
                     what: what.clone(),
-                    message: e.to_string(),
+                    source: Box::new(source),
                 })?;
         progress(&format!("Copying image {digest}"));
         let source = RegistrySource::new(fetched.client.clone(), src_repo, image, Vec::new());

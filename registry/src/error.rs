@@ -77,6 +77,14 @@ pub enum RegistryError {
     /// itself, not as this (see the `From<StoreError>` impl).
     #[error(transparent)]
     Store(StoreError),
+    /// An image of a verified manifest list that is not accepted as its instance (not listed
+    /// by that digest, or not hashing to it): the gate's error whole, under the list's name.
+    #[error("{what}: {source}")]
+    ListInstance {
+        what: String,
+        #[source]
+        source: Box<berth_trust::TrustError>,
+    },
     /// The trust gate.
     #[error(transparent)]
     Trust(#[from] berth_trust::TrustError),
@@ -191,6 +199,31 @@ mod tests {
         assert!(matches!(
             store,
             RegistryError::Store(StoreError::NotFound(_))
+        ));
+    }
+
+    #[test]
+    fn a_list_instance_keeps_the_gates_error_and_its_text() {
+        let digest = |c: char| berth_layers::digest::digest_bytes(c.to_string().as_bytes());
+        let err = RegistryError::ListInstance {
+            what: "manifest list x".into(),
+            source: Box::new(berth_trust::TrustError::ManifestDigest {
+                expected: digest('a'),
+                actual: digest('b'),
+            }),
+        };
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "manifest list x: manifest {}: content has digest {}",
+                digest('a'),
+                digest('b')
+            )
+        );
+        assert!(matches!(
+            &err,
+            RegistryError::ListInstance { source, .. }
+                if matches!(**source, berth_trust::TrustError::ManifestDigest { .. })
         ));
     }
 }

@@ -34,6 +34,34 @@ pub struct TrustEntry {
     pub lookaside: Option<String>,
 }
 
+impl TrustEntry {
+    /// The entry as `image trust show --json` prints it.
+    pub fn record(&self) -> TrustRecord {
+        TrustRecord {
+            gpg_id: self.keys.join(", "),
+            name: self.scope.clone(),
+            sigstore: self.lookaside.clone().unwrap_or_default(),
+            transport: self.transport.clone(),
+            kind: self.kind.clone(),
+        }
+    }
+}
+
+/// One entry of `image trust show --json`, under the JSON names of Podman's `trust.Policy`
+/// (`name`, `type`, `gpg_id`, `sigstore`), in the (sorted) order berth has always printed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TrustRecord {
+    /// The key paths, joined by `, `; empty when none.
+    pub gpg_id: String,
+    /// `default` or the scope.
+    pub name: String,
+    /// The lookaside; empty when none.
+    pub sigstore: String,
+    pub transport: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
 /// Describe every requirement of the policy at `policy_path`, with the registries.d lookaside
 /// of each scope (`registries_d`: the directory, or the default lookup when `None`).
 pub fn show(

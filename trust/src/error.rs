@@ -64,6 +64,19 @@ pub enum TrustError {
         #[source]
         source: std::io::Error,
     },
+    /// A file that is not overwritten (a key pair's) already exists.
+    #[error("{} already exists; refusing to overwrite it", path.display())]
+    Exists { path: PathBuf },
+    /// A new file (a key pair's) could not be created.
+    #[error("creating {path}: {source}")]
+    Create {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A new key pair could not be made.
+    #[error("generating a key: {0}")]
+    KeyGeneration(#[source] crate::sigstore::KeyError),
     /// A bad argument to `image trust set`.
     #[error("{0}")]
     Usage(String),

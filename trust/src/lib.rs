@@ -14,10 +14,12 @@
 //! - [`identity`]: `signedIdentity` matching (`matchExact`, `matchRepoDigestOrExact`, …)
 //!   over berth-layers' one reference parser (`berth_layers::reference::Reference`).
 //! - [`payload`]: the simple-signing payload (atomic and cosign flavours): make and parse.
-//! - [`sigstore`]: cosign-format keys (encrypted private key, PEM public key), sign, verify.
+//! - [`sigstore`]: cosign-format keys (encrypted private key, PEM public key), sign, verify;
+//!   [`sigstore::KeyPairFiles`]: `generate-sigstore-key`'s two files.
 //! - [`gpg`]: OpenPGP verification of simple signing, and signing through `gpg`.
 //! - [`registries_d`]: `registries.d/*.yaml`: lookaside URLs and sigstore attachments per scope.
-//! - [`edit`]: `image trust show|set`.
+//! - [`edit`]: `image trust show|set`; `show`'s rows ([`edit::TrustEntry`]) and the record
+//!   `--json` prints of each ([`edit::TrustRecord`], Podman's JSON names).
 //! - [`signature`]: the [`SignatureSource`] contract the registry crate implements.
 //! - [`gate`]: [`UnverifiedImage`] and [`VerifiedImage`].
 //! - [`error`]: [`TrustError`], every failure of this crate with its kind and its object.

@@ -8,6 +8,7 @@
 //!   "cipher":{"name":"nacl/secretbox","nonce":B64},"ciphertext":B64}`. The ciphertext is the
 //!   NaCl secretbox (XSalsa20-Poly1305, tag first) of the PKCS#8 DER private key, under the
 //!   32-byte key scrypt(passphrase, salt, N, r, p).
+//! - [`KeyPairFiles`]: `generate-sigstore-key`'s two files, written new.
 //! - A signature is the base64 of an ASN.1 DER ECDSA signature over SHA-256 of the payload.
 
 use base64::engine::general_purpose::STANDARD as B64;
@@ -22,6 +23,9 @@ use p256::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePub
 use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
+
+mod key_files;
+pub use key_files::KeyPairFiles;
 
 /// PEM type of a public key.
 pub const PUBLIC_KEY_PEM_TYPE: &str = "PUBLIC KEY";
