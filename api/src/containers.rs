@@ -519,7 +519,7 @@ mod tests {
         assert_eq!(req.options.env, ["A=1"]);
         assert_eq!(req.options.workdir.as_deref(), Some("/tmp"));
         assert_eq!(req.options.user, None);
-        assert_eq!(req.options.volumes, ["/a:/b"]);
+        assert_eq!(req.options.volumes, ["/a:/b".parse().unwrap()]);
         assert!(req.auto_remove);
         assert_eq!(req.name.as_deref(), Some("web"));
         assert_eq!(req.labels, [("k".to_string(), "v".to_string())]);

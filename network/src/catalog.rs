@@ -376,29 +376,30 @@ mod tests {
 
     #[test]
     fn create_picks_free_subnets_and_bridges() {
+        // Names that are not hex: "a" would also match an id starting with it.
         let (_d, c) = catalog();
         let named = |n: &str| CreateOptions {
             name: Some(n.to_string()),
             ..Default::default()
         };
-        let a = c.create(&named("a")).unwrap();
-        let b = c.create(&named("b")).unwrap();
+        let a = c.create(&named("net-a")).unwrap();
+        let b = c.create(&named("net-b")).unwrap();
         assert_ne!(a.subnets[0].subnet, b.subnets[0].subnet);
         assert!(parse_net("10.90.0.0/16").contains(&a.subnets[0].subnet.network()));
         assert_ne!(a.network_interface, b.network_interface);
         assert!(a.dns_enabled);
-        let e = c.create(&named("a")).unwrap_err().to_string();
-        assert_eq!(e, "network name a already used: network already exists");
+        let e = c.create(&named("net-a")).unwrap_err().to_string();
+        assert_eq!(e, "network name net-a already used: network already exists");
         let overlap = CreateOptions {
             subnet: Some(a.subnets[0].subnet),
-            ..named("c")
+            ..named("net-c")
         };
         let e = c.create(&overlap).unwrap_err().to_string();
         assert!(e.contains("already used"), "{e}");
-        assert_eq!(c.get(&a.id[..12]).unwrap().name, "a");
-        c.remove("a").unwrap();
-        assert!(!c.exists("a").unwrap());
-        assert!(matches!(c.remove("a"), Err(NetworkError::NotFound(_))));
+        assert_eq!(c.get(&a.id[..12]).unwrap().name, "net-a");
+        c.remove("net-a").unwrap();
+        assert!(!c.exists("net-a").unwrap());
+        assert!(matches!(c.remove("net-a"), Err(NetworkError::NotFound(_))));
     }
 
     #[test]
