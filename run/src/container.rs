@@ -11,6 +11,7 @@
 use std::path::Path;
 
 use std::str::FromStr;
+use std::sync::OnceLock;
 
 use berth_layers::Digest;
 use chrono::{DateTime, Utc};
@@ -62,9 +63,9 @@ pub struct Container {
     pub snapshot: String,
     pub command: Vec<String>,
     pub options: RunOptions,
-    /// The runtime spec (`config.json`), stored as its JSON text.
+    /// The runtime spec (`config.json`), stored as its JSON text and parsed on first use.
     #[serde(skip)]
-    pub spec: Spec,
+    pub spec: StoredSpec,
     pub runtime: String,
     pub auto_remove: bool,
     pub labels: Vec<(String, String)>,
@@ -80,6 +81,37 @@ pub struct Container {
     pub error: Option<String>,
     pub started: Option<DateTime<Utc>>,
     pub finished: Option<DateTime<Utc>>,
+}
+
+/// The runtime spec as a record stores it: its JSON text, parsed on first use, so a list of
+/// many containers parses no spec it does not show (`ps -a` over 100 containers spent half
+/// its time parsing specs when records held them parsed).
+#[derive(Debug, Clone)]
+pub struct StoredSpec {
+    text: String,
+    parsed: OnceLock<Spec>,
+}
+
+impl StoredSpec {
+    /// The spec; an error when the stored text is not one.
+    pub fn get(&self) -> Result<&Spec> {
+        if let Some(spec) = self.parsed.get() {
+            return Ok(spec);
+        }
+        let spec: Spec = serde_json::from_str(&self.text)
+            .map_err(|e| RunError::Spec(format!("the stored spec: {e}")))?;
+        Ok(self.parsed.get_or_init(|| spec))
+    }
+}
+
+impl From<Spec> for StoredSpec {
+    /// A spec already parsed (a record made in memory).
+    fn from(spec: Spec) -> StoredSpec {
+        StoredSpec {
+            text: String::new(),
+            parsed: OnceLock::from(spec),
+        }
+    }
 }
 
 /// An image id as the record has it: `sha256:…`, or empty.
@@ -154,7 +186,10 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Container> {
         snapshot: r.get("snapshot")?,
         command: serde_json::from_str(&command).map_err(|e| json_err(5, e))?,
         options: serde_json::from_str(&options).map_err(|e| json_err(6, e))?,
-        spec: serde_json::from_str(&spec).map_err(|e| json_err(7, e))?,
+        spec: StoredSpec {
+            text: spec,
+            parsed: OnceLock::new(),
+        },
         runtime: r.get("runtime")?,
         auto_remove: r.get("auto_remove")?,
         labels: serde_json::from_str(&labels).map_err(|e| json_err(10, e))?,
@@ -443,7 +478,7 @@ mod tests {
         let a = r.get("a1").unwrap();
         assert_eq!(a.image_id.as_ref(), Some(&*IMAGE));
         assert_eq!(a.image_id_hex(), "0".repeat(64));
-        assert_eq!(a.spec, Spec::default());
+        assert_eq!(a.spec.get().unwrap(), &Spec::default());
         assert_eq!(a.options.volumes[0].to_string(), "/a:/b:ro");
         let b = r.get("b2").unwrap();
         assert_eq!((b.image_id.as_ref(), b.image_id_hex()), (None, ""));
@@ -473,5 +508,25 @@ mod tests {
             serde_json::from_str::<Spec>(&text).unwrap(),
             Spec::default()
         );
+    }
+
+    /// A list reads no spec: a record whose spec text is damaged still lists, and the
+    /// damage is an error only where the spec is used.
+    #[test]
+    fn list_parses_no_spec() {
+        let d = tempfile::tempdir().unwrap();
+        let r = Records::open(d.path()).unwrap();
+        let o = RunOptions::default();
+        r.insert(&new("d1", "d1", &o)).unwrap();
+        r.conn
+            .execute(
+                "UPDATE containers SET spec = '{not json' WHERE id = 'd1'",
+                [],
+            )
+            .unwrap();
+        let listed = r.list().unwrap();
+        assert_eq!(listed.len(), 1);
+        let err = listed[0].spec.get().unwrap_err().to_string();
+        assert!(err.contains("the stored spec"), "{err}");
     }
 }

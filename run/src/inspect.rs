@@ -285,7 +285,7 @@ const STOP_TIMEOUT: u32 = 10;
 
 /// The inspect record of container `c`.
 pub fn inspect(engine: &Engine<'_>, c: &Container) -> Result<ContainerInspect> {
-    let spec = &c.spec;
+    let spec = c.spec.get()?;
     let store = engine.store();
     let mountpoint = store
         .snapshot(&c.snapshot)

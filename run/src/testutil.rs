@@ -29,7 +29,7 @@ pub fn container(state: State) -> Container {
             .map(String::from)
             .to_vec(),
         options,
-        spec: Default::default(),
+        spec: oci_spec::runtime::Spec::default().into(),
         runtime: String::new(),
         auto_remove: false,
         labels: Vec::new(),

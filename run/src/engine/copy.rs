@@ -34,7 +34,7 @@ impl Engine<'_> {
     /// volumes are mounted in this process's private mount namespace, one copy at a time (else,
     /// without a private namespace, its snapshot alone on the shared mount point).
     pub fn copy_root(&self, c: &Container) -> Result<ContainerRoot> {
-        let spec = &c.spec;
+        let spec = c.spec.get()?;
         let user = spec
             .process()
             .as_ref()

@@ -74,7 +74,7 @@ fn check_exec_cwd(pid: u32, cwd: &Path) -> Result<()> {
 
 impl Engine<'_> {
     fn exec_process(&self, c: &Container, req: &ExecRequest) -> Result<Process> {
-        let spec = &c.spec;
+        let spec = c.spec.get()?;
         let mut process = spec
             .process()
             .clone()

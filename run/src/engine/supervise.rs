@@ -83,7 +83,7 @@ impl Engine<'_> {
         stdio: ContainerStdio,
     ) -> Result<(Launched, Vec<HeldPort>)> {
         let rootfs = self.mount_rootfs(c)?;
-        let mut spec = c.spec.clone();
+        let mut spec = c.spec.get()?.clone();
         let dir = self.bundle_dir(&c.id);
         crate::bundle::create_dir(&dir)?;
         let joined = self.join_network(c, &mut spec)?;

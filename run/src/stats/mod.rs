@@ -259,7 +259,7 @@ impl Engine<'_> {
     ) -> Result<ContainerStats> {
         check_supported()?;
         let (c, pid) = self.running_pid(c, ": container state improper")?;
-        if cgroups_path(&c.spec).is_none() {
+        if cgroups_path(c.spec.get()?).is_none() {
             return Err(RunError::FailedPrecondition(format!(
                 "container {} has no cgroup (it runs without a cgroup manager, as rootless \
                  containers do): no stats to read",
