@@ -117,7 +117,7 @@ enum Command {
     Manifest(Lazy<manifest::ManifestCommand>),
     /// Create a cosign-format key pair for signing (NAME.private, NAME.pub).
     GenerateSigstoreKey(Lazy<trust::GenerateKeyArgs>),
-    /// Run a command in a new container (network: host by default, or --network none).
+    /// Run a command in a new container.
     Run(Lazy<containers::RunArgs>),
     /// Create a container without starting it.
     Create(Lazy<containers::CreateArgs>),

@@ -74,7 +74,7 @@ fn annotations(values: &[String]) -> Result<Vec<(String, String)>> {
         .collect::<Result<Vec<_>, _>>()?)
 }
 
-/// Flags of the images being added (create, add).
+// Flags of the images being added (create, add).
 #[derive(Args)]
 pub struct SourceArgs {
     /// When an image is itself a list, add every image in it (not just the host's platform).
@@ -155,7 +155,7 @@ fn create(ctx: &Context, args: CreateArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Platform fields of an instance (add, annotate).
+// Platform fields of an instance (add, annotate).
 #[derive(Args)]
 pub struct PlatformArgs {
     /// Architecture to record for the image (and to pick from a list being added).

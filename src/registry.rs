@@ -24,7 +24,7 @@ use clap::Args;
 use crate::progress::Reporter;
 use crate::Context;
 
-/// Signing flags of `push`, `copy` and `image sign` (Podman's and Skopeo's names).
+// Signing flags of `push`, `copy` and `image sign` (Podman's and Skopeo's names).
 #[derive(Args, Clone, Default)]
 pub struct SignArgs {
     /// Sign the pushed image with this cosign private key (sigstore attachments).
@@ -71,7 +71,8 @@ impl SignArgs {
     }
 }
 
-/// Flags every registry command shares.
+// Flags every registry command shares. (A plain comment: the doc comment of a flattened struct would replace the
+// command's own `--help` summary.)
 #[derive(Args, Clone)]
 pub struct ConnectArgs {
     /// Require HTTPS and verify certificates (`--tls-verify=false` allows plain HTTP).

@@ -5,6 +5,7 @@
 
 mod archives;
 mod build;
+mod cli_help;
 mod closed_output;
 mod deep_images;
 mod docker_api;
