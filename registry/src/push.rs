@@ -183,11 +183,7 @@ impl Uploader<'_> {
         desc: &Descriptor,
     ) -> Result<()> {
         let progress = self.progress;
-        let kind = if desc.media_type().to_string().contains("config") {
-            "config"
-        } else {
-            "blob"
-        };
+        let kind = crate::remote::blob_kind(desc);
         if client.has_blob(repo, desc.digest(), true)? {
             progress(&format!(
                 "Copying {kind} {} skipped: already exists",

@@ -108,9 +108,9 @@ impl<'p> RegistryDestination<'p> {
     }
 }
 
-fn kind(desc: &Descriptor) -> &'static str {
-    let mt = desc.media_type().to_string();
-    if mt.contains("config") {
+/// What a progress line calls a blob: `config` for an image config, else `blob`, as Podman.
+pub(crate) fn blob_kind(desc: &Descriptor) -> &'static str {
+    if berth_layers::media_type::is_image_config(desc.media_type()) {
         "config"
     } else {
         "blob"
@@ -129,7 +129,7 @@ impl ImageDestination for RegistryDestination<'_> {
         if present {
             (self.progress)(&format!(
                 "Copying {} {} skipped: already exists",
-                kind(desc),
+                blob_kind(desc),
                 desc.digest()
             ));
         }
@@ -141,7 +141,7 @@ impl ImageDestination for RegistryDestination<'_> {
         desc: &Descriptor,
         reader: &mut (dyn Read + Send),
     ) -> berth_image_store::Result<()> {
-        (self.progress)(&format!("Copying {} {}", kind(desc), desc.digest()));
+        (self.progress)(&format!("Copying {} {}", blob_kind(desc), desc.digest()));
         self.client
             .upload_blob(
                 self.reference.repository(),

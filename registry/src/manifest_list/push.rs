@@ -1,6 +1,7 @@
 //! Describing an image to add to a list, and pushing a list with all its instances.
 
 use super::*;
+use crate::remote::blob_kind;
 use crate::retry::{self, RetryPolicy};
 
 /// The platform an image config declares.
@@ -172,14 +173,6 @@ fn blobs_of(manifest: &ImageManifest) -> Vec<Descriptor> {
     blobs
 }
 
-fn kind(desc: &Descriptor) -> &'static str {
-    if desc.media_type().to_string().contains("config") {
-        "config"
-    } else {
-        "blob"
-    }
-}
-
 fn push_local(
     store: &Store,
     client: &Client,
@@ -208,12 +201,12 @@ fn push_local(
         if client.has_blob(repo, blob.digest(), true)? {
             progress(&format!(
                 "Copying {} {} skipped: already exists",
-                kind(&blob),
+                blob_kind(&blob),
                 blob.digest()
             ));
             continue;
         }
-        progress(&format!("Copying {} {}", kind(&blob), blob.digest()));
+        progress(&format!("Copying {} {}", blob_kind(&blob), blob.digest()));
         retry::blob(RetryPolicy::default(), blob.digest(), || {
             let mut file = store.content().open(blob.digest())?;
             client.upload_blob(repo, blob.digest(), blob.size(), &mut file)
@@ -260,7 +253,7 @@ fn ensure_remote(
         if client.has_blob(repo, blob.digest(), true)? {
             progress(&format!(
                 "Copying {} {} skipped: already exists",
-                kind(&blob),
+                blob_kind(&blob),
                 blob.digest()
             ));
             continue;
@@ -268,12 +261,12 @@ fn ensure_remote(
         if same_registry && client.mount_blob(repo, blob.digest(), &src_repo)? {
             progress(&format!(
                 "Copying {} {} skipped: mounted from {src_repo}",
-                kind(&blob),
+                blob_kind(&blob),
                 blob.digest()
             ));
             continue;
         }
-        progress(&format!("Copying {} {}", kind(&blob), blob.digest()));
+        progress(&format!("Copying {} {}", blob_kind(&blob), blob.digest()));
         retry::blob(RetryPolicy::default(), blob.digest(), || {
             let reader = source.client.blob_reader(&src_repo, blob.digest())?;
             let mut verified = berth_image_store::copy::verifying(reader, &blob);
