@@ -13,7 +13,8 @@
 //! berth's own stdout and stderr (its print macros, and what a command does when their reader
 //! has gone); [`template`] is `--format`'s one Go-template engine (inspect, info, stats and the
 //! list commands, with Podman's table and header rules); [`lazy`] makes clap build a subcommand's arguments only when that subcommand runs;
-//! [`usage`] words clap's usage errors as Podman's.
+//! [`usage`] words clap's usage errors as Podman's; [`completion`] generates shell completions
+//! and manual pages from the command tree.
 
 // Every print goes through `stdio`'s macros: std's panic on a closed pipe.
 #![cfg_attr(not(test), deny(clippy::print_stdout, clippy::print_stderr))]
@@ -23,6 +24,7 @@ mod stdio;
 
 mod archive;
 mod build;
+mod completion;
 mod containers;
 mod images;
 mod inspect;
@@ -167,6 +169,11 @@ enum Command {
     Buildx(Lazy<build::BuildxCommand>),
     /// Run a command in berth's rootless user namespace (default: $SHELL).
     Unshare(Lazy<containers::UnshareArgs>),
+    /// Print a shell completion script (bash, zsh, fish, powershell).
+    Completion(Lazy<completion::CompletionArgs>),
+    /// Write manual pages for berth and each of its commands (what `make install` runs).
+    #[command(hide = true)]
+    GenerateManPages(Lazy<completion::ManPagesArgs>),
     /// Supervise a detached container (started by berth itself).
     #[command(hide = true)]
     ContainerMonitor(Lazy<containers::MonitorArgs>),
@@ -243,7 +250,8 @@ fn on_closed(command: &Command) -> OnClosed {
         | Command::Ps(_)
         | Command::Logs(_)
         | Command::Wait(_)
-        | Command::Save(_) => Quit,
+        | Command::Save(_)
+        | Command::Completion(_) => Quit,
         Command::Image(c) => c.0.on_closed(),
         Command::System(c) => c.0.on_closed(),
         Command::Manifest(c) => c.0.on_closed(),
@@ -274,6 +282,7 @@ fn on_closed(command: &Command) -> OnClosed {
         | Command::Buildx(_)
         | Command::Unshare(_)
         | Command::ContainerMonitor(_)
+        | Command::GenerateManPages(_)
         | Command::ExecMonitor(_) => Finish,
     }
 }
@@ -322,6 +331,8 @@ fn run(ctx: &Context, command: Command) -> Result<ExitCode> {
         Command::ContainerMonitor(a) => containers::monitor(ctx, a.0),
         Command::ExecMonitor(a) => containers::exec::exec_monitor(ctx, a.0),
         Command::Unshare(a) => containers::unshare(ctx, a.0),
+        Command::Completion(a) => completion::completion(a.0),
+        Command::GenerateManPages(a) => completion::man_pages(a.0),
         Command::Build(a) => build::build(ctx, a.0),
         Command::Buildx(c) => build::buildx(ctx, c.0),
         Command::Volume(c) => containers::volumes::dispatch(ctx, c.0),

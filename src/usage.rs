@@ -52,6 +52,12 @@ pub fn podman_style(err: &clap::Error, mut root: Command, args: &[String]) -> St
             } else {
                 reason(err)
             };
+            if !flag.starts_with('-') {
+                // A positional argument (`<SHELL>`): cobra names the command.
+                return format!(
+                    "Error: invalid argument \"{value}\" for \"{path}\": {why}\n{see}\n"
+                );
+            }
             let names = cmd
                 .and_then(|c| find_flag(c, &flag))
                 .map(flag_names)
@@ -149,7 +155,10 @@ fn takes_value(arg: &Arg) -> bool {
 fn find_flag<'a>(cmd: &'a Command, flag: &str) -> Option<&'a Arg> {
     cmd.get_arguments().find(|a| match flag.strip_prefix("--") {
         Some(long) => a.get_long() == Some(long),
-        None => flag.strip_prefix('-').and_then(|s| s.chars().next()) == a.get_short(),
+        None => flag
+            .strip_prefix('-')
+            .and_then(|s| s.chars().next())
+            .is_some_and(|short| a.get_short() == Some(short)),
     })
 }
 
@@ -220,6 +229,18 @@ mod tests {
             "Error: the following required arguments were not provided: <IMAGE>\n\
              See 'berth run --help'\n"
         );
+    }
+
+    /// A bad positional value names the command, never a flag (it once named `--root`).
+    #[test]
+    fn bad_positional_values_name_the_command() {
+        let text = message(&["completion", "tcsh"]);
+        assert!(
+            text.starts_with("Error: invalid argument \"tcsh\" for \"berth completion\": "),
+            "{text}"
+        );
+        assert!(text.contains("bash"), "{text}");
+        assert!(text.ends_with("See 'berth completion --help'\n"), "{text}");
     }
 
     #[test]

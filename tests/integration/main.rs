@@ -7,6 +7,7 @@ mod archives;
 mod build;
 mod cli_help;
 mod closed_output;
+mod completion;
 mod deep_images;
 mod docker_api;
 mod exec_detach;
