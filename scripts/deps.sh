@@ -11,6 +11,7 @@ packages=(
   libssl-dev dpkg-dev           # the sigstore-rs oracle (openssl-sys); dpkg-deb for trixie skopeo
   python3-nacl                  # libsodium peer for the cosign key format test
   pigz zstd hyperfine time curl # bench peers and timing
+  make                          # make install (completions and man pages test)
   netavark aardvark-dns iptables passt slirp4netns # container networks (issue 15)
 )
 # The docker CLI drives berth's REST API in the tests (issue 16): the one on the machine
