@@ -150,7 +150,9 @@ impl Opened {
     pub fn new(root: &Path, rel: &Path, shown: &str) -> io::Result<Opened> {
         let named = |e: io::Error| io::Error::new(e.kind(), format!("COPY source {shown}: {e}"));
         let tree = InRoot::open(root).map_err(named)?;
-        let path = tree.resolve(rel, false).map_err(named)?.path;
+        // A source that is a symlink is followed, inside its root, as Buildah and Docker do
+        // (symlinks found inside a copied directory stay symlinks).
+        let path = tree.resolve(rel, true).map_err(named)?.path;
         let meta = tree
             .lstat(&path)
             .map_err(named)?
@@ -363,12 +365,27 @@ impl Writer<'_> {
         Ok(r.path)
     }
 
-    /// Make the directories above `target` (0755 where missing).
+    /// Make the directories above `target` where missing: 0755, owned by the `--chown` owner
+    /// (root without one), as Buildah.
     fn parent(&mut self, target: &Path) -> io::Result<()> {
-        if let Some(p) = target.parent() {
-            if !p.as_os_str().is_empty() {
-                let p = self.resolved(p, true)?;
-                self.w.mkdirs(&p, 0o755)?;
+        let Some(p) = target.parent().filter(|p| !p.as_os_str().is_empty()) else {
+            return Ok(());
+        };
+        let p = self.resolved(p, true)?;
+        if self.owner == (0, 0) {
+            self.w.mkdirs(&p, 0o755)?;
+            return Ok(());
+        }
+        let mut at = PathBuf::new();
+        for c in p.components() {
+            at.push(c);
+            if self.w.lstat(&at)?.is_none() {
+                self.w.mkdir(&at, 0o755)?;
+                let attrs = Attrs {
+                    owner: Some(self.owner),
+                    ..Attrs::default()
+                };
+                self.w.set_attrs(&at, false, &attrs)?;
             }
         }
         Ok(())
@@ -386,19 +403,44 @@ impl Writer<'_> {
         srel: &Path,
         dest: &Path,
     ) -> io::Result<()> {
+        self.walk(src, from, rel, srel, dest, true)
+    }
+
+    /// [`Self::tree`]'s walk; `dest_made` false: `dest` is made (as a missing parent is)
+    /// only when something under it is copied, for a directory the ignore rules exclude but
+    /// a `!` rule may re-include something in.
+    fn walk(
+        &mut self,
+        src: BorrowedFd<'_>,
+        from: &Path,
+        rel: &Path,
+        srel: &Path,
+        dest: &Path,
+        dest_made: bool,
+    ) -> io::Result<()> {
         for (n, _) in inroot::read_dir_at(src)? {
             let from = from.join(&n);
             let to = dest.join(&n);
             let rel = rel.join(&n);
             let srel = srel.join(&n);
-            if self.ignore.is_some_and(|i| i.excluded(&rel)) || self.excluded(&rel, &srel) {
+            if self.excluded(&rel, &srel) {
                 continue;
             }
             let md = inroot::meta_at(src, &n)?;
+            if let Some(ignore) = self.ignore.filter(|i| i.excluded(&rel)) {
+                if md.kind == FileType::Directory && ignore.may_reinclude_below(&rel) {
+                    let sub = inroot::open_dir_at(src, &n)?;
+                    self.walk(sub.as_fd(), &from, &rel, &srel, &to, false)?;
+                }
+                continue;
+            }
+            if !dest_made {
+                self.parent(&to)?;
+            }
             if md.kind == FileType::Directory {
                 let sub = inroot::open_dir_at(src, &n)?;
                 self.dir(&to, Some(&md))?;
-                self.tree(sub.as_fd(), &from, &rel, &srel, &to)?;
+                self.walk(sub.as_fd(), &from, &rel, &srel, &to, true)?;
             } else {
                 self.entry(src, &n, &md, &from, &to)?;
             }

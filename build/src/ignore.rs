@@ -100,6 +100,26 @@ impl Ignore {
     }
 }
 
+impl Ignore {
+    /// Whether a `!` rule could re-include something below the excluded directory `rel`, so
+    /// that a walk must look inside it rather than skip it (Docker sends `build/keep.txt` for
+    /// `build` then `!build/keep.txt`).
+    pub fn may_reinclude_below(&self, rel: &Path) -> bool {
+        let comps: Vec<String> = rel
+            .components()
+            .filter_map(|c| match c {
+                Component::Normal(n) => Some(n.to_string_lossy().to_string()),
+                _ => None,
+            })
+            .collect();
+        self.rules.iter().any(|(pat, exception)| {
+            *exception
+                && (pat.iter().take(comps.len() + 1).any(|p| p == "**")
+                    || (pat.len() > comps.len() && match_comps(&pat[..comps.len()], &comps)))
+        })
+    }
+}
+
 fn match_comps(pat: &[String], path: &[String]) -> bool {
     match pat.split_first() {
         None => path.is_empty(),

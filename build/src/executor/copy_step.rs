@@ -306,7 +306,11 @@ impl Builder<'_> {
             let mut found =
                 glob_sources(src_root, &rel).map_err(|e| self.fail(ins, format!("{src}: {e}")))?;
             if let Some(ig) = ignore {
-                found.retain(|r| !ig.excluded(r));
+                // An excluded directory stays a source when a `!` rule re-includes something
+                // in it; the copy's walk skips the rest.
+                found.retain(|r| {
+                    !ig.excluded(r) || (ig.may_reinclude_below(r) && src_root.join(r).is_dir())
+                });
             }
             if found.is_empty() {
                 return Err(self.fail(

@@ -98,14 +98,16 @@ fn run_mount_points_behind_an_image_symlink_resolve_inside_the_rootfs() {
             "FROM busybox AS bb\n\
              FROM scratch\n\
              COPY --from=bb /bin /bin\n\
-             COPY etc /etc\n\
+             COPY root/ /\n\
              RUN true\n",
         )],
     );
     // The image's /etc is a link to the victim's absolute path: inside the rootfs that path
     // does not exist, so the runtime creates the mount points there, and berth prunes them.
     // Looking through the link on the host would find the victim's files and keep the stubs.
-    std::os::unix::fs::symlink(&v, ctx.join("etc")).unwrap();
+    // (Inside a copied directory: a source that is itself a symlink is followed.)
+    fs::create_dir(ctx.join("root")).unwrap();
+    std::os::unix::fs::symlink(&v, ctx.join("root/etc")).unwrap();
     r.ok(&[
         "build",
         "-q",

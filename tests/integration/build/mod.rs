@@ -203,12 +203,24 @@ fn build_copy_outside_context_is_refused() {
         ),
         "{err}"
     );
-    // A context symlink to a host file is copied as a symlink, never read.
+    // A source that is a symlink to a host file is followed inside the context, as Buildah
+    // does: `/etc/shadow` there does not exist, and the host's is never read.
     std::os::unix::fs::symlink("/etc/shadow", ctx.join("shadow")).unwrap();
     fs::write(ctx.join("Containerfile"), "FROM busybox\nCOPY shadow /x\n").unwrap();
+    let err = r
+        .env
+        .fails(&["build", "-q", "-t", "o", ctx.to_str().unwrap()], 125);
+    assert!(
+        err.contains("COPY source shadow: No such file or directory"),
+        "{err}"
+    );
+    // One found inside a copied directory is copied as a symlink, never read.
+    fs::create_dir(ctx.join("dir")).unwrap();
+    std::os::unix::fs::symlink("/etc/shadow", ctx.join("dir/shadow")).unwrap();
+    fs::write(ctx.join("Containerfile"), "FROM busybox\nCOPY dir /d\n").unwrap();
     r.ok(&["build", "-q", "-t", "o", ctx.to_str().unwrap()]);
     assert_eq!(
-        r.ok(&["run", "--rm", "o", "readlink", "/x"]),
+        r.ok(&["run", "--rm", "o", "readlink", "/d/shadow"]),
         "/etc/shadow\n"
     );
     assert_clean(&r);
