@@ -1,8 +1,8 @@
 //! Rootless networks (issue 15) as a plain user: pasta (the default) and slirp4netns with
 //! `-p` (a busybox `httpd` fetched with curl on 127.0.0.1), the interface the container
 //! sees, the helper process ended by the pid berth recorded (`stop`, `rm -f`, `run --rm`,
-//! `rm` after `kill -9` of the monitor), a host port already taken, and the one-line refusal
-//! of bridge mode. Traffic only to 127.0.0.1.
+//! `rm` after `kill -9` of the monitor), a host port already taken, the one line naming the
+//! package when pasta or slirp4netns is missing, and the one-line refusal of bridge mode. Traffic only to 127.0.0.1.
 
 use std::fs;
 use std::net::TcpListener;
@@ -182,7 +182,7 @@ fn rootless_slirp4netns_publishes_ports_and_rm_after_kill_9_of_the_monitor_ends_
 }
 
 #[test]
-fn rootless_taken_host_port_fails_naming_it_and_leaves_nothing() {
+fn rootless_network_errors_are_one_line_and_leave_nothing() {
     let r = Rootless::with_busybox();
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
@@ -214,6 +214,24 @@ fn rootless_taken_host_port_fails_naming_it_and_leaves_nothing() {
     assert_eq!(out.status.code(), Some(125), "{err}");
     assert!(err.contains("bridge networks need root"), "{err}");
     assert_eq!(error_lines(&err), 1, "{err}");
+    // pasta and slirp4netns missing (not on PATH): one line naming the Debian package, for
+    // the default network too; berth's own helpers (crun, newuidmap) are found without PATH.
+    for network in ["", "--network pasta", "--network slirp4netns"] {
+        let out = r.sh(&format!(
+            "PATH=/nonexistent $BERTH run --rm {network} bb true"
+        ));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(125), "{network}: {err}");
+        let want = match network {
+            "--network slirp4netns" => {
+                "slirp4netns not found: install Debian's slirp4netns package"
+            }
+            _ => "pasta not found: install Debian's passt package",
+        };
+        assert!(err.contains(want), "{network}: {err}");
+        assert_eq!(error_lines(&err), 1, "{network}: {err}");
+    }
+    assert_eq!(r.ok("$BERTH ps -aq").trim(), "");
     drop(taken);
     r.finish();
 }
