@@ -126,7 +126,7 @@ pub fn start(
     let netns = usernet::prepare(dirs, id)?;
     let started = spawn(&program, dirs, id, ports, extra, &netns);
     if started.is_err() {
-        crate::netns::remove(&netns);
+        usernet::discard(dirs, id, &netns);
     }
     started
 }

@@ -197,7 +197,7 @@ pub fn start(
     let helper = match spawn(&program, dirs, id, &options, &netns) {
         Ok(h) => h,
         Err(e) => {
-            crate::netns::remove(&netns);
+            usernet::discard(dirs, id, &netns);
             return Err(e);
         }
     };

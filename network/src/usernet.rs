@@ -62,12 +62,26 @@ pub(crate) fn prepare(dirs: &NetworkDirs, id: &str) -> Result<PathBuf> {
     crate::netns::create_persistent(&dirs.netns(), id)
 }
 
-/// The helper's messages (its log, syslog noise dropped), for an error.
+/// Undo [`prepare`] after a failed start: the namespace and the helper's files removed.
+pub(crate) fn discard(dirs: &NetworkDirs, id: &str, netns: &Path) {
+    crate::netns::remove(netns);
+    remove_files(dirs, id);
+}
+
+fn remove_files(dirs: &NetworkDirs, id: &str) {
+    for ext in ["sock", "pid", "log"] {
+        let _ = std::fs::remove_file(file(dirs, id, ext));
+    }
+}
+
+/// The helper's messages (its log, syslog noise and a usage text dropped), for an error.
 pub(crate) fn messages(log: &Path) -> String {
     std::fs::read_to_string(log)
         .unwrap_or_default()
         .lines()
         .filter(|l| !l.starts_with("Failed to send") && !l.trim().is_empty())
+        .take_while(|l| !l.starts_with("Usage:"))
+        .take(8)
         .collect::<Vec<_>>()
         .join("; ")
 }
@@ -94,10 +108,7 @@ impl UserNet {
     /// Idempotent: a helper already gone, a namespace already removed, do no harm.
     pub fn teardown(&self, dirs: &NetworkDirs, id: &str) {
         self.stop();
-        crate::netns::remove(&self.netns);
-        for ext in ["sock", "pid", "log"] {
-            let _ = std::fs::remove_file(file(dirs, id, ext));
-        }
+        discard(dirs, id, &self.netns);
     }
 
     /// Signal the helper by its pid (only while it is the process berth started) and wait
@@ -174,7 +185,8 @@ mod tests {
         let log = dir.path().join("x.log");
         std::fs::write(
             &log,
-            "Failed to send 51 bytes to syslog\nFailed to open tun socket in namespace\n\n",
+            "Failed to send 51 bytes to syslog\nFailed to open tun socket in namespace\n\n\
+             Usage: pasta [OPTION]...\n       pasta --netns\n",
         )
         .unwrap();
         assert_eq!(messages(&log), "Failed to open tun socket in namespace");

@@ -208,6 +208,19 @@ fn rootless_network_errors_are_one_line_and_leave_nothing() {
         assert_eq!(r.ok("$BERTH ps -aq").trim(), "", "{network}");
         assert_no_usernet_left(&r);
     }
+    // pasta refusing its options: its own message, nothing left.
+    if installed("pasta") {
+        let out = r.sh("$BERTH run --rm --network pasta:--bogus bb true");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(125), "{err}");
+        assert!(
+            err.contains("pasta failed") && err.contains("unrecognized option '--bogus'"),
+            "{err}"
+        );
+        assert_eq!(error_lines(&err), 1, "{err}");
+        assert_eq!(r.ok("$BERTH ps -aq").trim(), "");
+        assert_no_usernet_left(&r);
+    }
     // Bridge mode as a plain user: one line, nothing run.
     let out = r.sh("$BERTH run --rm --network bridge bb true");
     let err = String::from_utf8_lossy(&out.stderr);

@@ -81,10 +81,4 @@ impl Engine<'_> {
         }
         let _ = std::fs::remove_file(&record);
     }
-
-    /// The running container's network helper (`None`: it has none, or is not running).
-    pub fn user_network(&self, c: &Container) -> Option<UserNet> {
-        let bytes = std::fs::read(usernet_path(&self.bundle_dir(&c.id))).ok()?;
-        serde_json::from_slice(&bytes).ok()
-    }
 }
