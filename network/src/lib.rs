@@ -25,6 +25,10 @@
 //! - [`attach`]: what the container lifecycle calls: [`attach()`](attach::attach) and
 //!   [`detach`](attach::detach), undoing everything on failure; [`attached`](attach::attached):
 //!   who is on a network now.
+//! - [`usernet`]: a user-mode network helper process of one container ([`UserNet`]: its
+//!   record in the container's run state, its end by pid, its namespace removed).
+//! - [`pasta`] and [`slirp4netns`]: the rootless networks, each starting its helper on a new
+//!   namespace with `-p` forwarded (pasta's `-t`/`-u`; slirp4netns's API `add_hostfwd`).
 
 pub mod attach;
 pub mod catalog;
@@ -35,10 +39,14 @@ pub mod hostnets;
 pub mod ipam;
 pub mod netavark;
 pub mod netns;
+pub mod pasta;
 pub mod ports;
+pub mod slirp4netns;
+pub mod usernet;
 
 pub use attach::{attach, attached, detach, Attachment, NetworkRequest};
 pub use catalog::{Catalog, CreateOptions, DEFAULT_NETWORK};
 pub use config::Network;
 pub use dirs::NetworkDirs;
 pub use error::{NetworkError, Result};
+pub use usernet::UserNet;

@@ -311,8 +311,10 @@ mod tests {
         assert!(parse_entrypoint("").unwrap().is_empty());
         assert!(parse_entrypoint("[1]").is_err());
         assert_eq!("none".parse::<Network>().unwrap(), Network::None);
-        // Parsed, but refused until rootless networks are wired.
-        assert!("pasta".parse::<Network>().unwrap().ensure_wired().is_err());
+        assert_eq!(
+            "pasta:-T,8000".parse::<Network>().unwrap(),
+            Network::Pasta(vec!["-T".into(), "8000".into()])
+        );
     }
 
     /// Records written before a field existed still load.

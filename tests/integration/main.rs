@@ -27,6 +27,7 @@ mod registry_harness;
 mod registry_hostile;
 mod registry_origin;
 mod rootless;
+mod rootless_network;
 mod rootless_run;
 mod run;
 mod run_cp;

@@ -73,6 +73,7 @@ pub(crate) struct Rootless {
 
 impl Rootless {
     pub(crate) fn new(user: &'static str) -> Rootless {
+        crate::rootless_network::tun_for_users();
         let env = TestEnv::new();
         let _ = env.busybox_tar();
         for d in ["home", "run"] {
@@ -91,7 +92,7 @@ impl Rootless {
     }
 
     /// berth-rootless with its busybox image imported as `bb`.
-    fn with_busybox() -> Rootless {
+    pub(crate) fn with_busybox() -> Rootless {
         ensure_user();
         subuid_start(USER);
         let r = Rootless::new(USER);
@@ -117,7 +118,7 @@ impl Rootless {
     }
 
     /// Run `script` and require success; its stdout.
-    fn ok(&self, script: &str) -> String {
+    pub(crate) fn ok(&self, script: &str) -> String {
         let out = self.sh(script);
         assert!(out.status.success(), "{script}\n{}", text(&out));
         String::from_utf8_lossy(&out.stdout).to_string()
@@ -174,7 +175,7 @@ impl Rootless {
 
     /// Stop the pause process (berth's namespace and its mounts go with it) and check that no
     /// process of this test is left.
-    fn finish(&self) {
+    pub(crate) fn finish(&self) {
         self.assert_clean();
         let pause = self.pause_pid().expect("a pause process");
         // SAFETY: kill(2) on the pause process this test's berth started.

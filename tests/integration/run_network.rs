@@ -68,7 +68,7 @@ impl Drop for TestNetwork<'_> {
 }
 
 /// A host TCP port nobody listens on now.
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

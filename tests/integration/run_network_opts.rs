@@ -110,7 +110,7 @@ fn network_option_errors_in_podmans_words() {
         (&["--network", "none:x"], "invalid option for network none: unknown bridge network option: x"),
         (&["--network", "host", "--ip", "10.88.0.5"], "--ip can only be set when the network mode is bridge: invalid argument"),
         (&["--mac-address", "zz"], "address zz: invalid MAC address"),
-        (&["--network", "slirp4netns"], "--network slirp4netns: slirp4netns is not wired yet; use --network bridge, host or none"),
+        (&["--network", "slirp4netns"], "--network slirp4netns: berth runs slirp4netns only rootless; as root use --network bridge, host or none"),
         (&["--network", "berth-no-such-net:alias=w"], "unable to find network with name or ID berth-no-such-net: network not found"),
     ];
     for (flags, want) in cases {

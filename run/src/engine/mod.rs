@@ -12,7 +12,8 @@
 //! - [`remove`]: a container and what it holds.
 //! - [`rootfs`]: the snapshot mounted for a start, the bundle, their release.
 //! - [`network`]: the container's networks: resolved at create, joined at start (netavark),
-//!   left at release.
+//!   left at release; [`network_rootless`]: pasta or slirp4netns started at start, ended
+//!   at release.
 //! - [`copy`]: a container's root opened for `cp`.
 //!
 //! Other modules of the crate add the operations on an existing container (`commit`, `logs`,
@@ -41,6 +42,7 @@ pub mod exec;
 pub mod exec_session;
 pub mod lookup;
 pub mod network;
+pub mod network_rootless;
 pub mod remove;
 pub mod rootfs;
 pub mod start;

@@ -52,6 +52,9 @@ impl Engine<'_> {
         config: &ImageConfiguration,
     ) -> Result<()> {
         let Some(requests) = options.network.requests() else {
+            if matches!(options.network, Network::Pasta(_) | Network::Slirp4netns(_)) {
+                allocate_ports(options, config)?;
+            }
             return Ok(());
         };
         options.network = std::mem::take(&mut options.network).resolved();
@@ -59,16 +62,7 @@ impl Engine<'_> {
         for r in &requests {
             catalog.get(&r.network)?;
         }
-        let exposed = match (options.publish_all, config.config()) {
-            (true, Some(c)) => {
-                ports::exposed_ports(c.exposed_ports().iter().flatten().map(String::as_str))
-                    .map_err(|e| RunError::Invalid(e.to_string()))?
-            }
-            _ => Vec::new(),
-        };
-        options.ports = ports::allocate(&options.publish, &exposed, &mut ports::bind_free_port)
-            .map_err(|e| RunError::Invalid(e.to_string()))?;
-        Ok(())
+        allocate_ports(options, config)
     }
 
     /// At start: see the module's doc.
@@ -82,6 +76,7 @@ impl Engine<'_> {
                 set_netns_path(spec, PathBuf::from(format!("/proc/{pid}/ns/net")));
                 Ok(Joined::default())
             }
+            Network::Pasta(_) | Network::Slirp4netns(_) => self.join_user_network(c, spec),
             network => {
                 let Some(requests) = network.requests() else {
                     return Ok(Joined::default());
@@ -107,6 +102,7 @@ impl Engine<'_> {
     /// At stop and removal: see the module's doc. Failures are logged: the rest of the
     /// release goes on, and a later `rm` tries again.
     pub(crate) fn leave_network(&self, c: &Container) {
+        self.leave_user_network(c);
         if c.options.network.requests().is_none() {
             return;
         }
@@ -128,8 +124,22 @@ impl Engine<'_> {
     }
 }
 
+/// `-p` and `-P`'s exposed ports as final mappings (missing host ports chosen), at create.
+fn allocate_ports(options: &mut RunOptions, config: &ImageConfiguration) -> Result<()> {
+    let exposed = match (options.publish_all, config.config()) {
+        (true, Some(c)) => {
+            ports::exposed_ports(c.exposed_ports().iter().flatten().map(String::as_str))
+                .map_err(|e| RunError::Invalid(e.to_string()))?
+        }
+        _ => Vec::new(),
+    };
+    options.ports = ports::allocate(&options.publish, &exposed, &mut ports::bind_free_port)
+        .map_err(|e| RunError::Invalid(e.to_string()))?;
+    Ok(())
+}
+
 /// Point the spec's network namespace at `path` (the runtime joins it, makes none).
-fn set_netns_path(spec: &mut Spec, path: PathBuf) {
+pub(super) fn set_netns_path(spec: &mut Spec, path: PathBuf) {
     let Some(mut linux) = spec.linux().clone() else {
         return;
     };
@@ -163,7 +173,7 @@ pub fn network_etc(a: &Attachment) -> NetworkEtc {
 
 /// Bind every host port of `mappings` (Podman's check, with its words): a port taken by a
 /// host process or another container fails here, before anything is set up.
-fn hold_ports(mappings: &[PortMapping]) -> Result<Vec<HeldPort>> {
+pub(super) fn hold_ports(mappings: &[PortMapping]) -> Result<Vec<HeldPort>> {
     let mut held = Vec::new();
     for m in mappings {
         let ip: IpAddr = if m.host_ip.is_empty() {

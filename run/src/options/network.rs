@@ -7,10 +7,11 @@
 //! [`RunOptions`]; the errors are Podman's words.
 //!
 //! Wired as root: `host`, `none`, bridge mode (`bridge`, `private`, named networks: netavark,
-//! through [`crate::engine`]'s network step), `container:ID` and `ns:PATH`. As root the default
-//! (no `--network`) is bridge mode on the default network, as Podman's; as a plain user it
-//! stays `host` until pasta is wired. [`Network::ensure_wired`] refuses the rest in one line
-//! rather than running such a container on the host's network.
+//! through [`crate::engine`]'s network step), `container:ID` and `ns:PATH`; as a plain user
+//! `pasta` and `slirp4netns` instead of bridge mode. The default (no `--network`, or
+//! `private`) is bridge mode on the default network as root, as Podman's; pasta as a plain
+//! user (slirp4netns when only that is installed). [`Network::ensure_wired`] refuses the
+//! rest in one line rather than running such a container on the host's network.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -24,8 +25,7 @@ use crate::error::{Result, RunError};
 /// The container's network, as `--network` chose it.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Network {
-    /// `host`: the host's network namespace (the default of builds' `RUN`, and of containers
-    /// as a plain user until pasta is wired).
+    /// `host`: the host's network namespace (the default of builds' `RUN`).
     #[default]
     Host,
     /// `none`: a new network namespace with only a loopback device.
@@ -163,19 +163,24 @@ impl Network {
     }
 
     /// The mode without `--network`: as root bridge mode on the default network (Podman's
-    /// default), as a plain user the host's network (rootless networks need pasta, not
-    /// wired yet).
+    /// default), as a plain user pasta, or slirp4netns when only that is installed (with
+    /// neither, pasta: [`Network::ensure_wired`] names the package to install).
     pub fn default_for_user() -> Network {
         if berth_image_store::store::is_host_root() {
             Network::Private
+        } else if berth_network::pasta::find().is_err()
+            && berth_network::slirp4netns::find().is_ok()
+        {
+            Network::Slirp4netns(Vec::new())
         } else {
-            Network::Host
+            Network::Pasta(Vec::new())
         }
     }
 
-    /// Refuse what berth cannot run yet (a container on such a network must not end up on
-    /// the host's network silently): `slirp4netns` and `pasta`, and bridge mode as a plain
-    /// user (netavark inside berth's user namespace needs pasta for its outside end).
+    /// Refuse what berth cannot run (a container on such a network must not end up on the
+    /// host's network silently): bridge mode as a plain user (netavark inside berth's user
+    /// namespace is not wired), `pasta` and `slirp4netns` as root (berth runs them only
+    /// rootless), a missing `pasta`/`slirp4netns` (the Debian package named), bad options.
     pub fn ensure_wired(&self) -> Result<()> {
         self.ensure_wired_as(berth_image_store::store::is_host_root())
     }
@@ -185,15 +190,20 @@ impl Network {
             Network::Host | Network::None | Network::Container(_) | Network::Ns(_) => Ok(()),
             Network::Private | Network::Bridge(_) if root => Ok(()),
             Network::Private | Network::Bridge(_) => invalid(format!(
-                "--network {}: rootless networks need pasta, which berth does not wire yet; \
-                 use --network host or none, or run as root",
+                "--network {}: bridge networks need root (berth does not run netavark in its \
+                 user namespace yet); use --network pasta, slirp4netns, host or none",
                 self.inspect_mode()
             )),
-            other => invalid(format!(
-                "--network {}: {} is not wired yet; use --network bridge, host or none",
-                other.inspect_mode(),
-                other.mode()
+            Network::Pasta(_) | Network::Slirp4netns(_) if root => invalid(format!(
+                "--network {0}: berth runs {0} only rootless; as root use --network bridge, \
+                 host or none",
+                self.mode()
             )),
+            Network::Pasta(_) => Ok(berth_network::pasta::find().map(drop)?),
+            Network::Slirp4netns(opts) => {
+                berth_network::slirp4netns::SlirpOptions::parse(opts)?;
+                Ok(berth_network::slirp4netns::find().map(drop)?)
+            }
         }
     }
 
@@ -415,6 +425,10 @@ impl RunOptions {
         } else {
             Network::parse_flags(&f.network)?
         };
+        if self.network == Network::Private && !berth_image_store::store::is_host_root() {
+            // Podman's `private` as a plain user: the rootless network.
+            self.network = Network::default_for_user();
+        }
         for (flag, values) in [("ip", &f.ip), ("ip6", &f.ip6)] {
             for v in values {
                 let ip: IpAddr = v

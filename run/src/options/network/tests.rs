@@ -147,18 +147,27 @@ fn what_is_wired_as_root_and_as_a_plain_user() {
             .ensure_wired_as(false)
             .unwrap_err()
             .to_string(),
-        "--network bridge: rootless networks need pasta, which berth does not wire yet; \
-         use --network host or none, or run as root"
+        "--network bridge: bridge networks need root (berth does not run netavark in its \
+         user namespace yet); use --network pasta, slirp4netns, host or none"
     );
     assert_eq!(
         net(&["pasta"])
             .ensure_wired_as(true)
             .unwrap_err()
             .to_string(),
-        "--network pasta: pasta is not wired yet; use --network bridge, host or none"
+        "--network pasta: berth runs pasta only rootless; as root use --network bridge, \
+         host or none"
     );
     for n in [&["slirp4netns"][..], &["pasta"]] {
         assert!(net(n).ensure_wired_as(true).is_err(), "{n:?}");
+    }
+    // Rootless: wired when installed; slirp4netns's options checked.
+    let bad = net(&["slirp4netns:port_handler=rootlesskit"]).ensure_wired_as(false);
+    assert!(bad.unwrap_err().to_string().contains("port_handler"));
+    if berth_network::slirp4netns::find().is_ok() {
+        assert!(net(&["slirp4netns:mtu=1500"])
+            .ensure_wired_as(false)
+            .is_ok());
     }
 }
 
