@@ -39,9 +39,7 @@ pub async fn attach(
 ) -> ApiResult<Response> {
     let c = blocking(&st, move |engine| Ok(engine.get(&id)?)).await?;
     if c.options.terminal {
-        return Err(ApiError::not_implemented(
-            "attaching to a container with a terminal (-t) is not served by berth's API yet",
-        ));
+        return crate::tty::attach(&st, c, &q, &mut req).await;
     }
     if c.state == CState::Running {
         return Err(ApiError::not_implemented(
@@ -122,7 +120,7 @@ fn pipe(what: &str) -> ApiResult<(OwnedFd, OwnedFd)> {
 /// for, or once the client has gone) until it is closed, or until `exited` is set and
 /// nothing more is there to read (a process the container started may keep a copy of the
 /// pipe open after the container's own process exited).
-fn copy_out(
+pub(crate) fn copy_out(
     pipe: OwnedFd,
     tx: Option<ChunkSender>,
     stream: StreamId,

@@ -250,6 +250,10 @@ pub async fn start(State(st): State<AppState>, Path(id): Path<String>) -> ApiRes
         crate::attach::start_attached(&st, c, sink).await?;
         return Ok(StatusCode::NO_CONTENT);
     }
+    if let Some(client) = st.tty.take_pending(&c.id) {
+        crate::tty::start_attached(&st, c, client).await?;
+        return Ok(StatusCode::NO_CONTENT);
+    }
     let (exe, args) = (st.berth_exe.clone(), st.global_args.clone());
     blocking(&st, move |engine| {
         engine.start_detached(&c, &exe, &args)?;

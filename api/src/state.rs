@@ -46,6 +46,10 @@ pub struct Shared {
     pub attached: Mutex<HashMap<String, AttachSink>>,
     /// Exit codes of the containers this process supervised, for `wait?condition=removed`.
     pub exits: Mutex<HashMap<String, Supervised>>,
+    /// Exec instances (for the exec handlers).
+    pub execs: crate::sessions::Execs,
+    /// Terminal attach streams and attached terminals (for the terminal handlers).
+    pub tty: crate::sessions::Terminals,
 }
 
 impl Shared {
@@ -57,6 +61,8 @@ impl Shared {
             global_args: config.global_args,
             attached: Mutex::new(HashMap::new()),
             exits: Mutex::new(HashMap::new()),
+            execs: Default::default(),
+            tty: Default::default(),
         }
     }
 }
