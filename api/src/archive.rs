@@ -249,3 +249,27 @@ pub async fn put(
         .map_err(|_| ApiError::internal("the copy thread failed"))?
         .map(|()| StatusCode::OK)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_as_go_file_modes() {
+        assert_eq!(go_mode(libc::S_IFDIR | 0o755), (1 << 31) | 0o755);
+        assert_eq!(go_mode(libc::S_IFREG | 0o644), 0o644);
+        assert_eq!(go_mode(libc::S_IFLNK | 0o777), (1 << 27) | 0o777);
+        assert_eq!(
+            go_mode(libc::S_IFREG | libc::S_ISUID | 0o755),
+            (1 << 23) | 0o755
+        );
+    }
+
+    #[test]
+    fn the_path_is_required() {
+        let q = HashMap::new();
+        assert_eq!(path_of(&q).unwrap_err().status, StatusCode::BAD_REQUEST);
+        let q = HashMap::from([("path".to_string(), "/etc".to_string())]);
+        assert_eq!(path_of(&q).unwrap(), "/etc");
+    }
+}

@@ -163,11 +163,18 @@ fn run(st: AppState, id: String, c: berth_run::Container, config: ExecConfig, cl
     let result = (|| -> berth_run::Result<Option<i32>> {
         let store = berth_image_store::Store::open(&st.root)?;
         let engine = berth_run::Engine::new(&store, &st.runroot)?;
-        let req = request(&config);
+        let session = Session {
+            st: &st,
+            id: &id,
+            engine: &engine,
+            c: &c,
+            req: request(&config),
+            config: &config,
+        };
         if config.tty {
-            run_tty(&st, &id, &engine, &c, &req, &config, client)
+            session.tty(client)
         } else {
-            run_piped(&st, &id, &engine, &c, &req, &config, client)
+            session.piped(client)
         }
     })();
     let code = match result {
@@ -196,108 +203,108 @@ fn os_pipe(what: &str) -> berth_run::Result<(std::os::fd::OwnedFd, std::os::fd::
         .map_err(|e| berth_run::RunError::io(format!("{what} pipe"), e.into()))
 }
 
-#[allow(clippy::too_many_arguments)]
-fn run_piped(
-    st: &AppState,
-    id: &str,
-    engine: &berth_run::Engine<'_>,
-    c: &berth_run::Container,
-    req: &ExecRequest,
-    config: &ExecConfig,
-    client: Hijacked,
-) -> berth_run::Result<Option<i32>> {
-    let stdin = match client.input {
-        Some(mut input) if config.attach_stdin => {
-            let (r, w) = os_pipe("stdin")?;
-            std::thread::spawn(move || {
-                let mut w = File::from(w);
-                let _ = std::io::copy(&mut input, &mut w);
-            });
-            Stdio::from(r)
-        }
-        _ => Stdio::null(),
-    };
-    let (out_r, out_w) = os_pipe("stdout")?;
-    let (err_r, err_w) = os_pipe("stderr")?;
-    let exited = Arc::new(AtomicBool::new(false));
-    let tx = |on: bool| -> Option<ChunkSender> { on.then(|| client.output.clone()) };
-    let readers = [
-        copy_out(
-            out_r,
-            tx(config.attach_stdout),
-            StreamId::Stdout,
-            exited.clone(),
-        ),
-        copy_out(
-            err_r,
-            tx(config.attach_stderr),
-            StreamId::Stderr,
-            exited.clone(),
-        ),
-    ];
-    drop(client.output);
-    let spawned = engine.exec_spawn(
-        c,
-        req,
-        ContainerStdio {
-            stdin,
-            stdout: Stdio::from(out_w),
-            stderr: Stdio::from(err_w),
-            tty: TtySink::User { interactive: false },
-        },
-    );
-    let code = match spawned {
-        Ok(child) => {
-            let pid = child.pid();
-            st.execs.update(id, |e| e.pid = pid);
-            child.wait()
-        }
-        Err(e) => Err(e),
-    };
-    exited.store(true, Ordering::SeqCst);
-    for r in readers {
-        let _ = r.join();
-    }
-    code
+/// One exec's start: what it runs, where, and what to record.
+struct Session<'a> {
+    st: &'a AppState,
+    id: &'a str,
+    engine: &'a berth_run::Engine<'a>,
+    c: &'a berth_run::Container,
+    req: ExecRequest,
+    config: &'a ExecConfig,
 }
 
-#[allow(clippy::too_many_arguments)]
-fn run_tty(
-    st: &AppState,
-    id: &str,
-    engine: &berth_run::Engine<'_>,
-    c: &berth_run::Container,
-    req: &ExecRequest,
-    config: &ExecConfig,
-    client: Hijacked,
-) -> berth_run::Result<Option<i32>> {
-    let keys = berth_run::detach::parse(
-        config
-            .detach_keys
-            .as_deref()
-            .filter(|k| !k.is_empty())
-            .unwrap_or(berth_run::detach::DEFAULT_DETACH_KEYS),
-    )?;
-    let served = engine.exec_served(c, req, &st.berth_exe, &st.global_args)?;
-    st.execs.update(id, |e| e.pid = served.pid);
-    let end = relay_terminal(&served.socket, PendingTty { client, keys }, |m| {
-        st.execs.update(id, |e| {
-            if let Some((h, w)) = e.size {
-                let _ = berth_run::console::set_size(&m, h, w);
+impl Session<'_> {
+    /// Without a terminal: the streams in pipes, copied to the client as frames.
+    fn piped(&self, client: Hijacked) -> berth_run::Result<Option<i32>> {
+        let (st, id, config) = (self.st, self.id, self.config);
+        let stdin = match client.input {
+            Some(mut input) if config.attach_stdin => {
+                let (r, w) = os_pipe("stdin")?;
+                std::thread::spawn(move || {
+                    let mut w = File::from(w);
+                    let _ = std::io::copy(&mut input, &mut w);
+                });
+                Stdio::from(r)
             }
-            e.master = Some(m);
-        });
-    })?;
-    match end {
-        AttachEnd::Exited(code) => {
-            served.wait_monitor();
-            Ok(code)
+            _ => Stdio::null(),
+        };
+        let (out_r, out_w) = os_pipe("stdout")?;
+        let (err_r, err_w) = os_pipe("stderr")?;
+        let exited = Arc::new(AtomicBool::new(false));
+        let tx = |on: bool| -> Option<ChunkSender> { on.then(|| client.output.clone()) };
+        let readers = [
+            copy_out(
+                out_r,
+                tx(config.attach_stdout),
+                StreamId::Stdout,
+                exited.clone(),
+            ),
+            copy_out(
+                err_r,
+                tx(config.attach_stderr),
+                StreamId::Stderr,
+                exited.clone(),
+            ),
+        ];
+        drop(client.output);
+        let spawned = self.engine.exec_spawn(
+            self.c,
+            &self.req,
+            ContainerStdio {
+                stdin,
+                stdout: Stdio::from(out_w),
+                stderr: Stdio::from(err_w),
+                tty: TtySink::User { interactive: false },
+            },
+        );
+        let code = match spawned {
+            Ok(child) => {
+                let pid = child.pid();
+                st.execs.update(id, |e| e.pid = pid);
+                child.wait()
+            }
+            Err(e) => Err(e),
+        };
+        exited.store(true, Ordering::SeqCst);
+        for r in readers {
+            let _ = r.join();
         }
-        AttachEnd::Detached => {
-            // It runs on under its monitor, which ends with it (the code is not told).
-            st.execs.update(id, |e| e.master = None);
-            served.wait_monitor();
-            Ok(None)
+        code
+    }
+
+    /// With a terminal: served by an exec monitor, relayed raw.
+    fn tty(&self, client: Hijacked) -> berth_run::Result<Option<i32>> {
+        let (st, id, config) = (self.st, self.id, self.config);
+        let keys = berth_run::detach::parse(
+            config
+                .detach_keys
+                .as_deref()
+                .filter(|k| !k.is_empty())
+                .unwrap_or(berth_run::detach::DEFAULT_DETACH_KEYS),
+        )?;
+        let served = self
+            .engine
+            .exec_served(self.c, &self.req, &st.berth_exe, &st.global_args)?;
+        st.execs.update(id, |e| e.pid = served.pid);
+        let end = relay_terminal(&served.socket, PendingTty { client, keys }, |m| {
+            st.execs.update(id, |e| {
+                if let Some((h, w)) = e.size {
+                    let _ = berth_run::console::set_size(&m, h, w);
+                }
+                e.master = Some(m);
+            });
+        })?;
+        match end {
+            AttachEnd::Exited(code) => {
+                served.wait_monitor();
+                Ok(code)
+            }
+            AttachEnd::Detached => {
+                // It runs on under its monitor, which ends with it (the code is not told).
+                st.execs.update(id, |e| e.master = None);
+                served.wait_monitor();
+                Ok(None)
+            }
         }
     }
 }

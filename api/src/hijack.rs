@@ -141,3 +141,23 @@ pub fn plain(content_type: &'static str) -> (Response, Hijacked) {
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_channel_reads_as_a_stream_to_its_end() {
+        let (tx, rx) = mpsc::channel(4);
+        tx.try_send(Bytes::from_static(b"abc")).unwrap();
+        tx.try_send(Bytes::from_static(b"de")).unwrap();
+        drop(tx);
+        let mut r = ChannelReader::new(rx);
+        let mut buf = [0u8; 2];
+        assert_eq!(r.read(&mut buf).unwrap(), 2);
+        assert_eq!(&buf, b"ab");
+        let mut rest = Vec::new();
+        r.read_to_end(&mut rest).unwrap();
+        assert_eq!(rest, b"cde");
+    }
+}

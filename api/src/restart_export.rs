@@ -12,7 +12,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::error::{ApiError, ApiResult};
-use crate::state::{blocking, AppState};
+use crate::state::{blocking, spawn_with_engine, AppState};
 use crate::stream::{channel_body, FrameWriter, StreamId};
 
 /// `POST /containers/{id}/restart?t=SECONDS`: 204 (a stopped container is started).
@@ -21,13 +21,7 @@ pub async fn restart(
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<StatusCode> {
-    let secs: u64 = match q.get("t").filter(|t| !t.is_empty()) {
-        Some(t) => t
-            .parse::<i64>()
-            .map_err(|_| ApiError::bad_request(format!("t: {t:?} is not a number of seconds")))?
-            .max(0) as u64,
-        None => 10,
-    };
+    let secs = crate::containers::stop_seconds(&q)?;
     let (exe, args) = (st.berth_exe.clone(), st.global_args.clone());
     blocking(&st, move |engine| {
         let c = engine.get(&id)?;
@@ -49,21 +43,16 @@ pub async fn restart(
 pub async fn export(State(st): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
     let c = blocking(&st, move |engine| Ok(engine.get(&id)?)).await?;
     let (tx, body) = channel_body();
-    let st2 = st.clone();
-    tokio::task::spawn_blocking(move || {
-        let written = (|| -> ApiResult<()> {
-            let store = berth_image_store::Store::open(&st2.root)?;
-            let engine = berth_run::Engine::new(&store, &st2.runroot)?;
-            let out = FrameWriter {
-                tx,
-                stream: StreamId::Stdout,
-                raw: true,
-            };
-            engine
-                .export(&c, std::io::BufWriter::with_capacity(256 * 1024, out))?
-                .flush()
-                .map_err(|e| ApiError::internal(e.to_string()))
-        })();
+    spawn_with_engine(&st, move |engine| {
+        let out = FrameWriter {
+            tx,
+            stream: StreamId::Stdout,
+            raw: true,
+        };
+        let written = engine
+            .export(&c, std::io::BufWriter::with_capacity(256 * 1024, out))
+            .map_err(ApiError::from)
+            .and_then(|mut w| w.flush().map_err(|e| ApiError::internal(e.to_string())));
         if let Err(e) = written {
             tracing::debug!("export of {}: {e}", c.id);
         }

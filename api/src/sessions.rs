@@ -89,12 +89,20 @@ pub struct PendingTty {
     pub keys: Vec<u8>,
 }
 
+/// A container terminal this process relays: its master once attached, and the size a
+/// client asked for (kept for the master when it comes after).
+#[derive(Default)]
+pub struct Attached {
+    pub master: Option<File>,
+    pub size: Option<(u16, u16)>,
+}
+
 /// The terminal attach streams waiting for their container's start, and the terminals this
-/// process is attached to (their masters, for `resize`), by container id.
+/// process is attached to (for `resize`), by container id.
 #[derive(Default)]
 pub struct Terminals {
     pending: Mutex<HashMap<String, PendingTty>>,
-    masters: Mutex<HashMap<String, File>>,
+    attached: Mutex<HashMap<String, Attached>>,
 }
 
 impl Terminals {
@@ -114,7 +122,8 @@ impl Terminals {
             .remove(id)
     }
 
-    pub fn masters(&self) -> std::sync::MutexGuard<'_, HashMap<String, File>> {
-        self.masters.lock().unwrap_or_else(|p| p.into_inner())
+    /// The terminals attached (or sized) here.
+    pub fn attached(&self) -> MutexGuard<'_, HashMap<String, Attached>> {
+        self.attached.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

@@ -99,6 +99,27 @@ where
     .map_err(|e| ApiError::internal(format!("handler failed: {e}")))?
 }
 
+/// Run `f` with an engine over the store on a blocking thread, without waiting for it: the
+/// producer of a streamed body. A store that cannot be opened ends it (logged).
+pub fn spawn_with_engine<F>(st: &AppState, f: F)
+where
+    F: FnOnce(&Engine<'_>) + Send + 'static,
+{
+    let st = st.clone();
+    tokio::task::spawn_blocking(move || {
+        let opened = berth_image_store::Store::open(&st.root)
+            .map_err(ApiError::from)
+            .and_then(|store| {
+                let engine = Engine::new(&store, &st.runroot)?;
+                f(&engine);
+                Ok(())
+            });
+        if let Err(e) = opened {
+            tracing::debug!("opening the store: {e}");
+        }
+    });
+}
+
 /// A JSON request body: at most [`BODY_LIMIT`] bytes (else 413), valid JSON of `T` (else
 /// 400); unknown fields are ignored, as Docker does.
 pub struct JsonBody<T>(pub T);

@@ -14,7 +14,7 @@ use berth_run::stats::ContainerStats;
 use serde_json::{json, Value};
 
 use crate::error::ApiResult;
-use crate::state::{blocking, flag, AppState};
+use crate::state::{blocking, flag, spawn_with_engine, AppState};
 use crate::stream::{channel_body, LineSender};
 
 /// `ps -ef`'s columns, as Docker shows them by default, and berth's descriptors for them.
@@ -169,14 +169,7 @@ pub async fn stats(
         return Ok(Json(stats_json(&c.name, &now, Some(&first))).into_response());
     }
     let (tx, body) = channel_body();
-    let st2 = st.clone();
-    tokio::task::spawn_blocking(move || {
-        let Ok(store) = berth_image_store::Store::open(&st2.root) else {
-            return;
-        };
-        let Ok(engine) = berth_run::Engine::new(&store, &st2.runroot) else {
-            return;
-        };
+    spawn_with_engine(&st, move |engine| {
         let lines = LineSender(tx);
         let mut pre: Option<Sample> = None;
         let mut now = first;

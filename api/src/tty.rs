@@ -71,9 +71,14 @@ pub async fn start_attached(st: &AppState, c: Container, client: PendingTty) -> 
 fn relay_container(st: AppState, key: String, socket: PathBuf, client: PendingTty) {
     std::thread::spawn(move || {
         let _ = relay_terminal(&socket, client, |m| {
-            st.tty.masters().insert(key.clone(), m);
+            let mut all = st.tty.attached();
+            let a = all.entry(key.clone()).or_default();
+            if let Some((h, w)) = a.size {
+                let _ = berth_run::console::set_size(&m, h, w);
+            }
+            a.master = Some(m);
         });
-        st.tty.masters().remove(&key);
+        st.tty.attached().remove(&key);
     });
 }
 
@@ -112,7 +117,8 @@ pub fn size(q: &HashMap<String, String>) -> ApiResult<(u16, u16)> {
 }
 
 /// `POST /containers/{id}/resize?h=&w=`: resize the terminal this process is attached to
-/// (a container without a terminal, or one nobody attached here, is left alone).
+/// (or kept for it, as `docker run -it` resizes around the start); a container without a
+/// terminal is left alone.
 pub async fn resize(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -123,8 +129,30 @@ pub async fn resize(
     if !c.options.terminal {
         return Ok(StatusCode::OK);
     }
-    if let Some(m) = st.tty.masters().get(&c.id) {
+    let mut all = st.tty.attached();
+    let a = all.entry(c.id).or_default();
+    a.size = Some((h, w));
+    if let Some(m) = &a.master {
         berth_run::console::set_size(m, h, w)?;
     }
     Ok(StatusCode::OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_keys_parse_or_are_bad_requests() {
+        let q = HashMap::from([
+            ("h".to_string(), "40".to_string()),
+            ("w".to_string(), "120".to_string()),
+        ]);
+        assert_eq!(size(&q).unwrap(), (40, 120));
+        let q = HashMap::from([("h".to_string(), "-1".to_string())]);
+        assert_eq!(size(&q).unwrap_err().status, StatusCode::BAD_REQUEST);
+        assert_eq!(detach_keys(None).unwrap(), [16, 17]);
+        assert_eq!(detach_keys(Some("ctrl-x")).unwrap(), [24]);
+        assert!(detach_keys(Some("ctrl-1")).is_err());
+    }
 }
