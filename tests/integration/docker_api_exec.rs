@@ -58,6 +58,35 @@ fn docker_exec_restart_top_stats_export() {
     let out = s.docker(&["exec", name, "/nonexistent"]);
     assert_eq!(out.status.code(), Some(127), "{out:?}");
 
+    // A detached exec through the raw API: started at once, its end and code in its json.
+    let (code, body) = s.http(
+        "POST",
+        &format!("/v1.41/containers/{name}/exec"),
+        br#"{"Cmd": ["sh", "-c", "sleep 0.3; exit 7"], "AttachStdout": true}"#,
+    );
+    assert_eq!(code, 201, "{body}");
+    let id = serde_json::from_str::<serde_json::Value>(&body).unwrap()["Id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(id.len(), 64, "{id}");
+    let (code, body) = s.http("POST", &format!("/exec/{id}/start"), br#"{"Detach": true}"#);
+    assert_eq!(code, 200, "{body}");
+    let json = || {
+        let (code, body) = s.http("GET", &format!("/exec/{id}/json"), b"");
+        assert_eq!(code, 200, "{body}");
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()
+    };
+    wait_until("the detached exec's end", || json()["Running"] == false);
+    let v = json();
+    assert_eq!(v["ExitCode"], 7, "{v}");
+    assert_eq!(v["ProcessConfig"]["entrypoint"], "sh", "{v}");
+    let (code, body) = s.http("POST", &format!("/exec/{id}/start"), b"{}");
+    assert_eq!(code, 409, "started twice: {body}");
+    let (code, body) = s.http("GET", "/exec/nosuch/json", b"");
+    assert_eq!(code, 404, "{body}");
+    assert!(body.contains("No such exec instance"), "{body}");
+
     // top: ps -ef's columns by default, descriptors as ps_args.
     let top = s.ok(&["top", name]);
     let head = top.lines().next().unwrap_or("");
