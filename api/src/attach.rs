@@ -1,7 +1,8 @@
-//! `POST /containers/{id}/attach`: the HTTP upgrade hijack (hyper's upgrade): the connection
-//! becomes Docker's 8-byte multiplexed stream of the container's stdout and stderr. Served
-//! for a container not yet started and without a terminal, which is what `docker run` asks
-//! for: attach, then start. The stream waits in [`Shared::attached`](crate::state::Shared)
+//! `POST /containers/{id}/attach`: the HTTP upgrade hijack ([`crate::hijack`]): the
+//! connection becomes Docker's 8-byte multiplexed stream of the container's stdout and
+//! stderr. Served for a container not yet started and without a terminal, which is what
+//! `docker run` asks for: attach, then start (a container with a terminal is
+//! [`crate::tty`]'s). The stream waits in [`Shared::attached`](crate::state::Shared)
 //! until `start` finds it; that start then supervises the container in this process with
 //! the same library call as `berth run` in the foreground (`Engine::run_attached`), its
 //! output in pipes copied into the stream.
@@ -14,21 +15,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Body;
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use berth_run::runtime::{ContainerStdio, TtySink};
 use berth_run::{Container, State as CState};
-use hyper_util::rt::TokioIo;
-use tokio::io::AsyncWriteExt;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use crate::error::{ApiError, ApiResult};
+use crate::hijack::{hijack, plain, wants_upgrade, MULTIPLEXED};
 use crate::state::{blocking, flag, AppState, AttachSink, Supervised};
 use crate::stream::{frame, ChunkSender, StreamId};
-
-const MULTIPLEXED: &str = "application/vnd.docker.multiplexed-stream";
 
 /// `POST /containers/{id}/attach?stream=1&stdout=1&stderr=1`.
 pub async fn attach(
@@ -39,9 +35,7 @@ pub async fn attach(
 ) -> ApiResult<Response> {
     let c = blocking(&st, move |engine| Ok(engine.get(&id)?)).await?;
     if c.options.terminal {
-        return Err(ApiError::not_implemented(
-            "attaching to a container with a terminal (-t) is not served by berth's API yet",
-        ));
+        return crate::tty::attach(&st, c, &q, &mut req).await;
     }
     if c.state == CState::Running {
         return Err(ApiError::not_implemented(
@@ -58,58 +52,23 @@ pub async fn attach(
             "attach without stream=1 is not served",
         ));
     }
-    let (tx, mut rx) = mpsc::channel(64);
+    let (resp, client) = if wants_upgrade(&req) {
+        hijack(&mut req, MULTIPLEXED, false)
+    } else {
+        // No hijack asked for: the stream as a plain response body.
+        plain(MULTIPLEXED)
+    };
     st.attached
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .insert(
             c.id.clone(),
             AttachSink {
-                tx,
+                tx: client.output,
                 stdout: flag(&q, "stdout"),
                 stderr: flag(&q, "stderr"),
             },
         );
-    let upgrade = req
-        .headers()
-        .get(header::UPGRADE)
-        .is_some_and(|u| u.as_bytes().eq_ignore_ascii_case(b"tcp"));
-    if !upgrade {
-        // No hijack asked for: the stream as a plain response body.
-        let body = futures_util::stream::unfold(rx, |mut rx| async move {
-            rx.recv().await.map(|b| (Ok::<_, std::io::Error>(b), rx))
-        });
-        return Ok((
-            [(header::CONTENT_TYPE, MULTIPLEXED)],
-            Body::from_stream(body),
-        )
-            .into_response());
-    }
-    let on_upgrade = hyper::upgrade::on(&mut req);
-    tokio::spawn(async move {
-        let upgraded = match on_upgrade.await {
-            Ok(u) => u,
-            Err(e) => {
-                tracing::debug!("attach upgrade: {e}");
-                return;
-            }
-        };
-        let mut io = TokioIo::new(upgraded);
-        while let Some(chunk) = rx.recv().await {
-            if io.write_all(&chunk).await.is_err() {
-                // The client has gone: drain, so the container never blocks on its output.
-                while rx.recv().await.is_some() {}
-                return;
-            }
-        }
-        let _ = io.shutdown().await;
-    });
-    let mut resp = Response::new(Body::empty());
-    *resp.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
-    let h = resp.headers_mut();
-    h.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
-    h.insert(header::UPGRADE, HeaderValue::from_static("tcp"));
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(MULTIPLEXED));
     Ok(resp)
 }
 
@@ -122,7 +81,7 @@ fn pipe(what: &str) -> ApiResult<(OwnedFd, OwnedFd)> {
 /// for, or once the client has gone) until it is closed, or until `exited` is set and
 /// nothing more is there to read (a process the container started may keep a copy of the
 /// pipe open after the container's own process exited).
-fn copy_out(
+pub(crate) fn copy_out(
     pipe: OwnedFd,
     tx: Option<ChunkSender>,
     stream: StreamId,

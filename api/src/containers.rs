@@ -250,6 +250,10 @@ pub async fn start(State(st): State<AppState>, Path(id): Path<String>) -> ApiRes
         crate::attach::start_attached(&st, c, sink).await?;
         return Ok(StatusCode::NO_CONTENT);
     }
+    if let Some(client) = st.tty.take_pending(&c.id) {
+        crate::tty::start_attached(&st, c, client).await?;
+        return Ok(StatusCode::NO_CONTENT);
+    }
     let (exe, args) = (st.berth_exe.clone(), st.global_args.clone());
     blocking(&st, move |engine| {
         engine.start_detached(&c, &exe, &args)?;
@@ -258,19 +262,24 @@ pub async fn start(State(st): State<AppState>, Path(id): Path<String>) -> ApiRes
     .await
 }
 
+/// Docker's `t`: seconds to wait before SIGKILL (default 10; negative: 0).
+pub(crate) fn stop_seconds(q: &HashMap<String, String>) -> ApiResult<u64> {
+    match q.get("t").filter(|t| !t.is_empty()) {
+        Some(t) => Ok(t
+            .parse::<i64>()
+            .map_err(|_| ApiError::bad_request(format!("t: {t:?} is not a number of seconds")))?
+            .max(0) as u64),
+        None => Ok(10),
+    }
+}
+
 /// `POST /containers/{id}/stop?t=SECONDS`: 204, 304 when not running.
 pub async fn stop(
     State(st): State<AppState>,
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<StatusCode> {
-    let secs: u64 = match q.get("t").filter(|t| !t.is_empty()) {
-        Some(t) => t
-            .parse::<i64>()
-            .map_err(|_| ApiError::bad_request(format!("t: {t:?} is not a number of seconds")))?
-            .max(0) as u64,
-        None => 10,
-    };
+    let secs = stop_seconds(&q)?;
     blocking(&st, move |engine| {
         let c = engine.get(&id)?;
         if c.state != CState::Running {

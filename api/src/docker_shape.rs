@@ -104,7 +104,8 @@ pub fn inspect_record(engine: &Engine<'_>, c: &Container) -> Value {
             "Hostname": o.hostname.clone().unwrap_or_else(|| c.short_id().to_string()),
             "User": o.user.clone().unwrap_or_default(),
             "Tty": o.terminal,
-            "OpenStdin": false,
+            // A terminal container's input is served to any client that attaches.
+            "OpenStdin": o.terminal,
             "Env": o.env,
             "Cmd": c.command,
             "Image": c.image_name,

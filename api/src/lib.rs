@@ -11,25 +11,43 @@
 //! - [`version`]: the API versions served and the `/vX.Y` path prefix.
 //! - [`stream`]: streamed bodies: JSON lines (pull progress) and the 8-byte multiplexed
 //!   stdout/stderr frames (logs, attach).
+//! - [`hijack`]: the HTTP upgrade, the connection pumped through channels for a blocking
+//!   reader and writer.
+//! - [`sessions`]: exec instances and terminal attach streams kept between requests.
 //! - [`state`]: what handlers share (store root, run root, attach streams waiting for a
-//!   start), [`state::blocking`], the JSON body reader with its size limit, query booleans.
+//!   start, the [`sessions`]), [`state::blocking`], the JSON body reader with its size
+//!   limit, query booleans.
 //! - [`docker_shape`]: a container record as Docker lists and inspects it.
-//! - [`attach`]: the hijacked `attach` stream and the start that feeds it.
+//! - [`tty`]: a terminal container's attach (the monitor's attach socket relayed raw, the
+//!   detach keys) and `resize`.
+//! - [`attach`]: the hijacked `attach` stream and the start that feeds it (a terminal one
+//!   is [`tty`]'s).
+//! - [`exec`]: exec create, start (piped frames, or a terminal through [`tty`]), json,
+//!   resize.
 //! - [`system`] (`_ping`, `version`, `info`), [`images`], [`containers`]: the handlers.
+//! - [`archive`] (`cp`: GET, HEAD, PUT), [`top_stats`], [`restart_export`]: handlers (the
+//!   last with [`containers`]' stop timeout).
 //! - [`router`]: the route table.
 //! - [`serve`]: listeners (a unix socket 0600, systemd's `LISTEN_FDS`, TCP when asked), one
 //!   HTTP/1 connection per client with upgrades, the version check, the idle exit.
 
+pub mod archive;
 pub mod attach;
 pub mod containers;
 pub mod docker_shape;
 pub mod error;
+pub mod exec;
+pub mod hijack;
 pub mod images;
+pub mod restart_export;
 pub mod router;
 pub mod serve;
+pub mod sessions;
 pub mod state;
 pub mod stream;
 pub mod system;
+pub mod top_stats;
+pub mod tty;
 pub mod version;
 
 pub use error::{ApiError, ApiResult};

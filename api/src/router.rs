@@ -7,7 +7,7 @@ use axum::Router;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{attach, containers, images, system};
+use crate::{archive, attach, containers, exec, images, restart_export, system, top_stats, tty};
 
 /// Every route served, on unversioned paths (the version prefix is taken off before).
 pub fn router(shared: AppState) -> Router {
@@ -32,10 +32,23 @@ pub fn router(shared: AppState) -> Router {
         .route("/containers/{id}/json", get(containers::inspect))
         .route("/containers/{id}/start", post(containers::start))
         .route("/containers/{id}/stop", post(containers::stop))
+        .route("/containers/{id}/restart", post(restart_export::restart))
+        .route("/containers/{id}/export", get(restart_export::export))
+        .route("/containers/{id}/top", get(top_stats::top))
+        .route("/containers/{id}/stats", get(top_stats::stats))
+        .route(
+            "/containers/{id}/archive",
+            get(archive::get).head(archive::head).put(archive::put),
+        )
         .route("/containers/{id}/kill", post(containers::kill))
         .route("/containers/{id}/wait", post(containers::wait))
         .route("/containers/{id}/logs", get(containers::logs))
         .route("/containers/{id}/attach", post(attach::attach))
+        .route("/containers/{id}/resize", post(tty::resize))
+        .route("/containers/{id}/exec", post(exec::create))
+        .route("/exec/{id}/start", post(exec::start))
+        .route("/exec/{id}/json", get(exec::inspect))
+        .route("/exec/{id}/resize", post(exec::resize))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "page not found") })
         .with_state(shared)
 }

@@ -46,6 +46,10 @@ pub struct Shared {
     pub attached: Mutex<HashMap<String, AttachSink>>,
     /// Exit codes of the containers this process supervised, for `wait?condition=removed`.
     pub exits: Mutex<HashMap<String, Supervised>>,
+    /// Exec instances (for the exec handlers).
+    pub execs: crate::sessions::Execs,
+    /// Terminal attach streams and attached terminals (for the terminal handlers).
+    pub tty: crate::sessions::Terminals,
 }
 
 impl Shared {
@@ -57,6 +61,8 @@ impl Shared {
             global_args: config.global_args,
             attached: Mutex::new(HashMap::new()),
             exits: Mutex::new(HashMap::new()),
+            execs: Default::default(),
+            tty: Default::default(),
         }
     }
 }
@@ -91,6 +97,27 @@ where
     })
     .await
     .map_err(|e| ApiError::internal(format!("handler failed: {e}")))?
+}
+
+/// Run `f` with an engine over the store on a blocking thread, without waiting for it: the
+/// producer of a streamed body. A store that cannot be opened ends it (logged).
+pub fn spawn_with_engine<F>(st: &AppState, f: F)
+where
+    F: FnOnce(&Engine<'_>) + Send + 'static,
+{
+    let st = st.clone();
+    tokio::task::spawn_blocking(move || {
+        let opened = berth_image_store::Store::open(&st.root)
+            .map_err(ApiError::from)
+            .and_then(|store| {
+                let engine = Engine::new(&store, &st.runroot)?;
+                f(&engine);
+                Ok(())
+            });
+        if let Err(e) = opened {
+            tracing::debug!("opening the store: {e}");
+        }
+    });
 }
 
 /// A JSON request body: at most [`BODY_LIMIT`] bytes (else 413), valid JSON of `T` (else

@@ -226,23 +226,42 @@ pub enum AttachEnd {
     Detached,
 }
 
-/// Attach the user's terminal to the container served at `socket`, with `keys` detaching
-/// (empty: never). Returns when the container exits or the user detaches.
-pub fn attach(socket: &Path, keys: Vec<u8>) -> Result<AttachEnd> {
+/// A client's connection to a terminal's attach socket: the monitor's frames and the
+/// terminal's master (input goes there, and the window size is set on it).
+pub struct AttachConn {
+    stream: UnixStream,
+    pub master: File,
+}
+
+/// Connect to the terminal served at `socket` (the first client gets the output kept so far).
+pub fn connect(socket: &Path) -> Result<AttachConn> {
     let stream = UnixStream::connect(socket).map_err(|e| RunError::io(socket, e))?;
     let master = File::from(receive_fd(&stream, 1).map_err(|e| RunError::io(socket, e))?);
-    let _raw = RawMode::enter();
-    // The window size now and on SIGWINCH, on the master itself.
-    attach_input(&master, false)?;
+    Ok(AttachConn { stream, master })
+}
+
+/// Relay an attached terminal: `input` to the terminal (watched for the detach `keys`;
+/// empty: never), its output to `output`. Returns when the process exits or the keys are
+/// typed, or (with `eof_detaches`: a client that went away) at the input's end; else the
+/// input thread ends there.
+pub fn relay(
+    conn: AttachConn,
+    keys: Vec<u8>,
+    eof_detaches: bool,
+    mut input: impl Read + Send + 'static,
+    mut output: impl Write + Send + 'static,
+) -> Result<AttachEnd> {
+    let AttachConn { stream, master } = conn;
     let (tx, rx) = mpsc::channel();
-    let mut reader = stream.try_clone().map_err(|e| RunError::io(socket, e))?;
+    let mut reader = stream
+        .try_clone()
+        .map_err(|e| RunError::io("attach socket", e))?;
     let out_tx = tx.clone();
     std::thread::spawn(move || {
-        let mut stdout = io::stdout();
         let end = loop {
             match read_frame(&mut reader) {
                 Ok(Some((OUTPUT, data))) => {
-                    let _ = stdout.write_all(&data).and_then(|()| stdout.flush());
+                    let _ = output.write_all(&data).and_then(|()| output.flush());
                 }
                 Ok(Some((EXIT, code))) => {
                     let code = <[u8; 4]>::try_from(code.as_slice())
@@ -259,13 +278,15 @@ pub fn attach(socket: &Path, keys: Vec<u8>) -> Result<AttachEnd> {
     let mut writer = master;
     std::thread::spawn(move || {
         let mut matcher = Matcher::new(keys);
-        let mut stdin = io::stdin();
         let mut buf = [0u8; 4096];
         let mut out = Vec::new();
         loop {
-            match stdin.read(&mut buf) {
+            match input.read(&mut buf) {
                 Ok(0) | Err(_) => {
                     let _ = writer.write_all(&matcher.take_held());
+                    if eof_detaches {
+                        let _ = tx.send(AttachEnd::Detached);
+                    }
                     break;
                 }
                 Ok(n) => {
@@ -283,8 +304,19 @@ pub fn attach(socket: &Path, keys: Vec<u8>) -> Result<AttachEnd> {
         }
     });
     let end = rx.recv().unwrap_or(AttachEnd::Exited(None));
-    drop(stream);
+    // Ends the output thread too (its clone of the socket) when the client detached.
+    let _ = stream.shutdown(std::net::Shutdown::Both);
     Ok(end)
+}
+
+/// Attach the user's terminal to the container served at `socket`, with `keys` detaching
+/// (empty: never). Returns when the container exits or the user detaches.
+pub fn attach(socket: &Path, keys: Vec<u8>) -> Result<AttachEnd> {
+    let conn = connect(socket)?;
+    let _raw = RawMode::enter();
+    // The window size now and on SIGWINCH, on the master itself.
+    attach_input(&conn.master, false)?;
+    relay(conn, keys, false, io::stdin(), io::stdout())
 }
 
 /// A running container's terminal: the output pump, the user's terminal in raw mode, or

@@ -152,6 +152,17 @@ pub fn pump_output(master: &File, mut out: Box<dyn Write + Send>) -> Result<Join
     }))
 }
 
+/// Set a terminal's window size (`rows` × `cols`) on its master: a client's resize.
+pub fn set_size(master: &File, rows: u16, cols: u16) -> Result<()> {
+    let size = rustix::termios::Winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    tcsetwinsize(master, size).map_err(|e| RunError::io("pty master", e.into()))
+}
+
 /// Foreground: forward stdin to the master (when `interactive`) and keep the pty's size equal
 /// to the user's terminal (SIGWINCH). The threads end with the process.
 pub fn attach_input(master: &File, interactive: bool) -> Result<()> {

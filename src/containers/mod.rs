@@ -416,11 +416,12 @@ pub fn restart(ctx: &Context, args: StopArgs) -> Result<ExitCode> {
     let exe = std::env::current_exe()?;
     for name in &args.containers {
         let c = engine.get(name)?;
-        let Some(c) = engine.stop(&c, Duration::from_secs(args.time))? else {
-            bail!("container {name} was removed as it stopped (--rm): nothing to start again");
-        };
-        if let Err(e) = engine.start_detached(&c, &exe, &global_args(ctx)) {
-            return fail(e);
+        match engine.restart(&c, Duration::from_secs(args.time), &exe, &global_args(ctx)) {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                bail!("container {name} was removed as it stopped (--rm): nothing to start again")
+            }
+            Err(e) => return fail(e),
         }
         outln!("{name}");
     }

@@ -10,6 +10,7 @@ mod closed_output;
 mod completion;
 mod deep_images;
 mod docker_api;
+mod docker_api_exec;
 mod exec_detach;
 mod hostile;
 mod images;

@@ -34,6 +34,7 @@ use archive::TarOut;
 pub use error::CopyError;
 use error::{is_enoent, perr};
 use extract::{extract, ExtractOptions, Owner};
+pub use stopped::on_private_thread;
 use xattrs::XattrPolicy;
 
 /// `cp` flags (Podman's).

@@ -21,6 +21,9 @@ use crate::error::{Result, RunError};
 /// container's volumes.
 pub(crate) fn private_mounts() -> bool {
     static PRIVATE: OnceLock<bool> = OnceLock::new();
+    if THREAD_PRIVATE.get() {
+        return true;
+    }
     *PRIVATE.get_or_init(|| {
         // SAFETY: unshare(2) takes no pointers; CLONE_NEWNS only changes this process's view
         // of mounts (it fails, harmlessly, when another thread shares the fs context).
@@ -42,6 +45,38 @@ pub(crate) fn private_mounts() -> bool {
             tracing::debug!(error = %e, "cp: no private mount namespace");
         }
         unshared.is_ok()
+    })
+}
+
+thread_local! {
+    /// This thread has a mount namespace of its own ([`on_private_thread`]).
+    static THREAD_PRIVATE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Run `f` on a new thread with a mount namespace of its own (its file system context
+/// unshared from the process's, its mounts slaves of the host's): what a copy from a stopped
+/// container mounts there stays there and ends with the thread. For a process that copies
+/// from several threads and must not move as a whole (the API service). Without the
+/// privilege for it, `f` runs as the CLI's copy does without one.
+pub fn on_private_thread<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> std::thread::JoinHandle<T> {
+    std::thread::spawn(move || {
+        // SAFETY: unshare(2) takes no pointers; CLONE_FS | CLONE_NEWNS changes only this
+        // thread's file system context and its view of mounts.
+        let unshared = unsafe { libc::unshare(libc::CLONE_FS | libc::CLONE_NEWNS) } == 0
+            && rustix::mount::mount_change(
+                "/",
+                rustix::mount::MountPropagationFlags::DOWNSTREAM
+                    | rustix::mount::MountPropagationFlags::REC,
+            )
+            .is_ok();
+        if unshared {
+            THREAD_PRIVATE.set(true);
+        } else {
+            tracing::debug!("cp: no private mount namespace for this thread");
+        }
+        f()
     })
 }
 

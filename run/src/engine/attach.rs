@@ -34,7 +34,7 @@ impl Engine<'_> {
         global_args: &[OsString],
         keys: Vec<u8>,
     ) -> Result<Option<Option<i32>>> {
-        self.spawn_monitor(c, berth_exe, global_args, true)?;
+        self.start_attaching(c, berth_exe, global_args)?;
         if let Some(pid) = self.records().get(&c.id).ok().and_then(|now| now.pid) {
             forward_signals_to(pid);
         }

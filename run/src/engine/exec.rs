@@ -145,37 +145,42 @@ impl Engine<'_> {
     /// Run `req` in running container `c` with this process's streams; returns its exit
     /// code (126/127 errors when it could not be invoked or found).
     pub fn exec(&self, c: &Container, req: &ExecRequest) -> Result<Option<i32>> {
+        if !req.tty {
+            let child = self.exec_spawn(c, req, ContainerStdio::inherit(req.interactive))?;
+            forward_signals_to(child.pid());
+            let code = child.wait();
+            forward_signals_to(0);
+            return code;
+        }
         let (c, files) = self.prepare_exec(c, req)?;
         let rt = self.runtime_for(&c)?;
-        let result = self.exec_child(&c, rt.as_ref(), req, &files);
+        let result = self.exec_tty(&c, rt.as_ref(), req, &files);
         files.remove();
         result
     }
 
-    fn exec_child(
+    /// Start `req` (without a terminal) in running container `c` with the given streams (the
+    /// CLI's own, or the API's pipes); [`ExecChild::wait`] gives its exit code.
+    pub fn exec_spawn(
         &self,
         c: &Container,
-        rt: &dyn OciRuntime,
         req: &ExecRequest,
-        files: &ExecFiles,
-    ) -> Result<Option<i32>> {
-        if req.tty {
-            return self.exec_tty(c, rt, req, files);
+        stdio: ContainerStdio,
+    ) -> Result<ExecChild> {
+        let (c, files) = self.prepare_exec(c, req)?;
+        let rt = self.runtime_for(&c)?;
+        match rt.exec(&c.id, &files.process, &files.log, stdio, None) {
+            Ok(child) => Ok(ExecChild {
+                child,
+                files,
+                runtime: rt.name().to_string(),
+                container: c.id.clone(),
+            }),
+            Err(e) => {
+                files.remove();
+                Err(e)
+            }
         }
-        let stdio = ContainerStdio::inherit(req.interactive);
-        let log = &files.log;
-        let mut child = rt.exec(&c.id, &files.process, log, stdio, None)?;
-        forward_signals_to(child.id());
-        let status = child.wait();
-        forward_signals_to(0);
-        let status = status.map_err(|e| RunError::io(log, e))?;
-        if status.success() {
-            return Ok(Some(0));
-        }
-        if let Some(err) = exec_failure(rt.name(), &c.id, log) {
-            return Err(err);
-        }
-        Ok(status.code())
     }
 
     /// `exec -t` supervised by this process: see [`Engine::exec_with_console`]; the terminal
@@ -245,6 +250,38 @@ impl Engine<'_> {
             }
         };
         Ok((pid, sock.receive()?))
+    }
+}
+
+/// A running exec without a terminal ([`Engine::exec_spawn`]).
+pub struct ExecChild {
+    child: std::process::Child,
+    files: ExecFiles,
+    runtime: String,
+    container: String,
+}
+
+impl ExecChild {
+    /// The runtime's process (which waits for the exec'd one).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Wait for the exit code (126/127 errors when the command could not be invoked or
+    /// found); the session's files are removed.
+    pub fn wait(mut self) -> Result<Option<i32>> {
+        let log = &self.files.log;
+        let status = self.child.wait().map_err(|e| RunError::io(log, e));
+        let result = match status {
+            Err(e) => Err(e),
+            Ok(s) if s.success() => Ok(Some(0)),
+            Ok(s) => match exec_failure(&self.runtime, &self.container, log) {
+                Some(err) => Err(err),
+                None => Ok(s.code()),
+            },
+        };
+        self.files.remove();
+        result
     }
 }
 

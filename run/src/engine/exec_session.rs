@@ -55,6 +55,23 @@ impl Started {
     }
 }
 
+/// An exec session with a terminal, served by its monitor ([`Engine::exec_served`]).
+pub struct ServedExec {
+    /// The exec'd process (in this pid namespace).
+    pub pid: u32,
+    /// Where its monitor serves the terminal.
+    pub socket: PathBuf,
+    monitor: std::process::Child,
+    _claim: crate::reap::Claim,
+}
+
+impl ServedExec {
+    /// Wait for the monitor to end (after the process exited and it told the client).
+    pub fn wait_monitor(mut self) {
+        let _ = self.monitor.wait();
+    }
+}
+
 impl Engine<'_> {
     /// Where the monitor of exec session `tag` serves its terminal.
     fn exec_socket(&self, tag: &str) -> PathBuf {
@@ -73,6 +90,30 @@ impl Engine<'_> {
         global_args: &[OsString],
         keys: Vec<u8>,
     ) -> Result<Option<Option<i32>>> {
+        let served = self.exec_served(c, req, berth_exe, global_args)?;
+        forward_signals_to(served.pid);
+        let end = attach(&served.socket, keys);
+        forward_signals_to(0);
+        match end? {
+            AttachEnd::Detached => Ok(None),
+            AttachEnd::Exited(code) => {
+                // It has told the exit; it removes the session's files and goes.
+                served.wait_monitor();
+                Ok(Some(code))
+            }
+        }
+    }
+
+    /// Start `req` in `c` with a terminal under an exec monitor (`berth_exe <global_args>
+    /// exec-monitor …`), which serves the terminal on an attach socket for one client
+    /// ([`crate::attach::connect`]): `exec -it`'s first half, and the API's exec with `Tty`.
+    pub fn exec_served(
+        &self,
+        c: &Container,
+        req: &ExecRequest,
+        berth_exe: &Path,
+        global_args: &[OsString],
+    ) -> Result<ServedExec> {
         let (c, files) = self.prepare_exec(c, req)?;
         let (ready_r, ready_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
             .map_err(|e| RunError::io("exec monitor pipe", e.into()))?;
@@ -91,33 +132,27 @@ impl Engine<'_> {
                 return Err(RunError::io(berth_exe, e));
             }
         };
-        let _claim = crate::reap::Claim::new(monitor.id());
+        let claim = crate::reap::Claim::new(monitor.id());
         let mut line = String::new();
         let _ = BufReader::new(std::fs::File::from(ready_r)).read_line(&mut line);
-        let pid = match Started::parse(&line) {
-            Some(Started::Running(pid)) => pid,
+        match Started::parse(&line) {
+            Some(Started::Running(pid)) => Ok(ServedExec {
+                pid,
+                socket: self.exec_socket(&files.tag),
+                monitor,
+                _claim: claim,
+            }),
             Some(Started::Failed { code, message }) => {
                 let _ = monitor.wait();
-                return Err(RunError::Relayed { message, code });
+                Err(RunError::Relayed { message, code })
             }
             None => {
                 let status = monitor.wait().map_err(|e| RunError::io(berth_exe, e))?;
                 files.remove();
-                return Err(RunError::ExecStart(format!(
+                Err(RunError::ExecStart(format!(
                     "the exec monitor of {} exited with {status} before the process started",
                     c.name
-                )));
-            }
-        };
-        forward_signals_to(pid);
-        let end = attach(&self.exec_socket(&files.tag), keys);
-        forward_signals_to(0);
-        match end? {
-            AttachEnd::Detached => Ok(None),
-            AttachEnd::Exited(code) => {
-                // It has told the exit; it removes the session's files and goes.
-                let _ = monitor.wait();
-                Ok(Some(code))
+                )))
             }
         }
     }

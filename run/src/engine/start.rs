@@ -113,6 +113,33 @@ impl Engine<'_> {
         self.spawn_monitor(c, berth_exe, global_args, false)
     }
 
+    /// Start terminal container `c` detached, its monitor keeping the output for the client
+    /// about to attach to [`Engine::attach_socket`] (`run -it`, the API's attach-then-start).
+    pub fn start_attaching(
+        &self,
+        c: &Container,
+        berth_exe: &Path,
+        global_args: &[OsString],
+    ) -> Result<()> {
+        self.spawn_monitor(c, berth_exe, global_args, true)
+    }
+
+    /// `restart`: stop `c` (see [`Engine::stop`]) and start it again detached. `None` when it
+    /// was removed as it stopped (`--rm`): nothing to start again.
+    pub fn restart(
+        &self,
+        c: &Container,
+        timeout: std::time::Duration,
+        berth_exe: &Path,
+        global_args: &[OsString],
+    ) -> Result<Option<Container>> {
+        let Some(c) = self.stop(c, timeout)? else {
+            return Ok(None);
+        };
+        self.start_detached(&c, berth_exe, global_args)?;
+        Ok(Some(self.records().get(&c.id)?))
+    }
+
     /// [`Engine::start_detached`]; with `attaching`, the monitor of a terminal container
     /// keeps the output for the client about to attach ([`crate::attach`]).
     pub(crate) fn spawn_monitor(
