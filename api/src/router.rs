@@ -7,7 +7,7 @@ use axum::Router;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{attach, containers, images, system};
+use crate::{attach, containers, images, networks, system, volumes};
 
 /// Every route served, on unversioned paths (the version prefix is taken off before).
 pub fn router(shared: AppState) -> Router {
@@ -36,6 +36,25 @@ pub fn router(shared: AppState) -> Router {
         .route("/containers/{id}/wait", post(containers::wait))
         .route("/containers/{id}/logs", get(containers::logs))
         .route("/containers/{id}/attach", post(attach::attach))
+        .route("/networks", get(networks::list))
+        .route("/networks/create", post(networks::create))
+        .route("/networks/prune", post(networks::prune))
+        .route(
+            "/networks/{id}",
+            get(networks::inspect).delete(networks::remove),
+        )
+        .route("/networks/{id}/connect", post(networks::connect_not_served))
+        .route(
+            "/networks/{id}/disconnect",
+            post(networks::connect_not_served),
+        )
+        .route("/volumes", get(volumes::list))
+        .route("/volumes/create", post(volumes::create))
+        .route("/volumes/prune", post(volumes::prune))
+        .route(
+            "/volumes/{name}",
+            get(volumes::inspect).delete(volumes::remove),
+        )
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "page not found") })
         .with_state(shared)
 }

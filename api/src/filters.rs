@@ -1,0 +1,57 @@
+//! Docker's `filters` query parameter: a JSON map of lists (or the older map of maps), as
+//! the list and prune endpoints take it.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use crate::error::{ApiError, ApiResult};
+
+/// `filters` as Docker sends it: a JSON map of lists (or the older map of maps).
+pub fn parse_filters(q: &HashMap<String, String>) -> ApiResult<HashMap<String, Vec<String>>> {
+    let Some(raw) = q.get("filters").filter(|f| !f.is_empty()) else {
+        return Ok(HashMap::new());
+    };
+    let v: HashMap<String, Value> = serde_json::from_str(raw)
+        .map_err(|e| ApiError::bad_request(format!("filters: invalid JSON: {e}")))?;
+    let mut out = HashMap::new();
+    for (k, v) in v {
+        let values = match v {
+            Value::Array(a) => a
+                .into_iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect(),
+            Value::Object(m) => m.into_iter().map(|(k, _)| k).collect(),
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "filters: {k}: a list of strings"
+                )))
+            }
+        };
+        out.insert(k, values);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::StatusCode;
+
+    #[test]
+    fn filters_parse_both_shapes() {
+        let mut q = HashMap::new();
+        q.insert(
+            "filters".to_string(),
+            r#"{"status":["exited"],"name":{"web":true}}"#.to_string(),
+        );
+        let f = parse_filters(&q).unwrap();
+        assert_eq!(f["status"], ["exited"]);
+        assert_eq!(f["name"], ["web"]);
+        q.insert("filters".to_string(), "{".to_string());
+        assert_eq!(
+            parse_filters(&q).unwrap_err().status,
+            StatusCode::BAD_REQUEST
+        );
+    }
+}
