@@ -33,6 +33,14 @@ pub fn parse_filters(q: &HashMap<String, String>) -> ApiResult<HashMap<String, V
     Ok(out)
 }
 
+/// Refuse a filter kind not in `allowed` (Docker's words), before anything is listed.
+pub fn allow_only(filters: &HashMap<String, Vec<String>>, allowed: &[&str]) -> ApiResult<()> {
+    match filters.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(k) => Err(ApiError::bad_request(format!("invalid filter '{k}'"))),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -48,6 +56,11 @@ mod tests {
         let f = parse_filters(&q).unwrap();
         assert_eq!(f["status"], ["exited"]);
         assert_eq!(f["name"], ["web"]);
+        assert!(allow_only(&f, &["status", "name"]).is_ok());
+        assert_eq!(
+            allow_only(&f, &["name"]).unwrap_err().message,
+            "invalid filter 'status'"
+        );
         q.insert("filters".to_string(), "{".to_string());
         assert_eq!(
             parse_filters(&q).unwrap_err().status,

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
-use crate::filters::parse_filters;
+use crate::filters::{allow_only, parse_filters};
 use crate::network_names::{berth_name, catalog, docker_name, DOCKER_DEFAULT};
 use crate::state::{blocking, AppState, JsonBody};
 
@@ -144,7 +144,7 @@ fn keep(
                     _ => false,
                 })
             }
-            other => return Err(ApiError::bad_request(format!("invalid filter '{other}'"))),
+            _ => true,
         };
         if !ok {
             return Ok(false);
@@ -168,6 +168,10 @@ pub async fn list(
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
     let filters = parse_filters(&q)?;
+    allow_only(
+        &filters,
+        &["name", "id", "driver", "label", "scope", "type", "dangling"],
+    )?;
     blocking(&st, move |engine| {
         let catalog = catalog()?;
         let mut out = Vec::new();

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
-use crate::filters::parse_filters;
+use crate::filters::{allow_only, parse_filters};
 use crate::state::{blocking, flag, AppState, JsonBody};
 
 /// Docker's volume record.
@@ -52,7 +52,7 @@ fn keep(
                     _ => false,
                 })
             }
-            other => return Err(ApiError::bad_request(format!("invalid filter '{other}'"))),
+            _ => true,
         };
         if !ok {
             return Ok(false);
@@ -67,6 +67,7 @@ pub async fn list(
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
     let filters = parse_filters(&q)?;
+    allow_only(&filters, &["name", "label", "driver", "dangling"])?;
     blocking(&st, move |engine| {
         let mut out = Vec::new();
         for v in Volumes::open(engine.store().root())?.list()? {
