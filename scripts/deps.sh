@@ -12,6 +12,7 @@ packages=(
   python3-nacl                  # libsodium peer for the cosign key format test
   pigz zstd hyperfine time curl # bench peers and timing
   netavark aardvark-dns iptables passt slirp4netns # container networks (issue 15)
+  python3-docker docker-compose # docker-py and docker-compose 1.29 against the API (issue 16)
 )
 # The docker CLI drives berth's REST API in the tests (issue 16): the one on the machine
 # (/usr/local/bin/docker), else Debian's docker.io, which contains one.

@@ -96,7 +96,10 @@ pub fn inspect_record(engine: &Engine<'_>, c: &Container) -> Value {
             "CapAdd": o.cap_add,
             "CapDrop": o.cap_drop,
             "Init": o.init,
-            "LogConfig": { "Type": "k8s-file", "Config": {} },
+            // Docker's name for a log the daemon keeps and `logs` reads back (berth's is
+            // Podman's k8s-file format): docker-py reads the output of `containers.run`
+            // only from a `json-file` or `journald` log.
+            "LogConfig": { "Type": "json-file", "Config": {} },
             "RestartPolicy": { "Name": "no", "MaximumRetryCount": 0 },
         },
         "Mounts": [],

@@ -9,6 +9,7 @@ mod closed_output;
 mod deep_images;
 mod docker_api;
 mod docker_api_net;
+mod docker_clients;
 mod exec_detach;
 mod hostile;
 mod images;
