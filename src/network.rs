@@ -176,7 +176,9 @@ pub fn dispatch(ctx: &Context, command: NetworkCommand) -> Result<ExitCode> {
             }
             let store = NetworkStore::open(ctx)?;
             let engine = store.engine()?;
-            for n in network_admin::prune(engine.as_ref(), &catalog, &filters)? {
+            for n in network_admin::prune(engine.as_ref(), &catalog, &|n| {
+                network_admin::matches(n, &filters)
+            })? {
                 outln!("{}", n.name);
             }
         }

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
-use crate::filters::{allow_only, parse_filters};
+use crate::filters::{allow_only, parse_filters, PruneLabels};
 use crate::network_names::{berth_name, catalog, docker_name, DOCKER_DEFAULT};
 use crate::state::{blocking, AppState, JsonBody};
 
@@ -349,23 +349,15 @@ pub async fn remove(State(st): State<AppState>, Path(id): Path<String>) -> ApiRe
 }
 
 /// `POST /networks/prune?filters=`: every unused network (never the default one) that
-/// matches the `label` filters; `{"NetworksDeleted": [names]}`.
+/// passes the `label` and `label!` filters; `{"NetworksDeleted": [names]}`.
 pub async fn prune(
     State(st): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
-    let filters = parse_filters(&q)?;
-    let mut pairs = Vec::new();
-    for (kind, values) in filters {
-        if kind != "label" {
-            return Err(ApiError::bad_request(format!(
-                "invalid filter '{kind}': berth prunes networks by label only"
-            )));
-        }
-        pairs.extend(values.into_iter().map(|v| (kind.clone(), v)));
-    }
+    let labels = PruneLabels::parse(parse_filters(&q)?, &[])?;
     blocking(&st, move |engine| {
-        let removed = network_admin::prune(Some(engine), &catalog()?, &pairs)?;
+        let only = |n: &Network| labels.keeps(&n.labels);
+        let removed = network_admin::prune(Some(engine), &catalog()?, &only)?;
         let names: Vec<&str> = removed.iter().map(|n| docker_name(&n.name)).collect();
         Ok(Json(json!({ "NetworksDeleted": names })))
     })

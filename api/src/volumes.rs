@@ -16,19 +16,12 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
-use crate::filters::{allow_only, parse_filters};
+use crate::filters::{allow_only, has_label, parse_filters, PruneLabels};
 use crate::state::{blocking, flag, AppState, JsonBody};
 
 /// Docker's volume record.
 fn record(v: &Volume) -> Value {
     serde_json::to_value(VolumeInspect::from(v)).unwrap_or(Value::Null)
-}
-
-fn label_matches(v: &Volume, want: &str) -> bool {
-    match want.split_once('=') {
-        Some((k, val)) => v.labels.get(k).is_some_and(|x| x == val),
-        None => v.labels.contains_key(want),
-    }
 }
 
 /// Docker's volume filters: `name` (substring), `label` (`KEY` or `KEY=VALUE`), `driver`
@@ -42,7 +35,7 @@ fn keep(
     for (kind, values) in filters.iter().filter(|(_, v)| !v.is_empty()) {
         let ok = match kind.as_str() {
             "name" => values.iter().any(|w| v.name.contains(w.as_str())),
-            "label" => values.iter().any(|w| label_matches(v, w)),
+            "label" => values.iter().any(|w| has_label(&v.labels, w)),
             "driver" => values.iter().any(|w| w == "local"),
             "dangling" => {
                 let unused = engine.volume_users(&v.name)?.is_empty();
@@ -167,25 +160,9 @@ pub async fn prune(
     State(st): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
-    let filters = parse_filters(&q)?;
-    let mut with = Vec::new();
-    let mut without = Vec::new();
-    for (kind, values) in filters {
-        match kind.as_str() {
-            "label" => with.extend(values),
-            "label!" => without.extend(values),
-            "all" => {}
-            other => {
-                return Err(ApiError::bad_request(format!(
-                    "invalid filter '{other}': berth prunes volumes by label only"
-                )))
-            }
-        }
-    }
+    let labels = PruneLabels::parse(parse_filters(&q)?, &["all"])?;
     blocking(&st, move |engine| {
-        let only = |v: &Volume| {
-            with.iter().all(|w| label_matches(v, w)) && !without.iter().any(|w| label_matches(v, w))
-        };
+        let only = |v: &Volume| labels.keeps(&v.labels);
         let removed = engine.prune_volumes(&only)?;
         let names: Vec<&str> = removed.iter().map(|v| v.name.as_str()).collect();
         Ok(Json(

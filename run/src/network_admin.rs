@@ -89,16 +89,16 @@ pub fn remove(
     Ok(catalog.remove(&n.name)?)
 }
 
-/// Remove every network no container uses that passes `filters` ([`matches`]), never the
-/// default network; the networks removed.
+/// Remove every network no container uses that `only` keeps (the CLI: [`matches`] of its
+/// filters), never the default network; the networks removed.
 pub fn prune(
     engine: Option<&Engine<'_>>,
     catalog: &Catalog,
-    filters: &[(String, String)],
+    only: &dyn Fn(&Network) -> bool,
 ) -> Result<Vec<Network>> {
     let mut removed = Vec::new();
     for n in catalog.list()? {
-        if n.name != DEFAULT_NETWORK && matches(&n, filters) && !in_use(engine, catalog, &n.name)? {
+        if n.name != DEFAULT_NETWORK && only(&n) && !in_use(engine, catalog, &n.name)? {
             catalog.remove(&n.name)?;
             removed.push(n);
         }
@@ -163,7 +163,8 @@ mod tests {
         };
         create("a", "keep");
         create("b", "drop");
-        let removed = prune(None, &catalog, &f(&[("label", "drop")])).unwrap();
+        let drop = f(&[("label", "drop")]);
+        let removed = prune(None, &catalog, &|n| matches(n, &drop)).unwrap();
         assert_eq!(
             removed.iter().map(|n| n.name.as_str()).collect::<Vec<_>>(),
             ["b"]
