@@ -133,6 +133,35 @@ fn docker_network_create_and_containers_resolve_each_other_by_name() {
         entry["IPv4Address"].as_str().unwrap().starts_with(&addr),
         "{entry}"
     );
+    // A static address through EndpointsConfig.IPAMConfig (`--ip`), in the network's subnet.
+    let subnet = inspect[0]["IPAM"]["Config"][0]["Subnet"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let octets: Vec<&str> = subnet.split('/').next().unwrap().split('.').collect();
+    let fixed = format!("{}.{}.{}.77", octets[0], octets[1], octets[2]);
+    let fixed_name = format!("{}-fixed", net.name);
+    s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        &fixed_name,
+        "--network",
+        &net.name,
+        "--ip",
+        &fixed,
+        "busybox",
+        "sleep",
+        "300",
+    ]);
+    let got = s.ok(&[
+        "inspect",
+        "--format",
+        "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+        &fixed_name,
+    ]);
+    assert_eq!(got.trim(), fixed);
+    s.ok(&["rm", "-f", &fixed_name]);
     // In use: refused (403, Docker's status); after the container is gone it goes.
     let out = s.docker(&["network", "rm", &net.name]);
     assert!(!out.status.success(), "{out:?}");
@@ -182,6 +211,24 @@ fn docker_run_publish_curl_and_port() {
         ps.contains(&format!("{name} 127.0.0.1:{port}->80/tcp")),
         "{ps}"
     );
+    // --dns and --add-host reach the container's files.
+    let etc = s.ok(&[
+        "run",
+        "--rm",
+        "--dns",
+        "10.1.2.4",
+        "--add-host",
+        "apinv-host:10.1.2.3",
+        "busybox",
+        "cat",
+        "/etc/resolv.conf",
+        "/etc/hosts",
+    ]);
+    assert!(etc.contains("nameserver 10.1.2.4"), "{etc}");
+    assert!(
+        etc.contains("10.1.2.3") && etc.contains("apinv-host"),
+        "{etc}"
+    );
     let mode = s.ok(&["inspect", "--format", "{{.HostConfig.NetworkMode}}", &name]);
     assert_eq!(mode.trim(), "bridge");
     let ip = s.ok(&[
@@ -229,8 +276,15 @@ fn docker_volume_commands_and_a_named_volume_keeps_its_data() {
         inspect.starts_with(&format!("{vol} local local v /")),
         "{inspect}"
     );
-    // The CLI sees the same volume and its label.
+    // The CLI sees the same volume and its label, and the API what the CLI labelled.
     assert!(s.r.ok(&["volume", "inspect", vol]).contains("\"k\": \"v\""));
+    s.r.ok(&["volume", "create", "--label", "from=cli", "apinv-cli"]);
+    assert_eq!(
+        s.ok(&["volume", "ls", "-q", "--filter", "label=from=cli"])
+            .trim(),
+        "apinv-cli"
+    );
+    s.ok(&["volume", "rm", "apinv-cli"]);
     let mount = format!("{vol}:/data");
     s.ok(&[
         "run",
