@@ -1,5 +1,5 @@
 //! Named volumes: directories under the store (`volumes/<name>/_data`) with a row each in the
-//! store database (table `volumes`). `-v NAME:/path` mounts one, creating it on first use as
+//! store database (table `volumes`: name, created, labels as JSON). `-v NAME:/path` mounts one, creating it on first use as
 //! Podman does; a volume in use by a container cannot be removed.
 
 use std::collections::BTreeMap;
