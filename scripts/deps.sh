@@ -13,6 +13,7 @@ packages=(
   pigz zstd hyperfine time curl # bench peers and timing
   make                          # make install (completions and man pages test)
   netavark aardvark-dns iptables passt slirp4netns # container networks (issue 15)
+  python3-docker docker-compose # docker-py and docker-compose 1.29 against the API (issue 16)
 )
 # The docker CLI drives berth's REST API in the tests (issue 16): the one on the machine
 # (/usr/local/bin/docker), else Debian's docker.io, which contains one.

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context as _, Result};
 use berth_network::config::IpNet;
 use berth_network::{Catalog, CreateOptions, Network, NetworkDirs, NetworkError};
+use berth_run::{network_admin, RunError};
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
@@ -173,15 +174,12 @@ pub fn dispatch(ctx: &Context, command: NetworkCommand) -> Result<ExitCode> {
             if !a.force && !crate::prompt::confirm(warning)? {
                 return Ok(ExitCode::SUCCESS);
             }
-            let users = Users::open(ctx)?;
-            for n in catalog.list()? {
-                if n.name != berth_network::DEFAULT_NETWORK
-                    && matches(&n, &filters)
-                    && !users.any(&catalog, &n.name)?
-                {
-                    catalog.remove(&n.name)?;
-                    outln!("{}", n.name);
-                }
+            let store = NetworkStore::open(ctx)?;
+            let engine = store.engine()?;
+            for n in network_admin::prune(engine.as_ref(), &catalog, &|n| {
+                network_admin::matches(n, &filters)
+            })? {
+                outln!("{}", n.name);
             }
         }
     }
@@ -235,7 +233,7 @@ fn list(catalog: &Catalog, a: &LsArgs) -> Result<()> {
     let networks: Vec<Network> = catalog
         .list()?
         .into_iter()
-        .filter(|n| matches(n, &filters))
+        .filter(|n| network_admin::matches(n, &filters))
         .collect();
     if a.quiet {
         networks.iter().for_each(|n| outln!("{}", n.name));
@@ -332,54 +330,22 @@ fn parse_filter(f: &str, allowed: &[&str]) -> Result<(String, String)> {
     Ok((k.to_string(), v.to_string()))
 }
 
-/// Whether `n` passes every filter (Podman: filters of one kind are alternatives, different
-/// kinds must all hold).
-fn matches(n: &Network, filters: &[(String, String)]) -> bool {
-    let one = |k: &str, v: &str| match k {
-        "name" => n.name.contains(v),
-        "id" => n.id.starts_with(v),
-        "driver" => n.driver == v,
-        "label" => match v.split_once('=') {
-            Some((lk, lv)) => n.labels.get(lk).is_some_and(|x| x == lv),
-            None => n.labels.contains_key(v),
-        },
-        _ => false,
-    };
-    let kinds: std::collections::BTreeSet<&str> = filters.iter().map(|(k, _)| k.as_str()).collect();
-    kinds.iter().all(|kind| {
-        filters
-            .iter()
-            .filter(|(k, _)| k == kind)
-            .any(|(k, v)| one(k, v))
-    })
-}
-
 /// `network rm`: each network on its own, as Podman: the exit code is the worst failure's
 /// (1 no such network, 125 anything else).
 /// A network containers use is refused (exit 2) unless `-f`, which removes them first (as
 /// Podman: forced, volumes kept).
 fn remove(ctx: &Context, catalog: &Catalog, a: &RmArgs) -> Result<ExitCode> {
-    let users = Users::open(ctx)?;
+    let store = NetworkStore::open(ctx)?;
+    let engine = store.engine()?;
     let mut code = 0u8;
     for name in &a.networks {
-        let removed = (|| -> Result<(), anyhow::Error> {
-            let n = catalog.get(name)?;
-            if a.force {
-                users.remove_containers_on(&n.name)?;
-            }
-            if users.any(catalog, &n.name)? {
-                return Err(NetworkError::InUse(n.name).into());
-            }
-            catalog.remove(&n.name)?;
-            Ok(())
-        })();
-        match removed {
-            Ok(()) => outln!("{name}"),
+        match network_admin::remove(engine.as_ref(), catalog, name, a.force) {
+            Ok(_) => outln!("{name}"),
             Err(e) => {
                 errln!("Error: {}", e.to_string().replace('\n', " "));
-                code = code.max(match e.downcast_ref::<NetworkError>() {
-                    Some(NetworkError::NotFound(_)) => 1,
-                    Some(NetworkError::InUse(_)) => 2,
+                code = code.max(match &e {
+                    RunError::Network(NetworkError::NotFound(_)) => 1,
+                    RunError::Network(NetworkError::InUse(_)) => 2,
                     _ => 125,
                 });
             }
@@ -388,53 +354,28 @@ fn remove(ctx: &Context, catalog: &Catalog, a: &RmArgs) -> Result<ExitCode> {
     Ok(ExitCode::from(code))
 }
 
-/// Who uses networks: as root, the containers of this store whose options name a network,
-/// and any container attached now (every store's); a plain user's containers join none.
-struct Users {
+/// The store whose containers may use networks: as root this store; a plain user's
+/// containers join none through a store ([`network_admin`]'s engine is optional).
+struct NetworkStore {
     store: Option<berth_image_store::Store>,
     runroot: std::path::PathBuf,
 }
 
-impl Users {
-    fn open(ctx: &Context) -> Result<Users> {
+impl NetworkStore {
+    fn open(ctx: &Context) -> Result<NetworkStore> {
         let root = berth_image_store::store::is_host_root();
-        Ok(Users {
+        Ok(NetworkStore {
             store: if root { Some(ctx.store()?) } else { None },
             runroot: crate::containers::runroot(ctx),
         })
     }
 
-    fn containers_on(&self, name: &str) -> Result<Vec<berth_run::Container>> {
-        let Some(store) = &self.store else {
-            return Ok(Vec::new());
-        };
-        let engine = berth_run::Engine::new(store, &self.runroot)?;
-        Ok(engine
-            .list()?
-            .into_iter()
-            .filter(|c| {
-                c.options
-                    .network
-                    .requests()
-                    .is_some_and(|r| r.iter().any(|r| r.network == name))
-            })
-            .collect())
-    }
-
-    fn any(&self, catalog: &Catalog, name: &str) -> Result<bool> {
-        Ok(!self.containers_on(name)?.is_empty()
-            || !berth_network::attached(catalog.dirs(), name)?.is_empty())
-    }
-
-    fn remove_containers_on(&self, name: &str) -> Result<()> {
-        let Some(store) = &self.store else {
-            return Ok(());
-        };
-        let engine = berth_run::Engine::new(store, &self.runroot)?;
-        for c in self.containers_on(name)? {
-            engine.remove_with(&c, true, false)?;
-        }
-        Ok(())
+    fn engine(&self) -> Result<Option<berth_run::Engine<'_>>> {
+        self.store
+            .as_ref()
+            .map(|s| berth_run::Engine::new(s, &self.runroot))
+            .transpose()
+            .map_err(Into::into)
     }
 }
 
@@ -442,39 +383,30 @@ impl Users {
 mod tests {
     use super::*;
 
-    fn net(name: &str, labels: &[(&str, &str)]) -> Network {
-        let mut n = Network::from_json(
+    fn net(name: &str) -> Network {
+        Network::from_json(
             format!(
                 r#"{{"name":"{name}","id":"{}","driver":"bridge"}}"#,
                 "ab".repeat(32)
             )
             .as_bytes(),
         )
-        .unwrap();
-        for (k, v) in labels {
-            n.labels.insert(k.to_string(), v.to_string());
-        }
-        n
+        .unwrap()
     }
 
     #[test]
-    fn filters_combine_as_podmans() {
-        let n = net("web", &[("team", "a")]);
-        let f = |s: &[&str]| -> Vec<(String, String)> {
-            s.iter()
-                .map(|f| parse_filter(f, &["name", "label"]).unwrap())
-                .collect()
-        };
-        assert!(matches(&n, &f(&["label=team=a"])));
-        assert!(matches(&n, &f(&["label=team", "name=we"])));
-        assert!(!matches(&n, &f(&["label=team=b"])));
-        assert!(matches(&n, &f(&["name=x", "name=web"])));
+    fn filter_kinds_are_checked() {
         assert!(parse_filter("until=1h", &["label"]).is_err());
+        assert!(parse_filter("label", &["label"]).is_err());
+        assert_eq!(
+            parse_filter("label=a=b", &["label"]).unwrap(),
+            ("label".to_string(), "a=b".to_string())
+        );
     }
 
     #[test]
     fn templates_see_go_field_names() {
-        let n = net("web", &[]);
+        let n = net("web");
         let t = Template::parse("{{.ID}} {{.Name}} {{.Driver}}", "list").unwrap();
         assert_eq!(
             t.render_value(&go_record(&n, false), "list").unwrap(),

@@ -10,13 +10,13 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use berth_run::options::NetworkFlags;
 use berth_run::{CreateRequest, RunError, RunOptions, State as CState};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::docker_shape::{inspect_record, list_record};
 use crate::error::{ApiError, ApiResult};
+use crate::filters::parse_filters;
 use crate::state::{blocking, flag, AppState, JsonBody, Supervised};
 use crate::stream::{channel_body, FrameWriter, StreamId};
 
@@ -38,6 +38,8 @@ pub struct CreateBody {
     pub open_stdin: bool,
     pub stop_signal: Option<String>,
     pub host_config: Option<HostConfig>,
+    #[serde(flatten)]
+    pub network: crate::create_network::ConfigNetwork,
 }
 
 /// The part of `HostConfig` berth serves.
@@ -46,13 +48,13 @@ pub struct CreateBody {
 pub struct HostConfig {
     pub binds: Option<Vec<String>>,
     pub auto_remove: bool,
-    pub network_mode: Option<String>,
     pub privileged: bool,
     pub read_only: bool,
     pub cap_add: Option<Vec<String>>,
     pub cap_drop: Option<Vec<String>>,
     pub init: Option<bool>,
-    pub port_bindings: Option<HashMap<String, Value>>,
+    #[serde(flatten)]
+    pub network: crate::create_network::HostNetwork,
 }
 
 fn entrypoint(v: Option<Value>) -> ApiResult<Option<Vec<String>>> {
@@ -69,22 +71,21 @@ fn entrypoint(v: Option<Value>) -> ApiResult<Option<Vec<String>>> {
 }
 
 /// Docker's create body → the engine's request (the same one `berth create` makes).
-pub fn create_request(body: CreateBody, name: Option<String>) -> ApiResult<CreateRequest> {
+/// Also the warnings for the response (Podman's, of the network flags).
+pub fn create_request(
+    body: CreateBody,
+    name: Option<String>,
+) -> ApiResult<(CreateRequest, Vec<String>)> {
     if body.image.is_empty() {
         return Err(ApiError::bad_request("Config.Image: an image is required"));
     }
     let hc = body.host_config.unwrap_or_default();
-    if hc.port_bindings.as_ref().is_some_and(|p| !p.is_empty()) {
-        return Err(ApiError::bad_request(
-            "HostConfig.PortBindings: publishing ports is not served by berth's API yet",
-        ));
-    }
     let stop_signal = body
         .stop_signal
         .as_deref()
         .map(berth_run::signals::parse_signal)
         .transpose()?;
-    let mut options = RunOptions {
+    let options = RunOptions {
         entrypoint: entrypoint(body.entrypoint)?,
         command: body.cmd.unwrap_or_default(),
         env: body.env.unwrap_or_default(),
@@ -109,20 +110,10 @@ pub fn create_request(body: CreateBody, name: Option<String>) -> ApiResult<Creat
         init: hc.init.unwrap_or(false),
         ..RunOptions::default()
     };
-    // Docker's `default` is the daemon's default network; berth's default is the CLI's.
-    let network: Vec<String> = hc
-        .network_mode
-        .filter(|m| !m.is_empty() && m != "default")
-        .into_iter()
-        .collect();
-    options.network = berth_run::options::Network::Host;
-    options.apply_network_flags(&NetworkFlags {
-        network,
-        ..NetworkFlags::default()
-    })?;
-    options.network.ensure_wired()?;
+    let mut options = options;
+    let warnings = crate::create_network::apply(body.network, hc.network, &mut options)?;
     let _ = body.open_stdin;
-    Ok(CreateRequest {
+    let req = CreateRequest {
         image: body.image,
         name: name.filter(|n| !n.is_empty()),
         options,
@@ -130,7 +121,8 @@ pub fn create_request(body: CreateBody, name: Option<String>) -> ApiResult<Creat
         keep_mounted: false,
         auto_remove: hc.auto_remove,
         labels: body.labels.unwrap_or_default().into_iter().collect(),
-    })
+    };
+    Ok((req, warnings))
 }
 
 /// `POST /containers/create?name=`: 201 `{"Id", "Warnings"}`; 404 when the image is not in
@@ -140,7 +132,7 @@ pub async fn create(
     Query(q): Query<HashMap<String, String>>,
     JsonBody(body): JsonBody<CreateBody>,
 ) -> ApiResult<Response> {
-    let req = create_request(body, q.get("name").cloned())?;
+    let (req, warnings) = create_request(body, q.get("name").cloned())?;
     let id = blocking(&st, move |engine| {
         engine
             .store()
@@ -151,7 +143,7 @@ pub async fn create(
     .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "Id": id, "Warnings": [] })),
+        Json(json!({ "Id": id, "Warnings": warnings })),
     )
         .into_response())
 }
@@ -174,32 +166,6 @@ fn matches(c: &berth_run::Container, filters: &HashMap<String, Vec<String>>) -> 
                 _ => true,
             })
     })
-}
-
-/// `filters` as Docker sends it: a JSON map of lists (or the older map of maps).
-fn parse_filters(q: &HashMap<String, String>) -> ApiResult<HashMap<String, Vec<String>>> {
-    let Some(raw) = q.get("filters").filter(|f| !f.is_empty()) else {
-        return Ok(HashMap::new());
-    };
-    let v: HashMap<String, Value> = serde_json::from_str(raw)
-        .map_err(|e| ApiError::bad_request(format!("filters: invalid JSON: {e}")))?;
-    let mut out = HashMap::new();
-    for (k, v) in v {
-        let values = match v {
-            Value::Array(a) => a
-                .into_iter()
-                .filter_map(|x| x.as_str().map(String::from))
-                .collect(),
-            Value::Object(m) => m.into_iter().map(|(k, _)| k).collect(),
-            _ => {
-                return Err(ApiError::bad_request(format!(
-                    "filters: {k}: a list of strings"
-                )))
-            }
-        };
-        out.insert(k, values);
-    }
-    Ok(out)
 }
 
 /// `GET /containers/json?all=&filters=`.
@@ -522,7 +488,8 @@ mod tests {
             })),
             Some("web".into()),
         )
-        .unwrap();
+        .unwrap()
+        .0;
         assert_eq!(req.image, "busybox");
         assert_eq!(req.options.command, ["echo", "hi"]);
         assert_eq!(req.options.env, ["A=1"]);
@@ -532,7 +499,8 @@ mod tests {
         assert!(req.auto_remove);
         assert_eq!(req.name.as_deref(), Some("web"));
         assert_eq!(req.labels, [("k".to_string(), "v".to_string())]);
-        let req = create_request(body(json!({"Image": "b", "Entrypoint": "sh"})), None).unwrap();
+        let (req, _) =
+            create_request(body(json!({"Image": "b", "Entrypoint": "sh"})), None).unwrap();
         assert_eq!(req.options.entrypoint, Some(vec!["sh".to_string()]));
     }
 
@@ -541,7 +509,7 @@ mod tests {
         let e = create_request(body(json!({})), None).unwrap_err();
         assert_eq!(e.status, StatusCode::BAD_REQUEST);
         let e = create_request(
-            body(json!({"Image": "b", "HostConfig": {"PortBindings": {"80/tcp": [{"HostPort": "8080"}]}}})),
+            body(json!({"Image": "b", "HostConfig": {"PortBindings": {"80/tcp": [{"HostPort": "x"}]}}})),
             None,
         )
         .unwrap_err();
@@ -552,22 +520,5 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.status, StatusCode::BAD_REQUEST, "{}", e.message);
-    }
-
-    #[test]
-    fn filters_parse_both_shapes() {
-        let mut q = HashMap::new();
-        q.insert(
-            "filters".to_string(),
-            r#"{"status":["exited"],"name":{"web":true}}"#.to_string(),
-        );
-        let f = parse_filters(&q).unwrap();
-        assert_eq!(f["status"], ["exited"]);
-        assert_eq!(f["name"], ["web"]);
-        q.insert("filters".to_string(), "{".to_string());
-        assert_eq!(
-            parse_filters(&q).unwrap_err().status,
-            StatusCode::BAD_REQUEST
-        );
     }
 }

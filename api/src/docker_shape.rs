@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 use berth_run::{Container, Engine, State};
 use serde_json::{json, Value};
 
+use crate::container_network;
+
 /// Docker's time format for a time never reached.
 const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 
@@ -37,12 +39,12 @@ pub fn list_record(c: &Container) -> Value {
         "ImageID": c.image_id,
         "Command": command_line(c),
         "Created": c.created.timestamp(),
-        "Ports": [],
+        "Ports": container_network::list_ports(c),
         "Labels": labels(c),
         "State": c.state.as_str(),
         "Status": berth_run::summary::status_text(c),
-        "HostConfig": { "NetworkMode": c.options.network.mode() },
-        "NetworkSettings": { "Networks": {} },
+        "HostConfig": { "NetworkMode": container_network::network_mode(c) },
+        "NetworkSettings": { "Networks": container_network::list_networks(c) },
         "Mounts": [],
     })
 }
@@ -56,7 +58,7 @@ pub fn inspect_record(engine: &Engine<'_>, c: &Container) -> Value {
         None => (String::new(), Vec::new()),
     };
     let o = &c.options;
-    json!({
+    let mut doc = json!({
         "Id": c.id,
         "Created": time(Some(c.created)),
         "Path": path,
@@ -88,16 +90,17 @@ pub fn inspect_record(engine: &Engine<'_>, c: &Container) -> Value {
         "AppArmorProfile": "",
         "HostConfig": {
             "Binds": o.volumes,
-            "NetworkMode": o.network.mode(),
             "AutoRemove": c.auto_remove,
             "Privileged": o.privileged,
             "ReadonlyRootfs": o.read_only,
             "CapAdd": o.cap_add,
             "CapDrop": o.cap_drop,
             "Init": o.init,
-            "LogConfig": { "Type": "k8s-file", "Config": {} },
+            // Docker's name for a log the daemon keeps and `logs` reads back (berth's is
+            // Podman's k8s-file format): docker-py reads the output of `containers.run`
+            // only from a `json-file` or `journald` log.
+            "LogConfig": { "Type": "json-file", "Config": {} },
             "RestartPolicy": { "Name": "no", "MaximumRetryCount": 0 },
-            "PortBindings": {},
         },
         "Mounts": [],
         "Config": {
@@ -113,11 +116,14 @@ pub fn inspect_record(engine: &Engine<'_>, c: &Container) -> Value {
             "Entrypoint": o.entrypoint,
             "Labels": labels(c),
         },
-        "NetworkSettings": {
-            "Bridge": "",
-            "SandboxID": "",
-            "Ports": {},
-            "Networks": {},
-        },
-    })
+    });
+    let catalog = crate::network_names::catalog().ok();
+    doc["NetworkSettings"] = container_network::settings(engine, catalog.as_ref(), c);
+    if let (Some(hc), Value::Object(net)) = (
+        doc["HostConfig"].as_object_mut(),
+        container_network::host_config(c),
+    ) {
+        hc.extend(net);
+    }
+    doc
 }

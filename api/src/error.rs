@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use berth_image_store::StoreError;
+use berth_network::NetworkError;
 use berth_run::RunError;
 
 /// An error as a Docker client reads it.
@@ -77,6 +78,7 @@ impl From<RunError> for ApiError {
             | RunError::FailedPrecondition(_)
             | RunError::StateImproper(_) => ApiError::new(StatusCode::CONFLICT, message),
             RunError::Invalid(_) => ApiError::bad_request(message),
+            RunError::Network(n) => ApiError::new(network_status(n), message),
             RunError::Store(s) => ApiError::new(store_status(s), message),
             _ => ApiError::internal(message),
         }
@@ -91,6 +93,24 @@ fn store_status(e: &StoreError) -> StatusCode {
         StoreError::Ambiguous(_) | StoreError::Invalid(_) => StatusCode::BAD_REQUEST,
         StoreError::AlreadyExists(_) | StoreError::FailedPrecondition(_) => StatusCode::CONFLICT,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// A network error's status: 404 no such network, 409 a name taken, 403 a network in use or
+/// one that cannot be removed (Docker's words for both), 400 bad input, else 500.
+fn network_status(e: &NetworkError) -> StatusCode {
+    match e {
+        NetworkError::NotFound(_) => StatusCode::NOT_FOUND,
+        NetworkError::Exists(_) => StatusCode::CONFLICT,
+        NetworkError::InUse(_) | NetworkError::Refused(_) => StatusCode::FORBIDDEN,
+        NetworkError::Invalid(_) => StatusCode::BAD_REQUEST,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl From<NetworkError> for ApiError {
+    fn from(e: NetworkError) -> ApiError {
+        ApiError::new(network_status(&e), e.to_string().replace('\n', " "))
     }
 }
 

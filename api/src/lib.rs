@@ -17,6 +17,12 @@
 //! - [`state`]: what handlers share (store root, run root, attach streams waiting for a
 //!   start, the [`sessions`]), [`state::blocking`], the JSON body reader with its size
 //!   limit, query booleans.
+//! - [`filters`]: Docker's `filters` query parameter. [`network_names`]: berth's default
+//!   network as Docker's `bridge`, both ways, and the user's network catalog.
+//! - [`create_network`]: the networking fields of a container create body (`NetworkMode`,
+//!   `PortBindings`, `Dns`…, `EndpointsConfig`) → the CLI's network flags and run options.
+//! - [`container_network`]: a container's `NetworkSettings`, `NetworkMode` and `Ports` in
+//!   Docker's shapes.
 //! - [`docker_shape`]: a container record as Docker lists and inspects it.
 //! - [`tty`]: a terminal container's attach (the monitor's attach socket relayed raw, the
 //!   detach keys) and `resize`.
@@ -27,18 +33,25 @@
 //! - [`system`] (`_ping`, `version`, `info`), [`images`], [`containers`]: the handlers.
 //! - [`archive`] (`cp`: GET, HEAD, PUT), [`top_stats`], [`restart_export`]: handlers (the
 //!   last with [`containers`]' stop timeout).
+//! - [`networks`] (list, inspect, create, remove, prune; berth-run's `network_admin` as the
+//!   CLI's), [`volumes`] (list, create, inspect, remove, prune): handlers.
 //! - [`router`]: the route table.
 //! - [`serve`]: listeners (a unix socket 0600, systemd's `LISTEN_FDS`, TCP when asked), one
 //!   HTTP/1 connection per client with upgrades, the version check, the idle exit.
 
 pub mod archive;
 pub mod attach;
+pub mod container_network;
 pub mod containers;
+pub mod create_network;
 pub mod docker_shape;
 pub mod error;
 pub mod exec;
+pub mod filters;
 pub mod hijack;
 pub mod images;
+pub mod network_names;
+pub mod networks;
 pub mod restart_export;
 pub mod router;
 pub mod serve;
@@ -49,6 +62,7 @@ pub mod system;
 pub mod top_stats;
 pub mod tty;
 pub mod version;
+pub mod volumes;
 
 pub use error::{ApiError, ApiResult};
 pub use serve::{inherited_listener, serve, Endpoint};

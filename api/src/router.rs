@@ -7,7 +7,10 @@ use axum::Router;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{archive, attach, containers, exec, images, restart_export, system, top_stats, tty};
+use crate::{
+    archive, attach, containers, exec, images, networks, restart_export, system, top_stats, tty,
+    volumes,
+};
 
 /// Every route served, on unversioned paths (the version prefix is taken off before).
 pub fn router(shared: AppState) -> Router {
@@ -49,6 +52,25 @@ pub fn router(shared: AppState) -> Router {
         .route("/exec/{id}/start", post(exec::start))
         .route("/exec/{id}/json", get(exec::inspect))
         .route("/exec/{id}/resize", post(exec::resize))
+        .route("/networks", get(networks::list))
+        .route("/networks/create", post(networks::create))
+        .route("/networks/prune", post(networks::prune))
+        .route(
+            "/networks/{id}",
+            get(networks::inspect).delete(networks::remove),
+        )
+        .route("/networks/{id}/connect", post(networks::connect_not_served))
+        .route(
+            "/networks/{id}/disconnect",
+            post(networks::connect_not_served),
+        )
+        .route("/volumes", get(volumes::list))
+        .route("/volumes/create", post(volumes::create))
+        .route("/volumes/prune", post(volumes::prune))
+        .route(
+            "/volumes/{name}",
+            get(volumes::inspect).delete(volumes::remove),
+        )
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "page not found") })
         .with_state(shared)
 }

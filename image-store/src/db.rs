@@ -25,7 +25,13 @@ use crate::lock::{FileLock, LockMode};
 
 /// Schema migrations; `user_version` counts how many ran. Append only: a store made by an
 /// earlier berth has run a prefix of these, and the next open runs the rest.
-const MIGRATIONS: &[&str] = &[IMAGES, CONTAINERS_AND_VOLUMES, BUILD_CACHE, DIFF_SIZES];
+const MIGRATIONS: &[&str] = &[
+    IMAGES,
+    CONTAINERS_AND_VOLUMES,
+    BUILD_CACHE,
+    DIFF_SIZES,
+    VOLUME_LABELS,
+];
 
 /// 1: image records, names, unpacked layers, snapshots and image mounts.
 const IMAGES: &str = r#"
@@ -129,6 +135,11 @@ CREATE TABLE diff_sizes (
     diff_id TEXT PRIMARY KEY,
     size INTEGER NOT NULL
 );
+"#;
+
+/// 5: a volume's labels (`volume create --label`, the API's `Labels`), a JSON object.
+const VOLUME_LABELS: &str = r#"
+ALTER TABLE volumes ADD COLUMN labels TEXT NOT NULL DEFAULT '{}';
 "#;
 
 /// Open the database at `path`: WAL, busy timeout, foreign keys, `synchronous=NORMAL`,

@@ -192,7 +192,7 @@ pub struct NetworkSettings {
 
 /// `NetworkSettings` of `c`: its published ports; while it runs on networks, its addresses
 /// (the first network's as the top-level ones, as Podman).
-fn network_settings(engine: &Engine<'_>, c: &Container) -> NetworkSettings {
+pub fn network_settings(engine: &Engine<'_>, c: &Container) -> NetworkSettings {
     let mut out = NetworkSettings {
         ports: crate::published::inspect_ports(&c.options.ports),
         ..NetworkSettings::default()
@@ -575,7 +575,7 @@ impl From<&Volume> for VolumeInspect {
             driver: "local".to_string(),
             mountpoint: v.mountpoint.display().to_string(),
             created_at: v.created.to_rfc3339(),
-            labels: BTreeMap::new(),
+            labels: v.labels.clone(),
             scope: "local".to_string(),
             options: BTreeMap::new(),
         }

@@ -82,7 +82,8 @@
 //!   [`summary`] (a container as `ps` lists it: [`summary::ContainerSummary`], the record of
 //!   Podman's `ps --format json` with its STATUS text and COMMAND column, which every front
 //!   end builds its list from), [`image_removal`] (removing an image with the containers
-//!   made from it, `rmi -f`).
+//!   made from it, `rmi -f`), [`network_admin`] (who uses a network; its removal and
+//!   prune, which ask that first: `network rm|prune` and the API's).
 //! - `testutil` (hidden): container records for tests, here and in the front ends'.
 
 pub mod attach;
@@ -105,6 +106,7 @@ pub mod logfile;
 pub mod logs;
 pub mod names;
 pub mod netns;
+pub mod network_admin;
 pub mod options;
 pub mod process;
 pub mod published;

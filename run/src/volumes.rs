@@ -1,7 +1,8 @@
 //! Named volumes: directories under the store (`volumes/<name>/_data`) with a row each in the
-//! store database (table `volumes`). `-v NAME:/path` mounts one, creating it on first use as
+//! store database (table `volumes`: name, created, labels as JSON). `-v NAME:/path` mounts one, creating it on first use as
 //! Podman does; a volume in use by a container cannot be removed.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
@@ -20,6 +21,8 @@ pub struct Volume {
     /// The directory containers see.
     pub mountpoint: PathBuf,
     pub created: DateTime<Utc>,
+    /// `--label`, the API's `Labels`.
+    pub labels: BTreeMap<String, String>,
 }
 
 /// The volumes of one store.
@@ -40,18 +43,28 @@ impl Volumes {
         })
     }
 
-    fn value(&self, name: String, created: String) -> Volume {
+    fn value(&self, (name, created, labels): (String, String, String)) -> Volume {
         Volume {
             mountpoint: self.root.join(&name).join("_data"),
             created: DateTime::parse_from_rfc3339(&created)
                 .map(|t| t.with_timezone(&Utc))
                 .unwrap_or_default(),
+            labels: serde_json::from_str(&labels).unwrap_or_default(),
             name,
         }
     }
 
     /// Create a volume (`None`: a random 64-hex name); an existing name is refused.
     pub fn create(&self, name: Option<&str>) -> Result<Volume> {
+        self.create_labelled(name, &BTreeMap::new())
+    }
+
+    /// [`Volumes::create`] with labels.
+    pub fn create_labelled(
+        &self,
+        name: Option<&str>,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<Volume> {
         let name = match name {
             Some(n) => {
                 check_name(n)?;
@@ -74,11 +87,13 @@ impl Volumes {
             .create(&data)
             .map_err(|e| RunError::io(&data, e))?;
         let now = Utc::now().to_rfc3339_opts(SecondsFormat::Nanos, true);
+        let labels = serde_json::to_string(labels)
+            .map_err(|e| RunError::Invalid(format!("volume labels: {e}")))?;
         self.conn.execute(
-            "INSERT INTO volumes (name, created) VALUES (?1, ?2)",
-            params![name, now],
+            "INSERT INTO volumes (name, created, labels) VALUES (?1, ?2, ?3)",
+            params![name, now, labels],
         )?;
-        Ok(self.value(name, now))
+        Ok(self.value((name, now, labels)))
     }
 
     /// Look a volume up.
@@ -89,15 +104,15 @@ impl Volumes {
 
     /// The volume `name`, or `None` when there is none.
     pub fn find(&self, name: &str) -> Result<Option<Volume>> {
-        let row: Option<(String, String)> = self
+        let row: Option<(String, String, String)> = self
             .conn
             .query_row(
-                "SELECT name, created FROM volumes WHERE name = ?1",
+                "SELECT name, created, labels FROM volumes WHERE name = ?1",
                 [name],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?;
-        Ok(row.map(|(n, c)| self.value(n, c)))
+        Ok(row.map(|r| self.value(r)))
     }
 
     /// The volume `name`, created if missing (for `-v NAME:/path`).
@@ -112,11 +127,11 @@ impl Volumes {
     pub fn list(&self) -> Result<Vec<Volume>> {
         let mut st = self
             .conn
-            .prepare("SELECT name, created FROM volumes ORDER BY name")?;
+            .prepare("SELECT name, created, labels FROM volumes ORDER BY name")?;
         let rows = st
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<Vec<(String, String)>>>()?;
-        Ok(rows.into_iter().map(|(n, c)| self.value(n, c)).collect())
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<Vec<(String, String, String)>>>()?;
+        Ok(rows.into_iter().map(|r| self.value(r)).collect())
     }
 
     /// Remove a volume and its data. `users` are the containers using it: removal is refused
@@ -153,6 +168,10 @@ mod tests {
         assert!(a.mountpoint.is_dir());
         assert!(v.create(Some("data")).is_err());
         let anon = v.create(None).unwrap();
+        let labels = BTreeMap::from([("k".to_string(), "v".to_string())]);
+        v.create_labelled(Some("tagged"), &labels).unwrap();
+        assert_eq!(v.get("tagged").unwrap().labels, labels);
+        v.remove("tagged", &[]).unwrap();
         assert_eq!(anon.name.len(), 64);
         assert_eq!(v.get_or_create("data").unwrap().mountpoint, a.mountpoint);
         assert_eq!(v.list().unwrap().len(), 2);

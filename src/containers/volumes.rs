@@ -34,6 +34,9 @@ pub enum VolumeCommand {
 
 #[derive(Args)]
 pub struct CreateArgs {
+    /// A label, KEY=VALUE (repeatable).
+    #[arg(short, long)]
+    label: Vec<String>,
     /// Volume name.
     name: Option<String>,
 }
@@ -99,7 +102,18 @@ pub fn dispatch(ctx: &Context, command: VolumeCommand) -> Result<ExitCode> {
     let volumes = Volumes::open(store.root())?;
     match command {
         VolumeCommand::Create(a) => {
-            outln!("{}", volumes.create(a.name.as_deref())?.name);
+            let labels = a
+                .label
+                .iter()
+                .map(|l| {
+                    let (k, v) = l.split_once('=').unwrap_or((l, ""));
+                    (k.to_string(), v.to_string())
+                })
+                .collect();
+            outln!(
+                "{}",
+                volumes.create_labelled(a.name.as_deref(), &labels)?.name
+            );
         }
         VolumeCommand::Ls(a) => return list(&engine, &volumes, &a),
         VolumeCommand::Inspect(a) => {
@@ -114,10 +128,7 @@ pub fn dispatch(ctx: &Context, command: VolumeCommand) -> Result<ExitCode> {
             // exit code is the worst failure's (1 no such volume, 2 in use).
             let mut code = 0u8;
             for n in &a.names {
-                match engine
-                    .volume_users(n)
-                    .and_then(|users| volumes.remove(n, &users))
-                {
+                match engine.remove_volume(n) {
                     Ok(()) => outln!("{n}"),
                     Err(e) => {
                         errln!("Error: {}", e.to_string().replace('\n', " "));
@@ -128,11 +139,8 @@ pub fn dispatch(ctx: &Context, command: VolumeCommand) -> Result<ExitCode> {
             return Ok(ExitCode::from(code));
         }
         VolumeCommand::Prune(_) => {
-            for v in volumes.list()? {
-                if engine.volume_users(&v.name)?.is_empty() {
-                    volumes.remove(&v.name, &[])?;
-                    outln!("{}", v.name);
-                }
+            for v in engine.prune_volumes(&|_| true)? {
+                outln!("{}", v.name);
             }
         }
     }
@@ -205,7 +213,7 @@ fn volume_headers() -> Value {
 fn template_value(v: &Volume, mount_count: usize) -> Value {
     json!({
         "Name": v.name, "Driver": "local", "Mountpoint": v.mountpoint.display().to_string(),
-        "CreatedAt": go_time(v.created), "Status": {}, "Labels": {}, "Scope": "local",
+        "CreatedAt": go_time(v.created), "Status": {}, "Labels": v.labels, "Scope": "local",
         "Options": {}, "UID": 0, "GID": 0, "Anonymous": false, "MountCount": mount_count,
         "NeedsCopyUp": false, "NeedsChown": false, "Timeout": 0, "StorageID": "",
     })
@@ -232,7 +240,11 @@ impl JsonVolume {
             driver: "local",
             mountpoint: v.mountpoint.display().to_string(),
             created_at: go_rfc3339_nano(v.created),
-            labels: Default::default(),
+            labels: v
+                .labels
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect(),
             scope: "local",
             options: Default::default(),
             mount_count,

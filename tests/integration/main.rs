@@ -11,6 +11,8 @@ mod completion;
 mod deep_images;
 mod docker_api;
 mod docker_api_exec;
+mod docker_api_net;
+mod docker_clients;
 mod exec_detach;
 mod hostile;
 mod images;

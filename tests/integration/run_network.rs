@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::run::{busybox, RunEnv};
 
 /// Root with netavark installed, else the test is skipped (with a line saying so).
-fn wired() -> bool {
+pub(crate) fn wired() -> bool {
     // SAFETY: geteuid has no preconditions.
     let ok = unsafe { libc::geteuid() } == 0
         && ["/usr/lib/podman/netavark", "/usr/libexec/podman/netavark"]
@@ -29,7 +29,7 @@ fn wired() -> bool {
 }
 
 /// Names unique to this test process and call.
-fn unique(tag: &str) -> String {
+pub(crate) fn unique(tag: &str) -> String {
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     format!("bn-{tag}-{}-{n}", std::process::id())
@@ -78,7 +78,7 @@ pub(crate) fn free_port() -> u16 {
 
 /// GET `url` with curl from the host, polled until it answers (the server needs a moment
 /// to start) or 20 s have gone.
-fn fetch(url: &str) -> String {
+pub(crate) fn fetch(url: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let out = Command::new("curl")

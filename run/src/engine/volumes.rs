@@ -3,7 +3,7 @@
 
 use crate::error::Result;
 use crate::options::{RunOptions, VolumeSource};
-use crate::volumes::Volumes;
+use crate::volumes::{Volume, Volumes};
 
 use super::Engine;
 
@@ -73,5 +73,25 @@ impl Engine<'_> {
             .filter(|c| c.options.named_volumes.iter().any(|n| n == name))
             .map(|c| c.name)
             .collect())
+    }
+
+    /// Remove volume `name` and its data (`volume rm`), refused while a container uses it.
+    pub fn remove_volume(&self, name: &str) -> Result<()> {
+        let users = self.volume_users(name)?;
+        Volumes::open(self.store.root())?.remove(name, &users)
+    }
+
+    /// Remove every volume no container uses that `only` keeps (`volume prune`); the
+    /// volumes removed.
+    pub fn prune_volumes(&self, only: &dyn Fn(&Volume) -> bool) -> Result<Vec<Volume>> {
+        let volumes = Volumes::open(self.store.root())?;
+        let mut removed = Vec::new();
+        for v in volumes.list()? {
+            if only(&v) && self.volume_users(&v.name)?.is_empty() {
+                volumes.remove(&v.name, &[])?;
+                removed.push(v);
+            }
+        }
+        Ok(removed)
     }
 }
