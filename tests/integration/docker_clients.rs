@@ -44,9 +44,8 @@ impl Drop for NetworksOf<'_> {
 }
 
 /// Steps of the docker-py script whose endpoints other branches serve.
-/// TODO(after the merge of api-exec and api-images): drop `exec` and `archive` (exec,
-/// put_archive/get_archive) and `build` (images.build) from this list.
-const DOCKER_PY_SKIPS: &str = "exec,archive,build";
+/// TODO(after the merge of api-images): drop `build` (images.build) from this list.
+const DOCKER_PY_SKIPS: &str = "build";
 
 #[test]
 fn docker_py_lifecycle_networks_and_volumes() {
