@@ -29,6 +29,7 @@ mod inspect;
 mod lazy;
 mod manifest;
 mod network;
+mod network_containers;
 mod output;
 mod progress;
 mod prompt;

@@ -1,5 +1,5 @@
-//! Network commands: `network create|ls|inspect|rm|exists|prune`, in Podman's words and
-//! shapes. The definitions, their checks and the subnet choice are berth-network's
+//! Network commands: `network create|ls|inspect|rm|exists|prune` (and `connect`,
+//! `disconnect`, `reload`, in `network_containers.rs`), in Podman's words and shapes. The definitions, their checks and the subnet choice are berth-network's
 //! ([`berth_network::Catalog`]); this file parses, prints and picks exit codes.
 
 use std::collections::BTreeMap;
@@ -31,6 +31,12 @@ pub enum NetworkCommand {
     Exists(ExistsArgs),
     /// Remove every network no container uses (never the default network).
     Prune(PruneArgs),
+    /// Connect a container to a network (a running one at once).
+    Connect(crate::network_containers::ConnectArgs),
+    /// Disconnect a container from a network.
+    Disconnect(crate::network_containers::DisconnectArgs),
+    /// Make running containers' firewall rules again (after they were flushed).
+    Reload(crate::network_containers::ReloadArgs),
 }
 
 #[derive(Args)]
@@ -125,9 +131,12 @@ impl NetworkCommand {
             NetworkCommand::Ls(_) | NetworkCommand::Inspect(_) | NetworkCommand::Exists(_) => {
                 OnClosed::Quit
             }
-            NetworkCommand::Create(_) | NetworkCommand::Rm(_) | NetworkCommand::Prune(_) => {
-                OnClosed::Finish
-            }
+            NetworkCommand::Create(_)
+            | NetworkCommand::Rm(_)
+            | NetworkCommand::Prune(_)
+            | NetworkCommand::Connect(_)
+            | NetworkCommand::Disconnect(_)
+            | NetworkCommand::Reload(_) => OnClosed::Finish,
         }
     }
 }
@@ -156,6 +165,9 @@ pub fn dispatch(ctx: &Context, command: NetworkCommand) -> Result<ExitCode> {
             }
         }
         NetworkCommand::Rm(a) => return remove(ctx, &catalog, &a),
+        NetworkCommand::Connect(a) => return crate::network_containers::connect(ctx, a),
+        NetworkCommand::Disconnect(a) => return crate::network_containers::disconnect(ctx, a),
+        NetworkCommand::Reload(a) => return crate::network_containers::reload(ctx, a),
         NetworkCommand::Exists(a) => {
             return Ok(if catalog.exists(&a.network)? {
                 ExitCode::SUCCESS

@@ -25,10 +25,16 @@
 //! - [`attach`]: what the container lifecycle calls: [`attach()`](attach::attach) and
 //!   [`detach`](attach::detach), undoing everything on failure; [`attached`](attach::attached):
 //!   who is on a network now.
+//! - [`connect`]: a running container's networks changed in place: [`connect()`](connect::connect)
+//!   and [`disconnect`](connect::disconnect) one network (netavark for that network alone,
+//!   the IPAM and the attachment record kept true), [`reload`](connect::reload) its firewall
+//!   rules (`network reload`); [`dns_name_problem`](config::dns_name_problem): a container
+//!   name or alias aardvark-dns could not serve.
 
 pub mod attach;
 pub mod catalog;
 pub mod config;
+pub mod connect;
 pub mod dirs;
 pub mod error;
 pub mod hostnets;
@@ -37,6 +43,7 @@ pub mod netavark;
 pub mod netns;
 pub mod ports;
 
+pub use attach::AttachedNetwork;
 pub use attach::{attach, attached, detach, Attachment, NetworkRequest};
 pub use catalog::{Catalog, CreateOptions, DEFAULT_NETWORK};
 pub use config::Network;

@@ -16,6 +16,7 @@ mod interop;
 mod list_formats;
 mod manifest;
 mod network;
+mod network_connect;
 mod oracles;
 mod podman_parity;
 mod private_files;

@@ -40,7 +40,7 @@ pub(crate) struct Joined {
 }
 
 /// The bundle's copy of the container's [`Attachment`].
-fn attachment_path(bundle: &std::path::Path) -> PathBuf {
+pub(super) fn attachment_path(bundle: &std::path::Path) -> PathBuf {
     bundle.join("network.json")
 }
 
