@@ -2,7 +2,8 @@
 //! aardvark-dns: `network connect`/`disconnect` of a running container (it resolves another
 //! container by name once on its network, and no longer after), of a created one (its next
 //! start joins), `network reload` after the container's own firewall rules were deleted, and
-//! a name aardvark-dns could not serve refused before anything is made. Traffic goes only to
+//! a name aardvark-dns could not serve refused before anything is made, and `ping` without
+//! CAP_NET_RAW (Podman's `net.ipv4.ping_group_range`). Traffic goes only to
 //! 127.0.0.1 and inside the test's own networks.
 
 use std::path::Path;
@@ -233,4 +234,84 @@ fn a_name_dns_cannot_serve_is_refused_before_anything_is_made() {
     assert_eq!(code, Some(125), "{err}");
     assert!(err.contains("is not a valid DNS name on network"), "{err}");
     r.ok(&["rm", "-f", &long]);
+}
+
+/// An ICMP echo through an unprivileged ICMP socket (what `ping_group_range` allows), in
+/// Python: Debian's busybox `ping` opens only raw sockets, which need CAP_NET_RAW.
+const ICMP_ECHO: &str = "import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP)
+s.settimeout(2)
+s.sendto(bytes([8, 0, 0, 0, 0, 0, 0, 1]), (sys.argv[1], 0))
+print('pong' if s.recvfrom(64)[0][0] == 0 else 'no echo reply')";
+
+#[test]
+fn ping_sockets_for_group_0_in_a_network_of_its_own() {
+    if !wired() {
+        return;
+    }
+    let r = busybox();
+    let net = TestNetwork::create(&r, "nmc-p", &[]);
+    // Podman's default sysctl (Debian's containers.conf): ICMP echo sockets for group 0, as
+    // the container has no CAP_NET_RAW.
+    let id = sleeper(&r, "pinger", &net.name);
+    let range = r.ok(&[
+        "exec",
+        "pinger",
+        "cat",
+        "/proc/sys/net/ipv4/ping_group_range",
+    ]);
+    assert_eq!(range, "0\t0\n");
+    // An echo to the test network's gateway from the container's namespace, as group 0
+    // without any capability.
+    let v: Value = serde_json::from_str(&r.ok(&["inspect", "pinger"])).unwrap();
+    let netns = v[0]["NetworkSettings"]["SandboxKey"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let gateway = v[0]["NetworkSettings"]["Gateway"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = Command::new("nsenter")
+        .arg(format!("--net={netns}"))
+        .args(["setpriv", "--reuid=65534", "--regid=0", "--clear-groups"])
+        .args([
+            "--bounding-set=-all",
+            "/usr/bin/python3",
+            "-c",
+            ICMP_ECHO,
+            &gateway,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "pong\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let none = r.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "busybox",
+        "cat",
+        "/proc/sys/net/ipv4/ping_group_range",
+    ]);
+    assert_eq!(none, "0\t0\n");
+    // The host's network keeps the host's setting.
+    let host = std::fs::read_to_string("/proc/sys/net/ipv4/ping_group_range").unwrap();
+    let out = r.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "busybox",
+        "cat",
+        "/proc/sys/net/ipv4/ping_group_range",
+    ]);
+    assert_eq!(out, host);
+    r.ok(&["rm", "-f", "pinger"]);
+    assert_no_network_leak(&id, &net.subnet, Some(&net.bridge));
 }
