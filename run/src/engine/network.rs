@@ -129,7 +129,7 @@ impl Engine<'_> {
 }
 
 /// Point the spec's network namespace at `path` (the runtime joins it, makes none).
-fn set_netns_path(spec: &mut Spec, path: PathBuf) {
+pub(crate) fn set_netns_path(spec: &mut Spec, path: PathBuf) {
     let Some(mut linux) = spec.linux().clone() else {
         return;
     };
