@@ -24,8 +24,8 @@ use crate::error::{Result, RunError};
 /// The container's network, as `--network` chose it.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Network {
-    /// `host`: the host's network namespace (the default of builds' `RUN`, and of containers
-    /// as a plain user until pasta is wired).
+    /// `host`: the host's network namespace (the default of containers and builds' `RUN` as
+    /// a plain user until pasta is wired).
     #[default]
     Host,
     /// `none`: a new network namespace with only a loopback device.
