@@ -156,7 +156,8 @@ pub fn dispatch(ctx: &Context, command: NetworkCommand) -> Result<ExitCode> {
                 out.push(catalog.get(n)?);
             }
             if a.format.is_empty() || a.format == "json" {
-                outln!("{}", serde_json::to_string_pretty(&out)?);
+                // Podman 4.3's network inspect indents by five spaces.
+                outln!("{}", crate::output::go_json(&out, "     ")?);
             } else {
                 let t = Template::parse(&a.format, "inspect")?;
                 for n in &out {
@@ -322,15 +323,23 @@ fn go_record(n: &Network, full_id: bool) -> Value {
         "ID": id,
         "Driver": n.driver,
         "NetworkInterface": n.network_interface,
-        "Created": n.created.to_rfc3339(),
+        "Created": crate::output::go_time(n.created),
+        // CIDRs, where Podman 4.3 prints Go's dump of its structs
+        // (`[{{{10.89.0.0 ffffff00}} 10.89.0.1 <nil>}]`, a lease range as a pointer).
         "Subnets": n.subnets.iter().map(|s| s.subnet.to_string()).collect::<Vec<_>>().join(","),
         "IPv6Enabled": n.ipv6_enabled,
         "Internal": n.internal,
         "DNSEnabled": n.dns_enabled,
         "Labels": joined(&n.labels),
-        "Options": joined(&n.options),
-        "IPAMOptions": joined(&n.ipam_options),
+        "Options": go_map(&n.options),
+        "IPAMOptions": go_map(&n.ipam_options),
     })
+}
+
+/// A `map[string]string` as Go's `%v` prints it: `map[k1:v1 k2:v2]`, keys sorted.
+fn go_map(m: &BTreeMap<String, String>) -> String {
+    let pairs: Vec<String> = m.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+    format!("map[{}]", pairs.join(" "))
 }
 
 /// One `--filter KEY=VALUE` of the kinds in `allowed`.

@@ -315,3 +315,81 @@ fn ping_sockets_for_group_0_in_a_network_of_its_own() {
     r.ok(&["rm", "-f", "pinger"]);
     assert_no_network_leak(&id, &net.subnet, Some(&net.bridge));
 }
+
+#[test]
+fn ls_and_inspect_print_as_podman() {
+    if !wired() {
+        return;
+    }
+    let r = crate::run::RunEnv::new();
+    let net = TestNetwork::create(&r, "nmc-f", &["--label", "a=b"]);
+    let filter = format!("name={}", net.name);
+    let line = r.ok(&[
+        "network",
+        "ls",
+        "--filter",
+        &filter,
+        "--format",
+        "{{.Options}}|{{.IPAMOptions}}|{{.Labels}}|{{.Created}}",
+    ]);
+    // Podman 4.3's words: Go's maps, Go's time.
+    let cells: Vec<&str> = line.trim_end().split('|').collect();
+    assert_eq!(
+        cells[..3],
+        ["map[]", "map[driver:host-local]", "a=b"],
+        "{line}"
+    );
+    let created = cells[3];
+    assert!(
+        created.ends_with(" +0000 UTC") && created.as_bytes()[10] == b' ',
+        "{line}"
+    );
+    // `network inspect` indents by five spaces, as Podman's.
+    let text = r.ok(&["network", "inspect", &net.name]);
+    assert_eq!(text.lines().nth(1), Some("     {"), "{text}");
+    assert_eq!(
+        text.lines().nth(2),
+        Some(format!("          \"name\": \"{}\",", net.name).as_str())
+    );
+}
+
+#[test]
+fn an_internal_network_cannot_reach_forwarded_ports() {
+    if !wired() {
+        return;
+    }
+    let r = busybox();
+    let public = TestNetwork::create(&r, "nmc-pub", &[]);
+    let internal = TestNetwork::create(&r, "nmc-int", &["--internal"]);
+    let port = free_port();
+    let publish = format!("{port}:80");
+    httpd(
+        &r,
+        "web",
+        &["--network", &public.name, "-p", &publish],
+        "forwarded",
+    );
+    let gateway = |net: &str, c: &str| {
+        let v: Value = serde_json::from_str(&r.ok(&["inspect", c])).unwrap();
+        v[0]["NetworkSettings"]["Networks"][net]["Gateway"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // From a container on a network with a way out, the port forwarded on the host answers
+    // at its gateway (the control: the test can fail).
+    sleeper(&r, "outside", &public.name);
+    let gw = gateway(&public.name, "outside");
+    let url = format!("http://{gw}:{port}/");
+    assert_eq!(
+        exec_until(&r, "outside", &format!("wget -qO- {url}")),
+        "forwarded\n"
+    );
+    // From the internal network: no route to anything but its members.
+    sleeper(&r, "inside", &internal.name);
+    let gw = gateway(&internal.name, "inside");
+    for target in [format!("http://{gw}:{port}/"), url] {
+        let out = r.run(&["exec", "inside", "wget", "-T", "2", "-qO-", &target]);
+        assert!(!out.status.success(), "{target} answered: {out:?}");
+    }
+}
