@@ -385,6 +385,7 @@ fn remove(ctx: &Context, catalog: &Catalog, a: &RmArgs) -> Result<ExitCode> {
     for name in &a.networks {
         let removed = (|| -> Result<(), anyhow::Error> {
             let n = catalog.get(name)?;
+            berth_network::catalog::removable(&n)?;
             if a.force {
                 users.remove_containers_on(&n.name)?;
             }

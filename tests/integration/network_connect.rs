@@ -233,6 +233,14 @@ fn a_name_dns_cannot_serve_is_refused_before_anything_is_made() {
     let (code, _, err) = r.code(&["network", "connect", &net.name, &long]);
     assert_eq!(code, Some(125), "{err}");
     assert!(err.contains("is not a valid DNS name on network"), "{err}");
+    // The default network is never removed, and `-f` removes none of its containers first.
+    let (code, _, err) = r.code(&["network", "rm", "-f", "berth"]);
+    assert_eq!(code, Some(125), "{err}");
+    assert!(
+        err.contains("default network berth cannot be removed"),
+        "{err}"
+    );
+    assert_eq!(r.ok(&["ps", "-a", "--format", "{{.Names}}"]).trim(), long);
     r.ok(&["rm", "-f", &long]);
 }
 
