@@ -135,6 +135,16 @@ fn connect_a_created_container_joins_at_start() {
         .ok(&["inspect", "--format", "{{.Id}}", "later"])
         .trim()
         .to_string();
+    // Off both: only lo, now and after a restart.
+    r.ok(&["network", "disconnect", &a.name, "later"]);
+    r.ok(&["network", "disconnect", &b.name, "later"]);
+    let links = r.ok(&["exec", "later", "ip", "-o", "link"]);
+    assert_eq!(links.lines().count(), 1, "{links}");
+    r.ok(&["stop", "-t", "0", "later"]);
+    r.ok(&["start", "later"]);
+    let links = r.ok(&["exec", "later", "ip", "-o", "link"]);
+    assert_eq!(links.lines().count(), 1, "{links}");
+    assert!(links.contains(": lo:"), "{links}");
     r.ok(&["rm", "-f", "later"]);
     assert_no_network_leak(&id, &a.subnet, Some(&a.bridge));
     assert_no_network_leak(&id, &b.subnet, Some(&b.bridge));

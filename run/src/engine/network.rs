@@ -83,7 +83,8 @@ impl Engine<'_> {
                 Ok(Joined::default())
             }
             network => {
-                let Some(requests) = network.requests() else {
+                // No network left (`network disconnect` of each): a namespace with `lo` only.
+                let Some(requests) = network.requests().filter(|r| !r.is_empty()) else {
                     return Ok(Joined::default());
                 };
                 let held = hold_ports(&c.options.ports)?;
@@ -107,6 +108,8 @@ impl Engine<'_> {
     /// At stop and removal: see the module's doc. Failures are logged: the rest of the
     /// release goes on, and a later `rm` tries again.
     pub(crate) fn leave_network(&self, c: &Container) {
+        // A namespace of its own that is not netavark's (`none`, every network disconnected).
+        berth_network::netns::remove(&self.bundle_dir(&c.id).join("netns"));
         if c.options.network.requests().is_none() {
             return;
         }
