@@ -111,6 +111,11 @@ pub struct BuildArgs {
     /// path.
     #[arg(long, value_name = "RUNTIME")]
     runtime: Option<String>,
+    /// The network of RUN steps: `private` (bridge mode on the default network: Buildah's
+    /// default as root), `host`, `none`, `ns:PATH` or a network's name. As a plain user the
+    /// default is `host`.
+    #[arg(long, visible_alias = "net", value_name = "MODE")]
+    network: Option<String>,
     /// The build context directory, or `-` for a tar of it on stdin.
     #[arg(default_value = ".")]
     context: PathBuf,
@@ -275,6 +280,7 @@ pub fn build(ctx: &Context, mut args: BuildArgs) -> Result<ExitCode> {
         target: args.target.clone(),
         format,
         runtime: args.runtime.clone(),
+        network: build_network(args.network.as_deref())?,
         runroot: crate::containers::runroot(ctx),
         run_output_to_stderr: args.quiet,
         jobs: args.jobs.unwrap_or_else(|| {
@@ -325,4 +331,20 @@ pub fn build(ctx: &Context, mut args: BuildArgs) -> Result<ExitCode> {
     }
     outln!("{}", image.id.digest());
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--network` of a build (`None`: the default, Buildah's `private` as root, the host's
+/// network as a plain user), checked as `run` checks it.
+fn build_network(value: Option<&str>) -> Result<berth_run::options::Network> {
+    use berth_run::options::Network;
+    let network = match value {
+        None if berth_image_store::store::is_host_root() => Network::Private,
+        None => Network::Host,
+        Some(v) => Network::parse_flags(&[v])?,
+    };
+    if let Network::Container(_) = network {
+        anyhow::bail!("--network container: is not supported by build");
+    }
+    network.ensure_wired()?;
+    Ok(network)
 }

@@ -31,6 +31,7 @@ mod inspect;
 mod lazy;
 mod manifest;
 mod network;
+mod network_containers;
 mod output;
 mod progress;
 mod prompt;

@@ -1,5 +1,5 @@
-//! Network commands: `network create|ls|inspect|rm|exists|prune`, in Podman's words and
-//! shapes. The definitions, their checks and the subnet choice are berth-network's
+//! Network commands: `network create|ls|inspect|rm|exists|prune` (and `connect`,
+//! `disconnect`, `reload`, in `network_containers.rs`), in Podman's words and shapes. The definitions, their checks and the subnet choice are berth-network's
 //! ([`berth_network::Catalog`]); this file parses, prints and picks exit codes.
 
 use std::collections::BTreeMap;
@@ -32,6 +32,12 @@ pub enum NetworkCommand {
     Exists(ExistsArgs),
     /// Remove every network no container uses (never the default network).
     Prune(PruneArgs),
+    /// Connect a container to a network (a running one at once).
+    Connect(crate::network_containers::ConnectArgs),
+    /// Disconnect a container from a network.
+    Disconnect(crate::network_containers::DisconnectArgs),
+    /// Make running containers' firewall rules again (after they were flushed).
+    Reload(crate::network_containers::ReloadArgs),
 }
 
 #[derive(Args)]
@@ -126,9 +132,12 @@ impl NetworkCommand {
             NetworkCommand::Ls(_) | NetworkCommand::Inspect(_) | NetworkCommand::Exists(_) => {
                 OnClosed::Quit
             }
-            NetworkCommand::Create(_) | NetworkCommand::Rm(_) | NetworkCommand::Prune(_) => {
-                OnClosed::Finish
-            }
+            NetworkCommand::Create(_)
+            | NetworkCommand::Rm(_)
+            | NetworkCommand::Prune(_)
+            | NetworkCommand::Connect(_)
+            | NetworkCommand::Disconnect(_)
+            | NetworkCommand::Reload(_) => OnClosed::Finish,
         }
     }
 }
@@ -148,7 +157,8 @@ pub fn dispatch(ctx: &Context, command: NetworkCommand) -> Result<ExitCode> {
                 out.push(catalog.get(n)?);
             }
             if a.format.is_empty() || a.format == "json" {
-                outln!("{}", serde_json::to_string_pretty(&out)?);
+                // Podman 4.3's network inspect indents by five spaces.
+                outln!("{}", crate::output::go_json(&out, "     ")?);
             } else {
                 let t = Template::parse(&a.format, "inspect")?;
                 for n in &out {
@@ -157,6 +167,9 @@ pub fn dispatch(ctx: &Context, command: NetworkCommand) -> Result<ExitCode> {
             }
         }
         NetworkCommand::Rm(a) => return remove(ctx, &catalog, &a),
+        NetworkCommand::Connect(a) => return crate::network_containers::connect(ctx, a),
+        NetworkCommand::Disconnect(a) => return crate::network_containers::disconnect(ctx, a),
+        NetworkCommand::Reload(a) => return crate::network_containers::reload(ctx, a),
         NetworkCommand::Exists(a) => {
             return Ok(if catalog.exists(&a.network)? {
                 ExitCode::SUCCESS
@@ -308,15 +321,23 @@ fn go_record(n: &Network, full_id: bool) -> Value {
         "ID": id,
         "Driver": n.driver,
         "NetworkInterface": n.network_interface,
-        "Created": n.created.to_rfc3339(),
+        "Created": crate::output::go_time(n.created),
+        // CIDRs, where Podman 4.3 prints Go's dump of its structs
+        // (`[{{{10.89.0.0 ffffff00}} 10.89.0.1 <nil>}]`, a lease range as a pointer).
         "Subnets": n.subnets.iter().map(|s| s.subnet.to_string()).collect::<Vec<_>>().join(","),
         "IPv6Enabled": n.ipv6_enabled,
         "Internal": n.internal,
         "DNSEnabled": n.dns_enabled,
         "Labels": joined(&n.labels),
-        "Options": joined(&n.options),
-        "IPAMOptions": joined(&n.ipam_options),
+        "Options": go_map(&n.options),
+        "IPAMOptions": go_map(&n.ipam_options),
     })
+}
+
+/// A `map[string]string` as Go's `%v` prints it: `map[k1:v1 k2:v2]`, keys sorted.
+fn go_map(m: &BTreeMap<String, String>) -> String {
+    let pairs: Vec<String> = m.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+    format!("map[{}]", pairs.join(" "))
 }
 
 /// One `--filter KEY=VALUE` of the kinds in `allowed`.

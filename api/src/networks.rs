@@ -2,8 +2,8 @@
 //! `DELETE /networks/{id}`, `POST /networks/prune`, in Docker's shapes. The definitions are
 //! berth-network's [`Catalog`] (the one `berth network` uses); removal and prune ask
 //! [`berth_run::network_admin`] who uses a network first, as the CLI does. berth's default
-//! network is Docker's `bridge` here, both ways. `connect` and `disconnect` answer 501
-//! until the library has them.
+//! network is Docker's `bridge` here, both ways. `connect` and `disconnect` call
+//! [`Engine::network_connect`] and [`Engine::network_disconnect`], as `berth network` does.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
@@ -364,12 +364,88 @@ pub async fn prune(
     .await
 }
 
-/// `POST /networks/{id}/connect` and `/disconnect`: not in berth's library yet.
-pub async fn connect_not_served(Path(id): Path<String>) -> ApiError {
-    ApiError::not_implemented(format!(
-        "network {id}: connecting and disconnecting a container's networks is not served \
-         by berth's API yet; give the networks at create (NetworkingConfig)"
-    ))
+/// `POST /networks/{id}/connect`'s body.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ConnectBody {
+    container: String,
+    #[serde(default)]
+    endpoint_config: Option<EndpointConfig>,
+}
+
+/// The parts of Docker's `EndpointConfig` berth honours on connect.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EndpointConfig {
+    #[serde(default)]
+    aliases: Option<Vec<String>>,
+    #[serde(default, rename = "IPAMConfig")]
+    ipam_config: Option<EndpointIpam>,
+    #[serde(default)]
+    mac_address: Option<String>,
+}
+
+/// `EndpointConfig.IPAMConfig`.
+#[derive(Debug, Default, Deserialize)]
+pub struct EndpointIpam {
+    #[serde(default, rename = "IPv4Address")]
+    ipv4_address: Option<String>,
+}
+
+/// `POST /networks/{id}/connect`: the container joins the network (at once when it runs, at
+/// its next start otherwise), through the function `berth network connect` calls; 200.
+pub async fn connect(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<ConnectBody>,
+) -> ApiResult<StatusCode> {
+    let endpoint = body.endpoint_config.unwrap_or_default();
+    let static_ip = endpoint
+        .ipam_config
+        .and_then(|i| i.ipv4_address)
+        .filter(|a| !a.is_empty())
+        .map(|a| {
+            a.parse::<IpAddr>().map_err(|_| {
+                ApiError::bad_request(format!("EndpointConfig.IPAMConfig.IPv4Address: {a:?}"))
+            })
+        })
+        .transpose()?;
+    let req = berth_run::ConnectRequest {
+        network: berth_name(&id).to_string(),
+        aliases: endpoint.aliases.unwrap_or_default(),
+        static_ip,
+        static_mac: endpoint.mac_address.filter(|m| !m.is_empty()),
+    };
+    blocking(&st, move |engine| {
+        let c = engine.get(&body.container)?;
+        engine.network_connect(&c, &req)?;
+        Ok(StatusCode::OK)
+    })
+    .await
+}
+
+/// `POST /networks/{id}/disconnect`'s body.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DisconnectBody {
+    container: String,
+    #[serde(default)]
+    force: bool,
+}
+
+/// `POST /networks/{id}/disconnect`: the container leaves the network, as `berth network
+/// disconnect`; 200.
+pub async fn disconnect(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<DisconnectBody>,
+) -> ApiResult<StatusCode> {
+    blocking(&st, move |engine| {
+        let c = engine.get(&body.container)?;
+        engine.network_disconnect(&c, berth_name(&id), body.force)?;
+        Ok(StatusCode::OK)
+    })
+    .await
 }
 
 #[cfg(test)]

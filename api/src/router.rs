@@ -59,11 +59,8 @@ pub fn router(shared: AppState) -> Router {
             "/networks/{id}",
             get(networks::inspect).delete(networks::remove),
         )
-        .route("/networks/{id}/connect", post(networks::connect_not_served))
-        .route(
-            "/networks/{id}/disconnect",
-            post(networks::connect_not_served),
-        )
+        .route("/networks/{id}/connect", post(networks::connect))
+        .route("/networks/{id}/disconnect", post(networks::disconnect))
         .route("/volumes", get(volumes::list))
         .route("/volumes/create", post(volumes::create))
         .route("/volumes/prune", post(volumes::prune))

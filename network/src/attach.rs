@@ -65,19 +65,19 @@ pub struct AttachedAddress {
 
 /// What [`detach`] needs after any crash: the namespace and netavark's input.
 #[derive(Debug, Serialize, Deserialize)]
-struct Record {
-    netns_path: PathBuf,
-    options: NetworkOptions,
+pub(crate) struct Record {
+    pub(crate) netns_path: PathBuf,
+    pub(crate) options: NetworkOptions,
 }
 
-fn record_path(dirs: &NetworkDirs, container_id: &str) -> PathBuf {
+pub(crate) fn record_path(dirs: &NetworkDirs, container_id: &str) -> PathBuf {
     dirs.run
         .join("attachments")
         .join(format!("{container_id}.json"))
 }
 
 /// netavark and aardvark-dns's files are shared by every container: one call at a time.
-fn driver_lock(dirs: &NetworkDirs) -> Result<FileLock> {
+pub(crate) fn driver_lock(dirs: &NetworkDirs) -> Result<FileLock> {
     let path = dirs.run.join("netavark.lock");
     FileLock::acquire(&path, LockMode::Exclusive).map_err(|e| NetworkError::io(path, e))
 }
@@ -164,18 +164,10 @@ pub fn attach(
 /// Take the container off its networks; nothing to do is not an error.
 pub fn detach(dirs: &NetworkDirs, container_id: &str) -> Result<()> {
     let path = record_path(dirs, container_id);
-    let record: Option<Record> = match std::fs::read(&path) {
-        Ok(bytes) => Some(
-            serde_json::from_slice(&bytes).map_err(|source| NetworkError::Json {
-                path: path.clone(),
-                source,
-            })?,
-        ),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(NetworkError::io(&path, e)),
-    };
+    let record = read_record(dirs, container_id)?;
     if let Some(r) = &record {
-        if r.netns_path.exists() {
+        // Every network disconnected: nothing of netavark's is left.
+        if r.netns_path.exists() && !r.options.networks.is_empty() {
             let netavark = Netavark::find(&dirs.netavark())?;
             let _lock = driver_lock(dirs)?;
             netavark.teardown(&r.netns_path, &r.options)?;
@@ -188,6 +180,18 @@ pub fn detach(dirs: &NetworkDirs, container_id: &str) -> Result<()> {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(NetworkError::io(path, e)),
+    }
+}
+
+/// The record [`attach`] wrote for the container (`None`: not attached).
+pub(crate) fn read_record(dirs: &NetworkDirs, container_id: &str) -> Result<Option<Record>> {
+    let path = record_path(dirs, container_id);
+    match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|source| NetworkError::Json { path, source }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(NetworkError::io(&path, e)),
     }
 }
 
@@ -223,7 +227,7 @@ pub fn attached(dirs: &NetworkDirs, name: &str) -> Result<Vec<String>> {
     Ok(out)
 }
 
-fn write_record(dirs: &NetworkDirs, container_id: &str, record: &Record) -> Result<()> {
+pub(crate) fn write_record(dirs: &NetworkDirs, container_id: &str, record: &Record) -> Result<()> {
     let path = record_path(dirs, container_id);
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| NetworkError::io(dir, e))?;
@@ -237,7 +241,7 @@ fn write_record(dirs: &NetworkDirs, container_id: &str, record: &Record) -> Resu
 }
 
 /// netavark's answer as an [`Attachment`], networks in the order asked for.
-fn attachment_of(
+pub(crate) fn attachment_of(
     netns_path: &Path,
     networks: &[(crate::config::Network, &NetworkRequest)],
     options: &NetworkOptions,

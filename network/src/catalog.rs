@@ -218,16 +218,12 @@ impl Catalog {
         Ok(n)
     }
 
-    /// Remove the network `name_or_id` (not the default one) and return its definition.
+    /// Remove the network `name_or_id` (not the default one: [`removable`]) and return its definition.
     /// Whether containers use it is the caller's check (they are a store's, the catalog is
     /// the user's): `berth network rm` removes them first with `-f`, else refuses.
     pub fn remove(&self, name_or_id: &str) -> Result<Network> {
         let n = self.get(name_or_id)?;
-        if n.name == DEFAULT_NETWORK {
-            return Err(NetworkError::Refused(format!(
-                "default network {DEFAULT_NETWORK} cannot be removed: invalid argument"
-            )));
-        }
+        removable(&n)?;
         let _lock = self.lock()?;
         let path = self.dirs.definition(&n.name);
         match fs::remove_file(&path) {
@@ -345,6 +341,17 @@ fn random_id() -> Result<String> {
         id.push_str(&format!("{r:016x}"));
     }
     Ok(id)
+}
+
+/// Whether network `n` may be removed at all: never the default network (checked before
+/// who uses it, so `network rm -f berth` removes no container).
+pub fn removable(n: &Network) -> Result<()> {
+    if n.name == DEFAULT_NETWORK {
+        return Err(NetworkError::Refused(format!(
+            "default network {DEFAULT_NETWORK} cannot be removed: invalid argument"
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

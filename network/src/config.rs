@@ -208,6 +208,32 @@ pub fn validate_interface_name(name: &str) -> Result<()> {
     }
 }
 
+/// Why aardvark-dns could not serve `name` (a container's name or alias) as a DNS name, or
+/// `None` when it can: each dot-separated label 1 to 63 characters of letters, digits, `-`
+/// and `_` (aardvark-dns serves `_`, and berth's generated names have one), 253 in all.
+/// Podman 4.3 accepts such a name and the lookups of it fail; berth refuses it (issue 15).
+pub fn dns_name_problem(name: &str) -> Option<String> {
+    if name.is_empty() || name.len() > 253 {
+        return Some("a DNS name is 1 to 253 characters".to_string());
+    }
+    for label in name.split('.') {
+        if label.is_empty() || label.len() > 63 {
+            return Some(format!(
+                "each dot-separated label of a DNS name is 1 to 63 characters, {:?} has {}",
+                label,
+                label.len()
+            ));
+        }
+        if let Some(c) = label
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+        {
+            return Some(format!("{c:?} cannot be in a DNS name"));
+        }
+    }
+    None
+}
+
 /// Whether two subnets share an address.
 pub fn overlaps(a: &IpNet, b: &IpNet) -> bool {
     a.contains(&b.network()) || b.contains(&a.network())
@@ -259,6 +285,24 @@ pub fn from_u128(like: IpAddr, n: u128) -> IpAddr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dns_names_aardvark_can_serve() {
+        for ok in ["web", "my_ctr", "a.b", "x-1", &"a".repeat(63)] {
+            assert_eq!(dns_name_problem(ok), None, "{ok}");
+        }
+        for bad in [
+            "",
+            "a..b",
+            "a.",
+            &"a".repeat(64),
+            "a b",
+            "a/b",
+            &"a.".repeat(127),
+        ] {
+            assert!(dns_name_problem(bad).is_some(), "{bad}");
+        }
+    }
 
     /// A definition exactly as Podman 4.3 writes it.
     const PODMAN: &str = r#"{

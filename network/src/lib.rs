@@ -29,10 +29,16 @@
 //!   record in the container's run state, its end by pid, its namespace removed).
 //! - [`pasta`] and [`slirp4netns`]: the rootless networks, each starting its helper on a new
 //!   namespace with `-p` forwarded (pasta's `-t`/`-u`; slirp4netns's API `add_hostfwd`).
+//! - [`connect`]: a running container's networks changed in place: [`connect()`](connect::connect)
+//!   and [`disconnect`](connect::disconnect) one network (netavark for that network alone,
+//!   the IPAM and the attachment record kept true), [`reload`](connect::reload) its firewall
+//!   rules (`network reload`); [`dns_name_problem`](config::dns_name_problem): a container
+//!   name or alias aardvark-dns could not serve.
 
 pub mod attach;
 pub mod catalog;
 pub mod config;
+pub mod connect;
 pub mod dirs;
 pub mod error;
 pub mod hostnets;
@@ -44,6 +50,7 @@ pub mod ports;
 pub mod slirp4netns;
 pub mod usernet;
 
+pub use attach::AttachedNetwork;
 pub use attach::{attach, attached, detach, Attachment, NetworkRequest};
 pub use catalog::{Catalog, CreateOptions, DEFAULT_NETWORK};
 pub use config::Network;

@@ -341,6 +341,15 @@ impl Records {
         Ok(())
     }
 
+    /// Replace a container's options (`network connect`/`disconnect` change its networks).
+    pub fn set_options(&self, id: &str, options: &RunOptions) -> Result<()> {
+        self.conn.execute(
+            "UPDATE containers SET options = ?2 WHERE id = ?1",
+            params![id, to_json(options)],
+        )?;
+        Ok(())
+    }
+
     /// Record the monitor of a container that is being started (forgetting a previous run's
     /// exit, so waiters see this run).
     pub fn set_monitor(&self, id: &str, monitor_pid: u32) -> Result<()> {

@@ -1,15 +1,20 @@
 //! One-off containers over a snapshot the caller prepared and owns (a build's `RUN` step):
 //! no record, no monitor; the rootfs is mounted for the run and the bundle removed after it.
+//! Its network is a container's (`host`, `none`, `ns:PATH`, bridge mode: attached through
+//! netavark for the run, its `/etc/hosts` and `/etc/resolv.conf` made as `run` makes them,
+//! detached after it).
 
 use std::fs;
 use std::path::Path;
 
 use berth_image_store::snapshot::Snapshot;
+use berth_network::{Catalog, NetworkDirs};
 use oci_spec::image::ImageConfiguration;
+use oci_spec::runtime::Spec;
 
 use crate::error::{Result, RunError};
 use crate::names::new_id;
-use crate::options::RunOptions;
+use crate::options::{Network, RunOptions};
 use crate::reap::{become_subreaper, wait_child};
 use crate::runtime::{start_or_kill, ContainerStdio, OciRuntime};
 use crate::spec::{generate, SpecInput};
@@ -44,6 +49,12 @@ fn check(run: &Ephemeral<'_>) -> Result<()> {
     if run.options.terminal {
         return Err(RunError::Invalid(
             "an ephemeral container has no terminal".to_string(),
+        ));
+    }
+    run.options.network.ensure_wired()?;
+    if let Network::Container(_) = run.options.network {
+        return Err(RunError::Invalid(
+            "a build's RUN cannot join another container's network".to_string(),
         ));
     }
     if crate::rootless::is_rootless() && !crate::rootless::in_user_namespace() {
@@ -82,10 +93,12 @@ fn run_on(
         mounts.extend(crate::spec::etc_files::host_binds()?);
         spec.set_mounts(Some(mounts));
     }
-    crate::rootfs::prepare_mounts(&snapshot.mountpoint, &mut spec)?;
     let bundle = run.runroot.join("containers").join(&id);
     crate::bundle::create_dir(&bundle)?;
     let result = (|| {
+        // Detached when the run is over (dropped last of this closure's values).
+        let _network = join_network(&id, &mut spec, &bundle, run.options)?;
+        crate::rootfs::prepare_mounts(&snapshot.mountpoint, &mut spec)?;
         if !rt.cgroup_mount_read_only() {
             crate::spec::cgroup::bind_v1_view(&mut spec, &bundle)?;
         }
@@ -102,6 +115,42 @@ fn run_on(
     let _ = fs::remove_dir_all(&bundle);
     drop(guards);
     result
+}
+
+/// A RUN container on networks (bridge mode), taken off them when dropped.
+struct Attached {
+    id: String,
+}
+
+impl Drop for Attached {
+    fn drop(&mut self) {
+        if let Err(e) = berth_network::detach(&NetworkDirs::for_current_user(), &self.id) {
+            tracing::warn!(container = %self.id, error = %e, "network teardown failed");
+        }
+    }
+}
+
+/// Bridge mode: attach container `id` through netavark, point `spec` at its namespace and
+/// write its `/etc/hosts` and `/etc/resolv.conf` into `bundle` (as `run` does). Other modes:
+/// nothing.
+fn join_network(
+    id: &str,
+    spec: &mut Spec,
+    bundle: &Path,
+    options: &RunOptions,
+) -> Result<Option<Attached>> {
+    let Some(requests) = options.network.requests() else {
+        return Ok(None);
+    };
+    let catalog = Catalog::open(NetworkDirs::for_current_user())?;
+    // The name aardvark-dns knows the step by, as Buildah's working container's.
+    let name = format!("berth-build-{}", &id[..12]);
+    let a = berth_network::attach(&catalog, id, &name, &requests, &[])?;
+    let attached = Attached { id: id.to_string() };
+    crate::engine::network::set_netns_path(spec, a.netns_path.clone());
+    let etc = crate::engine::network::network_etc(&a);
+    crate::spec::etc_files::write_and_mount(bundle, spec, options, &name, Some(&etc))?;
+    Ok(Some(attached))
 }
 
 #[cfg(test)]

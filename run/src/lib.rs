@@ -127,6 +127,6 @@ pub mod volumes;
 pub mod workdir;
 
 pub use container::{Container, State};
-pub use engine::{default_runroot, CreateRequest, Engine};
+pub use engine::{default_runroot, ConnectRequest, CreateRequest, Engine};
 pub use error::{Result, RunError};
 pub use options::RunOptions;

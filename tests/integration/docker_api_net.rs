@@ -186,6 +186,54 @@ fn docker_network_create_and_containers_resolve_each_other_by_name() {
     s.r.assert_no_leftovers();
 }
 
+/// `docker exec …` until it succeeds (a network just joined needs a moment); stdout.
+fn exec_until(s: &Service, args: &[&str]) -> String {
+    let mut exec = vec!["exec"];
+    exec.extend_from_slice(args);
+    run_until(s, &exec)
+}
+
+#[test]
+fn docker_network_connect_and_disconnect_a_running_container() {
+    if !wired() {
+        return;
+    }
+    let s = Service::start();
+    let net = ApiNetwork::create(&s, "conn");
+    let web = format!("{}-web", net.name);
+    httpd(&s, &web, &["--network", &net.name], "joined");
+    let client = format!("{}-client", net.name);
+    s.ok(&["run", "-d", "--name", &client, "busybox", "sleep", "300"]);
+    // Not on the network yet: the name does not resolve.
+    let url = format!("http://{web}/");
+    let out = s.docker(&["exec", &client, "wget", "-T", "2", "-qO-", &url]);
+    assert!(!out.status.success(), "{out:?}");
+    s.ok(&["network", "connect", "--alias", "cli", &net.name, &client]);
+    assert_eq!(exec_until(&s, &[&client, "wget", "-qO-", &url]), "joined\n");
+    let nets = s.ok(&[
+        "inspect",
+        "--format",
+        "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}",
+        &client,
+    ]);
+    assert!(nets.contains(&net.name), "{nets}");
+    // Twice: Docker's error, the container unchanged.
+    let out = s.docker(&["network", "connect", &net.name, &client]);
+    assert!(!out.status.success(), "{out:?}");
+    s.ok(&["network", "disconnect", &net.name, &client]);
+    let nets = s.ok(&[
+        "inspect",
+        "--format",
+        "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}",
+        &client,
+    ]);
+    assert!(!nets.contains(&net.name), "{nets}");
+    let out = s.docker(&["exec", &client, "wget", "-T", "2", "-qO-", &url]);
+    assert!(!out.status.success(), "{out:?}");
+    s.ok(&["rm", "-f", &client, &web]);
+    s.r.assert_no_leftovers();
+}
+
 #[test]
 fn docker_run_publish_curl_and_port() {
     if !wired() {

@@ -21,6 +21,7 @@ mod interop;
 mod list_formats;
 mod manifest;
 mod network;
+mod network_connect;
 mod oracles;
 mod podman_parity;
 mod private_files;

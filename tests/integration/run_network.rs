@@ -36,15 +36,15 @@ pub(crate) fn unique(tag: &str) -> String {
 }
 
 /// A network of the test's own, removed (with its containers) when dropped.
-struct TestNetwork<'a> {
+pub(crate) struct TestNetwork<'a> {
     r: &'a RunEnv,
-    name: String,
-    subnet: String,
-    bridge: String,
+    pub(crate) name: String,
+    pub(crate) subnet: String,
+    pub(crate) bridge: String,
 }
 
 impl<'a> TestNetwork<'a> {
-    fn create(r: &'a RunEnv, tag: &str, extra: &[&str]) -> TestNetwork<'a> {
+    pub(crate) fn create(r: &'a RunEnv, tag: &str, extra: &[&str]) -> TestNetwork<'a> {
         let name = unique(tag);
         let mut args = vec!["network", "create"];
         args.extend_from_slice(extra);
@@ -95,7 +95,7 @@ pub(crate) fn fetch(url: &str) -> String {
 
 /// Run `script` in container `c` until it succeeds (aardvark-dns and the server need a
 /// moment) or 20 s have gone; its stdout.
-fn exec_until(r: &RunEnv, c: &str, script: &str) -> String {
+pub(crate) fn exec_until(r: &RunEnv, c: &str, script: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let out = r.run(&["exec", c, "sh", "-c", script]);
@@ -108,7 +108,7 @@ fn exec_until(r: &RunEnv, c: &str, script: &str) -> String {
 }
 
 /// A detached busybox sleeping on network `net`; its id.
-fn sleeper(r: &RunEnv, name: &str, net: &str) -> String {
+pub(crate) fn sleeper(r: &RunEnv, name: &str, net: &str) -> String {
     r.ok(&[
         "run",
         "-d",
@@ -125,7 +125,7 @@ fn sleeper(r: &RunEnv, name: &str, net: &str) -> String {
 }
 
 /// A detached busybox httpd serving `text` as /www/index.html, with `flags`.
-fn httpd(r: &RunEnv, name: &str, flags: &[&str], text: &str) -> String {
+pub(crate) fn httpd(r: &RunEnv, name: &str, flags: &[&str], text: &str) -> String {
     let mut args = vec!["run", "-d", "--name", name];
     args.extend_from_slice(flags);
     let script =
@@ -134,7 +134,7 @@ fn httpd(r: &RunEnv, name: &str, flags: &[&str], text: &str) -> String {
     r.ok(&args).trim().to_string()
 }
 
-fn host_says(cmd: &str, args: &[&str]) -> String {
+pub(crate) fn host_says(cmd: &str, args: &[&str]) -> String {
     let out = Command::new(cmd).args(args).output().expect(cmd);
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -142,7 +142,7 @@ fn host_says(cmd: &str, args: &[&str]) -> String {
 /// Nothing of container `id` on the network is left: no namespace file, no attachment
 /// record, no address, no firewall rule of `subnet`, no aardvark entry; with `bridge`, not
 /// that bridge either (the last container of a test network gone).
-fn assert_no_network_leak(id: &str, subnet: &str, bridge: Option<&str>) {
+pub(crate) fn assert_no_network_leak(id: &str, subnet: &str, bridge: Option<&str>) {
     let run = Path::new("/run/berth/networks");
     assert!(!run.join("netns").join(id).exists(), "netns of {id} left");
     assert!(

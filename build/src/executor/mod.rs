@@ -51,6 +51,8 @@ pub struct BuildOptions {
     pub format: Format,
     /// OCI runtime for RUN (`None`: the default).
     pub runtime: Option<String>,
+    /// The network of RUN steps (`RUN --network=default`'s); `Host` by default.
+    pub network: berth_run::options::Network,
     /// Run root for RUN containers' bundles.
     pub runroot: PathBuf,
     /// Send RUN's stdout to stderr (so `-q` leaves only the id on stdout).

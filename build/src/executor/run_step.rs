@@ -27,12 +27,19 @@ impl Builder<'_> {
         ins: &Instruction,
         form: &CommandForm,
     ) -> Result<()> {
-        let mut network = Network::Host;
+        // BuildKit's `RUN --network=default|none|host`; default: the build's `--network`.
+        let mut network = self.opts.network.clone();
         let mut mount_values = Vec::new();
         for f in &ins.flags {
             match (f.name.as_str(), f.value.as_deref()) {
                 ("network", Some("none")) => network = Network::None,
-                ("network", Some("host" | "default")) => network = Network::Host,
+                ("network", Some("host")) => network = Network::Host,
+                ("network", Some("default")) => network = self.opts.network.clone(),
+                ("network", Some(other)) => {
+                    return Err(
+                        self.fail(ins, format!("--network={other}: use default, none or host"))
+                    )
+                }
                 ("mount", Some(v)) => mount_values.push(v),
                 (name, _) => return Err(self.fail(ins, format!("unsupported flag --{name}"))),
             }
@@ -172,8 +179,15 @@ impl Builder<'_> {
 
 /// Where the runtime mounts things for RUN; creating them must not end up in the layer.
 /// Files first, then directories, so that an emptied `etc` can go too.
-const RUNTIME_MOUNTPOINTS: [&str; 6] =
-    ["etc/hosts", "etc/resolv.conf", "proc", "dev", "sys", "etc"];
+const RUNTIME_MOUNTPOINTS: [&str; 7] = [
+    "etc/hosts",
+    "etc/resolv.conf",
+    "etc/hostname",
+    "proc",
+    "dev",
+    "sys",
+    "etc",
+];
 
 /// Where the runtime puts the RUN's mounts, resolved in the snapshot before it runs.
 struct MountPoints {

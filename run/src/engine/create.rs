@@ -96,6 +96,7 @@ impl Engine<'_> {
             }
             None => self.free_name()?,
         };
+        self.check_dns_names(&name, &options)?;
         let id = new_id()?;
         let mut snapshot = self.store.prepare_snapshot(&id, image.as_ref())?;
         if let Some(r) = &options.rootfs {

@@ -13,7 +13,9 @@
 //! - [`rootfs`]: the snapshot mounted for a start, the bundle, their release.
 //! - [`network`]: the container's networks: resolved at create, joined at start (netavark),
 //!   left at release; [`network_rootless`]: pasta or slirp4netns started at start, ended
-//!   at release.
+//!   at release;
+//!   [`network_connect`]: `network connect`/`disconnect`/`reload` of a container, and the
+//!   DNS names its networks must serve.
 //! - [`copy`]: a container's root opened for `cp`.
 //!
 //! Other modules of the crate add the operations on an existing container (`commit`, `logs`,
@@ -42,6 +44,7 @@ pub mod exec;
 pub mod exec_session;
 pub mod lookup;
 pub mod network;
+pub mod network_connect;
 pub mod network_rootless;
 pub mod remove;
 pub mod rootfs;
@@ -54,6 +57,7 @@ pub mod volumes;
 pub use copy::ContainerRoot;
 pub use create::CreateRequest;
 pub use exec::ExecRequest;
+pub use network_connect::ConnectRequest;
 
 /// The container lifecycle over a store and a run root.
 pub struct Engine<'a> {

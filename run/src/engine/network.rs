@@ -40,7 +40,7 @@ pub(crate) struct Joined {
 }
 
 /// The bundle's copy of the container's [`Attachment`].
-fn attachment_path(bundle: &std::path::Path) -> PathBuf {
+pub(super) fn attachment_path(bundle: &std::path::Path) -> PathBuf {
     bundle.join("network.json")
 }
 
@@ -78,7 +78,8 @@ impl Engine<'_> {
             }
             Network::Pasta(_) | Network::Slirp4netns(_) => self.join_user_network(c, spec),
             network => {
-                let Some(requests) = network.requests() else {
+                // No network left (`network disconnect` of each): a namespace with `lo` only.
+                let Some(requests) = network.requests().filter(|r| !r.is_empty()) else {
                     return Ok(Joined::default());
                 };
                 let held = hold_ports(&c.options.ports)?;
@@ -103,6 +104,8 @@ impl Engine<'_> {
     /// release goes on, and a later `rm` tries again.
     pub(crate) fn leave_network(&self, c: &Container) {
         self.leave_user_network(c);
+        // A namespace of its own that is not netavark's (`none`, every network disconnected).
+        berth_network::netns::remove(&self.bundle_dir(&c.id).join("netns"));
         if c.options.network.requests().is_none() {
             return;
         }
@@ -139,7 +142,7 @@ fn allocate_ports(options: &mut RunOptions, config: &ImageConfiguration) -> Resu
 }
 
 /// Point the spec's network namespace at `path` (the runtime joins it, makes none).
-pub(super) fn set_netns_path(spec: &mut Spec, path: PathBuf) {
+pub(crate) fn set_netns_path(spec: &mut Spec, path: PathBuf) {
     let Some(mut linux) = spec.linux().clone() else {
         return;
     };

@@ -105,8 +105,8 @@ impl Engine<'_> {
     }
 
     /// Create and start `c` from its written `bundle` on `rt` (with a terminal when `-t`),
-    /// forward signals to it, and record it running; `netns` is released once the runtime's
-    /// `create` has joined it. Returns the container's init pid (a child of this subreaper)
+    /// forward signals to it, and record it running; `netns` is kept once the runtime's
+    /// `create` has joined it (removed at release). Returns the container's init pid (a child of this subreaper)
     /// and its terminal session.
     pub(crate) fn launch(
         &self,
@@ -138,7 +138,11 @@ impl Engine<'_> {
         } else {
             (rt.create(&c.id, bundle, stdio, None)?, None)
         };
-        drop(netns);
+        // The namespace stays bound at `<bundle>/netns` while the container runs (the embedded
+        // runtime's exec joins it by that path); `leave_network` removes it at release.
+        if let Some(ns) = netns {
+            ns.persist();
+        }
         forward_signals_to(pid);
         if let Err(e) = start_or_kill(rt, &c.id, pid) {
             forward_signals_to(0);

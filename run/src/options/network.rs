@@ -25,7 +25,7 @@ use crate::error::{Result, RunError};
 /// The container's network, as `--network` chose it.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Network {
-    /// `host`: the host's network namespace (the default of builds' `RUN`).
+    /// `host`: the host's network namespace (the default of a build's `RUN` as a plain user).
     #[default]
     Host,
     /// `none`: a new network namespace with only a loopback device.

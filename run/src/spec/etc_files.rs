@@ -277,6 +277,53 @@ pub fn write_and_mount(
     network: Option<&NetworkEtc>,
 ) -> Result<()> {
     let hostname = spec.hostname().clone().unwrap_or_default();
+    let files = texts(&hostname, opts, name, network);
+    let mut mounts = spec.mounts().clone().unwrap_or_default();
+    for (dest, file, text) in files {
+        if mounts.iter().any(|m| m.destination() == Path::new(dest)) {
+            continue;
+        }
+        let path = dir.join(file);
+        write_if_changed(&path, text.as_bytes()).map_err(|e| RunError::io(&path, e))?;
+        mounts.push(mount(
+            dest,
+            "bind",
+            &path.to_string_lossy(),
+            &["rbind", "rprivate", "rw"],
+        )?);
+    }
+    spec.set_mounts(Some(mounts));
+    Ok(())
+}
+
+/// Write again the `/etc/hosts` and `/etc/resolv.conf` that [`write_and_mount`] wrote into
+/// `dir` for a running container, for its networks now (`network connect`/`disconnect`, as
+/// Podman updates them): in place, so the container's bind mounts show the new text. A file
+/// berth did not write (the user mounted one, `--no-hosts`) stays untouched.
+pub fn rewrite_network_files(
+    dir: &Path,
+    hostname: &str,
+    opts: &RunOptions,
+    name: &str,
+    network: Option<&NetworkEtc>,
+) -> Result<()> {
+    for (_, file, text) in texts(hostname, opts, name, network) {
+        let path = dir.join(file);
+        if file != "hostname" && path.exists() {
+            write_if_changed(&path, text.as_bytes()).map_err(|e| RunError::io(&path, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// The container's `/etc` files: (destination, file name in the bundle, text).
+fn texts(
+    hostname: &str,
+    opts: &RunOptions,
+    name: &str,
+    network: Option<&NetworkEtc>,
+) -> Vec<(&'static str, &'static str, String)> {
+    let hostname = hostname.to_string();
     let mut files = Vec::with_capacity(3);
     if !opts.use_image_hosts {
         let base = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
@@ -302,22 +349,7 @@ pub fn write_and_mount(
         let text = resolv_conf(&host_resolv_conf(own_netns), &params);
         files.push(("/etc/resolv.conf", "resolv.conf", text));
     }
-    let mut mounts = spec.mounts().clone().unwrap_or_default();
-    for (dest, file, text) in files {
-        if mounts.iter().any(|m| m.destination() == Path::new(dest)) {
-            continue;
-        }
-        let path = dir.join(file);
-        write_if_changed(&path, text.as_bytes()).map_err(|e| RunError::io(&path, e))?;
-        mounts.push(mount(
-            dest,
-            "bind",
-            &path.to_string_lossy(),
-            &["rbind", "rprivate", "rw"],
-        )?);
-    }
-    spec.set_mounts(Some(mounts));
-    Ok(())
+    files
 }
 
 /// Write `bytes` to `path` unless it holds them already. No fsync and no rename: the file is

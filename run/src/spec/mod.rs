@@ -325,6 +325,14 @@ pub fn generate(input: &SpecInput<'_>, opts: &RunOptions) -> Result<Spec> {
         .cgroups_path(PathBuf::from(format!("/berth/{}", input.id)))
         .build()?;
     linux.set_seccomp(seccomp);
+    if opts.network.has_own_netns() {
+        // Podman's default_sysctls (Debian's containers.conf): ICMP echo sockets for group
+        // 0, so `ping` works without CAP_NET_RAW; only in a network namespace of its own.
+        linux.set_sysctl(Some(HashMap::from([(
+            "net.ipv4.ping_group_range".to_string(),
+            "0 0".to_string(),
+        )])));
+    }
     if !opts.privileged {
         linux.set_masked_paths(Some(MASKED_PATHS.iter().map(|s| s.to_string()).collect()));
         linux.set_readonly_paths(Some(READONLY_PATHS.iter().map(|s| s.to_string()).collect()));

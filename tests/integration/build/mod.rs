@@ -14,6 +14,7 @@ mod conformance;
 mod conformance_buildah;
 mod features;
 mod host_paths;
+mod network;
 mod oci_tree;
 mod output;
 mod rebuild;
