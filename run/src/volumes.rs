@@ -78,6 +78,7 @@ impl Volumes {
             "INSERT INTO volumes (name, created) VALUES (?1, ?2)",
             params![name, now],
         )?;
+        berth_image_store::events::emit(berth_image_store::events::Event::volume("create", &name));
         Ok(self.value(name, now))
     }
 
@@ -137,6 +138,7 @@ impl Volumes {
         }
         self.conn
             .execute("DELETE FROM volumes WHERE name = ?1", [name])?;
+        berth_image_store::events::emit(berth_image_store::events::Event::volume("remove", name));
         Ok(())
     }
 }

@@ -132,6 +132,12 @@ impl Engine<'_> {
                 c.state.as_str()
             )));
         }
+        if self.is_paused(&c) {
+            return Err(RunError::StateImproper(format!(
+                "{} is paused: cannot exec into a paused container",
+                c.name
+            )));
+        }
         let process = self.exec_process(&c, req)?;
         if let Some(pid) = c.pid {
             check_exec_cwd(pid, process.cwd())?;
@@ -147,8 +153,12 @@ impl Engine<'_> {
     pub fn exec(&self, c: &Container, req: &ExecRequest) -> Result<Option<i32>> {
         let (c, files) = self.prepare_exec(c, req)?;
         let rt = self.runtime_for(&c)?;
+        self.event(&c, "exec");
         let result = self.exec_child(&c, rt.as_ref(), req, &files);
         files.remove();
+        if let Ok(code) = &result {
+            self.exec_died_event(&c, *code);
+        }
         result
     }
 

@@ -138,6 +138,7 @@ impl Engine<'_> {
         } else {
             (rt.create(&c.id, bundle, stdio, None)?, None)
         };
+        self.event(c, "init");
         drop(netns);
         forward_signals_to(pid);
         if let Err(e) = start_or_kill(rt, &c.id, pid) {
@@ -145,6 +146,7 @@ impl Engine<'_> {
             return Err(e);
         }
         self.records().set_running(&c.id, pid, std::process::id())?;
+        self.event(c, "start");
         Ok((pid, tty))
     }
 
@@ -152,6 +154,10 @@ impl Engine<'_> {
     pub fn finish(&self, c: &Container, code: Option<i32>) -> Result<()> {
         self.release(c);
         self.records().set_exited(&c.id, code, None)?;
+        // Named as it is now (a rename while it ran).
+        let now = self.records().get(&c.id).unwrap_or_else(|_| c.clone());
+        self.died_event(&now, code);
+        self.event(&now, "cleanup");
         if c.auto_remove {
             match self.records().get(&c.id) {
                 Ok(now) => self.remove_with(&now, true, true)?,
