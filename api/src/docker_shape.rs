@@ -39,7 +39,7 @@ pub fn list_record(c: &Container) -> Value {
         "Created": c.created.timestamp(),
         "Ports": [],
         "Labels": labels(c),
-        "State": c.state.as_str(),
+        "State": berth_run::summary::state_name(c),
         "Status": berth_run::summary::status_text(c),
         "HostConfig": { "NetworkMode": c.options.network.mode() },
         "NetworkSettings": { "Networks": {} },
@@ -50,7 +50,7 @@ pub fn list_record(c: &Container) -> Value {
 /// Docker's inspect document of `c`.
 pub fn inspect_record(engine: &Engine<'_>, c: &Container) -> Value {
     let running = c.state == State::Running;
-    let status = c.state.as_str();
+    let status = berth_run::summary::state_name(c);
     let (path, args) = match c.command.split_first() {
         Some((p, a)) => (p.clone(), a.to_vec()),
         None => (String::new(), Vec::new()),
@@ -64,7 +64,7 @@ pub fn inspect_record(engine: &Engine<'_>, c: &Container) -> Value {
         "State": {
             "Status": status,
             "Running": running,
-            "Paused": false,
+            "Paused": status == "paused",
             "Restarting": false,
             "OOMKilled": false,
             "Dead": false,

@@ -15,7 +15,9 @@
 //!   start), [`state::blocking`], the JSON body reader with its size limit, query booleans.
 //! - [`docker_shape`]: a container record as Docker lists and inspects it.
 //! - [`attach`]: the hijacked `attach` stream and the start that feeds it.
-//! - [`system`] (`_ping`, `version`, `info`), [`images`], [`containers`]: the handlers.
+//! - [`system`] (`_ping`, `version`, `info`), [`images`], [`containers`]: the handlers;
+//!   [`events`] (`/events`, the one event log as Docker's messages), [`pause_rename`]
+//!   (`pause`, `unpause`, `rename`).
 //! - [`router`]: the route table.
 //! - [`serve`]: listeners (a unix socket 0600, systemd's `LISTEN_FDS`, TCP when asked), one
 //!   HTTP/1 connection per client with upgrades, the version check, the idle exit.
@@ -24,7 +26,9 @@ pub mod attach;
 pub mod containers;
 pub mod docker_shape;
 pub mod error;
+pub mod events;
 pub mod images;
+pub mod pause_rename;
 pub mod router;
 pub mod serve;
 pub mod state;

@@ -7,7 +7,7 @@ use axum::Router;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{attach, containers, images, system};
+use crate::{attach, containers, events, images, pause_rename, system};
 
 /// Every route served, on unversioned paths (the version prefix is taken off before).
 pub fn router(shared: AppState) -> Router {
@@ -15,6 +15,7 @@ pub fn router(shared: AppState) -> Router {
         .route("/_ping", get(system::ping).head(system::ping))
         .route("/version", get(system::version))
         .route("/info", get(system::info))
+        .route("/events", get(events::events))
         .route("/images/json", get(images::list))
         .route("/images/create", post(images::create))
         .route(
@@ -36,6 +37,9 @@ pub fn router(shared: AppState) -> Router {
         .route("/containers/{id}/wait", post(containers::wait))
         .route("/containers/{id}/logs", get(containers::logs))
         .route("/containers/{id}/attach", post(attach::attach))
+        .route("/containers/{id}/pause", post(pause_rename::pause))
+        .route("/containers/{id}/unpause", post(pause_rename::unpause))
+        .route("/containers/{id}/rename", post(pause_rename::rename))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "page not found") })
         .with_state(shared)
 }

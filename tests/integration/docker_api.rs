@@ -12,7 +12,7 @@ use crate::registry_harness::{isolate, Registry};
 use crate::run::{busybox, wait_until, RunEnv};
 
 /// The docker CLI: the machine's, else Debian's (scripts/deps.sh).
-fn docker_bin() -> PathBuf {
+pub(crate) fn docker_bin() -> PathBuf {
     let local = Path::new("/usr/local/bin/docker");
     if local.exists() {
         return local.to_path_buf();
@@ -21,14 +21,14 @@ fn docker_bin() -> PathBuf {
 }
 
 /// A service on a test store with busybox imported.
-struct Service {
-    r: RunEnv,
+pub(crate) struct Service {
+    pub(crate) r: RunEnv,
     child: Child,
-    sock: PathBuf,
+    pub(crate) sock: PathBuf,
 }
 
 impl Service {
-    fn start() -> Service {
+    pub(crate) fn start() -> Service {
         let r = busybox();
         let sock = r.env.path("api/berth.sock");
         let mut cmd = r.cmd(&[
@@ -47,7 +47,7 @@ impl Service {
         s
     }
 
-    fn docker(&self, args: &[&str]) -> Output {
+    pub(crate) fn docker(&self, args: &[&str]) -> Output {
         let config = self.r.env.path("docker-config");
         std::fs::create_dir_all(&config).unwrap();
         Command::new(docker_bin())
@@ -63,7 +63,7 @@ impl Service {
     }
 
     /// Run docker and require success; returns stdout.
-    fn ok(&self, args: &[&str]) -> String {
+    pub(crate) fn ok(&self, args: &[&str]) -> String {
         let out = self.docker(args);
         assert!(
             out.status.success(),

@@ -116,9 +116,9 @@ fn matches_one(key: &str, value: &str, e: &Event) -> bool {
 
 /// `busybox` matches `docker.io/library/busybox:latest` and `localhost/busybox:latest`.
 fn same_short_name(full: &str, short: &str) -> bool {
-    let without_tag =
-        full.rsplit_once(':')
-            .map_or(full, |(n, t)| if t.contains('/') { full } else { n });
+    let without_tag = full
+        .rsplit_once(':')
+        .map_or(full, |(n, t)| if t.contains('/') { full } else { n });
     let base = without_tag.rsplit('/').next().unwrap_or(without_tag);
     short == base || short == format!("{base}:latest") && full.ends_with(":latest")
 }

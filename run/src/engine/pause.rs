@@ -76,11 +76,11 @@ impl Engine<'_> {
             return Ok(c.clone());
         }
         if !self.records().set_name(&c.id, name)? {
-            return Err(RunError::FailedPrecondition(format!(
-                "error renaming container {}: the container name \"{name}\" is already in use \
-                 by another container: that name is already in use",
-                c.name
-            )));
+            let id = self.records().get(name).map(|o| o.id).unwrap_or_default();
+            return Err(RunError::NameInUse {
+                name: name.to_string(),
+                id,
+            });
         }
         let renamed = self.records().get(&c.id)?;
         self.event(&renamed, "rename");
