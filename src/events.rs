@@ -12,7 +12,8 @@ use crate::template::Template;
 use crate::Context;
 
 /// Set where the library functions this process calls write their events: containers.conf's
-/// `events_logfile_path`, else `<runroot>/events/events.log`; read at the first event.
+/// `events_logfile_path`, else `<runroot>/events/events.log`, nowhere with `events_logger =
+/// "none"`; read at the first event.
 pub fn configure_log(ctx: &Context) {
     let runroot: Option<PathBuf> = ctx.runroot.clone();
     events::configure(move || {
@@ -23,6 +24,9 @@ pub fn configure_log(ctx: &Context) {
                 Default::default()
             }
         };
+        if conf.events_logger.as_deref() == Some("none") {
+            return None;
+        }
         let max = conf
             .events_logfile_max_size
             .unwrap_or(events::log::DEFAULT_MAX_SIZE);

@@ -386,3 +386,73 @@ fn docker_cli_events_pause_and_rename() {
     ]);
     assert_eq!(filtered, "rename events-d2\n");
 }
+
+#[test]
+fn volume_and_network_events_rotation_and_no_logger() {
+    let r = RunEnv::new();
+    r.ok(&["volume", "create", "events-v"]);
+    r.ok(&["volume", "rm", "events-v"]);
+    let net = r
+        .ok(&["network", "create", "events-net"])
+        .trim()
+        .to_string();
+    r.ok(&["network", "rm", "events-net"]);
+    let ev = r.ok(&[
+        "events",
+        "--stream=false",
+        "--format",
+        "{{.Type}} {{.Status}} {{.Name}}",
+    ]);
+    assert_eq!(
+        ev,
+        "volume create events-v\nvolume remove events-v\nnetwork create events-net\nnetwork remove events-net\n"
+    );
+    let text = r.ok(&["events", "--stream=false", "--filter", "type=network"]);
+    assert!(text.contains(" network create "), "{text}");
+    assert!(text.contains("(name=events-net)"), "{text}");
+    assert!(!net.is_empty());
+
+    // Past containers.conf's events_logfile_max_size, the newer half is kept behind a
+    // `log-rotation` event.
+    let conf = r.env.path("containers.conf");
+    std::fs::write(&conf, "[engine]\nevents_logfile_max_size = \"2k\"\n").unwrap();
+    for i in 0..30 {
+        let mut cmd = r.cmd(&["volume", "create", &format!("events-rot{i}")]);
+        assert!(cmd
+            .env("CONTAINERS_CONF", &conf)
+            .output()
+            .unwrap()
+            .status
+            .success());
+    }
+    let log = r.runroot.join("events/events.log");
+    let size = std::fs::metadata(&log).unwrap().len();
+    assert!(size <= 2000, "{size}");
+    let ev = r.ok(&[
+        "events",
+        "--stream=false",
+        "--format",
+        "{{.Status}} {{.Name}}",
+    ]);
+    assert!(ev.starts_with("log-rotation "), "{ev}");
+    assert!(ev.ends_with("create events-rot29\n"), "{ev}");
+    assert!(!ev.contains("events-v"), "{ev}");
+
+    // events_logger = "none": nothing is written.
+    std::fs::write(&conf, "[engine]\nevents_logger = \"none\"\n").unwrap();
+    let mut cmd = r.cmd(&["volume", "create", "events-quiet"]);
+    assert!(cmd
+        .env("CONTAINERS_CONF", &conf)
+        .output()
+        .unwrap()
+        .status
+        .success());
+    let ev = r.ok(&[
+        "events",
+        "--stream=false",
+        "--filter",
+        "volume=events-quiet",
+    ]);
+    assert_eq!(ev, "");
+    r.ok(&["volume", "prune", "-f"]);
+}

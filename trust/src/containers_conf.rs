@@ -48,6 +48,9 @@ pub struct ContainersConf {
     /// `[engine] events_logfile_max_size` in bytes (`"1m"`, `"3g"`, `1000`; default 1 MB, 0 for
     /// no limit).
     pub events_logfile_max_size: Option<u64>,
+    /// `[engine] events_logger`: `none` writes no event; berth writes the file for any other
+    /// value (`file`, and `journald`, Podman's default, which berth does not have).
+    pub events_logger: Option<String>,
 }
 
 /// One file's keys, as far as berth reads them.
@@ -62,6 +65,7 @@ struct Engine {
     detach_keys: Option<String>,
     events_logfile_path: Option<PathBuf>,
     events_logfile_max_size: Option<Size>,
+    events_logger: Option<String>,
 }
 
 /// A size as containers/common reads it: bytes, or a number with `b`, `k`, `m` or `g`
@@ -130,6 +134,9 @@ impl ContainersConf {
             let file = parse(path, &text)?;
             if file.engine.detach_keys.is_some() {
                 conf.detach_keys = file.engine.detach_keys;
+            }
+            if file.engine.events_logger.is_some() {
+                conf.events_logger = file.engine.events_logger;
             }
             if file.engine.events_logfile_path.is_some() {
                 conf.events_logfile_path = file.engine.events_logfile_path;
