@@ -1,7 +1,8 @@
 //! `GET /events?since=&until=&filters=`: the event log ([`berth_image_store::events`], the
 //! file the CLI, the monitors and this service append to) as Docker's JSON messages,
-//! streamed: what is logged since `since`, then each new event until `until` has passed (or
-//! for ever without `until`, until the client goes).
+//! streamed: what is logged since `since` (without it, nothing from before the request, as
+//! Docker), then each new event until `until` has passed (or for ever without `until`,
+//! until the client goes).
 
 use std::collections::HashMap;
 use std::ops::ControlFlow;
@@ -78,7 +79,8 @@ pub async fn events(
         None => Filters::new(),
     };
     let opts = ReadOptions {
-        since: time_of("since")?,
+        // Without `since`, Docker sends only what happens from now on.
+        since: Some(time_of("since")?.unwrap_or(now)),
         until: time_of("until")?,
         follow: true,
         filters,

@@ -385,6 +385,18 @@ fn docker_cli_events_pause_and_rename() {
         "{{.Action}} {{.Actor.Attributes.name}}",
     ]);
     assert_eq!(filtered, "rename events-d2\n");
+
+    // Without --since, Docker sends only what happens from now on.
+    let soon = (chrono::Utc::now().timestamp() + 2).to_string();
+    let mut cmd = Command::new(crate::docker_api::docker_bin());
+    cmd.arg("-H")
+        .arg(format!("unix://{}", s.sock.display()))
+        .args(["events", "--until", &soon])
+        .env("DOCKER_CONFIG", s.r.env.path("docker-config"))
+        .env_remove("DOCKER_HOST");
+    let out = bounded(cmd, 30);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "");
 }
 
 #[test]
