@@ -44,7 +44,8 @@ pub mod rfc3339 {
     }
 }
 
-/// A Go duration (`10m`, `1h30m`, `1.5s`, `300ms`).
+/// A Go duration (`10m`, `1h30m`, `1.5s`, `300ms`): berth's one parser of them (build's
+/// HEALTHCHECK flags too).
 pub fn parse_go_duration(s: &str) -> Option<Duration> {
     let (neg, mut rest) = match s.strip_prefix('-') {
         Some(r) => (true, r),
