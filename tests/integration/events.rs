@@ -333,7 +333,11 @@ fn docker_cli_events_pause_and_rename() {
         .trim(),
         "paused true"
     );
+    let paused = s.ok(&["ps", "--filter", "status=paused", "--format", "{{.Names}}"]);
+    assert_eq!(paused.trim(), "events-d");
     s.ok(&["unpause", "events-d"]);
+    let paused = s.ok(&["ps", "--filter", "status=paused", "--format", "{{.Names}}"]);
+    assert_eq!(paused.trim(), "");
     s.ok(&["rename", "events-d", "events-d2"]);
     let names = s.ok(&["ps", "--format", "{{.Names}}"]);
     assert_eq!(names.trim(), "events-d2");
