@@ -5,7 +5,8 @@
 //! One file per command group: [`images`] (images, history, tag, untag, rmi, image inspect/history/
 //! mount/unmount/prune), [`archive`] (import, save, load), [`registry`] (pull, push, login,
 //! logout, copy, search), [`containers`] (run, create, start, exec, stop, kill, restart, rm,
-//! ps, logs, wait, commit, export, container …, volume …), [`network`] (network create/ls/
+//! ps, logs, wait, commit, export, pause, unpause, rename, container …, volume …), [`events`]
+//! (`events`, and where this process's events go), [`network`] (network create/ls/
 //! inspect/rm/exists/prune), [`system`] (system check/prune/info,
 //! info, version), [`inspect`] (top-level inspect of any object); [`output`] holds the shared
 //! table and human-readable formatting; [`prompt`] asks at the terminal (confirmations,
@@ -26,6 +27,7 @@ mod archive;
 mod build;
 mod completion;
 mod containers;
+mod events;
 mod images;
 mod inspect;
 mod lazy;
@@ -132,6 +134,12 @@ enum Command {
     Stop(Lazy<containers::StopArgs>),
     /// Send a signal to running containers.
     Kill(Lazy<containers::KillArgs>),
+    /// Pause every process of containers (the cgroup freezer).
+    Pause(Lazy<containers::pause::PauseArgs>),
+    /// Unpause paused containers.
+    Unpause(Lazy<containers::pause::PauseArgs>),
+    /// Rename a container.
+    Rename(Lazy<containers::pause::RenameArgs>),
     /// Stop (if running) and start containers again, detached.
     Restart(Lazy<containers::StopArgs>),
     /// Copy files between a container and the host (or a tar stream, or a container).
@@ -154,6 +162,8 @@ enum Command {
     Logs(Lazy<containers::LogsArgs>),
     /// Wait for containers to stop and print their exit codes.
     Wait(Lazy<containers::WaitArgs>),
+    /// Show events (containers, images, volumes, networks) from the event log.
+    Events(Lazy<events::EventsArgs>),
     /// Manage containers.
     #[command(subcommand)]
     Container(Lazy<containers::ContainerCommand>),
@@ -218,6 +228,7 @@ fn main() -> ExitCode {
         root: cli.root.clone(),
         runroot: cli.runroot.clone(),
     };
+    events::configure_log(&ctx);
     stdio::set_policy(on_closed(&cli.command));
     match run(&ctx, cli.command) {
         Ok(code) => code,
@@ -251,6 +262,7 @@ fn on_closed(command: &Command) -> OnClosed {
         | Command::Ps(_)
         | Command::Logs(_)
         | Command::Wait(_)
+        | Command::Events(_)
         | Command::Save(_)
         | Command::Completion(_) => Quit,
         Command::Image(c) => c.0.on_closed(),
@@ -276,6 +288,9 @@ fn on_closed(command: &Command) -> OnClosed {
         | Command::Exec(_)
         | Command::Stop(_)
         | Command::Kill(_)
+        | Command::Pause(_)
+        | Command::Unpause(_)
+        | Command::Rename(_)
         | Command::Restart(_)
         | Command::Commit(_)
         | Command::Rm(_)
@@ -317,6 +332,9 @@ fn run(ctx: &Context, command: Command) -> Result<ExitCode> {
         Command::Exec(a) => containers::exec::exec(ctx, a.0),
         Command::Stop(a) => containers::stop(ctx, a.0),
         Command::Kill(a) => containers::kill(ctx, a.0),
+        Command::Pause(a) => containers::pause::pause(ctx, a.0),
+        Command::Unpause(a) => containers::pause::unpause(ctx, a.0),
+        Command::Rename(a) => containers::pause::rename(ctx, a.0),
         Command::Restart(a) => containers::restart(ctx, a.0),
         Command::Cp(a) => containers::cp::cp(ctx, a.0),
         Command::Top(a) => containers::top(ctx, a.0),
@@ -328,6 +346,7 @@ fn run(ctx: &Context, command: Command) -> Result<ExitCode> {
         Command::Ps(a) => containers::ps::ps(ctx, a.0),
         Command::Logs(a) => containers::logs(ctx, a.0),
         Command::Wait(a) => containers::wait(ctx, a.0),
+        Command::Events(a) => events::events(ctx, a.0),
         Command::Container(c) => containers::dispatch(ctx, c.0),
         Command::ContainerMonitor(a) => containers::monitor(ctx, a.0),
         Command::ExecMonitor(a) => containers::exec::exec_monitor(ctx, a.0),

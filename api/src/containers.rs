@@ -153,7 +153,7 @@ fn matches(c: &berth_run::Container, filters: &HashMap<String, Vec<String>>) -> 
     filters.iter().all(|(key, wanted)| {
         wanted.is_empty()
             || wanted.iter().any(|w| match key.as_str() {
-                "status" => c.state.as_str() == w,
+                "status" => berth_run::summary::state_name(c) == w,
                 "name" => c.name.contains(w.trim_start_matches('/')),
                 "id" => c.id.starts_with(w),
                 "label" => match w.split_once('=') {

@@ -41,7 +41,7 @@ pub fn list_record(c: &Container) -> Value {
         "Created": c.created.timestamp(),
         "Ports": container_network::list_ports(c),
         "Labels": labels(c),
-        "State": c.state.as_str(),
+        "State": berth_run::summary::state_name(c),
         "Status": berth_run::summary::status_text(c),
         "HostConfig": { "NetworkMode": container_network::network_mode(c) },
         "NetworkSettings": { "Networks": container_network::list_networks(c) },
@@ -52,7 +52,7 @@ pub fn list_record(c: &Container) -> Value {
 /// Docker's inspect document of `c`.
 pub fn inspect_record(engine: &Engine<'_>, c: &Container) -> Value {
     let running = c.state == State::Running;
-    let status = c.state.as_str();
+    let status = berth_run::summary::state_name(c);
     let (path, args) = match c.command.split_first() {
         Some((p, a)) => (p.clone(), a.to_vec()),
         None => (String::new(), Vec::new()),
@@ -66,7 +66,7 @@ pub fn inspect_record(engine: &Engine<'_>, c: &Container) -> Value {
         "State": {
             "Status": status,
             "Running": running,
-            "Paused": false,
+            "Paused": status == "paused",
             "Restarting": false,
             "OOMKilled": false,
             "Dead": false,

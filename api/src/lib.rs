@@ -35,6 +35,8 @@
 //!   last with [`containers`]' stop timeout).
 //! - [`networks`] (list, inspect, create, remove, prune; berth-run's `network_admin` as the
 //!   CLI's), [`volumes`] (list, create, inspect, remove, prune): handlers.
+//! - [`events`] (`/events`, the one event log as Docker's messages), [`pause_rename`]
+//!   (`pause`, `unpause`, `rename`): handlers.
 //! - [`router`]: the route table.
 //! - [`serve`]: listeners (a unix socket 0600, systemd's `LISTEN_FDS`, TCP when asked), one
 //!   HTTP/1 connection per client with upgrades, the version check, the idle exit.
@@ -46,12 +48,14 @@ pub mod containers;
 pub mod create_network;
 pub mod docker_shape;
 pub mod error;
+pub mod events;
 pub mod exec;
 pub mod filters;
 pub mod hijack;
 pub mod images;
 pub mod network_names;
 pub mod networks;
+pub mod pause_rename;
 pub mod restart_export;
 pub mod router;
 pub mod serve;

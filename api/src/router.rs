@@ -8,8 +8,8 @@ use axum::Router;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::{
-    archive, attach, containers, exec, images, networks, restart_export, system, top_stats, tty,
-    volumes,
+    archive, attach, containers, events, exec, images, networks, pause_rename, restart_export,
+    system, top_stats, tty, volumes,
 };
 
 /// Every route served, on unversioned paths (the version prefix is taken off before).
@@ -18,6 +18,7 @@ pub fn router(shared: AppState) -> Router {
         .route("/_ping", get(system::ping).head(system::ping))
         .route("/version", get(system::version))
         .route("/info", get(system::info))
+        .route("/events", get(events::events))
         .route("/images/json", get(images::list))
         .route("/images/create", post(images::create))
         .route(
@@ -68,6 +69,9 @@ pub fn router(shared: AppState) -> Router {
             "/volumes/{name}",
             get(volumes::inspect).delete(volumes::remove),
         )
+        .route("/containers/{id}/pause", post(pause_rename::pause))
+        .route("/containers/{id}/unpause", post(pause_rename::unpause))
+        .route("/containers/{id}/rename", post(pause_rename::rename))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "page not found") })
         .with_state(shared)
 }

@@ -113,36 +113,13 @@ impl Extras {
     }
 }
 
-/// A Go-style duration (`30s`, `1m30s`, `500ms`, `2h`) in nanoseconds.
+/// A Go-style duration (`30s`, `1m30s`, `500ms`, `2h`) in nanoseconds (the one parser of Go
+/// durations: `berth_image_store::events::time`, also `events --since 10m`'s).
 pub fn duration_ns(s: &str) -> Result<u64, String> {
-    let bad = || format!("invalid duration {s:?} (use e.g. 30s, 1m30s, 500ms)");
-    let mut total: f64 = 0.0;
-    let mut rest = s;
-    if rest.is_empty() {
-        return Err(bad());
-    }
-    while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(bad)?;
-        let n: f64 = rest[..num_len].parse().map_err(|_| bad())?;
-        rest = &rest[num_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let scale = match &rest[..unit_len] {
-            "ns" => 1.0,
-            "us" | "µs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            _ => return Err(bad()),
-        };
-        total += n * scale;
-        rest = &rest[unit_len..];
-    }
-    Ok(total as u64)
+    berth_image_store::events::time::parse_go_duration(s)
+        .and_then(|d| d.num_nanoseconds())
+        .and_then(|n| u64::try_from(n).ok())
+        .ok_or_else(|| format!("invalid duration {s:?} (use e.g. 30s, 1m30s, 500ms)"))
 }
 
 #[cfg(test)]

@@ -45,6 +45,11 @@ impl ImageRecord {
         &self.id.digest()[..12]
     }
 
+    /// The id's hex digits (as events and Podman's output name an image).
+    pub fn hex_id(&self) -> &str {
+        self.id.digest()
+    }
+
     /// The names as text, as the store holds and prints them.
     pub fn name_texts(&self) -> Vec<String> {
         self.names.iter().map(ToString::to_string).collect()
@@ -348,7 +353,9 @@ impl Store {
                 return Err(StoreError::NotFound(format!("image {id}")));
             }
             set_name(tx, &name, &id)
-        })
+        })?;
+        crate::events::emit(crate::events::Event::image("tag", image.hex_id(), &name));
+        Ok(())
     }
 
     /// Remove a name from an image (`NotFound` if the image lacks that name).
@@ -376,7 +383,13 @@ impl Store {
                 )));
             }
             Ok(())
-        })
+        })?;
+        crate::events::emit(crate::events::Event::image(
+            "untag",
+            image.hex_id(),
+            &wanted,
+        ));
+        Ok(())
     }
 
     /// The image that [`Store::remove_image`] of `name_or_id` would delete, or `None` when it
@@ -458,6 +471,12 @@ impl Store {
             }
             Ok(())
         })?;
+        let names = image.name_texts();
+        for name in &names {
+            crate::events::emit(crate::events::Event::image("untag", image.hex_id(), name));
+        }
+        let name = names.first().map(String::as_str).unwrap_or_default();
+        crate::events::emit(crate::events::Event::image("remove", image.hex_id(), name));
         Ok(RemoveOutcome::Deleted(image.id))
     }
 }

@@ -63,6 +63,9 @@
 //! - [`error::StoreError`]: every variant names the digest, name or path concerned; an upper
 //!   crate's error behind a transport (`Transport`) and a source's failed read (`Source`)
 //!   are kept whole, not as text.
+//! - [`events`]: the event log every berth process appends to and `berth events` and the
+//!   API read (Podman's file backend: JSON lines under the run root, rotated past
+//!   `events_logfile_max_size`); here as the lowest crate every writer depends on.
 //! - `testutil` (hidden): uncompressed test layers and images for tests.
 
 pub mod build_cache;
@@ -72,6 +75,7 @@ pub mod copy;
 pub mod db;
 pub mod diff_size;
 pub mod error;
+pub mod events;
 mod fsutil;
 pub mod gc;
 pub mod history;

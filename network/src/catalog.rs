@@ -215,6 +215,9 @@ impl Catalog {
         };
         n.validate()?;
         self.write(&n)?;
+        berth_image_store::events::emit(berth_image_store::events::Event::network(
+            "create", &n.id, &n.name,
+        ));
         Ok(n)
     }
 
@@ -227,7 +230,12 @@ impl Catalog {
         let _lock = self.lock()?;
         let path = self.dirs.definition(&n.name);
         match fs::remove_file(&path) {
-            Ok(()) => Ok(n),
+            Ok(()) => {
+                berth_image_store::events::emit(berth_image_store::events::Event::network(
+                    "remove", &n.id, &n.name,
+                ));
+                Ok(n)
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 Err(NetworkError::NotFound(name_or_id.to_string()))
             }

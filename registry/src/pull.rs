@@ -225,6 +225,11 @@ pub fn pull(
     let fetched = fetch_verified(input, opts, progress)?;
     let record = store_verified(store, &fetched, opts, progress)?;
     drop(fetched);
+    berth_image_store::events::emit(berth_image_store::events::Event::image(
+        "pull",
+        record.hex_id(),
+        input,
+    ));
     Ok(record)
 }
 

@@ -60,6 +60,24 @@ pub fn push(
     opts: &PushOptions,
     progress: Progress<'_>,
 ) -> Result<Digest> {
+    let digest = push_image(store, image, dest, opts, progress)?;
+    if let Ok(record) = store.lookup_image(image) {
+        berth_image_store::events::emit(berth_image_store::events::Event::image(
+            "push",
+            record.hex_id(),
+            &dest.to_string(),
+        ));
+    }
+    Ok(digest)
+}
+
+fn push_image(
+    store: &Store,
+    image: &str,
+    dest: &Reference,
+    opts: &PushOptions,
+    progress: Progress<'_>,
+) -> Result<Digest> {
     let (connect, conv, sign) = (&opts.connect, &opts.conversion, &opts.sign);
     let up = Uploader {
         store,

@@ -274,6 +274,23 @@ impl Records {
             .is_some())
     }
 
+    /// Rename container `id` to `name`; `false` when another container has that name (the
+    /// column is unique, so two renames cannot both take it).
+    pub fn set_name(&self, id: &str, name: &str) -> Result<bool> {
+        match self.conn.execute(
+            "UPDATE containers SET name = ?2 WHERE id = ?1",
+            params![id, name],
+        ) {
+            Ok(_) => Ok(true),
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
     fn find_exact(&self, name_or_id: &str) -> Result<Option<Container>> {
         Ok(self
             .conn

@@ -323,6 +323,7 @@ pub fn inspect(engine: &Engine<'_>, c: &Container) -> Result<ContainerInspect> {
     };
     let binds = binds(engine, opts, spec)?;
     let network_mode = opts.network.inspect_mode();
+    let paused = c.state == State::Running && crate::freezer::is_paused(c.pid);
     Ok(ContainerInspect {
         id: c.id.clone(),
         created: c.created.to_rfc3339(),
@@ -330,9 +331,9 @@ pub fn inspect(engine: &Engine<'_>, c: &Container) -> Result<ContainerInspect> {
         args: c.command.iter().skip(1).cloned().collect(),
         state: StateInspect {
             oci_version: spec.version().clone(),
-            status: c.state.as_str().to_string(),
-            running: c.state == State::Running,
-            paused: false,
+            status: crate::summary::state_name(c).to_string(),
+            running: c.state == State::Running && !paused,
+            paused,
             restarting: false,
             oom_killed: false,
             dead: false,

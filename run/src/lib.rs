@@ -32,7 +32,9 @@
 //!   socket, raw mode, resize), [`detach`] (`--detach-keys`: Podman's syntax, the matcher),
 //!   [`attach`] (a running terminal session: to the user's terminal, the log, or a monitor's
 //!   attach socket and the client that attaches to it).
-//! - [`cgroupfs`]: the host's cgroup file systems (v1 hierarchies, v2) from mountinfo.
+//! - [`cgroupfs`]: the host's cgroup file systems (v1 hierarchies, v2) from mountinfo;
+//!   [`freezer`]: a container's cgroup freezer (v1 `freezer.state`, v2 `cgroup.freeze`), the
+//!   record of whether it is paused.
 //! - [`rootless`]: berth's user namespace for a plain user (subordinate id ranges through
 //!   newuidmap/newgidmap, a pause process that keeps it, joined by every container command),
 //!   `berth unshare`.
@@ -99,6 +101,7 @@ pub mod engine;
 pub mod ephemeral;
 pub mod error;
 pub mod exploded;
+pub mod freezer;
 pub mod image_removal;
 pub mod image_volumes;
 pub mod inspect;

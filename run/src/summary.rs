@@ -93,7 +93,7 @@ impl ContainerSummary {
             ports: (!c.options.ports.is_empty()).then(|| c.options.ports.clone()),
             size: None,
             started_at: unix_or_zero(c.started),
-            state: c.state.as_str().to_string(),
+            state: state_name(c).to_string(),
             status: status_text(c),
             created: c.created,
         }
@@ -110,10 +110,19 @@ impl ContainerSummary {
     }
 }
 
+/// The state as Podman names it: `paused` for a running container whose cgroup is frozen.
+pub fn state_name(c: &Container) -> &'static str {
+    if c.state == State::Running && crate::freezer::is_paused(c.pid) {
+        return "paused";
+    }
+    c.state.as_str()
+}
+
 /// Podman's STATUS (its `State()`).
 pub fn status_text(c: &Container) -> String {
     match c.state {
         State::Created => "Created".to_string(),
+        State::Running if crate::freezer::is_paused(c.pid) => "Paused".to_string(),
         State::Running => format!("Up {}", human_age(c.started.or(Some(Utc::now())))),
         State::Exited => {
             let code = c

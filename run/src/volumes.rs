@@ -93,6 +93,7 @@ impl Volumes {
             "INSERT INTO volumes (name, created, labels) VALUES (?1, ?2, ?3)",
             params![name, now, labels],
         )?;
+        berth_image_store::events::emit(berth_image_store::events::Event::volume("create", &name));
         Ok(self.value((name, now, labels)))
     }
 
@@ -152,6 +153,7 @@ impl Volumes {
         }
         self.conn
             .execute("DELETE FROM volumes WHERE name = ?1", [name])?;
+        berth_image_store::events::emit(berth_image_store::events::Event::volume("remove", name));
         Ok(())
     }
 }

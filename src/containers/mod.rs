@@ -1,11 +1,13 @@
 //! Container commands: `run`, `create`, `start`, `stop`, `kill`, `rm`, `ps`, `logs`, `wait`,
 //! `top`, `container …`, and the hidden `container-monitor` that supervises a detached
 //! container. [`options`] turns flags into a [`berth_run::CreateRequest`]; [`show`] holds `ps`
-//! and `inspect` output; [`volumes`] is `volume …`; [`cp`] is `cp`.
+//! and `inspect` output; [`volumes`] is `volume …`; [`cp`] is `cp`; [`pause`] is `pause`,
+//! `unpause` and `rename`.
 
 pub mod cp;
 pub mod exec;
 mod options;
+pub mod pause;
 pub mod port;
 pub mod ps;
 pub mod show;
@@ -46,6 +48,12 @@ pub enum ContainerCommand {
     Restart(StopArgs),
     /// Send a signal to running containers.
     Kill(KillArgs),
+    /// Pause every process of containers (the cgroup freezer).
+    Pause(pause::PauseArgs),
+    /// Unpause paused containers.
+    Unpause(pause::PauseArgs),
+    /// Rename a container.
+    Rename(pause::RenameArgs),
     /// Remove every container that is not running.
     Prune(PruneArgs),
     /// Copy files between a container and the host (or a tar stream, or a container).
@@ -97,6 +105,9 @@ impl ContainerCommand {
             | ContainerCommand::Stop(_)
             | ContainerCommand::Restart(_)
             | ContainerCommand::Kill(_)
+            | ContainerCommand::Pause(_)
+            | ContainerCommand::Unpause(_)
+            | ContainerCommand::Rename(_)
             | ContainerCommand::Prune(_)
             | ContainerCommand::Commit(_)
             | ContainerCommand::Rm(_)
@@ -115,6 +126,9 @@ pub fn dispatch(ctx: &Context, command: ContainerCommand) -> Result<ExitCode> {
         ContainerCommand::Stop(a) => stop(ctx, a),
         ContainerCommand::Restart(a) => restart(ctx, a),
         ContainerCommand::Kill(a) => kill(ctx, a),
+        ContainerCommand::Pause(a) => pause::pause(ctx, a),
+        ContainerCommand::Unpause(a) => pause::unpause(ctx, a),
+        ContainerCommand::Rename(a) => pause::rename(ctx, a),
         ContainerCommand::Prune(a) => prune(ctx, a),
         ContainerCommand::Cp(a) => cp::cp(ctx, a),
         ContainerCommand::Top(a) => top(ctx, a),

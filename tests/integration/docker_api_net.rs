@@ -412,9 +412,13 @@ fn network_and_volume_requests_refused_clearly() {
     assert_eq!(code, 404, "{body}");
     let (code, body) = s.http("DELETE", "/networks/bridge", b"");
     assert_eq!(code, 403, "{body}");
-    let (code, body) = s.http("POST", "/networks/bridge/connect", br#"{"Container": "x"}"#);
-    assert_eq!(code, 501, "{body}");
-    assert!(body.contains("not served"), "{body}");
+    let (code, body) = s.http(
+        "POST",
+        "/networks/bridge/connect",
+        br#"{"Container": "apinv-nosuch"}"#,
+    );
+    assert_eq!(code, 404, "{body}");
+    assert!(body.contains("apinv-nosuch"), "{body}");
     let (code, body) = s.http(
         "POST",
         "/volumes/create",

@@ -13,6 +13,7 @@ mod docker_api;
 mod docker_api_exec;
 mod docker_api_net;
 mod docker_clients;
+mod events;
 mod exec_detach;
 mod hostile;
 mod images;

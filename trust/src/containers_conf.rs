@@ -43,6 +43,14 @@ pub enum ConfError {
 pub struct ContainersConf {
     /// `[engine] detach_keys`: the default of `--detach-keys`.
     pub detach_keys: Option<String>,
+    /// `[engine] events_logfile_path`: the event log (default: under the run root).
+    pub events_logfile_path: Option<PathBuf>,
+    /// `[engine] events_logfile_max_size` in bytes (`"1m"`, `"3g"`, `1000`; default 1 MB, 0 for
+    /// no limit).
+    pub events_logfile_max_size: Option<u64>,
+    /// `[engine] events_logger`: `none` writes no event; berth writes the file for any other
+    /// value (`file`, and `journald`, Podman's default, which berth does not have).
+    pub events_logger: Option<String>,
 }
 
 /// One file's keys, as far as berth reads them.
@@ -55,6 +63,40 @@ struct File {
 #[derive(Debug, Default, Deserialize)]
 struct Engine {
     detach_keys: Option<String>,
+    events_logfile_path: Option<PathBuf>,
+    events_logfile_max_size: Option<Size>,
+    events_logger: Option<String>,
+}
+
+/// A size as containers/common reads it: bytes, or a number with `b`, `k`, `m` or `g`
+/// (decimal units, as `units.FromHumanSize`).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Size {
+    Bytes(u64),
+    Text(String),
+}
+
+impl Size {
+    fn bytes(&self) -> Option<u64> {
+        let text = match self {
+            Size::Bytes(n) => return Some(*n),
+            Size::Text(t) => t.trim().to_ascii_lowercase(),
+        };
+        let text = text
+            .strip_suffix("ib")
+            .or(text.strip_suffix('b'))
+            .unwrap_or(&text);
+        let (num, scale) = match text.chars().last()? {
+            'k' => (&text[..text.len() - 1], 1e3),
+            'm' => (&text[..text.len() - 1], 1e6),
+            'g' => (&text[..text.len() - 1], 1e9),
+            't' => (&text[..text.len() - 1], 1e12),
+            _ => (text, 1.0),
+        };
+        let n: f64 = num.trim().parse().ok()?;
+        (n >= 0.0).then_some((n * scale) as u64)
+    }
 }
 
 impl ContainersConf {
@@ -92,6 +134,20 @@ impl ContainersConf {
             let file = parse(path, &text)?;
             if file.engine.detach_keys.is_some() {
                 conf.detach_keys = file.engine.detach_keys;
+            }
+            if file.engine.events_logger.is_some() {
+                conf.events_logger = file.engine.events_logger;
+            }
+            if file.engine.events_logfile_path.is_some() {
+                conf.events_logfile_path = file.engine.events_logfile_path;
+            }
+            if let Some(size) = &file.engine.events_logfile_max_size {
+                let bytes = size.bytes().ok_or_else(|| ConfError::Invalid {
+                    path: path.clone(),
+                    line: 1,
+                    message: format!("events_logfile_max_size: invalid size {size:?}"),
+                })?;
+                conf.events_logfile_max_size = Some(bytes);
             }
         }
         Ok(conf)
@@ -155,6 +211,25 @@ fn conf_d(dir: &Path) -> Vec<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_log_size_and_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.conf");
+        std::fs::write(
+            &a,
+            "[engine]\nevents_logfile_max_size = \"2m\"\nevents_logfile_path = \"/x/e.log\"\n",
+        )
+        .unwrap();
+        let conf = ContainersConf::from_files(std::slice::from_ref(&a)).unwrap();
+        assert_eq!(conf.events_logfile_max_size, Some(2_000_000));
+        assert_eq!(conf.events_logfile_path, Some(PathBuf::from("/x/e.log")));
+        std::fs::write(&a, "[engine]\nevents_logfile_max_size = 0\n").unwrap();
+        let conf = ContainersConf::from_files(std::slice::from_ref(&a)).unwrap();
+        assert_eq!(conf.events_logfile_max_size, Some(0));
+        std::fs::write(&a, "[engine]\nevents_logfile_max_size = \"lots\"\n").unwrap();
+        assert!(ContainersConf::from_files(&[a]).is_err());
+    }
 
     #[test]
     fn later_files_override_earlier_ones_key_by_key() {

@@ -155,6 +155,13 @@ pub fn build(
         }
     }
     drop(secret_dir);
+    if let Ok(record) = &result {
+        berth_image_store::events::emit(berth_image_store::events::Event::image(
+            "build",
+            record.hex_id(),
+            "",
+        ));
+    }
     result
 }
 

@@ -100,6 +100,14 @@ pub fn save(store: &Store, items: &[SaveItem], format: ArchiveFormat, output: &P
             let _ = tmp.keep();
         }
     }
+    for item in items {
+        let path = output.display().to_string();
+        crate::events::emit(crate::events::Event::image(
+            "save",
+            item.image.hex_id(),
+            &path,
+        ));
+    }
     Ok(())
 }
 
@@ -107,6 +115,14 @@ pub fn save(store: &Store, items: &[SaveItem], format: ArchiveFormat, output: &P
 /// OCI layout directory; the archive may be gzip- or zstd-compressed). Every blob is verified
 /// while it streams into the store; when anything fails, no image is recorded.
 pub fn load(store: &Store, input: &Path) -> Result<Vec<ImageRecord>> {
+    let records = load_records(store, input)?;
+    // Podman's event for a load: one, naming the archive.
+    let path = input.display().to_string();
+    crate::events::emit(crate::events::Event::image("loadfromarchive", "", &path));
+    Ok(records)
+}
+
+fn load_records(store: &Store, input: &Path) -> Result<Vec<ImageRecord>> {
     let meta = fs::metadata(input).map_err(|e| StoreError::io(input, e))?;
     // Taken first: it holds the store lock across spooling, blobs and records.
     let mut dst = StoreDestination::new(store)?;

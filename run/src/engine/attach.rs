@@ -35,6 +35,7 @@ impl Engine<'_> {
         keys: Vec<u8>,
     ) -> Result<Option<Option<i32>>> {
         self.start_attaching(c, berth_exe, global_args)?;
+        self.event(c, "attach");
         if let Some(pid) = self.records().get(&c.id).ok().and_then(|now| now.pid) {
             forward_signals_to(pid);
         }

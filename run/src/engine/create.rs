@@ -150,7 +150,9 @@ impl Engine<'_> {
             self.remove_anonymous_volumes(&options);
             return Err(e);
         }
-        self.records.get(&id)
+        let c = self.records.get(&id)?;
+        self.event(&c, "create");
+        Ok(c)
     }
 
     fn free_name(&self) -> Result<String> {

@@ -132,6 +132,12 @@ impl Engine<'_> {
                 c.state.as_str()
             )));
         }
+        if self.is_paused(&c) {
+            return Err(RunError::StateImproper(format!(
+                "{} is paused: cannot exec into a paused container",
+                c.name
+            )));
+        }
         let process = self.exec_process(&c, req)?;
         if let Some(pid) = c.pid {
             check_exec_cwd(pid, process.cwd())?;
@@ -154,8 +160,12 @@ impl Engine<'_> {
         }
         let (c, files) = self.prepare_exec(c, req)?;
         let rt = self.runtime_for(&c)?;
+        self.event(&c, "exec");
         let result = self.exec_tty(&c, rt.as_ref(), req, &files);
         files.remove();
+        if let Ok(code) = &result {
+            self.exec_died_event(&c, *code);
+        }
         result
     }
 
@@ -170,12 +180,16 @@ impl Engine<'_> {
         let (c, files) = self.prepare_exec(c, req)?;
         let rt = self.runtime_for(&c)?;
         match rt.exec(&c.id, &files.process, &files.log, stdio, None) {
-            Ok(child) => Ok(ExecChild {
-                child,
-                files,
-                runtime: rt.name().to_string(),
-                container: c.id.clone(),
-            }),
+            Ok(child) => {
+                self.event(&c, "exec");
+                Ok(ExecChild {
+                    child,
+                    files,
+                    runtime: rt.name().to_string(),
+                    container: c.id.clone(),
+                    died: super::events::container_event(&c, "exec_died"),
+                })
+            }
             Err(e) => {
                 files.remove();
                 Err(e)
@@ -259,6 +273,8 @@ pub struct ExecChild {
     files: ExecFiles,
     runtime: String,
     container: String,
+    /// `exec_died`, emitted with the exit code once it is known.
+    died: berth_image_store::events::Event,
 }
 
 impl ExecChild {
@@ -281,6 +297,9 @@ impl ExecChild {
             },
         };
         self.files.remove();
+        if let Ok(code) = &result {
+            berth_image_store::events::emit(self.died.with_exit_code(code.unwrap_or(-1)));
+        }
         result
     }
 }

@@ -195,9 +195,15 @@ impl Engine<'_> {
         let _ = ready
             .write_all(Started::Running(pid).line().as_bytes())
             .and_then(|()| ready.flush());
+        if let Ok(c) = self.records().get(id) {
+            self.event(&c, "exec");
+        }
         let code = wait_child(pid);
         session.finish(code);
         files.remove();
+        if let Ok(c) = self.records().get(id) {
+            self.exec_died_event(&c, code);
+        }
         Ok(code)
     }
 }

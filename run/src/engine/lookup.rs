@@ -56,6 +56,7 @@ impl Engine<'_> {
             None,
             Some("the container's monitor and process died unexpectedly"),
         )?;
+        self.died_event(&c, None);
         self.records.get(&c.id)
     }
 }

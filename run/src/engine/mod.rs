@@ -8,7 +8,11 @@
 //!   [`attach`]: `run -it` under a monitor with this terminal attached (detach keys).
 //! - [`exec`]: another process in a running container; [`exec_session`]: `exec -it` under
 //!   an exec monitor with this terminal attached (detach keys).
-//! - [`stop`]: kill, stop (then SIGKILL), wait.
+//! - [`stop`]: kill, stop (then SIGKILL), wait; [`pause`]: pause, unpause (the cgroup
+//!   freezer) and rename.
+//! - `events`: the container events every part emits (create, init, start, attach, exec,
+//!   exec_died, kill, stop, died, cleanup, pause, unpause, rename, remove) to the one event
+//!   log ([`berth_image_store::events`]), from here so that every front end's calls emit.
 //! - [`remove`]: a container and what it holds.
 //! - [`rootfs`]: the snapshot mounted for a start, the bundle, their release.
 //! - [`network`]: the container's networks: resolved at create, joined at start (netavark),
@@ -40,12 +44,14 @@ use crate::runtime::Runtime;
 pub mod attach;
 pub mod copy;
 pub mod create;
+mod events;
 pub mod exec;
 pub mod exec_session;
 pub mod lookup;
 pub mod network;
 pub mod network_connect;
 pub mod network_rootless;
+pub mod pause;
 pub mod remove;
 pub mod rootfs;
 pub mod start;

@@ -46,6 +46,7 @@ impl Engine<'_> {
             Err(e) => return Err(RunError::io(&dir, e)),
         }
         self.records.delete(&c.id)?;
+        self.event(&c, "remove");
         if volumes {
             self.remove_anonymous_volumes(&c.options);
         }

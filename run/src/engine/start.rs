@@ -55,6 +55,7 @@ impl Engine<'_> {
     pub fn run_attached(&self, c: &Container, stdio: ContainerStdio) -> Result<Option<i32>> {
         let lock = self.start_lock(c)?;
         let c = self.records().get(&c.id)?;
+        self.event(&c, "attach");
         self.supervise(&c, stdio, Vec::new(), Some(lock))
     }
 

@@ -10,8 +10,19 @@ use crate::process::alive;
 use super::Engine;
 
 impl Engine<'_> {
-    /// Send `signal` to a running container.
+    /// Send `signal` to a running container (a paused one is thawed after a SIGKILL, so that
+    /// it dies, as Podman's).
     pub fn kill(&self, c: &Container, signal: i32) -> Result<()> {
+        self.signal(c, signal)?;
+        if signal == libc::SIGKILL {
+            self.thaw_if_paused(c);
+        }
+        self.event(c, "kill");
+        Ok(())
+    }
+
+    /// Send `signal` to a running container.
+    fn signal(&self, c: &Container, signal: i32) -> Result<()> {
         if c.state != State::Running {
             return Err(RunError::FailedPrecondition(format!(
                 "container {} is not running",
@@ -46,7 +57,10 @@ impl Engine<'_> {
             return Ok(Some(c));
         }
         let signal = c.options.stop_signal.unwrap_or(libc::SIGTERM);
-        let _ = self.kill(&c, signal);
+        let _ = self.signal(&c, signal);
+        // A paused container gets the signal when thawed (Podman's stop does the same).
+        self.thaw_if_paused(&c);
+        self.event(&c, "stop");
         if !self.wait_dead(&c, timeout) {
             if !timeout.is_zero() {
                 // Podman's warning, word for word.
@@ -58,7 +72,7 @@ impl Engine<'_> {
                     timeout.as_secs()
                 );
             }
-            let _ = self.kill(&c, libc::SIGKILL);
+            let _ = self.signal(&c, libc::SIGKILL);
             if !self.wait_dead(&c, Duration::from_secs(10)) {
                 return Err(RunError::FailedPrecondition(format!(
                     "container {} did not exit after SIGKILL",
@@ -84,6 +98,7 @@ impl Engine<'_> {
                 if now.state == State::Running {
                     self.release(&now);
                     self.records.set_exited(&now.id, None, None)?;
+                    self.died_event(&now, None);
                 }
                 return self.records.get(&c.id).map(Some);
             }

@@ -138,6 +138,7 @@ impl Engine<'_> {
         } else {
             (rt.create(&c.id, bundle, stdio, None)?, None)
         };
+        self.event(c, "init");
         // The namespace stays bound at `<bundle>/netns` while the container runs (the embedded
         // runtime's exec joins it by that path); `leave_network` removes it at release.
         if let Some(ns) = netns {
@@ -149,6 +150,7 @@ impl Engine<'_> {
             return Err(e);
         }
         self.records().set_running(&c.id, pid, std::process::id())?;
+        self.event(c, "start");
         Ok((pid, tty))
     }
 
@@ -156,6 +158,10 @@ impl Engine<'_> {
     pub fn finish(&self, c: &Container, code: Option<i32>) -> Result<()> {
         self.release(c);
         self.records().set_exited(&c.id, code, None)?;
+        // Named as it is now (a rename while it ran).
+        let now = self.records().get(&c.id).unwrap_or_else(|_| c.clone());
+        self.died_event(&now, code);
+        self.event(&now, "cleanup");
         if c.auto_remove {
             match self.records().get(&c.id) {
                 Ok(now) => self.remove_with(&now, true, true)?,
