@@ -140,8 +140,13 @@ pub async fn create(
     Query(q): Query<HashMap<String, String>>,
     JsonBody(body): JsonBody<CreateBody>,
 ) -> ApiResult<Response> {
-    let req = create_request(body, q.get("name").cloned())?;
-    let id = blocking(&st, move |engine| {
+    create_container(&st, create_request(body, q.get("name").cloned())?).await
+}
+
+/// Create the container `req` asks for: 201 `{"Id", "Warnings"}`, or 404 with Docker's
+/// words when the image is not in the store (libpod's create answers the same).
+pub(crate) async fn create_container(st: &AppState, req: CreateRequest) -> ApiResult<Response> {
+    let id = blocking(st, move |engine| {
         engine
             .store()
             .lookup_image(&req.image)
@@ -157,7 +162,7 @@ pub async fn create(
 }
 
 /// Docker's list filters: `{"status": […], "name": […], "id": […], "label": […]}`.
-fn matches(c: &berth_run::Container, filters: &HashMap<String, Vec<String>>) -> bool {
+pub(crate) fn matches(c: &berth_run::Container, filters: &HashMap<String, Vec<String>>) -> bool {
     filters.iter().all(|(key, wanted)| {
         wanted.is_empty()
             || wanted.iter().any(|w| match key.as_str() {
@@ -177,7 +182,9 @@ fn matches(c: &berth_run::Container, filters: &HashMap<String, Vec<String>>) -> 
 }
 
 /// `filters` as Docker sends it: a JSON map of lists (or the older map of maps).
-fn parse_filters(q: &HashMap<String, String>) -> ApiResult<HashMap<String, Vec<String>>> {
+pub(crate) fn parse_filters(
+    q: &HashMap<String, String>,
+) -> ApiResult<HashMap<String, Vec<String>>> {
     let Some(raw) = q.get("filters").filter(|f| !f.is_empty()) else {
         return Ok(HashMap::new());
     };
@@ -306,7 +313,7 @@ pub async fn kill(
 
 /// What `wait` waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Condition {
+pub(crate) enum Condition {
     NotRunning,
     NextExit,
     Removed,
@@ -356,7 +363,7 @@ pub async fn wait(
 }
 
 /// Poll `first`'s record until `condition` holds; its exit code.
-fn wait_for(
+pub(crate) fn wait_for(
     engine: &berth_run::Engine<'_>,
     st: &AppState,
     first: berth_run::Container,

@@ -1,9 +1,9 @@
-//! berth-api: the REST API, a second front end beside the CLI. The Docker Engine API on a
-//! unix socket (`berth system service`), served with axum on hyper, on the process's one
-//! tokio runtime (`berth_registry::client::runtime`). No operation of its own: every handler
-//! calls the library function the CLI calls, on a blocking thread (`spawn_blocking`: the
-//! libraries block), over the same store and run root, so the CLI and any Docker client
-//! see the same containers and images.
+//! berth-api: the REST API, a second front end beside the CLI. The Docker Engine API (and
+//! Podman's libpod API) on a unix socket (`berth system service`), served with axum on
+//! hyper, on the process's one tokio runtime (`berth_registry::client::runtime`). No
+//! operation of its own: every handler calls the library function the CLI calls, on a
+//! blocking thread (`spawn_blocking`: the libraries block), over the same store and run
+//! root, so the CLI and any Docker or Podman client see the same containers and images.
 //!
 //! The modules, bottom up (each uses only modules above it in this list, or none):
 //! - [`error`]: [`ApiError`], Docker's `{"message": …}` body and status codes, mapped from
@@ -16,6 +16,9 @@
 //! - [`docker_shape`]: a container record as Docker lists and inspects it.
 //! - [`attach`]: the hijacked `attach` stream and the start that feeds it.
 //! - [`system`] (`_ping`, `version`, `info`), [`images`], [`containers`]: the handlers.
+//! - [`libpod`]: Podman's libpod API (`/libpod/…`) for `podman --remote`: its own shapes
+//!   over the same library calls, Docker's handlers where libpod's are the same (`start`,
+//!   `attach`), libpod's error body.
 //! - [`router`]: the route table.
 //! - [`serve`]: listeners (a unix socket 0600, systemd's `LISTEN_FDS`, TCP when asked), one
 //!   HTTP/1 connection per client with upgrades, the version check, the idle exit.
@@ -25,6 +28,7 @@ pub mod containers;
 pub mod docker_shape;
 pub mod error;
 pub mod images;
+pub mod libpod;
 pub mod router;
 pub mod serve;
 pub mod state;

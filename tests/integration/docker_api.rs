@@ -21,14 +21,14 @@ fn docker_bin() -> PathBuf {
 }
 
 /// A service on a test store with busybox imported.
-struct Service {
-    r: RunEnv,
+pub(crate) struct Service {
+    pub(crate) r: RunEnv,
     child: Child,
-    sock: PathBuf,
+    pub(crate) sock: PathBuf,
 }
 
 impl Service {
-    fn start() -> Service {
+    pub(crate) fn start() -> Service {
         let r = busybox();
         let sock = r.env.path("api/berth.sock");
         let mut cmd = r.cmd(&[
@@ -76,7 +76,7 @@ impl Service {
     }
 
     /// One raw HTTP/1.1 request; returns the status code and the body.
-    fn http(&self, method: &str, path: &str, body: &[u8]) -> (u16, String) {
+    pub(crate) fn http(&self, method: &str, path: &str, body: &[u8]) -> (u16, String) {
         let mut s = UnixStream::connect(&self.sock).unwrap();
         let head = format!(
             "{method} {path} HTTP/1.1\r\nHost: berth\r\nConnection: close\r\n\

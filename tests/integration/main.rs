@@ -19,6 +19,7 @@ mod manifest;
 mod network;
 mod oracles;
 mod podman_parity;
+mod podman_remote;
 mod private_files;
 mod registry;
 mod registry_documents;

@@ -1,0 +1,124 @@
+//! Podman's libpod API (issue 16) driven by the real `podman --remote` (Debian's 4.3.1), as
+//! root: `run --rm` (output, exit code, nothing left), `images`, `ps -a`, `rm`, `version`,
+//! against `berth system service` on a test store (the service harness of `docker_api`).
+//! The client is remote-only: a private, empty `CONTAINERS_CONF` and `HOME`, so it reads no
+//! host configuration and touches no host store.
+
+use std::process::{Command, Output};
+
+use crate::docker_api::Service;
+
+fn podman(s: &Service, args: &[&str]) -> Output {
+    let conf = s.r.env.path("podman-containers.conf");
+    if !conf.exists() {
+        std::fs::write(&conf, "").unwrap();
+    }
+    let home = s.r.env.path("podman-home");
+    std::fs::create_dir_all(&home).unwrap();
+    Command::new(crate::util::require_tool("podman"))
+        .arg("--remote")
+        .arg("--url")
+        .arg(format!("unix://{}", s.sock.display()))
+        .args(args)
+        .env("CONTAINERS_CONF", &conf)
+        .env("HOME", &home)
+        .env_remove("CONTAINER_HOST")
+        .env_remove("CONTAINER_CONNECTION")
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("XDG_CONFIG_HOME")
+        .output()
+        .expect("spawn podman")
+}
+
+/// Run podman and require success; returns stdout.
+fn ok(s: &Service, args: &[&str]) -> String {
+    let out = podman(s, args);
+    assert!(
+        out.status.success(),
+        "podman --remote {args:?}: {:?}\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn podman_remote_run_rm_images_ps_rm() {
+    let s = Service::start();
+    assert_eq!(ok(&s, &["run", "--rm", "busybox", "echo", "hi"]), "hi\n");
+    let out = podman(
+        &s,
+        &[
+            "run",
+            "--rm",
+            "busybox",
+            "sh",
+            "-c",
+            "echo out; echo err >&2; exit 3",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "out\n");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "err\n");
+    // `--rm` left nothing, in the store the CLI reads too.
+    assert_eq!(s.r.ok(&["ps", "-aq"]).trim(), "");
+    assert_eq!(ok(&s, &["ps", "-aq"]).trim(), "");
+
+    let images = ok(&s, &["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+    assert_eq!(images.trim(), "localhost/busybox:latest", "{images}");
+
+    let id = ok(&s, &["create", "--name", "libpod-c1", "busybox", "true"]);
+    let id = id.trim();
+    assert_eq!(id.len(), 64, "{id}");
+    let ps = ok(
+        &s,
+        &["ps", "-a", "--format", "{{.ID}} {{.Names}} {{.Status}}"],
+    );
+    assert_eq!(
+        ps.trim(),
+        format!("{} libpod-c1 Created", &id[..12]),
+        "{ps}"
+    );
+    assert!(s.r.ok(&["ps", "-a"]).contains("libpod-c1"));
+    // Not running: `ps` without -a lists nothing.
+    assert_eq!(ok(&s, &["ps", "-q"]).trim(), "");
+    // The image now counts one container.
+    let images = ok(&s, &["images", "--format", "{{.Containers}}"]);
+    assert_eq!(images.trim(), "1", "{images}");
+    ok(&s, &["rm", "libpod-c1"]);
+    assert_eq!(s.r.ok(&["ps", "-aq"]).trim(), "");
+    let out = podman(&s, &["rm", "libpod-nosuch"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no such container"), "{err}");
+}
+
+#[test]
+fn podman_remote_version_and_refusals() {
+    let s = Service::start();
+    let v = ok(&s, &["version", "--format", "{{.Server.APIVersion}}"]);
+    assert_eq!(v.trim(), "4.3.1", "{v}");
+    let info = ok(&s, &["info", "--format", "{{.Store.ImageStore.Number}}"]);
+    assert_eq!(info.trim(), "1", "{info}");
+    // What berth does not serve is refused with words, and `--rm` still leaves nothing.
+    let out = podman(&s, &["run", "--rm", "-t", "busybox", "true"]);
+    assert_ne!(out.status.code(), Some(0), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("terminal"), "{err}");
+    let out = podman(&s, &["run", "--rm", "--pod", "libpod-p", "busybox", "true"]);
+    assert_ne!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(s.r.ok(&["ps", "-aq"]).trim(), "");
+    // libpod's version prefix and error body.
+    let (code, body) = s.http("GET", "/v3.4.0/libpod/_ping", b"");
+    assert_eq!(code, 400, "{body}");
+    let (code, body) = s.http("GET", "/v4.3.1/libpod/containers/nosuch/json", b"");
+    assert_eq!(code, 404, "{body}");
+    assert!(body.contains(r#""cause":"no such container""#), "{body}");
+    let (code, body) = s.http("GET", "/v4.3.1/libpod/containers/nosuch/exists", b"");
+    assert_eq!(code, 404, "{body}");
+    let (code, _) = s.http("GET", "/v4.3.1/libpod/images/busybox/exists", b"");
+    assert_eq!(code, 204);
+    let (code, body) = s.http("POST", "/v4.3.1/libpod/containers/create", b"{");
+    assert_eq!(code, 400, "{body}");
+}
