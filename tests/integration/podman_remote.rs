@@ -122,3 +122,59 @@ fn podman_remote_version_and_refusals() {
     let (code, body) = s.http("POST", "/v4.3.1/libpod/containers/create", b"{");
     assert_eq!(code, 400, "{body}");
 }
+
+#[test]
+fn podman_remote_detached_lifecycle_and_image_tags() {
+    let s = Service::start();
+    let id = ok(
+        &s,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "libpod-d1",
+            "busybox",
+            "sh",
+            "-c",
+            "echo started; while true; do sleep 0.1; done",
+        ],
+    );
+    assert_eq!(id.trim().len(), 64, "{id}");
+    let ps = ok(&s, &["ps", "--format", "{{.Names}} {{.Status}}"]);
+    assert!(ps.starts_with("libpod-d1 Up"), "{ps}");
+    crate::run::wait_until("log output", || {
+        ok(&s, &["logs", "libpod-d1"]) == "started\n"
+    });
+    let state = ok(
+        &s,
+        &["inspect", "--format", "{{.State.Status}}", "libpod-d1"],
+    );
+    assert_eq!(state.trim(), "running");
+    ok(&s, &["stop", "-t", "1", "libpod-d1"]);
+    let state = ok(
+        &s,
+        &["inspect", "--format", "{{.State.Status}}", "libpod-d1"],
+    );
+    assert_eq!(state.trim(), "exited");
+    ok(&s, &["start", "libpod-d1"]);
+    assert!(s.r.ok(&["ps"]).contains("libpod-d1"));
+    ok(&s, &["kill", "libpod-d1"]);
+    ok(&s, &["rm", "-f", "libpod-d1"]);
+    assert_eq!(s.r.ok(&["ps", "-aq"]).trim(), "");
+
+    ok(&s, &["tag", "busybox", "libpod-bb2"]);
+    let ids = ok(
+        &s,
+        &["image", "inspect", "--format", "{{.Id}}", "libpod-bb2"],
+    );
+    assert_eq!(ids.trim().len(), 64, "{ids}");
+    assert_eq!(
+        ok(&s, &["rmi", "libpod-bb2"]).trim(),
+        "Untagged: localhost/libpod-bb2:latest"
+    );
+    let out = podman(&s, &["rmi", "libpod-nosuch"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("libpod-nosuch: image not known"), "{err}");
+    assert!(s.r.ok(&["images"]).contains("localhost/busybox"));
+}

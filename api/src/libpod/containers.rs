@@ -1,11 +1,13 @@
 //! libpod's containers: `create` (a SpecGenerator body, [`super::spec`]), `json` (the list:
 //! the record `berth ps --format json` prints), `{id}/json` (the record `berth inspect`
 //! prints), `{id}/exists`, `{id}/wait` (the exit code as a bare number) and DELETE (libpod's
-//! list of removal reports). `start` and `attach` are Docker's handlers (see the router).
+//! list of removal reports), and `stop` and `logs` through Docker's handlers with libpod's
+//! parameters. `start`, `attach` and `kill` are Docker's handlers (see the router).
 
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use berth_run::State as CState;
@@ -124,6 +126,31 @@ pub async fn wait(
         .into_response())
 }
 
+/// `POST /libpod/containers/{id}/stop?timeout=`: Docker's stop (its `t`).
+pub async fn stop(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    Query(mut q): Query<HashMap<String, String>>,
+) -> ApiResult<StatusCode> {
+    if let Some(t) = q.remove("timeout") {
+        q.insert("t".to_string(), t);
+    }
+    crate::containers::stop(State(st), Path(id), Query(q)).await
+}
+
+/// `GET /libpod/containers/{id}/logs?stdout=&stderr=&follow=&tail=&timestamps=`: Docker's
+/// logs (the same frames); libpod's `tail=-1` is all of it.
+pub async fn logs(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    Query(mut q): Query<HashMap<String, String>>,
+) -> ApiResult<Response> {
+    if q.get("tail").is_some_and(|t| t.starts_with('-')) {
+        q.insert("tail".to_string(), "all".to_string());
+    }
+    crate::containers::logs(State(st), Path(id), Query(q)).await
+}
+
 /// `DELETE /libpod/containers/{id}?force=&volumes=&ignore=`: Docker's removal (a running
 /// container only with `force`), answered with libpod's report list `[{"Id", "RawInput"}]`
 /// (`ignore`: a missing container is an empty list).
@@ -157,8 +184,6 @@ pub async fn remove(
 
 #[cfg(test)]
 mod tests {
-    use axum::http::StatusCode;
-
     use super::*;
 
     #[test]

@@ -1,14 +1,15 @@
 //! libpod's images: `GET /libpod/images/json` (Podman's `ImageSummary`, the record `berth
 //! images --format json` prints, with its names as `RepoTags` as the API has them),
-//! `GET /libpod/images/{name}/exists`, and `POST /libpod/images/pull` (the pull policy's
-//! library call, streaming libpod's JSON lines: `{"stream"}` progress, `{"error"}`, and at
-//! the end `{"images": [ID], "id": ID}`).
+//! `GET /libpod/images/{name}/exists` and `…/json`, `POST …/tag`, `DELETE
+//! /libpod/images/remove`, and `POST /libpod/images/pull` (the pull policy's library call,
+//! streaming libpod's JSON lines: `{"stream"}` progress, `{"error"}`, and at the end
+//! `{"images": [ID], "id": ID}`).
 
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use berth_registry::pull_policy::{self, PullPolicy};
 use serde_json::{json, Value};
@@ -64,11 +65,17 @@ pub async fn list(
     .await
 }
 
-/// `GET /libpod/images/{name}/exists`: 204, or 404 when the store has no such image.
+/// `GET /libpod/images/{name}/exists`: 204, or 404 when the store has no such image;
+/// `GET /libpod/images/{name}/json`: Docker's handler (the record is Podman's inspect).
 pub async fn get_route(
     State(st): State<AppState>,
     Path(rest): Path<String>,
 ) -> ApiResult<Response> {
+    if rest.ends_with("/json") {
+        return Ok(crate::images::get_route(State(st), Path(rest))
+            .await?
+            .into_response());
+    }
     let Some(name) = rest.strip_suffix("/exists") else {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "page not found"));
     };
@@ -81,6 +88,51 @@ pub async fn get_route(
         Ok(super::no_content())
     })
     .await
+}
+
+/// `DELETE /libpod/images/remove?images=NAME…&force=`: each through Docker's removal (the
+/// `rmi` library call), reported as libpod does, with status 200 even when one failed:
+/// `{"Untagged", "Deleted", "Errors", "ExitCode"}` (1: no such image, 2: in use, 125).
+pub async fn remove(
+    State(st): State<AppState>,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Json<Value> {
+    let force = pairs
+        .iter()
+        .any(|(k, v)| k == "force" && matches!(v.as_str(), "1" | "true" | "True"));
+    let mut q = HashMap::new();
+    q.insert("force".to_string(), force.to_string());
+    let (mut untagged, mut deleted, mut errors) = (Vec::new(), Vec::new(), Vec::new());
+    let mut exit_code = 0;
+    for (_, name) in pairs.iter().filter(|(k, _)| k == "images") {
+        let done = crate::images::remove(State(st.clone()), Path(name.clone()), Query(q.clone()));
+        match done.await {
+            Ok(Json(list)) => {
+                for entry in list.as_array().into_iter().flatten() {
+                    if let Some(n) = entry["Untagged"].as_str() {
+                        untagged.push(n.to_string());
+                    }
+                    if let Some(id) = entry["Deleted"].as_str() {
+                        deleted.push(id.trim_start_matches("sha256:").to_string());
+                    }
+                }
+            }
+            Err(e) => {
+                exit_code = match e.status {
+                    StatusCode::NOT_FOUND => 1,
+                    StatusCode::CONFLICT => 2,
+                    _ => 125,
+                };
+                errors.push(super::libpod_words(&e.message).1);
+            }
+        }
+    }
+    Json(json!({
+        "Untagged": untagged,
+        "Deleted": deleted,
+        "Errors": errors,
+        "ExitCode": exit_code,
+    }))
 }
 
 /// `POST /libpod/images/pull?reference=&policy=&quiet=&tlsVerify=`: the image as `policy`

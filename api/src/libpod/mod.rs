@@ -21,7 +21,12 @@
 //!   fine: `remove` made the server remove it already);
 //! - `images`: `GET /libpod/images/json?all=false&filters={}`;
 //! - `ps -a`: `GET /libpod/containers/json?all=true&filters={}&last=-1&size=false…`;
-//! - `version`: `GET /libpod/version`; `info`: `GET /libpod/info`.
+//! - `version`: `GET /libpod/version`; `info`: `GET /libpod/info`;
+//! - `run -d`: pull, create, `start?recursive=true`; `logs`: `GET …/logs?tail=-1&…`; `stop`:
+//!   `POST …/stop?timeout=`; `kill`: `POST …/kill?signal=KILL`; `rm -f`, `stop`, `kill`,
+//!   `start` first list `containers/json?all=true&sync=true` and inspect the name;
+//! - `tag`: `POST /libpod/images/{name}/tag?repo=&tag=`; `image inspect`: `GET
+//!   …/images/{name}/json`; `rmi`: `DELETE /libpod/images/remove?images=NAME&force=`.
 //!
 //! Modules: [`spec`] (the create body → the engine's request), [`system`], [`images`],
 //! [`containers`]; [`router`] here.
@@ -51,7 +56,11 @@ pub fn router() -> Router<AppState> {
         .route("/info", get(system::info))
         .route("/images/json", get(images::list))
         .route("/images/pull", post(images::pull))
-        .route("/images/{*name}", get(images::get_route))
+        .route("/images/remove", axum::routing::delete(images::remove))
+        .route(
+            "/images/{*name}",
+            get(images::get_route).post(crate::images::post_route),
+        )
         .route("/containers/json", get(containers::list))
         .route("/containers/create", post(containers::create))
         .route(
@@ -63,6 +72,9 @@ pub fn router() -> Router<AppState> {
         .route("/containers/{id}/start", post(crate::containers::start))
         .route("/containers/{id}/attach", post(crate::attach::attach))
         .route("/containers/{id}/wait", post(containers::wait))
+        .route("/containers/{id}/stop", post(containers::stop))
+        .route("/containers/{id}/kill", post(crate::containers::kill))
+        .route("/containers/{id}/logs", get(containers::logs))
         .fallback(|| async {
             (
                 StatusCode::NOT_FOUND,
@@ -74,7 +86,7 @@ pub fn router() -> Router<AppState> {
 
 /// Podman's words for what Docker's handlers say, as Podman's client matches them: its
 /// `cause` and `message`.
-fn libpod_words(message: &str) -> (String, String) {
+pub(crate) fn libpod_words(message: &str) -> (String, String) {
     if let Some(name) = message.strip_prefix("No such container: ") {
         return (
             "no such container".into(),
