@@ -178,3 +178,35 @@ fn podman_remote_detached_lifecycle_and_image_tags() {
     assert!(err.contains("libpod-nosuch: image not known"), "{err}");
     assert!(s.r.ok(&["images"]).contains("localhost/busybox"));
 }
+
+#[test]
+fn podman_remote_pull_from_the_local_registry() {
+    let reg = crate::registry_harness::Registry::start();
+    let s = Service::start();
+    let dest = reg.image("libpod/busybox:1");
+    let mut push = s.r.env.cmd(&[
+        "push",
+        "--tls-verify=false",
+        "busybox",
+        &format!("docker://{dest}"),
+    ]);
+    crate::registry_harness::isolate(&s.r.env, &mut push);
+    crate::util::run_tool(&mut push);
+    let out = podman(&s, &["pull", "--tls-verify=false", &dest]);
+    assert!(out.status.success(), "{out:?}");
+    let id = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(id.trim().len(), 64, "{id}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    // The pull's progress, streamed as libpod's `{"stream"}` lines.
+    assert!(err.contains(&format!("Trying to pull {dest}")), "{err}");
+    assert!(err.contains("Writing manifest"), "{err}");
+    assert!(s.r.ok(&["images"]).contains("libpod/busybox"));
+    assert_eq!(
+        ok(&s, &["run", "--rm", &dest, "echo", "pulled"]),
+        "pulled\n"
+    );
+    // A missing image: the pull's error line, exit 125.
+    let missing = reg.image("libpod/nosuch:1");
+    let out = podman(&s, &["pull", "--tls-verify=false", &missing]);
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+}
