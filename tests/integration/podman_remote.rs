@@ -210,3 +210,57 @@ fn podman_remote_pull_from_the_local_registry() {
     let out = podman(&s, &["pull", "--tls-verify=false", &missing]);
     assert_eq!(out.status.code(), Some(125), "{out:?}");
 }
+
+#[test]
+fn podman_remote_published_port_on_a_network_and_a_bind_mount() {
+    if !crate::run_network::wired() {
+        return;
+    }
+    let s = Service::start();
+    let net = crate::run_network::TestNetwork::create(&s.r, "libpod", &[]);
+    let www = s.r.env.path("www");
+    std::fs::create_dir_all(&www).unwrap();
+    std::fs::write(www.join("index.html"), "hello-from-libpod\n").unwrap();
+    let port = crate::registry_harness::free_port();
+    let publish = format!("127.0.0.1:{port}:80");
+    let volume = format!("{}:/www:ro", www.display());
+    ok(
+        &s,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "libpod-web",
+            "--network",
+            &net.name,
+            "-p",
+            &publish,
+            "-v",
+            &volume,
+            "busybox",
+            "httpd",
+            "-f",
+            "-p",
+            "80",
+            "-h",
+            "/www",
+        ],
+    );
+    assert_eq!(
+        crate::run_network::fetch(&format!("http://127.0.0.1:{port}/")),
+        "hello-from-libpod\n"
+    );
+    let ps = ok(&s, &["ps", "--format", "{{.Names}} {{.Ports}}"]);
+    assert_eq!(ps.trim(), format!("libpod-web 127.0.0.1:{port}->80/tcp"));
+    let mode = ok(
+        &s,
+        &[
+            "inspect",
+            "--format",
+            "{{.HostConfig.NetworkMode}}",
+            "libpod-web",
+        ],
+    );
+    assert_eq!(mode.trim(), "bridge", "{mode}");
+    ok(&s, &["rm", "-f", "libpod-web"]);
+}

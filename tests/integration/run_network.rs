@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::run::{busybox, RunEnv};
 
 /// Root with netavark installed, else the test is skipped (with a line saying so).
-fn wired() -> bool {
+pub(crate) fn wired() -> bool {
     // SAFETY: geteuid has no preconditions.
     let ok = unsafe { libc::geteuid() } == 0
         && ["/usr/lib/podman/netavark", "/usr/libexec/podman/netavark"]
@@ -36,15 +36,15 @@ fn unique(tag: &str) -> String {
 }
 
 /// A network of the test's own, removed (with its containers) when dropped.
-struct TestNetwork<'a> {
+pub(crate) struct TestNetwork<'a> {
     r: &'a RunEnv,
-    name: String,
+    pub(crate) name: String,
     subnet: String,
     bridge: String,
 }
 
 impl<'a> TestNetwork<'a> {
-    fn create(r: &'a RunEnv, tag: &str, extra: &[&str]) -> TestNetwork<'a> {
+    pub(crate) fn create(r: &'a RunEnv, tag: &str, extra: &[&str]) -> TestNetwork<'a> {
         let name = unique(tag);
         let mut args = vec!["network", "create"];
         args.extend_from_slice(extra);
@@ -78,7 +78,7 @@ fn free_port() -> u16 {
 
 /// GET `url` with curl from the host, polled until it answers (the server needs a moment
 /// to start) or 20 s have gone.
-fn fetch(url: &str) -> String {
+pub(crate) fn fetch(url: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let out = Command::new("curl")
