@@ -345,8 +345,9 @@ pub async fn wait(
     let waiter = st.clone();
     tokio::spawn(async move {
         let _ = tx.send(bytes::Bytes::from_static(b" ")).await;
+        let client = tx.clone();
         let code = blocking(&waiter, move |engine| {
-            wait_for(engine, &st2, first, condition)
+            wait_for(engine, &st2, first, condition, &|| client.is_closed())
         })
         .await;
         let line = match code {
@@ -362,15 +363,20 @@ pub async fn wait(
         .into_response())
 }
 
-/// Poll `first`'s record until `condition` holds; its exit code.
+/// Poll `first`'s record until `condition` holds; its exit code. Stops early (an error) once
+/// `gone` says the client that asked has gone, so no thread polls for nobody.
 pub(crate) fn wait_for(
     engine: &berth_run::Engine<'_>,
     st: &AppState,
     first: berth_run::Container,
     condition: Condition,
+    gone: &dyn Fn() -> bool,
 ) -> ApiResult<Option<i32>> {
     let mut last_code = first.exit_code;
     loop {
+        if gone() {
+            return Err(ApiError::bad_request("the client has gone"));
+        }
         let now = match engine.get(&first.id) {
             Ok(c) => c,
             Err(RunError::NoSuchContainer(_)) => {

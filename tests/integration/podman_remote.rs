@@ -276,3 +276,52 @@ fn podman_remote_published_port_on_a_network_and_a_bind_mount() {
     assert_eq!(mode.trim(), "bridge", "{mode}");
     ok(&s, &["rm", "-f", "libpod-web"]);
 }
+
+/// The service's threads now.
+fn threads(s: &Service) -> usize {
+    std::fs::read_dir(format!("/proc/{}/task", s.child.id()))
+        .unwrap()
+        .count()
+}
+
+#[test]
+fn clients_that_leave_mid_wait_leave_no_thread_polling() {
+    let s = Service::start();
+    ok(
+        &s,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "libpod-waited",
+            "busybox",
+            "sh",
+            "-c",
+            "while true; do sleep 1; done",
+        ],
+    );
+    let before = threads(&s);
+    // Ten waits (libpod's and Docker's) whose clients hang up before the container exits.
+    for path in [
+        "/v4.3.1/libpod/containers/libpod-waited/wait",
+        "/v1.41/containers/libpod-waited/wait",
+    ] {
+        for _ in 0..5 {
+            let mut c = std::os::unix::net::UnixStream::connect(&s.sock).unwrap();
+            let req = format!("POST {path} HTTP/1.1\r\nHost: d\r\nContent-Length: 0\r\n\r\n");
+            std::io::Write::write_all(&mut c, req.as_bytes()).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+    // Idle blocking threads leave after 10 s; pollers for nobody would stay.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while threads(&s) > before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} threads, {before} before the waits",
+            threads(&s)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    ok(&s, &["rm", "-f", "libpod-waited"]);
+}

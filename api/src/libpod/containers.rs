@@ -5,6 +5,8 @@
 //! parameters. `start`, `attach` and `kill` are Docker's handlers (see the router).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -104,6 +106,17 @@ fn condition(pairs: &[(String, String)]) -> ApiResult<Condition> {
     Ok(Condition::NotRunning)
 }
 
+/// A flag set when the request that holds it is dropped, which hyper does when its client
+/// closes the connection.
+#[derive(Default)]
+struct ClientGone(Arc<AtomicBool>);
+
+impl Drop for ClientGone {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
 /// `POST /libpod/containers/{id}/wait?condition=`: the exit code, a bare JSON number, once
 /// the container is not running (a container gone with `remove` is waited for through the
 /// process that supervised it, as Docker's `wait`).
@@ -114,11 +127,17 @@ pub async fn wait(
 ) -> ApiResult<Response> {
     let condition = condition(&pairs)?;
     let waiter = st.clone();
+    // Set when this request is dropped (the client has gone): the poll then stops.
+    let gone = ClientGone::default();
+    let flag = gone.0.clone();
     let code = blocking(&st, move |engine| {
         let first = engine.get(&id)?;
-        wait_for(engine, &waiter, first, condition)
+        wait_for(engine, &waiter, first, condition, &|| {
+            flag.load(Ordering::SeqCst)
+        })
     })
     .await?;
+    drop(gone);
     Ok((
         [(axum::http::header::CONTENT_TYPE, "application/json")],
         format!("{}\n", code.unwrap_or(-1)),
