@@ -1,8 +1,8 @@
 //! Podman's libpod API (`/libpod/…`, which Podman's clients call as `/v4.3.1/libpod/…`):
 //! what `podman --remote` 4.3 asks for to `run`, list `images` and `ps`, plus `version` and
 //! `info`. The handlers call the same library functions as the CLI and the Docker handlers;
-//! where libpod's request and answer are Docker's (`start`, the hijacked `attach`) the
-//! Docker handler itself serves the route. What differs is the shapes: Podman's records
+//! where libpod's request and answer are Docker's (`start`, `kill`, the hijacked `attach`,
+//! image `tag` and `json`) the Docker handler itself serves the route. What differs is the shapes: Podman's records
 //! (`berth_run::summary`, `berth_run::inspect`, `berth_image_store::summary` already hold
 //! them), the SpecGenerator create body ([`spec`]) and libpod's error body
 //! `{"cause", "message", "response"}` ([`libpod_errors`]), whose words Podman's client
