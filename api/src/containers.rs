@@ -133,7 +133,17 @@ pub async fn create(
     JsonBody(body): JsonBody<CreateBody>,
 ) -> ApiResult<Response> {
     let (req, warnings) = create_request(body, q.get("name").cloned())?;
-    let id = blocking(&st, move |engine| {
+    create_container(&st, req, warnings).await
+}
+
+/// Create the container `req` asks for: 201 `{"Id", "Warnings"}`, or 404 with Docker's
+/// words when the image is not in the store (libpod's create answers the same).
+pub(crate) async fn create_container(
+    st: &AppState,
+    req: CreateRequest,
+    warnings: Vec<String>,
+) -> ApiResult<Response> {
+    let id = blocking(st, move |engine| {
         engine
             .store()
             .lookup_image(&req.image)
@@ -149,7 +159,7 @@ pub async fn create(
 }
 
 /// Docker's list filters: `{"status": […], "name": […], "id": […], "label": […]}`.
-fn matches(c: &berth_run::Container, filters: &HashMap<String, Vec<String>>) -> bool {
+pub(crate) fn matches(c: &berth_run::Container, filters: &HashMap<String, Vec<String>>) -> bool {
     filters.iter().all(|(key, wanted)| {
         wanted.is_empty()
             || wanted.iter().any(|w| match key.as_str() {
@@ -281,7 +291,7 @@ pub async fn kill(
 
 /// What `wait` waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Condition {
+pub(crate) enum Condition {
     NotRunning,
     NextExit,
     Removed,
@@ -313,8 +323,9 @@ pub async fn wait(
     let waiter = st.clone();
     tokio::spawn(async move {
         let _ = tx.send(bytes::Bytes::from_static(b" ")).await;
+        let client = tx.clone();
         let code = blocking(&waiter, move |engine| {
-            wait_for(engine, &st2, first, condition)
+            wait_for(engine, &st2, first, condition, &|| client.is_closed())
         })
         .await;
         let line = match code {
@@ -330,15 +341,20 @@ pub async fn wait(
         .into_response())
 }
 
-/// Poll `first`'s record until `condition` holds; its exit code.
-fn wait_for(
+/// Poll `first`'s record until `condition` holds; its exit code. Stops early (an error) once
+/// `gone` says the client that asked has gone, so no thread polls for nobody.
+pub(crate) fn wait_for(
     engine: &berth_run::Engine<'_>,
     st: &AppState,
     first: berth_run::Container,
     condition: Condition,
+    gone: &dyn Fn() -> bool,
 ) -> ApiResult<Option<i32>> {
     let mut last_code = first.exit_code;
     loop {
+        if gone() {
+            return Err(ApiError::bad_request("the client has gone"));
+        }
         let now = match engine.get(&first.id) {
             Ok(c) => c,
             Err(RunError::NoSuchContainer(_)) => {
@@ -355,7 +371,9 @@ fn wait_for(
                         continue;
                     }
                     Some(Supervised::Exited(code)) => return Ok(code.or(last_code)),
-                    None => return Ok(last_code),
+                    // Another process supervised it (a terminal's monitor, `--rm`): the exit
+                    // the event log recorded.
+                    None => return Ok(crate::events::last_exit_code(&first.id).or(last_code)),
                 }
             }
             Err(e) => return Err(e.into()),

@@ -116,6 +116,28 @@ pub async fn events(
         .into_response())
 }
 
+/// The exit code the event log last recorded (`died`) for the container `id` (its full id,
+/// or its name), when the container itself is gone: a `--rm` container supervised by its
+/// own monitor (a terminal) can be removed before a client's `wait` reaches the service.
+/// `None`: no such event.
+pub(crate) fn last_exit_code(id: &str) -> Option<i32> {
+    let log = berth_image_store::events::configured()?;
+    let opts = ReadOptions::default();
+    let mut found = None;
+    let _ = log.read(
+        &opts,
+        &mut |e: &Event| {
+            if e.kind == EventType::Container && e.status == "died" && (e.id == id || e.name == id)
+            {
+                found = Some(e.exit_code.unwrap_or(0));
+            }
+            ControlFlow::Continue(())
+        },
+        &|| false,
+    );
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

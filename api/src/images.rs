@@ -6,10 +6,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
 use base64::Engine as _;
 use berth_image_store::images::RemoveOutcome;
@@ -19,7 +18,7 @@ use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::{blocking, flag, AppState};
-use crate::stream::{channel_body, LineSender};
+use crate::stream::{channel_body, json_response, LineSender};
 
 /// Seconds a forced removal gives a running container before SIGKILL (Podman's default).
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -182,7 +181,7 @@ pub async fn remove(
 }
 
 /// `X-Registry-Auth`: base64url JSON `{"username", "password", …}` (an empty object: none).
-fn registry_auth(headers: &HeaderMap) -> ApiResult<Option<Credentials>> {
+pub(crate) fn registry_auth(headers: &HeaderMap) -> ApiResult<Option<Credentials>> {
     let Some(raw) = headers.get("X-Registry-Auth") else {
         return Ok(None);
     };
@@ -268,11 +267,7 @@ pub async fn create(
             }
         }
     });
-    Ok((
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
-        Body::from_stream(body),
-    )
-        .into_response())
+    Ok(json_response(body))
 }
 
 #[cfg(test)]

@@ -1,9 +1,9 @@
-//! berth-api: the REST API, a second front end beside the CLI. The Docker Engine API on a
-//! unix socket (`berth system service`), served with axum on hyper, on the process's one
-//! tokio runtime (`berth_registry::client::runtime`). No operation of its own: every handler
-//! calls the library function the CLI calls, on a blocking thread (`spawn_blocking`: the
-//! libraries block), over the same store and run root, so the CLI and any Docker client
-//! see the same containers and images.
+//! berth-api: the REST API, a second front end beside the CLI. The Docker Engine API (and
+//! Podman's libpod API) on a unix socket (`berth system service`), served with axum on
+//! hyper, on the process's one tokio runtime (`berth_registry::client::runtime`). No
+//! operation of its own: every handler calls the library function the CLI calls, on a
+//! blocking thread (`spawn_blocking`: the libraries block), over the same store and run
+//! root, so the CLI and any Docker or Podman client see the same containers and images.
 //!
 //! The modules, bottom up (each uses only modules above it in this list, or none):
 //! - [`error`]: [`ApiError`], Docker's `{"message": …}` body and status codes, mapped from
@@ -37,6 +37,9 @@
 //!   CLI's), [`volumes`] (list, create, inspect, remove, prune): handlers.
 //! - [`events`] (`/events`, the one event log as Docker's messages), [`pause_rename`]
 //!   (`pause`, `unpause`, `rename`): handlers.
+//! - [`libpod`]: Podman's libpod API (`/libpod/…`) for `podman --remote`: its own shapes
+//!   over the same library calls, Docker's handlers where libpod's are the same (`start`,
+//!   `attach`), libpod's error body.
 //! - [`router`]: the route table.
 //! - [`serve`]: listeners (a unix socket 0600, systemd's `LISTEN_FDS`, TCP when asked), one
 //!   HTTP/1 connection per client with upgrades, the version check, the idle exit.
@@ -53,6 +56,7 @@ pub mod exec;
 pub mod filters;
 pub mod hijack;
 pub mod images;
+pub mod libpod;
 pub mod network_names;
 pub mod networks;
 pub mod pause_rename;

@@ -72,6 +72,7 @@ pub fn router(shared: AppState) -> Router {
         .route("/containers/{id}/pause", post(pause_rename::pause))
         .route("/containers/{id}/unpause", post(pause_rename::unpause))
         .route("/containers/{id}/rename", post(pause_rename::rename))
+        .nest("/libpod", crate::libpod::router())
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "page not found") })
         .with_state(shared)
 }

@@ -27,6 +27,16 @@ pub fn channel_body() -> (
     (tx, stream)
 }
 
+/// A response streaming `body` as JSON (lines).
+pub fn json_response(
+    body: impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
+) -> axum::response::Response {
+    axum::response::IntoResponse::into_response((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        axum::body::Body::from_stream(body),
+    ))
+}
+
 /// JSON lines to a streamed body, from a blocking thread.
 pub struct LineSender(pub ChunkSender);
 

@@ -35,11 +35,11 @@ pub async fn ping() -> impl IntoResponse {
     (ping_headers(), "OK")
 }
 
-fn arch() -> &'static str {
+pub(crate) fn arch() -> &'static str {
     berth_image_store::import::host_arch()
 }
 
-fn kernel() -> String {
+pub(crate) fn kernel() -> String {
     std::fs::read_to_string("/proc/sys/kernel/osrelease")
         .map(|s| s.trim().to_string())
         .unwrap_or_default()

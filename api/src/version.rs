@@ -1,4 +1,5 @@
-//! API versions: the range served, and the `/vX.Y` path prefix checked and taken off.
+//! API versions: the range served, and the `/vX.Y` path prefix checked and taken off
+//! (`/vX.Y.Z/libpod/…` too: Podman's clients put their own version before libpod's paths).
 
 /// The oldest API version served (Docker's own minimum).
 pub const MIN_API_VERSION: &str = "1.24";
@@ -34,6 +35,9 @@ pub fn strip_version(path: &str) -> VersionCheck {
         // `/volumes`: not a version.
         return VersionCheck::Unversioned;
     }
+    if tail == "/libpod" || tail.starts_with("/libpod/") {
+        return libpod_version(version, tail);
+    }
     let Some(asked) = parse(version) else {
         return VersionCheck::Bad(format!("invalid API version {version:?}"));
     };
@@ -48,6 +52,23 @@ pub fn strip_version(path: &str) -> VersionCheck {
         return VersionCheck::Bad(format!(
             "client version {version} is too old. Minimum supported API version is \
              {MIN_API_VERSION}, please upgrade your client to a newer version"
+        ));
+    }
+    VersionCheck::Versioned(tail.to_string())
+}
+
+/// libpod's API is versioned apart from Docker's, as Podman's (`4.3.1`): served from 4.0.
+fn libpod_version(version: &str, tail: &str) -> VersionCheck {
+    let parts: Vec<&str> = version.split('.').collect();
+    let numeric = parts
+        .iter()
+        .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    if !numeric || parts.len() > 3 {
+        return VersionCheck::Bad(format!("invalid API version {version:?}"));
+    }
+    if parts[0].parse::<u32>().map_or(true, |major| major < 4) {
+        return VersionCheck::Bad(format!(
+            "client version {version} is too old. Minimum supported libpod API version is 4.0.0"
         ));
     }
     VersionCheck::Versioned(tail.to_string())
@@ -76,5 +97,16 @@ mod tests {
             matches!(strip_version("/v1.12/_ping"), VersionCheck::Bad(m) if m.contains("too old"))
         );
         assert!(matches!(strip_version("/v1.x/_ping"), VersionCheck::Bad(_)));
+        assert_eq!(
+            strip_version("/v4.3.1/libpod/_ping"),
+            VersionCheck::Versioned("/libpod/_ping".into())
+        );
+        assert!(
+            matches!(strip_version("/v3.4.4/libpod/_ping"), VersionCheck::Bad(m) if m.contains("too old"))
+        );
+        assert!(matches!(
+            strip_version("/v4.x/libpod/_ping"),
+            VersionCheck::Bad(_)
+        ));
     }
 }

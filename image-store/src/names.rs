@@ -35,6 +35,18 @@ pub fn split_repo_tag(name: &str) -> (&str, &str) {
     }
 }
 
+/// Whether a stored name matches a user's filter (`images NAME`, libpod's `reference`
+/// filter): full name, `repo`, `repo:tag`, or the last path components of the repository.
+pub fn name_matches(name: &str, filter: &str) -> bool {
+    let (repo, tag) = split_repo_tag(name);
+    let (frepo, ftag) = match filter.rsplit_once(':') {
+        Some((r, t)) if !t.contains('/') => (r, Some(t)),
+        _ => (filter, None),
+    };
+    let repo_ok = repo == frepo || repo.ends_with(&format!("/{frepo}"));
+    repo_ok && ftag.is_none_or(|t| t == tag)
+}
+
 fn invalid(name: &str, why: &str) -> StoreError {
     StoreError::Invalid(format!("invalid image name {name:?}: {why}"))
 }
@@ -73,6 +85,15 @@ mod tests {
     use super::*;
 
     const HEX: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+    #[test]
+    fn filters_match_repository_and_tag() {
+        assert!(name_matches("localhost/busybox:latest", "busybox"));
+        assert!(name_matches("localhost/busybox:latest", "busybox:latest"));
+        assert!(!name_matches("localhost/busybox:latest", "busybox:1"));
+        assert!(name_matches("localhost:5000/a/b:1", "localhost:5000/a/b"));
+        assert!(!name_matches("localhost/xbusybox:latest", "busybox"));
+    }
 
     #[test]
     fn local_names() {

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use berth_image_store::names::split_repo_tag;
+use berth_image_store::names::{name_matches, split_repo_tag};
 use berth_image_store::summary::ImageSummary;
 use berth_image_store::{ImageRecord, Store};
 use clap::Args;
@@ -192,30 +192,9 @@ fn template_value(row: &Row<'_>, s: &ImageSummary, no_trunc: bool) -> Value {
     })
 }
 
-/// Whether a stored name matches a user's filter: full name, `repo`, `repo:tag`, or the last
-/// path components of the repository.
-fn name_matches(name: &str, filter: &str) -> bool {
-    let (repo, tag) = split_repo_tag(name);
-    let (frepo, ftag) = match filter.rsplit_once(':') {
-        Some((r, t)) if !t.contains('/') => (r, Some(t)),
-        _ => (filter, None),
-    };
-    let repo_ok = repo == frepo || repo.ends_with(&format!("/{frepo}"));
-    repo_ok && ftag.is_none_or(|t| t == tag)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn filters_match_repository_and_tag() {
-        assert!(name_matches("localhost/busybox:latest", "busybox"));
-        assert!(name_matches("localhost/busybox:latest", "busybox:latest"));
-        assert!(!name_matches("localhost/busybox:latest", "busybox:1"));
-        assert!(name_matches("localhost:5000/a/b:1", "localhost:5000/a/b"));
-        assert!(!name_matches("localhost/xbusybox:latest", "busybox"));
-    }
 
     #[test]
     fn the_default_table_is_podmans() {

@@ -23,7 +23,7 @@ pub(crate) fn docker_bin() -> PathBuf {
 /// A service on a test store with busybox imported.
 pub(crate) struct Service {
     pub(crate) r: RunEnv,
-    child: Child,
+    pub(crate) child: Child,
     pub(crate) sock: PathBuf,
 }
 

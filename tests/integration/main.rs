@@ -25,6 +25,7 @@ mod network;
 mod network_connect;
 mod oracles;
 mod podman_parity;
+mod podman_remote;
 mod private_files;
 mod registry;
 mod registry_documents;
