@@ -177,7 +177,9 @@ fn matches(c: &berth_run::Container, filters: &HashMap<String, Vec<String>>) -> 
 }
 
 /// `filters` as Docker sends it: a JSON map of lists (or the older map of maps).
-fn parse_filters(q: &HashMap<String, String>) -> ApiResult<HashMap<String, Vec<String>>> {
+pub(crate) fn parse_filters(
+    q: &HashMap<String, String>,
+) -> ApiResult<HashMap<String, Vec<String>>> {
     let Some(raw) = q.get("filters").filter(|f| !f.is_empty()) else {
         return Ok(HashMap::new());
     };

@@ -15,21 +15,32 @@
 //!   start), [`state::blocking`], the JSON body reader with its size limit, query booleans.
 //! - [`docker_shape`]: a container record as Docker lists and inspects it.
 //! - [`attach`]: the hijacked `attach` stream and the start that feeds it.
-//! - [`system`] (`_ping`, `version`, `info`), [`images`], [`containers`]: the handlers.
+//! - [`upload`]: large request bodies (build contexts, archives) read as a blocking stream.
+//! - [`system`] (`_ping`, `version`, `info`), [`images`], [`containers`]: the handlers;
+//!   [`build`] (`POST /build`), [`push`] (`images/{name}/push`), [`image_archive`]
+//!   (`images/get`, `images/{name}/get`, `images/load`), [`prune`] (`images/prune`,
+//!   `containers/prune`), [`search`] (`images/search`), [`system_df`] (`system/df`).
 //! - [`router`]: the route table.
 //! - [`serve`]: listeners (a unix socket 0600, systemd's `LISTEN_FDS`, TCP when asked), one
 //!   HTTP/1 connection per client with upgrades, the version check, the idle exit.
 
 pub mod attach;
+pub mod build;
 pub mod containers;
 pub mod docker_shape;
 pub mod error;
+pub mod image_archive;
 pub mod images;
+pub mod prune;
+pub mod push;
 pub mod router;
+pub mod search;
 pub mod serve;
 pub mod state;
 pub mod stream;
 pub mod system;
+pub mod system_df;
+pub mod upload;
 pub mod version;
 
 pub use error::{ApiError, ApiResult};

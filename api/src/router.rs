@@ -7,7 +7,7 @@ use axum::Router;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{attach, containers, images, system};
+use crate::{attach, build, containers, image_archive, images, prune, search, system, system_df};
 
 /// Every route served, on unversioned paths (the version prefix is taken off before).
 pub fn router(shared: AppState) -> Router {
@@ -15,8 +15,14 @@ pub fn router(shared: AppState) -> Router {
         .route("/_ping", get(system::ping).head(system::ping))
         .route("/version", get(system::version))
         .route("/info", get(system::info))
+        .route("/system/df", get(system_df::df))
+        .route("/build", post(build::build))
         .route("/images/json", get(images::list))
         .route("/images/create", post(images::create))
+        .route("/images/prune", post(prune::images))
+        .route("/images/get", get(image_archive::save_many))
+        .route("/images/load", post(image_archive::load))
+        .route("/images/search", get(search::search))
         .route(
             "/images/{*name}",
             get(images::get_route)
@@ -25,6 +31,7 @@ pub fn router(shared: AppState) -> Router {
         )
         .route("/containers/json", get(containers::list))
         .route("/containers/create", post(containers::create))
+        .route("/containers/prune", post(prune::containers))
         .route(
             "/containers/{id}",
             axum::routing::delete(containers::remove),

@@ -21,14 +21,14 @@ fn docker_bin() -> PathBuf {
 }
 
 /// A service on a test store with busybox imported.
-struct Service {
-    r: RunEnv,
+pub(crate) struct Service {
+    pub(crate) r: RunEnv,
     child: Child,
-    sock: PathBuf,
+    pub(crate) sock: PathBuf,
 }
 
 impl Service {
-    fn start() -> Service {
+    pub(crate) fn start() -> Service {
         let r = busybox();
         let sock = r.env.path("api/berth.sock");
         let mut cmd = r.cmd(&[
@@ -47,23 +47,28 @@ impl Service {
         s
     }
 
-    fn docker(&self, args: &[&str]) -> Output {
+    /// A docker command on this service (the classic builder: `DOCKER_BUILDKIT=0`).
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
         let config = self.r.env.path("docker-config");
         std::fs::create_dir_all(&config).unwrap();
-        Command::new(docker_bin())
-            .arg("-H")
+        let mut cmd = Command::new(docker_bin());
+        cmd.arg("-H")
             .arg(format!("unix://{}", self.sock.display()))
             .args(args)
             .env("DOCKER_CONFIG", &config)
+            .env("DOCKER_BUILDKIT", "0")
             .env_remove("DOCKER_HOST")
             .env_remove("DOCKER_CONTEXT")
-            .env_remove("DOCKER_API_VERSION")
-            .output()
-            .expect("spawn docker")
+            .env_remove("DOCKER_API_VERSION");
+        cmd
+    }
+
+    pub(crate) fn docker(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("spawn docker")
     }
 
     /// Run docker and require success; returns stdout.
-    fn ok(&self, args: &[&str]) -> String {
+    pub(crate) fn ok(&self, args: &[&str]) -> String {
         let out = self.docker(args);
         assert!(
             out.status.success(),
@@ -76,7 +81,7 @@ impl Service {
     }
 
     /// One raw HTTP/1.1 request; returns the status code and the body.
-    fn http(&self, method: &str, path: &str, body: &[u8]) -> (u16, String) {
+    pub(crate) fn http(&self, method: &str, path: &str, body: &[u8]) -> (u16, String) {
         let mut s = UnixStream::connect(&self.sock).unwrap();
         let head = format!(
             "{method} {path} HTTP/1.1\r\nHost: berth\r\nConnection: close\r\n\

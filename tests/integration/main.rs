@@ -8,6 +8,7 @@ mod build;
 mod closed_output;
 mod deep_images;
 mod docker_api;
+mod docker_api_images;
 mod exec_detach;
 mod hostile;
 mod images;
