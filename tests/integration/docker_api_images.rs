@@ -77,6 +77,74 @@ fn docker_build_multi_stage_then_run_it() {
     assert!(id.trim().starts_with("sha256:"), "{id}");
 }
 
+/// POST a build context with curl; returns the JSON lines answered.
+fn post_build(s: &Service, body: &Path, query: &str) -> Vec<serde_json::Value> {
+    let out = Command::new("curl")
+        .args([
+            "-s",
+            "--unix-socket",
+            s.sock.to_str().unwrap(),
+            "-X",
+            "POST",
+        ])
+        .args(["-H", "Content-Type: application/x-tar", "--data-binary"])
+        .arg(format!("@{}", body.display()))
+        .arg(format!("http://berth/v1.41/build?{query}"))
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect(l))
+        .collect()
+}
+
+#[test]
+fn a_gzip_build_context_with_a_dockerfile_in_a_subdirectory() {
+    let s = Service::start();
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut tar = tar::Builder::new(gz);
+    let mut add = |name: &str, body: &[u8]| {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(body.len() as u64);
+        h.set_mode(0o644);
+        h.set_entry_type(tar::EntryType::Regular);
+        tar.append_data(&mut h, name, body).unwrap();
+    };
+    add(
+        "docker/Dockerfile",
+        b"FROM busybox\nCOPY hello /hello\nCMD [\"cat\", \"/hello\"]\n",
+    );
+    add("hello", b"from a gzip context\n");
+    let body = s.r.env.path("ctx.tar.gz");
+    std::fs::write(&body, tar.into_inner().unwrap().finish().unwrap()).unwrap();
+    let lines = post_build(
+        &s,
+        &body,
+        "t=api-images/gz&dockerfile=docker%2FDockerfile&rm=1",
+    );
+    let id = lines
+        .iter()
+        .find_map(|l| l["aux"]["ID"].as_str())
+        .unwrap_or_else(|| panic!("no aux ID: {lines:?}"));
+    assert!(id.starts_with("sha256:"), "{id}");
+    assert_eq!(
+        s.ok(&["run", "--rm", "api-images/gz"]),
+        "from a gzip context\n"
+    );
+    // A dockerfile parameter that is not in the context: an error line, no image.
+    let lines = post_build(&s, &body, "dockerfile=..%2F..%2Fetc%2Fpasswd");
+    let err = lines.last().unwrap()["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        err.contains("no ../../etc/passwd in the build context"),
+        "{lines:?}"
+    );
+}
+
 #[test]
 fn docker_build_failure_exit_code_and_message() {
     let s = Service::start();
@@ -154,33 +222,13 @@ fn a_hostile_build_context_writes_nothing_outside() {
         }
         let body = s.r.env.path(&format!("hostile-{i}.tar"));
         std::fs::write(&body, tar.into_inner().unwrap()).unwrap();
-        let out = Command::new("curl")
-            .args([
-                "-s",
-                "--unix-socket",
-                s.sock.to_str().unwrap(),
-                "-X",
-                "POST",
-            ])
-            .args(["-H", "Content-Type: application/x-tar", "--data-binary"])
-            .arg(format!("@{}", body.display()))
-            .arg("http://berth/v1.41/build?t=api-images/hostile")
-            .stderr(Stdio::inherit())
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-        let text = String::from_utf8_lossy(&out.stdout);
-        // Each line is JSON; whether the build refused the context or went on, nothing
-        // left it.
-        for line in text.lines() {
-            serde_json::from_str::<serde_json::Value>(line).expect(line);
-        }
+        // Whether the build refused the context or went on, nothing left it.
+        let lines = post_build(&s, &body, "t=api-images/hostile");
         let left: Vec<_> = std::fs::read_dir(&victim).unwrap().collect();
         assert!(
             left.is_empty(),
-            "case {i}: written outside the context: {left:?}\n{text}"
+            "case {i}: written outside the context: {left:?}\n{lines:?}"
         );
-        eprintln!("case {i}: {text}");
     }
     s.r.assert_no_leftovers();
 }
@@ -202,6 +250,8 @@ fn docker_push_to_the_local_registry_then_rmi_and_pull_back() {
         s.ok(&["run", "--rm", &dest, "echo", "round trip"]),
         "round trip\n"
     );
+    let found = s.ok(&["search", "--format", "{{.Name}}", &reg.image("api-images")]);
+    assert_eq!(found.trim(), reg.image("api-images/busybox"), "{found}");
     // An image that is not there: docker's message and exit code.
     let out = s.docker(&["push", &reg.image("api-images/nosuch:1")]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
