@@ -17,7 +17,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use berth_build::input::StreamedContext;
-use berth_build::{BuildError, BuildOptions, Format, PullPolicy};
+use berth_build::{BuildError, BuildOptions, Format, PullPolicy, Squash};
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
@@ -25,8 +25,9 @@ use crate::state::AppState;
 use crate::stream::{channel_body, LineSender};
 use crate::upload::blocking_reader;
 
-/// The query parameters of `/build` berth uses (the rest are accepted and ignored, as
-/// `rm`/`forcerm`: berth never keeps intermediate containers).
+/// The query parameters of `/build` berth uses (`platform` only checked: the native one).
+/// The rest are accepted and ignored: `rm`/`forcerm` (berth never keeps intermediate
+/// containers), `networkmode` (RUN's network is its own flag's), resource limits.
 #[derive(Debug, Default, PartialEq)]
 struct BuildQuery {
     tags: Vec<String>,
@@ -37,6 +38,7 @@ struct BuildQuery {
     no_cache: bool,
     pull: bool,
     quiet: bool,
+    squash: bool,
 }
 
 fn truthy(v: &str) -> bool {
@@ -77,6 +79,10 @@ fn parse_query(raw: &str) -> ApiResult<BuildQuery> {
             "nocache" => q.no_cache = truthy(&v),
             "pull" => q.pull = truthy(&v) || v == "always",
             "q" => q.quiet = truthy(&v),
+            "squash" => q.squash = truthy(&v),
+            "platform" if !v.is_empty() => {
+                berth_build::check_platform(&v).map_err(ApiError::bad_request)?
+            }
             "remote" if !v.is_empty() => {
                 return Err(ApiError::not_implemented(
                     "remote build contexts are not served: send the context as the body",
@@ -174,6 +180,7 @@ fn run_build(
         format: Format::Docker,
         runroot: st.runroot.clone(),
         run_output,
+        squash: if q.squash { Squash::New } else { Squash::No },
         jobs: std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
         ..BuildOptions::default()
     };
@@ -251,5 +258,7 @@ mod tests {
         assert_eq!(parse_query("").unwrap(), BuildQuery::default());
         assert!(parse_query("dockerfile=%2Fetc%2Fpasswd").is_err());
         assert!(parse_query("buildargs=nope").is_err());
+        assert!(parse_query("squash=1").unwrap().squash);
+        assert!(parse_query("platform=windows%2Famd64").is_err());
     }
 }

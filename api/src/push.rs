@@ -1,4 +1,5 @@
-//! `POST /images/{name}/push?tag=T`: `berth push`'s library call
+//! `POST /images/{name}/push?tag=T` (without a tag: every tag of the repository, as
+//! `docker push --all-tags`): `berth push`'s library call
 //! (`berth_registry::push::push`), with the credentials of `X-Registry-Auth` (else berth's
 //! auth files, as the CLI), streaming Docker's progress lines: `Preparing`, `Pushing` with
 //! `progressDetail`, `Pushed` per blob, then `TAG: digest: D size: N` and the
@@ -10,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use axum::body::Body;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use berth_layers::reference::Reference;
 use berth_layers::Digest;
 use berth_registry::progress::{Observer, TransferObserver};
 use berth_registry::push::{push, push_destination, PushOptions};
@@ -98,30 +100,16 @@ pub async fn push_image(
     connect: berth_registry::connect::ConnectOptions,
 ) -> ApiResult<Response> {
     let tag = q.get("tag").filter(|t| !t.is_empty()).cloned();
-    let image = match &tag {
-        Some(t) => format!("{name}:{t}"),
-        None => name.clone(),
-    };
-    let dest = push_destination(&image, None).map_err(|e| ApiError::bad_request(e.to_string()))?;
     // Refused before the stream begins: an image that is not there is a 404.
-    {
-        let (st, image) = (st.clone(), image.clone());
-        tokio::task::spawn_blocking(move || {
-            let store = berth_image_store::Store::open(&st.root)?;
-            store
-                .lookup_image(&image)
-                .map(|_| ())
-                .map_err(|_| ApiError::no_such_image(&image))
-        })
-        .await
-        .map_err(|e| ApiError::internal(e.to_string()))??;
-    }
+    let images = {
+        let st = st.clone();
+        tokio::task::spawn_blocking(move || targets(&st, &name, tag.as_deref()))
+            .await
+            .map_err(|e| ApiError::internal(e.to_string()))??
+    };
     let (tx, stream) = channel_body();
     tokio::task::spawn_blocking(move || {
         let lines = LineSender(tx.clone());
-        lines.json(&json!({
-            "status": format!("The push refers to repository [{}]", dest.name())
-        }));
         let progress = Arc::new(DockerProgress {
             lines: LineSender(tx),
             blobs: Mutex::new(HashMap::new()),
@@ -131,31 +119,26 @@ pub async fn push_image(
             observer: Observer::new(progress),
             ..Default::default()
         };
-        let result = berth_image_store::Store::open(&st.root)
-            .map_err(|e| e.to_string())
-            .and_then(|store| {
-                let print = |line: &str| lines.json(&json!({ "status": line }));
-                let digest = push(&store, &image, &dest, &opts, &print)
-                    .map_err(|e| format!("pushing {image}: {e}"))?;
-                let size =
-                    std::fs::metadata(store.content().blob_path(&digest)).map_or(0, |m| m.len());
-                Ok((digest, size))
-            });
-        match result {
-            Ok((digest, size)) => {
-                let tag = dest.tag().unwrap_or("latest").to_string();
-                lines.json(&json!({
-                    "status": format!("{tag}: digest: {digest} size: {size}")
-                }));
-                lines.json(&json!({
-                    "progressDetail": {},
-                    "aux": { "Tag": tag, "Digest": digest.to_string(), "Size": size }
-                }));
-            }
-            Err(message) => {
-                let message = message.replace('\n', " ");
-                lines.json(&json!({ "errorDetail": { "message": message }, "error": message }));
-            }
+        let store = match berth_image_store::Store::open(&st.root) {
+            Ok(store) => store,
+            Err(e) => return error_line(&lines, &e.to_string()),
+        };
+        for (image, dest) in &images {
+            lines.json(&json!({
+                "status": format!("The push refers to repository [{}]", dest.name())
+            }));
+            let print = |line: &str| lines.json(&json!({ "status": line }));
+            let digest = match push(&store, image, dest, &opts, &print) {
+                Ok(d) => d,
+                Err(e) => return error_line(&lines, &format!("pushing {image}: {e}")),
+            };
+            let size = std::fs::metadata(store.content().blob_path(&digest)).map_or(0, |m| m.len());
+            let tag = dest.tag().unwrap_or("latest").to_string();
+            lines.json(&json!({ "status": format!("{tag}: digest: {digest} size: {size}") }));
+            lines.json(&json!({
+                "progressDetail": {},
+                "aux": { "Tag": tag, "Digest": digest.to_string(), "Size": size }
+            }));
         }
     });
     Ok((
@@ -163,4 +146,48 @@ pub async fn push_image(
         Body::from_stream(stream),
     )
         .into_response())
+}
+
+fn error_line(lines: &LineSender, message: &str) {
+    let message = message.replace('\n', " ");
+    lines.json(&json!({ "errorDetail": { "message": message }, "error": message }));
+}
+
+/// What to push, each with its destination: `name:tag`, or without a tag (`push
+/// --all-tags`) every tag of `name`'s repository in the store.
+fn targets(st: &AppState, name: &str, tag: Option<&str>) -> ApiResult<Vec<(String, Reference)>> {
+    let store = berth_image_store::Store::open(&st.root)?;
+    let one = |image: String| -> ApiResult<(String, Reference)> {
+        store
+            .lookup_image(&image)
+            .map_err(|_| ApiError::no_such_image(&image))?;
+        let dest =
+            push_destination(&image, None).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        Ok((image, dest))
+    };
+    let repository = push_destination(name, None)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?
+        .name();
+    match tag {
+        Some(t) => Ok(vec![one(format!("{name}:{t}"))?]),
+        // A name with a digest or a tag of its own is one image.
+        None if name.contains('@') || name.rsplit('/').next().is_some_and(|l| l.contains(':')) => {
+            Ok(vec![one(name.to_string())?])
+        }
+        None => {
+            let mut out = Vec::new();
+            for img in store.list_images()? {
+                for n in &img.names {
+                    if n.name() == repository && n.tag().is_some() {
+                        out.push(one(n.to_string())?);
+                    }
+                }
+            }
+            out.sort_by(|a, b| a.0.cmp(&b.0));
+            if out.is_empty() {
+                return Err(ApiError::no_such_image(name));
+            }
+            Ok(out)
+        }
+    }
 }

@@ -250,6 +250,10 @@ fn docker_push_to_the_local_registry_then_rmi_and_pull_back() {
         s.ok(&["run", "--rm", &dest, "echo", "round trip"]),
         "round trip\n"
     );
+    // --all-tags: every tag of the repository.
+    s.ok(&["tag", "busybox", &reg.image("api-images/busybox:2")]);
+    let out = s.ok(&["push", "--all-tags", &reg.image("api-images/busybox")]);
+    assert!(out.contains("1: digest: ") && out.contains("2: digest: "), "{out}");
     let found = s.ok(&["search", "--format", "{{.Name}}", &reg.image("api-images")]);
     assert_eq!(found.trim(), reg.image("api-images/busybox"), "{found}");
     // An image that is not there: docker's message and exit code.
