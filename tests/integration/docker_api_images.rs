@@ -146,6 +146,45 @@ fn a_gzip_build_context_with_a_dockerfile_in_a_subdirectory() {
 }
 
 #[test]
+fn a_client_gone_mid_build_leaves_the_build_to_complete() {
+    let s = Service::start();
+    let mut tar = tar::Builder::new(Vec::new());
+    let dockerfile = b"FROM busybox\nRUN echo start; sleep 2; echo end\n";
+    raw_entry(
+        &mut tar,
+        "Dockerfile",
+        tar::EntryType::Regular,
+        "",
+        dockerfile,
+    );
+    let body = s.r.env.path("slow.tar");
+    std::fs::write(&body, tar.into_inner().unwrap()).unwrap();
+    let out = Command::new("curl")
+        .args([
+            "-s",
+            "--max-time",
+            "1",
+            "--unix-socket",
+            s.sock.to_str().unwrap(),
+        ])
+        .args(["-X", "POST", "--data-binary"])
+        .arg(format!("@{}", body.display()))
+        .arg("http://berth/v1.41/build?t=api-images/slow")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(28), "curl timed out: {out:?}");
+    crate::run::wait_until("the build to finish", || {
+        s.r.ok(&["images"]).contains("api-images/slow")
+    });
+    // The build's own clean-up follows the tag: wait for its last snapshot to go.
+    let snapshots = s.r.env.root.join("snapshots");
+    crate::run::wait_until("the build's clean-up", || {
+        std::fs::read_dir(&snapshots).unwrap().next().is_none()
+    });
+    s.r.assert_no_leftovers();
+}
+
+#[test]
 fn docker_build_failure_exit_code_and_message() {
     let s = Service::start();
     let ctx = s.r.env.path("ctx");
@@ -253,7 +292,10 @@ fn docker_push_to_the_local_registry_then_rmi_and_pull_back() {
     // --all-tags: every tag of the repository.
     s.ok(&["tag", "busybox", &reg.image("api-images/busybox:2")]);
     let out = s.ok(&["push", "--all-tags", &reg.image("api-images/busybox")]);
-    assert!(out.contains("1: digest: ") && out.contains("2: digest: "), "{out}");
+    assert!(
+        out.contains("1: digest: ") && out.contains("2: digest: "),
+        "{out}"
+    );
     let found = s.ok(&["search", "--format", "{{.Name}}", &reg.image("api-images")]);
     assert_eq!(found.trim(), reg.image("api-images/busybox"), "{found}");
     // An image that is not there: docker's message and exit code.
