@@ -202,6 +202,8 @@ fn run_build(
         return Ok(());
     }
     let digest = image.id.digest();
+    // After the executor's COMMIT line, as `berth build` prints it; then Docker's lines.
+    stream_line(lines, &berth_build::progress::short_id_line(digest));
     stream_line(
         lines,
         &format!("Successfully built {}", &digest[..digest.len().min(12)]),
