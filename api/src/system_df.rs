@@ -1,9 +1,9 @@
 //! `GET /system/df`: images (with their container counts), containers and volumes as
 //! Docker's disk usage record, from the same list calls `images`, `ps` and `volume ls`
-//! make. `LayersSize` sums the images' sizes (shared layers counted once per image, as
-//! berth's `images` shows them); berth keeps no build cache beside its layers
-//! (`BuildCache` is empty) and does not measure volumes (`UsageData.Size` -1, as Docker
-//! does when it has not).
+//! make; `LayersSize` is every layer counted once (`Store::layers_size`). berth keeps no
+//! build cache beside its layers (`BuildCache` is empty) and measures neither containers'
+//! writable layers (`SizeRw` 0) nor volumes (`UsageData.Size` -1, as Docker does when it
+//! has not).
 
 use std::collections::HashMap;
 
@@ -28,12 +28,10 @@ pub async fn df(State(st): State<AppState>) -> ApiResult<Json<Value>> {
                 *per_image.entry(id.to_string()).or_default() += 1;
             }
         }
-        let mut layers_size = 0u64;
         let mut images = Vec::new();
         for img in store.list_images()? {
             let count = per_image.get(&img.id.to_string()).copied().unwrap_or(0);
             let summary = store.image_summary(&img, count, true)?;
-            layers_size += summary.size;
             let mut v = docker_summary(summary);
             v["Containers"] = json!(count);
             images.push(v);
@@ -64,7 +62,7 @@ pub async fn df(State(st): State<AppState>) -> ApiResult<Json<Value>> {
             })
             .collect();
         Ok(Json(json!({
-            "LayersSize": layers_size,
+            "LayersSize": store.layers_size()?,
             "Images": images,
             "Containers": containers,
             "Volumes": volumes,

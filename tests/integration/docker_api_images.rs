@@ -393,4 +393,7 @@ fn docker_save_load_round_trip_and_system_df() {
     assert!(df.contains("Containers 0"), "{df}");
     assert!(df.contains("Local Volumes 0"), "{df}");
     assert!(df.contains("Build Cache 0"), "{df}");
+    let size = s.ok(&["system", "df", "--format", "{{.Type}} {{.Size}}"]);
+    let images = size.lines().find(|l| l.starts_with("Images ")).unwrap();
+    assert!(images.ends_with("MB") || images.ends_with("kB"), "{size}");
 }
