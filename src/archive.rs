@@ -1,7 +1,7 @@
 //! Archive commands: `import`, `save`, `load`.
 
 use std::fs::File;
-use std::io::{self, BufReader, IsTerminal, Read};
+use std::io::{self, BufReader, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -101,30 +101,11 @@ pub fn save(ctx: &Context, args: SaveArgs) -> Result<ExitCode> {
         );
     };
     let store = ctx.store()?;
-    let mut items = Vec::new();
-    for name in &args.images {
-        let image = store.lookup_image(name)?;
-        let requested = image
-            .names
-            .iter()
-            .map(ToString::to_string)
-            .find(|n| normalize_local(name).ok().as_ref() == Some(n) || n == name)
-            .or_else(|| {
-                let is_id = image
-                    .id
-                    .digest()
-                    .starts_with(name.trim_start_matches("sha256:"));
-                if is_id {
-                    None
-                } else {
-                    image.names.first().map(ToString::to_string)
-                }
-            });
-        items.push(SaveItem {
-            image,
-            name: requested,
-        });
-    }
+    let items = args
+        .images
+        .iter()
+        .map(|name| SaveItem::lookup(&store, name))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
     match &args.output {
         Some(path) => transports::save(&store, &items, format, path)
             .with_context(|| format!("saving to {}", path.display()))?,
@@ -170,13 +151,8 @@ pub fn load(ctx: &Context, args: LoadArgs) -> Result<ExitCode> {
             if io::stdin().is_terminal() {
                 bail!("no input: use -i FILE or pipe an archive to stdin");
             }
-            let mut tmp = tempfile::Builder::new()
-                .prefix("load-")
-                .tempfile_in(store.root())
-                .context("creating a temporary file in the store")?;
-            io::copy(&mut io::stdin().lock().take(u64::MAX), tmp.as_file_mut())
-                .context("reading the archive from stdin")?;
-            transports::load(&store, tmp.path()).context("loading from stdin")?
+            transports::load_stream(&store, io::stdin().lock(), "stdin")
+                .context("loading from stdin")?
         }
     };
     for image in &images {

@@ -227,7 +227,7 @@ pub fn build(ctx: &Context, mut args: BuildArgs) -> Result<ExitCode> {
         if args.file.as_deref() == Some(Path::new("-")) {
             bail!("-f - and a context on stdin cannot both read stdin");
         }
-        let ctx = StreamedContext::unpack(std::io::stdin())?;
+        let ctx = StreamedContext::unpack(std::io::stdin(), "stdin")?;
         args.context = ctx.path().to_path_buf();
         Some(ctx)
     } else {
@@ -283,6 +283,7 @@ pub fn build(ctx: &Context, mut args: BuildArgs) -> Result<ExitCode> {
         network: build_network(args.network.as_deref())?,
         runroot: crate::containers::runroot(ctx),
         run_output_to_stderr: args.quiet,
+        run_output: None,
         jobs: args.jobs.unwrap_or_else(|| {
             std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
         }),

@@ -1,5 +1,6 @@
 //! Images: `GET /images/json`, `GET /images/{name}/json`, `GET /images/{name}/history`,
-//! `POST /images/{name}/tag`, `DELETE /images/{name}`, and `POST /images/create` (pull, with
+//! `POST /images/{name}/tag`, `DELETE /images/{name}` (and dispatched from the same routes:
+//! `POST /images/{name}/push`, `GET /images/{name}/get`), and `POST /images/create` (pull, with
 //! Docker's JSON progress lines streamed as they come). Names may hold slashes, so one
 //! wildcard route takes them and the last segment says which operation.
 
@@ -8,7 +9,7 @@ use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::Engine as _;
 use berth_image_store::images::RemoveOutcome;
@@ -24,7 +25,7 @@ use crate::stream::{channel_body, json_response, LineSender};
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A store record in the shape of Docker's image list entry.
-fn docker_summary(s: berth_image_store::summary::ImageSummary) -> Value {
+pub(crate) fn docker_summary(s: berth_image_store::summary::ImageSummary) -> Value {
     json!({
         "Id": s.id,
         "ParentId": s.parent_id,
@@ -69,14 +70,18 @@ fn inspect_record(
     Ok(store.inspect_image(&img)?)
 }
 
-/// `GET /images/{name}/json` and `GET /images/{name}/history`.
+/// `GET /images/{name}/json`, `GET /images/{name}/history` and `GET /images/{name}/get`
+/// ([`crate::image_archive`]).
 pub async fn get_route(
     State(st): State<AppState>,
     Path(rest): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let Some((name, op)) = split_op(&rest, &["json", "history"]) else {
+) -> ApiResult<Response> {
+    let Some((name, op)) = split_op(&rest, &["json", "history", "get"]) else {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "page not found"));
     };
+    if op == "get" {
+        return crate::image_archive::save(st, vec![name.to_string()]).await;
+    }
     let (name, op) = (name.to_string(), op.to_string());
     blocking(&st, move |engine| {
         let record = inspect_record(engine, &name)?;
@@ -86,9 +91,9 @@ pub async fn get_route(
             v["Container"] = json!("");
             v["DockerVersion"] = json!("");
             v["Metadata"] = json!({"LastTagTime": null});
-            return Ok(Json(v));
+            return Ok(Json(v).into_response());
         }
-        Ok(Json(history(&record)))
+        Ok(Json(history(&record)).into_response())
     })
     .await
 }
@@ -121,15 +126,25 @@ fn history(record: &berth_image_store::inspect::ImageInspect) -> Value {
     Value::Array(out)
 }
 
-/// `POST /images/{name}/tag?repo=R&tag=T`.
+/// `POST /images/{name}/tag?repo=R&tag=T` and `POST /images/{name}/push`
+/// ([`crate::push`]).
 pub async fn post_route(
     State(st): State<AppState>,
     Path(rest): Path<String>,
     Query(q): Query<HashMap<String, String>>,
-) -> ApiResult<StatusCode> {
-    let Some((name, _)) = split_op(&rest, &["tag"]) else {
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let Some((name, op)) = split_op(&rest, &["tag", "push"]) else {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "page not found"));
     };
+    if op == "push" {
+        let connect = berth_registry::connect::ConnectOptions {
+            tls_verify: loopback_registry(name).then_some(false),
+            creds: registry_auth(&headers)?,
+            ..Default::default()
+        };
+        return crate::push::push_image(st, name.to_string(), q, connect).await;
+    }
     let name = name.to_string();
     let repo = q
         .get("repo")
@@ -149,7 +164,7 @@ pub async fn post_route(
             berth_image_store::StoreError::Invalid(m) => ApiError::bad_request(m),
             other => other.into(),
         })?;
-        Ok(StatusCode::CREATED)
+        Ok(StatusCode::CREATED.into_response())
     })
     .await
 }
@@ -206,7 +221,7 @@ pub(crate) fn registry_auth(headers: &HeaderMap) -> ApiResult<Option<Credentials
 
 /// Whether `reference` names a registry on the loopback network, which Docker's daemon
 /// treats as insecure by default (plain HTTP allowed).
-fn loopback_registry(reference: &str) -> bool {
+pub(crate) fn loopback_registry(reference: &str) -> bool {
     let host = reference.split('/').next().unwrap_or("");
     let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
     reference.contains('/') && (host == "localhost" || host.starts_with("127."))

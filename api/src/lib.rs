@@ -13,6 +13,7 @@
 //!   stdout/stderr frames (logs, attach).
 //! - [`hijack`]: the HTTP upgrade, the connection pumped through channels for a blocking
 //!   reader and writer.
+//! - [`upload`]: large request bodies (build contexts, archives) read as a blocking stream.
 //! - [`sessions`]: exec instances and terminal attach streams kept between requests.
 //! - [`state`]: what handlers share (store root, run root, attach streams waiting for a
 //!   start, the [`sessions`]), [`state::blocking`], the JSON body reader with its size
@@ -40,12 +41,16 @@
 //! - [`libpod`]: Podman's libpod API (`/libpod/…`) for `podman --remote`: its own shapes
 //!   over the same library calls, Docker's handlers where libpod's are the same (`start`,
 //!   `attach`), libpod's error body.
+//! - [`build`] (`POST /build`), [`push`] (`images/{name}/push`), [`image_archive`]
+//!   (`images/get`, `images/{name}/get`, `images/load`), [`prune`] (`images/prune`,
+//!   `containers/prune`), [`search`] (`images/search`), [`system_df`] (`system/df`): handlers.
 //! - [`router`]: the route table.
 //! - [`serve`]: listeners (a unix socket 0600, systemd's `LISTEN_FDS`, TCP when asked), one
 //!   HTTP/1 connection per client with upgrades, the version check, the idle exit.
 
 pub mod archive;
 pub mod attach;
+pub mod build;
 pub mod container_network;
 pub mod containers;
 pub mod create_network;
@@ -55,20 +60,26 @@ pub mod events;
 pub mod exec;
 pub mod filters;
 pub mod hijack;
+pub mod image_archive;
 pub mod images;
 pub mod libpod;
 pub mod network_names;
 pub mod networks;
 pub mod pause_rename;
+pub mod prune;
+pub mod push;
 pub mod restart_export;
 pub mod router;
+pub mod search;
 pub mod serve;
 pub mod sessions;
 pub mod state;
 pub mod stream;
 pub mod system;
+pub mod system_df;
 pub mod top_stats;
 pub mod tty;
+pub mod upload;
 pub mod version;
 pub mod volumes;
 

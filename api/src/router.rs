@@ -8,8 +8,8 @@ use axum::Router;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::{
-    archive, attach, containers, events, exec, images, networks, pause_rename, restart_export,
-    system, top_stats, tty, volumes,
+    archive, attach, build, containers, events, exec, image_archive, images, networks,
+    pause_rename, prune, restart_export, search, system, system_df, top_stats, tty, volumes,
 };
 
 /// Every route served, on unversioned paths (the version prefix is taken off before).
@@ -19,8 +19,14 @@ pub fn router(shared: AppState) -> Router {
         .route("/version", get(system::version))
         .route("/info", get(system::info))
         .route("/events", get(events::events))
+        .route("/system/df", get(system_df::df))
+        .route("/build", post(build::build))
         .route("/images/json", get(images::list))
         .route("/images/create", post(images::create))
+        .route("/images/prune", post(prune::images))
+        .route("/images/get", get(image_archive::save_many))
+        .route("/images/load", post(image_archive::load))
+        .route("/images/search", get(search::search))
         .route(
             "/images/{*name}",
             get(images::get_route)
@@ -29,6 +35,7 @@ pub fn router(shared: AppState) -> Router {
         )
         .route("/containers/json", get(containers::list))
         .route("/containers/create", post(containers::create))
+        .route("/containers/prune", post(prune::containers))
         .route(
             "/containers/{id}",
             axum::routing::delete(containers::remove),

@@ -19,21 +19,53 @@ pub struct StreamedContext {
 }
 
 impl StreamedContext {
-    /// Unpack `tar` into a new private directory (every entry checked as a layer's are).
-    pub fn unpack(tar: impl Read + Send) -> Result<StreamedContext> {
+    /// Unpack `tar` into a new private directory (every entry checked as a layer's are);
+    /// `from` names the stream in messages (`stdin`).
+    pub fn unpack(tar: impl Read + Send, from: &str) -> Result<StreamedContext> {
         let dir = tempfile::Builder::new()
             .prefix("berth-build-context-")
             .tempdir()
             .map_err(|e| BuildError::input("creating a directory for the build context", e))?;
         let input = std::io::BufReader::with_capacity(1 << 20, tar);
-        berth_layers::apply_layer(input, dir.path(), &ApplyOptions::default())
-            .map_err(|e| BuildError::input("unpacking the build context from stdin", e))?;
+        berth_layers::apply_layer(input, dir.path(), &ApplyOptions::default()).map_err(|e| {
+            BuildError::input(format!("unpacking the build context from {from}"), e)
+        })?;
         Ok(StreamedContext { dir })
     }
 
     /// The directory the context was unpacked into.
     pub fn path(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// The Containerfile at `rel` inside the context (a client's `dockerfile` parameter),
+    /// else, when `rel` is `None`, `Containerfile` or `Dockerfile`. Resolved as the context
+    /// sees it: a symlink or `..` in the context's entries never leads out of it.
+    pub fn containerfile(&self, rel: Option<&Path>) -> Result<ContainerfileText> {
+        let root = berth_layers::inroot::InRoot::open(self.path())
+            .map_err(|e| BuildError::input("opening the build context", e))?;
+        let candidates: Vec<&Path> = match rel {
+            Some(r) => vec![r],
+            None => vec![Path::new("Containerfile"), Path::new("Dockerfile")],
+        };
+        for want in &candidates {
+            let resolved = root
+                .resolve(want, true)
+                .map_err(|e| BuildError::input(format!("resolving {}", want.display()), e))?;
+            let path = self.path().join(&resolved.path);
+            if resolved.exists() && path.is_file() {
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| BuildError::input(format!("reading {}", want.display()), e))?;
+                return Ok(ContainerfileText {
+                    name: want.display().to_string(),
+                    text,
+                });
+            }
+        }
+        Err(BuildError::Invalid(match rel {
+            Some(r) => format!("no {} in the build context", r.display()),
+            None => "no Containerfile or Dockerfile in the build context".to_string(),
+        }))
     }
 }
 
@@ -151,11 +183,19 @@ mod tests {
         tar.append_data(&mut header, "Dockerfile", &body[..])
             .unwrap();
         let bytes = tar.into_inner().unwrap();
-        let ctx = StreamedContext::unpack(&bytes[..]).unwrap();
+        let ctx = StreamedContext::unpack(&bytes[..], "stdin").unwrap();
         let file =
             read_containerfile(ctx.path(), ContainerfileSource::InContext, Some(&ctx)).unwrap();
         assert_eq!(file.name, "Dockerfile");
         assert_eq!(file.text, "FROM scratch\n");
+        let file = ctx.containerfile(None).unwrap();
+        assert_eq!(
+            (file.name.as_str(), file.text.as_str()),
+            ("Dockerfile", "FROM scratch\n")
+        );
+        assert!(ctx
+            .containerfile(Some(Path::new("../../etc/passwd")))
+            .is_err());
         let mut stream: &[u8] = b"FROM busybox\n";
         let file =
             read_containerfile(ctx.path(), ContainerfileSource::Stream(&mut stream), None).unwrap();

@@ -36,6 +36,23 @@ impl Store {
         Ok(total)
     }
 
+    /// Every layer of every image, each counted once (by diff_id), uncompressed: what the
+    /// images take on disk together (`system df`'s `LayersSize`).
+    pub fn layers_size(&self) -> Result<u64> {
+        let mut seen = std::collections::HashSet::new();
+        let mut total = 0;
+        for image in self.list_images()? {
+            // Bound first: the connection is locked only while the rows are read.
+            let layers = image_layers(&self.conn(), &image.id)?;
+            for l in layers {
+                if seen.insert(l.diff_id.clone()) {
+                    total += self.diff_size(&l.digest, &l.diff_id)?;
+                }
+            }
+        }
+        Ok(total)
+    }
+
     /// Note that the layer `diff_id` is `size` bytes uncompressed.
     pub(crate) fn record_diff_size(&self, diff_id: &Digest, size: u64) -> Result<()> {
         self.conn().execute(
@@ -96,6 +113,12 @@ mod tests {
             store.uncompressed_size(&image).unwrap(),
             tar.len() as u64 + others
         );
+        // A second image on the same layer: the layer counts once.
+        let mut other = ImageBuilder::new("gz2", vec![blob.clone()]);
+        other.diff_ids = Some(vec![digest_bytes(&tar)]);
+        other.add(&store, &["gz2"]).unwrap();
+        assert_eq!(store.list_images().unwrap().len(), 2);
+        assert_eq!(store.layers_size().unwrap(), tar.len() as u64);
         // Recorded: found again without the blob.
         std::fs::remove_file(store.content().blob_path(&image_layer(&store, &image))).unwrap();
         assert_eq!(store.layer_uncompressed_sizes(&image).unwrap(), sizes);

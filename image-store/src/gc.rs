@@ -52,6 +52,16 @@ impl Store {
     /// Remove dangling images (no names), or with `all` every image not used by a snapshot or
     /// mount, then collect garbage.
     pub fn prune_images(&self, all: bool) -> Result<PruneReport> {
+        self.prune_images_among(all, None)
+    }
+
+    /// [`Self::prune_images`] limited to the image ids in `among` when given (a filter's
+    /// picks: `Store::prune_images_filtered`); each is still checked to be prunable under the lock.
+    pub fn prune_images_among(
+        &self,
+        all: bool,
+        among: Option<&HashSet<String>>,
+    ) -> Result<PruneReport> {
         // Exclusive from the first row removed: an image a build or pull is about to use or
         // record is never half gone.
         let _lock = self.lock_exclusive()?;
@@ -63,7 +73,10 @@ impl Store {
         let removed = {
             let mut conn = self.conn();
             db::immediate(&mut conn, |tx| {
-                let ids = strings(tx, &format!("SELECT id FROM images WHERE {clause}"))?;
+                let mut ids = strings(tx, &format!("SELECT id FROM images WHERE {clause}"))?;
+                if let Some(among) = among {
+                    ids.retain(|id| among.contains(id));
+                }
                 for id in &ids {
                     tx.execute("DELETE FROM names WHERE image_id = ?1", [id])?;
                     tx.execute("DELETE FROM image_layers WHERE image_id = ?1", [id])?;

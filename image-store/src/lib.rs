@@ -51,6 +51,8 @@
 //! - [`names`]: local image names (`localhost/…:latest`, `docker.io/library/…`) through
 //!   berth-layers' one reference parser, with the store's rules (sha256 digests only; a
 //!   digest wins over a tag).
+//! - [`prune_filter`]: `image prune`'s `until` and `label` filters
+//!   ([`prune_filter::ImagePruneFilter`]) over [`gc`]'s `prune_images`.
 //! - [`import`]: a rootfs tarball or a directory tree → a one-layer image.
 //! - [`build_cache`]: the build cache index ([`build_cache::BuildCache`], rows by step key,
 //!   live while their layer blob is stored); [`manifest_lists`]: the manifest list directory
@@ -88,6 +90,7 @@ pub mod manifest_lists;
 pub mod mount;
 pub mod names;
 pub mod overlay;
+pub mod prune_filter;
 pub mod snapshot;
 pub mod store;
 pub mod summary;

@@ -453,11 +453,8 @@ pub fn prune(ctx: &Context, _args: PruneArgs) -> Result<ExitCode> {
     enter(ctx)?;
     let store = ctx.store()?;
     let engine = Engine::new(&store, &runroot(ctx))?;
-    for c in engine.list()? {
-        if c.state != State::Running {
-            engine.remove(&c, false)?;
-            outln!("{}", c.id);
-        }
+    for id in engine.prune_stopped()? {
+        outln!("{id}");
     }
     Ok(ExitCode::SUCCESS)
 }

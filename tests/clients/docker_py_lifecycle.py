@@ -4,8 +4,8 @@ program drives. Run by tests/integration/docker_clients.rs with DOCKER_HOST set 
 service's socket and PREFIX a name prefix of its own; prints "ok STEP" per step, exits
 non-zero at the first failure. Cleans up what it made even when a step fails.
 
---skip STEP[,STEP] leaves out steps whose endpoints another branch serves (exec, archive,
-build): the test says which, with a TODO to drop the skip once they are merged.
+--skip STEP[,STEP] leaves out steps (exec, archive, build), for narrowing down a failure
+by hand.
 """
 
 import argparse

@@ -47,12 +47,8 @@ impl Service {
         s
     }
 
-    pub(crate) fn docker(&self, args: &[&str]) -> Output {
-        self.docker_cmd(args).output().expect("spawn docker")
-    }
-
-    /// The docker command line for `args`, against this service.
-    pub(crate) fn docker_cmd(&self, args: &[&str]) -> Command {
+    /// A docker command on this service (the classic builder: `DOCKER_BUILDKIT=0`).
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
         let config = self.r.env.path("docker-config");
         std::fs::create_dir_all(&config).unwrap();
         let mut cmd = Command::new(docker_bin());
@@ -60,10 +56,15 @@ impl Service {
             .arg(format!("unix://{}", self.sock.display()))
             .args(args)
             .env("DOCKER_CONFIG", &config)
+            .env("DOCKER_BUILDKIT", "0")
             .env_remove("DOCKER_HOST")
             .env_remove("DOCKER_CONTEXT")
             .env_remove("DOCKER_API_VERSION");
         cmd
+    }
+
+    pub(crate) fn docker(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("spawn docker")
     }
 
     /// Run docker and require success; returns stdout.

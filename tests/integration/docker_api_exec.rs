@@ -47,7 +47,7 @@ fn docker_exec_restart_top_stats_export() {
     ]);
     assert_eq!(env, "1 /tmp\n");
     let mut child = s
-        .docker_cmd(&["exec", "-i", name, "sh", "-c", "tr a-z A-Z"])
+        .command(&["exec", "-i", name, "sh", "-c", "tr a-z A-Z"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -138,7 +138,7 @@ fn docker_exec_it_and_run_it_on_a_pty() {
     let s = Service::start();
     let name = "api-exec-t";
     s.ok(&["run", "-d", "--name", name, "busybox", "sleep", "999"]);
-    let mut p = OnPty::spawn_cmd(s.docker_cmd(&["exec", "-it", name, "sh"]));
+    let mut p = OnPty::spawn_cmd(s.command(&["exec", "-it", name, "sh"]));
     p.wait_for("/ # ");
     p.send(b"tty; echo $((6*7))\n");
     p.wait_for("42");
@@ -149,7 +149,7 @@ fn docker_exec_it_and_run_it_on_a_pty() {
 
     // run -it: the terminal through the attach, then Ctrl-P Ctrl-Q leaves it running.
     let name = "api-exec-it";
-    let mut p = OnPty::spawn_cmd(s.docker_cmd(&["run", "-it", "--name", name, "busybox", "sh"]));
+    let mut p = OnPty::spawn_cmd(s.command(&["run", "-it", "--name", name, "busybox", "sh"]));
     p.wait_for("/ # ");
     p.send(b"echo $((6*7))x\n");
     p.wait_for("42x");
@@ -157,7 +157,7 @@ fn docker_exec_it_and_run_it_on_a_pty() {
     assert_eq!(p.exit_code(), 0, "{}", p.output());
     assert!(ps_line(&s, name).contains("Up"), "{}", ps_line(&s, name));
     // Attach again, and leave by ending the shell: its code is docker's.
-    let mut p = OnPty::spawn_cmd(s.docker_cmd(&["attach", name]));
+    let mut p = OnPty::spawn_cmd(s.command(&["attach", name]));
     std::thread::sleep(std::time::Duration::from_millis(500));
     p.send(b"exit 4\n");
     assert_eq!(p.exit_code(), 4, "{}", p.output());

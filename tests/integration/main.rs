@@ -11,6 +11,7 @@ mod completion;
 mod deep_images;
 mod docker_api;
 mod docker_api_exec;
+mod docker_api_images;
 mod docker_api_net;
 mod docker_clients;
 mod events;

@@ -57,6 +57,9 @@ pub struct BuildOptions {
     pub runroot: PathBuf,
     /// Send RUN's stdout to stderr (so `-q` leaves only the id on stdout).
     pub run_output_to_stderr: bool,
+    /// Where RUN's stdout and stderr go instead of berth's own (a pipe a front end relays,
+    /// such as the API's build stream); wins over `run_output_to_stderr`.
+    pub run_output: Option<std::sync::Arc<std::os::fd::OwnedFd>>,
     /// `--label K=V`: added to the final image's labels.
     pub labels: Vec<(String, String)>,
     /// `--annotation K=V`: the final manifest's annotations.

@@ -137,15 +137,24 @@ impl Builder<'_> {
         let fail_ref = &fail;
         self.fs_step(st, &created_by, true, cache_key, |snap| {
             let points = mountpoints(snap, &mounts.targets)?;
-            let stdout = if opts.run_output_to_stderr {
-                Stdio::from(std::io::stderr())
-            } else {
-                Stdio::inherit()
+            let (stdout, stderr) = match &opts.run_output {
+                Some(fd) => {
+                    let dup = |what: &str| {
+                        fd.try_clone()
+                            .map(Stdio::from)
+                            .map_err(|e| fail_ref(format!("duplicating RUN's {what}: {e}")))
+                    };
+                    (dup("stdout")?, dup("stderr")?)
+                }
+                None if opts.run_output_to_stderr => {
+                    (Stdio::from(std::io::stderr()), Stdio::inherit())
+                }
+                None => (Stdio::inherit(), Stdio::inherit()),
             };
             let stdio = ContainerStdio {
                 stdin: Stdio::null(),
                 stdout,
-                stderr: Stdio::inherit(),
+                stderr,
                 tty: TtySink::User { interactive: false },
             };
             let eph = Ephemeral {

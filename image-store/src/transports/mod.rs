@@ -1,7 +1,8 @@
 //! Local transports: OCI image layout directories, oci-archive, docker-archive, and the store.
 //!
 //! - [`save`]: images from the store → an archive or layout (`berth save`).
-//! - [`load`]: an archive or layout → the store (`berth load`), format detected.
+//! - [`load`]: an archive or layout → the store (`berth load`), format detected;
+//!   [`load_stream`] an archive from a stream (stdin, the API's request body).
 
 pub mod docker_archive;
 pub mod oci_archive;
@@ -56,6 +57,36 @@ pub struct SaveItem {
     pub image: ImageRecord,
     /// The name as the user gave it, normalized, if it was a name.
     pub name: Option<String>,
+}
+
+impl SaveItem {
+    /// The image `name` (a name or an id) names in `store`, with the name to write: the
+    /// image's own name matching `name` as given or normalized; for an id, none; else the
+    /// image's first name.
+    pub fn lookup(store: &Store, name: &str) -> Result<SaveItem> {
+        let image = store.lookup_image(name)?;
+        let normalized = crate::names::normalize_local(name).ok();
+        let requested = image
+            .names
+            .iter()
+            .map(ToString::to_string)
+            .find(|n| normalized.as_ref() == Some(n) || n == name)
+            .or_else(|| {
+                let is_id = image
+                    .id
+                    .digest()
+                    .starts_with(name.trim_start_matches("sha256:"));
+                if is_id {
+                    None
+                } else {
+                    image.names.first().map(ToString::to_string)
+                }
+            });
+        Ok(SaveItem {
+            image,
+            name: requested,
+        })
+    }
 }
 
 /// Write `items` to `output` in `format`. The output is written under a temp name beside
@@ -147,4 +178,22 @@ fn load_records(store: &Store, input: &Path) -> Result<Vec<ImageRecord>> {
         )));
     }
     Ok(dst.records)
+}
+
+/// [`load`] of an archive read from a stream (stdin, a request body), named `what` in
+/// messages. The stream is first spooled to a file in the store (no lock held while a slow
+/// writer sends it), then loaded; nothing is held in memory.
+pub fn load_stream(
+    store: &Store,
+    mut input: impl io::Read,
+    what: &str,
+) -> Result<Vec<ImageRecord>> {
+    let dir = store.root();
+    let mut spool = tempfile::Builder::new()
+        .prefix("load-")
+        .tempfile_in(dir)
+        .map_err(|e| StoreError::io(dir, e))?;
+    io::copy(&mut input, spool.as_file_mut())
+        .map_err(|e| StoreError::Invalid(format!("{what}: reading the archive: {e}")))?;
+    load(store, spool.path())
 }

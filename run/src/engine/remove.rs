@@ -18,6 +18,19 @@ impl Engine<'_> {
         self.remove_with(c, force, false)
     }
 
+    /// `container prune`: remove every container that is not running; returns their ids,
+    /// in the order removed.
+    pub fn prune_stopped(&self) -> Result<Vec<String>> {
+        let mut removed = Vec::new();
+        for c in self.list()? {
+            if c.state != State::Running {
+                self.remove(&c, false)?;
+                removed.push(c.id);
+            }
+        }
+        Ok(removed)
+    }
+
     /// [`Engine::remove`], also removing the container's anonymous volumes when `volumes`
     /// (`rm -v`, `--rm`).
     pub fn remove_with(&self, c: &Container, force: bool, volumes: bool) -> Result<()> {
