@@ -692,3 +692,27 @@ fn a_missing_workdir_behind_a_symlink_is_made_inside_the_rootfs() {
     assert!(!host.exists(), "{} was made on the host", host.display());
     r.assert_no_leftovers();
 }
+
+/// Output sent to the null device is written and dropped, on every runtime (youki's
+/// libcontainer re-opens a `/dev/null` stdio read-only inside the container, so `sh` once
+/// failed with `write error: Bad file descriptor` under the embedded runtime).
+#[test]
+fn run_with_output_to_dev_null() {
+    let r = busybox();
+    let out = r
+        .cmd(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "busybox",
+            "sh",
+            "-c",
+            "echo out && echo err >&2",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("run berth");
+    assert!(out.success(), "{out:?}");
+}

@@ -13,6 +13,7 @@
 //! notice, as the embedded runtime needs delegated cgroups). [`failure`] maps a runtime's
 //! "cannot exec" errors to Podman's exit codes (127 not found, 126 cannot invoke).
 
+use std::os::fd::AsFd;
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::Arc;
@@ -67,11 +68,39 @@ impl ContainerStdio {
             } else {
                 Stdio::null()
             },
-            stdout: Stdio::inherit(),
-            stderr: Stdio::inherit(),
+            stdout: inherit_writable(std::io::stdout().as_fd()),
+            stderr: inherit_writable(std::io::stderr().as_fd()),
             tty: TtySink::User { interactive: stdin },
         }
     }
+}
+
+/// This process's output `fd` for a container, except when it is the null device: youki's
+/// libcontainer 0.7 re-opens a container's `/dev/null` stdio inside the container read-only,
+/// so `run … >/dev/null` would make every write fail (`write error: Bad file descriptor`).
+/// Then the container gets a pipe whose output a thread of this process discards.
+fn inherit_writable(fd: std::os::fd::BorrowedFd<'_>) -> Stdio {
+    if !is_null_device(fd) {
+        return Stdio::inherit();
+    }
+    match rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC) {
+        Ok((read, write)) => {
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut std::fs::File::from(read), &mut std::io::sink());
+            });
+            Stdio::from(write)
+        }
+        Err(_) => Stdio::inherit(),
+    }
+}
+
+/// Whether `fd` is the null device (character device 1:3).
+fn is_null_device(fd: std::os::fd::BorrowedFd<'_>) -> bool {
+    rustix::fs::fstat(fd).is_ok_and(|st| {
+        rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::CharacterDevice
+            && rustix::fs::major(st.st_rdev) == 1
+            && rustix::fs::minor(st.st_rdev) == 3
+    })
 }
 
 /// What a runtime reports about a container.
