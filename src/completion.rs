@@ -12,7 +12,7 @@ use clap_complete::Shell;
 
 use crate::Cli;
 
-/// `berth completion`.
+// `berth completion` (a plain comment: a doc comment here would be its --help summary).
 #[derive(Args)]
 pub struct CompletionArgs {
     /// The shell to complete for.
@@ -37,7 +37,7 @@ pub fn completion(args: CompletionArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `berth generate-man-pages` (hidden: what `make install` runs).
+// `berth generate-man-pages` (hidden: what `make install` runs).
 #[derive(Args)]
 pub struct ManPagesArgs {
     /// Where to write the pages (`berth.1`, `berth-run.1`, `berth-image-ls.1`, …).
