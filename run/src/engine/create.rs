@@ -133,18 +133,31 @@ impl Engine<'_> {
             (None, Some(r)) => (None, r.path.display().to_string()),
             (None, None) => (None, String::new()),
         };
-        let inserted = self.records.insert(&NewContainer {
-            id: &id,
-            name: &name,
-            image_id,
-            image_name: &image_name,
-            command: &command,
-            options: &options,
-            spec: &spec,
-            runtime: req.runtime.as_deref().unwrap_or(runtime.name()),
-            auto_remove: req.auto_remove,
-            labels: &req.labels,
-        });
+        // A generated name another create took in the meantime (the check above and the
+        // insert are not one step): another generated name, as Podman does.
+        let mut name = name;
+        let mut retries = 0;
+        let inserted = loop {
+            let inserted = self.records.insert(&NewContainer {
+                id: &id,
+                name: &name,
+                image_id,
+                image_name: &image_name,
+                command: &command,
+                options: &options,
+                spec: &spec,
+                runtime: req.runtime.as_deref().unwrap_or(runtime.name()),
+                auto_remove: req.auto_remove,
+                labels: &req.labels,
+            });
+            match inserted {
+                Err(RunError::NameInUse { .. }) if req.name.is_none() && retries < 16 => {
+                    retries += 1;
+                    name = self.free_name()?;
+                }
+                other => break other,
+            }
+        };
         if let Err(e) = inserted {
             let _ = self.store.remove_snapshot(&id);
             self.remove_anonymous_volumes(&options);
