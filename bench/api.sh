@@ -13,32 +13,19 @@ cargo build --release --quiet
 berth=${BERTH_BIN:-$PWD/target/release/berth}  # BERTH_BIN: another build, to compare
 load_seconds=${1:-60}
 
-work=$(mktemp -d /var/tmp/berth-bench-api.XXXXXX)
-B=("$berth" --root "$work/store" --runroot "$work/run")
-P=(podman --root "$work/podman" --runroot "$work/podman-run")
-printf '[containers]\ndefault_ulimits = []\n' >"$work/containers.conf"
-export CONTAINERS_CONF=$work/containers.conf
+berth_pid=
+podman_pid=
+# The services first, then the stores (bench_cleanup).
+bench_cleanup_extra() {
+  [ -z "$berth_pid" ] || kill "$berth_pid" 2>/dev/null || true
+  [ -z "$podman_pid" ] || kill "$podman_pid" 2>/dev/null || true
+  wait 2>/dev/null || true
+}
+berth_and_podman api
 DB=(docker -H "unix://$work/berth.sock")
 DP=(docker -H "unix://$work/podman.sock")
 export DOCKER_CONFIG=$work/docker-config  # no user config, no BuildKit/context surprises
 export DOCKER_BUILDKIT=0
-berth_pid=
-podman_pid=
-cleanup() {
-  [ -z "$berth_pid" ] || kill "$berth_pid" 2>/dev/null || true
-  [ -z "$podman_pid" ] || kill "$podman_pid" 2>/dev/null || true
-  wait 2>/dev/null || true
-  "${B[@]}" rm -f -a >/dev/null 2>&1 || true
-  "${P[@]}" rm -f -a -t 0 >/dev/null 2>&1 || true
-  "${P[@]}" rmi -a -f >/dev/null 2>&1 || true
-  unmount_under "$work"
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-busybox_rootfs_tar "$work/rootfs" "$work/rootfs.tar"
-"${B[@]}" import "$work/rootfs.tar" bb >/dev/null
-"${P[@]}" import "$work/rootfs.tar" localhost/bb >/dev/null 2>&1
 
 "${B[@]}" system service --time 0 "unix://$work/berth.sock" 2>"$work/berth.log" &
 berth_pid=$!

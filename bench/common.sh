@@ -19,3 +19,34 @@ busybox_rootfs_tar() {
 unmount_under() {
   grep -o " $1[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
 }
+
+# berth_and_podman NAME: a work dir /var/tmp/berth-bench-NAME.XXXXXX ($work) with a private
+# store for each tool ($B and $P, the command lines), Podman run without its default ulimits
+# (above this host kind's hard cap), the same busybox image in both (`bb`, `localhost/bb`),
+# and everything removed on exit (bench_cleanup, which a script may extend: it calls
+# bench_cleanup_extra first when defined). Needs $berth.
+berth_and_podman() {
+  work=$(mktemp -d "/var/tmp/berth-bench-$1.XXXXXX")
+  B=("$berth" --root "$work/store" --runroot "$work/run")
+  P=(podman --root "$work/podman" --runroot "$work/podman-run")
+  printf '[containers]\ndefault_ulimits = []\n' >"$work/containers.conf"
+  export CONTAINERS_CONF=$work/containers.conf
+  trap bench_cleanup EXIT
+  busybox_rootfs_tar "$work/rootfs" "$work/rootfs.tar"
+  "${B[@]}" import "$work/rootfs.tar" bb >/dev/null
+  "${P[@]}" import "$work/rootfs.tar" localhost/bb >/dev/null 2>&1
+}
+
+bench_cleanup() {
+  if declare -F bench_cleanup_extra >/dev/null; then bench_cleanup_extra; fi
+  "${B[@]}" rm -f -a >/dev/null 2>&1 || true
+  "${P[@]}" rm -f -a -t 0 >/dev/null 2>&1 || true
+  "${P[@]}" rmi -a -f >/dev/null 2>&1 || true
+  unmount_under "$work"
+  rm -rf "$work"
+}
+
+# A free TCP port on 127.0.0.1.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}

@@ -16,27 +16,7 @@ bash scripts/deps.sh
 cargo build --release --quiet
 berth=${BERTH_BIN:-$PWD/target/release/berth}
 
-work=$(mktemp -d /var/tmp/berth-bench-net.XXXXXX)
-B=("$berth" --root "$work/store" --runroot "$work/run")
-P=(podman --root "$work/podman" --runroot "$work/podman-run")
-printf '[containers]\ndefault_ulimits = []\n' >"$work/containers.conf"
-export CONTAINERS_CONF=$work/containers.conf
-cleanup() {
-  "${B[@]}" rm -f -a >/dev/null 2>&1 || true
-  "${P[@]}" rm -f -a -t 0 >/dev/null 2>&1 || true
-  "${P[@]}" rmi -a -f >/dev/null 2>&1 || true
-  unmount_under "$work"
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-busybox_rootfs_tar "$work/rootfs" "$work/rootfs.tar"
-"${B[@]}" import "$work/rootfs.tar" bb >/dev/null
-"${P[@]}" import "$work/rootfs.tar" localhost/bb >/dev/null 2>&1
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+berth_and_podman net
 
 # Seconds from `run -d -p` to the first curl that gets the page.
 first_curl() {

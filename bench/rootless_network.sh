@@ -41,7 +41,6 @@ trap cleanup EXIT
 as_user "$berth" import "$work/rootfs.tar" bb >/dev/null
 as_user podman import "$work/rootfs.tar" localhost/bb >/dev/null 2>&1
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 serve='mkdir -p /www && dd if=/dev/zero of=/www/big bs=1M count=256 2>/dev/null && exec httpd -f -p 80 -h /www'
 # mibps TOOL NETWORK: MiB/s of the best of 3 fetches of the file.
 mibps() {

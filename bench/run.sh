@@ -10,25 +10,7 @@ bash scripts/deps.sh
 cargo build --release --quiet
 berth=${BERTH_BIN:-$PWD/target/release/berth}  # BERTH_BIN: another build, to compare
 
-work=$(mktemp -d /var/tmp/berth-bench-run.XXXXXX)
-B=("$berth" --root "$work/store" --runroot "$work/run")
-P=(podman --root "$work/podman" --runroot "$work/podman-run")
-# Podman's default nofile ulimit is above this host kind's hard cap: run it without.
-printf '[containers]\ndefault_ulimits = []\n' > "$work/containers.conf"
-export CONTAINERS_CONF=$work/containers.conf
-cleanup() {
-  "${B[@]}" rm -f -a >/dev/null 2>&1 || true
-  "${P[@]}" rm -f -a -t 0 >/dev/null 2>&1 || true
-  "${P[@]}" rmi -a -f >/dev/null 2>&1 || true
-  unmount_under "$work"
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-# The same busybox rootfs for both.
-busybox_rootfs_tar "$work/rootfs" "$work/rootfs.tar"
-"${B[@]}" import "$work/rootfs.tar" bb >/dev/null
-"${P[@]}" import "$work/rootfs.tar" localhost/bb >/dev/null 2>&1
+berth_and_podman run
 
 # Median wall time in seconds of `$@` over N runs (after 2 warm-ups).
 median() {
