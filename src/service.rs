@@ -58,13 +58,6 @@ pub fn service(ctx: &Context, args: ServiceArgs) -> Result<ExitCode> {
     }
     // While single-threaded: the server's threads start after this.
     crate::containers::enter(ctx)?;
-    // glibc gives each thread that allocates an arena of its own and keeps what they freed:
-    // after 20 clients at once the blocking pool's threads had left the service at 59 MiB
-    // (11 at idle) with every thread gone. Two arenas hold the service's allocations.
-    // SAFETY: mallopt only sets an allocator parameter; called before any thread starts.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
-    }
     let config = ServiceConfig {
         root: ctx.root(),
         runroot: crate::containers::runroot(ctx),

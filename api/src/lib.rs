@@ -45,6 +45,7 @@
 //!   (`images/get`, `images/{name}/get`, `images/load`), [`prune`] (`images/prune`,
 //!   `containers/prune`), [`search`] (`images/search`), [`system_df`] (`system/df`): handlers.
 //! - [`router`]: the route table.
+//! - [`memory`]: the service's heap (two glibc arenas, freed memory given back when idle).
 //! - [`serve`]: listeners (a unix socket 0600, systemd's `LISTEN_FDS`, TCP when asked), one
 //!   HTTP/1 connection per client with upgrades, the version check, the idle exit.
 
@@ -63,6 +64,7 @@ pub mod hijack;
 pub mod image_archive;
 pub mod images;
 pub mod libpod;
+mod memory;
 pub mod network_names;
 pub mod networks;
 pub mod pause_rename;

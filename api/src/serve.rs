@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::memory;
 use axum::body::Body;
 use axum::http::{Request, Response, StatusCode};
 use axum::response::IntoResponse;
@@ -104,6 +105,8 @@ pub fn serve(
     endpoint: &Endpoint,
     inherited: Option<OwnedFd>,
 ) -> std::io::Result<()> {
+    // Before the runtime's threads start.
+    memory::limit_arenas();
     let rt = berth_registry::client::runtime().map_err(|e| std::io::Error::other(e.to_string()))?;
     rt.block_on(async move {
         let made_here = inherited.is_none();
@@ -160,19 +163,6 @@ fn bind(endpoint: &Endpoint) -> std::io::Result<Listener> {
     }
 }
 
-/// How long the service waits with no client before it gives freed memory back.
-const TRIM_AFTER: Duration = Duration::from_secs(10);
-
-/// Return the heap memory freed by a burst of clients to the system: the blocking threads
-/// that served them are gone, but glibc keeps what they freed (RSS 11 → 43 MiB after 20
-/// clients for 30 s, measured; back to the idle size after this).
-fn give_back_freed_memory() {
-    // SAFETY: malloc_trim only releases free heap pages; it touches no live allocation.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
-
 async fn run(listener: Listener, config: ServiceConfig) -> std::io::Result<()> {
     let idle = config.idle;
     let shared = Arc::new(Shared::new(config));
@@ -183,7 +173,7 @@ async fn run(listener: Listener, config: ServiceConfig) -> std::io::Result<()> {
     });
     let tick = idle
         .map(|d| (d / 4).clamp(Duration::from_millis(50), Duration::from_secs(1)))
-        .unwrap_or(TRIM_AFTER);
+        .unwrap_or(memory::TRIM_AFTER);
     let mut trimmed = true;
     loop {
         let accepted = tokio::select! {
@@ -195,8 +185,8 @@ async fn run(listener: Listener, config: ServiceConfig) -> std::io::Result<()> {
                         return Ok(());
                     }
                 }
-                if !trimmed && idle_for.is_some_and(|d| d >= TRIM_AFTER) {
-                    give_back_freed_memory();
+                if !trimmed && idle_for.is_some_and(|d| d >= memory::TRIM_AFTER) {
+                    memory::give_back_freed_memory();
                     trimmed = true;
                 }
                 continue;
