@@ -16,6 +16,8 @@ use serde_json::{json, Value};
 
 use crate::docker_shape::{inspect_record, list_record};
 use crate::error::{ApiError, ApiResult};
+use berth_run::list_filter::ContainerFilters;
+
 use crate::filters::parse_filters;
 use crate::state::{blocking, flag, AppState, JsonBody, Supervised};
 use crate::stream::{channel_body, FrameWriter, StreamId};
@@ -158,27 +160,8 @@ pub(crate) async fn create_container(
         .into_response())
 }
 
-/// Docker's list filters: `{"status": […], "name": […], "id": […], "label": […]}`.
-pub(crate) fn matches(c: &berth_run::Container, filters: &HashMap<String, Vec<String>>) -> bool {
-    filters.iter().all(|(key, wanted)| {
-        wanted.is_empty()
-            || wanted.iter().any(|w| match key.as_str() {
-                "status" => berth_run::summary::state_name(c) == w,
-                "name" => c.name.contains(w.trim_start_matches('/')),
-                "id" => c.id.starts_with(w),
-                "label" => match w.split_once('=') {
-                    Some((k, v)) => c.labels.iter().any(|(lk, lv)| lk == k && lv == v),
-                    None => c.labels.iter().any(|(lk, _)| lk == w),
-                },
-                "ancestor" => {
-                    &c.image_name == w || c.image_id_hex().contains(w.trim_start_matches("sha256:"))
-                }
-                _ => true,
-            })
-    })
-}
-
-/// `GET /containers/json?all=&filters=`.
+/// `GET /containers/json?all=&filters=`: newest first, through the container filters
+/// `berth ps --filter` applies (a `status` filter picks among all containers).
 pub async fn list(
     State(st): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
@@ -187,11 +170,12 @@ pub async fn list(
     let filters = parse_filters(&q)?;
     blocking(&st, move |engine| {
         let mut list = engine.list()?;
+        let filters = ContainerFilters::parse(crate::filters::pairs(&filters), &list)?;
+        let all = all || filters.names_status();
         list.sort_by_key(|c| std::cmp::Reverse(c.created));
         Ok(Json(Value::Array(
             list.iter()
-                .filter(|c| all || c.state == CState::Running || filters.contains_key("status"))
-                .filter(|c| matches(c, &filters))
+                .filter(|c| (all || c.state == CState::Running) && filters.matches(c))
                 .map(list_record)
                 .collect(),
         )))

@@ -33,6 +33,14 @@ pub fn parse_filters(q: &HashMap<String, String>) -> ApiResult<HashMap<String, V
     Ok(out)
 }
 
+/// The filters as kind and value pairs, as the libraries' filter parsers take them.
+pub fn pairs(filters: &HashMap<String, Vec<String>>) -> Vec<(&str, &str)> {
+    filters
+        .iter()
+        .flat_map(|(k, vs)| vs.iter().map(move |v| (k.as_str(), v.as_str())))
+        .collect()
+}
+
 /// Refuse a filter kind not in `allowed` (Docker's words), before anything is listed.
 pub fn allow_only(filters: &HashMap<String, Vec<String>>, allowed: &[&str]) -> ApiResult<()> {
     match filters.keys().find(|k| !allowed.contains(&k.as_str())) {

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::Engine as _;
 use berth_image_store::images::RemoveOutcome;
+use berth_image_store::list_filter::ImageFilters;
 use berth_registry::auth::Credentials;
 use berth_registry::pull_policy::{self, PullPolicy};
 use serde_json::{json, Value};
@@ -40,12 +41,19 @@ pub(crate) fn docker_summary(s: berth_image_store::summary::ImageSummary) -> Val
     })
 }
 
-/// `GET /images/json` (`all` and `filters` are accepted; berth has no intermediate images).
-pub async fn list(State(st): State<AppState>) -> ApiResult<Json<Value>> {
-    blocking(&st, |engine| {
+/// `GET /images/json?filters=` (`all` is accepted; berth has no intermediate images):
+/// Docker's filters (`dangling`, `label`, `before`, `since`, `reference`) through the image
+/// filters `berth images --filter` applies.
+pub async fn list(
+    State(st): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    let filters = crate::filters::parse_filters(&q)?;
+    blocking(&st, move |engine| {
         let store = engine.store();
+        let filters = ImageFilters::parse(store, crate::filters::pairs(&filters))?;
         let mut out = Vec::new();
-        for img in store.list_images()? {
+        for img in filters.apply(store, store.list_images()?)? {
             out.push(docker_summary(store.image_summary(&img, 0, true)?));
         }
         Ok(Json(Value::Array(out)))

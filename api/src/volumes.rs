@@ -10,13 +10,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use berth_run::inspect::VolumeInspect;
+use berth_run::volume_filter::VolumeFilters;
 use berth_run::volumes::{Volume, Volumes};
-use berth_run::{Engine, RunError};
+use berth_run::RunError;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
-use crate::filters::{allow_only, has_label, parse_filters, PruneLabels};
+use crate::filters::{parse_filters, PruneLabels};
 use crate::state::{blocking, flag, AppState, JsonBody};
 
 /// Docker's volume record.
@@ -24,49 +25,18 @@ fn record(v: &Volume) -> Value {
     serde_json::to_value(VolumeInspect::from(v)).unwrap_or(Value::Null)
 }
 
-/// Docker's volume filters: `name` (substring), `label` (`KEY` or `KEY=VALUE`), `driver`
-/// (`local`), `dangling` (no container uses it). Values of one kind are alternatives; every
-/// kind must hold.
-fn keep(
-    engine: &Engine<'_>,
-    v: &Volume,
-    filters: &HashMap<String, Vec<String>>,
-) -> ApiResult<bool> {
-    for (kind, values) in filters.iter().filter(|(_, v)| !v.is_empty()) {
-        let ok = match kind.as_str() {
-            "name" => values.iter().any(|w| v.name.contains(w.as_str())),
-            "label" => values.iter().any(|w| has_label(&v.labels, w)),
-            "driver" => values.iter().any(|w| w == "local"),
-            "dangling" => {
-                let unused = engine.volume_users(&v.name)?.is_empty();
-                values.iter().any(|w| match w.as_str() {
-                    "true" | "1" => unused,
-                    "false" | "0" => !unused,
-                    _ => false,
-                })
-            }
-            _ => true,
-        };
-        if !ok {
-            return Ok(false);
-        }
-    }
-    Ok(true)
-}
-
-/// `GET /volumes?filters=`: `{"Volumes": […], "Warnings": []}`.
+/// `GET /volumes?filters=`: `{"Volumes": […], "Warnings": []}`, through the volume filters
+/// `berth volume ls --filter` applies.
 pub async fn list(
     State(st): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
     let filters = parse_filters(&q)?;
-    allow_only(&filters, &["name", "label", "driver", "dangling"])?;
+    let filters = VolumeFilters::parse(crate::filters::pairs(&filters))?;
     blocking(&st, move |engine| {
         let mut out = Vec::new();
-        for v in Volumes::open(engine.store().root())?.list()? {
-            if keep(engine, &v, &filters)? {
-                out.push(record(&v));
-            }
+        for v in filters.apply(engine, Volumes::open(engine.store().root())?.list()?)? {
+            out.push(record(&v));
         }
         Ok(Json(json!({ "Volumes": out, "Warnings": [] })))
     })

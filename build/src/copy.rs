@@ -22,8 +22,8 @@ use std::path::{Component, Path, PathBuf};
 use berth_layers::inroot::{self, Attrs, InRoot, Meta, RootWriter};
 use rustix::fs::{FileType, Mode, OFlags};
 
-use crate::expand::glob;
 use crate::ignore::Ignore;
+use berth_layers::glob::glob;
 
 /// Where sources are read from.
 pub enum Source {

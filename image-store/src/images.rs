@@ -295,6 +295,17 @@ impl Store {
         all_images(&self.conn())
     }
 
+    /// The ids (`sha256:…`) of the images a container's snapshot is made from.
+    pub fn images_in_containers(&self) -> Result<std::collections::HashSet<String>> {
+        let conn = self.conn();
+        let mut st =
+            conn.prepare("SELECT DISTINCT image_id FROM snapshots WHERE image_id IS NOT NULL")?;
+        let ids = st
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(ids)
+    }
+
     /// Find an image by name (normalized as Podman: `busybox` matches
     /// `localhost/busybox:latest` and `docker.io/library/busybox:latest`), by full id, by id
     /// prefix (at least 3 hex chars, unique) or by `sha256:` manifest digest.

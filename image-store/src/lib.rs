@@ -51,6 +51,8 @@
 //! - [`names`]: local image names (`localhost/…:latest`, `docker.io/library/…`) through
 //!   berth-layers' one reference parser, with the store's rules (sha256 digests only; a
 //!   digest wins over a tag).
+//! - [`list_filter`]: which images a list shows ([`list_filter::ImageFilters`]: Podman's
+//!   and Docker's image filters, for `images --filter` and both APIs).
 //! - [`prune_filter`]: `image prune`'s `until` and `label` filters
 //!   ([`prune_filter::ImagePruneFilter`]) over [`gc`]'s `prune_images`.
 //! - [`import`]: a rootfs tarball or a directory tree → a one-layer image.
@@ -85,6 +87,7 @@ pub mod images;
 pub mod import;
 pub mod inspect;
 pub mod layout;
+pub mod list_filter;
 pub mod lock;
 pub mod manifest_lists;
 pub mod mount;

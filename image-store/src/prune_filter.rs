@@ -28,11 +28,15 @@ impl LabelFilter {
         LabelFilter { key, value, negate }
     }
 
-    fn matches(&self, labels: Option<&std::collections::BTreeMap<String, String>>) -> bool {
-        let found = labels
-            .and_then(|l| l.get(&self.key))
-            .is_some_and(|v| self.value.as_ref().is_none_or(|want| want == v));
+    /// Whether a label filter holds for `value`, the value of its key where the labels
+    /// have it.
+    pub fn holds(&self, value: Option<&str>) -> bool {
+        let found = value.is_some_and(|v| self.value.as_ref().is_none_or(|want| want == v));
         found != self.negate
+    }
+
+    fn matches(&self, labels: Option<&std::collections::BTreeMap<String, String>>) -> bool {
+        self.holds(labels.and_then(|l| l.get(&self.key)).map(String::as_str))
     }
 }
 

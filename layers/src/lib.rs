@@ -51,6 +51,7 @@
 //!   final mode set at creation, renamed over the target.
 //! - [`private_dir`]: [`private_dir::ensure_private_dir`], the store and run roots at mode 0700
 //!   (created so, or tightened with a notice).
+//! - [`glob`]: Go's `filepath.Match` patterns (COPY sources, `${v#pat}`, reference filters).
 //! - [`error`]: [`LayerError`], every variant naming the entry, path or digest concerned.
 
 pub mod apply;
@@ -60,6 +61,7 @@ pub mod diff;
 pub mod digest;
 pub mod document;
 pub mod error;
+pub mod glob;
 pub mod inroot;
 pub mod media_type;
 pub mod name;

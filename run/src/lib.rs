@@ -48,7 +48,8 @@
 //! - [`container::Container`] and [`container::Records`] (the `containers` table): a record
 //!   holds typed values (the image id a `Digest`, the spec an `oci_spec::runtime::Spec`, the
 //!   options a `RunOptions`), stored as the text columns they always were;
-//!   [`volumes::Volumes`]: named and anonymous volumes (`-v NAME:/path`, `-v /path`).
+//!   [`volumes::Volumes`]: named and anonymous volumes (`-v NAME:/path`, `-v /path`);
+//!   [`volume_filter`]: which volumes a list shows (`volume ls --filter`, the API's).
 //! - [`runtime`]: the [`runtime::OciRuntime`] trait and its two backends,
 //!   [`runtime::EmbeddedRuntime`] (berth's own, in-process where it can be) and
 //!   [`runtime::ExternalRuntime`] (runc, crun, a path), chosen by [`runtime::resolve`]; the
@@ -83,7 +84,8 @@
 //!   (which object a name is, and a container's inspect record in Podman's shape),
 //!   [`summary`] (a container as `ps` lists it: [`summary::ContainerSummary`], the record of
 //!   Podman's `ps --format json` with its STATUS text and COMMAND column, which every front
-//!   end builds its list from), [`image_removal`] (removing an image with the containers
+//!   end builds its list from), [`list_filter`] (which containers a list shows: Podman's
+//!   and Docker's container filters for `ps --filter` and both APIs), [`image_removal`] (removing an image with the containers
 //!   made from it, `rmi -f`), [`network_admin`] (who uses a network; its removal and
 //!   prune, which ask that first: `network rm|prune` and the API's).
 //! - `testutil` (hidden): container records for tests, here and in the front ends'.
@@ -105,6 +107,7 @@ pub mod freezer;
 pub mod image_removal;
 pub mod image_volumes;
 pub mod inspect;
+pub mod list_filter;
 pub mod logfile;
 pub mod logs;
 pub mod names;
@@ -126,6 +129,7 @@ pub mod summary;
 pub mod testutil;
 pub mod top;
 pub mod user;
+pub mod volume_filter;
 pub mod volumes;
 pub mod workdir;
 

@@ -6,6 +6,7 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
+use berth_run::list_filter::ContainerFilters;
 use berth_run::summary::ContainerSummary;
 use berth_run::{Engine, State};
 use clap::Args;
@@ -33,6 +34,19 @@ pub struct PsArgs {
     /// `json`, or a Go template (`{{.ID}} {{.Names}} {{.Status}}`; `table …` adds headers).
     #[arg(long)]
     format: Option<String>,
+    /// Only containers matching: id=, name= (a regular expression), label=, label!=, exited=,
+    /// status=, ancestor=, before=, since=, until=, volume=, network= (repeatable).
+    #[arg(short, long)]
+    filter: Vec<String>,
+    /// Show the N most recently created containers (any state).
+    #[arg(short = 'n', long, value_name = "N")]
+    last: Option<usize>,
+    /// Show the most recently created container (any state).
+    #[arg(short, long)]
+    latest: bool,
+    /// Sort by command, created, id, image, names, runningfor or status.
+    #[arg(long, value_parser = ["command", "created", "id", "image", "names", "runningfor", "status"])]
+    sort: Option<String>,
 }
 
 /// Podman's table.
@@ -44,8 +58,16 @@ pub fn ps(ctx: &Context, args: PsArgs) -> Result<ExitCode> {
     let store = ctx.store()?;
     let engine = Engine::new(&store, &runroot(ctx))?;
     let mut list = engine.list()?;
-    if !args.all {
-        list.retain(|c| c.state == State::Running);
+    let filters = ContainerFilters::parse_texts(&args.filter, &list)?;
+    let last = if args.latest { Some(1) } else { args.last };
+    let all = args.all || last.is_some() || filters.names_status();
+    list.retain(|c| (all || c.state == State::Running) && filters.matches(c));
+    if let Some(n) = last {
+        list.sort_by_key(|c| std::cmp::Reverse(c.created));
+        list.truncate(n);
+    }
+    if let Some(key) = &args.sort {
+        sort(&mut list, key);
     }
     let summaries: Vec<ContainerSummary> = list.iter().map(ContainerSummary::of).collect();
     if args.format.as_deref().is_some_and(is_json) {
@@ -70,6 +92,18 @@ pub fn ps(ctx: &Context, args: PsArgs) -> Result<ExitCode> {
         .collect();
     format.print(&headers(), &rows, "ps")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Podman's `--sort` orders (`created` and `runningfor`: newest first).
+fn sort(list: &mut [berth_run::Container], key: &str) {
+    match key {
+        "command" => list.sort_by(|a, b| a.command.cmp(&b.command)),
+        "id" => list.sort_by(|a, b| a.id.cmp(&b.id)),
+        "image" => list.sort_by(|a, b| a.image_name.cmp(&b.image_name)),
+        "names" => list.sort_by(|a, b| a.name.cmp(&b.name)),
+        "status" => list.sort_by_key(berth_run::summary::status_text),
+        _ => list.sort_by_key(|c| std::cmp::Reverse(c.created)),
+    }
 }
 
 fn shown_id(id: &str, no_trunc: bool) -> &str {

@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
+use berth_run::volume_filter::VolumeFilters;
 use berth_run::volumes::{Volume, Volumes};
 use berth_run::Engine;
 use clap::{Args, Subcommand};
@@ -52,6 +53,10 @@ pub struct LsArgs {
     /// Do not print the header.
     #[arg(long = "noheading")]
     noheading: bool,
+    /// Only volumes matching: name= (a regular expression), label=, label!=, driver=, scope=,
+    /// until=, dangling= (repeatable).
+    #[arg(short, long)]
+    filter: Vec<String>,
 }
 
 #[derive(Args)]
@@ -152,7 +157,7 @@ fn list(engine: &Engine<'_>, volumes: &Volumes, args: &LsArgs) -> Result<ExitCod
     if args.quiet && args.format.is_some() {
         bail!("quiet and format flags cannot be used together");
     }
-    let list = volumes.list()?;
+    let list = VolumeFilters::parse_texts(&args.filter)?.apply(engine, volumes.list()?)?;
     let json = args.format.as_deref().is_some_and(is_json);
     let format = match (&args.format, args.quiet) {
         _ if json => None,

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::process::ExitCode;
 
 use anyhow::Result;
+use berth_image_store::list_filter::ImageFilters;
 use berth_image_store::names::{name_matches, split_repo_tag};
 use berth_image_store::summary::ImageSummary;
 use berth_image_store::{ImageRecord, Store};
@@ -37,6 +38,10 @@ pub struct ImagesArgs {
     /// Do not print the header.
     #[arg(short, long = "noheading")]
     noheading: bool,
+    /// Only images matching: dangling=, label=, label!=, reference=, before=, since=, until=,
+    /// id=, digest=, containers=, intermediate=, readonly= (repeatable).
+    #[arg(short, long)]
+    filter: Vec<String>,
     /// Show only images with this name (repository, or repository:tag).
     image: Option<String>,
 }
@@ -50,7 +55,8 @@ struct Row<'a> {
 
 pub fn list(ctx: &Context, args: ImagesArgs) -> Result<ExitCode> {
     let store = ctx.store()?;
-    let mut images = store.list_images()?;
+    let filters = ImageFilters::parse_texts(&store, &args.filter)?;
+    let mut images = filters.apply(&store, store.list_images()?)?;
     if let Some(filter) = &args.image {
         images.retain(|img| img.name_texts().iter().any(|n| name_matches(n, filter)));
     }

@@ -13,7 +13,7 @@ use crate::util::{require_tool, run_tool};
 
 /// podman on a private store inside the test dir (its default ulimits are above this host
 /// kind's hard cap: a private containers.conf without them, as bench/run.sh).
-fn podman(r: &RunEnv) -> Command {
+pub(crate) fn podman(r: &RunEnv) -> Command {
     let conf = r.env.path("containers.conf");
     if !conf.exists() {
         std::fs::write(&conf, "[containers]\ndefault_ulimits = []\n").unwrap();
@@ -29,7 +29,7 @@ fn podman(r: &RunEnv) -> Command {
     cmd
 }
 
-fn both(r: &RunEnv, args: &[&str]) -> (String, String) {
+pub(crate) fn both(r: &RunEnv, args: &[&str]) -> (String, String) {
     (r.ok(args), run_tool(podman(r).args(args)))
 }
 
@@ -62,7 +62,7 @@ fn header(table: &str) -> Vec<String> {
         .collect()
 }
 
-fn podman_with_busybox(r: &RunEnv) {
+pub(crate) fn podman_with_busybox(r: &RunEnv) {
     let tar = r.env.busybox_tar();
     run_tool(podman(r).arg("import").arg(&tar).arg("localhost/busybox"));
     run_tool(podman(r).args(["tag", "localhost/busybox", "localhost/busybox:v2"]));

@@ -20,6 +20,7 @@ mod hostile;
 mod images;
 mod inspect;
 mod interop;
+mod list_filters;
 mod list_formats;
 mod manifest;
 mod network;

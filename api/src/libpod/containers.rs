@@ -12,11 +12,12 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use berth_run::list_filter::ContainerFilters;
 use berth_run::State as CState;
 use serde_json::{json, Value};
 
 use super::spec::{create_request, SpecGenerator};
-use crate::containers::{matches, wait_for, Condition};
+use crate::containers::{wait_for, Condition};
 use crate::error::{ApiError, ApiResult};
 use crate::filters::parse_filters;
 use crate::state::{blocking, flag, AppState, JsonBody};
@@ -58,12 +59,13 @@ pub async fn list(
         .map(|l| l as usize);
     blocking(&st, move |engine| {
         let mut list = engine.list()?;
+        let filters = ContainerFilters::parse(crate::filters::pairs(&filters), &list)?;
+        let all = all || last.is_some() || filters.names_status();
         list.sort_by_key(|c| std::cmp::Reverse(c.created));
         let mut out = Vec::new();
         for c in list
             .iter()
-            .filter(|c| all || last.is_some() || c.state == CState::Running)
-            .filter(|c| matches(c, &filters))
+            .filter(|c| (all || c.state == CState::Running) && filters.matches(c))
             .take(last.unwrap_or(usize::MAX))
         {
             out.push(list_entry(c)?);

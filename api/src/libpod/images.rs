@@ -11,6 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use berth_image_store::list_filter::ImageFilters;
 use berth_registry::pull_policy::{self, PullPolicy};
 use serde_json::{json, Value};
 
@@ -18,82 +19,25 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::{blocking, flag, AppState};
 use crate::stream::{channel_body, json_response, LineSender};
 
-/// libpod's image list filters served: `reference` (a name, as `berth images NAME`),
-/// `dangling` and `label` (`KEY` or `KEY=VALUE`); each key's values must all match.
-#[derive(Debug, Default, PartialEq)]
-struct ImageFilters {
-    reference: Vec<String>,
-    dangling: Option<bool>,
-    label: Vec<String>,
-}
-
-impl ImageFilters {
-    /// `filters` as the client sends it (a JSON map of lists); other keys are refused.
-    fn parse(q: &HashMap<String, String>) -> ApiResult<ImageFilters> {
-        let mut out = ImageFilters::default();
-        for (key, values) in crate::filters::parse_filters(q)? {
-            match key.as_str() {
-                _ if values.is_empty() => {}
-                "reference" => out.reference = values,
-                "label" => out.label = values,
-                "dangling" => {
-                    out.dangling = Some(match values.last().map(String::as_str) {
-                        Some("true" | "1") => true,
-                        Some("false" | "0") => false,
-                        other => {
-                            return Err(ApiError::bad_request(format!(
-                                "dangling filter: {other:?} is not true or false"
-                            )))
-                        }
-                    })
-                }
-                other => {
-                    return Err(ApiError::not_implemented(format!(
-                        "the {other} image filter is not served by berth's libpod API yet \
-                         (reference, dangling and label are)"
-                    )))
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    fn keeps(&self, s: &berth_image_store::summary::ImageSummary) -> bool {
-        let labels = s.labels.clone().unwrap_or_default();
-        self.reference.iter().all(|r| {
-            s.names
-                .iter()
-                .any(|n| berth_image_store::names::name_matches(n, r))
-                || s.id.starts_with(r.trim_start_matches("sha256:"))
-        }) && self.dangling.is_none_or(|d| d == s.dangling)
-            && self.label.iter().all(|l| match l.split_once('=') {
-                Some((k, v)) => labels.get(k).is_some_and(|x| x == v),
-                None => labels.contains_key(l),
-            })
-    }
-}
-
 /// `GET /libpod/images/json?filters=`: every image (berth keeps no intermediate images, so
-/// `all` changes nothing), as [`ImageFilters`] keeps them.
+/// `all` changes nothing), as the image filters (`berth images --filter`) keep them.
 pub async fn list(
     State(st): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
-    let filters = ImageFilters::parse(&q)?;
+    let filters = crate::filters::parse_filters(&q)?;
     blocking(&st, move |engine| {
         let containers = engine.list()?;
         let store = engine.store();
+        let filters = ImageFilters::parse(store, crate::filters::pairs(&filters))?;
         let mut out = Vec::new();
-        for img in store.list_images()? {
+        for img in filters.apply(store, store.list_images()?)? {
             let hex = img.id.digest().to_string();
             let users = containers
                 .iter()
                 .filter(|c| c.image_id_hex() == hex)
                 .count();
             let summary = store.image_summary(&img, users, true)?;
-            if !filters.keeps(&summary) {
-                continue;
-            }
             let mut v =
                 serde_json::to_value(&summary).map_err(|e| ApiError::internal(e.to_string()))?;
             v["RepoTags"] = json!(summary.names);
@@ -240,33 +184,4 @@ pub async fn pull(
         }
     });
     Ok(json_response(body))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn image_filters() {
-        let parse = |f: &str| {
-            let mut q = HashMap::new();
-            q.insert("filters".to_string(), f.to_string());
-            ImageFilters::parse(&q)
-        };
-        assert_eq!(parse("{}").unwrap(), ImageFilters::default());
-        assert_eq!(parse(r#"{"label":[]}"#).unwrap(), ImageFilters::default());
-        let f = parse(r#"{"reference":["busybox"],"dangling":["false"],"label":["a=b"]}"#).unwrap();
-        assert_eq!(f.reference, ["busybox"]);
-        assert_eq!(f.dangling, Some(false));
-        assert_eq!(f.label, ["a=b"]);
-        assert_eq!(
-            parse(r#"{"since":["x"]}"#).unwrap_err().status,
-            StatusCode::NOT_IMPLEMENTED
-        );
-        assert_eq!(parse("{").unwrap_err().status, StatusCode::BAD_REQUEST);
-        assert_eq!(
-            parse(r#"{"dangling":["maybe"]}"#).unwrap_err().status,
-            StatusCode::BAD_REQUEST
-        );
-    }
 }
