@@ -36,14 +36,6 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 
-median() {
-  local n=$1; shift
-  hyperfine -N -w 2 -r "$n" --export-json "$work/h.json" "$*" >/dev/null 2>&1
-  python3 -c 'import json,sys; print("%.4f" % json.load(open(sys.argv[1]))["results"][0]["median"])' "$work/h.json"
-}
-report() {
-  python3 -c 'import sys; n,b,p=sys.argv[1],float(sys.argv[2]),float(sys.argv[3]); print(f"{n} berth={b}s peer={p}s ratio={p/b:.2f}")' "$@"
-}
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 report_rss() {
   local b p

@@ -46,6 +46,19 @@ bench_cleanup() {
   rm -rf "$work"
 }
 
+# median N CMD…: the median wall time in seconds of CMD over N runs (after 2 warm-ups),
+# through hyperfine; needs $work.
+median() {
+  local n=$1; shift
+  hyperfine -N -w 2 -r "$n" --export-json "$work/h.json" "$*" >/dev/null 2>&1
+  python3 -c 'import json,sys; print("%.4f" % json.load(open(sys.argv[1]))["results"][0]["median"])' "$work/h.json"
+}
+
+# report NAME BERTH_SECONDS PEER_SECONDS: one line, ratio = peer / berth (> 1: berth faster).
+report() {
+  python3 -c 'import sys; n,b,p=sys.argv[1],float(sys.argv[2]),float(sys.argv[3]); print(f"{n} berth={b}s peer={p}s ratio={p/b:.2f}")' "$@"
+}
+
 # A free TCP port on 127.0.0.1.
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'

@@ -12,15 +12,6 @@ berth=${BERTH_BIN:-$PWD/target/release/berth}  # BERTH_BIN: another build, to co
 
 berth_and_podman run
 
-# Median wall time in seconds of `$@` over N runs (after 2 warm-ups).
-median() {
-  local n=$1; shift
-  hyperfine -N -w 2 -r "$n" --export-json "$work/h.json" "$*" >/dev/null 2>&1
-  python3 -c 'import json,sys; print("%.4f" % json.load(open(sys.argv[1]))["results"][0]["median"])' "$work/h.json"
-}
-report() {
-  python3 -c 'import sys; n,b,p=sys.argv[1],float(sys.argv[2]),float(sys.argv[3]); print(f"{n} berth={b}s peer={p}s ratio={p/b:.2f}")' "$@"
-}
 peak_rss() {
   /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1
 }
