@@ -22,7 +22,7 @@ use berth_run::{Container, State as CState};
 use tokio::sync::oneshot;
 
 use crate::error::{ApiError, ApiResult};
-use crate::hijack::{hijack, plain, wants_upgrade, MULTIPLEXED};
+use crate::hijack::{hijack, plain, stdin_from, wants_upgrade, MULTIPLEXED};
 use crate::state::{blocking, flag, AppState, AttachSink, Supervised};
 use crate::stream::{frame, ChunkSender, StreamId};
 
@@ -42,18 +42,18 @@ pub async fn attach(
             "attaching to a running container is not served by berth's API yet",
         ));
     }
-    if flag(&q, "stdin") {
-        return Err(ApiError::not_implemented(
-            "attaching stdin (-i) is not served by berth's API yet",
-        ));
-    }
     if !flag(&q, "stream") {
         return Err(ApiError::bad_request(
             "attach without stream=1 is not served",
         ));
     }
+    let stdin = flag(&q, "stdin");
     let (resp, client) = if wants_upgrade(&req) {
-        hijack(&mut req, MULTIPLEXED, false)
+        hijack(&mut req, MULTIPLEXED, stdin)
+    } else if stdin {
+        return Err(ApiError::bad_request(
+            "attaching stdin needs the connection upgraded (Upgrade: tcp)",
+        ));
     } else {
         // No hijack asked for: the stream as a plain response body.
         plain(MULTIPLEXED)
@@ -65,6 +65,7 @@ pub async fn attach(
             c.id.clone(),
             AttachSink {
                 tx: client.output,
+                input: client.input,
                 stdout: flag(&q, "stdout"),
                 stderr: flag(&q, "stderr"),
             },
@@ -123,9 +124,15 @@ pub(crate) fn copy_out(
 /// Start `c` supervised by this process with its output going to `sink`; returns once it
 /// runs (or has already exited), or with the error that kept it from starting (a `--rm`
 /// container is then removed, as `berth run` does).
-pub async fn start_attached(st: &AppState, c: Container, sink: AttachSink) -> ApiResult<()> {
+pub async fn start_attached(st: &AppState, c: Container, mut sink: AttachSink) -> ApiResult<()> {
     let (out_r, out_w) = pipe("stdout")?;
     let (err_r, err_w) = pipe("stderr")?;
+    let stdin = match sink.input.take() {
+        Some(input) => {
+            stdin_from(input).map_err(|e| ApiError::internal(format!("stdin pipe: {e}")))?
+        }
+        None => Stdio::null(),
+    };
     let exited = Arc::new(AtomicBool::new(false));
     let readers = [
         copy_out(
@@ -154,7 +161,7 @@ pub async fn start_attached(st: &AppState, c: Container, sink: AttachSink) -> Ap
             let store = berth_image_store::Store::open(&st2.root)?;
             let engine = berth_run::Engine::new(&store, &st2.runroot)?;
             let stdio = ContainerStdio {
-                stdin: Stdio::null(),
+                stdin,
                 stdout: Stdio::from(out_w),
                 stderr: Stdio::from(err_w),
                 tty: TtySink::User { interactive: false },

@@ -7,7 +7,6 @@
 //! exec monitor serving the terminal, as `exec -it`) relayed by [`crate::tty`].
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -25,7 +24,7 @@ use serde_json::{json, Value};
 
 use crate::attach::copy_out;
 use crate::error::{ApiError, ApiResult};
-use crate::hijack::{hijack, plain, wants_upgrade, Hijacked, MULTIPLEXED, RAW};
+use crate::hijack::{hijack, plain, stdin_from, wants_upgrade, Hijacked, MULTIPLEXED, RAW};
 use crate::sessions::{Exec, ExecConfig, PendingTty};
 use crate::state::{blocking, AppState, JsonBody};
 use crate::stream::{frame, ChunkSender, StreamId};
@@ -218,13 +217,8 @@ impl Session<'_> {
     fn piped(&self, client: Hijacked) -> berth_run::Result<Option<i32>> {
         let (st, id, config) = (self.st, self.id, self.config);
         let stdin = match client.input {
-            Some(mut input) if config.attach_stdin => {
-                let (r, w) = os_pipe("stdin")?;
-                std::thread::spawn(move || {
-                    let mut w = File::from(w);
-                    let _ = std::io::copy(&mut input, &mut w);
-                });
-                Stdio::from(r)
+            Some(input) if config.attach_stdin => {
+                stdin_from(input).map_err(|e| berth_run::RunError::io("stdin pipe", e))?
             }
             _ => Stdio::null(),
         };

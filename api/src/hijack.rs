@@ -65,6 +65,17 @@ pub struct Hijacked {
     pub output: ChunkSender,
 }
 
+/// The client's input as a process's standard input: a pipe a thread fills until the
+/// client closes its side (the process then reads the end of its input).
+pub fn stdin_from(mut input: ChannelReader) -> std::io::Result<std::process::Stdio> {
+    let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+    std::thread::spawn(move || {
+        let mut w = std::fs::File::from(w);
+        let _ = std::io::copy(&mut input, &mut w);
+    });
+    Ok(std::process::Stdio::from(r))
+}
+
 /// Answer 101 with `content_type` and, once upgraded, pump the connection: the client's
 /// bytes to `input` (when `with_input`), the output channel's to the client.
 pub fn hijack(
@@ -127,10 +138,15 @@ pub fn hijack(
     )
 }
 
-/// Without the hijack: the output as a plain streamed body (no input).
+/// Without the hijack: the output as a plain streamed body (no input), delimited by the
+/// connection's close rather than chunked (an HTTP/1.0 response, which hyper sends so):
+/// Podman's client asks for an exec's stream without `Upgrade` and reads the raw socket
+/// after the headers, as Podman's server writes it, so a chunk header would read as a
+/// frame. Any HTTP client reads such a body to its end.
 pub fn plain(content_type: &'static str) -> (Response, Hijacked) {
     let (tx, body) = crate::stream::channel_body();
     let mut resp = Response::new(Body::from_stream(body));
+    *resp.version_mut() = axum::http::Version::HTTP_10;
     resp.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     (

@@ -45,6 +45,8 @@
 //!   (`images/get`, `images/{name}/get`, `images/load`), [`prune`] (`images/prune`,
 //!   `containers/prune`), [`search`] (`images/search`), [`system_df`] (`system/df`): handlers.
 //! - [`router`]: the route table.
+//! - [`raw_stream`]: Podman's exec and attach requests that expect the connection hijacked
+//!   unasked, marked as upgrades before hyper reads them.
 //! - [`memory`]: the service's heap (two glibc arenas, freed memory given back when idle).
 //! - [`serve`]: listeners (a unix socket 0600, systemd's `LISTEN_FDS`, TCP when asked), one
 //!   HTTP/1 connection per client with upgrades, the version check, the idle exit.
@@ -70,6 +72,7 @@ pub mod networks;
 pub mod pause_rename;
 pub mod prune;
 pub mod push;
+mod raw_stream;
 pub mod restart_export;
 pub mod router;
 pub mod search;

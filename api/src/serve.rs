@@ -204,6 +204,15 @@ async fn run(listener: Listener, config: ServiceConfig) -> std::io::Result<()> {
         let app = app.clone();
         let activity = activity.clone();
         tokio::spawn(async move {
+            let io = match crate::raw_stream::mark_libpod_streams(io).await {
+                Ok(io) => TokioIo::new(io),
+                Err(e) => {
+                    tracing::debug!("connection: {e}");
+                    activity.touch();
+                    activity.active.fetch_sub(1, Ordering::SeqCst);
+                    return;
+                }
+            };
             let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
                 let app = app.clone();
                 async move { Ok::<_, std::convert::Infallible>(handle(app, req).await) }
@@ -220,15 +229,15 @@ async fn run(listener: Listener, config: ServiceConfig) -> std::io::Result<()> {
     }
 }
 
-type Io = TokioIo<Box<dyn Stream>>;
+type Io = Box<dyn Stream>;
 
 trait Stream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
 impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Stream for T {}
 
 async fn accept(listener: &Listener) -> std::io::Result<Io> {
     Ok(match listener {
-        Listener::Unix(l) => TokioIo::new(Box::new(l.accept().await?.0) as Box<dyn Stream>),
-        Listener::Tcp(l) => TokioIo::new(Box::new(l.accept().await?.0) as Box<dyn Stream>),
+        Listener::Unix(l) => Box::new(l.accept().await?.0),
+        Listener::Tcp(l) => Box::new(l.accept().await?.0),
     })
 }
 

@@ -72,6 +72,8 @@ pub type AppState = Arc<Shared>;
 /// A client's attach stream, waiting for its container's start.
 pub struct AttachSink {
     pub tx: ChunkSender,
+    /// The client's input, for the container's standard input (`-i`).
+    pub input: Option<crate::hijack::ChannelReader>,
     pub stdout: bool,
     pub stderr: bool,
 }

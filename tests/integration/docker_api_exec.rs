@@ -57,6 +57,34 @@ fn docker_exec_restart_top_stats_export() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "PIPED\n", "{out:?}");
     let out = s.docker(&["exec", name, "/nonexistent"]);
     assert_eq!(out.status.code(), Some(127), "{out:?}");
+    // `run -i` without a terminal: the attach carries the container's standard input.
+    let mut child = s
+        .command(&[
+            "run",
+            "-i",
+            "--rm",
+            "busybox",
+            "sh",
+            "-c",
+            "tr a-z A-Z; exit 6",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"run input\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(6), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "RUN INPUT\n",
+        "{out:?}"
+    );
 
     // A detached exec through the raw API: started at once, its end and code in its json.
     let (code, body) = s.http(

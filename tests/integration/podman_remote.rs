@@ -334,3 +334,92 @@ fn clients_that_leave_mid_wait_leave_no_thread_polling() {
     }
     ok(&s, &["rm", "-f", "libpod-waited"]);
 }
+
+/// podman with `input` on its standard input.
+fn podman_input(s: &Service, args: &[&str], input: &[u8]) -> Output {
+    use std::io::Write;
+    let conf = s.r.env.path("podman-containers.conf");
+    if !conf.exists() {
+        std::fs::write(&conf, "").unwrap();
+    }
+    let home = s.r.env.path("podman-home");
+    std::fs::create_dir_all(&home).unwrap();
+    let mut child = Command::new(crate::util::require_tool("podman"))
+        .arg("--remote")
+        .arg("--url")
+        .arg(format!("unix://{}", s.sock.display()))
+        .args(args)
+        .env("CONTAINERS_CONF", &conf)
+        .env("HOME", &home)
+        .env_remove("CONTAINER_HOST")
+        .env_remove("XDG_RUNTIME_DIR")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn podman");
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().expect("podman output")
+}
+
+/// `podman --remote exec` (libpod's exec create, a start whose stream Podman's client reads
+/// from the raw socket without asking for an upgrade, its input after the request) and
+/// `run -i` (stdin through the attach).
+#[test]
+fn podman_remote_exec_and_stdin() {
+    let s = Service::start();
+    ok(
+        &s,
+        &[
+            "run", "-d", "--name", "libpod-x", "busybox", "sleep", "1000",
+        ],
+    );
+    let out = podman(
+        &s,
+        &[
+            "exec",
+            "libpod-x",
+            "sh",
+            "-c",
+            "echo out; echo err >&2; exit 3",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "out\n");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "err\n");
+    let out = ok(
+        &s,
+        &[
+            "exec",
+            "-e",
+            "V=1",
+            "-w",
+            "/tmp",
+            "-u",
+            "1:1",
+            "libpod-x",
+            "sh",
+            "-c",
+            "echo $V $(pwd) $(id -u)",
+        ],
+    );
+    assert_eq!(out, "1 /tmp 1\n");
+    let out = podman_input(
+        &s,
+        &["exec", "-i", "libpod-x", "sh"],
+        b"echo typed\nexit 4\n",
+    );
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "typed\n");
+    let out = podman(&s, &["exec", "libpod-x", "nosuchcmd"]);
+    assert_eq!(out.status.code(), Some(127), "{out:?}");
+    let out = podman_input(
+        &s,
+        &["run", "-i", "--rm", "busybox", "sh", "-c", "cat; exit 5"],
+        b"piped\n",
+    );
+    assert_eq!(out.status.code(), Some(5), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "piped\n");
+    ok(&s, &["rm", "-f", "-t", "0", "libpod-x"]);
+    assert_eq!(s.r.ok(&["ps", "-aq"]).trim(), "");
+}
