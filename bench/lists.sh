@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/common.sh
 bash scripts/deps.sh
-cargo build --release --quiet
+[ -n "${BERTH_BIN:-}" ] || cargo build --release --quiet
 berth=${BERTH_BIN:-$PWD/target/release/berth}
 
 berth_and_podman lists
