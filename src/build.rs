@@ -280,7 +280,7 @@ pub fn build(ctx: &Context, mut args: BuildArgs) -> Result<ExitCode> {
         target: args.target.clone(),
         format,
         runtime: args.runtime.clone(),
-        network: build_network(args.network.as_deref())?,
+        network: berth_build::run_network::run_network(args.network.as_deref())?,
         runroot: crate::containers::runroot(ctx),
         run_output_to_stderr: args.quiet,
         run_output: None,
@@ -332,20 +332,4 @@ pub fn build(ctx: &Context, mut args: BuildArgs) -> Result<ExitCode> {
     }
     outln!("{}", image.id.digest());
     Ok(ExitCode::SUCCESS)
-}
-
-/// `--network` of a build (`None`: the default, Buildah's `private` as root, the host's
-/// network as a plain user), checked as `run` checks it.
-fn build_network(value: Option<&str>) -> Result<berth_run::options::Network> {
-    use berth_run::options::Network;
-    let network = match value {
-        None if berth_image_store::store::is_host_root() => Network::Private,
-        None => Network::Host,
-        Some(v) => Network::parse_flags(&[v])?,
-    };
-    if let Network::Container(_) = network {
-        anyhow::bail!("--network container: is not supported by build");
-    }
-    network.ensure_wired()?;
-    Ok(network)
 }

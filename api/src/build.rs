@@ -25,9 +25,10 @@ use crate::state::AppState;
 use crate::stream::{channel_body, LineSender};
 use crate::upload::blocking_reader;
 
-/// The query parameters of `/build` berth uses (`platform` only checked: the native one).
+/// The query parameters of `/build` berth uses (`platform` only checked: the native one;
+/// `networkmode` as `berth build --network`, Docker's `default` as berth's default).
 /// The rest are accepted and ignored: `rm`/`forcerm` (berth never keeps intermediate
-/// containers), `networkmode` (RUN's network is its own flag's), resource limits.
+/// containers), resource limits.
 #[derive(Debug, Default, PartialEq)]
 struct BuildQuery {
     tags: Vec<String>,
@@ -39,6 +40,7 @@ struct BuildQuery {
     pull: bool,
     quiet: bool,
     squash: bool,
+    network: Option<String>,
 }
 
 fn truthy(v: &str) -> bool {
@@ -80,6 +82,7 @@ fn parse_query(raw: &str) -> ApiResult<BuildQuery> {
             "pull" => q.pull = truthy(&v) || v == "always",
             "q" => q.quiet = truthy(&v),
             "squash" => q.squash = truthy(&v),
+            "networkmode" if !v.is_empty() && v != "default" => q.network = Some(v.into_owned()),
             "platform" if !v.is_empty() => {
                 berth_build::check_platform(&v).map_err(ApiError::bad_request)?
             }
@@ -150,6 +153,7 @@ fn run_build(
     tar: impl Read + Send,
     lines: &LineSender,
 ) -> Result<(), BuildError> {
+    let network = berth_build::run_network::run_network(q.network.as_deref())?;
     let context = StreamedContext::unpack(tar, "the request body")?;
     let containerfile = context.containerfile(q.dockerfile.as_deref())?;
     let file = berth_build::parse(&containerfile.name, &containerfile.text)?;
@@ -179,6 +183,7 @@ fn run_build(
         // Docker's daemon writes Docker's image format, as Podman's compatible endpoint does.
         format: Format::Docker,
         runroot: st.runroot.clone(),
+        network,
         run_output,
         squash: if q.squash { Squash::New } else { Squash::No },
         jobs: std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),

@@ -47,6 +47,7 @@
 //! - [`fetch`]: `ADD <url>` downloads (http/https, `--checksum=sha256:`), through the registry
 //!   crate's client ([`berth_registry::download`]).
 //! - [`ignore`]: `.containerignore`/`.dockerignore` with Docker's rules.
+//! - [`run_network`]: RUN's network from `--network` or the API's `networkmode`, one rule.
 //! - [`extras`]: HEALTHCHECK and ONBUILD, kept as Docker's `Healthcheck`/`OnBuild` config
 //!   fields (oci-spec's types lack them); a base image's ONBUILD triggers run after FROM.
 //! - [`image`]: [`image::ImageState`], the image a stage is making (config, layers,
@@ -74,6 +75,7 @@ pub mod input;
 pub mod metadata;
 pub mod parser;
 pub mod plan;
+pub mod run_network;
 pub mod scope;
 pub mod system_info;
 pub mod system_prune;

@@ -206,6 +206,25 @@ fn docker_build_failure_exit_code_and_message() {
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("NOSUCH"), "{stderr}");
+    // `--network` (the query's `networkmode`) is RUN's network, as `berth build --network`:
+    // none leaves only the loopback device; the default (bridge, as root) has another.
+    write(&ctx, "Dockerfile", "FROM busybox\nRUN ls /sys/class/net\n");
+    let out = s.ok(&[
+        "build",
+        "--no-cache",
+        "--network",
+        "none",
+        ctx.to_str().unwrap(),
+    ]);
+    let devices: Vec<&str> = out
+        .lines()
+        .filter(|l| l.trim() == "lo" || l.starts_with("eth"))
+        .collect();
+    assert_eq!(devices, ["lo"], "{out}");
+    let out = s.ok(&["build", "--no-cache", ctx.to_str().unwrap()]);
+    assert!(out.lines().any(|l| l.starts_with("eth")), "{out}");
+    let out = s.docker(&["build", "--network", "container:x", ctx.to_str().unwrap()]);
+    assert_ne!(out.status.code(), Some(0), "{out:?}");
     s.r.assert_no_leftovers();
 }
 
