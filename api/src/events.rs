@@ -62,10 +62,49 @@ pub fn docker_message(e: &Event) -> Value {
     msg
 }
 
-/// `GET /events`.
+/// An event as libpod's `/libpod/events` sends it: Docker's message shape with Podman's own
+/// status names (`died`, `remove`…) as `Action` and `status`, and `containerExitCode` on
+/// every event (Podman's client drops an event without a number there: its
+/// `ConvertToLibpodEvent` returns nil, and `podman events` then crashed on it).
+pub fn libpod_message(e: &Event) -> Value {
+    let mut msg = docker_message(e);
+    msg["Action"] = e.status.clone().into();
+    if msg.get("status").is_some() {
+        msg["status"] = e.status.clone().into();
+    }
+    if let Some(attrs) = msg["Actor"]["Attributes"].as_object_mut() {
+        let code = attrs.remove("exitCode").unwrap_or_else(|| "0".into());
+        attrs.insert("containerExitCode".into(), code);
+    }
+    msg
+}
+
+/// `GET /events`: from `since` (default: now) on, following.
 pub async fn events(
     State(st): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Response> {
+    serve_events(st, q, docker_message, true, chrono::Utc::now())
+}
+
+/// `GET /libpod/events`: the log from its start (or `since`), following unless
+/// `stream=false`.
+pub async fn libpod_events(
+    State(st): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Response> {
+    let follow = q.get("stream").is_none_or(|v| v != "false" && v != "0");
+    serve_events(st, q, libpod_message, follow, chrono::DateTime::UNIX_EPOCH)
+}
+
+/// The event log as JSON lines of `message`, from `since` (or `from` when not given) to
+/// `until`, following when `follow`, until the client goes.
+fn serve_events(
+    st: AppState,
+    q: HashMap<String, String>,
+    message: fn(&Event) -> Value,
+    follow: bool,
+    from: chrono::DateTime<chrono::Utc>,
 ) -> ApiResult<Response> {
     let now = chrono::Utc::now();
     let time_of = |key: &str| -> ApiResult<_> {
@@ -79,10 +118,9 @@ pub async fn events(
         None => Filters::new(),
     };
     let opts = ReadOptions {
-        // Without `since`, Docker sends only what happens from now on.
-        since: Some(time_of("since")?.unwrap_or(now)),
+        since: Some(time_of("since")?.unwrap_or(from)),
         until: time_of("until")?,
-        follow: true,
+        follow,
         filters,
     };
     let log = berth_image_store::events::configured()
@@ -99,7 +137,7 @@ pub async fn events(
         let _ = log.read(
             &opts,
             &mut |e| {
-                let mut line = docker_message(e).to_string();
+                let mut line = message(e).to_string();
                 line.push('\n');
                 match tx.blocking_send(Bytes::from(line)) {
                     Ok(()) => ControlFlow::Continue(()),
@@ -155,5 +193,11 @@ mod tests {
         let i = docker_message(&Event::image("remove", "123", "localhost/bb:latest"));
         assert_eq!(i["Action"], "delete");
         assert_eq!(i["Actor"]["ID"], "123");
+        let l = libpod_message(&e);
+        assert_eq!(l["Action"], "died");
+        assert_eq!(l["Actor"]["Attributes"]["containerExitCode"], "3");
+        let l = libpod_message(&Event::image("remove", "123", "localhost/bb:latest"));
+        assert_eq!(l["Action"], "remove");
+        assert_eq!(l["Actor"]["Attributes"]["containerExitCode"], "0");
     }
 }

@@ -420,6 +420,22 @@ fn podman_remote_exec_and_stdin() {
     );
     assert_eq!(out.status.code(), Some(5), "{out:?}");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "piped\n");
+    // libpod's events: what happened, with Podman's status names and the exit code.
+    let format = "{{.Type}} {{.Status}} {{.ContainerExitCode}}";
+    let events = ok(
+        &s,
+        &[
+            "events",
+            "--stream=false",
+            "--filter",
+            "event=died",
+            "--format",
+            format,
+        ],
+    );
+    assert!(events.lines().any(|l| l == "container died 5"), "{events}");
+    let all = ok(&s, &["events", "--stream=false"]);
+    assert!(all.contains("container remove"), "{all}");
     ok(&s, &["rm", "-f", "-t", "0", "libpod-x"]);
     assert_eq!(s.r.ok(&["ps", "-aq"]).trim(), "");
 }

@@ -54,6 +54,7 @@ pub fn router() -> Router<AppState> {
         .route("/_ping", get(system::ping).head(system::ping))
         .route("/version", get(system::version))
         .route("/info", get(system::info))
+        .route("/events", get(crate::events::libpod_events))
         .route("/images/json", get(images::list))
         .route("/images/pull", post(images::pull))
         .route("/images/remove", axum::routing::delete(images::remove))
