@@ -336,7 +336,7 @@ pub fn build(ctx: &Context, mut args: BuildArgs) -> Result<ExitCode> {
 
 /// `--network` of a build (`None`: the default, Buildah's `private` as root, the host's
 /// network as a plain user), checked as `run` checks it.
-fn build_network(value: Option<&str>) -> Result<berth_run::options::Network> {
+pub(crate) fn build_network(value: Option<&str>) -> Result<berth_run::options::Network> {
     use berth_run::options::Network;
     let network = match value {
         None if berth_image_store::store::is_host_root() => Network::Private,

@@ -1,0 +1,172 @@
+//! What `inspect` and `containers` show of working containers, in Buildah 1.28's shapes:
+//! [`inspect`]'s record (`Type`, `FromImage…`, `Container`, `ContainerID`, `MountPoint`,
+//! `OCIv1`, `Docker`, `History`, the defaults a `run` gets), and [`ContainerRow`], one row of
+//! `containers` (`--json`'s lower-case keys; `--format`'s Go names are the front end's).
+
+use berth_image_store::Store;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::mount::snapshot;
+use super::record::{Records, WorkingContainer};
+use crate::error::Result;
+
+/// One row of `containers` (Buildah's JSON names).
+#[derive(Debug, Clone, Serialize)]
+pub struct ContainerRow {
+    pub id: String,
+    /// A working container (`false`: another of the store's containers, with `--all`).
+    pub builder: bool,
+    /// The base image's id in hex (empty for scratch).
+    pub imageid: String,
+    /// The base image's name (`scratch` for none).
+    pub imagename: String,
+    pub containername: String,
+}
+
+impl ContainerRow {
+    pub fn of(c: &WorkingContainer) -> ContainerRow {
+        ContainerRow {
+            id: c.id.clone(),
+            builder: true,
+            imageid: c
+                .from_image_id
+                .as_deref()
+                .map(|i| i.trim_start_matches("sha256:").to_string())
+                .unwrap_or_default(),
+            imagename: c
+                .from_image_name
+                .clone()
+                .unwrap_or_else(|| c.from_image.clone()),
+            containername: c.name.clone(),
+        }
+    }
+}
+
+/// Every working container as `containers` lists it.
+pub fn rows(store: &Store) -> Result<Vec<ContainerRow>> {
+    Ok(Records::new(store)
+        .list()?
+        .iter()
+        .map(ContainerRow::of)
+        .collect())
+}
+
+/// Buildah's inspect record of working container `name`.
+pub fn inspect(store: &Store, name: &str) -> Result<Value> {
+    let c = Records::new(store).find(name)?;
+    let state = c.state(store)?;
+    let (snap, mounted) = snapshot(store, &c)?;
+    let mut oci = serde_json::to_value(&state.config).unwrap_or(Value::Null);
+    state.extras.merge_into(&mut oci);
+    if let Some(o) = oci.as_object_mut() {
+        o.insert("created".into(), json!(c.created));
+    }
+    let inner = oci.get("config").cloned().unwrap_or_else(|| json!({}));
+    let manifest = match &c.from_image_digest {
+        Some(d) => d
+            .parse()
+            .ok()
+            .and_then(|d| {
+                store
+                    .content()
+                    .read_small(&d, berth_image_store::images::CONFIG_LIMIT)
+                    .ok()
+            })
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default(),
+        None => String::new(),
+    };
+    let mut annotations = serde_json::Map::new();
+    annotations.insert(
+        "org.opencontainers.image.base.digest".into(),
+        json!(c.from_image_digest.clone().unwrap_or_default()),
+    );
+    annotations.insert(
+        "org.opencontainers.image.base.name".into(),
+        json!(c.from_image_name.clone().unwrap_or_default()),
+    );
+    for (k, v) in &c.annotations {
+        annotations.insert(k.clone(), json!(v));
+    }
+    let namespaces: Vec<Value> = ["cgroup", "ipc", "mount", "network", "pid", "user", "uts"]
+        .iter()
+        .map(|n| json!({"Name": n, "Host": matches!(*n, "cgroup" | "user"), "Path": ""}))
+        .collect();
+    let mut caps: Vec<String> = berth_run::caps::DEFAULT_CAPS
+        .iter()
+        .map(|c| format!("CAP_{c}"))
+        .collect();
+    caps.sort_unstable();
+    Ok(json!({
+        "Type": "buildah 0.0.1",
+        "FromImage": c.from_image_name.clone().unwrap_or_default(),
+        "FromImageID": c.from_image_id.as_deref().map(|i| i.trim_start_matches("sha256:")).unwrap_or_default(),
+        "FromImageDigest": c.from_image_digest.clone().unwrap_or_default(),
+        "Config": serde_json::to_string(&oci).unwrap_or_default(),
+        "Manifest": manifest,
+        "Container": c.name,
+        "ContainerID": c.id,
+        "MountPoint": if mounted { snap.mountpoint.display().to_string() } else { String::new() },
+        "ProcessLabel": "",
+        "MountLabel": "",
+        "ImageAnnotations": annotations,
+        "ImageCreatedBy": c.created_by.clone().unwrap_or_default(),
+        "OCIv1": oci,
+        "Docker": {
+            "created": c.created,
+            "container_config": inner,
+            "config": inner,
+            "architecture": state.config.architecture().to_string(),
+            "os": state.config.os().to_string(),
+        },
+        "DefaultMountsFilePath": "",
+        "Isolation": "oci",
+        "NamespaceOptions": namespaces,
+        "Capabilities": caps,
+        "ConfigureNetwork": "NetworkDefault",
+        "CNIPluginPath": "",
+        "CNIConfigDir": "",
+        "IDMappingOptions": {
+            "HostUIDMapping": true,
+            "HostGIDMapping": true,
+            "UIDMap": [],
+            "GIDMap": [],
+        },
+        "History": state.config.history().clone().unwrap_or_default(),
+        "Devices": [],
+    }))
+}
+
+/// Buildah's inspect record of image `name` (`inspect --type image`): the image's config,
+/// manifest and history under the container record's names.
+pub fn inspect_image(store: &Store, name: &str) -> Result<Value> {
+    let image = store.lookup_image(name)?;
+    let state = crate::image::ImageState::from_image(store, &image)?;
+    let read = |d: &berth_layers::Digest| {
+        store
+            .content()
+            .read_small(d, berth_image_store::images::CONFIG_LIMIT)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+    };
+    let config = read(&image.id)?;
+    let oci: Value = serde_json::from_str(&config).unwrap_or(Value::Null);
+    Ok(json!({
+        "Type": "buildah 0.0.1",
+        "FromImage": image.names.first().map(|n| n.to_string()).unwrap_or_default(),
+        "FromImageID": image.hex_id(),
+        "FromImageDigest": image.manifest_digest.to_string(),
+        "Config": config,
+        "Manifest": read(&image.manifest_digest)?,
+        "Container": "",
+        "ContainerID": "",
+        "MountPoint": "",
+        "OCIv1": oci,
+        "Docker": {
+            "config": oci.get("config").cloned().unwrap_or(Value::Null),
+            "architecture": state.config.architecture().to_string(),
+            "os": state.config.os().to_string(),
+        },
+        "History": state.config.history().clone().unwrap_or_default(),
+    }))
+}

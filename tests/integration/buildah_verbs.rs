@@ -1,0 +1,248 @@
+//! `berth buildah …` (Buildah's verbs), as root: a script written as Buildah's tutorial
+//! writes it (`alias buildah='berth buildah'`: from scratch, mount, install files, config,
+//! commit), whose image then runs; `from IMAGE` + `run` + `copy --chown` + `commit --squash`;
+//! and bad input (a missing or removed working container).
+
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::run::{busybox, RunEnv};
+
+/// Run `script` under bash with `buildah` aliased to this test's `berth buildah`.
+fn script(r: &RunEnv, script: &str) -> String {
+    let alias = format!(
+        "{} --root {} --runroot {} buildah",
+        env!("CARGO_BIN_EXE_berth"),
+        r.env.root.display(),
+        r.runroot.display()
+    );
+    let full =
+        format!("set -euo pipefail\nshopt -s expand_aliases\nalias buildah='{alias}'\n{script}");
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(&full)
+        .current_dir(r.env.dir.path())
+        .output()
+        .expect("bash");
+    assert!(
+        out.status.success(),
+        "script failed with {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn tutorial_script_from_scratch_builds_an_image_that_runs() {
+    let r = RunEnv::new();
+    let out = script(
+        &r,
+        r#"
+newcontainer=$(buildah from scratch)
+echo "container: $newcontainer"
+scratchmnt=$(buildah mount $newcontainer)
+mkdir -p $scratchmnt/bin
+cp /bin/busybox $scratchmnt/bin/busybox
+for applet in sh echo cat; do ln -s busybox $scratchmnt/bin/$applet; done
+buildah config --cmd '/bin/sh -c "echo hello from the tutorial"' --port 80 --label name=tutorial $newcontainer
+buildah config --env PATH=/bin --author berth-tests $newcontainer
+buildah containers
+buildah inspect --format '{{.Container}} {{.FromImage}}' $newcontainer
+buildah umount $newcontainer
+buildah commit $newcontainer tutorial-image
+buildah rm $newcontainer
+buildah images
+"#,
+    );
+    assert!(out.contains("container: working-container"), "{out}");
+    let row = out
+        .lines()
+        .find(|l| l.ends_with(" working-container") && !l.starts_with("container:"))
+        .unwrap_or_else(|| panic!("no containers row: {out}"));
+    assert!(row.contains("   *"), "builder column: {row}");
+    assert!(row.contains("scratch"), "{row}");
+    // `inspect --format '{{.Container}} {{.FromImage}}'`: no image for scratch.
+    assert!(out.contains("\nworking-container \n"), "{out}");
+    assert!(out.contains("localhost/tutorial-image"), "{out}");
+    assert_eq!(
+        r.ok(&["run", "--rm", "tutorial-image"]),
+        "hello from the tutorial\n"
+    );
+    let inspect: Value =
+        serde_json::from_str(&r.ok(&["image", "inspect", "tutorial-image"])).unwrap();
+    let config = &inspect[0]["Config"];
+    assert_eq!(
+        config["Cmd"],
+        serde_json::json!(["/bin/sh", "-c", "echo hello from the tutorial"])
+    );
+    assert!(config["ExposedPorts"].get("80").is_some(), "{config}");
+    assert_eq!(config["Labels"]["name"], "tutorial");
+    assert_eq!(config["Env"], serde_json::json!(["PATH=/bin"]));
+    assert_eq!(inspect[0]["Author"], "berth-tests");
+    assert_eq!(r.ok(&["buildah", "containers", "-q"]), "");
+    r.assert_no_leftovers();
+}
+
+#[test]
+fn from_image_run_copy_chown_and_commit_squash() {
+    let r = busybox();
+    let c = r.ok(&["buildah", "from", "busybox"]).trim().to_string();
+    assert_eq!(c, "busybox-working-container");
+    // A second one gets the next free name.
+    let c2 = r.ok(&["buildah", "from", "busybox"]).trim().to_string();
+    assert_eq!(c2, "busybox-working-container-1");
+    r.ok(&["buildah", "rm", &c2]);
+    let inspect: Value = serde_json::from_str(&r.ok(&["buildah", "inspect", &c])).unwrap();
+    assert_eq!(inspect["Container"], c.as_str());
+    assert_eq!(inspect["FromImage"], "localhost/busybox:latest");
+    assert_eq!(inspect["Type"], "buildah 0.0.1");
+    assert_eq!(inspect["ContainerID"].as_str().unwrap().len(), 64);
+    r.ok(&[
+        "buildah",
+        "run",
+        &c,
+        "--",
+        "sh",
+        "-c",
+        "echo app:x:1234:4321::/:/bin/sh >> /etc/passwd && echo app:x:4321: >> /etc/group && echo ran > /ran",
+    ]);
+    let file = r.env.path("data.txt");
+    std::fs::write(&file, "data\n").unwrap();
+    r.ok(&[
+        "buildah",
+        "copy",
+        "--chown",
+        "app:app",
+        &c,
+        file.to_str().unwrap(),
+        "/srv/data.txt",
+    ]);
+    r.ok(&["buildah", "config", "--workingdir", "/srv", &c]);
+    assert_eq!(
+        r.ok(&["buildah", "run", "--user", "app", &c, "--", "stat", "-c", "%u:%g", "data.txt"]),
+        "1234:4321\n"
+    );
+    // The command's own exit code, as Buildah.
+    let (code, _, _) = r.code(&["buildah", "run", &c, "--", "sh", "-c", "exit 7"]);
+    assert_eq!(code, Some(7));
+    let id = r
+        .ok(&["buildah", "commit", "--squash", "--rm", &c, "squashed"])
+        .trim()
+        .to_string();
+    assert_eq!(id.len(), 64, "{id}");
+    let layers = r.ok(&[
+        "image",
+        "inspect",
+        "squashed",
+        "--format",
+        "{{len .RootFS.Layers}}",
+    ]);
+    assert_eq!(layers.trim(), "1");
+    assert_eq!(
+        r.ok(&["run", "--rm", "squashed", "cat", "/ran", "/srv/data.txt"]),
+        "ran\ndata\n"
+    );
+    // The runtime's mount points did not end up in the image.
+    assert_eq!(
+        r.ok(&[
+            "run",
+            "--rm",
+            "squashed",
+            "stat",
+            "-c",
+            "%u:%g",
+            "/srv/data.txt"
+        ]),
+        "1234:4321\n"
+    );
+    assert_eq!(r.ok(&["buildah", "containers", "-q"]), "");
+    r.assert_no_leftovers();
+}
+
+#[test]
+fn missing_and_removed_working_containers_are_errors() {
+    let r = busybox();
+    let err = r.env.fails(
+        &[
+            "--runroot",
+            r.runroot.to_str().unwrap(),
+            "buildah",
+            "run",
+            "nosuch",
+            "--",
+            "true",
+        ],
+        125,
+    );
+    assert!(err.contains("\"nosuch\": container not known"), "{err}");
+    let c = r
+        .ok(&["buildah", "from", "--name", "gone", "busybox"])
+        .trim()
+        .to_string();
+    assert_eq!(c, "gone");
+    let err = r.env.fails(
+        &[
+            "--runroot",
+            r.runroot.to_str().unwrap(),
+            "buildah",
+            "from",
+            "--name",
+            "gone",
+            "busybox",
+        ],
+        125,
+    );
+    assert!(err.contains("already in use"), "{err}");
+    let mnt = r.ok(&["buildah", "mount", "gone"]).trim().to_string();
+    assert!(
+        std::path::Path::new(&mnt).join("bin/busybox").exists(),
+        "{mnt}"
+    );
+    // Removed while mounted: unmounted and gone.
+    r.ok(&["buildah", "rm", "gone"]);
+    assert!(!std::path::Path::new(&mnt).exists(), "{mnt} is left");
+    let err = r.env.fails(
+        &[
+            "--runroot",
+            r.runroot.to_str().unwrap(),
+            "buildah",
+            "commit",
+            "gone",
+            "img",
+        ],
+        125,
+    );
+    assert!(err.contains("\"gone\": container not known"), "{err}");
+    let err = r.env.fails(
+        &[
+            "--runroot",
+            r.runroot.to_str().unwrap(),
+            "buildah",
+            "config",
+            "--healthcheck",
+            "bogus",
+            "nosuch",
+        ],
+        125,
+    );
+    assert!(err.contains("nosuch"), "{err}");
+    r.ok(&["buildah", "from", "--name", "hc", "busybox"]);
+    let err = r.env.fails(
+        &[
+            "--runroot",
+            r.runroot.to_str().unwrap(),
+            "buildah",
+            "config",
+            "--healthcheck",
+            "bogus",
+            "hc",
+        ],
+        125,
+    );
+    assert!(err.contains("--healthcheck \"bogus\""), "{err}");
+    r.ok(&["buildah", "rm", "--all"]);
+    r.assert_no_leftovers();
+}
