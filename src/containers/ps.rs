@@ -33,6 +33,9 @@ pub struct PsArgs {
     /// `json`, or a Go template (`{{.ID}} {{.Names}} {{.Status}}`; `table …` adds headers).
     #[arg(long)]
     format: Option<String>,
+    /// Also list working containers (`berth buildah from`), as Podman lists Buildah's.
+    #[arg(long)]
+    external: bool,
 }
 
 /// Podman's table.
@@ -47,13 +50,16 @@ pub fn ps(ctx: &Context, args: PsArgs) -> Result<ExitCode> {
     if !args.all {
         list.retain(|c| c.state == State::Running);
     }
-    let summaries: Vec<ContainerSummary> = list.iter().map(ContainerSummary::of).collect();
+    let mut summaries: Vec<ContainerSummary> = list.iter().map(ContainerSummary::of).collect();
+    if args.external {
+        summaries.extend(berth_build::verbs::inspect::ps_summaries(&store)?);
+    }
     if args.format.as_deref().is_some_and(is_json) {
         outln!("{}", go_json(&summaries, "  ")?);
         return Ok(ExitCode::SUCCESS);
     }
     if args.quiet && args.format.is_none() {
-        for c in &list {
+        for c in &summaries {
             outln!("{}", shown_id(&c.id, args.no_trunc));
         }
         return Ok(ExitCode::SUCCESS);

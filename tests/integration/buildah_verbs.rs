@@ -95,6 +95,18 @@ fn from_image_run_copy_chown_and_commit_squash() {
     let c2 = r.ok(&["buildah", "from", "busybox"]).trim().to_string();
     assert_eq!(c2, "busybox-working-container-1");
     r.ok(&["buildah", "rm", &c2]);
+    // `ps --external` lists working containers as Podman lists Buildah's; `ps -a` does not.
+    let ps = r.ok(&["ps", "--external"]);
+    let row = ps
+        .lines()
+        .find(|l| l.ends_with(&c))
+        .unwrap_or_else(|| panic!("{ps}"));
+    assert!(
+        row.contains("localhost/busybox:latest") && row.contains("Storage"),
+        "{row}"
+    );
+    assert!(row.contains("buildah"), "{row}");
+    assert!(!r.ok(&["ps", "-a"]).contains(&c));
     let inspect: Value = serde_json::from_str(&r.ok(&["buildah", "inspect", &c])).unwrap();
     assert_eq!(inspect["Container"], c.as_str());
     assert_eq!(inspect["FromImage"], "localhost/busybox:latest");

@@ -124,6 +124,11 @@ fn default_name(image: &str, base: Option<&ImageRecord>) -> String {
     } else {
         image.trim_start_matches("docker://").to_string()
     };
+    name_from(&shown)
+}
+
+/// `<last path component, no tag or digest>-working-container`.
+fn name_from(shown: &str) -> String {
     let no_digest = shown.split('@').next().unwrap_or_default();
     let last = no_digest.rsplit('/').next().unwrap_or_default();
     let repo = last.split(':').next().unwrap_or_default();
@@ -139,7 +144,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn scratch_and_names_without_an_image() {
+    fn default_names_as_buildah() {
         assert_eq!(default_name("scratch", None), "working-container");
+        for (shown, name) in [
+            ("busybox", "busybox-working-container"),
+            (
+                "docker.io/library/busybox:1.36",
+                "busybox-working-container",
+            ),
+            ("127.0.0.1:5000/a/b/app:v1", "app-working-container"),
+            ("localhost/x@sha256:0123", "x-working-container"),
+            ("", "working-container"),
+        ] {
+            assert_eq!(name_from(shown), name, "{shown}");
+        }
     }
 }

@@ -170,3 +170,43 @@ pub fn inspect_image(store: &Store, name: &str) -> Result<Value> {
         "History": state.config.history().clone().unwrap_or_default(),
     }))
 }
+
+/// A working container as `berth ps --external` lists it, as Podman lists Buildah's:
+/// command `buildah`, state `storage`, status `Storage`.
+pub fn ps_summary(c: &WorkingContainer) -> berth_run::summary::ContainerSummary {
+    let created = chrono::DateTime::parse_from_rfc3339(&c.created)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .unwrap_or_else(|_| chrono::Utc::now());
+    let row = ContainerRow::of(c);
+    berth_run::summary::ContainerSummary {
+        auto_remove: false,
+        command: vec!["buildah".to_string()],
+        created_at: berth_run::stats::human_age(Some(created)),
+        exited: false,
+        exited_at: 0,
+        exit_code: 0,
+        id: c.id.clone(),
+        image: row.imagename,
+        image_id: row.imageid,
+        is_infra: false,
+        labels: None,
+        mounts: Vec::new(),
+        names: vec![c.name.clone()],
+        namespaces: Default::default(),
+        networks: Vec::new(),
+        pid: 0,
+        pod: String::new(),
+        pod_name: String::new(),
+        ports: None,
+        size: None,
+        started_at: 0,
+        state: "storage".to_string(),
+        status: "Storage".to_string(),
+        created,
+    }
+}
+
+/// Every working container as `ps --external` lists it.
+pub fn ps_summaries(store: &Store) -> Result<Vec<berth_run::summary::ContainerSummary>> {
+    Ok(Records::new(store).list()?.iter().map(ps_summary).collect())
+}

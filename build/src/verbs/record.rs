@@ -220,3 +220,53 @@ pub(crate) fn not_known(name: &str) -> BuildError {
         "reading build container {name:?}: container not known"
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn container(id: &str, name: &str) -> WorkingContainer {
+        WorkingContainer {
+            id: id.to_string(),
+            name: name.to_string(),
+            from_image: "scratch".to_string(),
+            from_image_id: None,
+            from_image_digest: None,
+            from_image_name: None,
+            created: format!("2026-01-01T00:00:0{}Z", id.len() % 10),
+            config: serde_json::json!({}),
+            annotations: BTreeMap::new(),
+            created_by: None,
+            comment: None,
+        }
+    }
+
+    #[test]
+    fn found_by_name_id_or_unique_prefix_and_names_are_free() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let records = Records::new(&store);
+        assert!(records.list().unwrap().is_empty());
+        records
+            .save(&container("abc1", "working-container"))
+            .unwrap();
+        records.save(&container("abd2", "other")).unwrap();
+        assert_eq!(records.find("other").unwrap().id, "abd2");
+        assert_eq!(records.find("abc1").unwrap().name, "working-container");
+        assert_eq!(records.find("abd").unwrap().name, "other");
+        let err = records.find("ab").unwrap_err().to_string();
+        assert!(err.contains("more than one"), "{err}");
+        let err = records.find("nosuch").unwrap_err().to_string();
+        assert!(err.contains("container not known"), "{err}");
+        assert!(records.find("").is_err());
+        assert_eq!(
+            records.free_name("working-container").unwrap(),
+            "working-container-1"
+        );
+        assert_eq!(records.free_name("fresh").unwrap(), "fresh");
+        records.remove(&records.find("other").unwrap()).unwrap();
+        assert_eq!(records.list().unwrap().len(), 1);
+        // A second removal is not an error (a crash between snapshot and record).
+        records.remove(&container("abd2", "other")).unwrap();
+    }
+}
