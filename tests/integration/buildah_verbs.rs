@@ -177,36 +177,21 @@ fn from_image_run_copy_chown_and_commit_squash() {
 #[test]
 fn missing_and_removed_working_containers_are_errors() {
     let r = busybox();
-    let err = r.env.fails(
-        &[
-            "--runroot",
-            r.runroot.to_str().unwrap(),
-            "buildah",
-            "run",
-            "nosuch",
-            "--",
-            "true",
-        ],
-        125,
-    );
+    let runroot = r.runroot.to_str().unwrap().to_string();
+    // `berth buildah ARGS…` must fail with 125 and one line.
+    let fails = |args: &[&str]| {
+        let mut full = vec!["--runroot", &runroot, "buildah"];
+        full.extend_from_slice(args);
+        r.env.fails(&full, 125)
+    };
+    let err = fails(&["run", "nosuch", "--", "true"]);
     assert!(err.contains("\"nosuch\": container not known"), "{err}");
     let c = r
         .ok(&["buildah", "from", "--name", "gone", "busybox"])
         .trim()
         .to_string();
     assert_eq!(c, "gone");
-    let err = r.env.fails(
-        &[
-            "--runroot",
-            r.runroot.to_str().unwrap(),
-            "buildah",
-            "from",
-            "--name",
-            "gone",
-            "busybox",
-        ],
-        125,
-    );
+    let err = fails(&["from", "--name", "gone", "busybox"]);
     assert!(err.contains("already in use"), "{err}");
     let mnt = r.ok(&["buildah", "mount", "gone"]).trim().to_string();
     assert!(
@@ -216,45 +201,50 @@ fn missing_and_removed_working_containers_are_errors() {
     // Removed while mounted: unmounted and gone.
     r.ok(&["buildah", "rm", "gone"]);
     assert!(!std::path::Path::new(&mnt).exists(), "{mnt} is left");
-    let err = r.env.fails(
-        &[
-            "--runroot",
-            r.runroot.to_str().unwrap(),
-            "buildah",
-            "commit",
-            "gone",
-            "img",
-        ],
-        125,
-    );
+    let err = fails(&["commit", "gone", "img"]);
     assert!(err.contains("\"gone\": container not known"), "{err}");
-    let err = r.env.fails(
-        &[
-            "--runroot",
-            r.runroot.to_str().unwrap(),
-            "buildah",
-            "config",
-            "--healthcheck",
-            "bogus",
-            "nosuch",
-        ],
-        125,
-    );
+    let err = fails(&["config", "--healthcheck", "bogus", "nosuch"]);
     assert!(err.contains("nosuch"), "{err}");
     r.ok(&["buildah", "from", "--name", "hc", "busybox"]);
-    let err = r.env.fails(
-        &[
-            "--runroot",
-            r.runroot.to_str().unwrap(),
-            "buildah",
-            "config",
-            "--healthcheck",
-            "bogus",
-            "hc",
-        ],
-        125,
-    );
+    let err = fails(&["config", "--healthcheck", "bogus", "hc"]);
     assert!(err.contains("--healthcheck \"bogus\""), "{err}");
     r.ok(&["buildah", "rm", "--all"]);
     r.assert_no_leftovers();
+}
+
+#[test]
+fn rootless_verbs_and_mount_inside_unshare() {
+    use crate::rootless::{as_user, text, user_env};
+    let env = user_env();
+    let tar = env.busybox_tar();
+    let out = as_user(
+        &env,
+        &format!(
+            r#"set -e
+$BERTH import {tar} bb >/dev/null
+c=$($BERTH buildah from scratch)
+if $BERTH buildah mount $c 2>$HOME/err; then exit 9; fi
+grep -q 'berth unshare' $HOME/err
+$BERTH unshare sh -c "m=\$($BERTH buildah mount $c) && cp /bin/busybox \$m/busybox && $BERTH buildah umount $c >/dev/null"
+$BERTH buildah config --cmd '/busybox echo rootless' $c
+$BERTH buildah commit --rm $c from-scratch >/dev/null
+c2=$($BERTH buildah from bb)
+$BERTH buildah run $c2 -- sh -c 'echo hi > /x'
+$BERTH buildah copy --chown 1000:1000 $c2 {tar} /bb.tar
+$BERTH buildah commit --rm $c2 from-bb >/dev/null
+$BERTH run --rm from-scratch
+$BERTH run --rm from-bb stat -c '%u:%g %n' /bb.tar /x
+$BERTH buildah containers -q
+"#,
+            tar = tar.display()
+        ),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        stdout,
+        "rootless\n1000:1000 /bb.tar\n0:0 /x\n",
+        "{}",
+        text(&out)
+    );
 }
