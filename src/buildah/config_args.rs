@@ -38,9 +38,9 @@ pub struct ConfigArgs {
     /// How the image was made (the committed layer's history entry).
     #[arg(long, value_name = "DESCRIPTION")]
     created_by: Option<String>,
-    /// A comment for the image.
-    #[arg(long)]
-    comment: Option<String>,
+    /// The comment of the committed layer's history entry (default `FROM <base image>`).
+    #[arg(long, value_name = "COMMENT")]
+    history_comment: Option<String>,
     /// Add a manifest annotation (KEY=VALUE; KEY- removes it).
     #[arg(short, long, value_name = "KEY=VALUE")]
     annotation: Vec<String>,
@@ -96,7 +96,7 @@ impl ConfigArgs {
             volumes: self.volume,
             author: self.author,
             created_by: self.created_by,
-            comment: self.comment,
+            history_comment: self.history_comment,
             annotations: self.annotation,
             healthcheck: self.healthcheck,
             healthcheck_interval: self.healthcheck_interval,

@@ -548,13 +548,25 @@ pub struct InspectArgs {
 
 fn inspect(ctx: &Context, a: InspectArgs) -> Result<ExitCode> {
     let store = ctx.store()?;
-    let record = match a.kind.as_str() {
-        "container" => verbs::inspect::inspect(&store, &a.name)?,
-        "image" => verbs::inspect::inspect_image(&store, &a.name)?,
+    // The JSON printed from the typed record keeps Buildah's field order; templates read
+    // the record as a value.
+    let (record, pretty) = match a.kind.as_str() {
+        "container" => {
+            let typed = verbs::inspect::inspect(&store, &a.name)?;
+            (
+                serde_json::to_value(&typed)?,
+                serde_json::to_string_pretty(&typed)?,
+            )
+        }
+        "image" => {
+            let value = verbs::inspect::inspect_image(&store, &a.name)?;
+            let pretty = serde_json::to_string_pretty(&value)?;
+            (value, pretty)
+        }
         other => bail!("inspect --type {other:?}: use container or image"),
     };
     match a.format.as_deref() {
-        None | Some("") | Some("json") => outln!("{}", serde_json::to_string_pretty(&record)?),
+        None | Some("") | Some("json") => outln!("{pretty}"),
         Some(f) => {
             let t = crate::template::Template::parse(f, "inspect")?;
             outln!(

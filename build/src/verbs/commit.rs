@@ -40,6 +40,19 @@ pub fn commit(store: &Store, name: &str, opts: &CommitOptions) -> Result<ImageRe
         .clone()
         .unwrap_or_else(|| "/bin/sh".to_string());
     state.commit_upper(store, &snap.upper, &created_by)?;
+    // The new entry's comment: `config --comment`'s, else Buildah's `FROM <base image>`.
+    let comment = c.comment.clone().or_else(|| {
+        c.from_image_name
+            .as_ref()
+            .map(|name| format!("FROM {name}"))
+    });
+    if let Some(comment) = comment {
+        let mut history = state.config.history().clone().unwrap_or_default();
+        if let Some(last) = history.last_mut() {
+            last.set_comment(Some(comment));
+        }
+        state.config.set_history(Some(history));
+    }
     if opts.squash {
         squash(store, &mut state, Squash::All, &created_by)?;
     }

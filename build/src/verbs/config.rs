@@ -28,7 +28,7 @@ pub struct ConfigOptions {
     pub volumes: Vec<String>,
     pub author: Option<String>,
     pub created_by: Option<String>,
-    pub comment: Option<String>,
+    pub history_comment: Option<String>,
     pub annotations: Vec<String>,
     pub healthcheck: Option<String>,
     pub healthcheck_interval: Option<String>,
@@ -168,7 +168,7 @@ fn apply(store: &Store, c: &mut WorkingContainer, opts: &ConfigOptions) -> Resul
     if let Some(v) = &opts.created_by {
         c.created_by = Some(v.clone());
     }
-    if let Some(v) = &opts.comment {
+    if let Some(v) = &opts.history_comment {
         c.comment = Some(v.clone());
     }
     Ok(())

@@ -4,6 +4,9 @@
 //! `containers` (`--json`'s lower-case keys; `--format`'s Go names are the front end's).
 
 use berth_image_store::Store;
+use std::collections::BTreeMap;
+
+use oci_spec::image::ImageConfiguration;
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -52,17 +55,59 @@ pub fn rows(store: &Store) -> Result<Vec<ContainerRow>> {
         .collect())
 }
 
+/// Buildah's inspect record of a working container, its fields in Buildah's order.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct BuildahInspect {
+    #[serde(rename = "Type")]
+    pub kind: String,
+    pub from_image: String,
+    #[serde(rename = "FromImageID")]
+    pub from_image_id: String,
+    pub from_image_digest: String,
+    /// The image config as JSON text.
+    pub config: String,
+    /// The base image's manifest as JSON text (empty for scratch).
+    pub manifest: String,
+    pub container: String,
+    #[serde(rename = "ContainerID")]
+    pub container_id: String,
+    /// Where `mount` has it mounted (empty when not mounted).
+    pub mount_point: String,
+    pub process_label: String,
+    pub mount_label: String,
+    pub image_annotations: BTreeMap<String, String>,
+    pub image_created_by: String,
+    /// The OCI config (Docker's extra fields are under `Docker`, as Buildah shows them).
+    #[serde(rename = "OCIv1")]
+    pub oci_v1: ImageConfiguration,
+    pub docker: Value,
+    pub default_mounts_file_path: String,
+    pub isolation: String,
+    pub namespace_options: Vec<Value>,
+    pub capabilities: Vec<String>,
+    pub configure_network: String,
+    #[serde(rename = "CNIPluginPath")]
+    pub cni_plugin_path: String,
+    #[serde(rename = "CNIConfigDir")]
+    pub cni_config_dir: String,
+    #[serde(rename = "IDMappingOptions")]
+    pub id_mapping_options: Value,
+    pub history: Vec<oci_spec::image::History>,
+    pub devices: Vec<Value>,
+}
+
 /// Buildah's inspect record of working container `name`.
-pub fn inspect(store: &Store, name: &str) -> Result<Value> {
+pub fn inspect(store: &Store, name: &str) -> Result<BuildahInspect> {
     let c = Records::new(store).find(name)?;
     let state = c.state(store)?;
     let (snap, mounted) = snapshot(store, &c)?;
-    let mut oci = serde_json::to_value(&state.config).unwrap_or(Value::Null);
-    state.extras.merge_into(&mut oci);
-    if let Some(o) = oci.as_object_mut() {
-        o.insert("created".into(), json!(c.created));
-    }
-    let inner = oci.get("config").cloned().unwrap_or_else(|| json!({}));
+    let mut oci = state.config.clone();
+    oci.set_created(Some(c.created.clone()));
+    let mut docker_inner = serde_json::to_value(oci.config()).unwrap_or_else(|_| json!({}));
+    let mut with_extras = json!({ "config": docker_inner.take() });
+    state.extras.merge_into(&mut with_extras);
+    let docker_inner = with_extras["config"].take();
     let manifest = match &c.from_image_digest {
         Some(d) => d
             .parse()
@@ -77,65 +122,74 @@ pub fn inspect(store: &Store, name: &str) -> Result<Value> {
             .unwrap_or_default(),
         None => String::new(),
     };
-    let mut annotations = serde_json::Map::new();
-    annotations.insert(
-        "org.opencontainers.image.base.digest".into(),
-        json!(c.from_image_digest.clone().unwrap_or_default()),
-    );
-    annotations.insert(
-        "org.opencontainers.image.base.name".into(),
-        json!(c.from_image_name.clone().unwrap_or_default()),
-    );
-    for (k, v) in &c.annotations {
-        annotations.insert(k.clone(), json!(v));
-    }
-    let namespaces: Vec<Value> = ["cgroup", "ipc", "mount", "network", "pid", "user", "uts"]
+    let mut annotations = BTreeMap::from([
+        (
+            "org.opencontainers.image.base.digest".to_string(),
+            c.from_image_digest.clone().unwrap_or_default(),
+        ),
+        (
+            "org.opencontainers.image.base.name".to_string(),
+            c.from_image_name.clone().unwrap_or_default(),
+        ),
+    ]);
+    annotations.extend(c.annotations.clone());
+    let namespace_options = ["cgroup", "ipc", "mount", "network", "pid", "user", "uts"]
         .iter()
         .map(|n| json!({"Name": n, "Host": matches!(*n, "cgroup" | "user"), "Path": ""}))
         .collect();
-    let mut caps: Vec<String> = berth_run::caps::DEFAULT_CAPS
+    let mut capabilities: Vec<String> = berth_run::caps::DEFAULT_CAPS
         .iter()
         .map(|c| format!("CAP_{c}"))
         .collect();
-    caps.sort_unstable();
-    Ok(json!({
-        "Type": "buildah 0.0.1",
-        "FromImage": c.from_image_name.clone().unwrap_or_default(),
-        "FromImageID": c.from_image_id.as_deref().map(|i| i.trim_start_matches("sha256:")).unwrap_or_default(),
-        "FromImageDigest": c.from_image_digest.clone().unwrap_or_default(),
-        "Config": serde_json::to_string(&oci).unwrap_or_default(),
-        "Manifest": manifest,
-        "Container": c.name,
-        "ContainerID": c.id,
-        "MountPoint": if mounted { snap.mountpoint.display().to_string() } else { String::new() },
-        "ProcessLabel": "",
-        "MountLabel": "",
-        "ImageAnnotations": annotations,
-        "ImageCreatedBy": c.created_by.clone().unwrap_or_default(),
-        "OCIv1": oci,
-        "Docker": {
+    capabilities.sort_unstable();
+    let mut config = serde_json::to_value(&oci).unwrap_or(Value::Null);
+    state.extras.merge_into(&mut config);
+    Ok(BuildahInspect {
+        kind: "buildah 0.0.1".into(),
+        from_image: c.from_image_name.clone().unwrap_or_default(),
+        from_image_id: c
+            .from_image_id
+            .as_deref()
+            .map(|i| i.trim_start_matches("sha256:").to_string())
+            .unwrap_or_default(),
+        from_image_digest: c.from_image_digest.clone().unwrap_or_default(),
+        config: config.to_string(),
+        manifest,
+        container: c.name.clone(),
+        container_id: c.id.clone(),
+        mount_point: if mounted {
+            snap.mountpoint.display().to_string()
+        } else {
+            String::new()
+        },
+        process_label: String::new(),
+        mount_label: String::new(),
+        image_annotations: annotations,
+        image_created_by: c.created_by.clone().unwrap_or_default(),
+        docker: json!({
             "created": c.created,
-            "container_config": inner,
-            "config": inner,
+            "container_config": docker_inner,
+            "config": docker_inner,
             "architecture": state.config.architecture().to_string(),
             "os": state.config.os().to_string(),
-        },
-        "DefaultMountsFilePath": "",
-        "Isolation": "oci",
-        "NamespaceOptions": namespaces,
-        "Capabilities": caps,
-        "ConfigureNetwork": "NetworkDefault",
-        "CNIPluginPath": "",
-        "CNIConfigDir": "",
-        "IDMappingOptions": {
+        }),
+        history: state.config.history().clone().unwrap_or_default(),
+        oci_v1: oci,
+        default_mounts_file_path: String::new(),
+        isolation: "oci".into(),
+        namespace_options,
+        capabilities,
+        configure_network: "NetworkDefault".into(),
+        cni_plugin_path: String::new(),
+        cni_config_dir: String::new(),
+        id_mapping_options: json!({
             "HostUIDMapping": true,
             "HostGIDMapping": true,
             "UIDMap": [],
             "GIDMap": [],
-        },
-        "History": state.config.history().clone().unwrap_or_default(),
-        "Devices": [],
-    }))
+        }),
+        devices: Vec::new(),
+    })
 }
 
 /// Buildah's inspect record of image `name` (`inspect --type image`): the image's config,

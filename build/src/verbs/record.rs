@@ -39,7 +39,7 @@ pub struct WorkingContainer {
     /// `config --created-by`: the history entry of the committed layer.
     #[serde(default)]
     pub created_by: Option<String>,
-    /// `config --history-comment`/`--comment`.
+    /// `config --history-comment`: the committed layer's history comment.
     #[serde(default)]
     pub comment: Option<String>,
 }
