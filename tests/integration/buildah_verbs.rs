@@ -248,3 +248,53 @@ $BERTH buildah containers -q
         text(&out)
     );
 }
+
+#[test]
+fn from_pulls_and_push_and_tag_delegate() {
+    use crate::registry_harness::{ok, Registry};
+    let reg = Registry::start();
+    let first = crate::util::TestEnv::new();
+    first.import_busybox("busybox");
+    let remote = reg.image("bverbs/busybox:1");
+    ok(
+        &first,
+        &[
+            "buildah",
+            "push",
+            "--tls-verify=false",
+            "busybox",
+            &format!("docker://{remote}"),
+        ],
+    );
+    // Another store: `from` pulls (per --pull, through the trust gate) and names the container
+    // after the image.
+    let second = crate::util::TestEnv::new();
+    let c = ok(&second, &["buildah", "from", "--tls-verify=false", &remote]);
+    assert_eq!(c.trim(), "busybox-working-container");
+    let rows = ok(&second, &["buildah", "containers", "--json"]);
+    let rows: Value = serde_json::from_str(&rows).unwrap();
+    assert_eq!(rows[0]["imagename"], remote.as_str(), "{rows}");
+    assert_eq!(rows[0]["builder"], true);
+    ok(
+        &second,
+        &["buildah", "config", "--label", "from=registry", c.trim()],
+    );
+    let id = ok(
+        &second,
+        &["buildah", "commit", "--rm", "-q", c.trim(), "pulled"],
+    );
+    ok(&second, &["buildah", "tag", "pulled", "pulled:2"]);
+    let images = ok(&second, &["buildah", "images"]);
+    assert!(
+        images.contains("localhost/pulled") && images.contains(" 2 "),
+        "{images}"
+    );
+    assert!(images.contains(&id.trim()[..12]), "{images}");
+    // --pull=never with an image the store lacks: one line, exit 125.
+    let out = second
+        .cmd(&["buildah", "from", "--pull=never", "nosuchimage"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nosuchimage"));
+}
