@@ -298,3 +298,47 @@ fn from_pulls_and_push_and_tag_delegate() {
     assert_eq!(out.status.code(), Some(125));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nosuchimage"));
 }
+
+#[test]
+fn run_mounts_and_volumes_stay_out_of_the_image() {
+    let r = busybox();
+    let host = r.env.path("hostdir");
+    std::fs::create_dir(&host).unwrap();
+    std::fs::write(host.join("in"), "from the host\n").unwrap();
+    let c = r.ok(&["buildah", "from", "busybox"]).trim().to_string();
+    let volume = format!("{}:/mnt/h", host.display());
+    let bind = format!("type=bind,source={},target=/b", host.display());
+    let out = r.ok(&[
+        "buildah",
+        "run",
+        "-v",
+        &volume,
+        "--mount",
+        "type=tmpfs,target=/t",
+        "--mount",
+        &bind,
+        "--env",
+        "X=set",
+        "--workingdir",
+        "/mnt/h",
+        "--network",
+        "none",
+        &c,
+        "--",
+        "sh",
+        "-c",
+        "cat in /b/in && echo $X > /t/x && cat /t/x && echo out > out",
+    ]);
+    assert_eq!(out, "from the host\nfrom the host\nset\n");
+    assert_eq!(std::fs::read_to_string(host.join("out")).unwrap(), "out\n");
+    r.ok(&["buildah", "commit", "--rm", &c, "mounted"]);
+    // The mount points the run made are not in the image.
+    let root = r.ok(&["run", "--rm", "mounted", "ls", "/"]);
+    for gone in ["b", "t", "mnt"] {
+        assert!(
+            !root.lines().any(|l| l == gone),
+            "/{gone} is in the image: {root}"
+        );
+    }
+    r.assert_no_leftovers();
+}

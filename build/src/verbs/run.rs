@@ -37,7 +37,7 @@ pub struct RunVerbOptions {
     pub mounts: Vec<String>,
     /// `-v` values (Podman's syntax).
     pub volumes: Vec<String>,
-    /// Where bind `--mount` sources are (the current directory).
+    /// Where relative bind `--mount` sources are (the current directory).
     pub cwd: PathBuf,
     /// `--runtime`.
     pub runtime: Option<String>,
@@ -63,13 +63,20 @@ pub fn run(
         .as_deref()
         .map(|w| join_workdir(inner.working_dir().as_deref(), w))
         .or_else(|| inner.working_dir().clone());
-    let values: Vec<&str> = opts.mounts.iter().map(String::as_str).collect();
+    // Bind sources are host paths (relative ones from the current directory), looked up
+    // in-root from `/`.
+    let values: Vec<String> = opts
+        .mounts
+        .iter()
+        .map(|m| absolute_sources(m, &opts.cwd))
+        .collect();
+    let values: Vec<&str> = values.iter().map(String::as_str).collect();
     let mounts = run_mounts::parse(
         &values,
         &store
             .root()
             .join(berth_image_store::layout::BUILD_MOUNT_CACHES),
-        &opts.cwd,
+        std::path::Path::new("/"),
         workdir.as_deref(),
         &[],
         &BindRoots::default(),
@@ -112,4 +119,41 @@ pub fn run(
     let result = run_in_snapshot(&snap, false, &targets, &eph, stdio)?;
     drop(mounts);
     Ok(result?)
+}
+
+/// A `--mount` value with a relative `source=`/`src=` made absolute from `cwd`.
+fn absolute_sources(value: &str, cwd: &std::path::Path) -> String {
+    value
+        .split(',')
+        .map(|part| match part.split_once('=') {
+            Some((k @ ("source" | "src"), v)) if !v.starts_with('/') => {
+                format!("{k}={}", cwd.join(v).display())
+            }
+            _ => part.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::absolute_sources;
+    use std::path::Path;
+
+    #[test]
+    fn relative_bind_sources_are_from_the_current_directory() {
+        let cwd = Path::new("/work/dir");
+        assert_eq!(
+            absolute_sources("type=bind,source=a/b,target=/x", cwd),
+            "type=bind,source=/work/dir/a/b,target=/x"
+        );
+        assert_eq!(
+            absolute_sources("type=bind,src=/abs,target=/x,ro", cwd),
+            "type=bind,src=/abs,target=/x,ro"
+        );
+        assert_eq!(
+            absolute_sources("type=tmpfs,target=/t", cwd),
+            "type=tmpfs,target=/t"
+        );
+    }
 }
