@@ -392,10 +392,13 @@ fn containers(ctx: &Context, a: ContainersArgs) -> Result<ExitCode> {
         )?;
         return Ok(ExitCode::SUCCESS);
     }
-    // Buildah's own columns (fmt widths, not a tab writer).
+    // Buildah's own columns (fmt widths, not a tab writer): ids 12 wide, or 64 whole (and
+    // then one space less after the first header, as Buildah prints it).
+    let w = if a.notruncate { 64 } else { 12 };
+    let gap = if a.notruncate { " " } else { "  " };
     if !a.noheading {
         outln!(
-            "{:<12}  {:<8} {:<12} {:<32} {}",
+            "{:<w$}{gap}{:<8} {:<w$} {:<32} {}",
             "CONTAINER ID",
             "BUILDER",
             "IMAGE ID",
@@ -405,7 +408,7 @@ fn containers(ctx: &Context, a: ContainersArgs) -> Result<ExitCode> {
     }
     for r in &rows {
         outln!(
-            "{:<12}  {:<8} {:<12} {:<32} {}",
+            "{:<w$}  {:<8} {:<w$} {:<32} {}",
             cut(&r.id),
             if r.builder { "   *" } else { "" },
             cut(&r.imageid),

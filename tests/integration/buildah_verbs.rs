@@ -342,3 +342,68 @@ fn run_mounts_and_volumes_stay_out_of_the_image() {
     }
     r.assert_no_leftovers();
 }
+
+#[test]
+fn copy_from_a_container_or_an_image_and_add_extracts() {
+    let r = busybox();
+    r.ok(&["buildah", "from", "--name", "src", "busybox"]);
+    r.ok(&["buildah", "from", "--name", "dst", "scratch"]);
+    r.ok(&[
+        "buildah",
+        "run",
+        "src",
+        "--",
+        "sh",
+        "-c",
+        "mkdir /out && echo made > /out/f && chown 7:8 /out/f",
+    ]);
+    // --from another working container keeps its owners; --from an image reads the image.
+    r.ok(&["buildah", "copy", "--from", "src", "dst", "/out/f", "/f"]);
+    r.ok(&[
+        "buildah",
+        "copy",
+        "--from",
+        "busybox",
+        "dst",
+        "/bin/busybox",
+        "/bin/",
+    ]);
+    let tree = r.env.path("tree");
+    std::fs::create_dir_all(tree.join("d")).unwrap();
+    std::fs::write(tree.join("d/x"), "archived\n").unwrap();
+    let tgz = r.env.path("a.tgz");
+    let status = Command::new("tar")
+        .arg("-C")
+        .arg(&tree)
+        .arg("-czf")
+        .arg(&tgz)
+        .arg("d")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    r.ok(&[
+        "buildah",
+        "add",
+        "dst",
+        tgz.to_str().unwrap(),
+        "/extracted/",
+    ]);
+    r.ok(&["buildah", "copy", "dst", tgz.to_str().unwrap(), "/copied/"]);
+    r.ok(&[
+        "buildah",
+        "config",
+        "--cmd",
+        "/bin/busybox ls -ln /f /extracted/d /copied",
+        "dst",
+    ]);
+    r.ok(&["buildah", "commit", "--rm", "dst", "assembled"]);
+    let out = r.ok(&["run", "--rm", "assembled"]);
+    assert!(
+        out.contains(" 7        8 ") || out.contains(" 7 8 "),
+        "{out}"
+    );
+    assert!(out.contains("x"), "{out}");
+    assert!(out.contains("a.tgz"), "{out}");
+    r.ok(&["buildah", "rm", "src"]);
+    r.assert_no_leftovers();
+}
