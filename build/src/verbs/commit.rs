@@ -1,6 +1,6 @@
 //! `commit`: a working container's upper dir becomes one new layer over its base image's
 //! (always one, as Buildah), with the container's config, through the build's own image
-//! writer ([`ImageState`]); `--squash` merges every layer into one through the build's
+//! writer ([`crate::image::ImageState`]); `--squash` merges every layer into one through the build's
 //! squash; `--rm` removes the container after.
 
 use berth_image_store::{ImageRecord, Store};

@@ -1,7 +1,7 @@
 //! `run`: one process in a working container, through the build's RUN path
-//! ([`crate::executor::run_step::run_in_snapshot`]: an ephemeral container over the
+//! (`executor::run_step::run_in_snapshot`: an ephemeral container over the
 //! container's snapshot, the runtime's mount points kept out of it) with Buildah's `run`
-//! options; `--mount` is RUN's (`type=bind|tmpfs|cache`, [`crate::executor::run_mounts`]),
+//! options; `--mount` is RUN's (`type=bind|tmpfs|cache`, `executor::run_mounts`),
 //! `-v` is Podman's.
 
 use std::path::PathBuf;
