@@ -572,6 +572,7 @@ fn inspect(ctx: &Context, a: InspectArgs) -> Result<ExitCode> {
         None | Some("") | Some("json") => outln!("{pretty}"),
         Some(f) => {
             let t = crate::template::Template::parse(f, "inspect")?;
+            let record = go_names(record);
             outln!(
                 "{}",
                 t.render_value(&record, "inspect")?.trim_end_matches('\n')
@@ -579,4 +580,52 @@ fn inspect(ctx: &Context, a: InspectArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The record as Buildah's templates see it: `OCIv1` and `Docker` hold Go structs, whose
+/// fields templates name (`.OCIv1.Config.Cmd`, `.OCIv1.RootFS.DiffIDs`), not their JSON keys.
+/// The image's runtime config already has Go's names; its maps (labels, ports) keep their keys.
+fn go_names(mut record: Value) -> Value {
+    fn go_name(key: &str) -> String {
+        match key {
+            "os" => "OS".into(),
+            "rootfs" => "RootFS".into(),
+            "diff_ids" => "DiffIDs".into(),
+            "container_config" => "ContainerConfig".into(),
+            "os.version" => "OSVersion".into(),
+            "os.features" => "OSFeatures".into(),
+            _ => key
+                .split('_')
+                .map(|w| {
+                    let mut c = w.chars();
+                    c.next()
+                        .map(|f| f.to_uppercase().chain(c).collect::<String>())
+                        .unwrap_or_default()
+                })
+                .collect(),
+        }
+    }
+    /// Rename `obj`'s keys; `nested` lists the keys whose objects (or arrays of objects) are
+    /// Go structs too.
+    fn rename(v: &mut Value, nested: &[&str]) {
+        let Some(obj) = v.as_object_mut() else {
+            return;
+        };
+        let old = std::mem::take(obj);
+        for (k, mut inner) in old {
+            if nested.contains(&k.as_str()) {
+                match &mut inner {
+                    Value::Array(items) => items.iter_mut().for_each(|i| rename(i, &[])),
+                    other => rename(other, &[]),
+                }
+            }
+            obj.insert(go_name(&k), inner);
+        }
+    }
+    for key in ["OCIv1", "Docker"] {
+        if let Some(v) = record.get_mut(key) {
+            rename(v, &["rootfs", "history"]);
+        }
+    }
+    record
 }

@@ -133,6 +133,17 @@ fn from_image_run_copy_chown_and_commit_squash() {
         "/srv/data.txt",
     ]);
     r.ok(&["buildah", "config", "--workingdir", "/srv", &c]);
+    // Templates name Buildah's Go fields, not the JSON keys.
+    assert_eq!(
+        r.ok(&[
+            "buildah",
+            "inspect",
+            "--format",
+            "{{.OCIv1.Config.WorkingDir}} {{.OCIv1.OS}}",
+            &c
+        ]),
+        "/srv linux\n"
+    );
     assert_eq!(
         r.ok(&["buildah", "run", "--user", "app", &c, "--", "stat", "-c", "%u:%g", "data.txt"]),
         "1234:4321\n"
