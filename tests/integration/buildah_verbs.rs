@@ -418,3 +418,115 @@ fn copy_from_a_container_or_an_image_and_add_extracts() {
     r.ok(&["buildah", "rm", "src"]);
     r.assert_no_leftovers();
 }
+
+#[test]
+fn config_sets_every_field_and_commit_keeps_them() {
+    let r = busybox();
+    let c = r.ok(&["buildah", "from", "busybox"]).trim().to_string();
+    r.ok(&[
+        "buildah",
+        "config",
+        "--entrypoint",
+        r#"["/bin/sh","-c"]"#,
+        "--cmd",
+        "echo hi",
+        "--env",
+        "A=1",
+        "--env",
+        "B=2",
+        "--label",
+        "l=1",
+        "--label",
+        "gone=x",
+        "--port",
+        "8080/udp",
+        "--port",
+        "9090",
+        "--volume",
+        "/data",
+        "--user",
+        "1:2",
+        "--workingdir",
+        "/w",
+        "--stop-signal",
+        "SIGINT",
+        "--author",
+        "me",
+        "--os",
+        "linux",
+        "--arch",
+        "arm64",
+        "--variant",
+        "v8",
+        "--onbuild",
+        "RUN true",
+        "--shell",
+        "/bin/ash -c",
+        "--healthcheck",
+        "CMD-SHELL true",
+        "--healthcheck-retries",
+        "5",
+        "--annotation",
+        "k=v",
+        "--created-by",
+        "by hand",
+        "--history-comment",
+        "note",
+        &c,
+    ]);
+    // `KEY-` and `PORT-` remove.
+    r.ok(&[
+        "buildah", "config", "--env", "B-", "--label", "gone-", "--port", "9090-", &c,
+    ]);
+    r.ok(&[
+        "buildah",
+        "commit",
+        "--format",
+        "docker",
+        "--rm",
+        &c,
+        "configured",
+    ]);
+    let record: Value =
+        serde_json::from_str(&r.ok(&["buildah", "inspect", "--type", "image", "configured"]))
+            .unwrap();
+    let config: Value = serde_json::from_str(record["Config"].as_str().unwrap()).unwrap();
+    let inner = &config["config"];
+    assert_eq!(inner["Entrypoint"], serde_json::json!(["/bin/sh", "-c"]));
+    assert_eq!(inner["Cmd"], serde_json::json!(["echo", "hi"]));
+    let env = inner["Env"].as_array().unwrap();
+    assert!(
+        env.contains(&"A=1".into()) && !env.iter().any(|e| e.as_str().unwrap().starts_with("B="))
+    );
+    assert_eq!(inner["Labels"], serde_json::json!({"l": "1"}));
+    assert_eq!(inner["ExposedPorts"], serde_json::json!({"8080/udp": {}}));
+    assert_eq!(inner["Volumes"], serde_json::json!({"/data": {}}));
+    assert_eq!(inner["User"], "1:2");
+    assert_eq!(inner["WorkingDir"], "/w");
+    assert_eq!(inner["StopSignal"], "SIGINT");
+    assert_eq!(inner["OnBuild"], serde_json::json!(["RUN true"]));
+    assert_eq!(inner["Shell"], serde_json::json!(["/bin/ash", "-c"]));
+    assert_eq!(
+        inner["Healthcheck"]["Test"],
+        serde_json::json!(["CMD-SHELL", "true"])
+    );
+    assert_eq!(inner["Healthcheck"]["Retries"], 5);
+    assert_eq!(config["author"], "me");
+    assert_eq!(config["architecture"], "arm64");
+    assert_eq!(config["variant"], "v8");
+    let last = config["history"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["created_by"], "by hand");
+    assert_eq!(last["comment"], "note");
+    let manifest: Value = serde_json::from_str(record["Manifest"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        manifest["mediaType"],
+        "application/vnd.docker.distribution.manifest.v2+json"
+    );
+    assert_eq!(manifest["annotations"]["k"], "v");
+    r.assert_no_leftovers();
+}
