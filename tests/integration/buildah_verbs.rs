@@ -530,3 +530,27 @@ fn config_sets_every_field_and_commit_keeps_them() {
     assert_eq!(manifest["annotations"]["k"], "v");
     r.assert_no_leftovers();
 }
+
+#[test]
+fn commit_with_a_timestamp_is_reproducible() {
+    let r = RunEnv::new();
+    let file = r.env.path("f.txt");
+    std::fs::write(&file, "same\n").unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let c = r.ok(&["buildah", "from", "scratch"]).trim().to_string();
+        r.ok(&["buildah", "copy", &c, file.to_str().unwrap(), "/f"]);
+        r.ok(&["buildah", "config", "--cmd", "/f", &c]);
+        ids.push(r.ok(&["buildah", "commit", "--rm", "--timestamp", "0", &c]));
+    }
+    assert_eq!(ids[0], ids[1]);
+    let created = r.ok(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{.Created}}",
+        ids[0].trim(),
+    ]);
+    assert!(created.starts_with("1970-01-01"), "{created}");
+    r.assert_no_leftovers();
+}
