@@ -554,3 +554,36 @@ fn commit_with_a_timestamp_is_reproducible() {
     assert!(created.starts_with("1970-01-01"), "{created}");
     r.assert_no_leftovers();
 }
+
+#[test]
+fn parallel_runs_in_one_container_take_turns() {
+    let r = busybox();
+    let c = r.ok(&["buildah", "from", "busybox"]).trim().to_string();
+    let children: Vec<_> = (0..3)
+        .map(|i| {
+            r.cmd(&[
+                "buildah",
+                "run",
+                &c,
+                "--",
+                "sh",
+                "-c",
+                &format!("echo {i} >> /log"),
+            ])
+            .spawn()
+            .unwrap()
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().unwrap().success());
+    }
+    let mut lines: Vec<String> = r
+        .ok(&["buildah", "run", &c, "--", "cat", "/log"])
+        .lines()
+        .map(str::to_string)
+        .collect();
+    lines.sort();
+    assert_eq!(lines, ["0", "1", "2"]);
+    r.ok(&["buildah", "rm", &c]);
+    r.assert_no_leftovers();
+}

@@ -29,7 +29,9 @@ pub struct CommitOptions {
 
 /// Commit working container `name` to an image.
 pub fn commit(store: &Store, name: &str, opts: &CommitOptions) -> Result<ImageRecord> {
-    let c = Records::new(store).find(name)?;
+    let records = Records::new(store);
+    let c = records.find(name)?;
+    let lock = records.container_lock(&c)?;
     // The new layer's blob is stored before the image that references it: no prune between.
     let hold = store.lock_shared()?;
     let mut state = c.state(store)?;
@@ -83,6 +85,7 @@ pub fn commit(store: &Store, name: &str, opts: &CommitOptions) -> Result<ImageRe
         image.hex_id(),
         opts.names.first().map(String::as_str).unwrap_or(""),
     ));
+    drop(lock);
     if opts.rm {
         super::mount::remove(store, &c)?;
     }

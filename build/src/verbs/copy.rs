@@ -37,7 +37,9 @@ pub struct CopyOptions {
 
 /// Copy into working container `name`.
 pub fn copy(store: &Store, name: &str, opts: &CopyOptions) -> Result<()> {
-    let c = Records::new(store).find(name)?;
+    let records = Records::new(store);
+    let c = records.find(name)?;
+    let _lock = records.container_lock(&c)?;
     let state = c.state(store)?;
     let workdir = state.inner().working_dir().clone();
     let dest = match &opts.dest {

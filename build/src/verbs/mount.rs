@@ -46,6 +46,7 @@ pub(crate) fn for_runtime(store: &Store, c: &WorkingContainer) -> Result<Snapsho
 
 /// Mount the container (if it is not yet) and return its mount point.
 pub fn mount(store: &Store, c: &WorkingContainer) -> Result<PathBuf> {
+    let _lock = Records::new(store).container_lock(c)?;
     let (snap, mounted) = snapshot(store, c)?;
     if !mounted {
         for guard in berth_image_store::volatile::mount_all(&snap, false)? {
@@ -68,6 +69,7 @@ pub fn mounted(store: &Store) -> Result<Vec<(WorkingContainer, PathBuf)>> {
 
 /// Unmount the container (nothing if it is not mounted).
 pub fn umount(store: &Store, c: &WorkingContainer) -> Result<()> {
+    let _lock = Records::new(store).container_lock(c)?;
     let (snap, _) = snapshot(store, c)?;
     while is_mounted(&snap.mountpoint) {
         unmount(&snap.mountpoint)?;
@@ -79,6 +81,7 @@ pub fn umount(store: &Store, c: &WorkingContainer) -> Result<()> {
 /// snapshot is already gone (a crash in between) is still removed.
 pub fn remove(store: &Store, c: &WorkingContainer) -> Result<()> {
     let records = Records::new(store);
+    let _one = records.container_lock(c)?;
     let _lock = records.lock()?;
     match store.remove_snapshot(&c.snapshot_key()) {
         Ok(()) | Err(berth_image_store::StoreError::NotFound(_)) => {}

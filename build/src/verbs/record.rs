@@ -1,7 +1,8 @@
 //! Working containers as records: one JSON file per container under the store's
 //! `working-containers/` (`berth_image_store::layout::WORKING_CONTAINERS`), written
 //! atomically, created and removed under that directory's `lock` flock so two `from`s cannot
-//! take one name. A container's files are the writable snapshot `buildah-<id>`.
+//! take one name; each container has a lock of its own (`<id>.lock`) for the verbs that mount
+//! or change its files. A container's files are the writable snapshot `buildah-<id>`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -119,6 +120,16 @@ impl Records {
         FileLock::acquire(&path, LockMode::Exclusive).map_err(|e| BuildError::io(&path, e))
     }
 
+    /// Container `c`'s own lock, held by every verb that mounts, changes or removes its files
+    /// (`run`, `copy`, `commit`, `mount`, `umount`, `rm`): one at a time, so its upper dir is
+    /// never under two overlays at once.
+    pub fn container_lock(&self, c: &WorkingContainer) -> Result<FileLock> {
+        berth_layers::private_dir::ensure_private_dir(&self.dir)
+            .map_err(|e| BuildError::io(&self.dir, e))?;
+        let path = self.dir.join(format!("{}.lock", c.id));
+        FileLock::acquire(&path, LockMode::Exclusive).map_err(|e| BuildError::io(&path, e))
+    }
+
     fn path(&self, id: &str) -> PathBuf {
         self.dir.join(format!("{id}.json"))
     }
@@ -180,14 +191,16 @@ impl Records {
             .map_err(|e| BuildError::io(&path, e))
     }
 
-    /// Remove `c`'s record (its snapshot is the caller's).
+    /// Remove `c`'s record and its lock file (its snapshot is the caller's).
     pub fn remove(&self, c: &WorkingContainer) -> Result<()> {
-        let path = self.path(&c.id);
-        match std::fs::remove_file(&path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(BuildError::io(&path, e)),
+        for path in [self.path(&c.id), self.dir.join(format!("{}.lock", c.id))] {
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(BuildError::io(&path, e)),
+            }
         }
+        Ok(())
     }
 
     /// A free name from `base` (`base`, then `base-1`, `base-2`, … as Buildah); call with

@@ -55,7 +55,9 @@ pub fn run(
     if opts.command.is_empty() {
         return Err(BuildError::Invalid("command must be specified".into()));
     }
-    let c = Records::new(store).find(name)?;
+    let records = Records::new(store);
+    let c = records.find(name)?;
+    let _lock = records.container_lock(&c)?;
     let state = c.state(store)?;
     let inner = state.inner();
     let workdir = opts
