@@ -75,7 +75,7 @@ pub fn containers(ctx: &Context, a: ContainersArgs) -> Result<ExitCode> {
             .map(|r| {
                 json!({
                     "ContainerID": r.id, "Builder": if r.builder { "   *" } else { "" },
-                    "ImageID": cut(&r.imageid), "ImageName": r.imagename,
+                    "ImageID": r.imageid, "ImageName": r.imagename,
                     "ContainerName": r.containername,
                 })
             })
