@@ -30,12 +30,12 @@ pub struct PsArgs {
     /// Do not print the header.
     #[arg(long = "noheading")]
     noheading: bool,
-    /// `json`, or a Go template (`{{.ID}} {{.Names}} {{.Status}}`; `table …` adds headers).
-    #[arg(long)]
-    format: Option<String>,
     /// Also list working containers (`berth buildah from`), as Podman lists Buildah's.
     #[arg(long)]
     external: bool,
+    /// `json`, or a Go template (`{{.ID}} {{.Names}} {{.Status}}`; `table …` adds headers).
+    #[arg(long)]
+    format: Option<String>,
 }
 
 /// Podman's table.
@@ -50,10 +50,18 @@ pub fn ps(ctx: &Context, args: PsArgs) -> Result<ExitCode> {
     if !args.all {
         list.retain(|c| c.state == State::Running);
     }
-    let mut summaries: Vec<ContainerSummary> = list.iter().map(ContainerSummary::of).collect();
-    if args.external {
-        summaries.extend(berth_build::verbs::inspect::ps_summaries(&store)?);
-    }
+    let summaries: Vec<ContainerSummary> = list.iter().map(ContainerSummary::of).collect();
+
+    // `--external`: the working containers after berth's own.
+    let summaries = if args.external {
+        [
+            summaries,
+            berth_build::verbs::inspect::ps_summaries(&store)?,
+        ]
+        .concat()
+    } else {
+        summaries
+    };
     if args.format.as_deref().is_some_and(is_json) {
         outln!("{}", go_json(&summaries, "  ")?);
         return Ok(ExitCode::SUCCESS);
