@@ -8,7 +8,8 @@
 //! ps, logs, wait, commit, export, pause, unpause, rename, container …, volume …), [`events`]
 //! (`events`, and where this process's events go), [`network`] (network create/ls/
 //! inspect/rm/exists/prune), [`system`] (system check/prune/info,
-//! info, version), [`inspect`] (top-level inspect of any object); [`output`] holds the shared
+//! info, version), [`buildah`] (Buildah's verbs: `berth buildah from|run|copy|commit|…`),
+//! [`inspect`] (top-level inspect of any object); [`output`] holds the shared
 //! table and human-readable formatting; [`prompt`] asks at the terminal (confirmations,
 //! passphrases); [`stdio`] is
 //! berth's own stdout and stderr (its print macros, and what a command does when their reader
@@ -25,6 +26,7 @@ mod stdio;
 
 mod archive;
 mod build;
+mod buildah;
 mod completion;
 mod containers;
 mod events;
@@ -178,6 +180,9 @@ enum Command {
     /// Docker compatibility: `berth buildx build` is `berth build`.
     #[command(subcommand, hide = true)]
     Buildx(Lazy<build::BuildxCommand>),
+    /// Buildah's verbs for scripted builds (`alias buildah='berth buildah'`).
+    #[command(subcommand)]
+    Buildah(Lazy<buildah::BuildahCommand>),
     /// Run a command in berth's rootless user namespace (default: $SHELL).
     Unshare(Lazy<containers::UnshareArgs>),
     /// Print a shell completion script (bash, zsh, fish, powershell).
@@ -271,6 +276,7 @@ fn on_closed(command: &Command) -> OnClosed {
         Command::Container(c) => c.0.on_closed(),
         Command::Volume(c) => c.0.on_closed(),
         Command::Network(c) => c.0.on_closed(),
+        Command::Buildah(c) => c.0.on_closed(),
         Command::Tag(_)
         | Command::Untag(_)
         | Command::Rmi(_)
@@ -355,6 +361,7 @@ fn run(ctx: &Context, command: Command) -> Result<ExitCode> {
         Command::GenerateManPages(a) => completion::man_pages(a.0),
         Command::Build(a) => build::build(ctx, a.0),
         Command::Buildx(c) => build::buildx(ctx, c.0),
+        Command::Buildah(c) => buildah::dispatch(ctx, c.0),
         Command::Volume(c) => containers::volumes::dispatch(ctx, c.0),
         Command::Network(c) => network::dispatch(ctx, c.0),
     }

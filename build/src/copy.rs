@@ -293,6 +293,23 @@ pub fn copy_into(rootfs: &Path, req: &CopyRequest) -> io::Result<()> {
     Ok(())
 }
 
+/// `--chown` as numbers: none is `0:0`, a lone numeric uid is also the gid (as Docker and
+/// Buildah), names are looked up in the image's `/etc/passwd` and `/etc/group` under
+/// `rootfs` (COPY/ADD, `berth buildah copy`).
+pub fn resolve_owner(rootfs: &Path, chown: Option<&str>) -> Result<(u32, u32), String> {
+    Ok(match chown {
+        None => (0, 0),
+        Some(spec) => match spec.parse::<u32>() {
+            Ok(uid) => (uid, uid),
+            Err(_) => {
+                let u = berth_run::user::resolve_user(rootfs, spec)
+                    .map_err(|e| format!("--chown={spec}: {e}"))?;
+                (u.uid, u.gid)
+            }
+        },
+    })
+}
+
 /// Make directory `dir` in `rootfs` as the image sees the path (symlinks on the way followed
 /// inside the rootfs), missing components 0755: WORKDIR.
 pub fn make_dirs(rootfs: &Path, dir: &Path) -> io::Result<()> {

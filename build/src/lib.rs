@@ -52,6 +52,9 @@
 //!   fields (oci-spec's types lack them); a base image's ONBUILD triggers run after FROM.
 //! - [`image`]: [`image::ImageState`], the image a stage is making (config, layers,
 //!   history), written as OCI or Docker v2s2 ([`Format`]).
+//! - [`verbs`]: Buildah's verbs (`berth buildah from|run|copy|add|config|commit|mount|…`):
+//!   working containers (a record and a writable snapshot each) changed one command at a
+//!   time through the executor's RUN path, the COPY/ADD code and [`image::ImageState`].
 //! - [`error`]: [`BuildError`]; parse errors name `file:line:col`, step errors `file:line`
 //!   and the instruction (a step that failed on another crate's error keeps it as its
 //!   source: `StepFailed`), a failed RUN its exit code.
@@ -79,6 +82,7 @@ pub mod run_network;
 pub mod scope;
 pub mod system_info;
 pub mod system_prune;
+pub mod verbs;
 
 pub use error::{BuildError, Result};
 pub use executor::{build, check_platform, progress, BuildOptions, PullPolicy, Secret, Squash};

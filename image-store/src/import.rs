@@ -86,8 +86,9 @@ fn key_values(change: &str, arg: &str) -> Result<Vec<(String, String)>> {
     Ok(out)
 }
 
-/// Split on whitespace, honouring double and single quotes (quotes removed).
-fn shell_words(s: &str) -> Vec<String> {
+/// Split on whitespace, honouring double and single quotes (quotes removed); also
+/// `berth buildah config --cmd`'s words.
+pub fn shell_words(s: &str) -> Vec<String> {
     let mut words = Vec::new();
     let mut cur = String::new();
     let mut quote: Option<char> = None;

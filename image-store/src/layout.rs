@@ -15,3 +15,8 @@ pub const BUILD_MOUNT_CACHES: &str = "build-cache";
 /// Manifest lists (`berth manifest …`): `manifests/<sha256 of the name>.json` and the
 /// `manifests/lock` flock (`manifest_lists.rs`).
 pub const MANIFEST_LISTS: &str = "manifests";
+
+/// Buildah-style working containers of berth-build (`berth buildah from …`):
+/// `working-containers/<id>.json` records and the `working-containers/lock` flock; each
+/// one's files are the writable snapshot `snapshots/buildah-<id>/`.
+pub const WORKING_CONTAINERS: &str = "working-containers";

@@ -22,6 +22,8 @@
 //! volumes/<name>/_data   named volumes (berth-run; rows in `volumes`)
 //! build-cache/<id>/      `RUN --mount=type=cache` directories (berth-build), `<id>.lock` beside
 //!                        each; removed by `system prune -a`
+//! working-containers/   `berth buildah` working containers (berth-build): `<id>.json` records,
+//!                        a `lock` flock; their files in `snapshots/buildah-<id>/`
 //! save-<random>/         `berth save` to stdout: the archive before it is streamed (removed after)
 //! load-<random>          `berth load` from stdin: the archive spooled (removed after)
 //! build-cache-index/     berth before the `build_cache` table: its JSON cache index, no longer

@@ -31,6 +31,9 @@ pub struct PsArgs {
     /// Do not print the header.
     #[arg(long = "noheading")]
     noheading: bool,
+    /// Also list working containers (`berth buildah from`), as Podman lists Buildah's.
+    #[arg(long)]
+    external: bool,
     /// `json`, or a Go template (`{{.ID}} {{.Names}} {{.Status}}`; `table …` adds headers).
     #[arg(long)]
     format: Option<String>,
@@ -70,12 +73,23 @@ pub fn ps(ctx: &Context, args: PsArgs) -> Result<ExitCode> {
         sort(&mut list, key);
     }
     let summaries: Vec<ContainerSummary> = list.iter().map(ContainerSummary::of).collect();
+
+    // `--external`: the working containers after berth's own.
+    let summaries = if args.external {
+        [
+            summaries,
+            berth_build::verbs::inspect::ps_summaries(&store)?,
+        ]
+        .concat()
+    } else {
+        summaries
+    };
     if args.format.as_deref().is_some_and(is_json) {
         outln!("{}", go_json(&summaries, "  ")?);
         return Ok(ExitCode::SUCCESS);
     }
     if args.quiet && args.format.is_none() {
-        for c in &list {
+        for c in &summaries {
             outln!("{}", shown_id(&c.id, args.no_trunc));
         }
         return Ok(ExitCode::SUCCESS);

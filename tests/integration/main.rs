@@ -5,6 +5,7 @@
 
 mod archives;
 mod build;
+mod buildah_verbs;
 mod cli_help;
 mod closed_output;
 mod completion;

@@ -22,8 +22,25 @@ pub(crate) fn ensure_user() {
     }
 }
 
+/// A test dir the plain user owns (made if missing), with a busybox tarball and a `home/`.
+pub(crate) fn user_env() -> TestEnv {
+    ensure_user();
+    let env = TestEnv::new();
+    env.busybox_tar();
+    std::fs::create_dir(env.path("home")).unwrap();
+    let chown = Command::new("chown")
+        .arg("-R")
+        .arg(format!("{USER}:"))
+        .arg(env.dir.path())
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    std::fs::set_permissions(env.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    env
+}
+
 /// Run a shell command as the plain user with HOME inside the test dir.
-fn as_user(env: &TestEnv, script: &str) -> Output {
+pub(crate) fn as_user(env: &TestEnv, script: &str) -> Output {
     Command::new(require_tool("runuser"))
         .args(["-u", USER, "--", "env", "-i"])
         .arg(format!("HOME={}", env.path("home").display()))
@@ -34,7 +51,7 @@ fn as_user(env: &TestEnv, script: &str) -> Output {
         .unwrap()
 }
 
-fn text(out: &Output) -> String {
+pub(crate) fn text(out: &Output) -> String {
     format!(
         "exit {:?}\nstdout: {}\nstderr: {}",
         out.status.code(),
@@ -45,18 +62,8 @@ fn text(out: &Output) -> String {
 
 #[test]
 fn a_plain_user_has_a_private_store_and_mounts_in_a_user_namespace() {
-    ensure_user();
-    let env = TestEnv::new();
+    let env = user_env();
     let tar = env.busybox_tar();
-    std::fs::create_dir(env.path("home")).unwrap();
-    let chown = Command::new("chown")
-        .arg("-R")
-        .arg(format!("{USER}:"))
-        .arg(env.dir.path())
-        .status()
-        .unwrap();
-    assert!(chown.success());
-    std::fs::set_permissions(env.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
 
     let out = as_user(
         &env,

@@ -133,19 +133,7 @@ impl Builder<'_> {
         let file = self.file.file.clone();
         let fail = |m: String| step_err(&file, ins, m);
         let resolve_owner = |users: &Path| -> Result<(u32, u32)> {
-            Ok(match &chown {
-                None => (0, 0),
-                // A lone numeric uid is also the gid (as Docker and Buildah).
-                Some(spec) if spec.parse::<u32>().is_ok() => {
-                    let uid = spec.parse::<u32>().unwrap_or_default();
-                    (uid, uid)
-                }
-                Some(spec) => {
-                    let u = berth_run::user::resolve_user(users, spec)
-                        .map_err(|e| fail(format!("--chown={spec}: {e}")))?;
-                    (u.uid, u.gid)
-                }
-            })
+            crate::copy::resolve_owner(users, chown.as_deref()).map_err(fail)
         };
         let link_owner = parent_root.as_deref().map(resolve_owner).transpose()?;
         let cache_key = match (link_owner, dest_is_dir) {
@@ -374,7 +362,7 @@ fn hash_sources(k: &mut KeyBuilder, list: &[Source]) -> Option<()> {
 
 /// Whether `rel` under `root` is a tar archive ADD extracts: `Some(true)` uncompressed, gzip or zstd
 /// tar, `Some(false)` bzip2 or xz (not supported), `None` not an archive.
-fn archive_kind(root: &Path, rel: &Path) -> Option<bool> {
+pub(crate) fn archive_kind(root: &Path, rel: &Path) -> Option<bool> {
     use std::io::Read;
     let src = crate::copy::Opened::new(root, rel, "").ok()?;
     if src.meta.kind != rustix::fs::FileType::RegularFile {

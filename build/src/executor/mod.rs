@@ -9,14 +9,14 @@
 //! steps change the config only. At the end the target's image is written with its names and the
 //! intermediates are removed; a failed build tags nothing and leaves no snapshot or mount.
 
-mod copy_step;
+pub(crate) mod copy_step;
 mod mount_spec;
 mod parallel;
 pub mod progress;
-mod run_mounts;
-mod run_step;
-mod squash;
-mod volatile;
+pub(crate) mod run_mounts;
+pub(crate) mod run_step;
+pub(crate) mod squash;
+pub(crate) mod volatile;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -19,7 +19,7 @@ use crate::copy::{clean_rel, in_root};
 
 /// What a RUN's mounts become for the run engine.
 #[derive(Debug, Default)]
-pub(super) struct RunMounts {
+pub(crate) struct RunMounts {
     /// `HOST:CTR[:ro]` binds.
     pub volumes: Vec<String>,
     /// `CTR[:options]` tmpfs mounts.
@@ -34,7 +34,7 @@ pub(super) struct RunMounts {
 
 /// Where bind mounts read from besides the context.
 #[derive(Debug, Default)]
-pub(super) struct BindRoots {
+pub(crate) struct BindRoots {
     /// `from=` value → the mounted rootfs of that stage or image (a throwaway snapshot).
     pub from: HashMap<String, PathBuf>,
     /// A private directory for the copies `rw` binds of context sources get.
@@ -42,7 +42,7 @@ pub(super) struct BindRoots {
 }
 
 /// Parse the `--mount` values; `cache_root` is `<store>/build-cache`.
-pub(super) fn parse(
+pub(crate) fn parse(
     values: &[&str],
     cache_root: &Path,
     context: &Path,

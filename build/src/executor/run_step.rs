@@ -14,7 +14,7 @@ use berth_run::RunOptions;
 use rustix::fs::FileType;
 
 use super::mount_spec::{Kind, MountSpec};
-use super::{mount_all, run_mounts, step_err, volatile, Builder, SnapGuard, StageCtx};
+use super::{mount_all, run_mounts, step_err, Builder, SnapGuard, StageCtx};
 use crate::ast::{CommandForm, Instruction};
 use crate::cache::KeyBuilder;
 use crate::error::{BuildError, Result};
@@ -136,7 +136,6 @@ impl Builder<'_> {
         let fail = |m: String| step_err(&file, ins, m);
         let fail_ref = &fail;
         self.fs_step(st, &created_by, true, cache_key, |snap| {
-            let points = mountpoints(snap, &mounts.targets)?;
             let (stdout, stderr) = match &opts.run_output {
                 Some(fd) => {
                     let dup = |what: &str| {
@@ -165,8 +164,7 @@ impl Builder<'_> {
             };
             // With --jobs, RUN containers of parallel stages run at once: each thread waits
             // for its own container (berth_run::reap).
-            let result = run_ephemeral(&volatile::for_runtime(snap), &eph, stdio);
-            prune_mountpoints(&snap.upper, &points);
+            let result = run_in_snapshot(snap, true, &mounts.targets, &eph, stdio)?;
             match result {
                 Ok(Some(0)) => Ok(()),
                 Ok(Some(code)) => Err(BuildError::RunFailed {
@@ -184,6 +182,24 @@ impl Builder<'_> {
         drop(rw_copies);
         Ok(())
     }
+}
+
+/// Run `eph` in `snap` (mounted by the runtime, `volatile` as [`super::volatile`] says, or used as
+/// it is when it has no mounts: a working container mounted by `berth buildah mount`), and
+/// keep the runtime's mount points and the empty mount points of `targets` (the `--mount`
+/// and `-v` targets) out of its upper dir: a build's RUN and `berth buildah run` alike.
+pub(crate) fn run_in_snapshot(
+    snap: &Snapshot,
+    volatile: bool,
+    targets: &[PathBuf],
+    eph: &Ephemeral<'_>,
+    stdio: ContainerStdio,
+) -> Result<berth_run::Result<Option<i32>>> {
+    let points = mountpoints(snap, volatile, targets)?;
+    let snap = berth_image_store::volatile::for_mounting(snap, volatile);
+    let result = run_ephemeral(&snap, eph, stdio);
+    prune_mountpoints(&snap.upper, &points);
+    Ok(result)
 }
 
 /// Where the runtime mounts things for RUN; creating them must not end up in the layer.
@@ -212,8 +228,8 @@ struct MountPoints {
 /// runtime resolves mount destinations ([`berth_run::rootfs::prepare_mounts`]), so that a
 /// symlink in the image leads to where the runtime will create them inside the rootfs, never
 /// to the host.
-fn mountpoints(snap: &Snapshot, targets: &[PathBuf]) -> Result<MountPoints> {
-    let _mounts = mount_all(snap)?;
+fn mountpoints(snap: &Snapshot, volatile: bool, targets: &[PathBuf]) -> Result<MountPoints> {
+    let _mounts = berth_image_store::volatile::mount_all(snap, volatile)?;
     let root = InRoot::open(&snap.mountpoint).map_err(|e| BuildError::io(&snap.mountpoint, e))?;
     // A path that does not resolve (a link loop) makes the runtime fail the RUN, with its
     // own message: nothing to prune then.

@@ -10,12 +10,6 @@ use crate::error::{BuildError, Result};
 
 /// Mount a snapshot's mounts on its mount point (volatile where the kernel allows);
 /// unmounted when the guards drop.
-pub(super) fn mount_all(snap: &Snapshot) -> Result<Vec<MountGuard>> {
+pub(crate) fn mount_all(snap: &Snapshot) -> Result<Vec<MountGuard>> {
     berth_image_store::volatile::mount_all(snap, true).map_err(BuildError::from)
-}
-
-/// `snap` as the runtime should mount it: volatile when an earlier mount found the kernel
-/// takes it, with the marker of that earlier mount removed.
-pub(super) fn for_runtime(snap: &Snapshot) -> Snapshot {
-    berth_image_store::volatile::for_mounting(snap, true)
 }
