@@ -130,6 +130,8 @@ enum Command {
     Start(Lazy<containers::StartArgs>),
     /// Run a process in a running container.
     Exec(Lazy<containers::exec::ExecArgs>),
+    /// Attach to a running container's terminal or output.
+    Attach(Lazy<containers::attach::AttachArgs>),
     /// Stop running containers (SIGTERM, then SIGKILL after a timeout).
     Stop(Lazy<containers::StopArgs>),
     /// Send a signal to running containers.
@@ -286,6 +288,7 @@ fn on_closed(command: &Command) -> OnClosed {
         | Command::Create(_)
         | Command::Start(_)
         | Command::Exec(_)
+        | Command::Attach(_)
         | Command::Stop(_)
         | Command::Kill(_)
         | Command::Pause(_)
@@ -330,6 +333,7 @@ fn run(ctx: &Context, command: Command) -> Result<ExitCode> {
         Command::Create(a) => containers::create(ctx, a.0),
         Command::Start(a) => containers::start(ctx, a.0),
         Command::Exec(a) => containers::exec::exec(ctx, a.0),
+        Command::Attach(a) => containers::attach::attach(ctx, a.0),
         Command::Stop(a) => containers::stop(ctx, a.0),
         Command::Kill(a) => containers::kill(ctx, a.0),
         Command::Pause(a) => containers::pause::pause(ctx, a.0),

@@ -85,10 +85,12 @@
 //!   Podman's `ps --format json` with its STATUS text and COMMAND column, which every front
 //!   end builds its list from), [`image_removal`] (removing an image with the containers
 //!   made from it, `rmi -f`), [`network_admin`] (who uses a network; its removal and
-//!   prune, which ask that first: `network rm|prune` and the API's).
+//!   prune, which ask that first: `network rm|prune` and the API's), [`attach_running`]
+//!   (`attach C`: a running container's terminal, or its output followed from its log).
 //! - `testutil` (hidden): container records for tests, here and in the front ends'.
 
 pub mod attach;
+pub mod attach_running;
 pub mod bundle;
 pub mod caps;
 pub mod cgroupfs;

@@ -2,8 +2,9 @@
 //! `top`, `container …`, and the hidden `container-monitor` that supervises a detached
 //! container. [`options`] turns flags into a [`berth_run::CreateRequest`]; [`show`] holds `ps`
 //! and `inspect` output; [`volumes`] is `volume …`; [`cp`] is `cp`; [`pause`] is `pause`,
-//! `unpause` and `rename`.
+//! `unpause` and `rename`; [`attach`] is `attach`.
 
+pub mod attach;
 pub mod cp;
 pub mod exec;
 mod options;
@@ -42,6 +43,8 @@ pub enum ContainerCommand {
     Start(StartArgs),
     /// Run a process in a running container.
     Exec(exec::ExecArgs),
+    /// Attach to a running container's terminal or output.
+    Attach(attach::AttachArgs),
     /// Stop running containers (SIGTERM, then SIGKILL after a timeout).
     Stop(StopArgs),
     /// Stop (if running) and start containers again, detached.
@@ -102,6 +105,7 @@ impl ContainerCommand {
             | ContainerCommand::Create(_)
             | ContainerCommand::Start(_)
             | ContainerCommand::Exec(_)
+            | ContainerCommand::Attach(_)
             | ContainerCommand::Stop(_)
             | ContainerCommand::Restart(_)
             | ContainerCommand::Kill(_)
@@ -123,6 +127,7 @@ pub fn dispatch(ctx: &Context, command: ContainerCommand) -> Result<ExitCode> {
         ContainerCommand::Create(a) => create(ctx, a),
         ContainerCommand::Start(a) => start(ctx, a),
         ContainerCommand::Exec(a) => exec::exec(ctx, a),
+        ContainerCommand::Attach(a) => attach::attach(ctx, a),
         ContainerCommand::Stop(a) => stop(ctx, a),
         ContainerCommand::Restart(a) => restart(ctx, a),
         ContainerCommand::Kill(a) => kill(ctx, a),

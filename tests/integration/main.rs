@@ -8,6 +8,7 @@ mod build;
 mod cli_help;
 mod closed_output;
 mod completion;
+mod daily_cmds;
 mod deep_images;
 mod docker_api;
 mod docker_api_exec;

@@ -1,0 +1,82 @@
+//! Podman's everyday commands berth gained in issue 20 (attach, diff, mount/umount, the
+//! `exists` checks, image tree, volume export/import, system df and reset, logs
+//! --since/--until): one test per command, with its bad input, as root on a private store
+//! and run root.
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+
+use crate::run::{busybox, wait_until, RunEnv};
+use crate::run_detach::OnPty;
+
+const PREFIX: &str = "cmds-";
+
+fn name(n: &str) -> String {
+    format!("{PREFIX}{n}")
+}
+
+/// Run and require failure with `code` and one line of stderr; returns that line.
+fn fails(r: &RunEnv, args: &[&str], code: i32) -> String {
+    let (got, out, err) = r.code(args);
+    assert_eq!(got, Some(code), "berth {args:?}: {out}{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "berth {args:?}: {err}");
+    err
+}
+
+#[test]
+fn attach_follows_output_and_joins_terminals() {
+    let r = busybox();
+    // A stopped container: refused in Podman's words.
+    let stopped = name("att-stopped");
+    r.ok(&["create", "--name", &stopped, "busybox", "true"]);
+    let err = fails(&r, &["attach", &stopped], 125);
+    assert!(
+        err.contains("you can only attach to running containers"),
+        "{err}"
+    );
+    // Without a terminal: its output from now on, and its exit code.
+    let plain = name("att-plain");
+    let script =
+        "while [ ! -e /tmp/go ]; do echo tick; sleep 0.1; done; echo done; echo oops >&2; exit 3";
+    r.ok(&["run", "-d", "--name", &plain, "busybox", "sh", "-c", script]);
+    let mut child = r
+        .cmd(&["attach", &plain])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let seen = Arc::new(Mutex::new(String::new()));
+    let (out, s) = (child.stdout.take().unwrap(), seen.clone());
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(out).lines() {
+            let line = line.unwrap();
+            s.lock().unwrap().push_str(&line);
+            s.lock().unwrap().push('\n');
+        }
+    });
+    wait_until("attach to show output", || {
+        seen.lock().unwrap().contains("tick")
+    });
+    r.ok(&["exec", &plain, "touch", "/tmp/go"]);
+    let status = child.wait().unwrap();
+    reader.join().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(3), "{seen:?} {err}");
+    assert!(seen.lock().unwrap().ends_with("done\n"), "{seen:?}");
+    assert_eq!(err.trim(), "oops");
+    // With a terminal: typed input reaches it, the detach keys leave it running, and a
+    // second attach sees its exit code.
+    let tty = name("att-tty");
+    r.ok(&["run", "-dit", "--name", &tty, "busybox", "sh"]);
+    let mut p = OnPty::spawn(&r, &["attach", &tty]);
+    p.send(b"echo hi$((40+2))\n");
+    p.wait_for("hi42");
+    p.send(b"\x10\x11");
+    assert_eq!(p.exit_code(), 0, "{}", p.output());
+    assert!(crate::run_detach::status(&r, &tty).contains("Up"));
+    let mut p = OnPty::spawn(&r, &["attach", "--detach-keys", "ctrl-x", &tty]);
+    p.send(b"exit 5\n");
+    assert_eq!(p.exit_code(), 5, "{}", p.output());
+}
