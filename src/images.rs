@@ -46,6 +46,8 @@ pub enum ImageCommand {
     Load(archive::LoadArgs),
     /// Sign images already pushed to a registry.
     Sign(crate::trust::SignImageArgs),
+    /// Show an image's changes to its parent's file system, or to another image's (A, C, D).
+    Diff(crate::containers::diff::DiffArgs),
     /// Show or set the trust policy (policy.json).
     #[command(subcommand)]
     Trust(crate::trust::TrustCommand),
@@ -59,6 +61,7 @@ impl ImageCommand {
             ImageCommand::Ls(_)
             | ImageCommand::Inspect(_)
             | ImageCommand::History(_)
+            | ImageCommand::Diff(_)
             | ImageCommand::Save(_) => Quit,
             ImageCommand::Trust(c) => c.on_closed(),
             ImageCommand::Tag(_)
@@ -89,6 +92,9 @@ pub fn dispatch(ctx: &Context, command: ImageCommand) -> Result<ExitCode> {
         ImageCommand::Save(a) => archive::save(ctx, a),
         ImageCommand::Load(a) => archive::load(ctx, a),
         ImageCommand::Sign(a) => crate::trust::sign(ctx, a),
+        ImageCommand::Diff(a) => {
+            crate::containers::diff::diff(ctx, a, crate::containers::diff::DiffOf::Image)
+        }
         ImageCommand::Trust(c) => crate::trust::trust(ctx, c),
     }
 }

@@ -132,6 +132,8 @@ enum Command {
     Exec(Lazy<containers::exec::ExecArgs>),
     /// Attach to a running container's terminal or output.
     Attach(Lazy<containers::attach::AttachArgs>),
+    /// Show a container's or an image's changes to its file system (A, C, D).
+    Diff(Lazy<containers::diff::DiffArgs>),
     /// Stop running containers (SIGTERM, then SIGKILL after a timeout).
     Stop(Lazy<containers::StopArgs>),
     /// Send a signal to running containers.
@@ -265,6 +267,7 @@ fn on_closed(command: &Command) -> OnClosed {
         | Command::Logs(_)
         | Command::Wait(_)
         | Command::Events(_)
+        | Command::Diff(_)
         | Command::Save(_)
         | Command::Completion(_) => Quit,
         Command::Image(c) => c.0.on_closed(),
@@ -334,6 +337,7 @@ fn run(ctx: &Context, command: Command) -> Result<ExitCode> {
         Command::Start(a) => containers::start(ctx, a.0),
         Command::Exec(a) => containers::exec::exec(ctx, a.0),
         Command::Attach(a) => containers::attach::attach(ctx, a.0),
+        Command::Diff(a) => containers::diff::diff(ctx, a.0, containers::diff::DiffOf::Any),
         Command::Stop(a) => containers::stop(ctx, a.0),
         Command::Kill(a) => containers::kill(ctx, a.0),
         Command::Pause(a) => containers::pause::pause(ctx, a.0),

@@ -68,9 +68,12 @@
 //! - [`events`]: the event log every berth process appends to and `berth events` and the
 //!   API read (Podman's file backend: JSON lines under the run root, rotated past
 //!   `events_logfile_max_size`); here as the lowest crate every writer depends on.
+//! - [`changes`]: `diff`'s A/C/D list between two views as overlay layer stacks (a
+//!   container's upper dir over its image, an image's top layer over its parent).
 //! - `testutil` (hidden): uncompressed test layers and images for tests.
 
 pub mod build_cache;
+pub mod changes;
 pub mod check;
 pub mod content;
 pub mod copy;

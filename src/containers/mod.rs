@@ -2,10 +2,12 @@
 //! `top`, `container …`, and the hidden `container-monitor` that supervises a detached
 //! container. [`options`] turns flags into a [`berth_run::CreateRequest`]; [`show`] holds `ps`
 //! and `inspect` output; [`volumes`] is `volume …`; [`cp`] is `cp`; [`pause`] is `pause`,
-//! `unpause` and `rename`; [`attach`] is `attach`.
+//! `unpause` and `rename`; [`attach`] is `attach`; [`diff`] is `diff`, `container diff` and
+//! `image diff`.
 
 pub mod attach;
 pub mod cp;
+pub mod diff;
 pub mod exec;
 mod options;
 pub mod pause;
@@ -45,6 +47,8 @@ pub enum ContainerCommand {
     Exec(exec::ExecArgs),
     /// Attach to a running container's terminal or output.
     Attach(attach::AttachArgs),
+    /// Show a container's changes to its image's file system (A, C, D).
+    Diff(diff::DiffArgs),
     /// Stop running containers (SIGTERM, then SIGKILL after a timeout).
     Stop(StopArgs),
     /// Stop (if running) and start containers again, detached.
@@ -100,6 +104,7 @@ impl ContainerCommand {
             | ContainerCommand::Ps(_)
             | ContainerCommand::Logs(_)
             | ContainerCommand::Wait(_)
+            | ContainerCommand::Diff(_)
             | ContainerCommand::Inspect(_) => Quit,
             ContainerCommand::Run(_)
             | ContainerCommand::Create(_)
@@ -128,6 +133,7 @@ pub fn dispatch(ctx: &Context, command: ContainerCommand) -> Result<ExitCode> {
         ContainerCommand::Start(a) => start(ctx, a),
         ContainerCommand::Exec(a) => exec::exec(ctx, a),
         ContainerCommand::Attach(a) => attach::attach(ctx, a),
+        ContainerCommand::Diff(a) => diff::diff(ctx, a, diff::DiffOf::Container),
         ContainerCommand::Stop(a) => stop(ctx, a),
         ContainerCommand::Restart(a) => restart(ctx, a),
         ContainerCommand::Kill(a) => kill(ctx, a),

@@ -80,3 +80,41 @@ fn attach_follows_output_and_joins_terminals() {
     p.send(b"exit 5\n");
     assert_eq!(p.exit_code(), 5, "{}", p.output());
 }
+
+#[test]
+fn diff_lists_container_and_image_changes() {
+    let r = busybox();
+    let c = name("diff");
+    let script = "mkdir -p /a/b; echo x > /a/b/f; rm /bin/ls; touch /bin/new";
+    r.ok(&["run", "--name", &c, "busybox", "sh", "-c", script]);
+    // As Podman: sorted by path, directories copied up are changed, what a start makes
+    // (/etc/hosts, /proc, …) is left out.
+    let want = "A /a\nA /a/b\nA /a/b/f\nC /bin\nD /bin/ls\nA /bin/new\nC /etc\n";
+    assert_eq!(r.ok(&["diff", &c]), want);
+    assert_eq!(r.ok(&["container", "diff", &c]), want);
+    let json: serde_json::Value =
+        serde_json::from_str(&r.ok(&["diff", "--format", "json", &c])).unwrap();
+    assert_eq!(json["changed"], serde_json::json!(["/bin", "/etc"]));
+    assert_eq!(json["deleted"], serde_json::json!(["/bin/ls"]));
+    assert_eq!(json["added"][0], "/a");
+    // Images: the top layer against its parent, or against another image.
+    let img = name("diff-img");
+    r.ok(&["commit", &c, &img]);
+    let top = r.ok(&["image", "diff", &img]);
+    assert!(
+        top.contains("D /bin/ls\n") && top.contains("A /a/b/f\n"),
+        "{top}"
+    );
+    assert_eq!(r.ok(&["image", "diff", &img, "busybox"]), top);
+    let base = r.ok(&["image", "diff", "busybox"]);
+    assert!(base.lines().all(|l| l.starts_with("A /")), "{base}");
+    assert!(base.contains("A /bin/busybox\n"), "{base}");
+    let json: serde_json::Value =
+        serde_json::from_str(&r.ok(&["image", "diff", "--format", "json", "busybox"])).unwrap();
+    assert!(json.get("deleted").is_none(), "{json}");
+    // Bad input: a missing object, an image where a container is asked for.
+    let err = fails(&r, &["diff", "cmds-nosuch"], 125);
+    assert!(err.contains("cmds-nosuch not found"), "{err}");
+    fails(&r, &["container", "diff", "busybox"], 125);
+    fails(&r, &["image", "diff", &c], 125);
+}
