@@ -134,6 +134,11 @@ enum Command {
     Attach(Lazy<containers::attach::AttachArgs>),
     /// Show a container's or an image's changes to its file system (A, C, D).
     Diff(Lazy<containers::diff::DiffArgs>),
+    /// Mount containers' root file systems and print the mount points (none: list them).
+    Mount(Lazy<containers::mount::MountArgs>),
+    /// Unmount containers' root file systems.
+    #[command(alias = "unmount")]
+    Umount(Lazy<containers::mount::UmountArgs>),
     /// Stop running containers (SIGTERM, then SIGKILL after a timeout).
     Stop(Lazy<containers::StopArgs>),
     /// Send a signal to running containers.
@@ -292,6 +297,8 @@ fn on_closed(command: &Command) -> OnClosed {
         | Command::Start(_)
         | Command::Exec(_)
         | Command::Attach(_)
+        | Command::Mount(_)
+        | Command::Umount(_)
         | Command::Stop(_)
         | Command::Kill(_)
         | Command::Pause(_)
@@ -338,6 +345,8 @@ fn run(ctx: &Context, command: Command) -> Result<ExitCode> {
         Command::Exec(a) => containers::exec::exec(ctx, a.0),
         Command::Attach(a) => containers::attach::attach(ctx, a.0),
         Command::Diff(a) => containers::diff::diff(ctx, a.0, containers::diff::DiffOf::Any),
+        Command::Mount(a) => containers::mount::mount(ctx, a.0),
+        Command::Umount(a) => containers::mount::umount(ctx, a.0),
         Command::Stop(a) => containers::stop(ctx, a.0),
         Command::Kill(a) => containers::kill(ctx, a.0),
         Command::Pause(a) => containers::pause::pause(ctx, a.0),

@@ -3,12 +3,13 @@
 //! container. [`options`] turns flags into a [`berth_run::CreateRequest`]; [`show`] holds `ps`
 //! and `inspect` output; [`volumes`] is `volume …`; [`cp`] is `cp`; [`pause`] is `pause`,
 //! `unpause` and `rename`; [`attach`] is `attach`; [`diff`] is `diff`, `container diff` and
-//! `image diff`.
+//! `image diff`; [`mount`] is `mount` and `umount`.
 
 pub mod attach;
 pub mod cp;
 pub mod diff;
 pub mod exec;
+pub mod mount;
 mod options;
 pub mod pause;
 pub mod port;
@@ -49,6 +50,11 @@ pub enum ContainerCommand {
     Attach(attach::AttachArgs),
     /// Show a container's changes to its image's file system (A, C, D).
     Diff(diff::DiffArgs),
+    /// Mount containers' root file systems and print the mount points (none: list them).
+    Mount(mount::MountArgs),
+    /// Unmount containers' root file systems.
+    #[command(alias = "unmount")]
+    Umount(mount::UmountArgs),
     /// Stop running containers (SIGTERM, then SIGKILL after a timeout).
     Stop(StopArgs),
     /// Stop (if running) and start containers again, detached.
@@ -111,6 +117,8 @@ impl ContainerCommand {
             | ContainerCommand::Start(_)
             | ContainerCommand::Exec(_)
             | ContainerCommand::Attach(_)
+            | ContainerCommand::Mount(_)
+            | ContainerCommand::Umount(_)
             | ContainerCommand::Stop(_)
             | ContainerCommand::Restart(_)
             | ContainerCommand::Kill(_)
@@ -134,6 +142,8 @@ pub fn dispatch(ctx: &Context, command: ContainerCommand) -> Result<ExitCode> {
         ContainerCommand::Exec(a) => exec::exec(ctx, a),
         ContainerCommand::Attach(a) => attach::attach(ctx, a),
         ContainerCommand::Diff(a) => diff::diff(ctx, a, diff::DiffOf::Container),
+        ContainerCommand::Mount(a) => mount::mount(ctx, a),
+        ContainerCommand::Umount(a) => mount::umount(ctx, a),
         ContainerCommand::Stop(a) => stop(ctx, a),
         ContainerCommand::Restart(a) => restart(ctx, a),
         ContainerCommand::Kill(a) => kill(ctx, a),

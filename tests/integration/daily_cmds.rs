@@ -118,3 +118,62 @@ fn diff_lists_container_and_image_changes() {
     fails(&r, &["container", "diff", "busybox"], 125);
     fails(&r, &["image", "diff", &c], 125);
 }
+
+#[test]
+fn mount_counts_as_podman() {
+    let r = busybox();
+    let c = name("mount");
+    let id = r.ok(&["create", "--name", &c, "busybox", "true"]);
+    let id = id.trim();
+    assert_eq!(r.ok(&["mount"]), "", "nothing mounted yet");
+    let path = r.ok(&["mount", &c]);
+    let path = path.trim();
+    assert!(std::path::Path::new(path).join("bin/busybox").exists());
+    assert_eq!(r.ok(&["container", "mount", &c]).trim(), path);
+    assert_eq!(r.ok(&["mount"]), format!("{}  {path}\n", &id[..12]));
+    assert_eq!(r.ok(&["mount", "--no-trunc"]), format!("{id}  {path}\n"));
+    let json: serde_json::Value =
+        serde_json::from_str(&r.ok(&["mount", "--format", "json"])).unwrap();
+    assert_eq!(json[0]["id"], id);
+    assert_eq!(json[0]["names"][0], c.as_str());
+    // Two mounts: the first umount keeps it, the second unmounts.
+    assert_eq!(r.ok(&["umount", &c]), format!("{c}\n"));
+    assert!(std::path::Path::new(path).join("bin/busybox").exists());
+    // A run in between leaves the user's mount in place.
+    r.ok(&["start", "-a", &c]);
+    assert!(std::path::Path::new(path).join("bin/busybox").exists());
+    assert_eq!(r.ok(&["container", "unmount", &c]), format!("{c}\n"));
+    assert!(!std::path::Path::new(path).join("bin/busybox").exists());
+    assert_eq!(r.ok(&["mount"]), "");
+    // --all, -f and bad input.
+    r.ok(&["mount", &c]);
+    r.ok(&["mount", &c]);
+    assert_eq!(r.ok(&["umount", "-f", &c]), format!("{c}\n"));
+    assert_eq!(r.ok(&["mount"]), "");
+    r.ok(&["mount", "--all"]);
+    assert_eq!(r.ok(&["umount", "--all"]), format!("{id}\n"));
+    assert_eq!(r.ok(&["mount"]), "");
+    let err = fails(&r, &["mount", "cmds-nosuch"], 125);
+    assert!(err.contains("cmds-nosuch"), "{err}");
+    fails(&r, &["umount"], 125);
+}
+
+#[test]
+fn rootless_mount_runs_inside_berth_unshare() {
+    let r = crate::rootless_run::Rootless::with_busybox();
+    r.ok("$BERTH create --name mnt bb true >/dev/null");
+    let out = r.sh("$BERTH mount mnt");
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(125), "{err}");
+    assert!(err.contains("must execute `berth unshare` first"), "{err}");
+    let out = r.ok(
+        "$BERTH unshare sh -c 'set -e; m=$($BERTH mount mnt); ls $m/bin/busybox; $BERTH mount; $BERTH umount mnt; $BERTH mount'",
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(lines[0].ends_with("/bin/busybox"), "{out}");
+    assert!(lines[1].ends_with("/merged"), "{out}");
+    assert_eq!(lines[2], "mnt", "{out}");
+    r.ok("$BERTH rm mnt >/dev/null");
+    r.finish();
+}
