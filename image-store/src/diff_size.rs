@@ -62,7 +62,7 @@ impl Store {
         Ok(())
     }
 
-    fn diff_size(&self, blob: &Digest, diff_id: &Digest) -> Result<u64> {
+    pub(crate) fn diff_size(&self, blob: &Digest, diff_id: &Digest) -> Result<u64> {
         let known: Option<i64> = self
             .conn()
             .query_row(

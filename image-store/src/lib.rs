@@ -70,6 +70,7 @@
 //!   `events_logfile_max_size`); here as the lowest crate every writer depends on.
 //! - [`changes`]: `diff`'s A/C/D list between two views as overlay layer stacks (a
 //!   container's upper dir over its image, an image's top layer over its parent).
+//! - [`tree`]: `image tree` (an image's layers with their sizes and the images each tops).
 //! - `testutil` (hidden): uncompressed test layers and images for tests.
 
 pub mod build_cache;
@@ -100,6 +101,7 @@ pub mod summary;
 #[doc(hidden)]
 pub mod testutil;
 pub mod transports;
+pub mod tree;
 pub mod volatile;
 
 pub use content::ContentStore;

@@ -48,7 +48,8 @@
 //! - [`container::Container`] and [`container::Records`] (the `containers` table): a record
 //!   holds typed values (the image id a `Digest`, the spec an `oci_spec::runtime::Spec`, the
 //!   options a `RunOptions`), stored as the text columns they always were;
-//!   [`volumes::Volumes`]: named and anonymous volumes (`-v NAME:/path`, `-v /path`).
+//!   [`volumes::Volumes`]: named and anonymous volumes (`-v NAME:/path`, `-v /path`);
+//!   [`volume_archive`]: a volume's contents as a tar stream, out and in.
 //! - [`runtime`]: the [`runtime::OciRuntime`] trait and its two backends,
 //!   [`runtime::EmbeddedRuntime`] (berth's own, in-process where it can be) and
 //!   [`runtime::ExternalRuntime`] (runc, crun, a path), chosen by [`runtime::resolve`]; the
@@ -128,6 +129,7 @@ pub mod summary;
 pub mod testutil;
 pub mod top;
 pub mod user;
+pub mod volume_archive;
 pub mod volumes;
 pub mod workdir;
 

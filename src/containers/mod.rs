@@ -3,12 +3,14 @@
 //! container. [`options`] turns flags into a [`berth_run::CreateRequest`]; [`show`] holds `ps`
 //! and `inspect` output; [`volumes`] is `volume …`; [`cp`] is `cp`; [`pause`] is `pause`,
 //! `unpause` and `rename`; [`attach`] is `attach`; [`diff`] is `diff`, `container diff` and
-//! `image diff`; [`mount`] is `mount` and `umount`.
+//! `image diff`; [`mount`] is `mount` and `umount`; [`volume_archive`] is `volume
+//! export|import`; [`exists`] is `image|container|volume exists`.
 
 pub mod attach;
 pub mod cp;
 pub mod diff;
 pub mod exec;
+pub mod exists;
 pub mod mount;
 mod options;
 pub mod pause;
@@ -16,6 +18,7 @@ pub mod port;
 pub mod ps;
 pub mod show;
 pub mod stats;
+pub mod volume_archive;
 pub mod volumes;
 
 use std::ffi::OsString;
@@ -92,6 +95,8 @@ pub enum ContainerCommand {
     Wait(WaitArgs),
     /// Display information about containers (JSON).
     Inspect(InspectArgs),
+    /// Exit 0 when a container exists, 1 when it does not.
+    Exists(crate::containers::exists::ExistsArgs),
     /// Hold berth's rootless user namespace (started by berth itself).
     #[command(hide = true)]
     UsernsPause,
@@ -111,6 +116,7 @@ impl ContainerCommand {
             | ContainerCommand::Logs(_)
             | ContainerCommand::Wait(_)
             | ContainerCommand::Diff(_)
+            | ContainerCommand::Exists(_)
             | ContainerCommand::Inspect(_) => Quit,
             ContainerCommand::Run(_)
             | ContainerCommand::Create(_)
@@ -162,6 +168,7 @@ pub fn dispatch(ctx: &Context, command: ContainerCommand) -> Result<ExitCode> {
         ContainerCommand::Logs(a) => logs(ctx, a),
         ContainerCommand::Wait(a) => wait(ctx, a),
         ContainerCommand::Inspect(a) => show::inspect(ctx, a),
+        ContainerCommand::Exists(a) => crate::containers::exists::container(ctx, a),
     }
 }
 

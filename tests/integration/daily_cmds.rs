@@ -177,3 +177,137 @@ fn rootless_mount_runs_inside_berth_unshare() {
     r.ok("$BERTH rm mnt >/dev/null");
     r.finish();
 }
+
+/// Exit code and output of `berth args`.
+fn status(r: &RunEnv, args: &[&str]) -> (Option<i32>, String) {
+    let (code, out, err) = r.code(args);
+    (code, format!("{out}{err}"))
+}
+
+#[test]
+fn exists_answers_with_exit_codes_only() {
+    let r = busybox();
+    let c = name("exists");
+    r.ok(&["create", "--name", &c, "busybox", "true"]);
+    let v = name("exists-vol");
+    r.ok(&["volume", "create", &v]);
+    for (args, want) in [
+        (vec!["image", "exists", "busybox"], 0),
+        (vec!["image", "exists", "cmds-nosuch"], 1),
+        (vec!["container", "exists", c.as_str()], 0),
+        (vec!["container", "exists", "cmds-nosuch"], 1),
+        (vec!["volume", "exists", v.as_str()], 0),
+        (vec!["volume", "exists", "cmds-nosuch"], 1),
+    ] {
+        assert_eq!(status(&r, &args), (Some(want), String::new()), "{args:?}");
+    }
+}
+
+#[test]
+fn image_tree_shows_layers_and_what_requires_them() {
+    let r = busybox();
+    let c = name("tree");
+    r.ok(&["run", "--name", &c, "busybox", "touch", "/x"]);
+    let child = name("tree-img");
+    r.ok(&["commit", &c, &child]);
+    let id = r.ok(&["images", "-q", &child]);
+    let out = r.ok(&["image", "tree", &child]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], format!("Image ID: {}", id.trim()), "{out}");
+    assert_eq!(
+        lines[1],
+        format!("Tags:     [localhost/{child}:latest]"),
+        "{out}"
+    );
+    assert!(
+        lines[2].starts_with("Size:     ") && lines[3] == "Image Layers",
+        "{out}"
+    );
+    assert!(
+        lines[4].starts_with("├── ID: ")
+            && lines[4].ends_with("Top Layer of: [localhost/busybox:latest]"),
+        "{out}"
+    );
+    assert!(
+        lines[5].starts_with("└── ID: ")
+            && lines[5].ends_with(&format!("Top Layer of: [localhost/{child}:latest]")),
+        "{out}"
+    );
+    assert_eq!(lines.len(), 7, "{out}");
+    assert_eq!(lines[6], "");
+    // From the base: its top layer and the child's layer above it.
+    let req = r.ok(&["image", "tree", "--whatrequires", "busybox"]);
+    let child_layer = lines[5].split_whitespace().nth(2).unwrap();
+    assert!(req.contains(&format!("└── ID: {child_layer} ")), "{req}");
+    fails(&r, &["image", "tree", "cmds-nosuch"], 125);
+}
+
+#[test]
+fn volume_export_and_import_round_trip() {
+    let r = busybox();
+    let (a, b) = (name("vol-a"), name("vol-b"));
+    r.ok(&["volume", "create", &a]);
+    r.ok(&["volume", "create", &b]);
+    r.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{a}:/v"),
+        "busybox",
+        "sh",
+        "-c",
+        "mkdir /v/d; echo hello > /v/d/f",
+    ]);
+    let tar = r.env.path("vol.tar");
+    r.ok(&["volume", "export", &a, "-o", tar.to_str().unwrap()]);
+    r.ok(&["volume", "import", &b, tar.to_str().unwrap()]);
+    let got = r.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{b}:/v"),
+        "busybox",
+        "cat",
+        "/v/d/f",
+    ]);
+    assert_eq!(got, "hello\n");
+    // To stdout, and from stdin.
+    let out = r.cmd(&["volume", "export", &a]).output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(out.stdout, std::fs::read(&tar).unwrap());
+    let c = name("vol-c");
+    r.ok(&["volume", "create", &c]);
+    let mut p = r
+        .cmd(&["volume", "import", &c, "-"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut p.stdin.take().unwrap(), &out.stdout).unwrap();
+    assert!(p.wait().unwrap().success());
+    let got = r.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{c}:/v"),
+        "busybox",
+        "cat",
+        "/v/d/f",
+    ]);
+    assert_eq!(got, "hello\n");
+    // Bad input: a missing volume, a file that is not a tar.
+    let err = fails(
+        &r,
+        &[
+            "volume",
+            "export",
+            "cmds-nosuch",
+            "-o",
+            tar.to_str().unwrap(),
+        ],
+        125,
+    );
+    assert!(err.contains("no such volume"), "{err}");
+    let junk = r.env.path("junk");
+    std::fs::write(&junk, "not a tar").unwrap();
+    fails(&r, &["volume", "import", &b, junk.to_str().unwrap()], 125);
+}
