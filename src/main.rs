@@ -8,7 +8,7 @@
 //! ps, logs, wait, commit, export, pause, unpause, rename, container …, volume …), [`events`]
 //! (`events`, and where this process's events go), [`network`] (network create/ls/
 //! inspect/rm/exists/prune), [`system`] (system check/prune/info,
-//! info, version), [`inspect`] (top-level inspect of any object); [`output`] holds the shared
+//! info, version; [`system_df`] `system df`, [`system_reset`] `system reset`), [`inspect`] (top-level inspect of any object); [`output`] holds the shared
 //! table and human-readable formatting; [`prompt`] asks at the terminal (confirmations,
 //! passphrases); [`stdio`] is
 //! berth's own stdout and stderr (its print macros, and what a command does when their reader
@@ -40,6 +40,8 @@ mod prompt;
 mod registry;
 mod service;
 mod system;
+mod system_df;
+mod system_reset;
 mod template;
 mod trust;
 mod usage;

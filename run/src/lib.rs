@@ -87,7 +87,9 @@
 //!   end builds its list from), [`image_removal`] (removing an image with the containers
 //!   made from it, `rmi -f`), [`network_admin`] (who uses a network; its removal and
 //!   prune, which ask that first: `network rm|prune` and the API's), [`attach_running`]
-//!   (`attach C`: a running container's terminal, or its output followed from its log).
+//!   (`attach C`: a running container's terminal, or its output followed from its log),
+//!   [`disk_usage`] (`system df`: images, containers and volumes with their sizes),
+//!   [`system_reset`] (`system reset`: containers, networks, then the store's files).
 //! - `testutil` (hidden): container records for tests, here and in the front ends'.
 
 pub mod attach;
@@ -100,6 +102,7 @@ pub mod console;
 pub mod container;
 pub mod cp;
 pub mod detach;
+pub mod disk_usage;
 pub mod engine;
 pub mod ephemeral;
 pub mod error;
@@ -125,6 +128,7 @@ pub mod signals;
 pub mod spec;
 pub mod stats;
 pub mod summary;
+pub mod system_reset;
 #[doc(hidden)]
 pub mod testutil;
 pub mod top;

@@ -311,3 +311,107 @@ fn volume_export_and_import_round_trip() {
     std::fs::write(&junk, "not a tar").unwrap();
     fails(&r, &["volume", "import", &b, junk.to_str().unwrap()], 125);
 }
+
+#[test]
+fn system_df_counts_images_containers_and_volumes() {
+    let r = busybox();
+    let (c, v) = (name("df"), name("df-vol"));
+    r.ok(&["volume", "create", &v]);
+    let script = "printf 12345 > /v/f; printf abc > /x";
+    r.ok(&[
+        "run",
+        "--name",
+        &c,
+        "-v",
+        &format!("{v}:/v"),
+        "busybox",
+        "sh",
+        "-c",
+        script,
+    ]);
+    let out = r.ok(&["system", "df"]);
+    let lines: Vec<Vec<&str>> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        out.lines().next().unwrap(),
+        "TYPE           TOTAL       ACTIVE      SIZE        RECLAIMABLE"
+    );
+    assert_eq!(&lines[1][..3], ["Images", "1", "1"], "{out}");
+    assert_eq!(lines[1][4..], ["0B", "(0%)"], "{out}");
+    // The container wrote 3 bytes (and a start's mount points, empty); it is stopped.
+    assert_eq!(
+        lines[2],
+        ["Containers", "1", "0", "3B", "3B", "(100%)"],
+        "{out}"
+    );
+    assert_eq!(
+        lines[3],
+        ["Local", "Volumes", "1", "1", "5B", "0B", "(0%)"],
+        "{out}"
+    );
+    let t = r.ok(&["system", "df", "--format", "{{.Type}}={{.Total}}/{{.Size}}"]);
+    assert!(
+        t.contains("Containers=1/3B\n") && t.contains("Local Volumes=1/5B\n"),
+        "{t}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&r.ok(&["system", "df", "--format", "json"])).unwrap();
+    assert_eq!(json[1]["Type"], "Containers");
+    assert_eq!(json[1]["RawSize"], 3);
+    let verbose = r.ok(&["system", "df", "-v"]);
+    assert!(
+        verbose.starts_with("Images space usage:\n\nREPOSITORY  "),
+        "{verbose}"
+    );
+    assert!(
+        verbose.contains("\nContainers space usage:\n\nCONTAINER ID  IMAGE "),
+        "{verbose}"
+    );
+    assert!(verbose.contains(&format!("\n{v} ")), "{verbose}");
+    fails(&r, &["system", "df", "-v", "--format", "json"], 125);
+}
+
+#[test]
+fn system_reset_asks_and_refuses_without_an_answer() {
+    let r = busybox();
+    // No terminal, nothing piped, no -f: refused, nothing removed (as root, only this: a
+    // reset removes the user's networks, host-wide for root).
+    let out = r
+        .cmd(&["system", "reset"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stdout.starts_with("WARNING! This will remove:\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Are you sure you want to continue? [y/N] "),
+        "{stdout}"
+    );
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("use -f"), "{stderr}");
+    assert!(r.ok(&["images"]).contains("localhost/busybox"));
+    // As a plain user (its own networks): -f removes everything and leaves a usable store;
+    // "n" keeps everything.
+    let u = crate::rootless_run::Rootless::with_busybox();
+    u.ok("$BERTH volume create rv >/dev/null; $BERTH network create rnet >/dev/null; $BERTH run --name rc -v rv:/v bb touch /v/f");
+    u.ok("echo n | $BERTH system reset >/dev/null");
+    assert!(u.ok("$BERTH images -q").trim().len() == 12);
+    assert_eq!(u.ok("$BERTH system reset -f"), "");
+    assert_eq!(
+        u.ok("$BERTH images -q; $BERTH ps -aq; $BERTH volume ls -q"),
+        ""
+    );
+    let nets = u.ok("$BERTH network ls --format '{{.Name}}'");
+    assert!(!nets.contains("rnet"), "{nets}");
+    u.ok("$BERTH import $TAR bb >/dev/null; $BERTH run --rm bb true; $BERTH system check 2>/dev/null");
+    u.finish();
+}
