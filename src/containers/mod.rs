@@ -658,12 +658,31 @@ pub struct LogsArgs {
     /// Prefix each line with its time (RFC 3339).
     #[arg(short, long)]
     timestamps: bool,
+    /// Show logs since TIMESTAMP (RFC 3339, a date, Unix seconds, or a duration before now
+    /// such as `10m`).
+    #[arg(long, value_name = "TIMESTAMP")]
+    since: Option<String>,
+    /// Show logs until TIMESTAMP (as --since).
+    #[arg(long, value_name = "TIMESTAMP")]
+    until: Option<String>,
     /// Container (name or id).
     container: String,
 }
 
+/// `--since`/`--until`'s TIMESTAMP, as Podman reads it (the event log's one parser).
+fn log_time(flag: &str, value: Option<&str>) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+    value
+        .map(|v| {
+            berth_image_store::events::time::parse_input_time(v, chrono::Utc::now())
+                .map_err(|e| anyhow::anyhow!("invalid {flag} {v:?}: {e}"))
+        })
+        .transpose()
+}
+
 pub fn logs(ctx: &Context, args: LogsArgs) -> Result<ExitCode> {
     enter(ctx)?;
+    let since = log_time("--since", args.since.as_deref())?;
+    let until = log_time("--until", args.until.as_deref())?;
     let store = ctx.store()?;
     let engine = Engine::new(&store, &runroot(ctx))?;
     let c = engine.get(&args.container)?;
@@ -672,6 +691,8 @@ pub fn logs(ctx: &Context, args: LogsArgs) -> Result<ExitCode> {
         tail: args.tail,
         follow: args.follow,
         timestamps: args.timestamps,
+        since,
+        until,
     };
     engine.logs(
         &c,

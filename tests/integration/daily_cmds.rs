@@ -415,3 +415,46 @@ fn system_reset_asks_and_refuses_without_an_answer() {
     u.ok("$BERTH import $TAR bb >/dev/null; $BERTH run --rm bb true; $BERTH system check 2>/dev/null");
     u.finish();
 }
+
+#[test]
+fn logs_since_and_until_take_podmans_times() {
+    let r = busybox();
+    let c = name("logs");
+    // Two lines more than a second apart (the container's own pause, not a wait on it).
+    r.ok(&[
+        "run",
+        "-d",
+        "--name",
+        &c,
+        "busybox",
+        "sh",
+        "-c",
+        "echo one; sleep 1.2; echo two",
+    ]);
+    r.ok(&["wait", &c]);
+    let stamped = r.ok(&["logs", "-t", &c]);
+    let times: Vec<&str> = stamped
+        .lines()
+        .map(|l| l.split(' ').next().unwrap())
+        .collect();
+    assert_eq!(times.len(), 2, "{stamped}");
+    let two = chrono::DateTime::parse_from_rfc3339(times[1]).unwrap();
+    assert_eq!(r.ok(&["logs", "--since", times[1], &c]), "two\n");
+    assert_eq!(r.ok(&["logs", "--until", times[0], &c]), "one\n");
+    assert_eq!(
+        r.ok(&["logs", "--since", &two.timestamp().to_string(), &c]),
+        "two\n"
+    );
+    assert_eq!(r.ok(&["logs", "--since", "10m", &c]), "one\ntwo\n");
+    assert_eq!(r.ok(&["logs", "--until", "10m", &c]), "");
+    assert_eq!(
+        r.ok(&["logs", "--tail", "1", "--since", "10m", &c]),
+        "two\n"
+    );
+    assert_eq!(
+        r.ok(&["logs", "--timestamps", "--tail", "1", &c]),
+        format!("{} two\n", times[1])
+    );
+    let err = fails(&r, &["logs", "--since", "yesterday-ish", &c], 125);
+    assert!(err.contains("--since"), "{err}");
+}
