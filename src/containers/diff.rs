@@ -5,7 +5,7 @@
 
 use std::process::ExitCode;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use berth_image_store::changes::{changes, Change, ChangesJson, LayerStack};
 use berth_image_store::Store;
 use berth_run::{Engine, RunError};
@@ -72,11 +72,7 @@ impl Stacked {
 /// `berth diff`, `container diff` (`of`: Container) and `image diff` (`of`: Image).
 pub fn diff(ctx: &Context, args: DiffArgs, of: DiffOf) -> Result<ExitCode> {
     enter(ctx)?;
-    let json = match args.format.as_deref() {
-        None => false,
-        Some("json") => true,
-        Some(other) => bail!("invalid format {other:?}: only json is supported"),
-    };
+    let json = super::json_only(args.format.as_deref())?;
     let store = ctx.store()?;
     let engine = Engine::new(&store, &runroot(ctx))?;
     let not_found = |name: &str| {

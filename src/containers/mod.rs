@@ -211,6 +211,15 @@ fn fail(err: RunError) -> Result<ExitCode> {
     Ok(ExitCode::from(code))
 }
 
+/// A `--format` that takes only `json` (`diff`, `mount`): whether it was given.
+fn json_only(format: Option<&str>) -> Result<bool> {
+    match format {
+        None => Ok(false),
+        Some("json") => Ok(true),
+        Some(other) => bail!("invalid format {other:?}: only json is supported"),
+    }
+}
+
 /// The global flags a monitor process needs to find the same store and run root.
 pub(crate) fn global_args(ctx: &Context) -> Vec<OsString> {
     vec![

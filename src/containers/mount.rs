@@ -62,11 +62,7 @@ fn require_root_or_unshare(command: &str) -> Result<()> {
 pub fn mount(ctx: &Context, args: MountArgs) -> Result<ExitCode> {
     require_root_or_unshare("mount")?;
     enter(ctx)?;
-    let json = match args.format.as_deref() {
-        None => false,
-        Some("json") => true,
-        Some(other) => bail!("invalid format {other:?}: only json is supported"),
-    };
+    let json = super::json_only(args.format.as_deref())?;
     let store = ctx.store()?;
     let engine = Engine::new(&store, &runroot(ctx))?;
     if args.containers.is_empty() && !args.all {
