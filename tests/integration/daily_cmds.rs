@@ -458,3 +458,42 @@ fn logs_since_and_until_take_podmans_times() {
     let err = fails(&r, &["logs", "--since", "yesterday-ish", &c], 125);
     assert!(err.contains("--since"), "{err}");
 }
+
+/// Debian's podman on a private root (vfs, no events), as `list_formats` drives it.
+fn podman(r: &RunEnv) -> std::process::Command {
+    let conf = r.env.path("containers.conf");
+    if !conf.exists() {
+        std::fs::write(&conf, "[containers]\ndefault_ulimits = []\n").unwrap();
+    }
+    let mut cmd = std::process::Command::new(crate::util::require_tool("podman"));
+    cmd.env("CONTAINERS_CONF", conf)
+        .arg("--root")
+        .arg(r.env.path("podman-root"))
+        .arg("--runroot")
+        .arg(r.env.path("podman-run"))
+        .args(["--storage-driver", "vfs", "--events-backend", "none"])
+        .args(["--cgroup-manager", "cgroupfs"]);
+    cmd
+}
+
+#[test]
+fn diff_lists_what_podman_lists() {
+    let r = busybox();
+    let tar = r.env.busybox_tar();
+    crate::util::run_tool(podman(&r).arg("import").arg(&tar).arg("localhost/busybox"));
+    let script = "mkdir -p /a/b; echo x > /a/b/f; rm /bin/ls; touch /bin/new; rm -r /tmp";
+    let c = name("diff-parity");
+    let args = ["run", "--name", &c, "busybox", "sh", "-c", script];
+    r.ok(&args);
+    crate::util::run_tool(podman(&r).args(args));
+    // Podman's order follows its storage driver (vfs here); the lines are the same.
+    let sorted = |text: String| {
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        lines.sort();
+        lines
+    };
+    let ours = sorted(r.ok(&["diff", &c]));
+    let theirs = sorted(crate::util::run_tool(podman(&r).args(["diff", &c])));
+    assert_eq!(ours, theirs);
+    let _ = podman(&r).args(["rm", "-f", &c]).output();
+}
