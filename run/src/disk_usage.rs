@@ -19,7 +19,7 @@ use crate::volumes::{Volume, Volumes};
 #[derive(Debug, Clone)]
 pub struct ImageUsage {
     pub image: ImageRecord,
-    /// Its `images` record (size uncompressed, containers using it).
+    /// Its `images` record (size uncompressed, labels, containers using it).
     pub summary: ImageSummary,
     /// Bytes of its layers that another image has too.
     pub shared_size: u64,
@@ -131,7 +131,7 @@ impl Engine<'_> {
         let mut out = DiskUsage::default();
         for (img, l) in images.into_iter().zip(layers) {
             let count = per_image.get(&img.id.to_string()).copied().unwrap_or(0);
-            let summary = store.image_summary(&img, count, false)?;
+            let summary = store.image_summary(&img, count, true)?;
             let (mut shared, mut unique) = (0, 0);
             for (chain, size) in &l {
                 if holders.get(&chain.to_string()).copied().unwrap_or(0) > 1 {
