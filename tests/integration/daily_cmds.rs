@@ -82,6 +82,45 @@ fn attach_follows_output_and_joins_terminals() {
 }
 
 #[test]
+fn attach_proxies_signals_unless_told_not_to() {
+    let r = busybox();
+    let c = name("att-sig");
+    let script = "trap 'echo got-term; exit 7' TERM; while :; do echo tick; sleep 0.1; done";
+    r.ok(&["run", "-d", "--name", &c, "busybox", "sh", "-c", script]);
+    let attach = |extra: &[&str]| {
+        let mut args = vec!["attach"];
+        args.extend_from_slice(extra);
+        args.push(&c);
+        let mut child = r.cmd(&args).stdout(Stdio::piped()).spawn().unwrap();
+        let out = child.stdout.take().unwrap();
+        let seen = Arc::new(Mutex::new(String::new()));
+        let s = seen.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                s.lock().unwrap().push_str(&line);
+                s.lock().unwrap().push('\n');
+            }
+        });
+        wait_until("attach to show output", || {
+            seen.lock().unwrap().contains("tick")
+        });
+        (child, seen)
+    };
+    // --sig-proxy=false: SIGTERM ends the attach only; the container runs on.
+    let (mut child, _) = attach(&["--sig-proxy=false"]);
+    // SAFETY: kill(2) on the attach process this test spawned.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    child.wait().unwrap();
+    assert!(crate::run_detach::status(&r, &c).contains("Up"));
+    // By default the signal goes to the container, whose exit code attach returns.
+    let (mut child, seen) = attach(&[]);
+    // SAFETY: as above.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(7), "{seen:?}");
+}
+
+#[test]
 fn diff_lists_container_and_image_changes() {
     let r = busybox();
     let c = name("diff");
