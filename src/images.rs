@@ -1,4 +1,5 @@
-//! Image commands: `images` (`list`), `tag`, `untag`, `rmi`, `inspect`, and `image …`.
+//! Image commands: `images` (`list`), `tag`, `untag`, `rmi`, `inspect`, and `image …`;
+//! [`tree`] is `image tree`.
 
 use std::process::ExitCode;
 
@@ -13,6 +14,7 @@ use crate::stdio::OnClosed;
 use crate::{archive, Context};
 
 mod list;
+pub mod tree;
 
 pub use list::{list, ImagesArgs};
 
@@ -46,6 +48,12 @@ pub enum ImageCommand {
     Load(archive::LoadArgs),
     /// Sign images already pushed to a registry.
     Sign(crate::trust::SignImageArgs),
+    /// Show an image's changes to its parent's file system, or to another image's (A, C, D).
+    Diff(crate::containers::diff::DiffArgs),
+    /// Exit 0 when an image exists, 1 when it does not.
+    Exists(crate::containers::exists::ExistsArgs),
+    /// Show an image's layers as a tree.
+    Tree(tree::TreeArgs),
     /// Show or set the trust policy (policy.json).
     #[command(subcommand)]
     Trust(crate::trust::TrustCommand),
@@ -59,6 +67,9 @@ impl ImageCommand {
             ImageCommand::Ls(_)
             | ImageCommand::Inspect(_)
             | ImageCommand::History(_)
+            | ImageCommand::Diff(_)
+            | ImageCommand::Exists(_)
+            | ImageCommand::Tree(_)
             | ImageCommand::Save(_) => Quit,
             ImageCommand::Trust(c) => c.on_closed(),
             ImageCommand::Tag(_)
@@ -89,6 +100,11 @@ pub fn dispatch(ctx: &Context, command: ImageCommand) -> Result<ExitCode> {
         ImageCommand::Save(a) => archive::save(ctx, a),
         ImageCommand::Load(a) => archive::load(ctx, a),
         ImageCommand::Sign(a) => crate::trust::sign(ctx, a),
+        ImageCommand::Exists(a) => crate::containers::exists::image(ctx, a),
+        ImageCommand::Tree(a) => tree::tree(ctx, a),
+        ImageCommand::Diff(a) => {
+            crate::containers::diff::diff(ctx, a, crate::containers::diff::DiffOf::Image)
+        }
         ImageCommand::Trust(c) => crate::trust::trust(ctx, c),
     }
 }

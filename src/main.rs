@@ -8,8 +8,9 @@
 //! ps, logs, wait, commit, export, pause, unpause, rename, container …, volume …), [`events`]
 //! (`events`, and where this process's events go), [`network`] (network create/ls/
 //! inspect/rm/exists/prune), [`system`] (system check/prune/info,
-//! info, version), [`buildah`] (Buildah's verbs: `berth buildah from|run|copy|commit|…`),
-//! [`inspect`] (top-level inspect of any object); [`output`] holds the shared
+//! info, version; [`system_df`] `system df`, [`system_reset`] `system reset`), [`buildah`]
+//! (Buildah's verbs: `berth buildah from|run|copy|commit|…`), [`inspect`] (top-level
+//! inspect of any object); [`output`] holds the shared
 //! table and human-readable formatting; [`prompt`] asks at the terminal (confirmations,
 //! passphrases); [`stdio`] is
 //! berth's own stdout and stderr (its print macros, and what a command does when their reader
@@ -42,6 +43,8 @@ mod prompt;
 mod registry;
 mod service;
 mod system;
+mod system_df;
+mod system_reset;
 mod template;
 mod trust;
 mod usage;
@@ -132,6 +135,15 @@ enum Command {
     Start(Lazy<containers::StartArgs>),
     /// Run a process in a running container.
     Exec(Lazy<containers::exec::ExecArgs>),
+    /// Attach to a running container's terminal or output.
+    Attach(Lazy<containers::attach::AttachArgs>),
+    /// Show a container's or an image's changes to its file system (A, C, D).
+    Diff(Lazy<containers::diff::DiffArgs>),
+    /// Mount containers' root file systems and print the mount points (none: list them).
+    Mount(Lazy<containers::mount::MountArgs>),
+    /// Unmount containers' root file systems.
+    #[command(alias = "unmount")]
+    Umount(Lazy<containers::mount::UmountArgs>),
     /// Stop running containers (SIGTERM, then SIGKILL after a timeout).
     Stop(Lazy<containers::StopArgs>),
     /// Send a signal to running containers.
@@ -268,6 +280,7 @@ fn on_closed(command: &Command) -> OnClosed {
         | Command::Logs(_)
         | Command::Wait(_)
         | Command::Events(_)
+        | Command::Diff(_)
         | Command::Save(_)
         | Command::Completion(_) => Quit,
         Command::Image(c) => c.0.on_closed(),
@@ -292,6 +305,9 @@ fn on_closed(command: &Command) -> OnClosed {
         | Command::Create(_)
         | Command::Start(_)
         | Command::Exec(_)
+        | Command::Attach(_)
+        | Command::Mount(_)
+        | Command::Umount(_)
         | Command::Stop(_)
         | Command::Kill(_)
         | Command::Pause(_)
@@ -336,6 +352,10 @@ fn run(ctx: &Context, command: Command) -> Result<ExitCode> {
         Command::Create(a) => containers::create(ctx, a.0),
         Command::Start(a) => containers::start(ctx, a.0),
         Command::Exec(a) => containers::exec::exec(ctx, a.0),
+        Command::Attach(a) => containers::attach::attach(ctx, a.0),
+        Command::Diff(a) => containers::diff::diff(ctx, a.0, containers::diff::DiffOf::Any),
+        Command::Mount(a) => containers::mount::mount(ctx, a.0),
+        Command::Umount(a) => containers::mount::umount(ctx, a.0),
         Command::Stop(a) => containers::stop(ctx, a.0),
         Command::Kill(a) => containers::kill(ctx, a.0),
         Command::Pause(a) => containers::pause::pause(ctx, a.0),

@@ -1,4 +1,5 @@
-//! Store commands: `system check`, `system prune`, `system info`, `version`.
+//! Store commands: `system check`, `system prune`, `system info`, `version`
+//! (`system df`: [`crate::system_df`]; `system reset`: [`crate::system_reset`]).
 
 use std::process::ExitCode;
 
@@ -24,16 +25,21 @@ pub enum SystemCommand {
     Info(InfoArgs),
     /// Serve the Docker-compatible REST API on a socket (root-equivalent: mode 0600).
     Service(crate::service::ServiceArgs),
+    /// Show berth's disk usage (images, containers, volumes).
+    Df(crate::system_df::DfArgs),
+    /// Remove every container, image, volume, network and the build cache: an empty store.
+    Reset(crate::system_reset::ResetArgs),
 }
 
 impl SystemCommand {
     /// What the command does when its output's reader has gone (see [`crate::stdio`]).
     pub fn on_closed(&self) -> OnClosed {
         match self {
-            SystemCommand::Info(_) => OnClosed::Quit,
-            SystemCommand::Check(_) | SystemCommand::Prune(_) | SystemCommand::Service(_) => {
-                OnClosed::Finish
-            }
+            SystemCommand::Info(_) | SystemCommand::Df(_) => OnClosed::Quit,
+            SystemCommand::Check(_)
+            | SystemCommand::Prune(_)
+            | SystemCommand::Service(_)
+            | SystemCommand::Reset(_) => OnClosed::Finish,
         }
     }
 }
@@ -44,6 +50,8 @@ pub fn dispatch(ctx: &Context, command: SystemCommand) -> Result<ExitCode> {
         SystemCommand::Prune(a) => prune(ctx, a),
         SystemCommand::Info(a) => info(ctx, a),
         SystemCommand::Service(a) => crate::service::service(ctx, a),
+        SystemCommand::Df(a) => crate::system_df::df(ctx, a),
+        SystemCommand::Reset(a) => crate::system_reset::reset(ctx, a),
     }
 }
 

@@ -401,6 +401,7 @@ pub async fn logs(
         tail: tail(&q)?,
         follow: flag(&q, "follow"),
         timestamps: flag(&q, "timestamps"),
+        ..Default::default()
     };
     let lookup = id.clone();
     let c = blocking(&st, move |engine| Ok(engine.get(&lookup)?)).await?;

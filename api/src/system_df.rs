@@ -1,15 +1,11 @@
-//! `GET /system/df`: images (with their container counts), containers and volumes as
-//! Docker's disk usage record, from the same list calls `images`, `ps` and `volume ls`
-//! make; `LayersSize` is every layer counted once (`Store::layers_size`). berth keeps no
-//! build cache beside its layers (`BuildCache` is empty) and measures neither containers'
-//! writable layers (`SizeRw` 0) nor volumes (`UsageData.Size` -1, as Docker does when it
-//! has not).
-
-use std::collections::HashMap;
+//! `GET /system/df`: images (with their container counts and shared sizes), containers
+//! (`SizeRw`: their writable layer) and volumes (`UsageData`: size and users) as Docker's
+//! disk usage record, from `Engine::disk_usage` (what `berth system df` prints);
+//! `LayersSize` is every layer counted once (`Store::layers_size`). berth keeps no build
+//! cache beside its layers (`BuildCache` is empty).
 
 use axum::extract::State;
 use axum::Json;
-use berth_run::volumes::Volumes;
 use serde_json::{json, Value};
 
 use crate::docker_shape::list_record;
@@ -20,35 +16,33 @@ use crate::state::{blocking, AppState};
 /// `GET /system/df`.
 pub async fn df(State(st): State<AppState>) -> ApiResult<Json<Value>> {
     blocking(&st, |engine| {
-        let store = engine.store();
-        let containers = engine.list()?;
-        let mut per_image: HashMap<String, usize> = HashMap::new();
-        for c in &containers {
-            if let Some(id) = &c.image_id {
-                *per_image.entry(id.to_string()).or_default() += 1;
-            }
-        }
-        let mut images = Vec::new();
-        for img in store.list_images()? {
-            let count = per_image.get(&img.id.to_string()).copied().unwrap_or(0);
-            let summary = store.image_summary(&img, count, true)?;
-            let mut v = docker_summary(summary);
-            v["Containers"] = json!(count);
-            images.push(v);
-        }
-        let containers: Vec<Value> = containers
+        let du = engine.disk_usage()?;
+        let images: Vec<Value> = du
+            .images
+            .into_iter()
+            .map(|i| {
+                let count = i.summary.containers;
+                let mut v = docker_summary(i.summary);
+                v["Containers"] = json!(count);
+                v["SharedSize"] = json!(i.shared_size);
+                v
+            })
+            .collect();
+        let containers: Vec<Value> = du
+            .containers
             .iter()
             .map(|c| {
-                let mut v = list_record(c);
-                v["SizeRw"] = json!(0);
+                let mut v = list_record(&c.container);
+                v["SizeRw"] = json!(c.size);
                 v["SizeRootFs"] = json!(0);
                 v
             })
             .collect();
-        let volumes: Vec<Value> = Volumes::open(store.root())?
-            .list()?
+        let volumes: Vec<Value> = du
+            .volumes
             .iter()
-            .map(|v| {
+            .map(|u| {
+                let v = &u.volume;
                 json!({
                     "Name": v.name,
                     "Driver": "local",
@@ -57,12 +51,12 @@ pub async fn df(State(st): State<AppState>) -> ApiResult<Json<Value>> {
                     "Labels": {},
                     "Scope": "local",
                     "Options": {},
-                    "UsageData": { "Size": -1, "RefCount": -1 },
+                    "UsageData": { "Size": u.size, "RefCount": u.links },
                 })
             })
             .collect();
         Ok(Json(json!({
-            "LayersSize": store.layers_size()?,
+            "LayersSize": engine.store().layers_size()?,
             "Images": images,
             "Containers": containers,
             "Volumes": volumes,

@@ -24,6 +24,16 @@ impl Store {
             .collect()
     }
 
+    /// Each layer's chain id and uncompressed size, bottom layer first (what `system df`
+    /// counts as shared between images).
+    pub fn layer_sizes_by_chain(&self, image: &ImageRecord) -> Result<Vec<(Digest, u64)>> {
+        let layers = image_layers(&self.conn(), &image.id)?;
+        layers
+            .iter()
+            .map(|l| Ok((l.chain_id.clone(), self.diff_size(&l.digest, &l.diff_id)?)))
+            .collect()
+    }
+
     /// The image's size as Podman shows it: its layers uncompressed, plus its manifest and
     /// config (`ImageRecord::size` counts the layers as stored, compressed).
     pub fn uncompressed_size(&self, image: &ImageRecord) -> Result<u64> {
@@ -62,7 +72,7 @@ impl Store {
         Ok(())
     }
 
-    fn diff_size(&self, blob: &Digest, diff_id: &Digest) -> Result<u64> {
+    pub(crate) fn diff_size(&self, blob: &Digest, diff_id: &Digest) -> Result<u64> {
         let known: Option<i64> = self
             .conn()
             .query_row(

@@ -30,6 +30,12 @@ fn tree_size_at(dir: BorrowedFd<'_>) -> u64 {
     total
 }
 
+/// Bytes used by the regular files under directory `path` (0 when it cannot be read): what
+/// `system df` counts for a container's writable layer or a volume.
+pub fn tree_size(path: &Path) -> u64 {
+    open_dir(path).map_or(0, |d| tree_size_at(d.as_fd()))
+}
+
 /// Open the directory at `path` (berth's own path) for reading, not following a symlink.
 fn open_dir(path: &Path) -> std::io::Result<OwnedFd> {
     inroot::open_dir_at(rustix::fs::CWD, path.as_os_str())

@@ -72,9 +72,14 @@
 //! - [`events`]: the event log every berth process appends to and `berth events` and the
 //!   API read (Podman's file backend: JSON lines under the run root, rotated past
 //!   `events_logfile_max_size`); here as the lowest crate every writer depends on.
+//! - [`changes`]: `diff`'s A/C/D list between two views as overlay layer stacks (a
+//!   container's upper dir over its image, an image's top layer over its parent).
+//! - [`reset`]: `system reset`'s removal of the store's own files, leaving an empty store.
+//! - [`tree`]: `image tree` (an image's layers with their sizes and the images each tops).
 //! - `testutil` (hidden): uncompressed test layers and images for tests.
 
 pub mod build_cache;
+pub mod changes;
 pub mod check;
 pub mod content;
 pub mod copy;
@@ -96,15 +101,18 @@ pub mod mount;
 pub mod names;
 pub mod overlay;
 pub mod prune_filter;
+pub mod reset;
 pub mod snapshot;
 pub mod store;
 pub mod summary;
 #[doc(hidden)]
 pub mod testutil;
 pub mod transports;
+pub mod tree;
 pub mod volatile;
 
 pub use content::ContentStore;
 pub use error::{Result, StoreError};
+pub use fsutil::tree_size;
 pub use images::ImageRecord;
 pub use store::Store;

@@ -75,7 +75,7 @@ fn check_key(key: &str) -> Result<()> {
 
 impl Store {
     /// The directories (`…/diff`) of `chains`, top layer first, as overlay lower dirs.
-    fn lower_dirs(&self, chains: &[Digest]) -> Vec<PathBuf> {
+    pub(crate) fn lower_dirs(&self, chains: &[Digest]) -> Vec<PathBuf> {
         chains
             .iter()
             .rev()
@@ -290,6 +290,12 @@ impl Store {
 
     /// Look up an existing writable snapshot.
     pub fn snapshot(&self, key: &str) -> Result<Snapshot> {
+        let chains = self.snapshot_chain(key)?;
+        Ok(self.snapshot_value(key, &chains))
+    }
+
+    /// The chain ids under writable snapshot `key`, bottom layer first.
+    pub(crate) fn snapshot_chain(&self, key: &str) -> Result<Vec<Digest>> {
         check_key(key)?;
         let chain: Option<String> = self
             .conn()
@@ -298,8 +304,7 @@ impl Store {
             })
             .optional()?;
         let chain = chain.ok_or_else(|| StoreError::NotFound(format!("snapshot {key}")))?;
-        let chains = parse_chain(&chain)?;
-        Ok(self.snapshot_value(key, &chains))
+        parse_chain(&chain)
     }
 
     /// Keys of every writable snapshot.

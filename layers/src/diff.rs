@@ -2,7 +2,9 @@
 //!
 //! - [`overlay_upper_to_layer`]: an overlay upper dir, where a 0/0 character device is a
 //!   whiteout (→ `.wh.<name>`) and a directory with `trusted.overlay.opaque=y` or
-//!   `user.overlay.opaque=y` is opaque (→ `.wh..wh..opq` inside it).
+//!   `user.overlay.opaque=y` is opaque (→ `.wh..wh..opq` inside it);
+//!   [`overlay_upper_entries`]: the same walk as a list of paths ([`UpperEntry`]), what
+//!   `diff` reads.
 //! - [`dir_diff_to_layer`]: the fallback, comparing two plain directories (or one whole tree
 //!   when `lower` is `None`).
 //!
@@ -44,7 +46,30 @@ pub fn overlay_upper_to_layer<W: Write + Send + 'static>(
 ) -> Result<(W, LayerDescriptor)> {
     let mut w = LayerWriter::new(sink, options)?;
     let top = open_top(upper)?;
-    walk_upper(&mut w, top.as_fd(), upper, "")?;
+    walk_upper(
+        &mut |seen| match seen {
+            Seen::Whiteout(full) => {
+                let (dir, name) = full.rsplit_once('/').map_or(("", full), |(d, n)| (d, n));
+                let dir = if dir.is_empty() {
+                    String::new()
+                } else {
+                    format!("{dir}/")
+                };
+                w.append_marker(&format!("{dir}{WHITEOUT_PREFIX}{name}"))
+            }
+            Seen::Opaque(full) => w.append_marker(&format!("{full}/{OPAQUE_MARKER}")),
+            Seen::Entry {
+                full,
+                dir,
+                name,
+                meta,
+                path,
+            } => w.append_at(full, dir, name, meta, path),
+        },
+        top.as_fd(),
+        upper,
+        "",
+    )?;
     w.finish()
 }
 
@@ -93,8 +118,36 @@ fn has_xattr(dir: BorrowedFd<'_>, name: &OsStr, names: &[&str], want_y: bool) ->
     })
 }
 
-fn walk_upper<W: Write + Send + 'static>(
-    w: &mut LayerWriter<W>,
+/// Whether `name` below `dir` (with metadata `m`) is an overlay whiteout: a 0/0 character
+/// device, or an empty regular file carrying a whiteout xattr.
+fn is_whiteout(dir: BorrowedFd<'_>, name: &OsStr, m: &Meta) -> bool {
+    (m.kind == FileType::CharacterDevice && m.rdev == 0)
+        || (m.kind == FileType::RegularFile
+            && m.size == 0
+            && has_xattr(dir, name, &WHITEOUT_XATTRS, false))
+}
+
+/// What the walk of an upper dir meets, parent first.
+enum Seen<'a> {
+    /// A whiteout of `full` (the deleted entry's layer path).
+    Whiteout(&'a str),
+    /// Directory `full` (already seen as an entry) is opaque.
+    Opaque(&'a str),
+    /// Any other entry.
+    Entry {
+        full: &'a str,
+        dir: BorrowedFd<'a>,
+        name: &'a OsStr,
+        meta: &'a Meta,
+        path: &'a Path,
+    },
+}
+
+/// Walk an upper dir, calling `visit` for each entry, whiteout and opaque marker: the one
+/// reading of overlay's whiteouts and opaque directories, for layers
+/// ([`overlay_upper_to_layer`]) and change lists ([`overlay_upper_entries`]).
+fn walk_upper(
+    visit: &mut dyn FnMut(Seen<'_>) -> Result<()>,
     dir: BorrowedFd<'_>,
     shown: &Path,
     prefix: &str,
@@ -103,27 +156,109 @@ fn walk_upper<W: Write + Send + 'static>(
         let path = shown.join(&name);
         let m = meta(dir, &name, &path)?;
         let full = layer_name(prefix, &name)?;
-        let is_whiteout = (m.kind == FileType::CharacterDevice && m.rdev == 0)
-            || (m.kind == FileType::RegularFile
-                && m.size == 0
-                && has_xattr(dir, &name, &WHITEOUT_XATTRS, false));
+        let is_whiteout = is_whiteout(dir, &name, &m);
+        let entry = Seen::Entry {
+            full: &full,
+            dir,
+            name: &name,
+            meta: &m,
+            path: &path,
+        };
         if is_whiteout {
-            w.append_marker(&format!(
-                "{prefix}{WHITEOUT_PREFIX}{}",
-                &full[prefix.len()..]
-            ))?;
+            visit(Seen::Whiteout(&full))?;
         } else if m.kind == FileType::Directory {
             let sub = open_sub(dir, &name, &path)?;
-            w.append_at(&full, dir, &name, &m, &path)?;
+            visit(entry)?;
             if has_xattr(dir, &name, &OPAQUE_XATTRS, true) {
-                w.append_marker(&format!("{full}/{OPAQUE_MARKER}"))?;
+                visit(Seen::Opaque(&full))?;
             }
-            walk_upper(w, sub.as_fd(), &path, &format!("{full}/"))?;
+            walk_upper(visit, sub.as_fd(), &path, &format!("{full}/"))?;
         } else {
-            w.append_at(&full, dir, &name, &m, &path)?;
+            visit(entry)?;
         }
     }
     Ok(())
+}
+
+/// One path of an overlay upper dir (a layer path: relative, `/`-separated).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpperEntry {
+    /// An entry the layer holds (added or changed, directories included).
+    Present(String),
+    /// A whiteout: the entry below is deleted.
+    Whiteout(String),
+    /// This directory (also listed as present) hides everything below it.
+    Opaque(String),
+}
+
+/// The entries, whiteouts and opaque directories of an overlay upper dir, parent first (what
+/// `diff` lists; the same walk as [`overlay_upper_to_layer`]).
+pub fn overlay_upper_entries(upper: &Path) -> Result<Vec<UpperEntry>> {
+    let top = open_top(upper)?;
+    let mut out = Vec::new();
+    walk_upper(
+        &mut |seen| {
+            out.push(match seen {
+                Seen::Whiteout(full) => UpperEntry::Whiteout(full.to_string()),
+                Seen::Opaque(full) => UpperEntry::Opaque(full.to_string()),
+                Seen::Entry { full, .. } => UpperEntry::Present(full.to_string()),
+            });
+            Ok(())
+        },
+        top.as_fd(),
+        upper,
+        "",
+    )?;
+    Ok(out)
+}
+
+/// What one overlay layer dir says about a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LayerLookup {
+    /// Not there: the layers below decide.
+    Absent,
+    /// There (not a whiteout).
+    Present,
+    /// Deleted here: a whiteout of it or of a parent, a parent that is not a directory, or a
+    /// parent that is opaque and lacks it.
+    Hidden,
+}
+
+/// Look `rel` (a layer path) up in overlay layer dir `layer`, component by component from
+/// directory descriptor to descriptor (never following a symlink), with the whiteout and
+/// opaque rules of [`overlay_upper_entries`].
+pub fn overlay_lookup(layer: &Path, rel: &str) -> Result<LayerLookup> {
+    let parts: Vec<&str> = rel.split('/').filter(|p| !p.is_empty()).collect();
+    let mut dir = open_top(layer)?;
+    let mut shown = layer.to_path_buf();
+    let mut opaque = false;
+    for (i, part) in parts.iter().enumerate() {
+        let name = OsStr::new(part);
+        shown.push(part);
+        let m = match inroot::meta_at(dir.as_fd(), name) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(if opaque {
+                    LayerLookup::Hidden
+                } else {
+                    LayerLookup::Absent
+                })
+            }
+            Err(e) => return Err(LayerError::io(&shown, e)),
+        };
+        if is_whiteout(dir.as_fd(), name, &m) {
+            return Ok(LayerLookup::Hidden);
+        }
+        if i + 1 == parts.len() {
+            return Ok(LayerLookup::Present);
+        }
+        if m.kind != FileType::Directory {
+            return Ok(LayerLookup::Hidden);
+        }
+        opaque = has_xattr(dir.as_fd(), name, &OPAQUE_XATTRS, true);
+        dir = open_sub(dir.as_fd(), name, &shown)?;
+    }
+    Ok(LayerLookup::Present)
 }
 
 /// Turn the difference from `lower` to `upper` into a layer written to `sink`: added and

@@ -73,7 +73,10 @@ pub mod xattrs;
 
 pub use apply::{apply_layer, apply_layer_in, ApplyLimits, ApplyOptions, ApplyStats, WhiteoutMode};
 pub use compression::Compression;
-pub use diff::{dir_diff_to_layer, overlay_upper_to_layer};
+pub use diff::{
+    dir_diff_to_layer, overlay_lookup, overlay_upper_entries, overlay_upper_to_layer, LayerLookup,
+    UpperEntry,
+};
 pub use digest::Digest;
 pub use error::{LayerError, Result};
 pub use writer::{tar_stream_to_layer, LayerDescriptor, LayerOptions, LayerWriter};

@@ -1,5 +1,6 @@
 //! `commit` (a container's changes → a new image, through the same overlay-upper → layer path
-//! as builds) and `export` (a container's whole filesystem → a tar stream).
+//! as builds), `export` (a container's whole filesystem → a tar stream) and `diff` (its
+//! changes listed: berth-image-store's [`berth_image_store::changes`]).
 //!
 //! The new image is the container's image plus one layer made from the snapshot's upper dir;
 //! its config is the image's, with a history entry, the `--change` instructions applied, and
@@ -8,6 +9,7 @@
 
 use std::io::Write;
 
+use berth_image_store::changes::{changes, Change, LayerStack};
 use berth_image_store::import::{apply_changes, host_arch};
 use berth_image_store::names::normalize_local;
 use berth_image_store::ImageRecord;
@@ -19,6 +21,22 @@ use crate::container::Container;
 use crate::engine::Engine;
 use crate::error::{Result, RunError};
 use crate::spec::merge_env;
+
+/// What a start makes in every container's upper dir, left out of its `diff` (libpod's
+/// `initInodes`, the same list).
+pub const START_MADE: &[&str] = &[
+    "/dev",
+    "/etc/hostname",
+    "/etc/hosts",
+    "/etc/resolv.conf",
+    "/proc",
+    "/run",
+    "/run/notify",
+    "/run/.containerenv",
+    "/run/secrets",
+    "/sys",
+    "/etc/mtab",
+];
 
 /// What `commit` needs besides the container.
 #[derive(Debug, Clone, Default)]
@@ -101,6 +119,21 @@ impl Engine<'_> {
         ));
         let names: Vec<String> = name.into_iter().collect();
         Ok(store.commit_image(&config, layers, &names)?)
+    }
+
+    /// `c`'s file system as overlay layers: its snapshot's upper dir over its image's.
+    pub fn container_stack(&self, c: &Container) -> Result<LayerStack> {
+        Ok(self.store().snapshot_stack(&c.snapshot)?)
+    }
+
+    /// `diff C`: what `c` changed over its image (its upper dir against the layers below),
+    /// without the mount points every start makes ([`START_MADE`]).
+    pub fn changes(&self, c: &Container) -> Result<Vec<Change>> {
+        let to = self.container_stack(c)?;
+        let from = LayerStack(to.0.iter().skip(1).cloned().collect());
+        let mut list = changes(&from, &to)?;
+        list.retain(|ch| !START_MADE.contains(&ch.path.as_str()));
+        Ok(list)
     }
 
     /// Write `c`'s whole filesystem (image plus changes) to `out` as an uncompressed tar.

@@ -49,7 +49,8 @@
 //!   holds typed values (the image id a `Digest`, the spec an `oci_spec::runtime::Spec`, the
 //!   options a `RunOptions`), stored as the text columns they always were;
 //!   [`volumes::Volumes`]: named and anonymous volumes (`-v NAME:/path`, `-v /path`);
-//!   [`volume_filter`]: which volumes a list shows (`volume ls --filter`, the API's).
+//!   [`volume_filter`]: which volumes a list shows (`volume ls --filter`, the API's);
+//!   [`volume_archive`]: a volume's contents as a tar stream, out and in.
 //! - [`runtime`]: the [`runtime::OciRuntime`] trait and its two backends,
 //!   [`runtime::EmbeddedRuntime`] (berth's own, in-process where it can be) and
 //!   [`runtime::ExternalRuntime`] (runc, crun, a path), chosen by [`runtime::resolve`]; the
@@ -87,10 +88,14 @@
 //!   end builds its list from), [`list_filter`] (which containers a list shows: Podman's
 //!   and Docker's container filters for `ps --filter` and both APIs), [`image_removal`] (removing an image with the containers
 //!   made from it, `rmi -f`), [`network_admin`] (who uses a network; its removal and
-//!   prune, which ask that first: `network rm|prune` and the API's).
+//!   prune, which ask that first: `network rm|prune` and the API's), [`attach_running`]
+//!   (`attach C`: a running container's terminal, or its output followed from its log),
+//!   [`disk_usage`] (`system df`: images, containers and volumes with their sizes),
+//!   [`system_reset`] (`system reset`: containers, networks, then the store's files).
 //! - `testutil` (hidden): container records for tests, here and in the front ends'.
 
 pub mod attach;
+pub mod attach_running;
 pub mod bundle;
 pub mod caps;
 pub mod cgroupfs;
@@ -99,6 +104,7 @@ pub mod console;
 pub mod container;
 pub mod cp;
 pub mod detach;
+pub mod disk_usage;
 pub mod engine;
 pub mod ephemeral;
 pub mod error;
@@ -125,10 +131,12 @@ pub mod signals;
 pub mod spec;
 pub mod stats;
 pub mod summary;
+pub mod system_reset;
 #[doc(hidden)]
 pub mod testutil;
 pub mod top;
 pub mod user;
+pub mod volume_archive;
 pub mod volume_filter;
 pub mod volumes;
 pub mod workdir;

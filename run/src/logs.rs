@@ -1,10 +1,13 @@
 //! `logs`: a detached container's log (`ctr.log`, see [`crate::logfile`]), whole, its last
-//! lines, with timestamps, or followed until the container stops. Standard output and standard
+//! lines, with timestamps, between `--since` and `--until` (after `--tail`, as Podman's
+//! reader), or followed until the container stops (or `--until` has passed). Standard output and standard
 //! error go back to the streams they came from.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 
 use crate::container::{Container, State};
 use crate::engine::Engine;
@@ -20,6 +23,24 @@ pub struct LogOptions {
     pub follow: bool,
     /// Prefix each line with its time (RFC 3339).
     pub timestamps: bool,
+    /// Only records written at or after this time (`--since`).
+    pub since: Option<DateTime<Utc>>,
+    /// Only records written at or before this time (`--until`).
+    pub until: Option<DateTime<Utc>>,
+}
+
+impl LogOptions {
+    /// Whether a record written at `time` (RFC 3339) is within `--since`/`--until`.
+    fn in_window(&self, time: &str) -> bool {
+        if self.since.is_none() && self.until.is_none() {
+            return true;
+        }
+        let Ok(t) = DateTime::parse_from_rfc3339(time) else {
+            return true;
+        };
+        let t = t.with_timezone(&Utc);
+        self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t <= u)
+    }
 }
 
 /// Where `logs` writes.
@@ -55,6 +76,9 @@ fn show(data: &[u8], opts: &LogOptions, out: &mut LogOutput<'_>) -> std::io::Res
         let Some(rec) = parse_record(line) else {
             continue;
         };
+        if !opts.in_window(rec.time) {
+            continue;
+        }
         let w: &mut dyn Write = if rec.stderr {
             &mut *out.stderr
         } else {
@@ -119,7 +143,7 @@ impl Engine<'_> {
             }
             let used = show(&pending, opts, out).map_err(io_out)?;
             pending.drain(..used);
-            if !running {
+            if !running || opts.until.is_some_and(|u| Utc::now() > u) {
                 return Ok(());
             }
             std::thread::sleep(Duration::from_millis(100));
@@ -182,5 +206,27 @@ mod tests {
         )
         .unwrap();
         assert_eq!(o, b"2026-01-01T00:00:00Z out\n");
+    }
+
+    #[test]
+    fn since_and_until_keep_the_records_between() {
+        let data = b"2026-01-01T00:00:00Z stdout F a\n2026-01-01T00:00:10Z stdout F b\n2026-01-01T00:00:20Z stdout F c\n";
+        let at = |s: &str| Some(s.parse::<DateTime<Utc>>().unwrap());
+        let opts = LogOptions {
+            since: at("2026-01-01T00:00:05Z"),
+            until: at("2026-01-01T00:00:10Z"),
+            ..LogOptions::default()
+        };
+        let mut o = Vec::new();
+        show(
+            data,
+            &opts,
+            &mut LogOutput {
+                stdout: &mut o,
+                stderr: &mut Vec::new(),
+            },
+        )
+        .unwrap();
+        assert_eq!(o, b"b\n");
     }
 }

@@ -2,16 +2,23 @@
 //! `top`, `container …`, and the hidden `container-monitor` that supervises a detached
 //! container. [`options`] turns flags into a [`berth_run::CreateRequest`]; [`show`] holds `ps`
 //! and `inspect` output; [`volumes`] is `volume …`; [`cp`] is `cp`; [`pause`] is `pause`,
-//! `unpause` and `rename`.
+//! `unpause` and `rename`; [`attach`] is `attach`; [`diff`] is `diff`, `container diff` and
+//! `image diff`; [`mount`] is `mount` and `umount`; [`volume_archive`] is `volume
+//! export|import`; [`exists`] is `image|container|volume exists`.
 
+pub mod attach;
 pub mod cp;
+pub mod diff;
 pub mod exec;
+pub mod exists;
+pub mod mount;
 mod options;
 pub mod pause;
 pub mod port;
 pub mod ps;
 pub mod show;
 pub mod stats;
+pub mod volume_archive;
 pub mod volumes;
 
 use std::ffi::OsString;
@@ -42,6 +49,15 @@ pub enum ContainerCommand {
     Start(StartArgs),
     /// Run a process in a running container.
     Exec(exec::ExecArgs),
+    /// Attach to a running container's terminal or output.
+    Attach(attach::AttachArgs),
+    /// Show a container's changes to its image's file system (A, C, D).
+    Diff(diff::DiffArgs),
+    /// Mount containers' root file systems and print the mount points (none: list them).
+    Mount(mount::MountArgs),
+    /// Unmount containers' root file systems.
+    #[command(alias = "unmount")]
+    Umount(mount::UmountArgs),
     /// Stop running containers (SIGTERM, then SIGKILL after a timeout).
     Stop(StopArgs),
     /// Stop (if running) and start containers again, detached.
@@ -79,6 +95,8 @@ pub enum ContainerCommand {
     Wait(WaitArgs),
     /// Display information about containers (JSON).
     Inspect(InspectArgs),
+    /// Exit 0 when a container exists, 1 when it does not.
+    Exists(crate::containers::exists::ExistsArgs),
     /// Hold berth's rootless user namespace (started by berth itself).
     #[command(hide = true)]
     UsernsPause,
@@ -97,11 +115,16 @@ impl ContainerCommand {
             | ContainerCommand::Ps(_)
             | ContainerCommand::Logs(_)
             | ContainerCommand::Wait(_)
+            | ContainerCommand::Diff(_)
+            | ContainerCommand::Exists(_)
             | ContainerCommand::Inspect(_) => Quit,
             ContainerCommand::Run(_)
             | ContainerCommand::Create(_)
             | ContainerCommand::Start(_)
             | ContainerCommand::Exec(_)
+            | ContainerCommand::Attach(_)
+            | ContainerCommand::Mount(_)
+            | ContainerCommand::Umount(_)
             | ContainerCommand::Stop(_)
             | ContainerCommand::Restart(_)
             | ContainerCommand::Kill(_)
@@ -123,6 +146,10 @@ pub fn dispatch(ctx: &Context, command: ContainerCommand) -> Result<ExitCode> {
         ContainerCommand::Create(a) => create(ctx, a),
         ContainerCommand::Start(a) => start(ctx, a),
         ContainerCommand::Exec(a) => exec::exec(ctx, a),
+        ContainerCommand::Attach(a) => attach::attach(ctx, a),
+        ContainerCommand::Diff(a) => diff::diff(ctx, a, diff::DiffOf::Container),
+        ContainerCommand::Mount(a) => mount::mount(ctx, a),
+        ContainerCommand::Umount(a) => mount::umount(ctx, a),
         ContainerCommand::Stop(a) => stop(ctx, a),
         ContainerCommand::Restart(a) => restart(ctx, a),
         ContainerCommand::Kill(a) => kill(ctx, a),
@@ -141,6 +168,7 @@ pub fn dispatch(ctx: &Context, command: ContainerCommand) -> Result<ExitCode> {
         ContainerCommand::Logs(a) => logs(ctx, a),
         ContainerCommand::Wait(a) => wait(ctx, a),
         ContainerCommand::Inspect(a) => show::inspect(ctx, a),
+        ContainerCommand::Exists(a) => crate::containers::exists::container(ctx, a),
     }
 }
 
@@ -181,6 +209,15 @@ fn fail(err: RunError) -> Result<ExitCode> {
     }
     errln!("Error: {}", err.to_string().replace('\n', " "));
     Ok(ExitCode::from(code))
+}
+
+/// A `--format` that takes only `json` (`diff`, `mount`): whether it was given.
+fn json_only(format: Option<&str>) -> Result<bool> {
+    match format {
+        None => Ok(false),
+        Some("json") => Ok(true),
+        Some(other) => bail!("invalid format {other:?}: only json is supported"),
+    }
 }
 
 /// The global flags a monitor process needs to find the same store and run root.
@@ -630,12 +667,31 @@ pub struct LogsArgs {
     /// Prefix each line with its time (RFC 3339).
     #[arg(short, long)]
     timestamps: bool,
+    /// Show logs since TIMESTAMP (RFC 3339, a date, Unix seconds, or a duration before now
+    /// such as `10m`).
+    #[arg(long, value_name = "TIMESTAMP")]
+    since: Option<String>,
+    /// Show logs until TIMESTAMP (as --since).
+    #[arg(long, value_name = "TIMESTAMP")]
+    until: Option<String>,
     /// Container (name or id).
     container: String,
 }
 
+/// `--since`/`--until`'s TIMESTAMP, as Podman reads it (the event log's one parser).
+fn log_time(flag: &str, value: Option<&str>) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+    value
+        .map(|v| {
+            berth_image_store::events::time::parse_input_time(v, chrono::Utc::now())
+                .map_err(|e| anyhow::anyhow!("invalid {flag} {v:?}: {e}"))
+        })
+        .transpose()
+}
+
 pub fn logs(ctx: &Context, args: LogsArgs) -> Result<ExitCode> {
     enter(ctx)?;
+    let since = log_time("--since", args.since.as_deref())?;
+    let until = log_time("--until", args.until.as_deref())?;
     let store = ctx.store()?;
     let engine = Engine::new(&store, &runroot(ctx))?;
     let c = engine.get(&args.container)?;
@@ -644,6 +700,8 @@ pub fn logs(ctx: &Context, args: LogsArgs) -> Result<ExitCode> {
         tail: args.tail,
         follow: args.follow,
         timestamps: args.timestamps,
+        since,
+        until,
     };
     engine.logs(
         &c,

@@ -31,6 +31,12 @@ pub enum VolumeCommand {
     Rm(NamesArgs),
     /// Remove every volume no container uses.
     Prune(PruneArgs),
+    /// Exit 0 when a volume exists, 1 when it does not.
+    Exists(crate::containers::exists::ExistsArgs),
+    /// Write a volume's contents as a tar archive.
+    Export(super::volume_archive::ExportArgs),
+    /// Unpack a tar archive into a volume.
+    Import(super::volume_archive::ImportArgs),
 }
 
 #[derive(Args)]
@@ -92,15 +98,22 @@ impl VolumeCommand {
     /// What the command does when its output's reader has gone (see [`crate::stdio`]).
     pub fn on_closed(&self) -> OnClosed {
         match self {
-            VolumeCommand::Ls(_) | VolumeCommand::Inspect(_) => OnClosed::Quit,
-            VolumeCommand::Create(_) | VolumeCommand::Rm(_) | VolumeCommand::Prune(_) => {
-                OnClosed::Finish
-            }
+            VolumeCommand::Ls(_)
+            | VolumeCommand::Inspect(_)
+            | VolumeCommand::Exists(_)
+            | VolumeCommand::Export(_) => OnClosed::Quit,
+            VolumeCommand::Create(_)
+            | VolumeCommand::Rm(_)
+            | VolumeCommand::Prune(_)
+            | VolumeCommand::Import(_) => OnClosed::Finish,
         }
     }
 }
 
 pub fn dispatch(ctx: &Context, command: VolumeCommand) -> Result<ExitCode> {
+    if let VolumeCommand::Exists(a) = command {
+        return crate::containers::exists::volume(ctx, a);
+    }
     super::enter(ctx)?;
     let store = ctx.store()?;
     let engine = Engine::new(&store, &runroot(ctx))?;
@@ -148,6 +161,9 @@ pub fn dispatch(ctx: &Context, command: VolumeCommand) -> Result<ExitCode> {
                 outln!("{}", v.name);
             }
         }
+        VolumeCommand::Exists(a) => return crate::containers::exists::volume(ctx, a),
+        VolumeCommand::Export(a) => return super::volume_archive::export(&volumes, a),
+        VolumeCommand::Import(a) => return super::volume_archive::import(&volumes, a),
     }
     Ok(ExitCode::SUCCESS)
 }

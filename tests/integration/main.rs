@@ -9,6 +9,7 @@ mod buildah_verbs;
 mod cli_help;
 mod closed_output;
 mod completion;
+mod daily_cmds;
 mod deep_images;
 mod docker_api;
 mod docker_api_exec;

@@ -1,6 +1,6 @@
 //! `run -it` in the foreground: the container runs under its monitor (as a detached one) and
 //! this process attaches the user's terminal to it ([`crate::attach`]), so the detach keys
-//! can leave it running.
+//! can leave it running. (`attach C` to one already running: [`crate::attach_running`].)
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -49,7 +49,11 @@ impl Engine<'_> {
 
     /// Wait for the monitor to record `c`'s exit (or to remove it, `--rm`); its exit code,
     /// `reported` first.
-    fn recorded_exit(&self, c: &Container, reported: Option<i32>) -> Result<Option<i32>> {
+    pub(crate) fn recorded_exit(
+        &self,
+        c: &Container,
+        reported: Option<i32>,
+    ) -> Result<Option<i32>> {
         let deadline = Instant::now() + RECORD_WAIT;
         loop {
             match self.records().get(&c.id) {

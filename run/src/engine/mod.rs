@@ -14,7 +14,8 @@
 //!   exec_died, kill, stop, died, cleanup, pause, unpause, rename, remove) to the one event
 //!   log ([`berth_image_store::events`]), from here so that every front end's calls emit.
 //! - [`remove`]: a container and what it holds.
-//! - [`rootfs`]: the snapshot mounted for a start, the bundle, their release.
+//! - [`rootfs`]: the snapshot mounted for a start, the bundle, their release; [`mount`]:
+//!   `mount`/`umount` of a container for the user, with Podman's mount count.
 //! - [`network`]: the container's networks: resolved at create, joined at start (netavark),
 //!   left at release; [`network_rootless`]: pasta or slirp4netns started at start, ended
 //!   at release;
@@ -48,6 +49,7 @@ mod events;
 pub mod exec;
 pub mod exec_session;
 pub mod lookup;
+pub mod mount;
 pub mod network;
 pub mod network_connect;
 pub mod network_rootless;

@@ -46,7 +46,7 @@ impl Engine<'_> {
     }
 
     /// Release what a stopped container holds: the runtime's state, its networks and the
-    /// rootfs mount.
+    /// rootfs mount (unless `berth mount` holds it).
     pub fn release(&self, c: &Container) {
         if let Ok(rt) = self.runtime_for(c) {
             if let Err(e) = rt.delete(&c.id, true) {
@@ -59,6 +59,10 @@ impl Engine<'_> {
             }
         }
         self.leave_network(c);
+        // Still mounted for the user (`berth mount`): it stays.
+        if self.user_mounts(c) > 0 {
+            return;
+        }
         if let Ok(snap) = self.store.snapshot(&c.snapshot) {
             let _ = unmount(&snap.mountpoint);
         }
