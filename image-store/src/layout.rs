@@ -15,3 +15,9 @@ pub const BUILD_MOUNT_CACHES: &str = "build-cache";
 /// Manifest lists (`berth manifest …`): `manifests/<sha256 of the name>.json` and the
 /// `manifests/lock` flock (`manifest_lists.rs`).
 pub const MANIFEST_LISTS: &str = "manifests";
+
+/// Key prefix of the writable snapshots a build makes for its steps (`snapshots/build-<id>/`).
+/// Such a snapshot lives only while its build holds the store lock shared (the whole build
+/// does), so one found under the exclusive lock belongs to a build that was killed:
+/// `check` reports it, `check --repair` and gc unmount and remove it.
+pub const BUILD_SNAPSHOT_PREFIX: &str = "build-";

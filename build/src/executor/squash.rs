@@ -28,7 +28,7 @@ impl Builder<'_> {
             return Ok(());
         }
         img.truncate_layers(keep, first_history, base);
-        let key = format!("build-{}", berth_run::names::new_id()?);
+        let key = super::snapshot_key()?;
         let snap = self.store.prepare_snapshot(&key, img.base.as_ref())?;
         let guard = SnapGuard {
             store: self.store,
