@@ -134,19 +134,58 @@ pub fn success_stdout(args: &[&str], out: Output) -> String {
 /// Lazily unmount every mount point under `dir` (deepest first), so a failed test leaves no
 /// mounts behind.
 pub fn unmount_under(dir: &Path) {
+    for p in mounts_under(dir) {
+        let _ = Command::new("umount").arg("-l").arg(&p).status();
+    }
+}
+
+/// The mount points under `dir` in this mount namespace, deepest first (a check that a test
+/// left none: nothing is unmounted here).
+pub fn mounts_under(dir: &Path) -> Vec<String> {
     let Ok(info) = fs::read_to_string("/proc/self/mountinfo") else {
-        return;
+        return Vec::new();
     };
-    let prefix = dir.to_string_lossy().to_string();
+    let prefix = format!("{}/", dir.to_string_lossy().trim_end_matches('/'));
     let mut points: Vec<String> = info
         .lines()
         .filter_map(|l| l.split(' ').nth(4).map(str::to_string))
-        .filter(|p| p.starts_with(&prefix))
+        .filter(|p| p.starts_with(&prefix) || *p == prefix[..prefix.len() - 1])
         .collect();
     points.sort_by_key(|p| std::cmp::Reverse(p.len()));
-    for p in points {
-        let _ = Command::new("umount").arg("-l").arg(&p).status();
+    points
+}
+
+/// Processes (pid, command line) whose command line or working directory names `dir`: a
+/// berth (or a process it started) still running for a test's root. The calling process
+/// is never listed.
+pub fn processes_under(dir: &Path) -> Vec<(u32, String)> {
+    let me = std::process::id();
+    let needle = dir.to_string_lossy().to_string();
+    let mut out = Vec::new();
+    let Ok(proc_dir) = fs::read_dir("/proc") else {
+        return out;
+    };
+    for entry in proc_dir.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        let Ok(raw) = fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&raw).replace('\0', " ");
+        let cwd = fs::read_link(entry.path().join("cwd")).unwrap_or_default();
+        if cmdline.contains(&needle) || cwd.starts_with(dir) {
+            out.push((pid, cmdline.trim_end().to_string()));
+        }
     }
+    out
 }
 
 fn write_busybox_tar(path: &Path) {
