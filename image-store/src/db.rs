@@ -262,6 +262,22 @@ fn schema_version(conn: &Connection) -> Result<usize> {
 }
 
 /// Run `f` in one `IMMEDIATE` transaction, committing when it returns `Ok`.
+/// Make every committed transaction durable: fsync the WAL (and the database file). Commits
+/// run with `synchronous=NORMAL`, which does not fsync the WAL at each commit; gc calls this
+/// before it unlinks the files whose records a committed transaction removed, so a power loss
+/// cannot bring back a record whose blob or layer is gone.
+pub(crate) fn make_durable(database: &Path) -> Result<()> {
+    let wal = database.with_file_name(format!("{}-wal", crate::layout::DATABASE));
+    for path in [wal.as_path(), database] {
+        match std::fs::File::open(path) {
+            Ok(f) => f.sync_all().map_err(|e| StoreError::io(path, e))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(StoreError::io(path, e)),
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn immediate<T>(
     conn: &mut Connection,
     f: impl FnOnce(&Transaction<'_>) -> Result<T>,

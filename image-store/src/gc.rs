@@ -108,6 +108,8 @@ impl Store {
     /// [`Self::gc`], the exclusive lock held by the caller.
     fn gc_locked(&self) -> Result<PruneReport> {
         self.remove_killed_builds_snapshots()?;
+        // Records removed (rmi, prune) are on disk before any file they named is unlinked.
+        db::make_durable(&self.root().join(crate::layout::DATABASE))?;
         let mut report = PruneReport::default();
         let mut conn = self.conn();
 
