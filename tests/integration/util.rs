@@ -68,9 +68,21 @@ impl TestEnv {
         stderr
     }
 
-    /// The canary next to the store is untouched, and nothing else appeared in the test dir
-    /// except what `allowed` names.
+    /// The canary next to the store is untouched, and no entry named in [`HOSTILE_NAMES`]
+    /// appeared where a hostile path would land: anywhere in the test dir (the store, the
+    /// run root, the canary) or directly in a directory above it, up to `/`.
+    /// A test that makes a file of such a name itself must name it otherwise.
     pub fn assert_canary(&self) {
+        let mut landed = Vec::new();
+        hostile_names_under(self.dir.path(), &mut landed);
+        for dir in self.dir.path().ancestors().skip(1) {
+            for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+                if is_hostile_name(&entry.file_name()) {
+                    landed.push(entry.path());
+                }
+            }
+        }
+        assert!(landed.is_empty(), "hostile input landed: {landed:?}");
         let canary = self.path("canary");
         let entries: Vec<_> = fs::read_dir(&canary)
             .unwrap()
@@ -119,6 +131,35 @@ impl Drop for TestEnv {
     }
 }
 
+fn parent_of(pid: u32) -> Option<u32> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("PPid:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// Names the tests' hostile inputs give what they try to create outside a root
+/// (`../escape`, `../evil`, `d/pwned` through a symlink, `…/climbed`, `…/dotdot`).
+pub const HOSTILE_NAMES: &[&str] = &["escape", "evil", "pwned", "climbed", "dotdot"];
+
+fn is_hostile_name(name: &std::ffi::OsStr) -> bool {
+    HOSTILE_NAMES.iter().any(|h| name == *h)
+}
+
+/// Every path under `dir` (not following symlinks) whose name is hostile.
+fn hostile_names_under(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if is_hostile_name(&entry.file_name()) {
+            out.push(path.clone());
+        }
+        if entry.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+            hostile_names_under(&path, out);
+        }
+    }
+}
+
 /// Require that berth `args` succeeded; returns its stdout.
 pub fn success_stdout(args: &[&str], out: Output) -> String {
     assert!(
@@ -157,7 +198,8 @@ pub fn mounts_under(dir: &Path) -> Vec<String> {
 
 /// Processes (pid, command line) whose command line or working directory names `dir`: a
 /// berth (or a process it started) still running for a test's root. The calling process
-/// is never listed.
+/// and its own children (a service or registry the test runs and stops itself) are not
+/// listed.
 pub fn processes_under(dir: &Path) -> Vec<(u32, String)> {
     let me = std::process::id();
     let needle = dir.to_string_lossy().to_string();
@@ -173,7 +215,7 @@ pub fn processes_under(dir: &Path) -> Vec<(u32, String)> {
         else {
             continue;
         };
-        if pid == me {
+        if pid == me || parent_of(pid) == Some(me) {
             continue;
         }
         let Ok(raw) = fs::read(entry.path().join("cmdline")) else {
