@@ -16,7 +16,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::registry_harness::{isolate, Registry};
-use crate::util::{mounts_under, processes_under, success_stdout, TestEnv};
+use crate::util::{mounts_under, processes_under, success_stdout, ChildGuard, TestEnv};
 
 /// The operations killed, in the order the mix cycles through them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -240,16 +240,17 @@ impl World {
     /// still running when killed.
     fn kill_during(&self, op: Op, delay_ms: u64) -> bool {
         let args = self.args(op);
-        let mut child = self
-            .cmd(&args.iter().map(String::as_str).collect::<Vec<_>>())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn berth");
+        let mut child = ChildGuard(
+            self.cmd(&args.iter().map(String::as_str).collect::<Vec<_>>())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn berth"),
+        );
         std::thread::sleep(Duration::from_millis(delay_ms));
-        let running = matches!(child.try_wait(), Ok(None));
-        let _ = child.kill();
-        let _ = child.wait();
+        let running = matches!(child.0.try_wait(), Ok(None));
+        // Dropping the guard kills (SIGKILL) and reaps it.
+        drop(child);
         running
     }
 

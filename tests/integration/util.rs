@@ -160,6 +160,19 @@ fn hostile_names_under(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// A spawned child killed (SIGKILL) and reaped when dropped, also when the test panics
+/// before it would have ended it.
+pub struct ChildGuard(pub std::process::Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+        }
+        let _ = self.0.wait();
+    }
+}
+
 /// Require that berth `args` succeeded; returns its stdout.
 pub fn success_stdout(args: &[&str], out: Output) -> String {
     assert!(
