@@ -63,7 +63,7 @@ impl Rng {
     }
 }
 
-/// A store with everything the operations need: a registry holding `crash/big:1`, local
+/// A store with everything the operations need: a registry holding `crash/pullme:1`, local
 /// images, a container to commit, archives to import and load, a build context.
 struct World {
     env: TestEnv,
@@ -100,8 +100,12 @@ impl World {
             "crash/big:local",
             ctx.to_str().unwrap(),
         ]);
+        // The image pulled: only in the registry, so every pull fetches its layer.
+        fs::write(ctx.join("blob"), noise(6 << 20, 4)).unwrap();
+        w.ok(&["build", "-q", "-t", "crash/pullme", ctx.to_str().unwrap()]);
         let remote = w.remote();
-        w.ok(&["push", "--tls-verify=false", "crash/big:local", &remote]);
+        w.ok(&["push", "--tls-verify=false", "crash/pullme", &remote]);
+        w.ok(&["rmi", "crash/pullme"]);
         // An image only in an archive, for load.
         let ctx = w.env.path("load-ctx");
         fs::create_dir_all(&ctx).unwrap();
@@ -125,7 +129,7 @@ impl World {
     }
 
     fn remote(&self) -> String {
-        self.reg.image("crash/big:1")
+        self.reg.image("crash/pullme:1")
     }
 
     fn cmd(&self, args: &[&str]) -> Command {
