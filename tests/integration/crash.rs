@@ -12,11 +12,11 @@
 
 use std::fs;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::registry_harness::{isolate, Registry};
-use crate::util::{mounts_under, processes_under, success_stdout, ChildGuard, TestEnv};
+use crate::registry_harness::{berth_in, Registry};
+use crate::util::{assert_no_processes_under, mounts_under, BerthCmd, ChildGuard, TestEnv};
 
 /// The operations killed, in the order the mix cycles through them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,6 +72,12 @@ struct World {
     /// The operation's uninterrupted duration, measured once (ms).
     durations: Vec<(Op, u64)>,
     pushes: u32,
+}
+
+impl BerthCmd for World {
+    fn cmd(&self, args: &[&str]) -> Command {
+        berth_in(&self.env, &self.runroot, args)
+    }
 }
 
 impl World {
@@ -130,22 +136,6 @@ impl World {
 
     fn remote(&self) -> String {
         self.reg.image("crash/pullme:1")
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut full = vec!["--runroot", self.runroot.to_str().unwrap()];
-        full.extend_from_slice(args);
-        let mut cmd = self.env.cmd(&full);
-        isolate(&self.env, &mut cmd);
-        cmd
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().expect("spawn berth")
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        success_stdout(args, self.run(args))
     }
 
     fn exists(&self, name: &str) -> bool {
@@ -289,18 +279,7 @@ impl World {
         }
         let dir = self.env.dir.path();
         // A RUN step's own process may take a moment to end once its berth is gone.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let left = processes_under(dir);
-            if left.is_empty() {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{what}: processes left: {left:?}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        assert_no_processes_under(dir, what);
         let mounts = mounts_under(dir);
         assert!(mounts.is_empty(), "{what}: mounts left: {mounts:?}");
         debris

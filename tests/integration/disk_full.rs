@@ -6,16 +6,22 @@
 
 use std::fs;
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Command;
 
-use crate::registry_harness::{isolate, Registry};
-use crate::util::{success_stdout, TestEnv};
+use crate::registry_harness::{berth_in, isolate, Registry};
+use crate::util::{success_stdout, BerthCmd, TestEnv};
 
 /// A test store whose root is on a size-capped tmpfs at `<test dir>/disk`.
 struct SmallDisk {
     env: TestEnv,
     disk: PathBuf,
     runroot: PathBuf,
+}
+
+impl BerthCmd for SmallDisk {
+    fn cmd(&self, args: &[&str]) -> Command {
+        berth_in(&self.env, &self.runroot, args)
+    }
 }
 
 impl SmallDisk {
@@ -35,22 +41,6 @@ impl SmallDisk {
         let d = SmallDisk { env, disk, runroot };
         d.ok(&["images"]);
         d
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut full = vec!["--runroot", self.runroot.to_str().unwrap()];
-        full.extend_from_slice(args);
-        let mut cmd = self.env.cmd(&full);
-        isolate(&self.env, &mut cmd);
-        cmd
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().expect("spawn berth")
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        success_stdout(args, self.run(args))
     }
 
     /// Bytes free on the disk.

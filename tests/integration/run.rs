@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use crate::util::{mounts_under, processes_under, success_stdout, unmount_under, TestEnv};
+use crate::util::{
+    assert_no_processes_under, mounts_under, success_stdout, unmount_under, TestEnv,
+};
 
 /// A test store plus its own run root.
 pub(crate) struct RunEnv {
@@ -57,16 +59,7 @@ impl RunEnv {
     pub(crate) fn assert_no_leftovers(&self) {
         assert_eq!(self.ok(&["ps", "-aq"]).trim(), "", "containers left");
         let dir = self.env.dir.path();
-        // A container's last process may still be exiting when `rm -f` returns.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let left = processes_under(dir);
-            if left.is_empty() {
-                break;
-            }
-            assert!(Instant::now() < deadline, "processes left: {left:?}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        assert_no_processes_under(dir, "after the test");
         let info = fs::read_to_string("/proc/self/mountinfo").unwrap();
         let dir = dir.to_string_lossy().to_string();
         assert!(

@@ -160,6 +160,39 @@ fn hostile_names_under(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// Something that makes berth commands (a store with its run root, its environment):
+/// `run` and `ok` come with `cmd`.
+pub trait BerthCmd {
+    /// A berth command with `args`.
+    fn cmd(&self, args: &[&str]) -> Command;
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().expect("spawn berth")
+    }
+
+    /// Run and require success; returns stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        success_stdout(args, self.run(args))
+    }
+}
+
+/// Wait (up to 10 s: a container's last process may still be exiting) until no process is
+/// left under `dir` ([`processes_under`]); fails naming `what` and the processes.
+pub fn assert_no_processes_under(dir: &Path, what: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let left = processes_under(dir);
+        if left.is_empty() {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: processes left: {left:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 /// A spawned child killed (SIGKILL) and reaped when dropped, also when the test panics
 /// before it would have ended it.
 pub struct ChildGuard(pub std::process::Child);
