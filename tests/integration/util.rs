@@ -70,7 +70,8 @@ impl TestEnv {
 
     /// The canary next to the store is untouched, and no entry named in [`HOSTILE_NAMES`]
     /// appeared where a hostile path would land: anywhere in the test dir (the store, the
-    /// run root, the canary) or directly in a directory above it, up to `/`.
+    /// run root, the canary; not inside a layer's, snapshot's or volume's own root) or
+    /// directly in a directory above it, up to `/`.
     /// A test that makes a file of such a name itself must name it otherwise.
     pub fn assert_canary(&self) {
         let mut landed = Vec::new();
@@ -147,14 +148,21 @@ fn is_hostile_name(name: &std::ffi::OsStr) -> bool {
     HOSTILE_NAMES.iter().any(|h| name == *h)
 }
 
-/// Every path under `dir` (not following symlinks) whose name is hostile.
+/// Directories that are a root of their own (a layer's `diff`, a snapshot's `upper`, `work`
+/// and `merged`, a volume's `_data`, a bundle's `rootfs`): a hostile name resolved in-root may
+/// rightly land inside one, so they are not searched.
+const ROOTS: &[&str] = &["diff", "upper", "work", "merged", "_data", "rootfs"];
+
+/// Every path under `dir` (not following symlinks, not inside [`ROOTS`]) whose name is
+/// hostile.
 fn hostile_names_under(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
         let path = entry.path();
         if is_hostile_name(&entry.file_name()) {
             out.push(path.clone());
         }
-        if entry.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+        let root = ROOTS.iter().any(|r| entry.file_name() == *r);
+        if !root && entry.file_type().map(|t| t.is_dir()).unwrap_or(false) {
             hostile_names_under(&path, out);
         }
     }
