@@ -12,6 +12,7 @@ use crate::error::{Result, StoreError};
 use crate::fsutil::remove_tree;
 use crate::images::{all_images, image_layers, parse_config, parse_manifest, ImageRecord};
 use crate::images::{CONFIG_LIMIT, MANIFEST_LIMIT};
+use crate::layout::BUILD_SNAPSHOT_PREFIX;
 use crate::snapshot::{layer_dir, parse_chain};
 use crate::store::Store;
 
@@ -53,8 +54,9 @@ impl CheckReport {
 
 impl Store {
     /// Verify every blob's digest, every unpacked layer's completeness, every image's
-    /// manifest, config and layers, every name. With `repair`, remove what is damaged (images
-    /// whose content is missing or corrupt, corrupt blobs, incomplete layers).
+    /// manifest, config and layers, every name, every snapshot. With `repair`, remove what is
+    /// damaged (images whose content is missing or corrupt, corrupt blobs, incomplete layers,
+    /// snapshots of killed builds).
     pub fn check(&self, repair: bool) -> Result<CheckReport> {
         let _lock = self.lock_exclusive()?;
         let mut report = CheckReport::default();
@@ -139,7 +141,15 @@ impl Store {
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             v
         };
+        let mut stale_snapshots = Vec::new();
         for (key, chain) in &snaps {
+            if key.starts_with(BUILD_SNAPSHOT_PREFIX) {
+                // No build runs while the lock is held exclusive (a build holds it shared
+                // throughout): this one's build was killed.
+                report.problem(format!("snapshot {key}"), "left by a build that is gone");
+                stale_snapshots.push(key.clone());
+                continue;
+            }
             let upper = self.root().join("snapshots").join(key).join("upper");
             if !upper.is_dir() {
                 report.problem(
@@ -165,6 +175,10 @@ impl Store {
                 &orphan_names,
                 &bad_blobs,
             )?;
+            for key in &stale_snapshots {
+                self.remove_snapshot(key)?;
+                report.repaired.push(format!("snapshot {key}"));
+            }
         }
         Ok(report)
     }
@@ -280,4 +294,30 @@ fn strings(conn: &rusqlite::Connection, sql: &str) -> Result<Vec<String>> {
         .query_map([], |r| r.get::<_, String>(0))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_killed_builds_snapshot_is_reported_and_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let key = format!("{BUILD_SNAPSHOT_PREFIX}killed");
+        store.prepare_snapshot(&key, None).unwrap();
+        store.prepare_snapshot("container", None).unwrap();
+        let report = store.check(false).unwrap();
+        assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+        assert_eq!(report.problems[0].what, format!("snapshot {key}"));
+        let report = store.check(true).unwrap();
+        assert_eq!(report.repaired, vec![format!("snapshot {key}")]);
+        assert!(store.check(false).unwrap().is_clean());
+        assert_eq!(store.list_snapshots().unwrap(), vec!["container"]);
+        // gc removes one as well; a container's snapshot stays.
+        store.prepare_snapshot(&key, None).unwrap();
+        store.gc().unwrap();
+        assert_eq!(store.list_snapshots().unwrap(), vec!["container"]);
+        assert!(!dir.path().join("snapshots").join(&key).exists());
+    }
 }

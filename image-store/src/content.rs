@@ -67,7 +67,7 @@ impl ContentStore {
             return Ok((digest, bytes.len() as u64));
         }
         let mut w = self.writer()?;
-        w.write_all(bytes).map_err(|e| StoreError::io(&w.path, e))?;
+        w.write_all(bytes).map_err(|e| w.error(e))?;
         w.commit(Some((&digest, bytes.len() as u64)))
     }
 
@@ -115,8 +115,7 @@ impl ContentStore {
                     });
                 }
             }
-            w.write_all(&buf[..n])
-                .map_err(|e| StoreError::io(&w.path, e))?;
+            w.write_all(&buf[..n]).map_err(|e| w.error(e))?;
         }
         let size = w.counter.len();
         match expected_size {
@@ -249,6 +248,19 @@ impl IngestWriter {
         self.counter.len()
     }
 
+    /// A write error of this writer as the store's error, naming the ingest file once (the
+    /// [`Write`] impl already puts the path in the message for callers that only see
+    /// `io::Error`).
+    fn error(&self, e: io::Error) -> StoreError {
+        match e
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<NamedIoError>())
+        {
+            Some(named) => StoreError::io(&self.path, io::Error::new(e.kind(), named.0.clone())),
+            None => StoreError::io(&self.path, e),
+        }
+    }
+
     /// Verify (when `expected` is given) digest and size, fsync, rename into `blobs/`, fsync the
     /// directory. Returns the digest and size. On mismatch the ingest file is removed.
     pub fn commit(self, expected: Option<(&Digest, u64)>) -> Result<(Digest, u64)> {
@@ -305,13 +317,33 @@ impl IngestWriter {
     }
 }
 
+/// An ingest write's error, its text without the path (see [`IngestWriter::error`]).
+#[derive(Debug)]
+struct NamedIoError(String, String);
+
+impl std::fmt::Display for NamedIoError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.1, self.0)
+    }
+}
+
+impl std::error::Error for NamedIoError {}
+
 impl Write for IngestWriter {
+    /// Errors keep their kind and name the ingest file (a full disk is an ENOSPC on a path
+    /// the user can look at, also where the caller only sees an `io::Error`, as a layer
+    /// writer's sink does).
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let file = self
             .file
             .as_mut()
             .ok_or_else(|| io::Error::other("ingest writer already committed"))?;
-        let n = file.write(buf)?;
+        let n = file.write(buf).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                NamedIoError(e.to_string(), self.path.display().to_string()),
+            )
+        })?;
         self.counter.update(&buf[..n]);
         Ok(n)
     }

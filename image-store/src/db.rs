@@ -163,6 +163,7 @@ pub fn open(path: &Path) -> Result<Connection> {
                 tracing::debug!(path = %path.display(), error = %e, "store database busy while opening");
                 std::thread::sleep(Duration::from_millis(20));
             }
+            Err(StoreError::Db(e)) => return Err(out_of_space(path, e)),
             other => return other,
         }
     }
@@ -262,14 +263,58 @@ fn schema_version(conn: &Connection) -> Result<usize> {
 }
 
 /// Run `f` in one `IMMEDIATE` transaction, committing when it returns `Ok`.
+/// Make every committed transaction durable: fsync the WAL (and the database file). Commits
+/// run with `synchronous=NORMAL`, which does not fsync the WAL at each commit; gc calls this
+/// before it unlinks the files whose records a committed transaction removed, so a power loss
+/// cannot bring back a record whose blob or layer is gone.
+pub(crate) fn make_durable(database: &Path) -> Result<()> {
+    let wal = database.with_file_name(format!("{}-wal", crate::layout::DATABASE));
+    for path in [wal.as_path(), database] {
+        match std::fs::File::open(path) {
+            Ok(f) => f.sync_all().map_err(|e| StoreError::io(path, e))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(StoreError::io(path, e)),
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn immediate<T>(
     conn: &mut Connection,
     f: impl FnOnce(&Transaction<'_>) -> Result<T>,
 ) -> Result<T> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let v = f(&tx)?;
-    tx.commit()?;
+    let path = conn.path().map(std::path::PathBuf::from);
+    let full = |e: rusqlite::Error| match &path {
+        Some(p) => out_of_space(p, e),
+        None => StoreError::Db(e),
+    };
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(full)?;
+    let v = match f(&tx) {
+        Err(StoreError::Db(e)) => return Err(full(e)),
+        other => other?,
+    };
+    tx.commit().map_err(full)?;
     Ok(v)
+}
+
+/// SQLite's error for a write that found no room, as what it is: ENOSPC on the database's
+/// path. SQLite says "database or disk is full", or, when the shared-memory index cannot
+/// grow, "disk I/O error" with a code of its own; either on a file system with no block left
+/// for berth is a full disk. Other errors pass unchanged.
+fn out_of_space(database: &Path, e: rusqlite::Error) -> StoreError {
+    let code = e.sqlite_error_code();
+    let maybe_full = matches!(
+        code,
+        Some(rusqlite::ErrorCode::DiskFull | rusqlite::ErrorCode::SystemIoFailure)
+    );
+    let dir = database.parent().unwrap_or(database);
+    let no_room = || rustix::fs::statvfs(dir).is_ok_and(|st| st.f_bavail == 0);
+    if code == Some(rusqlite::ErrorCode::DiskFull) || (maybe_full && no_room()) {
+        return StoreError::io(database, std::io::Error::from_raw_os_error(libc::ENOSPC));
+    }
+    StoreError::Db(e)
 }
 
 /// Parse a digest stored in a column.

@@ -2,8 +2,9 @@
 //!
 //! `gc` and `prune_images` hold the store lock exclusive: every writer (ingest, add, unpack,
 //! prepare, and a whole build, pull, import or commit) holds it shared, so whatever gc finds
-//! under `ingest/` or `overlay/tmp-*` belongs to a process that is gone, and every `layers`
-//! row still `complete = 0` is a crash leftover.
+//! under `ingest/` or `overlay/tmp-*` belongs to a process that is gone, every `layers`
+//! row still `complete = 0` is a crash leftover, and so is every `build-*` snapshot (a build
+//! holds the lock shared from start to end).
 
 use std::collections::HashSet;
 use std::fs;
@@ -16,6 +17,7 @@ use rusqlite::Connection;
 use crate::db;
 use crate::error::{Result, StoreError};
 use crate::fsutil::remove_tree;
+use crate::layout::BUILD_SNAPSHOT_PREFIX;
 use crate::mount;
 use crate::snapshot::{layer_dir, parse_chain};
 use crate::store::Store;
@@ -65,6 +67,8 @@ impl Store {
         // Exclusive from the first row removed: an image a build or pull is about to use or
         // record is never half gone.
         let _lock = self.lock_exclusive()?;
+        // Before choosing: a killed build's snapshot no longer holds its image.
+        self.remove_killed_builds_snapshots()?;
         let clause = if all {
             PRUNABLE.to_string()
         } else {
@@ -103,6 +107,9 @@ impl Store {
 
     /// [`Self::gc`], the exclusive lock held by the caller.
     fn gc_locked(&self) -> Result<PruneReport> {
+        self.remove_killed_builds_snapshots()?;
+        // Records removed (rmi, prune) are on disk before any file they named is unlinked.
+        db::make_durable(&self.root().join(crate::layout::DATABASE))?;
         let mut report = PruneReport::default();
         let mut conn = self.conn();
 
@@ -202,6 +209,22 @@ impl Store {
             }
         }
         Ok(report)
+    }
+}
+
+impl Store {
+    /// Unmount and remove the snapshots of builds that were killed; the caller holds the
+    /// lock exclusive, and a running build holds it shared throughout, so every snapshot
+    /// keyed [`BUILD_SNAPSHOT_PREFIX`] found now is one.
+    fn remove_killed_builds_snapshots(&self) -> Result<()> {
+        let stale = strings(
+            &self.conn(),
+            &format!("SELECT key FROM snapshots WHERE key LIKE '{BUILD_SNAPSHOT_PREFIX}%'"),
+        )?;
+        for key in &stale {
+            self.remove_snapshot(key)?;
+        }
+        Ok(())
     }
 }
 

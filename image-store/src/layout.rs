@@ -20,3 +20,8 @@ pub const MANIFEST_LISTS: &str = "manifests";
 /// `working-containers/<id>.json` records and the `working-containers/lock` flock; each
 /// one's files are the writable snapshot `snapshots/buildah-<id>/`.
 pub const WORKING_CONTAINERS: &str = "working-containers";
+/// Key prefix of the writable snapshots a build makes for its steps (`snapshots/build-<id>/`).
+/// Such a snapshot lives only while its build holds the store lock shared (the whole build
+/// does), so one found under the exclusive lock belongs to a build that was killed:
+/// `check` reports it, `check --repair` and gc unmount and remove it.
+pub const BUILD_SNAPSHOT_PREFIX: &str = "build-";

@@ -11,6 +11,8 @@
 //! overlay/<chain-hex>/   one unpacked layer per chain id (`diff/`), marked incomplete until done
 //! overlay/tmp-<random>/  a layer being unpacked, renamed into place once its diff_id matched
 //! snapshots/<key>/       writable snapshots (`upper/`, `work/`, `merged/`) for containers and builds
+//!                        (`build-<id>`: alive only while its build holds the lock; check --repair
+//!                        and gc remove those of killed builds, [`layout::BUILD_SNAPSHOT_PREFIX`])
 //! mounts/<image-hex>/    read-only image mounts (`berth image mount`: `merged/`, `empty/`)
 //! berth.db               SQLite (WAL), tables by migration (db.rs): images, names, image_layers,
 //!                        layers, diff_sizes, snapshots, image_mounts (this crate); containers, volumes

@@ -186,11 +186,12 @@ fn builder(
     id: &str,
     console: Option<&str>,
     pid_file: Option<&str>,
+    executor: ProcessExecutor,
 ) -> Result<ContainerBuilder> {
     std::fs::create_dir_all(&g.root)
         .map_err(|e| Error::chain(&g.root.display().to_string(), &e))?;
     ContainerBuilder::new(id.to_string(), SyscallType::default())
-        .with_executor(ProcessExecutor)
+        .with_executor(executor)
         .with_root_path(&g.root)
         .and_then(|b| b.with_pid_file(pid_file.map(Path::new)))
         .map(|b| b.with_console_socket(console.map(Path::new)))
@@ -218,6 +219,7 @@ fn create(g: &Global, words: &[String]) -> Result<i32> {
         &id,
         a.value(&["--console-socket"]),
         a.value(&["--pid-file"]),
+        ProcessExecutor::bound_to_caller(),
     )?;
     if let Some(n) = a.value(&["--preserve-fds"]) {
         let n: i32 = n
@@ -259,6 +261,7 @@ fn exec(g: &Global, words: &[String]) -> Result<i32> {
         &id,
         a.value(&["--console-socket"]),
         a.value(&["--pid-file"]),
+        ProcessExecutor::default(),
     )?
     .as_tenant()
     .with_detach(detach)

@@ -11,7 +11,67 @@ use libcontainer::workload::{Executor, ExecutorError, ExecutorValidationError};
 
 /// Runs `process.args` of the spec with `execvp`, after checking it can be found and run.
 #[derive(Clone, Default)]
-pub struct ProcessExecutor;
+pub struct ProcessExecutor {
+    /// A pidfd of the process that asked for the container (`create`'s caller): a container
+    /// still waiting for `start` when that process dies ends itself ([`Self::bound_to_caller`]).
+    caller: Option<i32>,
+}
+
+impl ProcessExecutor {
+    /// An executor whose container, while it waits to be started, exits as soon as the
+    /// process that ran `oci-runtime create` (this process's parent: berth's build or a
+    /// container's monitor, the one that would start it) dies. Without it a berth killed
+    /// between create and start left the container's init waiting for ever (found by
+    /// tests/integration/crash.rs). Plain when the parent cannot be watched (no pidfd).
+    pub fn bound_to_caller() -> ProcessExecutor {
+        // SAFETY: getppid takes no arguments and cannot fail.
+        let parent = unsafe { libc::getppid() };
+        // SAFETY: pidfd_open takes a pid and flags; it returns a new descriptor or -1.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, parent, 0) } as i32;
+        if fd < 0 {
+            return ProcessExecutor::default();
+        }
+        // SAFETY: as above. A parent that died before the pidfd was opened left this process
+        // to another parent: then the pidfd names a process that is not the caller.
+        if unsafe { libc::getppid() } != parent {
+            // SAFETY: `fd` is ours and not used again.
+            unsafe { libc::close(fd) };
+            // SAFETY: exiting is what the caller's death asks for; nothing was cloned yet.
+            unsafe { libc::_exit(1) };
+        }
+        // A pidfd is close-on-exec: the container's payload never sees it.
+        ProcessExecutor { caller: Some(fd) }
+    }
+
+    /// In the container's init, before it waits for `start`: a thread that ends the process
+    /// when the caller dies. The payload's `execve` ends the thread.
+    fn watch_caller(&self) {
+        let Some(fd) = self.caller else { return };
+        let _ = std::thread::Builder::new()
+            .name("caller-watch".to_string())
+            .spawn(move || {
+                let mut pfd = libc::pollfd {
+                    fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                loop {
+                    // SAFETY: one valid pollfd, alive for the call.
+                    let n = unsafe { libc::poll(&mut pfd, 1, -1) };
+                    if n > 0 {
+                        // SAFETY: the caller is gone and nobody will start this container;
+                        // _exit ends every thread of the init (and so the pid namespace).
+                        unsafe { libc::_exit(1) };
+                    }
+                    if n < 0
+                        && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted
+                    {
+                        return;
+                    }
+                }
+            });
+    }
+}
 
 fn args(spec: &Spec) -> Option<&Vec<String>> {
     spec.process()
@@ -72,6 +132,8 @@ fn describe(errno: i32) -> String {
 
 impl Executor for ProcessExecutor {
     fn validate(&self, spec: &Spec) -> Result<(), ExecutorValidationError> {
+        // libcontainer calls this in the init, just before it waits for `start`.
+        self.watch_caller();
         let args = args(spec).ok_or_else(|| {
             ExecutorValidationError::ArgValidationError("the process has no args".to_string())
         })?;

@@ -12,7 +12,9 @@
 //!
 //! [`executor::ProcessExecutor`] starts the container's process and words its failures as runc
 //! does (`exec: "x": executable file not found in $PATH`), so callers map them to Podman's exit
-//! codes (127, 126).
+//! codes (127, 126). For `create` it is bound to its caller
+//! ([`executor::ProcessExecutor::bound_to_caller`]): a container waiting for `start` ends when
+//! the berth that created it dies, so a killed berth leaves no init waiting for ever.
 
 pub mod cli;
 pub mod executor;

@@ -286,6 +286,13 @@ pub fn berth(env: &TestEnv, args: &[&str]) -> Command {
     cmd
 }
 
+/// A berth command on `env`'s store and the run root `runroot`, isolated.
+pub fn berth_in(env: &TestEnv, runroot: &Path, args: &[&str]) -> Command {
+    let mut full = vec!["--runroot", runroot.to_str().unwrap()];
+    full.extend_from_slice(args);
+    berth(env, &full)
+}
+
 /// Run berth isolated and require success; returns stdout.
 pub fn ok(env: &TestEnv, args: &[&str]) -> String {
     crate::util::success_stdout(args, berth(env, args).output().expect("spawn berth"))

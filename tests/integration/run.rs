@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use crate::util::{success_stdout, unmount_under, TestEnv};
+use crate::util::{
+    assert_no_processes_under, mounts_under, success_stdout, unmount_under, TestEnv,
+};
 
 /// A test store plus its own run root.
 pub(crate) struct RunEnv {
@@ -50,14 +52,20 @@ impl RunEnv {
         )
     }
 
-    /// Nothing of a container is left: no records, no mounts, no snapshots, a clean check.
+    /// Nothing of a container is left: no records, no process (a berth, a monitor or a
+    /// container's process whose command line or working directory is under the test dir:
+    /// a container that survived `rm -f`), no mounts (as they are: nothing is unmounted
+    /// first), no snapshots, a clean check, the canary untouched.
     pub(crate) fn assert_no_leftovers(&self) {
         assert_eq!(self.ok(&["ps", "-aq"]).trim(), "", "containers left");
+        let dir = self.env.dir.path();
+        assert_no_processes_under(dir, "after the test");
         let info = fs::read_to_string("/proc/self/mountinfo").unwrap();
-        let dir = self.env.dir.path().to_string_lossy().to_string();
+        let dir = dir.to_string_lossy().to_string();
         assert!(
             !info.lines().any(|l| l.contains(&dir)),
-            "mounts left under {dir}"
+            "mounts left under {dir}: {:?}",
+            mounts_under(self.env.dir.path())
         );
         let snaps: Vec<_> = fs::read_dir(self.env.root.join("snapshots"))
             .unwrap()

@@ -68,9 +68,22 @@ impl TestEnv {
         stderr
     }
 
-    /// The canary next to the store is untouched, and nothing else appeared in the test dir
-    /// except what `allowed` names.
+    /// The canary next to the store is untouched, and no entry named in [`HOSTILE_NAMES`]
+    /// appeared where a hostile path would land: anywhere in the test dir (the store, the
+    /// run root, the canary; not inside a layer's, snapshot's or volume's own root) or
+    /// directly in a directory above it, up to `/`.
+    /// A test that makes a file of such a name itself must name it otherwise.
     pub fn assert_canary(&self) {
+        let mut landed = Vec::new();
+        hostile_names_under(self.dir.path(), &mut landed);
+        for dir in self.dir.path().ancestors().skip(1) {
+            for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+                if is_hostile_name(&entry.file_name()) {
+                    landed.push(entry.path());
+                }
+            }
+        }
+        assert!(landed.is_empty(), "hostile input landed: {landed:?}");
         let canary = self.path("canary");
         let entries: Vec<_> = fs::read_dir(&canary)
             .unwrap()
@@ -119,6 +132,88 @@ impl Drop for TestEnv {
     }
 }
 
+fn parent_of(pid: u32) -> Option<u32> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("PPid:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// Names the tests' hostile inputs give what they try to create outside a root
+/// (`../escape`, `../evil`, `d/pwned` through a symlink, `…/climbed`, `…/dotdot`).
+pub const HOSTILE_NAMES: &[&str] = &["escape", "evil", "pwned", "climbed", "dotdot"];
+
+fn is_hostile_name(name: &std::ffi::OsStr) -> bool {
+    HOSTILE_NAMES.iter().any(|h| name == *h)
+}
+
+/// Directories that are a root of their own (a layer's `diff`, a snapshot's `upper`, `work`
+/// and `merged`, a volume's `_data`, a bundle's `rootfs`): a hostile name resolved in-root may
+/// rightly land inside one, so they are not searched.
+const ROOTS: &[&str] = &["diff", "upper", "work", "merged", "_data", "rootfs"];
+
+/// Every path under `dir` (not following symlinks, not inside [`ROOTS`]) whose name is
+/// hostile.
+fn hostile_names_under(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if is_hostile_name(&entry.file_name()) {
+            out.push(path.clone());
+        }
+        let root = ROOTS.iter().any(|r| entry.file_name() == *r);
+        if !root && entry.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+            hostile_names_under(&path, out);
+        }
+    }
+}
+
+/// Something that makes berth commands (a store with its run root, its environment):
+/// `run` and `ok` come with `cmd`.
+pub trait BerthCmd {
+    /// A berth command with `args`.
+    fn cmd(&self, args: &[&str]) -> Command;
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().expect("spawn berth")
+    }
+
+    /// Run and require success; returns stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        success_stdout(args, self.run(args))
+    }
+}
+
+/// Wait (up to 10 s: a container's last process may still be exiting) until no process is
+/// left under `dir` ([`processes_under`]); fails naming `what` and the processes.
+pub fn assert_no_processes_under(dir: &Path, what: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let left = processes_under(dir);
+        if left.is_empty() {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: processes left: {left:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// A spawned child killed (SIGKILL) and reaped when dropped, also when the test panics
+/// before it would have ended it.
+pub struct ChildGuard(pub std::process::Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+        }
+        let _ = self.0.wait();
+    }
+}
+
 /// Require that berth `args` succeeded; returns its stdout.
 pub fn success_stdout(args: &[&str], out: Output) -> String {
     assert!(
@@ -134,19 +229,59 @@ pub fn success_stdout(args: &[&str], out: Output) -> String {
 /// Lazily unmount every mount point under `dir` (deepest first), so a failed test leaves no
 /// mounts behind.
 pub fn unmount_under(dir: &Path) {
+    for p in mounts_under(dir) {
+        let _ = Command::new("umount").arg("-l").arg(&p).status();
+    }
+}
+
+/// The mount points under `dir` in this mount namespace, deepest first (a check that a test
+/// left none: nothing is unmounted here).
+pub fn mounts_under(dir: &Path) -> Vec<String> {
     let Ok(info) = fs::read_to_string("/proc/self/mountinfo") else {
-        return;
+        return Vec::new();
     };
-    let prefix = dir.to_string_lossy().to_string();
+    let prefix = format!("{}/", dir.to_string_lossy().trim_end_matches('/'));
     let mut points: Vec<String> = info
         .lines()
         .filter_map(|l| l.split(' ').nth(4).map(str::to_string))
-        .filter(|p| p.starts_with(&prefix))
+        .filter(|p| p.starts_with(&prefix) || *p == prefix[..prefix.len() - 1])
         .collect();
     points.sort_by_key(|p| std::cmp::Reverse(p.len()));
-    for p in points {
-        let _ = Command::new("umount").arg("-l").arg(&p).status();
+    points
+}
+
+/// Processes (pid, command line) whose command line or working directory names `dir`: a
+/// berth (or a process it started) still running for a test's root. The calling process
+/// and its own children (a service or registry the test runs and stops itself) are not
+/// listed.
+pub fn processes_under(dir: &Path) -> Vec<(u32, String)> {
+    let me = std::process::id();
+    let needle = dir.to_string_lossy().to_string();
+    let mut out = Vec::new();
+    let Ok(proc_dir) = fs::read_dir("/proc") else {
+        return out;
+    };
+    for entry in proc_dir.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid == me || parent_of(pid) == Some(me) {
+            continue;
+        }
+        let Ok(raw) = fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&raw).replace('\0', " ");
+        let cwd = fs::read_link(entry.path().join("cwd")).unwrap_or_default();
+        if cmdline.contains(&needle) || cwd.starts_with(dir) {
+            out.push((pid, cmdline.trim_end().to_string()));
+        }
     }
+    out
 }
 
 fn write_busybox_tar(path: &Path) {

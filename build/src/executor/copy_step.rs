@@ -56,7 +56,7 @@ impl Builder<'_> {
             Some(from) => {
                 let from = self.expand(st, ins, from)?;
                 let base = self.stage_or_image(st, ins, &from)?;
-                let key = format!("build-{}", berth_run::names::new_id()?);
+                let key = super::snapshot_key()?;
                 let snap = self.store.prepare_snapshot(&key, base.as_ref())?;
                 let guard = SnapGuard {
                     store: self.store,
@@ -110,7 +110,7 @@ impl Builder<'_> {
         // is a directory, the metadata of directories on its path), mounted for the step.
         let parent_view = if link {
             self.store_base(&mut st.image)?;
-            let key = format!("build-{}", berth_run::names::new_id()?);
+            let key = super::snapshot_key()?;
             let snap = self.store.prepare_snapshot(&key, st.image.base.as_ref())?;
             let guard = SnapGuard {
                 store: self.store,

@@ -203,6 +203,16 @@ struct StageCtx {
     cmd_set: bool,
 }
 
+/// A new key for a step's snapshot. The store's prefix for build snapshots: one left by a
+/// killed build is found and removed by `system check --repair` and gc.
+fn snapshot_key() -> Result<String> {
+    Ok(format!(
+        "{}{}",
+        berth_image_store::layout::BUILD_SNAPSHOT_PREFIX,
+        berth_run::names::new_id()?
+    ))
+}
+
 /// Removes a snapshot (unmounting it) when dropped.
 struct SnapGuard<'s> {
     store: &'s Store,
@@ -613,7 +623,7 @@ impl Builder<'_> {
         if on_parent {
             self.store_base(&mut st.image)?;
         }
-        let key = format!("build-{}", berth_run::names::new_id()?);
+        let key = snapshot_key()?;
         let parent = st.image.base.as_ref().filter(|_| on_parent);
         let snap = self.store.prepare_snapshot(&key, parent)?;
         let guard = SnapGuard {

@@ -59,7 +59,7 @@ impl Builder<'_> {
             match &spec.from {
                 Some(from) if !roots.from.contains_key(from) => {
                     let base = self.stage_or_image(st, ins, from)?;
-                    let key = format!("build-{}", berth_run::names::new_id()?);
+                    let key = super::snapshot_key()?;
                     let snap = self.store.prepare_snapshot(&key, base.as_ref())?;
                     let guard = SnapGuard {
                         store: self.store,

@@ -42,7 +42,7 @@ pub(crate) fn squash(
         return Ok(());
     }
     img.truncate_layers(keep, first_history, base);
-    let key = format!("build-{}", berth_run::names::new_id()?);
+    let key = super::snapshot_key()?;
     let snap = store.prepare_snapshot(&key, img.base.as_ref())?;
     let guard = SnapGuard { store, snap };
     {

@@ -88,6 +88,9 @@ impl RuntimeCommand {
         let pid_file = bundle.join("pidfile");
         crate::bundle::reset_for_runtime(&pid_file)?;
         let mut cmd = self.command(Some(&log));
+        if self.subcommand.is_some() {
+            die_with_caller(&mut cmd);
+        }
         cmd.arg("create");
         if let Some(sock) = console_socket {
             cmd.arg("--console-socket").arg(sock);
@@ -148,5 +151,27 @@ impl RuntimeCommand {
             .stderr(stdio.stderr)
             .spawn()
             .map_err(|e| RunError::io(&self.binary, e))
+    }
+}
+
+/// Make the embedded runtime's `create` die with the berth that runs it (`PR_SET_PDEATHSIG`),
+/// also when berth died before the signal was armed. The container's init, once `create` has
+/// returned, ends itself when berth dies before starting it (`berth_oci_runtime`'s
+/// `ProcessExecutor::bound_to_caller`, which needs its parent to be berth). Found by
+/// tests/integration/crash.rs: a berth build killed between spawning `create` and its
+/// start left the container's init waiting for ever.
+fn die_with_caller(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    let caller = std::process::id();
+    // SAFETY: between fork and exec the closure calls only async-signal-safe functions
+    // (prctl, getppid, _exit) and allocates nothing.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+            if libc::getppid() as u32 != caller {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
     }
 }
