@@ -7,7 +7,7 @@
 //! logout, copy, search), [`containers`] (run, create, start, exec, stop, kill, restart, rm,
 //! ps, logs, wait, commit, export, pause, unpause, rename, container …, volume …), [`events`]
 //! (`events`, and where this process's events go), [`network`] (network create/ls/
-//! inspect/rm/exists/prune), [`system`] (system check/prune/info,
+//! inspect/rm/exists/prune), [`secret`] (secret create/ls/inspect/rm/exists), [`system`] (system check/prune/info,
 //! info, version), [`inspect`] (top-level inspect of any object); [`output`] holds the shared
 //! table and human-readable formatting; [`prompt`] asks at the terminal (confirmations,
 //! passphrases); [`stdio`] is
@@ -38,6 +38,7 @@ mod output;
 mod progress;
 mod prompt;
 mod registry;
+mod secret;
 mod service;
 mod system;
 mod template;
@@ -173,6 +174,9 @@ enum Command {
     /// Manage networks.
     #[command(subcommand)]
     Network(Lazy<network::NetworkCommand>),
+    /// Manage secrets (file driver; `run --secret` gives them to containers).
+    #[command(subcommand)]
+    Secret(Lazy<secret::SecretCommand>),
     /// Build an image from a Containerfile and a context directory.
     Build(Lazy<build::BuildArgs>),
     /// Docker compatibility: `berth buildx build` is `berth build`.
@@ -271,6 +275,7 @@ fn on_closed(command: &Command) -> OnClosed {
         Command::Container(c) => c.0.on_closed(),
         Command::Volume(c) => c.0.on_closed(),
         Command::Network(c) => c.0.on_closed(),
+        Command::Secret(c) => c.0.on_closed(),
         Command::Tag(_)
         | Command::Untag(_)
         | Command::Rmi(_)
@@ -357,6 +362,7 @@ fn run(ctx: &Context, command: Command) -> Result<ExitCode> {
         Command::Buildx(c) => build::buildx(ctx, c.0),
         Command::Volume(c) => containers::volumes::dispatch(ctx, c.0),
         Command::Network(c) => network::dispatch(ctx, c.0),
+        Command::Secret(c) => secret::dispatch(ctx, c.0),
     }
 }
 

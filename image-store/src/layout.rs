@@ -15,3 +15,7 @@ pub const BUILD_MOUNT_CACHES: &str = "build-cache";
 /// Manifest lists (`berth manifest …`): `manifests/<sha256 of the name>.json` and the
 /// `manifests/lock` flock (`manifest_lists.rs`).
 pub const MANIFEST_LISTS: &str = "manifests";
+
+/// Secrets of berth-run (`secret create`, `run --secret`): `secrets/secrets.json`, the data in
+/// `secrets/data/<id>` (mode 0600), and the `secrets/lock` flock.
+pub const SECRETS: &str = "secrets";

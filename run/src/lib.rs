@@ -62,6 +62,8 @@
 //!   (`berth_layers::inroot`). [`workdir`]: the working directory made in-root before the
 //!   runtime starts. [`exploded`]: `--rootfs DIR[:O]`, a directory as the container's root (or
 //!   an overlay's lower layer).
+//! - [`secrets`]: secrets as Podman's file driver keeps them (the store under the root,
+//!   `--secret` → [`secrets::SecretUse`], and their injection into one start's bundle spec).
 //! - [`cp`]: `cp` between a container's root (resolved in-root through pathrs) and the host,
 //!   a tar stream or another container: [`cp::Source`] → tar → [`cp::Dest`].
 //!   [`image_volumes`]: the image's `VOLUME`s → anonymous volumes filled from the image
@@ -118,6 +120,7 @@ pub mod rootfs;
 pub mod rootless;
 pub mod runtime;
 pub mod seccomp;
+pub mod secrets;
 pub mod signals;
 pub mod spec;
 pub mod stats;

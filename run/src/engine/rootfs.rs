@@ -59,6 +59,7 @@ impl Engine<'_> {
             }
         }
         self.leave_network(c);
+        crate::secrets::inject::clean(&self.bundle_dir(&c.id));
         if let Ok(snap) = self.store.snapshot(&c.snapshot) {
             let _ = unmount(&snap.mountpoint);
         }
