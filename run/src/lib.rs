@@ -82,7 +82,8 @@
 //!   container's changes → a new image; `export` → a tar stream), [`logs`], [`top`] (a
 //!   running container's processes, from `/proc` by PID namespace), [`stats`] (CPU, memory,
 //!   PIDs and I/O from its cgroup, v1 or v2; and Podman's sizes and ages as text), [`inspect`]
-//!   (which object a name is, and a container's inspect record in Podman's shape),
+//!   (which object a name is, and a container's inspect record in Podman's shape; the
+//!   `HostConfig` fields of the daily-use options in [`inspect_options`]),
 //!   [`summary`] (a container as `ps` lists it: [`summary::ContainerSummary`], the record of
 //!   Podman's `ps --format json` with its STATUS text and COMMAND column, which every front
 //!   end builds its list from), [`image_removal`] (removing an image with the containers
@@ -107,6 +108,7 @@ pub mod freezer;
 pub mod image_removal;
 pub mod image_volumes;
 pub mod inspect;
+pub mod inspect_options;
 pub mod logfile;
 pub mod logs;
 pub mod names;

@@ -161,7 +161,8 @@ pub struct CreateArgs {
     #[arg(long)]
     pub rootfs: bool,
     // --- Daily-use options (issue 20, runopts) ---
-    /// Ulimit options: NAME=SOFT[:HARD] (e.g. nofile=1024:2048; -1 is unlimited).
+    /// Ulimit options: NAME=SOFT[:HARD] (e.g. nofile=1024:2048; -1 is unlimited; default:
+    /// containers.conf's default_ulimits).
     #[arg(long, value_name = "NAME=SOFT[:HARD]")]
     pub ulimit: Vec<String>,
     /// Sysctl options: KEY=VALUE (net.*, fs.mqueue.* and the IPC kernel.* ones).
@@ -217,8 +218,19 @@ impl CreateArgs {
     /// The daily-use options (`--ulimit`, `--sysctl`, `--shm-size`, `--device`,
     /// `--group-add`, `--log-driver`/`--log-opt`, `--secret`), parsed into `options`.
     fn apply_daily_options(&self, options: &mut RunOptions) -> Result<(), RunError> {
-        options.ulimits = self
-            .ulimit
+        // `--ulimit`'s default is containers.conf's `default_ulimits`; given flags replace it
+        // (Podman's rule). A containers.conf that cannot be read is refused, as Podman.
+        let conf_ulimits;
+        let ulimits = if self.ulimit.is_empty() {
+            conf_ulimits = berth_trust::containers_conf::ContainersConf::load()
+                .map_err(|e| RunError::Invalid(e.to_string()))?
+                .default_ulimits
+                .unwrap_or_default();
+            &conf_ulimits
+        } else {
+            &self.ulimit
+        };
+        options.ulimits = ulimits
             .iter()
             .map(|u| Ulimit::parse(u))
             .collect::<Result<_, _>>()?;

@@ -169,6 +169,15 @@ fn log_max_size_keeps_the_log_small_and_readable() {
         .trim()
         .to_string();
     assert_eq!(r.ok(&["wait", &id]).trim(), "0");
+    assert_eq!(
+        r.ok(&[
+            "inspect",
+            "--format",
+            "{{.HostConfig.LogConfig.Type}} {{.HostConfig.LogConfig.Size}}",
+            &id
+        ]),
+        "k8s-file 10kB\n"
+    );
     let log_path = r.ok(&["inspect", "--format", "{{.LogPath}}", &id]);
     let size = fs::metadata(log_path.trim()).unwrap().len();
     assert!(size <= 10_000, "log of {size} bytes over max-size");
@@ -221,4 +230,38 @@ fn log_driver_none_keeps_no_log() {
         .to_string();
     r.ok(&["wait", &id]);
     assert_eq!(r.ok(&["logs", &id]), "hi\n");
+}
+
+#[test]
+fn containers_conf_default_ulimits_unless_ulimit_is_given() {
+    let r = busybox();
+    let conf = r.env.path("containers.conf");
+    fs::write(
+        &conf,
+        "[containers]\ndefault_ulimits = [\"nofile=1024:1024\", \"nproc=4096:4096\"]\n",
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", "--rm"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["busybox", "sh", "-c", "ulimit -n; ulimit -u"]);
+        let out = r.cmd(&args).env("CONTAINERS_CONF", &conf).output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    // As Podman 4.3 with this containers.conf: 1024 and 4096.
+    assert_eq!(run(&[]), "1024\n4096\n");
+    // A --ulimit replaces the whole default list.
+    // A --ulimit replaces the whole default list: nproc is the one berth runs with.
+    let limits = fs::read_to_string("/proc/self/limits").unwrap();
+    let nproc = limits
+        .lines()
+        .find(|l| l.starts_with("Max processes"))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        run(&["--ulimit", "nofile=512:512"]),
+        format!("512\n{nproc}\n")
+    );
 }
