@@ -1,6 +1,6 @@
 //! The `HostConfig` fields of a container's inspect record that the daily-use run options
 //! fill (issue 20), in Podman 4.3's shape: `LogConfig`, `Ulimits`, `ShmSize`, `Devices`,
-//! `GroupAdd`, flattened into [`crate::inspect::HostConfig`]; and `Config.Secrets`
+//! `GroupAdd`, flattened into the inspect record's `HostConfig`; and `Config.Secrets`
 //! ([`SecretInspect`]: name and id, never the data).
 
 use serde::Serialize;
