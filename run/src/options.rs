@@ -3,7 +3,7 @@
 //! `--memory`, `-e`/`--env-file`, `--annotation`/`--label`, `--entrypoint`; `-v` in
 //! [`volume`]; the network flags, `--network`, `-p`, `--dns*`, `--add-host`, …, in [`network`];
 //! `--ulimit`, `--sysctl`, `--shm-size`, `--group-add` in [`limits`]; `--device` in [`device`];
-//! `--log-driver`/`--log-opt` in [`log`]; `--secret` in [`crate::secrets`]). Every front end
+//! `--log-driver`/`--log-opt` in [`log`]; `--userns`, `--uidmap`, `--gidmap` in [`userns`]; `--secret` in [`crate::secrets`]). Every front end
 //! builds a [`RunOptions`] through these, once; the spec generator and the engine only read it.
 //!
 //! A container record keeps its options as JSON (`containers.options` in `berth.db`): fields
@@ -19,6 +19,7 @@ pub mod device;
 pub mod limits;
 pub mod log;
 pub mod network;
+pub mod userns;
 pub mod volume;
 
 pub use network::{
@@ -158,6 +159,9 @@ pub struct RunOptions {
     /// data read from the secret store at each start (never kept in the record or the spec).
     #[serde(default)]
     pub secrets: Vec<crate::secrets::usage::SecretUse>,
+    /// `--userns keep-id`, `--uidmap`/`--gidmap`: a user namespace of the container's own.
+    #[serde(default)]
+    pub userns: Option<userns::UserNs>,
 }
 
 impl RunOptions {

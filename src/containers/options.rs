@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use berth_run::options::limits::{parse_shm_size, parse_sysctl};
+use berth_run::options::userns::UserNs;
 use berth_run::options::{
     parse_entrypoint, parse_key_value, parse_size, read_env_file, resolve_env_args, Network,
     NetworkFlags,
@@ -186,6 +187,15 @@ pub struct CreateArgs {
     /// Logging options: max-size=SIZE (the log starts again empty past it), tag=TAG.
     #[arg(long, value_name = "KEY=VALUE")]
     pub log_opt: Vec<String>,
+    /// User namespace: keep-id (rootless: your uid and gid inside), or host (the default).
+    #[arg(long, value_name = "MODE")]
+    pub userns: Option<String>,
+    /// A uid map for a user namespace of the container's own: CONTAINER:HOST:SIZE.
+    #[arg(long, value_name = "CTR:HOST:SIZE")]
+    pub uidmap: Vec<String>,
+    /// A gid map for a user namespace of the container's own: CONTAINER:HOST:SIZE.
+    #[arg(long, value_name = "CTR:HOST:SIZE")]
+    pub gidmap: Vec<String>,
     /// Give the container a secret: NAME[,type=mount|env][,target=…][,uid=…,gid=…,mode=…].
     #[arg(long, value_name = "SECRET")]
     pub secret: Vec<String>,
@@ -246,6 +256,12 @@ impl CreateArgs {
             .map(|d| DeviceSpec::parse(d))
             .collect::<Result<_, _>>()?;
         options.group_add = GroupAdd::parse(&self.group_add)?;
+        options.userns = UserNs::parse(
+            self.userns.as_deref(),
+            &self.uidmap,
+            &self.gidmap,
+            berth_run::rootless::is_rootless(),
+        )?;
         options.log = LogConfig::parse(self.log_driver.as_deref(), &self.log_opt)?;
         options.secrets = self
             .secret

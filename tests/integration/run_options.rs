@@ -265,3 +265,68 @@ fn containers_conf_default_ulimits_unless_ulimit_is_given() {
         format!("512\n{nproc}\n")
     );
 }
+
+#[test]
+fn keep_id_rootless_keeps_the_users_files_theirs() {
+    use std::os::unix::fs::MetadataExt;
+    let r = crate::rootless_run::Rootless::with_busybox();
+    let data = r.env.path("home/runopts-data");
+    r.ok(&format!("mkdir {0} && echo mine > {0}/f", data.display()));
+    let uid = fs::metadata(&data).unwrap().uid();
+    let out = r.ok(&format!(
+        "$BERTH run --rm --userns keep-id -v {}:/data bb sh -c 'id -u; id -g; stat -c %u /data/f; \
+         echo new > /data/g'",
+        data.display()
+    ));
+    let gid = fs::metadata(&data).unwrap().gid();
+    assert_eq!(out, format!("{uid}\n{gid}\n{uid}\n"));
+    // What the container wrote is the user's on the host.
+    assert_eq!(fs::metadata(data.join("g")).unwrap().uid(), uid);
+    // Without keep-id the user is root inside (berth's namespace).
+    assert_eq!(r.ok("$BERTH run --rm bb id -u"), "0\n");
+}
+
+#[test]
+fn uidmap_as_root_with_runc_and_its_refusals() {
+    let r = busybox();
+    let out = r.ok(&[
+        "run",
+        "--rm",
+        "--runtime",
+        "runc",
+        "--uidmap",
+        "0:100000:1000",
+        "--uidmap",
+        "1000:0:1",
+        "busybox",
+        "sh",
+        "-c",
+        "id -u; cat /proc/self/uid_map; stat -c %u /bin/busybox",
+    ]);
+    let lines: Vec<Vec<&str>> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(lines[0], ["0"], "{out}");
+    assert_eq!(lines[1], ["0", "100000", "1000"], "{out}");
+    assert_eq!(lines[2], ["1000", "0", "1"], "{out}");
+    // The image's root-owned files show as the id host 0 maps to.
+    assert_eq!(lines[3], ["1000"], "{out}");
+    let refused = |args: &[&str], want: &str| {
+        let mut all = vec!["create"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["busybox", "true"]);
+        let (code, _, err) = r.code(&all);
+        assert_eq!(code, Some(125), "{all:?}: {err}");
+        assert!(err.contains(want), "{all:?}: {err}");
+    };
+    refused(
+        &["--userns", "keep-id"],
+        "keep-id is only supported in rootless mode",
+    );
+    refused(
+        &["--runtime", "runc", "--uidmap", "0:100000:65536"],
+        "the map must include host id 0",
+    );
+    refused(&["--uidmap", "0:x:1"], "invalid --uidmap");
+}

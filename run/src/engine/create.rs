@@ -82,6 +82,9 @@ impl Engine<'_> {
             }
         }
         let runtime = self.runtime_named(req.runtime.as_deref())?;
+        if let Some(userns) = &options.userns {
+            userns.check_usable(req.runtime.as_deref().unwrap_or(runtime.name()))?;
+        }
         let name = match &req.name {
             Some(n) => {
                 check_name(n)?;

@@ -12,13 +12,15 @@
 //! the embedded runtime); [`etc_files`] the container's
 //! `/etc/hosts`, `/etc/hostname` and `/etc/resolv.conf` (written at start, not here);
 //! [`rootless`] the changes a spec needs to run as a plain user; [`limits`] what `--ulimit`,
-//! `--sysctl`, `--device` and `--group-add` add.
+//! `--sysctl`, `--device` and `--group-add` add; [`userns`] a user namespace of the
+//! container's own (`--userns keep-id`, `--uidmap`/`--gidmap`).
 
 pub mod cgroup;
 pub mod etc_files;
 pub mod limits;
 pub mod mounts;
 pub mod rootless;
+pub mod userns;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -333,7 +335,9 @@ pub fn generate(input: &SpecInput<'_>, opts: &RunOptions) -> Result<Spec> {
         .build()?;
     linux.set_seccomp(seccomp);
     let mut sysctl = HashMap::new();
-    if opts.network.has_own_netns() {
+    // Not with a user namespace of the container's own: berth makes the network namespace
+    // outside it, so the container's root may not write its sysctls.
+    if opts.network.has_own_netns() && opts.userns.is_none() {
         // Podman's default_sysctls (Debian's containers.conf): ICMP echo sockets for group
         // 0, so `ping` works without CAP_NET_RAW; only in a network namespace of its own.
         sysctl.insert("net.ipv4.ping_group_range".to_string(), "0 0".to_string());
@@ -367,6 +371,7 @@ pub fn generate(input: &SpecInput<'_>, opts: &RunOptions) -> Result<Spec> {
     if crate::rootless::is_rootless() {
         rootless::adapt_spec(&mut spec);
     }
+    userns::apply(opts, &mut spec)?;
     Ok(spec)
 }
 
