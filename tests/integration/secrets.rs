@@ -220,3 +220,24 @@ fn run_secret_as_file_and_env_never_in_inspect_or_commit() {
     assert_eq!(code, Some(125));
     assert!(err.contains("UID, GID, Mode options cannot be set with secret type env"));
 }
+
+#[test]
+fn rootless_secrets_and_devices() {
+    let r = crate::rootless_run::Rootless::with_busybox();
+    let file = r.env.path("home/secret.txt");
+    r.ok(&format!("printf %s {DATA} > {}", file.display()));
+    r.ok(&format!(
+        "$BERTH secret create runopts-rl {}",
+        file.display()
+    ));
+    let out = r.ok(
+        "$BERTH run --rm --secret runopts-rl --secret runopts-rl,type=env,target=TOK \
+         --device /dev/null:/dev/runopts-null:rw bb sh -c \
+         'cat /run/secrets/runopts-rl; echo; echo $TOK; stat -c %t:%T /dev/runopts-null'",
+    );
+    assert_eq!(out, format!("{DATA}\n{DATA}\n1:3\n"));
+    let data = r.env.path("home/.local/share/berth/secrets/data");
+    let mode = fs::metadata(&data).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700);
+    assert!(!r.ok("$BERTH secret inspect runopts-rl").contains(DATA));
+}
