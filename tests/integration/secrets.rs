@@ -166,6 +166,11 @@ fn run_secret_as_file_and_env_never_in_inspect_or_commit() {
         out,
         format!("{DATA}\n{DATA}\n444 0 0\n400 5 6\nread-only\n")
     );
+    // Once it stopped, the data is in the secret store alone (not in its bundle).
+    assert!(
+        !found_under(&r.runroot, DATA.as_bytes()),
+        "left in the run root"
+    );
     // Not in the container's inspect, nor in an image committed from it.
     let inspect = r.ok(&["inspect", "runopts-sec"]);
     assert!(!inspect.contains(DATA), "{inspect}");

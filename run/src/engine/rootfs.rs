@@ -59,7 +59,9 @@ impl Engine<'_> {
             }
         }
         self.leave_network(c);
-        crate::secrets::inject::clean(&self.bundle_dir(&c.id));
+        if !c.options.secrets.is_empty() {
+            crate::secrets::inject::clean(&self.bundle_dir(&c.id));
+        }
         if let Ok(snap) = self.store.snapshot(&c.snapshot) {
             let _ = unmount(&snap.mountpoint);
         }

@@ -1,7 +1,8 @@
 //! A container's secrets, put into the spec of one start (the bundle's `config.json`, never the
 //! record): mount secrets copied into `<bundle>/secrets/` (directory 0700; each file with the
 //! uid, gid and mode asked for) and bind-mounted read-only at their targets; env secrets
-//! added to the process's environment. [`clean`] removes the copies when the container stops.
+//! added to the process's environment. [`clean`] removes the copies (and the bundle's
+//! `config.json`) when the container stops.
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -109,8 +110,20 @@ fn write_copy(path: &Path, data: &[u8], u: &SecretUse) -> Result<()> {
         .map_err(|e| io(e.into()))
 }
 
-/// Remove a stopped container's copies.
+/// Remove a stopped container's copies, and its bundle's `config.json` (an env secret's
+/// value is in it; the next start writes it again), so the data stays in the store alone.
 pub fn clean(bundle: &Path) {
+    let config = bundle.join("config.json");
+    if let Err(e) = std::fs::remove_file(&config) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            tracing::warn!(
+                target: "berth_run::secrets",
+                path = %config.display(),
+                error = %e,
+                "could not remove a stopped container's config.json",
+            );
+        }
+    }
     let dir = secrets_dir(bundle);
     if let Err(e) = std::fs::remove_dir_all(&dir) {
         if e.kind() != std::io::ErrorKind::NotFound {
