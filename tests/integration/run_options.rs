@@ -330,3 +330,81 @@ fn uidmap_as_root_with_runc_and_its_refusals() {
     );
     refused(&["--uidmap", "0:x:1"], "invalid --uidmap");
 }
+
+/// Debian's podman 4.3 on a private store in the test dir (an empty `default_ulimits`: its
+/// defaults are above this host kind's hard cap).
+fn podman(r: &crate::run::RunEnv) -> std::process::Command {
+    let conf = r.env.path("containers.conf");
+    if !conf.exists() {
+        fs::write(&conf, "[containers]\ndefault_ulimits = []\n").unwrap();
+    }
+    let mut cmd = std::process::Command::new(crate::util::require_tool("podman"));
+    cmd.env("CONTAINERS_CONF", conf)
+        .arg("--root")
+        .arg(r.env.path("podman-root"))
+        .arg("--runroot")
+        .arg(r.env.path("podman-run"))
+        .args(["--storage-driver", "vfs", "--events-backend", "none"])
+        .args(["--cgroup-manager", "cgroupfs"]);
+    cmd
+}
+
+#[test]
+fn refusals_and_secret_errors_word_for_word_as_podman() {
+    let r = busybox();
+    let tar = r.env.busybox_tar();
+    crate::util::run_tool(podman(&r).arg("import").arg(&tar).arg("localhost/busybox"));
+    let file = r.env.path("s.txt");
+    fs::write(&file, "x").unwrap();
+    let big = r.env.path("big");
+    fs::write(&big, vec![b'x'; 600_000]).unwrap();
+    let (file, big) = (file.to_str().unwrap(), big.to_str().unwrap());
+    let runs: &[&[&str]] = &[
+        &["create", "--sysctl", "vm.swappiness=1", "busybox", "true"],
+        &["create", "--sysctl", "foo", "busybox", "true"],
+        &[
+            "create",
+            "--network",
+            "host",
+            "--sysctl",
+            "net.core.somaxconn=1",
+            "busybox",
+            "true",
+        ],
+        &["create", "--ulimit", "nofile=10:5", "busybox", "true"],
+        &["create", "--ulimit", "bogus=1", "busybox", "true"],
+        &["create", "--ulimit", "nofile", "busybox", "true"],
+        &["create", "--shm-size", "abc", "busybox", "true"],
+        &[
+            "create",
+            "--device",
+            "/dev/runopts-nonexistent",
+            "busybox",
+            "true",
+        ],
+        &["create", "--device", "/dev/null:rel", "busybox", "true"],
+        &["create", "--log-opt", "max-size=1x", "busybox", "true"],
+        &["create", "--userns", "keep-id", "busybox", "true"],
+        &["create", "--secret", "runopts-nosuch", "busybox", "true"],
+        &["secret", "create", "runopts-big", big],
+        &["secret", "create", "bad/name", file],
+        &["secret", "inspect", "runopts-nosuch"],
+        &["secret", "rm", "runopts-nosuch"],
+    ];
+    // A name in use: made in both first.
+    r.ok(&["secret", "create", "runopts-dup", file]);
+    crate::util::run_tool(podman(&r).args(["secret", "create", "runopts-dup", file]));
+    let dup: &[&str] = &["secret", "create", "runopts-dup", file];
+    for args in runs.iter().chain([&dup]) {
+        let (code, _, err) = r.code(args);
+        let theirs = podman(&r).args(*args).output().unwrap();
+        let their_err = String::from_utf8_lossy(&theirs.stderr);
+        assert_eq!(code, theirs.status.code(), "{args:?}: {err} / {their_err}");
+        // Podman's text, word for word ("busybox" is "localhost/busybox" there).
+        assert_eq!(
+            err.trim_end(),
+            their_err.trim_end().lines().last().unwrap_or_default(),
+            "{args:?}"
+        );
+    }
+}
