@@ -200,6 +200,25 @@ fn run_secret_as_file_and_env_never_in_inspect_or_commit() {
     ]);
     assert_eq!(out, "[]\n");
 
+    // An exec gets the env secret too, as Podman's.
+    let id = r
+        .ok(&[
+            "run",
+            "-d",
+            "--secret",
+            "runopts-tok,type=env,target=RUNOPTS_TOK",
+            "busybox",
+            "sleep",
+            "30",
+        ])
+        .trim()
+        .to_string();
+    assert_eq!(
+        r.ok(&["exec", &id, "sh", "-c", "echo $RUNOPTS_TOK"]),
+        format!("{DATA}\n")
+    );
+    r.ok(&["rm", "-f", &id]);
+
     // A missing secret: Podman's words, nothing created.
     let (code, _, err) = r.code(&[
         "run",

@@ -20,6 +20,33 @@ fn secrets_dir(bundle: &Path) -> PathBuf {
     bundle.join("secrets")
 }
 
+/// The data of secret use `u`, read from `store` (a gone secret named by its name).
+fn read(store: &SecretStore, u: &SecretUse) -> Result<Vec<u8>> {
+    store.data(&u.id).map_err(|e| match e {
+        RunError::NoSuchSecret(_) => RunError::NoSuchSecret(u.name.clone()),
+        e => e,
+    })
+}
+
+/// An env secret's `KEY=VALUE`.
+fn env_entry(u: &SecretUse, data: Vec<u8>) -> Result<String> {
+    let value = String::from_utf8(data).map_err(|_| {
+        RunError::Invalid(format!(
+            "secret {}: its data is not UTF-8 text, so it cannot be an environment variable",
+            u.name
+        ))
+    })?;
+    Ok(format!("{}={value}", u.target))
+}
+
+/// The env secrets of `uses` as `KEY=VALUE` (an `exec` gets them too, as Podman's).
+pub fn env_entries(store: &SecretStore, uses: &[SecretUse]) -> Result<Vec<String>> {
+    uses.iter()
+        .filter(|u| u.kind == SecretKind::Env)
+        .map(|u| env_entry(u, read(store, u)?))
+        .collect()
+}
+
 /// Add `uses` to `spec`, their data read from `store` now.
 pub fn apply(
     store: &SecretStore,
@@ -33,21 +60,9 @@ pub fn apply(
     let mut mounts = spec.mounts().clone().unwrap_or_default();
     let mut env_add = Vec::new();
     for (i, u) in uses.iter().enumerate() {
-        let data = store.data(&u.id).map_err(|e| match e {
-            RunError::NoSuchSecret(_) => RunError::NoSuchSecret(u.name.clone()),
-            e => e,
-        })?;
+        let data = read(store, u)?;
         match u.kind {
-            SecretKind::Env => {
-                let value = String::from_utf8(data).map_err(|_| {
-                    RunError::Invalid(format!(
-                        "secret {}: its data is not UTF-8 text, so it cannot be an environment \
-                         variable",
-                        u.name
-                    ))
-                })?;
-                env_add.push(format!("{}={value}", u.target));
-            }
+            SecretKind::Env => env_add.push(env_entry(u, data)?),
             SecretKind::Mount => {
                 let dir = secrets_dir(bundle);
                 crate::bundle::create_dir(&dir)?;
