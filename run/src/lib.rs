@@ -42,7 +42,8 @@
 //!   mounts in [`spec::mounts`], the rootless form (no cgroups) in [`spec::rootless`], the
 //!   container's `/etc/hosts`, `/etc/hostname` and `/etc/resolv.conf` (written into its
 //!   bundle at each start) in [`spec::etc_files`], its view of `/sys/fs/cgroup` in
-//!   [`spec::cgroup`];
+//!   [`spec::cgroup`], rlimits, sysctls, devices and groups in [`spec::limits`], a user
+//!   namespace of its own (`--userns keep-id`, `--uidmap`) in [`spec::userns`];
 //!   capabilities from [`caps`], the default syscall filter from [`seccomp`], users from
 //!   [`user`].
 //! - [`container::Container`] and [`container::Records`] (the `containers` table): a record
