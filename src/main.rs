@@ -7,10 +7,10 @@
 //! logout, copy, search), [`containers`] (run, create, start, exec, stop, kill, restart, rm,
 //! ps, logs, wait, commit, export, pause, unpause, rename, container …, volume …), [`events`]
 //! (`events`, and where this process's events go), [`network`] (network create/ls/
-//! inspect/rm/exists/prune), [`system`] (system check/prune/info,
-//! info, version; [`system_df`] `system df`, [`system_reset`] `system reset`), [`buildah`]
-//! (Buildah's verbs: `berth buildah from|run|copy|commit|…`), [`inspect`] (top-level
-//! inspect of any object); [`output`] holds the shared
+//! inspect/rm/exists/prune), [`secret`] (secret create/ls/inspect/rm/exists), [`system`]
+//! (system check/prune/info, info, version; [`system_df`] `system df`, [`system_reset`]
+//! `system reset`), [`buildah`] (Buildah's verbs: `berth buildah from|run|copy|commit|…`),
+//! [`inspect`] (top-level inspect of any object); [`output`] holds the shared
 //! table and human-readable formatting; [`prompt`] asks at the terminal (confirmations,
 //! passphrases); [`stdio`] is
 //! berth's own stdout and stderr (its print macros, and what a command does when their reader
@@ -41,6 +41,7 @@ mod output;
 mod progress;
 mod prompt;
 mod registry;
+mod secret;
 mod service;
 mod system;
 mod system_df;
@@ -187,6 +188,9 @@ enum Command {
     /// Manage networks.
     #[command(subcommand)]
     Network(Lazy<network::NetworkCommand>),
+    /// Manage secrets (file driver; `run --secret` gives them to containers).
+    #[command(subcommand)]
+    Secret(Lazy<secret::SecretCommand>),
     /// Build an image from a Containerfile and a context directory.
     Build(Lazy<build::BuildArgs>),
     /// Docker compatibility: `berth buildx build` is `berth build`.
@@ -290,6 +294,7 @@ fn on_closed(command: &Command) -> OnClosed {
         Command::Volume(c) => c.0.on_closed(),
         Command::Network(c) => c.0.on_closed(),
         Command::Buildah(c) => c.0.on_closed(),
+        Command::Secret(c) => c.0.on_closed(),
         Command::Tag(_)
         | Command::Untag(_)
         | Command::Rmi(_)
@@ -384,6 +389,7 @@ fn run(ctx: &Context, command: Command) -> Result<ExitCode> {
         Command::Buildah(c) => buildah::dispatch(ctx, c.0),
         Command::Volume(c) => containers::volumes::dispatch(ctx, c.0),
         Command::Network(c) => network::dispatch(ctx, c.0),
+        Command::Secret(c) => secret::dispatch(ctx, c.0),
     }
 }
 

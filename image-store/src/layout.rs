@@ -25,3 +25,6 @@ pub const WORKING_CONTAINERS: &str = "working-containers";
 /// does), so one found under the exclusive lock belongs to a build that was killed:
 /// `check` reports it, `check --repair` and gc unmount and remove it.
 pub const BUILD_SNAPSHOT_PREFIX: &str = "build-";
+/// Secrets of berth-run (`secret create`, `run --secret`): `secrets/secrets.json`, the data in
+/// `secrets/data/<id>` (mode 0600), and the `secrets/lock` flock.
+pub const SECRETS: &str = "secrets";

@@ -22,6 +22,8 @@
 //! manifests/<hex>.json   manifest lists, by sha256 of the list's name ([`manifest_lists`])
 //! manifests/lock         flock held by a list's read-modify-write
 //! volumes/<name>/_data   named volumes (berth-run; rows in `volumes`)
+//! secrets/               berth-run's secrets (file driver): `secrets.json` (names, ids, dates),
+//!                        `data/<id>` (0600, in 0700 dirs), `lock` (flock of a change)
 //! build-cache/<id>/      `RUN --mount=type=cache` directories (berth-build), `<id>.lock` beside
 //!                        each; removed by `system prune -a`
 //! working-containers/   `berth buildah` working containers (berth-build): `<id>.json` records,

@@ -27,6 +27,8 @@ const ENTRIES: &[&str] = &[
     layout::VOLUMES,
     layout::BUILD_MOUNT_CACHES,
     "build-cache-index",
+    layout::WORKING_CONTAINERS,
+    layout::SECRETS,
 ];
 
 /// Prefixes of the store's temporary entries (`save-<random>/`, `load-<random>`).

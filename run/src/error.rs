@@ -12,6 +12,9 @@ pub enum RunError {
     /// No such container.
     #[error("no container with name or id {0:?} found")]
     NoSuchContainer(String),
+    /// No such secret (Podman's words).
+    #[error("no secret with name or id {0:?}: no such secret")]
+    NoSuchSecret(String),
     /// No such volume.
     #[error("no volume with name {0:?} found: no such volume")]
     NoSuchVolume(String),

@@ -250,6 +250,8 @@ pub struct ConfigInspect {
     pub annotations: BTreeMap<String, String>,
     pub stop_signal: i32,
     pub stop_timeout: u32,
+    /// `--secret`s by name and id (issue 20), never their data.
+    pub secrets: Vec<crate::inspect_options::SecretInspect>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -271,6 +273,10 @@ pub struct HostConfig {
     pub memory: i64,
     pub nano_cpus: i64,
     pub pids_limit: i64,
+    /// The daily-use run options' fields (issue 20): log config, ulimits, shm size, devices,
+    /// groups, secrets (by name and id).
+    #[serde(flatten)]
+    pub options: crate::inspect_options::HostConfigOptions,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -388,6 +394,7 @@ pub fn inspect(engine: &Engine<'_>, c: &Container) -> Result<ContainerInspect> {
             annotations: opts.annotations.iter().cloned().collect(),
             stop_signal: opts.stop_signal.unwrap_or(libc::SIGTERM),
             stop_timeout: STOP_TIMEOUT,
+            secrets: crate::inspect_options::SecretInspect::all(opts),
         },
         host_config: HostConfig {
             binds: binds.iter().map(bind_text).collect(),
@@ -413,6 +420,10 @@ pub fn inspect(engine: &Engine<'_>, c: &Container) -> Result<ContainerInspect> {
             memory: opts.memory.unwrap_or(0),
             nano_cpus: opts.cpus.map(|c| (c * 1e9) as i64).unwrap_or(0),
             pids_limit: opts.pids_limit.unwrap_or(0),
+            options: crate::inspect_options::HostConfigOptions::of(
+                opts,
+                engine.log_path(&c.id).display().to_string(),
+            ),
         },
         options: opts.clone(),
         spec: spec_value(spec),

@@ -42,7 +42,8 @@
 //!   mounts in [`spec::mounts`], the rootless form (no cgroups) in [`spec::rootless`], the
 //!   container's `/etc/hosts`, `/etc/hostname` and `/etc/resolv.conf` (written into its
 //!   bundle at each start) in [`spec::etc_files`], its view of `/sys/fs/cgroup` in
-//!   [`spec::cgroup`];
+//!   [`spec::cgroup`], rlimits, sysctls, devices and groups in [`spec::limits`], a user
+//!   namespace of its own (`--userns keep-id`, `--uidmap`) in [`spec::userns`];
 //!   capabilities from [`caps`], the default syscall filter from [`seccomp`], users from
 //!   [`user`].
 //! - [`container::Container`] and [`container::Records`] (the `containers` table): a record
@@ -64,6 +65,8 @@
 //!   (`berth_layers::inroot`). [`workdir`]: the working directory made in-root before the
 //!   runtime starts. [`exploded`]: `--rootfs DIR[:O]`, a directory as the container's root (or
 //!   an overlay's lower layer).
+//! - [`secrets`]: secrets as Podman's file driver keeps them (the store under the root,
+//!   `--secret` → [`secrets::SecretUse`], and their injection into one start's bundle spec).
 //! - [`cp`]: `cp` between a container's root (resolved in-root through pathrs) and the host,
 //!   a tar stream or another container: [`cp::Source`] → tar → [`cp::Dest`].
 //!   [`image_volumes`]: the image's `VOLUME`s → anonymous volumes filled from the image
@@ -82,7 +85,8 @@
 //!   container's changes → a new image; `export` → a tar stream), [`logs`], [`top`] (a
 //!   running container's processes, from `/proc` by PID namespace), [`stats`] (CPU, memory,
 //!   PIDs and I/O from its cgroup, v1 or v2; and Podman's sizes and ages as text), [`inspect`]
-//!   (which object a name is, and a container's inspect record in Podman's shape),
+//!   (which object a name is, and a container's inspect record in Podman's shape; the
+//!   `HostConfig` fields of the daily-use options in [`inspect_options`]),
 //!   [`summary`] (a container as `ps` lists it: [`summary::ContainerSummary`], the record of
 //!   Podman's `ps --format json` with its STATUS text and COMMAND column, which every front
 //!   end builds its list from), [`list_filter`] (which containers a list shows: Podman's
@@ -113,6 +117,7 @@ pub mod freezer;
 pub mod image_removal;
 pub mod image_volumes;
 pub mod inspect;
+pub mod inspect_options;
 pub mod list_filter;
 pub mod logfile;
 pub mod logs;
@@ -127,6 +132,7 @@ pub mod rootfs;
 pub mod rootless;
 pub mod runtime;
 pub mod seccomp;
+pub mod secrets;
 pub mod signals;
 pub mod spec;
 pub mod stats;

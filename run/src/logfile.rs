@@ -1,10 +1,14 @@
 //! The container log format (Podman's `k8s-file`): one record per line,
 //! `<RFC 3339 time> <stdout|stderr> <F|P> <text>`, where `F` ends a line and `P` is a partial
 //! line (more text follows in the next record). The monitor writes it through [`LogStream`]s;
-//! `logs` reads it back with [`parse_record`].
+//! `logs` reads it back with [`parse_record`]. With `--log-opt max-size`
+//! ([`LogStream::pair_capped`]) a record that would take the file past the size starts it
+//! again empty, as conmon does: a new file renamed over the old one, so a reader sees one or
+//! the other whole (`logs -f` follows the new one).
 
 use std::fs::File;
 use std::io::{self, Write};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use chrono::{SecondsFormat, Utc};
@@ -12,9 +16,50 @@ use chrono::{SecondsFormat, Utc};
 /// The longest partial line held before it is written as a `P` record.
 const MAX_PARTIAL: usize = 16 * 1024;
 
+/// The log file both streams write, and its size cap.
+struct Sink {
+    file: File,
+    /// With `max`: the log's path, where a new file replaces the full one.
+    path: PathBuf,
+    max: Option<u64>,
+    written: u64,
+}
+
+impl Sink {
+    fn write_record(&mut self, line: &[u8]) -> io::Result<()> {
+        if let Some(max) = self.max {
+            if self.written > 0 && self.written + line.len() as u64 > max {
+                self.start_again()?;
+            }
+        }
+        self.file.write_all(line)?;
+        self.written += line.len() as u64;
+        Ok(())
+    }
+
+    /// Replace the full log with an empty one (0600 from creation).
+    fn start_again(&mut self) -> io::Result<()> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut tmp = self.path.clone().into_os_string();
+        tmp.push(".tmp");
+        let file = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&tmp)?;
+        file.set_len(0)?;
+        std::fs::rename(&tmp, &self.path)?;
+        self.file = file;
+        self.written = 0;
+        Ok(())
+    }
+}
+
 /// One stream (`stdout` or `stderr`) into a shared log file; writes are split into records.
 pub struct LogStream {
-    file: Arc<Mutex<File>>,
+    file: Arc<Mutex<Sink>>,
     stream: &'static str,
     pending: Vec<u8>,
 }
@@ -22,7 +67,19 @@ pub struct LogStream {
 impl LogStream {
     /// `stdout` and `stderr` writers into `file`.
     pub fn pair(file: File) -> (LogStream, LogStream) {
-        let file = Arc::new(Mutex::new(file));
+        Self::pair_capped(file, PathBuf::new(), None)
+    }
+
+    /// [`LogStream::pair`] into the log at `path`, which starts again empty when a record
+    /// would take it past `max` bytes.
+    pub fn pair_capped(file: File, path: PathBuf, max: Option<u64>) -> (LogStream, LogStream) {
+        let written = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let file = Arc::new(Mutex::new(Sink {
+            file,
+            path,
+            max,
+            written,
+        }));
         (
             LogStream {
                 file: file.clone(),
@@ -47,7 +104,7 @@ impl LogStream {
         line.extend_from_slice(text);
         line.push(b'\n');
         let mut f = self.file.lock().unwrap_or_else(|e| e.into_inner());
-        f.write_all(&line)
+        f.write_record(&line)
     }
 }
 
@@ -143,5 +200,23 @@ mod tests {
             ]
         );
         assert!(parse_record(b"garbage").is_none());
+    }
+
+    #[test]
+    fn capped_log_starts_again() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("log");
+        {
+            let (mut out, _err) =
+                LogStream::pair_capped(File::create(&p).unwrap(), p.clone(), Some(200));
+            for i in 0..50 {
+                writeln!(out, "line {i}").unwrap();
+                assert!(std::fs::metadata(&p).unwrap().len() <= 200);
+            }
+        }
+        let text = String::from_utf8(std::fs::read(&p).unwrap()).unwrap();
+        assert!(text.ends_with("line 49\n"), "{text}");
+        assert!(!text.contains("line 0\n"), "{text}");
+        assert!(text.lines().all(|l| parse_record(l.as_bytes()).is_some()));
     }
 }

@@ -100,6 +100,14 @@ fn show(data: &[u8], opts: &LogOptions, out: &mut LogOutput<'_>) -> std::io::Res
 impl Engine<'_> {
     /// Write `c`'s log to `out` as `opts` asks.
     pub fn logs(&self, c: &Container, opts: &LogOptions, out: &mut LogOutput<'_>) -> Result<()> {
+        let driver = c.options.log.driver;
+        if !driver.writes_file() {
+            return Err(RunError::FailedPrecondition(format!(
+                "this container is using the '{}' log driver, cannot read logs: this container \
+                 is not logging output",
+                driver.name()
+            )));
+        }
         let path = self.log_path(&c.id);
         let io_out = |e| RunError::io("stdout", e);
         let mut file = loop {
@@ -131,6 +139,14 @@ impl Engine<'_> {
         let mut buf = vec![0u8; 64 * 1024];
         loop {
             let running = self.still_running(c)?;
+            // `--log-opt max-size`: the monitor replaced the full log with a new one.
+            if replaced(&file, &path) {
+                if let Ok(f) = File::open(&path) {
+                    file = f;
+                    pos = 0;
+                    pending.clear();
+                }
+            }
             file.seek(SeekFrom::Start(pos))
                 .map_err(|e| RunError::io(&path, e))?;
             loop {
@@ -149,7 +165,18 @@ impl Engine<'_> {
             std::thread::sleep(Duration::from_millis(100));
         }
     }
+}
 
+/// Whether the log at `path` is another file than `open` (a capped log started again).
+fn replaced(open: &File, path: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (open.metadata(), std::fs::metadata(path)) {
+        (Ok(a), Ok(b)) => (a.dev(), a.ino()) != (b.dev(), b.ino()),
+        _ => false,
+    }
+}
+
+impl Engine<'_> {
     /// Whether `c` still runs; a container removed meanwhile (`--rm`) does not.
     fn still_running(&self, c: &Container) -> Result<bool> {
         match self.get(&c.id) {

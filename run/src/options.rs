@@ -1,8 +1,10 @@
 //! The options model: what the user asked for beyond the image config ([`RunOptions`]), and
 //! the parsers from Podman's CLI syntax into it (`--image-volume`, `--security-opt`,
 //! `--memory`, `-e`/`--env-file`, `--annotation`/`--label`, `--entrypoint`; `-v` in
-//! [`volume`]; the network flags, `--network`, `-p`, `--dns*`, `--add-host`, …, in [`network`]). Every front end builds a [`RunOptions`] through these, once; the spec
-//! generator and the engine only read it.
+//! [`volume`]; the network flags, `--network`, `-p`, `--dns*`, `--add-host`, …, in [`network`];
+//! `--ulimit`, `--sysctl`, `--shm-size`, `--group-add` in [`limits`]; `--device` in [`device`];
+//! `--log-driver`/`--log-opt` in [`log`]; `--userns`, `--uidmap`, `--gidmap` in [`userns`]; `--secret` in [`crate::secrets`]). Every front end
+//! builds a [`RunOptions`] through these, once; the spec generator and the engine only read it.
 //!
 //! A container record keeps its options as JSON (`containers.options` in `berth.db`): fields
 //! added since carry `#[serde(default)]`, so older records still load.
@@ -13,13 +15,21 @@ use std::str::FromStr;
 use crate::error::{Result, RunError};
 use crate::exploded::ExplodedRootfs;
 
+pub mod device;
+pub mod limits;
+pub mod log;
 pub mod network;
+pub mod userns;
 pub mod volume;
 
 pub use network::{
     parse_mac, HostEntry, Network, NetworkAttachment, NetworkFlags, PORTS_DISCARDED,
 };
 pub use volume::{VolumeOption, VolumeSource, VolumeSpec};
+
+pub use device::DeviceSpec;
+pub use limits::{GroupAdd, Ulimit};
+pub use log::{LogConfig, LogDriver};
 
 /// What the user asked for, beyond the image config.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
@@ -123,6 +133,35 @@ pub struct RunOptions {
     /// `--no-hosts`: no generated `/etc/hosts`; the image's stays.
     #[serde(default)]
     pub use_image_hosts: bool,
+
+    // --- Daily-use run options (issue 20, runopts): limits, kernel settings, devices,
+    // groups, the log driver and secrets. `--env-host` is resolved into `env` by the front
+    // end. ---
+    /// `--ulimit NAME=SOFT[:HARD]`: the process's rlimits (none given: the runtime's).
+    #[serde(default)]
+    pub ulimits: Vec<Ulimit>,
+    /// `--sysctl KEY=VALUE` (Podman's allowed set), over berth's default sysctls.
+    #[serde(default)]
+    pub sysctls: Vec<(String, String)>,
+    /// `--shm-size`, in bytes (`None`: Podman's 64 MiB; `0`: no limit).
+    #[serde(default)]
+    pub shm_size: Option<i64>,
+    /// `--device HOST[:CTR[:PERMS]]`, each with its host node's numbers.
+    #[serde(default)]
+    pub devices: Vec<DeviceSpec>,
+    /// `--group-add`.
+    #[serde(default)]
+    pub group_add: Option<GroupAdd>,
+    /// `--log-driver`, `--log-opt`.
+    #[serde(default)]
+    pub log: LogConfig,
+    /// `--secret NAME[,type=mount|env,target=…,uid=…,gid=…,mode=…]`: secrets by id, their
+    /// data read from the secret store at each start (never kept in the record or the spec).
+    #[serde(default)]
+    pub secrets: Vec<crate::secrets::usage::SecretUse>,
+    /// `--userns keep-id`, `--uidmap`/`--gidmap`: a user namespace of the container's own.
+    #[serde(default)]
+    pub userns: Option<userns::UserNs>,
 }
 
 impl RunOptions {

@@ -58,8 +58,16 @@ pub fn in_user_namespace() -> bool {
 /// The host uid this process runs as: its own uid outside a user namespace, else the host uid
 /// its namespace maps its uid to (read from `/proc/self/uid_map`).
 pub fn host_uid() -> u32 {
-    let me = rustix::process::getuid().as_raw();
-    let Ok(map) = fs::read_to_string("/proc/self/uid_map") else {
+    host_id("/proc/self/uid_map", rustix::process::getuid().as_raw())
+}
+
+/// [`host_uid`] for the group: the host gid this process runs as (`/proc/self/gid_map`).
+pub fn host_gid() -> u32 {
+    host_id("/proc/self/gid_map", rustix::process::getgid().as_raw())
+}
+
+fn host_id(map_file: &str, me: u32) -> u32 {
+    let Ok(map) = fs::read_to_string(map_file) else {
         return me;
     };
     for line in map.lines() {

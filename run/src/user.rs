@@ -77,22 +77,7 @@ pub fn resolve_user(rootfs: &Path, spec: &str) -> Result<ResolvedUser> {
     let mut additional_gids = Vec::new();
     match group {
         Some(g) if !g.is_empty() => {
-            gid = match g.parse::<u32>() {
-                Ok(n) => n,
-                Err(_) => {
-                    check_name(g)?;
-                    let text = read_in_root(rootfs, "etc/group")?;
-                    parse_group(&text)
-                        .into_iter()
-                        .find(|e| e.name == g)
-                        .map(|e| e.gid)
-                        .ok_or_else(|| {
-                            RunError::Invalid(format!(
-                                "unable to find group {g}: no matching entries in the image's /etc/group"
-                            ))
-                        })?
-                }
-            };
+            gid = group_id(rootfs, g)?;
         }
         _ => {
             if let Some(name) = &name {
@@ -112,6 +97,25 @@ pub fn resolve_user(rootfs: &Path, spec: &str) -> Result<ResolvedUser> {
         additional_gids,
         home,
     })
+}
+
+/// A group by number, or by name from the image's `/etc/group` (`-u user:group`,
+/// `--group-add`).
+pub fn group_id(rootfs: &Path, g: &str) -> Result<u32> {
+    if let Ok(n) = g.parse::<u32>() {
+        return Ok(n);
+    }
+    check_name(g)?;
+    let text = read_in_root(rootfs, "etc/group")?;
+    parse_group(&text)
+        .into_iter()
+        .find(|e| e.name == g)
+        .map(|e| e.gid)
+        .ok_or_else(|| {
+            RunError::Invalid(format!(
+                "unable to find group {g}: no matching entries in the image's /etc/group"
+            ))
+        })
 }
 
 fn check_name(name: &str) -> Result<()> {

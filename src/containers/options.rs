@@ -2,10 +2,14 @@
 
 use std::path::PathBuf;
 
+use berth_run::options::limits::{parse_shm_size, parse_sysctl};
+use berth_run::options::userns::UserNs;
 use berth_run::options::{
     parse_entrypoint, parse_key_value, parse_size, read_env_file, resolve_env_args, Network,
     NetworkFlags,
 };
+use berth_run::options::{DeviceSpec, GroupAdd, LogConfig, Ulimit};
+use berth_run::secrets::SecretUse;
 use berth_run::{CreateRequest, RunError, RunOptions};
 use clap::Args;
 
@@ -157,6 +161,44 @@ pub struct CreateArgs {
     /// directory stays untouched (Podman's `--rootfs`).
     #[arg(long)]
     pub rootfs: bool,
+    // --- Daily-use options (issue 20, runopts) ---
+    /// Ulimit options: NAME=SOFT[:HARD] (e.g. nofile=1024:2048; -1 is unlimited; default:
+    /// containers.conf's default_ulimits).
+    #[arg(long, value_name = "NAME=SOFT[:HARD]")]
+    pub ulimit: Vec<String>,
+    /// Sysctl options: KEY=VALUE (net.*, fs.mqueue.* and the IPC kernel.* ones).
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub sysctl: Vec<String>,
+    /// Size of /dev/shm (e.g. 128m; 0: no limit).
+    #[arg(long, value_name = "SIZE")]
+    pub shm_size: Option<String>,
+    /// Add a host device: HOST[:CONTAINER][:PERMISSIONS] (permissions of r, w, m).
+    #[arg(long, value_name = "HOST[:CTR[:PERMS]]")]
+    pub device: Vec<String>,
+    /// Add supplementary groups (names from the image, or numbers; keep-groups rootless).
+    #[arg(long, value_delimiter = ',', value_name = "GROUP")]
+    pub group_add: Vec<String>,
+    /// Copy berth's environment into the container (-e and --env-file still win).
+    #[arg(long)]
+    pub env_host: bool,
+    /// Logging driver: k8s-file (default), json-file, none or passthrough.
+    #[arg(long, value_name = "DRIVER")]
+    pub log_driver: Option<String>,
+    /// Logging options: max-size=SIZE (the log starts again empty past it), tag=TAG.
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub log_opt: Vec<String>,
+    /// User namespace: keep-id (rootless: your uid and gid inside), or host (the default).
+    #[arg(long, value_name = "MODE")]
+    pub userns: Option<String>,
+    /// A uid map for a user namespace of the container's own: CONTAINER:HOST:SIZE.
+    #[arg(long, value_name = "CTR:HOST:SIZE")]
+    pub uidmap: Vec<String>,
+    /// A gid map for a user namespace of the container's own: CONTAINER:HOST:SIZE.
+    #[arg(long, value_name = "CTR:HOST:SIZE")]
+    pub gidmap: Vec<String>,
+    /// Give the container a secret: NAME[,type=mount|env][,target=…][,uid=…,gid=…,mode=…].
+    #[arg(long, value_name = "SECRET")]
+    pub secret: Vec<String>,
     /// Image name or id (with --rootfs: the root filesystem's directory, `DIR[:O]`).
     pub image: String,
     /// Command and arguments (replace the image's cmd).
@@ -183,10 +225,60 @@ impl CreateArgs {
         }
     }
 
+    /// The daily-use options (`--ulimit`, `--sysctl`, `--shm-size`, `--device`,
+    /// `--group-add`, `--log-driver`/`--log-opt`, `--secret`), parsed into `options`.
+    fn apply_daily_options(&self, options: &mut RunOptions) -> Result<(), RunError> {
+        // `--ulimit`'s default is containers.conf's `default_ulimits`; given flags replace it
+        // (Podman's rule). A containers.conf that cannot be read is refused, as Podman.
+        let conf_ulimits;
+        let ulimits = if self.ulimit.is_empty() {
+            conf_ulimits = berth_trust::containers_conf::ContainersConf::load()
+                .map_err(|e| RunError::Invalid(e.to_string()))?
+                .default_ulimits
+                .unwrap_or_default();
+            &conf_ulimits
+        } else {
+            &self.ulimit
+        };
+        options.ulimits = ulimits
+            .iter()
+            .map(|u| Ulimit::parse(u))
+            .collect::<Result<_, _>>()?;
+        options.sysctls = self
+            .sysctl
+            .iter()
+            .map(|s| parse_sysctl(s))
+            .collect::<Result<_, _>>()?;
+        options.shm_size = self.shm_size.as_deref().map(parse_shm_size).transpose()?;
+        options.devices = self
+            .device
+            .iter()
+            .map(|d| DeviceSpec::parse(d))
+            .collect::<Result<_, _>>()?;
+        options.group_add = GroupAdd::parse(&self.group_add)?;
+        options.userns = UserNs::parse(
+            self.userns.as_deref(),
+            &self.uidmap,
+            &self.gidmap,
+            berth_run::rootless::is_rootless(),
+        )?;
+        options.log = LogConfig::parse(self.log_driver.as_deref(), &self.log_opt)?;
+        options.secrets = self
+            .secret
+            .iter()
+            .map(|s| SecretUse::parse(s))
+            .collect::<Result<_, _>>()?;
+        Ok(())
+    }
+
     /// The library request for these flags.
     pub fn request(&self) -> Result<CreateRequest, RunError> {
         let host = |k: &str| std::env::var(k).ok();
         let mut env = Vec::new();
+        if self.env_host {
+            // Podman's --env-host: the caller's environment first, so -e and --env-file win.
+            env.extend(std::env::vars().map(|(k, v)| format!("{k}={v}")));
+        }
         for f in &self.env_file {
             env.extend(read_env_file(f, host)?);
         }
@@ -241,6 +333,7 @@ impl CreateArgs {
             image_volume: self.image_volume.parse()?,
             ..RunOptions::default()
         };
+        self.apply_daily_options(&mut options)?;
         for warning in options.apply_network_flags(&self.network_flags())? {
             errln!("{warning}");
         }

@@ -51,6 +51,8 @@ pub struct ContainersConf {
     /// `[engine] events_logger`: `none` writes no event; berth writes the file for any other
     /// value (`file`, and `journald`, Podman's default, which berth does not have).
     pub events_logger: Option<String>,
+    /// `[containers] default_ulimits` (`["nofile=1024:2048"]`): the default of `--ulimit`.
+    pub default_ulimits: Option<Vec<String>>,
 }
 
 /// One file's keys, as far as berth reads them.
@@ -58,6 +60,13 @@ pub struct ContainersConf {
 struct File {
     #[serde(default)]
     engine: Engine,
+    #[serde(default)]
+    containers: Containers,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Containers {
+    default_ulimits: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -134,6 +143,9 @@ impl ContainersConf {
             let file = parse(path, &text)?;
             if file.engine.detach_keys.is_some() {
                 conf.detach_keys = file.engine.detach_keys;
+            }
+            if file.containers.default_ulimits.is_some() {
+                conf.default_ulimits = file.containers.default_ulimits;
             }
             if file.engine.events_logger.is_some() {
                 conf.events_logger = file.engine.events_logger;
@@ -243,12 +255,21 @@ mod tests {
         )
         .unwrap();
         std::fs::write(&b, "[engine]\nevents_logger = \"file\"\n").unwrap();
-        std::fs::write(&c, "[engine]\ndetach_keys = \"\"\n").unwrap();
+        std::fs::write(
+            &c,
+            "[engine]\ndetach_keys = \"\"\n[containers]\ndefault_ulimits = [\"nofile=1024:1024\"]\n",
+        )
+        .unwrap();
         let missing = d.path().join("missing.conf");
         let conf = ContainersConf::from_files(&[a.clone(), b.clone(), missing]).unwrap();
         assert_eq!(conf.detach_keys.as_deref(), Some("ctrl-a"));
+        assert_eq!(conf.default_ulimits, None);
         let conf = ContainersConf::from_files(&[a, b, c]).unwrap();
         assert_eq!(conf.detach_keys.as_deref(), Some(""));
+        assert_eq!(
+            conf.default_ulimits,
+            Some(vec!["nofile=1024:1024".to_string()])
+        );
         assert_eq!(ContainersConf::from_files(&[]).unwrap(), Default::default());
     }
 

@@ -68,6 +68,7 @@ impl Engine<'_> {
         // Fail early on a missing command or a bad option, before touching the store.
         process_args(&config, &req.options)?;
         let mut options = req.options.clone();
+        self.resolve_secrets(&mut options)?;
         self.resolve_network(&mut options, &config)?;
         if options.stop_signal.is_none() {
             let image_signal = config
@@ -81,6 +82,9 @@ impl Engine<'_> {
             }
         }
         let runtime = self.runtime_named(req.runtime.as_deref())?;
+        if let Some(userns) = &options.userns {
+            userns.check_usable(req.runtime.as_deref().unwrap_or(runtime.name()))?;
+        }
         let name = match &req.name {
             Some(n) => {
                 check_name(n)?;
@@ -166,6 +170,19 @@ impl Engine<'_> {
         let c = self.records.get(&id)?;
         self.event(&c, "create");
         Ok(c)
+    }
+
+    /// `--secret`: each name resolved to its secret's id now, as Podman (a missing one is
+    /// refused in its words).
+    fn resolve_secrets(&self, options: &mut RunOptions) -> Result<()> {
+        if options.secrets.is_empty() {
+            return Ok(());
+        }
+        let secrets = crate::secrets::SecretStore::new(self.store.root());
+        for u in &mut options.secrets {
+            u.id = secrets.lookup(&u.name)?.id;
+        }
+        Ok(())
     }
 
     fn free_name(&self) -> Result<String> {

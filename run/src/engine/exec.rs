@@ -84,7 +84,15 @@ impl Engine<'_> {
         }
         process.set_args(Some(req.command.clone()));
         let env = process.env().clone().unwrap_or_default();
-        process.set_env(Some(merge_env([env.as_slice(), req.env.as_slice()])));
+        let secrets = crate::secrets::inject::env_entries(
+            &crate::secrets::SecretStore::new(self.store().root()),
+            &c.options.secrets,
+        )?;
+        process.set_env(Some(merge_env([
+            env.as_slice(),
+            secrets.as_slice(),
+            req.env.as_slice(),
+        ])));
         if let Some(w) = &req.workdir {
             if !w.starts_with('/') {
                 return Err(RunError::Invalid(format!(

@@ -59,6 +59,9 @@ impl Engine<'_> {
             }
         }
         self.leave_network(c);
+        if !c.options.secrets.is_empty() {
+            crate::secrets::inject::clean(&self.bundle_dir(&c.id));
+        }
         // Still mounted for the user (`berth mount`): it stays.
         if self.user_mounts(c) > 0 {
             return;

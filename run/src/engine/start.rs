@@ -64,9 +64,18 @@ impl Engine<'_> {
     pub fn monitor(&self, c: &Container) -> Result<Option<i32>> {
         let log_path = self.log_path(&c.id);
         crate::bundle::create_dir(&self.bundle_dir(&c.id))?;
-        let log = crate::bundle::private_file(&log_path, true)?;
+        // `--log-driver none|passthrough`: the output goes nowhere (no log file is made).
+        let (out_stream, err_stream) = if c.options.log.driver.writes_file() {
+            let log = crate::bundle::private_file(&log_path, true)?;
+            LogStream::pair_capped(log, log_path, c.options.log.max_size)
+        } else {
+            let null = std::fs::OpenOptions::new()
+                .write(true)
+                .open("/dev/null")
+                .map_err(|e| RunError::io("/dev/null", e))?;
+            LogStream::pair(null)
+        };
         // The container writes into pipes; threads turn its output into log records.
-        let (out_stream, err_stream) = LogStream::pair(log);
         let pipe = |what: &str| {
             rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
                 .map_err(|e| RunError::io(format!("{} pipe", what), e.into()))

@@ -94,6 +94,12 @@ impl Engine<'_> {
             &c.name,
             joined.etc.as_ref(),
         )?;
+        crate::secrets::inject::apply(
+            &crate::secrets::SecretStore::new(self.store().root()),
+            &c.options.secrets,
+            &dir,
+            &mut spec,
+        )?;
         crate::rootfs::prepare_mounts(&rootfs, &mut spec)?;
         if !rt.cgroup_mount_read_only() {
             crate::spec::cgroup::bind_v1_view(&mut spec, &dir)?;

@@ -11,12 +11,16 @@
 //! view of `/sys/fs/cgroup` (Podman's `cgroup` mount, and the bind mounts that replace it for
 //! the embedded runtime); [`etc_files`] the container's
 //! `/etc/hosts`, `/etc/hostname` and `/etc/resolv.conf` (written at start, not here);
-//! [`rootless`] the changes a spec needs to run as a plain user.
+//! [`rootless`] the changes a spec needs to run as a plain user; [`limits`] what `--ulimit`,
+//! `--sysctl`, `--device` and `--group-add` add; [`userns`] a user namespace of the
+//! container's own (`--userns keep-id`, `--uidmap`/`--gidmap`).
 
 pub mod cgroup;
 pub mod etc_files;
+pub mod limits;
 pub mod mounts;
 pub mod rootless;
+pub mod userns;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -163,7 +167,14 @@ pub fn generate(input: &SpecInput<'_>, opts: &RunOptions) -> Result<Spec> {
         .clone()
         .or_else(|| config.and_then(|c| c.user().clone()))
         .unwrap_or_default();
-    let user = resolve_user(input.rootfs, &user_spec)?;
+    let mut user = resolve_user(input.rootfs, &user_spec)?;
+    let mut annotations: HashMap<String, String> = opts.annotations.iter().cloned().collect();
+    limits::group_add(
+        opts,
+        input.rootfs,
+        &mut user.additional_gids,
+        &mut annotations,
+    )?;
 
     let image_env = config.and_then(|c| c.env().clone()).unwrap_or_default();
     let mut defaults = vec![format!("PATH={DEFAULT_PATH}")];
@@ -230,6 +241,9 @@ pub fn generate(input: &SpecInput<'_>, opts: &RunOptions) -> Result<Spec> {
     if opts.no_new_privileges {
         process.set_no_new_privileges(Some(true));
     }
+    process.set_rlimits(limits::rlimits(opts)?);
+    let rootless = crate::rootless::is_rootless();
+    let devices = limits::devices(opts, rootless)?;
 
     let mut mounts = default_mounts(opts)?;
     mounts.push(cgroup::mount(opts.privileged)?);
@@ -253,6 +267,7 @@ pub fn generate(input: &SpecInput<'_>, opts: &RunOptions) -> Result<Spec> {
     for t in &opts.tmpfs {
         mounts.push(tmpfs_mount(t)?);
     }
+    mounts.extend(devices.mounts);
     if opts.read_only && opts.read_only_tmpfs {
         for dir in READ_ONLY_TMPFS {
             // A mount the user asked for there wins.
@@ -287,18 +302,12 @@ pub fn generate(input: &SpecInput<'_>, opts: &RunOptions) -> Result<Spec> {
         })
         .collect::<std::result::Result<Vec<_>, _>>()?;
 
-    let devices = if opts.privileged {
-        vec![LinuxDeviceCgroupBuilder::default()
-            .allow(true)
-            .access("rwm")
-            .build()?]
-    } else {
-        vec![LinuxDeviceCgroupBuilder::default()
-            .allow(false)
-            .access("rwm")
-            .build()?]
-    };
-    let mut resources = LinuxResourcesBuilder::default().devices(devices);
+    let mut device_rules = vec![LinuxDeviceCgroupBuilder::default()
+        .allow(opts.privileged)
+        .access("rwm")
+        .build()?];
+    device_rules.extend(devices.rules);
+    let mut resources = LinuxResourcesBuilder::default().devices(device_rules);
     if let Some(m) = opts.memory {
         resources = resources.memory(LinuxMemoryBuilder::default().limit(m).build()?);
     }
@@ -325,20 +334,26 @@ pub fn generate(input: &SpecInput<'_>, opts: &RunOptions) -> Result<Spec> {
         .cgroups_path(PathBuf::from(format!("/berth/{}", input.id)))
         .build()?;
     linux.set_seccomp(seccomp);
-    if opts.network.has_own_netns() {
+    let mut sysctl = HashMap::new();
+    // Not with a user namespace of the container's own: berth makes the network namespace
+    // outside it, so the container's root may not write its sysctls.
+    if opts.network.has_own_netns() && opts.userns.is_none() {
         // Podman's default_sysctls (Debian's containers.conf): ICMP echo sockets for group
         // 0, so `ping` works without CAP_NET_RAW; only in a network namespace of its own.
-        linux.set_sysctl(Some(HashMap::from([(
-            "net.ipv4.ping_group_range".to_string(),
-            "0 0".to_string(),
-        )])));
+        sysctl.insert("net.ipv4.ping_group_range".to_string(), "0 0".to_string());
+    }
+    let sysctl = limits::sysctls(opts, sysctl)?;
+    if !sysctl.is_empty() {
+        linux.set_sysctl(Some(sysctl));
+    }
+    if !devices.nodes.is_empty() {
+        linux.set_devices(Some(devices.nodes));
     }
     if !opts.privileged {
         linux.set_masked_paths(Some(MASKED_PATHS.iter().map(|s| s.to_string()).collect()));
         linux.set_readonly_paths(Some(READONLY_PATHS.iter().map(|s| s.to_string()).collect()));
     }
 
-    let annotations: HashMap<String, String> = opts.annotations.iter().cloned().collect();
     let mut spec = SpecBuilder::default()
         .version("1.0.2")
         .process(process)
@@ -356,6 +371,7 @@ pub fn generate(input: &SpecInput<'_>, opts: &RunOptions) -> Result<Spec> {
     if crate::rootless::is_rootless() {
         rootless::adapt_spec(&mut spec);
     }
+    userns::apply(opts, &mut spec)?;
     Ok(spec)
 }
 

@@ -1,5 +1,5 @@
 //! The mounts of a runtime spec: Podman's defaults (`/proc`, a tmpfs `/dev`, `devpts`,
-//! `/dev/shm`, `mqueue`, a read-only `/sys`), `-v` bind mounts (parsed once, in [`crate::options::volume`]) and `--tmpfs`.
+//! `/dev/shm` (`--shm-size`), `mqueue`, a read-only `/sys`), `-v` bind mounts (parsed once, in [`crate::options::volume`]) and `--tmpfs`.
 
 use oci_spec::runtime::{Mount, MountBuilder};
 
@@ -56,6 +56,11 @@ pub(crate) fn default_mounts(opts: &RunOptions) -> Result<Vec<Mount>> {
     } else {
         &["nosuid", "noexec", "nodev", "ro"]
     };
+    // `--shm-size` (Podman's default 64 MiB; 0: no limit).
+    let shm_size = match opts.shm_size {
+        None => "size=65536k".to_string(),
+        Some(n) => format!("size={n}"),
+    };
     Ok(vec![
         mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"])?,
         mount(
@@ -81,7 +86,7 @@ pub(crate) fn default_mounts(opts: &RunOptions) -> Result<Vec<Mount>> {
             "/dev/shm",
             "tmpfs",
             "shm",
-            &["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
+            &["nosuid", "noexec", "nodev", "mode=1777", &shm_size],
         )?,
         mount(
             "/dev/mqueue",

@@ -31,6 +31,13 @@ pub fn adapt_spec(spec: &mut Spec) {
     if own_netns {
         return;
     }
+    bind_host_sys(spec);
+}
+
+/// `/sys` bind-mounted from the host instead of a sysfs mount, and no `cgroup` mount: for a
+/// container whose user namespace does not own its network namespace (sysfs can only be
+/// mounted by that owner).
+pub fn bind_host_sys(spec: &mut Spec) {
     if let Some(mounts) = spec.mounts().clone() {
         let mounts = mounts
             .into_iter()
