@@ -6,7 +6,8 @@
 //! mount/unmount/prune), [`archive`] (import, save, load), [`registry`] (pull, push, login,
 //! logout, copy, search), [`containers`] (run, create, start, exec, stop, kill, restart, rm,
 //! ps, logs, wait, commit, export, pause, unpause, rename, container …, volume …), [`events`]
-//! (`events`, and where this process's events go), [`network`] (network create/ls/
+//! (`events`, and where this process's events go), [`healthcheck`] (`healthcheck run`, and
+//! `run`'s `--restart` and `--health-*` flags), [`generate`] (`generate systemd`), [`network`] (network create/ls/
 //! inspect/rm/exists/prune), [`system`] (system check/prune/info,
 //! info, version), [`inspect`] (top-level inspect of any object); [`output`] holds the shared
 //! table and human-readable formatting; [`prompt`] asks at the terminal (confirmations,
@@ -28,6 +29,8 @@ mod build;
 mod completion;
 mod containers;
 mod events;
+mod generate;
+mod healthcheck;
 mod images;
 mod inspect;
 mod lazy;
@@ -167,6 +170,12 @@ enum Command {
     /// Manage containers.
     #[command(subcommand)]
     Container(Lazy<containers::ContainerCommand>),
+    /// Run containers' health checks.
+    #[command(subcommand)]
+    Healthcheck(Lazy<healthcheck::HealthcheckCommand>),
+    /// Generate systemd units for containers.
+    #[command(subcommand)]
+    Generate(Lazy<generate::GenerateCommand>),
     /// Manage named volumes.
     #[command(subcommand)]
     Volume(Lazy<containers::volumes::VolumeCommand>),
@@ -264,7 +273,8 @@ fn on_closed(command: &Command) -> OnClosed {
         | Command::Wait(_)
         | Command::Events(_)
         | Command::Save(_)
-        | Command::Completion(_) => Quit,
+        | Command::Completion(_)
+        | Command::Generate(_) => Quit,
         Command::Image(c) => c.0.on_closed(),
         Command::System(c) => c.0.on_closed(),
         Command::Manifest(c) => c.0.on_closed(),
@@ -299,7 +309,8 @@ fn on_closed(command: &Command) -> OnClosed {
         | Command::Unshare(_)
         | Command::ContainerMonitor(_)
         | Command::GenerateManPages(_)
-        | Command::ExecMonitor(_) => Finish,
+        | Command::ExecMonitor(_)
+        | Command::Healthcheck(_) => Finish,
     }
 }
 
@@ -348,6 +359,8 @@ fn run(ctx: &Context, command: Command) -> Result<ExitCode> {
         Command::Wait(a) => containers::wait(ctx, a.0),
         Command::Events(a) => events::events(ctx, a.0),
         Command::Container(c) => containers::dispatch(ctx, c.0),
+        Command::Healthcheck(c) => healthcheck::dispatch(ctx, c.0),
+        Command::Generate(c) => generate::dispatch(ctx, c.0),
         Command::ContainerMonitor(a) => containers::monitor(ctx, a.0),
         Command::ExecMonitor(a) => containers::exec::exec_monitor(ctx, a.0),
         Command::Unshare(a) => containers::unshare(ctx, a.0),

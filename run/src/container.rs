@@ -416,6 +416,19 @@ impl Records {
         Ok(())
     }
 
+    /// Record an exit its monitor follows with a restart (`--restart`): as
+    /// [`Records::set_exited`], but the monitor stays recorded, so nobody takes the exit for
+    /// the last one.
+    pub fn set_exited_restarting(&self, id: &str, code: Option<i32>) -> Result<()> {
+        self.conn.execute(
+            "UPDATE containers SET state = 'exited', exit_code = ?2, error = NULL, finished = ?3,
+                 pid = NULL
+             WHERE id = ?1",
+            params![id, code, now()],
+        )?;
+        Ok(())
+    }
+
     /// Delete the record.
     pub fn delete(&self, id: &str) -> Result<()> {
         self.conn

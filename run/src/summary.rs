@@ -99,6 +99,16 @@ impl ContainerSummary {
         }
     }
 
+    /// [`ContainerSummary::of`], the STATUS of a running container with a health check
+    /// ending in its health, as Podman's (`Up 3 seconds ago (healthy)`).
+    pub fn with_health(engine: &crate::engine::Engine<'_>, c: &Container) -> ContainerSummary {
+        let mut s = ContainerSummary::of(c);
+        if c.state == State::Running && c.options.healthcheck.is_some() {
+            s.status = format!("{} ({})", s.status, engine.health(c).status);
+        }
+        s
+    }
+
     /// Podman's COMMAND column: the command joined by spaces, cut to 17 characters and
     /// `...` when `truncate`.
     pub fn command_line(&self, truncate: bool) -> String {

@@ -353,15 +353,29 @@ pub struct StartArgs {
     /// The key sequence that detaches from an interactive terminal container (as `run`'s).
     #[arg(long, value_name = "KEYS")]
     detach_keys: Option<String>,
+    /// Start every container that is not running (with --filter: those it keeps).
+    #[arg(long, conflicts_with = "attach")]
+    all: bool,
+    /// With --all: only the containers whose restart policy is this
+    /// (`restart-policy=always`, what a boot-time unit starts).
+    #[arg(long, value_name = "FILTER", requires = "all")]
+    filter: Vec<String>,
     /// Containers (name or id).
-    #[arg(required = true)]
+    #[arg(required_unless_present = "all")]
     containers: Vec<String>,
 }
 
-pub fn start(ctx: &Context, args: StartArgs) -> Result<ExitCode> {
+pub fn start(ctx: &Context, mut args: StartArgs) -> Result<ExitCode> {
     enter(ctx)?;
     let store = ctx.store()?;
     let engine = Engine::new(&store, &runroot(ctx))?;
+    if args.all {
+        args.containers = engine
+            .startable(&args.filter)?
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+    }
     if args.attach {
         if args.containers.len() != 1 {
             bail!("start --attach takes exactly one container");

@@ -47,7 +47,10 @@ pub fn ps(ctx: &Context, args: PsArgs) -> Result<ExitCode> {
     if !args.all {
         list.retain(|c| c.state == State::Running);
     }
-    let summaries: Vec<ContainerSummary> = list.iter().map(ContainerSummary::of).collect();
+    let summaries: Vec<ContainerSummary> = list
+        .iter()
+        .map(|c| ContainerSummary::with_health(&engine, c))
+        .collect();
     if args.format.as_deref().is_some_and(is_json) {
         outln!("{}", go_json(&summaries, "  ")?);
         return Ok(ExitCode::SUCCESS);

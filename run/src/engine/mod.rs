@@ -13,6 +13,9 @@
 //! - `events`: the container events every part emits (create, init, start, attach, exec,
 //!   exec_died, kill, stop, died, cleanup, pause, unpause, rename, remove) to the one event
 //!   log ([`berth_image_store::events`]), from here so that every front end's calls emit.
+//! - [`restart`]: the monitor's loop: `--restart` policies (restart count, no restart after
+//!   the user's `stop`/`kill`); [`health`]: the health check, run once (`healthcheck run`)
+//!   or by the monitor on its interval, its timeout, `--health-on-failure`.
 //! - [`remove`]: a container and what it holds.
 //! - [`rootfs`]: the snapshot mounted for a start, the bundle, their release.
 //! - [`network`]: the container's networks: resolved at create, joined at start (netavark),
@@ -47,12 +50,14 @@ pub mod create;
 mod events;
 pub mod exec;
 pub mod exec_session;
+pub mod health;
 pub mod lookup;
 pub mod network;
 pub mod network_connect;
 pub mod network_rootless;
 pub mod pause;
 pub mod remove;
+pub mod restart;
 pub mod rootfs;
 pub mod start;
 mod start_lock;

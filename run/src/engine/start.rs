@@ -15,6 +15,7 @@ use crate::error::{Result, RunError};
 use crate::logfile::LogStream;
 use crate::runtime::{ContainerStdio, TtySink};
 
+use super::start_lock::StartLock;
 use super::Engine;
 
 /// Set in a monitor's environment when a client is about to attach to its terminal.
@@ -56,12 +57,18 @@ impl Engine<'_> {
         let lock = self.start_lock(c)?;
         let c = self.records().get(&c.id)?;
         self.event(&c, "attach");
-        self.supervise(&c, stdio, Vec::new(), Some(lock))
+        self.reset_restarts(&c);
+        self.supervise(&c, stdio, Vec::new(), Some(lock), &|_| false)
     }
 
-    /// The monitor's work (`berth container-monitor ID`): supervise `c` with its output
-    /// going to `ctr.log`.
-    pub fn monitor(&self, c: &Container) -> Result<Option<i32>> {
+    /// One run of the monitor's container (see [`Engine::monitor`]): supervise `c` with its
+    /// output going to `ctr.log`; `lock` is the start lock when this process took it.
+    pub(super) fn monitor_run(
+        &self,
+        c: &Container,
+        lock: Option<StartLock>,
+        restarting: &dyn Fn(Option<i32>) -> bool,
+    ) -> Result<Option<i32>> {
         let log_path = self.log_path(&c.id);
         crate::bundle::create_dir(&self.bundle_dir(&c.id))?;
         let log = crate::bundle::private_file(&log_path, true)?;
@@ -96,8 +103,9 @@ impl Engine<'_> {
                 tty,
             },
             drains,
-            // The `start` that spawned this monitor holds the start lock for it.
-            None,
+            // The first run: the `start` that spawned this monitor holds the start lock.
+            lock,
+            restarting,
         )
     }
 
@@ -160,6 +168,8 @@ impl Engine<'_> {
         if self.records().get(&c.id)?.state == State::Running {
             return Ok(());
         }
+        // A start by the user: its restarts count from here, and a stop before is forgotten.
+        self.reset_restarts(c);
         // Before the monitor exists: the last run's `exited` must not read as this run's, and
         // the monitor's own records (monitor, running) must not be overwritten after it wrote
         // them, however late this process gets the CPU.
