@@ -429,6 +429,17 @@ impl Records {
         Ok(())
     }
 
+    /// A monitor that recorded an exit for a restart ([`Records::set_exited_restarting`])
+    /// and then did not restart (the user's stop came first): it is no longer the record's.
+    pub fn clear_exited_monitor(&self, id: &str, monitor_pid: u32) -> Result<()> {
+        self.conn.execute(
+            "UPDATE containers SET monitor_pid = NULL, monitor_start = NULL
+             WHERE id = ?1 AND state = 'exited' AND monitor_pid = ?2",
+            params![id, monitor_pid],
+        )?;
+        Ok(())
+    }
+
     /// Delete the record.
     pub fn delete(&self, id: &str) -> Result<()> {
         self.conn

@@ -184,7 +184,6 @@ pub fn unit(c: &Container, o: &UnitOptions) -> Result<Unit> {
     );
     s += "[Unit]\n";
     s += &format!("Description=berth {name}\n");
-    s += "Documentation=man:berth-generate-systemd(1)\n";
     s += "Wants=network-online.target\nAfter=network-online.target\n";
     if o.new {
         s += "RequiresMountsFor=%t/containers\n";

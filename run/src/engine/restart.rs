@@ -136,14 +136,12 @@ impl Engine<'_> {
         let health_restart = AtomicBool::new(false);
         loop {
             let policy = c.options.restart;
-            let due = AtomicBool::new(false);
+            let (due, counted) = (AtomicBool::new(false), AtomicBool::new(false));
             let restarting = |code: Option<i32>| {
                 let asked = health_restart.swap(false, Ordering::SeqCst);
                 let by_policy = policy.should_restart(code, self.restart_count(&c.id), false);
                 let restart = !self.stopped_by_user(&c.id) && (asked || by_policy);
-                if restart && by_policy {
-                    self.count_restart(&c.id);
-                }
+                counted.store(restart && by_policy, Ordering::SeqCst);
                 due.store(restart, Ordering::SeqCst);
                 restart
             };
@@ -181,7 +179,12 @@ impl Engine<'_> {
                 Err(e) => return Err(e),
             };
             if c.state == State::Running || self.stopped_by_user(&c.id) {
+                self.records()
+                    .clear_exited_monitor(&c.id, std::process::id())?;
                 return Ok(code);
+            }
+            if counted.load(Ordering::SeqCst) {
+                self.count_restart(&c.id);
             }
             lock = Some(next);
         }
