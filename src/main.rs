@@ -131,6 +131,8 @@ enum Command {
     Create(Lazy<containers::CreateArgs>),
     /// Start containers.
     Start(Lazy<containers::StartArgs>),
+    /// Make containers in the runtime without starting them (state initialized).
+    Init(Lazy<containers::init::InitArgs>),
     /// Run a process in a running container.
     Exec(Lazy<containers::exec::ExecArgs>),
     /// Stop running containers (SIGTERM, then SIGKILL after a timeout).
@@ -295,6 +297,7 @@ fn on_closed(command: &Command) -> OnClosed {
         | Command::Run(_)
         | Command::Create(_)
         | Command::Start(_)
+        | Command::Init(_)
         | Command::Exec(_)
         | Command::Stop(_)
         | Command::Kill(_)
@@ -340,6 +343,7 @@ fn run(ctx: &Context, command: Command) -> Result<ExitCode> {
         Command::Run(a) => containers::run(ctx, a.0),
         Command::Create(a) => containers::create(ctx, a.0),
         Command::Start(a) => containers::start(ctx, a.0),
+        Command::Init(a) => containers::init::init(ctx, a.0),
         Command::Exec(a) => containers::exec::exec(ctx, a.0),
         Command::Stop(a) => containers::stop(ctx, a.0),
         Command::Kill(a) => containers::kill(ctx, a.0),

@@ -28,6 +28,9 @@ use crate::process::proc_start_time;
 #[serde(rename_all = "lowercase")]
 pub enum State {
     Created,
+    /// `init`: made in the runtime, its process waiting for `start` (Podman's
+    /// `initialized`); its monitor holds it.
+    Initialized,
     Running,
     Exited,
 }
@@ -36,6 +39,7 @@ impl State {
     pub fn as_str(self) -> &'static str {
         match self {
             State::Created => "created",
+            State::Initialized => "initialized",
             State::Running => "running",
             State::Exited => "exited",
         }
@@ -44,6 +48,7 @@ impl State {
     fn parse(s: &str) -> State {
         match s {
             "running" => State::Running,
+            "initialized" => State::Initialized,
             "exited" => State::Exited,
             _ => State::Created,
         }
@@ -353,6 +358,24 @@ impl Records {
                 monitor_pid,
                 proc_start_time(monitor_pid).map(|v| v as i64),
                 now()
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Record that the container was made in the runtime as `pid` under monitor
+    /// `monitor_pid`, waiting for its start (`init`).
+    pub fn set_initialized(&self, id: &str, pid: u32, monitor_pid: u32) -> Result<()> {
+        self.conn.execute(
+            "UPDATE containers SET state = 'initialized', pid = ?2, pid_start = ?3,
+                 monitor_pid = ?4, monitor_start = ?5, exit_code = NULL, error = NULL
+             WHERE id = ?1",
+            params![
+                id,
+                pid,
+                proc_start_time(pid).map(|v| v as i64),
+                monitor_pid,
+                proc_start_time(monitor_pid).map(|v| v as i64),
             ],
         )?;
         Ok(())

@@ -132,6 +132,7 @@ pub fn state_name(c: &Container) -> &'static str {
 pub fn status_text(c: &Container) -> String {
     match c.state {
         State::Created => "Created".to_string(),
+        State::Initialized => "Initialized".to_string(),
         State::Running if crate::freezer::is_paused(c.pid) => "Paused".to_string(),
         State::Running => format!("Up {}", human_age(c.started.or(Some(Utc::now())))),
         State::Exited => {

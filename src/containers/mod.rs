@@ -2,10 +2,11 @@
 //! `top`, `container …`, and the hidden `container-monitor` that supervises a detached
 //! container. [`options`] turns flags into a [`berth_run::CreateRequest`]; [`show`] holds `ps`
 //! and `inspect` output; [`volumes`] is `volume …`; [`cp`] is `cp`; [`pause`] is `pause`,
-//! `unpause` and `rename`.
+//! `unpause` and `rename`; [`init`] is `init`.
 
 pub mod cp;
 pub mod exec;
+pub mod init;
 mod options;
 pub mod pause;
 pub mod port;
@@ -40,6 +41,8 @@ pub enum ContainerCommand {
     Create(CreateArgs),
     /// Start containers.
     Start(StartArgs),
+    /// Make containers in the runtime without starting them (state initialized).
+    Init(init::InitArgs),
     /// Run a process in a running container.
     Exec(exec::ExecArgs),
     /// Stop running containers (SIGTERM, then SIGKILL after a timeout).
@@ -101,6 +104,7 @@ impl ContainerCommand {
             ContainerCommand::Run(_)
             | ContainerCommand::Create(_)
             | ContainerCommand::Start(_)
+            | ContainerCommand::Init(_)
             | ContainerCommand::Exec(_)
             | ContainerCommand::Stop(_)
             | ContainerCommand::Restart(_)
@@ -122,6 +126,7 @@ pub fn dispatch(ctx: &Context, command: ContainerCommand) -> Result<ExitCode> {
         ContainerCommand::Run(a) => run(ctx, a),
         ContainerCommand::Create(a) => create(ctx, a),
         ContainerCommand::Start(a) => start(ctx, a),
+        ContainerCommand::Init(a) => init::init(ctx, a),
         ContainerCommand::Exec(a) => exec::exec(ctx, a),
         ContainerCommand::Stop(a) => stop(ctx, a),
         ContainerCommand::Restart(a) => restart(ctx, a),

@@ -493,3 +493,39 @@ fn generate_systemd_writes_podmans_unit_with_berths_binary() {
     }
     std::fs::remove_file(&path).unwrap();
 }
+
+#[test]
+fn init_makes_the_container_and_start_starts_it() {
+    let r = busybox();
+    let name = "health-init";
+    r.ok(&[
+        "create",
+        "--name",
+        name,
+        "busybox",
+        "sh",
+        "-c",
+        "echo started; sleep 100",
+    ]);
+    assert_eq!(r.ok(&["init", name]).trim(), name);
+    assert_eq!(inspect(&r, name, "{{.State.Status}}"), "initialized");
+    assert_ne!(inspect(&r, name, "{{.State.Pid}}"), "0");
+    let status = r.ok(&["ps", "-a", "--format", "{{.Names}} {{.Status}}"]);
+    assert_eq!(status.trim(), format!("{name} Initialized"));
+    // Made, not started: its command has not run.
+    assert_eq!(r.ok(&["logs", name]), "");
+    // init again: nothing to do.
+    r.ok(&["init", name]);
+    r.ok(&["start", name]);
+    assert_eq!(inspect(&r, name, "{{.State.Status}}"), "running");
+    wait_until("its output", || r.ok(&["logs", name]) == "started\n");
+    r.ok(&["stop", "-t", "0", name]);
+    // A stop of an initialized container leaves it created.
+    let other = "health-init2";
+    r.ok(&["create", "--name", other, "busybox", "true"]);
+    r.ok(&["init", other]);
+    r.ok(&["stop", other]);
+    assert_eq!(inspect(&r, other, "{{.State.Status}}"), "created");
+    r.ok(&["init", other]);
+    r.ok(&["rm", "-f", other]);
+}

@@ -13,6 +13,7 @@
 //! - `events`: the container events every part emits (create, init, start, attach, exec,
 //!   exec_died, kill, stop, died, cleanup, pause, unpause, rename, remove) to the one event
 //!   log ([`berth_image_store::events`]), from here so that every front end's calls emit.
+//! - [`init`]: `init` (made in the runtime, held by its monitor until `start`).
 //! - [`restart`]: the monitor's loop: `--restart` policies (restart count, no restart after
 //!   the user's `stop`/`kill`); [`health`]: the health check, run once (`healthcheck run`)
 //!   or by the monitor on its interval, its timeout, `--health-on-failure`.
@@ -51,6 +52,7 @@ mod events;
 pub mod exec;
 pub mod exec_session;
 pub mod health;
+pub mod init;
 pub mod lookup;
 pub mod network;
 pub mod network_connect;

@@ -120,6 +120,7 @@ impl Engine<'_> {
     /// `ctr.log` and its health check beside it, and start it again each time its restart
     /// policy (or `--health-on-failure=restart`) says so. Returns the last exit code.
     pub fn monitor(&self, c: &Container) -> Result<Option<i32>> {
+        Engine::note_init_request();
         let mut c = c.clone();
         // What a systemd unit of type `forking` follows (`generate systemd`'s `PIDFile`).
         crate::bundle::create_dir(&self.bundle_dir(&c.id))?;

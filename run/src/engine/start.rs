@@ -18,6 +18,20 @@ use crate::runtime::{ContainerStdio, TtySink};
 use super::start_lock::StartLock;
 use super::Engine;
 
+/// What a monitor is spawned for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MonitorMode {
+    /// `start`.
+    Start,
+    /// A client is about to attach to its terminal.
+    Attaching,
+    /// `init`: hold the container between the runtime's `create` and `start`.
+    Init,
+}
+
+/// Set in a monitor's environment by `init` (`engine/init.rs`).
+pub(super) const INIT_ENV: &str = "_BERTH_MONITOR_INIT";
+
 /// Set in a monitor's environment when a client is about to attach to its terminal.
 const AWAIT_ATTACH_ENV: &str = "_BERTH_MONITOR_AWAIT_ATTACH";
 
@@ -119,7 +133,7 @@ impl Engine<'_> {
         berth_exe: &Path,
         global_args: &[OsString],
     ) -> Result<()> {
-        self.spawn_monitor(c, berth_exe, global_args, false)
+        self.spawn_monitor(c, berth_exe, global_args, MonitorMode::Start)
     }
 
     /// Start terminal container `c` detached, its monitor keeping the output for the client
@@ -130,7 +144,7 @@ impl Engine<'_> {
         berth_exe: &Path,
         global_args: &[OsString],
     ) -> Result<()> {
-        self.spawn_monitor(c, berth_exe, global_args, true)
+        self.spawn_monitor(c, berth_exe, global_args, MonitorMode::Attaching)
     }
 
     /// `restart`: stop `c` (see [`Engine::stop`]) and start it again detached. `None` when it
@@ -149,14 +163,15 @@ impl Engine<'_> {
         Ok(Some(self.records().get(&c.id)?))
     }
 
-    /// [`Engine::start_detached`]; with `attaching`, the monitor of a terminal container
-    /// keeps the output for the client about to attach ([`crate::attach`]).
+    /// [`Engine::start_detached`]; `Attaching`: the monitor of a terminal container keeps
+    /// the output for the client about to attach ([`crate::attach`]); `Init`: the monitor
+    /// holds the container made in the runtime until a `start` (`engine/init.rs`).
     pub(crate) fn spawn_monitor(
         &self,
         c: &Container,
         berth_exe: &Path,
         global_args: &[OsString],
-        attaching: bool,
+        mode: MonitorMode,
     ) -> Result<()> {
         if c.state == State::Running {
             return Err(RunError::FailedPrecondition(format!(
@@ -165,8 +180,11 @@ impl Engine<'_> {
             )));
         }
         let _lock = self.start_lock(c)?;
-        if self.records().get(&c.id)?.state == State::Running {
-            return Ok(());
+        let now = self.refresh(self.records().get(&c.id)?)?;
+        match (now.state, mode) {
+            (State::Running, _) | (State::Initialized, MonitorMode::Init) => return Ok(()),
+            (State::Initialized, _) => return self.start_initialized(&now),
+            _ => {}
         }
         // A start by the user: its restarts count from here, and a stop before is forgotten.
         self.reset_restarts(c);
@@ -176,23 +194,34 @@ impl Engine<'_> {
         self.records().set_starting(&c.id)?;
         let mut cmd = monitor_command(berth_exe, global_args);
         cmd.arg("container-monitor").arg(&c.id);
-        if attaching {
-            cmd.env(AWAIT_ATTACH_ENV, "1");
-        } else {
-            cmd.env_remove(AWAIT_ATTACH_ENV);
+        cmd.env_remove(AWAIT_ATTACH_ENV).env_remove(INIT_ENV);
+        match mode {
+            MonitorMode::Start => {}
+            MonitorMode::Attaching => {
+                cmd.env(AWAIT_ATTACH_ENV, "1");
+            }
+            MonitorMode::Init => {
+                cmd.env(INIT_ENV, "1");
+            }
         }
         let mut child = cmd.spawn().map_err(|e| RunError::io(berth_exe, e))?;
         // In a session of its own, yet reaped here (try_wait), not by the orphan reaper.
         let _claim = crate::reap::Claim::new(child.id());
         loop {
             let now = self.records().get(&c.id)?;
-            if matches!(now.state, State::Running | State::Exited) {
+            if matches!(
+                now.state,
+                State::Running | State::Exited | State::Initialized
+            ) {
                 return Ok(());
             }
             let exited = child.try_wait().map_err(|e| RunError::io(berth_exe, e))?;
             if let Some(status) = exited {
                 let now = self.records().get(&c.id)?;
-                if matches!(now.state, State::Running | State::Exited) {
+                if matches!(
+                    now.state,
+                    State::Running | State::Exited | State::Initialized
+                ) {
                     return Ok(());
                 }
                 let msg = now.error.clone().unwrap_or_else(|| {

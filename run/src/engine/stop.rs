@@ -60,6 +60,9 @@ impl Engine<'_> {
         // already under way is waited for, then stopped.
         self.mark_stopped_by_user(&c);
         let c = self.settle_restart(c)?;
+        if c.state == State::Initialized {
+            return self.stop_initialized(&c).map(Some);
+        }
         if c.state != State::Running {
             return Ok(Some(c));
         }
@@ -145,7 +148,7 @@ impl Engine<'_> {
             match now.state {
                 State::Running => std::thread::sleep(Duration::from_millis(50)),
                 State::Exited => return Ok(now.exit_code),
-                State::Created => return Ok(now.exit_code),
+                State::Created | State::Initialized => return Ok(now.exit_code),
             }
         }
     }

@@ -147,6 +147,10 @@ impl Engine<'_> {
             (rt.create(&c.id, bundle, stdio, None)?, None)
         };
         self.event(c, "init");
+        if let Err(e) = self.hold_for_start(c, pid) {
+            let _ = rt.delete(&c.id, true);
+            return Err(e);
+        }
         // The namespace stays bound at `<bundle>/netns` while the container runs (the embedded
         // runtime's exec joins it by that path); `leave_network` removes it at release.
         if let Some(ns) = netns {
