@@ -283,7 +283,14 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode> {
         };
     }
     match engine.run_attached(&c, ContainerStdio::inherit(interactive)) {
-        Ok(code) => Ok(ExitCode::from(code.map(|c| c as u8).unwrap_or(125))),
+        Ok(code) => {
+            // `--restart`: it goes on in the background, as Podman's.
+            let exe = std::env::current_exe()?;
+            if let Err(e) = engine.restart_detached_if_due(&c, code, &exe, &global_args(ctx)) {
+                errln!("Error: restarting container {}: {e}", c.name);
+            }
+            Ok(ExitCode::from(code.map(|c| c as u8).unwrap_or(125)))
+        }
         Err(e) => {
             if c.auto_remove {
                 let _ = remove_quietly(&engine, &c.id);

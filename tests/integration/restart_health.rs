@@ -64,6 +64,21 @@ fn on_failure_restarts_exactly_its_count() {
     );
     let logs = r.ok(&["logs", name]);
     assert_eq!(logs.lines().filter(|l| *l == "run").count(), 3, "{logs}");
+    // In the foreground: the exit code comes back, the restarts go on in the background.
+    let fg = "health-onfail-fg";
+    let (code, out, _) = r.code(&[
+        "run",
+        "--name",
+        fg,
+        "--restart",
+        "on-failure:2",
+        "busybox",
+        "sh",
+        "-c",
+        "echo run; exit 3",
+    ]);
+    assert_eq!((code, out.as_str()), (Some(3), "run\n"));
+    wait_for(&r, fg, SETTLED, "exited 2 0");
     // on-failure does not restart after an exit 0.
     r.ok(&[
         "run",

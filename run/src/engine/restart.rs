@@ -76,6 +76,41 @@ impl Engine<'_> {
         }
     }
 
+    /// After a run this process supervised in the foreground (`run` without `-d`) exited
+    /// with `code`: when its restart policy says so, the container goes on detached under a
+    /// monitor, as Podman's cleanup process restarts it in the background once the client
+    /// has its exit code. Whether it was restarted.
+    pub fn restart_detached_if_due(
+        &self,
+        c: &Container,
+        code: Option<i32>,
+        berth_exe: &std::path::Path,
+        global_args: &[std::ffi::OsString],
+    ) -> Result<bool> {
+        let now = match self.records().get(&c.id) {
+            Ok(now) => now,
+            Err(RunError::NoSuchContainer(_)) => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        let due = now.options.restart.should_restart(
+            code,
+            self.restart_count(&c.id),
+            self.stopped_by_user(&c.id),
+        );
+        if now.state != State::Exited || !due {
+            return Ok(false);
+        }
+        self.event(&now, "restart");
+        self.count_restart(&c.id);
+        self.spawn_monitor(
+            &now,
+            berth_exe,
+            global_args,
+            super::start::MonitorMode::Restart,
+        )?;
+        Ok(true)
+    }
+
     /// `c` once a restart its monitor has under way is over: running, or (the monitor saw
     /// the user's stop first) not; `c` as it is when no restart is under way.
     pub(super) fn settle_restart(&self, c: Container) -> Result<Container> {
@@ -135,6 +170,7 @@ impl Engine<'_> {
         // The first run: the `start` that spawned this monitor holds the start lock.
         let mut lock = None;
         let health_restart = AtomicBool::new(false);
+        let mut restarted = false;
         loop {
             let policy = c.options.restart;
             let (due, counted) = (AtomicBool::new(false), AtomicBool::new(false));
@@ -160,7 +196,7 @@ impl Engine<'_> {
                         engine.health_loop(c, hc, &stopped, flag);
                     });
                 }
-                let code = self.monitor_run(&c, lock.take(), &restarting);
+                let code = self.monitor_run(&c, lock.take(), restarted, &restarting);
                 drop(stop);
                 code
             })?;
@@ -188,6 +224,7 @@ impl Engine<'_> {
                 self.count_restart(&c.id);
             }
             lock = Some(next);
+            restarted = true;
         }
     }
 

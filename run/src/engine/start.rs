@@ -27,6 +27,8 @@ pub(crate) enum MonitorMode {
     Attaching,
     /// `init`: hold the container between the runtime's `create` and `start`.
     Init,
+    /// A restart its policy makes (its restart count kept).
+    Restart,
 }
 
 /// Set in a monitor's environment by `init` (`engine/init.rs`).
@@ -70,6 +72,13 @@ impl Engine<'_> {
     pub fn run_attached(&self, c: &Container, stdio: ContainerStdio) -> Result<Option<i32>> {
         let lock = self.start_lock(c)?;
         let c = self.records().get(&c.id)?;
+        if c.state == State::Initialized {
+            // Its monitor holds it, and its output.
+            return Err(RunError::FailedPrecondition(format!(
+                "container {} is initialized: start it without --attach",
+                c.name
+            )));
+        }
         self.event(&c, "attach");
         self.reset_restarts(&c);
         self.supervise(&c, stdio, Vec::new(), Some(lock), &|_| false)
@@ -81,6 +90,7 @@ impl Engine<'_> {
         &self,
         c: &Container,
         lock: Option<StartLock>,
+        restarted: bool,
         restarting: &dyn Fn(Option<i32>) -> bool,
     ) -> Result<Option<i32>> {
         let log_path = self.log_path(&c.id);
@@ -99,7 +109,8 @@ impl Engine<'_> {
             let sink = TtySink::Served {
                 log: Box::new(out_stream),
                 socket: self.attach_socket(c),
-                await_client: std::env::var_os(AWAIT_ATTACH_ENV).is_some(),
+                // Only the first run has a client about to attach.
+                await_client: !restarted && std::env::var_os(AWAIT_ATTACH_ENV).is_some(),
             };
             (sink, Vec::new())
         } else {
@@ -187,7 +198,9 @@ impl Engine<'_> {
             _ => {}
         }
         // A start by the user: its restarts count from here, and a stop before is forgotten.
-        self.reset_restarts(c);
+        if mode != MonitorMode::Restart {
+            self.reset_restarts(c);
+        }
         // Before the monitor exists: the last run's `exited` must not read as this run's, and
         // the monitor's own records (monitor, running) must not be overwritten after it wrote
         // them, however late this process gets the CPU.
@@ -196,7 +209,7 @@ impl Engine<'_> {
         cmd.arg("container-monitor").arg(&c.id);
         cmd.env_remove(AWAIT_ATTACH_ENV).env_remove(INIT_ENV);
         match mode {
-            MonitorMode::Start => {}
+            MonitorMode::Start | MonitorMode::Restart => {}
             MonitorMode::Attaching => {
                 cmd.env(AWAIT_ATTACH_ENV, "1");
             }
