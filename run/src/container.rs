@@ -346,29 +346,30 @@ impl Records {
 
     /// Record that the container runs as `pid` under monitor `monitor_pid`.
     pub fn set_running(&self, id: &str, pid: u32, monitor_pid: u32) -> Result<()> {
-        self.conn.execute(
-            "UPDATE containers SET state = 'running', pid = ?2, pid_start = ?3,
-                 monitor_pid = ?4, monitor_start = ?5, exit_code = NULL, error = NULL,
-                 started = ?6, finished = NULL
-             WHERE id = ?1",
-            params![
-                id,
-                pid,
-                proc_start_time(pid).map(|v| v as i64),
-                monitor_pid,
-                proc_start_time(monitor_pid).map(|v| v as i64),
-                now()
-            ],
-        )?;
-        Ok(())
+        self.set_process(id, State::Running, pid, monitor_pid, Some(now()))
     }
 
     /// Record that the container was made in the runtime as `pid` under monitor
     /// `monitor_pid`, waiting for its start (`init`).
     pub fn set_initialized(&self, id: &str, pid: u32, monitor_pid: u32) -> Result<()> {
+        self.set_process(id, State::Initialized, pid, monitor_pid, None)
+    }
+
+    /// The container's process and monitor in `state`; `started` (a start) also clears
+    /// the last finish.
+    fn set_process(
+        &self,
+        id: &str,
+        state: State,
+        pid: u32,
+        monitor_pid: u32,
+        started: Option<String>,
+    ) -> Result<()> {
         self.conn.execute(
-            "UPDATE containers SET state = 'initialized', pid = ?2, pid_start = ?3,
-                 monitor_pid = ?4, monitor_start = ?5, exit_code = NULL, error = NULL
+            "UPDATE containers SET state = ?7, pid = ?2, pid_start = ?3,
+                 monitor_pid = ?4, monitor_start = ?5, exit_code = NULL, error = NULL,
+                 started = COALESCE(?6, started),
+                 finished = CASE WHEN ?6 IS NULL THEN finished ELSE NULL END
              WHERE id = ?1",
             params![
                 id,
@@ -376,6 +377,8 @@ impl Records {
                 proc_start_time(pid).map(|v| v as i64),
                 monitor_pid,
                 proc_start_time(monitor_pid).map(|v| v as i64),
+                started,
+                state.as_str()
             ],
         )?;
         Ok(())
