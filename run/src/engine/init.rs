@@ -79,10 +79,14 @@ impl Engine<'_> {
         }
     }
 
-    /// `stop` of an `initialized` container: its process is deleted in the runtime, and its
-    /// monitor, which held it, releases the rest and records it `created` again.
+    /// `stop` of an `initialized` container: its process is killed, and its monitor, which
+    /// held it, deletes it in the runtime, releases the rest and records it `created` again
+    /// (a delete from here could race the process's exit for its cgroup).
     pub(super) fn stop_initialized(&self, c: &Container) -> Result<Container> {
-        self.runtime_for(c)?.delete(&c.id, true)?;
+        let rt = self.runtime_for(c)?;
+        if rt.kill(&c.id, libc::SIGKILL).is_err() {
+            rt.delete(&c.id, true)?;
+        }
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         loop {
             let now = self.records().get(&c.id)?;

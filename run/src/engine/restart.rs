@@ -115,8 +115,13 @@ impl Engine<'_> {
     /// the user's stop first) not; `c` as it is when no restart is under way.
     pub(super) fn settle_restart(&self, c: Container) -> Result<Container> {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        let mut c = c;
-        while c.state != State::Running
+        // As the record is now: `c` may be from before the last restart.
+        let mut c = match self.records().get(&c.id) {
+            Ok(now) => self.refresh(now)?,
+            Err(RunError::NoSuchContainer(_)) => return Ok(c),
+            Err(e) => return Err(e),
+        };
+        while matches!(c.state, State::Created | State::Exited)
             && crate::process::alive(c.monitor_pid, c.monitor_start)
             && std::time::Instant::now() < deadline
         {
