@@ -6,11 +6,13 @@
 //! mount/unmount/prune), [`archive`] (import, save, load), [`registry`] (pull, push, login,
 //! logout, copy, search), [`containers`] (run, create, start, exec, stop, kill, restart, rm,
 //! ps, logs, wait, commit, export, pause, unpause, rename, container …, volume …), [`events`]
-//! (`events`, and where this process's events go), [`network`] (network create/ls/
-//! inspect/rm/exists/prune), [`secret`] (secret create/ls/inspect/rm/exists), [`system`]
-//! (system check/prune/info, info, version; [`system_df`] `system df`, [`system_reset`]
-//! `system reset`), [`buildah`] (Buildah's verbs: `berth buildah from|run|copy|commit|…`),
-//! [`inspect`] (top-level inspect of any object); [`output`] holds the shared
+//! (`events`, and where this process's events go), [`healthcheck`] (`healthcheck run`, and
+//! `run`'s `--restart` and `--health-*` flags), [`generate`] (`generate systemd`),
+//! [`network`] (network create/ls/inspect/rm/exists/prune), [`secret`] (secret
+//! create/ls/inspect/rm/exists), [`system`] (system check/prune/info, info, version;
+//! [`system_df`] `system df`, [`system_reset`] `system reset`), [`buildah`] (Buildah's
+//! verbs: `berth buildah from|run|copy|commit|…`), [`inspect`] (top-level inspect of any
+//! object); [`output`] holds the shared
 //! table and human-readable formatting; [`prompt`] asks at the terminal (confirmations,
 //! passphrases); [`stdio`] is
 //! berth's own stdout and stderr (its print macros, and what a command does when their reader
@@ -31,6 +33,8 @@ mod buildah;
 mod completion;
 mod containers;
 mod events;
+mod generate;
+mod healthcheck;
 mod images;
 mod inspect;
 mod lazy;
@@ -134,6 +138,8 @@ enum Command {
     Create(Lazy<containers::CreateArgs>),
     /// Start containers.
     Start(Lazy<containers::StartArgs>),
+    /// Make containers in the runtime without starting them (state initialized).
+    Init(Lazy<containers::init::InitArgs>),
     /// Run a process in a running container.
     Exec(Lazy<containers::exec::ExecArgs>),
     /// Attach to a running container's terminal or output.
@@ -182,6 +188,12 @@ enum Command {
     /// Manage containers.
     #[command(subcommand)]
     Container(Lazy<containers::ContainerCommand>),
+    /// Run containers' health checks.
+    #[command(subcommand)]
+    Healthcheck(Lazy<healthcheck::HealthcheckCommand>),
+    /// Generate systemd units for containers.
+    #[command(subcommand)]
+    Generate(Lazy<generate::GenerateCommand>),
     /// Manage named volumes.
     #[command(subcommand)]
     Volume(Lazy<containers::volumes::VolumeCommand>),
@@ -286,7 +298,8 @@ fn on_closed(command: &Command) -> OnClosed {
         | Command::Events(_)
         | Command::Diff(_)
         | Command::Save(_)
-        | Command::Completion(_) => Quit,
+        | Command::Completion(_)
+        | Command::Generate(_) => Quit,
         Command::Image(c) => c.0.on_closed(),
         Command::System(c) => c.0.on_closed(),
         Command::Manifest(c) => c.0.on_closed(),
@@ -309,6 +322,7 @@ fn on_closed(command: &Command) -> OnClosed {
         | Command::Run(_)
         | Command::Create(_)
         | Command::Start(_)
+        | Command::Init(_)
         | Command::Exec(_)
         | Command::Attach(_)
         | Command::Mount(_)
@@ -326,7 +340,8 @@ fn on_closed(command: &Command) -> OnClosed {
         | Command::Unshare(_)
         | Command::ContainerMonitor(_)
         | Command::GenerateManPages(_)
-        | Command::ExecMonitor(_) => Finish,
+        | Command::ExecMonitor(_)
+        | Command::Healthcheck(_) => Finish,
     }
 }
 
@@ -356,6 +371,7 @@ fn run(ctx: &Context, command: Command) -> Result<ExitCode> {
         Command::Run(a) => containers::run(ctx, a.0),
         Command::Create(a) => containers::create(ctx, a.0),
         Command::Start(a) => containers::start(ctx, a.0),
+        Command::Init(a) => containers::init::init(ctx, a.0),
         Command::Exec(a) => containers::exec::exec(ctx, a.0),
         Command::Attach(a) => containers::attach::attach(ctx, a.0),
         Command::Diff(a) => containers::diff::diff(ctx, a.0, containers::diff::DiffOf::Any),
@@ -379,6 +395,8 @@ fn run(ctx: &Context, command: Command) -> Result<ExitCode> {
         Command::Wait(a) => containers::wait(ctx, a.0),
         Command::Events(a) => events::events(ctx, a.0),
         Command::Container(c) => containers::dispatch(ctx, c.0),
+        Command::Healthcheck(c) => healthcheck::dispatch(ctx, c.0),
+        Command::Generate(c) => generate::dispatch(ctx, c.0),
         Command::ContainerMonitor(a) => containers::monitor(ctx, a.0),
         Command::ExecMonitor(a) => containers::exec::exec_monitor(ctx, a.0),
         Command::Unshare(a) => containers::unshare(ctx, a.0),

@@ -106,6 +106,16 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The `HEALTHCHECK` of `img`'s config (see [`ImageInspect::healthcheck`]), which a
+    /// container made from it runs.
+    pub fn image_healthcheck(&self, img: &ImageRecord) -> Result<Option<Value>> {
+        let raw = self.content().read_small(&img.id, CONFIG_LIMIT)?;
+        let raw: Value = serde_json::from_slice(&raw).unwrap_or(Value::Null);
+        Ok(healthcheck(&raw))
+    }
+}
+
 /// The config's `HEALTHCHECK` as `podman image inspect` shows it (top-level `Healthcheck`):
 /// `Test`, `StartPeriod`, `Interval`, `Timeout` (nanoseconds) and `Retries`, each left out
 /// when empty or zero.

@@ -28,6 +28,9 @@ use crate::process::proc_start_time;
 #[serde(rename_all = "lowercase")]
 pub enum State {
     Created,
+    /// `init`: made in the runtime, its process waiting for `start` (Podman's
+    /// `initialized`); its monitor holds it.
+    Initialized,
     Running,
     Exited,
 }
@@ -36,6 +39,7 @@ impl State {
     pub fn as_str(self) -> &'static str {
         match self {
             State::Created => "created",
+            State::Initialized => "initialized",
             State::Running => "running",
             State::Exited => "exited",
         }
@@ -44,6 +48,7 @@ impl State {
     fn parse(s: &str) -> State {
         match s {
             "running" => State::Running,
+            "initialized" => State::Initialized,
             "exited" => State::Exited,
             _ => State::Created,
         }
@@ -341,10 +346,30 @@ impl Records {
 
     /// Record that the container runs as `pid` under monitor `monitor_pid`.
     pub fn set_running(&self, id: &str, pid: u32, monitor_pid: u32) -> Result<()> {
+        self.set_process(id, State::Running, pid, monitor_pid, Some(now()))
+    }
+
+    /// Record that the container was made in the runtime as `pid` under monitor
+    /// `monitor_pid`, waiting for its start (`init`).
+    pub fn set_initialized(&self, id: &str, pid: u32, monitor_pid: u32) -> Result<()> {
+        self.set_process(id, State::Initialized, pid, monitor_pid, None)
+    }
+
+    /// The container's process and monitor in `state`; `started` (a start) also clears
+    /// the last finish.
+    fn set_process(
+        &self,
+        id: &str,
+        state: State,
+        pid: u32,
+        monitor_pid: u32,
+        started: Option<String>,
+    ) -> Result<()> {
         self.conn.execute(
-            "UPDATE containers SET state = 'running', pid = ?2, pid_start = ?3,
+            "UPDATE containers SET state = ?7, pid = ?2, pid_start = ?3,
                  monitor_pid = ?4, monitor_start = ?5, exit_code = NULL, error = NULL,
-                 started = ?6, finished = NULL
+                 started = COALESCE(?6, started),
+                 finished = CASE WHEN ?6 IS NULL THEN finished ELSE NULL END
              WHERE id = ?1",
             params![
                 id,
@@ -352,7 +377,8 @@ impl Records {
                 proc_start_time(pid).map(|v| v as i64),
                 monitor_pid,
                 proc_start_time(monitor_pid).map(|v| v as i64),
-                now()
+                started,
+                state.as_str()
             ],
         )?;
         Ok(())
@@ -412,6 +438,30 @@ impl Records {
                  pid = NULL, monitor_pid = NULL
              WHERE id = ?1 AND state != 'exited'",
             params![id, code, error, now()],
+        )?;
+        Ok(())
+    }
+
+    /// Record an exit its monitor follows with a restart (`--restart`): as
+    /// [`Records::set_exited`], but the monitor stays recorded, so nobody takes the exit for
+    /// the last one.
+    pub fn set_exited_restarting(&self, id: &str, code: Option<i32>) -> Result<()> {
+        self.conn.execute(
+            "UPDATE containers SET state = 'exited', exit_code = ?2, error = NULL, finished = ?3,
+                 pid = NULL
+             WHERE id = ?1",
+            params![id, code, now()],
+        )?;
+        Ok(())
+    }
+
+    /// A monitor that recorded an exit for a restart ([`Records::set_exited_restarting`])
+    /// and then did not restart (the user's stop came first): it is no longer the record's.
+    pub fn clear_exited_monitor(&self, id: &str, monitor_pid: u32) -> Result<()> {
+        self.conn.execute(
+            "UPDATE containers SET monitor_pid = NULL, monitor_start = NULL
+             WHERE id = ?1 AND state = 'exited' AND monitor_pid = ?2",
+            params![id, monitor_pid],
         )?;
         Ok(())
     }

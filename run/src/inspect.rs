@@ -131,15 +131,8 @@ pub struct StateInspect {
     pub health: Health,
 }
 
-/// A container's health: berth runs no health checks yet, so always empty (Podman's record
-/// for a container without one).
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Health {
-    pub status: String,
-    pub failing_streak: u32,
-    pub log: Option<Vec<Value>>,
-}
+/// A container's health (`.State.Health`): empty for a container without a check.
+pub type Health = crate::health::HealthResults;
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -252,6 +245,10 @@ pub struct ConfigInspect {
     pub stop_timeout: u32,
     /// `--secret`s by name and id (issue 20), never their data.
     pub secrets: Vec<crate::inspect_options::SecretInspect>,
+    /// The health check, left out when there is none (Podman's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub healthcheck: Option<crate::health::HealthConfig>,
+    pub healthcheck_on_failure_action: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -349,7 +346,7 @@ pub fn inspect(engine: &Engine<'_>, c: &Container) -> Result<ContainerInspect> {
             error: c.error.clone().unwrap_or_default(),
             started_at: time(c.started),
             finished_at: time(c.finished),
-            health: Health::default(),
+            health: engine.health(c),
         },
         image: c
             .image_id
@@ -364,7 +361,7 @@ pub fn inspect(engine: &Engine<'_>, c: &Container) -> Result<ContainerInspect> {
             .unwrap_or_default(),
         oci_runtime: c.runtime.clone(),
         name: c.name.clone(),
-        restart_count: 0,
+        restart_count: engine.restart_count(&c.id),
         driver: "overlay".to_string(),
         mountpoint,
         bundle_path: engine.bundle_dir(&c.id).display().to_string(),
@@ -395,12 +392,17 @@ pub fn inspect(engine: &Engine<'_>, c: &Container) -> Result<ContainerInspect> {
             stop_signal: opts.stop_signal.unwrap_or(libc::SIGTERM),
             stop_timeout: STOP_TIMEOUT,
             secrets: crate::inspect_options::SecretInspect::all(opts),
+            healthcheck: opts.healthcheck.clone(),
+            healthcheck_on_failure_action: opts.health_on_failure.as_str().to_string(),
         },
         host_config: HostConfig {
             binds: binds.iter().map(bind_text).collect(),
             network_mode: network_mode.to_string(),
             port_bindings: crate::published::inspect_ports(&c.options.ports),
-            restart_policy: RestartPolicy::default(),
+            restart_policy: RestartPolicy {
+                name: opts.restart.name().to_string(),
+                maximum_retry_count: opts.restart.max_retries(),
+            },
             auto_remove: c.auto_remove,
             cap_add: opts.cap_add.clone(),
             cap_drop: opts.cap_drop.clone(),

@@ -19,6 +19,10 @@
 //! - [`process`]: pid liveness (`alive`, `proc_start_time`: a reused pid is never taken for
 //!   the process it replaced) and executables found on the host (`find_binary`).
 //! - [`names`]: container ids and names (`check_name`, which volume names follow too).
+//! - [`restart_policy`]: `--restart` ([`restart_policy::RestartPolicy`], Podman's parse
+//!   and words) and the decision a monitor makes at an exit; [`health`]: health checks'
+//!   configuration (`--health-*`, the image's `HEALTHCHECK`), `--health-on-failure`, and the
+//!   results a container keeps (`.State.Health`, libpod's rules).
 //! - [`options`]: [`options::RunOptions`] (what the user asked for beyond the image config,
 //!   stored as JSON in each record), `--network`, `--image-volume`, `--security-opt`,
 //!   sizes, `-e`/`--env-file`, `KEY=VALUE` flags, `--entrypoint` and `-v`
@@ -96,6 +100,8 @@
 //!   (`attach C`: a running container's terminal, or its output followed from its log),
 //!   [`disk_usage`] (`system df`: images, containers and volumes with their sizes),
 //!   [`system_reset`] (`system reset`: containers, networks, then the store's files).
+//! - [`systemd_unit`]: `generate systemd`'s unit file for a container, as Podman 4.3 writes
+//!   it (with berth's binary).
 //! - `testutil` (hidden): container records for tests, here and in the front ends'.
 
 pub mod attach;
@@ -114,6 +120,7 @@ pub mod ephemeral;
 pub mod error;
 pub mod exploded;
 pub mod freezer;
+pub mod health;
 pub mod image_removal;
 pub mod image_volumes;
 pub mod inspect;
@@ -128,6 +135,7 @@ pub mod options;
 pub mod process;
 pub mod published;
 pub mod reap;
+pub mod restart_policy;
 pub mod rootfs;
 pub mod rootless;
 pub mod runtime;
@@ -138,6 +146,7 @@ pub mod spec;
 pub mod stats;
 pub mod summary;
 pub mod system_reset;
+pub mod systemd_unit;
 #[doc(hidden)]
 pub mod testutil;
 pub mod top;

@@ -162,6 +162,24 @@ pub struct RunOptions {
     /// `--userns keep-id`, `--uidmap`/`--gidmap`: a user namespace of the container's own.
     #[serde(default)]
     pub userns: Option<userns::UserNs>,
+    // Restart policy and health check (issue 20, branch `health`).
+    /// `--restart`.
+    #[serde(default)]
+    pub restart: crate::restart_policy::RestartPolicy,
+    /// The health check: `--health-cmd`'s, or (resolved at create) the image's
+    /// `HEALTHCHECK`; `None`: none.
+    #[serde(default)]
+    pub healthcheck: Option<crate::health::HealthConfig>,
+    /// `--no-healthcheck`: not even the image's.
+    #[serde(default)]
+    pub no_healthcheck: bool,
+    /// `--health-on-failure`.
+    #[serde(default)]
+    pub health_on_failure: crate::health::OnFailure,
+    /// The command line that created the container (Podman's `CreateCommand`), which
+    /// `generate systemd --new` runs again; empty when a front end gave none.
+    #[serde(default)]
+    pub create_command: Vec<String>,
 }
 
 impl RunOptions {

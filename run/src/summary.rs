@@ -99,6 +99,16 @@ impl ContainerSummary {
         }
     }
 
+    /// [`ContainerSummary::of`], the STATUS of a running container with a health check
+    /// ending in its health, as Podman's (`Up 3 seconds ago (healthy)`).
+    pub fn with_health(engine: &crate::engine::Engine<'_>, c: &Container) -> ContainerSummary {
+        let mut s = ContainerSummary::of(c);
+        if c.state == State::Running && c.options.healthcheck.is_some() {
+            s.status = format!("{} ({})", s.status, engine.health(c).status);
+        }
+        s
+    }
+
     /// Podman's COMMAND column: the command joined by spaces, cut to 17 characters and
     /// `...` when `truncate`.
     pub fn command_line(&self, truncate: bool) -> String {
@@ -122,6 +132,7 @@ pub fn state_name(c: &Container) -> &'static str {
 pub fn status_text(c: &Container) -> String {
     match c.state {
         State::Created => "Created".to_string(),
+        State::Initialized => "Initialized".to_string(),
         State::Running if crate::freezer::is_paused(c.pid) => "Paused".to_string(),
         State::Running => format!("Up {}", human_age(c.started.or(Some(Utc::now())))),
         State::Exited => {

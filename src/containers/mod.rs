@@ -4,13 +4,14 @@
 //! and `inspect` output; [`volumes`] is `volume …`; [`cp`] is `cp`; [`pause`] is `pause`,
 //! `unpause` and `rename`; [`attach`] is `attach`; [`diff`] is `diff`, `container diff` and
 //! `image diff`; [`mount`] is `mount` and `umount`; [`volume_archive`] is `volume
-//! export|import`; [`exists`] is `image|container|volume exists`.
+//! export|import`; [`exists`] is `image|container|volume exists`; [`init`] is `init`.
 
 pub mod attach;
 pub mod cp;
 pub mod diff;
 pub mod exec;
 pub mod exists;
+pub mod init;
 pub mod mount;
 mod options;
 pub mod pause;
@@ -47,6 +48,8 @@ pub enum ContainerCommand {
     Create(CreateArgs),
     /// Start containers.
     Start(StartArgs),
+    /// Make containers in the runtime without starting them (state initialized).
+    Init(init::InitArgs),
     /// Run a process in a running container.
     Exec(exec::ExecArgs),
     /// Attach to a running container's terminal or output.
@@ -121,6 +124,7 @@ impl ContainerCommand {
             ContainerCommand::Run(_)
             | ContainerCommand::Create(_)
             | ContainerCommand::Start(_)
+            | ContainerCommand::Init(_)
             | ContainerCommand::Exec(_)
             | ContainerCommand::Attach(_)
             | ContainerCommand::Mount(_)
@@ -145,6 +149,7 @@ pub fn dispatch(ctx: &Context, command: ContainerCommand) -> Result<ExitCode> {
         ContainerCommand::Run(a) => run(ctx, a),
         ContainerCommand::Create(a) => create(ctx, a),
         ContainerCommand::Start(a) => start(ctx, a),
+        ContainerCommand::Init(a) => init::init(ctx, a),
         ContainerCommand::Exec(a) => exec::exec(ctx, a),
         ContainerCommand::Attach(a) => attach::attach(ctx, a),
         ContainerCommand::Diff(a) => diff::diff(ctx, a, diff::DiffOf::Container),
@@ -315,7 +320,14 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode> {
         };
     }
     match engine.run_attached(&c, ContainerStdio::inherit(interactive)) {
-        Ok(code) => Ok(ExitCode::from(code.map(|c| c as u8).unwrap_or(125))),
+        Ok(code) => {
+            // `--restart`: it goes on in the background, as Podman's.
+            let exe = std::env::current_exe()?;
+            if let Err(e) = engine.restart_detached_if_due(&c, code, &exe, &global_args(ctx)) {
+                errln!("Error: restarting container {}: {e}", c.name);
+            }
+            Ok(ExitCode::from(code.map(|c| c as u8).unwrap_or(125)))
+        }
         Err(e) => {
             if c.auto_remove {
                 let _ = remove_quietly(&engine, &c.id);
@@ -390,15 +402,29 @@ pub struct StartArgs {
     /// The key sequence that detaches from an interactive terminal container (as `run`'s).
     #[arg(long, value_name = "KEYS")]
     detach_keys: Option<String>,
+    /// Start every container that is not running (with --filter: those it keeps).
+    #[arg(long, conflicts_with = "attach")]
+    all: bool,
+    /// With --all: only the containers whose restart policy is this
+    /// (`restart-policy=always`, what a boot-time unit starts).
+    #[arg(long, value_name = "FILTER", requires = "all")]
+    filter: Vec<String>,
     /// Containers (name or id).
-    #[arg(required = true)]
+    #[arg(required_unless_present = "all")]
     containers: Vec<String>,
 }
 
-pub fn start(ctx: &Context, args: StartArgs) -> Result<ExitCode> {
+pub fn start(ctx: &Context, mut args: StartArgs) -> Result<ExitCode> {
     enter(ctx)?;
     let store = ctx.store()?;
     let engine = Engine::new(&store, &runroot(ctx))?;
+    if args.all {
+        args.containers = engine
+            .startable(&args.filter)?
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+    }
     if args.attach {
         if args.containers.len() != 1 {
             bail!("start --attach takes exactly one container");

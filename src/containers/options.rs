@@ -199,6 +199,9 @@ pub struct CreateArgs {
     /// Give the container a secret: NAME[,type=mount|env][,target=…][,uid=…,gid=…,mode=…].
     #[arg(long, value_name = "SECRET")]
     pub secret: Vec<String>,
+    /// `--restart` and the health check (`--health-*`).
+    #[command(flatten)]
+    pub restart_health: crate::healthcheck::RestartHealthArgs,
     /// Image name or id (with --rootfs: the root filesystem's directory, `DIR[:O]`).
     pub image: String,
     /// Command and arguments (replace the image's cmd).
@@ -341,6 +344,9 @@ impl CreateArgs {
         for opt in &self.security_opt {
             options.security_opt(opt)?;
         }
+        self.restart_health.apply(&mut options)?;
+        // Before any pull, as Podman's.
+        berth_run::restart_policy::check_auto_remove(options.restart, self.rm)?;
         Ok(CreateRequest {
             image: self.image.clone(),
             name: self.name.clone(),

@@ -72,7 +72,10 @@ pub fn ps(ctx: &Context, args: PsArgs) -> Result<ExitCode> {
     if let Some(key) = &args.sort {
         sort(&mut list, key);
     }
-    let summaries: Vec<ContainerSummary> = list.iter().map(ContainerSummary::of).collect();
+    let summaries: Vec<ContainerSummary> = list
+        .iter()
+        .map(|c| ContainerSummary::with_health(&engine, c))
+        .collect();
 
     // `--external`: the working containers after berth's own.
     let summaries = if args.external {

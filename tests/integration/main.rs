@@ -38,6 +38,7 @@ mod registry_documents;
 mod registry_harness;
 mod registry_hostile;
 mod registry_origin;
+mod restart_health;
 mod rootless;
 mod rootless_network;
 mod rootless_run;

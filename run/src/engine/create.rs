@@ -67,8 +67,15 @@ impl Engine<'_> {
         };
         // Fail early on a missing command or a bad option, before touching the store.
         process_args(&config, &req.options)?;
+        crate::restart_policy::check_auto_remove(req.options.restart, req.auto_remove)?;
         let mut options = req.options.clone();
         self.resolve_secrets(&mut options)?;
+        if options.healthcheck.is_none() && !options.no_healthcheck {
+            if let Some(image) = &image {
+                let hc = self.store.image_healthcheck(image)?;
+                options.healthcheck = crate::health::HealthConfig::from_image(hc.as_ref());
+            }
+        }
         self.resolve_network(&mut options, &config)?;
         if options.stop_signal.is_none() {
             let image_signal = config

@@ -329,9 +329,15 @@ impl ExecFiles {
         }
     }
 
+    /// The exec'd process's pid file (the runtime writes it).
+    pub(super) fn pid_file(&self) -> PathBuf {
+        self.log.with_extension("pid")
+    }
+
     pub(super) fn remove(&self) {
         let _ = fs::remove_file(&self.process);
         let _ = fs::remove_file(&self.log);
+        let _ = fs::remove_file(self.pid_file());
     }
 }
 

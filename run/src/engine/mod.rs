@@ -13,6 +13,10 @@
 //! - `events`: the container events every part emits (create, init, start, attach, exec,
 //!   exec_died, kill, stop, died, cleanup, pause, unpause, rename, remove) to the one event
 //!   log ([`berth_image_store::events`]), from here so that every front end's calls emit.
+//! - [`init`]: `init` (made in the runtime, held by its monitor until `start`).
+//! - [`restart`]: the monitor's loop: `--restart` policies (restart count, no restart after
+//!   the user's `stop`/`kill`); [`health`]: the health check, run once (`healthcheck run`)
+//!   or by the monitor on its interval, its timeout, `--health-on-failure`.
 //! - [`remove`]: a container and what it holds.
 //! - [`rootfs`]: the snapshot mounted for a start, the bundle, their release; [`mount`]:
 //!   `mount`/`umount` of a container for the user, with Podman's mount count.
@@ -48,6 +52,8 @@ pub mod create;
 mod events;
 pub mod exec;
 pub mod exec_session;
+pub mod health;
+pub mod init;
 pub mod lookup;
 pub mod mount;
 pub mod network;
@@ -55,6 +61,7 @@ pub mod network_connect;
 pub mod network_rootless;
 pub mod pause;
 pub mod remove;
+pub mod restart;
 pub mod rootfs;
 pub mod start;
 mod start_lock;

@@ -35,6 +35,9 @@ impl Engine<'_> {
     /// (`rm -v`, `--rm`).
     pub fn remove_with(&self, c: &Container, force: bool, volumes: bool) -> Result<()> {
         let c = self.refresh(c.clone())?;
+        // A restart under way (`--restart`) is abandoned or waited for, not raced.
+        self.mark_stopped_by_user(&c);
+        let c = self.settle_restart(c)?;
         if c.state == State::Running {
             if !force {
                 return Err(RunError::FailedPrecondition(format!(

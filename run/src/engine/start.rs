@@ -15,7 +15,24 @@ use crate::error::{Result, RunError};
 use crate::logfile::LogStream;
 use crate::runtime::{ContainerStdio, TtySink};
 
+use super::start_lock::StartLock;
 use super::Engine;
+
+/// What a monitor is spawned for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MonitorMode {
+    /// `start`.
+    Start,
+    /// A client is about to attach to its terminal.
+    Attaching,
+    /// `init`: hold the container between the runtime's `create` and `start`.
+    Init,
+    /// A restart its policy makes (its restart count kept).
+    Restart,
+}
+
+/// Set in a monitor's environment by `init` (`engine/init.rs`).
+pub(super) const INIT_ENV: &str = "_BERTH_MONITOR_INIT";
 
 /// Set in a monitor's environment when a client is about to attach to its terminal.
 const AWAIT_ATTACH_ENV: &str = "_BERTH_MONITOR_AWAIT_ATTACH";
@@ -55,13 +72,27 @@ impl Engine<'_> {
     pub fn run_attached(&self, c: &Container, stdio: ContainerStdio) -> Result<Option<i32>> {
         let lock = self.start_lock(c)?;
         let c = self.records().get(&c.id)?;
+        if c.state == State::Initialized {
+            // Its monitor holds it, and its output.
+            return Err(RunError::FailedPrecondition(format!(
+                "container {} is initialized: start it without --attach",
+                c.name
+            )));
+        }
         self.event(&c, "attach");
-        self.supervise(&c, stdio, Vec::new(), Some(lock))
+        self.reset_restarts(&c);
+        self.supervise(&c, stdio, Vec::new(), Some(lock), &|_| false)
     }
 
-    /// The monitor's work (`berth container-monitor ID`): supervise `c` with its output
-    /// going to `ctr.log`.
-    pub fn monitor(&self, c: &Container) -> Result<Option<i32>> {
+    /// One run of the monitor's container (see [`Engine::monitor`]): supervise `c` with its
+    /// output going to `ctr.log`; `lock` is the start lock when this process took it.
+    pub(super) fn monitor_run(
+        &self,
+        c: &Container,
+        lock: Option<StartLock>,
+        restarted: bool,
+        restarting: &dyn Fn(Option<i32>) -> bool,
+    ) -> Result<Option<i32>> {
         let log_path = self.log_path(&c.id);
         crate::bundle::create_dir(&self.bundle_dir(&c.id))?;
         // `--log-driver none|passthrough`: the output goes nowhere (no log file is made).
@@ -87,7 +118,8 @@ impl Engine<'_> {
             let sink = TtySink::Served {
                 log: Box::new(out_stream),
                 socket: self.attach_socket(c),
-                await_client: std::env::var_os(AWAIT_ATTACH_ENV).is_some(),
+                // Only the first run has a client about to attach.
+                await_client: !restarted && std::env::var_os(AWAIT_ATTACH_ENV).is_some(),
             };
             (sink, Vec::new())
         } else {
@@ -105,8 +137,9 @@ impl Engine<'_> {
                 tty,
             },
             drains,
-            // The `start` that spawned this monitor holds the start lock for it.
-            None,
+            // The first run: the `start` that spawned this monitor holds the start lock.
+            lock,
+            restarting,
         )
     }
 
@@ -120,7 +153,7 @@ impl Engine<'_> {
         berth_exe: &Path,
         global_args: &[OsString],
     ) -> Result<()> {
-        self.spawn_monitor(c, berth_exe, global_args, false)
+        self.spawn_monitor(c, berth_exe, global_args, MonitorMode::Start)
     }
 
     /// Start terminal container `c` detached, its monitor keeping the output for the client
@@ -131,7 +164,7 @@ impl Engine<'_> {
         berth_exe: &Path,
         global_args: &[OsString],
     ) -> Result<()> {
-        self.spawn_monitor(c, berth_exe, global_args, true)
+        self.spawn_monitor(c, berth_exe, global_args, MonitorMode::Attaching)
     }
 
     /// `restart`: stop `c` (see [`Engine::stop`]) and start it again detached. `None` when it
@@ -150,14 +183,15 @@ impl Engine<'_> {
         Ok(Some(self.records().get(&c.id)?))
     }
 
-    /// [`Engine::start_detached`]; with `attaching`, the monitor of a terminal container
-    /// keeps the output for the client about to attach ([`crate::attach`]).
+    /// [`Engine::start_detached`]; `Attaching`: the monitor of a terminal container keeps
+    /// the output for the client about to attach ([`crate::attach`]); `Init`: the monitor
+    /// holds the container made in the runtime until a `start` (`engine/init.rs`).
     pub(crate) fn spawn_monitor(
         &self,
         c: &Container,
         berth_exe: &Path,
         global_args: &[OsString],
-        attaching: bool,
+        mode: MonitorMode,
     ) -> Result<()> {
         if c.state == State::Running {
             return Err(RunError::FailedPrecondition(format!(
@@ -166,8 +200,15 @@ impl Engine<'_> {
             )));
         }
         let _lock = self.start_lock(c)?;
-        if self.records().get(&c.id)?.state == State::Running {
-            return Ok(());
+        let now = self.refresh(self.records().get(&c.id)?)?;
+        match (now.state, mode) {
+            (State::Running, _) | (State::Initialized, MonitorMode::Init) => return Ok(()),
+            (State::Initialized, _) => return self.start_initialized(&now),
+            _ => {}
+        }
+        // A start by the user: its restarts count from here, and a stop before is forgotten.
+        if mode != MonitorMode::Restart {
+            self.reset_restarts(c);
         }
         // Before the monitor exists: the last run's `exited` must not read as this run's, and
         // the monitor's own records (monitor, running) must not be overwritten after it wrote
@@ -175,23 +216,34 @@ impl Engine<'_> {
         self.records().set_starting(&c.id)?;
         let mut cmd = monitor_command(berth_exe, global_args);
         cmd.arg("container-monitor").arg(&c.id);
-        if attaching {
-            cmd.env(AWAIT_ATTACH_ENV, "1");
-        } else {
-            cmd.env_remove(AWAIT_ATTACH_ENV);
+        cmd.env_remove(AWAIT_ATTACH_ENV).env_remove(INIT_ENV);
+        match mode {
+            MonitorMode::Start | MonitorMode::Restart => {}
+            MonitorMode::Attaching => {
+                cmd.env(AWAIT_ATTACH_ENV, "1");
+            }
+            MonitorMode::Init => {
+                cmd.env(INIT_ENV, "1");
+            }
         }
         let mut child = cmd.spawn().map_err(|e| RunError::io(berth_exe, e))?;
         // In a session of its own, yet reaped here (try_wait), not by the orphan reaper.
         let _claim = crate::reap::Claim::new(child.id());
         loop {
             let now = self.records().get(&c.id)?;
-            if matches!(now.state, State::Running | State::Exited) {
+            if matches!(
+                now.state,
+                State::Running | State::Exited | State::Initialized
+            ) {
                 return Ok(());
             }
             let exited = child.try_wait().map_err(|e| RunError::io(berth_exe, e))?;
             if let Some(status) = exited {
                 let now = self.records().get(&c.id)?;
-                if matches!(now.state, State::Running | State::Exited) {
+                if matches!(
+                    now.state,
+                    State::Running | State::Exited | State::Initialized
+                ) {
                     return Ok(());
                 }
                 let msg = now.error.clone().unwrap_or_else(|| {

@@ -13,6 +13,9 @@ impl Engine<'_> {
     /// Send `signal` to a running container (a paused one is thawed after a SIGKILL, so that
     /// it dies, as Podman's).
     pub fn kill(&self, c: &Container, signal: i32) -> Result<()> {
+        if c.state == State::Running {
+            self.mark_stopped_by_user(c);
+        }
         self.signal(c, signal)?;
         if signal == libc::SIGKILL {
             self.thaw_if_paused(c);
@@ -53,33 +56,17 @@ impl Engine<'_> {
     /// for that (so that nothing else removes it at the same time).
     pub fn stop(&self, c: &Container, timeout: Duration) -> Result<Option<Container>> {
         let c = self.refresh(c.clone())?;
+        // Also between an exit and the restart its policy makes: none follows, and one
+        // already under way is waited for, then stopped.
+        self.mark_stopped_by_user(&c);
+        let c = self.settle_restart(c)?;
+        if c.state == State::Initialized {
+            return self.stop_initialized(&c).map(Some);
+        }
         if c.state != State::Running {
             return Ok(Some(c));
         }
-        let signal = c.options.stop_signal.unwrap_or(libc::SIGTERM);
-        let _ = self.signal(&c, signal);
-        // A paused container gets the signal when thawed (Podman's stop does the same).
-        self.thaw_if_paused(&c);
-        self.event(&c, "stop");
-        if !self.wait_dead(&c, timeout) {
-            if !timeout.is_zero() {
-                // Podman's warning, word for word.
-                tracing::warn!(
-                    target: "berth_run::engine",
-                    "StopSignal {} failed to stop container {} in {} seconds, resorting to SIGKILL",
-                    crate::signals::signal_name(signal),
-                    c.name,
-                    timeout.as_secs()
-                );
-            }
-            let _ = self.signal(&c, libc::SIGKILL);
-            if !self.wait_dead(&c, Duration::from_secs(10)) {
-                return Err(RunError::FailedPrecondition(format!(
-                    "container {} did not exit after SIGKILL",
-                    c.name
-                )));
-            }
-        }
+        self.terminate(&c, timeout)?;
         // The monitor records the exit (and removes a `--rm` container); if it is gone,
         // record the exit here. `c` names the monitor: an exit record clears it.
         let monitor_alive = || alive(c.monitor_pid, c.monitor_start);
@@ -106,6 +93,41 @@ impl Engine<'_> {
         }
     }
 
+    /// `--health-on-failure=restart` from the monitor: end the running `c` as `stop` does,
+    /// without counting as the user's stop (the monitor starts it again).
+    pub(super) fn stop_for_restart(&self, c: &Container, timeout: Duration) -> Result<()> {
+        self.terminate(c, timeout)
+    }
+
+    /// The stop signal, then SIGKILL after `timeout`; returns once the process is gone.
+    fn terminate(&self, c: &Container, timeout: Duration) -> Result<()> {
+        let signal = c.options.stop_signal.unwrap_or(libc::SIGTERM);
+        let _ = self.signal(c, signal);
+        // A paused container gets the signal when thawed (Podman's stop does the same).
+        self.thaw_if_paused(c);
+        self.event(c, "stop");
+        if !self.wait_dead(c, timeout) {
+            if !timeout.is_zero() {
+                // Podman's warning, word for word.
+                tracing::warn!(
+                    target: "berth_run::engine",
+                    "StopSignal {} failed to stop container {} in {} seconds, resorting to SIGKILL",
+                    crate::signals::signal_name(signal),
+                    c.name,
+                    timeout.as_secs()
+                );
+            }
+            let _ = self.signal(c, libc::SIGKILL);
+            if !self.wait_dead(c, Duration::from_secs(10)) {
+                return Err(RunError::FailedPrecondition(format!(
+                    "container {} did not exit after SIGKILL",
+                    c.name
+                )));
+            }
+        }
+        Ok(())
+    }
+
     fn wait_dead(&self, c: &Container, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
         loop {
@@ -126,7 +148,7 @@ impl Engine<'_> {
             match now.state {
                 State::Running => std::thread::sleep(Duration::from_millis(50)),
                 State::Exited => return Ok(now.exit_code),
-                State::Created => return Ok(now.exit_code),
+                State::Created | State::Initialized => return Ok(now.exit_code),
             }
         }
     }

@@ -30,12 +30,16 @@ type Launched = (u32, Option<TtySession>);
 impl Engine<'_> {
     /// [`Engine::run_attached`], also waiting for the `drains` (threads copying the
     /// container's output) before the exit is recorded, so a waiter sees all the output.
+    /// `restarting` says (once, with the exit code) whether this process starts the
+    /// container again (its monitor, `--restart`): the exit is then recorded as one that
+    /// is followed by a restart.
     pub(crate) fn supervise(
         &self,
         c: &Container,
         stdio: ContainerStdio,
         drains: Vec<std::thread::JoinHandle<()>>,
         lock: Option<StartLock>,
+        restarting: &dyn Fn(Option<i32>) -> bool,
     ) -> Result<Option<i32>> {
         if c.state == State::Running {
             return Err(RunError::FailedPrecondition(format!(
@@ -68,7 +72,11 @@ impl Engine<'_> {
         for d in drains {
             let _ = d.join();
         }
-        self.finish(c, code)?;
+        if restarting(code) {
+            self.finish_before_restart(c, code)?;
+        } else {
+            self.finish(c, code)?;
+        }
         Ok(code)
     }
 
@@ -145,6 +153,10 @@ impl Engine<'_> {
             (rt.create(&c.id, bundle, stdio, None)?, None)
         };
         self.event(c, "init");
+        if let Err(e) = self.hold_for_start(c, pid) {
+            let _ = rt.delete(&c.id, true);
+            return Err(e);
+        }
         // The namespace stays bound at `<bundle>/netns` while the container runs (the embedded
         // runtime's exec joins it by that path); `leave_network` removes it at release.
         if let Some(ns) = netns {

@@ -134,8 +134,12 @@ impl RuntimeCommand {
         crate::bundle::reset_for_runtime(log)?;
         let mut cmd = self.command(Some(log));
         cmd.arg("exec").arg("--process").arg(process);
+        // The exec'd process's pid, for a caller that must end it (a health check's timeout).
+        crate::bundle::reset_for_runtime(&log.with_extension("pid"))?;
+        if console_socket.is_none() {
+            cmd.arg("--pid-file").arg(log.with_extension("pid"));
+        }
         if let Some(sock) = console_socket {
-            crate::bundle::reset_for_runtime(&log.with_extension("pid"))?;
             // Detached: the runtime hands over the terminal and exits once the process runs;
             // the caller (a subreaper) then waits for the process itself.
             cmd.arg("--tty")
