@@ -7,7 +7,7 @@
 //! logout, copy, search), [`containers`] (run, create, start, exec, stop, kill, restart, rm,
 //! ps, logs, wait, commit, export, pause, unpause, rename, container …, volume …), [`events`]
 //! (`events`, and where this process's events go), [`network`] (network create/ls/
-//! inspect/rm/exists/prune), [`system`] (system check/prune/info,
+//! inspect/rm/exists/prune), [`pod`] and [`pod_ops`] (pod …), [`system`] (system check/prune/info,
 //! info, version), [`inspect`] (top-level inspect of any object); [`output`] holds the shared
 //! table and human-readable formatting; [`prompt`] asks at the terminal (confirmations,
 //! passphrases); [`stdio`] is
@@ -35,6 +35,8 @@ mod manifest;
 mod network;
 mod network_containers;
 mod output;
+mod pod;
+mod pod_ops;
 mod progress;
 mod prompt;
 mod registry;
@@ -173,6 +175,9 @@ enum Command {
     /// Manage networks.
     #[command(subcommand)]
     Network(Lazy<network::NetworkCommand>),
+    /// Manage pods (containers sharing network, IPC and UTS namespaces).
+    #[command(subcommand)]
+    Pod(Lazy<pod::PodCommand>),
     /// Build an image from a Containerfile and a context directory.
     Build(Lazy<build::BuildArgs>),
     /// Docker compatibility: `berth buildx build` is `berth build`.
@@ -271,6 +276,7 @@ fn on_closed(command: &Command) -> OnClosed {
         Command::Container(c) => c.0.on_closed(),
         Command::Volume(c) => c.0.on_closed(),
         Command::Network(c) => c.0.on_closed(),
+        Command::Pod(c) => c.0.on_closed(),
         Command::Tag(_)
         | Command::Untag(_)
         | Command::Rmi(_)
@@ -357,6 +363,7 @@ fn run(ctx: &Context, command: Command) -> Result<ExitCode> {
         Command::Buildx(c) => build::buildx(ctx, c.0),
         Command::Volume(c) => containers::volumes::dispatch(ctx, c.0),
         Command::Network(c) => network::dispatch(ctx, c.0),
+        Command::Pod(c) => pod::dispatch(ctx, c.0),
     }
 }
 

@@ -368,7 +368,7 @@ pub fn inspect(engine: &Engine<'_>, c: &Container) -> Result<ContainerInspect> {
         mounts: binds.iter().map(mount_inspect).collect(),
         network_settings: network_settings(engine, c),
         config: ConfigInspect {
-            hostname: spec.hostname().clone().unwrap_or_default(),
+            hostname: crate::spec::etc_files::spec_hostname(spec),
             domainname: String::new(),
             user,
             attach_stdin: false,

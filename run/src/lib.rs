@@ -49,6 +49,9 @@
 //!   holds typed values (the image id a `Digest`, the spec an `oci_spec::runtime::Spec`, the
 //!   options a `RunOptions`), stored as the text columns they always were;
 //!   [`volumes::Volumes`]: named and anonymous volumes (`-v NAME:/path`, `-v /path`).
+//! - [`pod`]: pods (issue 17): the record ([`pod::Pod`], the `pods` table), what creating
+//!   one takes ([`pod::PodOptions`]), the shared namespaces and Podman's pod state rule;
+//!   [`pod_image`]: the infra image, made locally from the host's catatonit.
 //! - [`runtime`]: the [`runtime::OciRuntime`] trait and its two backends,
 //!   [`runtime::EmbeddedRuntime`] (berth's own, in-process where it can be) and
 //!   [`runtime::ExternalRuntime`] (runc, crun, a path), chosen by [`runtime::resolve`]; the
@@ -85,7 +88,8 @@
 //!   Podman's `ps --format json` with its STATUS text and COMMAND column, which every front
 //!   end builds its list from), [`image_removal`] (removing an image with the containers
 //!   made from it, `rmi -f`), [`network_admin`] (who uses a network; its removal and
-//!   prune, which ask that first: `network rm|prune` and the API's).
+//!   prune, which ask that first: `network rm|prune` and the API's), [`pod_summary`] (a
+//!   pod as `pod ps` lists it and `pod inspect` shows it, Podman's shapes).
 //! - `testutil` (hidden): container records for tests, here and in the front ends'.
 
 pub mod attach;
@@ -111,6 +115,9 @@ pub mod names;
 pub mod netns;
 pub mod network_admin;
 pub mod options;
+pub mod pod;
+pub mod pod_image;
+pub mod pod_summary;
 pub mod process;
 pub mod published;
 pub mod reap;

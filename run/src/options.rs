@@ -1,7 +1,8 @@
 //! The options model: what the user asked for beyond the image config ([`RunOptions`]), and
 //! the parsers from Podman's CLI syntax into it (`--image-volume`, `--security-opt`,
 //! `--memory`, `-e`/`--env-file`, `--annotation`/`--label`, `--entrypoint`; `-v` in
-//! [`volume`]; the network flags, `--network`, `-p`, `--dns*`, `--add-host`, …, in [`network`]). Every front end builds a [`RunOptions`] through these, once; the spec
+//! [`volume`]; the network flags, `--network`, `-p`, `--dns*`, `--add-host`, …, in [`network`];
+//! `--ipc`, `--uts`, `--pid`, `--cgroupns` in [`namespaces`]). Every front end builds a [`RunOptions`] through these, once; the spec
 //! generator and the engine only read it.
 //!
 //! A container record keeps its options as JSON (`containers.options` in `berth.db`): fields
@@ -13,9 +14,11 @@ use std::str::FromStr;
 use crate::error::{Result, RunError};
 use crate::exploded::ExplodedRootfs;
 
+pub mod namespaces;
 pub mod network;
 pub mod volume;
 
+pub use namespaces::{NamespaceKind, NamespaceMode, Namespaces};
 pub use network::{
     parse_mac, HostEntry, Network, NetworkAttachment, NetworkFlags, PORTS_DISCARDED,
 };
@@ -123,6 +126,14 @@ pub struct RunOptions {
     /// `--no-hosts`: no generated `/etc/hosts`; the image's stays.
     #[serde(default)]
     pub use_image_hosts: bool,
+    // Namespace sharing and pods (issue 17).
+    /// `--ipc`, `--uts`, `--pid`, `--cgroupns` ([`Namespaces`]).
+    #[serde(default)]
+    pub namespaces: Namespaces,
+    /// `--pod`: the id of the pod the container belongs to (its network, IPC and UTS
+    /// namespaces are the infra container's, as the pod shares them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<String>,
 }
 
 impl RunOptions {

@@ -157,6 +157,23 @@ pub struct CreateArgs {
     /// directory stays untouched (Podman's `--rootfs`).
     #[arg(long)]
     pub rootfs: bool,
+    // Namespace sharing and pods (issue 17).
+    /// Run in a pod (name or id), or `new:NAME` to make one: the pod's network, IPC and UTS
+    /// namespaces are the container's.
+    #[arg(long, value_name = "NAME")]
+    pub pod: Option<String>,
+    /// IPC namespace: private, host, container:ID|NAME, ns:PATH (shareable, none: private).
+    #[arg(long, value_name = "MODE")]
+    pub ipc: Option<String>,
+    /// UTS namespace: private, host, container:ID|NAME, ns:PATH.
+    #[arg(long, value_name = "MODE")]
+    pub uts: Option<String>,
+    /// PID namespace: private, host, container:ID|NAME, ns:PATH.
+    #[arg(long, value_name = "MODE")]
+    pub pid: Option<String>,
+    /// Cgroup namespace: private, host, container:ID|NAME, ns:PATH.
+    #[arg(long, value_name = "MODE")]
+    pub cgroupns: Option<String>,
     /// Image name or id (with --rootfs: the root filesystem's directory, `DIR[:O]`).
     pub image: String,
     /// Command and arguments (replace the image's cmd).
@@ -248,6 +265,13 @@ impl CreateArgs {
         for opt in &self.security_opt {
             options.security_opt(opt)?;
         }
+        options.namespaces = berth_run::options::Namespaces::parse(
+            self.ipc.as_deref(),
+            self.uts.as_deref(),
+            self.pid.as_deref(),
+            self.cgroupns.as_deref(),
+        )?;
+        options.pod = self.pod.clone();
         Ok(CreateRequest {
             image: self.image.clone(),
             name: self.name.clone(),

@@ -156,6 +156,7 @@ impl Engine<'_> {
                 c.name
             )));
         }
+        self.start_dependencies(c, berth_exe, global_args)?;
         let _lock = self.start_lock(c)?;
         if self.records().get(&c.id)?.state == State::Running {
             return Ok(());
