@@ -8,8 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/common.sh
 bash scripts/deps.sh
-cargo build --release --quiet
-berth=${BERTH_BIN:-$PWD/target/release/berth}  # BERTH_BIN: another build, to compare
+# BERTH_BIN: another build (then none is made here), to compare.
+[ -n "${BERTH_BIN:-}" ] || cargo build --release --quiet
+berth=${BERTH_BIN:-$PWD/target/release/berth}
 rounds=${1:-10}
 
 berth_and_podman pod

@@ -153,4 +153,6 @@ impl<'a> Engine<'a> {
 }
 
 #[cfg(test)]
+mod pod_tests;
+#[cfg(test)]
 mod tests;

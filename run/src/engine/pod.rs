@@ -261,13 +261,24 @@ impl Engine<'_> {
     }
 
     /// `pod stop`: every running member, then the infra container (its namespaces are the
-    /// members'), each with `timeout` before SIGKILL.
+    /// members'). Every member gets its stop signal at once and `timeout` runs for all of
+    /// them together (Podman stops them in parallel), not one after the other.
     pub fn stop_pod(&self, pod: &Pod, timeout: Duration) -> Result<()> {
         let containers = self.pod_containers(pod)?;
-        for c in containers.iter().rev() {
-            if c.state == State::Running {
-                self.stop(c, timeout)?;
-            }
+        let (infra, members): (Vec<&Container>, Vec<&Container>) = containers
+            .iter()
+            .filter(|c| c.state == State::Running)
+            .partition(|c| Some(&c.id) == pod.config.infra_id.as_ref());
+        let started = std::time::Instant::now();
+        for c in &members {
+            // Best effort: `stop` below sends it again and reports what fails.
+            let _ = self.kill(c, c.options.stop_signal.unwrap_or(libc::SIGTERM));
+        }
+        for c in members {
+            self.stop(c, timeout.saturating_sub(started.elapsed()))?;
+        }
+        for c in infra {
+            self.stop(c, timeout)?;
         }
         Ok(())
     }
