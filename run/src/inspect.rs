@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::container::{Container, State};
 use crate::engine::Engine;
 use crate::error::{Result, RunError};
-use crate::options::{VolumeSource, VolumeSpec};
+use crate::options::{NamespaceKind, RunOptions, VolumeSource, VolumeSpec};
 use crate::volumes::{Volume, Volumes};
 
 /// `--type`: which kinds of object a name may be.
@@ -87,6 +87,8 @@ pub struct ContainerInspect {
     pub image: String,
     pub image_name: String,
     pub rootfs: String,
+    /// The pod's id (empty: none).
+    pub pod: String,
     #[serde(rename = "OCIRuntime")]
     pub oci_runtime: String,
     pub name: String,
@@ -271,6 +273,12 @@ pub struct HostConfig {
     pub memory: i64,
     pub nano_cpus: i64,
     pub pids_limit: i64,
+    // Namespace sharing (issue 17): `private`, `host`, `container:ID`, `ns:PATH`.
+    pub ipc_mode: String,
+    pub pid_mode: String,
+    #[serde(rename = "UTSMode")]
+    pub uts_mode: String,
+    pub cgroupns_mode: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -356,6 +364,7 @@ pub fn inspect(engine: &Engine<'_>, c: &Container) -> Result<ContainerInspect> {
             .as_ref()
             .map(|r| r.path.display().to_string())
             .unwrap_or_default(),
+        pod: opts.pod.clone().unwrap_or_default(),
         oci_runtime: c.runtime.clone(),
         name: c.name.clone(),
         restart_count: 0,
@@ -413,10 +422,26 @@ pub fn inspect(engine: &Engine<'_>, c: &Container) -> Result<ContainerInspect> {
             memory: opts.memory.unwrap_or(0),
             nano_cpus: opts.cpus.map(|c| (c * 1e9) as i64).unwrap_or(0),
             pids_limit: opts.pids_limit.unwrap_or(0),
+            ipc_mode: namespace_mode(opts, NamespaceKind::Ipc),
+            pid_mode: namespace_mode(opts, NamespaceKind::Pid),
+            uts_mode: namespace_mode(opts, NamespaceKind::Uts),
+            cgroupns_mode: namespace_mode(opts, NamespaceKind::Cgroup),
         },
         options: opts.clone(),
         spec: spec_value(spec),
     })
+}
+
+/// `HostConfig.IpcMode`, `PidMode`, … as `podman inspect` shows them: the mode given, else
+/// Podman's default (`shareable` for IPC; for the cgroup namespace `private` where the
+/// host's cgroup version gives one, else `host`).
+fn namespace_mode(opts: &RunOptions, kind: NamespaceKind) -> String {
+    match (opts.namespaces.get(kind), kind) {
+        (Some(m), _) => m.inspect_mode(),
+        (None, NamespaceKind::Ipc) => "shareable".into(),
+        (None, NamespaceKind::Cgroup) if !crate::spec::cgroup::wants_namespace() => "host".into(),
+        (None, _) => "private".into(),
+    }
 }
 
 /// The spec as inspect shows it. Its capability sets have no order of their own (a set in

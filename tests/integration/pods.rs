@@ -147,6 +147,13 @@ fn pod_members_share_localhost_and_the_published_port() {
         port.to_string().as_str()
     );
     let infra = v["InfraContainerID"].as_str().unwrap().to_string();
+    // A member names its pod and the infra container's namespaces, as Podman's inspect.
+    let m: Value = serde_json::from_str(&r.ok(&["inspect", &client])).unwrap();
+    assert_eq!(m[0]["Pod"], pod_id.as_str());
+    let joined = format!("container:{infra}");
+    assert_eq!(m[0]["HostConfig"]["IpcMode"], joined.as_str());
+    assert_eq!(m[0]["HostConfig"]["UTSMode"], joined.as_str());
+    assert_eq!(m[0]["HostConfig"]["PidMode"], "private");
     let infra_pid: Value = serde_json::from_str(&r.ok(&["inspect", &infra])).unwrap();
     let infra_pid = infra_pid[0]["State"]["Pid"].as_u64().unwrap();
     assert!(infra_pid > 0);
