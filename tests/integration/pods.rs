@@ -241,6 +241,20 @@ fn pod_bad_input_in_podmans_words() {
         err.contains("published or exposed ports must be defined when the pod is created"),
         "{err}"
     );
+    let (code, _, err) = r.code(&[
+        "create",
+        "--pod",
+        &pod,
+        "--hostname",
+        "h",
+        "busybox",
+        "true",
+    ]);
+    assert_eq!(code, Some(125), "{err}");
+    assert!(
+        err.contains("cannot set hostname when joining the pod UTS namespace"),
+        "{err}"
+    );
     assert_eq!(r.code(&["pod", "exists", "pods-missing"]).0, Some(1));
     let (code, _, err) = r.code(&["pod", "rm", "pods-missing"]);
     assert_eq!(code, Some(1), "{err}");

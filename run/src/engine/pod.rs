@@ -6,7 +6,8 @@
 //! - members ([`Engine::join_pod`], from [`Engine::create`] for `--pod NAME|ID|new:NAME`):
 //!   the network, IPC, UTS (and with `--share` pid, cgroup) namespaces become
 //!   `container:<infra id>` (joined at start through `/proc/PID/ns`, `engine/namespaces.rs`);
-//!   `-p` and `--network` on a member are refused with Podman's words; `new:NAME` makes the
+//!   `-p` and `--hostname` on a member are refused with Podman's words (a namespace or a
+//!   network the member names itself is its own, as Podman 4.3 takes them); `new:NAME` makes the
 //!   pod first, the member's network flags becoming the infra container's.
 //! - [`Engine::start_pod`] (infra first), [`Engine::stop_pod`] (members first, then infra),
 //!   [`Engine::kill_pod`], [`Engine::pause_pod`], [`Engine::unpause_pod`],
@@ -30,9 +31,9 @@ use super::{CreateRequest, Engine};
 /// Podman's words for `-p` on a member of a pod that shares its network.
 pub const MEMBER_PORTS: &str = "invalid config provided: published or exposed ports must be \
      defined when the pod is created: network cannot be configured when it is shared with a pod";
-/// Podman's words for `--network` on such a member.
-pub const MEMBER_NETWORK: &str = "invalid config provided: networks must be defined when the \
-     pod is created: network cannot be configured when it is shared with a pod";
+/// Podman's words for `--hostname` on a member of a pod that shares its UTS namespace.
+pub const MEMBER_HOSTNAME: &str = "invalid config provided: cannot set hostname when joining \
+     the pod UTS namespace: invalid configuration";
 
 impl Engine<'_> {
     /// The pod table.
@@ -157,15 +158,15 @@ impl Engine<'_> {
             return Ok(req);
         };
         let infra = self.records().get(&infra_id)?;
-        if pod.shares(SharedNamespace::Net) {
-            if !options.publish.is_empty() || options.publish_all {
-                return Err(RunError::Invalid(MEMBER_PORTS.to_string()));
-            }
-            if !matches!(options.network, Network::Private | Network::Host)
-                && options.network != Network::default_for_user()
-            {
-                return Err(RunError::Invalid(MEMBER_NETWORK.to_string()));
-            }
+        if pod.shares(SharedNamespace::Net) && (!options.publish.is_empty() || options.publish_all)
+        {
+            return Err(RunError::Invalid(MEMBER_PORTS.to_string()));
+        }
+        // A member given a network of its own keeps it (Podman 4.3 accepts `--network` on a
+        // member); else it joins the pod's.
+        let default_network = matches!(options.network, Network::Private | Network::Host)
+            || options.network == Network::default_for_user();
+        if pod.shares(SharedNamespace::Net) && default_network {
             options.network = Network::Container(infra_id.clone());
             if options.dns_servers.is_empty() {
                 options.dns_servers = infra.options.dns_servers.clone();
@@ -175,6 +176,12 @@ impl Engine<'_> {
             if options.add_hosts.is_empty() {
                 options.add_hosts = infra.options.add_hosts.clone();
             }
+        }
+        if pod.shares(SharedNamespace::Uts) && options.namespaces.uts.is_none() {
+            if options.hostname.is_some() {
+                return Err(RunError::Invalid(MEMBER_HOSTNAME.to_string()));
+            }
+            options.hostname = Some(pod.config.hostname.clone());
         }
         let kinds = [
             (SharedNamespace::Ipc, NamespaceKind::Ipc),
@@ -188,9 +195,7 @@ impl Engine<'_> {
                 *slot = Some(NamespaceMode::Container(infra_id.clone()));
             }
         }
-        if pod.shares(SharedNamespace::Uts) && options.hostname.is_none() {
-            options.hostname = Some(pod.config.hostname.clone());
-        }
+
         Ok(req)
     }
 
