@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   busybox-static   # base images for tests and the example
   skopeo podman buildah umoci   # interop peers and bench comparisons
-  crun runc uidmap catatonit    # runtimes and the --init process (run issue)
+  crun runc uidmap catatonit    # runtimes, the --init process, the pods' infra image
   docker-registry apache2-utils # local registry (registry issue)
   libseccomp-dev pkg-config openssl gnupg
   libssl-dev dpkg-dev           # the sigstore-rs oracle (openssl-sys); dpkg-deb for trixie skopeo

@@ -8,11 +8,11 @@
 //! ps, logs, wait, commit, export, pause, unpause, rename, container …, volume …), [`events`]
 //! (`events`, and where this process's events go), [`healthcheck`] (`healthcheck run`, and
 //! `run`'s `--restart` and `--health-*` flags), [`generate`] (`generate systemd`),
-//! [`network`] (network create/ls/inspect/rm/exists/prune), [`secret`] (secret
-//! create/ls/inspect/rm/exists), [`system`] (system check/prune/info, info, version;
-//! [`system_df`] `system df`, [`system_reset`] `system reset`), [`buildah`] (Buildah's
-//! verbs: `berth buildah from|run|copy|commit|…`), [`inspect`] (top-level inspect of any
-//! object); [`output`] holds the shared
+//! [`network`] (network create/ls/inspect/rm/exists/prune), [`pod`] and [`pod_ops`] (pod …),
+//! [`secret`] (secret create/ls/inspect/rm/exists), [`system`] (system check/prune/info,
+//! info, version; [`system_df`] `system df`, [`system_reset`] `system reset`), [`buildah`]
+//! (Buildah's verbs: `berth buildah from|run|copy|commit|…`), [`inspect`] (top-level inspect
+//! of any object); [`output`] holds the shared
 //! table and human-readable formatting; [`prompt`] asks at the terminal (confirmations,
 //! passphrases); [`stdio`] is
 //! berth's own stdout and stderr (its print macros, and what a command does when their reader
@@ -42,6 +42,8 @@ mod manifest;
 mod network;
 mod network_containers;
 mod output;
+mod pod;
+mod pod_ops;
 mod progress;
 mod prompt;
 mod registry;
@@ -203,6 +205,9 @@ enum Command {
     /// Manage secrets (file driver; `run --secret` gives them to containers).
     #[command(subcommand)]
     Secret(Lazy<secret::SecretCommand>),
+    /// Manage pods (containers sharing network, IPC and UTS namespaces).
+    #[command(subcommand)]
+    Pod(Lazy<pod::PodCommand>),
     /// Build an image from a Containerfile and a context directory.
     Build(Lazy<build::BuildArgs>),
     /// Docker compatibility: `berth buildx build` is `berth build`.
@@ -308,6 +313,7 @@ fn on_closed(command: &Command) -> OnClosed {
         Command::Network(c) => c.0.on_closed(),
         Command::Buildah(c) => c.0.on_closed(),
         Command::Secret(c) => c.0.on_closed(),
+        Command::Pod(c) => c.0.on_closed(),
         Command::Tag(_)
         | Command::Untag(_)
         | Command::Rmi(_)
@@ -408,6 +414,7 @@ fn run(ctx: &Context, command: Command) -> Result<ExitCode> {
         Command::Volume(c) => containers::volumes::dispatch(ctx, c.0),
         Command::Network(c) => network::dispatch(ctx, c.0),
         Command::Secret(c) => secret::dispatch(ctx, c.0),
+        Command::Pod(c) => pod::dispatch(ctx, c.0),
     }
 }
 

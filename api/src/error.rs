@@ -73,8 +73,13 @@ impl From<RunError> for ApiError {
         match &e {
             RunError::NoSuchContainer(name) => ApiError::no_such_container(name),
             RunError::NoSuchImage { image, .. } => ApiError::no_such_image(image),
-            RunError::NoSuchVolume(_) => ApiError::new(StatusCode::NOT_FOUND, message),
+            RunError::NoSuchVolume(_) | RunError::NoSuchPod(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, message)
+            }
             RunError::NameInUse { .. }
+            | RunError::PodNameInUse(_)
+            | RunError::HasDependents { .. }
+            | RunError::InfraContainer { .. }
             | RunError::FailedPrecondition(_)
             | RunError::StateImproper(_) => ApiError::new(StatusCode::CONFLICT, message),
             RunError::Invalid(_) => ApiError::bad_request(message),

@@ -31,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     BUILD_CACHE,
     DIFF_SIZES,
     VOLUME_LABELS,
+    PODS,
 ];
 
 /// 1: image records, names, unpacked layers, snapshots and image mounts.
@@ -140,6 +141,18 @@ CREATE TABLE diff_sizes (
 /// 5: a volume's labels (`volume create --label`, the API's `Labels`), a JSON object.
 const VOLUME_LABELS: &str = r#"
 ALTER TABLE volumes ADD COLUMN labels TEXT NOT NULL DEFAULT '{}';
+"#;
+
+/// 6 (pods, issue 17): one row per pod (`run/src/pod.rs`): its id and unique name, when it
+/// was made, and its settings as JSON (`PodConfig`: infra container, shared namespaces,
+/// labels, the infra's network options). Members name their pod in their options.
+const PODS: &str = r#"
+CREATE TABLE pods (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    created TEXT NOT NULL,
+    config TEXT NOT NULL
+);
 "#;
 
 /// Open the database at `path`: WAL, busy timeout, foreign keys, `synchronous=NORMAL`,

@@ -215,6 +215,32 @@ pub fn import_rootfs(
     })
 }
 
+/// Make a one-layer image of one static binary: the layer holds `binary` at `path_in_image`
+/// (owned by root, mode 0755) and nothing else, as Podman builds its pause image from
+/// catatonit (`FROM scratch`, `COPY`); `options.changes` set its `ENTRYPOINT`.
+pub fn import_binary(
+    store: &Store,
+    binary: &Path,
+    path_in_image: &str,
+    options: &ImportOptions,
+) -> Result<ImageRecord> {
+    let data = std::fs::read(binary).map_err(|e| StoreError::io(binary, e))?;
+    let mut tar = tar::Builder::new(Vec::with_capacity(data.len() + 2048));
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(tar::EntryType::Regular);
+    header.set_size(data.len() as u64);
+    header.set_mode(0o755);
+    header.set_uid(0);
+    header.set_gid(0);
+    header.set_mtime(0);
+    let name = path_in_image.trim_start_matches('/');
+    tar.append_data(&mut header, name, data.as_slice())
+        .and_then(|()| tar.finish())
+        .map_err(|e| StoreError::io(binary, e))?;
+    let bytes = tar.into_inner().map_err(|e| StoreError::io(binary, e))?;
+    import_rootfs(store, bytes.as_slice(), options)
+}
+
 /// Import a directory tree as a new image: the whole tree becomes the one layer (sorted,
 /// numeric owners, xattrs kept), written in a single pass without an intermediate tarball.
 pub fn import_directory(store: &Store, dir: &Path, options: &ImportOptions) -> Result<ImageRecord> {

@@ -61,7 +61,8 @@
 //!   and Docker's image filters, for `images --filter` and both APIs).
 //! - [`prune_filter`]: `image prune`'s `until` and `label` filters
 //!   ([`prune_filter::ImagePruneFilter`]) over [`gc`]'s `prune_images`.
-//! - [`import`]: a rootfs tarball or a directory tree → a one-layer image.
+//! - [`import`]: a rootfs tarball, a directory tree or one static binary (`import_binary`,
+//!   the pods' infra image) → a one-layer image.
 //! - [`build_cache`]: the build cache index ([`build_cache::BuildCache`], rows by step key,
 //!   live while their layer blob is stored); [`manifest_lists`]: the manifest list directory
 //!   and its lock; [`layout`]: the names of the paths other crates keep under the root.

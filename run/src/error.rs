@@ -18,6 +18,18 @@ pub enum RunError {
     /// No such volume.
     #[error("no volume with name {0:?} found: no such volume")]
     NoSuchVolume(String),
+    /// No such pod (issue 17).
+    #[error("no pod with name or ID {0} found: no such pod")]
+    NoSuchPod(String),
+    /// A pod name already in use (Podman's words).
+    #[error("adding pod to state: name {0:?} is in use: pod already exists")]
+    PodNameInUse(String),
+    /// A container others share a namespace of (Podman's words; exit 125 as Podman's).
+    #[error("container {id} has dependent containers which must be removed before it: {dependents}: container already exists")]
+    HasDependents { id: String, dependents: String },
+    /// Removing a pod's infra container on its own (Podman's words).
+    #[error("container {id} is the infra container of pod {pod} and cannot be removed without removing the pod")]
+    InfraContainer { id: String, pod: String },
     /// No image by that name or id in the store a container was to be made from.
     #[error("image {image:?} not found in the store {}", root.display())]
     NoSuchImage { image: String, root: PathBuf },
@@ -85,7 +97,7 @@ impl RunError {
     /// such object, 2 in use (or running, without force), 125 anything else.
     pub fn removal_exit_code(&self) -> u8 {
         match self {
-            RunError::NoSuchContainer(_) | RunError::NoSuchVolume(_) => 1,
+            RunError::NoSuchContainer(_) | RunError::NoSuchVolume(_) | RunError::NoSuchPod(_) => 1,
             RunError::FailedPrecondition(_) => 2,
             _ => 125,
         }

@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::container::{Container, State};
 use crate::engine::Engine;
 use crate::error::{Result, RunError};
-use crate::options::{VolumeSource, VolumeSpec};
+use crate::options::{NamespaceKind, RunOptions, VolumeSource, VolumeSpec};
 use crate::volumes::{Volume, Volumes};
 
 /// `--type`: which kinds of object a name may be.
@@ -87,6 +87,8 @@ pub struct ContainerInspect {
     pub image: String,
     pub image_name: String,
     pub rootfs: String,
+    /// The pod's id (empty: none).
+    pub pod: String,
     #[serde(rename = "OCIRuntime")]
     pub oci_runtime: String,
     pub name: String,
@@ -274,6 +276,12 @@ pub struct HostConfig {
     /// groups, secrets (by name and id).
     #[serde(flatten)]
     pub options: crate::inspect_options::HostConfigOptions,
+    // Namespace sharing (issue 17): `private`, `host`, `container:ID`, `ns:PATH`.
+    pub ipc_mode: String,
+    pub pid_mode: String,
+    #[serde(rename = "UTSMode")]
+    pub uts_mode: String,
+    pub cgroupns_mode: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -359,6 +367,7 @@ pub fn inspect(engine: &Engine<'_>, c: &Container) -> Result<ContainerInspect> {
             .as_ref()
             .map(|r| r.path.display().to_string())
             .unwrap_or_default(),
+        pod: opts.pod.clone().unwrap_or_default(),
         oci_runtime: c.runtime.clone(),
         name: c.name.clone(),
         restart_count: engine.restart_count(&c.id),
@@ -371,7 +380,7 @@ pub fn inspect(engine: &Engine<'_>, c: &Container) -> Result<ContainerInspect> {
         mounts: binds.iter().map(mount_inspect).collect(),
         network_settings: network_settings(engine, c),
         config: ConfigInspect {
-            hostname: spec.hostname().clone().unwrap_or_default(),
+            hostname: crate::spec::etc_files::spec_hostname(spec),
             domainname: String::new(),
             user,
             attach_stdin: false,
@@ -426,10 +435,26 @@ pub fn inspect(engine: &Engine<'_>, c: &Container) -> Result<ContainerInspect> {
                 opts,
                 engine.log_path(&c.id).display().to_string(),
             ),
+            ipc_mode: namespace_mode(opts, NamespaceKind::Ipc),
+            pid_mode: namespace_mode(opts, NamespaceKind::Pid),
+            uts_mode: namespace_mode(opts, NamespaceKind::Uts),
+            cgroupns_mode: namespace_mode(opts, NamespaceKind::Cgroup),
         },
         options: opts.clone(),
         spec: spec_value(spec),
     })
+}
+
+/// `HostConfig.IpcMode`, `PidMode`, … as `podman inspect` shows them: the mode given, else
+/// Podman's default (`shareable` for IPC; for the cgroup namespace `private` where the
+/// host's cgroup version gives one, else `host`).
+fn namespace_mode(opts: &RunOptions, kind: NamespaceKind) -> String {
+    match (opts.namespaces.get(kind), kind) {
+        (Some(m), _) => m.inspect_mode(),
+        (None, NamespaceKind::Ipc) => "shareable".into(),
+        (None, NamespaceKind::Cgroup) if !crate::spec::cgroup::wants_namespace() => "host".into(),
+        (None, _) => "private".into(),
+    }
 }
 
 /// The spec as inspect shows it. Its capability sets have no order of their own (a set in

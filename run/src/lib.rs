@@ -56,6 +56,9 @@
 //!   [`volumes::Volumes`]: named and anonymous volumes (`-v NAME:/path`, `-v /path`);
 //!   [`volume_filter`]: which volumes a list shows (`volume ls --filter`, the API's);
 //!   [`volume_archive`]: a volume's contents as a tar stream, out and in.
+//! - [`pod`]: pods (issue 17): the record ([`pod::Pod`], the `pods` table), what creating
+//!   one takes ([`pod::PodOptions`]), the shared namespaces and Podman's pod state rule;
+//!   [`pod_image`]: the infra image, made locally from the host's catatonit.
 //! - [`runtime`]: the [`runtime::OciRuntime`] trait and its two backends,
 //!   [`runtime::EmbeddedRuntime`] (berth's own, in-process where it can be) and
 //!   [`runtime::ExternalRuntime`] (runc, crun, a path), chosen by [`runtime::resolve`]; the
@@ -99,7 +102,9 @@
 //!   prune, which ask that first: `network rm|prune` and the API's), [`attach_running`]
 //!   (`attach C`: a running container's terminal, or its output followed from its log),
 //!   [`disk_usage`] (`system df`: images, containers and volumes with their sizes),
-//!   [`system_reset`] (`system reset`: containers, networks, then the store's files).
+//!   [`system_reset`] (`system reset`: containers, networks, then the store's files),
+//!   [`pod_summary`] (a pod as `pod ps` lists it and `pod inspect` shows it, Podman's
+//!   shapes).
 //! - [`systemd_unit`]: `generate systemd`'s unit file for a container, as Podman 4.3 writes
 //!   it (with berth's binary).
 //! - `testutil` (hidden): container records for tests, here and in the front ends'.
@@ -132,6 +137,9 @@ pub mod names;
 pub mod netns;
 pub mod network_admin;
 pub mod options;
+pub mod pod;
+pub mod pod_image;
+pub mod pod_summary;
 pub mod process;
 pub mod published;
 pub mod reap;

@@ -3,8 +3,10 @@
 //! `--memory`, `-e`/`--env-file`, `--annotation`/`--label`, `--entrypoint`; `-v` in
 //! [`volume`]; the network flags, `--network`, `-p`, `--dns*`, `--add-host`, …, in [`network`];
 //! `--ulimit`, `--sysctl`, `--shm-size`, `--group-add` in [`limits`]; `--device` in [`device`];
-//! `--log-driver`/`--log-opt` in [`log`]; `--userns`, `--uidmap`, `--gidmap` in [`userns`]; `--secret` in [`crate::secrets`]). Every front end
-//! builds a [`RunOptions`] through these, once; the spec generator and the engine only read it.
+//! `--log-driver`/`--log-opt` in [`log`]; `--userns`, `--uidmap`, `--gidmap` in [`userns`];
+//! `--secret` in [`crate::secrets`]; `--ipc`, `--uts`, `--pid`, `--cgroupns` in
+//! [`namespaces`]). Every front end builds a [`RunOptions`] through these, once; the spec
+//! generator and the engine only read it.
 //!
 //! A container record keeps its options as JSON (`containers.options` in `berth.db`): fields
 //! added since carry `#[serde(default)]`, so older records still load.
@@ -18,10 +20,12 @@ use crate::exploded::ExplodedRootfs;
 pub mod device;
 pub mod limits;
 pub mod log;
+pub mod namespaces;
 pub mod network;
 pub mod userns;
 pub mod volume;
 
+pub use namespaces::{NamespaceKind, NamespaceMode, Namespaces};
 pub use network::{
     parse_mac, HostEntry, Network, NetworkAttachment, NetworkFlags, PORTS_DISCARDED,
 };
@@ -180,6 +184,14 @@ pub struct RunOptions {
     /// `generate systemd --new` runs again; empty when a front end gave none.
     #[serde(default)]
     pub create_command: Vec<String>,
+    // Namespace sharing and pods (issue 17).
+    /// `--ipc`, `--uts`, `--pid`, `--cgroupns` ([`Namespaces`]).
+    #[serde(default)]
+    pub namespaces: Namespaces,
+    /// `--pod`: the id of the pod the container belongs to (its network, IPC and UTS
+    /// namespaces are the infra container's, as the pod shares them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<String>,
 }
 
 impl RunOptions {

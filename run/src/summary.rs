@@ -88,7 +88,7 @@ impl ContainerSummary {
                 .map(|r| r.into_iter().map(|r| r.network).collect())
                 .unwrap_or_default(),
             pid: c.pid.unwrap_or(0),
-            pod: String::new(),
+            pod: c.options.pod.clone().unwrap_or_default(),
             pod_name: String::new(),
             ports: (!c.options.ports.is_empty()).then(|| c.options.ports.clone()),
             size: None,

@@ -319,6 +319,10 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode> {
             }
         };
     }
+    // A pod's infra container, or another whose namespaces it shares, runs first.
+    if let Err(e) = engine.start_dependencies(&c, &std::env::current_exe()?, &global_args(ctx)) {
+        return fail(e);
+    }
     match engine.run_attached(&c, ContainerStdio::inherit(interactive)) {
         Ok(code) => {
             // `--restart`: it goes on in the background, as Podman's.

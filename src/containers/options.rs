@@ -202,6 +202,23 @@ pub struct CreateArgs {
     /// `--restart` and the health check (`--health-*`).
     #[command(flatten)]
     pub restart_health: crate::healthcheck::RestartHealthArgs,
+    // Namespace sharing and pods (issue 17).
+    /// Run in a pod (name or id), or `new:NAME` to make one: the pod's network, IPC and UTS
+    /// namespaces are the container's.
+    #[arg(long, value_name = "NAME")]
+    pub pod: Option<String>,
+    /// IPC namespace: private, host, container:ID|NAME, ns:PATH (shareable, none: private).
+    #[arg(long, value_name = "MODE")]
+    pub ipc: Option<String>,
+    /// UTS namespace: private, host, container:ID|NAME, ns:PATH.
+    #[arg(long, value_name = "MODE")]
+    pub uts: Option<String>,
+    /// PID namespace: private, host, container:ID|NAME, ns:PATH.
+    #[arg(long, value_name = "MODE")]
+    pub pid: Option<String>,
+    /// Cgroup namespace: private, host, container:ID|NAME, ns:PATH.
+    #[arg(long, value_name = "MODE")]
+    pub cgroupns: Option<String>,
     /// Image name or id (with --rootfs: the root filesystem's directory, `DIR[:O]`).
     pub image: String,
     /// Command and arguments (replace the image's cmd).
@@ -347,6 +364,13 @@ impl CreateArgs {
         self.restart_health.apply(&mut options)?;
         // Before any pull, as Podman's.
         berth_run::restart_policy::check_auto_remove(options.restart, self.rm)?;
+        options.namespaces = berth_run::options::Namespaces::parse(
+            self.ipc.as_deref(),
+            self.uts.as_deref(),
+            self.pid.as_deref(),
+            self.cgroupns.as_deref(),
+        )?;
+        options.pod = self.pod.clone();
         Ok(CreateRequest {
             image: self.image.clone(),
             name: self.name.clone(),

@@ -47,6 +47,26 @@ pub struct StatsArgs {
     containers: Vec<String>,
 }
 
+impl StatsArgs {
+    /// A report of `containers` (`pod stats`).
+    pub(crate) fn for_containers(
+        containers: Vec<String>,
+        no_stream: bool,
+        format: String,
+    ) -> StatsArgs {
+        StatsArgs {
+            all: false,
+            format: Some(format),
+            interval: 5,
+            latest: false,
+            no_reset: false,
+            no_stream,
+            no_trunc: false,
+            containers,
+        }
+    }
+}
+
 /// Template fields: name and table header (Podman's `containerStats` fields and methods).
 const FIELDS: &[(&str, &str)] = &[
     ("ID", "ID"),

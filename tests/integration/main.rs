@@ -32,6 +32,7 @@ mod network_connect;
 mod oracles;
 mod podman_parity;
 mod podman_remote;
+mod pods;
 mod private_files;
 mod registry;
 mod registry_documents;

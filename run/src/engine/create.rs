@@ -41,8 +41,18 @@ struct Mounting {
 }
 
 impl Engine<'_> {
-    /// Create a container: its snapshot over the image, its spec, its record.
+    /// Create a container: its snapshot over the image, its spec, its record. A container
+    /// of a pod (`options.pod`: a pod's name or id, or `new:NAME`) joins it first
+    /// ([`Engine::join_pod`]).
     pub fn create(&self, req: &CreateRequest) -> Result<Container> {
+        match req.options.pod.as_deref() {
+            Some(pod) => self.create_plain(&self.join_pod(req, pod)?),
+            None => self.create_plain(req),
+        }
+    }
+
+    /// [`Engine::create`] of a container whose pod, if any, is already resolved.
+    pub(crate) fn create_plain(&self, req: &CreateRequest) -> Result<Container> {
         if !berth_image_store::store::is_host_root() && !crate::rootless::in_user_namespace() {
             return Err(RunError::FailedPrecondition(
                 "containers as a plain user run in berth's user namespace: use the berth CLI, \
@@ -76,6 +86,7 @@ impl Engine<'_> {
                 options.healthcheck = crate::health::HealthConfig::from_image(hc.as_ref());
             }
         }
+        self.resolve_namespaces(&mut options)?;
         self.resolve_network(&mut options, &config)?;
         if options.stop_signal.is_none() {
             let image_signal = config

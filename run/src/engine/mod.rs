@@ -25,6 +25,10 @@
 //!   at release;
 //!   [`network_connect`]: `network connect`/`disconnect`/`reload` of a container, and the
 //!   DNS names its networks must serve.
+//! - [`namespaces`]: `--ipc`/`--uts`/`--pid`/`--cgroupns container:`: resolved at create,
+//!   joined at start (`/proc/PID/ns`), and the refusal to remove a container others share.
+//! - [`pod`]: pods (issue 17): `create_pod`, the infra container, members joining it,
+//!   `start_pod`, `stop_pod`, `remove_pod`, … over the record of `crate::pod`.
 //! - [`copy`]: a container's root opened for `cp`.
 //!
 //! Other modules of the crate add the operations on an existing container (`commit`, `logs`,
@@ -56,10 +60,12 @@ pub mod health;
 pub mod init;
 pub mod lookup;
 pub mod mount;
+pub mod namespaces;
 pub mod network;
 pub mod network_connect;
 pub mod network_rootless;
 pub mod pause;
+pub mod pod;
 pub mod remove;
 pub mod restart;
 pub mod rootfs;
@@ -155,5 +161,7 @@ impl<'a> Engine<'a> {
     }
 }
 
+#[cfg(test)]
+mod pod_tests;
 #[cfg(test)]
 mod tests;

@@ -69,12 +69,16 @@ impl Engine<'_> {
     pub(crate) fn join_network(&self, c: &Container, spec: &mut Spec) -> Result<Joined> {
         match &c.options.network {
             Network::Container(other) => {
-                let (_, pid) = self.running_pid(
+                let (other, pid) = self.running_pid(
                     &self.records().get(other)?,
                     ": cannot join its network namespace",
                 )?;
                 set_netns_path(spec, PathBuf::from(format!("/proc/{pid}/ns/net")));
-                Ok(Joined::default())
+                // Its addresses and DNS servers (a pod's members: the infra container's).
+                Ok(Joined {
+                    etc: self.attachment(&other).map(|a| network_etc(&a)),
+                    held: Vec::new(),
+                })
             }
             Network::Pasta(_) | Network::Slirp4netns(_) => self.join_user_network(c, spec),
             network => {
@@ -143,17 +147,7 @@ fn allocate_ports(options: &mut RunOptions, config: &ImageConfiguration) -> Resu
 
 /// Point the spec's network namespace at `path` (the runtime joins it, makes none).
 pub(crate) fn set_netns_path(spec: &mut Spec, path: PathBuf) {
-    let Some(mut linux) = spec.linux().clone() else {
-        return;
-    };
-    let mut namespaces = linux.namespaces().clone().unwrap_or_default();
-    for n in namespaces.iter_mut() {
-        if n.typ() == LinuxNamespaceType::Network {
-            n.set_path(Some(path.clone()));
-        }
-    }
-    linux.set_namespaces(Some(namespaces));
-    spec.set_linux(Some(linux));
+    super::namespaces::set_namespace_path(spec, LinuxNamespaceType::Network, path);
 }
 
 /// What the container's `/etc/hosts` and `/etc/resolv.conf` need from its attachment.

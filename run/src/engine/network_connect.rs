@@ -187,7 +187,7 @@ impl Engine<'_> {
     fn network_changed(&self, c: &Container, a: &Attachment) -> Result<()> {
         let bundle = self.bundle_dir(&c.id);
         crate::bundle::write_json(&attachment_path(&bundle), a)?;
-        let hostname = c.spec.get()?.hostname().clone().unwrap_or_default();
+        let hostname = crate::spec::etc_files::spec_hostname(c.spec.get()?);
         crate::spec::etc_files::rewrite_network_files(
             &bundle,
             &hostname,

@@ -23,7 +23,15 @@ impl Engine<'_> {
     pub fn prune_stopped(&self) -> Result<Vec<String>> {
         let mut removed = Vec::new();
         for c in self.list()? {
-            if c.state != State::Running {
+            // A pod's infra container goes with its pod (`pod rm`, `pod prune`); one shared
+            // with a container not pruned stays.
+            if c.state != State::Running
+                && self.infra_of(&c)?.is_none()
+                && self
+                    .dependents(&c)?
+                    .iter()
+                    .all(|d| d.state != State::Running)
+            {
                 self.remove(&c, false)?;
                 removed.push(c.id);
             }
@@ -34,6 +42,19 @@ impl Engine<'_> {
     /// [`Engine::remove`], also removing the container's anonymous volumes when `volumes`
     /// (`rm -v`, `--rm`).
     pub fn remove_with(&self, c: &Container, force: bool, volumes: bool) -> Result<()> {
+        if let Some(pod) = self.infra_of(c)? {
+            return Err(RunError::InfraContainer {
+                id: c.id.clone(),
+                pod: pod.id,
+            });
+        }
+        self.remove_member(c, force, volumes)
+    }
+
+    /// [`Engine::remove_with`] of any container, a pod's infra container too (`pod rm`);
+    /// refused while another container shares one of its namespaces.
+    pub(crate) fn remove_member(&self, c: &Container, force: bool, volumes: bool) -> Result<()> {
+        self.refuse_if_depended_on(c)?;
         let c = self.refresh(c.clone())?;
         // A restart under way (`--restart`) is abandoned or waited for, not raced.
         self.mark_stopped_by_user(&c);

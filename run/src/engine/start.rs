@@ -199,6 +199,7 @@ impl Engine<'_> {
                 c.name
             )));
         }
+        self.start_dependencies(c, berth_exe, global_args)?;
         let _lock = self.start_lock(c)?;
         let now = self.refresh(self.records().get(&c.id)?)?;
         match (now.state, mode) {

@@ -95,6 +95,7 @@ impl Engine<'_> {
         let dir = self.bundle_dir(&c.id);
         crate::bundle::create_dir(&dir)?;
         let joined = self.join_network(c, &mut spec)?;
+        self.join_namespaces(c, &mut spec)?;
         crate::spec::etc_files::write_and_mount(
             &dir,
             &mut spec,

@@ -276,7 +276,7 @@ pub fn write_and_mount(
     name: &str,
     network: Option<&NetworkEtc>,
 ) -> Result<()> {
-    let hostname = spec.hostname().clone().unwrap_or_default();
+    let hostname = spec_hostname(spec);
     let files = texts(&hostname, opts, name, network);
     let mut mounts = spec.mounts().clone().unwrap_or_default();
     for (dest, file, text) in files {
@@ -294,6 +294,19 @@ pub fn write_and_mount(
     }
     spec.set_mounts(Some(mounts));
     Ok(())
+}
+
+/// The container's host name: the spec's, or (a UTS namespace it shares, which the spec
+/// cannot name) its `HOSTNAME`.
+pub fn spec_hostname(spec: &Spec) -> String {
+    spec.hostname().clone().unwrap_or_else(|| {
+        spec.process()
+            .as_ref()
+            .and_then(|p| p.env().as_ref())
+            .and_then(|env| env.iter().find_map(|e| e.strip_prefix("HOSTNAME=")))
+            .unwrap_or_default()
+            .to_string()
+    })
 }
 
 /// Write again the `/etc/hosts` and `/etc/resolv.conf` that [`write_and_mount`] wrote into

@@ -13,12 +13,14 @@
 //! `/etc/hosts`, `/etc/hostname` and `/etc/resolv.conf` (written at start, not here);
 //! [`rootless`] the changes a spec needs to run as a plain user; [`limits`] what `--ulimit`,
 //! `--sysctl`, `--device` and `--group-add` add; [`userns`] a user namespace of the
-//! container's own (`--userns keep-id`, `--uidmap`/`--gidmap`).
+//! container's own (`--userns keep-id`, `--uidmap`/`--gidmap`); [`namespaces`] the
+//! namespace list (`--pid`, `--ipc`, `--uts`, `--cgroupns`, `--network`).
 
 pub mod cgroup;
 pub mod etc_files;
 pub mod limits;
 pub mod mounts;
+pub mod namespaces;
 pub mod rootless;
 pub mod userns;
 
@@ -28,8 +30,8 @@ use std::path::{Path, PathBuf};
 use oci_spec::image::ImageConfiguration;
 use oci_spec::runtime::{
     LinuxBuilder, LinuxCapabilitiesBuilder, LinuxCpuBuilder, LinuxDeviceCgroupBuilder,
-    LinuxMemoryBuilder, LinuxNamespaceBuilder, LinuxNamespaceType, LinuxPidsBuilder,
-    LinuxResourcesBuilder, ProcessBuilder, RootBuilder, Spec, SpecBuilder, UserBuilder,
+    LinuxMemoryBuilder, LinuxPidsBuilder, LinuxResourcesBuilder, ProcessBuilder, RootBuilder, Spec,
+    SpecBuilder, UserBuilder,
 };
 
 use crate::caps::capabilities;
@@ -191,6 +193,9 @@ pub fn generate(input: &SpecInput<'_>, opts: &RunOptions) -> Result<Spec> {
     let hostname = match &opts.hostname {
         Some(h) => h.clone(),
         None if input.host_hostname && opts.network == Network::Host => etc_files::host_hostname(),
+        None if opts.namespaces.uts == Some(crate::options::NamespaceMode::Host) => {
+            etc_files::host_hostname()
+        }
         None => input.id.chars().take(12).collect(),
     };
     defaults.push(format!("HOSTNAME={hostname}"));
@@ -277,30 +282,7 @@ pub fn generate(input: &SpecInput<'_>, opts: &RunOptions) -> Result<Spec> {
         }
     }
 
-    let mut kinds = vec![
-        LinuxNamespaceType::Pid,
-        LinuxNamespaceType::Ipc,
-        LinuxNamespaceType::Uts,
-        LinuxNamespaceType::Mount,
-    ];
-    // A network namespace of its own (`none`, bridge mode: made or joined at each start,
-    // `container:`: joined at start) or the one bind-mounted at `ns:PATH`.
-    if opts.network != Network::Host {
-        kinds.push(LinuxNamespaceType::Network);
-    }
-    if cgroup::wants_namespace() {
-        kinds.push(LinuxNamespaceType::Cgroup);
-    }
-    let namespaces = kinds
-        .into_iter()
-        .map(|typ| {
-            let mut b = LinuxNamespaceBuilder::default().typ(typ);
-            if let (LinuxNamespaceType::Network, Network::Ns(path)) = (typ, &opts.network) {
-                b = b.path(path.clone());
-            }
-            b.build()
-        })
-        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let namespaces = namespaces::list(opts)?;
 
     let mut device_rules = vec![LinuxDeviceCgroupBuilder::default()
         .allow(opts.privileged)
@@ -368,6 +350,10 @@ pub fn generate(input: &SpecInput<'_>, opts: &RunOptions) -> Result<Spec> {
         .annotations(annotations)
         .linux(linux)
         .build()?;
+    if !namespaces::own_uts(opts) {
+        // The namespace's owner set its name; `/etc/hostname` and `HOSTNAME` still say it.
+        spec.set_hostname(None);
+    }
     if crate::rootless::is_rootless() {
         rootless::adapt_spec(&mut spec);
     }
@@ -379,6 +365,7 @@ pub fn generate(input: &SpecInput<'_>, opts: &RunOptions) -> Result<Spec> {
 mod tests {
     use super::*;
     use oci_spec::image::{ConfigBuilder, ImageConfigurationBuilder};
+    use oci_spec::runtime::LinuxNamespaceType;
 
     fn image(entrypoint: Option<&[&str]>, cmd: Option<&[&str]>) -> ImageConfiguration {
         let mut c = ConfigBuilder::default();
