@@ -6,7 +6,8 @@
 //! `label!`, `exited` (an exit code; exited containers only), `status` (`created`,
 //! `running`, `paused`, `exited`, `stopped`, `unknown`…), `ancestor` (the image: a name,
 //! `repo:tag`, or an id prefix), `before` and `since` (another container), `until` (a
-//! time), `volume` (a volume name or a destination), `network` (a network name).
+//! time), `volume` (a volume name or a destination), `network` (a network name),
+//! `restart-policy` (`no`, `on-failure`, `always`, `unless-stopped`).
 //! Values of one kind are alternatives, except `label`, which must all hold; different kinds
 //! must all hold (Podman's rule, its `--filter` documentation).
 
@@ -51,6 +52,7 @@ pub struct ContainerFilters {
     until: Vec<DateTime<Utc>>,
     volumes: Vec<String>,
     networks: Vec<String>,
+    restart_policies: Vec<String>,
 }
 
 impl ContainerFilters {
@@ -91,6 +93,7 @@ impl ContainerFilters {
                 ),
                 "volume" => f.volumes.push(value.to_string()),
                 "network" => f.networks.push(value.to_string()),
+                "restart-policy" => f.restart_policies.push(value.to_string()),
                 other => return Err(invalid(format!("{other} is an invalid filter"))),
             }
         }
@@ -136,6 +139,9 @@ impl ContainerFilters {
             && any(&self.since, |t| c.created > *t)
             && any(&self.until, |t| c.created < *t)
             && any(&self.volumes, |v| uses_volume(c, v))
+            && any(&self.restart_policies, |p| {
+                c.options.restart.to_string().split(':').next() == Some(p.as_str())
+            })
             && any(&self.networks, |n| {
                 c.options
                     .network
@@ -228,6 +234,11 @@ mod tests {
         assert_eq!(names(&["volume=named"], &all), ["web"]);
         assert_eq!(names(&["volume=/data"], &all), ["web", "db"]);
         assert_eq!(names(&["volume=other"], &all), Vec::<String>::new());
+        assert_eq!(names(&["restart-policy=no"], &all), ["web", "db"]);
+        assert_eq!(
+            names(&["restart-policy=always"], &all),
+            Vec::<String>::new()
+        );
         // Two kinds: both must hold.
         assert_eq!(
             names(&["status=exited", "id=fedcba"], &all),

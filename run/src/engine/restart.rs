@@ -131,28 +131,14 @@ impl Engine<'_> {
         Ok(c)
     }
 
-    /// `start --all [--filter restart-policy=P]…`: the containers not running, oldest first,
-    /// kept by every filter (only `restart-policy` is known; Podman's boot-time unit starts
+    /// `start --all [--filter KIND=VALUE]…`: the containers not running, oldest first, kept
+    /// by the filters `ps --filter` takes (Podman's boot-time unit starts
     /// `restart-policy=always`).
     pub fn startable(&self, filters: &[String]) -> Result<Vec<Container>> {
-        let mut wanted = Vec::new();
-        for f in filters {
-            match f.split_once('=') {
-                Some(("restart-policy", p)) => wanted.push(p.to_string()),
-                _ => {
-                    return Err(RunError::Invalid(format!(
-                        "invalid filter {f:?}: berth's start --all knows restart-policy=POLICY"
-                    )))
-                }
-            }
-        }
         let mut list = self.list()?;
+        let filters = crate::list_filter::ContainerFilters::parse_texts(filters, &list)?;
         list.reverse();
-        list.retain(|c| {
-            let name = c.options.restart.to_string();
-            let name = name.split(':').next().unwrap_or_default();
-            c.state != State::Running && (wanted.is_empty() || wanted.iter().any(|w| w == name))
-        });
+        list.retain(|c| c.state != State::Running && filters.matches(c));
         Ok(list)
     }
 
