@@ -154,7 +154,7 @@ impl Engine<'_> {
         if let Err(e) = berth_layers::atomic_file::write_atomically(
             &pid_file,
             std::process::id().to_string().as_bytes(),
-            0o644,
+            0o600,
         ) {
             tracing::warn!(target: "berth_run::engine", error = %e, "no monitor pid file");
         }
