@@ -229,8 +229,11 @@ pub async fn put(
     loop {
         tokio::select! {
             r = &mut done => {
-                return r.map_err(|_| ApiError::internal("the copy thread failed"))?
-                    .map(|()| StatusCode::OK);
+                let r = r.map_err(|_| ApiError::internal("the copy thread failed"))?;
+                if r.is_ok() {
+                    drain(&mut body).await;
+                }
+                return r.map(|()| StatusCode::OK);
             }
             chunk = body.next() => match chunk {
                 Some(Ok(b)) => {
@@ -248,6 +251,27 @@ pub async fn put(
     done.await
         .map_err(|_| ApiError::internal("the copy thread failed"))?
         .map(|()| StatusCode::OK)
+}
+
+/// The most of a request body read after the archive's end (its padding to a tar record):
+/// past it the connection closes instead.
+const DRAIN_LIMIT: usize = 1 << 20;
+
+/// Read what the client still sends after the extractor found the archive's end (tar
+/// pads a stream to its record size). A response sent with the body unread makes hyper
+/// close the connection, and a client that sends its next request on it (the docker CLI's
+/// `cp` does, a stat then this PUT) fails with a broken pipe.
+async fn drain<S>(body: &mut S)
+where
+    S: futures_util::Stream<Item = Result<bytes::Bytes, axum::Error>> + Unpin,
+{
+    let mut read = 0;
+    while read < DRAIN_LIMIT {
+        match body.next().await {
+            Some(Ok(b)) => read += b.len(),
+            _ => return,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -107,7 +107,40 @@ fn totals(items: impl Iterator<Item = (bool, u64)>) -> UsageTotals {
     t
 }
 
+/// A container's sizes as `ps --size` shows them (Podman's `Size`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct ContainerSize {
+    /// Its writable layer.
+    #[serde(rename = "rwSize")]
+    pub rw: u64,
+    /// Its whole root file system: the image, uncompressed, and the writable layer.
+    #[serde(rename = "rootFsSize")]
+    pub root_fs: u64,
+}
+
 impl Engine<'_> {
+    /// The bytes of `c`'s writable layer (its snapshot's upper dir; 0 when it has none).
+    pub fn container_rw_size(&self, c: &Container) -> u64 {
+        self.container_snapshot(c)
+            .map_or(0, |snap| tree_size(&snap.upper))
+    }
+
+    /// `c`'s sizes for `ps --size`.
+    pub fn container_size(&self, c: &Container) -> Result<ContainerSize> {
+        let rw = self.container_rw_size(c);
+        let image = match &c.image_id {
+            Some(id) => match self.store().lookup_image(id.as_ref()) {
+                Ok(img) => self.store().uncompressed_size(&img)?,
+                Err(_) => 0,
+            },
+            None => 0,
+        };
+        Ok(ContainerSize {
+            rw,
+            root_fs: image + rw,
+        })
+    }
+
     /// `system df`'s numbers for this store.
     pub fn disk_usage(&self) -> Result<DiskUsage> {
         let store = self.store();
@@ -161,9 +194,7 @@ impl Engine<'_> {
             });
         }
         for c in &containers {
-            let size = self
-                .container_snapshot(c)
-                .map_or(0, |snap| tree_size(&snap.upper));
+            let size = self.container_rw_size(c);
             out.containers.push(ContainerUsage {
                 volumes: c.options.named_volumes.len(),
                 size,

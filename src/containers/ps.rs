@@ -3,10 +3,13 @@
 //! [`ContainerSummary`], printed with Podman's indent) and Go templates over its
 //! `psReporter` fields, read from the same records.
 
+use std::collections::HashMap;
 use std::process::ExitCode;
 
 use anyhow::Result;
+use berth_run::disk_usage::ContainerSize;
 use berth_run::list_filter::ContainerFilters;
+use berth_run::stats::human_size_with_precision;
 use berth_run::summary::ContainerSummary;
 use berth_run::{Engine, State};
 use clap::Args;
@@ -47,8 +50,12 @@ pub struct PsArgs {
     /// Show the most recently created container (any state).
     #[arg(short, long)]
     latest: bool,
-    /// Sort by command, created, id, image, names, runningfor or status.
-    #[arg(long, value_parser = ["command", "created", "id", "image", "names", "runningfor", "status"])]
+    /// Show each container's size: its writable layer and (virtual) its whole root file
+    /// system.
+    #[arg(short, long)]
+    size: bool,
+    /// Sort by command, created, id, image, names, runningfor, size or status.
+    #[arg(long, value_parser = ["command", "created", "id", "image", "names", "runningfor", "size", "status"])]
     sort: Option<String>,
 }
 
@@ -69,12 +76,25 @@ pub fn ps(ctx: &Context, args: PsArgs) -> Result<ExitCode> {
         list.sort_by_key(|c| std::cmp::Reverse(c.created));
         list.truncate(n);
     }
+    let by_size = args.sort.as_deref() == Some("size");
+    let mut sizes = HashMap::new();
+    if args.size || by_size {
+        for c in &list {
+            sizes.insert(c.id.clone(), engine.container_size(c)?);
+        }
+    }
     if let Some(key) = &args.sort {
-        sort(&mut list, key);
+        sort(&mut list, key, &sizes);
     }
     let summaries: Vec<ContainerSummary> = list
         .iter()
-        .map(|c| ContainerSummary::with_health(&engine, c))
+        .map(|c| {
+            let mut s = ContainerSummary::with_health(&engine, c);
+            if args.size {
+                s.size = sizes.get(&c.id).and_then(|z| serde_json::to_value(z).ok());
+            }
+            s
+        })
         .collect();
 
     // `--external`: the working containers after berth's own.
@@ -102,7 +122,13 @@ pub fn ps(ctx: &Context, args: PsArgs) -> Result<ExitCode> {
         .format
         .as_deref()
         .map(|f| f.replace(".Namespaces.", "."));
-    let format = ListFormat::new(format.as_deref(), DEFAULT_FORMAT, args.noheading, "ps")?;
+    // `--size` adds Podman's SIZE column to the default table.
+    let default = if args.size {
+        format!("{DEFAULT_FORMAT}\t{{{{.Size}}}}")
+    } else {
+        DEFAULT_FORMAT.to_string()
+    };
+    let format = ListFormat::new(format.as_deref(), &default, args.noheading, "ps")?;
     let rows: Vec<Value> = summaries
         .iter()
         .map(|s| template_value(s, args.no_trunc))
@@ -111,9 +137,11 @@ pub fn ps(ctx: &Context, args: PsArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Podman's `--sort` orders (`created` and `runningfor`: newest first).
-fn sort(list: &mut [berth_run::Container], key: &str) {
+/// Podman's `--sort` orders (`created` and `runningfor`: newest first; `size`: the
+/// writable layer's, smallest first).
+fn sort(list: &mut [berth_run::Container], key: &str, sizes: &HashMap<String, ContainerSize>) {
     match key {
+        "size" => list.sort_by_key(|c| sizes.get(&c.id).map_or(0, |z| z.rw)),
         "command" => list.sort_by(|a, b| a.command.cmp(&b.command)),
         "id" => list.sort_by(|a, b| a.id.cmp(&b.id)),
         "image" => list.sort_by(|a, b| a.image_name.cmp(&b.image_name)),
@@ -121,6 +149,19 @@ fn sort(list: &mut [berth_run::Container], key: &str) {
         "status" => list.sort_by_key(berth_run::summary::status_text),
         _ => list.sort_by_key(|c| std::cmp::Reverse(c.created)),
     }
+}
+
+/// Podman's SIZE: `12B (virtual 1.23MB)` (empty without `--size`).
+fn size_text(size: Option<&Value>) -> String {
+    let Some(size) = size else {
+        return String::new();
+    };
+    let bytes = |k: &str| size[k].as_u64().unwrap_or(0);
+    format!(
+        "{} (virtual {})",
+        human_size_with_precision(bytes("rwSize"), 3),
+        human_size_with_precision(bytes("rootFsSize"), 3)
+    )
 }
 
 fn shown_id(id: &str, no_trunc: bool) -> &str {
@@ -173,7 +214,7 @@ fn template_value(s: &ContainerSummary, no_trunc: bool) -> Value {
         "Pod": s.pod,
         "PodName": s.pod_name,
         "Ports": berth_run::published::ps_ports(s.ports.as_deref().unwrap_or_default()),
-        "Size": "",
+        "Size": size_text(s.size.as_ref()),
         "StartedAt": s.started_at,
         "State": s.status,
         "Status": s.status,

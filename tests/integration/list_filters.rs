@@ -114,6 +114,38 @@ fn ps_filter_as_podman() {
         let (berth, podman) = both(&r, args);
         assert_eq!(berth, podman, "{args:?}");
     }
+    // `--size`: Podman's `RW (virtual ROOTFS)`, and the SIZE column last in the table.
+    let sizes = r.ok(&[
+        "ps",
+        "-a",
+        "--size",
+        "--sort",
+        "size",
+        "--format",
+        "{{.Size}}",
+    ]);
+    assert_eq!(sizes.lines().count(), 3, "{sizes}");
+    for line in sizes.lines() {
+        let (rw, virt) = line.split_once(" (virtual ").expect("Podman's size text");
+        assert!(rw.ends_with('B') && virt.ends_with("B)"), "{line}");
+        assert_ne!(virt, "0B)", "the image counts: {line}");
+    }
+    let (berth, podman) = both(&r, &["ps", "-a", "--size"]);
+    assert_eq!(
+        berth
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .split_whitespace()
+            .last(),
+        podman
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .split_whitespace()
+            .last(),
+        "{berth}\n{podman}"
+    );
     // `label!` (Podman 4.8's; 4.3 refuses it).
     let out = r.ok(&["ps", "-a", "--filter", "label!=x", "--format", "{{.Names}}"]);
     assert_eq!(out, "other\n");
