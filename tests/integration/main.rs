@@ -9,6 +9,7 @@ mod cli_help;
 mod closed_output;
 mod completion;
 mod deep_images;
+mod descriptors;
 mod docker_api;
 mod docker_api_exec;
 mod docker_api_images;
