@@ -282,18 +282,15 @@ fn describe_head(head: &[u8]) -> &'static str {
     if head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
         return "a JSON object";
     }
-    if is_tar_head(head) {
+    // An empty blob is an empty tar stream to every reader (`tar` stops at EOF).
+    if head.is_empty() || is_tar_head(head) {
         return "an uncompressed tar";
     }
-    if head.is_empty() {
-        "empty"
-    } else {
-        "neither a tar stream, gzip, zstd nor JSON"
-    }
+    "neither a tar stream, gzip, zstd nor JSON"
 }
 
-/// A tar stream's start: a header block whose checksum holds (ustar, GNU and v7 alike), or
-/// an end-of-archive block of zeros (an empty layer).
+/// A tar stream's start: a header block whose checksum holds (ustar, GNU and v7 alike,
+/// summed unsigned or signed), or an end-of-archive block of zeros (an empty layer).
 fn is_tar_head(head: &[u8]) -> bool {
     let Some(block) = head.get(..HEAD_LEN) else {
         return false;
@@ -310,18 +307,19 @@ fn is_tar_head(head: &[u8]) -> bool {
     let Ok(stored) = u32::from_str_radix(text.trim(), 8) else {
         return false;
     };
-    let sum: u32 = block
+    let byte = |i: usize, b: u8| if (148..156).contains(&i) { b' ' } else { b };
+    let unsigned: u32 = block
         .iter()
         .enumerate()
-        .map(|(i, b)| {
-            if (148..156).contains(&i) {
-                32
-            } else {
-                u32::from(*b)
-            }
-        })
+        .map(|(i, b)| u32::from(byte(i, *b)))
         .sum();
-    sum == stored
+    // Old Sun tar summed signed chars; Go's archive/tar accepts both, so does this.
+    let signed: i64 = block
+        .iter()
+        .enumerate()
+        .map(|(i, b)| i64::from(byte(i, *b) as i8))
+        .sum();
+    unsigned == stored || signed == i64::from(stored)
 }
 
 impl fmt::Display for KnownMediaType {
@@ -405,7 +403,9 @@ mod tests {
         broken[0] ^= 1;
         let err = oci(Compression::None).check_head(&broken).unwrap_err();
         assert!(err.contains("neither a tar"), "{err}");
-        assert!(oci(Compression::None).check_head(b"").is_err());
+        assert_eq!(oci(Compression::None).check_head(b""), Ok(()));
+        assert!(Config(Oci).check_head(b"").is_err());
+        assert!(oci(Compression::None).check_head(&tar[..100]).is_err());
         // Unknown types are not checked.
         assert_eq!(check_head("application/x-artifact", b"anything"), Ok(()));
     }
