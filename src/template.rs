@@ -522,4 +522,31 @@ mod tests {
         assert!(Template::parse("{{if .Tag}}x", "t").is_err());
         assert!(Template::parse("{{end}}", "t").is_err());
     }
+
+    /// Found by `fuzz/` (template target): a width of 40 digits overflowed the multiply, and a
+    /// merely huge one asked for gigabytes of spaces.
+    #[test]
+    fn printf_width_past_gos_limit_is_badwidth_not_an_overflow() {
+        let rec = json!({"ID": "x", "Size": 3});
+        let render = |f: &str| Template::parse(f, "t").unwrap().render_value(&rec, "t");
+        let wide = "9".repeat(40);
+        assert_eq!(
+            render(&format!("{{{{printf \"%{wide}s|%d\" .ID .Size}}}}")).unwrap(),
+            "%!(BADWIDTH)x|3\n"
+        );
+        assert_eq!(
+            render("{{printf \"%1000001s\" .ID}}").unwrap(),
+            "%!(BADWIDTH)x\n"
+        );
+        assert_eq!(render("{{printf \"%3s\" .ID}}").unwrap(), "  x\n");
+    }
+
+    #[test]
+    fn pad_past_the_width_limit_is_an_error_not_an_allocation() {
+        let rec = json!({"ID": "x"});
+        let render = |f: &str| Template::parse(f, "t").unwrap().render_value(&rec, "t");
+        let err = render("{{pad .ID 99999999999 0}}").unwrap_err().to_string();
+        assert!(err.contains("over the limit"), "{err}");
+        assert_eq!(render("{{pad .ID 1 2}}").unwrap(), " x  \n");
+    }
 }

@@ -76,10 +76,30 @@ impl ContentStore {
     /// source is then not read.
     pub fn put_verified(
         &self,
-        mut reader: impl Read,
+        reader: impl Read,
         expected: &Digest,
         expected_size: Option<u64>,
     ) -> Result<u64> {
+        match self.stage_verified(reader, expected, expected_size)? {
+            Staged::Present(size) => Ok(size),
+            Staged::Verified(w) => {
+                let size = w.written();
+                w.commit_digest(expected)?;
+                Ok(size)
+            }
+        }
+    }
+
+    /// [`ContentStore::put_verified`] without the commit: the blob is written to `ingest/`
+    /// and verified, and becomes visible only when the returned writer is committed (a caller
+    /// that needs several blobs commits them once all are verified; dropping the writer
+    /// removes the file).
+    pub fn stage_verified(
+        &self,
+        mut reader: impl Read,
+        expected: &Digest,
+        expected_size: Option<u64>,
+    ) -> Result<Staged> {
         check_sha256(expected)?;
         if self.contains(expected) {
             let size = self.size(expected)?;
@@ -90,7 +110,7 @@ impl ContentStore {
                     actual: format!("{size} bytes (stored)"),
                 });
             }
-            return Ok(size);
+            return Ok(Staged::Present(size));
         }
         let mut w = self.writer()?;
         let mut buf = vec![0u8; 256 * 1024];
@@ -117,12 +137,9 @@ impl ContentStore {
             }
             w.write_all(&buf[..n]).map_err(|e| w.error(e))?;
         }
-        let size = w.counter.len();
-        match expected_size {
-            Some(want) => w.commit(Some((expected, want)))?,
-            None => w.commit_digest(expected)?,
-        };
-        Ok(size)
+        let size = expected_size.unwrap_or(w.counter.len());
+        w.verify(expected, size)?;
+        Ok(Staged::Verified(w))
     }
 
     /// Whether the blob is present.
@@ -232,6 +249,14 @@ pub(crate) fn fsync_dir(dir: &Path) -> Result<()> {
     f.sync_all().map_err(|e| StoreError::io(dir, e))
 }
 
+/// What [`ContentStore::stage_verified`] did.
+pub enum Staged {
+    /// The store already had the blob (its size).
+    Present(u64),
+    /// Written and verified under `ingest/`, not yet visible.
+    Verified(IngestWriter),
+}
+
 /// A blob being written under `ingest/`; hashes while writing. `Send + 'static`, so it can be
 /// the sink of a multi-threaded compressor. Dropping it uncommitted removes the ingest file.
 pub struct IngestWriter {
@@ -261,6 +286,16 @@ impl IngestWriter {
         }
     }
 
+    /// The first bytes written (up to berth-layers' `media_type::HEAD_LEN`), read back from
+    /// the ingest file: what the blob's media type is checked against.
+    pub fn head(&mut self) -> Result<Vec<u8>> {
+        if let Some(f) = self.file.as_mut() {
+            f.flush().map_err(|e| StoreError::io(&self.path, e))?;
+        }
+        let mut file = File::open(&self.path).map_err(|e| StoreError::io(&self.path, e))?;
+        berth_layers::media_type::read_head(&mut file).map_err(|e| StoreError::io(&self.path, e))
+    }
+
     /// Verify (when `expected` is given) digest and size, fsync, rename into `blobs/`, fsync the
     /// directory. Returns the digest and size. On mismatch the ingest file is removed.
     pub fn commit(self, expected: Option<(&Digest, u64)>) -> Result<(Digest, u64)> {
@@ -274,6 +309,27 @@ impl IngestWriter {
             }
         }
         self.finish(expected.map(|(d, _)| d))
+    }
+
+    /// Check digest and size as [`IngestWriter::commit`] would, without committing: the
+    /// caller commits once every blob it needs is verified.
+    pub fn verify(&self, digest: &Digest, size: u64) -> Result<()> {
+        let (actual, len) = self.counter.clone().finish();
+        if len != size {
+            return Err(StoreError::DigestMismatch {
+                what: format!("blob {digest}"),
+                expected: format!("{size} bytes"),
+                actual: format!("{len} bytes"),
+            });
+        }
+        if actual != *digest {
+            return Err(StoreError::DigestMismatch {
+                what: format!("blob {digest}"),
+                expected: digest.to_string(),
+                actual: actual.to_string(),
+            });
+        }
+        Ok(())
     }
 
     /// Like [`IngestWriter::commit`] when only the digest is known.

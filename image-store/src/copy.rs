@@ -7,15 +7,25 @@
 //!
 //! Order: the config, then each layer (skipping blobs the destination already has), then the
 //! manifest last, so a destination never records an image whose blobs are missing.
+//!
+//! Every descriptor is checked against its content before the destination keeps anything
+//! (issue 19): the manifest by [`check_manifest_document`] (and, for the store, berth-layers'
+//! `check_image`: an image config and known layer types); each blob's first bytes against its
+//! media type (`media_type::check_head`: JSON for a config, the codec's magic for a layer)
+//! as it is handed to the destination, which verifies digest and size while it writes (a
+//! lying digest is reported first, then a misfit type);
+//! a blob the store already holds is checked the same way from the stored copy
+//! ([`check_present_blob`]).
 
-use std::io::Read;
+use std::io::{Cursor, Read};
 
 use berth_layers::digest::{digest_bytes, VerifyingReader};
-use berth_layers::document::{check_document, Declared};
-use berth_layers::media_type::is_image_manifest;
+use berth_layers::document::{check_document, check_image, Declared};
+use berth_layers::media_type::{check_head, is_image_manifest, read_head};
 use berth_layers::Digest;
 use oci_spec::image::{Descriptor, ImageManifest, MediaType};
 
+use crate::content::{IngestWriter, Staged};
 use crate::error::{Result, StoreError};
 use crate::images::{ImageRecord, CONFIG_LIMIT};
 use crate::lock::StoreLock;
@@ -64,6 +74,13 @@ pub trait ImageDestination {
 
     /// Complete the destination (write indexes, close archives).
     fn finish(&mut self) -> Result<()>;
+
+    /// Refuse a manifest (already checked by [`check_manifest_document`]) this destination
+    /// cannot keep, before any of its blobs is written. Layouts and archives keep any
+    /// manifest; the store only images ([`check_image`]).
+    fn check_manifest(&self, _bytes: &[u8], _what: &str) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Check a manifest's bytes with [`check_document`] against the media type of the
@@ -123,15 +140,54 @@ pub fn copy_image(
     check_manifest_document(&bytes, manifest_desc, actual.as_ref())?;
     let manifest = parse_manifest(&bytes, actual.as_ref())?;
     check_config_size(manifest.config())?;
+    dst.check_manifest(&bytes, actual.as_ref())?;
     let blobs = std::iter::once(manifest.config()).chain(manifest.layers().iter());
     for desc in blobs {
         if dst.has_blob(desc)? {
             continue;
         }
         let mut reader = src.open_blob(desc)?;
-        dst.put_blob(desc, &mut *reader)?;
+        let head = read_head(&mut *reader).map_err(|e| blob_stream_error(desc, e))?;
+        // A digest or size that lies is the first thing to say; a blob that is what its digest
+        // says but not what its media type says is refused after that (destinations keep
+        // nothing of a copy that fails: the store commits blobs with their manifest).
+        let misfit = check_head_of(desc, &head).err();
+        let mut whole = Cursor::new(head).chain(reader);
+        dst.put_blob(desc, &mut whole)?;
+        if let Some(e) = misfit {
+            return Err(e);
+        }
     }
     dst.put_manifest(&bytes, manifest_desc.media_type(), &image.names)
+}
+
+/// Refuse a blob whose first bytes do not fit its descriptor's media type, naming it.
+fn check_head_of(desc: &Descriptor, head: &[u8]) -> Result<()> {
+    check_head(desc.media_type().as_ref(), head)
+        .map_err(|e| StoreError::Invalid(format!("blob {}: {e}", desc.digest())))
+}
+
+/// Whether the store already holds `desc`'s blob, checked as if it were copied now: a stored
+/// blob of another size, or whose bytes do not fit the descriptor's media type, is refused
+/// (a lying descriptor must not pass because an honest one brought the blob earlier).
+pub fn check_present_blob(store: &Store, desc: &Descriptor) -> Result<bool> {
+    let content = store.content();
+    if !content.contains(desc.digest()) {
+        return Ok(false);
+    }
+    let size = content.size(desc.digest())?;
+    if size != desc.size() {
+        return Err(StoreError::DigestMismatch {
+            what: format!("blob {}", desc.digest()),
+            expected: format!("{} bytes (the descriptor's size)", desc.size()),
+            actual: format!("{size} bytes (stored)"),
+        });
+    }
+    let mut file = content.open(desc.digest())?;
+    let head =
+        read_head(&mut file).map_err(|e| StoreError::io(content.blob_path(desc.digest()), e))?;
+    check_head_of(desc, &head)?;
+    Ok(true)
 }
 
 /// Copy every image of `src` to `dst`, then finish `dst`. Returns the manifest digests.
@@ -219,6 +275,9 @@ impl ImageSource for StoreSource<'_> {
 pub struct StoreDestination<'a> {
     store: &'a Store,
     _lock: StoreLock,
+    /// Blobs verified in `ingest/`, committed when their manifest is put (a copy refused
+    /// part way leaves none).
+    staged: Vec<(Digest, IngestWriter)>,
     pending: Vec<(Digest, Vec<String>)>,
     /// Images recorded by `finish`, in order.
     pub records: Vec<ImageRecord>,
@@ -230,6 +289,7 @@ impl<'a> StoreDestination<'a> {
         Ok(StoreDestination {
             store,
             _lock: store.lock_shared()?,
+            staged: Vec::new(),
             pending: Vec::new(),
             records: Vec::new(),
         })
@@ -238,14 +298,22 @@ impl<'a> StoreDestination<'a> {
 
 impl ImageDestination for StoreDestination<'_> {
     fn has_blob(&mut self, desc: &Descriptor) -> Result<bool> {
-        Ok(self.store.content().contains(desc.digest()))
+        check_present_blob(self.store, desc)
     }
 
     fn put_blob(&mut self, desc: &Descriptor, reader: &mut (dyn Read + Send)) -> Result<()> {
-        self.store
-            .content()
-            .put_verified(reader, desc.digest(), Some(desc.size()))?;
+        let staged =
+            self.store
+                .content()
+                .stage_verified(reader, desc.digest(), Some(desc.size()))?;
+        if let Staged::Verified(w) = staged {
+            self.staged.push((desc.digest().clone(), w));
+        }
         Ok(())
+    }
+
+    fn check_manifest(&self, bytes: &[u8], what: &str) -> Result<()> {
+        check_image(bytes).map_err(|e| StoreError::Invalid(format!("manifest {what}: {e}")))
     }
 
     fn put_manifest(
@@ -254,6 +322,10 @@ impl ImageDestination for StoreDestination<'_> {
         _media_type: &MediaType,
         names: &[String],
     ) -> Result<Digest> {
+        // Every blob of the image passed: they become visible now, the manifest last.
+        for (blob, w) in std::mem::take(&mut self.staged) {
+            w.commit_digest(&blob)?;
+        }
         let digest = digest_bytes(bytes);
         self.store
             .content()

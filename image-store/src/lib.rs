@@ -50,7 +50,9 @@
 //! - [`copy`]: [`copy::ImageSource`] / [`copy::ImageDestination`] and the one
 //!   [`copy::copy_image`] routine that save, load and (later) pull and push use; every
 //!   manifest it reads passes [`copy::check_manifest_document`] (berth-layers'
-//!   `check_document` against its descriptor) and [`copy::check_config_size`] first;
+//!   `check_document` against its descriptor) and [`copy::check_config_size`] first, and
+//!   every blob's first bytes are checked against its media type before a destination gets
+//!   it; the store destination stages blobs and commits them with their manifest;
 //!   [`transports`] implements them for OCI layouts, oci-archive and docker-archive.
 //! - [`diff_size`]: layers' uncompressed sizes (table `diff_sizes`, by diff_id), which
 //!   `images` and `history` show as Podman does.

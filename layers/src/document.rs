@@ -12,7 +12,16 @@
 //!   or `layers` in an index, no Docker schema 1 `fsLayers`/`history` in either;
 //! - every descriptor digest in it (config, layers, index entries, subject) is one berth can
 //!   verify ([`crate::digest::check_supported`]), so nothing is requested by a digest that
-//!   would fail only after the download.
+//!   would fail only after the download;
+//! - every descriptor has a size, and every known media type fits the slot it sits in
+//!   ([`KnownMediaType::check_slot`]: no layer type as a config, no config or layer type in an
+//!   index, no index where a layer is expected).
+//!
+//! [`check_image`] is what a manifest must also be before its image is recorded in the
+//! store: an image config and only layer types berth knows (containers/image's wording).
+//! Whether the blobs' bytes then fit their descriptors is checked as they stream
+//! ([`crate::media_type::check_head`], digest and size by [`crate::digest::VerifyingReader`]
+//! or the store's ingest).
 
 use std::fmt;
 
@@ -21,7 +30,7 @@ use serde_json::{Map, Value};
 use crate::digest::{check_supported, Digest};
 
 use crate::media_type::{
-    KnownMediaType, Schema, DOCKER_CONFIG, DOCKER_LIST, DOCKER_MANIFEST, DOCKER_SCHEMA1,
+    KnownMediaType, Schema, Slot, DOCKER_CONFIG, DOCKER_LIST, DOCKER_MANIFEST, DOCKER_SCHEMA1,
     OCI_CONFIG, OCI_INDEX, OCI_MANIFEST,
 };
 
@@ -194,12 +203,33 @@ fn guess(doc: &Map<String, Value>) -> Result<DocumentKind, String> {
     })
 }
 
-/// Check the digest of every descriptor the document holds.
+/// Check every descriptor the document holds: a supported digest, a size, and a media type
+/// that fits its slot when berth knows it.
 fn check_digests(doc: &Map<String, Value>) -> Result<(), String> {
     let one = |what: &str, desc: &Value| -> Result<(), String> {
         let Some(raw) = desc.get("digest") else {
             return Ok(());
         };
+        let shown = raw.as_str().map_or_else(|| raw.to_string(), str::to_string);
+        let slot = match what {
+            "config" => Some(Slot::Config),
+            "layer" => Some(Slot::Layer),
+            "manifest" => Some(Slot::Manifest),
+            _ => None,
+        };
+        let known = desc
+            .get("mediaType")
+            .and_then(Value::as_str)
+            .and_then(KnownMediaType::parse);
+        if let (Some(slot), Some(known)) = (slot, known) {
+            known
+                .check_slot(slot)
+                .map_err(|e| format!("{what} {shown}: {e}"))?;
+        }
+        if !desc.get("size").is_some_and(Value::is_u64) {
+            let size = desc.get("size").unwrap_or(&Value::Null);
+            return Err(format!("{what} {shown}: size {size} is not a byte count"));
+        }
         let text = raw
             .as_str()
             .ok_or_else(|| format!("{what}: digest {raw} is not a string"))?;
@@ -222,6 +252,47 @@ fn check_digests(doc: &Map<String, Value>) -> Result<(), String> {
                 }
             }
             Some(_) => return Err(format!("{field} is not a list")),
+        }
+    }
+    Ok(())
+}
+
+/// Refuse a manifest ([`check_document`] already passed) whose image berth could not record:
+/// a config that is not an image config, or a layer whose media type is not a layer type
+/// berth knows (containers/image's words). The error names the descriptor.
+pub fn check_image(bytes: &[u8]) -> Result<(), String> {
+    let doc: Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("not a JSON document: {e}"))?;
+    let media_type = |d: &Value| {
+        d.get("mediaType")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let digest = |d: &Value| {
+        d.get("digest")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let config = doc.get("config").unwrap_or(&Value::Null);
+    let config_type = media_type(config);
+    if !KnownMediaType::parse(&config_type).is_some_and(KnownMediaType::is_config) {
+        return Err(format!(
+            "config {}: unsupported image-specific operation on artifact with type {config_type:?}",
+            digest(config)
+        ));
+    }
+    let docker = KnownMediaType::parse(&config_type).is_some_and(KnownMediaType::is_docker);
+    let layers = doc.get("layers").and_then(Value::as_array);
+    for layer in layers.into_iter().flatten() {
+        let mt = media_type(layer);
+        if !KnownMediaType::parse(&mt).is_some_and(KnownMediaType::is_layer) {
+            let family = if docker { "docker v2s2" } else { "OCIv1" };
+            return Err(format!(
+                "layer {}: unsupported {family} media type: {mt:?} (not a layer type berth knows)",
+                digest(layer)
+            ));
         }
     }
     Ok(())
@@ -371,6 +442,60 @@ mod tests {
         assert!(err.contains("disagrees"), "{err}");
         let err = check_document(&manifest(Some("application/x-other"), ""), &[]).unwrap_err();
         assert!(err.contains("unsupported manifest media type"), "{err}");
+    }
+
+    #[test]
+    fn media_types_must_fit_their_slots() {
+        let m = String::from_utf8(manifest(Some(OCI_MANIFEST), "")).unwrap();
+        let bad = m.replacen(OCI_CONFIG, crate::media_type::OCI_LAYER_GZIP, 1);
+        let err = check_document(bad.as_bytes(), &[]).unwrap_err();
+        assert_eq!(
+            err,
+            format!(
+                "config {A}: media type {} cannot be a config",
+                crate::media_type::OCI_LAYER_GZIP
+            )
+        );
+        let bad = m.replacen("application/vnd.oci.image.layer.v1.tar", OCI_INDEX, 1);
+        let err = check_document(bad.as_bytes(), &[]).unwrap_err();
+        assert!(
+            err.starts_with("layer") && err.contains("cannot be a layer"),
+            "{err}"
+        );
+        let i = String::from_utf8(index(Some(OCI_INDEX), "")).unwrap();
+        let bad = i.replacen(OCI_MANIFEST, OCI_CONFIG, 1);
+        let err = check_document(bad.as_bytes(), &[]).unwrap_err();
+        assert!(err.contains("cannot be an index entry"), "{err}");
+        // Unknown types (artifacts) stand anywhere.
+        let art = m.replacen(OCI_CONFIG, "application/vnd.example+json", 1);
+        assert!(check_document(art.as_bytes(), &[]).is_ok());
+        // Every descriptor has a size.
+        let bad = m.replacen(r#","size":2}"#, "}", 1);
+        let err = check_document(bad.as_bytes(), &[]).unwrap_err();
+        assert!(err.contains("size null is not a byte count"), "{err}");
+        let bad = m.replacen(r#""size":2"#, r#""size":-2"#, 1);
+        assert!(check_document(bad.as_bytes(), &[]).is_err());
+    }
+
+    #[test]
+    fn images_have_image_configs_and_known_layers() {
+        let m = manifest(Some(OCI_MANIFEST), "");
+        assert_eq!(check_image(&m), Ok(()));
+        let s = String::from_utf8(m).unwrap();
+        let bad = s.replacen(
+            "application/vnd.oci.image.layer.v1.tar",
+            "application/vnd.example.layer",
+            1,
+        );
+        assert_eq!(
+            check_image(bad.as_bytes()),
+            Err(format!(
+                "layer {A}: unsupported OCIv1 media type: \"application/vnd.example.layer\" (not a layer type berth knows)"
+            ))
+        );
+        let art = s.replacen(OCI_CONFIG, "application/vnd.example+json", 1);
+        let err = check_image(art.as_bytes()).unwrap_err();
+        assert!(err.contains("artifact with type"), "{err}");
     }
 
     #[test]

@@ -10,10 +10,14 @@
 //! - [`media_type`]: every media type name berth knows, and
 //!   [`media_type::KnownMediaType`]: what one is (manifest, index, config, layer and its
 //!   codec; OCI or Docker v2s2). oci-spec's `MediaType` stays the descriptor field type.
+//!   [`media_type::KnownMediaType::check_head`]: whether a blob's first bytes fit its type
+//!   (JSON, or the layer codec's magic); `check_slot`: whether a type fits where its
+//!   descriptor sits (config, layer, index entry).
 //! - [`document`]: the manifest and index kinds and [`document::check_document`], the
 //!   one gate every manifest or index passes on entering berth (registry, OCI layout,
 //!   oci-archive): the declared types (descriptor, Content-Type, body `mediaType`) must agree,
-//!   no field of another kind, every descriptor digest supported (CVE-2021-41190).
+//!   no field of another kind, every descriptor digest supported and media type in its slot
+//!   (CVE-2021-41190); [`document::check_image`]: an image config and known layer types.
 //! - [`compression`]: [`Compression`] (none, gzip, zstd) detected by magic bytes, streaming
 //!   decoders, and encoders that use every core (our own parallel gzip, which stores
 //!   incompressible stretches and writes the same bytes on any core count; zstdmt for zstd).

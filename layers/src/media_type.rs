@@ -7,6 +7,7 @@
 //! unknown names) is `None`, for each caller to refuse with its own words.
 
 use std::fmt;
+use std::io::Read;
 
 use oci_spec::image::MediaType;
 
@@ -189,6 +190,138 @@ impl KnownMediaType {
     }
 }
 
+/// How many leading bytes of a blob [`check_head`] looks at: one tar header block, enough for
+/// every magic number and a tar header's checksum.
+pub const HEAD_LEN: usize = 512;
+
+impl KnownMediaType {
+    /// Whether a blob whose first bytes are `head` (up to [`HEAD_LEN`], fewer only when the
+    /// blob is shorter) is what this type says: a manifest, index or config is a JSON object;
+    /// a layer's codec is the one its magic number shows (gzip `1f8b`, zstd `28b52ffd`, else
+    /// an uncompressed tar, whose first header's checksum must hold). The error is one line
+    /// saying what the bytes are instead.
+    pub fn check_head(self, head: &[u8]) -> Result<(), String> {
+        let found = describe_head(head);
+        let fits = match self {
+            Manifest(_) | Index(_) | Config(_) => found == "a JSON object",
+            Layer { codec, .. } => match codec {
+                Compression::Gzip => found == "gzip data",
+                Compression::Zstd => found == "zstd data",
+                Compression::None => found == "an uncompressed tar",
+            },
+        };
+        if fits {
+            Ok(())
+        } else {
+            Err(format!(
+                "media type {self} does not fit the blob: it is {found}"
+            ))
+        }
+    }
+
+    /// Refuse this type where it cannot stand: `slot` is where its descriptor sits (a layer
+    /// type as a config, a config in an index, an index where a layer is expected, …).
+    pub fn check_slot(self, slot: Slot) -> Result<(), String> {
+        let fits = match slot {
+            Slot::Config => self.is_config(),
+            Slot::Layer => self.is_layer(),
+            Slot::Manifest => self.is_manifest() || self.is_index(),
+        };
+        if fits {
+            Ok(())
+        } else {
+            Err(format!("media type {self} cannot be {slot}"))
+        }
+    }
+}
+
+/// Where a descriptor sits in a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    /// A manifest's `config`.
+    Config,
+    /// An entry of a manifest's `layers`.
+    Layer,
+    /// An entry of an index's `manifests`.
+    Manifest,
+}
+
+impl fmt::Display for Slot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Slot::Config => "a config",
+            Slot::Layer => "a layer",
+            Slot::Manifest => "an index entry",
+        })
+    }
+}
+
+/// Check a blob's first bytes against the media type its descriptor gives
+/// ([`KnownMediaType::check_head`]); types berth does not know (artifacts) are not checked.
+pub fn check_head(media_type: &str, head: &[u8]) -> Result<(), String> {
+    match KnownMediaType::parse(media_type) {
+        Some(k) => k.check_head(head),
+        None => Ok(()),
+    }
+}
+
+/// Read up to [`HEAD_LEN`] bytes from the start of `reader` (fewer only at its end).
+pub fn read_head(reader: &mut (dyn Read + Send)) -> std::io::Result<Vec<u8>> {
+    let mut head = Vec::with_capacity(HEAD_LEN);
+    reader.take(HEAD_LEN as u64).read_to_end(&mut head)?;
+    Ok(head)
+}
+
+/// What a blob's first bytes are, in words.
+fn describe_head(head: &[u8]) -> &'static str {
+    match Compression::detect(head) {
+        Compression::Gzip => return "gzip data",
+        Compression::Zstd => return "zstd data",
+        Compression::None => {}
+    }
+    if head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+        return "a JSON object";
+    }
+    // An empty blob is an empty tar stream to every reader (`tar` stops at EOF).
+    if head.is_empty() || is_tar_head(head) {
+        return "an uncompressed tar";
+    }
+    "neither a tar stream, gzip, zstd nor JSON"
+}
+
+/// A tar stream's start: a header block whose checksum holds (ustar, GNU and v7 alike,
+/// summed unsigned or signed), or an end-of-archive block of zeros (an empty layer).
+fn is_tar_head(head: &[u8]) -> bool {
+    let Some(block) = head.get(..HEAD_LEN) else {
+        return false;
+    };
+    if block.iter().all(|b| *b == 0) {
+        return true;
+    }
+    let field = &block[148..156];
+    let text: String = field
+        .iter()
+        .take_while(|b| **b != 0)
+        .map(|b| *b as char)
+        .collect();
+    let Ok(stored) = u32::from_str_radix(text.trim(), 8) else {
+        return false;
+    };
+    let byte = |i: usize, b: u8| if (148..156).contains(&i) { b' ' } else { b };
+    let unsigned: u32 = block
+        .iter()
+        .enumerate()
+        .map(|(i, b)| u32::from(byte(i, *b)))
+        .sum();
+    // Old Sun tar summed signed chars; Go's archive/tar accepts both, so does this.
+    let signed: i64 = block
+        .iter()
+        .enumerate()
+        .map(|(i, b)| i64::from(byte(i, *b) as i8))
+        .sum();
+    unsigned == stored || signed == i64::from(stored)
+}
+
 impl fmt::Display for KnownMediaType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -230,6 +363,68 @@ pub fn is_image_config(media_type: &MediaType) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn tar_with_one_file() -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_ustar();
+        h.set_size(1);
+        h.set_cksum();
+        b.append_data(&mut h, "f", &b"x"[..]).unwrap();
+        b.into_inner().unwrap()
+    }
+
+    #[test]
+    fn heads_fit_their_types() {
+        let oci = |c| KnownMediaType::layer(Oci, c).unwrap();
+        let tar = tar_with_one_file();
+        assert_eq!(oci(Compression::None).check_head(&tar), Ok(()));
+        assert_eq!(oci(Compression::None).check_head(&[0; HEAD_LEN]), Ok(()));
+        assert_eq!(
+            oci(Compression::Gzip).check_head(&[0x1f, 0x8b, 8, 0]),
+            Ok(())
+        );
+        assert_eq!(
+            oci(Compression::Zstd).check_head(&[0x28, 0xb5, 0x2f, 0xfd, 1]),
+            Ok(())
+        );
+        assert_eq!(Config(Oci).check_head(b" \n{\"a\":1}"), Ok(()));
+        let err = oci(Compression::Gzip)
+            .check_head(&[0x28, 0xb5, 0x2f, 0xfd, 1])
+            .unwrap_err();
+        assert_eq!(
+            err,
+            format!("media type {OCI_LAYER_GZIP} does not fit the blob: it is zstd data")
+        );
+        let err = Config(Oci).check_head(&[0x1f, 0x8b, 8]).unwrap_err();
+        assert!(err.ends_with("it is gzip data"), "{err}");
+        let err = Manifest(Oci).check_head(&tar).unwrap_err();
+        assert!(err.ends_with("it is an uncompressed tar"), "{err}");
+        let mut broken = tar.clone();
+        broken[0] ^= 1;
+        let err = oci(Compression::None).check_head(&broken).unwrap_err();
+        assert!(err.contains("neither a tar"), "{err}");
+        assert_eq!(oci(Compression::None).check_head(b""), Ok(()));
+        assert!(Config(Oci).check_head(b"").is_err());
+        assert!(oci(Compression::None).check_head(&tar[..100]).is_err());
+        // Unknown types are not checked.
+        assert_eq!(check_head("application/x-artifact", b"anything"), Ok(()));
+    }
+
+    #[test]
+    fn slots() {
+        assert!(Config(Oci).check_slot(Slot::Config).is_ok());
+        let err = KnownMediaType::parse(OCI_LAYER_GZIP)
+            .unwrap()
+            .check_slot(Slot::Config)
+            .unwrap_err();
+        assert_eq!(
+            err,
+            format!("media type {OCI_LAYER_GZIP} cannot be a config")
+        );
+        assert!(Index(Oci).check_slot(Slot::Manifest).is_ok());
+        assert!(Index(Oci).check_slot(Slot::Layer).is_err());
+        assert!(Config(DockerV2s2).check_slot(Slot::Manifest).is_err());
+    }
 
     #[test]
     fn every_name_round_trips() {

@@ -183,7 +183,7 @@ pub fn copy(
             let scanned = scan_archive(store, tar, path)?;
             let what = path.display().to_string();
             if matches!(src, Location::OciArchive(..)) {
-                let source = ScannedLayout::new(store, &scanned, &what)?;
+                let source = ScannedLayout::new(&scanned, &what)?;
                 let wanted = match (r, scanned.small.get("index.json")) {
                     (Some(r), Some(bytes)) => Some(ref_digest(bytes, r, path)?),
                     _ => None,
@@ -199,7 +199,7 @@ pub fn copy(
                     progress,
                 )
             } else {
-                let source = DockerArchiveSource::new(store, &scanned, &what)?;
+                let source = DockerArchiveSource::new(&scanned, &what)?;
                 let local = LocalPolicy::new("docker-archive", path, r.as_deref());
                 to_destination(
                     store,
@@ -436,6 +436,10 @@ impl ImageDestination for Announce<'_, '_> {
 
     fn finish(&mut self) -> berth_image_store::Result<()> {
         self.inner.finish()
+    }
+
+    fn check_manifest(&self, bytes: &[u8], what: &str) -> berth_image_store::Result<()> {
+        self.inner.check_manifest(bytes, what)
     }
 }
 

@@ -11,7 +11,8 @@
 //!   under one key form ([`auth::auth_key`], for file keys and `login`/`logout` input alike),
 //!   `credHelpers`/`credsStore` through `docker-credential-*`.
 //! - [`client`]: the HTTP client (ping, Basic/Bearer challenges with per-scope token reuse,
-//!   manifests capped at 4 MiB, streaming blob GET and monolithic upload, tag list, catalog).
+//!   manifests capped at 4 MiB, streaming blob GET and monolithic upload, tag list, catalog;
+//!   `client::fuzzing`, hidden: the `WWW-Authenticate` and `Link` parsers for `fuzz/`).
 //!   Blocking methods over the process's one tokio runtime (`client::runtime`, built on
 //!   first use), clients with the same TLS setting sharing one HTTP client. Credentials: one function,
 //!   `client::origin::credentials_for`, decides for every request (each redirect hop too:

@@ -7,12 +7,15 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use berth_image_store::copy::{check_config_size, ImageDestination, StoreDestination};
+use berth_image_store::copy::{
+    check_config_size, check_present_blob, ImageDestination, StoreDestination,
+};
 use std::io::{Read, Write};
 
 use berth_image_store::content::IngestWriter;
 use berth_image_store::{ImageRecord, Store, StoreError};
-use berth_layers::media_type::{self, is_image_manifest, KnownMediaType};
+use berth_layers::document::check_image;
+use berth_layers::media_type::{self, is_image_manifest};
 use berth_trust::registries_d::RegistriesD;
 use berth_trust::{Policy, UnverifiedImage, VerifiedImage};
 use oci_spec::image::{Descriptor, ImageIndex, ImageManifest, MediaType};
@@ -291,6 +294,7 @@ pub fn store_verified(
         }
     })?;
     check_media_types(
+        image.manifest(),
         &manifest,
         &format!("manifest {} ({})", fetched.endpoint, image.digest()),
     )?;
@@ -303,7 +307,7 @@ pub fn store_verified(
     queue.push_back((manifest.config().clone(), "config"));
     let mut todo = VecDeque::new();
     for (desc, kind) in queue {
-        if store.content().contains(desc.digest()) {
+        if check_present_blob(store, &desc)? {
             progress(&format!(
                 "Copying {kind} {} skipped: already exists",
                 desc.digest()
@@ -315,6 +319,9 @@ pub fn store_verified(
     let workers = opts.max_parallel.max(1).min(todo.len().max(1));
     let todo = Mutex::new(todo);
     let failed: Mutex<Option<RegistryError>> = Mutex::new(None);
+    // Verified blobs wait in ingest/ until every one of the image's blobs is: a pull refused
+    // part way (a lying descriptor) leaves no blob in the store.
+    let staged: Mutex<Vec<(Descriptor, IngestWriter)>> = Mutex::new(Vec::new());
     let repo = fetched.endpoint.repository();
     std::thread::scope(|s| {
         for _ in 0..workers {
@@ -325,17 +332,28 @@ pub fn store_verified(
                 let next = todo.lock().ok().and_then(|mut q| q.pop_front());
                 let Some((desc, kind)) = next else { return };
                 progress(&format!("Copying {kind} {}", desc.digest()));
-                if let Err(e) = fetch_blob(store, &fetched.client, repo, &desc, opts) {
-                    if let Ok(mut f) = failed.lock() {
-                        f.get_or_insert(e);
+                match fetch_blob(store, &fetched.client, repo, &desc, opts) {
+                    Ok(Some(writer)) => {
+                        if let Ok(mut s) = staged.lock() {
+                            s.push((desc, writer));
+                        }
                     }
-                    return;
+                    Ok(None) => {}
+                    Err(e) => {
+                        if let Ok(mut f) = failed.lock() {
+                            f.get_or_insert(e);
+                        }
+                        return;
+                    }
                 }
             });
         }
     });
     if let Some(e) = failed.into_inner().ok().flatten() {
         return Err(e);
+    }
+    for (desc, writer) in staged.into_inner().unwrap_or_default() {
+        writer.commit(Some((desc.digest(), desc.size())))?;
     }
     progress("Writing manifest to image destination");
     let name = fetched.reference.store_name();
@@ -349,33 +367,15 @@ pub fn store_verified(
 }
 
 /// Refuse a manifest whose config or layers are not image content berth knows (an
-/// artifact, or something unknown), or whose config descriptor claims more than the store
-/// reads, before anything is fetched.
-fn check_media_types(manifest: &ImageManifest, what: &str) -> Result<()> {
-    check_config_size(manifest.config()).map_err(|e| RegistryError::Invalid {
+/// artifact, or something unknown: berth-layers' `check_image`), or whose config descriptor
+/// claims more than the store reads, before anything is fetched.
+fn check_media_types(bytes: &[u8], manifest: &ImageManifest, what: &str) -> Result<()> {
+    let invalid = |message: String| RegistryError::Invalid {
         what: what.to_string(),
-        message: e.to_string(),
-    })?;
-    let config = manifest.config().media_type().to_string();
-    if !media_type::is_image_config(manifest.config().media_type()) {
-        return Err(RegistryError::Invalid {
-            what: what.to_string(),
-            message: format!(
-                "config {} has media type {config:?}, not an image config",
-                manifest.config().digest()
-            ),
-        });
-    }
-    for layer in manifest.layers() {
-        let mt = layer.media_type().to_string();
-        if !KnownMediaType::of(layer.media_type()).is_some_and(KnownMediaType::is_layer) {
-            return Err(RegistryError::Invalid {
-                what: what.to_string(),
-                message: format!("layer {} has unknown media type {mt:?}", layer.digest()),
-            });
-        }
-    }
-    Ok(())
+        message,
+    };
+    check_config_size(manifest.config()).map_err(|e| invalid(e.to_string()))?;
+    check_image(bytes).map_err(invalid)
 }
 
 /// Fetch one blob into the store under `retry.rs`'s rule and the pull's policy (the delay
@@ -387,7 +387,7 @@ fn fetch_blob(
     repo: &str,
     desc: &Descriptor,
     opts: &PullOptions,
-) -> Result<()> {
+) -> Result<Option<IngestWriter>> {
     let policy = RetryPolicy {
         times: opts.retry,
         delay: opts.retry_delay,
@@ -401,7 +401,8 @@ fn fetch_blob(
 }
 
 /// One attempt: continue `partial` (or start a new ingest file) from the registry, verify the
-/// size and digest, commit.
+/// size and digest, then check the first bytes against the media type. Returns the verified
+/// writer for the caller to commit (`None` when the store already had the blob).
 fn fetch_into(
     store: &Store,
     client: &Client,
@@ -409,10 +410,10 @@ fn fetch_into(
     desc: &Descriptor,
     partial: &mut Option<IngestWriter>,
     observer: &Observer,
-) -> Result<()> {
+) -> Result<Option<IngestWriter>> {
     let digest = desc.digest();
     if store.content().contains(digest) {
-        return Ok(());
+        return Ok(None);
     }
     let offset = partial.as_ref().map_or(0, |w| w.written());
     let (mut reader, resumed) = client.blob_reader_at(repo, digest, offset)?;
@@ -460,7 +461,12 @@ fn fetch_into(
             actual: format!("{got} bytes"),
         }));
     }
-    let writer = partial.take().expect("set above");
-    writer.commit(Some((digest, size)))?;
-    Ok(())
+    let mut writer = partial.take().expect("set above");
+    writer.verify(digest, size)?;
+    // Digest and size hold; now whether the bytes are what the media type says (a lying
+    // digest is reported first). Checked on the verified blob's head in ingest/.
+    let head = writer.head()?;
+    media_type::check_head(desc.media_type().as_ref(), &head)
+        .map_err(|e| RegistryError::Store(StoreError::Invalid(format!("blob {digest}: {e}"))))?;
+    Ok(Some(writer))
 }

@@ -258,7 +258,13 @@ fn call(name: &str, args: &[Value]) -> Result<Value, String> {
             if s.is_empty() {
                 return text(String::new());
             }
-            let side = |v: &Value| int(v).map(|n| " ".repeat(usize::try_from(n).unwrap_or(0)));
+            let side = |v: &Value| -> Result<String, String> {
+                let n = usize::try_from(int(v)?).unwrap_or(0);
+                if n > MAX_WIDTH {
+                    return Err(format!("pad: width {n} is over the limit of {MAX_WIDTH}"));
+                }
+                Ok(" ".repeat(n))
+            };
             text(format!("{}{s}{}", side(&args[1])?, side(&args[2])?))
         }
         "split" => {
@@ -376,6 +382,10 @@ fn title(s: &str) -> String {
     out
 }
 
+/// The widest padding `printf` and `pad` make: Go's fmt limit, so a template cannot ask for
+/// gigabytes of spaces.
+const MAX_WIDTH: usize = 1_000_000;
+
 /// Go's `fmt.Sprintf` for the verbs templates use: `%s %v %d %q %%`, with `-` and a width.
 fn printf(format: &str, args: &[Value]) -> String {
     let mut out = String::new();
@@ -388,9 +398,16 @@ fn printf(format: &str, args: &[Value]) -> String {
         }
         let left = chars.next_if_eq(&'-').is_some();
         let mut width = 0usize;
+        let mut bad_width = false;
         while let Some(d) = chars.peek().and_then(|d| d.to_digit(10)) {
-            width = width * 10 + d as usize;
+            // Go's fmt refuses a width over 1e6 (`%!(BADWIDTH)`) instead of padding with it.
+            width = width.saturating_mul(10).saturating_add(d as usize);
+            bad_width |= width > MAX_WIDTH;
             chars.next();
+        }
+        if bad_width {
+            out.push_str("%!(BADWIDTH)");
+            width = 0;
         }
         let Some(verb) = chars.next() else {
             out.push_str("%!(NOVERB)");

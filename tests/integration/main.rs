@@ -12,6 +12,7 @@ mod completion;
 mod crash;
 mod daily_cmds;
 mod deep_images;
+mod descriptors;
 mod disk_full;
 mod docker_api;
 mod docker_api_exec;

@@ -18,10 +18,11 @@ use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use berth_layers::compression::decompress;
+use berth_layers::compression::Compression;
 use berth_layers::digest::{
     digest_bytes, digest_reader, parse_sha256, HashingWriter, Sha256Counter,
 };
-use berth_layers::media_type::is_image_config;
+use berth_layers::media_type::{is_image_config, read_head, KnownMediaType, Schema};
 use berth_layers::Digest;
 use oci_spec::image::{Descriptor, MediaType};
 
@@ -34,7 +35,6 @@ use crate::copy::{
 };
 use crate::error::{Result, StoreError};
 use crate::names;
-use crate::store::Store;
 use crate::transports::scan::Scanned;
 use crate::transports::sink::{LayoutSink, TarSink};
 
@@ -195,7 +195,6 @@ struct RootFs {
 /// A scanned docker-archive as an [`ImageSource`]: configs and layers checked, manifests
 /// synthesized, blobs served from the scanned members.
 pub struct DockerArchiveSource<'a> {
-    store: &'a Store,
     scanned: &'a Scanned,
     images: Vec<(SourceImage, Vec<u8>)>,
     /// Blob digest → member name.
@@ -205,7 +204,7 @@ pub struct DockerArchiveSource<'a> {
 impl<'a> DockerArchiveSource<'a> {
     /// Read `manifest.json` and check every image it lists (config digest, each layer's
     /// diff_id); refuses the whole archive on the first problem, naming the member.
-    pub fn new(store: &'a Store, scanned: &'a Scanned, what: &str) -> Result<Self> {
+    pub fn new(scanned: &'a Scanned, what: &str) -> Result<Self> {
         let raw = scanned
             .small
             .get("manifest.json")
@@ -213,7 +212,6 @@ impl<'a> DockerArchiveSource<'a> {
         let entries: Vec<DockerManifestEntry> = serde_json::from_slice(raw)
             .map_err(|e| StoreError::Invalid(format!("{what}: manifest.json: {e}")))?;
         let mut src = DockerArchiveSource {
-            store,
             scanned,
             images: Vec::new(),
             blobs: HashMap::new(),
@@ -232,7 +230,7 @@ impl<'a> DockerArchiveSource<'a> {
     ) -> Result<(SourceImage, Vec<u8>)> {
         let mut config = Vec::new();
         self.scanned
-            .open(self.store, &entry.config)?
+            .open(&entry.config)?
             .take(MAX_MANIFEST_SIZE + 1)
             .read_to_end(&mut config)
             .map_err(|e| StoreError::Invalid(format!("{what}: member {:?}: {e}", entry.config)))?;
@@ -305,7 +303,14 @@ impl<'a> DockerArchiveSource<'a> {
     fn check_layer(&self, member: &str, diff_id: &Digest, what: &str) -> Result<Descriptor> {
         let member_err =
             |e: io::Error| StoreError::Invalid(format!("{what}: layer member {member:?}: {e}"));
-        let mut file = self.scanned.open(self.store, member)?;
+        let mut file = self.scanned.open(member)?;
+        let head = read_head(&mut file).map_err(member_err)?;
+        let codec = Compression::detect(&head);
+        KnownMediaType::layer(Schema::Oci, codec)
+            .expect("OCI has a layer type for every codec")
+            .check_head(&head)
+            .map_err(|e| StoreError::Invalid(format!("{what}: layer member {member:?}: {e}")))?;
+        file.seek(SeekFrom::Start(0)).map_err(member_err)?;
         let mut raw = Sha256Counter::new();
         let (codec, actual) = {
             let tee = CountingReader {
@@ -384,6 +389,6 @@ impl ImageSource for DockerArchiveSource<'_> {
             .blobs
             .get(desc.digest())
             .ok_or_else(|| StoreError::NotFound(format!("blob {}", desc.digest())))?;
-        Ok(Box::new(self.scanned.open(self.store, member)?))
+        Ok(Box::new(self.scanned.open(member)?))
     }
 }

@@ -167,10 +167,10 @@ fn load_records(store: &Store, input: &Path) -> Result<Vec<ImageRecord>> {
     let scanned = scan::scan_archive(store, tar, input)?;
     let what = input.display().to_string();
     if scanned.small.contains_key("index.json") {
-        let source = ScannedLayout::new(store, &scanned, &what)?;
+        let source = ScannedLayout::new(&scanned, &what)?;
         copy_all(&source, &mut dst)?;
     } else if scanned.small.contains_key("manifest.json") {
-        let source = DockerArchiveSource::new(store, &scanned, &what)?;
+        let source = DockerArchiveSource::new(&scanned, &what)?;
         copy_all(&source, &mut dst)?;
     } else {
         return Err(StoreError::Invalid(format!(

@@ -2,9 +2,13 @@
 //!
 //! Members come in any order (Podman writes `manifest.json` last), so the scan keeps them
 //! where the resolve step can find them without holding blobs in memory:
-//! - `blobs/sha256/<hex>` streams straight into the content store, verified against `<hex>`;
 //! - `index.json`, `oci-layout`, `manifest.json`, `repositories` stay in memory (size-capped);
-//! - every other regular file is spooled to a private temp dir `ingest/load-*` in the store.
+//! - every other regular file is spooled to a private temp dir `ingest/load-*` in the store;
+//!   a `blobs/sha256/<hex>` member is verified against `<hex>` while it is spooled.
+//!
+//! Nothing enters the content store here: blobs are put there by the one copy routine, once
+//! the manifest naming them and every descriptor in it were checked (issue 19: a refused
+//! load leaves no blob behind).
 //!
 //! - symlinks and hard links (skopeo and Podman write `<id>/layer.tar -> ../<diff-id>.tar` in
 //!   docker-archives) are kept as aliases of other members, resolved by name inside the archive;
@@ -18,7 +22,7 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
-use berth_layers::digest::sha256_from_hex;
+use berth_layers::digest::{sha256_from_hex, HashingWriter};
 use berth_layers::Digest;
 use tar::EntryType;
 use tempfile::TempDir;
@@ -32,14 +36,10 @@ const SMALL_MEMBERS: &[&str] = &["index.json", "oci-layout", "manifest.json", "r
 /// Longest chain of links followed.
 const MAX_LINK_HOPS: usize = 8;
 
-/// Where a scanned member's bytes are now.
+/// Where a scanned member's bytes are now: a temp file in the spool (a `blobs/sha256/<hex>`
+/// member only once it matched its name).
 #[derive(Debug, Clone)]
-pub enum Member {
-    /// In the content store (it was `blobs/sha256/<hex>` and matched its name).
-    Blob(Digest),
-    /// Spooled to a temp file.
-    Spooled(PathBuf),
-}
+pub struct Member(PathBuf);
 
 /// The result of scanning an archive.
 pub struct Scanned {
@@ -55,7 +55,7 @@ pub struct Scanned {
 
 impl Scanned {
     /// Open a member for reading, naming it when absent.
-    pub fn open(&self, store: &Store, name: &str) -> Result<File> {
+    pub fn open(&self, name: &str) -> Result<File> {
         let mut target = clean_name(name)?;
         for _ in 0..MAX_LINK_HOPS {
             match self.links.get(&target) {
@@ -64,8 +64,7 @@ impl Scanned {
             }
         }
         match self.members.get(target.as_str()) {
-            Some(Member::Blob(d)) => store.content().open(d),
-            Some(Member::Spooled(p)) => File::open(p).map_err(|e| StoreError::io(p, e)),
+            Some(Member(p)) => File::open(p).map_err(|e| StoreError::io(p, e)),
             None => Err(StoreError::NotFound(format!("archive member {name:?}"))),
         }
     }
@@ -133,6 +132,8 @@ pub fn blob_member_digest(name: &str) -> Option<Digest> {
 
 /// Scan a (decompressed) tar stream once; see the module doc.
 pub fn scan_archive(store: &Store, input: impl Read, what: &Path) -> Result<Scanned> {
+    // Spooled under the store's ingest/ (same file system, private, removed on drop; gc
+    // collects a killed load's).
     let ingest = store.root().join("ingest");
     let spool = tempfile::Builder::new()
         .prefix("load-")
@@ -205,32 +206,31 @@ pub fn scan_archive(store: &Store, input: impl Read, what: &Path) -> Result<Scan
                 )));
             }
             small.insert(name, buf);
-        } else if let Some(digest) = blob_member_digest(&name) {
-            let size = Some(entry.size());
-            store
-                .content()
-                .put_verified(&mut entry, &digest, size)
-                .map_err(|e| match e {
-                    StoreError::DigestMismatch {
-                        expected, actual, ..
-                    } => StoreError::DigestMismatch {
-                        what: format!("archive member {name:?}"),
-                        expected,
-                        actual,
-                    },
-                    other => StoreError::Invalid(format!("archive member {name:?}: {other}")),
-                })?;
-            members.insert(name, Member::Blob(digest));
         } else {
             let path = spool.path().join(format!("m{n}"));
-            let mut file = File::create(&path).map_err(|e| StoreError::io(&path, e))?;
-            io::copy(&mut entry, &mut file).map_err(|e| {
+            let file = File::create(&path).map_err(|e| StoreError::io(&path, e))?;
+            let spool_err = |e: io::Error| {
                 StoreError::Invalid(format!(
                     "archive member {name:?}: spooling to {}: {e}",
                     path.display()
                 ))
-            })?;
-            members.insert(name, Member::Spooled(path));
+            };
+            if let Some(named) = blob_member_digest(&name) {
+                let mut hashing = HashingWriter::new(file);
+                io::copy(&mut entry, &mut hashing).map_err(spool_err)?;
+                let (_, actual, _) = hashing.finish();
+                if named != actual {
+                    return Err(StoreError::DigestMismatch {
+                        what: format!("archive member {name:?}"),
+                        expected: named.to_string(),
+                        actual: actual.to_string(),
+                    });
+                }
+            } else {
+                let mut file = file;
+                io::copy(&mut entry, &mut file).map_err(spool_err)?;
+            }
+            members.insert(name, Member(path));
         }
     }
     Ok(Scanned {

@@ -532,9 +532,7 @@ impl Client {
                     .headers()
                     .get(reqwest::header::LINK)
                     .and_then(|v| v.to_str().ok())
-                    .and_then(|l| l.split_once('<'))
-                    .and_then(|(_, rest)| rest.split_once('>'))
-                    .map(|(link, _)| link.to_string());
+                    .and_then(link_target);
                 let bytes = read_capped(resp, &url, MAX_MANIFEST_SIZE).await?;
                 let v: serde_json::Value =
                     serde_json::from_slice(&bytes).map_err(|e| RegistryError::Invalid {
@@ -715,6 +713,39 @@ async fn read_capped(resp: Response, url: &str, cap: u64) -> Result<Vec<u8>> {
         out.extend_from_slice(&chunk);
     }
     Ok(out)
+}
+
+/// The URL a `Link: <…>; rel="next"` header names (between the first `<` and `>`).
+fn link_target(header: &str) -> Option<String> {
+    let (_, rest) = header.split_once('<')?;
+    let (link, _) = rest.split_once('>')?;
+    Some(link.to_string())
+}
+
+/// Entry points for the fuzz targets (`fuzz/`): the header parsers are private to the client.
+#[doc(hidden)]
+pub mod fuzzing {
+    use reqwest::header::{HeaderMap, HeaderValue, WWW_AUTHENTICATE};
+
+    /// Parse a `WWW-Authenticate` value; whether it named a challenge berth answers.
+    pub fn www_authenticate(value: &str) -> bool {
+        let Ok(v) = HeaderValue::from_str(value) else {
+            return false;
+        };
+        let mut headers = HeaderMap::new();
+        headers.insert(WWW_AUTHENTICATE, v);
+        super::parse_challenge(&headers).is_some()
+    }
+
+    /// The next page a `Link` header names, from a tag list on `https://registry.example:5000`.
+    pub fn link(header: &str) -> Option<String> {
+        let registry = url::Url::parse("https://registry.example:5000").ok()?;
+        let current = registry.join("/v2/a/tags/list?n=10").ok()?;
+        let target = super::link_target(header)?;
+        super::link_on_registry(&registry, &current, &target)
+            .ok()
+            .map(|u| u.to_string())
+    }
 }
 
 /// Parse `WWW-Authenticate: Bearer realm="…",service="…"` or `Basic …`.
