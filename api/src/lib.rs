@@ -33,7 +33,7 @@
 //!   resize.
 //! - [`system`] (`_ping`, `version`, `info`), [`images`], [`containers`]: the handlers.
 //! - [`archive`] (`cp`: GET, HEAD, PUT), [`top_stats`], [`restart_export`]: handlers (the
-//!   last with [`containers`]' stop timeout).
+//!   last with [`containers`]' stop timeout); [`changes`] (`diff`'s list).
 //! - [`networks`] (list, inspect, create, remove, prune; berth-run's `network_admin` as the
 //!   CLI's), [`volumes`] (list, create, inspect, remove, prune): handlers.
 //! - [`events`] (`/events`, the one event log as Docker's messages), [`pause_rename`]
@@ -54,6 +54,7 @@
 pub mod archive;
 pub mod attach;
 pub mod build;
+pub mod changes;
 pub mod container_network;
 pub mod containers;
 pub mod create_network;

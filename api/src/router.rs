@@ -45,6 +45,7 @@ pub fn router(shared: AppState) -> Router {
         .route("/containers/{id}/stop", post(containers::stop))
         .route("/containers/{id}/restart", post(restart_export::restart))
         .route("/containers/{id}/export", get(restart_export::export))
+        .route("/containers/{id}/changes", get(crate::changes::changes))
         .route("/containers/{id}/top", get(top_stats::top))
         .route("/containers/{id}/stats", get(top_stats::stats))
         .route(

@@ -221,6 +221,17 @@ fn docker_cp_both_ways() {
         "/newdir/sub/b.txt",
     ]);
     assert_eq!(cat, "one\none\nalpha\nbeta\n");
+    // `docker diff` (the changes endpoint): what the copies changed, as `berth diff` lists it.
+    let diff = s.ok(&["diff", name]);
+    for line in [
+        "C /tmp",
+        "A /tmp/one.txt",
+        "A /tmp/renamed.txt",
+        "A /newdir/sub/b.txt",
+    ] {
+        assert!(diff.lines().any(|l| l == line), "{line} in {diff}");
+    }
+    assert_eq!(diff, s.r.ok(&["diff", name]), "the CLI's list");
 
     // Out: a file, and a directory as a new one on the host.
     s.ok(&[

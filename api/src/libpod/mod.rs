@@ -77,6 +77,7 @@ pub fn router() -> Router<AppState> {
         .route("/containers/{id}/stop", post(containers::stop))
         .route("/containers/{id}/kill", post(crate::containers::kill))
         .route("/containers/{id}/logs", get(containers::logs))
+        .route("/containers/{id}/changes", get(crate::changes::changes))
         .route("/containers/{id}/exec", post(crate::exec::create))
         .route("/exec/{id}/start", post(crate::exec::start))
         .route("/exec/{id}/json", get(crate::exec::inspect))
