@@ -55,8 +55,31 @@ pub struct HostConfig {
     pub cap_add: Option<Vec<String>>,
     pub cap_drop: Option<Vec<String>>,
     pub init: Option<bool>,
+    pub restart_policy: Option<RestartPolicyBody>,
     #[serde(flatten)]
     pub network: crate::create_network::HostNetwork,
+}
+
+/// Docker's `HostConfig.RestartPolicy`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct RestartPolicyBody {
+    pub name: String,
+    pub maximum_retry_count: u32,
+}
+
+impl RestartPolicyBody {
+    /// The policy `--restart` would give: `""` and `no` are none; `on-failure` keeps its
+    /// count (0: no limit).
+    fn policy(&self) -> ApiResult<berth_run::restart_policy::RestartPolicy> {
+        let text = match (self.name.as_str(), self.maximum_retry_count) {
+            ("", _) => "no".to_string(),
+            ("on-failure", n) if n > 0 => format!("on-failure:{n}"),
+            (name, _) => name.to_string(),
+        };
+        text.parse()
+            .map_err(|e: RunError| ApiError::bad_request(format!("HostConfig.RestartPolicy: {e}")))
+    }
 }
 
 fn entrypoint(v: Option<Value>) -> ApiResult<Option<Vec<String>>> {
@@ -113,6 +136,10 @@ pub fn create_request(
         ..RunOptions::default()
     };
     let mut options = options;
+    if let Some(policy) = &hc.restart_policy {
+        options.restart = policy.policy()?;
+        berth_run::restart_policy::check_auto_remove(options.restart, hc.auto_remove)?;
+    }
     let warnings = crate::create_network::apply(body.network, hc.network, &mut options)?;
     let _ = body.open_stdin;
     let req = CreateRequest {

@@ -195,6 +195,49 @@ fn docker_exec_it_and_run_it_on_a_pty() {
     s.ok(&["rm", name]);
 }
 
+/// `--restart` (`HostConfig.RestartPolicy`): the container's monitor restarts it as for
+/// `berth run -d --restart`; with `--rm` refused in Podman's words.
+#[test]
+fn docker_run_restart_policy() {
+    let s = Service::start();
+    let name = "api-exec-restart";
+    s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        name,
+        "--restart",
+        "on-failure:2",
+        "busybox",
+        "sh",
+        "-c",
+        "exit 3",
+    ]);
+    let template = "{{.State.Status}} {{.RestartCount}}";
+    let done = || s.r.ok(&["inspect", "--format", template, name]).trim() == "exited 2";
+    wait_until("two restarts, then exited", done);
+    assert_eq!(
+        s.r.ok(&["inspect", "--format", template, name]).trim(),
+        "exited 2"
+    );
+    let policy = s.r.ok(&[
+        "inspect",
+        "--format",
+        "{{.HostConfig.RestartPolicy.Name}}",
+        name,
+    ]);
+    assert_eq!(policy.trim(), "on-failure");
+    // The docker CLI refuses `--rm --restart` itself; the service refuses the body too.
+    let body = br#"{"Image":"busybox","HostConfig":{"AutoRemove":true,"RestartPolicy":{"Name":"always"}}}"#;
+    let (code, text) = s.http("POST", "/v1.41/containers/create", body);
+    assert_eq!(code, 400, "{text}");
+    assert!(text.contains("conflicts with --restart"), "{text}");
+    let body = br#"{"Image":"busybox","HostConfig":{"RestartPolicy":{"Name":"sometimes"}}}"#;
+    let (code, text) = s.http("POST", "/v1.41/containers/create", body);
+    assert_eq!(code, 400, "{text}");
+    s.ok(&["rm", "-f", name]);
+}
+
 #[test]
 fn docker_cp_both_ways() {
     let s = Service::start();
