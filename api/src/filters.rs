@@ -8,13 +8,13 @@ use serde_json::Value;
 use crate::error::{ApiError, ApiResult};
 
 /// `filters` as Docker sends it: a JSON map of lists (or the older map of maps).
-pub fn parse_filters(q: &HashMap<String, String>) -> ApiResult<HashMap<String, Vec<String>>> {
+pub fn parse_filters(q: &HashMap<String, String>) -> ApiResult<BTreeMap<String, Vec<String>>> {
     let Some(raw) = q.get("filters").filter(|f| !f.is_empty()) else {
-        return Ok(HashMap::new());
+        return Ok(BTreeMap::new());
     };
     let v: HashMap<String, Value> = serde_json::from_str(raw)
         .map_err(|e| ApiError::bad_request(format!("filters: invalid JSON: {e}")))?;
-    let mut out = HashMap::new();
+    let mut out = BTreeMap::new();
     for (k, v) in v {
         let values = match v {
             Value::Array(a) => a
@@ -34,7 +34,7 @@ pub fn parse_filters(q: &HashMap<String, String>) -> ApiResult<HashMap<String, V
 }
 
 /// The filters as kind and value pairs, as the libraries' filter parsers take them.
-pub fn pairs(filters: &HashMap<String, Vec<String>>) -> Vec<(&str, &str)> {
+pub fn pairs(filters: &BTreeMap<String, Vec<String>>) -> Vec<(&str, &str)> {
     filters
         .iter()
         .flat_map(|(k, vs)| vs.iter().map(move |v| (k.as_str(), v.as_str())))
@@ -42,7 +42,7 @@ pub fn pairs(filters: &HashMap<String, Vec<String>>) -> Vec<(&str, &str)> {
 }
 
 /// Refuse a filter kind not in `allowed` (Docker's words), before anything is listed.
-pub fn allow_only(filters: &HashMap<String, Vec<String>>, allowed: &[&str]) -> ApiResult<()> {
+pub fn allow_only(filters: &BTreeMap<String, Vec<String>>, allowed: &[&str]) -> ApiResult<()> {
     match filters.keys().find(|k| !allowed.contains(&k.as_str())) {
         Some(k) => Err(ApiError::bad_request(format!("invalid filter '{k}'"))),
         None => Ok(()),
@@ -67,7 +67,7 @@ pub struct PruneLabels {
 
 impl PruneLabels {
     pub fn parse(
-        filters: HashMap<String, Vec<String>>,
+        filters: BTreeMap<String, Vec<String>>,
         ignored: &[&str],
     ) -> ApiResult<PruneLabels> {
         let mut out = PruneLabels::default();
@@ -115,7 +115,7 @@ mod tests {
         );
         let labels = BTreeMap::from([("a".to_string(), "1".to_string())]);
         let p = PruneLabels::parse(
-            HashMap::from([
+            BTreeMap::from([
                 ("label".to_string(), vec!["a".to_string()]),
                 ("label!".to_string(), vec!["a=2".to_string()]),
             ]),

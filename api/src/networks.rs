@@ -115,7 +115,7 @@ fn keep(
     engine: &Engine<'_>,
     catalog: &Catalog,
     n: &Network,
-    filters: &HashMap<String, Vec<String>>,
+    filters: &BTreeMap<String, Vec<String>>,
 ) -> ApiResult<bool> {
     let mut pairs = Vec::new();
     for (kind, values) in filters.iter().filter(|(_, v)| !v.is_empty()) {

@@ -4,7 +4,7 @@
 //! official or automated, so `stars` above 0 and `is-official`/`is-automated` true filter
 //! everything out.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
@@ -21,7 +21,7 @@ const DEFAULT_LIMIT: usize = 25;
 
 /// Whether the filters leave anything of a result with no stars that is neither official
 /// nor automated.
-fn filters_keep_plain_results(filters: &HashMap<String, Vec<String>>) -> ApiResult<bool> {
+fn filters_keep_plain_results(filters: &BTreeMap<String, Vec<String>>) -> ApiResult<bool> {
     let mut keep = true;
     for (k, values) in filters {
         for v in values {
