@@ -63,11 +63,21 @@ pub struct AttachedAddress {
     pub gateway: Option<IpAddr>,
 }
 
-/// What [`detach`] needs after any crash: the namespace and netavark's input.
+/// What [`detach`] needs after any crash: the namespace and netavark's input, and the
+/// process that must detach it when no container monitor will ([`set_owner`]).
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct Record {
     pub(crate) netns_path: PathBuf,
     pub(crate) options: NetworkOptions,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) owner: Option<Owner>,
+}
+
+/// A process by pid and start time (the start time tells a reused pid apart).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Owner {
+    pub pid: u32,
+    pub start: u64,
 }
 
 pub(crate) fn record_path(dirs: &NetworkDirs, container_id: &str) -> PathBuf {
@@ -149,6 +159,7 @@ pub fn attach(
     let record = Record {
         netns_path: netns_path.clone(),
         options,
+        owner: None,
     };
     write_record(dirs, container_id, &record)?;
     let status = {
@@ -183,21 +194,30 @@ pub fn detach(dirs: &NetworkDirs, container_id: &str) -> Result<()> {
     }
 }
 
-/// The record [`attach`] wrote for the container (`None`: not attached).
-pub(crate) fn read_record(dirs: &NetworkDirs, container_id: &str) -> Result<Option<Record>> {
-    let path = record_path(dirs, container_id);
-    match std::fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|source| NetworkError::Json { path, source }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(NetworkError::io(&path, e)),
-    }
+/// Name `owner` as the process that detaches container `container_id` (a build's RUN
+/// container, which no monitor watches): if it dies first, [`owned`] lists the record for
+/// another process to detach.
+pub fn set_owner(dirs: &NetworkDirs, container_id: &str, owner: Owner) -> Result<()> {
+    let Some(mut record) = read_record(dirs, container_id)? else {
+        return Ok(());
+    };
+    record.owner = Some(owner);
+    write_record(dirs, container_id, &record)
 }
 
-/// The containers on network `name` now (an attachment record names it), by id: those of
-/// every store of this user, running or left by a crash.
-pub fn attached(dirs: &NetworkDirs, name: &str) -> Result<Vec<String>> {
+/// The attachments that name an owner, by container id.
+pub fn owned(dirs: &NetworkDirs) -> Result<Vec<(String, Owner)>> {
+    let mut out = Vec::new();
+    for (id, record) in records(dirs)? {
+        if let Some(owner) = record.owner {
+            out.push((id, owner));
+        }
+    }
+    Ok(out)
+}
+
+/// Every attachment record of this user, by container id (unreadable ones left out).
+fn records(dirs: &NetworkDirs) -> Result<Vec<(String, Record)>> {
     let dir = dirs.run.join("attachments");
     let entries = match std::fs::read_dir(&dir) {
         Ok(e) => e,
@@ -218,11 +238,32 @@ pub fn attached(dirs: &NetworkDirs, name: &str) -> Result<Vec<String>> {
             continue;
         };
         if let Ok(r) = serde_json::from_slice::<Record>(&bytes) {
-            if r.options.networks.contains_key(name) {
-                out.push(id.to_string());
-            }
+            out.push((id.to_string(), r));
         }
     }
+    Ok(out)
+}
+
+/// The record [`attach`] wrote for the container (`None`: not attached).
+pub(crate) fn read_record(dirs: &NetworkDirs, container_id: &str) -> Result<Option<Record>> {
+    let path = record_path(dirs, container_id);
+    match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|source| NetworkError::Json { path, source }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(NetworkError::io(&path, e)),
+    }
+}
+
+/// The containers on network `name` now (an attachment record names it), by id: those of
+/// every store of this user, running or left by a crash.
+pub fn attached(dirs: &NetworkDirs, name: &str) -> Result<Vec<String>> {
+    let mut out: Vec<String> = records(dirs)?
+        .into_iter()
+        .filter(|(_, r)| r.options.networks.contains_key(name))
+        .map(|(id, _)| id)
+        .collect();
     out.sort();
     Ok(out)
 }
@@ -350,6 +391,7 @@ mod tests {
         let r = Record {
             netns_path: dirs.netns().join(id),
             options,
+            owner: None,
         };
         write_record(dirs, id, &r).unwrap();
     }

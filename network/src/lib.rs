@@ -24,7 +24,8 @@
 //!   teardown.
 //! - [`attach`]: what the container lifecycle calls: [`attach()`](attach::attach) and
 //!   [`detach`](attach::detach), undoing everything on failure; [`attached`](attach::attached):
-//!   who is on a network now.
+//!   who is on a network now; [`set_owner`](attach::set_owner) and [`owned`](attach::owned):
+//!   the process that must detach a container no monitor watches (a build's RUN step).
 //! - [`usernet`]: a user-mode network helper process of one container ([`UserNet`]: its
 //!   record in the container's run state, its end by pid, its namespace removed).
 //! - [`pasta`] and [`slirp4netns`]: the rootless networks, each starting its helper on a new
@@ -51,7 +52,7 @@ pub mod slirp4netns;
 pub mod usernet;
 
 pub use attach::AttachedNetwork;
-pub use attach::{attach, attached, detach, Attachment, NetworkRequest};
+pub use attach::{attach, attached, detach, owned, set_owner, Attachment, NetworkRequest, Owner};
 pub use catalog::{Catalog, CreateOptions, DEFAULT_NETWORK};
 pub use config::Network;
 pub use dirs::NetworkDirs;

@@ -117,6 +117,21 @@ fn run_on(
     result
 }
 
+/// Take off their networks the RUN containers whose berth died before it could (killed
+/// mid-step): their namespace, addresses and netavark's state would stay otherwise.
+fn detach_orphans(dirs: &NetworkDirs) {
+    let Ok(owned) = berth_network::owned(dirs) else {
+        return;
+    };
+    for (id, owner) in owned {
+        if !crate::process::alive(Some(owner.pid), Some(owner.start)) {
+            if let Err(e) = berth_network::detach(dirs, &id) {
+                tracing::warn!(container = %id, error = %e, "network teardown of a dead build's step failed");
+            }
+        }
+    }
+}
+
 /// A RUN container on networks (bridge mode), taken off them when dropped.
 struct Attached {
     id: String,
@@ -142,11 +157,22 @@ fn join_network(
     let Some(requests) = options.network.requests() else {
         return Ok(None);
     };
-    let catalog = Catalog::open(NetworkDirs::for_current_user())?;
+    let dirs = NetworkDirs::for_current_user();
+    detach_orphans(&dirs);
+    let catalog = Catalog::open(dirs.clone())?;
     // The name aardvark-dns knows the step by, as Buildah's working container's.
     let name = format!("berth-build-{}", &id[..12]);
     let a = berth_network::attach(&catalog, id, &name, &requests, &[])?;
     let attached = Attached { id: id.to_string() };
+    // No monitor watches a RUN container: if this process dies before `attached` drops,
+    // the next RUN step of any build detaches it (`detach_orphans`).
+    if let Some(start) = crate::process::proc_start_time(std::process::id()) {
+        let owner = berth_network::Owner {
+            pid: std::process::id(),
+            start,
+        };
+        berth_network::set_owner(&dirs, id, owner)?;
+    }
     crate::engine::network::set_netns_path(spec, a.netns_path.clone());
     let etc = crate::engine::network::network_etc(&a);
     crate::spec::etc_files::write_and_mount(bundle, spec, options, &name, Some(&etc))?;

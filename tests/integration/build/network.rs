@@ -105,3 +105,87 @@ fn run_steps_use_the_builds_network() {
     r.ok(&["rmi", "-a", "-f"]);
     assert_clean(&r);
 }
+
+/// The attachment records of root's networks whose owner (the process that must detach
+/// them) is `pid`, by container id.
+fn owned_by(pid: u32) -> Vec<String> {
+    let dir = std::path::Path::new("/run/berth/networks/attachments");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| {
+            let id = e.file_name().to_str()?.strip_suffix(".json")?.to_string();
+            let v: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(e.path()).ok()?).ok()?;
+            (v["owner"]["pid"].as_u64() == Some(u64::from(pid))).then_some(id)
+        })
+        .collect()
+}
+
+/// The pid of a process whose command line is exactly `args`.
+fn pid_of(args: &[&str]) -> Option<u32> {
+    let want: Vec<u8> = args
+        .iter()
+        .flat_map(|a| [a.as_bytes(), b"\0"].concat())
+        .collect();
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .find(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .ok()
+                .as_deref()
+                == Some(&want[..])
+        })
+}
+
+/// A build killed while its RUN step is on a network leaves the step attached (no monitor
+/// watches a RUN container); the next RUN step of any build takes it off: its namespace,
+/// record and netavark's rules go.
+#[test]
+fn a_killed_builds_run_step_is_taken_off_its_network_by_the_next_step() {
+    if !wired() {
+        return;
+    }
+    let r = busybox();
+    let net = TestNetwork::create(&r, "nmk", &[]);
+    let ctx = context(
+        &r,
+        "ctx",
+        &[("Containerfile", "FROM busybox\nRUN sleep 4217\n")],
+    );
+    let ctx = ctx.to_str().unwrap();
+    let child = r
+        .cmd(&["build", "--no-cache", "--network", &net.name, ctx])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut build = crate::util::ChildGuard(child);
+    let pid = build.0.id();
+    let mut ids = Vec::new();
+    crate::run::wait_until("the RUN step on the network", || {
+        ids = owned_by(pid);
+        !ids.is_empty() && pid_of(&["sleep", "4217"]).is_some()
+    });
+    build.0.kill().unwrap();
+    let _ = build.0.wait();
+    // The step's process outlives the killed berth (not this fix's concern): end it.
+    if let Some(step) = pid_of(&["sleep", "4217"]) {
+        // SAFETY: kill(2) on a pid this test's build started; no memory is involved.
+        unsafe { libc::kill(step as i32, libc::SIGKILL) };
+    }
+    let id = ids.remove(0);
+    assert!(
+        std::path::Path::new("/run/berth/networks/attachments")
+            .join(format!("{id}.json"))
+            .exists(),
+        "the killed step's record is there before the next step"
+    );
+    let next = context(&r, "next", &[("Containerfile", "FROM busybox\nRUN true\n")]);
+    r.ok(&["build", "-q", "--no-cache", next.to_str().unwrap()]);
+    assert_no_network_leak(&id, &net.subnet, None);
+}
