@@ -75,11 +75,7 @@ impl ImageFilters {
 
     /// `KIND=VALUE` texts as `--filter` takes them.
     pub fn parse_texts(store: &Store, texts: &[String]) -> Result<ImageFilters> {
-        let mut pairs = Vec::new();
-        for t in texts {
-            pairs.push(split_filter(t)?);
-        }
-        ImageFilters::parse(store, pairs)
+        ImageFilters::parse(store, split_filters(texts)?)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -154,8 +150,13 @@ impl ImageFilters {
     }
 }
 
+/// `--filter` texts as kind and value pairs, for every list's filter parser.
+pub fn split_filters(texts: &[String]) -> Result<Vec<(&str, &str)>> {
+    texts.iter().map(|t| split_filter(t)).collect()
+}
+
 /// `KIND=VALUE` (or `KIND!=VALUE`, returned as the kind `KIND!`).
-pub fn split_filter(text: &str) -> Result<(&str, &str)> {
+fn split_filter(text: &str) -> Result<(&str, &str)> {
     let (k, v) = text
         .split_once('=')
         .ok_or_else(|| invalid(format!("invalid filter {text:?}: expected KEY=VALUE")))?;
@@ -176,7 +177,8 @@ fn reference_matches(name: &str, filter: &str) -> bool {
         .any(|n| glob(filter, n) || glob(filter, &untagged(n)))
 }
 
-fn boolean(kind: &str, value: &str) -> Result<bool> {
+/// A filter's `true`/`1` or `false`/`0` (`dangling`, `containers`…).
+pub fn boolean(kind: &str, value: &str) -> Result<bool> {
     match value {
         "true" | "1" => Ok(true),
         "false" | "0" => Ok(false),

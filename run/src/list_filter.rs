@@ -12,7 +12,7 @@
 //! must all hold (Podman's rule, its `--filter` documentation).
 
 use berth_image_store::events::time::parse_input_time;
-use berth_image_store::list_filter::split_filter;
+use berth_image_store::list_filter::split_filters;
 use berth_image_store::names::name_matches;
 use berth_image_store::prune_filter::LabelFilter;
 use chrono::{DateTime, Utc};
@@ -102,10 +102,7 @@ impl ContainerFilters {
 
     /// `KIND=VALUE` texts as `--filter` takes them.
     pub fn parse_texts(texts: &[String], all: &[Container]) -> Result<ContainerFilters> {
-        let mut pairs = Vec::new();
-        for t in texts {
-            pairs.push(split_filter(t).map_err(|e| invalid(e.to_string()))?);
-        }
+        let pairs = split_filters(texts).map_err(|e| invalid(e.to_string()))?;
         ContainerFilters::parse(pairs, all)
     }
 

@@ -7,7 +7,7 @@
 //! hold; different kinds must all hold.
 
 use berth_image_store::events::time::parse_input_time;
-use berth_image_store::list_filter::split_filter;
+use berth_image_store::list_filter::{boolean, split_filters};
 use berth_image_store::prune_filter::LabelFilter;
 use chrono::{DateTime, Utc};
 use regex::Regex;
@@ -44,15 +44,9 @@ impl VolumeFilters {
                     parse_input_time(value, Utc::now())
                         .map_err(|e| invalid(format!("until filter: {e}")))?,
                 ),
-                "dangling" => f.dangling.push(match value {
-                    "true" | "1" => true,
-                    "false" | "0" => false,
-                    _ => {
-                        return Err(invalid(format!(
-                            "invalid dangling filter value {value:?}: true or false"
-                        )))
-                    }
-                }),
+                "dangling" => f
+                    .dangling
+                    .push(boolean(kind, value).map_err(|e| invalid(e.to_string()))?),
                 other => return Err(invalid(format!("{other} is an invalid volume filter"))),
             }
         }
@@ -61,10 +55,7 @@ impl VolumeFilters {
 
     /// `KIND=VALUE` texts as `--filter` takes them.
     pub fn parse_texts(texts: &[String]) -> Result<VolumeFilters> {
-        let mut pairs = Vec::new();
-        for t in texts {
-            pairs.push(split_filter(t).map_err(|e| invalid(e.to_string()))?);
-        }
+        let pairs = split_filters(texts).map_err(|e| invalid(e.to_string()))?;
         VolumeFilters::parse(pairs)
     }
 
