@@ -241,8 +241,14 @@ struct Extensions {
     bytes: u64,
     /// A local record (PAX `x`, GNU `L`/`K`) is waiting for its entry.
     local: bool,
+    /// GNU `L` and `K` names.
     path: Option<Vec<u8>>,
     link: Option<Vec<u8>>,
+    /// PAX `path` and `linkpath`: they win over GNU names in either order, as GNU tar reads
+    /// them (GHSA-3cv2-h65g-fgmm: a parser that let a later `L` override an earlier PAX
+    /// `path` wrote another name than GNU tar and Python's tarfile list).
+    pax_path: Option<Vec<u8>>,
+    pax_link: Option<Vec<u8>>,
     uid: Option<u64>,
     gid: Option<u64>,
     mtime: Option<i64>,
@@ -281,8 +287,8 @@ impl Extensions {
                         })
                     };
                     match k {
-                        b"path" => self.path = Some(v.to_vec()),
-                        b"linkpath" => self.link = Some(v.to_vec()),
+                        b"path" => self.pax_path = Some(v.to_vec()),
+                        b"linkpath" => self.pax_link = Some(v.to_vec()),
                         b"uid" => self.uid = Some(num("uid")?),
                         b"gid" => self.gid = Some(num("gid")?),
                         // Fractional or negative times: keep the whole seconds; an
@@ -314,7 +320,7 @@ impl Extensions {
         link: Option<&[u8]>,
     ) -> Result<Item> {
         let ext = std::mem::take(self);
-        let name = ext.path.unwrap_or_else(|| name.to_vec());
+        let name = ext.pax_path.or(ext.path).unwrap_or_else(|| name.to_vec());
         let shown = String::from_utf8_lossy(&name).into_owned();
         let bad = |what: &str, e: io::Error| LayerError::entry(&shown, format!("bad {what}: {e}"));
         let kind = header.entry_type();
@@ -373,7 +379,10 @@ impl Extensions {
                 None => lenient(header.mtime(), &old.mtime).map_err(|e| bad("mtime", e))? as i64,
             },
             size,
-            link: ext.link.or_else(|| link.map(|l| l.to_vec())),
+            link: ext
+                .pax_link
+                .or(ext.link)
+                .or_else(|| link.map(|l| l.to_vec())),
             xattrs: ext.xattrs,
             device,
             name: shown,

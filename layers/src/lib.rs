@@ -40,7 +40,9 @@
 //!   COPY/ADD (berth-build): directories, files (streamed), symlinks, hard links, devices and
 //!   FIFOs created or replaced relative to directory descriptors, owners, modes, times and
 //!   extended attributes set without following the entry; errors name the path.
-//! - [`pax`]: PAX header records, written and read by their lengths (binary values).
+//! - [`pax`]: PAX header records, written and read by their lengths (binary values), and the
+//!   names of a parsed `tar::Entry` as GNU tar reads them (`pax::entry_names`: a PAX `path`
+//!   wins over a GNU long name).
 //! - [`xattrs`]: which extended attributes travel with a file (not overlayfs' own, not SELinux
 //!   labels), and reading them.
 //! - [`reference`]: [`reference::Reference`] and [`reference::ParsedReference`], the one

@@ -3,6 +3,35 @@
 //! hold a newline), so records are read by their length: the `tar` crate's
 //! `PaxExtensions` splits at every newline instead and calls such a record malformed.
 
+/// The path and link name of an entry the `tar` crate parsed, as GNU tar and Python's
+/// tarfile read them: a PAX `path` or `linkpath` record wins over a GNU long name. The
+/// `tar` crate prefers the GNU name when an archive carries both, so a layer could show one
+/// name to a scanner and another to berth (GHSA-3cv2-h65g-fgmm's class). Every reader of
+/// untrusted tars that goes through `tar::Entry` takes its names from here; layer apply reads
+/// the records itself (`apply.rs`) with the same rule.
+pub fn entry_names<R: std::io::Read>(
+    entry: &mut tar::Entry<'_, R>,
+) -> std::io::Result<(Vec<u8>, Option<Vec<u8>>)> {
+    let mut path = entry.path_bytes().into_owned();
+    let mut link = entry.link_name_bytes().map(|l| l.into_owned());
+    if entry.header().entry_type().is_pax_local_extensions()
+        || entry.header().entry_type().is_pax_global_extensions()
+    {
+        return Ok((path, link));
+    }
+    if let Some(ext) = entry.pax_extensions()? {
+        for rec in ext {
+            let rec = rec?;
+            match rec.key_bytes() {
+                b"path" => path = rec.value_bytes().to_vec(),
+                b"linkpath" => link = Some(rec.value_bytes().to_vec()),
+                _ => {}
+            }
+        }
+    }
+    Ok((path, link))
+}
+
 /// The body of a PAX header holding `records`.
 pub fn body(records: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
     let mut out = Vec::new();

@@ -233,13 +233,17 @@ impl<W: Write + Send + 'static> LayerWriter<W> {
     /// Names with `..` components are refused (no layer berth writes can climb out of the
     /// root); PAX global headers are dropped.
     pub fn append_entry<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>) -> Result<()> {
-        let name = entry.path_bytes().into_owned();
         if entry.header().entry_type() == EntryType::XGlobalHeader {
             return Ok(());
         }
+        let (name, link) = crate::pax::entry_names(entry).map_err(|e| {
+            LayerError::entry(
+                String::from_utf8_lossy(&entry.path_bytes()),
+                format!("PAX header: {e}"),
+            )
+        })?;
         crate::inroot::entry_path(&name)
             .map_err(|why| LayerError::entry(String::from_utf8_lossy(&name), why))?;
-        let link = entry.link_name_bytes().map(|l| l.into_owned());
         let mut pax = Vec::new();
         let ext = entry.pax_extensions().map_err(|e| {
             LayerError::entry(String::from_utf8_lossy(&name), format!("PAX header: {e}"))

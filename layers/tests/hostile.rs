@@ -431,3 +431,32 @@ fn overlay_whiteouts_need_privilege() {
         &opts,
     );
 }
+
+/// GHSA-3cv2-h65g-fgmm's class: a PAX `path` and a GNU long name for the same entry, in
+/// either order. GNU tar lists the PAX name; so do layer apply and every `tar::Entry` reader
+/// (`pax::entry_names`), where the `tar` crate alone would give the GNU one.
+#[test]
+fn pax_path_wins_over_a_gnu_long_name_in_either_order() {
+    let pax = raw_entry(b"PaxHeaders/x", b'x', b"18 path=pax-named\n", b"");
+    let long = format!("{}\0", "gnu-long-name-".repeat(8));
+    let gnu = raw_entry(b"././@LongLink", b'L', long.as_bytes(), b"");
+    let file = raw_entry(b"short", b'0', b"data", b"");
+    for entries in [
+        vec![pax.clone(), gnu.clone(), file.clone()],
+        vec![gnu, pax, file],
+    ] {
+        let tar = tarball(&entries);
+        let s = Scratch::new();
+        apply_layer(&tar[..], &s.root(), &ApplyOptions::default()).unwrap();
+        let names: Vec<_> = fs::read_dir(s.root())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(names, ["pax-named"]);
+        s.assert_canary();
+        let mut archive = tar::Archive::new(&tar[..]);
+        let mut entry = archive.entries().unwrap().next().unwrap().unwrap();
+        let (path, _) = berth_layers::pax::entry_names(&mut entry).unwrap();
+        assert_eq!(path, b"pax-named");
+    }
+}

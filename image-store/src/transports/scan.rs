@@ -148,7 +148,8 @@ pub fn scan_archive(store: &Store, input: impl Read, what: &Path) -> Result<Scan
     let entries = archive.entries().map_err(stream_err)?;
     for (n, entry) in entries.enumerate() {
         let mut entry = entry.map_err(stream_err)?;
-        let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let (raw, link) = berth_layers::pax::entry_names(&mut entry).map_err(stream_err)?;
+        let raw = String::from_utf8_lossy(&raw).into_owned();
         let kind = entry.header().entry_type();
         match kind {
             EntryType::XGlobalHeader | EntryType::XHeader => continue,
@@ -159,8 +160,7 @@ pub fn scan_archive(store: &Store, input: impl Read, what: &Path) -> Result<Scan
             EntryType::Regular | EntryType::Continuous => {}
             EntryType::Symlink | EntryType::Link => {
                 let name = clean_name(&raw)?;
-                let target = entry
-                    .link_name_bytes()
+                let target = link
                     .map(|b| String::from_utf8_lossy(&b).into_owned())
                     .unwrap_or_default();
                 let resolved = link_target(&name, &target, kind == EntryType::Symlink)?;

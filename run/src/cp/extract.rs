@@ -155,18 +155,22 @@ impl Extractor<'_> {
     }
 
     fn entry<R: std::io::Read>(&mut self, e: &mut tar::Entry<'_, R>) -> Result<(), CopyError> {
-        let raw = e.path_bytes().into_owned();
+        let (raw, link) = berth_layers::pax::entry_names(e).map_err(|err| {
+            CopyError::io(String::from_utf8_lossy(&e.path_bytes()).into_owned(), err)
+        })?;
         let shown = String::from_utf8_lossy(&raw).into_owned();
-        self.entry_inner(e, &raw, &shown).map_err(|f| match f {
-            CopyFail::Copy(c) => c,
-            CopyFail::Write(w) => copy_error(&shown, w),
-        })
+        self.entry_inner(e, &raw, link.as_deref(), &shown)
+            .map_err(|f| match f {
+                CopyFail::Copy(c) => c,
+                CopyFail::Write(w) => copy_error(&shown, w),
+            })
     }
 
     fn entry_inner<R: std::io::Read>(
         &mut self,
         e: &mut tar::Entry<'_, R>,
         raw: &[u8],
+        link: Option<&[u8]>,
         shown: &str,
     ) -> Result<(), CopyFail> {
         let bad = |why: String| CopyError::Refused(format!("tar entry {shown:?}: {why}"));
@@ -220,10 +224,7 @@ impl Extractor<'_> {
                 self.w.set_file_attrs(&file, &rel, &meta)?;
             }
             EntryType::Symlink => {
-                let target = e
-                    .link_name_bytes()
-                    .map(|t| t.into_owned())
-                    .unwrap_or_default();
+                let target = link.map(<[u8]>::to_vec).unwrap_or_default();
                 if target.is_empty() {
                     return Err(bad("symlink with an empty target".into()).into());
                 }
@@ -235,10 +236,7 @@ impl Extractor<'_> {
                 self.w.set_attrs(&rel, true, &meta)?;
             }
             EntryType::Link => {
-                let raw_target = e
-                    .link_name_bytes()
-                    .map(|t| t.into_owned())
-                    .unwrap_or_default();
+                let raw_target = link.map(<[u8]>::to_vec).unwrap_or_default();
                 let target = entry_path(&raw_target)
                     .map_err(|w| bad(format!("hard link target: {w}")))?
                     .ok_or_else(|| bad("hard link to the root".into()))?;
