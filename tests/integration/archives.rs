@@ -103,7 +103,7 @@ fn save_and_load_round_trip_in_every_format() {
 }
 
 /// Import busybox into `env`, save it in `format`, and return the archive's members.
-fn saved_members(env: &TestEnv, format: &str) -> Vec<(String, Vec<u8>)> {
+pub(crate) fn saved_members(env: &TestEnv, format: &str) -> Vec<(String, Vec<u8>)> {
     env.import_busybox("busybox");
     let good = env.path("good.tar");
     env.ok(&[
@@ -130,7 +130,7 @@ fn first_docker_layer(members: &[(String, Vec<u8>)]) -> String {
 
 /// Write `members` as an archive, load it into a fresh store and require a one-line refusal
 /// (exit 125) that leaves that store empty and consistent. Returns the store and the error.
-fn refused_load(env: &TestEnv, members: &[(String, Vec<u8>)]) -> (TestEnv, String) {
+pub(crate) fn refused_load(env: &TestEnv, members: &[(String, Vec<u8>)]) -> (TestEnv, String) {
     let bad = env.path("bad.tar");
     write_tar(&bad, members);
     let other = TestEnv::new();

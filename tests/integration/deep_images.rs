@@ -12,6 +12,18 @@ use crate::util::TestEnv;
 /// Write a docker-archive of `name`: busybox with `layers` (tar streams) on top, and
 /// `WorkingDir` `workdir`; load it into `env`.
 pub(crate) fn load_image(env: &TestEnv, name: &str, layers: &[Vec<u8>], workdir: &str) {
+    let archive = docker_archive(env, name, layers, workdir);
+    env.ok(&["load", "-i", archive.to_str().unwrap()]);
+    fs::remove_file(&archive).unwrap();
+}
+
+/// The docker-archive [`load_image`] loads, written under `env`'s dir; returns its path.
+pub(crate) fn docker_archive(
+    env: &TestEnv,
+    name: &str,
+    layers: &[Vec<u8>],
+    workdir: &str,
+) -> std::path::PathBuf {
     let mut members: Vec<(String, Vec<u8>)> = Vec::new();
     let mut names = Vec::new();
     let mut diff_ids = Vec::new();
@@ -50,8 +62,7 @@ pub(crate) fn load_image(env: &TestEnv, name: &str, layers: &[Vec<u8>], workdir:
     ));
     let archive = env.path(&format!("{name}.tar"));
     write_tar(&archive, &members);
-    env.ok(&["load", "-i", archive.to_str().unwrap()]);
-    fs::remove_file(&archive).unwrap();
+    archive
 }
 
 /// Busybox under `depth - 1` one-file layers, the `i`th adding `/f<i>`.

@@ -8,14 +8,20 @@ use std::path::Path;
 use crate::archives::raw_name;
 use crate::util::TestEnv;
 
-enum Kind {
+/// What a hostile tar entry is (modes 0755 unless given).
+pub(crate) enum Kind {
     File(&'static [u8]),
+    /// A regular file with its own mode (setuid bits included).
+    FileMode(&'static [u8], u32),
     Dir,
+    /// A directory with its own mode.
+    DirMode(u32),
     Symlink(String),
     Hardlink(String),
 }
 
-fn hostile_tar(path: &Path, entries: &[(&str, Kind)]) {
+/// Write `entries` (raw names, so `../x` and `.` can be written) as a tar at `path`.
+pub(crate) fn hostile_tar(path: &Path, entries: &[(&str, Kind)]) {
     let mut b = tar::Builder::new(fs::File::create(path).unwrap());
     for (name, kind) in entries {
         let mut h = tar::Header::new_gnu();
@@ -25,13 +31,19 @@ fn hostile_tar(path: &Path, entries: &[(&str, Kind)]) {
         h.set_mode(0o755);
         h.set_size(0);
         let data: &[u8] = match kind {
-            Kind::File(d) => {
+            Kind::File(d) | Kind::FileMode(d, _) => {
                 h.set_entry_type(tar::EntryType::Regular);
                 h.set_size(d.len() as u64);
+                if let Kind::FileMode(_, mode) = kind {
+                    h.set_mode(*mode);
+                }
                 d
             }
-            Kind::Dir => {
+            Kind::Dir | Kind::DirMode(_) => {
                 h.set_entry_type(tar::EntryType::Directory);
+                if let Kind::DirMode(mode) = kind {
+                    h.set_mode(*mode);
+                }
                 &[]
             }
             Kind::Symlink(t) => {
@@ -55,7 +67,7 @@ fn hostile_tar(path: &Path, entries: &[(&str, Kind)]) {
 }
 
 /// Import and mount the layer; one of them must fail naming `entry`.
-fn assert_refused(env: &TestEnv, entries: &[(&str, Kind)], entry: &str) {
+pub(crate) fn assert_refused(env: &TestEnv, entries: &[(&str, Kind)], entry: &str) {
     let tar = env.path("hostile.tar");
     hostile_tar(&tar, entries);
     let import = env.run(&["import", tar.to_str().unwrap(), "hostile"]);

@@ -30,7 +30,7 @@ fn with_credentials(log: &Log) -> Vec<Seen> {
 
 /// Serves `img` under every tag of `lie/app` behind Basic auth for `user:secret`; `hook`
 /// answers authenticated requests first.
-fn authed_registry(
+pub(crate) fn authed_registry(
     img: &Image,
     hook: impl Fn(&Seen) -> Option<Response> + Send + Sync + 'static,
 ) -> String {

@@ -579,7 +579,7 @@ fn seccomp_filter_and_privileged() {
 
 /// Import busybox as `name`, without the entries in `drop` and with `links` (path → target)
 /// added as symlinks.
-fn import_variant(r: &RunEnv, name: &str, drop: &[&str], links: &[(&str, &Path)]) {
+pub(crate) fn import_variant(r: &RunEnv, name: &str, drop: &[&str], links: &[(&str, &Path)]) {
     let base = r.env.busybox_tar();
     let out = r.env.path(&format!("{name}.tar"));
     let mut b = tar::Builder::new(fs::File::create(&out).unwrap());

@@ -27,7 +27,7 @@ use std::path::PathBuf;
 use crate::run::{busybox, RunEnv};
 
 /// Write `files` (name, content) into a new context dir `name` under the test dir.
-pub(super) fn context(r: &RunEnv, name: &str, files: &[(&str, &str)]) -> PathBuf {
+pub(crate) fn context(r: &RunEnv, name: &str, files: &[(&str, &str)]) -> PathBuf {
     let dir = r.env.path(name);
     fs::create_dir_all(&dir).unwrap();
     for (f, body) in files {
@@ -39,7 +39,7 @@ pub(super) fn context(r: &RunEnv, name: &str, files: &[(&str, &str)]) -> PathBuf
 }
 
 /// No build snapshot or mount is left and the store checks clean.
-pub(super) fn assert_clean(r: &RunEnv) {
+pub(crate) fn assert_clean(r: &RunEnv) {
     let snaps: Vec<_> = fs::read_dir(r.env.root.join("snapshots"))
         .map(|d| d.collect())
         .unwrap_or_default();
