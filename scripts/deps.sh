@@ -11,6 +11,7 @@ packages=(
   libssl-dev dpkg-dev           # the sigstore-rs oracle (openssl-sys); dpkg-deb for trixie skopeo
   python3-nacl                  # libsodium peer for the cosign key format test
   pigz zstd hyperfine time curl # bench peers and timing
+  xz-utils bzip2                # junk layers under each codec (cve_layers)
   make                          # make install (completions and man pages test)
   netavark aardvark-dns iptables passt slirp4netns # container networks (issue 15)
   python3-docker docker-compose # docker-py and docker-compose 1.29 against the API (issue 16)
@@ -28,4 +29,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+# cargo-deny for scripts/deny.sh (.ci/run: advisories, licences, bans, sources), from crates.io,
+# pinned; built once per machine (about 30 minutes of two loaded cores, much less on an idle one).
+deny_version=0.20.2
+if ! cargo-deny --version 2>/dev/null | grep -qx "cargo-deny $deny_version"; then
+  echo "installing: cargo-deny $deny_version"
+  cargo install cargo-deny --locked --version "$deny_version" --quiet
 fi
