@@ -16,10 +16,8 @@ pub enum LayerError {
         #[source]
         source: io::Error,
     },
-    /// The layer stream itself could not be read (truncated, corrupt codec, bad tar). The
-    /// message may quote the stream's own bytes (the tar crate shows a bad header's fields):
-    /// control characters are escaped, so the error stays one printable line.
-    #[error("reading layer stream: {}", one_line(&.0.to_string()))]
+    /// The layer stream itself could not be read (truncated, corrupt codec, bad tar).
+    #[error("reading layer stream: {0}")]
     Stream(#[source] io::Error),
     /// Writing the layer stream to its sink failed.
     #[error("writing layer stream: {0}")]
@@ -38,19 +36,6 @@ pub enum LayerError {
     Other(String),
 }
 
-/// `text` with control characters (newlines, escapes) written as Rust escapes.
-fn one_line(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
-
 impl LayerError {
     /// Attach a host path to an I/O error.
     pub fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {
@@ -66,19 +51,5 @@ impl LayerError {
             entry: entry.into(),
             reason: reason.into(),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stream_errors_quoting_the_streams_bytes_stay_one_line() {
-        let e = LayerError::Stream(io::Error::other("bad header \"a\nb\r\x1b[31m\""));
-        assert_eq!(
-            e.to_string(),
-            "reading layer stream: bad header \"a\\nb\\r\\u{1b}[31m\""
-        );
     }
 }
