@@ -31,9 +31,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 # cargo-deny for scripts/deny.sh (.ci/run: advisories, licences, bans, sources), from crates.io,
-# pinned; built once per machine (about 30 minutes of two loaded cores, much less on an idle one).
+# pinned; built once per machine. Built at opt-level 1 without LTO: it checks one small tree, and
+# the optimised build costs CI minutes on two cores.
 deny_version=0.20.2
 if ! cargo-deny --version 2>/dev/null | grep -qx "cargo-deny $deny_version"; then
   echo "installing: cargo-deny $deny_version"
-  cargo install cargo-deny --locked --version "$deny_version" --quiet
+  CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_DEBUG=0 \
+    CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+    cargo install cargo-deny --locked --version "$deny_version" --quiet
 fi
