@@ -86,7 +86,11 @@ impl Engine<'_> {
                 let Some(requests) = network.requests().filter(|r| !r.is_empty()) else {
                     return Ok(Joined::default());
                 };
-                let held = hold_ports(&c.options.ports)?;
+                let mut held = hold_ports(&c.options.ports)?;
+                if berth_network::rootless_netns::is_rootless() {
+                    // Rootless: checked free, then let go for the forwarder to bind.
+                    held.clear();
+                }
                 let dirs = NetworkDirs::for_current_user();
                 // What a crash may have left of an earlier start.
                 berth_network::detach(&dirs, &c.id)?;
