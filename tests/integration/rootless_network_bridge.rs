@@ -93,6 +93,20 @@ fn rootless_bridge_network_resolves_names_publishes_ports_and_leaves_nothing() {
     assert_eq!(out, "from-rootless-bridge\nfrom-rootless-bridge\n");
     // One rootless netns for all of them.
     assert_eq!(rootless_netns(&r).map(|h| h.1), Some(helper));
+    // connect and disconnect a running container, in the same rootless netns.
+    let net2 = "netroot-rlbr2";
+    r.ok(&format!("$BERTH network create {net2} >/dev/null"));
+    r.ok(&format!("$BERTH network connect {net2} web"));
+    let out = r.ok(&format!(
+        "$BERTH run --rm --network {net2} bb wget -qO- http://web/"
+    ));
+    assert_eq!(out, "from-rootless-bridge\n");
+    r.ok("$BERTH network reload web >/dev/null");
+    r.ok(&format!("$BERTH network disconnect {net2} web"));
+    r.ok(&format!("$BERTH network rm {net2} >/dev/null"));
+    // A network a plain user's container uses is refused, as root's (exit 2).
+    let out = r.sh(&format!("$BERTH network rm {net}"));
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
 
     r.ok("$BERTH rm -f web >/dev/null");
     assert_eq!(curl(port), "");
@@ -173,6 +187,11 @@ fn rootless_pods_publish_ports_on_pasta_and_on_a_bridge_network() {
     ));
     member_httpd(&r, "netroot-pod2", port, "from-rootless-bridge-pod");
     assert!(rootless_netns(&r).is_some());
+    // The pod's name resolves to its namespace (Podman's name for an infra container).
+    let out = r.ok(&format!(
+        "$BERTH run --rm --network {net} bb wget -qO- http://netroot-pod2/"
+    ));
+    assert_eq!(out, "from-rootless-bridge-pod\n");
     r.ok("$BERTH pod rm -f netroot-pod2 >/dev/null");
     assert_eq!(curl(port), "");
     assert_no_bridge_left(&r);

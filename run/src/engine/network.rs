@@ -95,8 +95,9 @@ impl Engine<'_> {
                 // What a crash may have left of an earlier start.
                 berth_network::detach(&dirs, &c.id)?;
                 let catalog = Catalog::open(dirs)?;
+                let name = self.dns_name(c);
                 let attachment =
-                    berth_network::attach(&catalog, &c.id, &c.name, &requests, &c.options.ports)?;
+                    berth_network::attach(&catalog, &c.id, &name, &requests, &c.options.ports)?;
                 let bundle = self.bundle_dir(&c.id);
                 crate::bundle::write_json(&attachment_path(&bundle), &attachment)?;
                 set_netns_path(spec, attachment.netns_path.clone());
@@ -126,6 +127,18 @@ impl Engine<'_> {
             );
         }
         let _ = std::fs::remove_file(attachment_path(&self.bundle_dir(&c.id)));
+    }
+
+    /// The name aardvark-dns serves for the container: its pod's for a pod's infra container
+    /// (the members share its namespace), else its own, as Podman 4.3's `getCNIPodName`.
+    fn dns_name(&self, c: &Container) -> String {
+        c.options
+            .pod
+            .as_deref()
+            .and_then(|p| self.pod(p).ok())
+            .filter(|p| p.config.infra_id.as_deref() == Some(c.id.as_str()))
+            .map(|p| p.name)
+            .unwrap_or_else(|| c.name.clone())
     }
 
     /// The running container's [`Attachment`] (`None`: not on a network, or not running).
