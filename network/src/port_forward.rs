@@ -2,7 +2,7 @@
 //! the user's, so one forwarder process per container binds the host ports (in the host's
 //! network, which berth's user namespace shares) and, for each TCP connection or UDP
 //! client, opens a socket in the rootless netns (`rootless_netns`) to the
-//! container's address and copies both ways. The container sees connections from the
+//! container's address and copies both ways (TCP with splice(2), no copy to user space). The container sees connections from the
 //! bridge's gateway, not from the client (as with Podman's rootlessport).
 //!
 //! The forwarder is berth itself, `berth container rootlessport CONFIG` ([`SUBCOMMAND`],
@@ -12,7 +12,6 @@
 //! start time); `attach::detach` ends it by them.
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
 use std::net::{
     IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream, UdpSocket,
 };
@@ -209,22 +208,71 @@ fn relay(a: TcpStream, b: TcpStream) {
     let _ = back.join();
 }
 
-fn copy_then_shutdown(mut from: TcpStream, mut to: TcpStream) {
-    let mut buf = vec![0u8; 128 * 1024];
-    loop {
-        match from.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => {
-                if to.write_all(&buf[..n]).is_err() {
-                    let _ = from.shutdown(Shutdown::Read);
-                    break;
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(_) => break,
-        }
+fn copy_then_shutdown(from: TcpStream, to: TcpStream) {
+    if splice_all(&from, &to).is_err() {
+        let _ = from.shutdown(Shutdown::Read);
     }
     let _ = to.shutdown(Shutdown::Write);
+}
+
+/// How much one splice moves at most (the pipe is grown to this where the kernel allows).
+const SPLICE_CHUNK: usize = 1 << 20;
+
+/// Move everything `from` sends to `to` through a pipe with splice(2), the bytes never
+/// copied to user space (as Go's io.Copy between TCP connections, which rootlessport uses).
+fn splice_all(from: &TcpStream, to: &TcpStream) -> std::io::Result<()> {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    let mut fds = [0; 2];
+    // SAFETY: pipe2(2) writes two descriptors into the array, owned just below.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: the descriptors pipe2 just returned, owned by nothing else.
+    let (r, w) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    // SAFETY: fcntl(2) on the pipe; a refusal leaves the default size.
+    unsafe {
+        libc::fcntl(
+            w.as_raw_fd(),
+            libc::F_SETPIPE_SZ,
+            SPLICE_CHUNK as libc::c_int,
+        );
+    }
+    let splice = |src: i32, dst: i32, len: usize| -> std::io::Result<usize> {
+        loop {
+            // SAFETY: splice(2) between descriptors this function holds, no offsets.
+            let n = unsafe {
+                libc::splice(
+                    src,
+                    std::ptr::null_mut(),
+                    dst,
+                    std::ptr::null_mut(),
+                    len,
+                    libc::SPLICE_F_MOVE,
+                )
+            };
+            if n >= 0 {
+                return Ok(n as usize);
+            }
+            let e = std::io::Error::last_os_error();
+            if e.kind() != std::io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+    };
+    loop {
+        let n = splice(from.as_raw_fd(), w.as_raw_fd(), SPLICE_CHUNK)?;
+        if n == 0 {
+            return Ok(());
+        }
+        let mut left = n;
+        while left > 0 {
+            let m = splice(r.as_raw_fd(), to.as_raw_fd(), left)?;
+            if m == 0 {
+                return Err(std::io::ErrorKind::WriteZero.into());
+            }
+            left -= m;
+        }
+    }
 }
 
 fn udp_loop(host: UdpSocket, target: SocketAddr) {
@@ -283,6 +331,7 @@ fn udp_replies(upstream: &UdpSocket, host: &UdpSocket, client: SocketAddr) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{Read, Write};
 
     #[test]
     fn the_configuration_is_one_json_argument() {
