@@ -1,9 +1,9 @@
 //! `-p` on a rootless bridge network, as Podman's rootlessport: the host's firewall is not
 //! the user's, so one forwarder process per container binds the host ports (in the host's
 //! network, which berth's user namespace shares) and, for each TCP connection or UDP
-//! client, opens a socket in the rootless netns (`rootless_netns`) to the
-//! container's address and copies both ways (TCP with splice(2), no copy to user space). The container sees connections from the
-//! bridge's gateway, not from the client (as with Podman's rootlessport).
+//! client, opens a socket in the rootless netns (`rootless_netns`) to the container's address
+//! and copies both ways (TCP with splice(2), no copy to user space). The container sees
+//! connections from the bridge's gateway, not from the client (as with Podman's rootlessport).
 //!
 //! The forwarder is berth itself, `berth container rootlessport CONFIG` ([`SUBCOMMAND`],
 //! [`serve`]): it binds every port, joins the rootless netns, forks (the parent prints the
