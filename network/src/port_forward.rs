@@ -376,4 +376,32 @@ mod tests {
         assert_eq!(back, "hello through the forwarder");
         echo.join().unwrap();
     }
+
+    #[test]
+    fn udp_clients_get_the_containers_answers() {
+        let upstream = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let target = upstream.local_addr().unwrap();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 64];
+            for _ in 0..2 {
+                let (n, from) = upstream.recv_from(&mut buf).unwrap();
+                let mut reply = b"echo ".to_vec();
+                reply.extend_from_slice(&buf[..n]);
+                upstream.send_to(&reply, from).unwrap();
+            }
+        });
+        let front = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let front_addr = front.local_addr().unwrap();
+        std::thread::spawn(move || udp_loop(front, target));
+        // Two clients, each gets its own answer.
+        for word in ["one", "two"] {
+            let c = UdpSocket::bind("127.0.0.1:0").unwrap();
+            c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            c.send_to(word.as_bytes(), front_addr).unwrap();
+            let mut buf = [0u8; 64];
+            let (n, from) = c.recv_from(&mut buf).unwrap();
+            assert_eq!(from, front_addr);
+            assert_eq!(&buf[..n], format!("echo {word}").as_bytes());
+        }
+    }
 }

@@ -1,7 +1,8 @@
 //! Rootless bridge networks (issue 15) as a plain user, as Podman 4.3's rootless netavark:
 //! `network create` in the user's config dir, two containers resolving each other by name and
 //! alias through aardvark-dns, `-p 127.0.0.1:PORT:80` answering curl on the host (the
-//! forwarder from the host into the rootless netns), and after `rm` nothing left: no
+//! forwarder from the host into the rootless netns), and after `rm` (also after `kill -9` of
+//! the monitor) nothing left: no
 //! namespace, record, forwarder, pasta or aardvark-dns (the rootless netns goes with its last
 //! container). Also rootless pods with `-p`, on pasta and on a bridge network. Traffic only
 //! to 127.0.0.1 and inside the namespaces the test made.
@@ -21,6 +22,11 @@ fn rootless_netns(r: &Rootless) -> Option<(String, u32)> {
         v["program"].as_str()?.to_string(),
         v["pid"].as_u64()? as u32,
     ))
+}
+
+/// Whether process `pid` runs (not gone, not a zombie).
+fn alive(pid: u32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z"))
 }
 
 /// Nothing of a rootless bridge network left in the user's run dir: no rootless netns, no
@@ -108,17 +114,41 @@ fn rootless_bridge_network_resolves_names_publishes_ports_and_leaves_nothing() {
     let out = r.sh(&format!("$BERTH network rm {net}"));
     assert_eq!(out.status.code(), Some(2), "{out:?}");
 
+    // The forwarder of the published port, from the attachment record.
+    let id = r
+        .ok("$BERTH inspect --format '{{.Id}}' web")
+        .trim()
+        .to_string();
+    let record: serde_json::Value = serde_json::from_slice(
+        &fs::read(
+            r.env
+                .path(&format!("run/berth/networks/attachments/{id}.json")),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let forwarder = record["forwarder"]["pid"].as_u64().expect("a forwarder") as u32;
+    assert!(alive(forwarder));
+    // The monitor killed: `rm -f` still tears it all down from the record.
+    let monitor: i32 = r
+        .ok("$BERTH inspect --format '{{.State.ConmonPid}}' web")
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(monitor > 0);
+    // SAFETY: kill(2) on the monitor of the container this test started.
+    unsafe {
+        libc::kill(monitor, libc::SIGKILL);
+    }
     r.ok("$BERTH rm -f web >/dev/null");
+    assert!(!alive(forwarder), "the forwarder {forwarder} outlived rm");
     assert_eq!(curl(port), "");
     assert!(
         rootless_netns(&r).is_none(),
         "rootless netns outlived its last container"
     );
     assert!(
-        !std::path::Path::new(&format!("/proc/{helper}")).exists()
-            || fs::read_to_string(format!("/proc/{helper}/stat"))
-                .unwrap_or_default()
-                .contains(") Z"),
+        !alive(helper),
         "the rootless netns's {program} {helper} outlived it"
     );
     assert_no_bridge_left(&r);
