@@ -4,7 +4,8 @@
 //! forwarder from the host into the rootless netns), and after `rm` (also after `kill -9` of
 //! the monitor) nothing left: no
 //! namespace, record, forwarder, pasta or aardvark-dns (the rootless netns goes with its last
-//! container). Also rootless pods with `-p`, on pasta and on a bridge network. Traffic only
+//! container). Also rootless pods with `-p`, on pasta and on a bridge network, and a
+//! rootless build's RUN on a bridge network. Traffic only
 //! to 127.0.0.1 and inside the namespaces the test made.
 
 use std::fs;
@@ -22,6 +23,25 @@ fn rootless_netns(r: &Rootless) -> Option<(String, u32)> {
         v["program"].as_str()?.to_string(),
         v["pid"].as_u64()? as u32,
     ))
+}
+
+/// The user's definition of network `net`.
+fn definition(r: &Rootless, net: &str) -> serde_json::Value {
+    let path = r
+        .env
+        .path(&format!("home/.config/berth/networks/{net}.json"));
+    serde_json::from_slice(&fs::read(path).unwrap()).unwrap()
+}
+
+/// Network `net`'s subnet, and what `ip -o -4 addr` prints for an address in it
+/// (`inet 10.90.0.`: berth's new networks are /24s).
+fn subnet_of(r: &Rootless, net: &str) -> (String, String) {
+    let subnet = definition(r, net)["subnets"][0]["subnet"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let prefix = format!("inet {}.", subnet.rsplit_once('.').unwrap().0);
+    (subnet, prefix)
 }
 
 /// Whether process `pid` runs (not gone, not a zombie).
@@ -67,17 +87,10 @@ fn rootless_bridge_network_resolves_names_publishes_ports_and_leaves_nothing() {
     let net = "netroot-rlbr";
     r.ok(&format!("$BERTH network create {net} >/dev/null"));
     // The definition is the user's, in netavark's format.
-    let def: serde_json::Value = serde_json::from_slice(
-        &fs::read(
-            r.env
-                .path(&format!("home/.config/berth/networks/{net}.json")),
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    let (subnet, prefix) = subnet_of(&r, net);
+    let def = definition(&r, net);
     assert_eq!(def["driver"], "bridge");
     assert_eq!(def["dns_enabled"], true);
-    let subnet = def["subnets"][0]["subnet"].as_str().unwrap().to_string();
 
     let port = free_port();
     httpd(
@@ -90,7 +103,6 @@ fn rootless_bridge_network_resolves_names_publishes_ports_and_leaves_nothing() {
     assert!(program == "pasta" || program == "slirp4netns", "{program}");
     // The container's address is on the network's subnet.
     let ip = r.ok("$BERTH exec web ip -o -4 addr show eth0");
-    let prefix = format!("inet {}.", subnet.rsplit_once('.').unwrap().0);
     assert!(ip.contains(&prefix), "{ip} not in {subnet}");
     // A second container reaches the first by name and by alias (aardvark-dns).
     let out = r.ok(&format!(
@@ -225,6 +237,36 @@ fn rootless_pods_publish_ports_on_pasta_and_on_a_bridge_network() {
     r.ok("$BERTH pod rm -f netroot-pod2 >/dev/null");
     assert_eq!(curl(port), "");
     assert_no_bridge_left(&r);
+    r.ok(&format!("$BERTH network rm {net} >/dev/null"));
+    r.finish();
+}
+
+#[test]
+fn rootless_build_runs_steps_on_a_bridge_network() {
+    let r = Rootless::with_busybox();
+    let net = "netroot-build";
+    r.ok(&format!("$BERTH network create {net} >/dev/null"));
+    let (subnet, prefix) = subnet_of(&r, net);
+    let ctx = r.env.path("ctx");
+    fs::create_dir(&ctx).unwrap();
+    fs::write(
+        ctx.join("Containerfile"),
+        "FROM bb\nRUN ip -o -4 addr show eth0\n",
+    )
+    .unwrap();
+    let chown = std::process::Command::new("chown")
+        .args(["-R", "berth-rootless:"])
+        .arg(&ctx)
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    let out = r.ok(&format!(
+        "$BERTH build --network {net} -t netroot-built {} 2>&1",
+        ctx.display()
+    ));
+    assert!(out.contains(&prefix), "{out} not in {subnet}");
+    assert_no_bridge_left(&r);
+    r.ok("$BERTH rmi netroot-built >/dev/null");
     r.ok(&format!("$BERTH network rm {net} >/dev/null"));
     r.finish();
 }
