@@ -2,8 +2,8 @@
 //!
 //! What this crate owns (see ARCHITECTURE.md, "Networking"): the network definitions
 //! (netavark's JSON format, in berth's own config directory), IP assignment, network
-//! namespaces, the netavark/aardvark-dns driver, pasta/slirp4netns for rootless, and port
-//! mappings. `berth-run` asks it for a container's namespace; the CLI's `berth network`
+//! namespaces, the netavark/aardvark-dns driver, pasta/slirp4netns for rootless, the
+//! rootless netns where a plain user's bridge networks live, and port mappings. `berth-run` asks it for a container's namespace; the CLI's `berth network`
 //! commands call it directly.
 //!
 //! The modules, bottom up (each uses only modules above it in this list, or none):

@@ -5,7 +5,8 @@
 //!   ports added, missing host ports chosen), as Podman does at create.
 //! - start ([`Engine::join_network`]): the host ports bound and held by the supervisor while
 //!   the container runs (as Podman's conmon holds them: a port taken by anyone else fails
-//!   the start, naming it), then [`berth_network::attach`]; the spec's network namespace is
+//!   the start, naming it; rootless they are let go again for the forwarder process that
+//!   `attach` starts), then [`berth_network::attach`]; the spec's network namespace is
 //!   the attachment's, and what `/etc/hosts` and `/etc/resolv.conf` need comes from it. The
 //!   [`Attachment`] is kept as `network.json` in the bundle for `inspect`. `container:ID`
 //!   joins that container's namespace. Any failure after `attach` is undone by the caller's
