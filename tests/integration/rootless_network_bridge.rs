@@ -270,3 +270,43 @@ fn rootless_build_runs_steps_on_a_bridge_network() {
     r.ok(&format!("$BERTH network rm {net} >/dev/null"));
     r.finish();
 }
+
+#[test]
+fn rootless_netns_falls_back_to_slirp4netns_without_pasta() {
+    let bin = ["slirp4netns", "iptables", "ip6tables"];
+    if bin.iter().any(|b| {
+        !std::path::Path::new("/usr/sbin").join(b).exists()
+            && !std::path::Path::new("/usr/bin").join(b).exists()
+    }) {
+        eprintln!("skipped: slirp4netns or iptables is not installed");
+        return;
+    }
+    let r = Rootless::with_busybox();
+    // A PATH with slirp4netns and iptables but no pasta.
+    let path = r.env.path("home/bin");
+    fs::create_dir(&path).unwrap();
+    for b in bin {
+        let target = ["/usr/bin", "/usr/sbin"]
+            .iter()
+            .map(|d| std::path::Path::new(d).join(b))
+            .find(|p| p.exists())
+            .unwrap();
+        std::os::unix::fs::symlink(target, path.join(b)).unwrap();
+    }
+    let port = free_port();
+    let path = path.display();
+    r.ok(&format!(
+        "PATH={path} $BERTH run -d --name web --network bridge -p 127.0.0.1:{port}:80 bb sh -c \
+         'mkdir -p /www && echo via-slirp4netns > /www/index.html && exec httpd -f -p 80 -h /www' >/dev/null"
+    ));
+    crate::run::wait_until("the published port answers", || {
+        curl(port) == "via-slirp4netns\n"
+    });
+    assert_eq!(
+        rootless_netns(&r).map(|h| h.0).as_deref(),
+        Some("slirp4netns")
+    );
+    r.ok(&format!("PATH={path} $BERTH rm -f web >/dev/null"));
+    assert_no_bridge_left(&r);
+    r.finish();
+}
