@@ -2,7 +2,8 @@
 # Rootless network throughput (issue 15): a 256 MiB file served by a busybox httpd in a
 # container, published on 127.0.0.1 and fetched with curl, as a plain user: berth's pasta (its
 # rootless default) and slirp4netns against Podman's rootless default (slirp4netns in Podman
-# 4.3). By hand as root (it runs the tools as the user berth-rootless, which the rootless tests
+# 4.3); and on a bridge network (the rootless netns: berth's forwarder against Podman's
+# rootlessport). By hand as root (it runs the tools as the user berth-rootless, which the rootless tests
 # make, with a /etc/subuid range): bash bench/rootless_network.sh
 # Prints NAME berth=… peer=… ratio=… (MiB/s; berth's over Podman's: > 1 means berth is faster).
 set -euo pipefail
@@ -65,3 +66,4 @@ report() {
 peer=$(mibps podman slirp4netns)
 report rootless_publish_256MiB_pasta_vs_podman_slirp4netns "$(mibps "$berth" pasta)" "$peer"
 report rootless_publish_256MiB_slirp4netns_vs_podman_slirp4netns "$(mibps "$berth" slirp4netns)" "$peer"
+report rootless_publish_256MiB_bridge_vs_podman_bridge "$(mibps "$berth" bridge)" "$(mibps podman bridge)"

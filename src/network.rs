@@ -375,8 +375,9 @@ fn remove(ctx: &Context, catalog: &Catalog, a: &RmArgs) -> Result<ExitCode> {
     Ok(ExitCode::from(code))
 }
 
-/// The store whose containers may use networks: as root this store; a plain user's
-/// containers join none through a store ([`network_admin`]'s engine is optional).
+/// The store whose containers may use networks: this store, as root or (inside berth's user
+/// namespace, where its containers are) as a plain user with subordinate ids; without them a
+/// plain user has no container on a bridge network ([`network_admin`]'s engine is optional).
 struct NetworkStore {
     store: Option<berth_image_store::Store>,
     runroot: std::path::PathBuf,
@@ -384,10 +385,16 @@ struct NetworkStore {
 
 impl NetworkStore {
     fn open(ctx: &Context) -> Result<NetworkStore> {
-        let root = berth_image_store::store::is_host_root();
+        let runroot = crate::containers::runroot(ctx);
+        let has_containers = berth_image_store::store::is_host_root()
+            || berth_run::rootless::enter_if_configured(&runroot)?;
         Ok(NetworkStore {
-            store: if root { Some(ctx.store()?) } else { None },
-            runroot: crate::containers::runroot(ctx),
+            store: if has_containers {
+                Some(ctx.store()?)
+            } else {
+                None
+            },
+            runroot,
         })
     }
 

@@ -54,6 +54,8 @@ pub struct ReloadArgs {
 }
 
 fn engine_do<T>(ctx: &Context, f: impl FnOnce(&Engine<'_>) -> Result<T>) -> Result<T> {
+    // A plain user's containers (and the rootless netns) are in berth's user namespace.
+    crate::containers::enter(ctx)?;
     let store = ctx.store()?;
     let engine = Engine::new(&store, &runroot(ctx))?;
     f(&engine)

@@ -3,6 +3,10 @@
 //! it when any step fails; [`detach`] takes it off again (netavark's teardown, the addresses
 //! given back, the namespace removed), idempotently, also after a crash: what netavark was
 //! given is kept in `<run dir>/attachments/<container id>.json` until the teardown is done.
+//!
+//! Rootless, netavark runs inside the rootless netns ([`crate::rootless_netns`], made on the
+//! first attach, destroyed by the detach that removes the last record), and published ports
+//! get a forwarder process ([`crate::port_forward`]) named in the record.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -18,7 +22,10 @@ use crate::error::{NetworkError, Result};
 use crate::ipam::Ipam;
 use crate::netavark::{Netavark, NetworkOptions, PerNetworkOptions, StatusBlock};
 use crate::netns;
+use crate::port_forward::{self, ForwardConfig};
 use crate::ports::PortMapping;
+use crate::rootless_netns;
+use crate::usernet::UserNet;
 
 /// One network a container asks to join.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -71,6 +78,9 @@ pub(crate) struct Record {
     pub(crate) options: NetworkOptions,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) owner: Option<Owner>,
+    /// Rootless: the process forwarding the published ports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) forwarder: Option<UserNet>,
 }
 
 /// A process by pid and start time (the start time tells a reused pid apart).
@@ -100,6 +110,24 @@ pub fn attach(
     requests: &[NetworkRequest],
     ports: &[PortMapping],
 ) -> Result<Attachment> {
+    let attached = attach_undoing(catalog, container_id, container_name, requests, ports);
+    if attached.is_err() && rootless_netns::is_rootless() {
+        // A rootless netns made for this container alone goes with it.
+        let dirs = catalog.dirs();
+        let _lock = driver_lock(dirs)?;
+        destroy_rootless_netns_if_unused(dirs)?;
+    }
+    attached
+}
+
+/// [`attach`], everything undone on failure but the rootless netns.
+fn attach_undoing(
+    catalog: &Catalog,
+    container_id: &str,
+    container_name: &str,
+    requests: &[NetworkRequest],
+    ports: &[PortMapping],
+) -> Result<Attachment> {
     if requests.is_empty() {
         return Err(NetworkError::Invalid(format!(
             "container {container_name}: no network to attach to"
@@ -111,7 +139,7 @@ pub fn attach(
         )));
     }
     let dirs = catalog.dirs();
-    let netavark = Netavark::find(&dirs.netavark())?;
+    Netavark::find(&dirs.netavark())?;
     std::fs::create_dir_all(dirs.netavark()).map_err(|e| NetworkError::io(dirs.netavark(), e))?;
     let mut networks = Vec::new();
     for r in requests {
@@ -156,42 +184,111 @@ pub fn attach(
     }
     drop(ipam);
     let netns_path = netns::create_persistent(&dirs.netns(), container_id)?;
-    let record = Record {
+    let mut record = Record {
         netns_path: netns_path.clone(),
         options,
         owner: None,
+        forwarder: None,
     };
     write_record(dirs, container_id, &record)?;
-    let status = {
-        let _lock = driver_lock(dirs)?;
-        undo.netavark = Some((netavark.clone(), record.options.clone()));
-        netavark.setup(&netns_path, &record.options)?
-    };
+    let _lock = driver_lock(dirs)?;
+    // Rootless: inside the rootless netns, made now if it is not running.
+    let netavark = rootless_netns::netavark(dirs)?;
+    undo.netavark = Some((netavark.clone(), record.options.clone()));
+    let status = netavark.setup(&netns_path, &record.options)?;
     let attachment = attachment_of(&netns_path, &networks, &record.options, &status)?;
+    if rootless_netns::is_rootless() && !ports.is_empty() {
+        let forwarder = start_forwarder(dirs, container_id, &attachment, ports)?;
+        record.forwarder = Some(forwarder.clone());
+        if let Err(e) = write_record(dirs, container_id, &record) {
+            port_forward::stop(dirs, container_id, &forwarder);
+            return Err(e);
+        }
+    }
     undo.released = true;
     Ok(attachment)
+}
+
+/// Rootless `-p`: the forwarder from the host's ports to the container's first IPv4 address
+/// (else its first address), as Podman's rootlessport's child IP.
+fn start_forwarder(
+    dirs: &NetworkDirs,
+    container_id: &str,
+    attachment: &Attachment,
+    ports: &[PortMapping],
+) -> Result<UserNet> {
+    let addresses: Vec<IpAddr> = attachment
+        .networks
+        .iter()
+        .flat_map(|n| n.addresses.iter().map(|a| a.ip.addr()))
+        .collect();
+    let target = addresses
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addresses.first())
+        .copied()
+        .ok_or_else(|| {
+            NetworkError::Refused(format!(
+                "container {container_id}: no address to forward its published ports to"
+            ))
+        })?;
+    let netns = rootless_netns::running(dirs)
+        .map(|h| h.netns)
+        .ok_or_else(|| NetworkError::Refused("the rootless netns is not running".into()))?;
+    port_forward::start(
+        dirs,
+        container_id,
+        &ForwardConfig {
+            netns,
+            target,
+            ports: ports.to_vec(),
+        },
+    )
+}
+
+/// Rootless, with no attachment record left: the rootless netns destroyed (the caller holds
+/// [`driver_lock`]).
+fn destroy_rootless_netns_if_unused(dirs: &NetworkDirs) -> Result<()> {
+    if records(dirs)?.is_empty() && rootless_netns::recorded(dirs).is_some() {
+        rootless_netns::destroy(dirs);
+    }
+    Ok(())
 }
 
 /// Take the container off its networks; nothing to do is not an error.
 pub fn detach(dirs: &NetworkDirs, container_id: &str) -> Result<()> {
     let path = record_path(dirs, container_id);
     let record = read_record(dirs, container_id)?;
+    let rootless = rootless_netns::is_rootless();
+    if record.is_none() && !rootless {
+        netns::remove(&dirs.netns().join(container_id));
+        return Ipam::open(&dirs.ipam_db())?.release(container_id, None);
+    }
+    let _lock = driver_lock(dirs)?;
     if let Some(r) = &record {
-        // Every network disconnected: nothing of netavark's is left.
+        if let Some(f) = &r.forwarder {
+            port_forward::stop(dirs, container_id, f);
+        }
+        // Every network disconnected: nothing of netavark's is left. Rootless with the
+        // rootless netns gone: its bridges, rules and aardvark-dns went with it.
         if r.netns_path.exists() && !r.options.networks.is_empty() {
-            let netavark = Netavark::find(&dirs.netavark())?;
-            let _lock = driver_lock(dirs)?;
-            netavark.teardown(&r.netns_path, &r.options)?;
+            if let Some(netavark) = rootless_netns::netavark_if_up(dirs)? {
+                netavark.teardown(&r.netns_path, &r.options)?;
+            }
         }
         netns::remove(&r.netns_path);
     }
     netns::remove(&dirs.netns().join(container_id));
     Ipam::open(&dirs.ipam_db())?.release(container_id, None)?;
     match std::fs::remove_file(&path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(NetworkError::io(path, e)),
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(NetworkError::io(path, e)),
     }
+    if rootless {
+        destroy_rootless_netns_if_unused(dirs)?;
+    }
+    Ok(())
 }
 
 /// Name `owner` as the process that detaches container `container_id` (a build's RUN
@@ -351,6 +448,7 @@ impl Drop for Undo<'_> {
         let ns = self.dirs.netns().join(self.container_id);
         if let Some((netavark, options)) = &self.netavark {
             if ns.exists() {
+                // The attach's own hold of the lock ended before this guard (declared later).
                 let _lock = driver_lock(self.dirs);
                 if let Err(e) = netavark.teardown(&ns, options) {
                     tracing::debug!("undoing a failed network setup: {e}");
@@ -392,6 +490,7 @@ mod tests {
             netns_path: dirs.netns().join(id),
             options,
             owner: None,
+            forwarder: None,
         };
         write_record(dirs, id, &r).unwrap();
     }

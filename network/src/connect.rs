@@ -14,7 +14,7 @@ use crate::config::Network;
 use crate::dirs::NetworkDirs;
 use crate::error::{NetworkError, Result};
 use crate::ipam::Ipam;
-use crate::netavark::{Netavark, NetworkOptions, PerNetworkOptions};
+use crate::netavark::{NetworkOptions, PerNetworkOptions};
 
 /// The attachment record of a container on networks now, or the error saying it is not.
 fn attached_record(dirs: &NetworkDirs, container_id: &str) -> Result<Record> {
@@ -52,8 +52,8 @@ pub fn connect(
 ) -> Result<Attachment> {
     let dirs = catalog.dirs();
     let n = catalog.get(&request.network)?;
-    let netavark = Netavark::find(&dirs.netavark())?;
     let _lock = driver_lock(dirs)?;
+    let netavark = crate::rootless_netns::netavark(dirs)?;
     let mut record = attached_record(dirs, container_id)?;
     if record.options.networks.contains_key(&n.name) {
         return Err(NetworkError::Refused(format!(
@@ -113,8 +113,8 @@ pub fn disconnect(
         .get(network)
         .map(|n| n.name)
         .unwrap_or_else(|_| network.to_string());
-    let netavark = Netavark::find(&dirs.netavark())?;
     let _lock = driver_lock(dirs)?;
+    let netavark = crate::rootless_netns::netavark(dirs)?;
     let mut record = attached_record(dirs, container_id)?;
     let not_connected = || {
         NetworkError::Refused(format!(
@@ -154,8 +154,8 @@ pub fn disconnect(
 /// setup with the same input (addresses, aliases, ports). Returns the new [`Attachment`]
 /// (a MAC address may change), the networks in their interface order.
 pub fn reload(dirs: &NetworkDirs, container_id: &str) -> Result<Attachment> {
-    let netavark = Netavark::find(&dirs.netavark())?;
     let _lock = driver_lock(dirs)?;
+    let netavark = crate::rootless_netns::netavark(dirs)?;
     let record = attached_record(dirs, container_id)?;
     if !record.netns_path.exists() {
         return Err(NetworkError::Refused(format!(

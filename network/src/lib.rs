@@ -2,8 +2,8 @@
 //!
 //! What this crate owns (see ARCHITECTURE.md, "Networking"): the network definitions
 //! (netavark's JSON format, in berth's own config directory), IP assignment, network
-//! namespaces, the netavark/aardvark-dns driver, pasta/slirp4netns for rootless, and port
-//! mappings. `berth-run` asks it for a container's namespace; the CLI's `berth network`
+//! namespaces, the netavark/aardvark-dns driver, pasta/slirp4netns for rootless, the
+//! rootless netns where a plain user's bridge networks live, and port mappings. `berth-run` asks it for a container's namespace; the CLI's `berth network`
 //! commands call it directly.
 //!
 //! The modules, bottom up (each uses only modules above it in this list, or none):
@@ -22,14 +22,20 @@
 //!   persistent one under the run directory).
 //! - [`netavark`]: the driver: finds netavark and aardvark-dns, its JSON types, setup and
 //!   teardown.
-//! - [`attach`]: what the container lifecycle calls: [`attach()`](attach::attach) and
-//!   [`detach`](attach::detach), undoing everything on failure; [`attached`](attach::attached):
-//!   who is on a network now; [`set_owner`](attach::set_owner) and [`owned`](attach::owned):
-//!   the process that must detach a container no monitor watches (a build's RUN step).
 //! - [`usernet`]: a user-mode network helper process of one container ([`UserNet`]: its
 //!   record in the container's run state, its end by pid, its namespace removed).
 //! - [`pasta`] and [`slirp4netns`]: the rootless networks, each starting its helper on a new
 //!   namespace with `-p` forwarded (pasta's `-t`/`-u`; slirp4netns's API `add_hostfwd`).
+//! - [`port_forward`]: rootless `-p` on bridge networks (Podman's rootlessport): a forwarder
+//!   process from the host's ports to the container's address in the rootless netns.
+//! - [`rootless_netns`]: the rootless netns (Podman's "rootless-netns"): one namespace of
+//!   berth's user namespace, connected to the host by pasta or slirp4netns, where a plain
+//!   user's netavark, bridges and aardvark-dns run; made on first use, destroyed with the
+//!   last attachment.
+//! - [`attach`]: what the container lifecycle calls: [`attach()`](attach::attach) and
+//!   [`detach`](attach::detach), undoing everything on failure; [`attached`](attach::attached):
+//!   who is on a network now; [`set_owner`](attach::set_owner) and [`owned`](attach::owned):
+//!   the process that must detach a container no monitor watches (a build's RUN step).
 //! - [`connect`]: a running container's networks changed in place: [`connect()`](connect::connect)
 //!   and [`disconnect`](connect::disconnect) one network (netavark for that network alone,
 //!   the IPAM and the attachment record kept true), [`reload`](connect::reload) its firewall
@@ -47,7 +53,9 @@ pub mod ipam;
 pub mod netavark;
 pub mod netns;
 pub mod pasta;
+pub mod port_forward;
 pub mod ports;
+pub mod rootless_netns;
 pub mod slirp4netns;
 pub mod usernet;
 

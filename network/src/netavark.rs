@@ -1,7 +1,10 @@
 //! The driver: Debian's `netavark` (and the `aardvark-dns` it starts), run with the JSON
-//! contract Podman uses: `netavark --config DIR --rootless=false --aardvark-binary PATH
+//! contract Podman uses: `netavark --config DIR --rootless=BOOL --aardvark-binary PATH
 //! setup|teardown NETNS`, the network options on stdin, the status on stdout, an error as
-//! `{"error": "…"}` on stdout. The types here are netavark's, field for field (netavark
+//! `{"error": "…"}` on stdout. Rootless, netavark runs [`Inside`] a network namespace of
+//! berth's user namespace (the rootless netns, `rootless_netns`), in a mount
+//! namespace of its own where that netns's `resolv.conf` is `/etc/resolv.conf` (aardvark-dns
+//! forwards to what it names), as Podman's `RootlessNetNS.Do` runs it. The types here are netavark's, field for field (netavark
 //! 1.4's `NetworkOptions`, `PerNetworkOptions` and `StatusBlock`; its `PortMapping` is
 //! [`crate::ports::PortMapping`]).
 
@@ -117,6 +120,15 @@ pub struct Netavark {
     binary: PathBuf,
     aardvark: PathBuf,
     config_dir: PathBuf,
+    inside: Option<Inside>,
+}
+
+/// Where a rootless netavark runs: the network namespace its "host" side is (bridges,
+/// firewall rules, aardvark-dns), and the `resolv.conf` bound over `/etc/resolv.conf` for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inside {
+    pub netns: PathBuf,
+    pub resolv_conf: PathBuf,
 }
 
 impl Netavark {
@@ -126,7 +138,14 @@ impl Netavark {
             binary: find_program("netavark", "netavark")?,
             aardvark: find_program("aardvark-dns", "aardvark-dns")?,
             config_dir: config_dir.to_path_buf(),
+            inside: None,
         })
+    }
+
+    /// This netavark run with `--rootless=true` inside `inside` (see the module's doc).
+    pub fn inside(mut self, inside: Inside) -> Netavark {
+        self.inside = Some(inside);
+        self
     }
 
     /// Set up the container's networks in the namespace at `netns`; netavark's answer per
@@ -157,19 +176,21 @@ impl Netavark {
             action: action.into(),
             message: e.to_string(),
         })?;
-        let mut child = Command::new(&self.binary)
-            .arg("--config")
+        let mut cmd = Command::new(&self.binary);
+        cmd.arg("--config")
             .arg(&self.config_dir)
-            .arg("--rootless=false")
+            .arg(format!("--rootless={}", self.inside.is_some()))
             .arg("--aardvark-binary")
             .arg(&self.aardvark)
             .arg(action)
             .arg(netns)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| NetworkError::io(&self.binary, e))?;
+            .stderr(Stdio::piped());
+        if let Some(inside) = &self.inside {
+            enter_before_exec(&mut cmd, inside)?;
+        }
+        let mut child = cmd.spawn().map_err(|e| NetworkError::io(&self.binary, e))?;
         if let Some(mut stdin) = child.stdin.take() {
             // netavark reads all of its input before it answers; a closed pipe shows below.
             let _ = stdin.write_all(&input);
@@ -185,6 +206,50 @@ impl Netavark {
             message: failure_message(&out.stdout, &out.stderr, out.status),
         })
     }
+}
+
+/// Make `cmd` enter `inside` between fork and exec: the network namespace joined, a mount
+/// namespace of its own (mounts private, so nothing propagates back), the `resolv.conf` bound
+/// over `/etc/resolv.conf` (if that fails, aardvark-dns forwards to the host's resolvers).
+fn enter_before_exec(cmd: &mut Command, inside: &Inside) -> Result<()> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::process::CommandExt;
+    let ns = std::fs::File::open(&inside.netns).map_err(|e| NetworkError::io(&inside.netns, e))?;
+    let cstr = |p: &Path| {
+        std::ffi::CString::new(p.as_os_str().as_bytes())
+            .map_err(|_| NetworkError::Invalid(format!("{}: a NUL byte", p.display())))
+    };
+    let resolv = cstr(&inside.resolv_conf)?;
+    let etc_resolv = cstr(Path::new("/etc/resolv.conf"))?;
+    let root = cstr(Path::new("/"))?;
+    // SAFETY: between fork and exec only async-signal-safe syscalls run (setns, unshare,
+    // mount) on descriptors and C strings made before the fork; `ns` lives in the closure.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) != 0
+                || libc::unshare(libc::CLONE_NEWNS) != 0
+                || libc::mount(
+                    std::ptr::null(),
+                    root.as_ptr(),
+                    std::ptr::null(),
+                    libc::MS_REC | libc::MS_PRIVATE,
+                    std::ptr::null(),
+                ) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            libc::mount(
+                resolv.as_ptr(),
+                etc_resolv.as_ptr(),
+                std::ptr::null(),
+                libc::MS_BIND,
+                std::ptr::null(),
+            );
+            Ok(())
+        });
+    }
+    Ok(())
 }
 
 /// netavark's `{"error": …}` (or its raw stdout) and its stderr, on one line.

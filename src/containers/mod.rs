@@ -103,6 +103,9 @@ pub enum ContainerCommand {
     /// Hold berth's rootless user namespace (started by berth itself).
     #[command(hide = true)]
     UsernsPause,
+    /// Forward a rootless bridge container's published ports (started by berth itself).
+    #[command(hide = true)]
+    Rootlessport { config: String },
 }
 
 impl ContainerCommand {
@@ -138,7 +141,8 @@ impl ContainerCommand {
             | ContainerCommand::Prune(_)
             | ContainerCommand::Commit(_)
             | ContainerCommand::Rm(_)
-            | ContainerCommand::UsernsPause => Finish,
+            | ContainerCommand::UsernsPause
+            | ContainerCommand::Rootlessport { .. } => Finish,
         }
     }
 }
@@ -146,6 +150,9 @@ impl ContainerCommand {
 pub fn dispatch(ctx: &Context, command: ContainerCommand) -> Result<ExitCode> {
     match command {
         ContainerCommand::UsernsPause => berth_run::rootless::pause_forever(),
+        ContainerCommand::Rootlessport { config } => {
+            match berth_network::port_forward::serve(&config)? {}
+        }
         ContainerCommand::Run(a) => run(ctx, a),
         ContainerCommand::Create(a) => create(ctx, a),
         ContainerCommand::Start(a) => start(ctx, a),

@@ -48,6 +48,7 @@ mod registry_origin;
 mod restart_health;
 mod rootless;
 mod rootless_network;
+mod rootless_network_bridge;
 mod rootless_run;
 mod run;
 mod run_cp;

@@ -5,7 +5,8 @@
 //!   ports added, missing host ports chosen), as Podman does at create.
 //! - start ([`Engine::join_network`]): the host ports bound and held by the supervisor while
 //!   the container runs (as Podman's conmon holds them: a port taken by anyone else fails
-//!   the start, naming it), then [`berth_network::attach`]; the spec's network namespace is
+//!   the start, naming it; rootless they are let go again for the forwarder process that
+//!   `attach` starts), then [`berth_network::attach`]; the spec's network namespace is
 //!   the attachment's, and what `/etc/hosts` and `/etc/resolv.conf` need comes from it. The
 //!   [`Attachment`] is kept as `network.json` in the bundle for `inspect`. `container:ID`
 //!   joins that container's namespace. Any failure after `attach` is undone by the caller's
@@ -86,13 +87,18 @@ impl Engine<'_> {
                 let Some(requests) = network.requests().filter(|r| !r.is_empty()) else {
                     return Ok(Joined::default());
                 };
-                let held = hold_ports(&c.options.ports)?;
+                let mut held = hold_ports(&c.options.ports)?;
+                if berth_network::rootless_netns::is_rootless() {
+                    // Rootless: checked free, then let go for the forwarder to bind.
+                    held.clear();
+                }
                 let dirs = NetworkDirs::for_current_user();
                 // What a crash may have left of an earlier start.
                 berth_network::detach(&dirs, &c.id)?;
                 let catalog = Catalog::open(dirs)?;
+                let name = self.dns_name(c);
                 let attachment =
-                    berth_network::attach(&catalog, &c.id, &c.name, &requests, &c.options.ports)?;
+                    berth_network::attach(&catalog, &c.id, &name, &requests, &c.options.ports)?;
                 let bundle = self.bundle_dir(&c.id);
                 crate::bundle::write_json(&attachment_path(&bundle), &attachment)?;
                 set_netns_path(spec, attachment.netns_path.clone());
@@ -122,6 +128,18 @@ impl Engine<'_> {
             );
         }
         let _ = std::fs::remove_file(attachment_path(&self.bundle_dir(&c.id)));
+    }
+
+    /// The name aardvark-dns serves for the container: its pod's for a pod's infra container
+    /// (the members share its namespace), else its own, as Podman 4.3's `getCNIPodName`.
+    fn dns_name(&self, c: &Container) -> String {
+        c.options
+            .pod
+            .as_deref()
+            .and_then(|p| self.pod(p).ok())
+            .filter(|p| p.config.infra_id.as_deref() == Some(c.id.as_str()))
+            .map(|p| p.name)
+            .unwrap_or_else(|| c.name.clone())
     }
 
     /// The running container's [`Attachment`] (`None`: not on a network, or not running).

@@ -6,9 +6,9 @@
 //! and `-p`/`-P` ([`berth_network::ports`]). Each is parsed once into typed values of
 //! [`RunOptions`]; the errors are Podman's words.
 //!
-//! Wired as root: `host`, `none`, bridge mode (`bridge`, `private`, named networks: netavark,
-//! through [`crate::engine`]'s network step), `container:ID` and `ns:PATH`; as a plain user
-//! `pasta` and `slirp4netns` instead of bridge mode. The default (no `--network`, or
+//! Wired: `host`, `none`, bridge mode (`bridge`, `private`, named networks: netavark,
+//! through [`crate::engine`]'s network step; as a plain user inside the rootless netns),
+//! `container:ID` and `ns:PATH`; as a plain user also `pasta` and `slirp4netns`. The default (no `--network`, or
 //! `private`) is bridge mode on the default network as root, as Podman's; pasta as a plain
 //! user (slirp4netns when only that is installed). [`Network::ensure_wired`] refuses the
 //! rest in one line rather than running such a container on the host's network.
@@ -178,8 +178,7 @@ impl Network {
     }
 
     /// Refuse what berth cannot run (a container on such a network must not end up on the
-    /// host's network silently): bridge mode as a plain user (netavark inside berth's user
-    /// namespace is not wired), `pasta` and `slirp4netns` as root (berth runs them only
+    /// host's network silently): `pasta` and `slirp4netns` as root (berth runs them only
     /// rootless), a missing `pasta`/`slirp4netns` (the Debian package named), bad options.
     pub fn ensure_wired(&self) -> Result<()> {
         self.ensure_wired_as(berth_image_store::store::is_host_root())
@@ -188,12 +187,8 @@ impl Network {
     fn ensure_wired_as(&self, root: bool) -> Result<()> {
         match self {
             Network::Host | Network::None | Network::Container(_) | Network::Ns(_) => Ok(()),
-            Network::Private | Network::Bridge(_) if root => Ok(()),
-            Network::Private | Network::Bridge(_) => invalid(format!(
-                "--network {}: bridge networks need root (berth does not run netavark in its \
-                 user namespace yet); use --network pasta, slirp4netns, host or none",
-                self.inspect_mode()
-            )),
+            // Rootless: netavark in the rootless netns (berth_network::rootless_netns).
+            Network::Private | Network::Bridge(_) => Ok(()),
             Network::Pasta(_) | Network::Slirp4netns(_) if root => invalid(format!(
                 "--network {0}: berth runs {0} only rootless; as root use --network bridge, \
                  host or none",
