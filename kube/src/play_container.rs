@@ -1,0 +1,271 @@
+//! One container of a pod spec to the library's [`CreateRequest`] (as `berth create --pod`
+//! would make it), as Podman 4.3's `kube.ToSpecGen` reads the fields: the name
+//! `<pod>-<container>`, `command` as the entrypoint (the image's cmd dropped) and `args` as the
+//! cmd, `workingDir`, `env`/`envFrom` (values, ConfigMap keys, Secret keys through berth's
+//! secret store: the value never enters the record), `resources.limits`, `securityContext`,
+//! an exec `livenessProbe` as the health check (restarting the container when the pod's
+//! restart policy restarts), the pod's `restartPolicy`, and the volume mounts.
+
+use std::collections::BTreeMap;
+
+use anyhow::{anyhow, bail, Result};
+use berth_run::health::{HealthConfig, OnFailure};
+use berth_run::options::{VolumeOption, VolumeSource, VolumeSpec};
+use berth_run::restart_policy::RestartPolicy;
+use berth_run::secrets::usage::{SecretKind, SecretUse};
+use berth_run::{CreateRequest, RunOptions};
+use k8s_openapi::api::core::v1::{ConfigMap, Container, PodSecurityContext, Probe};
+
+use crate::play_volumes::{secret_name, PodVolume};
+use crate::quantity;
+
+/// What every container of one pod shares.
+pub struct PodContext<'a> {
+    pub pod_name: &'a str,
+    pub pod_id: &'a str,
+    pub restart: RestartPolicy,
+    pub security: Option<&'a PodSecurityContext>,
+    pub config_maps: &'a [ConfigMap],
+    /// The pod's volumes by name.
+    pub volumes: &'a BTreeMap<String, PodVolume>,
+    /// The keys of each Secret berth knows (this file's, and those in its store).
+    pub secrets: &'a BTreeMap<String, Vec<String>>,
+    pub labels: Vec<(String, String)>,
+}
+
+/// The request for container `c` (`image` as the front end resolved it). An init container
+/// never restarts.
+pub fn request(
+    ctx: &PodContext<'_>,
+    c: &Container,
+    image: String,
+    init: bool,
+) -> Result<CreateRequest> {
+    let name = format!("{}-{}", ctx.pod_name, c.name);
+    let mut options = RunOptions {
+        entrypoint: c.command.clone().filter(|c| !c.is_empty()),
+        command: c.args.clone().unwrap_or_default(),
+        workdir: c.working_dir.clone().filter(|w| !w.is_empty()),
+        terminal: c.tty.unwrap_or(false),
+        read_only_tmpfs: true,
+        pod: Some(ctx.pod_id.to_string()),
+        restart: if init { RestartPolicy::No } else { ctx.restart },
+        ..RunOptions::default()
+    };
+    env(ctx, c, &mut options)?;
+    security(ctx, c, &mut options);
+    if let Some(limits) = c.resources.as_ref().and_then(|r| r.limits.as_ref()) {
+        if let Some(m) = limits.get("memory") {
+            options.memory = Some(quantity::bytes(&m.0)?);
+        }
+        if let Some(cpu) = limits.get("cpu") {
+            options.cpus = Some(quantity::parse(&cpu.0)?);
+        }
+    }
+    if let Some(probe) = &c.liveness_probe {
+        if init {
+            bail!("cannot create an init container that has either of lifecycle, livenessProbe, readinessProbe, or startupProbe set");
+        }
+        options.healthcheck = Some(health(probe)?);
+        if ctx.restart != RestartPolicy::No {
+            options.health_on_failure = OnFailure::Restart;
+        }
+    }
+    mounts(ctx, c, &mut options)?;
+    Ok(CreateRequest {
+        image,
+        name: Some(name),
+        options,
+        runtime: None,
+        keep_mounted: false,
+        auto_remove: false,
+        labels: ctx.labels.clone(),
+    })
+}
+
+fn config_map<'a>(ctx: &'a PodContext<'_>, name: &str) -> Option<&'a ConfigMap> {
+    ctx.config_maps
+        .iter()
+        .find(|cm| cm.metadata.name.as_deref() == Some(name))
+}
+
+fn secret_env(target: &str, secret: &str, key: &str) -> SecretUse {
+    SecretUse {
+        name: secret_name(secret, key),
+        id: String::new(),
+        kind: SecretKind::Env,
+        target: target.to_string(),
+        uid: 0,
+        gid: 0,
+        mode: 0o444,
+    }
+}
+
+/// `envFrom` first, then `env` (later entries win, as in Kubernetes).
+fn env(ctx: &PodContext<'_>, c: &Container, options: &mut RunOptions) -> Result<()> {
+    for from in c.env_from.iter().flatten() {
+        let prefix = from.prefix.as_deref().unwrap_or("");
+        if let Some(r) = &from.config_map_ref {
+            match config_map(ctx, &r.name) {
+                Some(cm) => {
+                    for (k, v) in cm.data.iter().flatten() {
+                        options.env.push(format!("{prefix}{k}={v}"));
+                    }
+                }
+                None if r.optional == Some(true) => {}
+                None => bail!("configmap {} not found", r.name),
+            }
+        }
+        if let Some(r) = &from.secret_ref {
+            match ctx.secrets.get(&r.name) {
+                Some(keys) => {
+                    for k in keys {
+                        let target = format!("{prefix}{k}");
+                        options.secrets.push(secret_env(&target, &r.name, k));
+                    }
+                }
+                None if r.optional == Some(true) => {}
+                None => bail!("secret {} not found", r.name),
+            }
+        }
+    }
+    for e in c.env.iter().flatten() {
+        let Some(from) = &e.value_from else {
+            options
+                .env
+                .push(format!("{}={}", e.name, e.value.as_deref().unwrap_or("")));
+            continue;
+        };
+        if let Some(r) = &from.config_map_key_ref {
+            let value = config_map(ctx, &r.name)
+                .ok_or_else(|| anyhow!("cannot set env {}: configmap {} not found", e.name, r.name))
+                .and_then(|cm| {
+                    cm.data.as_ref().and_then(|d| d.get(&r.key)).ok_or_else(|| {
+                        anyhow!(
+                            "cannot set env {}: key {} not found in configmap {}",
+                            e.name,
+                            r.key,
+                            r.name
+                        )
+                    })
+                });
+            match value {
+                Ok(v) => options.env.push(format!("{}={v}", e.name)),
+                Err(_) if r.optional == Some(true) => {}
+                Err(err) => return Err(err),
+            }
+        } else if let Some(r) = &from.secret_key_ref {
+            let known = ctx.secrets.get(&r.name).is_some_and(|k| k.contains(&r.key));
+            match known {
+                true => options.secrets.push(secret_env(&e.name, &r.name, &r.key)),
+                false if r.optional == Some(true) => {}
+                false => bail!(
+                    "cannot set env {}: key {} not found in secret {}",
+                    e.name,
+                    r.key,
+                    r.name
+                ),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The container's `securityContext` over the pod's.
+fn security(ctx: &PodContext<'_>, c: &Container, options: &mut RunOptions) {
+    let sc = c.security_context.as_ref();
+    let user = sc
+        .and_then(|s| s.run_as_user)
+        .or(ctx.security.and_then(|s| s.run_as_user));
+    let group = sc
+        .and_then(|s| s.run_as_group)
+        .or(ctx.security.and_then(|s| s.run_as_group));
+    options.user = match (user, group) {
+        (Some(u), Some(g)) => Some(format!("{u}:{g}")),
+        (Some(u), None) => Some(u.to_string()),
+        // A group alone: the image's user (uid 0 when it names none) with that group.
+        (None, Some(g)) => Some(format!("0:{g}")),
+        (None, None) => None,
+    };
+    let Some(sc) = sc else { return };
+    if let Some(caps) = &sc.capabilities {
+        options.cap_add = caps.add.clone().unwrap_or_default();
+        options.cap_drop = caps.drop.clone().unwrap_or_default();
+    }
+    options.privileged = sc.privileged.unwrap_or(false);
+    options.read_only = sc.read_only_root_filesystem.unwrap_or(false);
+    options.no_new_privileges = sc.allow_privilege_escalation == Some(false);
+}
+
+/// An exec probe as a health check (Kubernetes' defaults: every 10 s, 1 s timeout, 3 tries).
+fn health(probe: &Probe) -> Result<HealthConfig> {
+    let Some(command) = probe.exec.as_ref().and_then(|e| e.command.clone()) else {
+        bail!("livenessProbe: berth runs exec probes only (not httpGet, tcpSocket or grpc)");
+    };
+    if command.is_empty() {
+        bail!("livenessProbe: exec has no command");
+    }
+    let secs = |v: Option<i32>, default: u64| {
+        std::time::Duration::from_secs(v.map_or(default, |s| s.max(0) as u64))
+    };
+    let mut test = vec!["CMD".to_string()];
+    test.extend(command);
+    Ok(HealthConfig {
+        test,
+        start_period: secs(probe.initial_delay_seconds, 0),
+        interval: secs(probe.period_seconds, 10),
+        timeout: secs(probe.timeout_seconds, 1),
+        retries: probe.failure_threshold.map_or(3, |f| f.max(1) as u32),
+    })
+}
+
+/// The container's `volumeMounts` over the pod's volumes.
+fn mounts(ctx: &PodContext<'_>, c: &Container, options: &mut RunOptions) -> Result<()> {
+    for m in c.volume_mounts.iter().flatten() {
+        let volume = ctx.volumes.get(&m.name).ok_or_else(|| {
+            anyhow!(
+                "container {}: volumeMount {:?} names no volume of the pod",
+                c.name,
+                m.name
+            )
+        })?;
+        let read_only = m.read_only.unwrap_or(false);
+        let source = match volume {
+            PodVolume::Host(path) => VolumeSource::Host(path.clone()),
+            PodVolume::Named {
+                name,
+                read_only: ro,
+            } => {
+                let mut spec = VolumeSpec::bind(std::path::PathBuf::new(), &m.mount_path)?;
+                spec.source = VolumeSource::Named(name.clone());
+                if read_only || *ro {
+                    spec.options.push(VolumeOption::ReadOnly);
+                }
+                options.volumes.push(spec);
+                continue;
+            }
+            PodVolume::Secret { secret, items } => {
+                for (key, path) in items {
+                    options.secrets.push(SecretUse {
+                        name: secret_name(secret, key),
+                        id: String::new(),
+                        kind: SecretKind::Mount,
+                        target: format!("{}/{path}", m.mount_path.trim_end_matches('/')),
+                        uid: 0,
+                        gid: 0,
+                        mode: 0o444,
+                    });
+                }
+                continue;
+            }
+            PodVolume::Absent => continue,
+        };
+        let mut spec = VolumeSpec::bind(std::path::PathBuf::new(), &m.mount_path)?;
+        spec.source = source;
+        if read_only {
+            spec.options.push(VolumeOption::ReadOnly);
+        }
+        options.volumes.push(spec);
+    }
+    Ok(())
+}

@@ -1,0 +1,351 @@
+//! `kube play` and `kube down` (issue 17), as root with the real netavark: a Deployment of 2
+//! replicas (busybox httpd, a ConfigMap as env and as a volume, a PersistentVolumeClaim, an
+//! init container) and a Pod publishing a hostPort on 127.0.0.1: play, curl, the env and the
+//! ConfigMap's file inside each replica, down, nothing left (containers, pods, namespaces,
+//! rules; the claim's and the ConfigMap's volumes stay as Podman 4.3 leaves them, `--force`
+//! removes them). Bad input: a document bomb, YAML that is not Kubernetes, an unknown kind, a
+//! ConfigMap key naming `../`, a pod name that exists, `kube down` of a file whose pods are
+//! gone. Traffic only to 127.0.0.1 and inside the pods' own namespaces.
+
+use std::path::Path;
+
+use crate::run::{busybox, RunEnv};
+use crate::run_network::{
+    assert_no_network_leak, exec_until, fetch, free_port, host_says, unique, wired, TestNetwork,
+};
+
+/// Removes every pod of the store (forced) and the test's volumes when dropped.
+struct Cleanup<'a>(&'a RunEnv, Vec<String>);
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.run(&["pod", "rm", "-f", "-a"]);
+        for v in &self.1 {
+            let _ = self.0.run(&["volume", "rm", "-f", v]);
+        }
+    }
+}
+
+fn write(r: &RunEnv, name: &str, yaml: &str) -> String {
+    let path = r.env.path(name);
+    std::fs::write(&path, yaml).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+fn web_yaml(cm: &str, pvc: &str, dep: &str, front: &str, port: u16) -> String {
+    format!(
+        r#"apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {cm}
+data:
+  GREETING: hello-from-the-configmap
+  index.html: served-from-the-configmap
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: {pvc}
+spec:
+  accessModes: [ReadWriteOnce]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {dep}
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {{app: web}}
+  template:
+    metadata:
+      labels: {{app: web}}
+    spec:
+      terminationGracePeriodSeconds: 0
+      initContainers:
+      - name: prepare
+        image: busybox
+        command: [sh, -c, "echo prepared > /data/init-done"]
+        volumeMounts:
+        - {{name: data, mountPath: /data}}
+      containers:
+      - name: httpd
+        image: busybox
+        command: [httpd, -f, -p, "8080", -h, /www]
+        env:
+        - name: GREETING
+          valueFrom:
+            configMapKeyRef: {{name: {cm}, key: GREETING}}
+        - {{name: PLAIN, value: plain-value}}
+        readinessProbe:
+          exec: {{command: ["true"]}}
+        volumeMounts:
+        - {{name: site, mountPath: /www, readOnly: true}}
+        - {{name: data, mountPath: /data}}
+      volumes:
+      - name: site
+        configMap: {{name: {cm}}}
+      - name: data
+        persistentVolumeClaim: {{claimName: {pvc}}}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: {front}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: httpd
+    image: busybox
+    args: [httpd, -f, -p, "80", -h, /www]
+    envFrom:
+    - configMapRef: {{name: {cm}}}
+    ports:
+    - {{containerPort: 80, hostPort: {port}, hostIP: 127.0.0.1}}
+    volumeMounts:
+    - {{name: site, mountPath: /www}}
+  volumes:
+  - name: site
+    configMap: {{name: {cm}}}
+"#
+    )
+}
+
+#[test]
+fn kube_play_deployment_configmap_claim_then_down_leaves_nothing() {
+    if !wired() {
+        return;
+    }
+    let r = busybox();
+    let net = TestNetwork::create(&r, "kplay", &[]);
+    let (cm, pvc) = (unique("kplay-cm"), unique("kplay-data"));
+    let _clean = Cleanup(&r, vec![cm.clone(), pvc.clone()]);
+    let (dep, front) = (unique("kplay-web"), unique("kplay-front"));
+    let port = free_port();
+    let file = write(&r, "web.yaml", &web_yaml(&cm, &pvc, &dep, &front, port));
+
+    let (code, out, err) = r.code(&["kube", "play", "--network", &net.name, &file]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    // The unread field is named on stderr, once (one Deployment document).
+    let warned: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("readinessProbe"))
+        .collect();
+    assert_eq!(warned.len(), 1, "{err}");
+    assert!(
+        warned[0].contains("spec.template.spec.containers[0].readinessProbe"),
+        "{err}"
+    );
+    // Podman's report: the claim's volume, then each pod with its container.
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[..2], ["Volumes:", pvc.as_str()], "{out}");
+    assert_eq!(out.matches("Pod:\n").count(), 3, "{out}");
+    assert_eq!(out.matches("Container:\n").count(), 3, "{out}");
+
+    // Pods and containers named as Podman names them.
+    let pods = r.ok(&["pod", "ps", "--format", "{{.Name}} {{.Status}}"]);
+    for p in [
+        format!("{dep}-pod-0"),
+        format!("{dep}-pod-1"),
+        front.clone(),
+    ] {
+        assert!(pods.contains(&format!("{p} Running")), "{pods}");
+    }
+    let names = r.ok(&["ps", "--format", "{{.Names}}"]);
+    for c in [
+        format!("{dep}-pod-0-httpd"),
+        format!("{dep}-pod-1-httpd"),
+        format!("{front}-httpd"),
+    ] {
+        assert!(names.lines().any(|l| l == c), "{names}");
+    }
+    // The init containers ran to completion and were removed.
+    assert!(!names.contains("prepare"), "{names}");
+    let all = r.ok(&["ps", "-a", "--format", "{{.Names}}"]);
+    assert!(!all.contains("prepare"), "{all}");
+
+    // The hostPort answers on 127.0.0.1 with the ConfigMap's file.
+    assert_eq!(
+        fetch(&format!("http://127.0.0.1:{port}/")),
+        "served-from-the-configmap"
+    );
+    // Each replica: the env from the ConfigMap, its key as a file, its own server, the
+    // claim's volume with what the init container wrote.
+    for i in 0..2 {
+        let c = format!("{dep}-pod-{i}-httpd");
+        assert_eq!(
+            exec_until(&r, &c, "wget -qO- http://127.0.0.1:8080/"),
+            "served-from-the-configmap"
+        );
+        let seen = r.ok(&[
+            "exec",
+            &c,
+            "sh",
+            "-c",
+            "echo $GREETING $PLAIN; cat /www/GREETING; echo; cat /data/init-done; hostname",
+        ]);
+        assert_eq!(
+            seen,
+            format!(
+                "hello-from-the-configmap plain-value\nhello-from-the-configmap\nprepared\n{dep}-pod-{i}\n"
+            )
+        );
+        // Mounted read-only, as the mount said.
+        let (code, _, _) = r.code(&["exec", &c, "sh", "-c", "echo x > /www/new"]);
+        assert_ne!(code, Some(0));
+    }
+    let env = r.ok(&[
+        "exec",
+        &format!("{front}-httpd"),
+        "sh",
+        "-c",
+        "echo $GREETING",
+    ]);
+    assert_eq!(env, "hello-from-the-configmap\n");
+
+    let infras: Vec<String> = r
+        .ok(&["pod", "ps", "--no-trunc", "--format", "{{.InfraID}}"])
+        .lines()
+        .map(String::from)
+        .collect();
+    assert_eq!(infras.len(), 3);
+
+    let (code, out, err) = r.code(&["kube", "down", &file]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.starts_with("Pods stopped:\n"), "{out}");
+    assert!(out.contains("Pods removed:\n"), "{out}");
+    // Nothing left: containers, pods, namespaces, rules, the held port.
+    assert_eq!(r.ok(&["ps", "-aq"]).trim(), "");
+    assert_eq!(r.ok(&["pod", "ps", "-q"]).trim(), "");
+    for infra in &infras {
+        assert_no_network_leak(infra, &net.subnet, None);
+    }
+    let rules = host_says("iptables-save", &[]);
+    assert!(
+        !rules.contains(&format!("{port}")),
+        "rule of {port} left:\n{rules}"
+    );
+    if Path::new("/usr/sbin/nft").exists() {
+        let nft = host_says("nft", &["list", "ruleset"]);
+        assert!(
+            !nft.contains(&format!("dport {port}")),
+            "nft rule of {port} left"
+        );
+    }
+    std::net::TcpListener::bind(("127.0.0.1", port)).expect("port still held");
+    // The claim's and the ConfigMap's volumes stay, as Podman 4.3 leaves them ...
+    let vols = r.ok(&["volume", "ls", "-q"]);
+    let mut vols: Vec<&str> = vols.lines().collect();
+    vols.sort();
+    let mut want = vec![cm.as_str(), pvc.as_str()];
+    want.sort();
+    assert_eq!(vols, want);
+    // ... until `kube down --force` (played again: the volumes are reused).
+    r.ok(&["kube", "play", "--network", &net.name, &file]);
+    let again = r.ok(&[
+        "exec",
+        &format!("{dep}-pod-0-httpd"),
+        "cat",
+        "/data/init-done",
+    ]);
+    assert_eq!(again, "prepared\n");
+    let out = r.ok(&["kube", "down", "--force", &file]);
+    assert!(out.contains("Volumes removed:\n"), "{out}");
+    assert_eq!(r.ok(&["volume", "ls", "-q"]).trim(), "");
+    assert_eq!(r.ok(&["pod", "ps", "-q"]).trim(), "");
+    r.assert_no_leftovers();
+    drop(net);
+}
+
+#[test]
+fn kube_play_bad_input_in_one_line() {
+    if !wired() {
+        return;
+    }
+    let r = busybox();
+    let _clean = Cleanup(&r, Vec::new());
+    let fails = |file: &str, args: &[&str]| -> String {
+        let mut all = vec!["kube"];
+        all.extend_from_slice(args);
+        all.push(file);
+        let (code, out, err) = r.code(&all);
+        assert_eq!(code, Some(125), "{out}{err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        err
+    };
+    // A billion laughs.
+    let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..10 {
+        let p = i - 1;
+        let row = vec![format!("*a{p}"); 9].join(", ");
+        bomb.push_str(&format!("a{i}: &a{i} [{row}]\n"));
+    }
+    let err = fails(&write(&r, "bomb.yaml", &bomb), &["play"]);
+    assert!(
+        err.contains("repetition limit exceeded") || err.contains("document bomb"),
+        "{err}"
+    );
+    let err = fails(&write(&r, "plain.yaml", "hello: world\n"), &["play"]);
+    assert!(err.contains("is not a Kubernetes object"), "{err}");
+    let foo = "apiVersion: v1\nkind: Foo\nmetadata: {name: x}\n";
+    let err = fails(&write(&r, "foo.yaml", foo), &["play"]);
+    assert!(err.contains("kind \"Foo\" (v1) is not supported"), "{err}");
+
+    // A ConfigMap key naming a path out of its volume.
+    let pod = unique("kplay-bad");
+    let evil = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {pod}}}\ndata:\n  ../evil: x\n---\napiVersion: v1\nkind: Pod\nmetadata: {{name: {pod}}}\nspec:\n  containers:\n  - name: c\n    image: busybox\n    volumeMounts: [{{name: v, mountPath: /v}}]\n  volumes:\n  - name: v\n    configMap: {{name: {pod}}}\n"
+    );
+    let err = fails(&write(&r, "evil.yaml", &evil), &["play"]);
+    assert!(err.contains("\"../evil\": must be a file name"), "{err}");
+    // An items path that climbs, also refused (the pod made for it removed again).
+    let climb = evil.replace("../evil: x", "ok: x").replace(
+        &format!("configMap: {{name: {pod}}}"),
+        &format!("configMap: {{name: {pod}, items: [{{key: ok, path: ../evil}}]}}"),
+    );
+    let err = fails(&write(&r, "climb.yaml", &climb), &["play"]);
+    assert!(err.contains("must be a file name"), "{err}");
+    // Nothing made by the refused files.
+    assert_eq!(r.ok(&["pod", "ps", "-q"]).trim(), "");
+    assert_eq!(r.ok(&["ps", "-aq"]).trim(), "");
+    assert_eq!(r.ok(&["volume", "ls", "-q"]).trim(), "");
+    r.env.assert_canary();
+
+    // A pod name that exists: Podman's words, nothing made.
+    let taken = unique("kplay-taken");
+    r.ok(&["pod", "create", "--name", &taken]);
+    let yaml = format!(
+        "apiVersion: v1\nkind: Pod\nmetadata: {{name: {taken}}}\nspec:\n  containers:\n  - {{name: c, image: busybox, command: [sleep, '300']}}\n"
+    );
+    let file = write(&r, "taken.yaml", &yaml);
+    let err = fails(&file, &["play"]);
+    assert!(
+        err.contains(&format!(
+            "adding pod to state: name \"{taken}\" is in use: pod already exists"
+        )),
+        "{err}"
+    );
+    assert_eq!(r.ok(&["ps", "-aq"]).lines().count(), 1);
+    // --replace takes the old pod down first; --start=false leaves the new one created.
+    r.ok(&["kube", "play", "--replace", "--start=false", &file]);
+    let status = r.ok(&["pod", "ps", "--format", "{{.Name}} {{.Status}}"]);
+    assert_eq!(status.trim(), format!("{taken} Created"));
+    assert_eq!(
+        r.ok(&["ps", "-a", "--format", "{{.Names}}"])
+            .lines()
+            .filter(|l| *l == format!("{taken}-c"))
+            .count(),
+        1
+    );
+    r.ok(&["kube", "down", &file]);
+    // `kube down` of a file whose pods are gone: Podman's words and exit code.
+    let err = fails(&file, &["down"]);
+    assert!(
+        err.contains(&format!(
+            "no pod with name or ID {taken} found: no such pod"
+        )),
+        "{err}"
+    );
+    assert_eq!(r.ok(&["pod", "ps", "-q"]).trim(), "");
+    r.assert_no_leftovers();
+}
