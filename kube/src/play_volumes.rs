@@ -7,8 +7,8 @@
 //!   `items`' path) a file in it. A key or path must be a file name: one naming `/`, `.` or
 //!   `..` is refused; the files are replaced atomically, so a symlink a container left in
 //!   the volume is replaced, never followed;
-//! - `emptyDir`: the named volume `<pod>-<volume>`, shared by the pod's containers and
-//!   removed by `kube down`;
+//! - `emptyDir`: the named volume `<pod>-<volume>` (mode 0777, as Kubernetes makes it),
+//!   shared by the pod's containers and removed by `kube down`;
 //! - `secret`: each key a file through berth's secret store (`--secret …,type=mount`),
 //!   never written into a volume or the record.
 //!
@@ -16,6 +16,7 @@
 //! ([`secret_name`]), labelled [`SECRET_LABEL`] and [`KEY_LABEL`].
 
 use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -152,8 +153,13 @@ pub fn resolve(
                 read_only: c.read_only.unwrap_or(false),
             }
         } else if v.empty_dir.is_some() {
+            // World-writable, as Kubernetes makes an emptyDir: any user of the pod writes.
+            let name = empty_dir_name(pod_name, &v.name);
+            let vol = store_volumes.get_or_create(&name)?;
+            std::fs::set_permissions(&vol.mountpoint, std::fs::Permissions::from_mode(0o777))
+                .with_context(|| format!("emptyDir {}", v.name))?;
             PodVolume::Named {
-                name: empty_dir_name(pod_name, &v.name),
+                name,
                 read_only: false,
             }
         } else if let Some(c) = &v.config_map {

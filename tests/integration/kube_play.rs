@@ -349,3 +349,146 @@ fn kube_play_bad_input_in_one_line() {
     assert_eq!(r.ok(&["pod", "ps", "-q"]).trim(), "");
     r.assert_no_leftovers();
 }
+
+#[test]
+fn kube_play_secrets_security_volumes_and_flags() {
+    if !wired() {
+        return;
+    }
+    let r = busybox();
+    let _clean = Cleanup(&r, Vec::new());
+    let (ds, sec) = (unique("kplay-ds"), unique("kplay-sec"));
+    let host = r.env.path("host");
+    std::fs::create_dir(&host).unwrap();
+    std::fs::write(host.join("f"), "host-file").unwrap();
+    let yaml = format!(
+        r#"apiVersion: v1
+kind: Secret
+metadata:
+  name: {sec}
+data:
+  password: c2VjcmV0LXZhbHVl
+stringData:
+  user: admin
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: {ds}
+spec:
+  selector:
+    matchLabels: {{app: ds}}
+  template:
+    metadata:
+      labels: {{app: ds}}
+    spec:
+      terminationGracePeriodSeconds: 0
+      securityContext: {{runAsUser: 1000}}
+      containers:
+      - name: main
+        image: localhost/kplaybuilt
+        command: [sh, -c, "exec httpd -f -p 8080 -h /srv"]
+        workingDir: /tmp
+        env:
+        - name: PASSWORD
+          valueFrom:
+            secretKeyRef: {{name: {sec}, key: password}}
+        - name: FOO
+          valueFrom:
+            configMapKeyRef: {{name: extcm, key: FOO}}
+        envFrom:
+        - secretRef: {{name: {sec}}}
+          prefix: S_
+        resources:
+          limits: {{memory: 64Mi, cpu: 500m}}
+        securityContext:
+          runAsGroup: 2000
+          readOnlyRootFilesystem: true
+          capabilities: {{add: [NET_ADMIN], drop: [MKNOD]}}
+        livenessProbe:
+          exec: {{command: ["true"]}}
+          periodSeconds: 5
+        volumeMounts:
+        - {{name: host, mountPath: /host, readOnly: true}}
+        - {{name: scratch, mountPath: /scratch}}
+        - {{name: sec, mountPath: /etc/sec}}
+      volumes:
+      - name: host
+        hostPath: {{path: {host}, type: Directory}}
+      - name: scratch
+        emptyDir: {{}}
+      - name: sec
+        secret: {{secretName: {sec}}}
+"#,
+        host = host.display()
+    );
+    let file = write(&r, "ds.yaml", &yaml);
+    let cm = write(
+        &r,
+        "cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extcm}\ndata: {FOO: from-file}\n",
+    );
+    // --build: the image is built from <context-dir>/<image name>/Containerfile.
+    let ctx = r.env.path("ctx");
+    std::fs::create_dir_all(ctx.join("kplaybuilt")).unwrap();
+    std::fs::write(
+        ctx.join("kplaybuilt/Containerfile"),
+        "FROM busybox\nRUN mkdir /srv && echo built > /srv/index.html\n",
+    )
+    .unwrap();
+    let port = free_port();
+    let publish = format!("127.0.0.1:{port}:8080");
+    let out = r.ok(&[
+        "kube",
+        "play",
+        "--configmap",
+        &cm,
+        "--publish",
+        &publish,
+        "--context-dir",
+        ctx.to_str().unwrap(),
+        &file,
+    ]);
+    assert!(
+        out.contains("Successfully tagged localhost/kplaybuilt:latest"),
+        "{out}"
+    );
+    // --publish on the DaemonSet's one pod, serving what --build put in the image.
+    assert_eq!(fetch(&format!("http://127.0.0.1:{port}/")), "built\n");
+    let c = format!("{ds}-pod-main");
+    let seen = r.ok(&[
+        "exec",
+        &c,
+        "sh",
+        "-c",
+        "id -u; id -g; pwd; echo $PASSWORD $S_user $S_password $FOO; cat /etc/sec/user; echo; \
+         cat /host/f; echo; touch /scratch/ok && echo scratch-ok; touch /x 2>/dev/null || echo ro",
+    ]);
+    assert_eq!(
+        seen,
+        "1000\n2000\n/tmp\nsecret-value admin secret-value from-file\nadmin\nhost-file\nscratch-ok\nro\n"
+    );
+    let f = "{{.HostConfig.CapAdd}} {{.HostConfig.CapDrop}} {{.HostConfig.Memory}} \
+             {{.HostConfig.NanoCpus}} {{.HostConfig.ReadonlyRootfs}}";
+    assert_eq!(
+        r.ok(&["inspect", "--format", f, &c]).trim(),
+        "[NET_ADMIN] [MKNOD] 67108864 500000000 true"
+    );
+    // The secret's value is in berth's secret store only, never in inspect.
+    let inspect = r.ok(&["inspect", &c]);
+    assert!(!inspect.contains("secret-value"), "{inspect}");
+    assert!(
+        inspect.contains("\"HealthcheckOnFailureAction\": \"restart\""),
+        "{inspect}"
+    );
+    let secrets = r.ok(&["secret", "ls", "--format", "{{.Name}}"]);
+    assert_eq!(secrets.lines().count(), 2, "{secrets}");
+    // The pod's emptyDir, its secrets and the pod go with `kube down`.
+    let out = r.ok(&["kube", "down", &file]);
+    assert!(out.contains(&format!("{ds}-pod-scratch")), "{out}");
+    assert_eq!(r.ok(&["secret", "ls", "-q"]).trim(), "");
+    assert_eq!(r.ok(&["volume", "ls", "-q"]).trim(), "");
+    assert_eq!(r.ok(&["pod", "ps", "-q"]).trim(), "");
+    std::net::TcpListener::bind(("127.0.0.1", port)).expect("port still held");
+    r.assert_no_leftovers();
+}
