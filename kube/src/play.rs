@@ -288,6 +288,13 @@ fn play_pod(
             volumes: &volumes,
             secrets,
             labels: pod_opts.labels.clone(),
+            annotations: p
+                .meta
+                .annotations
+                .clone()
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
         };
         let mut played = PlayedPod {
             id: pod.id.clone(),

@@ -31,6 +31,8 @@ pub struct PodContext<'a> {
     /// The keys of each Secret berth knows (this file's, and those in its store).
     pub secrets: &'a BTreeMap<String, Vec<String>>,
     pub labels: Vec<(String, String)>,
+    /// The pod's `metadata.annotations`, each container's (as Podman 4.3).
+    pub annotations: Vec<(String, String)>,
 }
 
 /// The request for container `c` (`image` as the front end resolved it). An init container
@@ -50,6 +52,8 @@ pub fn request(
         read_only_tmpfs: true,
         pod: Some(ctx.pod_id.to_string()),
         restart: if init { RestartPolicy::No } else { ctx.restart },
+        annotations: ctx.annotations.clone(),
+        network: berth_run::options::Network::default_for_user(),
         ..RunOptions::default()
     };
     env(ctx, c, &mut options)?;

@@ -121,7 +121,6 @@ const CONTAINER: Shape = Fields(&[
             ("readOnly", Any),
         ])),
     ),
-    ("stdin", Any),
     ("tty", Any),
 ]);
 
