@@ -26,6 +26,7 @@ mod images;
 mod inspect;
 mod interop;
 mod kube_play;
+mod kube_play_podman;
 mod list_filters;
 mod list_formats;
 mod manifest;
