@@ -24,7 +24,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, Container, PodSpec};
 
 use crate::documents::{Document, Documents};
 use crate::play_container::{request, PodContext};
-use crate::play_volumes::{check_file_name, known_secrets, resolve, store_secret};
+use crate::play_volumes::{check_file_name, empty_dir_name, known_secrets, resolve, store_secret};
 use crate::pods::{planned, PlannedPod};
 
 /// What the front end decides: `kube play`'s flags and how images are found.
@@ -84,18 +84,29 @@ pub fn play(engine: &Engine<'_>, docs: &Documents, opts: &PlayOptions<'_>) -> Re
         }
         config_maps.push(cm.clone());
     }
-    if pods.is_empty()
-        && !docs
-            .documents
-            .iter()
-            .any(|d| matches!(d, Document::Claim(_) | Document::Secret(_)))
-    {
+    let played_kinds = docs.documents.iter().any(|d| {
+        matches!(
+            d,
+            Document::Pod(_)
+                | Document::Deployment(_)
+                | Document::DaemonSet(_)
+                | Document::Claim(_)
+                | Document::Secret(_)
+        )
+    });
+    if !played_kinds {
         if !config_maps.is_empty() {
             bail!(
                 "ConfigMaps in podman are not a standalone object and must be used in a container"
             );
         }
         bail!("YAML document does not contain any supported kube kind");
+    }
+    // Podman's refusal: the default and host networks are the YAML's to choose.
+    if let [only] = opts.network.as_slice() {
+        if only == "bridge" || only == "host" {
+            bail!("invalid value passed to --network: bridge or host networking must be configured in YAML");
+        }
     }
     for p in &pods {
         check_name(&p.name).with_context(|| format!("pod name {:?}", p.name))?;
@@ -167,10 +178,12 @@ fn pod_options(p: &PlannedPod<'_>, opts: &PlayOptions<'_>) -> Result<PodOptions>
         publish: opts.publish.clone(),
         ..NetworkFlags::default()
     };
-    if spec.host_network == Some(true) && network.network.is_empty() {
+    let host_network = spec.host_network == Some(true) && network.network.is_empty();
+    if host_network {
         network.network = vec!["host".to_string()];
     }
-    for c in &spec.containers {
+    // On the host's network a port is the host's already: nothing to publish.
+    for c in spec.containers.iter().filter(|_| !host_network) {
         for port in c.ports.iter().flatten() {
             let Some(host) = port.host_port.filter(|p| *p > 0) else {
                 continue;
@@ -331,7 +344,13 @@ fn play_pod(
         Ok(played)
     })();
     if made.is_err() {
+        // Nothing of the pod stays: its containers, the pod, its emptyDir volumes.
         let _ = engine.remove_pod(&pod, true);
+        for v in spec.volumes.iter().flatten() {
+            if v.empty_dir.is_some() {
+                let _ = engine.remove_volume(&empty_dir_name(&p.name, &v.name));
+            }
+        }
     }
     made
 }

@@ -218,6 +218,11 @@ fn host_path(path: &str, kind: &str) -> Result<PathBuf> {
     let meta = std::fs::metadata(&p);
     let is = |f: &dyn Fn(&std::fs::Metadata) -> bool| meta.as_ref().is_ok_and(f);
     use std::os::unix::fs::FileTypeExt;
+    // Regular files and directories only: opening a device to check it could act on it.
+    let plain = meta.as_ref().is_ok_and(|m| m.is_dir() || m.is_file());
+    if plain && !berth_image_store::store::is_host_root() {
+        readable(&p, meta.as_ref().is_ok_and(|m| m.is_dir()))?;
+    }
     match kind {
         "" => {}
         "DirectoryOrCreate" => {
@@ -251,6 +256,16 @@ fn host_path(path: &str, kind: &str) -> Result<PathBuf> {
         other => bail!("hostPath {path:?}: unknown type {other:?}"),
     }
     Ok(p)
+}
+
+/// As a plain user (inside berth's user namespace, where the user's own permissions apply to
+/// the host's files): a hostPath the user cannot read is refused, not handed to a container.
+fn readable(path: &Path, dir: bool) -> Result<()> {
+    let read = match dir {
+        true => std::fs::read_dir(path).map(drop),
+        false => std::fs::File::open(path).map(drop),
+    };
+    read.map_err(|e| anyhow!("hostPath {}: not readable by you: {e}", path.display()))
 }
 
 /// Write `name` (a checked file name) in the volume directory `dir`: a new file renamed over

@@ -492,3 +492,51 @@ spec:
     std::net::TcpListener::bind(("127.0.0.1", port)).expect("port still held");
     r.assert_no_leftovers();
 }
+
+/// As a plain user (berth's user namespace, `--network none`): a pod with a ConfigMap and a
+/// hostPath plays and goes down; a hostPath the user cannot read is refused in one line.
+#[test]
+fn kube_play_as_a_plain_user() {
+    if !wired() {
+        return;
+    }
+    let r = crate::rootless_run::Rootless::with_busybox();
+    let dir = r.env.dir.path();
+    let open = dir.join("open");
+    let closed = dir.join("closed");
+    for d in [&open, &closed] {
+        std::fs::create_dir(d).unwrap();
+        std::fs::write(d.join("f"), "host-file").unwrap();
+    }
+    // `closed` stays root's, mode 0700.
+    std::fs::set_permissions(&closed, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    let yaml = |pod: &str, host: &Path| {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: cm}}\ndata: {{K: v}}\n---\n\
+             apiVersion: v1\nkind: Pod\nmetadata: {{name: {pod}}}\nspec:\n  \
+             terminationGracePeriodSeconds: 0\n  containers:\n  - name: main\n    image: bb\n    \
+             command: [sleep, \"300\"]\n    env:\n    - name: K\n      valueFrom: \
+             {{configMapKeyRef: {{name: cm, key: K}}}}\n    volumeMounts:\n    \
+             - {{name: hp, mountPath: /hp}}\n  volumes:\n  - name: hp\n    hostPath: {{path: {}}}\n",
+            host.display()
+        )
+    };
+    std::fs::write(dir.join("ok.yaml"), yaml("rl-ok", &open)).unwrap();
+    std::fs::write(dir.join("closed.yaml"), yaml("rl-closed", &closed)).unwrap();
+    let d = dir.display();
+    r.ok(&format!("$BERTH kube play --network none {d}/ok.yaml"));
+    let seen = r.ok("$BERTH exec rl-ok-main sh -c 'echo $K; cat /hp/f'");
+    assert_eq!(seen, "v\nhost-file");
+    let out = r.sh(&format!("$BERTH kube play --network none {d}/closed.yaml"));
+    assert_eq!(out.status.code(), Some(125));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("Error:"))
+        .unwrap_or_default();
+    assert!(line.contains("not readable by you"), "{err}");
+    r.ok(&format!("$BERTH kube down {d}/ok.yaml"));
+    assert_eq!(r.ok("$BERTH pod ps -q").trim(), "");
+    assert_eq!(r.ok("$BERTH volume ls -q").trim(), "");
+    r.finish();
+}
