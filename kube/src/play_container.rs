@@ -273,3 +273,143 @@ fn mounts(ctx: &PodContext<'_>, c: &Container, options: &mut RunOptions) -> Resu
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::Pod;
+
+    fn container(yaml: &str) -> Container {
+        serde_norway::from_str(yaml).unwrap()
+    }
+
+    fn config_maps() -> Vec<ConfigMap> {
+        vec![serde_norway::from_str(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\ndata: {A: a, B: b}\n",
+        )
+        .unwrap()]
+    }
+
+    fn with_ctx<T>(f: impl FnOnce(&PodContext<'_>) -> T) -> T {
+        let cms = config_maps();
+        let volumes = BTreeMap::from([
+            (
+                "data".to_string(),
+                PodVolume::Named {
+                    name: "claim".to_string(),
+                    read_only: false,
+                },
+            ),
+            (
+                "sec".to_string(),
+                PodVolume::Secret {
+                    secret: "s".to_string(),
+                    items: vec![("k".to_string(), "k".to_string())],
+                },
+            ),
+        ]);
+        let secrets = BTreeMap::from([("s".to_string(), vec!["k".to_string()])]);
+        let pod: Pod = serde_norway::from_str(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: []\n  securityContext: {runAsUser: 7}\n",
+        )
+        .unwrap();
+        let ctx = PodContext {
+            pod_name: "p",
+            pod_id: "pod-id",
+            restart: RestartPolicy::Always,
+            security: pod.spec.as_ref().and_then(|s| s.security_context.as_ref()),
+            config_maps: &cms,
+            volumes: &volumes,
+            secrets: &secrets,
+            labels: vec![("app".to_string(), "x".to_string())],
+            annotations: Vec::new(),
+        };
+        f(&ctx)
+    }
+
+    #[test]
+    fn a_container_becomes_the_request_create_would_make() {
+        let c = container(
+            "name: web\nimage: i\ncommand: [httpd]\nargs: [-f]\nworkingDir: /w\n\
+             envFrom: [{configMapRef: {name: cm}, prefix: P_}]\n\
+             env:\n- {name: A, value: mine}\n- {name: FROM, valueFrom: {configMapKeyRef: {name: cm, key: B}}}\n\
+             - {name: PW, valueFrom: {secretKeyRef: {name: s, key: k}}}\n\
+             resources: {limits: {memory: 1Mi, cpu: 250m}}\n\
+             securityContext: {runAsGroup: 9, capabilities: {add: [NET_ADMIN]}, allowPrivilegeEscalation: false}\n\
+             livenessProbe: {exec: {command: [true]}, periodSeconds: 2}\n\
+             volumeMounts: [{name: data, mountPath: /d, readOnly: true}, {name: sec, mountPath: /s/}]\n",
+        );
+        let req = with_ctx(|ctx| request(ctx, &c, "img".to_string(), false)).unwrap();
+        assert_eq!(req.name.as_deref(), Some("p-web"));
+        assert_eq!(req.image, "img");
+        let o = &req.options;
+        assert_eq!(o.pod.as_deref(), Some("pod-id"));
+        assert_eq!(o.entrypoint, Some(vec!["httpd".to_string()]));
+        assert_eq!(o.command, ["-f"]);
+        assert_eq!(o.workdir.as_deref(), Some("/w"));
+        assert_eq!(o.env, ["P_A=a", "P_B=b", "A=mine", "FROM=b"]);
+        assert_eq!(o.secrets.len(), 2);
+        assert_eq!(
+            (o.secrets[0].name.as_str(), o.secrets[0].target.as_str()),
+            ("s.k", "PW")
+        );
+        assert_eq!(o.secrets[0].kind, SecretKind::Env);
+        assert_eq!(
+            (o.secrets[1].kind, o.secrets[1].target.as_str()),
+            (SecretKind::Mount, "/s/k")
+        );
+        assert_eq!(o.memory, Some(1 << 20));
+        assert_eq!(o.cpus, Some(0.25));
+        assert_eq!(o.user.as_deref(), Some("7:9"));
+        assert_eq!(o.cap_add, ["NET_ADMIN"]);
+        assert!(o.no_new_privileges);
+        assert_eq!(o.restart, RestartPolicy::Always);
+        assert_eq!(o.health_on_failure, OnFailure::Restart);
+        let hc = o.healthcheck.as_ref().unwrap();
+        assert_eq!(hc.test, ["CMD", "true"]);
+        assert_eq!(hc.interval, std::time::Duration::from_secs(2));
+        assert_eq!(o.volumes.len(), 1);
+        assert_eq!(
+            o.volumes[0].source,
+            VolumeSource::Named("claim".to_string())
+        );
+        assert!(o.volumes[0].read_only());
+        assert_eq!(req.labels, [("app".to_string(), "x".to_string())]);
+    }
+
+    #[test]
+    fn missing_references_are_refused_unless_optional() {
+        let refuse = |yaml: &str| {
+            with_ctx(|ctx| request(ctx, &container(yaml), "i".to_string(), false))
+                .unwrap_err()
+                .to_string()
+        };
+        let err = refuse(
+            "name: c\nenv: [{name: X, valueFrom: {configMapKeyRef: {name: nope, key: A}}}]\n",
+        );
+        assert_eq!(err, "cannot set env X: configmap nope not found");
+        let err =
+            refuse("name: c\nenv: [{name: X, valueFrom: {configMapKeyRef: {name: cm, key: Z}}}]\n");
+        assert_eq!(err, "cannot set env X: key Z not found in configmap cm");
+        let err =
+            refuse("name: c\nenv: [{name: X, valueFrom: {secretKeyRef: {name: s, key: nope}}}]\n");
+        assert!(err.contains("key nope not found in secret s"), "{err}");
+        let err = refuse("name: c\nvolumeMounts: [{name: nope, mountPath: /x}]\n");
+        assert!(err.contains("names no volume of the pod"), "{err}");
+        let err = refuse("name: c\nlivenessProbe: {httpGet: {port: 80}}\n");
+        assert!(err.contains("exec probes only"), "{err}");
+        let ok = "name: c\nenv: [{name: X, valueFrom: {configMapKeyRef: {name: nope, key: A, optional: true}}}]\n\
+                  envFrom: [{secretRef: {name: nope, optional: true}}]\n";
+        let req = with_ctx(|ctx| request(ctx, &container(ok), "i".to_string(), false)).unwrap();
+        assert!(req.options.env.is_empty() && req.options.secrets.is_empty());
+    }
+
+    #[test]
+    fn an_init_container_never_restarts_and_has_no_probe() {
+        let c = container("name: init\ncommand: [true]\n");
+        let req = with_ctx(|ctx| request(ctx, &c, "i".to_string(), true)).unwrap();
+        assert_eq!(req.options.restart, RestartPolicy::No);
+        let c = container("name: init\nlivenessProbe: {exec: {command: [true]}}\n");
+        assert!(with_ctx(|ctx| request(ctx, &c, "i".to_string(), true)).is_err());
+    }
+}

@@ -249,7 +249,14 @@ fn kube_play_deployment_configmap_claim_then_down_leaves_nothing() {
         "/data/init-done",
     ]);
     assert_eq!(again, "prepared\n");
-    let out = r.ok(&["kube", "down", "--force", &file]);
+    // The file on stdin (`-`).
+    let out = r
+        .cmd(&["kube", "down", "--force", "-"])
+        .stdin(std::fs::File::open(&file).unwrap())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let out = String::from_utf8_lossy(&out.stdout);
     assert!(out.contains("Volumes removed:\n"), "{out}");
     assert_eq!(r.ok(&["volume", "ls", "-q"]).trim(), "");
     assert_eq!(r.ok(&["pod", "ps", "-q"]).trim(), "");
