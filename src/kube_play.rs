@@ -43,7 +43,7 @@ pub struct PlayArgs {
     /// Where --build looks for image directories (default: the current directory).
     #[arg(long, value_name = "DIR")]
     context_dir: Option<PathBuf>,
-    /// Print no pull progress.
+    /// Print no pull or build progress.
     #[arg(short, long)]
     quiet: bool,
     /// Require HTTPS and verify certificates when pulling.
@@ -118,7 +118,7 @@ pub fn play(ctx: &Context, a: PlayArgs) -> Result<ExitCode> {
             }
         }
         let policy: PullPolicy = policy.parse().map_err(anyhow::Error::msg)?;
-        image_to_run(&store, name, policy, &pull)
+        image_to_run(&store, name, policy, &pull, a.quiet)
     };
     let opts = PlayOptions {
         replace: a.replace,
@@ -130,6 +130,10 @@ pub fn play(ctx: &Context, a: PlayArgs) -> Result<ExitCode> {
         berth_exe: std::env::current_exe()?,
         global_args: global_args(ctx),
         create_command: std::env::args().collect(),
+        defaults: berth_run::RunOptions {
+            ulimits: crate::containers::default_ulimits()?,
+            ..berth_run::RunOptions::default()
+        },
     };
     let report = berth_kube::play::play(&engine, &docs, &opts)?;
     if !report.volumes.is_empty() {

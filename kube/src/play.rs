@@ -47,6 +47,9 @@ pub struct PlayOptions<'a> {
     pub global_args: Vec<OsString>,
     /// `create_command` of the pods (`pod inspect`'s CreateCommand).
     pub create_command: Vec<String>,
+    /// The front end's defaults every container starts from (containers.conf's
+    /// `default_ulimits`, as `run` has them); the YAML's fields go over them.
+    pub defaults: berth_run::RunOptions,
 }
 
 /// A pod made.
@@ -301,6 +304,7 @@ fn play_pod(
             volumes: &volumes,
             secrets,
             labels: pod_opts.labels.clone(),
+            defaults: &opts.defaults,
             annotations: p
                 .meta
                 .annotations

@@ -33,6 +33,8 @@ pub struct PodContext<'a> {
     pub labels: Vec<(String, String)>,
     /// The pod's `metadata.annotations`, each container's (as Podman 4.3).
     pub annotations: Vec<(String, String)>,
+    /// What every container starts from ([`crate::play::PlayOptions::defaults`]).
+    pub defaults: &'a RunOptions,
 }
 
 /// The request for container `c` (`image` as the front end resolved it). An init container
@@ -54,7 +56,7 @@ pub fn request(
         restart: if init { RestartPolicy::No } else { ctx.restart },
         annotations: ctx.annotations.clone(),
         network: berth_run::options::Network::default_for_user(),
-        ..RunOptions::default()
+        ..ctx.defaults.clone()
     };
     env(ctx, c, &mut options)?;
     security(ctx, c, &mut options);
@@ -309,6 +311,7 @@ mod tests {
             ),
         ]);
         let secrets = BTreeMap::from([("s".to_string(), vec!["k".to_string()])]);
+        let defaults = RunOptions::default();
         let pod: Pod = serde_norway::from_str(
             "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: []\n  securityContext: {runAsUser: 7}\n",
         )
@@ -323,6 +326,7 @@ mod tests {
             secrets: &secrets,
             labels: vec![("app".to_string(), "x".to_string())],
             annotations: Vec::new(),
+            defaults: &defaults,
         };
         f(&ctx)
     }

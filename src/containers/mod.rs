@@ -36,6 +36,7 @@ use clap::{Args, Subcommand};
 
 use crate::stdio::OnClosed;
 use crate::Context;
+pub(crate) use options::default_ulimits;
 pub use options::CreateArgs;
 pub use ps::PsArgs;
 pub use show::InspectArgs;
@@ -356,19 +357,24 @@ fn ensure_image(store: &berth_image_store::Store, args: &CreateArgs) -> Result<S
         registries_d: args.registries_d.clone(),
         ..Default::default()
     };
-    image_to_run(store, &args.image, policy, &opts)
+    image_to_run(store, &args.image, policy, &opts, false)
 }
 
-/// `image` pulled first as `policy` says (progress on stderr); what to look it up by (the
-/// `run`/`create` path, which `kube play` takes too).
+/// `image` pulled first as `policy` says (progress on stderr unless `quiet`); what to look it
+/// up by (the `run`/`create` path, which `kube play` takes too).
 pub(crate) fn image_to_run(
     store: &berth_image_store::Store,
     image: &str,
     policy: PullPolicy,
     opts: &berth_registry::pull::PullOptions,
+    quiet: bool,
 ) -> Result<String> {
     let name = image.strip_prefix("docker://").unwrap_or(image);
-    let print = |line: &str| errln!("{line}");
+    let print = |line: &str| {
+        if !quiet {
+            errln!("{line}");
+        }
+    };
     let record = pull_policy::ensure_image(store, image, policy, opts, &print)
         .with_context(|| format!("pulling {name}"))?;
     Ok(match record {
