@@ -33,7 +33,7 @@ pub struct PodContext<'a> {
     pub labels: Vec<(String, String)>,
     /// The pod's `metadata.annotations`, each container's (as Podman 4.3).
     pub annotations: Vec<(String, String)>,
-    /// What every container starts from ([`crate::play::PlayOptions::defaults`]).
+    /// What every container starts from (the front end's defaults: `PlayOptions::defaults`).
     pub defaults: &'a RunOptions,
 }
 
