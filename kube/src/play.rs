@@ -7,7 +7,8 @@
 //!
 //! Nothing is made when a pod name is taken (Podman's "name … is in use: pod already
 //! exists", checked for every pod before the first is made; `--replace` removes them first);
-//! a pod whose making fails is removed again.
+//! when a pod's making fails, that pod and those made before it (and the secrets made) are
+//! removed again (Podman leaves them), so the file can be played again as it is.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -156,12 +157,35 @@ pub fn play(engine: &Engine<'_>, docs: &Documents, opts: &PlayOptions<'_>) -> Re
         }
     }
     let known = known_secrets(&secrets)?;
-    for p in &pods {
-        let played = play_pod(engine, p, &config_maps, &known, &store_volumes, opts)
-            .map_err(|e| in_pod(p, e))?;
-        report.pods.push(played);
+    for (i, p) in pods.iter().enumerate() {
+        match play_pod(engine, p, &config_maps, &known, &store_volumes, opts) {
+            Ok(played) => report.pods.push(played),
+            Err(e) => {
+                // The file's pods come and go together: what this play made is undone, so
+                // the next play (or `kube down`) finds none of it half made.
+                for (made, q) in report.pods.iter().zip(&pods[..i]) {
+                    if let Ok(pod) = engine.pod(&made.id) {
+                        undo_pod(engine, &pod, q);
+                    }
+                }
+                for name in &report.secrets {
+                    let _ = secrets.remove(name);
+                }
+                return Err(in_pod(p, e));
+            }
+        }
     }
     Ok(report)
+}
+
+/// Remove a pod this play made: its containers, the pod, its emptyDir volumes.
+fn undo_pod(engine: &Engine<'_>, pod: &Pod, p: &PlannedPod<'_>) {
+    let _ = engine.remove_pod(pod, true);
+    for v in p.spec.volumes.iter().flatten() {
+        if v.empty_dir.is_some() {
+            let _ = engine.remove_volume(&empty_dir_name(&p.name, &v.name));
+        }
+    }
 }
 
 /// Podman's context for a Deployment's or DaemonSet's pod.
@@ -348,13 +372,7 @@ fn play_pod(
         Ok(played)
     })();
     if made.is_err() {
-        // Nothing of the pod stays: its containers, the pod, its emptyDir volumes.
-        let _ = engine.remove_pod(&pod, true);
-        for v in spec.volumes.iter().flatten() {
-            if v.empty_dir.is_some() {
-                let _ = engine.remove_volume(&empty_dir_name(&p.name, &v.name));
-            }
-        }
+        undo_pod(engine, &pod, p);
     }
     made
 }

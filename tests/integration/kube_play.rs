@@ -4,8 +4,8 @@
 //! ConfigMap's file inside each replica, down, nothing left (containers, pods, namespaces,
 //! rules; the claim's and the ConfigMap's volumes stay as Podman 4.3 leaves them, `--force`
 //! removes them). Bad input: a document bomb, YAML that is not Kubernetes, an unknown kind, a
-//! ConfigMap key naming `../`, a pod name that exists, `kube down` of a file whose pods are
-//! gone. Traffic only to 127.0.0.1 and inside the pods' own namespaces.
+//! ConfigMap key naming `../`, a pod that cannot be made (the file's other pods undone), a pod
+//! name that exists, `kube down` of a file whose pods are gone. Traffic only to 127.0.0.1 and inside the pods' own namespaces.
 
 use std::path::Path;
 
@@ -317,6 +317,20 @@ fn kube_play_bad_input_in_one_line() {
     assert_eq!(r.ok(&["ps", "-aq"]).trim(), "");
     assert_eq!(r.ok(&["volume", "ls", "-q"]).trim(), "");
     r.env.assert_canary();
+
+    // A pod that cannot be made takes the file's earlier pods and secrets along.
+    let half = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: {pod}}}\nstringData: {{k: v}}\n---\n\
+         apiVersion: v1\nkind: Pod\nmetadata: {{name: {pod}-a}}\nspec:\n  containers:\n  \
+         - {{name: c, image: busybox, command: [sleep, '300']}}\n---\n\
+         apiVersion: v1\nkind: Pod\nmetadata: {{name: {pod}-b}}\nspec:\n  containers:\n  \
+         - {{name: c, image: kplay-nosuch, imagePullPolicy: Never}}\n"
+    );
+    let err = fails(&write(&r, "half.yaml", &half), &["play"]);
+    assert!(err.contains("kplay-nosuch"), "{err}");
+    assert_eq!(r.ok(&["pod", "ps", "-q"]).trim(), "");
+    assert_eq!(r.ok(&["ps", "-aq"]).trim(), "");
+    assert_eq!(r.ok(&["secret", "ls", "-q"]).trim(), "");
 
     // A pod name that exists: Podman's words, nothing made.
     let taken = unique("kplay-taken");
