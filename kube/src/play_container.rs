@@ -15,6 +15,7 @@ use berth_run::restart_policy::RestartPolicy;
 use berth_run::secrets::usage::{SecretKind, SecretUse};
 use berth_run::{CreateRequest, RunOptions};
 use k8s_openapi::api::core::v1::{ConfigMap, Container, PodSecurityContext, Probe};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use crate::play_volumes::{secret_name, PodVolume};
 use crate::quantity;
@@ -72,7 +73,7 @@ pub fn request(
         if init {
             bail!("cannot create an init container that has either of lifecycle, livenessProbe, readinessProbe, or startupProbe set");
         }
-        options.healthcheck = Some(health(probe)?);
+        options.healthcheck = Some(health(probe, c)?);
         if ctx.restart != RestartPolicy::No {
             options.health_on_failure = OnFailure::Restart;
         }
@@ -203,19 +204,41 @@ fn security(ctx: &PodContext<'_>, c: &Container, options: &mut RunOptions) {
     options.no_new_privileges = sc.allow_privilege_escalation == Some(false);
 }
 
-/// An exec probe as a health check (Kubernetes' defaults: every 10 s, 1 s timeout, 3 tries).
-fn health(probe: &Probe) -> Result<HealthConfig> {
-    let Some(command) = probe.exec.as_ref().and_then(|e| e.command.clone()) else {
-        bail!("livenessProbe: berth runs exec probes only (not httpGet, tcpSocket or grpc)");
+/// A liveness probe as a health check (Kubernetes' defaults: every 10 s, 1 s timeout, 3
+/// tries): exec as `["CMD", …]`; httpGet and tcpSocket as Podman 4.3 turns them into
+/// commands the image must have (`curl -f URL || exit 1`, `nc -z -v HOST PORT || exit 1`).
+fn health(probe: &Probe, c: &Container) -> Result<HealthConfig> {
+    let test = if let Some(exec) = &probe.exec {
+        let command = exec.command.clone().unwrap_or_default();
+        if command.is_empty() {
+            bail!("livenessProbe: exec has no command");
+        }
+        let mut test = vec!["CMD".to_string()];
+        test.extend(command);
+        test
+    } else if let Some(get) = &probe.http_get {
+        let scheme = get.scheme.as_deref().unwrap_or("http").to_lowercase();
+        let host = get.host.as_deref().unwrap_or("localhost");
+        let port = probe_port(&get.port, c)?;
+        let path = get.path.as_deref().unwrap_or("/");
+        let url = format!("{scheme}://{host}:{port}{path}");
+        vec![
+            "CMD-SHELL".to_string(),
+            format!("curl -f {} || exit 1", shell_quote(&url)),
+        ]
+    } else if let Some(tcp) = &probe.tcp_socket {
+        let host = tcp.host.as_deref().unwrap_or("localhost");
+        let port = probe_port(&tcp.port, c)?;
+        vec![
+            "CMD-SHELL".to_string(),
+            format!("nc -z -v {} {port} || exit 1", shell_quote(host)),
+        ]
+    } else {
+        bail!("livenessProbe: berth runs exec, httpGet and tcpSocket probes (not grpc)");
     };
-    if command.is_empty() {
-        bail!("livenessProbe: exec has no command");
-    }
     let secs = |v: Option<i32>, default: u64| {
         std::time::Duration::from_secs(v.map_or(default, |s| s.max(0) as u64))
     };
-    let mut test = vec!["CMD".to_string()];
-    test.extend(command);
     Ok(HealthConfig {
         test,
         start_period: secs(probe.initial_delay_seconds, 0),
@@ -223,6 +246,32 @@ fn health(probe: &Probe) -> Result<HealthConfig> {
         timeout: secs(probe.timeout_seconds, 1),
         retries: probe.failure_threshold.map_or(3, |f| f.max(1) as u32),
     })
+}
+
+/// A probe's port: a number, or the name of one of the container's ports.
+fn probe_port(port: &IntOrString, c: &Container) -> Result<u16> {
+    let number = match port {
+        IntOrString::Int(n) => *n,
+        IntOrString::String(name) => match name.parse::<i32>() {
+            Ok(n) => n,
+            Err(_) => c
+                .ports
+                .iter()
+                .flatten()
+                .find(|p| p.name.as_deref() == Some(name.as_str()))
+                .map(|p| p.container_port)
+                .ok_or_else(|| anyhow!("livenessProbe: no container port named {name:?}"))?,
+        },
+    };
+    u16::try_from(number)
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| anyhow!("livenessProbe: port {number} out of range"))
+}
+
+/// `s` as one word for `sh -c`.
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
 }
 
 /// The container's `volumeMounts` over the pod's volumes.
@@ -400,12 +449,35 @@ mod tests {
         assert!(err.contains("key nope not found in secret s"), "{err}");
         let err = refuse("name: c\nvolumeMounts: [{name: nope, mountPath: /x}]\n");
         assert!(err.contains("names no volume of the pod"), "{err}");
-        let err = refuse("name: c\nlivenessProbe: {httpGet: {port: 80}}\n");
-        assert!(err.contains("exec probes only"), "{err}");
+        let err = refuse("name: c\nlivenessProbe: {grpc: {port: 80}}\n");
+        assert!(err.contains("not grpc"), "{err}");
+        let err = refuse("name: c\nlivenessProbe: {httpGet: {port: web}}\n");
+        assert!(err.contains("no container port named \"web\""), "{err}");
         let ok = "name: c\nenv: [{name: X, valueFrom: {configMapKeyRef: {name: nope, key: A, optional: true}}}]\n\
                   envFrom: [{secretRef: {name: nope, optional: true}}]\n";
         let req = with_ctx(|ctx| request(ctx, &container(ok), "i".to_string(), false)).unwrap();
         assert!(req.options.env.is_empty() && req.options.secrets.is_empty());
+    }
+
+    #[test]
+    fn http_and_tcp_probes_are_commands_as_podman_makes_them() {
+        let test = |yaml: &str| {
+            let req = with_ctx(|ctx| request(ctx, &container(yaml), "i".to_string(), false));
+            req.unwrap().options.healthcheck.unwrap().test
+        };
+        let t = test(
+            "name: c\nports: [{name: web, containerPort: 8080}]\n\
+             livenessProbe: {httpGet: {port: web, path: \"/it's\", scheme: HTTP}}\n",
+        );
+        assert_eq!(
+            t,
+            [
+                "CMD-SHELL",
+                "curl -f 'http://localhost:8080/it'\\''s' || exit 1"
+            ]
+        );
+        let t = test("name: c\nlivenessProbe: {tcpSocket: {port: 53, host: 127.0.0.1}}\n");
+        assert_eq!(t, ["CMD-SHELL", "nc -z -v '127.0.0.1' 53 || exit 1"]);
     }
 
     #[test]

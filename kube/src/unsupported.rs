@@ -107,6 +107,11 @@ const CONTAINER: Shape = Fields(&[
         "livenessProbe",
         Fields(&[
             ("exec", Fields(&[("command", Any)])),
+            (
+                "httpGet",
+                Fields(&[("path", Any), ("port", Any), ("host", Any), ("scheme", Any)]),
+            ),
+            ("tcpSocket", Fields(&[("port", Any), ("host", Any)])),
             ("initialDelaySeconds", Any),
             ("periodSeconds", Any),
             ("timeoutSeconds", Any),
