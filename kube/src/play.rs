@@ -138,23 +138,17 @@ pub fn play(engine: &Engine<'_>, docs: &Documents, opts: &PlayOptions<'_>) -> Re
     let mut report = PlayReport::default();
     let store_volumes = Volumes::open(engine.store().root())?;
     let secrets = SecretStore::new(engine.store().root());
-    for doc in &docs.documents {
-        match doc {
-            Document::Claim(c) => {
-                let name = c.metadata.name.as_deref().unwrap_or("").trim();
-                if name.is_empty() {
-                    bail!("persistent volume claim name can not be empty");
-                }
-                let labels = c.metadata.labels.clone().unwrap_or_default();
-                let vol = match store_volumes.find(name)? {
-                    Some(v) => v,
-                    None => store_volumes.create_labelled(Some(name), &labels)?,
-                };
-                report.volumes.push(vol.name);
-            }
-            Document::Secret(s) => report.secrets.extend(store_secret(&secrets, s)?),
-            _ => {}
+    let made = (|| -> Result<()> {
+        for doc in &docs.documents {
+            claim_or_secret(doc, &store_volumes, &secrets, &mut report)?;
         }
+        Ok(())
+    })();
+    if let Err(e) = made {
+        for name in &report.secrets {
+            let _ = secrets.remove(name);
+        }
+        return Err(e);
     }
     let known = known_secrets(&secrets)?;
     for (i, p) in pods.iter().enumerate() {
@@ -176,6 +170,33 @@ pub fn play(engine: &Engine<'_>, docs: &Documents, opts: &PlayOptions<'_>) -> Re
         }
     }
     Ok(report)
+}
+
+/// A PersistentVolumeClaim's volume (an existing one reused) or a Secret's keys, into the
+/// report.
+fn claim_or_secret(
+    doc: &Document,
+    store_volumes: &Volumes,
+    secrets: &SecretStore,
+    report: &mut PlayReport,
+) -> Result<()> {
+    match doc {
+        Document::Claim(c) => {
+            let name = c.metadata.name.as_deref().unwrap_or("").trim();
+            if name.is_empty() {
+                bail!("persistent volume claim name can not be empty");
+            }
+            let labels = c.metadata.labels.clone().unwrap_or_default();
+            let vol = match store_volumes.find(name)? {
+                Some(v) => v,
+                None => store_volumes.create_labelled(Some(name), &labels)?,
+            };
+            report.volumes.push(vol.name);
+        }
+        Document::Secret(s) => report.secrets.extend(store_secret(secrets, s)?),
+        _ => {}
+    }
+    Ok(())
 }
 
 /// Remove a pod this play made: its containers, the pod, its emptyDir volumes.

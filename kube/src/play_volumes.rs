@@ -99,17 +99,25 @@ pub fn store_secret(store: &SecretStore, secret: &Secret) -> Result<Vec<String>>
     for (k, v) in secret.string_data.iter().flatten() {
         keys.insert(k, v.clone().into_bytes());
     }
-    let mut made = Vec::new();
-    for (key, data) in keys {
+    for key in keys.keys() {
         check_file_name("Secret key", key)?;
+    }
+    let mut made: Vec<String> = Vec::new();
+    for (key, data) in keys {
         let full = secret_name(name, key);
         let labels = BTreeMap::from([
             (SECRET_LABEL.to_string(), name.to_string()),
             (KEY_LABEL.to_string(), key.to_string()),
         ]);
-        store
+        let created = store
             .create(&full, &data, berth_run::secrets::store::FILE_DRIVER, labels)
-            .with_context(|| format!("Secret {name}"))?;
+            .with_context(|| format!("Secret {name}"));
+        if let Err(e) = created {
+            for m in &made {
+                let _ = store.remove(m);
+            }
+            return Err(e);
+        }
         made.push(full);
     }
     Ok(made)
