@@ -43,6 +43,15 @@ pub struct PlayArgs {
     /// Where --build looks for image directories (default: the current directory).
     #[arg(long, value_name = "DIR")]
     context_dir: Option<PathBuf>,
+    /// The containers' log driver (as `run --log-driver`).
+    #[arg(long, value_name = "DRIVER")]
+    log_driver: Option<String>,
+    /// A log driver option (as `run --log-opt`, repeatable).
+    #[arg(long, value_name = "OPT")]
+    log_opt: Vec<String>,
+    /// Do not write /etc/hosts in the pods: the image's stays.
+    #[arg(long)]
+    no_hosts: bool,
     /// Print no pull or build progress.
     #[arg(short, long)]
     quiet: bool,
@@ -132,8 +141,12 @@ pub fn play(ctx: &Context, a: PlayArgs) -> Result<ExitCode> {
         create_command: std::env::args().collect(),
         defaults: berth_run::RunOptions {
             ulimits: crate::containers::default_ulimits()?,
+            log: berth_run::options::LogConfig::parse(a.log_driver.as_deref(), &a.log_opt)?,
+            // The members too, as Podman's share the infra container's (absent) file.
+            use_image_hosts: a.no_hosts,
             ..berth_run::RunOptions::default()
         },
+        no_hosts: a.no_hosts,
     };
     let report = berth_kube::play::play(&engine, &docs, &opts)?;
     if !report.volumes.is_empty() {

@@ -38,6 +38,8 @@ pub struct PlayOptions<'a> {
     pub network: Vec<String>,
     /// `--publish`: more ports on every pod's infra container.
     pub publish: Vec<String>,
+    /// `--no-hosts`: the pods keep their images' /etc/hosts.
+    pub no_hosts: bool,
     /// `--configmap FILE`s, read.
     pub config_maps: Vec<ConfigMap>,
     /// The image to create a container from: `(image, pull policy)` (`missing`, `always`,
@@ -224,6 +226,7 @@ fn pod_options(p: &PlannedPod<'_>, opts: &PlayOptions<'_>) -> Result<PodOptions>
     let mut network = NetworkFlags {
         network: opts.network.clone(),
         publish: opts.publish.clone(),
+        no_hosts: opts.no_hosts,
         ..NetworkFlags::default()
     };
     let host_network = spec.host_network == Some(true) && network.network.is_empty();

@@ -468,6 +468,9 @@ spec:
         &publish,
         "--context-dir",
         ctx.to_str().unwrap(),
+        "--no-hosts",
+        "--log-driver",
+        "none",
         &file,
     ]);
     assert!(
@@ -490,11 +493,14 @@ spec:
         "1000\n2000\n/tmp\nsecret-value admin secret-value from-file\nadmin\nhost-file\nscratch-ok\nro\n"
     );
     let f = "{{.HostConfig.CapAdd}} {{.HostConfig.CapDrop}} {{.HostConfig.Memory}} \
-             {{.HostConfig.NanoCpus}} {{.HostConfig.ReadonlyRootfs}}";
+             {{.HostConfig.NanoCpus}} {{.HostConfig.ReadonlyRootfs}} {{.HostConfig.LogConfig.Type}}";
     assert_eq!(
         r.ok(&["inspect", "--format", f, &c]).trim(),
-        "[NET_ADMIN] [MKNOD] 67108864 500000000 true"
+        "[NET_ADMIN] [MKNOD] 67108864 500000000 true none"
     );
+    // --no-hosts: the image's /etc/hosts (it has none), in the member too.
+    let (code, _, _) = r.code(&["exec", &c, "test", "-e", "/etc/hosts"]);
+    assert_eq!(code, Some(1));
     // The secret's value is in berth's secret store only, never in inspect.
     let inspect = r.ok(&["inspect", &c]);
     assert!(!inspect.contains("secret-value"), "{inspect}");
