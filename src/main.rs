@@ -8,8 +8,8 @@
 //! ps, logs, wait, commit, export, pause, unpause, rename, container …, volume …), [`events`]
 //! (`events`, and where this process's events go), [`healthcheck`] (`healthcheck run`, and
 //! `run`'s `--restart` and `--health-*` flags), [`generate`] (`generate systemd`),
-//! [`network`] (network create/ls/inspect/rm/exists/prune), [`pod`] and [`pod_ops`] (pod …), [`kube`] and
-//! [`kube_play`] (`kube play`, `kube down`),
+//! [`network`] (network create/ls/inspect/rm/exists/prune), [`pod`] and [`pod_ops`] (pod …),
+//! [`kube`] (kube …; [`kube_play`] `kube play`, `kube down`),
 //! [`secret`] (secret create/ls/inspect/rm/exists), [`system`] (system check/prune/info,
 //! info, version; [`system_df`] `system df`, [`system_reset`] `system reset`), [`buildah`]
 //! (Buildah's verbs: `berth buildah from|run|copy|commit|…`), [`inspect`] (top-level inspect
@@ -211,7 +211,7 @@ enum Command {
     /// Manage pods (containers sharing network, IPC and UTS namespaces).
     #[command(subcommand)]
     Pod(Lazy<pod::PodCommand>),
-    /// Play and take down Kubernetes YAML.
+    /// Kubernetes YAML from and to pods and containers.
     #[command(subcommand)]
     Kube(Lazy<kube::KubeCommand>),
     /// Build an image from a Containerfile and a context directory.
