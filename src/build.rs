@@ -333,3 +333,24 @@ pub fn build(ctx: &Context, mut args: BuildArgs) -> Result<ExitCode> {
     outln!("{}", image.id.digest());
     Ok(ExitCode::SUCCESS)
 }
+
+/// `kube play --build`: build the directory `dir` (its Containerfile or Dockerfile) as `tag`,
+/// through `build` itself, as Podman builds an image directory named like the image.
+pub(crate) fn build_tagged(ctx: &Context, dir: &Path, tag: &str, quiet: bool) -> Result<()> {
+    #[derive(clap::Parser)]
+    struct One {
+        #[command(flatten)]
+        args: BuildArgs,
+    }
+    let dir = dir.to_string_lossy();
+    let mut argv = vec!["build", "-t", tag, dir.as_ref()];
+    if quiet {
+        argv.insert(1, "-q");
+    }
+    let one = <One as clap::Parser>::try_parse_from(argv)?;
+    let code = build(ctx, one.args)?;
+    if code != ExitCode::SUCCESS {
+        bail!("building {tag} from {dir} failed");
+    }
+    Ok(())
+}

@@ -8,3 +8,23 @@
 //! creation), which both the CLI and the API's libpod kube endpoints call.
 //!
 //! Map (modules are added as they land):
+//!
+//! - [`documents`]: multi-document YAML to k8s-openapi types; hostile input (size, alias bombs,
+//!   depth, not Kubernetes, an unknown kind) refused in one line.
+//! - [`unsupported`]: the fields `kube play` reads, per kind; every other one is warned about.
+//! - [`pods`]: which pods a file makes, named as Podman 4.3 names them (`kube play` and
+//!   `kube down` alike).
+//! - [`play`]: `kube play` (claims, secrets, then each pod: infra, volumes, init containers,
+//!   containers, start); [`play_container`]: one container to a `CreateRequest`;
+//!   [`play_volumes`]: a pod's volumes (hostPath, PVC, ConfigMap files, emptyDir, Secret keys
+//!   through berth's secret store); [`quantity`]: Kubernetes quantities.
+//! - [`down`]: `kube down`.
+
+pub mod documents;
+pub mod down;
+pub mod play;
+pub mod play_container;
+pub mod play_volumes;
+pub mod pods;
+pub mod quantity;
+pub mod unsupported;

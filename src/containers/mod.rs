@@ -36,6 +36,7 @@ use clap::{Args, Subcommand};
 
 use crate::stdio::OnClosed;
 use crate::Context;
+pub(crate) use options::default_ulimits;
 pub use options::CreateArgs;
 pub use ps::PsArgs;
 pub use show::InspectArgs;
@@ -352,7 +353,6 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode> {
 /// to look the image up by: the name as given, or the pulled image's name or id.
 fn ensure_image(store: &berth_image_store::Store, args: &CreateArgs) -> Result<String> {
     let policy: PullPolicy = args.pull.parse().map_err(anyhow::Error::msg)?;
-    let name = args.image.strip_prefix("docker://").unwrap_or(&args.image);
     let opts = berth_registry::pull::PullOptions {
         connect: berth_registry::connect::ConnectOptions {
             tls_verify: args.tls_verify,
@@ -364,12 +364,29 @@ fn ensure_image(store: &berth_image_store::Store, args: &CreateArgs) -> Result<S
         registries_d: args.registries_d.clone(),
         ..Default::default()
     };
-    let print = |line: &str| errln!("{line}");
-    let record = pull_policy::ensure_image(store, &args.image, policy, &opts, &print)
+    image_to_run(store, &args.image, policy, &opts, false)
+}
+
+/// `image` pulled first as `policy` says (progress on stderr unless `quiet`); what to look it
+/// up by (the `run`/`create` path, which `kube play` takes too).
+pub(crate) fn image_to_run(
+    store: &berth_image_store::Store,
+    image: &str,
+    policy: PullPolicy,
+    opts: &berth_registry::pull::PullOptions,
+    quiet: bool,
+) -> Result<String> {
+    let name = image.strip_prefix("docker://").unwrap_or(image);
+    let print = |line: &str| {
+        if !quiet {
+            errln!("{line}");
+        }
+    };
+    let record = pull_policy::ensure_image(store, image, policy, opts, &print)
         .with_context(|| format!("pulling {name}"))?;
     Ok(match record {
         // A `docker://` name is not a store name: run what was pulled.
-        Some(record) if args.image != name => record
+        Some(record) if image != name => record
             .names
             .first()
             .map_or_else(|| record.id.digest().to_string(), ToString::to_string),

@@ -250,20 +250,14 @@ impl CreateArgs {
     fn apply_daily_options(&self, options: &mut RunOptions) -> Result<(), RunError> {
         // `--ulimit`'s default is containers.conf's `default_ulimits`; given flags replace it
         // (Podman's rule). A containers.conf that cannot be read is refused, as Podman.
-        let conf_ulimits;
-        let ulimits = if self.ulimit.is_empty() {
-            conf_ulimits = berth_trust::containers_conf::ContainersConf::load()
-                .map_err(|e| RunError::Invalid(e.to_string()))?
-                .default_ulimits
-                .unwrap_or_default();
-            &conf_ulimits
-        } else {
-            &self.ulimit
+        options.ulimits = match self.ulimit.is_empty() {
+            true => default_ulimits()?,
+            false => self
+                .ulimit
+                .iter()
+                .map(|u| Ulimit::parse(u))
+                .collect::<Result<_, _>>()?,
         };
-        options.ulimits = ulimits
-            .iter()
-            .map(|u| Ulimit::parse(u))
-            .collect::<Result<_, _>>()?;
         options.sysctls = self
             .sysctl
             .iter()
@@ -385,4 +379,16 @@ impl CreateArgs {
                 .collect::<Result<_, _>>()?,
         })
     }
+}
+
+/// containers.conf's `default_ulimits`, `--ulimit`'s default (also every container `kube play`
+/// makes). A containers.conf that cannot be read is refused, as Podman.
+pub(crate) fn default_ulimits() -> Result<Vec<Ulimit>, RunError> {
+    berth_trust::containers_conf::ContainersConf::load()
+        .map_err(|e| RunError::Invalid(e.to_string()))?
+        .default_ulimits
+        .unwrap_or_default()
+        .iter()
+        .map(|u| Ulimit::parse(u))
+        .collect()
 }

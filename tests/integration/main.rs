@@ -30,6 +30,8 @@ mod hostile;
 mod images;
 mod inspect;
 mod interop;
+mod kube_play;
+mod kube_play_podman;
 mod list_filters;
 mod list_formats;
 mod manifest;
