@@ -225,14 +225,11 @@ fn missing_and_removed_working_containers_are_errors() {
 
 #[test]
 fn rootless_verbs_and_mount_inside_unshare() {
-    use crate::rootless::{as_user, text, user_env};
-    let env = user_env();
-    let tar = env.busybox_tar();
-    let out = as_user(
-        &env,
-        &format!(
-            r#"set -e
-$BERTH import {tar} bb >/dev/null
+    // The rootless harness gives the user a run root of the test's own and ends the pause
+    // process `berth unshare` starts (a shared run root left it running after the test).
+    let r = crate::rootless_run::Rootless::with_busybox();
+    let out = r.sh(
+        r#"set -e
 c=$($BERTH buildah from scratch)
 if $BERTH buildah mount $c 2>$HOME/err; then exit 9; fi
 grep -q 'berth unshare' $HOME/err
@@ -241,23 +238,18 @@ $BERTH buildah config --cmd '/busybox echo rootless' $c
 $BERTH buildah commit --rm $c from-scratch >/dev/null
 c2=$($BERTH buildah from bb)
 $BERTH buildah run $c2 -- sh -c 'echo hi > /x'
-$BERTH buildah copy --chown 1000:1000 $c2 {tar} /bb.tar
+$BERTH buildah copy --chown 1000:1000 $c2 $TAR /bb.tar
 $BERTH buildah commit --rm $c2 from-bb >/dev/null
 $BERTH run --rm from-scratch
 $BERTH run --rm from-bb stat -c '%u:%g %n' /bb.tar /x
 $BERTH buildah containers -q
 "#,
-            tar = tar.display()
-        ),
     );
-    assert!(out.status.success(), "{}", text(&out));
+    let text = crate::rootless::text(&out);
+    assert!(out.status.success(), "{text}");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        stdout,
-        "rootless\n1000:1000 /bb.tar\n0:0 /x\n",
-        "{}",
-        text(&out)
-    );
+    assert_eq!(stdout, "rootless\n1000:1000 /bb.tar\n0:0 /x\n", "{text}");
+    r.finish();
 }
 
 #[test]
