@@ -7,6 +7,7 @@
 //! export|import`; [`exists`] is `image|container|volume exists`; [`init`] is `init`.
 
 pub mod attach;
+mod conf_defaults;
 pub mod cp;
 pub mod diff;
 pub mod exec;
