@@ -2,8 +2,8 @@
 //! the parsers from Podman's CLI syntax into it (`--image-volume`, `--security-opt`,
 //! `--memory`, `-e`/`--env-file`, `--annotation`/`--label`, `--entrypoint`; `-v` in
 //! [`volume`]; the network flags, `--network`, `-p`, `--dns*`, `--add-host`, …, in [`network`];
-//! `--ulimit`, `--sysctl`, `--shm-size`, `--group-add`, `--umask` in [`limits`]; `--device`
-//! in [`device`];
+//! `--ulimit`, `--sysctl`, `--shm-size`, `--group-add`, `--umask` in [`limits`]; `--tz` in
+//! [`timezone`]; `--device` in [`device`];
 //! `--log-driver`/`--log-opt` in [`log`]; `--userns`, `--uidmap`, `--gidmap` in [`userns`];
 //! `--secret` in [`crate::secrets`]; `--ipc`, `--uts`, `--pid`, `--cgroupns` in
 //! [`namespaces`]). Every front end builds a [`RunOptions`] through these, once; the spec
@@ -23,6 +23,7 @@ pub mod limits;
 pub mod log;
 pub mod namespaces;
 pub mod network;
+pub mod timezone;
 pub mod userns;
 pub mod volume;
 
@@ -208,6 +209,10 @@ pub struct RunOptions {
     /// `--umask` (or containers.conf's `umask`): the container process's umask.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub umask: Option<u32>,
+    /// `--tz` (or containers.conf's `tz`): the zone bound at `/etc/localtime`
+    /// ([`timezone::zone_file`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tz: Option<String>,
 }
 
 impl RunOptions {

@@ -53,6 +53,7 @@ fn fill_flags(args: &mut CreateArgs, conf: &ContainersConf) {
     }
     or_key(&mut args.shm_size, &c.shm_size);
     or_key(&mut args.umask, &c.umask);
+    or_key(&mut args.tz, &c.tz);
     if args.uidmap.is_empty() && args.gidmap.is_empty() {
         or_key(&mut args.userns, &c.userns);
     }

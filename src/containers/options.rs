@@ -200,6 +200,10 @@ pub struct CreateArgs {
     /// the runtime's 0022).
     #[arg(long, value_name = "UMASK")]
     pub umask: Option<String>,
+    /// Timezone of the container: an area-based zone (Europe/Paris), UTC, or local (the
+    /// host's); default: containers.conf's tz, else the image's.
+    #[arg(long, value_name = "TZ")]
+    pub tz: Option<String>,
     /// Give the container a secret: NAME[,type=mount|env][,target=…][,uid=…,gid=…,mode=…].
     #[arg(long, value_name = "SECRET")]
     pub secret: Vec<String>,
@@ -279,6 +283,10 @@ impl CreateArgs {
         )?;
         options.log = LogConfig::parse(self.log_driver.as_deref(), &self.log_opt)?;
         options.umask = self.umask.as_deref().map(parse_umask).transpose()?;
+        if let Some(tz) = &self.tz {
+            berth_run::options::timezone::zone_file(tz)?;
+        }
+        options.tz.clone_from(&self.tz);
         options.secrets = self
             .secret
             .iter()

@@ -34,11 +34,11 @@ fn conf_process_defaults_env_caps_sysctls_umask_shm() {
         "[containers]\nenv = [\"DAILY_CONF=yes\", \"DAILY_OVER=conf\"]\n\
          default_capabilities = [\"CHOWN\", \"KILL\"]\n\
          default_sysctls = [\"net.ipv4.ip_unprivileged_port_start=500\"]\n\
-         umask = \"0077\"\nshm_size = \"1m\"\n",
+         umask = \"0077\"\nshm_size = \"1m\"\ntz = \"Asia/Tokyo\"\n",
     )
     .unwrap();
     let script = "echo $DAILY_CONF $DAILY_OVER; grep CapEff /proc/self/status; umask; \
-                  cat /proc/sys/net/ipv4/ip_unprivileged_port_start; df -k /dev/shm | tail -1";
+                  cat /proc/sys/net/ipv4/ip_unprivileged_port_start; df -k /dev/shm | tail -1; date +%Z";
     let out = ok_with_conf(
         &r,
         &conf,
@@ -62,6 +62,7 @@ fn conf_process_defaults_env_caps_sysctls_umask_shm() {
     assert_eq!(lines[2], "0077", "{out}");
     assert_eq!(lines[3], "500", "{out}");
     assert_eq!(lines[4].split_whitespace().nth(1), Some("1024"), "{out}");
+    assert_eq!(lines[5], "JST", "{out}");
     // The flags win; a capability added adds to containers.conf's set.
     let out = ok_with_conf(
         &r,
@@ -77,6 +78,8 @@ fn conf_process_defaults_env_caps_sysctls_umask_shm() {
             "2m",
             "--cap-add",
             "SETUID",
+            "--tz",
+            "UTC",
             "busybox",
             "sh",
             "-c",
@@ -87,6 +90,7 @@ fn conf_process_defaults_env_caps_sysctls_umask_shm() {
     assert!(lines[1].ends_with("00000000000000a1"), "{out}");
     assert_eq!(lines[2], "0022", "{out}");
     assert_eq!(lines[4].split_whitespace().nth(1), Some("2048"), "{out}");
+    assert_eq!(lines[5], "UTC", "{out}");
     // On the host's network a net.* default is left out, as Podman (no error).
     let out = ok_with_conf(
         &r,
@@ -100,6 +104,12 @@ fn conf_process_defaults_env_caps_sysctls_umask_shm() {
         &["run", "--rm", "--umask", "0988", "busybox", "true"],
     );
     assert!(!ok && err.contains("invalid umask string 0988"), "{err}");
+    let (ok, _, err) = with_conf(
+        &r,
+        &conf,
+        &["run", "--rm", "--tz", "../../etc/shadow", "busybox", "true"],
+    );
+    assert!(!ok && err.contains("finding timezone"), "{err}");
 }
 
 #[test]

@@ -271,6 +271,15 @@ pub fn generate(input: &SpecInput<'_>, opts: &RunOptions) -> Result<Spec> {
             &["rbind", "rprivate", "ro"],
         )?);
     }
+    if let Some(tz) = &opts.tz {
+        let zone = crate::options::timezone::zone_file(tz)?;
+        mounts.push(mount(
+            "/etc/localtime",
+            "bind",
+            &zone.to_string_lossy(),
+            &["rbind", "rprivate", "ro"],
+        )?);
+    }
     for t in &opts.tmpfs {
         mounts.push(tmpfs_mount(t)?);
     }
