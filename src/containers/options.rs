@@ -136,8 +136,8 @@ pub struct CreateArgs {
     /// Signal that `stop` sends first (default: the image's StopSignal, else SIGTERM).
     #[arg(long, value_name = "SIGNAL")]
     pub stop_signal: Option<String>,
-    /// OCI runtime: embedded (berth's own), runc, crun or a path (default: embedded as root;
-    /// rootless crun, else runc, else embedded).
+    /// OCI runtime: embedded (berth's own), runc, crun or a path (default: containers.conf's
+    /// runtime, else embedded as root; rootless crun, else runc, else embedded).
     #[arg(long, value_name = "RUNTIME")]
     pub runtime: Option<String>,
     /// Pull the image: missing (default: only when not in the store), always, never, newer.

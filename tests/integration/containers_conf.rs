@@ -197,7 +197,19 @@ fn conf_engine_log_init_pids_and_runtime_in_inspect() {
         &["run", "--rm", "busybox", "cat", "/proc/1/cmdline"],
     );
     assert!(!out.starts_with("cat"), "PID 1 is the init: {out:?}");
-    r.ok(&["rm", "-f", "daily-conf1", "daily-conf2"]);
+    // $CONTAINERS_CONF_OVERRIDE is read last, over $CONTAINERS_CONF.
+    let over = r.env.path("override.conf");
+    fs::write(&over, "[containers]\npids_limit = 88\n").unwrap();
+    let out = r
+        .cmd(&["create", "--name", "daily-conf4", "busybox", "true"])
+        .env("CONTAINERS_CONF", &conf)
+        .env("CONTAINERS_CONF_OVERRIDE", &over)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let out = ok_with_conf(&r, &conf, &["inspect", "--format", format, "daily-conf4"]);
+    assert_eq!(out, "true 88 json-file 1MB runc\n");
+    r.ok(&["rm", "-f", "daily-conf1", "daily-conf2", "daily-conf4"]);
 }
 
 #[test]
