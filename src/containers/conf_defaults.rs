@@ -37,9 +37,19 @@ fn fill_flags(args: &mut CreateArgs, conf: &ContainersConf) {
         }
     };
     fill(&mut args.ulimit, &conf.default_ulimits);
-    fill(&mut args.dns, &c.dns_servers);
-    fill(&mut args.dns_search, &c.dns_searches);
-    fill(&mut args.dns_option, &c.dns_options);
+    // DNS defaults only where the container writes its own resolv.conf: with no network or
+    // another's (`none`, `container:`, a pod's) they would be a conflict the user never asked
+    // for (Podman applies them when it writes the file).
+    let shares_dns = args.pod.is_some()
+        || args
+            .network
+            .iter()
+            .any(|n| n == "none" || n.starts_with("container:") || n.starts_with("ns:"));
+    if !shares_dns {
+        fill(&mut args.dns, &c.dns_servers);
+        fill(&mut args.dns_search, &c.dns_searches);
+        fill(&mut args.dns_option, &c.dns_options);
+    }
     args.init |= c.init == Some(true);
     args.no_hosts |= c.no_hosts == Some(true) && args.add_host.is_empty();
     or_key(&mut args.log_driver, &c.log_driver);

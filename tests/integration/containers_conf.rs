@@ -145,6 +145,13 @@ fn conf_dns_and_hosts_defaults() {
     let out = run(&["--dns", "192.0.2.54"]);
     assert!(out.contains("nameserver 192.0.2.54"), "{out}");
     assert!(!out.contains("192.0.2.53"), "{out}");
+    // Without a network of its own the DNS defaults do not apply (no conflict to refuse).
+    let out = ok_with_conf(
+        &r,
+        &conf,
+        &["run", "--rm", "--network", "none", "busybox", "echo", "ran"],
+    );
+    assert_eq!(out, "ran\n");
     // --add-host asks for a generated /etc/hosts: containers.conf's no_hosts yields.
     let out = run(&["--add-host", "daily-peer:192.0.2.7"]);
     assert!(out.ends_with("1\n"), "{out}");
