@@ -436,7 +436,8 @@ impl Context {
         if root.is_some() && runroot.is_some() {
             return Ok(Context { root, runroot });
         }
-        let conf = berth_trust::storage_conf::StorageConf::load()?;
+        let conf =
+            berth_trust::storage_conf::StorageConf::load(berth_run::rootless::is_rootless())?;
         Ok(Context {
             root: root.or(conf.graphroot),
             runroot: runroot.or(conf.runroot),

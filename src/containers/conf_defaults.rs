@@ -25,7 +25,8 @@ impl CreateArgs {
 
 /// The containers.conf this process reads, or the error `run`/`create` refuse with.
 fn load() -> Result<ContainersConf, RunError> {
-    ContainersConf::load().map_err(|e| RunError::Invalid(e.to_string()))
+    ContainersConf::load(berth_run::rootless::is_rootless())
+        .map_err(|e| RunError::Invalid(e.to_string()))
 }
 
 /// Fill the flags `args` left out from `conf` (see the module doc).

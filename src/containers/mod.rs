@@ -241,9 +241,11 @@ pub(crate) fn global_args(ctx: &Context) -> Vec<OsString> {
 fn detach_keys(flag: Option<&str>) -> Result<berth_run::Result<Vec<u8>>> {
     let keys = match flag {
         Some(k) => k.to_string(),
-        None => berth_trust::containers_conf::ContainersConf::load()?
-            .detach_keys
-            .unwrap_or_else(|| berth_run::detach::DEFAULT_DETACH_KEYS.to_string()),
+        None => {
+            berth_trust::containers_conf::ContainersConf::load(berth_run::rootless::is_rootless())?
+                .detach_keys
+                .unwrap_or_else(|| berth_run::detach::DEFAULT_DETACH_KEYS.to_string())
+        }
     };
     Ok(berth_run::detach::parse(&keys))
 }

@@ -310,3 +310,17 @@ fn storage_conf_places_the_store_unless_root_is_given() {
     );
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
 }
+
+#[test]
+fn rootless_users_containers_conf_is_read_inside_berths_namespace() {
+    let r = crate::rootless_run::Rootless::with_busybox();
+    let dir = r.env.path("home/.config/containers");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(
+        dir.join("containers.conf"),
+        "[containers]\nenv = [\"DAILY_USER_CONF=yes\"]\numask = \"0027\"\n",
+    )
+    .unwrap();
+    let out = r.ok("$BERTH run --rm bb sh -c 'echo $DAILY_USER_CONF; umask'");
+    assert_eq!(out, "yes\n0027\n");
+}

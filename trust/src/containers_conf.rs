@@ -184,9 +184,9 @@ impl Size {
 
 impl ContainersConf {
     /// Read every containers.conf this process would (see the module doc), and refuse what
-    /// berth cannot do (`network_backend = "cni"`).
-    pub fn load() -> Result<ContainersConf, ConfError> {
-        let rootless = effective_uid() != 0;
+    /// berth cannot do (`network_backend = "cni"`). `rootless`: the caller is not root on the
+    /// host (uid 0 inside berth's user namespace is still rootless: the user's files count).
+    pub fn load(rootless: bool) -> Result<ContainersConf, ConfError> {
         let env = std::env::var_os(ENV).map(PathBuf::from);
         let override_file = std::env::var_os(OVERRIDE_ENV).map(PathBuf::from);
         for path in env.iter().chain(&override_file) {
@@ -249,11 +249,6 @@ impl ContainersConf {
             ))),
         }
     }
-}
-
-fn effective_uid() -> u32 {
-    // SAFETY: geteuid(2) cannot fail and touches no memory.
-    unsafe { libc::geteuid() }
 }
 
 fn parse(path: &Path, text: &str) -> Result<File, ConfError> {

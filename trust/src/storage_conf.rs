@@ -46,10 +46,9 @@ struct Storage {
 }
 
 impl StorageConf {
-    /// The storage.conf this process would read (see the module doc).
-    pub fn load() -> Result<StorageConf, ConfError> {
-        // SAFETY: geteuid(2) cannot fail and touches no memory.
-        let rootless = unsafe { libc::geteuid() } != 0;
+    /// The storage.conf this process would read (see the module doc); `rootless`: the caller
+    /// is not root on the host.
+    pub fn load(rootless: bool) -> Result<StorageConf, ConfError> {
         if let Some(path) = std::env::var_os(ENV).map(PathBuf::from) {
             let text = std::fs::read_to_string(&path).map_err(|source| ConfError::Read {
                 path: path.clone(),
