@@ -17,7 +17,9 @@ use crate::Context;
 pub fn configure_log(ctx: &Context) {
     let runroot: Option<PathBuf> = ctx.runroot.clone();
     events::configure(move || {
-        let conf = match berth_trust::containers_conf::ContainersConf::load() {
+        let conf = match berth_trust::containers_conf::ContainersConf::load(
+            berth_run::rootless::is_rootless(),
+        ) {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!("events: {e}");

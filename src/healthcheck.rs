@@ -13,7 +13,7 @@ use clap::{Args, Subcommand};
 use crate::containers::{enter, runroot};
 use crate::Context;
 
-#[derive(Args, Debug, Default)]
+#[derive(Args, Debug, Default, Clone)]
 pub struct RestartHealthArgs {
     /// Restart policy when the container exits: no, on-failure[:max_retries], always,
     /// unless-stopped (not after `stop` or `kill`).

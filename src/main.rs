@@ -77,10 +77,11 @@ const EXIT_BERTH_ERROR: u8 = 125;
     about = "Daemonless container image toolkit: build, store, move, sign and run OCI images"
 )]
 struct Cli {
-    /// Path to the store root (default /var/lib/berth, rootless ~/.local/share/berth).
+    /// Path to the store root (default: storage.conf's graphroot, else /var/lib/berth,
+    /// rootless ~/.local/share/berth).
     #[arg(long, global = true, value_name = "PATH")]
     root: Option<PathBuf>,
-    /// Path to the run state directory (default /run/berth).
+    /// Path to the run state directory (default: storage.conf's runroot, else /run/berth).
     #[arg(long, global = true, value_name = "PATH")]
     runroot: Option<PathBuf>,
     /// Log messages at or above this level: trace, debug, info, warn, error.
@@ -268,9 +269,12 @@ fn main() -> ExitCode {
         }
     };
     init_logging(&cli.log_level);
-    let ctx = Context {
-        root: cli.root.clone(),
-        runroot: cli.runroot.clone(),
+    let ctx = match Context::from_flags(cli.root.clone(), cli.runroot.clone()) {
+        Ok(ctx) => ctx,
+        Err(err) => {
+            errln!("Error: {}", one_line(&err));
+            return ExitCode::from(EXIT_BERTH_ERROR);
+        }
     };
     events::configure_log(&ctx);
     stdio::set_policy(on_closed(&cli.command));
@@ -434,7 +438,21 @@ pub struct Context {
 }
 
 impl Context {
-    /// The store root chosen by `--root` or the default.
+    /// `--root` and `--runroot`, else storage.conf's `graphroot` and `runroot` (read only
+    /// when a flag is missing; `berth_trust::storage_conf`), else berth's defaults.
+    fn from_flags(root: Option<PathBuf>, runroot: Option<PathBuf>) -> Result<Context> {
+        if root.is_some() && runroot.is_some() {
+            return Ok(Context { root, runroot });
+        }
+        let conf =
+            berth_trust::storage_conf::StorageConf::load(berth_run::rootless::is_rootless())?;
+        Ok(Context {
+            root: root.or(conf.graphroot),
+            runroot: runroot.or(conf.runroot),
+        })
+    }
+
+    /// The store root chosen by `--root`, storage.conf or the default.
     pub fn root(&self) -> PathBuf {
         self.root
             .clone()

@@ -60,6 +60,9 @@ pub struct LsArgs {
     /// Do not print the header.
     #[arg(long = "noheading")]
     noheading: bool,
+    /// Show only secrets matching KIND=VALUE: name or id (regular expressions).
+    #[arg(short, long, value_name = "KIND=VALUE")]
+    filter: Vec<String>,
 }
 
 #[derive(Args)]
@@ -195,9 +198,11 @@ fn list(secrets: &SecretStore, a: &LsArgs) -> Result<()> {
             "secret ls",
         )?
     };
+    let filters = berth_run::secrets::SecretFilters::parse_texts(&a.filter)?;
     let rows: Vec<Value> = secrets
         .list()?
         .iter()
+        .filter(|s| filters.matches(s))
         .map(|s| {
             json!({
                 "ID": s.id, "Name": s.name, "Driver": s.driver,

@@ -101,10 +101,17 @@ fn parse_cap(name: &str) -> Result<Capability> {
         .map_err(|_| RunError::Invalid(format!("unknown capability {name:?}")))
 }
 
-/// The capability set: defaults (or all when privileged), plus `cap_add`, minus `cap_drop`.
+/// The capability set: defaults (containers.conf's `default_capabilities`, else Podman's; all
+/// when privileged), plus `cap_add`, minus `cap_drop`.
 pub fn capabilities(opts: &RunOptions) -> Result<HashSet<Capability>> {
     let mut caps: HashSet<Capability> = if opts.privileged {
         all_available()
+    } else if let Some(defaults) = &opts.default_capabilities {
+        // containers.conf's list: a name berth does not know is refused, as Podman.
+        defaults
+            .iter()
+            .map(|c| parse_cap(c))
+            .collect::<Result<_>>()?
     } else {
         DEFAULT_CAPS
             .iter()

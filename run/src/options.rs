@@ -2,7 +2,8 @@
 //! the parsers from Podman's CLI syntax into it (`--image-volume`, `--security-opt`,
 //! `--memory`, `-e`/`--env-file`, `--annotation`/`--label`, `--entrypoint`; `-v` in
 //! [`volume`]; the network flags, `--network`, `-p`, `--dns*`, `--add-host`, …, in [`network`];
-//! `--ulimit`, `--sysctl`, `--shm-size`, `--group-add` in [`limits`]; `--device` in [`device`];
+//! `--ulimit`, `--sysctl`, `--shm-size`, `--group-add`, `--umask` in [`limits`]; `--tz` in
+//! [`timezone`]; `--device` in [`device`];
 //! `--log-driver`/`--log-opt` in [`log`]; `--userns`, `--uidmap`, `--gidmap` in [`userns`];
 //! `--secret` in [`crate::secrets`]; `--ipc`, `--uts`, `--pid`, `--cgroupns` in
 //! [`namespaces`]). Every front end builds a [`RunOptions`] through these, once; the spec
@@ -22,6 +23,7 @@ pub mod limits;
 pub mod log;
 pub mod namespaces;
 pub mod network;
+pub mod timezone;
 pub mod userns;
 pub mod volume;
 
@@ -192,6 +194,25 @@ pub struct RunOptions {
     /// namespaces are the infra container's, as the pod shares them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pod: Option<String>,
+    // containers.conf defaults that are not a flag's default (issue 20, branch `daily`); the
+    // CLI fills them from `[containers]` (`src/containers/conf_defaults.rs`).
+    /// containers.conf's `env`: under the image's environment and `-e`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conf_env: Vec<String>,
+    /// containers.conf's `default_capabilities` (`None`: Podman's 11, `caps::DEFAULT_CAPS`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_capabilities: Option<Vec<String>>,
+    /// containers.conf's `default_sysctls` (`None`: berth's own default,
+    /// `net.ipv4.ping_group_range=0 0` in a network namespace of its own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_sysctls: Option<Vec<(String, String)>>,
+    /// `--umask` (or containers.conf's `umask`): the container process's umask.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub umask: Option<u32>,
+    /// `--tz` (or containers.conf's `tz`): the zone bound at `/etc/localtime`
+    /// ([`timezone::zone_file`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tz: Option<String>,
 }
 
 impl RunOptions {

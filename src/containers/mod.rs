@@ -7,6 +7,7 @@
 //! export|import`; [`exists`] is `image|container|volume exists`; [`init`] is `init`.
 
 pub mod attach;
+mod conf_defaults;
 pub mod cp;
 pub mod diff;
 pub mod exec;
@@ -36,7 +37,7 @@ use clap::{Args, Subcommand};
 
 use crate::stdio::OnClosed;
 use crate::Context;
-pub(crate) use options::default_ulimits;
+pub(crate) use conf_defaults::default_ulimits;
 pub use options::CreateArgs;
 pub use ps::PsArgs;
 pub use show::InspectArgs;
@@ -248,9 +249,11 @@ pub(crate) fn global_args(ctx: &Context) -> Vec<OsString> {
 fn detach_keys(flag: Option<&str>) -> Result<berth_run::Result<Vec<u8>>> {
     let keys = match flag {
         Some(k) => k.to_string(),
-        None => berth_trust::containers_conf::ContainersConf::load()?
-            .detach_keys
-            .unwrap_or_else(|| berth_run::detach::DEFAULT_DETACH_KEYS.to_string()),
+        None => {
+            berth_trust::containers_conf::ContainersConf::load(berth_run::rootless::is_rootless())?
+                .detach_keys
+                .unwrap_or_else(|| berth_run::detach::DEFAULT_DETACH_KEYS.to_string())
+        }
     };
     Ok(berth_run::detach::parse(&keys))
 }

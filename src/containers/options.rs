@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use berth_run::options::limits::{parse_shm_size, parse_sysctl};
+use berth_run::options::limits::{parse_shm_size, parse_sysctl, parse_umask};
 use berth_run::options::userns::UserNs;
 use berth_run::options::{
     parse_entrypoint, parse_key_value, parse_size, read_env_file, resolve_env_args, Network,
@@ -13,7 +13,7 @@ use berth_run::secrets::SecretUse;
 use berth_run::{CreateRequest, RunError, RunOptions};
 use clap::Args;
 
-#[derive(Args)]
+#[derive(Args, Clone)]
 pub struct CreateArgs {
     /// Run an init (catatonit or tini from the host) as PID 1: it forwards signals and reaps
     /// zombies.
@@ -136,8 +136,8 @@ pub struct CreateArgs {
     /// Signal that `stop` sends first (default: the image's StopSignal, else SIGTERM).
     #[arg(long, value_name = "SIGNAL")]
     pub stop_signal: Option<String>,
-    /// OCI runtime: embedded (berth's own), runc, crun or a path (default: embedded as root;
-    /// rootless crun, else runc, else embedded).
+    /// OCI runtime: embedded (berth's own), runc, crun or a path (default: containers.conf's
+    /// runtime, else embedded as root; rootless crun, else runc, else embedded).
     #[arg(long, value_name = "RUNTIME")]
     pub runtime: Option<String>,
     /// Pull the image: missing (default: only when not in the store), always, never, newer.
@@ -196,6 +196,14 @@ pub struct CreateArgs {
     /// A gid map for a user namespace of the container's own: CONTAINER:HOST:SIZE.
     #[arg(long, value_name = "CTR:HOST:SIZE")]
     pub gidmap: Vec<String>,
+    /// The umask of the container's process (octal; default: containers.conf's umask, else
+    /// the runtime's 0022).
+    #[arg(long, value_name = "UMASK")]
+    pub umask: Option<String>,
+    /// Timezone of the container: an area-based zone (Europe/Paris), UTC, or local (the
+    /// host's); default: containers.conf's tz, else the image's.
+    #[arg(long, value_name = "TZ")]
+    pub tz: Option<String>,
     /// Give the container a secret: NAME[,type=mount|env][,target=…][,uid=…,gid=…,mode=…].
     #[arg(long, value_name = "SECRET")]
     pub secret: Vec<String>,
@@ -248,16 +256,13 @@ impl CreateArgs {
     /// The daily-use options (`--ulimit`, `--sysctl`, `--shm-size`, `--device`,
     /// `--group-add`, `--log-driver`/`--log-opt`, `--secret`), parsed into `options`.
     fn apply_daily_options(&self, options: &mut RunOptions) -> Result<(), RunError> {
-        // `--ulimit`'s default is containers.conf's `default_ulimits`; given flags replace it
-        // (Podman's rule). A containers.conf that cannot be read is refused, as Podman.
-        options.ulimits = match self.ulimit.is_empty() {
-            true => default_ulimits()?,
-            false => self
-                .ulimit
-                .iter()
-                .map(|u| Ulimit::parse(u))
-                .collect::<Result<_, _>>()?,
-        };
+        // `--ulimit`'s default is containers.conf's `default_ulimits` (filled in by
+        // `conf_defaults::fill_flags`); given flags replace it (Podman's rule).
+        options.ulimits = self
+            .ulimit
+            .iter()
+            .map(|u| Ulimit::parse(u))
+            .collect::<Result<_, _>>()?;
         options.sysctls = self
             .sysctl
             .iter()
@@ -277,6 +282,11 @@ impl CreateArgs {
             berth_run::rootless::is_rootless(),
         )?;
         options.log = LogConfig::parse(self.log_driver.as_deref(), &self.log_opt)?;
+        options.umask = self.umask.as_deref().map(parse_umask).transpose()?;
+        if let Some(tz) = &self.tz {
+            berth_run::options::timezone::zone_file(tz)?;
+        }
+        options.tz.clone_from(&self.tz);
         options.secrets = self
             .secret
             .iter()
@@ -285,8 +295,9 @@ impl CreateArgs {
         Ok(())
     }
 
-    /// The library request for these flags.
-    pub fn request(&self) -> Result<CreateRequest, RunError> {
+    /// The library request for these flags as they are (`request`, in `conf_defaults`,
+    /// fills in containers.conf's defaults first).
+    pub(super) fn request_from_flags(&self) -> Result<CreateRequest, RunError> {
         let host = |k: &str| std::env::var(k).ok();
         let mut env = Vec::new();
         if self.env_host {
@@ -379,16 +390,4 @@ impl CreateArgs {
                 .collect::<Result<_, _>>()?,
         })
     }
-}
-
-/// containers.conf's `default_ulimits`, `--ulimit`'s default (also every container `kube play`
-/// makes). A containers.conf that cannot be read is refused, as Podman.
-pub(crate) fn default_ulimits() -> Result<Vec<Ulimit>, RunError> {
-    berth_trust::containers_conf::ContainersConf::load()
-        .map_err(|e| RunError::Invalid(e.to_string()))?
-        .default_ulimits
-        .unwrap_or_default()
-        .iter()
-        .map(|u| Ulimit::parse(u))
-        .collect()
 }

@@ -9,6 +9,7 @@ mod buildah_verbs;
 mod cli_help;
 mod closed_output;
 mod completion;
+mod containers_conf;
 mod crash;
 mod cve_build;
 mod cve_cp;

@@ -265,3 +265,39 @@ fn rootless_secrets_and_devices() {
     assert_eq!(mode, 0o700);
     assert!(!r.ok("$BERTH secret inspect runopts-rl").contains(DATA));
 }
+
+#[test]
+fn secret_ls_filter_by_name_and_id_as_podman() {
+    let r = crate::run::RunEnv::new();
+    let file = r.env.path("secret.txt");
+    fs::write(&file, DATA).unwrap();
+    let f = file.to_str().unwrap();
+    let db = r
+        .ok(&["secret", "create", "daily-db-pass", f])
+        .trim()
+        .to_string();
+    let api = r
+        .ok(&["secret", "create", "daily-api-key", f])
+        .trim()
+        .to_string();
+    let names = |filters: &[&str]| {
+        let mut args = vec!["secret", "ls", "--format", "{{.Name}}"];
+        for flt in filters {
+            args.extend_from_slice(&["--filter", flt]);
+        }
+        r.ok(&args)
+    };
+    assert_eq!(names(&["name=db-pass"]), "daily-db-pass\n");
+    // Values of one kind are alternatives; kinds must all hold.
+    let both = names(&["name=^daily-api", "name=pass$"]);
+    assert_eq!(both.lines().count(), 2, "{both}");
+    assert_eq!(names(&[&format!("id={}", &api[..12])]), "daily-api-key\n");
+    assert_eq!(names(&[&format!("id=^{db}$"), "name=api"]), "");
+    assert_eq!(
+        r.ok(&["secret", "ls", "-q", "-f", "name=db"]),
+        format!("{db}\n")
+    );
+    let (code, _, err) = r.code(&["secret", "ls", "--filter", "driver=file"]);
+    assert_eq!(code, Some(125), "{err}");
+    assert_eq!(err, "Error: invalid filter \"driver\"\n");
+}

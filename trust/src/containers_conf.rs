@@ -3,7 +3,9 @@
 //! `/etc/containers/containers.conf`, `/etc/containers/containers.conf.d/*.conf` and, for a
 //! rootless user, `~/.config/containers/containers.conf` and its `.d`, each file read in that
 //! order overriding the keys the earlier ones set (`.d` files in name order; only names ending
-//! in `.conf`). A missing file is skipped; a malformed one is an error naming the file and line.
+//! in `.conf`), and `$CONTAINERS_CONF_OVERRIDE` last of all (containers/common's later
+//! override file). A missing file is skipped; a malformed one is an error naming the file and
+//! line.
 //!
 //! Typed for the keys berth uses ([`ContainersConf`]); every other key is ignored.
 
@@ -15,6 +17,8 @@ use crate::config_dir;
 
 /// The environment variable naming the one containers.conf to read.
 pub const ENV: &str = "CONTAINERS_CONF";
+/// The environment variable naming a containers.conf read last, over all the others.
+pub const OVERRIDE_ENV: &str = "CONTAINERS_CONF_OVERRIDE";
 /// The distribution's defaults, read first.
 pub const VENDOR_PATH: &str = "/usr/share/containers/containers.conf";
 const FILE: &str = "containers.conf";
@@ -36,9 +40,14 @@ pub enum ConfError {
         line: usize,
         message: String,
     },
+    /// A setting berth cannot honour (what to do instead is in the text).
+    #[error("{0}")]
+    Unsupported(String),
 }
 
-/// The settings berth takes from containers.conf (all files merged).
+/// The settings berth takes from containers.conf (all files merged). Each is the default of
+/// the `run`/`create` flag of the same meaning; a flag given wins (the CLI applies them:
+/// `src/containers/conf_defaults.rs`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ContainersConf {
     /// `[engine] detach_keys`: the default of `--detach-keys`.
@@ -51,8 +60,68 @@ pub struct ContainersConf {
     /// `[engine] events_logger`: `none` writes no event; berth writes the file for any other
     /// value (`file`, and `journald`, Podman's default, which berth does not have).
     pub events_logger: Option<String>,
+    /// `[engine] runtime`: the default of `--runtime` (`crun`, `runc`, `embedded`, a path).
+    pub runtime: Option<String>,
     /// `[containers] default_ulimits` (`["nofile=1024:2048"]`): the default of `--ulimit`.
     pub default_ulimits: Option<Vec<String>>,
+    /// The `[containers]` keys of `run`/`create` defaults.
+    pub containers: ContainerDefaults,
+    /// `[network]`.
+    pub network: NetworkDefaults,
+}
+
+/// `[containers]`: defaults of `run`/`create` (Podman 4.3's containers.conf(5) names).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct ContainerDefaults {
+    /// `env`: `KEY=VALUE`s under the image's and the user's.
+    pub env: Option<Vec<String>>,
+    /// `default_capabilities`: the capability set before `--cap-add`/`--cap-drop`.
+    pub default_capabilities: Option<Vec<String>>,
+    /// `default_sysctls`: `KEY=VALUE`s under `--sysctl` (`net.*` left out on the host's
+    /// network, as Podman).
+    pub default_sysctls: Option<Vec<String>>,
+    /// `dns_servers`: the default of `--dns`.
+    pub dns_servers: Option<Vec<String>>,
+    /// `dns_searches`: the default of `--dns-search`.
+    pub dns_searches: Option<Vec<String>>,
+    /// `dns_options`: the default of `--dns-option`.
+    pub dns_options: Option<Vec<String>>,
+    /// `init`: the default of `--init`.
+    pub init: Option<bool>,
+    /// `log_driver`: the default of `--log-driver`.
+    pub log_driver: Option<String>,
+    /// `log_size_max` in bytes (-1: no limit): the default of `--log-opt max-size`.
+    pub log_size_max: Option<i64>,
+    /// `pids_limit` (0 or less: none): the default of `--pids-limit`.
+    pub pids_limit: Option<i64>,
+    /// `shm_size` (`"64m"`): the default of `--shm-size`.
+    pub shm_size: Option<String>,
+    /// `tz`: the default of `--tz`.
+    pub tz: Option<String>,
+    /// `umask` (octal text, `"0022"`): the default of `--umask`.
+    pub umask: Option<String>,
+    /// `no_hosts`: the default of `--no-hosts`.
+    pub no_hosts: Option<bool>,
+    /// `userns`: the default of `--userns`.
+    pub userns: Option<String>,
+}
+
+/// `[network]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct NetworkDefaults {
+    /// `network_backend`: berth has netavark only (`cni` is refused by [`ContainersConf::load`]).
+    pub network_backend: Option<String>,
+    /// `default_network`: the network of a bridge-mode container without `--network`.
+    pub default_network: Option<String>,
+    /// `default_subnet`: the default network's subnet (Podman's 10.88.0.0/16).
+    pub default_subnet: Option<String>,
+}
+
+/// Later files override earlier ones key by key: each `Some` of `later` replaces.
+macro_rules! overlay {
+    ($into:expr, $from:expr; $($key:ident),* $(,)?) => {
+        $( if $from.$key.is_some() { $into.$key = $from.$key; } )*
+    };
 }
 
 /// One file's keys, as far as berth reads them.
@@ -62,11 +131,15 @@ struct File {
     engine: Engine,
     #[serde(default)]
     containers: Containers,
+    #[serde(default)]
+    network: NetworkDefaults,
 }
 
 #[derive(Debug, Default, Deserialize)]
 struct Containers {
     default_ulimits: Option<Vec<String>>,
+    #[serde(flatten)]
+    defaults: ContainerDefaults,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -75,6 +148,7 @@ struct Engine {
     events_logfile_path: Option<PathBuf>,
     events_logfile_max_size: Option<Size>,
     events_logger: Option<String>,
+    runtime: Option<String>,
 }
 
 /// A size as containers/common reads it: bytes, or a number with `b`, `k`, `m` or `g`
@@ -109,11 +183,13 @@ impl Size {
 }
 
 impl ContainersConf {
-    /// Read every containers.conf this process would (see the module doc).
-    pub fn load() -> Result<ContainersConf, ConfError> {
-        let rootless = effective_uid() != 0;
+    /// Read every containers.conf this process would (see the module doc), and refuse what
+    /// berth cannot do (`network_backend = "cni"`). `rootless`: the caller is not root on the
+    /// host (uid 0 inside berth's user namespace is still rootless: the user's files count).
+    pub fn load(rootless: bool) -> Result<ContainersConf, ConfError> {
         let env = std::env::var_os(ENV).map(PathBuf::from);
-        if let Some(path) = &env {
+        let override_file = std::env::var_os(OVERRIDE_ENV).map(PathBuf::from);
+        for path in env.iter().chain(&override_file) {
             // containers/common: a `$CONTAINERS_CONF` that does not exist is an error.
             if let Err(source) = std::fs::metadata(path) {
                 return Err(ConfError::Read {
@@ -122,8 +198,11 @@ impl ContainersConf {
                 });
             }
         }
-        let files = search_path(env, rootless, config_dir::user_dir());
-        ContainersConf::from_files(&files)
+        let mut files = search_path(env, rootless, config_dir::user_dir());
+        files.extend(override_file);
+        let conf = ContainersConf::from_files(&files)?;
+        conf.check()?;
+        Ok(conf)
     }
 
     /// Read `files` in order, later keys overriding earlier ones; missing files are skipped.
@@ -141,18 +220,13 @@ impl ContainersConf {
                 }
             };
             let file = parse(path, &text)?;
-            if file.engine.detach_keys.is_some() {
-                conf.detach_keys = file.engine.detach_keys;
-            }
-            if file.containers.default_ulimits.is_some() {
-                conf.default_ulimits = file.containers.default_ulimits;
-            }
-            if file.engine.events_logger.is_some() {
-                conf.events_logger = file.engine.events_logger;
-            }
-            if file.engine.events_logfile_path.is_some() {
-                conf.events_logfile_path = file.engine.events_logfile_path;
-            }
+            overlay!(conf, file.engine; detach_keys, events_logger, events_logfile_path, runtime);
+            overlay!(conf, file.containers; default_ulimits);
+            overlay!(conf.containers, file.containers.defaults;
+                env, default_capabilities, default_sysctls, dns_servers, dns_searches,
+                dns_options, init, log_driver, log_size_max, pids_limit, shm_size, tz, umask,
+                no_hosts, userns);
+            overlay!(conf.network, file.network; network_backend, default_network, default_subnet);
             if let Some(size) = &file.engine.events_logfile_max_size {
                 let bytes = size.bytes().ok_or_else(|| ConfError::Invalid {
                     path: path.clone(),
@@ -164,14 +238,28 @@ impl ContainersConf {
         }
         Ok(conf)
     }
-}
 
-fn effective_uid() -> u32 {
-    // SAFETY: geteuid(2) cannot fail and touches no memory.
-    unsafe { libc::geteuid() }
+    /// Refuse the settings berth cannot honour, in one line each.
+    fn check(&self) -> Result<(), ConfError> {
+        match self.network.network_backend.as_deref() {
+            None | Some("") | Some("netavark") => Ok(()),
+            Some(other) => Err(ConfError::Unsupported(format!(
+                "containers.conf: network_backend {other:?} is not supported: berth runs \
+                 netavark only (set network_backend = \"netavark\" or remove the key)"
+            ))),
+        }
+    }
 }
 
 fn parse(path: &Path, text: &str) -> Result<File, ConfError> {
+    parse_toml(path, text)
+}
+
+/// `text` (the file `path`) as TOML into `T`; an error names the file and line.
+pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    text: &str,
+) -> Result<T, ConfError> {
     toml::from_str(text).map_err(|e| {
         let line = e
             .span()
@@ -271,6 +359,33 @@ mod tests {
             Some(vec!["nofile=1024:1024".to_string()])
         );
         assert_eq!(ContainersConf::from_files(&[]).unwrap(), Default::default());
+    }
+
+    #[test]
+    fn run_defaults_and_the_network_backend() {
+        let d = tempfile::tempdir().unwrap();
+        let a = d.path().join("a.conf");
+        std::fs::write(
+            &a,
+            "[containers]\nenv = [\"A=1\"]\ninit = true\nlog_size_max = 4096\n\
+             pids_limit = 100\nshm_size = \"1m\"\numask = \"0077\"\nno_hosts = true\n\
+             dns_servers = [\"10.0.0.1\"]\ndefault_capabilities = [\"CHOWN\"]\n\
+             [engine]\nruntime = \"runc\"\n[network]\nnetwork_backend = \"cni\"\n\
+             default_network = \"n1\"\n",
+        )
+        .unwrap();
+        let conf = ContainersConf::from_files(std::slice::from_ref(&a)).unwrap();
+        let c = &conf.containers;
+        assert_eq!(c.env, Some(vec!["A=1".to_string()]));
+        assert_eq!((c.init, c.no_hosts), (Some(true), Some(true)));
+        assert_eq!((c.log_size_max, c.pids_limit), (Some(4096), Some(100)));
+        assert_eq!(c.umask.as_deref(), Some("0077"));
+        assert_eq!(c.default_capabilities, Some(vec!["CHOWN".to_string()]));
+        assert_eq!(conf.runtime.as_deref(), Some("runc"));
+        assert_eq!(conf.network.default_network.as_deref(), Some("n1"));
+        let err = conf.check().unwrap_err().to_string();
+        assert!(err.contains("\"cni\" is not supported"), "{err}");
+        assert!(!err.contains('\n'), "{err}");
     }
 
     #[test]

@@ -11,6 +11,8 @@
 //!   `/etc/containers`), for this crate and berth-registry.
 //! - [`containers_conf`]: containers.conf (`$CONTAINERS_CONF`, `/usr/share/containers`,
 //!   `/etc/containers` and its `.d`, the rootless user's), typed for the keys berth uses.
+//! - [`storage_conf`]: storage.conf's store location (`graphroot`, `runroot`,
+//!   `rootless_storage_path`; `driver` overlay only), read by the CLI without `--root`.
 //! - [`identity`]: `signedIdentity` matching (`matchExact`, `matchRepoDigestOrExact`, …)
 //!   over berth-layers' one reference parser (`berth_layers::reference::Reference`).
 //! - [`payload`]: the simple-signing payload (atomic and cosign flavours): make and parse.
@@ -36,6 +38,7 @@ pub mod policy;
 pub mod registries_d;
 pub mod signature;
 pub mod sigstore;
+pub mod storage_conf;
 
 pub use error::TrustError;
 pub use gate::{UnverifiedImage, VerifiedImage};

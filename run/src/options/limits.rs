@@ -1,7 +1,7 @@
 //! Podman's syntax for the process limits and kernel settings of a container: `--ulimit
 //! NAME=SOFT[:HARD]` ([`Ulimit`]), `--sysctl KEY=VALUE` (Podman's allowed, namespaced set:
-//! [`parse_sysctl`]), `--shm-size` ([`parse_shm_size`]) and `--group-add`
-//! ([`GroupAdd`]). Errors are worded as Podman 4.3's.
+//! [`parse_sysctl`]), `--shm-size` ([`parse_shm_size`]), `--umask` ([`parse_umask`]) and
+//! `--group-add` ([`GroupAdd`]). Errors are worded as Podman 4.3's.
 
 use crate::error::{Result, RunError};
 
@@ -107,6 +107,14 @@ const SYSCTLS_ALLOWED: &[&str] = &[
 
 /// Prefixes of Podman's allowed sysctls (the network and the POSIX message queue namespaces).
 const SYSCTL_PREFIXES: &[&str] = &["net.", "fs.mqueue."];
+
+/// `--umask`'s octal text (Podman's: up to four octal digits).
+pub fn parse_umask(text: &str) -> Result<u32> {
+    u32::from_str_radix(text, 8)
+        .ok()
+        .filter(|m| *m <= 0o7777 && !text.is_empty() && text.len() <= 4)
+        .ok_or_else(|| RunError::Invalid(format!("invalid umask string {text}: invalid argument")))
+}
 
 /// Parse one `--sysctl KEY=VALUE`, refusing what Podman refuses (a sysctl no namespace of the
 /// container holds). Whether the container has the namespace (`net.*` with `--network host`)
@@ -249,5 +257,14 @@ mod tests {
         );
         assert!(GroupAdd::parse(&v(&["keep-groups", "10"])).is_err());
         assert!(GroupAdd::parse(&v(&["a:b"])).is_err());
+    }
+
+    #[test]
+    fn umask_is_octal() {
+        assert_eq!(parse_umask("0022").unwrap(), 0o22);
+        assert_eq!(parse_umask("77").unwrap(), 0o77);
+        assert!(parse_umask("0088").is_err());
+        assert!(parse_umask("12345").is_err());
+        assert!(parse_umask("").is_err());
     }
 }

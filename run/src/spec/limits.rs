@@ -41,6 +41,35 @@ pub fn rlimits(opts: &RunOptions) -> Result<Option<Vec<PosixRlimit>>> {
     Ok(Some(out))
 }
 
+/// The sysctls under `--sysctl`: containers.conf's `default_sysctls` when set, else
+/// Podman's from Debian's containers.conf (`net.ipv4.ping_group_range=0 0`: ICMP echo sockets
+/// for group 0, so `ping` works without CAP_NET_RAW). As Podman, a default that would reach
+/// a namespace the container shares is left out: `net.*` without a network namespace of its
+/// own, `fs.mqueue.*` with the host's IPC, the host and domain names with the host's UTS.
+/// None at all with a user namespace of the container's own: berth makes the network
+/// namespace outside it, so the container's root may not write its sysctls.
+pub fn default_sysctls(opts: &RunOptions) -> HashMap<String, String> {
+    use crate::options::NamespaceMode;
+    if opts.userns.is_some() {
+        return HashMap::new();
+    }
+    let builtin = [("net.ipv4.ping_group_range".to_string(), "0 0".to_string())];
+    let defaults = match &opts.default_sysctls {
+        Some(list) => list.as_slice(),
+        None => &builtin[..],
+    };
+    let host = |mode: &Option<NamespaceMode>| *mode == Some(NamespaceMode::Host);
+    defaults
+        .iter()
+        .filter(|(k, _)| !k.starts_with("net.") || opts.network.has_own_netns())
+        .filter(|(k, _)| !(k.starts_with("fs.mqueue.") && host(&opts.namespaces.ipc)))
+        .filter(|(k, _)| {
+            !((k == "kernel.hostname" || k == "kernel.domainname") && host(&opts.namespaces.uts))
+        })
+        .cloned()
+        .collect()
+}
+
 /// `--sysctl`s over `defaults`; `net.*` is refused on the host's network, as Podman.
 pub fn sysctls(
     opts: &RunOptions,

@@ -202,6 +202,7 @@ pub fn generate(input: &SpecInput<'_>, opts: &RunOptions) -> Result<Spec> {
     defaults.push("container=berth".to_string());
     let env = merge_env([
         defaults.as_slice(),
+        opts.conf_env.as_slice(),
         image_env.as_slice(),
         opts.env.as_slice(),
     ]);
@@ -243,6 +244,7 @@ pub fn generate(input: &SpecInput<'_>, opts: &RunOptions) -> Result<Spec> {
         )
         .capabilities(capabilities)
         .build()?;
+    process.user_mut().set_umask(opts.umask);
     if opts.no_new_privileges {
         process.set_no_new_privileges(Some(true));
     }
@@ -266,6 +268,15 @@ pub fn generate(input: &SpecInput<'_>, opts: &RunOptions) -> Result<Spec> {
             INIT_PATH,
             "bind",
             &source,
+            &["rbind", "rprivate", "ro"],
+        )?);
+    }
+    if let Some(tz) = &opts.tz {
+        let zone = crate::options::timezone::zone_file(tz)?;
+        mounts.push(mount(
+            "/etc/localtime",
+            "bind",
+            &zone.to_string_lossy(),
             &["rbind", "rprivate", "ro"],
         )?);
     }
@@ -316,15 +327,7 @@ pub fn generate(input: &SpecInput<'_>, opts: &RunOptions) -> Result<Spec> {
         .cgroups_path(PathBuf::from(format!("/berth/{}", input.id)))
         .build()?;
     linux.set_seccomp(seccomp);
-    let mut sysctl = HashMap::new();
-    // Not with a user namespace of the container's own: berth makes the network namespace
-    // outside it, so the container's root may not write its sysctls.
-    if opts.network.has_own_netns() && opts.userns.is_none() {
-        // Podman's default_sysctls (Debian's containers.conf): ICMP echo sockets for group
-        // 0, so `ping` works without CAP_NET_RAW; only in a network namespace of its own.
-        sysctl.insert("net.ipv4.ping_group_range".to_string(), "0 0".to_string());
-    }
-    let sysctl = limits::sysctls(opts, sysctl)?;
+    let sysctl = limits::sysctls(opts, limits::default_sysctls(opts))?;
     if !sysctl.is_empty() {
         linux.set_sysctl(Some(sysctl));
     }
