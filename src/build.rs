@@ -87,6 +87,13 @@ pub struct BuildArgs {
     /// Run every step instead of reusing cached results (they are still recorded).
     #[arg(long)]
     no_cache: bool,
+    /// A repository to look steps up in before running them (`REPO:<step key>` images, as
+    /// Buildah's); repeatable. Unreachable: the build goes on without it.
+    #[arg(long, value_name = "REPO", value_parser = cache_repository)]
+    cache_from: Vec<String>,
+    /// A repository to push each step's result to, tagged with its cache key; repeatable.
+    #[arg(long, value_name = "REPO", value_parser = cache_repository)]
+    cache_to: Vec<String>,
     /// Manifest and config format: oci (default) or docker. Unlike Podman, berth keeps
     /// HEALTHCHECK, ONBUILD and SHELL in the config (`Healthcheck`, `OnBuild`, `Shell`) in
     /// both formats, and a base image's SHELL stays in force.
@@ -131,6 +138,10 @@ pub fn buildx(ctx: &Context, command: BuildxCommand) -> Result<ExitCode> {
     match command {
         BuildxCommand::Build(a) => build(ctx, a),
     }
+}
+
+fn cache_repository(s: &str) -> std::result::Result<String, String> {
+    berth_build::registry_cache::repository(s).map(|_| s.to_string())
 }
 
 fn parse_ttl(s: &str) -> std::result::Result<std::time::Duration, String> {
@@ -276,6 +287,8 @@ pub fn build(ctx: &Context, mut args: BuildArgs) -> Result<ExitCode> {
         pull_options,
         layers: args.layers.unwrap_or(true),
         no_cache: args.no_cache,
+        cache_from: args.cache_from.clone(),
+        cache_to: args.cache_to.clone(),
         cache_ttl: args.cache_ttl,
         target: args.target.clone(),
         format,

@@ -40,6 +40,10 @@
 //!   source digests) → recorded layers, in the store's `build_cache` table
 //!   (`berth_image_store::build_cache`); `prune` drops stale
 //!   entries (and, for `system prune -a`, the `RUN --mount=type=cache` dirs).
+//! - [`registry_cache`]: the cache shared through a registry (`--cache-from`, `--cache-to`):
+//!   each step's result an image tagged `REPO:<step key>` (Buildah's layout), pulled and pushed
+//!   by berth-registry's pipelines, an entry used only when it continues the step's parent
+//!   and its layer matches its config.
 //! - [`system_prune`]: `system prune` composed (store images and garbage, then the build
 //!   cache), returning what went for the front end to print; [`system_info`]: `system info`'s
 //!   record ([`system_info::Info`], Podman's JSON names), here as the one crate above the
@@ -78,6 +82,7 @@ pub mod input;
 pub mod metadata;
 pub mod parser;
 pub mod plan;
+pub mod registry_cache;
 pub mod run_network;
 pub mod scope;
 pub mod system_info;

@@ -34,6 +34,7 @@ use crate::ignore::Ignore;
 use crate::image::{Format, ImageState, WriteOptions};
 use crate::metadata;
 use crate::plan::{Plan, Stage};
+use crate::registry_cache::RegistryCache;
 use crate::scope::{self, Args, Scope};
 use volatile::mount_all;
 
@@ -88,6 +89,11 @@ pub struct BuildOptions {
     pub squash: Squash,
     /// `--jobs`: how many stages may be built at once (0 or 1: one after the other).
     pub jobs: usize,
+    /// `--cache-from`: repositories whose `REPO:<step key>` images are looked up when the
+    /// local cache misses a step ([`crate::registry_cache`]).
+    pub cache_from: Vec<String>,
+    /// `--cache-to`: repositories each step's result is pushed to as `REPO:<step key>`.
+    pub cache_to: Vec<String>,
 }
 
 /// `--squash`, `--squash-all`.
@@ -132,6 +138,7 @@ pub fn build(
         .map_err(|e| BuildError::io(&opts.runroot, e))?;
     // Secrets live in a private directory under the run root for the build's duration.
     let (secret_dir, secret_files) = write_secrets(&opts.runroot, &opts.secrets)?;
+    let remote = RegistryCache::new(&opts.cache_from, &opts.cache_to, &opts.pull_options)?;
     let mut b = Builder {
         store,
         file,
@@ -147,8 +154,12 @@ pub fn build(
         cached: false,
         secret_files,
         target: None,
+        remote: &remote,
     };
     let result = b.run();
+    remote.release(store, result.as_ref().ok());
+    // Its names without those the cache pulls gave it.
+    let result = result.map(|r| store.lookup_image(r.id.as_ref()).unwrap_or(r));
     for img in &b.intermediates {
         if result.as_ref().is_ok_and(|r| r.id == img.id) {
             continue;
@@ -190,6 +201,8 @@ struct Builder<'a> {
     secret_files: SecretFiles,
     /// The target stage (known once the plan is resolved).
     target: Option<usize>,
+    /// `--cache-from`, `--cache-to`.
+    remote: &'a RegistryCache,
 }
 
 /// A stage being built.
@@ -617,6 +630,19 @@ impl Builder<'_> {
                     }
                     (Some(_), Some(_)) => {}
                 }
+                self.push_cache(st, key)?;
+                return Ok(true);
+            }
+            let remote = self.remote;
+            if let Some(hit) = remote.lookup(self.store, key, &st.image, &mut *self.out) {
+                self.cached = true;
+                st.image
+                    .append_layer(hit.layer.clone(), &hit.diff_id, created_by)?;
+                if let (Some(created), None) = (&hit.created, self.opts.timestamp) {
+                    st.image.set_last_created(created);
+                }
+                let created = st.image.last_created();
+                cache::save(self.store, key, &cache::Entry { created, ..hit });
                 return Ok(true);
             }
         }
@@ -653,7 +679,24 @@ impl Builder<'_> {
             }
         }
         drop(guard);
+        if let (Some(key), true) = (&cache_key, layer) {
+            self.push_cache(st, key)?;
+        }
         Ok(layer)
+    }
+
+    /// With `--cache-to`: record the state after step `key` as an image and push it as
+    /// `REPO:<key>` ([`crate::registry_cache`]).
+    fn push_cache(&mut self, st: &mut StageCtx, key: &str) -> Result<()> {
+        if !self.remote.pushes() {
+            return Ok(());
+        }
+        self.store_base(&mut st.image)?;
+        if let Some(image) = st.image.base.clone() {
+            let remote = self.remote;
+            remote.push(self.store, &image, key, &mut *self.out);
+        }
+        Ok(())
     }
 
     /// Record `image` as an intermediate image if its layers are not stored as one yet
