@@ -29,6 +29,7 @@ mod stdio;
 
 mod archive;
 mod build;
+mod build_progress;
 mod buildah;
 mod completion;
 mod containers;

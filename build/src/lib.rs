@@ -44,6 +44,9 @@
 //!   each step's result an image tagged `REPO:<step key>` (Buildah's layout), pulled and pushed
 //!   by berth-registry's pipelines, an entry used only when it continues the step's parent
 //!   and its layer matches its config.
+//! - [`step_events`]: the build as data for `--progress=json|tty` ([`step_events::StepEvent`]:
+//!   step started, cached, finished with its time and layer; RUN output, the result and an
+//!   error for the front end to add), sent to [`BuildOptions::events`].
 //! - [`system_prune`]: `system prune` composed (store images and garbage, then the build
 //!   cache), returning what went for the front end to print; [`system_info`]: `system info`'s
 //!   record ([`system_info::Info`], Podman's JSON names), here as the one crate above the
@@ -85,6 +88,7 @@ pub mod plan;
 pub mod registry_cache;
 pub mod run_network;
 pub mod scope;
+pub mod step_events;
 pub mod system_info;
 pub mod system_prune;
 pub mod verbs;

@@ -36,6 +36,7 @@ use crate::metadata;
 use crate::plan::{Plan, Stage};
 use crate::registry_cache::RegistryCache;
 use crate::scope::{self, Args, Scope};
+use crate::step_events::{EventSink, StepEvent};
 use volatile::mount_all;
 
 /// What a build needs besides the Containerfile.
@@ -94,6 +95,8 @@ pub struct BuildOptions {
     pub cache_from: Vec<String>,
     /// `--cache-to`: repositories each step's result is pushed to as `REPO:<step key>`.
     pub cache_to: Vec<String>,
+    /// Where step events go (`--progress=json|tty`), besides the text lines.
+    pub events: Option<EventSink>,
 }
 
 /// `--squash`, `--squash-all`.
@@ -341,6 +344,62 @@ impl Builder<'_> {
         let pos = self.positions.get(&index).copied().unwrap_or(1);
         let line = progress::step_line(self.stages, pos, step, total, text);
         (self.out)(&line);
+        self.emit(StepEvent::StepStarted {
+            stage: pos,
+            stages: self.stages,
+            step,
+            steps: total,
+            instruction: text.to_string(),
+        });
+    }
+
+    fn emit(&self, event: StepEvent) {
+        if let Some(sink) = &self.opts.events {
+            sink.send(&event);
+        }
+    }
+
+    /// A line besides the STEP lines: printed, and a `note` event.
+    fn say(&mut self, line: &str) {
+        (self.out)(line);
+        self.emit(StepEvent::Note {
+            text: line.to_string(),
+        });
+    }
+
+    /// With events: `cached` if the step's result came from a cache, then `step_finished`
+    /// (its time since `started`, the layer it added past `layers_before`).
+    fn step_finished(
+        &self,
+        index: usize,
+        step: usize,
+        started: std::time::Instant,
+        layers_before: usize,
+        image: &ImageState,
+    ) -> Result<()> {
+        if self.opts.events.is_none() {
+            return Ok(());
+        }
+        let stage = self.positions.get(&index).copied().unwrap_or(1);
+        let id = image.id()?;
+        if self.cached {
+            self.emit(StepEvent::Cached {
+                stage,
+                step,
+                id: id.clone(),
+            });
+        }
+        let layer = (image.layers.len() > layers_before)
+            .then(|| image.layers.last().map(|l| l.digest().to_string()))
+            .flatten();
+        self.emit(StepEvent::StepFinished {
+            stage,
+            step,
+            duration: started.elapsed().as_secs_f64(),
+            layer,
+            id,
+        });
+        Ok(())
     }
 
     /// After a step, with `--layers`: `--> Using cache <id>` if its result came from the
@@ -370,6 +429,7 @@ impl Builder<'_> {
             _ => stage.from.text.clone(),
         };
         self.announce(index, 1, total, &from_text);
+        let started = std::time::Instant::now();
         self.cached = false;
         let mut image = self.from(stage).map_err(|e| self.at(&stage.from, e))?;
         image.timestamp = self.opts.timestamp;
@@ -387,12 +447,16 @@ impl Builder<'_> {
             cmd_set: false,
         };
         self.onbuild_triggers(&mut st, &stage.from)?;
+        self.step_finished(index, 1, started, st.image.layers.len(), &st.image)?;
         for (k, ins) in stage.steps.iter().enumerate() {
             self.announce(index, k + 2, total, &ins.text);
+            let (started, before) = (std::time::Instant::now(), st.image.layers.len());
             self.cached = false;
             self.step_one(&mut st, ins).map_err(|e| self.at(ins, e))?;
             let last = Some(index) == self.target && k + 1 == stage.steps.len();
             self.step_done(&st.image, last)
+                .map_err(|e| self.at(ins, e))?;
+            self.step_finished(index, k + 2, started, before, &st.image)
                 .map_err(|e| self.at(ins, e))?;
         }
         // Other stages start from it or copy from it; the target is written at the end.
@@ -412,7 +476,7 @@ impl Builder<'_> {
                 .map_err(|e| self.fail(from, format!("ONBUILD trigger {text:?}: {e}")))?;
             for mut ins in parsed.instructions {
                 ins.span = from.span;
-                (self.out)(&format!("--> ONBUILD {text}"));
+                self.say(&format!("--> ONBUILD {text}"));
                 self.step_one(st, &ins)
                     .map_err(|e| self.fail(from, format!("ONBUILD trigger: {e}")))?;
             }
@@ -454,7 +518,7 @@ impl Builder<'_> {
                 ))
             }
             Decision::Pull => {
-                (self.out)(&format!("Pulling {name}"));
+                self.say(&format!("Pulling {name}"));
                 berth_registry::pull::pull(self.store, &name, &self.opts.pull_options, &|_| {})
                     .map_err(|e| {
                         self.doing(&stage.from, Some(format!("pulling {name}")), e.into())
@@ -634,7 +698,8 @@ impl Builder<'_> {
                 return Ok(true);
             }
             let remote = self.remote;
-            if let Some(hit) = remote.lookup(self.store, key, &st.image, &mut *self.out) {
+            let hit = remote.lookup(self.store, key, &st.image, &mut |l| self.say(l));
+            if let Some(hit) = hit {
                 self.cached = true;
                 st.image
                     .append_layer(hit.layer.clone(), &hit.diff_id, created_by)?;
@@ -693,8 +758,8 @@ impl Builder<'_> {
         }
         self.store_base(&mut st.image)?;
         if let Some(image) = st.image.base.clone() {
-            let remote = self.remote;
-            remote.push(self.store, &image, key, &mut *self.out);
+            let (remote, store) = (self.remote, self.store);
+            remote.push(store, &image, key, &mut |l| self.say(l));
         }
         Ok(())
     }
