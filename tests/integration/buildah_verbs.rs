@@ -587,3 +587,42 @@ fn parallel_runs_in_one_container_take_turns() {
     r.ok(&["buildah", "rm", &c]);
     r.assert_no_leftovers();
 }
+
+#[test]
+fn config_env_expands_variables_as_buildah() {
+    let r = busybox();
+    let c = r.ok(&["buildah", "from", "busybox"]).trim().to_string();
+    let (code, _, stderr) = r.code(&[
+        "buildah",
+        "config",
+        "--env",
+        "PATH=/opt/bin:$PATH",
+        "--env",
+        "A=1",
+        "--env",
+        "B=${A}x",
+        "--env",
+        "C=$NOPE",
+        &c,
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    // Buildah 1.28 says so and goes on with the name itself.
+    assert!(
+        stderr.contains("error expanding variable \"NOPE\": no value set in configuration"),
+        "{stderr}"
+    );
+    r.ok(&["buildah", "commit", "--rm", &c, "expanded"]);
+    let v: Value = serde_json::from_str(&r.ok(&["image", "inspect", "expanded"])).unwrap();
+    let env: Vec<&str> = v[0]["Config"]["Env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    let path = env.iter().find(|e| e.starts_with("PATH=")).unwrap();
+    assert!(
+        path.starts_with("PATH=/opt/bin:/") && path.len() > "PATH=/opt/bin:/".len(),
+        "{env:?}"
+    );
+    assert!(env.contains(&"B=1x") && env.contains(&"C=NOPE"), "{env:?}");
+}
