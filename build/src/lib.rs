@@ -28,7 +28,9 @@
 //!   `executor::run_mounts` (`RUN --mount=type=cache|tmpfs|bind|secret`),
 //!   `executor::copy_step` (COPY/ADD sources, `--link` into an empty snapshot),
 //!   `executor::parallel` (`--jobs`: independent stages on threads),
-//!   `executor::squash` (`--squash`, `--squash-all`), [`progress`] (the lines a build prints,
+//!   `executor::squash` (`--squash`, `--squash-all`), `executor::step_cache` (a step's result
+//!   from the local cache or a `--cache-from` repository, `--cache-to` after it),
+//!   `executor::step_report` (step events and notes), [`progress`] (the lines a build prints,
 //!   as Buildah's: per-stage `[i/k] STEP n/m`, `FROM` expanded, `--> <id>` after each step,
 //!   `--> Using cache <id>`, `COMMIT`).
 //! - [`metadata`]: ENV, LABEL, EXPOSE, VOLUME, USER, WORKDIR, CMD, ENTRYPOINT, STOPSIGNAL.

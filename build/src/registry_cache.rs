@@ -108,6 +108,34 @@ impl RegistryCache {
         parent: &ImageState,
         out: &mut (dyn FnMut(&str) + Send),
     ) -> Option<Entry> {
+        self.find(store, key, out, &|record| {
+            check_entry(store, record, parent)
+        })
+    }
+
+    /// The created time of metadata step `key` (ENV, LABEL…) that left `after`, from the first
+    /// `--cache-from` repository with a valid entry: an image with `after`'s layers whose last
+    /// history entry is an empty layer's.
+    pub fn lookup_created(
+        &self,
+        store: &Store,
+        key: &str,
+        after: &ImageState,
+        out: &mut (dyn FnMut(&str) + Send),
+    ) -> Option<String> {
+        self.find(store, key, out, &|record| {
+            check_metadata(store, record, after)
+        })
+    }
+
+    /// Pull `REPO:KEY` from each `--cache-from` repository in turn until `check` accepts one.
+    fn find<T>(
+        &self,
+        store: &Store,
+        key: &str,
+        out: &mut (dyn FnMut(&str) + Send),
+        check: &dyn Fn(&ImageRecord) -> std::result::Result<T, String>,
+    ) -> Option<T> {
         for repo in &self.from {
             if self.is_down(repo) {
                 continue;
@@ -138,7 +166,7 @@ impl RegistryCache {
                 }
             };
             let stored_name = fetched.reference.store_name();
-            match check_entry(store, &record, parent) {
+            match check(&record) {
                 Ok(entry) => {
                     if let Ok(mut p) = self.pulled.lock() {
                         p.push((record, stored_name));
@@ -265,6 +293,27 @@ fn check_entry(
         diff_id: diff_id.clone(),
         created,
     })
+}
+
+/// Check a pulled metadata step's entry against the state the step left (`after`): the same
+/// layers, its last history entry an empty layer's with a time.
+fn check_metadata(
+    store: &Store,
+    record: &ImageRecord,
+    after: &ImageState,
+) -> std::result::Result<String, String> {
+    let config = store.image_config(record).map_err(|e| e.to_string())?;
+    if config.rootfs().diff_ids() != after.config.rootfs().diff_ids() {
+        return Err("its layers are not this step's".into());
+    }
+    let last = config.history().as_ref().and_then(|h| h.last().cloned());
+    match last {
+        Some(h) if h.empty_layer() == Some(true) => h
+            .created()
+            .clone()
+            .ok_or_else(|| "its last step has no time".into()),
+        _ => Err("its last step made a layer".into()),
+    }
 }
 
 /// The line for an entry that is not used.

@@ -2,7 +2,8 @@
 //! stand for two CI machines and one local `docker-registry` on 127.0.0.1. The second store
 //! builds the same Containerfile without running a RUN step (each RUN writes a fresh random
 //! uuid, so a step that ran would change the image id), a forged entry is refused and its step
-//! runs, and an unreachable cache repository is said once while the build goes on.
+//! runs, and an unreachable cache repository is said once while the build goes on. Without
+//! `--timestamp` the metadata steps' times come from the registry too: the same image id.
 
 use std::process::Command;
 
@@ -18,9 +19,17 @@ const CONTAINERFILE: &str = "FROM BASE\n\
      ENV X=1\n\
      RUN cat /proc/sys/kernel/random/uuid > /marker2\n";
 
-/// `berth build` on `r`'s store, isolated from the host's registry config; returns stdout.
+/// `berth build --timestamp 0` on `r`'s store, isolated from the host's registry config;
+/// returns stdout.
 fn build(r: &RunEnv, extra: &[&str], ctx: &str) -> String {
-    let mut args = vec!["build", "--tls-verify=false", "--timestamp", "0"];
+    let mut all = vec!["--timestamp", "0"];
+    all.extend_from_slice(extra);
+    build_at_any_time(r, &all, ctx)
+}
+
+/// As [`build`], with the clock's times.
+fn build_at_any_time(r: &RunEnv, extra: &[&str], ctx: &str) -> String {
+    let mut args = vec!["build", "--tls-verify=false"];
     args.extend_from_slice(extra);
     args.push(ctx);
     let mut cmd = r.cmd(&args);
@@ -176,4 +185,29 @@ fn a_second_store_builds_from_the_registry_cache_without_running_a_step() {
     assert_ne!(image_id(&out3), id1, "the forged step ran: {out3}");
     let marker = |r: &RunEnv, image: &str| r.ok(&["run", "--rm", image, "cat", "/marker"]);
     assert_ne!(marker(&three, "three"), marker(&one, "one"));
+}
+
+#[test]
+fn without_timestamp_the_metadata_steps_times_come_from_the_registry_too() {
+    let reg = Registry::start();
+    let base = reg.image("base");
+    let cache = reg.image("cache");
+    let (one, ctx1) = store_with_context(&base);
+    one.env.import_busybox("busybox");
+    let mut push = one.cmd(&["push", "-q", "--tls-verify=false", "busybox", &base]);
+    isolate(&one.env, &mut push);
+    success_stdout(&["push"], push.output().unwrap());
+    let out1 = build_at_any_time(&one, &["--cache-to", &cache], &ctx1);
+    // The ENV step too: its created time is its result.
+    assert_eq!(out1.matches("--> Pushing cache ").count(), 4, "{out1}");
+    // Times in the history are at least a second apart from the first build's clock reading.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let (two, ctx2) = store_with_context(&base);
+    let out2 = build_at_any_time(&two, &["--cache-from", &cache], &ctx2);
+    assert_eq!(
+        out2.matches("--> Cache pulled from remote ").count(),
+        4,
+        "{out2}"
+    );
+    assert_eq!(image_id(&out2), image_id(&out1), "{out2}");
 }

@@ -5,7 +5,7 @@
 //! if its last layers are not yet), mount it (`volatile`: see [`volatile`]), do the work
 //! (`run_ephemeral` for RUN, [`crate::copy`] for COPY/ADD), turn the upper dir into a layer,
 //! remove the snapshot; a RUN/COPY/ADD whose [`crate::cache`] key matches reuses the recorded
-//! layer instead. A stage other stages use is recorded as an image at its end. Metadata
+//! layer instead, from the local cache or a `--cache-from` repository (`step_cache`). A stage other stages use is recorded as an image at its end. Metadata
 //! steps change the config only. At the end the target's image is written with its names and the
 //! intermediates are removed; a failed build tags nothing and leaves no snapshot or mount.
 
@@ -16,6 +16,8 @@ pub mod progress;
 pub(crate) mod run_mounts;
 pub(crate) mod run_step;
 pub(crate) mod squash;
+mod step_cache;
+mod step_report;
 pub(crate) mod volatile;
 
 use std::collections::HashMap;
@@ -353,55 +355,6 @@ impl Builder<'_> {
         });
     }
 
-    fn emit(&self, event: StepEvent) {
-        if let Some(sink) = &self.opts.events {
-            sink.send(&event);
-        }
-    }
-
-    /// A line besides the STEP lines: printed, and a `note` event.
-    fn say(&mut self, line: &str) {
-        (self.out)(line);
-        self.emit(StepEvent::Note {
-            text: line.to_string(),
-        });
-    }
-
-    /// With events: `cached` if the step's result came from a cache, then `step_finished`
-    /// (its time since `started`, the layer it added past `layers_before`).
-    fn step_finished(
-        &self,
-        index: usize,
-        step: usize,
-        started: std::time::Instant,
-        layers_before: usize,
-        image: &ImageState,
-    ) -> Result<()> {
-        if self.opts.events.is_none() {
-            return Ok(());
-        }
-        let stage = self.positions.get(&index).copied().unwrap_or(1);
-        let id = image.id()?;
-        if self.cached {
-            self.emit(StepEvent::Cached {
-                stage,
-                step,
-                id: id.clone(),
-            });
-        }
-        let layer = (image.layers.len() > layers_before)
-            .then(|| image.layers.last().map(|l| l.digest().to_string()))
-            .flatten();
-        self.emit(StepEvent::StepFinished {
-            stage,
-            step,
-            duration: started.elapsed().as_secs_f64(),
-            layer,
-            id,
-        });
-        Ok(())
-    }
-
     /// After a step, with `--layers`: `--> Using cache <id>` if its result came from the
     /// cache, and `--> <id>` unless it is the last step of the target stage.
     fn step_done(&mut self, image: &ImageState, last: bool) -> Result<()> {
@@ -543,42 +496,9 @@ impl Builder<'_> {
         };
         self.step_kind(st, ins)?;
         if let Some(before) = before {
-            self.cached |= self.metadata_time(&before, &mut st.image, &ins.text);
+            self.cached |= self.metadata_time(&before, &mut st.image, &ins.text)?;
         }
         Ok(())
-    }
-
-    /// A metadata step's created time is part of its cached result: taken from the cache on a
-    /// hit, recorded on a miss (see [`crate::cache`]). A step that made a layer (WORKDIR) got
-    /// its time with the layer. Returns whether the cache had the step.
-    fn metadata_time(&self, before: &ImageState, after: &mut ImageState, text: &str) -> bool {
-        let added = after.config.history().as_ref().map_or(0, Vec::len)
-            > before.config.history().as_ref().map_or(0, Vec::len);
-        let last_empty = after
-            .config
-            .history()
-            .as_ref()
-            .and_then(|h| h.last())
-            .is_some_and(|h| h.empty_layer() == Some(true));
-        if !self.opts.layers || self.opts.timestamp.is_some() || !added || !last_empty {
-            return false;
-        }
-        let key = cache::KeyBuilder::metadata(before, after, text);
-        let cached = (!self.opts.no_cache)
-            .then(|| cache::lookup_created(self.store, &key, self.opts.cache_ttl))
-            .flatten();
-        match cached {
-            Some(created) => {
-                after.set_last_created(&created);
-                true
-            }
-            None => {
-                if let Some(created) = after.last_created() {
-                    cache::save_created(self.store, &key, &created);
-                }
-                false
-            }
-        }
     }
 
     fn step_kind(&mut self, st: &mut StageCtx, ins: &Instruction) -> Result<()> {
@@ -681,33 +601,7 @@ impl Builder<'_> {
     ) -> Result<bool> {
         let cache_key = cache_key.filter(|_| self.opts.layers);
         if let Some(key) = cache_key.as_ref().filter(|_| !self.opts.no_cache) {
-            if let Some(hit) = cache::lookup(self.store, key, self.opts.cache_ttl) {
-                self.cached = true;
-                st.image
-                    .append_layer(hit.layer.clone(), &hit.diff_id, created_by)?;
-                // The step's time comes with its result; an entry without one gets this one.
-                match (&hit.created, self.opts.timestamp) {
-                    (Some(created), None) => st.image.set_last_created(created),
-                    (None, _) => {
-                        let created = st.image.last_created();
-                        cache::save(self.store, key, &cache::Entry { created, ..hit });
-                    }
-                    (Some(_), Some(_)) => {}
-                }
-                self.push_cache(st, key)?;
-                return Ok(true);
-            }
-            let remote = self.remote;
-            let hit = remote.lookup(self.store, key, &st.image, &mut |l| self.say(l));
-            if let Some(hit) = hit {
-                self.cached = true;
-                st.image
-                    .append_layer(hit.layer.clone(), &hit.diff_id, created_by)?;
-                if let (Some(created), None) = (&hit.created, self.opts.timestamp) {
-                    st.image.set_last_created(created);
-                }
-                let created = st.image.last_created();
-                cache::save(self.store, key, &cache::Entry { created, ..hit });
+            if self.cached_layer(st, key, created_by)? {
                 return Ok(true);
             }
         }
@@ -748,20 +642,6 @@ impl Builder<'_> {
             self.push_cache(st, key)?;
         }
         Ok(layer)
-    }
-
-    /// With `--cache-to`: record the state after step `key` as an image and push it as
-    /// `REPO:<key>` ([`crate::registry_cache`]).
-    fn push_cache(&mut self, st: &mut StageCtx, key: &str) -> Result<()> {
-        if !self.remote.pushes() {
-            return Ok(());
-        }
-        self.store_base(&mut st.image)?;
-        if let Some(image) = st.image.base.clone() {
-            let (remote, store) = (self.remote, self.store);
-            remote.push(store, &image, key, &mut |l| self.say(l));
-        }
-        Ok(())
     }
 
     /// Record `image` as an intermediate image if its layers are not stored as one yet
