@@ -211,3 +211,46 @@ fn without_timestamp_the_metadata_steps_times_come_from_the_registry_too() {
     );
     assert_eq!(image_id(&out2), image_id(&out1), "{out2}");
 }
+
+#[test]
+fn as_a_plain_user_too() {
+    use crate::rootless::{as_user, text, user_env};
+    let env = user_env();
+    let reg = Registry::start();
+    let tar = env.busybox_tar();
+    let ctx = env.path("ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(ctx.join("f"), "f\n").unwrap();
+    let base = reg.image("base");
+    std::fs::write(
+        ctx.join("Containerfile"),
+        CONTAINERFILE.replace("BASE", &base),
+    )
+    .unwrap();
+    let out = as_user(
+        &env,
+        &format!(
+            r#"set -e
+$BERTH import {tar} bb >/dev/null
+$BERTH push -q --tls-verify=false bb {base}
+b="build -q --tls-verify=false --timestamp 0"
+one=$($BERTH $b --cache-to {cache} {ctx})
+two=$($BERTH --root $HOME/two $b --cache-from {cache} {ctx})
+[ "$one" = "$two" ] || {{ echo "ids differ: $one $two"; exit 9; }}
+$BERTH --root $HOME/three build --progress=json --tls-verify=false --timestamp 0 \
+  --cache-from {cache} {ctx} | grep -c '"event":"cached"'
+"#,
+            tar = tar.display(),
+            cache = reg.image("cache"),
+            ctx = ctx.display()
+        ),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    // COPY and the two RUNs from the registry (with --timestamp, ENV needs no cache).
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "3",
+        "{}",
+        text(&out)
+    );
+}
