@@ -3,7 +3,8 @@
 //! builds the same Containerfile without running a RUN step (each RUN writes a fresh random
 //! uuid, so a step that ran would change the image id), a forged entry is refused and its step
 //! runs, and an unreachable cache repository is said once while the build goes on. Without
-//! `--timestamp` the metadata steps' times come from the registry too: the same image id.
+//! `--timestamp` the metadata steps' times come from the registry too: the same image id. The
+//! same holds as a plain user.
 
 use std::process::Command;
 
