@@ -23,6 +23,8 @@
 //! - [`scope`]: ARG/ENV scoping (global ARGs, per-stage ARGs, `--build-arg`, platform and
 //!   proxy ARGs).
 //! - [`plan`]: stages, `--target`, the stages a target needs.
+//! - [`platform`]: `--platform`/`FROM --platform` values checked (syntax, names normalised as
+//!   containerd does); only the native platform is built.
 //! - [`executor`]: [`BuildOptions`] and the step loop; `executor::run_step` (RUN, and the
 //!   runtime's mount points pruned from its layer in-root, never through host paths),
 //!   `executor::run_mounts` (`RUN --mount=type=cache|tmpfs|bind|secret`),
@@ -87,6 +89,7 @@ pub mod input;
 pub mod metadata;
 pub mod parser;
 pub mod plan;
+pub mod platform;
 pub mod registry_cache;
 pub mod run_network;
 pub mod scope;
@@ -96,6 +99,7 @@ pub mod system_prune;
 pub mod verbs;
 
 pub use error::{BuildError, Result};
-pub use executor::{build, check_platform, progress, BuildOptions, PullPolicy, Secret, Squash};
+pub use executor::{build, progress, BuildOptions, PullPolicy, Secret, Squash};
 pub use image::Format;
 pub use parser::parse;
+pub use platform::check_platform;

@@ -446,7 +446,7 @@ impl Builder<'_> {
         }
         if let Some(p) = stage.from.flag("platform") {
             let p = self.expand_global(&stage.from, p)?;
-            check_platform(&p).map_err(|m| self.fail(&stage.from, m))?;
+            crate::platform::check_platform(&p).map_err(|m| self.fail(&stage.from, m))?;
         }
         let name = self.expand_global(&stage.from, image)?;
         if name.is_empty() {
@@ -669,18 +669,6 @@ impl Builder<'_> {
     }
 }
 
-/// Only the native platform can be built for now; refuse others clearly.
-pub fn check_platform(platform: &str) -> std::result::Result<(), String> {
-    let native = format!("linux/{}", berth_image_store::import::host_arch());
-    let trimmed = platform.trim_end_matches('/');
-    if trimmed.is_empty() || trimmed == native || trimmed.starts_with(&format!("{native}/")) {
-        return Ok(());
-    }
-    Err(format!(
-        "platform {platform:?}: only the native platform {native} can be built for now"
-    ))
-}
-
 /// Secret ids and the files holding their values.
 type SecretFiles = Vec<(String, PathBuf)>;
 
@@ -722,21 +710,5 @@ fn step_err(file: &str, ins: &Instruction, message: impl Into<String>) -> BuildE
         line: ins.span.line,
         instruction: ins.text.clone(),
         message: message.into(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::check_platform;
-    use berth_image_store::import::host_arch;
-
-    #[test]
-    fn only_the_native_platform() {
-        let native = format!("linux/{}", host_arch());
-        assert!(check_platform(&native).is_ok());
-        assert!(check_platform(&format!("{native}/v8")).is_ok());
-        let err = check_platform("linux/s390x").unwrap_err();
-        assert!(err.contains("only the native platform"), "{err}");
-        assert!(check_platform("windows/amd64").is_err());
     }
 }
