@@ -11,6 +11,7 @@ use berth_registry::connect::ConnectOptions;
 use berth_registry::pull::PullOptions;
 use clap::{Args, Subcommand};
 
+use crate::build_progress::{Display, Mode};
 use crate::Context;
 
 #[derive(Args)]
@@ -87,6 +88,13 @@ pub struct BuildArgs {
     /// Run every step instead of reusing cached results (they are still recorded).
     #[arg(long)]
     no_cache: bool,
+    /// A repository to look steps up in before running them (`REPO:<step key>` images, as
+    /// Buildah's); repeatable. Unreachable: the build goes on without it.
+    #[arg(long, value_name = "REPO", value_parser = cache_repository)]
+    cache_from: Vec<String>,
+    /// A repository to push each step's result to, tagged with its cache key; repeatable.
+    #[arg(long, value_name = "REPO", value_parser = cache_repository)]
+    cache_to: Vec<String>,
     /// Manifest and config format: oci (default) or docker. Unlike Podman, berth keeps
     /// HEALTHCHECK, ONBUILD and SHELL in the config (`Healthcheck`, `OnBuild`, `Shell`) in
     /// both formats, and a base image's SHELL stays in force.
@@ -104,6 +112,11 @@ pub struct BuildArgs {
     /// Print only the image id (RUN output goes to stderr).
     #[arg(short, long)]
     quiet: bool,
+    /// How to show the build: plain (Buildah's lines), tty (a line per step with its timer
+    /// and the running step's last output lines, on stderr), json (one event per line on
+    /// stdout), auto (tty when stderr is a terminal, else plain; the default).
+    #[arg(long, value_name = "auto|tty|plain|json")]
+    progress: Option<String>,
     /// Target platform: only the native one (`linux/ARCH`) for now; others are refused.
     #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
     platform: Option<String>,
@@ -131,6 +144,10 @@ pub fn buildx(ctx: &Context, command: BuildxCommand) -> Result<ExitCode> {
     match command {
         BuildxCommand::Build(a) => build(ctx, a),
     }
+}
+
+fn cache_repository(s: &str) -> std::result::Result<String, String> {
+    berth_build::registry_cache::repository(s).map(|_| s.to_string())
 }
 
 fn parse_ttl(s: &str) -> std::result::Result<std::time::Duration, String> {
@@ -262,6 +279,11 @@ pub fn build(ctx: &Context, mut args: BuildArgs) -> Result<ExitCode> {
     let source_date_epoch = std::env::var("SOURCE_DATE_EPOCH").ok();
     let timestamp = input::timestamp(args.timestamp, source_date_epoch.as_deref())?;
     let store = ctx.store()?;
+    let mode = match args.quiet {
+        true => Mode::Plain,
+        false => Mode::parse(args.progress.as_deref())?,
+    };
+    let mut display = Display::new(mode);
     let opts = BuildOptions {
         context: args.context.clone(),
         tags: args.tag.clone(),
@@ -276,6 +298,8 @@ pub fn build(ctx: &Context, mut args: BuildArgs) -> Result<ExitCode> {
         pull_options,
         layers: args.layers.unwrap_or(true),
         no_cache: args.no_cache,
+        cache_from: args.cache_from.clone(),
+        cache_to: args.cache_to.clone(),
         cache_ttl: args.cache_ttl,
         target: args.target.clone(),
         format,
@@ -283,7 +307,8 @@ pub fn build(ctx: &Context, mut args: BuildArgs) -> Result<ExitCode> {
         network: berth_build::run_network::run_network(args.network.as_deref())?,
         runroot: crate::containers::runroot(ctx),
         run_output_to_stderr: args.quiet,
-        run_output: None,
+        run_output: display.run_output()?,
+        events: display.sink(),
         jobs: args.jobs.unwrap_or_else(|| {
             std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
         }),
@@ -296,13 +321,20 @@ pub fn build(ctx: &Context, mut args: BuildArgs) -> Result<ExitCode> {
     // RUN containers write to berth's stdout and stderr themselves: relay those, so a reader
     // that goes away (`berth build … | head -1`) fails no step; the build finishes and tags.
     let _relay = crate::stdio::relay();
-    let quiet = args.quiet;
+    let plain = !args.quiet && mode == Mode::Plain;
     let mut out = |line: &str| {
-        if !quiet {
+        if plain {
             outln!("{line}");
         }
     };
-    let image = match berth_build::build(&store, &file, &opts, &mut out) {
+    let result = berth_build::build(&store, &file, &opts, &mut out);
+    // The last write end of RUN's output pipe goes with the options: the reader sees its end.
+    drop(opts);
+    display.finish(match &result {
+        Ok(image) => Ok((image.id.digest(), image.name_texts())),
+        Err(e) => Err(e.to_string().replace('\n', " ")),
+    });
+    let image = match result {
         Ok(image) => image,
         // As Podman: a failed RUN makes the build exit with the command's own code.
         Err(e) => match e.run_exit_code().and_then(|c| u8::try_from(c).ok()) {
@@ -315,7 +347,7 @@ pub fn build(ctx: &Context, mut args: BuildArgs) -> Result<ExitCode> {
     };
     // After the executor's `COMMIT` line, as Buildah: the id cut as it cuts it, every name of
     // the image when the build named it, then the full id (also with -q).
-    if !quiet {
+    if !args.quiet && mode != Mode::Json {
         outln!(
             "{}",
             berth_build::progress::short_id_line(image.id.digest())
@@ -330,7 +362,9 @@ pub fn build(ctx: &Context, mut args: BuildArgs) -> Result<ExitCode> {
         std::fs::write(f, image.id.to_string())
             .with_context(|| format!("writing {}", f.display()))?;
     }
-    outln!("{}", image.id.digest());
+    if mode != Mode::Json {
+        outln!("{}", image.id.digest());
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -30,6 +30,7 @@ mod stdio;
 
 mod archive;
 mod build;
+mod build_progress;
 mod buildah;
 mod completion;
 mod containers;

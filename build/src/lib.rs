@@ -23,12 +23,16 @@
 //! - [`scope`]: ARG/ENV scoping (global ARGs, per-stage ARGs, `--build-arg`, platform and
 //!   proxy ARGs).
 //! - [`plan`]: stages, `--target`, the stages a target needs.
+//! - [`platform`]: `--platform`/`FROM --platform` values checked (syntax, names normalised as
+//!   containerd does); only the native platform is built.
 //! - [`executor`]: [`BuildOptions`] and the step loop; `executor::run_step` (RUN, and the
 //!   runtime's mount points pruned from its layer in-root, never through host paths),
 //!   `executor::run_mounts` (`RUN --mount=type=cache|tmpfs|bind|secret`),
 //!   `executor::copy_step` (COPY/ADD sources, `--link` into an empty snapshot),
 //!   `executor::parallel` (`--jobs`: independent stages on threads),
-//!   `executor::squash` (`--squash`, `--squash-all`), [`progress`] (the lines a build prints,
+//!   `executor::squash` (`--squash`, `--squash-all`), `executor::step_cache` (a step's result
+//!   from the local cache or a `--cache-from` repository, `--cache-to` after it),
+//!   `executor::step_report` (step events and notes), [`progress`] (the lines a build prints,
 //!   as Buildah's: per-stage `[i/k] STEP n/m`, `FROM` expanded, `--> <id>` after each step,
 //!   `--> Using cache <id>`, `COMMIT`).
 //! - [`metadata`]: ENV, LABEL, EXPOSE, VOLUME, USER, WORKDIR, CMD, ENTRYPOINT, STOPSIGNAL.
@@ -40,6 +44,13 @@
 //!   source digests) → recorded layers, in the store's `build_cache` table
 //!   (`berth_image_store::build_cache`); `prune` drops stale
 //!   entries (and, for `system prune -a`, the `RUN --mount=type=cache` dirs).
+//! - [`registry_cache`]: the cache shared through a registry (`--cache-from`, `--cache-to`):
+//!   each step's result an image tagged `REPO:<step key>` (Buildah's layout), pulled and pushed
+//!   by berth-registry's pipelines, an entry used only when it continues the step's parent
+//!   and its layer matches its config.
+//! - [`step_events`]: the build as data for `--progress=json|tty` ([`step_events::StepEvent`]:
+//!   step started, cached, finished with its time and layer; RUN output, the result and an
+//!   error for the front end to add), sent to [`BuildOptions::events`].
 //! - [`system_prune`]: `system prune` composed (store images and garbage, then the build
 //!   cache), returning what went for the front end to print; [`system_info`]: `system info`'s
 //!   record ([`system_info::Info`], Podman's JSON names), here as the one crate above the
@@ -78,13 +89,17 @@ pub mod input;
 pub mod metadata;
 pub mod parser;
 pub mod plan;
+pub mod platform;
+pub mod registry_cache;
 pub mod run_network;
 pub mod scope;
+pub mod step_events;
 pub mod system_info;
 pub mod system_prune;
 pub mod verbs;
 
 pub use error::{BuildError, Result};
-pub use executor::{build, check_platform, progress, BuildOptions, PullPolicy, Secret, Squash};
+pub use executor::{build, progress, BuildOptions, PullPolicy, Secret, Squash};
 pub use image::Format;
 pub use parser::parse;
+pub use platform::check_platform;

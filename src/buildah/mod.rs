@@ -11,16 +11,17 @@ mod show;
 use std::path::PathBuf;
 use std::process::{ExitCode, Stdio};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context as _, Result};
 use berth_build::verbs::{self, Records};
 use berth_build::Format;
 use berth_registry::pull::PullOptions;
 use berth_registry::pull_policy::PullPolicy;
+use berth_registry::push::{push_destination, PushOptions};
 use berth_run::runtime::{ContainerStdio, TtySink};
 use clap::{Args, Subcommand};
 
 use crate::images::{ImagesArgs, TagArgs};
-use crate::registry::{ConnectArgs, PushArgs};
+use crate::registry::{ConnectArgs, PushArgs, SignArgs};
 use crate::stdio::OnClosed;
 use crate::Context;
 use config_args::ConfigArgs;
@@ -284,23 +285,38 @@ pub struct CommitArgs {
     /// Print only the image id.
     #[arg(short, long)]
     quiet: bool,
-    /// Sign the image (not supported by commit: sign when pushing, `berth buildah push --sign-by`).
-    #[arg(long, value_name = "FINGERPRINT")]
-    sign_by: Option<String>,
+    #[command(flatten)]
+    sign: SignArgs,
+    #[command(flatten)]
+    connect: ConnectArgs,
+    /// Credentials USERNAME:PASSWORD for a `docker://` destination.
+    #[arg(long, value_name = "USER:PASS")]
+    creds: Option<String>,
     /// The working container (name or id).
     container: String,
-    /// The image's name.
+    /// The image's name, or `docker://REGISTRY/NAME[:TAG]` to commit straight into a registry
+    /// (signed there with `--sign-by`).
     image: Option<String>,
 }
 
 fn commit(ctx: &Context, a: CommitArgs) -> Result<ExitCode> {
-    if a.sign_by.is_some() {
-        bail!("commit --sign-by: berth signs when pushing; use `berth buildah push --sign-by`");
+    let sign = a.sign.options()?;
+    let registry = a.image.as_deref().and_then(|i| i.strip_prefix("docker://"));
+    if registry.is_none() && !sign.is_empty() {
+        bail!(
+            "commit --sign-by: berth's store keeps no signatures: commit to \
+             docker://REGISTRY/NAME to sign the image there, or sign when pushing \
+             (`berth buildah push --sign-by`)"
+        );
     }
     let format: Format = a.format.parse()?;
     let store = ctx.store()?;
+    let names = match registry {
+        Some(_) => Vec::new(),
+        None => a.image.clone().into_iter().collect(),
+    };
     let opts = verbs::commit::CommitOptions {
-        names: a.image.into_iter().collect(),
+        names,
         format,
         squash: a.squash,
         rm: a.rm,
@@ -308,7 +324,25 @@ fn commit(ctx: &Context, a: CommitArgs) -> Result<ExitCode> {
         omit_history: a.omit_history,
     };
     let image = verbs::commit::commit(&store, &a.container, &opts)?;
-    let _ = a.quiet;
+    if let Some(dest) = registry {
+        // As Buildah's commit to docker://: the image goes to the registry (through push,
+        // signed by push's signing code), none stays in the store.
+        let dest = push_destination(dest, Some(dest))?;
+        let push = PushOptions {
+            connect: a.connect.options(a.creds.as_deref())?,
+            sign,
+            ..PushOptions::default()
+        };
+        let quiet = a.quiet;
+        let print = |line: &str| {
+            if !quiet {
+                errln!("{line}");
+            }
+        };
+        berth_registry::push::push(&store, image.id.as_ref(), &dest, &push, &print)
+            .with_context(|| format!("committing to docker://{dest}"))?;
+        store.remove_image(image.id.as_ref(), false)?;
+    }
     outln!("{}", image.hex_id());
     Ok(ExitCode::SUCCESS)
 }

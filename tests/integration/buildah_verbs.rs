@@ -579,3 +579,131 @@ fn parallel_runs_in_one_container_take_turns() {
     r.ok(&["buildah", "rm", &c]);
     r.assert_no_leftovers();
 }
+
+#[test]
+fn config_env_expands_variables_as_buildah() {
+    let r = busybox();
+    let c = r.ok(&["buildah", "from", "busybox"]).trim().to_string();
+    let (code, _, stderr) = r.code(&[
+        "buildah",
+        "config",
+        "--env",
+        "PATH=/opt/bin:$PATH",
+        "--env",
+        "A=1",
+        "--env",
+        "B=${A}x",
+        "--env",
+        "C=$NOPE",
+        &c,
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    // Buildah 1.28 says so and goes on with the name itself.
+    assert!(
+        stderr.contains("error expanding variable \"NOPE\": no value set in configuration"),
+        "{stderr}"
+    );
+    r.ok(&["buildah", "commit", "--rm", &c, "expanded"]);
+    let v: Value = serde_json::from_str(&r.ok(&["image", "inspect", "expanded"])).unwrap();
+    let env: Vec<&str> = v[0]["Config"]["Env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    let path = env.iter().find(|e| e.starts_with("PATH=")).unwrap();
+    assert!(
+        path.starts_with("PATH=/opt/bin:/") && path.len() > "PATH=/opt/bin:/".len(),
+        "{env:?}"
+    );
+    assert!(env.contains(&"B=1x") && env.contains(&"C=NOPE"), "{env:?}");
+}
+
+#[test]
+fn commit_sign_by_signs_in_the_registry_through_push() {
+    use crate::registry_harness::{isolate, Registry};
+    crate::util::require_tool("gpg");
+    let r = busybox();
+    let reg = Registry::start();
+    let gnupg = r.env.path("gnupg");
+    std::fs::create_dir_all(&gnupg).unwrap();
+    std::fs::set_permissions(&gnupg, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    // The agent gpg starts for this home is stopped at the end, also when the test fails.
+    struct Agent(std::path::PathBuf);
+    impl Drop for Agent {
+        fn drop(&mut self) {
+            let _ = Command::new("gpgconf")
+                .arg("--homedir")
+                .arg(&self.0)
+                .args(["--kill", "gpg-agent"])
+                .status();
+        }
+    }
+    let _agent = Agent(gnupg.clone());
+    let gpg = |args: &[&str]| {
+        let out = Command::new("gpg")
+            .arg("--homedir")
+            .arg(&gnupg)
+            .args(["--batch", "--pinentry-mode", "loopback", "--passphrase", ""])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "gpg {args:?}");
+        out.stdout
+    };
+    gpg(&[
+        "--quick-gen-key",
+        "bnext <b@berth.invalid>",
+        "default",
+        "default",
+        "never",
+    ]);
+    let listing = String::from_utf8(gpg(&["--with-colons", "--list-keys"])).unwrap();
+    let fpr = listing
+        .lines()
+        .find_map(|l| l.strip_prefix("fpr:"))
+        .map(|l| l.trim_matches(':').to_string())
+        .unwrap();
+    let regd = r.env.path("registries.d");
+    let lookaside = r.env.path("lookaside");
+    std::fs::create_dir_all(&regd).unwrap();
+    std::fs::write(
+        regd.join("default.yaml"),
+        format!(
+            "default-docker:\n  lookaside: file://{}\n",
+            lookaside.display()
+        ),
+    )
+    .unwrap();
+    let c = r.ok(&["buildah", "from", "busybox"]).trim().to_string();
+    // Into the store, signing is refused in one line (berth's store keeps no signatures).
+    let (code, _, err) = r.code(&["buildah", "commit", "--sign-by", &fpr, &c, "local"]);
+    assert_eq!(code, Some(125), "{err}");
+    assert!(err.contains("docker://"), "{err}");
+    let dest = reg.image("signed/img:1");
+    let args = [
+        "buildah",
+        "commit",
+        "-q",
+        "--tls-verify=false",
+        "--registries.d",
+        regd.to_str().unwrap(),
+        "--sign-by",
+        &fpr,
+        &c,
+        &format!("docker://{dest}"),
+    ];
+    let mut cmd = r.cmd(&args);
+    isolate(&r.env, &mut cmd);
+    let out = cmd.env("GNUPGHOME", &gnupg).output().unwrap();
+    let id = crate::util::success_stdout(&args, out).trim().to_string();
+    assert_eq!(id.len(), 64, "{id}");
+    // The signature is in the lookaside, next to the manifest pushed; no image stays here.
+    let dir = std::fs::read_dir(lookaside.join("signed"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains("img@sha256="))
+        .expect("a signature directory");
+    assert!(dir.join("signature-1").exists(), "{dir:?}");
+    assert!(!r.ok(&["images", "-q"]).contains(&id[..12]));
+}

@@ -5,7 +5,7 @@
 //! if its last layers are not yet), mount it (`volatile`: see [`volatile`]), do the work
 //! (`run_ephemeral` for RUN, [`crate::copy`] for COPY/ADD), turn the upper dir into a layer,
 //! remove the snapshot; a RUN/COPY/ADD whose [`crate::cache`] key matches reuses the recorded
-//! layer instead. A stage other stages use is recorded as an image at its end. Metadata
+//! layer instead, from the local cache or a `--cache-from` repository (`step_cache`). A stage other stages use is recorded as an image at its end. Metadata
 //! steps change the config only. At the end the target's image is written with its names and the
 //! intermediates are removed; a failed build tags nothing and leaves no snapshot or mount.
 
@@ -16,6 +16,8 @@ pub mod progress;
 pub(crate) mod run_mounts;
 pub(crate) mod run_step;
 pub(crate) mod squash;
+mod step_cache;
+mod step_report;
 pub(crate) mod volatile;
 
 use std::collections::HashMap;
@@ -34,7 +36,9 @@ use crate::ignore::Ignore;
 use crate::image::{Format, ImageState, WriteOptions};
 use crate::metadata;
 use crate::plan::{Plan, Stage};
+use crate::registry_cache::RegistryCache;
 use crate::scope::{self, Args, Scope};
+use crate::step_events::{EventSink, StepEvent};
 use volatile::mount_all;
 
 /// What a build needs besides the Containerfile.
@@ -88,6 +92,13 @@ pub struct BuildOptions {
     pub squash: Squash,
     /// `--jobs`: how many stages may be built at once (0 or 1: one after the other).
     pub jobs: usize,
+    /// `--cache-from`: repositories whose `REPO:<step key>` images are looked up when the
+    /// local cache misses a step ([`crate::registry_cache`]).
+    pub cache_from: Vec<String>,
+    /// `--cache-to`: repositories each step's result is pushed to as `REPO:<step key>`.
+    pub cache_to: Vec<String>,
+    /// Where step events go (`--progress=json|tty`), besides the text lines.
+    pub events: Option<EventSink>,
 }
 
 /// `--squash`, `--squash-all`.
@@ -132,6 +143,7 @@ pub fn build(
         .map_err(|e| BuildError::io(&opts.runroot, e))?;
     // Secrets live in a private directory under the run root for the build's duration.
     let (secret_dir, secret_files) = write_secrets(&opts.runroot, &opts.secrets)?;
+    let remote = RegistryCache::new(&opts.cache_from, &opts.cache_to, &opts.pull_options)?;
     let mut b = Builder {
         store,
         file,
@@ -147,8 +159,12 @@ pub fn build(
         cached: false,
         secret_files,
         target: None,
+        remote: &remote,
     };
     let result = b.run();
+    remote.release(store, result.as_ref().ok());
+    // Its names without those the cache pulls gave it.
+    let result = result.map(|r| store.lookup_image(r.id.as_ref()).unwrap_or(r));
     for img in &b.intermediates {
         if result.as_ref().is_ok_and(|r| r.id == img.id) {
             continue;
@@ -190,6 +206,8 @@ struct Builder<'a> {
     secret_files: SecretFiles,
     /// The target stage (known once the plan is resolved).
     target: Option<usize>,
+    /// `--cache-from`, `--cache-to`.
+    remote: &'a RegistryCache,
 }
 
 /// A stage being built.
@@ -328,6 +346,13 @@ impl Builder<'_> {
         let pos = self.positions.get(&index).copied().unwrap_or(1);
         let line = progress::step_line(self.stages, pos, step, total, text);
         (self.out)(&line);
+        self.emit(StepEvent::StepStarted {
+            stage: pos,
+            stages: self.stages,
+            step,
+            steps: total,
+            instruction: text.to_string(),
+        });
     }
 
     /// After a step, with `--layers`: `--> Using cache <id>` if its result came from the
@@ -357,6 +382,7 @@ impl Builder<'_> {
             _ => stage.from.text.clone(),
         };
         self.announce(index, 1, total, &from_text);
+        let started = std::time::Instant::now();
         self.cached = false;
         let mut image = self.from(stage).map_err(|e| self.at(&stage.from, e))?;
         image.timestamp = self.opts.timestamp;
@@ -374,12 +400,16 @@ impl Builder<'_> {
             cmd_set: false,
         };
         self.onbuild_triggers(&mut st, &stage.from)?;
+        self.step_finished(index, 1, started, st.image.layers.len(), &st.image)?;
         for (k, ins) in stage.steps.iter().enumerate() {
             self.announce(index, k + 2, total, &ins.text);
+            let (started, before) = (std::time::Instant::now(), st.image.layers.len());
             self.cached = false;
             self.step_one(&mut st, ins).map_err(|e| self.at(ins, e))?;
             let last = Some(index) == self.target && k + 1 == stage.steps.len();
             self.step_done(&st.image, last)
+                .map_err(|e| self.at(ins, e))?;
+            self.step_finished(index, k + 2, started, before, &st.image)
                 .map_err(|e| self.at(ins, e))?;
         }
         // Other stages start from it or copy from it; the target is written at the end.
@@ -399,7 +429,7 @@ impl Builder<'_> {
                 .map_err(|e| self.fail(from, format!("ONBUILD trigger {text:?}: {e}")))?;
             for mut ins in parsed.instructions {
                 ins.span = from.span;
-                (self.out)(&format!("--> ONBUILD {text}"));
+                self.say(&format!("--> ONBUILD {text}"));
                 self.step_one(st, &ins)
                     .map_err(|e| self.fail(from, format!("ONBUILD trigger: {e}")))?;
             }
@@ -416,7 +446,7 @@ impl Builder<'_> {
         }
         if let Some(p) = stage.from.flag("platform") {
             let p = self.expand_global(&stage.from, p)?;
-            check_platform(&p).map_err(|m| self.fail(&stage.from, m))?;
+            crate::platform::check_platform(&p).map_err(|m| self.fail(&stage.from, m))?;
         }
         let name = self.expand_global(&stage.from, image)?;
         if name.is_empty() {
@@ -441,7 +471,7 @@ impl Builder<'_> {
                 ))
             }
             Decision::Pull => {
-                (self.out)(&format!("Pulling {name}"));
+                self.say(&format!("Pulling {name}"));
                 berth_registry::pull::pull(self.store, &name, &self.opts.pull_options, &|_| {})
                     .map_err(|e| {
                         self.doing(&stage.from, Some(format!("pulling {name}")), e.into())
@@ -466,42 +496,9 @@ impl Builder<'_> {
         };
         self.step_kind(st, ins)?;
         if let Some(before) = before {
-            self.cached |= self.metadata_time(&before, &mut st.image, &ins.text);
+            self.cached |= self.metadata_time(&before, &mut st.image, &ins.text)?;
         }
         Ok(())
-    }
-
-    /// A metadata step's created time is part of its cached result: taken from the cache on a
-    /// hit, recorded on a miss (see [`crate::cache`]). A step that made a layer (WORKDIR) got
-    /// its time with the layer. Returns whether the cache had the step.
-    fn metadata_time(&self, before: &ImageState, after: &mut ImageState, text: &str) -> bool {
-        let added = after.config.history().as_ref().map_or(0, Vec::len)
-            > before.config.history().as_ref().map_or(0, Vec::len);
-        let last_empty = after
-            .config
-            .history()
-            .as_ref()
-            .and_then(|h| h.last())
-            .is_some_and(|h| h.empty_layer() == Some(true));
-        if !self.opts.layers || self.opts.timestamp.is_some() || !added || !last_empty {
-            return false;
-        }
-        let key = cache::KeyBuilder::metadata(before, after, text);
-        let cached = (!self.opts.no_cache)
-            .then(|| cache::lookup_created(self.store, &key, self.opts.cache_ttl))
-            .flatten();
-        match cached {
-            Some(created) => {
-                after.set_last_created(&created);
-                true
-            }
-            None => {
-                if let Some(created) = after.last_created() {
-                    cache::save_created(self.store, &key, &created);
-                }
-                false
-            }
-        }
     }
 
     fn step_kind(&mut self, st: &mut StageCtx, ins: &Instruction) -> Result<()> {
@@ -604,19 +601,7 @@ impl Builder<'_> {
     ) -> Result<bool> {
         let cache_key = cache_key.filter(|_| self.opts.layers);
         if let Some(key) = cache_key.as_ref().filter(|_| !self.opts.no_cache) {
-            if let Some(hit) = cache::lookup(self.store, key, self.opts.cache_ttl) {
-                self.cached = true;
-                st.image
-                    .append_layer(hit.layer.clone(), &hit.diff_id, created_by)?;
-                // The step's time comes with its result; an entry without one gets this one.
-                match (&hit.created, self.opts.timestamp) {
-                    (Some(created), None) => st.image.set_last_created(created),
-                    (None, _) => {
-                        let created = st.image.last_created();
-                        cache::save(self.store, key, &cache::Entry { created, ..hit });
-                    }
-                    (Some(_), Some(_)) => {}
-                }
+            if self.cached_layer(st, key, created_by)? {
                 return Ok(true);
             }
         }
@@ -653,6 +638,9 @@ impl Builder<'_> {
             }
         }
         drop(guard);
+        if let (Some(key), true) = (&cache_key, layer) {
+            self.push_cache(st, key)?;
+        }
         Ok(layer)
     }
 
@@ -679,18 +667,6 @@ impl Builder<'_> {
             Ok(())
         })
     }
-}
-
-/// Only the native platform can be built for now; refuse others clearly.
-pub fn check_platform(platform: &str) -> std::result::Result<(), String> {
-    let native = format!("linux/{}", berth_image_store::import::host_arch());
-    let trimmed = platform.trim_end_matches('/');
-    if trimmed.is_empty() || trimmed == native || trimmed.starts_with(&format!("{native}/")) {
-        return Ok(());
-    }
-    Err(format!(
-        "platform {platform:?}: only the native platform {native} can be built for now"
-    ))
 }
 
 /// Secret ids and the files holding their values.
@@ -734,21 +710,5 @@ fn step_err(file: &str, ins: &Instruction, message: impl Into<String>) -> BuildE
         line: ins.span.line,
         instruction: ins.text.clone(),
         message: message.into(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::check_platform;
-    use berth_image_store::import::host_arch;
-
-    #[test]
-    fn only_the_native_platform() {
-        let native = format!("linux/{}", host_arch());
-        assert!(check_platform(&native).is_ok());
-        assert!(check_platform(&format!("{native}/v8")).is_ok());
-        let err = check_platform("linux/s390x").unwrap_err();
-        assert!(err.contains("only the native platform"), "{err}");
-        assert!(check_platform("windows/amd64").is_err());
     }
 }

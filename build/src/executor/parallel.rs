@@ -41,7 +41,7 @@ impl Builder<'_> {
             let (scope, done, ignore) = (&self.scope, &self.done, &self.ignore);
             let (secret_files, out) = (&self.secret_files, &out);
             let (stages, positions) = (self.stages, &self.positions);
-            let target = self.target;
+            let (target, remote) = (self.target, self.remote);
             let results: Vec<StageResult> = std::thread::scope(|s| {
                 let handles: Vec<_> = ready
                     .iter()
@@ -66,6 +66,7 @@ impl Builder<'_> {
                                 cached: false,
                                 secret_files: secret_files.clone(),
                                 target,
+                                remote,
                             };
                             let result = b.stage(i);
                             (i, result, b.intermediates, b.cached)

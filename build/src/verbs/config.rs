@@ -10,6 +10,7 @@ use berth_image_store::import::shell_words;
 use berth_image_store::Store;
 use oci_spec::image::{Arch, Os};
 
+use super::go_expand;
 use super::record::{Records, WorkingContainer};
 use crate::ast::CommandForm;
 use crate::error::{BuildError, Result};
@@ -75,7 +76,22 @@ fn apply(store: &Store, c: &mut WorkingContainer, opts: &ConfigOptions) -> Resul
         let mut env = inner.env().clone().unwrap_or_default();
         for e in &opts.env {
             match e.split_once('=') {
-                Some((k, v)) if !k.is_empty() => set_env(&mut env, k, v),
+                Some((k, v)) if !k.is_empty() => {
+                    let now = env.clone();
+                    let lookup = |n: &str| {
+                        now.iter()
+                            .find_map(|x| x.split_once('=').filter(|(k, _)| *k == n))
+                            .map(|(_, v)| v.to_string())
+                    };
+                    let (v, missing) = go_expand::expand(v, &lookup);
+                    for name in missing {
+                        // Buildah's words (it logs them and goes on).
+                        tracing::error!(
+                            "error expanding variable {name:?}: no value set in configuration"
+                        );
+                    }
+                    set_env(&mut env, k, &v)
+                }
                 None if e.len() > 1 && e.ends_with('-') => {
                     let k = &e[..e.len() - 1];
                     env.retain(|x| x.split_once('=').map_or(x.as_str(), |(n, _)| n) != k);

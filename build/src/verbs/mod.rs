@@ -11,7 +11,8 @@
 //!   (`executor::run_step::run_in_snapshot`, `executor::run_mounts`);
 //! - [`copy::copy`]: `copy`/`add`, through the build's COPY/ADD code ([`crate::copy`], the
 //!   in-root writer);
-//! - [`config::config`]: every `config` flag, onto the record's image config;
+//! - [`config::config`]: every `config` flag, onto the record's image config (`--env` values
+//!   expanded as Buildah does, Go's `os.Expand`: [`go_expand`]);
 //! - [`commit::commit`]: the upper dir as one layer over the base image's, written by the
 //!   build's [`crate::image::ImageState`] (and squashed by the build's squash);
 //! - [`inspect`]: `inspect`'s and `containers`' records in Buildah's shapes.
@@ -23,6 +24,7 @@ pub mod commit;
 pub mod config;
 pub mod copy;
 pub mod from;
+pub mod go_expand;
 pub mod inspect;
 pub mod mount;
 pub mod record;

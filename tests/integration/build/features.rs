@@ -120,7 +120,7 @@ fn build_bad_input_is_refused_by_line() {
     let r = busybox();
     let ctx = context(&r, "ctx", &[("Containerfile", "FROM busybox\n")]);
     let c = ctx.to_str().unwrap();
-    let cases: [(String, &str); 6] = [
+    let cases: [(String, &str); 7] = [
         (
             "FROM busybox\nRUN <<EOF\necho never closed\n".to_string(),
             "Containerfile:2:1: unterminated heredoc",
@@ -141,6 +141,10 @@ fn build_bad_input_is_refused_by_line() {
         (
             "FROM --platform=linux/s390x busybox\n".to_string(),
             "only the native platform",
+        ),
+        (
+            "FROM --platform=linux busybox\n".to_string(),
+            "Containerfile:1: FROM --platform=linux busybox: invalid platform syntax for \"linux\"",
         ),
         (
             "FROM busybox\nRUN --mount=type=ssh true\n".to_string(),

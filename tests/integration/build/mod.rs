@@ -5,7 +5,8 @@
 //! [`conformance`] builds the set under `tests/conformance/` and checks each `expect.json`,
 //! [`conformance_buildah`] compares those builds with Buildah's ([`oci_tree`] reads images
 //! back), [`squash_link_jobs`] checks `--squash`, `--squash-all`, `COPY --link`, `--jobs`;
-//! [`rebuild`] checks that a rebuild from the cache makes the same image.
+//! [`rebuild`] checks that a rebuild from the cache makes the same image; [`progress`] checks
+//! `--progress=json` and `plain`.
 //! [`host_paths`] holds RUN steps that try to make berth act on host paths.
 //! Each test has its own store and run root; [`RunEnv`] unmounts and removes everything on
 //! drop, also when a test fails.
@@ -17,6 +18,7 @@ mod host_paths;
 mod network;
 mod oci_tree;
 mod output;
+mod progress;
 mod rebuild;
 mod run_mount_options;
 mod squash_link_jobs;
