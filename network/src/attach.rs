@@ -258,13 +258,16 @@ fn destroy_rootless_netns_if_unused(dirs: &NetworkDirs) -> Result<()> {
 /// Take the container off its networks; nothing to do is not an error.
 pub fn detach(dirs: &NetworkDirs, container_id: &str) -> Result<()> {
     let path = record_path(dirs, container_id);
+    // The record is read under the driver's lock: two processes may detach one container at
+    // once (two builds' steps both finding a dead step's record), and the second must find
+    // it gone rather than tear down what the first already did.
+    let _lock = driver_lock(dirs)?;
     let record = read_record(dirs, container_id)?;
     let rootless = rootless_netns::is_rootless();
     if record.is_none() && !rootless {
         netns::remove(&dirs.netns().join(container_id));
         return Ipam::open(&dirs.ipam_db())?.release(container_id, None);
     }
-    let _lock = driver_lock(dirs)?;
     if let Some(r) = &record {
         if let Some(f) = &r.forwarder {
             port_forward::stop(dirs, container_id, f);
