@@ -19,6 +19,7 @@ mod docker_api_exec;
 mod docker_api_images;
 mod docker_api_net;
 mod docker_clients;
+mod docker_rootless;
 mod events;
 mod exec_detach;
 mod hostile;
