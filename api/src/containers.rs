@@ -39,6 +39,8 @@ pub struct CreateBody {
     pub tty: bool,
     pub open_stdin: bool,
     pub stop_signal: Option<String>,
+    /// Docker's `Config.Healthcheck` ([`crate::create_health`]).
+    pub healthcheck: Option<Value>,
     pub host_config: Option<HostConfig>,
     #[serde(flatten)]
     pub network: crate::create_network::ConfigNetwork,
@@ -136,6 +138,7 @@ pub fn create_request(
         ..RunOptions::default()
     };
     let mut options = options;
+    crate::create_health::apply(body.healthcheck, &mut options)?;
     if let Some(policy) = &hc.restart_policy {
         options.restart = policy.policy()?;
         berth_run::restart_policy::check_auto_remove(options.restart, hc.auto_remove)?;

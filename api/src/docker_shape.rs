@@ -117,6 +117,11 @@ pub fn inspect_record(engine: &Engine<'_>, c: &Container) -> Value {
             "Labels": labels(c),
         },
     });
+    if let Some(hc) = &o.healthcheck {
+        // Docker's: present only for a container with a check.
+        doc["State"]["Health"] = json!(engine.health(c));
+        doc["Config"]["Healthcheck"] = json!(hc);
+    }
     let catalog = crate::network_names::catalog().ok();
     doc["NetworkSettings"] = container_network::settings(engine, catalog.as_ref(), c);
     if let (Some(hc), Value::Object(net)) = (

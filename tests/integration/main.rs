@@ -16,6 +16,7 @@ mod descriptors;
 mod disk_full;
 mod docker_api;
 mod docker_api_exec;
+mod docker_api_health;
 mod docker_api_images;
 mod docker_api_net;
 mod docker_clients;

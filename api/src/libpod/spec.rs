@@ -117,9 +117,6 @@ fn refuse_unserved(s: &SpecGenerator) -> ApiResult<()> {
     if s.resource_limits.as_ref().is_some_and(|r| !r.is_null()) {
         return unserved("resource_limits (--memory, --cpus, --pids-limit)");
     }
-    if s.healthconfig.as_ref().is_some_and(|h| !h.is_null()) {
-        return unserved("healthconfig");
-    }
     if s.secrets.as_ref().is_some_and(|x| !x.is_empty()) {
         return unserved("secrets");
     }
@@ -280,6 +277,7 @@ pub fn create_request(s: SpecGenerator) -> ApiResult<CreateRequest> {
         ..RunOptions::default()
     };
     apply_mounts(&s, &mut options)?;
+    crate::create_health::apply(s.healthconfig.clone(), &mut options)?;
     let mut dns = s.dns_server.clone().unwrap_or_default();
     if s.use_image_resolve_conf {
         dns = vec!["none".to_string()];
