@@ -372,12 +372,7 @@ pub(crate) fn wait_for(
         let now = match engine.get(&first.id) {
             Ok(c) => c,
             Err(RunError::NoSuchContainer(_)) => {
-                let seen = st
-                    .exits
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .get(&first.id)
-                    .copied();
+                let seen = st.exits.get(&first.id);
                 match seen {
                     // This process supervises it: its exit code is on its way.
                     Some(Supervised::Running) => {
