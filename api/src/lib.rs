@@ -42,7 +42,7 @@
 //!   (`pause`, `unpause`, `rename`): handlers.
 //! - [`libpod`]: Podman's libpod API (`/libpod/…`) for `podman --remote`: its own shapes
 //!   over the same library calls, Docker's handlers where libpod's are the same (`start`,
-//!   `attach`), libpod's error body.
+//!   `attach`), libpod's error body; its containers, images, pods and system endpoints.
 //! - [`build`] (`POST /build`), [`push`] (`images/{name}/push`), [`image_archive`]
 //!   (`images/get`, `images/{name}/get`, `images/load`), [`prune`] (`images/prune`,
 //!   `containers/prune`), [`search`] (`images/search`), [`system_df`] (`system/df`): handlers.

@@ -35,6 +35,7 @@ mod network_connect;
 mod oracles;
 mod podman_parity;
 mod podman_remote;
+mod podman_remote_pods;
 mod pods;
 mod private_files;
 mod registry;
