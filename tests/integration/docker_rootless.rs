@@ -15,8 +15,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
 
 use crate::docker_api::docker_bin;
+use crate::docker_clients::assert_docker_py_steps;
 use crate::registry_harness::Registry;
-use crate::rootless::USER;
+use crate::rootless::{text, USER};
 use crate::rootless_run::Rootless;
 use crate::run::wait_until;
 use crate::run_network::{fetch, free_port};
@@ -24,15 +25,6 @@ use crate::util::require_tool;
 
 fn clients_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// The user's service on its default socket, and the clients run as the user on it.
@@ -56,7 +48,7 @@ impl UserService {
             pid_file.display(),
             log.display()
         );
-        let child = Self::user_command(&r, "sh")
+        let child = Self::user_command(&r, &[], "sh")
             .args(["-c", &script])
             // runuser's own word on the service's end ("Killed") is not the test's output.
             .stderr(std::process::Stdio::null())
@@ -69,36 +61,29 @@ impl UserService {
         s
     }
 
-    /// `program` as the user: HOME and XDG_RUNTIME_DIR in the test dir, DOCKER_HOST unset
-    /// (the clients get it from [`UserService::client`]).
-    fn user_command(r: &Rootless, program: impl AsRef<OsStr>) -> Command {
+    /// `program` as the user: HOME and XDG_RUNTIME_DIR in the test dir, `BERTH`, and `envs`.
+    fn user_command(r: &Rootless, envs: &[(&str, String)], program: impl AsRef<OsStr>) -> Command {
         let mut cmd = Command::new(require_tool("runuser"));
         cmd.args(["-u", USER, "--", "env", "-i"])
             .arg(format!("HOME={}", r.env.path("home").display()))
             .arg(format!("XDG_RUNTIME_DIR={}", r.env.path("run").display()))
             .arg("PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
-            .arg(format!("BERTH={}", env!("CARGO_BIN_EXE_berth")))
-            .arg(program);
-        cmd
-    }
-
-    /// A client as the user with `DOCKER_HOST` on the service (the classic builder).
-    fn client(&self, program: impl AsRef<OsStr>, envs: &[(&str, String)]) -> Command {
-        let mut cmd = Command::new(require_tool("runuser"));
-        cmd.args(["-u", USER, "--", "env", "-i"])
-            .arg(format!("HOME={}", self.r.env.path("home").display()))
-            .arg(format!(
-                "XDG_RUNTIME_DIR={}",
-                self.r.env.path("run").display()
-            ))
-            .arg("PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
-            .arg(format!("DOCKER_HOST=unix://{}", self.sock.display()))
-            .arg("DOCKER_BUILDKIT=0");
+            .arg(format!("BERTH={}", env!("CARGO_BIN_EXE_berth")));
         for (k, v) in envs {
             cmd.arg(format!("{k}={v}"));
         }
         cmd.arg(program);
         cmd
+    }
+
+    /// A client as the user with `DOCKER_HOST` on the service (the classic builder).
+    fn client(&self, program: impl AsRef<OsStr>, envs: &[(&str, String)]) -> Command {
+        let mut all = vec![
+            ("DOCKER_HOST", format!("unix://{}", self.sock.display())),
+            ("DOCKER_BUILDKIT", "0".to_string()),
+        ];
+        all.extend(envs.iter().cloned());
+        Self::user_command(&self.r, &all, program)
     }
 
     fn docker(&self, args: &[&str]) -> Output {
@@ -297,26 +282,20 @@ fn rootless_service_docker_py() {
         .args(["--skip", "networks"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "docker-py: {}", text(&out));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    for step in [
-        "ping",
-        "images",
-        "run",
-        "logs-stream",
-        "exec",
-        "archive",
-        "stop-remove",
-        "volumes",
-        "build",
-    ] {
-        assert!(
-            stdout.lines().any(|l| l == format!("ok {step}")),
-            "{step}: {}",
-            text(&out)
-        );
-    }
-    assert!(stdout.ends_with("done\n"), "{}", text(&out));
+    assert_docker_py_steps(
+        &out,
+        &[
+            "ping",
+            "images",
+            "run",
+            "logs-stream",
+            "exec",
+            "archive",
+            "stop-remove",
+            "volumes",
+            "build",
+        ],
+    );
     assert_eq!(s.ok(&["ps", "-aq"]).trim(), "");
     assert_eq!(s.ok(&["volume", "ls", "-q"]).trim(), "");
     s.finish();
