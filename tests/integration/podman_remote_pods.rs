@@ -1,12 +1,12 @@
 //! libpod's pod endpoints (issue 16 item 4) driven by the real `podman --remote` (Debian's
-//! 4.3.1), as root with netavark: `pod create` with a published port and a label, `pod ps`,
+//! 4.3.1), as root with netavark: `pod create` on a network of its own with a published port and a label, `pod ps`,
 //! `run -d --pod` (the member's server answers through the pod's port on 127.0.0.1), `pod
 //! inspect`, `pod stop`, `pod start`, `pod rm -f`, and a missing pod; berth's CLI sees the
 //! same pods. Pods are removed on drop whatever the test did.
 
 use crate::docker_api::Service;
 use crate::podman_remote::{ok, podman};
-use crate::run_network::{fetch, free_port, wired};
+use crate::run_network::{fetch, free_port, wired, TestNetwork};
 
 /// Removes every pod of the service's store (with its containers) when dropped.
 struct PodsGone<'a>(&'a Service);
@@ -23,6 +23,8 @@ fn podman_remote_pod_lifecycle() {
         return;
     }
     let s = Service::start();
+    // A network of its own: tests running at once must not share the default one's bridge.
+    let net = TestNetwork::create(&s.r, "apipod-pods", &[]);
     let _gone = PodsGone(&s);
     let port = free_port();
     let publish = format!("127.0.0.1:{port}:80");
@@ -33,6 +35,8 @@ fn podman_remote_pod_lifecycle() {
             "create",
             "--name",
             "apipod-p1",
+            "--network",
+            &net.name,
             "-p",
             &publish,
             "--label",
