@@ -14,7 +14,7 @@ use berth_run::{CreateRequest, RunError, RunOptions, State as CState};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::docker_shape::{inspect_record, list_record};
+use crate::docker_shape::{inspect_record, list_record_with_health};
 use crate::error::{ApiError, ApiResult};
 use berth_run::list_filter::ContainerFilters;
 
@@ -206,7 +206,7 @@ pub async fn list(
         Ok(Json(Value::Array(
             list.iter()
                 .filter(|c| (all || c.state == CState::Running) && filters.matches(c))
-                .map(list_record)
+                .map(|c| list_record_with_health(engine, c))
                 .collect(),
         )))
     })

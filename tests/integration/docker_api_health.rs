@@ -55,6 +55,20 @@ fn docker_healthcheck_reaches_state_health() {
     assert_eq!(fields[1], "1", "{streak}");
     s.ok(&["exec", "apipod-health", "touch", "/tmp/ok"]);
     wait_until("healthy", || health(&s, "apipod-health") == "healthy");
+    // `docker ps` shows it after the state, as Docker's does; Podman's client too.
+    let ps = s.ok(&[
+        "ps",
+        "--filter",
+        "name=apipod-health",
+        "--format",
+        "{{.Status}}",
+    ]);
+    assert!(
+        ps.trim().starts_with("Up ") && ps.trim().ends_with(" (healthy)"),
+        "{ps}"
+    );
+    let ps = crate::podman_remote::ok(&s, &["ps", "--format", "{{.Status}}"]);
+    assert!(ps.trim().ends_with(" (healthy)"), "{ps}");
 
     // No check: no `.State.Health` (Docker's template then fails on the nil map).
     s.ok(&[
