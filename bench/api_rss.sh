@@ -36,15 +36,18 @@ for _ in $(seq 100); do
 done
 
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+# Anonymous memory (the heap and stacks; RSS also counts the binary's pages, large in a
+# debug build).
+anon() { awk '/^RssAnon/ {print $2}' "/proc/$1/status"; }
 fds() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 | wc -l; }
 threads() { awk '/^Threads/ {print $2}' "/proc/$1/status"; }
-# state PID: "RSS_KIB FDS/THREADS".
-state() { echo "$(rss "$1") $(fds "$1")/$(threads "$1")"; }
+# state PID: "RSS_KIB FDS/THREADS ANON_KIB".
+state() { echo "$(rss "$1") $(fds "$1")/$(threads "$1") $(anon "$1")"; }
 # line NAME "BERTH_STATE" "PEER_STATE"
 line() {
   local b=($2) p=($3)
   echo "$1 berth=${b[0]}KiB peer=${p[0]}KiB ratio=$(python3 -c "print(f'{${p[0]} / ${b[0]}:.2f}')")" \
-    "fds/threads berth=${b[1]} peer=${p[1]}"
+    "anon berth=${b[2]}KiB peer=${p[2]}KiB fds/threads berth=${b[1]} peer=${p[1]}"
 }
 
 # One client: ps, images, run --rm in turn until the time is up; prints its round count.
