@@ -1,8 +1,9 @@
 //! libpod's pod endpoints (issue 16 item 4) driven by the real `podman --remote` (Debian's
-//! 4.3.1), as root with netavark: `pod create` on a network of its own with a published port and a label, `pod ps`,
-//! `run -d --pod` (the member's server answers through the pod's port on 127.0.0.1), `pod
-//! inspect`, `pod stop`, `pod start`, `pod rm -f`, and a missing pod; berth's CLI sees the
-//! same pods. Pods are removed on drop whatever the test did.
+//! 4.3.1), as root with netavark: `pod create` on a network of its own with a published port
+//! and a label, `pod ps`, `run -d --pod` (the member's server answers through the pod's port
+//! on 127.0.0.1), `pod inspect`, `stop`, `start`, `pause`, `unpause`, `restart`, `kill`,
+//! `prune`, `rm -f`, and a missing pod; berth's CLI sees the same pods. Pods are removed on
+//! drop whatever the test did.
 
 use crate::docker_api::Service;
 use crate::podman_remote::{ok, podman};
@@ -69,7 +70,9 @@ fn podman_remote_pod_lifecycle() {
             "busybox",
             "sh",
             "-c",
-            "mkdir -p /www && echo pod-web > /www/index.html && exec httpd -f -p 80 -h /www",
+            // A member that ends on SIGTERM (httpd as pid 1 would wait out the timeouts).
+            "mkdir -p /www && echo pod-web > /www/index.html && httpd -p 80 -h /www && \
+             trap 'exit 0' TERM && while :; do sleep 0.1; done",
         ],
     );
     assert_eq!(fetch(&format!("http://127.0.0.1:{port}/")), "pod-web\n");
@@ -92,10 +95,29 @@ fn podman_remote_pod_lifecycle() {
     assert_eq!(status(&s).trim(), "Running");
     assert_eq!(fetch(&format!("http://127.0.0.1:{port}/")), "pod-web\n");
 
-    assert_eq!(ok(&s, &["pod", "rm", "-f", "apipod-p1"]), id);
+    assert_eq!(ok(&s, &["pod", "pause", "apipod-p1"]), id);
+    assert_eq!(status(&s).trim(), "Paused");
+    assert_eq!(ok(&s, &["pod", "unpause", "apipod-p1"]), id);
+    assert_eq!(status(&s).trim(), "Running");
+    assert_eq!(ok(&s, &["pod", "restart", "apipod-p1"]), id);
+    assert_eq!(status(&s).trim(), "Running");
+    assert_eq!(fetch(&format!("http://127.0.0.1:{port}/")), "pod-web\n");
+    assert_eq!(ok(&s, &["pod", "kill", "apipod-p1"]), id);
+    // The signal is sent; the exits are recorded as the containers' monitors see them.
+    crate::run::wait_until("the killed pod exited", || status(&s).trim() == "Exited");
+    // A second pod, running, stays through `prune`; the killed one goes.
+    let id2 = ok(&s, &["pod", "create", "--name", "apipod-p2"]);
+    ok(&s, &["pod", "start", "apipod-p2"]);
+    let pruned = ok(&s, &["pod", "prune", "-f"]);
+    assert_eq!(pruned.trim(), id.trim(), "only the killed pod: {pruned}");
+    assert_eq!(
+        ok(&s, &["pod", "ps", "--format", "{{.Name}}"]).trim(),
+        "apipod-p2"
+    );
+    assert_eq!(ok(&s, &["pod", "rm", "-f", "apipod-p2"]), id2);
     assert_eq!(ok(&s, &["pod", "ps", "-q"]).trim(), "");
     assert_eq!(s.r.ok(&["ps", "-aq"]).trim(), "");
-    let out = podman(&s, &["pod", "inspect", "apipod-p1"]);
+    let out = podman(&s, &["pod", "inspect", "apipod-p2"]);
     assert_eq!(out.status.code(), Some(125), "{out:?}");
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("no such pod"),

@@ -30,7 +30,8 @@
 //!
 //! - `pod create|ps|inspect|start|stop|rm`: `POST /libpod/pods/create` (PodSpecGenerator
 //!   JSON), `GET /libpod/pods/json`, `GET …/pods/{name}/json`, `POST …/pods/{id}/start`,
-//!   `POST …/pods/{id}/stop?timeout=-1`, `DELETE …/pods/{id}?force=`; `run --pod` sends the
+//!   `POST …/pods/{id}/stop?timeout=-1`, `…/restart`, `…/kill?signal=KILL`, `…/pause`,
+//!   `…/unpause`, `DELETE …/pods/{id}?force=`, `POST …/pods/prune`; `run --pod` sends the
 //!   pod in the SpecGenerator's `pod`.
 //!
 //! Modules: [`spec`] (the create body → the engine's request), [`system`], [`images`],
@@ -74,6 +75,11 @@ pub fn router() -> Router<AppState> {
         .route("/pods/{name}/exists", get(pods::exists))
         .route("/pods/{name}/start", post(pods::start))
         .route("/pods/{name}/stop", post(pods::stop))
+        .route("/pods/{name}/restart", post(pods::restart))
+        .route("/pods/{name}/kill", post(pods::kill))
+        .route("/pods/{name}/pause", post(pods::pause))
+        .route("/pods/{name}/unpause", post(pods::unpause))
+        .route("/pods/prune", post(pods::prune))
         .route("/pods/{name}", axum::routing::delete(pods::remove))
         .route("/containers/json", get(containers::list))
         .route("/containers/create", post(containers::create))

@@ -1,10 +1,11 @@
-//! libpod's pods, for `podman --remote pod create|ps|inspect|start|stop|rm` (seen on the wire
-//! against Podman 4.3.1's service: `create` posts a PodSpecGenerator; `ps` is `pods/json`;
-//! `inspect`, `start`, `stop` and `rm` first list the pods and inspect the name, then act on
-//! the id). Each handler calls what `berth pod …` calls: `Engine::create_pod` with
-//! [`PodOptions`] (the network fields through the CLI's network flags), the records
-//! `pod ps --format json` and `pod inspect` print (`PodSummary`, `PodInspect`),
-//! `start_pod`, `stop_pod`, `remove_pod`.
+//! libpod's pods, for `podman --remote pod create|ps|inspect|start|stop|restart|kill|pause|
+//! unpause|rm|prune` (seen on the wire against Podman 4.3.1's service: `create` posts a
+//! PodSpecGenerator; `ps` is `pods/json`; the verbs on a pod first list the pods and inspect
+//! the name, then act on the id; `kill` sends `signal=KILL`; `prune` is `POST pods/prune`).
+//! Each handler calls what `berth pod …` calls: `Engine::create_pod` with [`PodOptions`] (the
+//! network fields through the CLI's network flags), the records `pod ps --format json` and
+//! `pod inspect` print (`PodSummary`, `PodInspect`), `start_pod`, `stop_pod`,
+//! `restart_pod`, `kill_pod`, `pause_pod`, `unpause_pod`, `remove_pod`, `prune_pods`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -135,38 +136,92 @@ pub async fn exists(State(st): State<AppState>, Path(name): Path<String>) -> Api
     Ok(super::no_content())
 }
 
-/// `POST /libpod/pods/{name}/start`: `{"Errs": null, "Id"}`.
-pub async fn start(State(st): State<AppState>, Path(name): Path<String>) -> ApiResult<Response> {
-    let (exe, args) = (st.berth_exe.clone(), st.global_args.clone());
-    let id = blocking(&st, move |engine| {
+/// A pod verb: `f` on the pod `name`, answered as libpod's reports `{"Errs": null, "Id"}`.
+async fn verb(
+    st: &AppState,
+    name: String,
+    f: impl FnOnce(&berth_run::Engine<'_>, &berth_run::pod::Pod) -> berth_run::Result<()>
+        + Send
+        + 'static,
+) -> ApiResult<Response> {
+    let id = blocking(st, move |engine| {
         let pod = engine.pod(&name)?;
-        engine.start_pod(&pod, &exe, &args)?;
+        f(engine, &pod)?;
         Ok(pod.id)
     })
     .await?;
     Ok(Json(json!({ "Errs": null, "Id": id })).into_response())
 }
 
-/// `POST /libpod/pods/{name}/stop?timeout=`: `{"Errs": null, "Id"}`; `-1` (what Podman's
-/// client sends without `-t`) is the CLI's default.
-pub async fn stop(
-    State(st): State<AppState>,
-    Path(name): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
-) -> ApiResult<Response> {
+/// `?timeout=` of `stop` and `restart`: `-1` (what Podman's client sends without `-t`) or
+/// none is the CLI's default.
+fn stop_timeout(q: &HashMap<String, String>) -> ApiResult<Duration> {
     let secs = match q.get("timeout").map(|t| t.parse::<i64>()) {
         None => DEFAULT_STOP_SECS,
         Some(Ok(t)) if t < 0 => DEFAULT_STOP_SECS,
         Some(Ok(t)) => t as u64,
         Some(Err(_)) => return Err(ApiError::bad_request("timeout: not a number")),
     };
-    let id = blocking(&st, move |engine| {
-        let pod = engine.pod(&name)?;
-        engine.stop_pod(&pod, Duration::from_secs(secs))?;
-        Ok(pod.id)
+    Ok(Duration::from_secs(secs))
+}
+
+/// `POST /libpod/pods/{name}/start`.
+pub async fn start(State(st): State<AppState>, Path(name): Path<String>) -> ApiResult<Response> {
+    let (exe, args) = (st.berth_exe.clone(), st.global_args.clone());
+    verb(&st, name, move |e, pod| e.start_pod(pod, &exe, &args)).await
+}
+
+/// `POST /libpod/pods/{name}/stop?timeout=`.
+pub async fn stop(
+    State(st): State<AppState>,
+    Path(name): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Response> {
+    let timeout = stop_timeout(&q)?;
+    verb(&st, name, move |e, pod| e.stop_pod(pod, timeout)).await
+}
+
+/// `POST /libpod/pods/{name}/restart?timeout=`.
+pub async fn restart(
+    State(st): State<AppState>,
+    Path(name): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Response> {
+    let timeout = stop_timeout(&q)?;
+    let (exe, args) = (st.berth_exe.clone(), st.global_args.clone());
+    verb(&st, name, move |e, pod| {
+        e.restart_pod(pod, timeout, &exe, &args)
     })
-    .await?;
-    Ok(Json(json!({ "Errs": null, "Id": id })).into_response())
+    .await
+}
+
+/// `POST /libpod/pods/{name}/kill?signal=` (default `KILL`).
+pub async fn kill(
+    State(st): State<AppState>,
+    Path(name): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Response> {
+    let signal = berth_run::signals::parse_signal(q.get("signal").map_or("KILL", |s| s.as_str()))?;
+    verb(&st, name, move |e, pod| e.kill_pod(pod, signal)).await
+}
+
+/// `POST /libpod/pods/{name}/pause`.
+pub async fn pause(State(st): State<AppState>, Path(name): Path<String>) -> ApiResult<Response> {
+    verb(&st, name, |e, pod| e.pause_pod(pod)).await
+}
+
+/// `POST /libpod/pods/{name}/unpause`.
+pub async fn unpause(State(st): State<AppState>, Path(name): Path<String>) -> ApiResult<Response> {
+    verb(&st, name, |e, pod| e.unpause_pod(pod)).await
+}
+
+/// `POST /libpod/pods/prune`: `[{"Err": null, "Id"}]` for each pod removed.
+pub async fn prune(State(st): State<AppState>) -> ApiResult<Json<Value>> {
+    let ids = blocking(&st, |engine| Ok(engine.prune_pods()?)).await?;
+    Ok(Json(json!(ids
+        .into_iter()
+        .map(|id| json!({ "Err": null, "Id": id }))
+        .collect::<Vec<_>>())))
 }
 
 /// `DELETE /libpod/pods/{name}?force=`: `{"Err": null, "Id"}`.
