@@ -23,7 +23,7 @@ use tokio::sync::oneshot;
 
 use crate::error::{ApiError, ApiResult};
 use crate::hijack::{hijack, plain, stdin_from, wants_upgrade, MULTIPLEXED};
-use crate::state::{blocking, flag, AppState, AttachSink, Supervised};
+use crate::state::{blocking, flag, AppState, AttachSink};
 use crate::stream::{frame, ChunkSender, StreamId};
 
 /// `POST /containers/{id}/attach?stream=1&stdout=1&stderr=1`.
@@ -151,10 +151,7 @@ pub async fn start_attached(st: &AppState, c: Container, mut sink: AttachSink) -
     drop(sink);
     let (done_tx, mut done_rx) = oneshot::channel::<ApiResult<()>>();
     let id = c.id.clone();
-    st.exits
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert(id.clone(), Supervised::Running);
+    st.exits.running(&id);
     let st2 = st.clone();
     tokio::task::spawn_blocking(move || {
         let result = (|| -> ApiResult<Option<i32>> {
@@ -180,10 +177,7 @@ pub async fn start_attached(st: &AppState, c: Container, mut sink: AttachSink) -
         })();
         exited.store(true, Ordering::SeqCst);
         let code = result.as_ref().ok().copied().flatten();
-        st2.exits
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(c.id.clone(), Supervised::Exited(code));
+        st2.exits.exited(&c.id, code);
         for r in readers {
             let _ = r.join();
         }

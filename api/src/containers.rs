@@ -14,7 +14,7 @@ use berth_run::{CreateRequest, RunError, RunOptions, State as CState};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::docker_shape::{inspect_record, list_record};
+use crate::docker_shape::{inspect_record, list_record_with_health};
 use crate::error::{ApiError, ApiResult};
 use berth_run::list_filter::ContainerFilters;
 
@@ -39,6 +39,8 @@ pub struct CreateBody {
     pub tty: bool,
     pub open_stdin: bool,
     pub stop_signal: Option<String>,
+    /// Docker's `Config.Healthcheck` ([`crate::create_health`]).
+    pub healthcheck: Option<Value>,
     pub host_config: Option<HostConfig>,
     #[serde(flatten)]
     pub network: crate::create_network::ConfigNetwork,
@@ -136,6 +138,7 @@ pub fn create_request(
         ..RunOptions::default()
     };
     let mut options = options;
+    crate::create_health::apply(body.healthcheck, &mut options)?;
     if let Some(policy) = &hc.restart_policy {
         options.restart = policy.policy()?;
         berth_run::restart_policy::check_auto_remove(options.restart, hc.auto_remove)?;
@@ -203,7 +206,7 @@ pub async fn list(
         Ok(Json(Value::Array(
             list.iter()
                 .filter(|c| (all || c.state == CState::Running) && filters.matches(c))
-                .map(list_record)
+                .map(|c| list_record_with_health(engine, c))
                 .collect(),
         )))
     })
@@ -369,12 +372,7 @@ pub(crate) fn wait_for(
         let now = match engine.get(&first.id) {
             Ok(c) => c,
             Err(RunError::NoSuchContainer(_)) => {
-                let seen = st
-                    .exits
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .get(&first.id)
-                    .copied();
+                let seen = st.exits.get(&first.id);
                 match seen {
                     // This process supervises it: its exit code is on its way.
                     Some(Supervised::Running) => {

@@ -49,6 +49,28 @@ pub fn list_record(c: &Container) -> Value {
     })
 }
 
+/// A running container's health as Docker's `ps` shows it after `Up …`: `healthy`,
+/// `unhealthy` or `health: starting`; `None` without a check or when not running.
+pub fn health_word(engine: &Engine<'_>, c: &Container) -> Option<String> {
+    if c.options.healthcheck.is_none() || c.state != State::Running {
+        return None;
+    }
+    let status = engine.health(c).status;
+    Some(match status.as_str() {
+        berth_run::health::STARTING => format!("health: {status}"),
+        _ => status,
+    })
+}
+
+/// [`list_record`] with the health check's word after the status, as Docker lists it.
+pub fn list_record_with_health(engine: &Engine<'_>, c: &Container) -> Value {
+    let mut v = list_record(c);
+    if let Some(word) = health_word(engine, c) {
+        v["Status"] = json!(format!("{} ({word})", berth_run::summary::status_text(c)));
+    }
+    v
+}
+
 /// Docker's inspect document of `c`.
 pub fn inspect_record(engine: &Engine<'_>, c: &Container) -> Value {
     let running = c.state == State::Running;
@@ -117,6 +139,11 @@ pub fn inspect_record(engine: &Engine<'_>, c: &Container) -> Value {
             "Labels": labels(c),
         },
     });
+    if let Some(hc) = &o.healthcheck {
+        // Docker's: present only for a container with a check.
+        doc["State"]["Health"] = json!(engine.health(c));
+        doc["Config"]["Healthcheck"] = json!(hc);
+    }
     let catalog = crate::network_names::catalog().ok();
     doc["NetworkSettings"] = container_network::settings(engine, catalog.as_ref(), c);
     if let (Some(hc), Value::Object(net)) = (

@@ -46,11 +46,6 @@ pub async fn create(
     if config.cmd.is_empty() {
         return Err(ApiError::bad_request("No exec command specified"));
     }
-    if config.privileged {
-        return Err(ApiError::not_implemented(
-            "Privileged exec sessions are not served by berth's API",
-        ));
-    }
     detach_keys(config.detach_keys.as_deref().filter(|k| !k.is_empty()))?;
     let c = blocking(&st, move |engine| Ok(engine.get(&id)?)).await?;
     if c.state != CState::Running {
@@ -152,6 +147,7 @@ fn request(config: &ExecConfig) -> ExecRequest {
         workdir: config.working_dir.clone().filter(|w| !w.is_empty()),
         interactive: config.attach_stdin,
         tty: config.tty,
+        privileged: config.privileged,
     }
 }
 

@@ -22,6 +22,8 @@
 //!   network as Docker's `bridge`, both ways, and the user's network catalog.
 //! - [`create_network`]: the networking fields of a container create body (`NetworkMode`,
 //!   `PortBindings`, `Dns`…, `EndpointsConfig`) → the CLI's network flags and run options.
+//! - [`create_health`]: a create body's health check (Docker's `Config.Healthcheck`,
+//!   libpod's `healthconfig`) → the run options of `--health-*` and `--no-healthcheck`.
 //! - [`container_network`]: a container's `NetworkSettings`, `NetworkMode` and `Ports` in
 //!   Docker's shapes.
 //! - [`docker_shape`]: a container record as Docker lists and inspects it.
@@ -40,7 +42,7 @@
 //!   (`pause`, `unpause`, `rename`): handlers.
 //! - [`libpod`]: Podman's libpod API (`/libpod/…`) for `podman --remote`: its own shapes
 //!   over the same library calls, Docker's handlers where libpod's are the same (`start`,
-//!   `attach`), libpod's error body.
+//!   `attach`), libpod's error body; its containers, images, pods and system endpoints.
 //! - [`build`] (`POST /build`), [`push`] (`images/{name}/push`), [`image_archive`]
 //!   (`images/get`, `images/{name}/get`, `images/load`), [`prune`] (`images/prune`,
 //!   `containers/prune`), [`search`] (`images/search`), [`system_df`] (`system/df`): handlers.
@@ -57,6 +59,7 @@ pub mod build;
 pub mod changes;
 pub mod container_network;
 pub mod containers;
+pub mod create_health;
 pub mod create_network;
 pub mod docker_shape;
 pub mod error;

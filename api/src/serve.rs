@@ -172,8 +172,8 @@ async fn run(listener: Listener, config: ServiceConfig) -> std::io::Result<()> {
         last: Mutex::new(Instant::now()),
     });
     let tick = idle
-        .map(|d| (d / 4).clamp(Duration::from_millis(50), Duration::from_secs(1)))
-        .unwrap_or(memory::TRIM_AFTER);
+        .map(|d| (d / 4).clamp(Duration::from_millis(50), memory::IDLE_TICK))
+        .unwrap_or(memory::IDLE_TICK);
     let mut trimmed = true;
     loop {
         let accepted = tokio::select! {

@@ -3,7 +3,7 @@
 //! over a store opened for it), [`JsonBody`] (a body read up to [`BODY_LIMIT`], JSON errors
 //! as 400) and Docker's query booleans.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -45,7 +45,7 @@ pub struct Shared {
     /// container in this process with its output going to them).
     pub attached: Mutex<HashMap<String, AttachSink>>,
     /// Exit codes of the containers this process supervised, for `wait?condition=removed`.
-    pub exits: Mutex<HashMap<String, Supervised>>,
+    pub exits: Exits,
     /// Exec instances (for the exec handlers).
     pub execs: crate::sessions::Execs,
     /// Terminal attach streams and attached terminals (for the terminal handlers).
@@ -60,7 +60,7 @@ impl Shared {
             berth_exe: config.berth_exe,
             global_args: config.global_args,
             attached: Mutex::new(HashMap::new()),
-            exits: Mutex::new(HashMap::new()),
+            exits: Exits::default(),
             execs: Default::default(),
             tty: Default::default(),
         }
@@ -83,6 +83,45 @@ pub struct AttachSink {
 pub enum Supervised {
     Running,
     Exited(Option<i32>),
+}
+
+/// How many exit codes of finished containers [`Exits`] keeps (a `wait` asks right after the
+/// exit; older ones are left to the event log, as for containers another process ran).
+const KEEP_EXITS: usize = 256;
+
+/// What this process knows of the containers it supervises, by id: every running one, and
+/// the exits of the last [`KEEP_EXITS`] that ended (without the bound, one entry per
+/// `docker run` for the life of the service).
+#[derive(Default)]
+pub struct Exits {
+    inner: Mutex<(HashMap<String, Supervised>, VecDeque<String>)>,
+}
+
+impl Exits {
+    fn lock(&self) -> std::sync::MutexGuard<'_, (HashMap<String, Supervised>, VecDeque<String>)> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn running(&self, id: &str) {
+        self.lock().0.insert(id.to_string(), Supervised::Running);
+    }
+
+    pub fn exited(&self, id: &str, code: Option<i32>) {
+        let mut guard = self.lock();
+        let (map, order) = &mut *guard;
+        map.insert(id.to_string(), Supervised::Exited(code));
+        order.retain(|x| x != id);
+        order.push_back(id.to_string());
+        while order.len() > KEEP_EXITS {
+            if let Some(old) = order.pop_front() {
+                map.remove(&old);
+            }
+        }
+    }
+
+    pub fn get(&self, id: &str) -> Option<Supervised> {
+        self.lock().0.get(id).copied()
+    }
 }
 
 /// Run `f` with an engine over the store on a blocking thread (every library call blocks).
@@ -155,4 +194,29 @@ pub fn flag(query: &HashMap<String, String>, key: &str) -> bool {
     query
         .get(key)
         .is_some_and(|v| matches!(v.as_str(), "1" | "true" | "True" | "TRUE"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exits_keep_the_running_and_the_last_finished() {
+        let e = Exits::default();
+        e.running("r");
+        for i in 0..KEEP_EXITS + 10 {
+            e.running(&i.to_string());
+            e.exited(&i.to_string(), Some(i as i32));
+        }
+        assert_eq!(e.get("r"), Some(Supervised::Running));
+        assert_eq!(e.get("0"), None);
+        assert_eq!(e.get("9"), None);
+        assert_eq!(e.get("10"), Some(Supervised::Exited(Some(10))));
+        let last = (KEEP_EXITS + 9).to_string();
+        assert_eq!(
+            e.get(&last),
+            Some(Supervised::Exited(Some(last.parse().unwrap())))
+        );
+        assert_eq!(e.lock().0.len(), KEEP_EXITS + 1);
+    }
 }

@@ -83,8 +83,9 @@ fn bounding_set() -> u64 {
         .unwrap_or(u64::MAX)
 }
 
-/// Every known capability that berth itself holds in its bounding set.
-fn all_available() -> HashSet<Capability> {
+/// Every known capability that berth itself holds in its bounding set (`--privileged`'s, and
+/// `exec --privileged`'s for the exec'd process).
+pub(crate) fn all_available() -> HashSet<Capability> {
     let bounding = bounding_set();
     ALL_CAPS
         .iter()

@@ -30,6 +30,10 @@ pub struct ExecArgs {
     /// Working directory inside the container.
     #[arg(short, long, value_name = "DIR")]
     workdir: Option<String>,
+    /// Give the process every capability berth holds (bounding, effective and permitted),
+    /// whatever the container was given.
+    #[arg(long)]
+    privileged: bool,
     /// Container (name or id).
     container: String,
     /// Command and arguments.
@@ -53,6 +57,7 @@ pub fn exec(ctx: &Context, args: ExecArgs) -> Result<ExitCode> {
         workdir: args.workdir,
         interactive: args.interactive,
         tty: args.tty,
+        privileged: args.privileged,
     };
     berth_run::signals::install_signal_forwarding();
     let code = |code: Option<i32>| ExitCode::from(code.map(|c| c as u8).unwrap_or(125));

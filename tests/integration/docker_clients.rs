@@ -71,25 +71,33 @@ fn docker_py_lifecycle_networks_and_volumes() {
         .env_remove("DOCKER_CONFIG")
         .output()
         .expect("spawn python3");
-    assert!(out.status.success(), "docker-py: {}", text(&out));
+    assert_docker_py_steps(
+        &out,
+        &[
+            "ping",
+            "images",
+            "run",
+            "logs-stream",
+            "stop-remove",
+            "networks",
+            "volumes",
+        ],
+    );
+    s.r.assert_no_leftovers();
+}
+
+/// The docker-py script succeeded, said `ok STEP` for each of `steps`, and got to its end.
+pub(crate) fn assert_docker_py_steps(out: &Output, steps: &[&str]) {
+    assert!(out.status.success(), "docker-py: {}", text(out));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    for step in [
-        "ping",
-        "images",
-        "run",
-        "logs-stream",
-        "stop-remove",
-        "networks",
-        "volumes",
-    ] {
+    for step in steps {
         assert!(
             stdout.lines().any(|l| l == format!("ok {step}")),
             "{step}: {}",
-            text(&out)
+            text(out)
         );
     }
-    assert!(stdout.ends_with("done\n"), "{}", text(&out));
-    s.r.assert_no_leftovers();
+    assert!(stdout.ends_with("done\n"), "{}", text(out));
 }
 
 /// docker-compose in the project directory, on the service's socket.

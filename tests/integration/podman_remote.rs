@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 
 use crate::docker_api::Service;
 
-fn podman(s: &Service, args: &[&str]) -> Output {
+pub(crate) fn podman(s: &Service, args: &[&str]) -> Output {
     let conf = s.r.env.path("podman-containers.conf");
     if !conf.exists() {
         std::fs::write(&conf, "").unwrap();
@@ -31,7 +31,7 @@ fn podman(s: &Service, args: &[&str]) -> Output {
 }
 
 /// Run podman and require success; returns stdout.
-fn ok(s: &Service, args: &[&str]) -> String {
+pub(crate) fn ok(s: &Service, args: &[&str]) -> String {
     let out = podman(s, args);
     assert!(
         out.status.success(),

@@ -32,15 +32,19 @@ pub async fn create(
 }
 
 /// One list entry: `berth ps --format json`'s record, with `Created` as the API has it (Go's
-/// RFC 3339 time, where the CLI prints a Unix time) and `Status` empty: in the API it is
-/// the health check's status, which Podman's client appends to the state it shows.
-fn list_entry(c: &berth_run::Container) -> ApiResult<Value> {
+/// RFC 3339 time, where the CLI prints a Unix time) and `Status` the health check's status
+/// (empty without one), which Podman's client appends to the state it shows.
+fn list_entry(engine: &berth_run::Engine<'_>, c: &berth_run::Container) -> ApiResult<Value> {
     let summary = berth_run::summary::ContainerSummary::of(c);
     let mut v = serde_json::to_value(&summary).map_err(|e| ApiError::internal(e.to_string()))?;
     v["Created"] = json!(c
         .created
         .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true));
-    v["Status"] = json!("");
+    let health = match c.options.healthcheck {
+        Some(_) if c.state == CState::Running => engine.health(c).status,
+        _ => String::new(),
+    };
+    v["Status"] = json!(health);
     Ok(v)
 }
 
@@ -68,7 +72,7 @@ pub async fn list(
             .filter(|c| (all || c.state == CState::Running) && filters.matches(c))
             .take(last.unwrap_or(usize::MAX))
         {
-            out.push(list_entry(c)?);
+            out.push(list_entry(engine, c)?);
         }
         Ok(Json(Value::Array(out)))
     })

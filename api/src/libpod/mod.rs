@@ -28,11 +28,18 @@
 //! - `tag`: `POST /libpod/images/{name}/tag?repo=&tag=`; `image inspect`: `GET
 //!   …/images/{name}/json`; `rmi`: `DELETE /libpod/images/remove?images=NAME&force=`.
 //!
+//! - `pod create|ps|inspect|start|stop|rm`: `POST /libpod/pods/create` (PodSpecGenerator
+//!   JSON), `GET /libpod/pods/json`, `GET …/pods/{name}/json`, `POST …/pods/{id}/start`,
+//!   `POST …/pods/{id}/stop?timeout=-1`, `…/restart`, `…/kill?signal=KILL`, `…/pause`,
+//!   `…/unpause`, `DELETE …/pods/{id}?force=`, `POST …/pods/prune`; `run --pod` sends the
+//!   pod in the SpecGenerator's `pod`.
+//!
 //! Modules: [`spec`] (the create body → the engine's request), [`system`], [`images`],
-//! [`containers`]; [`router`] here.
+//! [`containers`], [`pods`]; [`router`] here.
 
 pub mod containers;
 pub mod images;
+pub mod pods;
 pub mod spec;
 pub mod system;
 
@@ -62,6 +69,18 @@ pub fn router() -> Router<AppState> {
             "/images/{*name}",
             get(images::get_route).post(crate::images::post_route),
         )
+        .route("/pods/create", post(pods::create))
+        .route("/pods/json", get(pods::list))
+        .route("/pods/{name}/json", get(pods::inspect))
+        .route("/pods/{name}/exists", get(pods::exists))
+        .route("/pods/{name}/start", post(pods::start))
+        .route("/pods/{name}/stop", post(pods::stop))
+        .route("/pods/{name}/restart", post(pods::restart))
+        .route("/pods/{name}/kill", post(pods::kill))
+        .route("/pods/{name}/pause", post(pods::pause))
+        .route("/pods/{name}/unpause", post(pods::unpause))
+        .route("/pods/prune", post(pods::prune))
+        .route("/pods/{name}", axum::routing::delete(pods::remove))
         .route("/containers/json", get(containers::list))
         .route("/containers/create", post(containers::create))
         .route(
@@ -99,6 +118,9 @@ pub(crate) fn libpod_words(message: &str) -> (String, String) {
             "no such container".into(),
             format!("no container with name or ID {name:?} found: no such container"),
         );
+    }
+    if message.ends_with(": no such pod") {
+        return ("no such pod".into(), message.to_string());
     }
     if let Some(name) = message.strip_prefix("No such image: ") {
         return ("image not known".into(), format!("{name}: image not known"));

@@ -108,17 +108,11 @@ fn refuse_unserved(s: &SpecGenerator) -> ApiResult<()> {
             "{field}: not served by berth's libpod API yet"
         )))
     };
-    if !s.pod.is_empty() {
-        return unserved("pod");
-    }
     if s.devices.as_ref().is_some_and(|d| !d.is_empty()) {
         return unserved("devices");
     }
     if s.resource_limits.as_ref().is_some_and(|r| !r.is_null()) {
         return unserved("resource_limits (--memory, --cpus, --pids-limit)");
-    }
-    if s.healthconfig.as_ref().is_some_and(|h| !h.is_null()) {
-        return unserved("healthconfig");
     }
     if s.secrets.as_ref().is_some_and(|x| !x.is_empty()) {
         return unserved("secrets");
@@ -137,11 +131,17 @@ fn refuse_unserved(s: &SpecGenerator) -> ApiResult<()> {
 
 /// `netns` and `Networks` as `--network` values (empty: the CLI's default).
 fn network_flags(s: &SpecGenerator) -> ApiResult<Vec<String>> {
-    let mode = s.netns.nsmode.as_str();
-    let value = s.netns.value.as_str();
-    let mut names: Vec<String> = s
-        .networks
-        .as_ref()
+    network_values(&s.netns, s.networks.as_ref())
+}
+
+/// `netns` and `Networks` (a container's or a pod's create body) as `--network` values.
+pub(crate) fn network_values(
+    netns: &Namespace,
+    networks: Option<&HashMap<String, Value>>,
+) -> ApiResult<Vec<String>> {
+    let mode = netns.nsmode.as_str();
+    let value = netns.value.as_str();
+    let mut names: Vec<String> = networks
         .map(|n| n.keys().cloned().collect())
         .unwrap_or_default();
     names.sort();
@@ -162,7 +162,7 @@ fn network_flags(s: &SpecGenerator) -> ApiResult<Vec<String>> {
 }
 
 /// A `portmappings` entry as `-p` values (one per protocol).
-fn publish_args(p: &PortMapping) -> Vec<String> {
+pub(crate) fn publish_args(p: &PortMapping) -> Vec<String> {
     let range = p.range.max(1);
     let span = |start: u16| {
         if range > 1 {
@@ -277,9 +277,12 @@ pub fn create_request(s: SpecGenerator) -> ApiResult<CreateRequest> {
         read_only: s.read_only_filesystem,
         stop_signal: s.stop_signal.filter(|&n| n > 0),
         init: s.init,
+        // `--pod`: joined at create, as `berth create --pod` (the pod's name or id).
+        pod: nonempty(&s.pod),
         ..RunOptions::default()
     };
     apply_mounts(&s, &mut options)?;
+    crate::create_health::apply(s.healthconfig.clone(), &mut options)?;
     let mut dns = s.dns_server.clone().unwrap_or_default();
     if s.use_image_resolve_conf {
         dns = vec!["none".to_string()];
@@ -385,9 +388,15 @@ mod tests {
     }
 
     #[test]
+    fn a_pod_is_the_run_option_pod() {
+        // `podman --remote run --pod p`: served since the pod endpoints (was refused).
+        let req = create_request(spec(json!({"image": "bb", "pod": "p"}))).unwrap();
+        assert_eq!(req.options.pod.as_deref(), Some("p"));
+    }
+
+    #[test]
     fn unserved_fields_are_refused_by_name() {
         for (body, field) in [
-            (json!({"image": "bb", "pod": "p"}), "pod"),
             (
                 json!({"image": "bb", "devices": [{"path": "/dev/fuse"}]}),
                 "devices",

@@ -37,6 +37,10 @@ pub struct ExecRequest {
     pub interactive: bool,
     /// `-t`.
     pub tty: bool,
+    /// `--privileged`: every capability berth holds, for this process only (as Podman's
+    /// `exec --privileged`: bounding, effective and permitted; none inheritable or ambient,
+    /// so a non-root user gets them only in its bounding set).
+    pub privileged: bool,
 }
 
 /// Refuse an exec whose working directory is missing (exit 127) or not a directory (255) in
@@ -109,6 +113,17 @@ impl Engine<'_> {
             user.set_gid(resolved.gid);
             user.set_additional_gids(Some(resolved.additional_gids));
             process.set_user(user);
+        }
+        if req.privileged {
+            let all = crate::caps::all_available();
+            let caps = oci_spec::runtime::LinuxCapabilitiesBuilder::default()
+                .bounding(all.clone())
+                .effective(all.clone())
+                .permitted(all)
+                .inheritable(std::collections::HashSet::new())
+                .ambient(std::collections::HashSet::new())
+                .build()?;
+            process.set_capabilities(Some(caps));
         }
         process.set_terminal(Some(req.tty));
         if req.tty {
