@@ -9,6 +9,7 @@
 //! (`events`, and where this process's events go), [`healthcheck`] (`healthcheck run`, and
 //! `run`'s `--restart` and `--health-*` flags), [`generate`] (`generate systemd`),
 //! [`network`] (network create/ls/inspect/rm/exists/prune), [`pod`] and [`pod_ops`] (pod …),
+//! [`kube`] (kube …; [`kube_generate`] `kube generate`, also `generate kube`),
 //! [`secret`] (secret create/ls/inspect/rm/exists), [`system`] (system check/prune/info,
 //! info, version; [`system_df`] `system df`, [`system_reset`] `system reset`), [`buildah`]
 //! (Buildah's verbs: `berth buildah from|run|copy|commit|…`), [`inspect`] (top-level inspect
@@ -37,6 +38,8 @@ mod generate;
 mod healthcheck;
 mod images;
 mod inspect;
+mod kube;
+mod kube_generate;
 mod lazy;
 mod manifest;
 mod network;
@@ -208,6 +211,9 @@ enum Command {
     /// Manage pods (containers sharing network, IPC and UTS namespaces).
     #[command(subcommand)]
     Pod(Lazy<pod::PodCommand>),
+    /// Kubernetes YAML from and to pods and containers.
+    #[command(subcommand)]
+    Kube(Lazy<kube::KubeCommand>),
     /// Build an image from a Containerfile and a context directory.
     Build(Lazy<build::BuildArgs>),
     /// Docker compatibility: `berth buildx build` is `berth build`.
@@ -314,6 +320,7 @@ fn on_closed(command: &Command) -> OnClosed {
         Command::Buildah(c) => c.0.on_closed(),
         Command::Secret(c) => c.0.on_closed(),
         Command::Pod(c) => c.0.on_closed(),
+        Command::Kube(c) => c.0.on_closed(),
         Command::Tag(_)
         | Command::Untag(_)
         | Command::Rmi(_)
@@ -415,6 +422,7 @@ fn run(ctx: &Context, command: Command) -> Result<ExitCode> {
         Command::Network(c) => network::dispatch(ctx, c.0),
         Command::Secret(c) => secret::dispatch(ctx, c.0),
         Command::Pod(c) => pod::dispatch(ctx, c.0),
+        Command::Kube(c) => kube::dispatch(ctx, c.0),
     }
 }
 

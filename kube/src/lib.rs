@@ -8,3 +8,13 @@
 //! creation), which both the CLI and the API's libpod kube endpoints call.
 //!
 //! Map (modules are added as they land):
+//! - [`generate`]: `kube generate [--service]` of containers and pods (the `Pod`, its `Service`,
+//!   Podman's header), over [`generate_container`] (one container: command, env, ports,
+//!   volumes, security context, limits) and [`generate_yaml`] (serde_norway's YAML with YAML
+//!   1.1's booleans quoted, as Kubernetes and Podman read it); its errors in
+//!   [`generate_error`].
+
+pub mod generate;
+pub mod generate_container;
+pub mod generate_error;
+pub mod generate_yaml;

@@ -25,6 +25,7 @@ mod hostile;
 mod images;
 mod inspect;
 mod interop;
+mod kube_generate;
 mod list_filters;
 mod list_formats;
 mod manifest;
