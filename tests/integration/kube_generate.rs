@@ -18,18 +18,10 @@ use std::process::Command;
 use serde_json::Value;
 
 use crate::list_formats::{both, podman};
+use crate::pods::Pods;
 use crate::run::{busybox, RunEnv};
 use crate::run_network::{free_port, unique, wired};
 use crate::util::{require_tool, run_tool};
-
-/// Removes every pod of the store (forced) when dropped, before the store's containers go.
-struct Pods<'a>(&'a RunEnv);
-
-impl Drop for Pods<'_> {
-    fn drop(&mut self) {
-        let _ = self.0.run(&["pod", "rm", "-f", "-a"]);
-    }
-}
 
 /// Removes what podman made on its private root when dropped (pods, containers, volumes).
 struct PodmanCleanup<'a>(&'a RunEnv);

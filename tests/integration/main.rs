@@ -35,6 +35,7 @@ mod oracles;
 mod podman_parity;
 mod podman_remote;
 mod pods;
+mod pods_more;
 mod private_files;
 mod registry;
 mod registry_documents;
