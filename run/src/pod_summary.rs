@@ -210,3 +210,19 @@ impl PodInspect {
         })
     }
 }
+
+/// `ps --pod`: each listed container's pod name (`PodName`), and whether it is its pod's
+/// infra container (`IsInfra`), as Podman fills them in its list records.
+pub fn fill_pod_names(
+    engine: &Engine<'_>,
+    list: &mut [crate::summary::ContainerSummary],
+) -> Result<()> {
+    let pods = engine.pods()?;
+    for s in list.iter_mut() {
+        if let Some(pod) = pods.iter().find(|p| p.id == s.pod) {
+            s.pod_name = pod.name.clone();
+            s.is_infra = pod.config.infra_id.as_deref() == Some(s.id.as_str());
+        }
+    }
+    Ok(())
+}

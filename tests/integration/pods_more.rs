@@ -1,5 +1,6 @@
 //! Pods' leftovers of issue 17, as root with the real netavark: `pod create --pod-id-file
-//! --infra-command --exit-policy`, `pod ps --filter` over Podman 4.3's kinds, and pod events
+//! --infra-command --exit-policy`, `pod ps --filter` over Podman 4.3's kinds, `ps --pod`, and pod
+//! events
 //! (`create`, `start`, `stop`, `remove`) in the one event log.
 
 use crate::pods::Pods;
@@ -82,6 +83,34 @@ fn pod_create_flags_filters_and_events() {
     );
     assert_eq!(listed(&r, &["ctr-status=created"]), both);
     assert!(listed(&r, &["ctr-status=running"]).is_empty());
+    // `ps --pod`: Podman's POD ID and PODNAME columns.
+    let ps = r.ok(&["ps", "-a", "--pod", "--filter", &format!("name={member}")]);
+    let header: Vec<&str> = ps
+        .lines()
+        .next()
+        .unwrap()
+        .split("  ")
+        .filter(|c| !c.is_empty())
+        .map(str::trim)
+        .collect();
+    assert_eq!(header[header.len() - 2..], ["POD ID", "PODNAME"], "{ps}");
+    assert!(
+        ps.lines()
+            .nth(1)
+            .unwrap()
+            .ends_with(&format!("{}  {b}", &id_b[..12])),
+        "{ps}"
+    );
+    let infra = r.ok(&[
+        "ps",
+        "-a",
+        "--pod",
+        "--format",
+        "{{.PodName}} {{.IsInfra}}",
+        "--filter",
+        &format!("name={}-infra", &id_b[..12]),
+    ]);
+    assert_eq!(infra.trim(), format!("{b} true"));
     let (code, _, err) = r.code(&["pod", "ps", "--filter", "bogus=1"]);
     assert_eq!(code, Some(125), "{err}");
     assert!(err.contains("bogus is an invalid filter"), "{err}");
