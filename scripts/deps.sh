@@ -15,6 +15,7 @@ packages=(
   make                          # make install (completions and man pages test)
   netavark aardvark-dns iptables passt slirp4netns # container networks (issue 15)
   python3-docker docker-compose # docker-py and docker-compose 1.29 against the API (issue 16)
+  python3-venv                  # the kubernetes-validate venv below (issue 17)
 )
 # The docker CLI drives berth's REST API in the tests (issue 16): the one on the machine
 # (/usr/local/bin/docker), else Debian's docker.io, which contains one.
@@ -39,4 +40,15 @@ if ! cargo-deny --version 2>/dev/null | grep -qx "cargo-deny $deny_version"; the
   CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_DEBUG=0 \
     CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
     cargo install cargo-deny --locked --version "$deny_version" --quiet
+fi
+
+# kube generate's YAML is checked with the strict schema checker `kubernetes-validate` (PyPI; its
+# schemas ship in the package, so the tests run it offline). Not in Debian: a venv of its own,
+# where tests/integration/kube_generate.rs looks for it.
+kv_dir="${BERTH_TEST_TOOLS:-$HOME/.cache/berth-test-tools}/kubernetes-validate"
+kv_version=1.37.0
+if ! "$kv_dir/bin/pip" show kubernetes-validate 2>/dev/null | grep -qx "Version: $kv_version"; then
+  echo "installing: kubernetes-validate $kv_version into $kv_dir"
+  python3 -m venv "$kv_dir"
+  "$kv_dir/bin/pip" install -q "kubernetes-validate==$kv_version"
 fi

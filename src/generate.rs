@@ -1,7 +1,7 @@
 //! `berth generate systemd [--new] [--name] [--restart-policy] [--time] [--files] C`: a
 //! systemd unit for a container (berth-run's `systemd_unit`), printed or written to
 //! `container-NAME.service` in the current directory (`--files`, which prints the path), as
-//! `podman generate systemd`.
+//! `podman generate systemd`. `generate kube` is `kube generate` ([`crate::kube_generate`]).
 
 use std::process::ExitCode;
 
@@ -17,6 +17,8 @@ use crate::Context;
 pub enum GenerateCommand {
     /// Generate a systemd unit file for a container.
     Systemd(SystemdArgs),
+    /// Generate Kubernetes YAML from containers or pods (as `kube generate`).
+    Kube(crate::kube_generate::KubeGenerateArgs),
 }
 
 #[derive(Args)]
@@ -51,6 +53,7 @@ pub struct SystemdArgs {
 pub fn dispatch(ctx: &Context, command: GenerateCommand) -> Result<ExitCode> {
     match command {
         GenerateCommand::Systemd(a) => systemd(ctx, a),
+        GenerateCommand::Kube(a) => crate::kube_generate::generate(ctx, a),
     }
 }
 

@@ -1,5 +1,6 @@
-//! `kube …`: Kubernetes YAML ([`berth_kube`]). `play` and `down` parse and print in
-//! [`crate::kube_play`].
+//! `kube …`: Kubernetes YAML from and to berth's pods and containers ([`berth_kube`]).
+//! `play` and `down` parse and print in [`crate::kube_play`], `generate` in
+//! [`crate::kube_generate`].
 
 use std::process::ExitCode;
 
@@ -11,6 +12,8 @@ use crate::Context;
 
 #[derive(Subcommand)]
 pub enum KubeCommand {
+    /// Generate Kubernetes YAML from containers or pods.
+    Generate(crate::kube_generate::KubeGenerateArgs),
     /// Create pods, containers and volumes from Kubernetes YAML (`-`: stdin).
     Play(crate::kube_play::PlayArgs),
     /// Remove the pods (and their containers) that `kube play` of the same YAML made.
@@ -21,6 +24,7 @@ impl KubeCommand {
     /// What the command does when its output's reader has gone (see [`crate::stdio`]).
     pub fn on_closed(&self) -> OnClosed {
         match self {
+            KubeCommand::Generate(_) => OnClosed::Quit,
             KubeCommand::Play(_) | KubeCommand::Down(_) => OnClosed::Finish,
         }
     }
@@ -28,6 +32,7 @@ impl KubeCommand {
 
 pub fn dispatch(ctx: &Context, command: KubeCommand) -> Result<ExitCode> {
     match command {
+        KubeCommand::Generate(a) => crate::kube_generate::generate(ctx, a),
         KubeCommand::Play(a) => crate::kube_play::play(ctx, a),
         KubeCommand::Down(a) => crate::kube_play::down(ctx, a),
     }

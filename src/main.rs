@@ -9,7 +9,7 @@
 //! (`events`, and where this process's events go), [`healthcheck`] (`healthcheck run`, and
 //! `run`'s `--restart` and `--health-*` flags), [`generate`] (`generate systemd`),
 //! [`network`] (network create/ls/inspect/rm/exists/prune), [`pod`] and [`pod_ops`] (pod …),
-//! [`kube`] (kube …; [`kube_play`] `kube play`, `kube down`),
+//! [`kube`] (kube …; [`kube_play`] `kube play`, `kube down`; [`kube_generate`] `kube generate`, also `generate kube`),
 //! [`secret`] (secret create/ls/inspect/rm/exists), [`system`] (system check/prune/info,
 //! info, version; [`system_df`] `system df`, [`system_reset`] `system reset`), [`buildah`]
 //! (Buildah's verbs: `berth buildah from|run|copy|commit|…`), [`inspect`] (top-level inspect
@@ -40,6 +40,7 @@ mod healthcheck;
 mod images;
 mod inspect;
 mod kube;
+mod kube_generate;
 mod kube_play;
 mod lazy;
 mod manifest;

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use berth_run::options::{parse_key_value, NetworkFlags};
 use berth_run::pod::{Pod, PodOptions, SharedNamespace};
+use berth_run::pod_filter::PodFilters;
 use berth_run::pod_summary::{PodInspect, PodSummary};
 use berth_run::{Engine, RunError};
 use clap::{Args, Subcommand};
@@ -116,6 +117,17 @@ pub struct CreateArgs {
     /// Keep the image's /etc/hosts.
     #[arg(long)]
     no_hosts: bool,
+    /// The infra container's command (a word or a JSON array) instead of its image's
+    /// entrypoint.
+    #[arg(long, value_name = "COMMAND")]
+    infra_command: Option<String>,
+    /// What the pod does when its last container exits: continue, or stop (its infra
+    /// container too).
+    #[arg(long, value_name = "POLICY", default_value = "continue")]
+    exit_policy: String,
+    /// Write the pod's id to this file (which must not exist).
+    #[arg(long, value_name = "FILE")]
+    pod_id_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Args)]
@@ -132,7 +144,8 @@ pub struct PsArgs {
     /// Do not print headers.
     #[arg(long)]
     noheading: bool,
-    /// Only pods matching: name=, id=, status=, label=KEY[=VALUE] (repeatable).
+    /// Only pods matching: id=, name=, label=KEY[=VALUE], status=, network=, until=,
+    /// ctr-names=, ctr-ids=, ctr-status=, ctr-number= (repeatable).
     #[arg(short, long)]
     filter: Vec<String>,
     /// Print the containers of each pod (names).
@@ -181,7 +194,26 @@ pub fn dispatch(ctx: &Context, command: PodCommand) -> Result<ExitCode> {
     let engine = Engine::new(&store, &runroot(ctx))?;
     match command {
         PodCommand::Create(a) => {
-            let pod = engine.create_pod(&create_options(*a)?)?;
+            // Podman opens the file before it makes the pod: a file there already is refused
+            // before anything is made.
+            let id_path = a.pod_id_file.clone();
+            let options = create_options(*a)?;
+            let id_file = id_path.map(open_pod_id_file).transpose()?;
+            let pod = match engine.create_pod(&options) {
+                Ok(pod) => pod,
+                Err(e) => {
+                    if let Some((path, _)) = &id_file {
+                        let _ = std::fs::remove_file(path);
+                    }
+                    return Err(e.into());
+                }
+            };
+            if let Some((path, mut file)) = id_file {
+                use std::io::Write as _;
+                file.write_all(pod.id.as_bytes())
+                    .and_then(|()| file.sync_all())
+                    .map_err(|e| anyhow::anyhow!("writing pod-id-file {}: {e}", path.display()))?;
+            }
             outln!("{}", pod.id);
         }
         PodCommand::Ps(a) => list(&engine, &a)?,
@@ -261,6 +293,22 @@ fn remove(engine: &Engine<'_>, a: &RmArgs) -> Result<ExitCode> {
     Ok(ExitCode::from(code))
 }
 
+/// `--pod-id-file`: created here, never replaced (Podman's words when it exists).
+fn open_pod_id_file(path: std::path::PathBuf) -> Result<(std::path::PathBuf, std::fs::File)> {
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+    {
+        Ok(f) => Ok((path, f)),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => anyhow::bail!(
+            "pod id file exists. Ensure another pod is not using it or delete {}",
+            path.display()
+        ),
+        Err(e) => anyhow::bail!("opening pod-id-file {}: {e}", path.display()),
+    }
+}
+
 fn create_options(a: CreateArgs) -> Result<PodOptions> {
     Ok(PodOptions {
         name: a.name,
@@ -285,44 +333,24 @@ fn create_options(a: CreateArgs) -> Result<PodOptions> {
             ..NetworkFlags::default()
         },
         create_command: std::env::args().collect(),
-    })
-}
-
-/// Whether `pod` (with `summary`) passes every `--filter`.
-fn matches(pod: &Pod, summary: &PodSummary, filters: &[(String, String)]) -> bool {
-    filters.iter().all(|(k, v)| match k.as_str() {
-        "name" => pod.name.contains(v.as_str()),
-        "id" => pod.id.starts_with(v.as_str()),
-        "status" => summary.status.eq_ignore_ascii_case(v),
-        "label" => {
-            let (lk, lv) = v.split_once('=').unwrap_or((v, ""));
-            summary
-                .labels
-                .get(lk)
-                .is_some_and(|have| lv.is_empty() || have == lv)
-        }
-        _ => false,
+        infra_command: a
+            .infra_command
+            .as_deref()
+            .map(berth_run::options::parse_entrypoint)
+            .transpose()?,
+        exit_policy: a.exit_policy.parse()?,
     })
 }
 
 /// `pod ps`: Podman's table (`POD ID  NAME  STATUS  CREATED  INFRA ID  # OF CONTAINERS`),
 /// `-q`, `--format`, `--filter`.
 fn list(engine: &Engine<'_>, a: &PsArgs) -> Result<()> {
-    let mut filters = Vec::new();
-    for f in &a.filter {
-        let Some((k, v)) = f.split_once('=') else {
-            anyhow::bail!("invalid filter {f:?}: use KEY=VALUE");
-        };
-        if !["name", "id", "status", "label"].contains(&k) {
-            anyhow::bail!("invalid filter {k:?}: use one of name, id, status, label");
-        }
-        filters.push((k.to_string(), v.to_string()));
-    }
+    let filters = PodFilters::parse_texts(&a.filter)?;
     let mut pods = Vec::new();
     for pod in engine.pods()? {
         let containers = engine.pod_containers(&pod)?;
         let summary = PodSummary::of(engine, &pod, &containers);
-        if matches(&pod, &summary, &filters) {
+        if filters.matches(&summary) {
             pods.push((pod, summary));
         }
     }

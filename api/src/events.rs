@@ -56,7 +56,7 @@ pub fn docker_message(e: &Event) -> Value {
             msg["id"] = e.id.clone().into();
         }
         EventType::Volume => msg["Actor"]["ID"] = e.name.clone().into(),
-        EventType::Network | EventType::System => {}
+        EventType::Network | EventType::Pod | EventType::System => {}
     }
     msg["Actor"]["Attributes"] = Value::Object(attributes);
     msg

@@ -46,6 +46,8 @@ pub enum EventType {
     Volume,
     /// A network.
     Network,
+    /// A pod (issue 17: `create`, `start`, `stop`, `kill`, `pause`, `unpause`, `remove`).
+    Pod,
     /// berth itself (the log's rotation).
     System,
 }
@@ -58,6 +60,7 @@ impl EventType {
             EventType::Image => "image",
             EventType::Volume => "volume",
             EventType::Network => "network",
+            EventType::Pod => "pod",
             EventType::System => "system",
         }
     }
@@ -129,6 +132,11 @@ impl Event {
         Event::new(EventType::Image, status, id, name)
     }
 
+    /// A pod event: `status` of pod `id` named `name`.
+    pub fn pod(status: &str, id: &str, name: &str) -> Event {
+        Event::new(EventType::Pod, status, id, name)
+    }
+
     /// A volume event.
     pub fn volume(status: &str, name: &str) -> Event {
         Event::new(EventType::Volume, status, "", name)
@@ -173,6 +181,8 @@ impl Event {
                 s.push(')');
                 s
             }
+            // Podman 4.3 prints a pod as a container, with no image.
+            EventType::Pod => format!("{t} {kind} {status} {id} (image=, name={})", self.name),
             EventType::Image => format!("{t} {kind} {status} {id} {}", self.name),
             EventType::Network => format!("{t} {kind} {status} {id} (name={})", self.name),
             EventType::Volume => format!("{t} {kind} {status} {}", self.name),

@@ -7,8 +7,8 @@
 //! calls `berth-run` already offers (`Engine::create_pod`, `start_pod`, `remove_pod`, container
 //! creation), which both the CLI and the API's libpod kube endpoints call.
 //!
-//! Map (modules are added as they land):
 //!
+//! Map:
 //! - [`documents`]: multi-document YAML to k8s-openapi types; hostile input (size, alias bombs,
 //!   depth, not Kubernetes, an unknown kind) refused in one line.
 //! - [`unsupported`]: the fields `kube play` reads, per kind; every other one is warned about.
@@ -19,9 +19,18 @@
 //!   [`play_volumes`]: a pod's volumes (hostPath, PVC, ConfigMap files, emptyDir, Secret keys
 //!   through berth's secret store); [`quantity`]: Kubernetes quantities.
 //! - [`down`]: `kube down`.
+//! - [`generate`]: `kube generate [--service]` of containers and pods (the `Pod`, its `Service`,
+//!   Podman's header), over [`generate_container`] (one container: command, env, ports,
+//!   volumes, security context, limits) and [`generate_yaml`] (serde_norway's YAML with YAML
+//!   1.1's booleans quoted, as Kubernetes and Podman read it); its errors in
+//!   [`generate_error`].
 
 pub mod documents;
 pub mod down;
+pub mod generate;
+pub mod generate_container;
+pub mod generate_error;
+pub mod generate_yaml;
 pub mod play;
 pub mod play_container;
 pub mod play_volumes;

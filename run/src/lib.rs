@@ -104,7 +104,8 @@
 //!   [`disk_usage`] (`system df`: images, containers and volumes with their sizes),
 //!   [`system_reset`] (`system reset`: containers, networks, then the store's files),
 //!   [`pod_summary`] (a pod as `pod ps` lists it and `pod inspect` shows it, Podman's
-//!   shapes).
+//!   shapes), [`pod_filter`] (which pods a list shows: Podman's pod filters over those
+//!   records).
 //! - [`systemd_unit`]: `generate systemd`'s unit file for a container, as Podman 4.3 writes
 //!   it (with berth's binary).
 //! - `testutil` (hidden): container records for tests, here and in the front ends'.
@@ -138,6 +139,7 @@ pub mod netns;
 pub mod network_admin;
 pub mod options;
 pub mod pod;
+pub mod pod_filter;
 pub mod pod_image;
 pub mod pod_summary;
 pub mod process;

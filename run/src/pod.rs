@@ -76,6 +76,40 @@ impl SharedNamespace {
     ];
 }
 
+/// What a pod does when its last member exits (`--exit-policy`, Podman 4.3's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExitPolicy {
+    /// The infra container keeps running (Podman's default).
+    #[default]
+    Continue,
+    /// The pod is stopped: its infra container too.
+    Stop,
+}
+
+impl ExitPolicy {
+    /// Podman's word (`pod inspect`'s `ExitPolicy`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExitPolicy::Continue => "continue",
+            ExitPolicy::Stop => "stop",
+        }
+    }
+}
+
+impl std::str::FromStr for ExitPolicy {
+    type Err = RunError;
+    fn from_str(s: &str) -> Result<ExitPolicy> {
+        match s {
+            "continue" => Ok(ExitPolicy::Continue),
+            "stop" => Ok(ExitPolicy::Stop),
+            other => Err(RunError::Invalid(format!(
+                "invalid pod exit policy: {other:?}"
+            ))),
+        }
+    }
+}
+
 /// What `pod create` takes (Podman's flags); a kube player fills the same.
 #[derive(Debug, Clone)]
 pub struct PodOptions {
@@ -97,6 +131,10 @@ pub struct PodOptions {
     pub network: NetworkFlags,
     /// The command line that made it (`CreateCommand` of `pod inspect`).
     pub create_command: Vec<String>,
+    /// `--infra-command`: the infra container's command instead of its image's entrypoint.
+    pub infra_command: Option<Vec<String>>,
+    /// `--exit-policy`.
+    pub exit_policy: ExitPolicy,
 }
 
 impl Default for PodOptions {
@@ -111,6 +149,8 @@ impl Default for PodOptions {
             share: SharedNamespace::DEFAULT.to_vec(),
             network: NetworkFlags::default(),
             create_command: Vec::new(),
+            infra_command: None,
+            exit_policy: ExitPolicy::Continue,
         }
     }
 }
@@ -130,6 +170,9 @@ pub struct PodConfig {
     pub share: Vec<SharedNamespace>,
     #[serde(default)]
     pub create_command: Vec<String>,
+    /// `--exit-policy` (records from before it: `continue`).
+    #[serde(default)]
+    pub exit_policy: ExitPolicy,
 }
 
 /// One pod.
@@ -344,6 +387,17 @@ mod tests {
         assert_eq!(PodState::of([Exited, Created]), PodState::Stopped);
         assert_eq!(PodState::of([Paused, Exited]), PodState::Stopped);
         assert_eq!(PodState::of([Created, Created]), PodState::Created);
+    }
+
+    #[test]
+    fn exit_policies() {
+        assert_eq!("stop".parse::<ExitPolicy>().unwrap(), ExitPolicy::Stop);
+        assert_eq!(
+            "bogus".parse::<ExitPolicy>().unwrap_err().to_string(),
+            "invalid pod exit policy: \"bogus\""
+        );
+        let old: PodConfig = serde_json::from_str(r#"{"hostname":"h"}"#).unwrap();
+        assert_eq!(old.exit_policy, ExitPolicy::Continue);
     }
 
     #[test]

@@ -72,6 +72,7 @@ pub struct PodInspect {
     pub name: String,
     pub created: DateTime<Utc>,
     pub create_command: Vec<String>,
+    pub exit_policy: String,
     pub state: String,
     pub hostname: String,
     pub labels: BTreeMap<String, String>,
@@ -185,6 +186,7 @@ impl PodInspect {
             name: pod.name.clone(),
             created: pod.created,
             create_command: pod.config.create_command.clone(),
+            exit_policy: pod.config.exit_policy.as_str().to_string(),
             state: state.as_str().to_string(),
             hostname: pod.config.hostname.clone(),
             labels: pod.config.labels.iter().cloned().collect(),
@@ -207,4 +209,20 @@ impl PodInspect {
                 .collect(),
         })
     }
+}
+
+/// `ps --pod`: each listed container's pod name (`PodName`), and whether it is its pod's
+/// infra container (`IsInfra`), as Podman fills them in its list records.
+pub fn fill_pod_names(
+    engine: &Engine<'_>,
+    list: &mut [crate::summary::ContainerSummary],
+) -> Result<()> {
+    let pods = engine.pods()?;
+    for s in list.iter_mut() {
+        if let Some(pod) = pods.iter().find(|p| p.id == s.pod) {
+            s.pod_name = pod.name.clone();
+            s.is_infra = pod.config.infra_id.as_deref() == Some(s.id.as_str());
+        }
+    }
+    Ok(())
 }

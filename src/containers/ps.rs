@@ -50,6 +50,9 @@ pub struct PsArgs {
     /// Show the most recently created container (any state).
     #[arg(short, long)]
     latest: bool,
+    /// Print the ID and name of the pod the containers are associated with.
+    #[arg(short, long)]
+    pod: bool,
     /// Show each container's size: its writable layer and (virtual) its whole root file
     /// system.
     #[arg(short, long)]
@@ -86,7 +89,7 @@ pub fn ps(ctx: &Context, args: PsArgs) -> Result<ExitCode> {
     if let Some(key) = &args.sort {
         sort(&mut list, key, &sizes);
     }
-    let summaries: Vec<ContainerSummary> = list
+    let mut summaries: Vec<ContainerSummary> = list
         .iter()
         .map(|c| {
             let mut s = ContainerSummary::with_health(&engine, c);
@@ -96,6 +99,9 @@ pub fn ps(ctx: &Context, args: PsArgs) -> Result<ExitCode> {
             s
         })
         .collect();
+    if args.pod {
+        berth_run::pod_summary::fill_pod_names(&engine, &mut summaries)?;
+    }
 
     // `--external`: the working containers after berth's own.
     let summaries = if args.external {
@@ -122,12 +128,15 @@ pub fn ps(ctx: &Context, args: PsArgs) -> Result<ExitCode> {
         .format
         .as_deref()
         .map(|f| f.replace(".Namespaces.", "."));
-    // `--size` adds Podman's SIZE column to the default table.
-    let default = if args.size {
-        format!("{DEFAULT_FORMAT}\t{{{{.Size}}}}")
-    } else {
-        DEFAULT_FORMAT.to_string()
-    };
+    // `--pod` adds Podman's POD ID and PODNAME columns to the default table, `--size` its
+    // SIZE column.
+    let mut default = DEFAULT_FORMAT.to_string();
+    if args.pod {
+        default.push_str("\t{{.Pod}}\t{{.PodName}}");
+    }
+    if args.size {
+        default.push_str("\t{{.Size}}");
+    }
     let format = ListFormat::new(format.as_deref(), &default, args.noheading, "ps")?;
     let rows: Vec<Value> = summaries
         .iter()
@@ -211,7 +220,7 @@ fn template_value(s: &ContainerSummary, no_trunc: bool) -> Value {
         "Namespaces": s.namespaces,
         "Networks": s.networks.join(","),
         "Pid": s.pid,
-        "Pod": s.pod,
+        "Pod": shown_id(&s.pod, no_trunc),
         "PodName": s.pod_name,
         "Ports": berth_run::published::ps_ports(s.ports.as_deref().unwrap_or_default()),
         "Size": size_text(s.size.as_ref()),

@@ -17,7 +17,7 @@ use crate::run_network::{
 };
 
 /// Removes every pod of the store (forced) when dropped, before the store's containers go.
-struct Pods<'a>(&'a RunEnv);
+pub(crate) struct Pods<'a>(pub(crate) &'a RunEnv);
 
 impl Drop for Pods<'_> {
     fn drop(&mut self) {

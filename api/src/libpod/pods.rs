@@ -15,7 +15,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use berth_run::options::NetworkFlags;
-use berth_run::pod::{PodOptions, SharedNamespace};
+use berth_run::pod::{ExitPolicy, PodOptions, SharedNamespace};
 use berth_run::pod_summary::{PodInspect, PodSummary};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -50,6 +50,9 @@ pub struct PodSpec {
     pub hostadd: Option<Vec<String>>,
     pub no_manage_hosts: bool,
     pub pod_create_command: Option<Vec<String>>,
+    pub infra_command: Option<Vec<String>>,
+    /// `continue` (also when empty) or `stop`.
+    pub exit_policy: String,
 }
 
 /// The create body → `berth pod create`'s options.
@@ -83,6 +86,11 @@ pub fn pod_options(s: PodSpec) -> ApiResult<PodOptions> {
         hostname: nonempty(s.hostname),
         infra_image: nonempty(s.infra_image),
         infra_name: nonempty(s.infra_name),
+        infra_command: s.infra_command.filter(|c| !c.is_empty()),
+        exit_policy: match s.exit_policy.as_str() {
+            "" => ExitPolicy::default(),
+            word => word.parse()?,
+        },
     })
 }
 

@@ -18,6 +18,7 @@ const KEYS: &[&str] = &[
     "image",
     "label",
     "network",
+    "pod",
     "type",
     "volume",
 ];
@@ -108,6 +109,10 @@ fn matches_one(key: &str, value: &str, e: &Event) -> bool {
                 .is_some_and(|have| v.is_empty() || have == v)
         }
         "network" => is(EventType::Network) && (e.name == value || e.id.starts_with(value)),
+        "pod" => {
+            is(EventType::Pod)
+                && (e.name == value || (!value.is_empty() && e.id.starts_with(value)))
+        }
         "type" => e.kind.as_str() == value,
         "volume" => is(EventType::Volume) && e.name == value,
         _ => false,

@@ -24,7 +24,9 @@ use crate::container::{Container, State};
 use crate::error::{Result, RunError};
 use crate::names::{check_name, new_id, random_name};
 use crate::options::{NamespaceKind, NamespaceMode, Network, RunOptions};
-use crate::pod::{MemberState, Pod, PodConfig, PodOptions, PodRecords, PodState, SharedNamespace};
+use crate::pod::{
+    ExitPolicy, MemberState, Pod, PodConfig, PodOptions, PodRecords, PodState, SharedNamespace,
+};
 
 use super::{CreateRequest, Engine};
 
@@ -90,10 +92,12 @@ impl Engine<'_> {
                 infra_id: None,
                 share: opts.share.clone(),
                 create_command: opts.create_command.clone(),
+                exit_policy: opts.exit_policy,
             },
         };
         records.insert(&pod)?;
         if !opts.infra {
+            pod_event(&pod, "create");
             return Ok(pod);
         }
         let made = (|| {
@@ -103,6 +107,9 @@ impl Engine<'_> {
             };
             infra.hostname = Some(hostname);
             infra.pod = Some(id.clone());
+            if let Some(command) = &opts.infra_command {
+                infra.entrypoint = Some(command.clone());
+            }
             let c = self.create_plain(&CreateRequest {
                 image,
                 name: Some(
@@ -123,6 +130,7 @@ impl Engine<'_> {
             let _ = records.delete(&id);
             return Err(e);
         }
+        pod_event(&pod, "create");
         Ok(pod)
     }
 
@@ -262,6 +270,7 @@ impl Engine<'_> {
                 self.start_detached(&c, berth_exe, global_args)?;
             }
         }
+        pod_event(pod, "start");
         Ok(())
     }
 
@@ -285,6 +294,7 @@ impl Engine<'_> {
         for c in infra {
             self.stop(c, timeout)?;
         }
+        pod_event(pod, "stop");
         Ok(())
     }
 
@@ -316,6 +326,7 @@ impl Engine<'_> {
         for c in running.iter().rev() {
             self.kill(c, signal)?;
         }
+        pod_event(pod, "kill");
         Ok(())
     }
 
@@ -326,6 +337,7 @@ impl Engine<'_> {
                 self.pause(&c)?;
             }
         }
+        pod_event(pod, "pause");
         Ok(())
     }
 
@@ -336,6 +348,7 @@ impl Engine<'_> {
                 self.unpause(&c)?;
             }
         }
+        pod_event(pod, "unpause");
         Ok(())
     }
 
@@ -358,6 +371,7 @@ impl Engine<'_> {
             self.remove_member(c, force, false)?;
         }
         self.pod_records()?.delete(&pod.id)?;
+        pod_event(pod, "remove");
         Ok(())
     }
 
@@ -374,6 +388,35 @@ impl Engine<'_> {
         Ok(removed)
     }
 
+    /// `--exit-policy stop`: once `c`, a member that has just exited, leaves no other member
+    /// running, the pod is stopped (its infra container), as Podman's
+    /// `stopIfOnlyInfraRemains`. Called by the member's monitor; a failure is a warning.
+    pub(crate) fn stop_pod_if_only_infra(&self, c: &Container) {
+        let Some(pod_id) = &c.options.pod else {
+            return;
+        };
+        let Ok(pod) = self.pod(pod_id) else {
+            return;
+        };
+        let infra_id = pod.config.infra_id.as_deref();
+        if pod.config.exit_policy != ExitPolicy::Stop || infra_id == Some(c.id.as_str()) {
+            return;
+        }
+        let stopped = self.pod_containers(&pod).and_then(|all| {
+            let members_running = all
+                .iter()
+                .any(|o| Some(o.id.as_str()) != infra_id && o.state == State::Running);
+            if members_running {
+                return Ok(());
+            }
+            self.stop_pod(&pod, Duration::from_secs(10))
+        });
+        if let Err(e) = stopped {
+            tracing::warn!(target: "berth_run::engine", pod = %pod.id, error = %e,
+                "stopping the pod after its last container exited (--exit-policy stop)");
+        }
+    }
+
     /// The pod whose infra container `c` is, if any.
     pub fn infra_of(&self, c: &Container) -> Result<Option<Pod>> {
         let Some(pod_id) = &c.options.pod else {
@@ -385,4 +428,11 @@ impl Engine<'_> {
             Err(e) => Err(e),
         }
     }
+}
+
+/// Emit `status` for `pod` in the event log (Podman's pod events: its id and name).
+fn pod_event(pod: &Pod, status: &str) {
+    berth_image_store::events::emit(berth_image_store::events::Event::pod(
+        status, &pod.id, &pod.name,
+    ));
 }

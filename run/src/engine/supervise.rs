@@ -181,6 +181,8 @@ impl Engine<'_> {
         let now = self.records().get(&c.id).unwrap_or_else(|_| c.clone());
         self.died_event(&now, code);
         self.event(&now, "cleanup");
+        // A pod's `--exit-policy stop` (issue 17).
+        self.stop_pod_if_only_infra(&now);
         if c.auto_remove {
             match self.records().get(&c.id) {
                 Ok(now) => self.remove_with(&now, true, true)?,
