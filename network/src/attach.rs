@@ -64,7 +64,7 @@ pub struct AttachedAddress {
 }
 
 /// What [`detach`] needs after any crash: the namespace and netavark's input, and the
-/// process that must detach it when no container monitor will ([`set_owner`]).
+/// process that must detach it when no container monitor will ([`attach_owned`]).
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct Record {
     pub(crate) netns_path: PathBuf,
@@ -73,11 +73,14 @@ pub(crate) struct Record {
     pub(crate) owner: Option<Owner>,
 }
 
-/// A process by pid and start time (the start time tells a reused pid apart).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// A process by pid and start time (the start time tells a reused pid apart), and the root
+/// of the store it works for (whose `system check` reports the record once it is gone).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Owner {
     pub pid: u32,
     pub start: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<PathBuf>,
 }
 
 pub(crate) fn record_path(dirs: &NetworkDirs, container_id: &str) -> PathBuf {
@@ -99,6 +102,20 @@ pub fn attach(
     container_name: &str,
     requests: &[NetworkRequest],
     ports: &[PortMapping],
+) -> Result<Attachment> {
+    attach_owned(catalog, container_id, container_name, requests, ports, None)
+}
+
+/// [`attach`], the record naming `owner` as the process that detaches the container (a
+/// build's RUN container, which no monitor watches) from its first write: if that process
+/// dies first, [`owned`] lists the record for another process to detach.
+pub fn attach_owned(
+    catalog: &Catalog,
+    container_id: &str,
+    container_name: &str,
+    requests: &[NetworkRequest],
+    ports: &[PortMapping],
+    owner: Option<Owner>,
 ) -> Result<Attachment> {
     if requests.is_empty() {
         return Err(NetworkError::Invalid(format!(
@@ -159,7 +176,7 @@ pub fn attach(
     let record = Record {
         netns_path: netns_path.clone(),
         options,
-        owner: None,
+        owner,
     };
     write_record(dirs, container_id, &record)?;
     let status = {
@@ -174,6 +191,17 @@ pub fn attach(
 
 /// Take the container off its networks; nothing to do is not an error.
 pub fn detach(dirs: &NetworkDirs, container_id: &str) -> Result<()> {
+    detach_with(dirs, container_id, false)
+}
+
+/// [`detach`] a container that is gone for good (a stale record, `system check --repair`):
+/// a failed netavark teardown (an interface already gone with a half-made or half-undone
+/// setup) does not keep its namespace, addresses and record; it is logged.
+pub fn detach_stale(dirs: &NetworkDirs, container_id: &str) -> Result<()> {
+    detach_with(dirs, container_id, true)
+}
+
+fn detach_with(dirs: &NetworkDirs, container_id: &str, stale: bool) -> Result<()> {
     let path = record_path(dirs, container_id);
     let record = read_record(dirs, container_id)?;
     if let Some(r) = &record {
@@ -181,7 +209,13 @@ pub fn detach(dirs: &NetworkDirs, container_id: &str) -> Result<()> {
         if r.netns_path.exists() && !r.options.networks.is_empty() {
             let netavark = Netavark::find(&dirs.netavark())?;
             let _lock = driver_lock(dirs)?;
-            netavark.teardown(&r.netns_path, &r.options)?;
+            match netavark.teardown(&r.netns_path, &r.options) {
+                Ok(()) => {}
+                Err(e) if stale => {
+                    tracing::warn!(container = %container_id, error = %e, "teardown of a stale attachment");
+                }
+                Err(e) => return Err(e),
+            }
         }
         netns::remove(&r.netns_path);
     }
@@ -192,17 +226,6 @@ pub fn detach(dirs: &NetworkDirs, container_id: &str) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(NetworkError::io(path, e)),
     }
-}
-
-/// Name `owner` as the process that detaches container `container_id` (a build's RUN
-/// container, which no monitor watches): if it dies first, [`owned`] lists the record for
-/// another process to detach.
-pub fn set_owner(dirs: &NetworkDirs, container_id: &str, owner: Owner) -> Result<()> {
-    let Some(mut record) = read_record(dirs, container_id)? else {
-        return Ok(());
-    };
-    record.owner = Some(owner);
-    write_record(dirs, container_id, &record)
 }
 
 /// The attachments that name an owner, by container id.
@@ -217,7 +240,7 @@ pub fn owned(dirs: &NetworkDirs) -> Result<Vec<(String, Owner)>> {
 }
 
 /// Every attachment record of this user, by container id (unreadable ones left out).
-fn records(dirs: &NetworkDirs) -> Result<Vec<(String, Record)>> {
+pub(crate) fn records(dirs: &NetworkDirs) -> Result<Vec<(String, Record)>> {
     let dir = dirs.run.join("attachments");
     let entries = match std::fs::read_dir(&dir) {
         Ok(e) => e,
@@ -366,10 +389,10 @@ impl Drop for Undo<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn record(dirs: &NetworkDirs, id: &str, networks: &[&str]) {
+    pub(crate) fn record(dirs: &NetworkDirs, id: &str, networks: &[&str], owner: Option<Owner>) {
         let mut options = NetworkOptions {
             container_id: id.into(),
             container_name: id.into(),
@@ -391,7 +414,7 @@ mod tests {
         let r = Record {
             netns_path: dirs.netns().join(id),
             options,
-            owner: None,
+            owner,
         };
         write_record(dirs, id, &r).unwrap();
     }
@@ -401,9 +424,9 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dirs = NetworkDirs::under(tmp.path());
         assert!(attached(&dirs, "web").unwrap().is_empty());
-        record(&dirs, "b2", &["web", "db"]);
-        record(&dirs, "a1", &["web"]);
-        record(&dirs, "c3", &["db"]);
+        record(&dirs, "b2", &["web", "db"], None);
+        record(&dirs, "a1", &["web"], None);
+        record(&dirs, "c3", &["db"], None);
         std::fs::write(dirs.run.join("attachments/junk.json"), "{").unwrap();
         assert_eq!(attached(&dirs, "web").unwrap(), ["a1", "b2"]);
         assert_eq!(attached(&dirs, "db").unwrap(), ["b2", "c3"]);

@@ -24,8 +24,10 @@
 //!   teardown.
 //! - [`attach`]: what the container lifecycle calls: [`attach()`](attach::attach) and
 //!   [`detach`](attach::detach), undoing everything on failure; [`attached`](attach::attached):
-//!   who is on a network now; [`set_owner`](attach::set_owner) and [`owned`](attach::owned):
+//!   who is on a network now; [`attach_owned`](attach::attach_owned) and [`owned`](attach::owned):
 //!   the process that must detach a container no monitor watches (a build's RUN step).
+//! - [`stale`]: what killed berths leave in the run directory (records no process will
+//!   detach, namespaces no record names), found and repaired for `system check`.
 //! - [`usernet`]: a user-mode network helper process of one container ([`UserNet`]: its
 //!   record in the container's run state, its end by pid, its namespace removed).
 //! - [`pasta`] and [`slirp4netns`]: the rootless networks, each starting its helper on a new
@@ -49,10 +51,13 @@ pub mod netns;
 pub mod pasta;
 pub mod ports;
 pub mod slirp4netns;
+pub mod stale;
 pub mod usernet;
 
 pub use attach::AttachedNetwork;
-pub use attach::{attach, attached, detach, owned, set_owner, Attachment, NetworkRequest, Owner};
+pub use attach::{
+    attach, attach_owned, attached, detach, owned, Attachment, NetworkRequest, Owner,
+};
 pub use catalog::{Catalog, CreateOptions, DEFAULT_NETWORK};
 pub use config::Network;
 pub use dirs::NetworkDirs;

@@ -104,7 +104,9 @@
 //!   [`disk_usage`] (`system df`: images, containers and volumes with their sizes),
 //!   [`system_reset`] (`system reset`: containers, networks, then the store's files),
 //!   [`pod_summary`] (a pod as `pod ps` lists it and `pod inspect` shows it, Podman's
-//!   shapes).
+//!   shapes), [`leftovers`] (what killed berths leave outside the store, for `system
+//!   check`: a RUN step's bundle and runtime state, stale network attachments and
+//!   namespaces).
 //! - [`systemd_unit`]: `generate systemd`'s unit file for a container, as Podman 4.3 writes
 //!   it (with berth's binary).
 //! - `testutil` (hidden): container records for tests, here and in the front ends'.
@@ -130,6 +132,7 @@ pub mod image_removal;
 pub mod image_volumes;
 pub mod inspect;
 pub mod inspect_options;
+pub mod leftovers;
 pub mod list_filter;
 pub mod logfile;
 pub mod logs;
