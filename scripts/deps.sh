@@ -12,6 +12,7 @@ packages=(
   python3-nacl                  # libsodium peer for the cosign key format test
   pigz zstd hyperfine time curl # bench peers and timing
   make                          # make install (completions and man pages test)
+  sqlite3                       # bench/soak.sh reads the IPAM database
   netavark aardvark-dns iptables passt slirp4netns # container networks (issue 15)
   python3-docker docker-compose # docker-py and docker-compose 1.29 against the API (issue 16)
 )
