@@ -71,16 +71,17 @@ pub(crate) struct Record {
     pub(crate) options: NetworkOptions,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) owner: Option<Owner>,
+    /// The root of the store whose container this is (records written before it was kept
+    /// name none): only that store's `system check` judges the record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) store: Option<PathBuf>,
 }
 
-/// A process by pid and start time (the start time tells a reused pid apart), and the root
-/// of the store it works for (whose `system check` reports the record once it is gone).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A process by pid and start time (the start time tells a reused pid apart).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Owner {
     pub pid: u32,
     pub start: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub store: Option<PathBuf>,
 }
 
 pub(crate) fn record_path(dirs: &NetworkDirs, container_id: &str) -> PathBuf {
@@ -103,19 +104,33 @@ pub fn attach(
     requests: &[NetworkRequest],
     ports: &[PortMapping],
 ) -> Result<Attachment> {
-    attach_owned(catalog, container_id, container_name, requests, ports, None)
+    attach_owned(
+        catalog,
+        container_id,
+        container_name,
+        requests,
+        ports,
+        &Keeper::default(),
+    )
 }
 
-/// [`attach`], the record naming `owner` as the process that detaches the container (a
-/// build's RUN container, which no monitor watches) from its first write: if that process
-/// dies first, [`owned`] lists the record for another process to detach.
+/// Who answers for an attachment, written with its record: the process that detaches the
+/// container when no monitor will (a build's RUN container; if it dies first, [`owned`] lists
+/// the record for another process to detach), and the store the container is of.
+#[derive(Debug, Clone, Default)]
+pub struct Keeper {
+    pub owner: Option<Owner>,
+    pub store: Option<PathBuf>,
+}
+
+/// [`attach`], the record naming its [`Keeper`] from its first write.
 pub fn attach_owned(
     catalog: &Catalog,
     container_id: &str,
     container_name: &str,
     requests: &[NetworkRequest],
     ports: &[PortMapping],
-    owner: Option<Owner>,
+    keeper: &Keeper,
 ) -> Result<Attachment> {
     if requests.is_empty() {
         return Err(NetworkError::Invalid(format!(
@@ -176,7 +191,8 @@ pub fn attach_owned(
     let record = Record {
         netns_path: netns_path.clone(),
         options,
-        owner,
+        owner: keeper.owner,
+        store: keeper.store.clone(),
     };
     write_record(dirs, container_id, &record)?;
     let status = {
@@ -392,7 +408,13 @@ impl Drop for Undo<'_> {
 pub(crate) mod tests {
     use super::*;
 
-    pub(crate) fn record(dirs: &NetworkDirs, id: &str, networks: &[&str], owner: Option<Owner>) {
+    pub(crate) fn record(
+        dirs: &NetworkDirs,
+        id: &str,
+        networks: &[&str],
+        owner: Option<Owner>,
+        store: Option<&str>,
+    ) {
         let mut options = NetworkOptions {
             container_id: id.into(),
             container_name: id.into(),
@@ -415,6 +437,7 @@ pub(crate) mod tests {
             netns_path: dirs.netns().join(id),
             options,
             owner,
+            store: store.map(PathBuf::from),
         };
         write_record(dirs, id, &r).unwrap();
     }
@@ -424,9 +447,9 @@ pub(crate) mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dirs = NetworkDirs::under(tmp.path());
         assert!(attached(&dirs, "web").unwrap().is_empty());
-        record(&dirs, "b2", &["web", "db"], None);
-        record(&dirs, "a1", &["web"], None);
-        record(&dirs, "c3", &["db"], None);
+        record(&dirs, "b2", &["web", "db"], None, None);
+        record(&dirs, "a1", &["web"], None, None);
+        record(&dirs, "c3", &["db"], None, None);
         std::fs::write(dirs.run.join("attachments/junk.json"), "{").unwrap();
         assert_eq!(attached(&dirs, "web").unwrap(), ["a1", "b2"]);
         assert_eq!(attached(&dirs, "db").unwrap(), ["b2", "c3"]);

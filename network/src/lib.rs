@@ -56,7 +56,7 @@ pub mod usernet;
 
 pub use attach::AttachedNetwork;
 pub use attach::{
-    attach, attach_owned, attached, detach, owned, Attachment, NetworkRequest, Owner,
+    attach, attach_owned, attached, detach, owned, Attachment, Keeper, NetworkRequest, Owner,
 };
 pub use catalog::{Catalog, CreateOptions, DEFAULT_NETWORK};
 pub use config::Network;

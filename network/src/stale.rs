@@ -1,15 +1,15 @@
 //! What killed berths leave in a user's network run directory, for `system check`: attachment
 //! records no process will detach, and persistent namespaces no record names.
 //!
-//! A record is stale when its owner (a build's RUN step's berth, [`crate::attach_owned`]) is
-//! dead and worked for the caller's store (another store's `system check`, or the next
-//! build's RUN step, takes the others), or, with no owner (a container's, or one written before owners were recorded), when
-//! its container is not one the caller knows, no process lives in its namespace and it is
-//! older than a grace period (a container being started has its record before its first
-//! process). A namespace file without a record is stale when no process lives in it and it
-//! is older than the grace period (`attach` mounts the namespace just before it writes the
-//! record). The directory is every store's: a container of another store is running (a
-//! process in its namespace) or it is gone.
+//! A record that names its store ([`crate::Keeper`]) is judged only by that store's check;
+//! one written before records named it (these had piled up by the hundred on one machine) by
+//! any store's. A record is stale when its owner (a build's RUN step's berth) is dead, or,
+//! with no owner (a container's, whose monitor or `rm` takes it down), when its container is
+//! not one of the store, no process lives in its namespace and it is older than a grace
+//! period (a container being started has its record before its first process). A namespace
+//! file without a record is stale when no process lives in it and it is older than the grace
+//! period (`attach` mounts the namespace just before it writes the record); it names no
+//! store, so any store's check reports it.
 
 use std::collections::HashSet;
 use std::os::unix::fs::MetadataExt;
@@ -92,9 +92,11 @@ pub fn find_stale(dirs: &NetworkDirs, known: &Known<'_>, grace: Duration) -> Res
     for (id, record) in records {
         named.insert(record.netns_path.clone());
         named.insert(dirs.netns().join(&id));
-        let ours = |o: &Owner| o.store.as_deref().is_none_or(|r| r == known.store);
+        if record.store.as_deref().is_some_and(|s| s != known.store) {
+            continue;
+        }
         let why = match &record.owner {
-            Some(owner) if ours(owner) && !(known.owner_alive)(owner) => {
+            Some(owner) if !(known.owner_alive)(owner) => {
                 Some("the berth that attached it (a build's RUN step) is gone")
             }
             Some(_) => None,
@@ -153,21 +155,15 @@ mod tests {
     fn dead_owners_unknown_containers_and_lone_namespaces_are_stale() {
         let tmp = tempfile::tempdir().unwrap();
         let dirs = NetworkDirs::under(tmp.path());
-        let me = Owner {
-            pid: 1,
-            start: 1,
-            store: None,
-        };
-        let dead = |store: &str| Owner {
-            pid: 2,
-            start: 2,
-            store: Some(PathBuf::from(store)),
-        };
-        record(&dirs, "mine", &["web"], None);
-        record(&dirs, "legacy", &["web"], None);
-        record(&dirs, "dead", &["web"], Some(dead("/var/lib/s")));
-        record(&dirs, "elsewhere", &["web"], Some(dead("/var/lib/other")));
-        record(&dirs, "live", &["web"], Some(me.clone()));
+        let me = Owner { pid: 1, start: 1 };
+        let dead = Owner { pid: 2, start: 2 };
+        let (s, other) = (Some("/var/lib/s"), Some("/var/lib/other"));
+        record(&dirs, "mine", &["web"], None, s);
+        record(&dirs, "legacy", &["web"], None, None);
+        record(&dirs, "dead", &["web"], Some(dead), s);
+        record(&dirs, "elsewhere", &["web"], Some(dead), other);
+        record(&dirs, "gone-elsewhere", &["web"], None, other);
+        record(&dirs, "live", &["web"], Some(me), s);
         std::fs::create_dir_all(dirs.netns()).unwrap();
         std::fs::write(dirs.netns().join("lone"), "").unwrap();
         // A file of a recorded container is not lone.
@@ -204,7 +200,7 @@ mod tests {
         assert!(!dirs.netns().join("lone").exists());
         assert_eq!(
             crate::attached(&dirs, "web").unwrap(),
-            ["elsewhere", "live", "mine"]
+            ["elsewhere", "gone-elsewhere", "live", "mine"]
         );
     }
 }

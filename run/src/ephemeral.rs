@@ -181,13 +181,16 @@ fn join_network(
     // No monitor watches a RUN container: if this process dies before `attached` drops,
     // the next RUN step of any build detaches it (`detach_orphans`), or `system check
     // --repair` over its store.
-    let owner =
-        crate::process::proc_start_time(std::process::id()).map(|start| berth_network::Owner {
-            pid: std::process::id(),
-            start,
-            store: Some(run.store_root.to_path_buf()),
-        });
-    let a = berth_network::attach_owned(&catalog, id, &name, &requests, &[], owner)?;
+    let keeper = berth_network::Keeper {
+        owner: crate::process::proc_start_time(std::process::id()).map(|start| {
+            berth_network::Owner {
+                pid: std::process::id(),
+                start,
+            }
+        }),
+        store: Some(run.store_root.to_path_buf()),
+    };
+    let a = berth_network::attach_owned(&catalog, id, &name, &requests, &[], &keeper)?;
     let attached = Attached { id: id.to_string() };
     crate::engine::network::set_netns_path(spec, a.netns_path.clone());
     let etc = crate::engine::network::network_etc(&a);

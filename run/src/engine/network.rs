@@ -91,8 +91,19 @@ impl Engine<'_> {
                 // What a crash may have left of an earlier start.
                 berth_network::detach(&dirs, &c.id)?;
                 let catalog = Catalog::open(dirs)?;
-                let attachment =
-                    berth_network::attach(&catalog, &c.id, &c.name, &requests, &c.options.ports)?;
+                // The record names this store, whose `system check` alone judges it.
+                let keeper = berth_network::Keeper {
+                    owner: None,
+                    store: Some(self.store().root().to_path_buf()),
+                };
+                let attachment = berth_network::attach_owned(
+                    &catalog,
+                    &c.id,
+                    &c.name,
+                    &requests,
+                    &c.options.ports,
+                    &keeper,
+                )?;
                 let bundle = self.bundle_dir(&c.id);
                 crate::bundle::write_json(&attachment_path(&bundle), &attachment)?;
                 set_netns_path(spec, attachment.netns_path.clone());
