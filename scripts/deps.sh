@@ -13,6 +13,7 @@ packages=(
   pigz zstd hyperfine time curl # bench peers and timing
   xz-utils bzip2                # junk layers under each codec (cve_layers)
   make                          # make install (completions and man pages test)
+  sqlite3                       # bench/soak.sh reads the IPAM database
   netavark aardvark-dns iptables passt slirp4netns # container networks (issue 15)
   python3-docker docker-compose # docker-py and docker-compose 1.29 against the API (issue 16)
   python3-venv                  # the kubernetes-validate venv below (issue 17)

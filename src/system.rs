@@ -65,7 +65,19 @@ pub struct CheckArgs {
 /// Exits 0 when the store is consistent, 1 when damage was found (even if repaired).
 pub fn check(ctx: &Context, args: CheckArgs) -> Result<ExitCode> {
     let store = ctx.store()?;
-    let report = store.check(args.repair)?;
+    let mut report = store.check(args.repair)?;
+    // Then what killed berths left outside the store: RUN steps' bundles, network state.
+    let runroot = crate::containers::runroot(ctx);
+    let engine = berth_run::Engine::new(&store, &runroot)?;
+    let outside = berth_run::leftovers::check(
+        store.root(),
+        engine.records(),
+        &runroot,
+        &berth_network::NetworkDirs::for_current_user(),
+        args.repair,
+    )?;
+    report.problems.extend(outside.problems);
+    report.repaired.extend(outside.repaired);
     for problem in &report.problems {
         outln!("{}: {}", problem.what, problem.reason);
     }

@@ -1,4 +1,4 @@
-//! File-system helpers: size and removal of trees that may hold read-only directories.
+//! File-system helpers: size, removal and fsync of trees that may hold read-only directories.
 
 use std::ffi::OsStr;
 use std::fs;
@@ -34,6 +34,35 @@ fn tree_size_at(dir: BorrowedFd<'_>) -> u64 {
 /// `system df` counts for a container's writable layer or a volume.
 pub fn tree_size(path: &Path) -> u64 {
     open_dir(path).map_or(0, |d| tree_size_at(d.as_fd()))
+}
+
+/// Fsync every regular file under directory `dir` and, after its entries, each directory
+/// (symlinks not followed). A file this process may not open (a mode-0 file of another id
+/// as a plain user) is left to the file system's own writeback.
+fn sync_tree_at(dir: BorrowedFd<'_>) -> io::Result<()> {
+    for (name, kind) in inroot::read_dir_at(dir)? {
+        match kind {
+            FileType::Directory => sync_tree_at(inroot::open_dir_at(dir, &name)?.as_fd())?,
+            FileType::RegularFile => {
+                let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NOCTTY;
+                match rustix::fs::openat(dir, name.as_os_str(), flags, Mode::empty()) {
+                    Ok(f) => rustix::fs::fsync(&f)?,
+                    Err(rustix::io::Errno::ACCESS) | Err(rustix::io::Errno::PERM) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            _ => {}
+        }
+    }
+    rustix::fs::fsync(dir).map_err(io::Error::from)
+}
+
+/// Fsync the tree under directory `path`: its files' data and its directories' entries
+/// reach the disk before the caller renames it into place (an unpacked layer).
+pub(crate) fn sync_tree(path: &Path) -> Result<()> {
+    open_dir(path)
+        .and_then(|d| sync_tree_at(d.as_fd()))
+        .map_err(|e| StoreError::io(path, e))
 }
 
 /// Open the directory at `path` (berth's own path) for reading, not following a symlink.

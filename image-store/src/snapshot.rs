@@ -174,7 +174,11 @@ impl Store {
         let tmp = overlay.join(format!("tmp-{name}"));
         let diff = tmp.join("diff");
         mkdir_all(&diff, 0o755)?;
-        let result = self.apply_checked(layer, &diff);
+        // Synced before the rename: once `<chain>/` exists (and its row says complete), a
+        // power loss cannot leave its files short or empty.
+        let result = self
+            .apply_checked(layer, &diff)
+            .and_then(|()| crate::fsutil::sync_tree(&diff));
         if let Err(e) = result {
             let _ = remove_tree(&tmp);
             return Err(e);

@@ -71,7 +71,7 @@ pub struct AttachedAddress {
 }
 
 /// What [`detach`] needs after any crash: the namespace and netavark's input, and the
-/// process that must detach it when no container monitor will ([`set_owner`]).
+/// process that must detach it when no container monitor will ([`attach_owned`]).
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct Record {
     pub(crate) netns_path: PathBuf,
@@ -81,6 +81,10 @@ pub(crate) struct Record {
     /// Rootless: the process forwarding the published ports.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) forwarder: Option<UserNet>,
+    /// The root of the store whose container this is (records written before it was kept
+    /// name none): only that store's `system check` judges the record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) store: Option<PathBuf>,
 }
 
 /// A process by pid and start time (the start time tells a reused pid apart).
@@ -110,7 +114,42 @@ pub fn attach(
     requests: &[NetworkRequest],
     ports: &[PortMapping],
 ) -> Result<Attachment> {
-    let attached = attach_undoing(catalog, container_id, container_name, requests, ports);
+    attach_owned(
+        catalog,
+        container_id,
+        container_name,
+        requests,
+        ports,
+        &Keeper::default(),
+    )
+}
+
+/// Who answers for an attachment, written with its record: the process that detaches the
+/// container when no monitor will (a build's RUN container; if it dies first, [`owned`] lists
+/// the record for another process to detach), and the store the container is of.
+#[derive(Debug, Clone, Default)]
+pub struct Keeper {
+    pub owner: Option<Owner>,
+    pub store: Option<PathBuf>,
+}
+
+/// [`attach`], the record naming its [`Keeper`] from its first write.
+pub fn attach_owned(
+    catalog: &Catalog,
+    container_id: &str,
+    container_name: &str,
+    requests: &[NetworkRequest],
+    ports: &[PortMapping],
+    keeper: &Keeper,
+) -> Result<Attachment> {
+    let attached = attach_undoing(
+        catalog,
+        container_id,
+        container_name,
+        requests,
+        ports,
+        keeper,
+    );
     if attached.is_err() && rootless_netns::is_rootless() {
         // A rootless netns made for this container alone goes with it.
         let dirs = catalog.dirs();
@@ -120,13 +159,14 @@ pub fn attach(
     attached
 }
 
-/// [`attach`], everything undone on failure but the rootless netns.
+/// [`attach_owned`], everything undone on failure but the rootless netns.
 fn attach_undoing(
     catalog: &Catalog,
     container_id: &str,
     container_name: &str,
     requests: &[NetworkRequest],
     ports: &[PortMapping],
+    keeper: &Keeper,
 ) -> Result<Attachment> {
     if requests.is_empty() {
         return Err(NetworkError::Invalid(format!(
@@ -187,7 +227,8 @@ fn attach_undoing(
     let mut record = Record {
         netns_path: netns_path.clone(),
         options,
-        owner: None,
+        owner: keeper.owner,
+        store: keeper.store.clone(),
         forwarder: None,
     };
     write_record(dirs, container_id, &record)?;
@@ -257,6 +298,17 @@ fn destroy_rootless_netns_if_unused(dirs: &NetworkDirs) -> Result<()> {
 
 /// Take the container off its networks; nothing to do is not an error.
 pub fn detach(dirs: &NetworkDirs, container_id: &str) -> Result<()> {
+    detach_with(dirs, container_id, false)
+}
+
+/// [`detach`] a container that is gone for good (a stale record, `system check --repair`):
+/// a failed netavark teardown (an interface already gone with a half-made or half-undone
+/// setup) does not keep its namespace, addresses and record; it is logged.
+pub fn detach_stale(dirs: &NetworkDirs, container_id: &str) -> Result<()> {
+    detach_with(dirs, container_id, true)
+}
+
+fn detach_with(dirs: &NetworkDirs, container_id: &str, stale: bool) -> Result<()> {
     let path = record_path(dirs, container_id);
     // The record is read under the driver's lock: two processes may detach one container at
     // once (two builds' steps both finding a dead step's record), and the second must find
@@ -276,7 +328,15 @@ pub fn detach(dirs: &NetworkDirs, container_id: &str) -> Result<()> {
         // rootless netns gone: its bridges, rules and aardvark-dns went with it.
         if r.netns_path.exists() && !r.options.networks.is_empty() {
             if let Some(netavark) = rootless_netns::netavark_if_up(dirs)? {
-                netavark.teardown(&r.netns_path, &r.options)?;
+                match netavark.teardown(&r.netns_path, &r.options) {
+                    Ok(()) => {}
+                    // Expected of a dead container (its interface went with a half-made or
+                    // half-undone setup): said at info, not on every build's stderr.
+                    Err(e) if stale => {
+                        tracing::info!(container = %container_id, error = %e, "teardown of a stale attachment");
+                    }
+                    Err(e) => return Err(e),
+                }
             }
         }
         netns::remove(&r.netns_path);
@@ -294,17 +354,6 @@ pub fn detach(dirs: &NetworkDirs, container_id: &str) -> Result<()> {
     Ok(())
 }
 
-/// Name `owner` as the process that detaches container `container_id` (a build's RUN
-/// container, which no monitor watches): if it dies first, [`owned`] lists the record for
-/// another process to detach.
-pub fn set_owner(dirs: &NetworkDirs, container_id: &str, owner: Owner) -> Result<()> {
-    let Some(mut record) = read_record(dirs, container_id)? else {
-        return Ok(());
-    };
-    record.owner = Some(owner);
-    write_record(dirs, container_id, &record)
-}
-
 /// The attachments that name an owner, by container id.
 pub fn owned(dirs: &NetworkDirs) -> Result<Vec<(String, Owner)>> {
     let mut out = Vec::new();
@@ -317,7 +366,7 @@ pub fn owned(dirs: &NetworkDirs) -> Result<Vec<(String, Owner)>> {
 }
 
 /// Every attachment record of this user, by container id (unreadable ones left out).
-fn records(dirs: &NetworkDirs) -> Result<Vec<(String, Record)>> {
+pub(crate) fn records(dirs: &NetworkDirs) -> Result<Vec<(String, Record)>> {
     let dir = dirs.run.join("attachments");
     let entries = match std::fs::read_dir(&dir) {
         Ok(e) => e,
@@ -467,10 +516,16 @@ impl Drop for Undo<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn record(dirs: &NetworkDirs, id: &str, networks: &[&str]) {
+    pub(crate) fn record(
+        dirs: &NetworkDirs,
+        id: &str,
+        networks: &[&str],
+        owner: Option<Owner>,
+        store: Option<&str>,
+    ) {
         let mut options = NetworkOptions {
             container_id: id.into(),
             container_name: id.into(),
@@ -492,7 +547,8 @@ mod tests {
         let r = Record {
             netns_path: dirs.netns().join(id),
             options,
-            owner: None,
+            owner,
+            store: store.map(PathBuf::from),
             forwarder: None,
         };
         write_record(dirs, id, &r).unwrap();
@@ -503,9 +559,9 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dirs = NetworkDirs::under(tmp.path());
         assert!(attached(&dirs, "web").unwrap().is_empty());
-        record(&dirs, "b2", &["web", "db"]);
-        record(&dirs, "a1", &["web"]);
-        record(&dirs, "c3", &["db"]);
+        record(&dirs, "b2", &["web", "db"], None, None);
+        record(&dirs, "a1", &["web"], None, None);
+        record(&dirs, "c3", &["db"], None, None);
         std::fs::write(dirs.run.join("attachments/junk.json"), "{").unwrap();
         assert_eq!(attached(&dirs, "web").unwrap(), ["a1", "b2"]);
         assert_eq!(attached(&dirs, "db").unwrap(), ["b2", "c3"]);

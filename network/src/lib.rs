@@ -34,8 +34,11 @@
 //!   last attachment.
 //! - [`attach`]: what the container lifecycle calls: [`attach()`](attach::attach) and
 //!   [`detach`](attach::detach), undoing everything on failure; [`attached`](attach::attached):
-//!   who is on a network now; [`set_owner`](attach::set_owner) and [`owned`](attach::owned):
-//!   the process that must detach a container no monitor watches (a build's RUN step).
+//!   who is on a network now; [`attach_owned`](attach::attach_owned) and [`owned`](attach::owned):
+//!   the process that must detach a container no monitor watches (a build's RUN step), and
+//!   the store a record belongs to.
+//! - [`stale`]: what killed berths leave in the run directory (records no process will
+//!   detach, namespaces no record names), found and repaired for `system check`.
 //! - [`connect`]: a running container's networks changed in place: [`connect()`](connect::connect)
 //!   and [`disconnect`](connect::disconnect) one network (netavark for that network alone,
 //!   the IPAM and the attachment record kept true), [`reload`](connect::reload) its firewall
@@ -57,10 +60,13 @@ pub mod port_forward;
 pub mod ports;
 pub mod rootless_netns;
 pub mod slirp4netns;
+pub mod stale;
 pub mod usernet;
 
 pub use attach::AttachedNetwork;
-pub use attach::{attach, attached, detach, owned, set_owner, Attachment, NetworkRequest, Owner};
+pub use attach::{
+    attach, attach_owned, attached, detach, owned, Attachment, Keeper, NetworkRequest, Owner,
+};
 pub use catalog::{Catalog, CreateOptions, DEFAULT_NETWORK};
 pub use config::Network;
 pub use dirs::NetworkDirs;

@@ -9,6 +9,14 @@ use std::path::{Path, PathBuf};
 use libcontainer::oci_spec::runtime::Spec;
 use libcontainer::workload::{Executor, ExecutorError, ExecutorValidationError};
 
+/// The annotation that binds a container's process to the life of its caller for good, not
+/// only until `start`: with it (value `true`), the payload is started with
+/// `PR_SET_PDEATHSIG(SIGKILL)` and dies with the berth that started it, so does its pid
+/// namespace. A build's RUN step sets it (`berth_run::ephemeral`): no monitor watches a RUN
+/// container, and a killed build left its `RUN sleep 1000` running. A container with a monitor
+/// does not: it outlives its monitor, as Podman's outlives conmon.
+pub const DIE_WITH_CALLER: &str = "io.berth.die-with-caller";
+
 /// Runs `process.args` of the spec with `execvp`, after checking it can be found and run.
 #[derive(Clone, Default)]
 pub struct ProcessExecutor {
@@ -71,6 +79,37 @@ impl ProcessExecutor {
                 }
             });
     }
+}
+
+impl ProcessExecutor {
+    /// Just before the payload's `execve` (credentials, capabilities and seccomp are set, so
+    /// nothing clears it but a set-id or file-capability binary): SIGKILL when the parent
+    /// dies. The parent is then the caller: `create`'s process has exited and left the init
+    /// to the nearest subreaper, the berth that ran it (`berth_run::reap::become_subreaper`).
+    /// A caller already gone makes the process exit here instead.
+    fn arm_parent_death(&self) {
+        let Some(fd) = self.caller else { return };
+        // SAFETY: prctl with integer arguments only.
+        unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
+        let mut pfd = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd, alive for the call; a zero timeout does not block.
+        if unsafe { libc::poll(&mut pfd, 1, 0) } > 0 {
+            // SAFETY: the caller died before the signal was armed; nothing else runs here.
+            unsafe { libc::_exit(1) };
+        }
+    }
+}
+
+/// Whether the spec asks for [`DIE_WITH_CALLER`].
+fn dies_with_caller(spec: &Spec) -> bool {
+    spec.annotations()
+        .as_ref()
+        .and_then(|a| a.get(DIE_WITH_CALLER))
+        .is_some_and(|v| v == "true")
 }
 
 fn args(spec: &Spec) -> Option<&Vec<String>> {
@@ -144,6 +183,9 @@ impl Executor for ProcessExecutor {
 
     fn exec(&self, spec: &Spec) -> Result<(), ExecutorError> {
         let args = args(spec).ok_or(ExecutorError::InvalidArg)?;
+        if dies_with_caller(spec) {
+            self.arm_parent_death();
+        }
         let cargs = args
             .iter()
             .map(|a| CString::new(a.as_bytes()))
@@ -166,6 +208,17 @@ impl Executor for ProcessExecutor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_annotation_set_to_true_binds_the_payload() {
+        let mut spec = Spec::default();
+        assert!(!dies_with_caller(&spec));
+        for (value, bound) in [("true", true), ("false", false), ("1", false)] {
+            let a = [(DIE_WITH_CALLER.to_string(), value.to_string())];
+            spec.set_annotations(Some(a.into_iter().collect()));
+            assert_eq!(dies_with_caller(&spec), bound, "{value}");
+        }
+    }
 
     #[test]
     fn resolution_uses_runc_wording() {

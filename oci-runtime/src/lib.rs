@@ -14,7 +14,9 @@
 //! does (`exec: "x": executable file not found in $PATH`), so callers map them to Podman's exit
 //! codes (127, 126). For `create` it is bound to its caller
 //! ([`executor::ProcessExecutor::bound_to_caller`]): a container waiting for `start` ends when
-//! the berth that created it dies, so a killed berth leaves no init waiting for ever.
+//! the berth that created it dies, so a killed berth leaves no init waiting for ever; with the
+//! annotation [`executor::DIE_WITH_CALLER`] (a build's RUN step) the payload itself dies with
+//! that berth too.
 
 pub mod cli;
 pub mod executor;

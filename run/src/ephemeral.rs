@@ -2,7 +2,8 @@
 //! no record, no monitor; the rootfs is mounted for the run and the bundle removed after it.
 //! Its network is a container's (`host`, `none`, `ns:PATH`, bridge mode: attached through
 //! netavark for the run, its `/etc/hosts` and `/etc/resolv.conf` made as `run` makes them,
-//! detached after it).
+//! detached after it). Its process dies with the berth that runs it (the embedded runtime's
+//! `DIE_WITH_CALLER` annotation), since nothing else would end it after a kill.
 
 use std::fs;
 use std::path::Path;
@@ -29,6 +30,9 @@ pub struct Ephemeral<'a> {
     pub runtime: Option<&'a str>,
     /// The run root (bundles go to `<runroot>/containers/<id>/`).
     pub runroot: &'a Path,
+    /// The root of the store the snapshot is in: a killed step's leftovers are that
+    /// store's `system check`'s to report ([`crate::leftovers`]).
+    pub store_root: &'a Path,
 }
 
 /// Run a command in a container over `snapshot` and wait for it; returns its exit code
@@ -88,6 +92,13 @@ fn run_on(
         },
         run.options,
     )?;
+    // No monitor watches it: the step dies with this process, however it ends.
+    let mut annotations = spec.annotations().clone().unwrap_or_default();
+    annotations.insert(
+        berth_oci_runtime::executor::DIE_WITH_CALLER.to_string(),
+        "true".to_string(),
+    );
+    spec.set_annotations(Some(annotations));
     if run.options.network == crate::options::Network::Host {
         let mut mounts = spec.mounts().clone().unwrap_or_default();
         mounts.extend(crate::spec::etc_files::host_binds()?);
@@ -96,8 +107,12 @@ fn run_on(
     let bundle = run.runroot.join("containers").join(&id);
     crate::bundle::create_dir(&bundle)?;
     let result = (|| {
+        // Names this berth, so `system check` knows the bundle for a killed step's.
+        if let Some(owner) = crate::leftovers::StepOwner::me(run.runtime, run.store_root) {
+            owner.write(&bundle)?;
+        }
         // Detached when the run is over (dropped last of this closure's values).
-        let _network = join_network(&id, &mut spec, &bundle, run.options)?;
+        let _network = join_network(&id, &mut spec, &bundle, run)?;
         crate::rootfs::prepare_mounts(&snapshot.mountpoint, &mut spec)?;
         if !rt.cgroup_mount_read_only() {
             crate::spec::cgroup::bind_v1_view(&mut spec, &bundle)?;
@@ -125,7 +140,9 @@ fn detach_orphans(dirs: &NetworkDirs) {
     };
     for (id, owner) in owned {
         if !crate::process::alive(Some(owner.pid), Some(owner.start)) {
-            if let Err(e) = berth_network::detach(dirs, &id) {
+            // Its berth is dead: the step is gone for good, and a teardown that fails (its
+            // interface already gone) must not keep the record to fail again at every step.
+            if let Err(e) = berth_network::attach::detach_stale(dirs, &id) {
                 tracing::warn!(container = %id, error = %e, "network teardown of a dead build's step failed");
             }
         }
@@ -152,8 +169,9 @@ fn join_network(
     id: &str,
     spec: &mut Spec,
     bundle: &Path,
-    options: &RunOptions,
+    run: &Ephemeral<'_>,
 ) -> Result<Option<Attached>> {
+    let options = run.options;
     let Some(requests) = options.network.requests() else {
         return Ok(None);
     };
@@ -162,17 +180,20 @@ fn join_network(
     let catalog = Catalog::open(dirs.clone())?;
     // The name aardvark-dns knows the step by, as Buildah's working container's.
     let name = format!("berth-build-{}", &id[..12]);
-    let a = berth_network::attach(&catalog, id, &name, &requests, &[])?;
-    let attached = Attached { id: id.to_string() };
     // No monitor watches a RUN container: if this process dies before `attached` drops,
-    // the next RUN step of any build detaches it (`detach_orphans`).
-    if let Some(start) = crate::process::proc_start_time(std::process::id()) {
-        let owner = berth_network::Owner {
-            pid: std::process::id(),
-            start,
-        };
-        berth_network::set_owner(&dirs, id, owner)?;
-    }
+    // the next RUN step of any build detaches it (`detach_orphans`), or `system check
+    // --repair` over its store.
+    let keeper = berth_network::Keeper {
+        owner: crate::process::proc_start_time(std::process::id()).map(|start| {
+            berth_network::Owner {
+                pid: std::process::id(),
+                start,
+            }
+        }),
+        store: Some(run.store_root.to_path_buf()),
+    };
+    let a = berth_network::attach_owned(&catalog, id, &name, &requests, &[], &keeper)?;
+    let attached = Attached { id: id.to_string() };
     crate::engine::network::set_netns_path(spec, a.netns_path.clone());
     let etc = crate::engine::network::network_etc(&a);
     crate::spec::etc_files::write_and_mount(bundle, spec, options, &name, Some(&etc))?;
@@ -206,6 +227,7 @@ mod tests {
             options: &options,
             runtime: None,
             runroot: &runroot,
+            store_root: d.path(),
         };
         let fake = FakeRuntime::new(Behaviour {
             process: "exit 5".to_string(),

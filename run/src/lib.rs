@@ -105,7 +105,9 @@
 //!   [`system_reset`] (`system reset`: containers, networks, then the store's files),
 //!   [`pod_summary`] (a pod as `pod ps` lists it and `pod inspect` shows it, Podman's
 //!   shapes), [`pod_filter`] (which pods a list shows: Podman's pod filters over those
-//!   records).
+//!   records), [`leftovers`] (what killed berths leave outside the store, for `system
+//!   check`: a RUN step's bundle and runtime state, stale network attachments and
+//!   namespaces).
 //! - [`systemd_unit`]: `generate systemd`'s unit file for a container, as Podman 4.3 writes
 //!   it (with berth's binary).
 //! - `testutil` (hidden): container records for tests, here and in the front ends'.
@@ -131,6 +133,7 @@ pub mod image_removal;
 pub mod image_volumes;
 pub mod inspect;
 pub mod inspect_options;
+pub mod leftovers;
 pub mod list_filter;
 pub mod logfile;
 pub mod logs;

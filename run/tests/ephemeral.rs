@@ -58,6 +58,7 @@ fn a_build_step_runs_over_its_snapshot() {
             // The embedded runtime needs the berth binary; this test binary is not it.
             runtime: Some("runc"),
             runroot: &runroot,
+            store_root: store.root(),
         },
         ContainerStdio {
             stdin: Stdio::null(),

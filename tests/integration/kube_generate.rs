@@ -120,6 +120,11 @@ fn normalized(mut doc: Value) -> Value {
             if let Some(ports) = c.get_mut("ports").and_then(Value::as_array_mut) {
                 ports.sort_by_key(Value::to_string);
             }
+            // Podman 4.3 builds the environment from a Go map: its order changes from run
+            // to run (seen: FLAG before FOO, then after), so names are compared as a set.
+            if let Some(env) = c.get_mut("env").and_then(Value::as_array_mut) {
+                env.sort_by_key(|e| e["name"].as_str().unwrap_or_default().to_string());
+            }
             if let Some(m) = c.get_mut("volumeMounts").and_then(Value::as_array_mut) {
                 m.retain(|v| !tmpfs(v));
             }

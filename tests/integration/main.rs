@@ -69,6 +69,7 @@ mod run_options;
 mod run_parity;
 mod run_stats;
 mod secrets;
+mod spec_parity;
 mod store;
 mod trust;
 mod trust_interop;

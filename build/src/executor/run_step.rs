@@ -161,6 +161,7 @@ impl Builder<'_> {
                 options: &options,
                 runtime: opts.runtime.as_deref(),
                 runroot: &opts.runroot,
+                store_root: self.store.root(),
             };
             // With --jobs, RUN containers of parallel stages run at once: each thread waits
             // for its own container (berth_run::reap).

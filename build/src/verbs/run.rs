@@ -117,6 +117,7 @@ pub fn run(
         options: &options,
         runtime: opts.runtime.as_deref(),
         runroot: &opts.runroot,
+        store_root: store.root(),
     };
     let result = run_in_snapshot(&snap, false, &targets, &eph, stdio)?;
     drop(mounts);

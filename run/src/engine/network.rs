@@ -97,8 +97,19 @@ impl Engine<'_> {
                 berth_network::detach(&dirs, &c.id)?;
                 let catalog = Catalog::open(dirs)?;
                 let name = self.dns_name(c);
-                let attachment =
-                    berth_network::attach(&catalog, &c.id, &name, &requests, &c.options.ports)?;
+                // The record names this store, whose `system check` alone judges it.
+                let keeper = berth_network::Keeper {
+                    owner: None,
+                    store: Some(self.store().root().to_path_buf()),
+                };
+                let attachment = berth_network::attach_owned(
+                    &catalog,
+                    &c.id,
+                    &name,
+                    &requests,
+                    &c.options.ports,
+                    &keeper,
+                )?;
                 let bundle = self.bundle_dir(&c.id);
                 crate::bundle::write_json(&attachment_path(&bundle), &attachment)?;
                 set_netns_path(spec, attachment.netns_path.clone());

@@ -245,9 +245,10 @@ pub fn generate(input: &SpecInput<'_>, opts: &RunOptions) -> Result<Spec> {
         .capabilities(capabilities)
         .build()?;
     process.user_mut().set_umask(opts.umask);
-    if opts.no_new_privileges {
-        process.set_no_new_privileges(Some(true));
-    }
+    // Unset unless asked for, as Podman writes it (oci-spec's default says `true`, which
+    // `inspect` never showed). Not `Some(false)`: libcontainer then loads the seccomp
+    // filter after dropping capabilities, which a non-root user's process cannot do.
+    process.set_no_new_privileges(opts.no_new_privileges.then_some(true));
     process.set_rlimits(limits::rlimits(opts)?);
     let rootless = crate::rootless::is_rootless();
     let devices = limits::devices(opts, rootless)?;
@@ -337,6 +338,10 @@ pub fn generate(input: &SpecInput<'_>, opts: &RunOptions) -> Result<Spec> {
     if !opts.privileged {
         linux.set_masked_paths(Some(MASKED_PATHS.iter().map(|s| s.to_string()).collect()));
         linux.set_readonly_paths(Some(READONLY_PATHS.iter().map(|s| s.to_string()).collect()));
+    } else {
+        // None, as Podman's `--privileged` (oci-spec's default lists runc's).
+        linux.set_masked_paths(None);
+        linux.set_readonly_paths(None);
     }
 
     let mut spec = SpecBuilder::default()

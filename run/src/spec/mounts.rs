@@ -67,7 +67,7 @@ pub(crate) fn default_mounts(opts: &RunOptions) -> Result<Vec<Mount>> {
             "/dev",
             "tmpfs",
             "tmpfs",
-            &["nosuid", "strictatime", "mode=755", "size=65536k"],
+            &["nosuid", "noexec", "strictatime", "mode=755", "size=65536k"],
         )?,
         mount(
             "/dev/pts",

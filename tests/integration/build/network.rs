@@ -173,11 +173,10 @@ fn a_killed_builds_run_step_is_taken_off_its_network_by_the_next_step() {
     });
     build.0.kill().unwrap();
     let _ = build.0.wait();
-    // The step's process outlives the killed berth (not this fix's concern): end it.
-    if let Some(step) = pid_of(&["sleep", "4217"]) {
-        // SAFETY: kill(2) on a pid this test's build started; no memory is involved.
-        unsafe { libc::kill(step as i32, libc::SIGKILL) };
-    }
+    // The step's process dies with its berth (crash.rs `a_killed_builds_run_step_dies_with_it`).
+    crate::run::wait_until("the killed build's step to end", || {
+        pid_of(&["sleep", "4217"]).is_none()
+    });
     let id = ids.remove(0);
     assert!(
         std::path::Path::new("/run/berth/networks/attachments")
