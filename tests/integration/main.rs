@@ -62,4 +62,5 @@ mod secrets;
 mod store;
 mod trust;
 mod trust_interop;
+mod tty_session;
 mod util;
