@@ -35,6 +35,7 @@ mod list_formats;
 mod manifest;
 mod network;
 mod network_connect;
+mod oom_kill;
 mod oracles;
 mod podman_parity;
 mod podman_remote;
