@@ -54,6 +54,7 @@ mod run;
 mod run_cp;
 mod run_detach;
 mod run_lifecycle;
+mod run_name_race;
 mod run_network;
 mod run_network_opts;
 mod run_options;
