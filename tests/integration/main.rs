@@ -61,6 +61,7 @@ mod run_options;
 mod run_parity;
 mod run_stats;
 mod secrets;
+mod signals_forwarding;
 mod store;
 mod trust;
 mod trust_interop;
