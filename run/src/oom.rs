@@ -7,7 +7,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::cgroupfs::{cgroup_mounts, under};
+use crate::cgroupfs::{controller_dir, ControllerDir};
 
 /// The name of the marker file in a container's bundle directory.
 pub const MARKER: &str = "oom";
@@ -57,25 +57,10 @@ pub fn was_killed(bundle_dir: &Path) -> bool {
 /// The file holding the `oom_kill` count of the memory cgroup in a `/proc/<pid>/cgroup`
 /// text: the v1 memory hierarchy's `memory.oom_control`, else v2's `memory.events`.
 fn counter_file(proc_cgroup: &str, mountinfo: &str) -> Option<PathBuf> {
-    let mounts = cgroup_mounts(mountinfo);
-    let mut v2 = None;
-    for line in proc_cgroup.lines() {
-        let mut parts = line.splitn(3, ':');
-        let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
-        if controllers.split(',').any(|c| c == "memory") {
-            let m = mounts
-                .iter()
-                .find(|m| !m.v2 && m.controllers.iter().any(|c| c == "memory"))?;
-            return under(m, path).map(|d| d.join("memory.oom_control"));
-        } else if controllers.is_empty() && path != "/" {
-            v2 = mounts
-                .iter()
-                .find(|m| m.v2)
-                .and_then(|m| under(m, path))
-                .map(|d| d.join("memory.events"));
-        }
+    match controller_dir(proc_cgroup, mountinfo, "memory")? {
+        ControllerDir::V1(dir) => Some(dir.join("memory.oom_control")),
+        ControllerDir::V2(dir) => Some(dir.join("memory.events")).filter(|f| f.exists()),
     }
-    v2.filter(|f| f.exists())
 }
 
 /// The `oom_kill N` line's count.
