@@ -468,7 +468,8 @@ impl Context {
 }
 
 /// An error chain as one line: `outer: inner: innermost`, without repeating a cause that the
-/// outer message already contains.
+/// outer message already contains. Newlines become spaces and every other control character
+/// is written as `\x1b` (an entry name from a hostile layer cannot drive the terminal).
 fn one_line(err: &anyhow::Error) -> String {
     let mut line = String::new();
     for cause in err.chain() {
@@ -481,7 +482,20 @@ fn one_line(err: &anyhow::Error) -> String {
         }
         line.push_str(&text);
     }
-    line.replace('\n', " ")
+    escape_controls(&line)
+}
+
+/// `text` with `\n` as a space and every other control character (C0, DEL, C1) as `\xNN`.
+fn escape_controls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' => out.push(' '),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn init_logging(level: &str) {
@@ -527,6 +541,14 @@ mod tests {
             .err()
             .unwrap();
         assert!(err.to_string().contains("--no-such-flag"), "{err}");
+    }
+
+    /// A hostile name in an error cannot reach the terminal as escape bytes.
+    #[test]
+    fn error_line_escapes_control_characters() {
+        let err = anyhow::anyhow!("entry \u{1b}[31mred\u{7}\tx\u{9b}y").context("layer\nrefused");
+        let line = one_line(&err);
+        assert_eq!(line, "layer refused: entry \\x1b[31mred\\x07\\x09x\\x9by");
     }
 
     /// `-V`/`--version` belong to `berth` itself, not to each subcommand (as Podman's).

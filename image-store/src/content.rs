@@ -296,6 +296,22 @@ impl IngestWriter {
         berth_layers::media_type::read_head(&mut file).map_err(|e| StoreError::io(&self.path, e))
     }
 
+    /// The whole blob written so far, read back from the ingest file, refused past `limit`
+    /// bytes (a config checked before its image's blobs are committed).
+    pub fn read_back(&mut self, limit: u64) -> Result<Vec<u8>> {
+        if self.counter.len() > limit {
+            return Err(StoreError::Invalid(format!(
+                "{}: {} bytes, more than the {limit} allowed",
+                self.path.display(),
+                self.counter.len()
+            )));
+        }
+        if let Some(f) = self.file.as_mut() {
+            f.flush().map_err(|e| StoreError::io(&self.path, e))?;
+        }
+        fs::read(&self.path).map_err(|e| StoreError::io(&self.path, e))
+    }
+
     /// Verify (when `expected` is given) digest and size, fsync, rename into `blobs/`, fsync the
     /// directory. Returns the digest and size. On mismatch the ingest file is removed.
     pub fn commit(self, expected: Option<(&Digest, u64)>) -> Result<(Digest, u64)> {

@@ -27,7 +27,7 @@ use oci_spec::image::{Descriptor, ImageManifest, MediaType};
 
 use crate::content::{IngestWriter, Staged};
 use crate::error::{Result, StoreError};
-use crate::images::{ImageRecord, CONFIG_LIMIT};
+use crate::images::{config_fits, ImageRecord, CONFIG_LIMIT};
 use crate::lock::StoreLock;
 use crate::store::Store;
 
@@ -322,11 +322,23 @@ impl ImageDestination for StoreDestination<'_> {
         _media_type: &MediaType,
         names: &[String],
     ) -> Result<Digest> {
+        // The config fits the manifest (what `add_image` requires in `finish`), checked while
+        // the blobs are still in `ingest/`: a refused load adds no blob.
+        let digest = digest_bytes(bytes);
+        let manifest = parse_manifest(bytes, digest.as_ref())?;
+        let config_digest = manifest.config().digest();
+        let cbytes = match self.staged.iter_mut().find(|(d, _)| d == config_digest) {
+            Some((_, w)) => w.read_back(CONFIG_LIMIT)?,
+            None => self
+                .store
+                .content()
+                .read_small(config_digest, CONFIG_LIMIT)?,
+        };
+        config_fits(&digest, &manifest, &cbytes)?;
         // Every blob of the image passed: they become visible now, the manifest last.
         for (blob, w) in std::mem::take(&mut self.staged) {
             w.commit_digest(&blob)?;
         }
-        let digest = digest_bytes(bytes);
         self.store
             .content()
             .put_verified(bytes, &digest, Some(bytes.len() as u64))?;

@@ -158,6 +158,27 @@ pub(crate) fn parse_config(digest: &Digest, bytes: &[u8]) -> Result<ImageConfigu
         .map_err(|e| StoreError::Invalid(format!("config {digest}: not an image config: {e}")))
 }
 
+/// Parse the config of `manifest` from `cbytes` and check that its diff_ids match the
+/// manifest's layers one for one; the config and its diff_ids. What [`Store::add_image`]
+/// requires, also checked by a store destination before it commits any blob.
+pub(crate) fn config_fits(
+    manifest_digest: &Digest,
+    manifest: &ImageManifest,
+    cbytes: &[u8],
+) -> Result<(ImageConfiguration, Vec<Digest>)> {
+    let config_digest = manifest.config().digest();
+    let config = parse_config(config_digest, cbytes)?;
+    let diffs = diff_ids(config_digest, &config)?;
+    if diffs.len() != manifest.layers().len() {
+        return Err(StoreError::Invalid(format!(
+            "manifest {manifest_digest}: {} layers but its config {config_digest} lists {} diff_ids",
+            manifest.layers().len(),
+            diffs.len()
+        )));
+    }
+    Ok((config, diffs))
+}
+
 /// The config's diff_ids, parsed.
 pub(crate) fn diff_ids(config_digest: &Digest, config: &ImageConfiguration) -> Result<Vec<Digest>> {
     config
@@ -217,15 +238,7 @@ impl Store {
             .to_string();
         let config_digest = manifest.config().digest().clone();
         let cbytes = content.read_small(&config_digest, CONFIG_LIMIT)?;
-        let config = parse_config(&config_digest, &cbytes)?;
-        let diffs = diff_ids(&config_digest, &config)?;
-        if diffs.len() != manifest.layers().len() {
-            return Err(StoreError::Invalid(format!(
-                "manifest {manifest_digest}: {} layers but its config {config_digest} lists {} diff_ids",
-                manifest.layers().len(),
-                diffs.len()
-            )));
-        }
+        let (config, diffs) = config_fits(manifest_digest, &manifest, &cbytes)?;
         let chains = chain_ids(&diffs);
         let mut size = mbytes.len() as u64 + cbytes.len() as u64;
         let mut layers = Vec::new();

@@ -256,6 +256,10 @@ fn exec(g: &Global, words: &[String]) -> Result<i32> {
         return Err(Error(format!("container {id} does not exist")));
     }
     let detach = a.switch(&["--detach", "-d"]);
+    if !detach {
+        // As runc's exec: what this process receives goes to the exec'd one.
+        crate::forward::install();
+    }
     let pid = builder(
         g,
         &id,
@@ -273,6 +277,7 @@ fn exec(g: &Global, words: &[String]) -> Result<i32> {
     if detach {
         return Ok(0);
     }
+    crate::forward::forward_to(pid.as_raw() as u32);
     wait(pid.as_raw())
 }
 

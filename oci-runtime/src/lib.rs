@@ -10,6 +10,9 @@
 //!   RUN steps side by side): `start` signals the container itself, since libcontainer's
 //!   `Container::start` changes the process-wide working directory.
 //!
+//! [`forward`]: the signal forwarding of a supervising process (the CLI's foreground commands
+//! through berth-run, and `exec` here, which passes what it receives to the exec'd process).
+//!
 //! [`executor::ProcessExecutor`] starts the container's process and words its failures as runc
 //! does (`exec: "x": executable file not found in $PATH`), so callers map them to Podman's exit
 //! codes (127, 126). For `create` it is bound to its caller
@@ -20,6 +23,7 @@
 
 pub mod cli;
 pub mod executor;
+pub mod forward;
 pub mod verbs;
 
 /// An error of the embedded runtime: one line with its causes.

@@ -1,6 +1,7 @@
 //! The host's cgroup file systems as `/proc/self/mountinfo` lists them: each v1 hierarchy or
 //! the v2 unified one, with its controllers; whether the host is pure cgroup v2. Read by
-//! `spec::cgroup` (a container's own view of `/sys/fs/cgroup`) and `stats`.
+//! `spec::cgroup` (a container's own view of `/sys/fs/cgroup`), `stats`, and (a process's cgroup
+//! directory for one controller, `controller_dir`) `freezer` and `oom`.
 
 use std::path::{Path, PathBuf};
 
@@ -82,4 +83,43 @@ pub(crate) fn under(mount: &CgroupMount, path: &str) -> Option<PathBuf> {
     } else {
         mount.point.join(rel)
     })
+}
+
+/// A process's cgroup directory for one controller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ControllerDir {
+    /// In the v1 hierarchy that holds the controller.
+    V1(PathBuf),
+    /// The v2 cgroup.
+    V2(PathBuf),
+}
+
+/// From a `/proc/<pid>/cgroup` text and a `/proc/self/mountinfo` text: the process's cgroup
+/// in the v1 hierarchy of `controller` first, else its v2 cgroup; never a hierarchy's root.
+pub(crate) fn controller_dir(
+    proc_cgroup: &str,
+    mountinfo: &str,
+    controller: &str,
+) -> Option<ControllerDir> {
+    let mounts = cgroup_mounts(mountinfo);
+    let mut v2 = None;
+    for line in proc_cgroup.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
+        if controllers.split(',').any(|c| c == controller) {
+            let m = mounts
+                .iter()
+                .find(|m| !m.v2 && m.controllers.iter().any(|c| c == controller))?;
+            if path != "/" {
+                return under(m, path).map(ControllerDir::V1);
+            }
+        } else if controllers.is_empty() && path != "/" {
+            v2 = mounts
+                .iter()
+                .find(|m| m.v2)
+                .and_then(|m| under(m, path))
+                .map(ControllerDir::V2);
+        }
+    }
+    v2
 }

@@ -33,8 +33,9 @@ pub enum RunError {
     /// No image by that name or id in the store a container was to be made from.
     #[error("image {image:?} not found in the store {}", root.display())]
     NoSuchImage { image: String, root: PathBuf },
-    /// A container name already in use.
-    #[error("the container name {name:?} is already in use by {id}: choose another name or remove that container")]
+    /// A container name already in use (Podman 4.3's words, with containers/storage's
+    /// `ErrDuplicateName` as the cause).
+    #[error("the container name {name:?} is already in use by {id}. You have to remove that container to be able to reuse that name: that name is already in use")]
     NameInUse { name: String, id: String },
     /// Bad user input (an option value, a user name, an image config value).
     #[error("{0}")]

@@ -8,7 +8,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::cgroupfs::{cgroup_mounts, under};
+use crate::cgroupfs::{controller_dir, ControllerDir};
 use crate::error::{Result, RunError};
 
 /// A container's freezer.
@@ -37,27 +37,10 @@ impl Freezer {
     /// From a `/proc/<pid>/cgroup` text and a `/proc/self/mountinfo` text: the v1 freezer
     /// hierarchy first, else the v2 cgroup (not its root, which cannot be frozen).
     pub fn from_proc(proc_cgroup: &str, mountinfo: &str) -> Option<Freezer> {
-        let mounts = cgroup_mounts(mountinfo);
-        let mut v2 = None;
-        for line in proc_cgroup.lines() {
-            let mut parts = line.splitn(3, ':');
-            let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
-            if controllers.split(',').any(|c| c == "freezer") {
-                let m = mounts
-                    .iter()
-                    .find(|m| !m.v2 && m.controllers.iter().any(|c| c == "freezer"))?;
-                if path != "/" {
-                    return under(m, path).map(Freezer::V1);
-                }
-            } else if controllers.is_empty() && path != "/" {
-                v2 = mounts
-                    .iter()
-                    .find(|m| m.v2)
-                    .and_then(|m| under(m, path))
-                    .map(Freezer::V2);
-            }
-        }
-        v2
+        Some(match controller_dir(proc_cgroup, mountinfo, "freezer")? {
+            ControllerDir::V1(dir) => Freezer::V1(dir),
+            ControllerDir::V2(dir) => Freezer::V2(dir),
+        })
     }
 
     /// Whether the cgroup is frozen now.

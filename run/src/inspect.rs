@@ -346,7 +346,7 @@ pub fn inspect(engine: &Engine<'_>, c: &Container) -> Result<ContainerInspect> {
             running: c.state == State::Running && !paused,
             paused,
             restarting: false,
-            oom_killed: false,
+            oom_killed: crate::oom::was_killed(&engine.bundle_dir(&c.id)),
             dead: false,
             pid: c.pid.unwrap_or(0),
             conmon_pid: c.monitor_pid.unwrap_or(0),

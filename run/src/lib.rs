@@ -38,7 +38,8 @@
 //!   attach socket and the client that attaches to it).
 //! - [`cgroupfs`]: the host's cgroup file systems (v1 hierarchies, v2) from mountinfo;
 //!   [`freezer`]: a container's cgroup freezer (v1 `freezer.state`, v2 `cgroup.freeze`), the
-//!   record of whether it is paused.
+//!   record of whether it is paused; [`oom`]: the memory cgroup's OOM kills between a start
+//!   and an exit (`OOMKilled`, an `oom` marker in the bundle directory).
 //! - [`rootless`]: berth's user namespace for a plain user (subordinate id ranges through
 //!   newuidmap/newgidmap, a pause process that keeps it, joined by every container command),
 //!   `berth unshare`.
@@ -140,6 +141,7 @@ pub mod logs;
 pub mod names;
 pub mod netns;
 pub mod network_admin;
+pub mod oom;
 pub mod options;
 pub mod pod;
 pub mod pod_filter;

@@ -1,8 +1,6 @@
 //! Signal names and numbers (`kill -s`, `--stop-signal`, the image's `StopSignal`), and a
 //! foreground supervisor's forwarding of the signals it receives to its container.
 
-use std::sync::atomic::{AtomicI32, Ordering};
-
 use crate::error::{Result, RunError};
 
 /// A signal by name (`TERM`, `SIGTERM`, case-insensitive) or number.
@@ -51,47 +49,16 @@ pub fn signal_name(sig: i32) -> String {
     }
 }
 
-/// The pid signals are forwarded to (0: none yet).
-static FORWARD_TO: AtomicI32 = AtomicI32::new(0);
-
-/// Signals a foreground supervisor forwards to the container.
-const FORWARDED: &[i32] = &[
-    libc::SIGINT,
-    libc::SIGTERM,
-    libc::SIGHUP,
-    libc::SIGQUIT,
-    libc::SIGUSR1,
-    libc::SIGUSR2,
-];
-
-extern "C" fn forward(sig: libc::c_int) {
-    let pid = FORWARD_TO.load(Ordering::SeqCst);
-    if pid > 0 {
-        // SAFETY: kill(2) is async-signal-safe.
-        unsafe {
-            libc::kill(pid, sig);
-        }
-    }
-}
-
 /// Forward SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 received by this process to
-/// the container once it runs (until then they are ignored).
+/// the container once it runs (until then they are ignored); the mechanism is the embedded
+/// runtime's, which its own `exec` uses too ([`berth_oci_runtime::forward`]).
 pub fn install_signal_forwarding() {
-    for &sig in FORWARDED {
-        // SAFETY: installs a handler that only reads an atomic and calls kill(2).
-        unsafe {
-            let mut sa: libc::sigaction = std::mem::zeroed();
-            sa.sa_sigaction = forward as *const () as usize;
-            sa.sa_flags = libc::SA_RESTART;
-            libc::sigemptyset(&mut sa.sa_mask);
-            libc::sigaction(sig, &sa, std::ptr::null_mut());
-        }
-    }
+    berth_oci_runtime::forward::install();
 }
 
 /// Forward signals to `pid` from now on (0: stop forwarding).
 pub fn forward_signals_to(pid: u32) {
-    FORWARD_TO.store(pid as i32, Ordering::SeqCst);
+    berth_oci_runtime::forward::forward_to(pid);
 }
 
 #[cfg(test)]

@@ -195,6 +195,22 @@ fn oci_archive_layer_size_that_lies_is_refused_when_the_blob_is_already_stored()
     refused(&oci_archive(&p), &[&sha(&p.layer), "bytes"]);
 }
 
+/// A config listing two diff_ids for a manifest of one layer: refused before any of the
+/// image's blobs (all new to the store) becomes visible.
+#[test]
+fn oci_archive_config_with_the_wrong_diff_id_count_adds_no_blob() {
+    let raw = layer_tar(b"one layer, two diff_ids\n");
+    let mut p = parts(gzip(&raw), &raw, OCI_GZIP);
+    p.config = serde_json::to_vec(&json!({
+        "architecture": "amd64", "os": "linux", "config": {},
+        "rootfs": {"type": "layers", "diff_ids": [sha(&raw), sha(&raw)]}
+    }))
+    .unwrap();
+    p.manifest["config"] =
+        json!({"mediaType": OCI_CONFIG, "digest": sha(&p.config), "size": p.config.len()});
+    refused(&oci_archive(&p), &["1 layers", "2 diff_ids"]);
+}
+
 #[test]
 fn oci_archive_layer_digest_that_lies_is_refused() {
     let mut p = gzip_parts();

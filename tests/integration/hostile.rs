@@ -139,3 +139,33 @@ fn whiteout_of_dotdot_is_refused() {
         ".wh...",
     );
 }
+
+/// An entry name holding terminal escapes reaches the error line escaped (`\x1b`), never as the
+/// raw ESC byte that would drive the user's terminal.
+#[test]
+fn escape_bytes_in_a_refused_name_are_not_printed_raw() {
+    let env = TestEnv::new();
+    // The second entry's error names its parent, the first entry, as text.
+    let name = "\u{1b}[31mred\u{1b}[0m";
+    let below = format!("{name}/x");
+    let tar = env.path("hostile.tar");
+    hostile_tar(
+        &tar,
+        &[(name, Kind::File(b"x")), (below.as_str(), Kind::File(b"x"))],
+    );
+    let import = env.run(&["import", tar.to_str().unwrap(), "hostile"]);
+    let stderr = if import.status.success() {
+        env.run(&["image", "mount", "hostile"]).stderr
+    } else {
+        import.stderr
+    };
+    assert!(!stderr.is_empty(), "the layer should be refused");
+    assert!(!stderr.contains(&0x1b), "raw ESC in stderr: {stderr:?}");
+    let text = String::from_utf8_lossy(&stderr);
+    assert!(
+        text.contains(r"\x1b[31mred"),
+        "error should name the entry: {text}"
+    );
+    env.assert_canary();
+    env.assert_check_clean();
+}

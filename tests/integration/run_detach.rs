@@ -85,6 +85,27 @@ impl OnPty {
         self.master.write_all(bytes).unwrap();
     }
 
+    /// Set the terminal's size, then tell the CLI with SIGWINCH (the pty is not its
+    /// controlling terminal, so the kernel does not).
+    pub(crate) fn resize(&mut self, rows: u16, cols: u16) {
+        use std::os::fd::AsRawFd;
+        let size = libc::winsize {
+            ws_row: rows,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: TIOCSWINSZ reads one `winsize` from the pointer, valid for the call; kill(2)
+        // on the child this harness spawned.
+        unsafe {
+            assert_eq!(
+                libc::ioctl(self.master.as_raw_fd(), libc::TIOCSWINSZ, &size),
+                0
+            );
+            libc::kill(self.child.id() as i32, libc::SIGWINCH);
+        }
+    }
+
     /// The CLI's exit code (it must end within 20 s).
     pub(crate) fn exit_code(&mut self) -> i32 {
         let deadline = Instant::now() + Duration::from_secs(20);

@@ -63,7 +63,11 @@ impl Engine<'_> {
         };
         let (pid, tty) = pid;
         drop(lock);
+        let oom = crate::oom::OomWatch::of_pid(pid);
         let code = wait_child(pid);
+        // Read before `finish` has the runtime remove the cgroup.
+        let oom_killed = oom.is_some_and(|w| w.fired());
+        crate::oom::mark(&self.bundle_dir(&c.id), oom_killed);
         drop(held_ports);
         forward_signals_to(0);
         if let Some(tty) = tty {
@@ -94,6 +98,7 @@ impl Engine<'_> {
         let mut spec = c.spec.get()?.clone();
         let dir = self.bundle_dir(&c.id);
         crate::bundle::create_dir(&dir)?;
+        crate::oom::mark(&dir, false);
         let joined = self.join_network(c, &mut spec)?;
         self.join_namespaces(c, &mut spec)?;
         crate::spec::etc_files::write_and_mount(
