@@ -43,7 +43,7 @@ fi
 # Builds for other platforms (issue 18 item 3): qemu user emulation through binfmt_misc, and an
 # arm64 base. Only the emulator binaries are taken from Debian's qemu-user-static (the whole
 # package is hundreds of MiB) and registered with the fix-binary flag F (the kernel opens the
-# emulator once, so it works inside any container's mount namespace); busybox for arm64 comes
+# emulator once, so it works inside any container's mount namespace) and P; busybox for arm64 comes
 # from Debian's busybox-static:arm64. Idempotent: each piece only when it is missing.
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -78,8 +78,15 @@ declare -A elf_magic=(
   [arm]='\x7f\x45\x4c\x46\x01\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x28\x00'
 )
 for arch in aarch64 arm; do
-  # Another registration for the architecture (binfmt-support's, systemd's) serves as well.
-  [ -e "$binfmt/qemu-$arch" ] && continue
-  printf '%s' ":qemu-$arch:M::${elf_magic[$arch]}:$elf_mask:$emu_dir/qemu-$arch-static:F" |
+  entry="$binfmt/qemu-$arch"
+  # An older registration of berth's own without P is replaced; another one for the
+  # architecture (binfmt-support's, systemd's) serves as well.
+  if [ -e "$entry" ] && grep -qx "interpreter $emu_dir/qemu-$arch-static" "$entry" &&
+    ! grep -q '^flags: .*P' "$entry"; then
+    echo -1 | $sudo tee "$entry" >/dev/null
+  fi
+  [ -e "$entry" ] && continue
+  # P keeps argv[0] (busybox's applets re-exec themselves by it), F opens the emulator now.
+  printf '%s' ":qemu-$arch:M::${elf_magic[$arch]}:$elf_mask:$emu_dir/qemu-$arch-static:PF" |
     $sudo tee "$binfmt/register" >/dev/null
 done

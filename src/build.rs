@@ -104,9 +104,19 @@ pub struct BuildArgs {
     /// Print only the image id (RUN output goes to stderr).
     #[arg(short, long)]
     quiet: bool,
-    /// Target platform: only the native one (`linux/ARCH`) for now; others are refused.
+    /// Target platform (default: the host's). Another architecture's RUN steps run under a
+    /// qemu user emulator registered in binfmt_misc with the F flag.
     #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
     platform: Option<String>,
+    /// Target architecture (overrides --platform's).
+    #[arg(long, value_name = "ARCH")]
+    arch: Option<String>,
+    /// Target operating system (overrides --platform's).
+    #[arg(long, value_name = "OS")]
+    os: Option<String>,
+    /// Target architecture variant (overrides --platform's).
+    #[arg(long, value_name = "VARIANT")]
+    variant: Option<String>,
     /// OCI runtime for RUN steps: embedded (berth's own, the default as root), runc, crun or a
     /// path.
     #[arg(long, value_name = "RUNTIME")]
@@ -246,11 +256,15 @@ pub fn build(ctx: &Context, mut args: BuildArgs) -> Result<ExitCode> {
         },
         signature_policy: args.signature_policy.clone(),
         registries_d: args.registries_d.clone(),
+        // The build's platform: FROM pulls its instance, the image is stamped with it.
+        platform: berth_registry::platform::Platform::choose(
+            args.platform.as_deref(),
+            args.os.as_deref(),
+            args.arch.as_deref(),
+            args.variant.as_deref(),
+        )?,
         ..PullOptions::default()
     };
-    if let Some(p) = &args.platform {
-        berth_build::check_platform(p).map_err(anyhow::Error::msg)?;
-    }
     let mut stdin = std::io::stdin();
     let source = match &args.file {
         Some(f) if f == Path::new("-") => ContainerfileSource::Stream(&mut stdin),

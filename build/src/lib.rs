@@ -46,6 +46,10 @@
 //!   store, the runtime's directory and the trust policy it reads.
 //! - [`fetch`]: `ADD <url>` downloads (http/https, `--checksum=sha256:`), through the registry
 //!   crate's client ([`berth_registry::download`]).
+//! - [`platform`]: builds for another platform (`--platform linux/arm64`): an emulator
+//!   registered in binfmt_misc (fix-binary flag) or one line naming what to install, FROM's
+//!   image of that platform, the platform written into the config; RUN runs through the
+//!   kernel's emulation with nothing of its own.
 //! - [`ignore`]: `.containerignore`/`.dockerignore` with Docker's rules.
 //! - [`run_network`]: RUN's network from `--network` or the API's `networkmode`, one rule.
 //! - [`extras`]: HEALTHCHECK and ONBUILD, kept as Docker's `Healthcheck`/`OnBuild` config
@@ -78,6 +82,7 @@ pub mod input;
 pub mod metadata;
 pub mod parser;
 pub mod plan;
+pub mod platform;
 pub mod run_network;
 pub mod scope;
 pub mod system_info;
@@ -85,6 +90,7 @@ pub mod system_prune;
 pub mod verbs;
 
 pub use error::{BuildError, Result};
-pub use executor::{build, check_platform, progress, BuildOptions, PullPolicy, Secret, Squash};
+pub use executor::{build, progress, BuildOptions, PullPolicy, Secret, Squash};
 pub use image::Format;
 pub use parser::parse;
+pub use platform::check_platform;

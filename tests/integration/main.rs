@@ -5,6 +5,7 @@
 
 mod archives;
 mod build;
+mod build_platform;
 mod buildah_verbs;
 mod cli_help;
 mod closed_output;

@@ -123,6 +123,11 @@ pub fn build(
     out: &mut (dyn FnMut(&str) + Send),
 ) -> Result<ImageRecord> {
     let plan = Plan::new(file)?;
+    // Another platform's build: its programs must run here (natively or emulated).
+    if crate::platform::is_foreign(&opts.pull_options.platform) {
+        crate::platform::check_runnable(&opts.pull_options.platform, crate::platform::BINFMT_DIR)
+            .map_err(BuildError::Invalid)?;
+    }
     // Held for the whole build: a step's layer blob is in the content store well before the
     // image that references it is recorded, and a prune must not collect it in between
     // (prune waits for this).
@@ -416,14 +421,21 @@ impl Builder<'_> {
         }
         if let Some(p) = stage.from.flag("platform") {
             let p = self.expand_global(&stage.from, p)?;
-            check_platform(&p).map_err(|m| self.fail(&stage.from, m))?;
+            crate::platform::check_from_flag(&p, &self.opts.pull_options.platform)
+                .map_err(|m| self.fail(&stage.from, m))?;
         }
+        let target = &self.opts.pull_options.platform;
+        let foreign = crate::platform::is_foreign(target);
         let name = self.expand_global(&stage.from, image)?;
         if name.is_empty() {
             return Err(self.fail(&stage.from, "empty image name after expansion"));
         }
         if name == "scratch" {
-            return ImageState::scratch();
+            let mut state = ImageState::scratch()?;
+            if foreign {
+                crate::platform::stamp(&mut state.config, target);
+            }
+            return Ok(state);
         }
         if let Some(dep) = self.plan.find(&name, stage.index) {
             return self
@@ -432,6 +444,7 @@ impl Builder<'_> {
                 .cloned()
                 .ok_or_else(|| self.fail(&stage.from, format!("stage {name:?} was not built")));
         }
+        let mut pulled = false;
         let image = match decide(self.store, &name, self.opts.pull)? {
             Decision::Local(img) => *img,
             Decision::MissingNeverPull => {
@@ -441,14 +454,37 @@ impl Builder<'_> {
                 ))
             }
             Decision::Pull => {
-                (self.out)(&format!("Pulling {name}"));
-                berth_registry::pull::pull(self.store, &name, &self.opts.pull_options, &|_| {})
-                    .map_err(|e| {
-                        self.doing(&stage.from, Some(format!("pulling {name}")), e.into())
-                    })?
+                pulled = true;
+                self.pull_base(stage, &name)?
             }
         };
-        ImageState::from_image(self.store, &image)
+        let mut state = ImageState::from_image(self.store, &image)?;
+        let matches =
+            |s: &ImageState| crate::platform::same(&crate::platform::of_config(&s.config), target);
+        if foreign && !matches(&state) && !pulled && self.opts.pull != PullPolicy::Never {
+            // A local image of another platform: the build's platform's from the registry.
+            let image = self.pull_base(stage, &name)?;
+            state = ImageState::from_image(self.store, &image)?;
+        }
+        if foreign {
+            if !matches(&state) {
+                let have = crate::platform::describe(&crate::platform::of_config(&state.config));
+                let want = crate::platform::describe(target);
+                return Err(self.fail(
+                    &stage.from,
+                    format!("image {name:?} is {have}, not the build's platform {want}"),
+                ));
+            }
+            crate::platform::stamp(&mut state.config, target);
+        }
+        Ok(state)
+    }
+
+    /// Pull FROM's image (the build's platform's instance of a list).
+    fn pull_base(&mut self, stage: &Stage, name: &str) -> Result<ImageRecord> {
+        (self.out)(&format!("Pulling {name}"));
+        berth_registry::pull::pull(self.store, name, &self.opts.pull_options, &|_| {})
+            .map_err(|e| self.doing(&stage.from, Some(format!("pulling {name}")), e.into()))
     }
 
     /// Expand `word` in the stage's scope: ENV first, then the stage's ARGs.
@@ -681,18 +717,6 @@ impl Builder<'_> {
     }
 }
 
-/// Only the native platform can be built for now; refuse others clearly.
-pub fn check_platform(platform: &str) -> std::result::Result<(), String> {
-    let native = format!("linux/{}", berth_image_store::import::host_arch());
-    let trimmed = platform.trim_end_matches('/');
-    if trimmed.is_empty() || trimmed == native || trimmed.starts_with(&format!("{native}/")) {
-        return Ok(());
-    }
-    Err(format!(
-        "platform {platform:?}: only the native platform {native} can be built for now"
-    ))
-}
-
 /// Secret ids and the files holding their values.
 type SecretFiles = Vec<(String, PathBuf)>;
 
@@ -734,21 +758,5 @@ fn step_err(file: &str, ins: &Instruction, message: impl Into<String>) -> BuildE
         line: ins.span.line,
         instruction: ins.text.clone(),
         message: message.into(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::check_platform;
-    use berth_image_store::import::host_arch;
-
-    #[test]
-    fn only_the_native_platform() {
-        let native = format!("linux/{}", host_arch());
-        assert!(check_platform(&native).is_ok());
-        assert!(check_platform(&format!("{native}/v8")).is_ok());
-        let err = check_platform("linux/s390x").unwrap_err();
-        assert!(err.contains("only the native platform"), "{err}");
-        assert!(check_platform("windows/amd64").is_err());
     }
 }

@@ -1,0 +1,168 @@
+//! `berth build --platform` for another architecture (issue 18 item 3): RUN steps under the
+//! qemu user emulator that scripts/deps.sh registers in binfmt_misc (aarch64, flags PF), an
+//! arm64 base from Debian's busybox-static:arm64 (also put in place by scripts/deps.sh), the
+//! platform in the image config, and the refusals: no emulator, malformed platforms, a local
+//! base of another platform with `--pull=never`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::build::{assert_clean, context};
+use crate::run::{busybox, RunEnv};
+
+/// The arm64 busybox scripts/deps.sh extracts from Debian's busybox-static:arm64.
+const ARM64_BUSYBOX: &str = "/usr/local/lib/berth/arm64/busybox";
+
+/// A context with the arm64 busybox and `containerfile`.
+fn arm64_context(r: &RunEnv, name: &str, containerfile: &str) -> PathBuf {
+    assert!(
+        Path::new(ARM64_BUSYBOX).exists(),
+        "{ARM64_BUSYBOX} is missing: run scripts/deps.sh"
+    );
+    let dir = context(r, name, &[("Containerfile", containerfile)]);
+    fs::copy(ARM64_BUSYBOX, dir.join("busybox")).unwrap();
+    dir
+}
+
+const ARM64_BASE: &str = "FROM scratch\n\
+    COPY busybox /bin/busybox\n\
+    RUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n\
+    RUN uname -m > /arch\n";
+
+fn arch_of(r: &RunEnv, image: &str) -> String {
+    let out = r.ok(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{.Os}}/{{.Architecture}}",
+        image,
+    ]);
+    out.trim().to_string()
+}
+
+#[test]
+fn an_arm64_build_runs_its_steps_under_emulation() {
+    let r = busybox();
+    let ctx = arm64_context(&r, "ctx", ARM64_BASE);
+    r.ok(&[
+        "build",
+        "-q",
+        "--platform",
+        "linux/arm64",
+        "-t",
+        "plat-arm64",
+        ctx.to_str().unwrap(),
+    ]);
+    assert_eq!(arch_of(&r, "plat-arm64"), "linux/arm64");
+    // The file RUN wrote is in the image (read by the emulated busybox again).
+    assert_eq!(
+        r.ok(&["run", "--rm", "plat-arm64", "cat", "/arch"]),
+        "aarch64\n"
+    );
+    // A build FROM the local arm64 image, with Buildah's --arch/--os: a shell-form RUN
+    // (busybox sh re-executing its applets by argv[0] under the emulator).
+    let child = context(
+        &r,
+        "child",
+        &[(
+            "Containerfile",
+            "FROM plat-arm64\nRUN echo \"$(uname -m) $(cat /arch)\" > /both\n",
+        )],
+    );
+    r.ok(&[
+        "build",
+        "-q",
+        "--pull=never",
+        "--arch",
+        "arm64",
+        "--os",
+        "linux",
+        "-t",
+        "plat-arm64-child",
+        child.to_str().unwrap(),
+    ]);
+    assert_eq!(arch_of(&r, "plat-arm64-child"), "linux/arm64");
+    assert_eq!(
+        r.ok(&["run", "--rm", "plat-arm64-child", "cat", "/both"]),
+        "aarch64 aarch64\n"
+    );
+    // The native build on the same machine is untouched: the host's architecture.
+    let native = context(
+        &r,
+        "native",
+        &[("Containerfile", "FROM busybox\nRUN true\n")],
+    );
+    r.ok(&["build", "-q", "-t", "plat-native", native.to_str().unwrap()]);
+    let host = arch_of(&r, "busybox");
+    assert_eq!(arch_of(&r, "plat-native"), host);
+    assert_ne!(
+        host, "linux/arm64",
+        "this test needs a host that is not arm64"
+    );
+    assert_clean(&r);
+}
+
+#[test]
+fn a_platform_without_an_emulator_fails_naming_what_to_install() {
+    let r = busybox();
+    // scripts/deps.sh registers aarch64 and arm only; s390x has no emulator here.
+    assert!(
+        !Path::new("/proc/sys/fs/binfmt_misc/qemu-s390x").exists(),
+        "an s390x emulator is registered on this machine: this test needs one without"
+    );
+    let ctx = context(&r, "ctx", &[("Containerfile", "FROM busybox\nRUN true\n")]);
+    let c = ctx.to_str().unwrap();
+    let err = r
+        .env
+        .fails(&["build", "--platform", "linux/s390x", "-t", "x", c], 125);
+    assert!(
+        err.contains("no emulator for s390x is registered in binfmt_misc")
+            && err.contains("qemu-s390x-static")
+            && err.contains("qemu-user-static"),
+        "{err}"
+    );
+    let err = r
+        .env
+        .fails(&["build", "--platform", "windows/amd64", "-t", "x", c], 125);
+    assert!(err.contains("only linux images"), "{err}");
+    // A local base of another platform is not used for an arm64 build.
+    let err = r.env.fails(
+        &[
+            "build",
+            "--pull=never",
+            "--platform",
+            "linux/arm64",
+            "-t",
+            "x",
+            c,
+        ],
+        125,
+    );
+    assert!(
+        err.contains("not the build's platform linux/arm64"),
+        "{err}"
+    );
+    // Nothing was tagged.
+    assert!(!r
+        .ok(&["images", "--format", "{{.Repository}}"])
+        .contains("/x"));
+    assert_clean(&r);
+}
+
+#[test]
+fn a_malformed_platform_is_refused_in_one_line() {
+    let r = busybox();
+    let ctx = context(&r, "ctx", &[("Containerfile", "FROM busybox\n")]);
+    let c = ctx.to_str().unwrap();
+    for bad in ["linux", "linux//v7", "linux/arm/v7/extra", "/arm64", ""] {
+        let err = r
+            .env
+            .fails(&["build", "--platform", bad, "-t", "x", c], 125);
+        assert!(err.contains("expected os/arch[/variant]"), "{bad:?}: {err}");
+    }
+    let err = r
+        .env
+        .fails(&["build", "--platform", "linux/vax", "-t", "x", c], 125);
+    assert!(err.contains("unknown architecture \"vax\""), "{err}");
+    assert_clean(&r);
+}
