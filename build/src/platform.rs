@@ -200,6 +200,15 @@ pub fn check_platform(platform: &str) -> std::result::Result<(), String> {
     ))
 }
 
+/// The build's ARG scope: `--build-arg`s, and the `TARGET*` ARGs of a foreign platform.
+pub(crate) fn scope(build_args: &[(String, String)], p: &Platform) -> crate::scope::Scope {
+    let scope = crate::scope::Scope::new(build_args.to_vec());
+    if !is_foreign(p) {
+        return scope;
+    }
+    scope.with_target(&p.os, &p.arch, p.variant.as_deref())
+}
+
 /// `os/arch[/variant]`.
 pub fn describe(p: &Platform) -> String {
     match &p.variant {

@@ -27,7 +27,11 @@ fn arm64_context(r: &RunEnv, name: &str, containerfile: &str) -> PathBuf {
 const ARM64_BASE: &str = "FROM scratch\n\
     COPY busybox /bin/busybox\n\
     RUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n\
-    RUN uname -m > /arch\n";
+    RUN uname -m > /arch\n\
+    ARG TARGETPLATFORM\n\
+    ARG TARGETARCH\n\
+    ARG BUILDARCH\n\
+    RUN echo \"$TARGETPLATFORM $TARGETARCH $BUILDARCH\" > /args\n";
 
 fn arch_of(r: &RunEnv, image: &str) -> String {
     let out = r.ok(&[
@@ -58,6 +62,12 @@ fn an_arm64_build_runs_its_steps_under_emulation() {
     assert_eq!(
         r.ok(&["run", "--rm", "plat-arm64", "cat", "/arch"]),
         "aarch64\n"
+    );
+    // The platform ARGs: TARGET* the build's platform, BUILD* the host's.
+    let host_arch = arch_of(&r, "busybox").trim_start_matches("linux/").to_string();
+    assert_eq!(
+        r.ok(&["run", "--rm", "plat-arm64", "cat", "/args"]),
+        format!("linux/arm64 arm64 {host_arch}\n")
     );
     // A build FROM the local arm64 image, with Buildah's --arch/--os: a shell-form RUN
     // (busybox sh re-executing its applets by argv[0] under the emulator).

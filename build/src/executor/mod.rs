@@ -143,7 +143,7 @@ pub fn build(
         opts,
         plan: &plan,
         out,
-        scope: Scope::new(opts.build_args.clone()),
+        scope: crate::platform::scope(&opts.build_args, &opts.pull_options.platform),
         done: HashMap::new(),
         intermediates: Vec::new(),
         ignore: Ignore::load(&opts.context, opts.ignorefile.as_deref())?,
