@@ -8,7 +8,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::build::{assert_clean, context};
+use crate::registry_harness::{berth_in, Registry};
 use crate::run::{busybox, RunEnv};
+use crate::util::success_stdout;
 
 /// The arm64 busybox scripts/deps.sh extracts from Debian's busybox-static:arm64.
 const ARM64_BUSYBOX: &str = "/usr/local/lib/berth/arm64/busybox";
@@ -64,7 +66,9 @@ fn an_arm64_build_runs_its_steps_under_emulation() {
         "aarch64\n"
     );
     // The platform ARGs: TARGET* the build's platform, BUILD* the host's.
-    let host_arch = arch_of(&r, "busybox").trim_start_matches("linux/").to_string();
+    let host_arch = arch_of(&r, "busybox")
+        .trim_start_matches("linux/")
+        .to_string();
     assert_eq!(
         r.ok(&["run", "--rm", "plat-arm64", "cat", "/args"]),
         format!("linux/arm64 arm64 {host_arch}\n")
@@ -110,6 +114,95 @@ fn an_arm64_build_runs_its_steps_under_emulation() {
         "this test needs a host that is not arm64"
     );
     assert_clean(&r);
+}
+
+/// Run berth isolated from the host's registry config on `r`'s store; stdout.
+fn isolated(r: &RunEnv, args: &[&str]) -> String {
+    let out = berth_in(&r.env, &r.runroot, args).output().unwrap();
+    success_stdout(args, out)
+}
+
+#[test]
+fn from_a_manifest_list_picks_the_build_platform_instance() {
+    let reg = Registry::start();
+    let r = busybox();
+    let ctx = arm64_context(&r, "ctx", ARM64_BASE);
+    let arm_id = r.ok(&[
+        "build",
+        "-q",
+        "--platform",
+        "linux/arm64",
+        "-t",
+        "plat-arm64",
+        ctx.to_str().unwrap(),
+    ]);
+    // A list of the host's busybox and the arm64 image, pushed with every instance.
+    let list = reg.image("plat/base:1");
+    isolated(&r, &["manifest", "create", "plat-list"]);
+    isolated(&r, &["manifest", "add", "plat-list", "busybox"]);
+    isolated(&r, &["manifest", "add", "plat-list", "plat-arm64"]);
+    isolated(
+        &r,
+        &[
+            "manifest",
+            "push",
+            "-q",
+            "--all",
+            "--tls-verify=false",
+            "plat-list",
+            &format!("docker://{list}"),
+        ],
+    );
+    // Another store (another machine): the arm64 build pulls the arm64 instance.
+    let other = busybox();
+    let child = context(
+        &other,
+        "child",
+        &[(
+            "Containerfile",
+            &format!("FROM {list}\nRUN uname -m > /m\n"),
+        )],
+    );
+    let c = child.to_str().unwrap();
+    let tls = "--tls-verify=false";
+    isolated(
+        &other,
+        &[
+            "build",
+            "-q",
+            tls,
+            "--platform",
+            "linux/arm64",
+            "-t",
+            "plat-a",
+            c,
+        ],
+    );
+    assert_eq!(arch_of(&other, "plat-a"), "linux/arm64");
+    assert_eq!(
+        other.ok(&["run", "--rm", "plat-a", "cat", "/m"]),
+        "aarch64\n"
+    );
+    // The base it pulled is the arm64 instance; `pull --platform` agrees.
+    assert_eq!(arch_of(&other, &list), "linux/arm64");
+    let pulled = isolated(
+        &other,
+        &["pull", "-q", tls, "--platform", "linux/arm64", &list],
+    );
+    assert_eq!(pulled.trim(), arm_id.trim());
+    // A native build of the same Containerfile takes the host's instance instead (the local
+    // arm64 image of that name is replaced by the host's from the registry).
+    isolated(
+        &other,
+        &["build", "-q", tls, "--pull=always", "-t", "plat-n", c],
+    );
+    let host = arch_of(&r, "busybox");
+    assert_eq!(arch_of(&other, "plat-n"), host);
+    assert_eq!(
+        other.ok(&["run", "--rm", "plat-n", "cat", "/m"]),
+        format!("{}\n", std::env::consts::ARCH)
+    );
+    assert_clean(&other);
 }
 
 #[test]
