@@ -17,6 +17,7 @@ mod options;
 pub mod pause;
 pub mod port;
 pub mod ps;
+mod run_platform;
 pub mod show;
 pub mod stats;
 pub mod volume_archive;
@@ -353,7 +354,9 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode> {
 /// to look the image up by: the name as given, or the pulled image's name or id.
 fn ensure_image(store: &berth_image_store::Store, args: &CreateArgs) -> Result<String> {
     let policy: PullPolicy = args.pull.parse().map_err(anyhow::Error::msg)?;
+    let (platform, policy) = run_platform::choose(store, &args.image, policy, &args.platform)?;
     let opts = berth_registry::pull::PullOptions {
+        platform,
         connect: berth_registry::connect::ConnectOptions {
             tls_verify: args.tls_verify,
             authfile: args.authfile.clone(),

@@ -1,8 +1,9 @@
 //! `berth build --platform` for another architecture (issue 18 item 3): RUN steps under the
 //! qemu user emulator that scripts/deps.sh registers in binfmt_misc (aarch64, flags PF), an
 //! arm64 base from Debian's busybox-static:arm64 (also put in place by scripts/deps.sh), the
-//! platform in the image config, and the refusals: no emulator, malformed platforms, a local
-//! base of another platform with `--pull=never`.
+//! platform in the image config, FROM a manifest list, `run`/`pull --platform` agreeing, and
+//! the refusals: no emulator, malformed platforms, a local base of another platform with
+//! `--pull=never`.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -202,6 +203,22 @@ fn from_a_manifest_list_picks_the_build_platform_instance() {
         other.ok(&["run", "--rm", "plat-n", "cat", "/m"]),
         format!("{}\n", std::env::consts::ARCH)
     );
+    // `run --platform` agrees: the local image is the host's now, so the arm64 one is pulled.
+    let ran = isolated(
+        &other,
+        &[
+            "run",
+            "--rm",
+            tls,
+            "--platform",
+            "linux/arm64",
+            &list,
+            "uname",
+            "-m",
+        ],
+    );
+    assert_eq!(ran, "aarch64\n");
+    assert_eq!(arch_of(&other, &list), "linux/arm64");
     assert_clean(&other);
 }
 
@@ -245,6 +262,28 @@ fn a_platform_without_an_emulator_fails_naming_what_to_install() {
         err.contains("not the build's platform linux/arm64"),
         "{err}"
     );
+    // `run` and `create` say the same.
+    let err = r.env.fails(
+        &[
+            "run",
+            "--rm",
+            "--pull=never",
+            "--arch",
+            "arm64",
+            "busybox",
+            "true",
+        ],
+        125,
+    );
+    assert!(
+        err.contains("not the platform linux/arm64 asked for"),
+        "{err}"
+    );
+    let err = r.env.fails(
+        &["create", "--platform", "linux/s390x", "busybox", "true"],
+        125,
+    );
+    assert!(err.contains("qemu-s390x-static"), "{err}");
     // Nothing was tagged.
     assert!(!r
         .ok(&["images", "--format", "{{.Repository}}"])
