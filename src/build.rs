@@ -13,6 +13,8 @@ use clap::{Args, Subcommand};
 
 use crate::Context;
 
+mod platforms;
+
 #[derive(Args)]
 pub struct BuildArgs {
     /// The Containerfile, `-` for stdin (default: CONTEXT/Containerfile, else
@@ -104,10 +106,15 @@ pub struct BuildArgs {
     /// Print only the image id (RUN output goes to stderr).
     #[arg(short, long)]
     quiet: bool,
-    /// Target platform (default: the host's). Another architecture's RUN steps run under a
-    /// qemu user emulator registered in binfmt_misc with the F flag.
+    /// Target platform (default: the host's), or several, comma-separated, with --manifest.
+    /// Another architecture's RUN steps run under a qemu user emulator registered in
+    /// binfmt_misc with the F flag.
     #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
     platform: Option<String>,
+    /// Add the image (one per platform of a comma-separated --platform) to this local
+    /// manifest list, made if missing.
+    #[arg(long, value_name = "NAME")]
+    manifest: Option<String>,
     /// Target architecture (overrides --platform's).
     #[arg(long, value_name = "ARCH")]
     arch: Option<String>,
@@ -247,6 +254,14 @@ pub fn build(ctx: &Context, mut args: BuildArgs) -> Result<ExitCode> {
         None => PullPolicy::Missing,
         Some(p) => PullPolicy::parse_with_booleans(p).map_err(anyhow::Error::msg)?,
     };
+    // One build per platform (more than one gathered by --manifest).
+    let platforms = platforms::platforms(
+        args.platform.as_deref(),
+        args.os.as_deref(),
+        args.arch.as_deref(),
+        args.variant.as_deref(),
+        args.manifest.as_deref(),
+    )?;
     let pull_options = PullOptions {
         connect: ConnectOptions {
             tls_verify: args.tls_verify,
@@ -257,12 +272,7 @@ pub fn build(ctx: &Context, mut args: BuildArgs) -> Result<ExitCode> {
         signature_policy: args.signature_policy.clone(),
         registries_d: args.registries_d.clone(),
         // The build's platform: FROM pulls its instance, the image is stamped with it.
-        platform: berth_registry::platform::Platform::choose(
-            args.platform.as_deref(),
-            args.os.as_deref(),
-            args.arch.as_deref(),
-            args.variant.as_deref(),
-        )?,
+        platform: platforms[0].clone(),
         ..PullOptions::default()
     };
     let mut stdin = std::io::stdin();
@@ -276,7 +286,7 @@ pub fn build(ctx: &Context, mut args: BuildArgs) -> Result<ExitCode> {
     let source_date_epoch = std::env::var("SOURCE_DATE_EPOCH").ok();
     let timestamp = input::timestamp(args.timestamp, source_date_epoch.as_deref())?;
     let store = ctx.store()?;
-    let opts = BuildOptions {
+    let mut opts = BuildOptions {
         context: args.context.clone(),
         tags: args.tag.clone(),
         build_args: all_build_args(&args)?,
@@ -316,17 +326,25 @@ pub fn build(ctx: &Context, mut args: BuildArgs) -> Result<ExitCode> {
             outln!("{line}");
         }
     };
-    let image = match berth_build::build(&store, &file, &opts, &mut out) {
-        Ok(image) => image,
-        // As Podman: a failed RUN makes the build exit with the command's own code.
-        Err(e) => match e.run_exit_code().and_then(|c| u8::try_from(c).ok()) {
-            Some(code) if code != 0 => {
-                errln!("Error: {}", e.to_string().replace('\n', " "));
-                return Ok(ExitCode::from(code));
-            }
-            _ => return Err(e.into()),
-        },
-    };
+    let mut built = Vec::new();
+    for platform in &platforms {
+        opts.pull_options.platform = platform.clone();
+        built.push(match berth_build::build(&store, &file, &opts, &mut out) {
+            Ok(image) => image,
+            // As Podman: a failed RUN makes the build exit with the command's own code.
+            Err(e) => match e.run_exit_code().and_then(|c| u8::try_from(c).ok()) {
+                Some(code) if code != 0 => {
+                    errln!("Error: {}", e.to_string().replace('\n', " "));
+                    return Ok(ExitCode::from(code));
+                }
+                _ => return Err(e.into()),
+            },
+        });
+    }
+    if let Some(list) = &args.manifest {
+        platforms::add_to_list(&store, list, &built)?;
+    }
+    let image = built.pop().expect("one build per platform, at least one");
     // After the executor's `COMMIT` line, as Buildah: the id cut as it cuts it, every name of
     // the image when the build named it, then the full id (also with -q).
     if !quiet {

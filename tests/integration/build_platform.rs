@@ -223,6 +223,100 @@ fn from_a_manifest_list_picks_the_build_platform_instance() {
 }
 
 #[test]
+fn a_build_for_two_platforms_fills_a_manifest_list() {
+    let reg = Registry::start();
+    let r = busybox();
+    let host = arch_of(&r, "busybox");
+    assert_eq!(
+        host, "linux/amd64",
+        "this test builds amd64 and arm64 on an amd64 host"
+    );
+    let ctx = arm64_context(
+        &r,
+        "ctx",
+        "FROM scratch\n\
+         ARG TARGETARCH\n\
+         COPY busybox-$TARGETARCH /bin/busybox\n\
+         RUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n\
+         RUN uname -m > /m\n",
+    );
+    fs::rename(ctx.join("busybox"), ctx.join("busybox-arm64")).unwrap();
+    fs::copy("/bin/busybox", ctx.join("busybox-amd64")).unwrap();
+    let c = ctx.to_str().unwrap();
+    let both = "linux/amd64,linux/arm64";
+    isolated(
+        &r,
+        &[
+            "build",
+            "-q",
+            "--platform",
+            both,
+            "--manifest",
+            "plat-ml",
+            c,
+        ],
+    );
+    let list: serde_json::Value =
+        serde_json::from_str(&isolated(&r, &["manifest", "inspect", "plat-ml"])).unwrap();
+    let arches: Vec<&str> = list["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["platform"]["architecture"].as_str().unwrap())
+        .collect();
+    assert_eq!(arches, ["amd64", "arm64"], "{list}");
+    // A rebuild replaces each platform's instance instead of growing the list.
+    isolated(
+        &r,
+        &[
+            "build",
+            "-q",
+            "--no-cache",
+            "--platform",
+            both,
+            "--manifest",
+            "plat-ml",
+            c,
+        ],
+    );
+    let list: serde_json::Value =
+        serde_json::from_str(&isolated(&r, &["manifest", "inspect", "plat-ml"])).unwrap();
+    assert_eq!(list["manifests"].as_array().unwrap().len(), 2, "{list}");
+    // Pushed with every instance; another machine runs each platform's.
+    let target = format!("docker://{}", reg.image("plat/ml:1"));
+    let tls = "--tls-verify=false";
+    isolated(
+        &r,
+        &["manifest", "push", "-q", "--all", tls, "plat-ml", &target],
+    );
+    let other = RunEnv::new();
+    let name = reg.image("plat/ml:1");
+    for (platform, machine) in [("linux/arm64", "aarch64"), ("linux/amd64", "x86_64")] {
+        let out = isolated(
+            &other,
+            &[
+                "run",
+                "--rm",
+                tls,
+                "--platform",
+                platform,
+                &name,
+                "cat",
+                "/m",
+            ],
+        );
+        assert_eq!(out, format!("{machine}\n"), "{platform}");
+    }
+    // Several platforms without a list to gather them are refused.
+    let err = r.env.fails(&["build", "--platform", both, c], 125);
+    assert!(
+        err.contains("more than one platform needs --manifest"),
+        "{err}"
+    );
+    assert_clean(&r);
+}
+
+#[test]
 fn a_platform_without_an_emulator_fails_naming_what_to_install() {
     let r = busybox();
     // scripts/deps.sh registers aarch64 and arm only; s390x has no emulator here.
