@@ -36,6 +36,21 @@ const ARM64_BASE: &str = "FROM scratch\n\
     ARG BUILDARCH\n\
     RUN echo \"$TARGETPLATFORM $TARGETARCH $BUILDARCH\" > /args\n";
 
+/// Build [`ARM64_BASE`] as `plat-arm64`; its id.
+fn build_arm64_base(r: &RunEnv) -> String {
+    let ctx = arm64_context(r, "ctx", ARM64_BASE);
+    let c = ctx.to_str().unwrap();
+    r.ok(&[
+        "build",
+        "-q",
+        "--platform",
+        "linux/arm64",
+        "-t",
+        "plat-arm64",
+        c,
+    ])
+}
+
 fn arch_of(r: &RunEnv, image: &str) -> String {
     let out = r.ok(&[
         "image",
@@ -50,16 +65,7 @@ fn arch_of(r: &RunEnv, image: &str) -> String {
 #[test]
 fn an_arm64_build_runs_its_steps_under_emulation() {
     let r = busybox();
-    let ctx = arm64_context(&r, "ctx", ARM64_BASE);
-    r.ok(&[
-        "build",
-        "-q",
-        "--platform",
-        "linux/arm64",
-        "-t",
-        "plat-arm64",
-        ctx.to_str().unwrap(),
-    ]);
+    build_arm64_base(&r);
     assert_eq!(arch_of(&r, "plat-arm64"), "linux/arm64");
     // The file RUN wrote is in the image (read by the emulated busybox again).
     assert_eq!(
@@ -127,16 +133,7 @@ fn isolated(r: &RunEnv, args: &[&str]) -> String {
 fn from_a_manifest_list_picks_the_build_platform_instance() {
     let reg = Registry::start();
     let r = busybox();
-    let ctx = arm64_context(&r, "ctx", ARM64_BASE);
-    let arm_id = r.ok(&[
-        "build",
-        "-q",
-        "--platform",
-        "linux/arm64",
-        "-t",
-        "plat-arm64",
-        ctx.to_str().unwrap(),
-    ]);
+    let arm_id = build_arm64_base(&r);
     // A list of the host's busybox and the arm64 image, pushed with every instance.
     let list = reg.image("plat/base:1");
     isolated(&r, &["manifest", "create", "plat-list"]);
@@ -244,44 +241,30 @@ fn a_build_for_two_platforms_fills_a_manifest_list() {
     fs::copy("/bin/busybox", ctx.join("busybox-amd64")).unwrap();
     let c = ctx.to_str().unwrap();
     let both = "linux/amd64,linux/arm64";
-    isolated(
-        &r,
-        &[
+    // Built twice: the rebuild (new layers) replaces each platform's instance instead of
+    // growing the list.
+    for extra in ["--layers", "--no-cache"] {
+        let args = [
             "build",
             "-q",
+            extra,
             "--platform",
             both,
             "--manifest",
             "plat-ml",
             c,
-        ],
-    );
-    let list: serde_json::Value =
-        serde_json::from_str(&isolated(&r, &["manifest", "inspect", "plat-ml"])).unwrap();
-    let arches: Vec<&str> = list["manifests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["platform"]["architecture"].as_str().unwrap())
-        .collect();
-    assert_eq!(arches, ["amd64", "arm64"], "{list}");
-    // A rebuild replaces each platform's instance instead of growing the list.
-    isolated(
-        &r,
-        &[
-            "build",
-            "-q",
-            "--no-cache",
-            "--platform",
-            both,
-            "--manifest",
-            "plat-ml",
-            c,
-        ],
-    );
-    let list: serde_json::Value =
-        serde_json::from_str(&isolated(&r, &["manifest", "inspect", "plat-ml"])).unwrap();
-    assert_eq!(list["manifests"].as_array().unwrap().len(), 2, "{list}");
+        ];
+        isolated(&r, &args);
+        let inspect = isolated(&r, &["manifest", "inspect", "plat-ml"]);
+        let list: serde_json::Value = serde_json::from_str(&inspect).unwrap();
+        let arches: Vec<&str> = list["manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["platform"]["architecture"].as_str().unwrap())
+            .collect();
+        assert_eq!(arches, ["amd64", "arm64"], "{list}");
+    }
     // Pushed with every instance; another machine runs each platform's.
     let target = format!("docker://{}", reg.image("plat/ml:1"));
     let tls = "--tls-verify=false";
@@ -316,6 +299,12 @@ fn a_build_for_two_platforms_fills_a_manifest_list() {
     assert_clean(&r);
 }
 
+/// `args` fail with exit 125 and one line containing `want`.
+fn refused(r: &RunEnv, args: &[&str], want: &str) {
+    let err = r.env.fails(args, 125);
+    assert!(err.contains(want), "berth {args:?}: want {want:?} in {err}");
+}
+
 #[test]
 fn a_platform_without_an_emulator_fails_naming_what_to_install() {
     let r = busybox();
@@ -326,62 +315,49 @@ fn a_platform_without_an_emulator_fails_naming_what_to_install() {
     );
     let ctx = context(&r, "ctx", &[("Containerfile", "FROM busybox\nRUN true\n")]);
     let c = ctx.to_str().unwrap();
-    let err = r
-        .env
-        .fails(&["build", "--platform", "linux/s390x", "-t", "x", c], 125);
-    assert!(
-        err.contains("no emulator for s390x is registered in binfmt_misc")
-            && err.contains("qemu-s390x-static")
-            && err.contains("qemu-user-static"),
-        "{err}"
+    let s390x = ["build", "--platform", "linux/s390x", "-t", "x", c];
+    refused(
+        &r,
+        &s390x,
+        "no emulator for s390x is registered in binfmt_misc",
     );
-    let err = r
-        .env
-        .fails(&["build", "--platform", "windows/amd64", "-t", "x", c], 125);
-    assert!(err.contains("only linux images"), "{err}");
+    refused(
+        &r,
+        &s390x,
+        "install qemu-s390x-static from Debian's qemu-user-static",
+    );
+    refused(
+        &r,
+        &["build", "--platform", "windows/amd64", c],
+        "only linux images",
+    );
     // A local base of another platform is not used for an arm64 build.
-    let err = r.env.fails(
-        &[
-            "build",
-            "--pull=never",
-            "--platform",
-            "linux/arm64",
-            "-t",
-            "x",
-            c,
-        ],
-        125,
-    );
-    assert!(
-        err.contains("not the build's platform linux/arm64"),
-        "{err}"
-    );
+    let arm = [
+        "build",
+        "--pull=never",
+        "--platform",
+        "linux/arm64",
+        "-t",
+        "x",
+        c,
+    ];
+    refused(&r, &arm, "not the build's platform linux/arm64");
     // `run` and `create` say the same.
-    let err = r.env.fails(
-        &[
-            "run",
-            "--rm",
-            "--pull=never",
-            "--arch",
-            "arm64",
-            "busybox",
-            "true",
-        ],
-        125,
-    );
-    assert!(
-        err.contains("not the platform linux/arm64 asked for"),
-        "{err}"
-    );
-    let err = r.env.fails(
-        &["create", "--platform", "linux/s390x", "busybox", "true"],
-        125,
-    );
-    assert!(err.contains("qemu-s390x-static"), "{err}");
+    let run = [
+        "run",
+        "--rm",
+        "--pull=never",
+        "--arch",
+        "arm64",
+        "busybox",
+        "true",
+    ];
+    refused(&r, &run, "not the platform linux/arm64 asked for");
+    let create = ["create", "--platform", "linux/s390x", "busybox", "true"];
+    refused(&r, &create, "qemu-s390x-static");
     // Nothing was tagged.
-    assert!(!r
-        .ok(&["images", "--format", "{{.Repository}}"])
-        .contains("/x"));
+    let images = r.ok(&["images", "--format", "{{.Repository}}"]);
+    assert!(!images.contains("/x"), "{images}");
     assert_clean(&r);
 }
 
@@ -391,14 +367,22 @@ fn a_malformed_platform_is_refused_in_one_line() {
     let ctx = context(&r, "ctx", &[("Containerfile", "FROM busybox\n")]);
     let c = ctx.to_str().unwrap();
     for bad in ["linux", "linux//v7", "linux/arm/v7/extra", "/arm64", ""] {
-        let err = r
-            .env
-            .fails(&["build", "--platform", bad, "-t", "x", c], 125);
-        assert!(err.contains("expected os/arch[/variant]"), "{bad:?}: {err}");
+        refused(
+            &r,
+            &["build", "--platform", bad, c],
+            "expected os/arch[/variant]",
+        );
     }
-    let err = r
-        .env
-        .fails(&["build", "--platform", "linux/vax", "-t", "x", c], 125);
-    assert!(err.contains("unknown architecture \"vax\""), "{err}");
+    refused(
+        &r,
+        &["build", "--platform", "linux/vax", c],
+        "unknown architecture \"vax\"",
+    );
+    let twice = "linux/arm64,linux/arm64";
+    refused(
+        &r,
+        &["build", "--platform", twice, "--manifest", "m", c],
+        "named twice",
+    );
     assert_clean(&r);
 }
