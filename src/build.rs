@@ -237,6 +237,21 @@ pub fn build(ctx: &Context, mut args: BuildArgs) -> Result<ExitCode> {
     let format: Format = args.format.parse()?;
     // As a plain user the build runs in berth's user namespace, as `podman build` does: RUN
     // containers and files of several owners need it. Joined while still single-threaded.
+    let platforms = platforms::platforms(
+        args.platform.as_deref(),
+        args.os.as_deref(),
+        args.arch.as_deref(),
+        args.variant.as_deref(),
+        args.manifest.as_deref(),
+    )?;
+    // Whether the host runs them, checked before: berth's namespace hides binfmt_misc.
+    for p in platforms
+        .iter()
+        .filter(|p| berth_build::platform::is_foreign(p))
+    {
+        berth_build::platform::check_runnable(p, berth_build::platform::BINFMT_DIR)
+            .map_err(anyhow::Error::msg)?;
+    }
     crate::containers::enter(ctx)?;
     // `-` as the context: a tar (uncompressed, gzip or zstd) on stdin, unpacked in-root
     // into a private directory that lives as long as the build.
@@ -254,14 +269,6 @@ pub fn build(ctx: &Context, mut args: BuildArgs) -> Result<ExitCode> {
         None => PullPolicy::Missing,
         Some(p) => PullPolicy::parse_with_booleans(p).map_err(anyhow::Error::msg)?,
     };
-    // One build per platform (more than one gathered by --manifest).
-    let platforms = platforms::platforms(
-        args.platform.as_deref(),
-        args.os.as_deref(),
-        args.arch.as_deref(),
-        args.variant.as_deref(),
-        args.manifest.as_deref(),
-    )?;
     let pull_options = PullOptions {
         connect: ConnectOptions {
             tls_verify: args.tls_verify,
@@ -272,6 +279,7 @@ pub fn build(ctx: &Context, mut args: BuildArgs) -> Result<ExitCode> {
         signature_policy: args.signature_policy.clone(),
         registries_d: args.registries_d.clone(),
         // The build's platform: FROM pulls its instance, the image is stamped with it.
+        // One build per platform (more than one gathered by --manifest).
         platform: platforms[0].clone(),
         ..PullOptions::default()
     };

@@ -91,6 +91,18 @@ pub fn check_runnable(platform: &Platform, binfmt_dir: impl AsRef<Path>) -> Resu
     }
 }
 
+/// [`check_runnable`] where this process stands. Inside berth's rootless user namespace its
+/// own /proc hides the host's binfmt_misc mount (the kernel still uses the host's
+/// registrations to run foreign programs): there the front end checks before entering
+/// (`check_runnable` on [`BINFMT_DIR`]) and this passes.
+pub fn check_here(platform: &Platform) -> Result<(), String> {
+    let hidden = !Path::new(BINFMT_DIR).join("status").exists();
+    if hidden && berth_run::rootless::in_user_namespace() {
+        return Ok(());
+    }
+    check_runnable(platform, BINFMT_DIR)
+}
+
 /// An enabled binfmt_misc entry for an ELF machine.
 struct Registration {
     fix_binary: bool,

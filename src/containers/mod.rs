@@ -271,6 +271,7 @@ pub struct RunArgs {
 }
 
 pub fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode> {
+    args.create.platform.check_before_entering()?;
     enter(ctx)?;
     let interactive = args.create.interactive;
     if interactive && args.create.tty && !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
@@ -403,6 +404,7 @@ fn remove_quietly(engine: &Engine<'_>, id: &str) -> berth_run::Result<()> {
 }
 
 pub fn create(ctx: &Context, args: CreateArgs) -> Result<ExitCode> {
+    args.platform.check_before_entering()?;
     enter(ctx)?;
     let mut req = match args.request() {
         Ok(r) => r,

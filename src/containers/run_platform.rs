@@ -26,6 +26,25 @@ pub struct PlatformArgs {
 }
 
 impl PlatformArgs {
+    /// Whether the host runs the asked platform: checked before entering berth's rootless user
+    /// namespace, whose /proc hides binfmt_misc.
+    pub fn check_before_entering(&self) -> Result<()> {
+        if !self.asked() {
+            return Ok(());
+        }
+        let platform = Platform::choose(
+            self.platform.as_deref(),
+            self.os.as_deref(),
+            self.arch.as_deref(),
+            self.variant.as_deref(),
+        )?;
+        if berth_build::platform::is_foreign(&platform) {
+            berth_build::platform::check_runnable(&platform, berth_build::platform::BINFMT_DIR)
+                .map_err(anyhow::Error::msg)?;
+        }
+        Ok(())
+    }
+
     fn asked(&self) -> bool {
         self.platform.is_some()
             || self.arch.is_some()
@@ -52,8 +71,7 @@ pub fn choose(
         return Ok((platform, policy));
     }
     if berth_build::platform::is_foreign(&platform) {
-        berth_build::platform::check_runnable(&platform, berth_build::platform::BINFMT_DIR)
-            .map_err(anyhow::Error::msg)?;
+        berth_build::platform::check_here(&platform).map_err(anyhow::Error::msg)?;
     }
     let local = match store.lookup_image(image) {
         Ok(record) => record,

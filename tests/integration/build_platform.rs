@@ -386,3 +386,36 @@ fn a_malformed_platform_is_refused_in_one_line() {
     );
     assert_clean(&r);
 }
+
+#[test]
+fn a_plain_user_builds_for_arm64_in_berth_user_namespace() {
+    let env = crate::rootless::user_env();
+    let ctx = env.path("home/ctx");
+    fs::create_dir_all(&ctx).unwrap();
+    fs::write(ctx.join("Containerfile"), ARM64_BASE).unwrap();
+    fs::copy(ARM64_BUSYBOX, ctx.join("busybox")).unwrap();
+    let own = std::process::Command::new("chown")
+        .args(["-R", &format!("{}:", crate::rootless::USER)])
+        .arg(&ctx)
+        .status()
+        .unwrap();
+    assert!(own.success());
+    // berth's namespace has its own /proc (binfmt_misc hidden): the check runs before it
+    // is entered, the kernel's registration still runs the steps.
+    let out = crate::rootless::as_user(
+        &env,
+        &format!(
+            "set -e; $BERTH build -q --platform linux/arm64 -t rl {c} >/dev/null; \
+             $BERTH run --rm rl cat /arch; \
+             $BERTH image inspect --format '{{{{.Architecture}}}}' rl; \
+             $BERTH build --platform linux/s390x {c} 2>&1 || true",
+            c = ctx.display()
+        ),
+    );
+    let text = crate::rootless::text(&out);
+    assert!(out.status.success(), "{text}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[..2], ["aarch64", "arm64"], "{text}");
+    assert!(lines[2].contains("no emulator for s390x"), "{text}");
+}

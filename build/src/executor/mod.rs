@@ -125,8 +125,7 @@ pub fn build(
     let plan = Plan::new(file)?;
     // Another platform's build: its programs must run here (natively or emulated).
     if crate::platform::is_foreign(&opts.pull_options.platform) {
-        crate::platform::check_runnable(&opts.pull_options.platform, crate::platform::BINFMT_DIR)
-            .map_err(BuildError::Invalid)?;
+        crate::platform::check_here(&opts.pull_options.platform).map_err(BuildError::Invalid)?;
     }
     // Held for the whole build: a step's layer blob is in the content store well before the
     // image that references it is recorded, and a prune must not collect it in between
