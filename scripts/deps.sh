@@ -53,3 +53,53 @@ if ! "$kv_dir/bin/pip" show kubernetes-validate 2>/dev/null | grep -qx "Version:
   python3 -m venv "$kv_dir"
   "$kv_dir/bin/pip" install -q "kubernetes-validate==$kv_version"
 fi
+# Builds for other platforms (issue 18 item 3): qemu user emulation through binfmt_misc, and an
+# arm64 base. Only the emulator binaries are taken from Debian's qemu-user-static (the whole
+# package is hundreds of MiB) and registered with the fix-binary flag F (the kernel opens the
+# emulator once, so it works inside any container's mount namespace) and P; busybox for arm64 comes
+# from Debian's busybox-static:arm64. Idempotent: each piece only when it is missing.
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+emu_dir=/usr/local/lib/berth
+want_deb() { # PACKAGE[:ARCH] FILE-IN-DEB DEST: copy one file out of a downloaded .deb
+  local tmp
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get download -qq "$1" >/dev/null 2>&1) || {
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    (cd "$tmp" && apt-get download -qq "$1" >/dev/null)
+  }
+  dpkg-deb -x "$tmp"/*.deb "$tmp/x"
+  $sudo install -D -m 0755 "$tmp/x/$2" "$3"
+  rm -rf "$tmp"
+}
+for arch in aarch64 arm; do
+  [ -x "$emu_dir/qemu-$arch-static" ] ||
+    want_deb qemu-user-static "usr/bin/qemu-$arch-static" "$emu_dir/qemu-$arch-static"
+done
+if [ ! -x "$emu_dir/arm64/busybox" ]; then
+  dpkg --print-foreign-architectures | grep -qx arm64 || {
+    $sudo dpkg --add-architecture arm64
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  }
+  want_deb busybox-static:arm64 bin/busybox "$emu_dir/arm64/busybox"
+fi
+binfmt=/proc/sys/fs/binfmt_misc
+[ -e "$binfmt/register" ] || $sudo mount -t binfmt_misc binfmt_misc "$binfmt"
+elf_mask='\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff'
+declare -A elf_magic=(
+  [aarch64]='\x7f\x45\x4c\x46\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00'
+  [arm]='\x7f\x45\x4c\x46\x01\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x28\x00'
+)
+for arch in aarch64 arm; do
+  entry="$binfmt/qemu-$arch"
+  # An older registration of berth's own without P is replaced; another one for the
+  # architecture (binfmt-support's, systemd's) serves as well.
+  if [ -e "$entry" ] && grep -qx "interpreter $emu_dir/qemu-$arch-static" "$entry" &&
+    ! grep -q '^flags: .*P' "$entry"; then
+    echo -1 | $sudo tee "$entry" >/dev/null
+  fi
+  [ -e "$entry" ] && continue
+  # P keeps argv[0] (busybox's applets re-exec themselves by it), F opens the emulator now.
+  printf '%s' ":qemu-$arch:M::${elf_magic[$arch]}:$elf_mask:$emu_dir/qemu-$arch-static:PF" |
+    $sudo tee "$binfmt/register" >/dev/null
+done

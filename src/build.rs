@@ -14,6 +14,8 @@ use clap::{Args, Subcommand};
 use crate::build_progress::{Display, Mode};
 use crate::Context;
 
+mod platforms;
+
 #[derive(Args)]
 pub struct BuildArgs {
     /// The Containerfile, `-` for stdin (default: CONTEXT/Containerfile, else
@@ -117,9 +119,24 @@ pub struct BuildArgs {
     /// stdout), auto (tty when stderr is a terminal, else plain; the default).
     #[arg(long, value_name = "auto|tty|plain|json")]
     progress: Option<String>,
-    /// Target platform: only the native one (`linux/ARCH`) for now; others are refused.
+    /// Target platform (default: the host's), or several, comma-separated, with --manifest.
+    /// Another architecture's RUN steps run under a qemu user emulator registered in
+    /// binfmt_misc with the F flag.
     #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
     platform: Option<String>,
+    /// Add the image (one per platform of a comma-separated --platform) to this local
+    /// manifest list, made if missing.
+    #[arg(long, value_name = "NAME")]
+    manifest: Option<String>,
+    /// Target architecture (overrides --platform's).
+    #[arg(long, value_name = "ARCH")]
+    arch: Option<String>,
+    /// Target operating system (overrides --platform's).
+    #[arg(long, value_name = "OS")]
+    os: Option<String>,
+    /// Target architecture variant (overrides --platform's).
+    #[arg(long, value_name = "VARIANT")]
+    variant: Option<String>,
     /// OCI runtime for RUN steps: embedded (berth's own, the default as root), runc, crun or a
     /// path.
     #[arg(long, value_name = "RUNTIME")]
@@ -237,6 +254,21 @@ pub fn build(ctx: &Context, mut args: BuildArgs) -> Result<ExitCode> {
     let format: Format = args.format.parse()?;
     // As a plain user the build runs in berth's user namespace, as `podman build` does: RUN
     // containers and files of several owners need it. Joined while still single-threaded.
+    let platforms = platforms::platforms(
+        args.platform.as_deref(),
+        args.os.as_deref(),
+        args.arch.as_deref(),
+        args.variant.as_deref(),
+        args.manifest.as_deref(),
+    )?;
+    // Whether the host runs them, checked before: berth's namespace hides binfmt_misc.
+    for p in platforms
+        .iter()
+        .filter(|p| berth_build::platform::is_foreign(p))
+    {
+        berth_build::platform::check_runnable(p, berth_build::platform::BINFMT_DIR)
+            .map_err(anyhow::Error::msg)?;
+    }
     crate::containers::enter(ctx)?;
     // `-` as the context: a tar (uncompressed, gzip or zstd) on stdin, unpacked in-root
     // into a private directory that lives as long as the build.
@@ -263,11 +295,11 @@ pub fn build(ctx: &Context, mut args: BuildArgs) -> Result<ExitCode> {
         },
         signature_policy: args.signature_policy.clone(),
         registries_d: args.registries_d.clone(),
+        // The build's platform: FROM pulls its instance, the image is stamped with it.
+        // One build per platform (more than one gathered by --manifest).
+        platform: platforms[0].clone(),
         ..PullOptions::default()
     };
-    if let Some(p) = &args.platform {
-        berth_build::check_platform(p).map_err(anyhow::Error::msg)?;
-    }
     let mut stdin = std::io::stdin();
     let source = match &args.file {
         Some(f) if f == Path::new("-") => ContainerfileSource::Stream(&mut stdin),
@@ -284,7 +316,7 @@ pub fn build(ctx: &Context, mut args: BuildArgs) -> Result<ExitCode> {
         false => Mode::parse(args.progress.as_deref())?,
     };
     let mut display = Display::new(mode);
-    let opts = BuildOptions {
+    let mut opts = BuildOptions {
         context: args.context.clone(),
         tags: args.tag.clone(),
         build_args: all_build_args(&args)?,
@@ -327,24 +359,39 @@ pub fn build(ctx: &Context, mut args: BuildArgs) -> Result<ExitCode> {
             outln!("{line}");
         }
     };
-    let result = berth_build::build(&store, &file, &opts, &mut out);
+    let mut built = Vec::new();
+    let mut failed = None;
+    for platform in &platforms {
+        opts.pull_options.platform = platform.clone();
+        match berth_build::build(&store, &file, &opts, &mut out) {
+            Ok(image) => built.push(image),
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
+        }
+    }
     // The last write end of RUN's output pipe goes with the options: the reader sees its end.
     drop(opts);
-    display.finish(match &result {
-        Ok(image) => Ok((image.id.digest(), image.name_texts())),
-        Err(e) => Err(e.to_string().replace('\n', " ")),
+    display.finish(match (&failed, built.last()) {
+        (Some(e), _) => Err(e.to_string().replace('\n', " ")),
+        (None, Some(image)) => Ok((image.id.digest(), image.name_texts())),
+        (None, None) => Err("no platform to build".to_string()),
     });
-    let image = match result {
-        Ok(image) => image,
+    if let Some(e) = failed {
         // As Podman: a failed RUN makes the build exit with the command's own code.
-        Err(e) => match e.run_exit_code().and_then(|c| u8::try_from(c).ok()) {
+        return match e.run_exit_code().and_then(|c| u8::try_from(c).ok()) {
             Some(code) if code != 0 => {
                 errln!("Error: {}", e.to_string().replace('\n', " "));
-                return Ok(ExitCode::from(code));
+                Ok(ExitCode::from(code))
             }
-            _ => return Err(e.into()),
-        },
-    };
+            _ => Err(e.into()),
+        };
+    }
+    if let Some(list) = &args.manifest {
+        platforms::add_to_list(&store, list, &built)?;
+    }
+    let image = built.pop().expect("one build per platform, at least one");
     // After the executor's `COMMIT` line, as Buildah: the id cut as it cuts it, every name of
     // the image when the build named it, then the full id (also with -q).
     if !args.quiet && mode != Mode::Json {

@@ -23,8 +23,6 @@
 //! - [`scope`]: ARG/ENV scoping (global ARGs, per-stage ARGs, `--build-arg`, platform and
 //!   proxy ARGs).
 //! - [`plan`]: stages, `--target`, the stages a target needs.
-//! - [`platform`]: `--platform`/`FROM --platform` values checked (syntax, names normalised as
-//!   containerd does); only the native platform is built.
 //! - [`executor`]: [`BuildOptions`] and the step loop; `executor::run_step` (RUN, and the
 //!   runtime's mount points pruned from its layer in-root, never through host paths),
 //!   `executor::run_mounts` (`RUN --mount=type=cache|tmpfs|bind|secret`),
@@ -57,6 +55,11 @@
 //!   store, the runtime's directory and the trust policy it reads.
 //! - [`fetch`]: `ADD <url>` downloads (http/https, `--checksum=sha256:`), through the registry
 //!   crate's client ([`berth_registry::download`]).
+//! - [`platform`]: builds for another platform (`--platform linux/arm64`; names normalised as
+//!   containerd does, in `berth_registry::platform`): an emulator
+//!   registered in binfmt_misc (fix-binary flag) or one line naming what to install, FROM's
+//!   image of that platform, the platform written into the config; RUN runs through the
+//!   kernel's emulation with nothing of its own.
 //! - [`ignore`]: `.containerignore`/`.dockerignore` with Docker's rules.
 //! - [`run_network`]: RUN's network from `--network` or the API's `networkmode`, one rule.
 //! - [`extras`]: HEALTHCHECK and ONBUILD, kept as Docker's `Healthcheck`/`OnBuild` config

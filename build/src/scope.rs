@@ -5,7 +5,8 @@
 //! - A stage's `ARG NAME[=default]` takes `--build-arg NAME=…`, else its default, else the
 //!   global value.
 //! - The platform ARGs (`TARGETPLATFORM`, `TARGETOS`, `TARGETARCH`, `TARGETVARIANT`,
-//!   `BUILDPLATFORM`, `BUILDOS`, `BUILDARCH`, `BUILDVARIANT`) are predefined globals.
+//!   `BUILDPLATFORM`, `BUILDOS`, `BUILDARCH`, `BUILDVARIANT`) are predefined globals;
+//!   `TARGET*` name the build's platform (`--platform`), `BUILD*` the host's.
 //! - Expansion looks at ENV first, then the stage's ARGs (ENV wins over ARG).
 //! - RUN sees the stage's ARGs not shadowed by ENV, plus the proxy variables given with
 //!   `--build-arg` (which need no ARG and are never stored in the image).
@@ -34,6 +35,8 @@ pub type Args = Vec<(String, Option<String>)>;
 pub struct Scope {
     build_args: Vec<(String, String)>,
     global: Args,
+    /// The build's platform (os, arch, variant) for the `TARGET*` ARGs, when not the host's.
+    target: Option<(String, String, String)>,
 }
 
 /// The value of `name` in `list` (the last declaration wins).
@@ -44,13 +47,22 @@ fn find(list: &Args, name: &str) -> Option<String> {
         .and_then(|(_, v)| v.clone())
 }
 
-fn predefined(name: &str) -> Option<String> {
+/// The platform ARGs: `BUILD*` the host's, `TARGET*` the build's platform (`target`: os,
+/// arch, variant; the host's when `None`).
+fn predefined(target: Option<&(String, String, String)>, name: &str) -> Option<String> {
     let arch = host_arch();
-    let v = match name {
-        "TARGETPLATFORM" | "BUILDPLATFORM" => format!("linux/{arch}"),
-        "TARGETOS" | "BUILDOS" => "linux".to_string(),
-        "TARGETARCH" | "BUILDARCH" => arch.to_string(),
-        "TARGETVARIANT" | "BUILDVARIANT" => String::new(),
+    let v = match (name, target) {
+        ("TARGETPLATFORM", Some((os, arch, variant))) if variant.is_empty() => {
+            format!("{os}/{arch}")
+        }
+        ("TARGETPLATFORM", Some((os, arch, variant))) => format!("{os}/{arch}/{variant}"),
+        ("TARGETOS", Some((os, _, _))) => os.clone(),
+        ("TARGETARCH", Some((_, arch, _))) => arch.clone(),
+        ("TARGETVARIANT", Some((_, _, variant))) => variant.clone(),
+        ("TARGETPLATFORM" | "BUILDPLATFORM", _) => format!("linux/{arch}"),
+        ("TARGETOS" | "BUILDOS", _) => "linux".to_string(),
+        ("TARGETARCH" | "BUILDARCH", _) => arch.to_string(),
+        ("TARGETVARIANT" | "BUILDVARIANT", _) => String::new(),
         _ => return None,
     };
     Some(v)
@@ -61,7 +73,15 @@ impl Scope {
         Scope {
             build_args,
             global: Vec::new(),
+            target: None,
         }
+    }
+
+    /// The `TARGET*` ARGs of a build for another platform (os, arch, variant).
+    pub fn with_target(mut self, os: &str, arch: &str, variant: Option<&str>) -> Scope {
+        let variant = variant.unwrap_or_default().to_string();
+        self.target = Some((os.to_string(), arch.to_string(), variant));
+        self
     }
 
     fn build_arg(&self, name: &str) -> Option<String> {
@@ -74,7 +94,7 @@ impl Scope {
 
     /// A global value as FROM lines see it (declared globals, then the platform ARGs).
     pub fn global(&self, name: &str) -> Option<String> {
-        find(&self.global, name).or_else(|| predefined(name))
+        find(&self.global, name).or_else(|| predefined(self.target.as_ref(), name))
     }
 
     /// Declare a global ARG (its default already expanded).

@@ -4,6 +4,18 @@ use oci_spec::image::{Descriptor, ImageIndex};
 
 use crate::error::{RegistryError, Result};
 
+/// An architecture in Go's names, from any spelling a user types, as containerd's
+/// `platforms.Normalize` reads them (lower case; `x86_64` → `amd64`, `aarch64` → `arm64`, …).
+pub fn normalize_arch(arch: &str) -> String {
+    match arch.to_ascii_lowercase().as_str() {
+        "x86_64" | "x86-64" => "amd64".to_string(),
+        "aarch64" => "arm64".to_string(),
+        "i386" | "i486" | "i586" | "i686" => "386".to_string(),
+        "armhf" | "armel" => "arm".to_string(),
+        other => other.to_string(),
+    }
+}
+
 /// A platform: `os/arch[/variant]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Platform {
@@ -43,15 +55,15 @@ impl Platform {
                     message: "expected os/arch[/variant]".into(),
                 });
             }
-            p.os = parts[0].to_string();
-            p.arch = parts[1].to_string();
+            p.os = parts[0].to_ascii_lowercase();
+            p.arch = normalize_arch(parts[1]);
             p.variant = parts.get(2).map(|s| s.to_string());
         }
         if let Some(o) = os {
-            p.os = o.to_string();
+            p.os = o.to_ascii_lowercase();
         }
         if let Some(a) = arch {
-            p.arch = a.to_string();
+            p.arch = normalize_arch(a);
         }
         if let Some(v) = variant {
             p.variant = Some(v.to_string());

@@ -18,6 +18,7 @@ mod options;
 pub mod pause;
 pub mod port;
 pub mod ps;
+mod run_platform;
 pub mod show;
 pub mod stats;
 pub mod volume_archive;
@@ -273,6 +274,7 @@ pub struct RunArgs {
 }
 
 pub fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode> {
+    args.create.platform.check_before_entering()?;
     enter(ctx)?;
     let interactive = args.create.interactive;
     if interactive && args.create.tty && !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
@@ -356,7 +358,9 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode> {
 /// to look the image up by: the name as given, or the pulled image's name or id.
 fn ensure_image(store: &berth_image_store::Store, args: &CreateArgs) -> Result<String> {
     let policy: PullPolicy = args.pull.parse().map_err(anyhow::Error::msg)?;
+    let (platform, policy) = run_platform::choose(store, &args.image, policy, &args.platform)?;
     let opts = berth_registry::pull::PullOptions {
+        platform,
         connect: berth_registry::connect::ConnectOptions {
             tls_verify: args.tls_verify,
             authfile: args.authfile.clone(),
@@ -403,6 +407,7 @@ fn remove_quietly(engine: &Engine<'_>, id: &str) -> berth_run::Result<()> {
 }
 
 pub fn create(ctx: &Context, args: CreateArgs) -> Result<ExitCode> {
+    args.platform.check_before_entering()?;
     enter(ctx)?;
     let mut req = match args.request() {
         Ok(r) => r,

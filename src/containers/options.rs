@@ -147,6 +147,9 @@ pub struct CreateArgs {
     /// HTTP).
     #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub tls_verify: Option<bool>,
+    /// `--platform`, `--arch`, `--os`, `--variant` (issue 18: other platforms).
+    #[command(flatten)]
+    pub platform: super::run_platform::PlatformArgs,
     /// Path of the authentication file for pulls.
     #[arg(long, value_name = "FILE")]
     pub authfile: Option<PathBuf>,

@@ -6,6 +6,7 @@
 mod archives;
 mod build;
 mod build_cache_registry;
+mod build_platform;
 mod buildah_verbs;
 mod cli_help;
 mod closed_output;
@@ -71,8 +72,8 @@ mod run_options;
 mod run_parity;
 mod run_stats;
 mod secrets;
-mod spec_parity;
 mod signals_forwarding;
+mod spec_parity;
 mod store;
 mod trust;
 mod trust_interop;

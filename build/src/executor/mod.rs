@@ -134,6 +134,10 @@ pub fn build(
     out: &mut (dyn FnMut(&str) + Send),
 ) -> Result<ImageRecord> {
     let plan = Plan::new(file)?;
+    // Another platform's build: its programs must run here (natively or emulated).
+    if crate::platform::is_foreign(&opts.pull_options.platform) {
+        crate::platform::check_here(&opts.pull_options.platform).map_err(BuildError::Invalid)?;
+    }
     // Held for the whole build: a step's layer blob is in the content store well before the
     // image that references it is recorded, and a prune must not collect it in between
     // (prune waits for this).
@@ -150,7 +154,7 @@ pub fn build(
         opts,
         plan: &plan,
         out,
-        scope: Scope::new(opts.build_args.clone()),
+        scope: crate::platform::scope(&opts.build_args, &opts.pull_options.platform),
         done: HashMap::new(),
         intermediates: Vec::new(),
         ignore: Ignore::load(&opts.context, opts.ignorefile.as_deref())?,
@@ -446,14 +450,21 @@ impl Builder<'_> {
         }
         if let Some(p) = stage.from.flag("platform") {
             let p = self.expand_global(&stage.from, p)?;
-            crate::platform::check_platform(&p).map_err(|m| self.fail(&stage.from, m))?;
+            crate::platform::check_from_flag(&p, &self.opts.pull_options.platform)
+                .map_err(|m| self.fail(&stage.from, m))?;
         }
+        let target = &self.opts.pull_options.platform;
+        let foreign = crate::platform::is_foreign(target);
         let name = self.expand_global(&stage.from, image)?;
         if name.is_empty() {
             return Err(self.fail(&stage.from, "empty image name after expansion"));
         }
         if name == "scratch" {
-            return ImageState::scratch();
+            let mut state = ImageState::scratch()?;
+            if foreign {
+                crate::platform::stamp(&mut state.config, target);
+            }
+            return Ok(state);
         }
         if let Some(dep) = self.plan.find(&name, stage.index) {
             return self
@@ -462,6 +473,7 @@ impl Builder<'_> {
                 .cloned()
                 .ok_or_else(|| self.fail(&stage.from, format!("stage {name:?} was not built")));
         }
+        let mut pulled = false;
         let image = match decide(self.store, &name, self.opts.pull)? {
             Decision::Local(img) => *img,
             Decision::MissingNeverPull => {
@@ -471,14 +483,37 @@ impl Builder<'_> {
                 ))
             }
             Decision::Pull => {
-                self.say(&format!("Pulling {name}"));
-                berth_registry::pull::pull(self.store, &name, &self.opts.pull_options, &|_| {})
-                    .map_err(|e| {
-                        self.doing(&stage.from, Some(format!("pulling {name}")), e.into())
-                    })?
+                pulled = true;
+                self.pull_base(stage, &name)?
             }
         };
-        ImageState::from_image(self.store, &image)
+        let mut state = ImageState::from_image(self.store, &image)?;
+        let matches =
+            |s: &ImageState| crate::platform::same(&crate::platform::of_config(&s.config), target);
+        if foreign && !matches(&state) && !pulled && self.opts.pull != PullPolicy::Never {
+            // A local image of another platform: the build's platform's from the registry.
+            let image = self.pull_base(stage, &name)?;
+            state = ImageState::from_image(self.store, &image)?;
+        }
+        if foreign {
+            if !matches(&state) {
+                let have = crate::platform::describe(&crate::platform::of_config(&state.config));
+                let want = crate::platform::describe(target);
+                return Err(self.fail(
+                    &stage.from,
+                    format!("image {name:?} is {have}, not the build's platform {want}"),
+                ));
+            }
+            crate::platform::stamp(&mut state.config, target);
+        }
+        Ok(state)
+    }
+
+    /// Pull FROM's image (the build's platform's instance of a list).
+    fn pull_base(&mut self, stage: &Stage, name: &str) -> Result<ImageRecord> {
+        self.say(&format!("Pulling {name}"));
+        berth_registry::pull::pull(self.store, name, &self.opts.pull_options, &|_| {})
+            .map_err(|e| self.doing(&stage.from, Some(format!("pulling {name}")), e.into()))
     }
 
     /// Expand `word` in the stage's scope: ENV first, then the stage's ARGs.
