@@ -513,11 +513,12 @@ impl Writer<'_> {
         }
     }
 
-    /// Create directory `to` in the root (resolved as the image sees it) and open it as a
-    /// root of its own, for an archive to be extracted into.
+    /// Create directory `to` in the root (resolved as the image sees it; what is missing
+    /// owned by the `--chown` owner, as Buildah) and open it as a root of its own, for an
+    /// archive to be extracted into.
     fn dest_dir(&mut self, to: &Path) -> io::Result<InRoot> {
         let to = self.resolved(to, true)?;
-        self.w.mkdirs(&to, 0o755)?;
+        mkdirs_owned(&mut self.w, &to, self.owner)?;
         let dir = self.w.open_dir(&to)?;
         Ok(InRoot::from_fd(dir, &self.w.shown(&to)))
     }
@@ -582,7 +583,7 @@ impl Writer<'_> {
             return Ok(());
         }
         let to = self.resolved(to, true)?;
-        self.w.mkdirs(&to, 0o755)?;
+        mkdirs_owned(&mut self.w, &to, self.owner)?;
         let dir = self.w.open_dir(&to)?;
         let named = |e: rustix::io::Errno| {
             io::Error::new(
