@@ -112,7 +112,8 @@ fn build_copy_link_gives_the_same_images() {
     let r = busybox();
     let work = r.env.path("linked");
     let mut checked = 0;
-    for c in cases() {
+    // Cases whose build must fail (`error`) give no image to compare.
+    for c in cases().into_iter().filter(|c| c.expect["error"].is_null()) {
         let text = std::fs::read_to_string(c.dir.join("Containerfile")).unwrap();
         if !text
             .lines()
