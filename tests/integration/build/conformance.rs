@@ -9,6 +9,8 @@
 //! `expect.json` keys (all optional):
 //! - `flags`: extra build flags for both tools; `{ctx}` is replaced by the context dir,
 //!   `{case}` by the case's dir (for files outside the context, as `--secret` sources).
+//! - `containerfile_in_context`: the Containerfile is put in the context dir (for the ignore
+//!   rules about it) instead of beside it.
 //! - `setup`: commands (argv lists) run in the copied context before building (archives,
 //!   modes git cannot keep).
 //! - `files`: path → `{type: file|dir|symlink, mode: "644", uid, gid, content, sha256,
@@ -120,7 +122,12 @@ pub(super) fn prepare(case: &Case, work: &Path) -> (PathBuf, PathBuf) {
             .unwrap();
         assert!(status.success(), "{}: setup {argv:?} failed", case.name);
     }
-    let file = base.join("Containerfile");
+    // `containerfile_in_context`: the Containerfile sits in the context (as `Containerfile`).
+    let file = if case.expect["containerfile_in_context"] == true {
+        ctx.join("Containerfile")
+    } else {
+        base.join("Containerfile")
+    };
     fs::copy(case.dir.join("Containerfile"), &file).unwrap();
     (file, ctx)
 }
