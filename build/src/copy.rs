@@ -230,7 +230,7 @@ pub fn copy_into(rootfs: &Path, req: &CopyRequest) -> io::Result<()> {
                 shown,
             } => {
                 let dir = w.dest_dir(&dest_rel)?;
-                let f = Opened::new(sroot, rel, shown)?.file()?;
+                let f = crate::archive::decoded(Opened::new(sroot, rel, shown)?.file()?)?;
                 let opts = berth_layers::ApplyOptions::default();
                 berth_layers::apply_layer_in(f, dir, &opts)
                     .map_err(|e| io::Error::other(format!("extracting {shown}: {e}")))?;
@@ -310,12 +310,42 @@ pub fn resolve_owner(rootfs: &Path, chown: Option<&str>) -> Result<(u32, u32), S
     })
 }
 
+/// Whether source `rel` under `root` is a tar archive ADD extracts (see
+/// [`crate::archive::tar_kind`]); `None` for anything but a regular file.
+pub fn archive_kind(root: &Path, rel: &Path) -> Option<bool> {
+    let src = Opened::new(root, rel, "").ok()?;
+    if src.meta.kind != FileType::RegularFile {
+        return None;
+    }
+    crate::archive::tar_kind(|| src.file().ok())
+}
+
 /// Make directory `dir` in `rootfs` as the image sees the path (symlinks on the way followed
-/// inside the rootfs), missing components 0755: WORKDIR.
-pub fn make_dirs(rootfs: &Path, dir: &Path) -> io::Result<()> {
+/// inside the rootfs), missing components 0755 owned by `owner`: WORKDIR.
+pub fn make_dirs(rootfs: &Path, dir: &Path, owner: (u32, u32)) -> io::Result<()> {
     let mut w = RootWriter::open(rootfs)?;
     let dir = w.root().resolve(dir, true)?.path;
-    w.mkdirs(&dir, 0o755)?;
+    mkdirs_owned(&mut w, &dir, owner)
+}
+
+/// Make every missing directory of `dir` (already resolved) 0755, owned by `owner`.
+fn mkdirs_owned(w: &mut RootWriter, dir: &Path, owner: (u32, u32)) -> io::Result<()> {
+    if owner == (0, 0) {
+        w.mkdirs(dir, 0o755)?;
+        return Ok(());
+    }
+    let mut at = PathBuf::new();
+    for c in dir.components() {
+        at.push(c);
+        if w.lstat(&at)?.is_none() {
+            w.mkdir(&at, 0o755)?;
+            let attrs = Attrs {
+                owner: Some(owner),
+                ..Attrs::default()
+            };
+            w.set_attrs(&at, false, &attrs)?;
+        }
+    }
     Ok(())
 }
 
@@ -389,23 +419,7 @@ impl Writer<'_> {
             return Ok(());
         };
         let p = self.resolved(p, true)?;
-        if self.owner == (0, 0) {
-            self.w.mkdirs(&p, 0o755)?;
-            return Ok(());
-        }
-        let mut at = PathBuf::new();
-        for c in p.components() {
-            at.push(c);
-            if self.w.lstat(&at)?.is_none() {
-                self.w.mkdir(&at, 0o755)?;
-                let attrs = Attrs {
-                    owner: Some(self.owner),
-                    ..Attrs::default()
-                };
-                self.w.set_attrs(&at, false, &attrs)?;
-            }
-        }
-        Ok(())
+        mkdirs_owned(&mut self.w, &p, self.owner)
     }
 
     /// Copy the contents of source directory `src` (opened; `from` in messages, `rel` in the
@@ -499,11 +513,12 @@ impl Writer<'_> {
         }
     }
 
-    /// Create directory `to` in the root (resolved as the image sees it) and open it as a
-    /// root of its own, for an archive to be extracted into.
+    /// Create directory `to` in the root (resolved as the image sees it; what is missing
+    /// owned by the `--chown` owner, as Buildah) and open it as a root of its own, for an
+    /// archive to be extracted into.
     fn dest_dir(&mut self, to: &Path) -> io::Result<InRoot> {
         let to = self.resolved(to, true)?;
-        self.w.mkdirs(&to, 0o755)?;
+        mkdirs_owned(&mut self.w, &to, self.owner)?;
         let dir = self.w.open_dir(&to)?;
         Ok(InRoot::from_fd(dir, &self.w.shown(&to)))
     }
@@ -568,7 +583,7 @@ impl Writer<'_> {
             return Ok(());
         }
         let to = self.resolved(to, true)?;
-        self.w.mkdirs(&to, 0o755)?;
+        mkdirs_owned(&mut self.w, &to, self.owner)?;
         let dir = self.w.open_dir(&to)?;
         let named = |e: rustix::io::Errno| {
             io::Error::new(

@@ -61,14 +61,20 @@ impl Ignore {
                 Some(p) => (p.trim(), true),
                 None => (line, false),
             };
-            let comps: Vec<String> = Path::new(pat)
-                .components()
-                .filter_map(|c| match c {
-                    Component::Normal(n) => Some(n.to_string_lossy().to_string()),
-                    Component::ParentDir => Some("..".to_string()),
-                    _ => None,
-                })
-                .collect();
+            // Cleaned lexically as Go's `filepath.Clean` (what Docker and Buildah do): `a/../b`
+            // is `b`; a leading `/` and any `..` above it are dropped.
+            let mut comps: Vec<String> = Vec::new();
+            let rooted = pat.starts_with('/');
+            for c in Path::new(pat).components() {
+                match c {
+                    Component::Normal(n) => comps.push(n.to_string_lossy().to_string()),
+                    Component::ParentDir if comps.last().is_some_and(|l| l != "..") => {
+                        comps.pop();
+                    }
+                    Component::ParentDir if !rooted => comps.push("..".to_string()),
+                    _ => {}
+                }
+            }
             if !comps.is_empty() {
                 rules.push((comps, exception));
             }
@@ -200,6 +206,15 @@ mod tests {
         assert!(ex("a?c", "abc"));
         assert!(ex("\\*", "*"));
         assert!(!ex("\\*", "x"));
+    }
+
+    #[test]
+    fn patterns_are_cleaned_as_go_does() {
+        assert!(ex("sub/../b.txt", "b.txt"));
+        assert!(!ex("sub/../b.txt", "sub/b.txt"));
+        assert!(ex("/../x", "x"), "nothing above the root");
+        assert!(!ex("../x", "x"), "a relative .. stays and matches nothing");
+        assert!(ex("a/./b/", "a/b"));
     }
 
     #[test]

@@ -37,7 +37,8 @@
 //! - [`copy`]: COPY/ADD sources resolved inside the context (or another stage) and read from
 //!   descriptors (`berth_layers::inroot`), written into the rootfs by berth-layers'
 //!   `RootWriter` (the destination resolved as the image sees it, nothing followed out of the
-//!   rootfs); WORKDIR directories too.
+//!   rootfs); WORKDIR directories too. [`archive`]: which ADD sources are tar archives
+//!   (gzip, bzip2, zstd or none; the tar header checked inside) and their decoded stream.
 //! - [`cache`]: the layer cache (`--layers`): step keys (parent layers, config, inputs,
 //!   source digests) → recorded layers, in the store's `build_cache` table
 //!   (`berth_image_store::build_cache`); `prune` drops stale
@@ -78,6 +79,7 @@
 //!
 //! Not built yet: `RUN --mount=type=ssh`.
 
+pub mod archive;
 pub mod ast;
 pub mod cache;
 pub mod copy;

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use super::{mount_all, step_err, Builder, SnapGuard, StageCtx};
 use crate::ast::Instruction;
 use crate::cache::{hash_tree, KeyBuilder};
+use crate::copy::archive_kind;
 use crate::copy::{clean_rel, copy_into, glob_sources, CopyRequest, Source};
 use crate::error::{BuildError, Result};
 use crate::ignore::Ignore;
@@ -321,8 +322,8 @@ impl Builder<'_> {
                             return Err(self.fail(
                                 ins,
                                 format!(
-                                "{src}: ADD extracts tar archives that are uncompressed, gzip or \
-                                     zstd; this one is bzip2 or xz"
+                                "{src}: ADD extracts tar archives that are uncompressed, gzip, \
+                                     bzip2 or zstd; this one is xz"
                             ),
                             ))
                         }
@@ -358,24 +359,4 @@ fn hash_sources(k: &mut KeyBuilder, list: &[Source]) -> Option<()> {
         }
     }
     Some(())
-}
-
-/// Whether `rel` under `root` is a tar archive ADD extracts: `Some(true)` uncompressed, gzip or zstd
-/// tar, `Some(false)` bzip2 or xz (not supported), `None` not an archive.
-pub(crate) fn archive_kind(root: &Path, rel: &Path) -> Option<bool> {
-    use std::io::Read;
-    let src = crate::copy::Opened::new(root, rel, "").ok()?;
-    if src.meta.kind != rustix::fs::FileType::RegularFile {
-        return None;
-    }
-    let mut head = [0u8; 512];
-    let mut f = src.file().ok()?;
-    let n = f.read(&mut head).unwrap_or(0);
-    let h = &head[..n];
-    if h.starts_with(b"BZh") || h.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
-        return Some(false);
-    }
-    let compressed = h.starts_with(&[0x1f, 0x8b]) || h.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
-    let tar = n >= 262 && &h[257..262] == b"ustar";
-    (compressed || tar).then_some(true)
 }

@@ -594,8 +594,9 @@ impl Builder<'_> {
                 }
                 match (kind, inner.working_dir().clone()) {
                     (Kind::Workdir(_), Some(dir)) => {
+                        let user = inner.user().clone().unwrap_or_default();
                         st.image.config.set_config(Some(inner));
-                        if !self.make_workdir(st, &dir, &nop)? {
+                        if !self.make_workdir(st, &dir, &user, &nop)? {
                             st.image.history_entry(&nop, true)?;
                         }
                         Ok(())
@@ -687,18 +688,34 @@ impl Builder<'_> {
         Ok(())
     }
 
-    /// Create the WORKDIR in the rootfs if missing; returns whether that made a layer.
-    fn make_workdir(&mut self, st: &mut StageCtx, dir: &str, created_by: &str) -> Result<bool> {
+    /// Create the WORKDIR in the rootfs if missing, the directories it makes owned by the
+    /// USER in force (`user`), as Buildah and BuildKit; returns whether that made a layer.
+    fn make_workdir(
+        &mut self,
+        st: &mut StageCtx,
+        dir: &str,
+        user: &str,
+        created_by: &str,
+    ) -> Result<bool> {
         let rel = clean_rel(dir).unwrap_or_default();
         if rel.as_os_str().is_empty() {
             return Ok(false);
         }
         let mut key = cache::KeyBuilder::new(&st.image, self.opts.timestamp);
-        key.part(b"WORKDIR").part(dir.as_bytes());
+        key.part(b"WORKDIR")
+            .part(dir.as_bytes())
+            .part(user.as_bytes());
         self.fs_step(st, created_by, false, Some(key.finish()), |snap| {
             let _mounts = mount_all(snap)?;
-            crate::copy::make_dirs(&snap.mountpoint, &rel)
-                .map_err(|e| BuildError::Invalid(format!("creating WORKDIR {dir}: {e}")))?;
+            let fail = |e: String| BuildError::Invalid(format!("creating WORKDIR {dir}: {e}"));
+            let owner = match user {
+                "" => (0, 0),
+                spec => berth_run::user::resolve_user(&snap.mountpoint, spec)
+                    .map(|u| (u.uid, u.gid))
+                    .map_err(|e| fail(format!("USER {spec}: {e}")))?,
+            };
+            crate::copy::make_dirs(&snap.mountpoint, &rel, owner)
+                .map_err(|e| fail(e.to_string()))?;
             Ok(())
         })
     }

@@ -10,9 +10,9 @@ use berth_image_store::Store;
 
 use super::mount::mount_for_step;
 use super::record::Records;
+use crate::copy::archive_kind;
 use crate::copy::{clean_rel, copy_into, glob_sources, CopyRequest, Source};
 use crate::error::{BuildError, Result};
-use crate::executor::copy_step::archive_kind;
 use crate::metadata::join_workdir;
 
 /// `copy`/`add`'s options.
@@ -117,8 +117,8 @@ pub fn copy(store: &Store, name: &str, opts: &CopyOptions) -> Result<()> {
                     }
                     Some(false) => {
                         return Err(BuildError::Invalid(format!(
-                            "{src}: add extracts tar archives that are uncompressed, gzip or \
-                             zstd; this one is bzip2 or xz"
+                            "{src}: add extracts tar archives that are uncompressed, gzip, \
+                             bzip2 or zstd; this one is xz"
                         )))
                     }
                     None => {}

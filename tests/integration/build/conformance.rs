@@ -9,6 +9,8 @@
 //! `expect.json` keys (all optional):
 //! - `flags`: extra build flags for both tools; `{ctx}` is replaced by the context dir,
 //!   `{case}` by the case's dir (for files outside the context, as `--secret` sources).
+//! - `containerfile_in_context`: the Containerfile is put in the context dir (for the ignore
+//!   rules about it) instead of beside it.
 //! - `setup`: commands (argv lists) run in the copied context before building (archives,
 //!   modes git cannot keep).
 //! - `files`: path → `{type: file|dir|symlink, mode: "644", uid, gid, content, sha256,
@@ -19,6 +21,8 @@
 //!   equal these values (`null`: absent).
 //! - `image`: top-level config fields (`author`…).
 //! - `history`, `layers`: the number of history entries and of layers.
+//! - `error`: the build must fail, berth's message containing this text (`buildah_error`:
+//!   what Buildah's must contain; Buildah must fail too). Nothing else is checked.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -118,7 +122,12 @@ pub(super) fn prepare(case: &Case, work: &Path) -> (PathBuf, PathBuf) {
             .unwrap();
         assert!(status.success(), "{}: setup {argv:?} failed", case.name);
     }
-    let file = base.join("Containerfile");
+    // `containerfile_in_context`: the Containerfile sits in the context (as `Containerfile`).
+    let file = if case.expect["containerfile_in_context"] == true {
+        ctx.join("Containerfile")
+    } else {
+        base.join("Containerfile")
+    };
     fs::copy(case.dir.join("Containerfile"), &file).unwrap();
     (file, ctx)
 }
@@ -180,6 +189,19 @@ pub(super) fn berth_build(r: &RunEnv, case: &Case, extra: &[&str]) -> Result<Oci
 
 fn mode_text(e: &Entry) -> String {
     format!("{:o}", e.mode)
+}
+
+/// For a case whose build must fail (`error`): what is wrong with berth's `result` (`None`
+/// for a case that must build).
+pub(super) fn check_failure(case: &Case, result: &Result<OciImage, String>) -> Option<Vec<String>> {
+    let want = case.expect["error"].as_str()?;
+    Some(match result {
+        Ok(_) => vec![format!(
+            "berth built it; expected an error containing {want:?}"
+        )],
+        Err(e) if e.contains(want) => Vec::new(),
+        Err(e) => vec![format!("berth's error lacks {want:?}: {e}")],
+    })
 }
 
 /// Every way `image` differs from the case's `expect.json`.
@@ -356,9 +378,15 @@ fn build_conformance_set() {
         &cases,
         workers(),
         |_| busybox(),
-        |r, case| match berth_build(r, case, &[]) {
-            Ok(image) => check(case, &image),
-            Err(e) => vec![e],
+        |r, case| {
+            let result = berth_build(r, case, &[]);
+            if let Some(bad) = check_failure(case, &result) {
+                return bad;
+            }
+            match result {
+                Ok(image) => check(case, &image),
+                Err(e) => vec![e],
+            }
         },
     );
     eprintln!(

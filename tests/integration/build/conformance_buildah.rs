@@ -18,7 +18,8 @@ use std::time::Instant;
 use serde_json::Value;
 
 use super::conformance::{
-    assert_all_passed, berth_build, cases, flags, for_each_case, prepare, workers, Case,
+    assert_all_passed, berth_build, cases, check_failure, flags, for_each_case, prepare, workers,
+    Case,
 };
 use super::oci_tree::{read_oci_dir, OciImage};
 use crate::run::{busybox, RunEnv};
@@ -314,7 +315,17 @@ fn build_conformance_matches_buildah() {
             if diff.allows(&case.name, "case") {
                 return Vec::new();
             }
-            let ours = match berth_build(r, case, &[]) {
+            let result = berth_build(r, case, &[]);
+            if let Some(mut bad) = check_failure(case, &result) {
+                let want = case.expect["buildah_error"].as_str().unwrap_or("");
+                match b.build(case) {
+                    Ok(_) => bad.push("Buildah built it; the case expects an error".into()),
+                    Err(e) if e.contains(want) => {}
+                    Err(e) => bad.push(format!("Buildah's error lacks {want:?}: {e}")),
+                }
+                return bad;
+            }
+            let ours = match result {
                 Ok(i) => i,
                 Err(e) => return vec![e],
             };

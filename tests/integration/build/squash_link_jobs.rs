@@ -112,7 +112,11 @@ fn build_copy_link_gives_the_same_images() {
     let r = busybox();
     let work = r.env.path("linked");
     let mut checked = 0;
-    for c in cases() {
+    // Cases whose build must fail (`error`) give no image to compare; those that copy their
+    // own Containerfile would see the `--link` this test writes into it.
+    let comparable =
+        |c: &Case| c.expect["error"].is_null() && c.expect["containerfile_in_context"].is_null();
+    for c in cases().into_iter().filter(comparable) {
         let text = std::fs::read_to_string(c.dir.join("Containerfile")).unwrap();
         if !text
             .lines()
