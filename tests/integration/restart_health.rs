@@ -128,7 +128,13 @@ fn always_restarts_after_exit_0_and_stop_ends_it() {
         .lines()
         .filter(|l| *l == "run")
         .count();
-    assert_eq!(runs, count.parse::<usize>().unwrap() + 1);
+    // Every run's output is kept across restarts: one more run than restarts, or as many
+    // when the stop came between the last restart and its `echo` (seen once in a full run).
+    let count = count.parse::<usize>().unwrap();
+    assert!(
+        runs == count + 1 || runs == count,
+        "{runs} runs, {count} restarts"
+    );
     // A start by the user counts from zero again.
     r.ok(&["start", name]);
     assert_eq!(inspect(&r, name, "{{.RestartCount}}"), "0");
