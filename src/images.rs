@@ -57,6 +57,14 @@ pub enum ImageCommand {
     /// Show or set the trust policy (policy.json).
     #[command(subcommand)]
     Trust(crate::trust::TrustCommand),
+    /// Build an image from a Containerfile (as `berth build`).
+    Build(Box<crate::build::BuildArgs>),
+    /// Pull an image from a registry (as `berth pull`).
+    Pull(Box<crate::registry::PullArgs>),
+    /// Push an image to a registry (as `berth push`).
+    Push(Box<crate::registry::PushArgs>),
+    /// Search a registry for images (as `berth search`).
+    Search(Box<crate::registry::SearchArgs>),
 }
 
 impl ImageCommand {
@@ -70,7 +78,8 @@ impl ImageCommand {
             | ImageCommand::Diff(_)
             | ImageCommand::Exists(_)
             | ImageCommand::Tree(_)
-            | ImageCommand::Save(_) => Quit,
+            | ImageCommand::Save(_)
+            | ImageCommand::Search(_) => Quit,
             ImageCommand::Trust(c) => c.on_closed(),
             ImageCommand::Tag(_)
             | ImageCommand::Untag(_)
@@ -80,7 +89,10 @@ impl ImageCommand {
             | ImageCommand::Unmount(_)
             | ImageCommand::Import(_)
             | ImageCommand::Load(_)
-            | ImageCommand::Sign(_) => Finish,
+            | ImageCommand::Sign(_)
+            | ImageCommand::Build(_)
+            | ImageCommand::Pull(_)
+            | ImageCommand::Push(_) => Finish,
         }
     }
 }
@@ -106,6 +118,10 @@ pub fn dispatch(ctx: &Context, command: ImageCommand) -> Result<ExitCode> {
             crate::containers::diff::diff(ctx, a, crate::containers::diff::DiffOf::Image)
         }
         ImageCommand::Trust(c) => crate::trust::trust(ctx, c),
+        ImageCommand::Build(a) => crate::build::build(ctx, *a),
+        ImageCommand::Pull(a) => crate::registry::pull(ctx, *a),
+        ImageCommand::Push(a) => crate::registry::push(ctx, *a),
+        ImageCommand::Search(a) => crate::registry::search(ctx, *a),
     }
 }
 

@@ -312,3 +312,45 @@ fn sizes_are_uncompressed_as_podman() {
     let shown = format!("{:.2} MB", size as f64 / 1e6);
     assert!(table.contains(&shown), "{table} lacks {shown}");
 }
+
+/// `image build|push|pull` are the top-level commands under Podman's `image` group: a build
+/// through `image build`, pushed with `image push`, pulled into another store with
+/// `image pull` keeps its id.
+#[test]
+fn image_group_builds_pushes_and_pulls_as_the_top_level_commands() {
+    use crate::registry_harness::{ok, Registry};
+    let reg = Registry::start();
+    let first = crate::util::TestEnv::new();
+    first.import_busybox("busybox");
+    let ctx = first.path("ctx");
+    std::fs::create_dir(&ctx).unwrap();
+    std::fs::write(
+        ctx.join("Containerfile"),
+        "FROM busybox\nRUN echo grouped > /g\n",
+    )
+    .unwrap();
+    let built = ok(
+        &first,
+        &[
+            "image",
+            "build",
+            "-q",
+            "-t",
+            "grouped",
+            ctx.to_str().unwrap(),
+        ],
+    );
+    let remote = reg.image("imggroup/grouped:1");
+    ok(
+        &first,
+        &["image", "push", "--tls-verify=false", "grouped", &remote],
+    );
+    let second = crate::util::TestEnv::new();
+    ok(&second, &["image", "pull", "--tls-verify=false", &remote]);
+    let id = ok(&second, &["images", "-q", "--no-trunc", &remote]);
+    assert_eq!(
+        id.trim().trim_start_matches("sha256:"),
+        built.trim(),
+        "image build's id, pulled back"
+    );
+}
