@@ -28,6 +28,9 @@ pub(crate) fn user_env() -> TestEnv {
     let env = TestEnv::new();
     env.busybox_tar();
     std::fs::create_dir(env.path("home")).unwrap();
+    // The user's run root: the test's own, so its pause process is the test's to end
+    // (`TestEnv`'s drop), not one shared with every other test's user.
+    std::fs::create_dir(env.path("xdg")).unwrap();
     let chown = Command::new("chown")
         .arg("-R")
         .arg(format!("{USER}:"))
@@ -44,6 +47,7 @@ pub(crate) fn as_user(env: &TestEnv, script: &str) -> Output {
     Command::new(require_tool("runuser"))
         .args(["-u", USER, "--", "env", "-i"])
         .arg(format!("HOME={}", env.path("home").display()))
+        .arg(format!("XDG_RUNTIME_DIR={}", env.path("xdg").display()))
         .arg("PATH=/usr/sbin:/usr/bin:/sbin:/bin")
         .arg(format!("BERTH={}", env!("CARGO_BIN_EXE_berth")))
         .args(["sh", "-c", script])

@@ -431,7 +431,10 @@ fn rootless_differences() -> BTreeSet<String> {
          $P import -q {tar} busybox >/dev/null; \
          $P run --rm --network none busybox true; \
          cp {rt}/captured/config.json {out}/podman.json; \
-         $P system reset -f >/dev/null 2>&1 || true",
+         $P system reset -f >/dev/null 2>&1 || true; \
+         for f in $XDG_RUNTIME_DIR/libpod/tmp/pause.pid $XDG_RUNTIME_DIR/berth/pause.pid; do \
+           if [ -f $f ]; then kill $(cat $f) 2>/dev/null || true; fi; \
+         done",
         xdg = xdg.display(),
         conf = conf.display(),
         tar = tar.display(),
@@ -439,6 +442,8 @@ fn rootless_differences() -> BTreeSet<String> {
         wrap = wrap.display(),
         rt = wrap.parent().unwrap().display(),
     );
+    // The script ends the pause processes podman and berth started for this user namespace
+    // (podman's `system reset` leaves its catatonit running).
     let out = crate::rootless::as_user(&env, &script);
     assert!(out.status.success(), "{}", crate::rootless::text(&out));
     let read =

@@ -128,7 +128,43 @@ impl TestEnv {
 
 impl Drop for TestEnv {
     fn drop(&mut self) {
+        end_pause_processes(self.dir.path());
         unmount_under(self.dir.path());
+    }
+}
+
+/// The pid files of the pause processes a plain user's berth (and podman, in the parity
+/// tests) keep under a test's own `XDG_RUNTIME_DIR` (`xdg/` for `rootless::as_user`, `run/`
+/// for the rootless harness): each holds a user namespace open and would outlive the test.
+const PAUSE_PID_FILES: &[&str] = &[
+    "xdg/berth/pause.pid",
+    "run/berth/pause.pid",
+    "xdg/libpod/tmp/pause.pid",
+];
+
+/// End the pause processes this test's commands started, by the pid their files name, and
+/// only when that pid still runs a pause program (never a reused pid).
+fn end_pause_processes(dir: &Path) {
+    for rel in PAUSE_PID_FILES {
+        let Ok(text) = fs::read_to_string(dir.join(rel)) else {
+            continue;
+        };
+        let Some(pid) = text
+            .split_whitespace()
+            .next()
+            .and_then(|p| p.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline);
+        if pid > 1 && (cmdline.contains("userns-pause") || cmdline.contains("catatonit")) {
+            // SAFETY: kill(2) on a pause process this test's commands started (its pid file
+            // is under the test's own directory, its command line checked above).
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+        }
     }
 }
 
