@@ -48,7 +48,8 @@ fi
 # where tests/integration/kube_generate.rs looks for it.
 kv_dir="${BERTH_TEST_TOOLS:-$HOME/.cache/berth-test-tools}/kubernetes-validate"
 kv_version=1.37.0
-if ! "$kv_dir/bin/pip" show kubernetes-validate 2>/dev/null | grep -qx "Version: $kv_version"; then
+# (grep without -q: with pipefail, -q's early exit would fail pip's write and so the test.)
+if ! "$kv_dir/bin/pip" show kubernetes-validate 2>/dev/null | grep -x "Version: $kv_version" >/dev/null; then
   echo "installing: kubernetes-validate $kv_version into $kv_dir"
   python3 -m venv "$kv_dir"
   "$kv_dir/bin/pip" install -q "kubernetes-validate==$kv_version"
