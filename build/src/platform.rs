@@ -203,15 +203,14 @@ pub fn same(have: &Platform, want: &Platform) -> bool {
 /// native build), in any spelling (`linux/x86_64`, upper case); a malformed one in Buildah's
 /// words, others refused clearly. Empty: the native one.
 pub fn check_platform(platform: &str) -> std::result::Result<(), String> {
+    if platform.trim().is_empty() {
+        return Ok(());
+    }
     let host = Platform::host();
     for one in platform.split(',').map(str::trim) {
-        if one.is_empty() && platform.trim().is_empty() {
-            return Ok(());
-        }
-        let p = Platform::choose(Some(one.trim_end_matches('/')), None, None, None)
-            .ok()
-            .filter(|_| !one.is_empty())
-            .ok_or_else(|| {
+        // `choose` refuses an empty value or part, as Buildah's words below say.
+        let p =
+            Platform::choose(Some(one.trim_end_matches('/')), None, None, None).map_err(|_| {
                 format!("invalid platform syntax for {one:?} (use OS/ARCH[/VARIANT][,...])")
             })?;
         if p.os != host.os || p.arch != host.arch {

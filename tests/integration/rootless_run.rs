@@ -168,8 +168,7 @@ impl Rootless {
     }
 
     fn pause_pid(&self) -> Option<i32> {
-        let text = fs::read_to_string(self.env.path("run/berth/pause.pid")).ok()?;
-        let pid: i32 = text.split_whitespace().next()?.parse().ok()?;
+        let pid = crate::util::pid_in(&self.env.path("run/berth/pause.pid"))?;
         Path::new(&format!("/proc/{pid}")).exists().then_some(pid)
     }
 

@@ -142,18 +142,17 @@ const PAUSE_PID_FILES: &[&str] = &[
     "xdg/libpod/tmp/pause.pid",
 ];
 
+/// The pid a pid file names (its first word), if the file is there and holds one.
+pub(crate) fn pid_in(file: &Path) -> Option<i32> {
+    let text = fs::read_to_string(file).ok()?;
+    text.split_whitespace().next()?.parse().ok()
+}
+
 /// End the pause processes this test's commands started, by the pid their files name, and
 /// only when that pid still runs a pause program (never a reused pid).
 fn end_pause_processes(dir: &Path) {
     for rel in PAUSE_PID_FILES {
-        let Ok(text) = fs::read_to_string(dir.join(rel)) else {
-            continue;
-        };
-        let Some(pid) = text
-            .split_whitespace()
-            .next()
-            .and_then(|p| p.parse::<i32>().ok())
-        else {
+        let Some(pid) = pid_in(&dir.join(rel)) else {
             continue;
         };
         let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
